@@ -1,0 +1,89 @@
+// The customer aggregate (seed 000): its state, its events, the validation of input and the one
+// fold function that both the write side and the projector use. Pure; value types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/error.h"
+#include "domain/event.h"
+#include "domain/time.h"
+
+namespace keel {
+
+inline constexpr std::string_view kCustomerAggregate = "customer";
+inline constexpr std::string_view kCustomerRegistered = "CustomerRegistered";
+inline constexpr std::string_view kCustomerUpdated = "CustomerUpdated";
+inline constexpr std::string_view kCustomerDeactivated = "CustomerDeactivated";
+inline constexpr int kCustomerRegisteredVersion = 2;
+
+inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units
+
+struct Customer {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::optional<std::string> phone;
+  int64_t total_spending_cents = 0;
+  int64_t visits = 0;
+  std::optional<Millis> last_visit;
+  bool is_active = true;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  int64_t version = 0;  // aggregate_version of the last event applied; 0: does not exist
+
+  bool operator==(const Customer&) const = default;
+};
+
+// A set of field values, each present or not. The payload of CustomerRegistered (all present)
+// and CustomerUpdated (the changed ones), and the parsed form of a request body.
+struct CustomerFields {
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<std::optional<std::string>> phone;  // present-and-null clears it
+  std::optional<int64_t> total_spending_cents;
+  std::optional<int64_t> visits;
+  std::optional<std::optional<Millis>> last_visit;
+  std::optional<bool> is_active;
+
+  bool empty() const {
+    return !name && !email && !phone && !total_spending_cents && !visits && !last_visit &&
+           !is_active;
+  }
+  bool operator==(const CustomerFields&) const = default;
+};
+
+enum class CustomerInputMode {
+  kCreate,   // POST: name and email required
+  kReplace,  // PUT: name and email required; absent optional fields return to defaults
+  kPatch,    // PATCH: every field optional, at least one
+};
+
+// Validates a request body (seed 000 rules): trims name, lowercases email, rejects unknown
+// fields by name. Every violation is listed; the error is kInvalidArgument.
+Result<CustomerFields> ParseCustomerInput(std::string_view body, CustomerInputMode mode);
+
+// In kReplace mode the absent optional fields are filled with their defaults.
+CustomerFields WithDefaults(CustomerFields fields);
+
+std::string EncodeCustomerFields(const CustomerFields& fields);
+// Decodes a payload from the log; kDataLoss when it does not hold valid fields.
+Result<CustomerFields> DecodeCustomerFields(std::string_view payload);
+
+// The fold. Applies one customer event to the state; kDataLoss when the payload is bad.
+// The caller has already checked CheckSupport().
+Status ApplyCustomerEvent(Customer& customer, const EventEnvelope& event);
+
+// JSON representation, served by the API and stored in the read model.
+std::string CustomerToJson(const Customer& customer);
+Result<Customer> CustomerFromJson(std::string_view json);
+
+// Upcast of CustomerRegistered v1 (documented import format: defaults may be omitted, email
+// and name not yet normalised) to v2.
+Result<std::string> UpcastCustomerRegisteredV1(std::string_view payload);
+
+std::string NormaliseEmail(std::string_view email);
+
+}  // namespace keel

@@ -1,0 +1,36 @@
+// Identifiers. Aggregate and event ids are UUIDv7 strings: time-ordered, so that keys sorted
+// bytewise are sorted by creation. Generators are injected so tests choose their ids.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "domain/time.h"
+
+namespace keel {
+
+class IdGenerator {
+ public:
+  virtual ~IdGenerator() = default;
+  // Thread-safe.
+  virtual std::string NewId() = 0;
+};
+
+// UUIDv7 (RFC 9562) from an injected clock and a seeded generator. Thread-safe.
+class UuidV7Generator final : public IdGenerator {
+ public:
+  UuidV7Generator(Clock& clock, uint64_t seed);
+  std::string NewId() override;
+
+ private:
+  Clock& clock_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // guarded by mu_
+};
+
+// True for the canonical 8-4-4-4-12 lowercase or uppercase hex form.
+bool IsUuid(std::string_view s);
+
+}  // namespace keel
