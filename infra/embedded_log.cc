@@ -1,0 +1,473 @@
+#include "infra/embedded_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "domain/partitioner.h"
+
+namespace keel {
+namespace {
+
+constexpr uint32_t kFrameMagic = 0x314c454b;  // "KEL1"
+constexpr size_t kFrameHeader = 12;           // magic, body length, crc
+constexpr uint32_t kMaxFrameBody = 256u << 20;
+
+std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+void PutU16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
+void PutU32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
+void PutU64(std::string& b, uint64_t v) { b.append(reinterpret_cast<const char*>(&v), 8); }
+template <typename T>
+T Get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+bool WriteAll(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool PreadAll(int fd, char* data, size_t len, uint64_t pos) {
+  while (len > 0) {
+    ssize_t n = ::pread(fd, data, len, static_cast<off_t>(pos));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+    pos += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+class EmbeddedLogReader final : public LogReader {
+ public:
+  EmbeddedLogReader(EmbeddedLog& log, std::string topic,
+                    std::vector<std::pair<int32_t, int64_t>> positions)
+      : log_(log), topic_(std::move(topic)), positions_(std::move(positions)) {}
+
+  Result<std::vector<LogRecord>> Poll(size_t max_records,
+                                      std::chrono::milliseconds wait) override {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      uint64_t seq;
+      {
+        std::lock_guard lock(log_.data_mu_);
+        seq = log_.data_seq_;
+      }
+      std::vector<LogRecord> out;
+      // Round-robin from a rotating start so that no partition starves another.
+      for (size_t n = 0; n < positions_.size() && out.size() < max_records; ++n) {
+        auto& [partition, next] = positions_[(start_ + n) % positions_.size()];
+        auto got = log_.ReadPartition(topic_, partition, next, max_records - out.size());
+        if (!got) return Fail(got.error());
+        next += static_cast<int64_t>(got->size());
+        std::move(got->begin(), got->end(), std::back_inserter(out));
+      }
+      if (!positions_.empty()) start_ = (start_ + 1) % positions_.size();
+      if (!out.empty()) return out;
+      std::unique_lock lock(log_.data_mu_);
+      if (!log_.data_cv_.wait_until(lock, deadline, [&] { return log_.data_seq_ != seq; })) {
+        return out;
+      }
+    }
+  }
+
+ private:
+  EmbeddedLog& log_;
+  const std::string topic_;
+  std::vector<std::pair<int32_t, int64_t>> positions_;
+  size_t start_ = 0;
+};
+
+EmbeddedLog::EmbeddedLog(Options options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
+  if (options.partitions < 1 || options.partitions > 1024) {
+    return Fail(Error::InvalidArgument("partitions must be between 1 and 1024"));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return Fail(Error::Unavailable("Cannot create log directory " + options.dir + ": " + ec.message()));
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(std::move(options)));
+  const std::string lock_path = log->options_.dir + "/LOCK";
+  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log->lock_fd_ < 0) return Fail(Error::Unavailable(ErrnoText("open " + lock_path)));
+  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Fail(Error::Unavailable("The log directory " + log->options_.dir +
+                                   " is in use by another process"));
+  }
+  if (auto st = log->Recover(); !st) return Fail(st.error());
+  log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  return log;
+}
+
+EmbeddedLog::~EmbeddedLog() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (write_fd_ >= 0) ::close(write_fd_);
+  for (int fd : read_fds_) ::close(fd);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+std::string EmbeddedLog::SegmentPath(uint32_t segment) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "segment-%08u.log", segment);
+  return options_.dir + "/" + name;
+}
+
+Status EmbeddedLog::Recover() {
+  std::vector<uint32_t> segments;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir)) {
+    unsigned n;
+    if (std::sscanf(entry.path().filename().c_str(), "segment-%08u.log", &n) == 1) {
+      segments.push_back(n);
+    }
+  }
+  std::sort(segments.begin(), segments.end());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (segments[i] != i) {
+      return Fail(Error::DataLoss("Log segment " + std::to_string(i) + " is missing in " +
+                                  options_.dir));
+    }
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (auto st = ScanSegment(segments[i], i + 1 == segments.size()); !st) return st;
+  }
+  for (auto& [topic, partitions] : index_) {
+    auto& next = next_offset_[topic];
+    for (auto& p : partitions) next.push_back(static_cast<int64_t>(p.size()));
+  }
+  return OpenSegmentForWrite(segments.empty() ? 0 : segments.back());
+}
+
+Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
+  const std::string path = SegmentPath(segment);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  read_fds_.push_back(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t pos = 0;
+  std::string frame;
+  auto corrupt = [&](const std::string& why) -> Status {
+    if (!last) {
+      return Fail(Error::DataLoss("Log segment " + path + " is corrupt at byte " +
+                                  std::to_string(pos) + ": " + why));
+    }
+    // A torn write at the tail: nothing after it was ever acknowledged. Cut it off.
+    if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
+      return Fail(Error::Unavailable(ErrnoText("truncate " + path)));
+    }
+    return {};
+  };
+  while (pos < size) {
+    if (size - pos < kFrameHeader) return corrupt("short frame header");
+    char header[kFrameHeader];
+    if (!PreadAll(fd, header, kFrameHeader, pos)) return corrupt("unreadable header");
+    const uint32_t body_len = Get<uint32_t>(header + 4);
+    if (Get<uint32_t>(header) != kFrameMagic || body_len > kMaxFrameBody ||
+        body_len > size - pos - kFrameHeader) {
+      return corrupt("bad frame header");
+    }
+    frame.resize(body_len);
+    if (!PreadAll(fd, frame.data(), body_len, pos + kFrameHeader)) return corrupt("unreadable body");
+    const uint32_t crc = static_cast<uint32_t>(
+        ::crc32(0, reinterpret_cast<const Bytef*>(frame.data()), body_len));
+    if (crc != Get<uint32_t>(header + 8)) return corrupt("checksum mismatch");
+
+    // body: topic_len u16, topic, partition u32, base_offset u64, count u32,
+    //       then count × (key_len u32, key, value_len u32, value)
+    const char* p = frame.data();
+    const char* end = p + body_len;
+    auto need = [&](size_t n) { return static_cast<size_t>(end - p) >= n; };
+    if (!need(2)) return corrupt("bad frame body");
+    const uint16_t topic_len = Get<uint16_t>(p);
+    p += 2;
+    if (!need(topic_len + 16u)) return corrupt("bad frame body");
+    std::string topic(p, topic_len);
+    p += topic_len;
+    const uint32_t partition = Get<uint32_t>(p);
+    const uint64_t base = Get<uint64_t>(p + 4);
+    const uint32_t count = Get<uint32_t>(p + 12);
+    p += 16;
+    if (partition >= static_cast<uint32_t>(options_.partitions)) {
+      return Fail(Error::DataLoss("Log " + options_.dir + " was written with more partitions (" +
+                                  std::to_string(partition + 1) + "+) than configured (" +
+                                  std::to_string(options_.partitions) + ")"));
+    }
+    auto& partitions = index_[topic];
+    partitions.resize(static_cast<size_t>(options_.partitions));
+    auto& records = partitions[partition];
+    if (base != records.size()) return corrupt("offset gap");
+    std::vector<RecordLoc> locs;
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint64_t record_pos = pos + kFrameHeader + static_cast<uint64_t>(p - frame.data());
+      if (!need(4)) return corrupt("bad record");
+      const uint32_t key_len = Get<uint32_t>(p);
+      if (!need(8ull + key_len)) return corrupt("bad record");
+      const uint32_t value_len = Get<uint32_t>(p + 4 + key_len);
+      p += 8 + key_len;
+      if (!need(value_len)) return corrupt("bad record");
+      locs.push_back({record_pos, segment, value_len, key_len});
+      p += value_len;
+    }
+    records.insert(records.end(), locs.begin(), locs.end());
+    pos += kFrameHeader + body_len;
+  }
+  return {};
+}
+
+Status EmbeddedLog::OpenSegmentForWrite(uint32_t segment) {
+  if (write_fd_ >= 0) {
+    if (options_.fsync && ::fdatasync(write_fd_) != 0) {
+      return Fail(Error::Unavailable(ErrnoText("fdatasync")));
+    }
+    ::close(write_fd_);
+  }
+  const std::string path = SegmentPath(segment);
+  write_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (write_fd_ < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  struct stat st;
+  if (::fstat(write_fd_, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+  write_pos_ = static_cast<uint64_t>(st.st_size);
+  write_segment_ = segment;
+  if (segment >= read_fds_.size()) {
+    // A new file: make its directory entry durable too.
+    int dir_fd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd >= 0) {
+      if (options_.fsync) ::fsync(dir_fd);
+      ::close(dir_fd);
+    }
+    int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rfd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+    std::unique_lock lock(index_mu_);
+    read_fds_.push_back(rfd);
+  }
+  return {};
+}
+
+void EmbeddedLog::AppendAsync(const std::string& topic, const std::string& key,
+                              std::vector<std::string> values, AppendCallback done) {
+  if (values.empty()) {
+    done(Fail(Error::InvalidArgument("An append needs at least one record")));
+    return;
+  }
+  if (topic.empty() || topic.size() > 255) {
+    done(Fail(Error::InvalidArgument("Topic names are 1 to 255 bytes")));
+    return;
+  }
+  Pending pending{topic, key, PartitionForKey(key, options_.partitions), std::move(values),
+                  std::move(done)};
+  std::optional<Error> refused;
+  {
+    std::lock_guard lock(queue_mu_);
+    if (is_broken_) {
+      refused = broken_;
+    } else if (stopping_) {
+      refused = Error::Unavailable("The log is shutting down");
+    } else {
+      queue_.push_back(std::move(pending));
+    }
+  }
+  if (refused) {
+    pending.done(Fail(std::move(*refused)));
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+void EmbeddedLog::WriterLoop() {
+  std::vector<Pending> group;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and drained
+      group.swap(queue_);
+    }
+    WriteGroup(group);
+    group.clear();
+  }
+}
+
+void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
+  auto fail_all = [&](const Error& e) {
+    {
+      std::lock_guard lock(queue_mu_);
+      is_broken_ = true;
+      broken_ = e;
+    }
+    for (auto& p : group) p.done(Fail(e));
+  };
+  if (write_pos_ >= options_.segment_bytes) {
+    if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) return fail_all(st.error());
+  }
+  struct Placed {
+    int64_t base;
+    std::vector<RecordLoc> locs;
+  };
+  std::vector<Placed> placed(group.size());
+  std::string buffer;
+  for (size_t g = 0; g < group.size(); ++g) {
+    auto& p = group[g];
+    auto& next = next_offset_[p.topic];
+    next.resize(static_cast<size_t>(options_.partitions), 0);
+    placed[g].base = next[static_cast<size_t>(p.partition)];
+    next[static_cast<size_t>(p.partition)] += static_cast<int64_t>(p.values.size());
+
+    const size_t frame_start = buffer.size();
+    buffer.append(kFrameHeader, '\0');
+    PutU16(buffer, static_cast<uint16_t>(p.topic.size()));
+    buffer += p.topic;
+    PutU32(buffer, static_cast<uint32_t>(p.partition));
+    PutU64(buffer, static_cast<uint64_t>(placed[g].base));
+    PutU32(buffer, static_cast<uint32_t>(p.values.size()));
+    for (auto& v : p.values) {
+      placed[g].locs.push_back({write_pos_ + buffer.size(), write_segment_,
+                                static_cast<uint32_t>(v.size()),
+                                static_cast<uint32_t>(p.key.size())});
+      PutU32(buffer, static_cast<uint32_t>(p.key.size()));
+      buffer += p.key;
+      PutU32(buffer, static_cast<uint32_t>(v.size()));
+      buffer += v;
+    }
+    const uint32_t body_len = static_cast<uint32_t>(buffer.size() - frame_start - kFrameHeader);
+    const uint32_t crc = static_cast<uint32_t>(::crc32(
+        0, reinterpret_cast<const Bytef*>(buffer.data() + frame_start + kFrameHeader), body_len));
+    const uint32_t magic = kFrameMagic;
+    std::memcpy(buffer.data() + frame_start, &magic, 4);
+    std::memcpy(buffer.data() + frame_start + 4, &body_len, 4);
+    std::memcpy(buffer.data() + frame_start + 8, &crc, 4);
+  }
+  if (!WriteAll(write_fd_, buffer.data(), buffer.size())) {
+    return fail_all(Error::Unavailable(ErrnoText("Log write failed")));
+  }
+  if (options_.fsync) {
+    if (::fdatasync(write_fd_) != 0) {
+      return fail_all(Error::Unavailable(ErrnoText("Log fdatasync failed")));
+    }
+    fsync_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  write_pos_ += buffer.size();
+  {
+    std::unique_lock lock(index_mu_);
+    for (size_t g = 0; g < group.size(); ++g) {
+      auto& partitions = index_[group[g].topic];
+      partitions.resize(static_cast<size_t>(options_.partitions));
+      auto& records = partitions[static_cast<size_t>(group[g].partition)];
+      records.insert(records.end(), placed[g].locs.begin(), placed[g].locs.end());
+    }
+  }
+  {
+    std::lock_guard lock(data_mu_);
+    ++data_seq_;
+  }
+  data_cv_.notify_all();
+  for (size_t g = 0; g < group.size(); ++g) {
+    auto& p = group[g];
+    p.done(AppendResult{p.topic, p.partition, placed[g].base,
+                        placed[g].base + static_cast<int64_t>(p.values.size()) - 1});
+  }
+}
+
+Result<int64_t> EmbeddedLog::EndOffset(const std::string& topic, int32_t partition) {
+  if (partition < 0 || partition >= options_.partitions) {
+    return Fail(Error::InvalidArgument("No partition " + std::to_string(partition)));
+  }
+  std::shared_lock lock(index_mu_);
+  auto it = index_.find(topic);
+  if (it == index_.end()) return 0;
+  return static_cast<int64_t>(it->second[static_cast<size_t>(partition)].size());
+}
+
+Result<std::unique_ptr<LogReader>> EmbeddedLog::OpenReader(
+    const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& starts) {
+  for (auto& [partition, offset] : starts) {
+    if (partition < 0 || partition >= options_.partitions || offset < 0) {
+      return Fail(Error::InvalidArgument("Bad start position " + std::to_string(partition) +
+                                         ":" + std::to_string(offset)));
+    }
+  }
+  return std::unique_ptr<LogReader>(std::make_unique<EmbeddedLogReader>(*this, topic, starts));
+}
+
+Result<std::vector<LogRecord>> EmbeddedLog::ReadPartition(const std::string& topic,
+                                                          int32_t partition, int64_t from,
+                                                          size_t max) {
+  std::vector<RecordLoc> locs;
+  std::vector<int> fds;
+  {
+    std::shared_lock lock(index_mu_);
+    auto it = index_.find(topic);
+    if (it == index_.end()) return std::vector<LogRecord>{};
+    const auto& records = it->second[static_cast<size_t>(partition)];
+    if (from >= static_cast<int64_t>(records.size())) return std::vector<LogRecord>{};
+    const size_t n = std::min(max, records.size() - static_cast<size_t>(from));
+    locs.assign(records.begin() + from, records.begin() + from + static_cast<int64_t>(n));
+    fds = read_fds_;
+  }
+  std::vector<LogRecord> out;
+  out.reserve(locs.size());
+  // Coalesce nearby records into reads of up to 1 MiB: records of one partition are
+  // interleaved with others' in the shared segments.
+  constexpr uint64_t kSpan = 1u << 20;
+  std::string buf;
+  size_t i = 0;
+  auto record_end = [](const RecordLoc& l) { return l.pos + 8 + l.key_len + l.value_len; };
+  while (i < locs.size()) {
+    const uint64_t begin = locs[i].pos;
+    uint64_t end = record_end(locs[i]);
+    size_t j = i;
+    while (j + 1 < locs.size() && locs[j + 1].segment == locs[i].segment &&
+           locs[j + 1].pos > begin && record_end(locs[j + 1]) - begin <= kSpan) {
+      ++j;
+      end = std::max(end, record_end(locs[j]));
+    }
+    buf.resize(end - begin);
+    if (!PreadAll(fds[locs[i].segment], buf.data(), buf.size(), begin)) {
+      return Fail(Error::Unavailable(ErrnoText("Log read failed")));
+    }
+    for (size_t k = i; k <= j; ++k) {
+      const char* rec = buf.data() + (locs[k].pos - begin);
+      LogRecord r;
+      r.partition = partition;
+      r.offset = from + static_cast<int64_t>(k);
+      r.key.assign(rec + 4, locs[k].key_len);
+      r.value.assign(rec + 8 + locs[k].key_len, locs[k].value_len);
+      out.push_back(std::move(r));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace keel

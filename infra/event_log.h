@@ -1,0 +1,80 @@
+// EventLog: the contract of the durable, partitioned, ordered log that is Keel's source of
+// truth. Two implementations: EmbeddedLog (one machine, the default) and KafkaLog. No
+// third-party type appears here; projections/ and api/ see only this header.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "domain/error.h"
+
+namespace keel {
+
+struct LogRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+};
+
+// Where an append landed: offsets first..last, both inclusive, in one partition.
+struct AppendResult {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+};
+
+using AppendCallback = std::function<void(Result<AppendResult>)>;
+
+// Reads a fixed set of partitions of one topic, each from its own start offset. Not
+// thread-safe: one reader per consuming thread.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // Returns up to max_records records (in offset order within each partition), waiting up to
+  // `wait` when none is available yet. An empty vector means nothing arrived in time.
+  virtual Result<std::vector<LogRecord>> Poll(size_t max_records,
+                                              std::chrono::milliseconds wait) = 0;
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  // Every topic has this many partitions.
+  virtual int32_t PartitionCount() const = 0;
+
+  // Appends `values` in order, atomically, to the partition that `key` maps to (murmur2, as
+  // Kafka's Java client), creating the topic on first use. `done` runs exactly once, on a log
+  // thread, after the records are durable (or with kUnavailable / kInternal). It must not block.
+  virtual void AppendAsync(const std::string& topic, const std::string& key,
+                           std::vector<std::string> values, AppendCallback done) = 0;
+
+  // The offset the next record of the partition will get (0 for an empty or unknown topic).
+  virtual Result<int64_t> EndOffset(const std::string& topic, int32_t partition) = 0;
+
+  // A reader of `topic` from the given (partition, offset) positions.
+  virtual Result<std::unique_ptr<LogReader>> OpenReader(
+      const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& starts) = 0;
+
+  // Blocking form of AppendAsync.
+  Result<AppendResult> Append(const std::string& topic, const std::string& key,
+                              std::vector<std::string> values) {
+    std::promise<Result<AppendResult>> promise;
+    auto future = promise.get_future();
+    AppendAsync(topic, key, std::move(values),
+                [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+};
+
+}  // namespace keel

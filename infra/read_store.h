@@ -1,0 +1,42 @@
+// ReadStore: the key-value store behind the read models (RocksDB in infra/rocks_store). Tables
+// are named column families fixed at open. Writes of one batch are atomic across tables.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/error.h"
+
+namespace keel {
+
+struct StoreWrite {
+  std::string table;
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
+class ReadStore {
+ public:
+  virtual ~ReadStore() = default;
+
+  // Applies all writes atomically. Durability is the implementation's policy: read models may
+  // be rebuilt from the log, so a crash may lose the tail of writes, never half of a batch.
+  virtual Status Write(const std::vector<StoreWrite>& batch) = 0;
+
+  // nullopt when the key is absent.
+  virtual Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) = 0;
+
+  // Visits keys >= start in order while they begin with `prefix`, until `visit` returns false.
+  virtual Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+                      const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+
+  // Makes every write so far durable.
+  virtual Status Flush() = 0;
+};
+
+}  // namespace keel

@@ -1,0 +1,136 @@
+#include "infra/rocks_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <unordered_map>
+
+namespace keel {
+
+struct RocksStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unordered_map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+
+  ~Impl() {
+    if (db) {
+      rocksdb::FlushOptions fo;
+      db->Flush(fo, handles);
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+
+  Result<rocksdb::ColumnFamilyHandle*> Table(std::string_view name) {
+    auto it = by_name.find(std::string(name));
+    if (it == by_name.end()) return Fail(Error::Internal("No table " + std::string(name)));
+    return it->second;
+  }
+};
+
+namespace {
+Error FromRocks(const rocksdb::Status& s, const std::string& what) {
+  return Error::Unavailable(what + ": " + s.ToString());
+}
+}  // namespace
+
+RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksStore::~RocksStore() = default;
+
+Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
+                                                     const std::vector<std::string>& tables) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.atomic_flush = true;
+  options.IncreaseParallelism(2);
+  options.max_open_files = 512;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(128 << 20);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  cf_options.write_buffer_size = 32 << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const auto& t : tables) descriptors.emplace_back(t, cf_options);
+
+  // Keep column families that an older build created, so that opening never fails on them.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = name == rocksdb::kDefaultColumnFamilyName;
+      for (const auto& t : tables) known = known || t == name;
+      if (!known) descriptors.emplace_back(name, cf_options);
+    }
+  }
+
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(options, path, descriptors, &impl->handles, &db);
+  if (!s.ok()) return Fail(FromRocks(s, "Cannot open read store " + path));
+  impl->db.reset(db);
+  for (auto* h : impl->handles) impl->by_name[h->GetName()] = h;
+  return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+}
+
+Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
+  rocksdb::WriteBatch wb;
+  for (const auto& w : batch) {
+    auto cf = impl_->Table(w.table);
+    if (!cf) return Fail(cf.error());
+    auto s = w.value ? wb.Put(*cf, w.key, *w.value) : wb.Delete(*cf, w.key);
+    if (!s.ok()) return Fail(FromRocks(s, "Batch build failed"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  auto s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return Fail(FromRocks(s, "Read store write failed"));
+  return {};
+}
+
+Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::string_view key) {
+  auto cf = impl_->Table(table);
+  if (!cf) return Fail(cf.error());
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), *cf, rocksdb::Slice(key.data(), key.size()),
+                          &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return Fail(FromRocks(s, "Read store get failed"));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::string_view start,
+                        const std::function<bool(std::string_view, std::string_view)>& visit) {
+  auto cf = impl_->Table(table);
+  if (!cf) return Fail(cf.error());
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), *cf));
+  const std::string_view from = start > prefix ? start : prefix;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    const std::string_view key(k.data(), k.size());
+    if (!key.starts_with(prefix)) break;
+    const auto v = it->value();
+    if (!visit(key, std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) return Fail(FromRocks(it->status(), "Read store scan failed"));
+  return {};
+}
+
+Status RocksStore::Flush() {
+  rocksdb::FlushOptions fo;
+  auto s = impl_->db->Flush(fo, impl_->handles);
+  if (!s.ok()) return Fail(FromRocks(s, "Read store flush failed"));
+  return {};
+}
+
+uint64_t RocksStore::ApproximateMemoryBytes() {
+  uint64_t total = 0, v = 0;
+  for (const char* prop : {"rocksdb.cur-size-all-mem-tables", "rocksdb.block-cache-usage"}) {
+    if (impl_->db->GetIntProperty(prop, &v)) total += v;
+  }
+  return total;
+}
+
+}  // namespace keel
