@@ -1,0 +1,133 @@
+#include "commands/customer_commands.h"
+
+namespace keel {
+namespace {
+
+EventEnvelope NewEvent(std::string_view type, const std::string& id, int64_t version,
+                       std::string payload, const CommandMeta& meta, IdGenerator& ids) {
+  EventEnvelope e;
+  e.event_id = ids.NewId();
+  e.type = std::string(type);
+  e.schema_version = CurrentSchemaVersion(type);
+  e.aggregate_type = std::string(kCustomerAggregate);
+  e.aggregate_id = id;
+  e.aggregate_version = version;
+  e.occurred_at = meta.now;
+  e.recorded_at = meta.now;
+  e.actor = meta.actor;
+  e.correlation_id = meta.correlation_id;
+  e.causation_id = meta.causation_id;
+  e.idempotency_key = meta.idempotency_key;
+  e.payload = std::move(payload);
+  return e;
+}
+
+Result<const Customer*> FindChecked(const CustomerWriteModel& state, const std::string& id,
+                                    std::optional<int64_t> expected_version) {
+  const Customer* c = state.Find(id);
+  if (!c) return Fail(Error::NotFound("Customer " + id + " not found"));
+  if (expected_version && *expected_version != c->version) {
+    return Fail(Error::Aborted("Customer " + id + " is at version " + std::to_string(c->version) +
+                               ", not " + std::to_string(*expected_version) +
+                               "; re-read it and retry"));
+  }
+  return c;
+}
+
+Status CheckEmailFree(const CustomerWriteModel& state, const std::string& email,
+                      std::string_view self) {
+  auto owner = state.OwnerOfEmail(email);
+  if (owner && *owner != self) {
+    return Fail(Error::AlreadyExists("A customer with email " + email + " already exists"));
+  }
+  return {};
+}
+
+}  // namespace
+
+const Customer* CustomerWriteModel::Find(std::string_view id) const {
+  auto it = customers_.find(std::string(id));
+  return it == customers_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> CustomerWriteModel::OwnerOfEmail(std::string_view email) const {
+  auto it = email_owner_.find(std::string(email));
+  if (it == email_owner_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status CustomerWriteModel::Apply(const EventEnvelope& event) {
+  Customer& c = customers_[event.aggregate_id];
+  const std::string old_email = c.email;
+  Customer next = c;
+  if (auto st = ApplyCustomerEvent(next, event); !st) {
+    if (c.version == 0) customers_.erase(event.aggregate_id);
+    return st;
+  }
+  c = std::move(next);
+  if (c.email != old_email) {
+    auto it = email_owner_.find(old_email);
+    if (it != email_owner_.end() && it->second == c.id) email_owner_.erase(it);
+    email_owner_[c.email] = c.id;
+  }
+  return {};
+}
+
+Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& state,
+                                                  const RegisterCustomer& cmd,
+                                                  const CommandMeta& meta, IdGenerator& ids) {
+  if (!cmd.fields.name || !cmd.fields.email) {
+    return Fail(Error::InvalidArgument("Registration needs a name and an email"));
+  }
+  if (state.Find(cmd.new_id)) return Fail(Error::AlreadyExists("Customer id is taken"));
+  if (auto st = CheckEmailFree(state, *cmd.fields.email, cmd.new_id); !st) return Fail(st.error());
+  std::vector<EventEnvelope> events;
+  events.push_back(NewEvent(kCustomerRegistered, cmd.new_id, 1,
+                            EncodeCustomerFields(WithDefaults(cmd.fields)), meta, ids));
+  return events;
+}
+
+Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
+                                                const UpdateCustomer& cmd,
+                                                const CommandMeta& meta, IdGenerator& ids) {
+  auto found = FindChecked(state, cmd.id, cmd.expected_version);
+  if (!found) return Fail(found.error());
+  const Customer& c = **found;
+  const CustomerFields wanted = cmd.replace ? WithDefaults(cmd.fields) : cmd.fields;
+  // Only what actually changes goes into the event; an update that changes nothing appends
+  // nothing, so retried PUTs and PATCHes are naturally idempotent.
+  CustomerFields diff;
+  if (wanted.name && *wanted.name != c.name) diff.name = wanted.name;
+  if (wanted.email && *wanted.email != c.email) {
+    if (auto st = CheckEmailFree(state, *wanted.email, c.id); !st) return Fail(st.error());
+    diff.email = wanted.email;
+  }
+  if (wanted.phone && *wanted.phone != c.phone) diff.phone = wanted.phone;
+  if (wanted.total_spending_cents && *wanted.total_spending_cents != c.total_spending_cents) {
+    diff.total_spending_cents = wanted.total_spending_cents;
+  }
+  if (wanted.visits && *wanted.visits != c.visits) diff.visits = wanted.visits;
+  if (wanted.last_visit && *wanted.last_visit != c.last_visit) diff.last_visit = wanted.last_visit;
+  if (wanted.is_active && *wanted.is_active != c.is_active) diff.is_active = wanted.is_active;
+  std::vector<EventEnvelope> events;
+  if (!diff.empty()) {
+    events.push_back(NewEvent(kCustomerUpdated, c.id, c.version + 1, EncodeCustomerFields(diff),
+                              meta, ids));
+  }
+  return events;
+}
+
+Result<std::vector<EventEnvelope>> DecideDeactivate(const CustomerWriteModel& state,
+                                                    const DeactivateCustomer& cmd,
+                                                    const CommandMeta& meta, IdGenerator& ids) {
+  auto found = FindChecked(state, cmd.id, cmd.expected_version);
+  if (!found) return Fail(found.error());
+  std::vector<EventEnvelope> events;
+  if ((*found)->is_active) {
+    events.push_back(
+        NewEvent(kCustomerDeactivated, cmd.id, (*found)->version + 1, "{}", meta, ids));
+  }
+  return events;
+}
+
+}  // namespace keel

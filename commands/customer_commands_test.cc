@@ -1,0 +1,126 @@
+#include "commands/customer_commands.h"
+
+#include <gtest/gtest.h>
+
+namespace keel {
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  Millis NowMillis() override { return 1'700'000'000'000; }
+};
+
+class CustomerCommandsTest : public ::testing::Test {
+ protected:
+  CommandMeta Meta() { return {.now = 1000, .actor = "tester", .correlation_id = "req"}; }
+
+  // Decides and folds, as the command service does.
+  Result<std::vector<EventEnvelope>> Run(Result<std::vector<EventEnvelope>> events) {
+    if (events) {
+      for (auto& e : *events) EXPECT_TRUE(state_.Apply(e));
+    }
+    return events;
+  }
+  std::string Register(const std::string& id, const std::string& email) {
+    auto r = Run(DecideRegister(state_, {id, {.name = "N", .email = email}}, Meta(), ids_));
+    EXPECT_TRUE(r) << r.error().message;
+    return id;
+  }
+
+  FixedClock clock_;
+  UuidV7Generator ids_{clock_, 42};
+  CustomerWriteModel state_;
+};
+
+TEST_F(CustomerCommandsTest, RegisterEmitsOneEventWithDefaultsAndMeta) {
+  auto events = DecideRegister(state_, {"c1", {.name = "Ada", .email = "ada@x.io"}}, Meta(), ids_);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  const auto& e = (*events)[0];
+  EXPECT_EQ(e.type, kCustomerRegistered);
+  EXPECT_EQ(e.aggregate_id, "c1");
+  EXPECT_EQ(e.aggregate_version, 1);
+  EXPECT_EQ(e.actor, "tester");
+  EXPECT_EQ(e.correlation_id, "req");
+  EXPECT_EQ(e.occurred_at, 1000);
+  EXPECT_EQ(*DecodeCustomerFields(e.payload), WithDefaults({.name = "Ada", .email = "ada@x.io"}));
+}
+
+TEST_F(CustomerCommandsTest, DuplicateEmailIsAlreadyExists) {
+  Register("c1", "a@x.io");
+  auto r = DecideRegister(state_, {"c2", {.name = "B", .email = "a@x.io"}}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(CustomerCommandsTest, EmailOfADeactivatedCustomerStaysTaken) {
+  Register("c1", "a@x.io");
+  ASSERT_TRUE(Run(DecideDeactivate(state_, {"c1", std::nullopt}, Meta(), ids_)));
+  auto r = DecideRegister(state_, {"c2", {.name = "B", .email = "a@x.io"}}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(CustomerCommandsTest, UpdateCarriesOnlyTheChangedFields) {
+  Register("c1", "a@x.io");
+  auto r = DecideUpdate(state_, {"c1", {.name = "N", .visits = 3}, false, std::nullopt}, Meta(), ids_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].payload, R"({"visits":3})");
+  EXPECT_EQ((*r)[0].aggregate_version, 2);
+}
+
+TEST_F(CustomerCommandsTest, UpdateThatChangesNothingAppendsNothing) {
+  Register("c1", "a@x.io");
+  auto r = DecideUpdate(state_, {"c1", {.name = "N"}, false, std::nullopt}, Meta(), ids_);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+}
+
+TEST_F(CustomerCommandsTest, ReplaceResetsAbsentOptionalFields) {
+  Register("c1", "a@x.io");
+  ASSERT_TRUE(Run(DecideUpdate(state_, {"c1", {.visits = 5}, false, std::nullopt}, Meta(), ids_)));
+  auto r = DecideUpdate(state_, {"c1", {.name = "N", .email = "a@x.io"}, true, std::nullopt},
+                        Meta(), ids_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].payload, R"({"visits":0})");
+}
+
+TEST_F(CustomerCommandsTest, StaleExpectedVersionIsAborted) {
+  Register("c1", "a@x.io");
+  auto r = DecideUpdate(state_, {"c1", {.visits = 1}, false, 7}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kAborted);
+  EXPECT_TRUE(DecideUpdate(state_, {"c1", {.visits = 1}, false, 1}, Meta(), ids_));
+}
+
+TEST_F(CustomerCommandsTest, ChangingEmailToATakenOneIsRefusedAndFreesTheOldOne) {
+  Register("c1", "a@x.io");
+  Register("c2", "b@x.io");
+  auto taken = DecideUpdate(state_, {"c2", {.email = "a@x.io"}, false, std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(Run(DecideUpdate(state_, {"c2", {.email = "c@x.io"}, false, std::nullopt}, Meta(), ids_)));
+  EXPECT_EQ(state_.OwnerOfEmail("b@x.io"), std::nullopt);
+  EXPECT_EQ(state_.OwnerOfEmail("c@x.io"), "c2");
+}
+
+TEST_F(CustomerCommandsTest, UnknownCustomerIsNotFound) {
+  auto r = DecideDeactivate(state_, {"nope", std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(CustomerCommandsTest, DeactivatingTwiceAppendsOnce) {
+  Register("c1", "a@x.io");
+  auto first = Run(DecideDeactivate(state_, {"c1", std::nullopt}, Meta(), ids_));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), 1u);
+  auto second = DecideDeactivate(state_, {"c1", std::nullopt}, Meta(), ids_);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->empty());
+}
+
+}  // namespace
+}  // namespace keel

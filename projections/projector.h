@@ -1,0 +1,43 @@
+// Projector: folds events of one topic into read-model writes. Pure with respect to I/O: it
+// reads current state through a StateView (the store seen through the batch being built) and
+// returns writes; the runner commits them with the checkpoint.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/error.h"
+#include "domain/event.h"
+#include "infra/read_store.h"
+
+namespace keel {
+
+// The read store as it will be once the writes of the current batch are committed.
+class StateView {
+ public:
+  virtual ~StateView() = default;
+  virtual Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) = 0;
+};
+
+class Projector {
+ public:
+  virtual ~Projector() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view topic() const = 0;
+  // The tables this projector owns (column families to create).
+  virtual std::vector<std::string> tables() const = 0;
+  // Appends the writes that fold `event` (already upcast and supported) into the read model.
+  // kDataLoss: the event cannot be applied and is dead-lettered; any other error stops the
+  // batch, which is retried.
+  virtual Status Apply(const EventEnvelope& event, StateView& view,
+                       std::vector<StoreWrite>& writes) = 0;
+};
+
+// Tables every projection database has, whatever its projectors.
+inline constexpr std::string_view kCheckpointsTable = "checkpoints";
+inline constexpr std::string_view kDeadLettersTable = "dead_letters";
+inline constexpr std::string_view kProjectionMetaTable = "projection_meta";
+
+}  // namespace keel

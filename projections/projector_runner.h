@@ -1,0 +1,99 @@
+// ProjectorRunner: drives one Projector over every partition of its topic.
+//
+// Exactly-once effect: each batch of events is folded into one atomic store write that also
+// holds the next offset of every partition touched (the checkpoint) and the projector's
+// counters. On start the runner seeks to the stored checkpoints, never to anything the log
+// remembers for it, so a crash at any moment neither loses nor repeats an effect.
+//
+// Undecodable events and events the projector refuses (kDataLoss) go to the dead-letter table
+// with their position and error; unknown types and newer schema versions are skipped and
+// counted. Neither stops the projection.
+//
+// Thread-safety: Start/Stop from one thread; the accessors and WaitFor from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "infra/event_log.h"
+#include "infra/read_store.h"
+#include "projections/projector.h"
+
+namespace keel {
+
+struct ProjectionCounters {
+  int64_t events_applied = 0;
+  int64_t skipped_unknown = 0;
+  int64_t skipped_newer = 0;
+  int64_t dead_lettered = 0;
+};
+
+class ProjectorRunner final {
+ public:
+  struct Options {
+    size_t batch_size = 5000;
+    std::chrono::milliseconds poll_wait{20};
+    // Read models are written without a WAL; they become durable on this schedule, at Stop
+    // and when RocksDB flushes full memtables.
+    std::chrono::milliseconds flush_interval{10000};
+  };
+
+  ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);
+  ~ProjectorRunner();  // Stop()s
+  ProjectorRunner(const ProjectorRunner&) = delete;
+  ProjectorRunner& operator=(const ProjectorRunner&) = delete;
+
+  // Loads the checkpoints and starts the consuming thread.
+  Status Start();
+  // Finishes the batch in hand, flushes the store, joins. Idempotent.
+  void Stop();
+
+  // Runs on the calling thread until every partition has reached the end offset it had when
+  // the call began. `progress(done, total)` is called after each batch. For replays.
+  Status RunToEnd(const std::function<void(int64_t, int64_t)>& progress);
+
+  // True once the runner has found nothing more to read at least once since Start.
+  bool caught_up() const { return caught_up_.load(); }
+  // Next offset to apply, per partition.
+  std::vector<int64_t> positions() const;
+  ProjectionCounters counters() const;
+  // Waits until the event at (partition, offset) has been applied, or the timeout passes.
+  bool WaitFor(int32_t partition, int64_t offset, std::chrono::milliseconds timeout);
+
+  const Projector& projector() const { return projector_; }
+
+ private:
+  Status LoadCheckpoints();
+  Status OpenReader();
+  // Folds and commits one batch; on error nothing of it is committed.
+  Status ProcessBatch(const std::vector<LogRecord>& records);
+  void Loop();
+
+  EventLog& log_;
+  ReadStore& store_;
+  Projector& projector_;
+  const Options options_;
+  std::unique_ptr<LogReader> reader_;
+
+  mutable std::mutex mu_;
+  std::condition_variable applied_cv_;
+  std::vector<int64_t> positions_;  // guarded by mu_
+  ProjectionCounters counters_;     // guarded by mu_
+
+  std::atomic<bool> running_{false};
+  std::atomic<bool> caught_up_{false};
+  std::thread thread_;
+};
+
+// Keys of the shared tables, for readers of checkpoints and dead letters.
+std::string CheckpointKey(std::string_view projector, std::string_view topic, int32_t partition);
+std::string DeadLetterKey(std::string_view topic, int32_t partition, int64_t offset);
+
+}  // namespace keel
