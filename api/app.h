@@ -1,0 +1,82 @@
+// App: the composition root of `keel serve`. Opens the event log (embedded, or Kafka when
+// brokers are given), the read-model store, the projectors, the command services and the HTTP
+// server, and takes them down in the order that loses nothing.
+//
+// Data directory: log/ (embedded log), readmodel/ (RocksDB), keel.lock (one process).
+// Thread-safety: Start and Shutdown from one thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+#include <string>
+
+#include "domain/error.h"
+
+namespace keel {
+
+struct AppConfig {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;  // 0: any free port
+  std::string data_dir = "./data";
+  std::string kafka_brokers;  // empty: the embedded log
+  int partitions = 8;
+  int http_threads = 2;
+  bool fsync = true;
+  size_t max_body_bytes = 1 << 20;
+  int max_read_wait_ms = 5000;  // bound on read-your-writes waits
+};
+
+class HttpServer;
+class EventLog;
+class ReadStore;
+class ProjectorRunner;
+
+class App final {
+ public:
+  static Result<std::unique_ptr<App>> Start(const AppConfig& config);
+  ~App();  // Shutdown()s
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  uint16_t port() const;
+  // Refuses new commands, waits (bounded) for commands in flight, stops the server, lets the
+  // projectors finish their batch and checkpoint, flushes, closes the log. Idempotent.
+  void Shutdown();
+
+  HttpServer& server();
+  EventLog& log();
+  ReadStore& store();
+  ProjectorRunner& customer_projection();
+
+  struct Impl;
+
+ private:
+  explicit App(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `keel replay`: rebuilds every read model from the start of the log into
+// data_dir/readmodel.rebuild, then swaps it in for data_dir/readmodel. Takes the data
+// directory's lock, so it refuses to run beside `keel serve`. `progress(done, total, seconds)`
+// is called after every batch.
+Status Replay(const AppConfig& config,
+              const std::function<void(int64_t, int64_t, double)>& progress);
+
+// Every table the projections of this build write, shared tables included.
+std::vector<std::string> ReadModelTables();
+
+// Holds an exclusive lock on `data_dir/keel.lock` for the lifetime of the object.
+class DataDirLock final {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace keel

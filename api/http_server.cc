@@ -1,0 +1,236 @@
+#include "api/http_server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "api/envelope.h"
+
+namespace keel {
+
+using namespace Pistache;
+
+namespace {
+
+// A response header known only by name at run time. Pistache 0.0.5 writes typed headers only
+// and drops raw ones, so every custom header goes out as one of these.
+class NamedHeader final : public Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return 0; }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+}  // namespace
+
+struct HttpResponder::Impl {
+  explicit Impl(Http::ResponseWriter w) : writer(std::move(w)) {}
+  std::mutex mu;
+  Http::ResponseWriter writer;  // guarded by mu
+  bool sent = false;            // guarded by mu
+};
+
+void HttpResponder::Send(int status, std::string body,
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         std::string_view content_type) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->sent) return;
+  impl_->sent = true;
+  try {
+    auto& w = impl_->writer;
+    for (const auto& [name, value] : headers) w.headers().add(std::make_shared<NamedHeader>(name, value));
+    w.setMime(Http::Mime::MediaType::fromString(std::string(content_type)));
+    w.send(static_cast<Http::Code>(status), body);
+  } catch (const std::exception& e) {
+    // The client went away before its answer was ready; nothing more to do.
+  }
+}
+
+namespace {
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+// application/x-www-form-urlencoded decoding of a query key or value; Pistache leaves them raw.
+std::string UrlDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void SendError(HttpResponder& r, const Error& e, int status = 0) {
+  r.Send(status ? status : HttpStatusFor(e.code), ErrorBody(e));
+}
+
+class KeelHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(KeelHandler)
+
+  explicit KeelHandler(const HttpServer* server) : server_(server) {}
+
+  void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+    // Pistache 0.0.5 answers "Connection: close" when the request has no Connection header,
+    // which HTTP/1.1 clients read as the end of a persistent connection. Say what HTTP says.
+    auto asked = request.headers().tryGet<Http::Header::Connection>();
+    writer.headers().remove<Http::Header::Connection>();
+    const bool close = asked ? asked->control() == Http::ConnectionControl::Close
+                             : request.version() == Http::Version::Http10;
+    writer.headers().add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
+                                                         : Http::ConnectionControl::KeepAlive);
+
+    HttpResponder responder(std::make_shared<HttpResponder::Impl>(std::move(writer)));
+    try {
+      HttpRequest req;
+      req.method = Http::methodString(request.method());
+      req.path = request.resource();
+      for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
+           ++it) {
+        req.query.emplace(UrlDecode(it->first), UrlDecode(it->second));
+      }
+      const auto& headers = request.headers();
+      req.header = [&headers](const std::string& name) -> std::optional<std::string> {
+        auto raw = headers.tryGetRaw(name);
+        if (!raw) return std::nullopt;
+        return raw->value();
+      };
+      const Route* route = nullptr;
+      switch (server_->Resolve(req.method, req.path, &route, &req.params)) {
+        case HttpServer::Match::kNoPath:
+          return SendError(responder, Error::NotFound("No route for " + req.path));
+        case HttpServer::Match::kNoMethod:
+          return SendError(responder,
+                           Error::InvalidArgument("Method " + req.method + " is not allowed on " +
+                                                  req.path),
+                           405);
+        case HttpServer::Match::kFound: break;
+      }
+      if (request.body().size() > server_->max_body_bytes()) {
+        return SendError(responder, Error::PayloadTooLarge(
+                                        "Request body exceeds " +
+                                        std::to_string(server_->max_body_bytes()) + " bytes"));
+      }
+      req.body = request.body();
+      route->handler(req, responder);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "handler failed: %s\n", e.what());
+      SendError(responder, Error::Internal("Internal error"));
+    }
+  }
+
+ private:
+  const HttpServer* server_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  std::unique_ptr<Http::Endpoint> endpoint;
+  std::atomic<bool> running{false};
+};
+
+HttpServer::HttpServer(Options options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler) {
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+}
+
+HttpServer::Match HttpServer::Resolve(const std::string& method, const std::string& path,
+                                      const Route** route,
+                                      std::map<std::string, std::string>* params) const {
+  const auto parts = Split(path);
+  bool path_known = false;
+  for (const auto& r : routes_) {
+    const auto pattern = Split(r.pattern);
+    if (pattern.size() != parts.size()) continue;
+    std::map<std::string, std::string> captured;
+    bool ok = true;
+    for (size_t i = 0; i < parts.size() && ok; ++i) {
+      if (!pattern[i].empty() && pattern[i][0] == ':') {
+        captured.emplace(std::string(pattern[i].substr(1)), std::string(parts[i]));
+      } else {
+        ok = pattern[i] == parts[i];
+      }
+    }
+    if (!ok) continue;
+    path_known = true;
+    if (r.method != method) continue;
+    *route = &r;
+    *params = std::move(captured);
+    return Match::kFound;
+  }
+  return path_known ? Match::kNoMethod : Match::kNoPath;
+}
+
+std::optional<uint16_t> HttpServer::Start(std::string* error) {
+  try {
+    impl_->endpoint = std::make_unique<Http::Endpoint>(
+        Address(options_.host, Port(options_.port)));
+    // Pistache refuses larger requests itself (with a plain-text 413); leave room so that
+    // Keel's own check answers in the envelope for anything a client plausibly sends.
+    auto opts = Http::Endpoint::options()
+                    .threads(options_.threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .maxRequestSize(options_.max_body_bytes * 16 + 64 * 1024);
+    impl_->endpoint->init(opts);
+    impl_->endpoint->setHandler(Http::make_handler<KeelHandler>(this));
+    impl_->endpoint->serveThreaded();
+    impl_->running = true;
+    return static_cast<uint16_t>(impl_->endpoint->getPort());
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    impl_->endpoint.reset();
+    return std::nullopt;
+  }
+}
+
+void HttpServer::Shutdown() {
+  if (impl_ && impl_->running.exchange(false)) {
+    impl_->endpoint->shutdown();
+    impl_->endpoint.reset();
+  }
+}
+
+}  // namespace keel

@@ -1,0 +1,88 @@
+// HttpServer: Pistache underneath, Keel's routing and envelopes on top. Pistache types stay in
+// the .cc.
+//
+// - HTTP/1.1 connections persist unless the client asks to close (Pistache 0.0.5 would
+//   otherwise close every connection whose request lacks a Connection header).
+// - Handlers may answer later, from any thread, through the HttpResponder they were given
+//   (commands answer once their events are durable).
+// - Unknown paths get 404, known paths with another method 405, bodies over the limit 413, a
+//   handler that throws 500: all in the error envelope.
+//
+// Thread-safety: routes are added before Start; handlers run on Pistache's worker threads.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace keel {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> params;  // from ":name" segments of the route
+  std::map<std::string, std::string> query;
+  std::function<std::optional<std::string>(const std::string&)> header;  // case-insensitive
+  std::string body;
+};
+
+// Sends one response; later calls are ignored. Copyable handle; thread-safe.
+class HttpResponder {
+ public:
+  struct Impl;
+  explicit HttpResponder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  void Send(int status, std::string body,
+            const std::vector<std::pair<std::string, std::string>>& headers = {},
+            std::string_view content_type = "application/json");
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+using HttpHandler = std::function<void(HttpRequest&, HttpResponder)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/api/v1/customers/:id"
+  HttpHandler handler;
+};
+
+class HttpServer final {
+ public:
+  struct Options {
+    std::string host = "0.0.0.0";
+    uint16_t port = 8080;  // 0: any free port
+    int threads = 2;
+    size_t max_body_bytes = 1 << 20;
+  };
+
+  explicit HttpServer(Options options);
+  ~HttpServer();  // Shutdown()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void AddRoute(std::string method, std::string pattern, HttpHandler handler);
+  const std::vector<Route>& routes() const { return routes_; }
+
+  // Binds and serves on background threads. Returns the bound port.
+  std::optional<uint16_t> Start(std::string* error);
+  void Shutdown();
+
+  // Routing, exposed for tests: the route and its parameters, or the reason it failed.
+  enum class Match { kFound, kNoPath, kNoMethod };
+  Match Resolve(const std::string& method, const std::string& path, const Route** route,
+                std::map<std::string, std::string>* params) const;
+  size_t max_body_bytes() const { return options_.max_body_bytes; }
+
+ private:
+  struct Impl;
+  Options options_;
+  std::vector<Route> routes_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keel

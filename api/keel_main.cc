@@ -1,0 +1,215 @@
+// keel: one binary, several roles.
+//   keel serve        the API, the projectors and the command side in one process
+//   keel replay       rebuild every read model from the log, then swap it in
+//   keel kafka-mock   start librdkafka's mock cluster and print its bootstrap servers
+//   keel bench-fill   append N synthetic customer registrations (for the replay benchmark)
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "api/app.h"
+#include "domain/customer.h"
+#include "domain/ids.h"
+#include "infra/embedded_log.h"
+#include "infra/kafka_log.h"
+#include "projections/customer_projector.h"
+
+namespace {
+
+using namespace keel;
+
+void AddCommonOptions(CLI::App* cmd, AppConfig& config) {
+  cmd->add_option("--data-dir", config.data_dir, "Data directory (log, read models)")
+      ->envname("KEEL_DATA_DIR");
+  cmd->add_option("--kafka", config.kafka_brokers,
+                  "Kafka bootstrap servers; empty means the embedded log")
+      ->envname("KEEL_KAFKA_BROKERS");
+  cmd->add_option("--partitions", config.partitions, "Partitions of every topic")
+      ->envname("KEEL_PARTITIONS")
+      ->check(CLI::Range(1, 1024));
+}
+
+// Blocks the signals that end the process, in this thread and every thread started after,
+// so that main can wait for them with sigwait.
+sigset_t BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Serve(const AppConfig& config) {
+  sigset_t signals = BlockTerminationSignals();
+  std::signal(SIGPIPE, SIG_IGN);
+  auto app = App::Start(config);
+  if (!app) {
+    std::fprintf(stderr, "keel: cannot start: %s\n", app.error().message.c_str());
+    return 1;
+  }
+  std::printf("keel serving on %s:%u, %s, data in %s\n", config.host.c_str(), (*app)->port(),
+              config.kafka_brokers.empty() ? "embedded log" : ("Kafka at " + config.kafka_brokers).c_str(),
+              config.data_dir.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("keel: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  std::fflush(stdout);
+  (*app)->Shutdown();
+  std::printf("keel: stopped cleanly\n");
+  return 0;
+}
+
+int RunReplay(const AppConfig& config) {
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  int64_t final_done = 0;
+  double final_seconds = 0;
+  auto st = Replay(config, [&](int64_t done, int64_t total, double seconds) {
+    final_done = done;
+    final_seconds = seconds;
+    if (!tty || std::chrono::steady_clock::now() - last < std::chrono::milliseconds(250)) return;
+    last = std::chrono::steady_clock::now();
+    const double rate = seconds > 0 ? done / seconds : 0;
+    const double eta = rate > 0 ? (total - done) / rate : 0;
+    std::fprintf(stderr, "\rreplay: %lld/%lld events  %.0f events/s  ETA %.1f s   ",
+                 static_cast<long long>(done), static_cast<long long>(total), rate, eta);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  if (!st) {
+    std::fprintf(stderr, "keel replay failed: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  std::printf("replayed %lld events in %.2f s (%.0f events/s); read models swapped in\n",
+              static_cast<long long>(final_done), final_seconds,
+              final_seconds > 0 ? final_done / final_seconds : 0.0);
+  return 0;
+}
+
+int KafkaMock(int brokers, int partitions) {
+  sigset_t signals = BlockTerminationSignals();
+  auto cluster = KafkaMockCluster::Start(brokers);
+  if (!cluster) {
+    std::fprintf(stderr, "keel kafka-mock: %s\n", cluster.error().message.c_str());
+    return 1;
+  }
+  // The mock cluster does not serve CreateTopics; Keel's topics are made here.
+  if (auto st = (*cluster)->CreateTopic(std::string(kCustomersTopic), partitions); !st) {
+    std::fprintf(stderr, "keel kafka-mock: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", (*cluster)->bootstrap_servers().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr,
+               "Kafka mock cluster up. Try: KEEL_KAFKA_BROKERS=%s keel serve --partitions %d\n",
+               (*cluster)->bootstrap_servers().c_str(), partitions);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return 0;
+}
+
+// Appends `count` CustomerRegistered events straight to the embedded log.
+int BenchFill(const AppConfig& config, int64_t count) {
+  auto log = EmbeddedLog::Open({.dir = config.data_dir + "/log", .partitions = config.partitions});
+  if (!log) {
+    std::fprintf(stderr, "keel bench-fill: %s\n", log.error().message.c_str());
+    return 1;
+  }
+  SystemClock clock;
+  UuidV7Generator ids(clock, 7);
+  std::atomic<int64_t> pending{0};
+  std::atomic<bool> failed{false};
+  const auto started = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < count; ++i) {
+    EventEnvelope e;
+    e.event_id = ids.NewId();
+    e.type = std::string(kCustomerRegistered);
+    e.schema_version = kCustomerRegisteredVersion;
+    e.aggregate_type = std::string(kCustomerAggregate);
+    e.aggregate_id = ids.NewId();
+    e.aggregate_version = 1;
+    e.occurred_at = e.recorded_at = clock.NowMillis();
+    e.actor = "bench-fill";
+    e.correlation_id = e.causation_id = e.event_id;
+    CustomerFields f;
+    f.name = "Customer " + std::to_string(i);
+    f.email = "customer" + std::to_string(i) + "@bench.example";
+    f.total_spending_cents = (i * 7919) % 1000000;
+    f.visits = i % 50;
+    e.payload = EncodeCustomerFields(WithDefaults(f));
+    while (pending.load() > 20000) std::this_thread::yield();
+    ++pending;
+    (*log)->AppendAsync(std::string(kCustomersTopic), e.aggregate_id, {EncodeEvent(e)},
+                        [&](Result<AppendResult> r) {
+                          if (!r) failed = true;
+                          --pending;
+                        });
+  }
+  while (pending.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (failed) {
+    std::fprintf(stderr, "keel bench-fill: some appends failed\n");
+    return 1;
+  }
+  std::printf("appended %lld events in %.2f s\n", static_cast<long long>(count), seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Keel: an event-sourced CRM backend"};
+  cli.require_subcommand(1);
+
+  AppConfig serve_config;
+  auto* serve = cli.add_subcommand("serve", "Serve the API with projectors and commands");
+  AddCommonOptions(serve, serve_config);
+  serve->add_option("--host", serve_config.host, "Address to listen on")->envname("KEEL_HOST");
+  serve->add_option("--port", serve_config.port, "Port to listen on; 0 picks a free one")
+      ->envname("KEEL_PORT");
+  serve->add_option("--http-threads", serve_config.http_threads, "HTTP worker threads")
+      ->envname("KEEL_HTTP_THREADS")
+      ->check(CLI::Range(1, 64));
+  serve->add_option("--max-body-bytes", serve_config.max_body_bytes, "Largest request body")
+      ->envname("KEEL_MAX_BODY_BYTES")
+      ->check(CLI::Range(1024, 64 << 20));
+  serve->add_option("--max-read-wait-ms", serve_config.max_read_wait_ms,
+                    "Longest a GET waits for a position (read-your-writes)")
+      ->envname("KEEL_MAX_READ_WAIT_MS")
+      ->check(CLI::Range(0, 60000));
+  serve->add_option("--fsync", serve_config.fsync,
+                    "fdatasync every group of appends before acknowledging (embedded log)")
+      ->envname("KEEL_FSYNC");
+
+  AppConfig replay_config;
+  auto* replay = cli.add_subcommand("replay", "Rebuild every read model from the log");
+  AddCommonOptions(replay, replay_config);
+
+  int mock_brokers = 1, mock_partitions = 8;
+  auto* mock = cli.add_subcommand("kafka-mock", "Run librdkafka's mock Kafka cluster");
+  mock->add_option("--brokers", mock_brokers, "Brokers in the mock cluster")->check(CLI::Range(1, 9));
+  mock->add_option("--partitions", mock_partitions, "Partitions of Keel's topics")
+      ->envname("KEEL_PARTITIONS");
+
+  AppConfig fill_config;
+  int64_t fill_events = 1'000'000;
+  auto* fill = cli.add_subcommand("bench-fill", "Append synthetic customer events to the embedded log");
+  AddCommonOptions(fill, fill_config);
+  fill->add_option("--events", fill_events, "How many events")->check(CLI::Range(1, 100'000'000));
+
+  CLI11_PARSE(cli, argc, argv);
+  if (*serve) return Serve(serve_config);
+  if (*replay) return RunReplay(replay_config);
+  if (*mock) return KafkaMock(mock_brokers, mock_partitions);
+  if (*fill) return BenchFill(fill_config, fill_events);
+  return 2;
+}

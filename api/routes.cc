@@ -1,0 +1,280 @@
+#include "api/routes.h"
+
+#include <charconv>
+
+#include "api/envelope.h"
+#include "domain/customer.h"
+#include "domain/json.h"
+#include "projections/customer_projector.h"
+
+namespace keel {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+void SendError(HttpResponder& r, const Error& e) { r.Send(HttpStatusFor(e.code), ErrorBody(e)); }
+
+std::optional<int64_t> ParseInt(std::string_view s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// If-Match: "3", W/"3" or 3. nullopt when absent; an error when present but not a version.
+Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
+  auto h = req.header("If-Match");
+  if (!h) return std::optional<int64_t>();
+  std::string_view v = *h;
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  auto n = ParseInt(v);
+  if (!n || *n < 1) {
+    return Fail(Error::Validation({{"If-Match", "Must be the customer's version, e.g. \"3\""}}));
+  }
+  return std::optional<int64_t>(*n);
+}
+
+Result<CommandMeta> MetaFor(const HttpRequest& req, IdGenerator& ids) {
+  CommandMeta meta;
+  meta.actor = "anonymous";  // until sign-in exists
+  const std::string request_id = req.header("X-Request-Id").value_or(ids.NewId());
+  meta.causation_id = request_id.substr(0, 128);
+  meta.correlation_id = req.header("X-Correlation-Id").value_or(request_id).substr(0, 128);
+  if (auto key = req.header("Idempotency-Key")) {
+    if (key->empty() || key->size() > 255) {
+      return Fail(Error::Validation({{"Idempotency-Key", "Must be 1 to 255 characters"}}));
+    }
+    meta.idempotency_key = *key;
+  }
+  return meta;
+}
+
+std::string PositionJson(const AppendResult& p) {
+  JsonWriter w;
+  w.BeginObject().Key("topic").String(p.topic).Key("partition").Int(p.partition);
+  w.Key("offset").Int(p.last_offset).EndObject();
+  return w.Take();
+}
+
+// The answer to a customer command, once its events are durable.
+void AnswerCommand(HttpResponder r, const Result<CommandOutcome>& out, std::string_view message) {
+  if (!out) return SendError(r, out.error());
+  Headers headers{{"ETag", "\"" + std::to_string(out->version) + "\""}};
+  std::string meta = "{}";
+  if (out->position) {
+    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
+                                                std::to_string(out->position->last_offset));
+    meta = "{\"position\":" + PositionJson(*out->position) + "}";
+  }
+  r.Send(out->status, SuccessBody(message, out->customer_json, meta), headers);
+}
+
+// Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
+// in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
+// Returns false when the wait timed out; an error when the position is malformed.
+Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx) {
+  std::optional<std::string> spec;
+  if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
+  if (!spec) spec = req.header("X-Keel-Min-Position");
+  if (!spec) return true;
+  const size_t colon = spec->find(':');
+  auto p = colon == std::string::npos ? std::nullopt : ParseInt(std::string_view(*spec).substr(0, colon));
+  auto o = colon == std::string::npos ? std::nullopt : ParseInt(std::string_view(*spec).substr(colon + 1));
+  if (!p || !o || *p < 0 || *o < 0) {
+    return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
+  }
+  return ctx.customer_projection.WaitFor(static_cast<int32_t>(*p), *o,
+                                         std::chrono::milliseconds(ctx.max_read_wait_ms));
+}
+
+// The version is the last member CustomerToJson writes; reading it back needs no parse.
+std::string VersionOf(std::string_view customer_json) {
+  const size_t key = customer_json.rfind("\"version\":");
+  if (key == std::string_view::npos) return "0";
+  std::string_view rest = customer_json.substr(key + 10);
+  return std::string(rest.substr(0, rest.find_first_not_of("0123456789")));
+}
+
+Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
+  CustomerListQuery q;
+  std::vector<FieldError> errors;
+  auto get = [&](const char* name) -> const std::string* {
+    auto it = req.query.find(name);
+    return it == req.query.end() ? nullptr : &it->second;
+  };
+  if (auto v = get("page")) {
+    auto n = ParseInt(*v);
+    if (!n || *n < 1 || *n > 1'000'000) errors.push_back({"page", "Must be an integer from 1"});
+    else q.page = static_cast<int>(*n);
+  }
+  if (auto v = get("limit")) {
+    auto n = ParseInt(*v);
+    if (!n || *n < 1 || *n > 100) errors.push_back({"limit", "Must be an integer from 1 to 100"});
+    else q.limit = static_cast<int>(*n);
+  }
+  if (auto v = get("email")) q.email = NormaliseEmail(*v);
+  if (auto v = get("name")) {
+    if (v->empty() || v->size() > 100) errors.push_back({"name", "Must be 1 to 100 characters"});
+    else q.name_contains = *v;
+  }
+  if (auto v = get("isActive")) {
+    if (*v == "true") q.is_active = true;
+    else if (*v == "false") q.is_active = false;
+    else errors.push_back({"isActive", "Must be true or false"});
+  }
+  if (auto v = get("sort")) {
+    if (*v == "createdAt") q.sort = CustomerSort::kCreatedAt;
+    else if (*v == "totalSpending") q.sort = CustomerSort::kTotalSpending;
+    else if (*v == "name") q.sort = CustomerSort::kName;
+    else errors.push_back({"sort", "Must be createdAt, totalSpending or name"});
+  }
+  q.descending = q.sort != CustomerSort::kName;
+  if (auto v = get("order")) {
+    if (*v == "asc") q.descending = false;
+    else if (*v == "desc") q.descending = true;
+    else errors.push_back({"order", "Must be asc or desc"});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return q;
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out += items[i];
+  }
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace
+
+void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute("GET", "/health", [](HttpRequest&, HttpResponder r) {
+    r.Send(200, SuccessBody("ok", R"({"status":"ok"})"));
+  });
+  server.AddRoute("GET", "/ready", [&ctx](HttpRequest&, HttpResponder r) {
+    if (ctx.draining) {
+      return SendError(r, Error::Unavailable("Shutting down"));
+    }
+    if (!ctx.customer_projection.caught_up()) {
+      return SendError(r, Error::Unavailable("Projections are catching up with the log"));
+    }
+    r.Send(200, SuccessBody("ready", R"({"status":"ready"})"));
+  });
+}
+
+void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
+  auto refuse_if_draining = [&ctx](HttpResponder& r) {
+    if (!ctx.draining) return false;
+    SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+    return true;
+  };
+
+  server.AddRoute("POST", "/api/v1/customers", [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_draining(r)) return;
+    auto fields = ParseCustomerInput(req.body, CustomerInputMode::kCreate);
+    if (!fields) return SendError(r, fields.error());
+    auto meta = MetaFor(req, ctx.ids);
+    if (!meta) return SendError(r, meta.error());
+    ctx.customers.Register(std::move(*fields), std::move(*meta), [r](Result<CommandOutcome> out) {
+      AnswerCommand(r, out, out && out->status == 201 ? "Customer created" : "Customer unchanged");
+    });
+  });
+
+  auto update = [&ctx, refuse_if_draining](bool replace) {
+    return [&ctx, refuse_if_draining, replace](HttpRequest& req, HttpResponder r) {
+      if (refuse_if_draining(r)) return;
+      auto fields = ParseCustomerInput(
+          req.body, replace ? CustomerInputMode::kReplace : CustomerInputMode::kPatch);
+      if (!fields) return SendError(r, fields.error());
+      auto expected = ExpectedVersion(req);
+      if (!expected) return SendError(r, expected.error());
+      auto meta = MetaFor(req, ctx.ids);
+      if (!meta) return SendError(r, meta.error());
+      ctx.customers.Update({req.params["id"], std::move(*fields), replace, *expected},
+                           std::move(*meta), [r](Result<CommandOutcome> out) {
+                             AnswerCommand(r, out, "Customer updated");
+                           });
+    };
+  };
+  server.AddRoute("PUT", "/api/v1/customers/:id", update(true));
+  server.AddRoute("PATCH", "/api/v1/customers/:id", update(false));
+
+  server.AddRoute("DELETE", "/api/v1/customers/:id", [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_draining(r)) return;
+    auto expected = ExpectedVersion(req);
+    if (!expected) return SendError(r, expected.error());
+    auto meta = MetaFor(req, ctx.ids);
+    if (!meta) return SendError(r, meta.error());
+    ctx.customers.Deactivate({req.params["id"], *expected}, std::move(*meta),
+                             [r](Result<CommandOutcome> out) {
+                               AnswerCommand(r, out, "Customer deactivated");
+                             });
+  });
+
+  server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto caught_up = AwaitPosition(req, ctx);
+    if (!caught_up) return SendError(r, caught_up.error());
+    auto doc = QueryCustomer(ctx.store, req.params["id"]);
+    if (!doc) return SendError(r, doc.error());
+    if (!*doc) return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
+    Headers headers{{"ETag", "\"" + VersionOf(**doc) + "\""}};
+    if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
+    r.Send(200, SuccessBody("Customer retrieved", **doc), headers);
+  });
+
+  server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto query = ParseListQuery(req);
+    if (!query) return SendError(r, query.error());
+    auto caught_up = AwaitPosition(req, ctx);
+    if (!caught_up) return SendError(r, caught_up.error());
+    auto page = QueryCustomers(ctx.store, *query);
+    if (!page) return SendError(r, page.error());
+    JsonWriter meta;
+    meta.BeginObject().Key("total").Int(page->total).Key("page").Int(query->page);
+    meta.Key("limit").Int(query->limit);
+    meta.Key("pages").Int((page->total + query->limit - 1) / query->limit).EndObject();
+    r.Send(200, SuccessBody("Customers retrieved", JsonArray(page->items), meta.str()),
+           *caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+  });
+
+  server.AddRoute("GET", "/api/v1/customers/:id/events", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto caught_up = AwaitPosition(req, ctx);
+    if (!caught_up) return SendError(r, caught_up.error());
+    auto events = QueryCustomerEvents(ctx.store, req.params["id"]);
+    if (!events) return SendError(r, events.error());
+    if (events->empty()) {
+      return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
+    }
+    JsonWriter meta;
+    meta.BeginObject().Key("total").Int(static_cast<int64_t>(events->size())).EndObject();
+    r.Send(200, SuccessBody("Customer history retrieved", JsonArray(*events), meta.str()));
+  });
+}
+
+void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute("GET", "/api/v1/admin/dead-letters", [&ctx](HttpRequest& req, HttpResponder r) {
+    int64_t limit = 100;
+    if (auto it = req.query.find("limit"); it != req.query.end()) {
+      auto n = ParseInt(it->second);
+      if (!n || *n < 1 || *n > 1000) {
+        return SendError(r, Error::Validation({{"limit", "Must be an integer from 1 to 1000"}}));
+      }
+      limit = *n;
+    }
+    std::vector<std::string> items;
+    auto st = ctx.store.Scan(kDeadLettersTable, "", "", [&](std::string_view, std::string_view v) {
+      items.emplace_back(v);
+      return static_cast<int64_t>(items.size()) < limit;
+    });
+    if (!st) return SendError(r, st.error());
+    JsonWriter meta;
+    meta.BeginObject().Key("total").Int(ctx.customer_projection.counters().dead_lettered).EndObject();
+    r.Send(200, SuccessBody("Dead letters retrieved", JsonArray(items), meta.str()));
+  });
+}
+
+}  // namespace keel
