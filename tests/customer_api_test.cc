@@ -1,0 +1,295 @@
+// End to end over HTTP: the real server on port 0, the embedded log and RocksDB.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include "domain/customer.h"
+#include "domain/ids.h"
+#include "projections/projector_runner.h"
+#include "infra/event_log.h"
+#include "projections/customer_projector.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+class CustomerApiTest : public ::testing::Test {
+ protected:
+  HttpResult Post(const std::string& body, std::vector<std::string> headers = {}) {
+    return client_.Send("POST", "/api/v1/customers", body, headers);
+  }
+  // Registers a customer and returns its id; reads of it wait for the projection.
+  std::string Create(const std::string& name, const std::string& email) {
+    auto r = Post(R"({"name":")" + name + R"(","email":")" + email + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    last_position_ = r.headers["x-keel-position"];
+    return Json(r.body).Str("/data/id");
+  }
+  HttpResult Get(const std::string& path) {
+    const char* sep = path.find('?') == std::string::npos ? "?" : "&";
+    return client_.Send("GET", path + sep + "minPosition=" + last_position_);
+  }
+  int64_t LogSize() {
+    int64_t total = 0;
+    for (int32_t p = 0; p < app_.app().log().PartitionCount(); ++p) {
+      total += app_.app().log().EndOffset(std::string(kCustomersTopic), p).value_or(0);
+    }
+    return total;
+  }
+
+  TestApp app_;
+  HttpClient client_{app_.base()};
+  std::string last_position_ = "0:0";
+};
+
+TEST_F(CustomerApiTest, RegisterThenReadBack) {
+  auto r = Post(R"({"name":"  Ada Lovelace ","email":"ADA@Example.com","phone":"+44 20 7946 0000",)"
+                R"("totalSpending":120.5,"visits":3,"lastVisit":"2026-01-02T03:04:05Z"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  Json created(r.body);
+  EXPECT_TRUE(created.Bool("/success"));
+  const std::string id = created.Str("/data/id");
+  EXPECT_TRUE(IsUuid(id));
+  EXPECT_EQ(created.Str("/data/name"), "Ada Lovelace");
+  EXPECT_EQ(created.Str("/data/email"), "ada@example.com");
+  EXPECT_EQ(r.headers["etag"], "\"1\"");
+  EXPECT_EQ(created.Str("/meta/position/topic"), "keel.customers");
+  ASSERT_FALSE(r.headers["x-keel-position"].empty());
+
+  last_position_ = r.headers["x-keel-position"];
+  auto got = Get("/api/v1/customers/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  Json doc(got.body);
+  EXPECT_EQ(doc.Str("/data/id"), id);
+  EXPECT_EQ(doc.Num("/data/totalSpending"), 120.5);
+  EXPECT_EQ(doc.Int("/data/visits"), 3);
+  EXPECT_EQ(doc.Str("/data/lastVisit"), "2026-01-02T03:04:05.000Z");
+  EXPECT_TRUE(doc.Bool("/data/isActive"));
+  EXPECT_EQ(got.headers["etag"], "\"1\"");
+}
+
+TEST_F(CustomerApiTest, EveryViolationIsListedAndNothingIsAppended) {
+  const int64_t before = LogSize();
+  auto r = Post(R"({"name":"","email":"not-an-email","phone":"call me","totalSpending":-5,)"
+                R"("visits":"many","isActive":1,"favouriteColour":"teal"})");
+  ASSERT_EQ(r.status, 400);
+  Json doc(r.body);
+  EXPECT_FALSE(doc.Bool("/success"));
+  EXPECT_EQ(doc.Str("/message"), "Validation failed");
+  std::set<std::string> fields;
+  for (size_t i = 0; i < doc.Size("/errors"); ++i) {
+    fields.insert(doc.Str("/errors/" + std::to_string(i) + "/field"));
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"name", "email", "phone", "totalSpending", "visits",
+                                           "isActive", "favouriteColour"}));
+  EXPECT_EQ(LogSize(), before);
+}
+
+TEST_F(CustomerApiTest, DuplicateEmailIsConflict) {
+  Create("A", "dup@x.io");
+  auto r = Post(R"({"name":"B","email":"DUP@x.io"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(Json(r.body).Str("/error/code"), "ALREADY_EXISTS");
+}
+
+TEST_F(CustomerApiTest, ConcurrentRegistrationsOfOneEmailHaveExactlyOneWinner) {
+  constexpr int kThreads = 16;
+  std::atomic<int> created{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient c(app_.base());
+      auto r = c.Send("POST", "/api/v1/customers",
+                      R"({"name":"Racer )" + std::to_string(t) + R"(","email":"race@x.io"})");
+      if (r.status == 201) ++created;
+      if (r.status == 409) ++conflicts;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  EXPECT_EQ(LogSize(), 1);
+}
+
+TEST_F(CustomerApiTest, UpdateReplaceDeactivateAndTheHistoryStays) {
+  const std::string id = Create("Grace", "grace@x.io");
+  auto patched = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":7})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Json(patched.body).Int("/data/visits"), 7);
+  EXPECT_EQ(patched.headers["etag"], "\"2\"");
+
+  auto put = client_.Send("PUT", "/api/v1/customers/" + id,
+                          R"({"name":"Grace Hopper","email":"grace@x.io"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  Json replaced(put.body);
+  EXPECT_EQ(replaced.Str("/data/name"), "Grace Hopper");
+  EXPECT_EQ(replaced.Int("/data/visits"), 0);  // PUT replaces: absent fields take defaults
+
+  auto deleted = client_.Send("DELETE", "/api/v1/customers/" + id);
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_FALSE(Json(deleted.body).Bool("/data/isActive"));
+  last_position_ = deleted.headers["x-keel-position"];
+
+  auto got = Get("/api/v1/customers/" + id);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_FALSE(Json(got.body).Bool("/data/isActive"));
+
+  auto history = Get("/api/v1/customers/" + id + "/events");
+  ASSERT_EQ(history.status, 200) << history.body;
+  Json events(history.body);
+  ASSERT_EQ(events.Size("/data"), 4u);
+  EXPECT_EQ(events.Str("/data/0/type"), "CustomerRegistered");
+  EXPECT_EQ(events.Str("/data/1/type"), "CustomerUpdated");
+  EXPECT_EQ(events.Str("/data/2/type"), "CustomerUpdated");
+  EXPECT_EQ(events.Str("/data/3/type"), "CustomerDeactivated");
+  EXPECT_EQ(events.Int("/data/3/aggregate_version"), 4);
+  EXPECT_EQ(events.Str("/data/3/actor"), "anonymous");
+}
+
+TEST_F(CustomerApiTest, StaleIfMatchIsConflictAndAppendsNothing) {
+  const std::string id = Create("Linus", "linus@x.io");
+  const int64_t before = LogSize();
+  auto stale = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":1})",
+                            {"If-Match: \"5\""});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(Json(stale.body).Str("/error/code"), "CONFLICT");
+  EXPECT_EQ(LogSize(), before);
+  auto fresh = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":1})",
+                            {"If-Match: \"1\""});
+  EXPECT_EQ(fresh.status, 200) << fresh.body;
+  auto bad = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":1})",
+                          {"If-Match: banana"});
+  EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(CustomerApiTest, IdempotencyKeyReturnsTheFirstAnswerEvenAfterARestart) {
+  const std::string body = R"({"name":"Idem","email":"idem@x.io"})";
+  auto first = Post(body, {"Idempotency-Key: order-42"});
+  ASSERT_EQ(first.status, 201) << first.body;
+  const int64_t after_first = LogSize();
+  auto again = Post(body, {"Idempotency-Key: order-42"});
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(LogSize(), after_first);
+
+  app_.Restart();
+  HttpClient c(app_.base());
+  auto after_restart = c.Send("POST", "/api/v1/customers", body, {"Idempotency-Key: order-42"});
+  EXPECT_EQ(after_restart.status, 201);
+  EXPECT_EQ(Json(after_restart.body).Str("/data/id"), Json(first.body).Str("/data/id"));
+  EXPECT_EQ(Json(after_restart.body).Int("/meta/position/offset"),
+            Json(first.body).Int("/meta/position/offset"));
+  EXPECT_EQ(LogSize(), after_first);
+}
+
+TEST_F(CustomerApiTest, ListPaginatesFiltersAndSorts) {
+  for (int i = 0; i < 25; ++i) {
+    auto r = Post(R"({"name":"Person )" + std::to_string(i) + R"(","email":"p)" +
+                  std::to_string(i) + R"(@x.io","totalSpending":)" + std::to_string(i * 10) +
+                  (i % 5 == 0 ? R"(,"isActive":false})" : "}"));
+    ASSERT_EQ(r.status, 201);
+    last_position_ = r.headers["x-keel-position"];
+  }
+  // Wait on every partition's last write: the list spans all of them.
+  for (int i = 0; i < 50; ++i) {
+    if (Json(client_.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total") == 25) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto page = client_.Send("GET", "/api/v1/customers?page=2&limit=10&sort=totalSpending&order=desc");
+  ASSERT_EQ(page.status, 200) << page.body;
+  Json doc(page.body);
+  EXPECT_EQ(doc.Int("/meta/total"), 25);
+  EXPECT_EQ(doc.Int("/meta/pages"), 3);
+  ASSERT_EQ(doc.Size("/data"), 10u);
+  EXPECT_EQ(doc.Num("/data/0/totalSpending"), 140.0);
+
+  auto inactive = Json(client_.Send("GET", "/api/v1/customers?isActive=false").body);
+  EXPECT_EQ(inactive.Int("/meta/total"), 5);
+  auto by_email = Json(client_.Send("GET", "/api/v1/customers?email=P7@X.IO").body);
+  EXPECT_EQ(by_email.Int("/meta/total"), 1);
+  EXPECT_EQ(by_email.Str("/data/0/name"), "Person 7");
+  auto by_name = Json(client_.Send("GET", "/api/v1/customers?name=son%201&sort=name&order=asc").body);
+  EXPECT_EQ(by_name.Int("/meta/total"), 11);  // 1, 10..19
+  EXPECT_EQ(by_name.Str("/data/0/name"), "Person 1");
+
+  auto bad = client_.Send("GET", "/api/v1/customers?limit=500&sort=shoeSize");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Json(bad.body).Size("/errors"), 2u);
+}
+
+TEST_F(CustomerApiTest, UnknownCustomerRouteAndMethod) {
+  EXPECT_EQ(client_.Send("GET", "/api/v1/customers/nope").status, 404);
+  EXPECT_EQ(client_.Send("PATCH", "/api/v1/customers/nope", R"({"visits":1})").status, 404);
+  EXPECT_EQ(client_.Send("GET", "/api/v1/nothing-here").status, 404);
+  auto method = client_.Send("POST", "/api/v1/customers/x/events", "{}");
+  EXPECT_EQ(method.status, 405);
+  EXPECT_FALSE(Json(method.body).Bool("/success"));
+}
+
+TEST_F(CustomerApiTest, HealthAndReady) {
+  EXPECT_EQ(client_.Send("GET", "/health").status, 200);
+  for (int i = 0; i < 100 && client_.Send("GET", "/ready").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(client_.Send("GET", "/ready").status, 200);
+}
+
+// HTTP/1.1 without a Connection header: the connection must stay open for a second request.
+TEST_F(CustomerApiTest, KeepAliveWithoutAConnectionHeader) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(app_.app().port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << "connection closed after request " << i;
+    std::string response(buf, static_cast<size_t>(n));
+    EXPECT_NE(response.find("200 OK"), std::string::npos);
+    EXPECT_EQ(response.find("Connection: close"), std::string::npos) << response;
+  }
+  ::close(fd);
+}
+
+TEST_F(CustomerApiTest, UndecodableAndUnknownEventsDoNotStopTheProjection) {
+  auto& log = app_.app().log();
+  auto bad = log.Append(std::string(kCustomersTopic), "junk", {"{this is not an event"});
+  ASSERT_TRUE(bad);
+  auto unknown = log.Append(
+      std::string(kCustomersTopic), "k",
+      {R"({"event_id":"e","type":"CustomerTeleported","schema_version":1,"aggregate_type":"customer",)"
+       R"("aggregate_id":"k","aggregate_version":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{}})"});
+  ASSERT_TRUE(unknown);
+  const std::string id = Create("After", "after@x.io");
+  ASSERT_TRUE(app_.app().customer_projection().WaitFor(bad->partition, bad->last_offset,
+                                                        std::chrono::seconds(5)));
+  ASSERT_TRUE(app_.app().customer_projection().WaitFor(unknown->partition, unknown->last_offset,
+                                                        std::chrono::seconds(5)));
+  EXPECT_EQ(Get("/api/v1/customers/" + id).status, 200);
+
+  auto letters = client_.Send("GET", "/api/v1/admin/dead-letters");
+  ASSERT_EQ(letters.status, 200);
+  Json doc(letters.body);
+  ASSERT_EQ(doc.Size("/data"), 1u);
+  EXPECT_EQ(doc.Int("/data/0/partition"), bad->partition);
+  EXPECT_EQ(doc.Int("/data/0/offset"), bad->last_offset);
+  EXPECT_EQ(doc.Str("/data/0/event"), "{this is not an event");
+  EXPECT_NE(doc.Str("/data/0/error").find("not valid JSON"), std::string::npos);
+  auto counters = app_.app().customer_projection().counters();
+  EXPECT_EQ(counters.dead_lettered, 1);
+  EXPECT_EQ(counters.skipped_unknown, 1);
+}
+
+}  // namespace
+}  // namespace keel
