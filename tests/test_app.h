@@ -7,6 +7,8 @@
 #include <string>
 
 #include "api/app.h"
+#include "infra/event_log.h"
+#include "projections/projector_runner.h"
 #include "tests/http_client.h"
 #include "tests/test_util.h"
 
