@@ -9,6 +9,9 @@ using simdjson::dom::element_type;
 
 Result<simdjson::dom::element> Parse(std::string_view text, std::string_view what,
                                      ErrorCode code) {
+  if (text.empty()) {
+    return Fail(Error{code, std::string(what) + " is not valid JSON: it is empty", {}});
+  }
   thread_local simdjson::dom::parser parser;
   thread_local simdjson::padded_string buffer;
   // Copy into a padded buffer: simdjson reads up to SIMDJSON_PADDING bytes past the end.
