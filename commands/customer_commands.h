@@ -45,6 +45,12 @@ struct DeactivateCustomer {
 // consistent with the log. Not thread-safe.
 class CustomerWriteModel {
  public:
+  // Sized for a million customers up front: growing a hash map rehashes every entry, and that
+  // stall would land on whichever command happened to trigger it.
+  CustomerWriteModel() {
+    customers_.reserve(1 << 20);
+    email_owner_.reserve(1 << 20);
+  }
   const Customer* Find(std::string_view id) const;
   // The id of the customer holding `email` (normalised), active or not.
   std::optional<std::string> OwnerOfEmail(std::string_view email) const;

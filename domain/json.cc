@@ -1,21 +1,35 @@
 #include "domain/json.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace keel {
 
+namespace {
+
+// 1 for the bytes JSON strings must escape: control characters, '"' and '\\'.
+constexpr auto kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
   size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+  for (size_t i = 0; i < n; ++i) {
+    if (!kNeedsEscape[p[i]]) [[likely]] continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
-    switch (c) {
+    switch (p[i]) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -25,11 +39,11 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\f': out += "\\f"; break;
       default:
         out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
+        out.push_back(kHex[p[i] >> 4]);
+        out.push_back(kHex[p[i] & 0xf]);
     }
   }
-  out.append(s.data() + run, s.size() - run);
+  out.append(s.data() + run, n - run);
   out.push_back('"');
 }
 
@@ -106,14 +120,17 @@ JsonWriter& JsonWriter::Double(double v) {
 
 JsonWriter& JsonWriter::Cents(int64_t cents) {
   Separate();
+  uint64_t magnitude = static_cast<uint64_t>(cents);
   if (cents < 0) {
     out_.push_back('-');
-    cents = -cents;
+    magnitude = 0 - magnitude;
   }
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100),
-                        static_cast<long long>(cents % 100));
-  out_.append(buf, n);
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, magnitude / 100);
+  out_.append(buf, end);
+  out_.push_back('.');
+  out_.push_back(static_cast<char>('0' + magnitude % 100 / 10));
+  out_.push_back(static_cast<char>('0' + magnitude % 10));
   return *this;
 }
 

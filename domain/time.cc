@@ -50,17 +50,29 @@ bool Digits(std::string_view s, size_t i, size_t n, int& out) {
 }  // namespace
 
 std::string FormatIso8601(Millis ms) {
-  int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
-  int64_t rem = ms - days * 86400000;
+  const int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
+  const int64_t rem = ms - days * 86400000;
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%lld-%02u-%02uT00:00:00.000Z", static_cast<long long>(y), m, d);
+    return buf;
+  }
+  // Fixed layout, written digit by digit: this runs for every event and every response.
+  char b[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&b](int pos, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) b[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, rem / 3600000, 2);
+  put(14, rem / 60000 % 60, 2);
+  put(17, rem / 1000 % 60, 2);
+  put(20, rem % 1000, 3);
+  return std::string(b, 24);
 }
 
 std::optional<Millis> ParseIso8601(std::string_view s) {

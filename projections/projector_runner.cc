@@ -19,22 +19,34 @@ std::string TableKey(std::string_view table, std::string_view key) {
   return k;
 }
 
-// The store as seen through the writes of the batch being built.
+// The store as seen through the writes of the batch being built. Keeps only the last write
+// to each key, so that a key written by every event of a batch (a counter, a customer updated
+// twice) costs the store one write, not one per event.
 class OverlayView final : public StateView {
  public:
   explicit OverlayView(ReadStore& store) : store_(store) {}
 
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
-    auto it = pending_.find(TableKey(table, key));
-    if (it != pending_.end()) return it->second;
+    auto it = index_.find(TableKey(table, key));
+    if (it != index_.end()) return writes_[it->second].value;
     return store_.Get(table, key);
   }
 
-  void Record(const StoreWrite& w) { pending_[TableKey(w.table, w.key)] = w.value; }
+  void Record(StoreWrite w) {
+    auto [it, inserted] = index_.try_emplace(TableKey(w.table, w.key), writes_.size());
+    if (inserted) {
+      writes_.push_back(std::move(w));
+    } else {
+      writes_[it->second] = std::move(w);
+    }
+  }
+
+  std::vector<StoreWrite> TakeWrites() { return std::move(writes_); }
 
  private:
   ReadStore& store_;
-  std::unordered_map<std::string, std::optional<std::string>> pending_;
+  std::vector<StoreWrite> writes_;
+  std::unordered_map<std::string, size_t> index_;
 };
 
 std::optional<int64_t> ParseInt(std::string_view s) {
@@ -157,7 +169,7 @@ void ProjectorRunner::Loop() {
 
 Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   OverlayView view(store_);
-  std::vector<StoreWrite> batch;
+  std::vector<StoreWrite> dead_letters;
   std::vector<StoreWrite> writes;
   ProjectionCounters counters;
   std::vector<int64_t> positions;
@@ -181,8 +193,8 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
                               ? std::string_view(r.value).substr(0, kMaxDeadLetterEventBytes)
                               : std::string_view(r.value));
     w.EndObject();
-    batch.push_back({std::string(kDeadLettersTable), DeadLetterKey(topic, r.partition, r.offset),
-                     w.Take()});
+    dead_letters.push_back({std::string(kDeadLettersTable),
+                            DeadLetterKey(topic, r.partition, r.offset), w.Take()});
     ++counters.dead_lettered;
   };
 
@@ -209,13 +221,12 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
       dead_letter(r, st.error());
       continue;
     }
-    for (auto& w : writes) {
-      view.Record(w);
-      batch.push_back(std::move(w));
-    }
+    for (auto& w : writes) view.Record(std::move(w));
     ++counters.events_applied;
   }
 
+  std::vector<StoreWrite> batch = view.TakeWrites();
+  std::move(dead_letters.begin(), dead_letters.end(), std::back_inserter(batch));
   for (size_t p = 0; p < positions.size(); ++p) {
     if (!touched[p]) continue;
     batch.push_back({std::string(kCheckpointsTable),
