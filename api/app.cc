@@ -141,11 +141,15 @@ Status Replay(const AppConfig& config,
   fs::remove_all(old, ec);
   const auto started = std::chrono::steady_clock::now();
   {
-    auto store = RocksStore::Open(rebuild.string(), ReadModelTables());
+    auto store = RocksStore::Open(rebuild.string(), ReadModelTables(), /*bulk_load=*/true);
     if (!store) return Fail(store.error());
     CustomerProjector customers;
     ProjectorRunner runner(**log, **store, customers,
-                           ProjectorRunner::Options{.batch_size = 20000});
+                           ProjectorRunner::Options{
+                               .batch_size = 20000,
+                               .workers = static_cast<int>(std::max(
+                                   1u, std::min(std::thread::hardware_concurrency(),
+                                                static_cast<unsigned>(config.partitions))))});
     auto st = runner.RunToEnd([&](int64_t done, int64_t total) {
       if (progress) {
         progress(done, total,

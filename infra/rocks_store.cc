@@ -40,7 +40,8 @@ RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksStore::~RocksStore() = default;
 
 Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
-                                                     const std::vector<std::string>& tables) {
+                                                     const std::vector<std::string>& tables,
+                                                     bool bulk_load) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -62,6 +63,13 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
   cf_options.memtable_prefix_bloom_size_ratio = 0.1;
   cf_options.memtable_whole_key_filtering = true;
 
+  if (bulk_load) {
+    options.PrepareForBulkLoad();
+    cf_options.disable_auto_compactions = true;
+    cf_options.level0_file_num_compaction_trigger = 1 << 30;
+    cf_options.level0_slowdown_writes_trigger = 1 << 30;
+    cf_options.level0_stop_writes_trigger = 1 << 30;
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const auto& t : tables) descriptors.emplace_back(t, cf_options);

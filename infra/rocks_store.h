@@ -18,8 +18,11 @@ namespace keel {
 class RocksStore final : public ReadStore {
  public:
   // Opens or creates the database at `path` with exactly these tables (plus RocksDB's default).
+  // `bulk_load`: for a rebuild from scratch; no compaction runs while it is open, it happens
+  // when the database is next opened normally.
   static Result<std::unique_ptr<RocksStore>> Open(const std::string& path,
-                                                  const std::vector<std::string>& tables);
+                                                  const std::vector<std::string>& tables,
+                                                  bool bulk_load = false);
   ~RocksStore() override;  // flushes
   RocksStore(const RocksStore&) = delete;
   RocksStore& operator=(const RocksStore&) = delete;

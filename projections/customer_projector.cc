@@ -9,7 +9,20 @@
 namespace keel {
 namespace {
 
-constexpr std::string_view kCountKey = "customers/count";
+// One counter per partition ("customers/count/00003"): partitions are folded concurrently.
+constexpr std::string_view kCountPrefix = "customers/count/";
+
+std::string CountKey(int32_t partition) {
+  char p[16];
+  std::snprintf(p, sizeof p, "%05d", partition);
+  return std::string(kCountPrefix) + p;
+}
+
+int64_t ToInt(std::string_view s) {
+  int64_t n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
 
 std::string EventKey(std::string_view id, int64_t version) {
   char v[24];
@@ -31,8 +44,8 @@ std::vector<std::string> CustomerProjector::tables() const {
           std::string(kCustomerEventsTable)};
 }
 
-Status CustomerProjector::Apply(const EventEnvelope& event, StateView& view,
-                                std::vector<StoreWrite>& writes) {
+Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition& position,
+                                StateView& view, std::vector<StoreWrite>& writes) {
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));
@@ -64,12 +77,11 @@ Status CustomerProjector::Apply(const EventEnvelope& event, StateView& view,
   writes.push_back({std::string(kCustomerEventsTable), EventKey(customer.id, customer.version),
                     EncodeEvent(event)});
   if (is_new) {
-    auto count = view.Get(kProjectionMetaTable, kCountKey);
+    const std::string key = CountKey(position.partition);
+    auto count = view.Get(kProjectionMetaTable, key);
     if (!count) return Fail(count.error());
-    int64_t n = 0;
-    if (*count) std::from_chars((*count)->data(), (*count)->data() + (*count)->size(), n);
-    writes.push_back({std::string(kProjectionMetaTable), std::string(kCountKey),
-                      std::to_string(n + 1)});
+    writes.push_back({std::string(kProjectionMetaTable), key,
+                      std::to_string((*count ? ToInt(**count) : 0) + 1)});
   }
   return {};
 }
@@ -79,10 +91,12 @@ Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_v
 }
 
 Result<int64_t> QueryCustomerCount(ReadStore& store) {
-  auto count = store.Get(kProjectionMetaTable, kCountKey);
-  if (!count) return Fail(count.error());
   int64_t n = 0;
-  if (*count) std::from_chars((*count)->data(), (*count)->data() + (*count)->size(), n);
+  auto st = store.Scan(kProjectionMetaTable, kCountPrefix, "", [&](std::string_view, std::string_view v) {
+    n += ToInt(v);
+    return true;
+  });
+  if (!st) return Fail(st.error());
   return n;
 }
 

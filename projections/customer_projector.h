@@ -22,7 +22,7 @@ class CustomerProjector final : public Projector {
   std::string_view name() const override { return "customers"; }
   std::string_view topic() const override { return kCustomersTopic; }
   std::vector<std::string> tables() const override;
-  Status Apply(const EventEnvelope& event, StateView& view,
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
 };
 

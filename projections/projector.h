@@ -21,6 +21,12 @@ class StateView {
   virtual Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) = 0;
 };
 
+// Where an event sits in the log.
+struct EventPosition {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
 class Projector {
  public:
   virtual ~Projector() = default;
@@ -31,8 +37,12 @@ class Projector {
   // Appends the writes that fold `event` (already upcast and supported) into the read model.
   // kDataLoss: the event cannot be applied and is dead-lettered; any other error stops the
   // batch, which is retried.
-  virtual Status Apply(const EventEnvelope& event, StateView& view,
-                       std::vector<StoreWrite>& writes) = 0;
+  //
+  // Partitions are folded concurrently (one customer's events are all in one partition), so a
+  // key written for every event, such as a counter, must be kept per partition
+  // (`position.partition`); keys of one aggregate are only ever touched from its partition.
+  virtual Status Apply(const EventEnvelope& event, const EventPosition& position,
+                       StateView& view, std::vector<StoreWrite>& writes) = 0;
 };
 
 // Tables every projection database has, whatever its projectors.

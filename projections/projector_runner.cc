@@ -1,6 +1,8 @@
 #include "projections/projector_runner.h"
 
+#include <algorithm>
 #include <charconv>
+#include <numeric>
 #include <cstdio>
 #include <unordered_map>
 
@@ -56,9 +58,18 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
-std::string CounterKey(std::string_view projector, std::string_view counter) {
-  return std::string(projector) + "/" + std::string(counter);
+std::string CounterKey(std::string_view projector, std::string_view counter, int32_t partition) {
+  char p[16];
+  std::snprintf(p, sizeof p, "/%05d", partition);
+  return std::string(projector) + "/" + std::string(counter) + p;
 }
+
+// The counters, by name, as stored.
+constexpr std::pair<const char*, int64_t ProjectionCounters::*> kCounterFields[] = {
+    {"events_applied", &ProjectionCounters::events_applied},
+    {"skipped_unknown", &ProjectionCounters::skipped_unknown},
+    {"skipped_newer", &ProjectionCounters::skipped_newer},
+    {"dead_lettered", &ProjectionCounters::dead_lettered}};
 
 }  // namespace
 
@@ -82,7 +93,9 @@ ProjectorRunner::~ProjectorRunner() { Stop(); }
 
 Status ProjectorRunner::LoadCheckpoints() {
   std::lock_guard lock(mu_);
-  positions_.assign(static_cast<size_t>(log_.PartitionCount()), 0);
+  const auto partitions = static_cast<size_t>(log_.PartitionCount());
+  positions_.assign(partitions, 0);
+  counters_.assign(partitions, {});
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
     auto v = store_.Get(kCheckpointsTable, CheckpointKey(projector_.name(), projector_.topic(), p));
     if (!v) return Fail(v.error());
@@ -91,76 +104,92 @@ Status ProjectorRunner::LoadCheckpoints() {
       if (!offset) return Fail(Error::DataLoss("Corrupt checkpoint for partition " + std::to_string(p)));
       positions_[static_cast<size_t>(p)] = *offset;
     }
-  }
-  std::pair<const char*, int64_t*> fields[] = {
-      {"events_applied", &counters_.events_applied},
-      {"skipped_unknown", &counters_.skipped_unknown},
-      {"skipped_newer", &counters_.skipped_newer},
-      {"dead_lettered", &counters_.dead_lettered}};
-  for (auto& [name, field] : fields) {
-    auto v = store_.Get(kProjectionMetaTable, CounterKey(projector_.name(), name));
-    if (!v) return Fail(v.error());
-    *field = *v ? ParseInt(**v).value_or(0) : 0;
+    for (auto [name, field] : kCounterFields) {
+      auto c = store_.Get(kProjectionMetaTable, CounterKey(projector_.name(), name, p));
+      if (!c) return Fail(c.error());
+      counters_[static_cast<size_t>(p)].*field = *c ? ParseInt(**c).value_or(0) : 0;
+    }
   }
   return {};
 }
 
-Status ProjectorRunner::OpenReader() {
+std::vector<int32_t> ProjectorRunner::PartitionsOf(int worker) const {
+  std::vector<int32_t> out;
+  for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
+    if (p % options_.workers == worker) out.push_back(p);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<LogReader>> ProjectorRunner::OpenReader(
+    const std::vector<int32_t>& partitions) {
   std::vector<std::pair<int32_t, int64_t>> starts;
   {
     std::lock_guard lock(mu_);
-    for (size_t p = 0; p < positions_.size(); ++p) {
-      starts.emplace_back(static_cast<int32_t>(p), positions_[p]);
-    }
+    for (int32_t p : partitions) starts.emplace_back(p, positions_[static_cast<size_t>(p)]);
   }
-  auto reader = log_.OpenReader(std::string(projector_.topic()), starts);
-  if (!reader) return Fail(reader.error());
-  reader_ = std::move(*reader);
-  return {};
+  return log_.OpenReader(std::string(projector_.topic()), starts);
 }
 
 Status ProjectorRunner::Start() {
+  if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
   if (auto st = LoadCheckpoints(); !st) return st;
-  if (auto st = OpenReader(); !st) return st;
+  {
+    std::lock_guard lock(mu_);
+    worker_caught_up_.assign(static_cast<size_t>(options_.workers), false);
+  }
   running_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  for (int w = 0; w < options_.workers; ++w) threads_.emplace_back([this, w] { Loop(w); });
   return {};
 }
 
 void ProjectorRunner::Stop() {
   if (!running_.exchange(false)) return;
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
   if (auto st = store_.Flush(); !st) {
-    std::fprintf(stderr, "projection %.*s: flush at stop failed: %s\n",
-                 static_cast<int>(projector_.name().size()), projector_.name().data(),
-                 st.error().message.c_str());
+    std::fprintf(stderr, "projection %s: flush at stop failed: %s\n",
+                 std::string(projector_.name()).c_str(), st.error().message.c_str());
   }
 }
 
-void ProjectorRunner::Loop() {
+void ProjectorRunner::Loop(int worker) {
+  const std::string name(projector_.name());
+  const auto partitions = PartitionsOf(worker);
+  std::unique_ptr<LogReader> reader;
   auto last_flush = std::chrono::steady_clock::now();
   while (running_) {
-    auto records = reader_->Poll(options_.batch_size, options_.poll_wait);
+    if (!reader) {
+      auto opened = OpenReader(partitions);
+      if (!opened) {
+        std::fprintf(stderr, "projection %s: cannot open the log: %s\n", name.c_str(),
+                     opened.error().message.c_str());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      reader = std::move(*opened);
+    }
+    auto records = reader->Poll(options_.batch_size, options_.poll_wait);
     if (!records) {
-      std::fprintf(stderr, "projection %s: read failed: %s\n", std::string(projector_.name()).c_str(),
+      std::fprintf(stderr, "projection %s: read failed: %s\n", name.c_str(),
                    records.error().message.c_str());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
     if (records->empty()) {
-      caught_up_ = true;
-    } else if (auto st = ProcessBatch(*records); !st) {
-      std::fprintf(stderr, "projection %s: batch failed, retrying: %s\n",
-                   std::string(projector_.name()).c_str(), st.error().message.c_str());
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      // Re-read from the last committed positions.
-      if (auto reopened = OpenReader(); !reopened) {
-        std::fprintf(stderr, "projection %s: reopen failed: %s\n",
-                     std::string(projector_.name()).c_str(), reopened.error().message.c_str());
+      std::lock_guard lock(mu_);
+      worker_caught_up_[static_cast<size_t>(worker)] = true;
+      if (std::all_of(worker_caught_up_.begin(), worker_caught_up_.end(), [](bool b) { return b; })) {
+        caught_up_ = true;
       }
+    } else if (auto st = ProcessBatch(*records); !st) {
+      std::fprintf(stderr, "projection %s: batch failed, retrying: %s\n", name.c_str(),
+                   st.error().message.c_str());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      reader.reset();  // re-read from the last committed positions
       continue;
     }
-    if (std::chrono::steady_clock::now() - last_flush >= options_.flush_interval) {
+    if (worker == 0 && std::chrono::steady_clock::now() - last_flush >= options_.flush_interval) {
       (void)store_.Flush();
       last_flush = std::chrono::steady_clock::now();
     }
@@ -171,12 +200,12 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   OverlayView view(store_);
   std::vector<StoreWrite> dead_letters;
   std::vector<StoreWrite> writes;
-  ProjectionCounters counters;
   std::vector<int64_t> positions;
+  std::vector<ProjectionCounters> counters;
   {
     std::lock_guard lock(mu_);
-    counters = counters_;
     positions = positions_;
+    counters = counters_;
   }
   std::vector<bool> touched(positions.size(), false);
   const std::string topic(projector_.topic());
@@ -195,66 +224,67 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     w.EndObject();
     dead_letters.push_back({std::string(kDeadLettersTable),
                             DeadLetterKey(topic, r.partition, r.offset), w.Take()});
-    ++counters.dead_lettered;
+    ++counters[static_cast<size_t>(r.partition)].dead_lettered;
   };
 
   for (const auto& r : records) {
     if (r.partition < 0 || static_cast<size_t>(r.partition) >= positions.size()) continue;
-    auto& next = positions[static_cast<size_t>(r.partition)];
-    if (r.offset < next) continue;  // already applied (a reader may redeliver after a retry)
-    next = r.offset + 1;
-    touched[static_cast<size_t>(r.partition)] = true;
+    const auto p = static_cast<size_t>(r.partition);
+    if (r.offset < positions[p]) continue;  // already applied (a reader may redeliver)
+    positions[p] = r.offset + 1;
+    touched[p] = true;
     auto event = DecodeEvent(r.value);
     if (!event) {
       dead_letter(r, event.error());
       continue;
     }
     switch (CheckSupport(*event)) {
-      case EventSupport::kUnknownType: ++counters.skipped_unknown; continue;
-      case EventSupport::kNewerVersion: ++counters.skipped_newer; continue;
+      case EventSupport::kUnknownType: ++counters[p].skipped_unknown; continue;
+      case EventSupport::kNewerVersion: ++counters[p].skipped_newer; continue;
       case EventSupport::kSupported: break;
     }
     writes.clear();
-    auto st = projector_.Apply(*event, view, writes);
+    auto st = projector_.Apply(*event, {r.partition, r.offset}, view, writes);
     if (!st) {
       if (st.error().code != ErrorCode::kDataLoss) return st;
       dead_letter(r, st.error());
       continue;
     }
     for (auto& w : writes) view.Record(std::move(w));
-    ++counters.events_applied;
+    ++counters[p].events_applied;
   }
 
   std::vector<StoreWrite> batch = view.TakeWrites();
   std::move(dead_letters.begin(), dead_letters.end(), std::back_inserter(batch));
   for (size_t p = 0; p < positions.size(); ++p) {
     if (!touched[p]) continue;
+    const auto partition = static_cast<int32_t>(p);
     batch.push_back({std::string(kCheckpointsTable),
-                     CheckpointKey(projector_.name(), topic, static_cast<int32_t>(p)),
+                     CheckpointKey(projector_.name(), topic, partition),
                      std::to_string(positions[p])});
-  }
-  const std::pair<const char*, int64_t> values[] = {
-      {"events_applied", counters.events_applied},
-      {"skipped_unknown", counters.skipped_unknown},
-      {"skipped_newer", counters.skipped_newer},
-      {"dead_lettered", counters.dead_lettered}};
-  for (auto& [name, value] : values) {
-    batch.push_back({std::string(kProjectionMetaTable), CounterKey(projector_.name(), name),
-                     std::to_string(value)});
+    for (auto [name, field] : kCounterFields) {
+      batch.push_back({std::string(kProjectionMetaTable),
+                       CounterKey(projector_.name(), name, partition),
+                       std::to_string(counters[p].*field)});
+    }
   }
   if (auto st = store_.Write(batch); !st) return st;
   {
+    // Only this batch's partitions: other workers own the rest.
     std::lock_guard lock(mu_);
-    positions_ = std::move(positions);
-    counters_ = counters;
+    for (size_t p = 0; p < positions.size(); ++p) {
+      if (!touched[p]) continue;
+      positions_[p] = positions[p];
+      counters_[p] = counters[p];
+    }
   }
   applied_cv_.notify_all();
   return {};
 }
 
 Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& progress) {
+  if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
   if (auto st = LoadCheckpoints(); !st) return st;
-  if (auto st = OpenReader(); !st) return st;
   std::vector<int64_t> ends;
   int64_t total = 0;
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
@@ -263,25 +293,53 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
     ends.push_back(*end);
     total += *end;
   }
-  auto remaining = [&] {
+  auto reached = [&](const std::vector<int32_t>& partitions) {
     std::lock_guard lock(mu_);
-    int64_t done = 0;
-    bool finished = true;
-    for (size_t p = 0; p < ends.size(); ++p) {
-      done += std::min(positions_[p], ends[p]);
-      finished = finished && positions_[p] >= ends[p];
+    for (int32_t p : partitions) {
+      if (positions_[static_cast<size_t>(p)] < ends[static_cast<size_t>(p)]) return false;
     }
-    return std::pair(done, finished);
+    return true;
   };
-  while (true) {
-    auto [done, finished] = remaining();
-    if (progress) progress(done, total);
-    if (finished) break;
-    auto records = reader_->Poll(options_.batch_size, std::chrono::milliseconds(500));
-    if (!records) return Fail(records.error());
-    if (records->empty()) continue;
-    if (auto st = ProcessBatch(*records); !st) return st;
+  std::mutex error_mu;
+  Status failure;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < options_.workers; ++w) {
+    workers.emplace_back([&, w] {
+      const auto partitions = PartitionsOf(w);
+      auto record_failure = [&](Error e) {
+        std::lock_guard lock(error_mu);
+        if (failure) failure = Fail(std::move(e));
+        failed = true;
+      };
+      auto reader = OpenReader(partitions);
+      if (!reader) return record_failure(reader.error());
+      while (!failed && !reached(partitions)) {
+        auto records = (*reader)->Poll(options_.batch_size, std::chrono::milliseconds(500));
+        if (!records) return record_failure(records.error());
+        if (records->empty()) continue;
+        if (auto st = ProcessBatch(*records); !st) return record_failure(st.error());
+      }
+    });
   }
+  auto report = [&] {
+    if (!progress) return;
+    int64_t done = 0;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t p = 0; p < ends.size(); ++p) done += std::min(positions_[p], ends[p]);
+    }
+    progress(done, total);
+  };
+  std::vector<int32_t> all(ends.size());
+  std::iota(all.begin(), all.end(), 0);
+  while (!failed && !reached(all)) {
+    report();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& t : workers) t.join();
+  if (!failure) return failure;
+  report();
   return store_.Flush();
 }
 
@@ -292,7 +350,11 @@ std::vector<int64_t> ProjectorRunner::positions() const {
 
 ProjectionCounters ProjectorRunner::counters() const {
   std::lock_guard lock(mu_);
-  return counters_;
+  ProjectionCounters sum;
+  for (const auto& c : counters_) {
+    for (auto [name, field] : kCounterFields) sum.*field += c.*field;
+  }
+  return sum;
 }
 
 bool ProjectorRunner::WaitFor(int32_t partition, int64_t offset, std::chrono::milliseconds timeout) {

@@ -9,6 +9,9 @@
 // with their position and error; unknown types and newer schema versions are skipped and
 // counted. Neither stops the projection.
 //
+// Partitions are folded by `workers` threads, each owning a disjoint set; checkpoints and
+// counters are kept per partition, so their batches never conflict.
+//
 // Thread-safety: Start/Stop from one thread; the accessors and WaitFor from any thread.
 #pragma once
 
@@ -43,6 +46,9 @@ class ProjectorRunner final {
     // Read models are written without a WAL; they become durable on this schedule, at Stop
     // and when RocksDB flushes full memtables.
     std::chrono::milliseconds flush_interval{10000};
+    // Consuming threads; worker w owns the partitions p with p % workers == w. Events of one
+    // aggregate share a partition, so workers never touch the same aggregate.
+    int workers = 1;
   };
 
   ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);
@@ -55,8 +61,9 @@ class ProjectorRunner final {
   // Finishes the batch in hand, flushes the store, joins. Idempotent.
   void Stop();
 
-  // Runs on the calling thread until every partition has reached the end offset it had when
-  // the call began. `progress(done, total)` is called after each batch. For replays.
+  // Folds until every partition has reached the end offset it had when the call began, with
+  // `workers` threads; `progress(done, total)` is called on the calling thread about ten times a
+  // second. For replays; not together with Start.
   Status RunToEnd(const std::function<void(int64_t, int64_t)>& progress);
 
   // True once the runner has found nothing more to read at least once since Start.
@@ -71,25 +78,27 @@ class ProjectorRunner final {
 
  private:
   Status LoadCheckpoints();
-  Status OpenReader();
-  // Folds and commits one batch; on error nothing of it is committed.
+  std::vector<int32_t> PartitionsOf(int worker) const;
+  Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int32_t>& partitions);
+  // Folds and commits one batch of records from partitions the caller owns; on error nothing
+  // of it is committed.
   Status ProcessBatch(const std::vector<LogRecord>& records);
-  void Loop();
+  void Loop(int worker);
 
   EventLog& log_;
   ReadStore& store_;
   Projector& projector_;
   const Options options_;
-  std::unique_ptr<LogReader> reader_;
 
   mutable std::mutex mu_;
   std::condition_variable applied_cv_;
-  std::vector<int64_t> positions_;  // guarded by mu_
-  ProjectionCounters counters_;     // guarded by mu_
+  std::vector<int64_t> positions_;             // guarded by mu_; per partition
+  std::vector<ProjectionCounters> counters_;   // guarded by mu_; per partition
+  std::vector<bool> worker_caught_up_;         // guarded by mu_
 
   std::atomic<bool> running_{false};
   std::atomic<bool> caught_up_{false};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 // Keys of the shared tables, for readers of checkpoints and dead letters.
