@@ -74,8 +74,10 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
     }
     writes.push_back({std::string(kCustomersByEmailTable), customer.email, customer.id});
   }
+  // The history keeps each record as it was appended: the audit trail shows what was recorded,
+  // whatever later upcasting makes of it.
   writes.push_back({std::string(kCustomerEventsTable), EventKey(customer.id, customer.version),
-                    EncodeEvent(event)});
+                    std::string(position.record)});
   if (is_new) {
     const std::string key = CountKey(position.partition);
     auto count = view.Get(kProjectionMetaTable, key);

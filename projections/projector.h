@@ -21,10 +21,12 @@ class StateView {
   virtual Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) = 0;
 };
 
-// Where an event sits in the log.
+// Where an event sits in the log, and the record exactly as it was appended there (valid for
+// the duration of Apply).
 struct EventPosition {
   int32_t partition = 0;
   int64_t offset = 0;
+  std::string_view record;
 };
 
 class Projector {

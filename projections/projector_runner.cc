@@ -244,7 +244,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
       case EventSupport::kSupported: break;
     }
     writes.clear();
-    auto st = projector_.Apply(*event, {r.partition, r.offset}, view, writes);
+    auto st = projector_.Apply(*event, {r.partition, r.offset, r.value}, view, writes);
     if (!st) {
       if (st.error().code != ErrorCode::kDataLoss) return st;
       dead_letter(r, st.error());
