@@ -5,18 +5,30 @@ namespace keel {
 UuidV7Generator::UuidV7Generator(Clock& clock, uint64_t seed) : clock_(clock), rng_(seed) {}
 
 std::string UuidV7Generator::NewId() {
-  const uint64_t ms = static_cast<uint64_t>(clock_.NowMillis());
-  uint64_t r1, r2;
+  uint64_t ms = static_cast<uint64_t>(clock_.NowMillis());
+  uint32_t counter;
+  uint64_t r2;
   {
     std::lock_guard lock(mu_);
-    r1 = rng_();
+    if (ms <= last_ms_) {
+      // Same (or an earlier) millisecond: count up; past 12 bits, borrow the next millisecond.
+      ms = last_ms_;
+      if (++counter_ > 0xfff) {
+        ++ms;
+        counter_ = static_cast<uint32_t>(rng_() & 0x7ff);
+      }
+    } else {
+      counter_ = static_cast<uint32_t>(rng_() & 0x7ff);  // leaves room to count up
+    }
+    last_ms_ = ms;
+    counter = counter_;
     r2 = rng_();
   }
   unsigned char b[16];
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
-  for (int i = 0; i < 2; ++i) b[6 + i] = static_cast<unsigned char>(r1 >> (8 * i));
+  b[6] = static_cast<unsigned char>(0x70 | (counter >> 8));  // version 7, counter high bits
+  b[7] = static_cast<unsigned char>(counter & 0xff);
   for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(r2 >> (8 * i));
-  b[6] = (b[6] & 0x0f) | 0x70;  // version 7
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

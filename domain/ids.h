@@ -18,7 +18,9 @@ class IdGenerator {
   virtual std::string NewId() = 0;
 };
 
-// UUIDv7 (RFC 9562) from an injected clock and a seeded generator. Thread-safe.
+// UUIDv7 (RFC 9562) from an injected clock and a seeded generator. Ids from one generator
+// strictly increase (RFC 9562 method 1: a counter in rand_a within a millisecond), so that
+// ties in creation time sort in creation order. Thread-safe.
 class UuidV7Generator final : public IdGenerator {
  public:
   UuidV7Generator(Clock& clock, uint64_t seed);
@@ -27,7 +29,9 @@ class UuidV7Generator final : public IdGenerator {
  private:
   Clock& clock_;
   std::mutex mu_;
-  std::mt19937_64 rng_;  // guarded by mu_
+  std::mt19937_64 rng_;     // guarded by mu_
+  uint64_t last_ms_ = 0;    // guarded by mu_
+  uint32_t counter_ = 0;    // guarded by mu_; 12 bits
 };
 
 // True for the canonical 8-4-4-4-12 lowercase or uppercase hex form.

@@ -35,6 +35,11 @@ class ReadStore {
   virtual Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
                       const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
 
+  // Visits the keys that begin with `prefix` from the last to the first, until `visit`
+  // returns false.
+  virtual Status ScanReverse(std::string_view table, std::string_view prefix,
+                             const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+
   // Makes every write so far durable.
   virtual Status Flush() = 0;
 };

@@ -136,6 +136,34 @@ Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::st
   return {};
 }
 
+Status RocksStore::ScanReverse(
+    std::string_view table, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& visit) {
+  auto cf = impl_->Table(table);
+  if (!cf) return Fail(cf.error());
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), *cf));
+  // Start just past the prefix: at its successor (the prefix with its last byte below 0xff
+  // incremented), or at the very end when there is none.
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (upper.empty()) {
+    it->SeekToLast();
+  } else {
+    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    it->SeekForPrev(upper);
+  }
+  for (; it->Valid(); it->Prev()) {
+    const auto k = it->key();
+    const std::string_view key(k.data(), k.size());
+    if (!upper.empty() && key >= std::string_view(upper)) continue;
+    if (!key.starts_with(prefix)) break;
+    const auto v = it->value();
+    if (!visit(key, std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) return Fail(FromRocks(it->status(), "Read store scan failed"));
+  return {};
+}
+
 Status RocksStore::Flush() {
   rocksdb::FlushOptions fo;
   auto s = impl_->db->Flush(fo, impl_->handles);

@@ -31,6 +31,8 @@ class RocksStore final : public ReadStore {
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override;
   Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
               const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  Status ScanReverse(std::string_view table, std::string_view prefix,
+                     const std::function<bool(std::string_view, std::string_view)>& visit) override;
   Status Flush() override;
 
   // RocksDB's estimate of its memory use (memtables and block cache), for metrics.

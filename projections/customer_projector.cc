@@ -30,6 +30,12 @@ std::string EventKey(std::string_view id, int64_t version) {
   return std::string(id) + "/" + v;
 }
 
+std::string CreatedKey(const Customer& c) {
+  char at[24];
+  std::snprintf(at, sizeof at, "%020lld", static_cast<long long>(std::max<Millis>(c.created_at, 0)));
+  return std::string(at) + "/" + c.id;
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -41,7 +47,7 @@ std::string Lower(std::string_view s) {
 
 std::vector<std::string> CustomerProjector::tables() const {
   return {std::string(kCustomersTable), std::string(kCustomersByEmailTable),
-          std::string(kCustomerEventsTable)};
+          std::string(kCustomerEventsTable), std::string(kCustomersByCreatedTable)};
 }
 
 Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition& position,
@@ -79,6 +85,7 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   writes.push_back({std::string(kCustomerEventsTable), EventKey(customer.id, customer.version),
                     std::string(position.record)});
   if (is_new) {
+    writes.push_back({std::string(kCustomersByCreatedTable), CreatedKey(customer), ""});
     const std::string key = CountKey(position.partition);
     auto count = view.Get(kProjectionMetaTable, key);
     if (!count) return Fail(count.error());
@@ -125,18 +132,25 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
     return page;
   }
 
-  // Ids are UUIDv7, so key order is creation order: the unfiltered default sort streams.
-  const bool unfiltered = !q.name_contains && !q.is_active;
-  if (unfiltered && q.sort == CustomerSort::kCreatedAt && !q.descending) {
+  // Unfiltered by creation date, either way: stream the creation index, one page at a time.
+  if (!q.name_contains && !q.is_active && q.sort == CustomerSort::kCreatedAt) {
     auto total = QueryCustomerCount(store);
     if (!total) return Fail(total.error());
     page.total = *total;
     size_t seen = 0;
-    auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
-      if (seen++ >= skip) page.items.emplace_back(v);
-      return page.items.size() < limit;
-    });
+    std::vector<std::string> ids;
+    auto visit = [&](std::string_view key, std::string_view) {
+      if (seen++ >= skip) ids.emplace_back(key.substr(key.find('/') + 1));
+      return ids.size() < limit;
+    };
+    auto st = q.descending ? store.ScanReverse(kCustomersByCreatedTable, "", visit)
+                           : store.Scan(kCustomersByCreatedTable, "", "", visit);
     if (!st) return Fail(st.error());
+    for (const auto& id : ids) {
+      auto doc = store.Get(kCustomersTable, id);
+      if (!doc) return Fail(doc.error());
+      if (*doc) page.items.push_back(std::move(**doc));
+    }
     return page;
   }
 

@@ -16,6 +16,8 @@ inline constexpr std::string_view kCustomersTopic = "keel.customers";
 inline constexpr std::string_view kCustomersTable = "customers";
 inline constexpr std::string_view kCustomersByEmailTable = "customers_by_email";
 inline constexpr std::string_view kCustomerEventsTable = "customer_events";
+// createdAt (20 digits of milliseconds) + "/" + id → "": the customers in creation order.
+inline constexpr std::string_view kCustomersByCreatedTable = "customers_by_created";
 
 class CustomerProjector final : public Projector {
  public:

@@ -217,6 +217,14 @@ TEST_F(CustomerApiTest, ListPaginatesFiltersAndSorts) {
   EXPECT_EQ(by_name.Int("/meta/total"), 11);  // 1, 10..19
   EXPECT_EQ(by_name.Str("/data/0/name"), "Person 1");
 
+  // Newest first by default, oldest first on request, page by page.
+  auto newest = Json(client_.Send("GET", "/api/v1/customers?limit=3").body);
+  EXPECT_EQ(newest.Int("/meta/total"), 25);
+  EXPECT_EQ(newest.Str("/data/0/name"), "Person 24");
+  EXPECT_EQ(newest.Str("/data/2/name"), "Person 22");
+  auto oldest = Json(client_.Send("GET", "/api/v1/customers?limit=3&page=2&order=asc").body);
+  EXPECT_EQ(oldest.Str("/data/0/name"), "Person 3");
+
   auto bad = client_.Send("GET", "/api/v1/customers?limit=500&sort=shoeSize");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(Json(bad.body).Size("/errors"), 2u);

@@ -1,0 +1,55 @@
+// RocksStore: atomic batches across tables, prefix scans both ways, reopen.
+#include "infra/rocks_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+
+namespace keel {
+namespace {
+
+std::vector<std::string> Keys(RocksStore& store, std::string_view prefix, bool reverse) {
+  std::vector<std::string> keys;
+  auto visit = [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  };
+  EXPECT_TRUE(reverse ? store.ScanReverse("t", prefix, visit) : store.Scan("t", prefix, "", visit));
+  return keys;
+}
+
+TEST(RocksStoreTest, BatchesSpanTablesAndSurviveReopen) {
+  TempDir dir;
+  {
+    auto store = RocksStore::Open(dir.path(), {"a", "b"});
+    ASSERT_TRUE(store) << store.error().message;
+    ASSERT_TRUE((*store)->Write({{"a", "k", "1"}, {"b", "k", "2"}}));
+    ASSERT_TRUE((*store)->Write({{"a", "k", std::nullopt}}));
+  }
+  auto store = RocksStore::Open(dir.path(), {"a", "b"});
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*(*store)->Get("a", "k"), std::nullopt);
+  EXPECT_EQ(*(*store)->Get("b", "k"), std::optional<std::string>("2"));
+  auto missing = (*store)->Get("nope", "k");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kInternal);
+}
+
+TEST(RocksStoreTest, ScansAPrefixForwardAndBackward) {
+  TempDir dir;
+  auto store = RocksStore::Open(dir.path(), {"t"});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->Write({{"t", "a", ""}, {"t", "b/1", ""}, {"t", "b/2", ""}, {"t", "b0", ""},
+                               {"t", std::string("b\xff", 2), ""}, {"t", "c", ""}}));
+  EXPECT_EQ(Keys(**store, "b/", false), (std::vector<std::string>{"b/1", "b/2"}));
+  EXPECT_EQ(Keys(**store, "b/", true), (std::vector<std::string>{"b/2", "b/1"}));
+  EXPECT_EQ(Keys(**store, "", true),
+            (std::vector<std::string>{"c", std::string("b\xff", 2), "b0", "b/2", "b/1", "a"}));
+  EXPECT_EQ(Keys(**store, std::string("b\xff", 2), true),
+            (std::vector<std::string>{std::string("b\xff", 2)}));
+  EXPECT_EQ(Keys(**store, "c", true), (std::vector<std::string>{"c"}));
+  EXPECT_TRUE(Keys(**store, "d", true).empty());
+}
+
+}  // namespace
+}  // namespace keel
