@@ -89,7 +89,6 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (auto st = impl->customer_runner->Start(); !st) return Fail(st.error());
 
   impl->customers = std::make_unique<CustomerService>(*impl->log, impl->clock, *impl->ids);
-  if (auto st = impl->customers->Load(); !st) return Fail(st.error());
 
   impl->routes = std::make_unique<RouteContext>(RouteContext{
       *impl->customers, *impl->store, *impl->customer_runner, *impl->ids,
@@ -106,6 +105,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
                                    std::to_string(config.port) + ": " + error));
   }
   impl->port = *port;
+  // Listening already, so that liveness answers while a long log is folded; commands get 503
+  // and /ready says not ready until this is done.
+  if (auto st = impl->customers->Load(); !st) return Fail(st.error());
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 

@@ -16,7 +16,9 @@ CustomerService::CustomerService(EventLog& log, Clock& clock, IdGenerator& ids)
 
 Status CustomerService::Load() {
   std::lock_guard lock(mu_);
-  return LoadLocked();
+  auto st = LoadLocked();
+  if (st) loaded_ = true;
+  return st;
 }
 
 Status CustomerService::LoadLocked() {
@@ -106,6 +108,9 @@ void CustomerService::Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done 
 
 void CustomerService::Execute(const std::string& aggregate_id, int success_status,
                               CommandMeta meta, const Decide& decide, Done done) {
+  if (!loaded_) {
+    return done(Fail(Error::Unavailable("Keel is starting: the command side is still reading the log")));
+  }
   const std::string key = meta.idempotency_key;
   if (!key.empty()) {
     std::lock_guard lock(idem_mu_);

@@ -39,8 +39,10 @@ class CustomerService final {
 
   CustomerService(EventLog& log, Clock& clock, IdGenerator& ids);
 
-  // Folds the whole customers topic into the write model.
+  // Folds the whole customers topic into the write model. Until it has succeeded, commands
+  // are refused with kUnavailable.
   Status Load();
+  bool loaded() const { return loaded_.load(); }
 
   void Register(CustomerFields fields, CommandMeta meta, Done done);
   void Update(UpdateCustomer cmd, CommandMeta meta, Done done);
@@ -75,6 +77,7 @@ class CustomerService final {
   std::deque<std::pair<Millis, std::string>> answer_times_;    // guarded by idem_mu_
 
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> loaded_{false};
 };
 
 }  // namespace keel

@@ -159,6 +159,9 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
     if (ctx.draining) {
       return SendError(r, Error::Unavailable("Shutting down"));
     }
+    if (!ctx.customers.loaded()) {
+      return SendError(r, Error::Unavailable("The command side is still reading the log"));
+    }
     if (!ctx.customer_projection.caught_up()) {
       return SendError(r, Error::Unavailable("Projections are catching up with the log"));
     }
