@@ -37,6 +37,19 @@ Status SetConf(rd_kafka_conf_t* conf, const char* key, const std::string& value)
   return {};
 }
 
+// A configuration holding `settings`; the caller owns it (rd_kafka_new takes it over).
+Result<rd_kafka_conf_t*> MakeConf(
+    std::initializer_list<std::pair<const char*, std::string>> settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (const auto& [key, value] : settings) {
+    if (auto st = SetConf(conf, key, value); !st) {
+      rd_kafka_conf_destroy(conf);
+      return Fail(st.error());
+    }
+  }
+  return conf;
+}
+
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   auto* ctx = static_cast<AppendContext*>(msg->_private);
   if (msg->err) {
@@ -188,19 +201,14 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(Options options) {
   if (options.brokers.empty()) return Fail(Error::InvalidArgument("Kafka brokers are required"));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", options.brokers},
-           {"enable.idempotence", "true"},
-           {"acks", "all"},
-           {"linger.ms", "1"},
-           {"partitioner", "murmur2_random"},
-           {"message.timeout.ms", "30000"}}) {
-    if (auto st = SetConf(conf, k, v); !st) {
-      rd_kafka_conf_destroy(conf);
-      return Fail(st.error());
-    }
-  }
+  auto made = MakeConf({{"bootstrap.servers", options.brokers},
+                        {"enable.idempotence", "true"},
+                        {"acks", "all"},
+                        {"linger.ms", "1"},
+                        {"partitioner", "murmur2_random"},
+                        {"message.timeout.ms", "30000"}});
+  if (!made) return Fail(made.error());
+  rd_kafka_conf_t* conf = *made;
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   char errstr[512];
   impl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -274,21 +282,16 @@ Result<int64_t> KafkaLog::EndOffset(const std::string& topic, int32_t partition)
 Result<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
     const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& starts) {
   if (auto st = impl_->EnsureTopic(topic); !st) return Fail(st.error());
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::random_device rd;
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", impl_->options.brokers},
-           {"group.id", "keel-reader-" + std::to_string(rd())},  // never joined: assign only
-           {"enable.auto.commit", "false"},
-           {"enable.auto.offset.store", "false"},
-           {"auto.offset.reset", "earliest"},
-           {"fetch.wait.max.ms", "10"},
-           {"isolation.level", "read_committed"}}) {
-    if (auto st = SetConf(conf, k, v); !st) {
-      rd_kafka_conf_destroy(conf);
-      return Fail(st.error());
-    }
-  }
+  auto made = MakeConf({{"bootstrap.servers", impl_->options.brokers},
+                        {"group.id", "keel-reader-" + std::to_string(rd())},  // assign only
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", "earliest"},
+                        {"fetch.wait.max.ms", "10"},
+                        {"isolation.level", "read_committed"}});
+  if (!made) return Fail(made.error());
+  rd_kafka_conf_t* conf = *made;
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
@@ -326,6 +329,9 @@ Result<std::unique_ptr<KafkaMockCluster>> KafkaMockCluster::Start(int brokers) {
   auto impl = std::make_unique<Impl>();
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // This handle only hosts the cluster; it never connects, so its "no bootstrap.servers"
+  // notice is noise.
+  (void)SetConf(conf, "log_level", "4");
   impl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!impl->rk) {
     rd_kafka_conf_destroy(conf);
