@@ -300,6 +300,14 @@ void EmbeddedLog::AppendAsync(const std::string& topic, const std::string& key,
     done(Fail(Error::InvalidArgument("Topic names are 1 to 255 bytes")));
     return;
   }
+  // Recovery refuses frames over the limit, so a larger one must never be acknowledged.
+  uint64_t frame_bytes = 18 + topic.size();
+  for (const auto& v : values) frame_bytes += 8 + key.size() + v.size();
+  if (frame_bytes > kMaxFrameBody) {
+    done(Fail(Error::PayloadTooLarge("An append is limited to " + std::to_string(kMaxFrameBody) +
+                                     " bytes")));
+    return;
+  }
   Pending pending{topic, key, PartitionForKey(key, options_.partitions), std::move(values),
                   std::move(done)};
   std::optional<Error> refused;

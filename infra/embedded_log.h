@@ -3,7 +3,7 @@
 // Layout: `dir/segment-NNNNNNNN.log` files holding frames; one frame is one append (one key,
 // one partition, one or more records), checksummed with CRC-32. All topics and partitions share
 // the segments, so that one fsync makes a whole group of appends durable. An in-memory index
-// (partition → record locations, 16 bytes a record) is rebuilt by scanning at open; a torn frame
+// (partition → record locations, 24 bytes a record) is rebuilt by scanning at open; a torn frame
 // at the end of the last segment (a crash mid-write) is truncated away.
 //
 // Fsync policy (group commit): one writer thread takes every append queued while the previous
