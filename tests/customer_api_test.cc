@@ -270,7 +270,7 @@ TEST_F(CustomerApiTest, KeepAliveWithoutAConnectionHeader) {
   ::close(fd);
 }
 
-TEST_F(CustomerApiTest, UndecodableAndUnknownEventsDoNotStopTheProjection) {
+TEST_F(CustomerApiTest, UndecodableUnknownAndNewerEventsDoNotStopTheProjection) {
   auto& log = app_.app().log();
   auto bad = log.Append(std::string(kCustomersTopic), "junk", {"{this is not an event"});
   ASSERT_TRUE(bad);
@@ -279,10 +279,17 @@ TEST_F(CustomerApiTest, UndecodableAndUnknownEventsDoNotStopTheProjection) {
       {R"({"event_id":"e","type":"CustomerTeleported","schema_version":1,"aggregate_type":"customer",)"
        R"("aggregate_id":"k","aggregate_version":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{}})"});
   ASSERT_TRUE(unknown);
+  auto newer = log.Append(
+      std::string(kCustomersTopic), "k2",
+      {R"({"event_id":"e2","type":"CustomerUpdated","schema_version":99,"aggregate_type":"customer",)"
+       R"("aggregate_id":"k2","aggregate_version":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{}})"});
+  ASSERT_TRUE(newer);
   const std::string id = Create("After", "after@x.io");
   ASSERT_TRUE(app_.app().customer_projection().WaitFor(bad->partition, bad->last_offset,
                                                         std::chrono::seconds(5)));
   ASSERT_TRUE(app_.app().customer_projection().WaitFor(unknown->partition, unknown->last_offset,
+                                                        std::chrono::seconds(5)));
+  ASSERT_TRUE(app_.app().customer_projection().WaitFor(newer->partition, newer->last_offset,
                                                         std::chrono::seconds(5)));
   EXPECT_EQ(Get("/api/v1/customers/" + id).status, 200);
 
@@ -297,6 +304,7 @@ TEST_F(CustomerApiTest, UndecodableAndUnknownEventsDoNotStopTheProjection) {
   auto counters = app_.app().customer_projection().counters();
   EXPECT_EQ(counters.dead_lettered, 1);
   EXPECT_EQ(counters.skipped_unknown, 1);
+  EXPECT_EQ(counters.skipped_newer, 1);
 }
 
 }  // namespace
