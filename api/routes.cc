@@ -38,7 +38,8 @@ Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
 Result<CommandMeta> MetaFor(const HttpRequest& req, IdGenerator& ids) {
   CommandMeta meta;
   meta.actor = "anonymous";  // until sign-in exists
-  const std::string request_id = req.header("X-Request-Id").value_or(ids.NewId());
+  auto given = req.header("X-Request-Id");
+  const std::string request_id = given ? std::move(*given) : ids.NewId();
   meta.causation_id = request_id.substr(0, 128);
   meta.correlation_id = req.header("X-Correlation-Id").value_or(request_id).substr(0, 128);
   if (auto key = req.header("Idempotency-Key")) {
