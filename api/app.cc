@@ -91,7 +91,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->customers = std::make_unique<CustomerService>(*impl->log, impl->clock, *impl->ids);
 
   impl->routes = std::make_unique<RouteContext>(RouteContext{
-      *impl->customers, *impl->store, *impl->customer_runner, *impl->ids,
+      *impl->customers, *impl->store, *impl->customer_runner, *impl->ids, impl->clock,
       config.max_read_wait_ms, impl->draining});
   impl->server = std::make_unique<HttpServer>(HttpServer::Options{
       config.host, config.port, config.http_threads, config.max_body_bytes});

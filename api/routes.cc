@@ -163,6 +163,9 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
     if (!ctx.customers.loaded()) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));
     }
+    if (ctx.customer_projection.stalled()) {
+      return SendError(r, Error::Unavailable("Projection customers is stalled"));
+    }
     if (!ctx.customer_projection.caught_up()) {
       return SendError(r, Error::Unavailable("Projections are catching up with the log"));
     }
@@ -260,6 +263,39 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 }
 
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute("GET", "/api/v1/admin/projections", [&ctx](HttpRequest&, HttpResponder r) {
+    auto status = ctx.customer_projection.Describe(ctx.clock.NowMillis());
+    if (!status) return SendError(r, status.error());
+    JsonWriter w;
+    w.BeginArray().BeginObject();
+    w.Key("name").String(status->name).Key("topic").String(status->topic);
+    w.Key("state").String(status->state);
+    w.Key("lastError");
+    status->last_error.empty() ? w.Null() : w.String(status->last_error);
+    w.Key("eventsPerSecond").Double(status->events_per_second);
+    int64_t lag = 0;
+    double lag_seconds = 0;
+    for (const auto& p : status->partitions) {
+      lag += p.lag;
+      lag_seconds = std::max(lag_seconds, p.lag_seconds);
+    }
+    w.Key("lag").Int(lag).Key("lagSeconds").Double(lag_seconds);
+    w.Key("counters").BeginObject();
+    w.Key("eventsApplied").Int(status->counters.events_applied);
+    w.Key("skippedUnknown").Int(status->counters.skipped_unknown);
+    w.Key("skippedNewer").Int(status->counters.skipped_newer);
+    w.Key("deadLettered").Int(status->counters.dead_lettered);
+    w.EndObject();
+    w.Key("partitions").BeginArray();
+    for (const auto& p : status->partitions) {
+      w.BeginObject().Key("partition").Int(p.partition).Key("position").Int(p.position);
+      w.Key("end").Int(p.end).Key("lag").Int(p.lag).Key("lagSeconds").Double(p.lag_seconds);
+      w.EndObject();
+    }
+    w.EndArray().EndObject().EndArray();
+    r.Send(200, SuccessBody("Projections retrieved", w.str()));
+  });
+
   server.AddRoute("GET", "/api/v1/admin/dead-letters", [&ctx](HttpRequest& req, HttpResponder r) {
     int64_t limit = 100;
     if (auto it = req.query.find("limit"); it != req.query.end()) {

@@ -17,6 +17,7 @@ struct RouteContext {
   ReadStore& store;
   ProjectorRunner& customer_projection;
   IdGenerator& ids;
+  Clock& clock;
   int max_read_wait_ms = 5000;
   std::atomic<bool>& draining;  // true once shutdown began: commands get 503
 };

@@ -137,6 +137,9 @@ Status ProjectorRunner::Start() {
   {
     std::lock_guard lock(mu_);
     worker_caught_up_.assign(static_cast<size_t>(options_.workers), false);
+    last_commit_ = rate_since_ = std::chrono::steady_clock::now();
+    rate_applied_ = 0;
+    for (const auto& c : counters_) rate_applied_ += c.events_applied;
   }
   running_ = true;
   for (int w = 0; w < options_.workers; ++w) threads_.emplace_back([this, w] { Loop(w); });
@@ -158,12 +161,22 @@ void ProjectorRunner::Loop(int worker) {
   const auto partitions = PartitionsOf(worker);
   std::unique_ptr<LogReader> reader;
   auto last_flush = std::chrono::steady_clock::now();
+  auto last_health = std::chrono::steady_clock::time_point{};
+  auto note_error = [this](const std::string& what) {
+    std::lock_guard lock(mu_);
+    last_error_ = what;
+  };
   while (running_) {
+    if (worker == 0 && std::chrono::steady_clock::now() - last_health >= std::chrono::seconds(1)) {
+      RefreshHealth();
+      last_health = std::chrono::steady_clock::now();
+    }
     if (!reader) {
       auto opened = OpenReader(partitions);
       if (!opened) {
         std::fprintf(stderr, "projection %s: cannot open the log: %s\n", name.c_str(),
                      opened.error().message.c_str());
+        note_error("Cannot open the log: " + opened.error().message);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
@@ -173,6 +186,7 @@ void ProjectorRunner::Loop(int worker) {
     if (!records) {
       std::fprintf(stderr, "projection %s: read failed: %s\n", name.c_str(),
                    records.error().message.c_str());
+      note_error("Read failed: " + records.error().message);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
@@ -185,6 +199,7 @@ void ProjectorRunner::Loop(int worker) {
     } else if (auto st = ProcessBatch(*records); !st) {
       std::fprintf(stderr, "projection %s: batch failed, retrying: %s\n", name.c_str(),
                    st.error().message.c_str());
+      note_error("Batch failed, retrying: " + st.error().message);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       reader.reset();  // re-read from the last committed positions
       continue;
@@ -277,6 +292,8 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
       positions_[p] = positions[p];
       counters_[p] = counters[p];
     }
+    last_commit_ = std::chrono::steady_clock::now();
+    last_error_.clear();
   }
   applied_cv_.notify_all();
   return {};
@@ -341,6 +358,79 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
   if (!failure) return failure;
   report();
   return store_.Flush();
+}
+
+void ProjectorRunner::RefreshHealth() {
+  std::vector<int64_t> ends;
+  for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
+    auto end = log_.EndOffset(std::string(projector_.topic()), p);
+    if (!end) return;  // the log is unreachable: keep the last view; reads will report it
+    ends.push_back(*end);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  ends_ = std::move(ends);
+  bool waiting = false;
+  for (size_t p = 0; p < ends_.size() && p < positions_.size(); ++p) {
+    waiting = waiting || positions_[p] < ends_[p];
+  }
+  stalled_ = waiting && now - last_commit_ >= options_.stall_after;
+  int64_t applied = 0;
+  for (const auto& c : counters_) applied += c.events_applied;
+  const double seconds = std::chrono::duration<double>(now - rate_since_).count();
+  if (seconds >= 1.0) {
+    rate_ = static_cast<double>(applied - rate_applied_) / seconds;
+    rate_applied_ = applied;
+    rate_since_ = now;
+  }
+}
+
+Result<ProjectionStatus> ProjectorRunner::Describe(Millis now) {
+  ProjectionStatus status;
+  status.name = std::string(projector_.name());
+  status.topic = std::string(projector_.topic());
+  std::vector<int64_t> positions;
+  {
+    std::lock_guard lock(mu_);
+    positions = positions_;
+    status.last_error = last_error_;
+    status.events_per_second = rate_;
+  }
+  status.counters = counters();
+  std::vector<std::pair<int32_t, int64_t>> lagging;
+  for (size_t p = 0; p < positions.size(); ++p) {
+    auto end = log_.EndOffset(status.topic, static_cast<int32_t>(p));
+    if (!end) return Fail(end.error());
+    PartitionStatus ps{static_cast<int32_t>(p), positions[p], *end,
+                       std::max<int64_t>(0, *end - positions[p]), 0};
+    if (ps.lag > 0) lagging.emplace_back(ps.partition, ps.position);
+    status.partitions.push_back(ps);
+  }
+  // Lag in seconds: the age of the oldest event still waiting in each lagging partition.
+  if (!lagging.empty()) {
+    auto reader = log_.OpenReader(status.topic, lagging);
+    if (!reader) return Fail(reader.error());
+    size_t found = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    std::vector<bool> seen(positions.size(), false);
+    while (found < lagging.size() && std::chrono::steady_clock::now() < deadline) {
+      auto records = (*reader)->Poll(lagging.size() * 16, std::chrono::milliseconds(100));
+      if (!records) return Fail(records.error());
+      for (const auto& r : *records) {
+        const auto p = static_cast<size_t>(r.partition);
+        if (seen[p] || r.offset != positions[p]) continue;
+        seen[p] = true;
+        ++found;
+        auto event = DecodeEvent(r.value);
+        if (event) {
+          status.partitions[p].lag_seconds =
+              std::max<double>(0, static_cast<double>(now - event->recorded_at) / 1000.0);
+        }
+      }
+    }
+  }
+  status.state = !running_ ? "stopped" : stalled_ ? "stalled" : "running";
+  return status;
 }
 
 std::vector<int64_t> ProjectorRunner::positions() const {

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "domain/time.h"
 #include "infra/event_log.h"
 #include "infra/read_store.h"
 #include "projections/projector.h"
@@ -38,6 +39,24 @@ struct ProjectionCounters {
   int64_t dead_lettered = 0;
 };
 
+struct PartitionStatus {
+  int32_t partition = 0;
+  int64_t position = 0;      // next offset to apply
+  int64_t end = 0;           // next offset the log will write
+  int64_t lag = 0;           // events waiting
+  double lag_seconds = 0;    // age of the oldest waiting event (0 when none waits)
+};
+
+struct ProjectionStatus {
+  std::string name;
+  std::string topic;
+  std::string state;       // "running", "stalled" or "stopped"
+  std::string last_error;  // why the last batch or read failed; empty once one succeeds
+  double events_per_second = 0;
+  ProjectionCounters counters;
+  std::vector<PartitionStatus> partitions;
+};
+
 class ProjectorRunner final {
  public:
   struct Options {
@@ -49,6 +68,8 @@ class ProjectorRunner final {
     // Consuming threads; worker w owns the partitions p with p % workers == w. Events of one
     // aggregate share a partition, so workers never touch the same aggregate.
     int workers = 1;
+    // A projection with events waiting that commits nothing for this long is stalled.
+    std::chrono::milliseconds stall_after{30000};
   };
 
   ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);
@@ -71,6 +92,13 @@ class ProjectorRunner final {
   // Next offset to apply, per partition.
   std::vector<int64_t> positions() const;
   ProjectionCounters counters() const;
+  // Stalled: events are waiting and no batch has been committed for `stall_after`. Refreshed
+  // about once a second by the running projection.
+  bool stalled() const { return stalled_.load(); }
+  // State, positions, lag (events and seconds, `now` being the current time) and rate. Reads
+  // the log for the end offsets and the oldest waiting event of each lagging partition.
+  Result<ProjectionStatus> Describe(Millis now);
+
   // Waits until the event at (partition, offset) has been applied, or the timeout passes.
   bool WaitFor(int32_t partition, int64_t offset, std::chrono::milliseconds timeout);
 
@@ -78,6 +106,8 @@ class ProjectorRunner final {
 
  private:
   Status LoadCheckpoints();
+  // Worker 0, about once a second: end offsets, rate, stalled flag.
+  void RefreshHealth();
   std::vector<int32_t> PartitionsOf(int worker) const;
   Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int32_t>& partitions);
   // Folds and commits one batch of records from partitions the caller owns; on error nothing
@@ -96,8 +126,16 @@ class ProjectorRunner final {
   std::vector<ProjectionCounters> counters_;   // guarded by mu_; per partition
   std::vector<bool> worker_caught_up_;         // guarded by mu_
 
+  std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
+  std::string last_error_;                             // guarded by mu_
+  std::vector<int64_t> ends_;                          // guarded by mu_; as last refreshed
+  double rate_ = 0;                                    // guarded by mu_; events/s
+  std::chrono::steady_clock::time_point rate_since_;   // guarded by mu_
+  int64_t rate_applied_ = 0;                           // guarded by mu_
+
   std::atomic<bool> running_{false};
   std::atomic<bool> caught_up_{false};
+  std::atomic<bool> stalled_{false};
   std::vector<std::thread> threads_;
 };
 

@@ -239,6 +239,33 @@ TEST_F(CustomerApiTest, UnknownCustomerRouteAndMethod) {
   EXPECT_FALSE(Json(method.body).Bool("/success"));
 }
 
+TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
+  Create("P", "p@x.io");
+  const std::string position = last_position_;
+  Create("Q", "q@x.io");
+  ASSERT_EQ(Get("/api/v1/customers?limit=1").status, 200);  // waits for the last write
+  const size_t colon = position.find(':');
+  ASSERT_TRUE(app_.app().customer_projection().WaitFor(std::stoi(position.substr(0, colon)),
+                                                        std::stoll(position.substr(colon + 1)),
+                                                        std::chrono::seconds(5)));
+  auto r = client_.Send("GET", "/api/v1/admin/projections");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json doc(r.body);
+  ASSERT_EQ(doc.Size("/data"), 1u);
+  EXPECT_EQ(doc.Str("/data/0/name"), "customers");
+  EXPECT_EQ(doc.Str("/data/0/state"), "running");
+  EXPECT_EQ(doc.Int("/data/0/lag"), 0);
+  EXPECT_EQ(doc.Int("/data/0/counters/eventsApplied"), 2);
+  EXPECT_EQ(doc.Size("/data/0/partitions"), static_cast<size_t>(app_.app().log().PartitionCount()));
+  int64_t positions = 0;
+  for (size_t i = 0; i < doc.Size("/data/0/partitions"); ++i) {
+    const std::string at = "/data/0/partitions/" + std::to_string(i);
+    EXPECT_EQ(doc.Int(at + "/position"), doc.Int(at + "/end"));
+    positions += doc.Int(at + "/position");
+  }
+  EXPECT_EQ(positions, 2);
+}
+
 TEST_F(CustomerApiTest, HealthAndReady) {
   EXPECT_EQ(client_.Send("GET", "/health").status, 200);
   for (int i = 0; i < 100 && client_.Send("GET", "/ready").status != 200; ++i) {

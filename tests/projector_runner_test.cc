@@ -1,0 +1,109 @@
+// The projector runtime against the real embedded log and RocksDB: a projection that cannot
+// apply an event (and is not told to dead-letter it) retries, is reported stalled with its
+// error and lag, and recovers on its own once the cause is gone.
+#include "projections/projector_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "domain/customer.h"
+#include "infra/embedded_log.h"
+#include "infra/rocks_store.h"
+#include "tests/test_util.h"
+
+namespace keel {
+namespace {
+
+constexpr char kTopic[] = "test.events";
+
+// Counts events per aggregate; refuses "poison" with a retryable error while `sick` is set.
+class CountingProjector final : public Projector {
+ public:
+  std::string_view name() const override { return "counting"; }
+  std::string_view topic() const override { return kTopic; }
+  std::vector<std::string> tables() const override { return {"counts"}; }
+  Status Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
+               std::vector<StoreWrite>& writes) override {
+    if (event.aggregate_id == "poison" && sick) {
+      return Fail(Error::Unavailable("the poison is still there"));
+    }
+    auto current = view.Get("counts", event.aggregate_id);
+    if (!current) return Fail(current.error());
+    const int n = *current ? std::stoi(**current) : 0;
+    writes.push_back({"counts", event.aggregate_id, std::to_string(n + 1)});
+    return {};
+  }
+  std::atomic<bool> sick{true};
+};
+
+std::string Event(const std::string& id, Millis recorded_at) {
+  EventEnvelope e;
+  e.event_id = id + "-e";
+  e.type = std::string(kCustomerDeactivated);  // any supported type will do
+  e.schema_version = CurrentSchemaVersion(e.type);
+  e.aggregate_type = "test";
+  e.aggregate_id = id;
+  e.aggregate_version = 1;
+  e.occurred_at = e.recorded_at = recorded_at;
+  return EncodeEvent(e);
+}
+
+TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
+  ASSERT_TRUE(log);
+  CountingProjector projector;
+  std::vector<std::string> tables = projector.tables();
+  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable}) tables.emplace_back(t);
+  auto store = RocksStore::Open(dir.path() + "/store", tables);
+  ASSERT_TRUE(store);
+  ProjectorRunner runner(**log, **store, projector,
+                         {.poll_wait = std::chrono::milliseconds(10),
+                          .stall_after = std::chrono::milliseconds(300)});
+  ASSERT_TRUE(runner.Start());
+
+  const Millis now = 1'800'000'000'000;
+  auto good = (*log)->Append(kTopic, "good", {Event("good", now)});
+  ASSERT_TRUE(good);
+  ASSERT_TRUE(runner.WaitFor(good->partition, good->last_offset, std::chrono::seconds(5)));
+  auto healthy = runner.Describe(now);
+  ASSERT_TRUE(healthy) << healthy.error().message;
+  EXPECT_EQ(healthy->state, "running");
+  EXPECT_EQ(healthy->counters.events_applied, 1);
+
+  auto poison = (*log)->Append(kTopic, "poison", {Event("poison", now - 5000)});
+  ASSERT_TRUE(poison);
+  for (int i = 0; i < 100 && !runner.stalled(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(runner.stalled());
+  auto stalled = runner.Describe(now);
+  ASSERT_TRUE(stalled);
+  EXPECT_EQ(stalled->state, "stalled");
+  EXPECT_NE(stalled->last_error.find("the poison is still there"), std::string::npos);
+  const auto& p = stalled->partitions[static_cast<size_t>(poison->partition)];
+  EXPECT_EQ(p.lag, 1);
+  EXPECT_DOUBLE_EQ(p.lag_seconds, 5.0);
+  // A retryable failure is never dead-lettered: the event waits for the projection.
+  EXPECT_EQ(stalled->counters.dead_lettered, 0);
+
+  projector.sick = false;
+  ASSERT_TRUE(runner.WaitFor(poison->partition, poison->last_offset, std::chrono::seconds(5)));
+  for (int i = 0; i < 100 && runner.stalled(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(runner.stalled());
+  auto recovered = runner.Describe(now);
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->state, "running");
+  EXPECT_TRUE(recovered->last_error.empty());
+  EXPECT_EQ(recovered->counters.events_applied, 2);
+  EXPECT_EQ(*(*store)->Get("counts", "poison"), std::optional<std::string>("1"));
+  runner.Stop();
+  EXPECT_EQ(runner.Describe(now)->state, "stopped");
+}
+
+}  // namespace
+}  // namespace keel
