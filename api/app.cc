@@ -12,6 +12,7 @@
 
 #include "api/customer_service.h"
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "api/routes.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
@@ -60,6 +61,7 @@ struct App::Impl {
   std::unique_ptr<ProjectorRunner> customer_runner;
   std::unique_ptr<CustomerService> customers;
   std::atomic<bool> draining{false};
+  Metrics metrics;
   std::unique_ptr<RouteContext> routes;
   std::unique_ptr<HttpServer> server;
   uint16_t port = 0;
@@ -92,12 +94,17 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   impl->routes = std::make_unique<RouteContext>(RouteContext{
       *impl->customers, *impl->store, *impl->customer_runner, *impl->ids, impl->clock,
-      config.max_read_wait_ms, impl->draining});
+      impl->metrics, config.max_read_wait_ms, impl->draining});
+  impl->metrics.WatchProjection(impl->customer_runner.get());
+  impl->metrics.WatchStoreMemory([store = impl->store.get()] { return store->ApproximateMemoryBytes(); });
   impl->server = std::make_unique<HttpServer>(HttpServer::Options{
-      config.host, config.port, config.http_threads, config.max_body_bytes});
+      config.host, config.port, config.http_threads, config.max_body_bytes,
+      [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
+                                 double seconds) { metrics->Request(method, route, status, seconds); }});
   AddHealthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
+  AddMetricsRoute(*impl->server, *impl->routes);
   std::string error;
   auto port = impl->server->Start(&error);
   if (!port) {

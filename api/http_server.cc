@@ -4,6 +4,7 @@
 #include <pistache/http.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -35,10 +36,15 @@ class NamedHeader final : public Http::Header::Header {
 }  // namespace
 
 struct HttpResponder::Impl {
-  explicit Impl(Http::ResponseWriter w) : writer(std::move(w)) {}
+  Impl(Http::ResponseWriter w, const HttpServer* server)
+      : writer(std::move(w)), server(server), arrived(std::chrono::steady_clock::now()) {}
   std::mutex mu;
   Http::ResponseWriter writer;  // guarded by mu
   bool sent = false;            // guarded by mu
+  const HttpServer* server;
+  const std::chrono::steady_clock::time_point arrived;
+  std::string method;
+  std::string route = "unmatched";
 };
 
 void HttpResponder::Send(int status, std::string body,
@@ -54,6 +60,10 @@ void HttpResponder::Send(int status, std::string body,
     w.send(static_cast<Http::Code>(status), body);
   } catch (const std::exception& e) {
     // The client went away before its answer was ready; nothing more to do.
+  }
+  if (const auto& observe = impl_->server->options().observer) {
+    observe(impl_->method, impl_->route, status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->arrived).count());
   }
 }
 
@@ -119,10 +129,12 @@ class KeelHandler final : public Http::Handler {
     writer.headers().add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
                                                          : Http::ConnectionControl::KeepAlive);
 
-    HttpResponder responder(std::make_shared<HttpResponder::Impl>(std::move(writer)));
+    auto impl = std::make_shared<HttpResponder::Impl>(std::move(writer), server_);
+    HttpResponder responder(impl);
     try {
       HttpRequest req;
       req.method = Http::methodString(request.method());
+      impl->method = req.method;
       req.path = request.resource();
       for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
            ++it) {
@@ -145,6 +157,7 @@ class KeelHandler final : public Http::Handler {
                            405);
         case HttpServer::Match::kFound: break;
       }
+      impl->route = route->pattern;
       if (request.body().size() > server_->max_body_bytes()) {
         return SendError(responder, Error::PayloadTooLarge(
                                         "Request body exceeds " +

@@ -58,6 +58,9 @@ class HttpServer final {
     uint16_t port = 8080;  // 0: any free port
     int threads = 2;
     size_t max_body_bytes = 1 << 20;
+    // Called once per answered request, on the thread that answers: method, the matched
+    // route's pattern ("unmatched" for none), status, seconds since the request arrived.
+    std::function<void(const std::string&, const std::string&, int, double)> observer;
   };
 
   explicit HttpServer(Options options);
@@ -77,6 +80,7 @@ class HttpServer final {
   Match Resolve(const std::string& method, const std::string& path, const Route** route,
                 std::map<std::string, std::string>* params) const;
   size_t max_body_bytes() const { return options_.max_body_bytes; }
+  const Options& options() const { return options_; }
 
  private:
   struct Impl;

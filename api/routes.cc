@@ -59,8 +59,14 @@ std::string PositionJson(const AppendResult& p) {
 }
 
 // The answer to a customer command, once its events are durable.
-void AnswerCommand(HttpResponder r, const Result<CommandOutcome>& out, std::string_view message) {
+void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
+                   const Result<CommandOutcome>& out, std::string_view message) {
+  ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
+  if (out->position) {
+    ctx.metrics.EventsAppended(out->position->topic,
+                               out->position->last_offset - out->position->first_offset + 1);
+  }
   Headers headers{{"ETag", "\"" + std::to_string(out->version) + "\""}};
   std::string meta = "{}";
   if (out->position) {
@@ -182,28 +188,38 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 
   server.AddRoute("POST", "/api/v1/customers", [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
     if (refuse_if_draining(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("RegisterCustomer", false);
+      SendError(r, e);
+    };
     auto fields = ParseCustomerInput(req.body, CustomerInputMode::kCreate);
-    if (!fields) return SendError(r, fields.error());
+    if (!fields) return refuse(fields.error());
     auto meta = MetaFor(req, ctx.ids);
-    if (!meta) return SendError(r, meta.error());
-    ctx.customers.Register(std::move(*fields), std::move(*meta), [r](Result<CommandOutcome> out) {
-      AnswerCommand(r, out, out && out->status == 201 ? "Customer created" : "Customer unchanged");
+    if (!meta) return refuse(meta.error());
+    ctx.customers.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
+      AnswerCommand(ctx, "RegisterCustomer", r, out,
+                    out && out->status == 201 ? "Customer created" : "Customer unchanged");
     });
   });
 
   auto update = [&ctx, refuse_if_draining](bool replace) {
     return [&ctx, refuse_if_draining, replace](HttpRequest& req, HttpResponder r) {
       if (refuse_if_draining(r)) return;
+      const char* type = replace ? "ReplaceCustomer" : "UpdateCustomer";
+      auto refuse = [&](const Error& e) {
+        ctx.metrics.Command(type, false);
+        SendError(r, e);
+      };
       auto fields = ParseCustomerInput(
           req.body, replace ? CustomerInputMode::kReplace : CustomerInputMode::kPatch);
-      if (!fields) return SendError(r, fields.error());
+      if (!fields) return refuse(fields.error());
       auto expected = ExpectedVersion(req);
-      if (!expected) return SendError(r, expected.error());
+      if (!expected) return refuse(expected.error());
       auto meta = MetaFor(req, ctx.ids);
-      if (!meta) return SendError(r, meta.error());
+      if (!meta) return refuse(meta.error());
       ctx.customers.Update({req.params["id"], std::move(*fields), replace, *expected},
-                           std::move(*meta), [r](Result<CommandOutcome> out) {
-                             AnswerCommand(r, out, "Customer updated");
+                           std::move(*meta), [&ctx, r, type](Result<CommandOutcome> out) {
+                             AnswerCommand(ctx, type, r, out, "Customer updated");
                            });
     };
   };
@@ -212,13 +228,18 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 
   server.AddRoute("DELETE", "/api/v1/customers/:id", [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
     if (refuse_if_draining(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("DeactivateCustomer", false);
+      SendError(r, e);
+    };
     auto expected = ExpectedVersion(req);
-    if (!expected) return SendError(r, expected.error());
+    if (!expected) return refuse(expected.error());
     auto meta = MetaFor(req, ctx.ids);
-    if (!meta) return SendError(r, meta.error());
+    if (!meta) return refuse(meta.error());
     ctx.customers.Deactivate({req.params["id"], *expected}, std::move(*meta),
-                             [r](Result<CommandOutcome> out) {
-                               AnswerCommand(r, out, "Customer deactivated");
+                             [&ctx, r](Result<CommandOutcome> out) {
+                               AnswerCommand(ctx, "DeactivateCustomer", r, out,
+                                             "Customer deactivated");
                              });
   });
 
@@ -314,6 +335,12 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
     JsonWriter meta;
     meta.BeginObject().Key("total").Int(ctx.customer_projection.counters().dead_lettered).EndObject();
     r.Send(200, SuccessBody("Dead letters retrieved", JsonArray(items), meta.str()));
+  });
+}
+
+void AddMetricsRoute(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute("GET", "/metrics", [&ctx](HttpRequest&, HttpResponder r) {
+    r.Send(200, ctx.metrics.Render(), {}, "text/plain; version=0.0.4");
   });
 }
 

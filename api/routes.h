@@ -6,6 +6,7 @@
 
 #include "api/customer_service.h"
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "domain/ids.h"
 #include "infra/read_store.h"
 #include "projections/projector_runner.h"
@@ -18,6 +19,7 @@ struct RouteContext {
   ProjectorRunner& customer_projection;
   IdGenerator& ids;
   Clock& clock;
+  Metrics& metrics;
   int max_read_wait_ms = 5000;
   std::atomic<bool>& draining;  // true once shutdown began: commands get 503
 };
@@ -25,5 +27,6 @@ struct RouteContext {
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);
+void AddMetricsRoute(HttpServer& server, RouteContext& ctx);
 
 }  // namespace keel

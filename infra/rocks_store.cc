@@ -172,11 +172,10 @@ Status RocksStore::Flush() {
 }
 
 uint64_t RocksStore::ApproximateMemoryBytes() {
-  uint64_t total = 0, v = 0;
-  for (const char* prop : {"rocksdb.cur-size-all-mem-tables", "rocksdb.block-cache-usage"}) {
-    if (impl_->db->GetIntProperty(prop, &v)) total += v;
-  }
-  return total;
+  uint64_t memtables = 0, cache = 0;
+  impl_->db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);
+  impl_->db->GetIntProperty("rocksdb.block-cache-usage", &cache);  // one cache, shared
+  return memtables + cache;
 }
 
 }  // namespace keel

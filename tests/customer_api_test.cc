@@ -266,6 +266,30 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   EXPECT_EQ(positions, 2);
 }
 
+TEST_F(CustomerApiTest, MetricsCountRequestsCommandsEventsAndProjections) {
+  Create("M", "m@x.io");
+  ASSERT_EQ(Post(R"({"name":"M2","email":"m@x.io"})").status, 409);
+  ASSERT_EQ(Post(R"({"nope":1})").status, 400);
+  ASSERT_EQ(Get("/api/v1/customers?limit=1").status, 200);
+  auto r = client_.Send("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"].rfind("text/plain", 0), 0u) << r.headers["content-type"];
+  for (const char* line : {
+           R"(keel_http_requests_total{method="POST",route="/api/v1/customers",status="201"} 1)",
+           R"(keel_http_requests_total{method="POST",route="/api/v1/customers",status="409"} 1)",
+           R"(keel_commands_total{outcome="accepted",type="RegisterCustomer"} 1)",
+           R"(keel_commands_total{outcome="rejected",type="RegisterCustomer"} 2)",
+           R"(keel_events_appended_total{topic="keel.customers"} 1)",
+           R"(keel_projection_events_applied{projection="customers"} 1)",
+           R"(keel_projection_stalled{projection="customers"} 0)",
+           R"(keel_http_request_duration_seconds_count{method="POST",route="/api/v1/customers"} 3)"}) {
+    EXPECT_NE(r.body.find(line), std::string::npos) << "missing: " << line;
+  }
+  EXPECT_NE(r.body.find("keel_projection_lag_events{partition=\"0\",projection=\"customers\"} 0"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("keel_memory_bytes{kind=\"process_resident\"}"), std::string::npos);
+}
+
 TEST_F(CustomerApiTest, HealthAndReady) {
   EXPECT_EQ(client_.Send("GET", "/health").status, 200);
   for (int i = 0; i < 100 && client_.Send("GET", "/ready").status != 200; ++i) {

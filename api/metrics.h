@@ -1,0 +1,40 @@
+// Metrics: Keel's Prometheus metrics (prometheus-cpp), rendered in the text format at
+// GET /metrics. Request and command metrics are recorded as they happen; projection, process
+// and store figures are gathered when scraped. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace keel {
+
+class ProjectorRunner;
+
+class Metrics final {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // One HTTP request answered: `route` is the route's pattern ("unmatched" when none).
+  void Request(std::string_view method, std::string_view route, int status, double seconds);
+  // One command decided: accepted (its events are durable, or it changed nothing) or rejected.
+  void Command(std::string_view type, bool accepted);
+  void EventsAppended(std::string_view topic, int64_t count);
+
+  // Sources read at each scrape.
+  void WatchProjection(ProjectorRunner* runner);
+  void WatchStoreMemory(std::function<uint64_t()> bytes);
+
+  // The text exposition format.
+  std::string Render();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keel
