@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <random>
 
 #include "api/envelope.h"
+#include "infra/log.h"
 
 namespace keel {
 
@@ -45,6 +47,7 @@ struct HttpResponder::Impl {
   const std::chrono::steady_clock::time_point arrived;
   std::string method;
   std::string route = "unmatched";
+  std::string request_id;
 };
 
 void HttpResponder::Send(int status, std::string body,
@@ -56,18 +59,36 @@ void HttpResponder::Send(int status, std::string body,
   try {
     auto& w = impl_->writer;
     for (const auto& [name, value] : headers) w.headers().add(std::make_shared<NamedHeader>(name, value));
+    w.headers().add(std::make_shared<NamedHeader>("X-Request-Id", impl_->request_id));
     w.setMime(Http::Mime::MediaType::fromString(std::string(content_type)));
     w.send(static_cast<Http::Code>(status), body);
   } catch (const std::exception& e) {
     // The client went away before its answer was ready; nothing more to do.
   }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->arrived).count();
   if (const auto& observe = impl_->server->options().observer) {
-    observe(impl_->method, impl_->route, status,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->arrived).count());
+    observe(impl_->method, impl_->route, status, seconds);
+  }
+  const LogLevel level = status >= 500 ? LogLevel::kError : LogLevel::kDebug;
+  if (LogEnabled(level)) {
+    Log(level, "request", {{"request_id", impl_->request_id}, {"method", impl_->method},
+                           {"route", impl_->route}, {"status", std::to_string(status)},
+                           {"ms", std::to_string(seconds * 1000)}});
   }
 }
 
 namespace {
+
+// 16 hex digits from a per-thread generator: unique enough to find a request in the logs.
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 0xf];
+  return id;
+}
 
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -135,6 +156,11 @@ class KeelHandler final : public Http::Handler {
       HttpRequest req;
       req.method = Http::methodString(request.method());
       impl->method = req.method;
+      auto given = request.headers().tryGetRaw("X-Request-Id");
+      req.request_id = given && !given->value().empty() && given->value().size() <= 128
+                           ? given->value()
+                           : NewRequestId();
+      impl->request_id = req.request_id;
       req.path = request.resource();
       for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
            ++it) {
@@ -166,7 +192,7 @@ class KeelHandler final : public Http::Handler {
       req.body = request.body();
       route->handler(req, responder);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "handler failed: %s\n", e.what());
+      Log(LogLevel::kError, "handler failed", {{"request_id", impl->request_id}, {"error", e.what()}});
       SendError(responder, Error::Internal("Internal error"));
     }
   }

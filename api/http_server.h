@@ -22,6 +22,7 @@
 namespace keel {
 
 struct HttpRequest {
+  std::string request_id;  // the client's X-Request-Id, or a fresh one; echoed in the answer
   std::string method;
   std::string path;
   std::map<std::string, std::string> params;  // from ":name" segments of the route

@@ -19,6 +19,7 @@
 #include "domain/ids.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
+#include "infra/log.h"
 #include "projections/customer_projector.h"
 
 namespace {
@@ -47,24 +48,35 @@ sigset_t BlockTerminationSignals() {
   return set;
 }
 
-int Serve(const AppConfig& config) {
+int Serve(const AppConfig& config, const std::string& log_level) {
   sigset_t signals = BlockTerminationSignals();
   std::signal(SIGPIPE, SIG_IGN);
+  auto level = ParseLogLevel(log_level);
+  if (!level) {
+    std::fprintf(stderr, "keel: --log-level must be debug, info, warn or error, not '%s'\n",
+                 log_level.c_str());
+    return 2;
+  }
+  SetLogLevel(*level);
+  if (!config.fsync) {
+    Log(LogLevel::kWarn, "fsync is off: acknowledged commands can be lost on a crash");
+  }
   auto app = App::Start(config);
   if (!app) {
-    std::fprintf(stderr, "keel: cannot start: %s\n", app.error().message.c_str());
+    Log(LogLevel::kError, "cannot start", {{"error", app.error().message}});
     return 1;
   }
-  std::printf("keel serving on %s:%u, %s, data in %s\n", config.host.c_str(), (*app)->port(),
-              config.kafka_brokers.empty() ? "embedded log" : ("Kafka at " + config.kafka_brokers).c_str(),
-              config.data_dir.c_str());
-  std::fflush(stdout);
+  // The first line says where Keel listens; tests and scripts read the port from it.
+  Log(LogLevel::kInfo, "keel serving",
+      {{"host", config.host}, {"port", std::to_string((*app)->port())},
+       {"log", config.kafka_brokers.empty() ? "embedded" : "kafka"},
+       {"kafka_brokers", config.kafka_brokers}, {"data_dir", config.data_dir},
+       {"partitions", std::to_string(config.partitions)}});
   int sig = 0;
   sigwait(&signals, &sig);
-  std::printf("keel: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  std::fflush(stdout);
+  Log(LogLevel::kInfo, "draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*app)->Shutdown();
-  std::printf("keel: stopped cleanly\n");
+  Log(LogLevel::kInfo, "stopped cleanly");
   return 0;
 }
 
@@ -187,6 +199,9 @@ int main(int argc, char** argv) {
                     "Longest a GET waits for a position (read-your-writes)")
       ->envname("KEEL_MAX_READ_WAIT_MS")
       ->check(CLI::Range(0, 60000));
+  std::string log_level = "info";
+  serve->add_option("--log-level", log_level, "debug, info, warn or error")
+      ->envname("KEEL_LOG_LEVEL");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");
@@ -208,7 +223,7 @@ int main(int argc, char** argv) {
   fill->add_option("--events", fill_events, "How many events")->check(CLI::Range(1, 100'000'000));
 
   CLI11_PARSE(cli, argc, argv);
-  if (*serve) return Serve(serve_config);
+  if (*serve) return Serve(serve_config, log_level);
   if (*replay) return RunReplay(replay_config);
   if (*mock) return KafkaMock(mock_brokers, mock_partitions);
   if (*fill) return BenchFill(fill_config, fill_events);

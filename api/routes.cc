@@ -35,13 +35,13 @@ Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
   return std::optional<int64_t>(*n);
 }
 
-Result<CommandMeta> MetaFor(const HttpRequest& req, IdGenerator& ids) {
+Result<CommandMeta> MetaFor(const HttpRequest& req) {
   CommandMeta meta;
   meta.actor = "anonymous";  // until sign-in exists
-  auto given = req.header("X-Request-Id");
-  const std::string request_id = given ? std::move(*given) : ids.NewId();
-  meta.causation_id = request_id.substr(0, 128);
-  meta.correlation_id = req.header("X-Correlation-Id").value_or(request_id).substr(0, 128);
+  // The request is the cause; the correlation spans a flow of requests when the client names
+  // one, else it is the request too.
+  meta.causation_id = req.request_id;
+  meta.correlation_id = req.header("X-Correlation-Id").value_or(req.request_id).substr(0, 128);
   if (auto key = req.header("Idempotency-Key")) {
     if (key->empty() || key->size() > 255) {
       return Fail(Error::Validation({{"Idempotency-Key", "Must be 1 to 255 characters"}}));
@@ -194,7 +194,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto fields = ParseCustomerInput(req.body, CustomerInputMode::kCreate);
     if (!fields) return refuse(fields.error());
-    auto meta = MetaFor(req, ctx.ids);
+    auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
     ctx.customers.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
       AnswerCommand(ctx, "RegisterCustomer", r, out,
@@ -215,7 +215,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
       if (!fields) return refuse(fields.error());
       auto expected = ExpectedVersion(req);
       if (!expected) return refuse(expected.error());
-      auto meta = MetaFor(req, ctx.ids);
+      auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
       ctx.customers.Update({req.params["id"], std::move(*fields), replace, *expected},
                            std::move(*meta), [&ctx, r, type](Result<CommandOutcome> out) {
@@ -234,7 +234,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto expected = ExpectedVersion(req);
     if (!expected) return refuse(expected.error());
-    auto meta = MetaFor(req, ctx.ids);
+    auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
     ctx.customers.Deactivate({req.params["id"], *expected}, std::move(*meta),
                              [&ctx, r](Result<CommandOutcome> out) {

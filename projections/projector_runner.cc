@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "domain/json.h"
+#include "infra/log.h"
 
 namespace keel {
 namespace {
@@ -151,8 +152,8 @@ void ProjectorRunner::Stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (auto st = store_.Flush(); !st) {
-    std::fprintf(stderr, "projection %s: flush at stop failed: %s\n",
-                 std::string(projector_.name()).c_str(), st.error().message.c_str());
+    Log(LogLevel::kError, "projection flush at stop failed",
+        {{"projection", projector_.name()}, {"error", st.error().message}});
   }
 }
 
@@ -174,8 +175,8 @@ void ProjectorRunner::Loop(int worker) {
     if (!reader) {
       auto opened = OpenReader(partitions);
       if (!opened) {
-        std::fprintf(stderr, "projection %s: cannot open the log: %s\n", name.c_str(),
-                     opened.error().message.c_str());
+        Log(LogLevel::kError, "projection cannot open the log",
+            {{"projection", name}, {"error", opened.error().message}});
         note_error("Cannot open the log: " + opened.error().message);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
@@ -184,8 +185,8 @@ void ProjectorRunner::Loop(int worker) {
     }
     auto records = reader->Poll(options_.batch_size, options_.poll_wait);
     if (!records) {
-      std::fprintf(stderr, "projection %s: read failed: %s\n", name.c_str(),
-                   records.error().message.c_str());
+      Log(LogLevel::kError, "projection read failed",
+          {{"projection", name}, {"error", records.error().message}});
       note_error("Read failed: " + records.error().message);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
@@ -197,8 +198,8 @@ void ProjectorRunner::Loop(int worker) {
         caught_up_ = true;
       }
     } else if (auto st = ProcessBatch(*records); !st) {
-      std::fprintf(stderr, "projection %s: batch failed, retrying: %s\n", name.c_str(),
-                   st.error().message.c_str());
+      Log(LogLevel::kError, "projection batch failed, retrying",
+          {{"projection", name}, {"error", st.error().message}});
       note_error("Batch failed, retrying: " + st.error().message);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       reader.reset();  // re-read from the last committed positions

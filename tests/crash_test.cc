@@ -34,13 +34,13 @@ class KeelProcess {
       _exit(127);
     }
     ::close(out[1]);
-    // The first line says where it listens: "keel serving on 127.0.0.1:PORT, ...".
+    // The first line is the JSON log line saying where it listens: {..."port":"PORT",...}.
     std::string line;
     char c;
     while (::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
     out_fd_ = out[0];
-    const size_t colon = line.find(':', line.find("on "));
-    if (colon != std::string::npos) port_ = std::atoi(line.c_str() + colon + 1);
+    const size_t at = line.find("\"port\":\"");
+    if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 8);
   }
   ~KeelProcess() {
     if (pid_ > 0) Kill(SIGKILL);

@@ -290,6 +290,27 @@ TEST_F(CustomerApiTest, MetricsCountRequestsCommandsEventsAndProjections) {
   EXPECT_NE(r.body.find("keel_memory_bytes{kind=\"process_resident\"}"), std::string::npos);
 }
 
+TEST_F(CustomerApiTest, RequestIdsAreEchoedAndRecordedInTheEvents) {
+  auto r = Post(R"({"name":"Trace","email":"trace@x.io"})", {"X-Request-Id: req-77"});
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(r.headers["x-request-id"], "req-77");
+  const std::string id = Json(r.body).Str("/data/id");
+  auto patched = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":2})",
+                              {"X-Correlation-Id: import-9"});
+  ASSERT_EQ(patched.status, 200);
+  const std::string generated = patched.headers["x-request-id"];
+  EXPECT_EQ(generated.size(), 16u);
+  last_position_ = patched.headers["x-keel-position"];
+  Json events(Get("/api/v1/customers/" + id + "/events").body);
+  ASSERT_EQ(events.Size("/data"), 2u);
+  EXPECT_EQ(events.Str("/data/0/causation_id"), "req-77");
+  EXPECT_EQ(events.Str("/data/0/correlation_id"), "req-77");
+  EXPECT_EQ(events.Str("/data/1/causation_id"), generated);
+  EXPECT_EQ(events.Str("/data/1/correlation_id"), "import-9");
+  // Every answer carries one, errors included.
+  EXPECT_EQ(client_.Send("GET", "/api/v1/nowhere").headers["x-request-id"].size(), 16u);
+}
+
 TEST_F(CustomerApiTest, HealthAndReady) {
   EXPECT_EQ(client_.Send("GET", "/health").status, 200);
   for (int i = 0; i < 100 && client_.Send("GET", "/ready").status != 200; ++i) {
