@@ -105,6 +105,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
+  AddDocsRoutes(*impl->server, config.docs_dir);
   std::string error;
   auto port = impl->server->Start(&error);
   if (!port) {

@@ -25,6 +25,7 @@ struct AppConfig {
   bool fsync = true;
   size_t max_body_bytes = 1 << 20;
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits
+  std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
 };
 
 class HttpServer;

@@ -199,6 +199,9 @@ int main(int argc, char** argv) {
                     "Longest a GET waits for a position (read-your-writes)")
       ->envname("KEEL_MAX_READ_WAIT_MS")
       ->check(CLI::Range(0, 60000));
+  serve->add_option("--docs-dir", serve_config.docs_dir,
+                    "Swagger UI assets (default: where scripts/setup installs them)")
+      ->envname("KEEL_DOCS_DIR");
   std::string log_level = "info";
   serve->add_option("--log-level", log_level, "debug, info, warn or error")
       ->envname("KEEL_LOG_LEVEL");

@@ -1,8 +1,14 @@
 #include "api/routes.h"
 
 #include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "api/envelope.h"
+#include "api/openapi_doc.h"
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "projections/customer_projector.h"
@@ -335,6 +341,54 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
     JsonWriter meta;
     meta.BeginObject().Key("total").Int(ctx.customer_projection.counters().dead_lettered).EndObject();
     r.Send(200, SuccessBody("Dead letters retrieved", JsonArray(items), meta.str()));
+  });
+}
+
+void AddDocsRoutes(HttpServer& server, std::string docs_dir) {
+  if (docs_dir.empty()) docs_dir = KEEL_DEFAULT_DOCS_DIR;
+  server.AddRoute("GET", "/openapi.json", [](HttpRequest&, HttpResponder r) {
+    r.Send(200, std::string(OpenApiDocument()));
+  });
+  server.AddRoute("GET", "/docs", [docs_dir](HttpRequest&, HttpResponder r) {
+    if (!std::filesystem::exists(docs_dir + "/swagger-ui-bundle.js")) {
+      return SendError(r, Error::Unavailable("Swagger UI is not installed in " + docs_dir +
+                                             "; run scripts/setup"));
+    }
+    r.Send(200, R"(<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Keel API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>
+)", {}, "text/html; charset=utf-8");
+  });
+  // The assets, read once and kept: a handful of files, a couple of MiB.
+  auto cache = std::make_shared<std::pair<std::mutex, std::map<std::string, std::string>>>();
+  server.AddRoute("GET", "/docs/:asset", [docs_dir, cache](HttpRequest& req, HttpResponder r) {
+    const std::string& name = req.params["asset"];
+    static const std::map<std::string, std::string> kTypes = {
+        {".js", "application/javascript"}, {".css", "text/css"}, {".png", "image/png"},
+        {".html", "text/html; charset=utf-8"}, {".map", "application/json"}};
+    const size_t dot = name.rfind('.');
+    auto type = dot == std::string::npos ? kTypes.end() : kTypes.find(name.substr(dot));
+    if (type == kTypes.end() || name.find('/') != std::string::npos || name.starts_with(".")) {
+      return SendError(r, Error::NotFound("No documentation file " + name));
+    }
+    std::string body;
+    {
+      std::lock_guard lock(cache->first);
+      auto it = cache->second.find(name);
+      if (it == cache->second.end()) {
+        std::ifstream in(docs_dir + "/" + name, std::ios::binary);
+        if (!in) return SendError(r, Error::NotFound("No documentation file " + name));
+        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        it = cache->second.emplace(name, std::move(content)).first;
+      }
+      body = it->second;
+    }
+    r.Send(200, std::move(body), {{"Cache-Control", "public, max-age=3600"}}, type->second);
   });
 }
 

@@ -28,5 +28,8 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);
 void AddMetricsRoute(HttpServer& server, RouteContext& ctx);
+// /openapi.json, and Swagger UI at /docs from the assets in `docs_dir` (empty: the build's
+// default, where scripts/setup installs them).
+void AddDocsRoutes(HttpServer& server, std::string docs_dir);
 
 }  // namespace keel

@@ -1,0 +1,71 @@
+// The OpenAPI document and the router cannot drift: every route the server registers is
+// documented and every documented operation exists. The document and Swagger UI are served.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "api/http_server.h"
+#include "api/openapi_doc.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
+  TestApp app;
+  std::set<std::string> registered;
+  for (const auto& route : app.app().server().routes()) {
+    // "/api/v1/customers/:id" is "/api/v1/customers/{id}" in OpenAPI.
+    registered.insert(Lower(route.method) + " " +
+                      std::regex_replace(route.pattern, std::regex(":([A-Za-z_]+)"), "{$1}"));
+  }
+  Json doc{std::string(OpenApiDocument())};
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(doc.Str("/openapi"), "3.1.0");
+  std::set<std::string> documented;
+  simdjson::dom::object paths;
+  ASSERT_FALSE(doc.At("/paths")->get(paths));
+  for (auto [path, item] : paths) {
+    simdjson::dom::object operations;
+    ASSERT_FALSE(item.get(operations));
+    for (auto [method, operation] : operations) {
+      if (method == "parameters") continue;
+      documented.insert(std::string(method) + " " + std::string(path));
+    }
+  }
+  EXPECT_FALSE(registered.empty());
+  for (const auto& r : registered) EXPECT_TRUE(documented.contains(r)) << "undocumented: " << r;
+  for (const auto& d : documented) EXPECT_TRUE(registered.contains(d)) << "no such route: " << d;
+}
+
+TEST(OpenApiTest, ServesTheDocumentAndSwaggerUiFromLocalFiles) {
+  TestApp app;
+  HttpClient c(app.base());
+  auto document = c.Send("GET", "/openapi.json");
+  ASSERT_EQ(document.status, 200);
+  EXPECT_EQ(document.body, std::string(OpenApiDocument()));
+
+  auto page = c.Send("GET", "/docs");
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("SwaggerUIBundle"), std::string::npos);
+  EXPECT_NE(page.body.find("/openapi.json"), std::string::npos);
+  EXPECT_EQ(page.body.find("http"), std::string::npos) << "assets must not come from elsewhere";
+
+  auto bundle = c.Send("GET", "/docs/swagger-ui-bundle.js");
+  ASSERT_EQ(bundle.status, 200);
+  EXPECT_GT(bundle.body.size(), 100000u);
+  EXPECT_EQ(bundle.headers["content-type"], "application/javascript");
+  EXPECT_EQ(c.Send("GET", "/docs/swagger-ui.css").headers["content-type"], "text/css");
+  EXPECT_EQ(c.Send("GET", "/docs/nothing.js").status, 404);
+  EXPECT_EQ(c.Send("GET", "/docs/..%2Fpackage.json").status, 404);
+  EXPECT_EQ(c.Send("GET", "/docs/.npmrc").status, 404);
+}
+
+}  // namespace
+}  // namespace keel
