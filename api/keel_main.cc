@@ -182,6 +182,16 @@ int BenchFill(const AppConfig& config, int64_t count) {
 int main(int argc, char** argv) {
   CLI::App cli{"Keel: an event-sourced CRM backend"};
   cli.require_subcommand(1);
+  // A mistyped key in the config file is an error, not a silently ignored setting. Subcommands
+  // inherit this when they are added.
+  cli.allow_config_extras(CLI::config_extras_mode::error);
+  // Any long flag can also come from a TOML file, in the section of its subcommand:
+  //   [serve]
+  //   port = 8080
+  //   data-dir = "/var/lib/keel"
+  // Precedence (CLI11's): flag, then file, then environment, then default.
+  cli.set_config("--config", "", "TOML file of settings, one [section] per subcommand")
+      ->envname("KEEL_CONFIG");
 
   AppConfig serve_config;
   auto* serve = cli.add_subcommand("serve", "Serve the API with projectors and commands");
