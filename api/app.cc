@@ -5,17 +5,20 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "api/customer_service.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
+#include "api/read_model.h"
 #include "api/routes.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
+#include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/customer_projector.h"
 #include "projections/projector_runner.h"
@@ -47,8 +50,109 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dat
 DataDirLock::~DataDirLock() { ::close(fd_); }
 
 namespace {
-Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config);
+
+Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
+  if (config.kafka_brokers.empty()) {
+    auto log = EmbeddedLog::Open({.dir = config.data_dir + "/log",
+                                  .partitions = config.partitions,
+                                  .fsync = config.fsync});
+    if (!log) return Fail(log.error());
+    return std::unique_ptr<EventLog>(std::move(*log));
+  }
+  auto log = KafkaLog::Open({.brokers = config.kafka_brokers, .partitions = config.partitions});
+  if (!log) return Fail(log.error());
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+
+int ReplayWorkers(const AppConfig& config) {
+  return static_cast<int>(std::max(
+      1u, std::min(std::thread::hardware_concurrency(), static_cast<unsigned>(config.partitions))));
+}
+
+// A read-model generation on `dir` (not started).
+Result<std::shared_ptr<ReadModel>> OpenGeneration(const AppConfig& config, EventLog& log,
+                                                  const std::string& dir, bool bulk_load,
+                                                  ProjectorRunner::Options options) {
+  auto gen = std::make_shared<ReadModel>();
+  gen->dir = dir;
+  auto store = RocksStore::Open(config.data_dir + "/" + dir, ReadModelTables(), bulk_load);
+  if (!store) return Fail(store.error());
+  gen->store = std::move(*store);
+  gen->customer_runner =
+      std::make_unique<ProjectorRunner>(log, *gen->store, gen->customer_projector, options);
+  return gen;
+}
+
+// Folds the whole log into a new generation directory with every core, as fast as the store
+// takes it. `runner_slot`, when given, exposes the runner so that the fold can be cancelled.
+// The runner of a build in progress, so that shutdown can cancel it. Thread-safe.
+struct BuildSlot {
+  std::mutex mu;
+  ProjectorRunner* runner = nullptr;  // guarded by mu
+  bool cancelled = false;             // guarded by mu
+
+  void Cancel() {
+    std::lock_guard lock(mu);
+    cancelled = true;
+    if (runner) runner->Cancel();
+  }
+};
+
+Status BuildGeneration(const AppConfig& config, EventLog& log, const std::string& dir,
+                       const std::function<void(int64_t, int64_t)>& progress, BuildSlot* slot) {
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(config.data_dir) / dir, ec);
+  auto gen = OpenGeneration(config, log, dir, /*bulk_load=*/true,
+                            {.batch_size = 20000, .workers = ReplayWorkers(config)});
+  if (!gen) return Fail(gen.error());
+  ProjectorRunner& runner = *(*gen)->customer_runner;
+  if (slot) {
+    std::lock_guard lock(slot->mu);
+    if (slot->cancelled) return Fail(Error::Aborted("Cancelled"));
+    slot->runner = &runner;
+  }
+  auto st = runner.RunToEnd(progress);
+  if (slot) {
+    std::lock_guard lock(slot->mu);
+    slot->runner = nullptr;  // before the runner goes with the generation
+  }
+  return st;
+}
+
+void RemoveGeneration(const AppConfig& config, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(config.data_dir) / dir, ec);
+  if (ec) {
+    Log(LogLevel::kWarn, "could not remove an old read model", {{"dir", dir}, {"error", ec.message()}});
+  }
+}
+
 }  // namespace
+
+Status Replay(const AppConfig& config,
+              const std::function<void(int64_t, int64_t, double)>& progress) {
+  auto lock = DataDirLock::Acquire(config.data_dir);
+  if (!lock) return Fail(lock.error());
+  auto log = OpenLog(config);
+  if (!log) return Fail(log.error());
+  const std::string old_dir = ActiveReadModelDir(config.data_dir);
+  const std::string new_dir = NextReadModelDir(SystemClock().NowMillis());
+  const auto started = std::chrono::steady_clock::now();
+  auto st = BuildGeneration(config, **log, new_dir, [&](int64_t done, int64_t total) {
+    if (progress) {
+      progress(done, total,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+  }, nullptr);
+  if (!st) {
+    RemoveGeneration(config, new_dir);
+    return st;
+  }
+  if (auto swapped = SetActiveReadModelDir(config.data_dir, new_dir); !swapped) return swapped;
+  RemoveGeneration(config, old_dir);
+  return {};
+}
 
 struct App::Impl {
   AppConfig config;
@@ -56,9 +160,7 @@ struct App::Impl {
   SystemClock clock;
   std::unique_ptr<UuidV7Generator> ids;
   std::unique_ptr<EventLog> log;
-  std::unique_ptr<RocksStore> store;
-  CustomerProjector customer_projector;
-  std::unique_ptr<ProjectorRunner> customer_runner;
+  ReadModels read_models;
   std::unique_ptr<CustomerService> customers;
   std::atomic<bool> draining{false};
   Metrics metrics;
@@ -66,7 +168,87 @@ struct App::Impl {
   std::unique_ptr<HttpServer> server;
   uint16_t port = 0;
   bool stopped = false;
+
+  std::mutex rebuild_mu;
+  std::optional<RebuildProgress> rebuild;     // guarded by rebuild_mu
+  std::thread rebuild_thread;                 // guarded by rebuild_mu
+  BuildSlot build_slot;
+  std::atomic<bool> cancel_rebuild{false};
+
+  Result<RebuildProgress> StartRebuild(const std::string& name);
+  void RunRebuild();
+  void UpdateRebuild(const std::function<void(RebuildProgress&)>& change) {
+    std::lock_guard lock(rebuild_mu);
+    change(*rebuild);
+  }
 };
+
+Result<RebuildProgress> App::Impl::StartRebuild(const std::string& name) {
+  if (name != CustomerProjector().name()) return Fail(Error::NotFound("No projection " + name));
+  std::lock_guard lock(rebuild_mu);
+  if (rebuild && (rebuild->phase == "replaying" || rebuild->phase == "catching up")) {
+    return Fail(Error::Aborted("A rebuild of " + rebuild->projection + " is running"));
+  }
+  if (draining) return Fail(Error::Unavailable("Shutting down"));
+  if (rebuild_thread.joinable()) rebuild_thread.join();  // the previous one has finished
+  rebuild = RebuildProgress{.projection = name, .phase = "replaying", .started_at = clock.NowMillis()};
+  rebuild_thread = std::thread([this] { RunRebuild(); });
+  return *rebuild;
+}
+
+// Builds a new generation beside the live one, which keeps serving; lets it catch up with the
+// log as a live projection; swaps it in; retires the old one.
+void App::Impl::RunRebuild() {
+  const std::string dir = NextReadModelDir(clock.NowMillis());
+  auto fail = [&](const std::string& why) {
+    Log(LogLevel::kError, "rebuild failed", {{"dir", dir}, {"error", why}});
+    UpdateRebuild([&](RebuildProgress& p) {
+      p.phase = "failed";
+      p.error = why;
+      p.finished_at = clock.NowMillis();
+    });
+    RemoveGeneration(config, dir);
+  };
+  Log(LogLevel::kInfo, "rebuild started", {{"dir", dir}});
+  const auto started = std::chrono::steady_clock::now();
+  auto built = BuildGeneration(config, *log, dir, [&](int64_t done, int64_t total) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    UpdateRebuild([&](RebuildProgress& p) {
+      p.done = done;
+      p.total = total;
+      p.events_per_second = seconds > 0 ? done / seconds : 0;
+      p.eta_seconds = p.events_per_second > 0 ? (total - done) / p.events_per_second : 0;
+    });
+  }, &build_slot);
+  if (!built) return fail(built.error().message);
+  if (cancel_rebuild) return fail("Cancelled by shutdown");
+
+  // Reopened for serving (the bulk-load settings are for building only), then caught up with
+  // what was appended meanwhile, as a live projection.
+  UpdateRebuild([](RebuildProgress& p) { p.phase = "catching up"; });
+  auto gen = OpenGeneration(config, *log, dir, /*bulk_load=*/false, ProjectorRunner::Options{});
+  if (!gen) return fail(gen.error().message);
+  if (auto st = (*gen)->customer_runner->Start(); !st) return fail(st.error().message);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (!(*gen)->customer_runner->caught_up()) {
+    if (cancel_rebuild) return fail("Cancelled by shutdown");
+    if (std::chrono::steady_clock::now() > deadline) return fail("The new read model did not catch up");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (auto st = SetActiveReadModelDir(config.data_dir, dir); !st) return fail(st.error().message);
+  std::shared_ptr<ReadModel> old = read_models.Exchange(std::move(*gen));
+  const std::string old_dir = old->dir;
+  // Requests that took the old generation finish with it; the last owner closes it.
+  while (old.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  old.reset();
+  RemoveGeneration(config, old_dir);
+  UpdateRebuild([&](RebuildProgress& p) {
+    p.phase = "done";
+    p.finished_at = clock.NowMillis();
+  });
+  Log(LogLevel::kInfo, "rebuild swapped in", {{"dir", dir}, {"retired", old_dir}});
+}
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 App::~App() { Shutdown(); }
@@ -82,21 +264,33 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   auto log = OpenLog(config);
   if (!log) return Fail(log.error());
   impl->log = std::move(*log);
-  auto store = RocksStore::Open(config.data_dir + "/readmodel", ReadModelTables());
-  if (!store) return Fail(store.error());
-  impl->store = std::move(*store);
 
-  impl->customer_runner = std::make_unique<ProjectorRunner>(
-      *impl->log, *impl->store, impl->customer_projector, ProjectorRunner::Options{});
-  if (auto st = impl->customer_runner->Start(); !st) return Fail(st.error());
+  auto gen = OpenGeneration(config, *impl->log, ActiveReadModelDir(config.data_dir),
+                            /*bulk_load=*/false, ProjectorRunner::Options{});
+  if (!gen) return Fail(gen.error());
+  if (auto st = (*gen)->customer_runner->Start(); !st) return Fail(st.error());
+  impl->read_models.Exchange(std::move(*gen));
 
   impl->customers = std::make_unique<CustomerService>(*impl->log, impl->clock, *impl->ids);
 
+  Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(RouteContext{
-      *impl->customers, *impl->store, *impl->customer_runner, *impl->ids, impl->clock,
-      impl->metrics, config.max_read_wait_ms, impl->draining});
-  impl->metrics.WatchProjection(impl->customer_runner.get());
-  impl->metrics.WatchStoreMemory([store = impl->store.get()] { return store->ApproximateMemoryBytes(); });
+      *impl->customers, impl->read_models, *impl->ids, impl->clock, impl->metrics,
+      config.max_read_wait_ms, impl->draining,
+      [raw](const std::string& name) { return raw->StartRebuild(name); },
+      [raw]() {
+        std::lock_guard lock(raw->rebuild_mu);
+        return raw->rebuild;
+      }});
+  impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
+    auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
+    if (!status) return std::nullopt;
+    return std::move(*status);
+  });
+  impl->metrics.WatchStoreMemory([raw] {
+    auto current = raw->read_models.Current();
+    return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
+  });
   impl->server = std::make_unique<HttpServer>(HttpServer::Options{
       config.host, config.port, config.http_threads, config.max_body_bytes,
       [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
@@ -119,76 +313,27 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
-namespace {
-
-Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
-  if (config.kafka_brokers.empty()) {
-    auto log = EmbeddedLog::Open({.dir = config.data_dir + "/log",
-                                  .partitions = config.partitions,
-                                  .fsync = config.fsync});
-    if (!log) return Fail(log.error());
-    return std::unique_ptr<EventLog>(std::move(*log));
-  }
-  auto log = KafkaLog::Open({.brokers = config.kafka_brokers, .partitions = config.partitions});
-  if (!log) return Fail(log.error());
-  return std::unique_ptr<EventLog>(std::move(*log));
-}
-
-}  // namespace
-
-Status Replay(const AppConfig& config,
-              const std::function<void(int64_t, int64_t, double)>& progress) {
-  auto lock = DataDirLock::Acquire(config.data_dir);
-  if (!lock) return Fail(lock.error());
-  auto log = OpenLog(config);
-  if (!log) return Fail(log.error());
-  namespace fs = std::filesystem;
-  const fs::path live = fs::path(config.data_dir) / "readmodel";
-  const fs::path rebuild = fs::path(config.data_dir) / "readmodel.rebuild";
-  const fs::path old = fs::path(config.data_dir) / "readmodel.old";
-  std::error_code ec;
-  fs::remove_all(rebuild, ec);
-  fs::remove_all(old, ec);
-  const auto started = std::chrono::steady_clock::now();
-  {
-    auto store = RocksStore::Open(rebuild.string(), ReadModelTables(), /*bulk_load=*/true);
-    if (!store) return Fail(store.error());
-    CustomerProjector customers;
-    ProjectorRunner runner(**log, **store, customers,
-                           ProjectorRunner::Options{
-                               .batch_size = 20000,
-                               .workers = static_cast<int>(std::max(
-                                   1u, std::min(std::thread::hardware_concurrency(),
-                                                static_cast<unsigned>(config.partitions))))});
-    auto st = runner.RunToEnd([&](int64_t done, int64_t total) {
-      if (progress) {
-        progress(done, total,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      }
-    });
-    if (!st) return st;
-  }
-  // Swap: the live model moves aside, the rebuilt one takes its name, the old one goes.
-  if (fs::exists(live)) {
-    fs::rename(live, old, ec);
-    if (ec) return Fail(Error::Unavailable("Cannot move the live read model aside: " + ec.message()));
-  }
-  fs::rename(rebuild, live, ec);
-  if (ec) return Fail(Error::Unavailable("Cannot swap in the rebuilt read model: " + ec.message()));
-  fs::remove_all(old, ec);
-  return {};
-}
-
 uint16_t App::port() const { return impl_->port; }
 HttpServer& App::server() { return *impl_->server; }
 EventLog& App::log() { return *impl_->log; }
-ReadStore& App::store() { return *impl_->store; }
-ProjectorRunner& App::customer_projection() { return *impl_->customer_runner; }
+ReadStore& App::store() { return *impl_->read_models.Current()->store; }
+ProjectorRunner& App::customer_projection() {
+  return *impl_->read_models.Current()->customer_runner;
+}
 
 void App::Shutdown() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   impl_->draining = true;
+  // A rebuild in flight is abandoned; the live read model stays as it was.
+  impl_->cancel_rebuild = true;
+  impl_->build_slot.Cancel();
+  std::thread rebuild;
+  {
+    std::lock_guard lock(impl_->rebuild_mu);
+    rebuild = std::move(impl_->rebuild_thread);
+  }
+  if (rebuild.joinable()) rebuild.join();  // outside the lock: the rebuild reports under it
   // Commands already accepted finish and are answered before the server goes.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (impl_->customers && impl_->customers->in_flight() > 0 &&
@@ -196,10 +341,9 @@ void App::Shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (impl_->server) impl_->server->Shutdown();
-  if (impl_->customer_runner) impl_->customer_runner->Stop();  // checkpoints and flushes
+  impl_->read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
   impl_->customers.reset();
   impl_->log.reset();  // drains the log's queue
-  impl_->store.reset();
 }
 
 }  // namespace keel

@@ -2,7 +2,8 @@
 // brokers are given), the read-model store, the projectors, the command services and the HTTP
 // server, and takes them down in the order that loses nothing.
 //
-// Data directory: log/ (embedded log), readmodel/ (RocksDB), keel.lock (one process).
+// Data directory: log/ (embedded log), readmodel*/ (RocksDB generations, the live one named in
+// readmodel.current), keel.lock (one process).
 // Thread-safety: Start and Shutdown from one thread.
 #pragma once
 
@@ -57,10 +58,11 @@ class App final {
   std::unique_ptr<Impl> impl_;
 };
 
-// `keel replay`: rebuilds every read model from the start of the log into
-// data_dir/readmodel.rebuild, then swaps it in for data_dir/readmodel. Takes the data
-// directory's lock, so it refuses to run beside `keel serve`. `progress(done, total, seconds)`
-// is called after every batch.
+// `keel replay`: rebuilds every read model from the start of the log into a new generation
+// directory, makes it the live one (readmodel.current) and removes the old one. Takes the data
+// directory's lock, so it refuses to run beside `keel serve` (which rebuilds online instead:
+// POST /api/v1/admin/projections/:name/rebuild). `progress(done, total, seconds)` is called
+// about ten times a second.
 Status Replay(const AppConfig& config,
               const std::function<void(int64_t, int64_t, double)>& progress);
 

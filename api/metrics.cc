@@ -99,7 +99,7 @@ struct Metrics::Impl {
           .Register(*registry);
 
   std::mutex mu;
-  std::vector<ProjectorRunner*> projections;  // guarded by mu
+  std::vector<std::function<std::optional<ProjectionStatus>()>> projections;  // guarded by mu
   std::function<uint64_t()> store_memory;     // guarded by mu
 
   // Family::Add locks and hashes; a per-thread cache keeps that off the request path.
@@ -141,9 +141,9 @@ void Metrics::EventsAppended(std::string_view topic, int64_t count) {
   impl_->Cached(impl_->appended, "a\x1f" + t, {{"topic", t}}).Increment(static_cast<double>(count));
 }
 
-void Metrics::WatchProjection(ProjectorRunner* runner) {
+void Metrics::WatchProjection(std::function<std::optional<ProjectionStatus>()> describe) {
   std::lock_guard lock(impl_->mu);
-  impl_->projections.push_back(runner);
+  impl_->projections.push_back(std::move(describe));
 }
 
 void Metrics::WatchStoreMemory(std::function<uint64_t()> bytes) {
@@ -152,10 +152,9 @@ void Metrics::WatchStoreMemory(std::function<uint64_t()> bytes) {
 }
 
 std::string Metrics::Render() {
-  SystemClock clock;
   std::lock_guard lock(impl_->mu);
-  for (ProjectorRunner* runner : impl_->projections) {
-    auto status = runner->Describe(clock.NowMillis());
+  for (const auto& describe : impl_->projections) {
+    auto status = describe();
     if (!status) continue;  // the log is unreachable; the last values stay
     const prometheus::Labels named{{"projection", status->name}};
     impl_->rate.Add(named).Set(status->events_per_second);

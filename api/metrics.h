@@ -5,12 +5,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace keel {
 
-class ProjectorRunner;
+struct ProjectionStatus;
 
 class Metrics final {
  public:
@@ -26,7 +27,8 @@ class Metrics final {
   void EventsAppended(std::string_view topic, int64_t count);
 
   // Sources read at each scrape.
-  void WatchProjection(ProjectorRunner* runner);
+  // `describe` reports a projection's status now, or nullopt when it cannot.
+  void WatchProjection(std::function<std::optional<ProjectionStatus>()> describe);
   void WatchStoreMemory(std::function<uint64_t()> bytes);
 
   // The text exposition format.

@@ -86,7 +86,7 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
 // Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
 // in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
 // Returns false when the wait timed out; an error when the position is malformed.
-Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx) {
+Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm) {
   std::optional<std::string> spec;
   if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
   if (!spec) spec = req.header("X-Keel-Min-Position");
@@ -97,7 +97,7 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx) {
   if (!p || !o || *p < 0 || *o < 0) {
     return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
   }
-  return ctx.customer_projection.WaitFor(static_cast<int32_t>(*p), *o,
+  return rm.customer_runner->WaitFor(static_cast<int32_t>(*p), *o,
                                          std::chrono::milliseconds(ctx.max_read_wait_ms));
 }
 
@@ -152,6 +152,19 @@ Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
   return q;
 }
 
+void WriteRebuild(JsonWriter& w, const RebuildProgress& p) {
+  w.BeginObject();
+  w.Key("projection").String(p.projection).Key("phase").String(p.phase);
+  w.Key("done").Int(p.done).Key("total").Int(p.total);
+  w.Key("eventsPerSecond").Double(p.events_per_second).Key("etaSeconds").Double(p.eta_seconds);
+  w.Key("startedAt").String(FormatIso8601(p.started_at));
+  w.Key("finishedAt");
+  p.finished_at ? w.String(FormatIso8601(p.finished_at)) : w.Null();
+  w.Key("error");
+  p.error.empty() ? w.Null() : w.String(p.error);
+  w.EndObject();
+}
+
 std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
@@ -175,10 +188,11 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
     if (!ctx.customers.loaded()) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));
     }
-    if (ctx.customer_projection.stalled()) {
+    auto rm = ctx.read_models.Current();
+    if (rm->customer_runner->stalled()) {
       return SendError(r, Error::Unavailable("Projection customers is stalled"));
     }
-    if (!ctx.customer_projection.caught_up()) {
+    if (!rm->customer_runner->caught_up()) {
       return SendError(r, Error::Unavailable("Projections are catching up with the log"));
     }
     r.Send(200, SuccessBody("ready", R"({"status":"ready"})"));
@@ -250,9 +264,10 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    auto caught_up = AwaitPosition(req, ctx);
+    auto rm = ctx.read_models.Current();
+    auto caught_up = AwaitPosition(req, ctx, *rm);
     if (!caught_up) return SendError(r, caught_up.error());
-    auto doc = QueryCustomer(ctx.store, req.params["id"]);
+    auto doc = QueryCustomer(*rm->store, req.params["id"]);
     if (!doc) return SendError(r, doc.error());
     if (!*doc) return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
     Headers headers{{"ETag", "\"" + VersionOf(**doc) + "\""}};
@@ -263,9 +278,10 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
     auto query = ParseListQuery(req);
     if (!query) return SendError(r, query.error());
-    auto caught_up = AwaitPosition(req, ctx);
+    auto rm = ctx.read_models.Current();
+    auto caught_up = AwaitPosition(req, ctx, *rm);
     if (!caught_up) return SendError(r, caught_up.error());
-    auto page = QueryCustomers(ctx.store, *query);
+    auto page = QueryCustomers(*rm->store, *query);
     if (!page) return SendError(r, page.error());
     JsonWriter meta;
     meta.BeginObject().Key("total").Int(page->total).Key("page").Int(query->page);
@@ -276,9 +292,10 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/customers/:id/events", [&ctx](HttpRequest& req, HttpResponder r) {
-    auto caught_up = AwaitPosition(req, ctx);
+    auto rm = ctx.read_models.Current();
+    auto caught_up = AwaitPosition(req, ctx, *rm);
     if (!caught_up) return SendError(r, caught_up.error());
-    auto events = QueryCustomerEvents(ctx.store, req.params["id"]);
+    auto events = QueryCustomerEvents(*rm->store, req.params["id"]);
     if (!events) return SendError(r, events.error());
     if (events->empty()) {
       return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
@@ -291,12 +308,16 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/admin/projections", [&ctx](HttpRequest&, HttpResponder r) {
-    auto status = ctx.customer_projection.Describe(ctx.clock.NowMillis());
+    auto rm = ctx.read_models.Current();
+    auto status = rm->customer_runner->Describe(ctx.clock.NowMillis());
     if (!status) return SendError(r, status.error());
     JsonWriter w;
     w.BeginArray().BeginObject();
     w.Key("name").String(status->name).Key("topic").String(status->topic);
-    w.Key("state").String(status->state);
+    auto rebuild = ctx.rebuild_progress ? ctx.rebuild_progress() : std::nullopt;
+    const bool rebuilding = rebuild && rebuild->projection == status->name &&
+                            (rebuild->phase == "replaying" || rebuild->phase == "catching up");
+    w.Key("state").String(rebuilding ? "rebuilding" : status->state);
     w.Key("lastError");
     status->last_error.empty() ? w.Null() : w.String(status->last_error);
     w.Key("eventsPerSecond").Double(status->events_per_second);
@@ -319,8 +340,26 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
       w.Key("end").Int(p.end).Key("lag").Int(p.lag).Key("lagSeconds").Double(p.lag_seconds);
       w.EndObject();
     }
-    w.EndArray().EndObject().EndArray();
+    w.EndArray();
+    w.Key("rebuild");
+    if (rebuild && rebuild->projection == status->name) {
+      WriteRebuild(w, *rebuild);
+    } else {
+      w.Null();
+    }
+    w.EndObject().EndArray();
     r.Send(200, SuccessBody("Projections retrieved", w.str()));
+  });
+
+  server.AddRoute("POST", "/api/v1/admin/projections/:name/rebuild",
+                  [&ctx](HttpRequest& req, HttpResponder r) {
+    if (!ctx.start_rebuild) return SendError(r, Error::Unavailable("Rebuilds are not available"));
+    auto started = ctx.start_rebuild(req.params["name"]);
+    if (!started) return SendError(r, started.error());
+    JsonWriter w;
+    WriteRebuild(w, *started);
+    r.Send(202, SuccessBody("Rebuild started; GET /api/v1/admin/projections reports its progress",
+                            w.str()));
   });
 
   server.AddRoute("GET", "/api/v1/admin/dead-letters", [&ctx](HttpRequest& req, HttpResponder r) {
@@ -333,13 +372,14 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
       limit = *n;
     }
     std::vector<std::string> items;
-    auto st = ctx.store.Scan(kDeadLettersTable, "", "", [&](std::string_view, std::string_view v) {
+    auto rm = ctx.read_models.Current();
+    auto st = rm->store->Scan(kDeadLettersTable, "", "", [&](std::string_view, std::string_view v) {
       items.emplace_back(v);
       return static_cast<int64_t>(items.size()) < limit;
     });
     if (!st) return SendError(r, st.error());
     JsonWriter meta;
-    meta.BeginObject().Key("total").Int(ctx.customer_projection.counters().dead_lettered).EndObject();
+    meta.BeginObject().Key("total").Int(rm->customer_runner->counters().dead_lettered).EndObject();
     r.Send(200, SuccessBody("Dead letters retrieved", JsonArray(items), meta.str()));
   });
 }

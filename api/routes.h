@@ -3,8 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <optional>
 
 #include "api/customer_service.h"
+#include "api/read_model.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "domain/ids.h"
@@ -15,13 +18,17 @@ namespace keel {
 
 struct RouteContext {
   CustomerService& customers;
-  ReadStore& store;
-  ProjectorRunner& customer_projection;
+  ReadModels& read_models;
   IdGenerator& ids;
   Clock& clock;
   Metrics& metrics;
   int max_read_wait_ms = 5000;
   std::atomic<bool>& draining;  // true once shutdown began: commands get 503
+  // Starts a side-by-side rebuild of the named projection: kNotFound for an unknown name,
+  // kAborted while one is running.
+  std::function<Result<RebuildProgress>(const std::string&)> start_rebuild;
+  // The running or last rebuild, if any.
+  std::function<std::optional<RebuildProgress>()> rebuild_progress;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);

@@ -332,7 +332,7 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
       };
       auto reader = OpenReader(partitions);
       if (!reader) return record_failure(reader.error());
-      while (!failed && !reached(partitions)) {
+      while (!failed && !cancel_ && !reached(partitions)) {
         auto records = (*reader)->Poll(options_.batch_size, std::chrono::milliseconds(500));
         if (!records) return record_failure(records.error());
         if (records->empty()) continue;
@@ -351,12 +351,13 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
   };
   std::vector<int32_t> all(ends.size());
   std::iota(all.begin(), all.end(), 0);
-  while (!failed && !reached(all)) {
+  while (!failed && !cancel_ && !reached(all)) {
     report();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (auto& t : workers) t.join();
   if (!failure) return failure;
+  if (cancel_) return Fail(Error::Aborted("Cancelled"));
   report();
   return store_.Flush();
 }

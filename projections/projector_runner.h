@@ -86,6 +86,8 @@ class ProjectorRunner final {
   // `workers` threads; `progress(done, total)` is called on the calling thread about ten times a
   // second. For replays; not together with Start.
   Status RunToEnd(const std::function<void(int64_t, int64_t)>& progress);
+  // Makes a RunToEnd in progress stop soon with kAborted. Thread-safe.
+  void Cancel() { cancel_ = true; }
 
   // True once the runner has found nothing more to read at least once since Start.
   bool caught_up() const { return caught_up_.load(); }
@@ -136,6 +138,7 @@ class ProjectorRunner final {
   std::atomic<bool> running_{false};
   std::atomic<bool> caught_up_{false};
   std::atomic<bool> stalled_{false};
+  std::atomic<bool> cancel_{false};
   std::vector<std::thread> threads_;
 };
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/app.h"
+#include "api/read_model.h"
 #include "infra/rocks_store.h"
 #include "projections/customer_projector.h"
 #include "projections/projector.h"
@@ -118,7 +119,7 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
   }
 
   // The counters are not idempotent: any event applied twice or skipped would show here.
-  auto store = RocksStore::Open(dir.path() + "/readmodel", ReadModelTables());
+  auto store = RocksStore::Open(dir.path() + "/" + ActiveReadModelDir(dir.path()), ReadModelTables());
   ASSERT_TRUE(store) << store.error().message;
   int64_t applied = 0;
   ASSERT_TRUE((*store)->Scan(kProjectionMetaTable, "customers/events_applied/", "",

@@ -87,6 +87,9 @@ class Json {
   explicit Json(const std::string& text) : padded_(text) {
     ok_ = parser_.parse(padded_).get(root_) == simdjson::SUCCESS;
   }
+  // The root element points into this object's parser: it cannot be copied or moved.
+  Json(const Json&) = delete;
+  Json& operator=(const Json&) = delete;
   bool ok() const { return ok_; }
   simdjson::dom::element root() const { return root_; }
   std::optional<simdjson::dom::element> At(const std::string& pointer) const {

@@ -2,7 +2,6 @@
 // documented and every documented operation exists. The document and Swagger UI are served.
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <set>
 
 #include "api/http_server.h"
@@ -11,6 +10,25 @@
 
 namespace keel {
 namespace {
+
+// "/api/v1/customers/:id" is "/api/v1/customers/{id}" in OpenAPI.
+std::string ToOpenApiPath(const std::string& pattern) {
+  std::string out;
+  bool in_param = false;
+  for (char c : pattern) {
+    if (c == ':') {
+      out += '{';
+      in_param = true;
+    } else if (c == '/' && in_param) {
+      out += "}/";
+      in_param = false;
+    } else {
+      out += c;
+    }
+  }
+  if (in_param) out += '}';
+  return out;
+}
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -21,9 +39,7 @@ TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
   TestApp app;
   std::set<std::string> registered;
   for (const auto& route : app.app().server().routes()) {
-    // "/api/v1/customers/:id" is "/api/v1/customers/{id}" in OpenAPI.
-    registered.insert(Lower(route.method) + " " +
-                      std::regex_replace(route.pattern, std::regex(":([A-Za-z_]+)"), "{$1}"));
+    registered.insert(Lower(route.method) + " " + ToOpenApiPath(route.pattern));
   }
   Json doc{std::string(OpenApiDocument())};
   ASSERT_TRUE(doc.ok());

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/app.h"
+#include "api/read_model.h"
 #include "infra/rocks_store.h"
 #include "tests/test_app.h"
 
@@ -65,7 +66,8 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
     }
     ASSERT_TRUE(app.app().customer_projection().caught_up());
   }
-  const Snapshot live = Dump(dir.path() + "/readmodel");
+  const std::string live_dir = ActiveReadModelDir(dir.path());
+  const Snapshot live = Dump(dir.path() + "/" + live_dir);
   ASSERT_EQ(live.at("customers").size(), 200u);
   ASSERT_EQ(live.at("dead_letters").size(), 1u);
 
@@ -79,12 +81,17 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
   // 200 registrations, 66 visit changes (customer 0's visits:0 changes nothing and appends
   // nothing), 29 deactivations, 19 email moves, 1 dead letter.
   EXPECT_EQ(last_total, 200 + 66 + 29 + 19 + 1);
-  const Snapshot rebuilt = Dump(dir.path() + "/readmodel");
+  const std::string rebuilt_dir = ActiveReadModelDir(dir.path());
+  EXPECT_NE(rebuilt_dir, live_dir);
+  const Snapshot rebuilt = Dump(dir.path() + "/" + rebuilt_dir);
   for (const auto& [table, rows] : live) {
     EXPECT_EQ(rebuilt.at(table), rows) << "table " << table << " differs after replay";
   }
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/readmodel.rebuild"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/readmodel.old"));
+  // Only the new generation is left, and a server starts on it.
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + live_dir));
+  TestApp after(config);
+  HttpClient c(after.base());
+  EXPECT_EQ(Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total"), 200);
 }
 
 TEST(ReplayTest, RefusesToRunBesideAServer) {
