@@ -26,11 +26,7 @@ TEST(RebuildTest, RebuildsBesideTheLiveModelAndSwapsWithNothingLost) {
   config.data_dir = dir.path();
   TestApp app(config);
   HttpClient c(app.base());
-  for (int i = 0; i < 2000; ++i) {
-    ASSERT_EQ(c.Send("POST", "/api/v1/customers",
-                     R"({"name":"B )" + std::to_string(i) + R"(","email":"b)" + std::to_string(i) +
-                         R"(@x.io"})").status, 201);
-  }
+  RegisterCustomers(c, "b", 2000);
   const std::string before = ActiveReadModelDir(dir.path());
 
   auto started = c.Send("POST", "/api/v1/admin/projections/customers/rebuild");
@@ -70,10 +66,7 @@ TEST(RebuildTest, RebuildsBesideTheLiveModelAndSwapsWithNothingLost) {
   // Everything is there, including what was written during the rebuild.
   auto last = c.Send("GET", "/api/v1/customers/" + during.back() + "?minPosition=" + last_position);
   EXPECT_EQ(last.status, 200);
-  for (int i = 0; i < 100 && Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total") < 2050; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total"), 2050);
+  EXPECT_EQ(AwaitCustomerTotal(c, 2050), 2050);
   auto counters = Json(c.Send("GET", "/api/v1/admin/projections").body);
   EXPECT_EQ(counters.Int("/data/0/counters/eventsApplied"), 2050);
 
@@ -98,24 +91,16 @@ TEST(RebuildTest, ShutdownDuringARebuildKeepsTheLiveModel) {
   TestApp app(config);
   {
     HttpClient c(app.base());
-    for (int i = 0; i < 500; ++i) {
-      ASSERT_EQ(c.Send("POST", "/api/v1/customers",
-                       R"({"name":"S","email":"s)" + std::to_string(i) + R"(@x.io"})").status, 201);
-    }
+    RegisterCustomers(c, "s", 500);
     ASSERT_EQ(c.Send("POST", "/api/v1/admin/projections/customers/rebuild").status, 202);
   }
-  const std::string live = ActiveReadModelDir(dir.path());
   app.Stop();  // must neither hang nor lose the live model
   app.Start();
   HttpClient c(app.base());
-  for (int i = 0; i < 100 && Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total") < 500; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total"), 500);
+  EXPECT_EQ(AwaitCustomerTotal(c, 500), 500);
   // Either the rebuild finished before the stop and was swapped in, or it was abandoned and
   // removed: one generation is left either way.
   EXPECT_EQ(ReadModelDirs(dir.path()).size(), 1u);
-  (void)live;
 }
 
 }  // namespace

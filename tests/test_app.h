@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <string>
 
 #include "api/app.h"
@@ -45,5 +47,27 @@ class TestApp {
   std::unique_ptr<App> app_;
   std::string base_;
 };
+
+// Registers customers "<prefix> i" with emails "<prefix>i@x.io", i in [0, count); each must
+// be answered 201.
+inline void RegisterCustomers(HttpClient& client, const std::string& prefix, int count) {
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    auto r = client.Send("POST", "/api/v1/customers",
+                         R"({"name":")" + prefix + " " + n + R"(","email":")" + prefix + n + R"(@x.io"})");
+    ASSERT_EQ(r.status, 201) << r.body << r.curl_error;
+  }
+}
+
+// The customer list's total once it reaches `expected`, or what it is after five seconds.
+inline int64_t AwaitCustomerTotal(HttpClient& client, int64_t expected) {
+  int64_t total = -1;
+  for (int i = 0; i < 250; ++i) {
+    total = Json(client.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total");
+    if (total >= expected) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return total;
+}
 
 }  // namespace keel
