@@ -275,7 +275,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(RouteContext{
-      *impl->customers, impl->read_models, *impl->ids, impl->clock, impl->metrics,
+      *impl->customers, impl->read_models, impl->clock, impl->metrics,
       config.max_read_wait_ms, impl->draining,
       [raw](const std::string& name) { return raw->StartRebuild(name); },
       [raw]() {

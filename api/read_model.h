@@ -21,17 +21,13 @@
 
 namespace keel {
 
+// Members are destroyed in reverse order: the runner first (its destructor stops it, which
+// checkpoints and flushes), then the projector, then the store.
 struct ReadModel {
   std::string dir;  // the generation's directory name under the data directory
   std::unique_ptr<ReadStore> store;
   CustomerProjector customer_projector;
   std::unique_ptr<ProjectorRunner> customer_runner;
-
-  ~ReadModel() {
-    if (customer_runner) customer_runner->Stop();  // checkpoints and flushes before the store
-    customer_runner.reset();
-    store.reset();
-  }
 };
 
 // Thread-safe.

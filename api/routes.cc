@@ -11,6 +11,7 @@
 #include "api/openapi_doc.h"
 #include "domain/customer.h"
 #include "domain/json.h"
+#include "domain/numbers.h"
 #include "projections/customer_projector.h"
 
 namespace keel {
@@ -20,13 +21,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 void SendError(HttpResponder& r, const Error& e) { r.Send(HttpStatusFor(e.code), ErrorBody(e)); }
 
-std::optional<int64_t> ParseInt(std::string_view s) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
 // If-Match: "3", W/"3" or 3. nullopt when absent; an error when present but not a version.
 Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
   auto h = req.header("If-Match");
@@ -34,7 +28,7 @@ Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
   std::string_view v = *h;
   if (v.starts_with("W/")) v.remove_prefix(2);
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  auto n = ParseInt(v);
+  auto n = ParseInt64(v);
   if (!n || *n < 1) {
     return Fail(Error::Validation({{"If-Match", "Must be the customer's version, e.g. \"3\""}}));
   }
@@ -92,8 +86,8 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
   if (!spec) spec = req.header("X-Keel-Min-Position");
   if (!spec) return true;
   const size_t colon = spec->find(':');
-  auto p = colon == std::string::npos ? std::nullopt : ParseInt(std::string_view(*spec).substr(0, colon));
-  auto o = colon == std::string::npos ? std::nullopt : ParseInt(std::string_view(*spec).substr(colon + 1));
+  auto p = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(0, colon));
+  auto o = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(colon + 1));
   if (!p || !o || *p < 0 || *o < 0) {
     return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
   }
@@ -117,12 +111,12 @@ Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
     return it == req.query.end() ? nullptr : &it->second;
   };
   if (auto v = get("page")) {
-    auto n = ParseInt(*v);
+    auto n = ParseInt64(*v);
     if (!n || *n < 1 || *n > 1'000'000) errors.push_back({"page", "Must be an integer from 1"});
     else q.page = static_cast<int>(*n);
   }
   if (auto v = get("limit")) {
-    auto n = ParseInt(*v);
+    auto n = ParseInt64(*v);
     if (!n || *n < 1 || *n > 100) errors.push_back({"limit", "Must be an integer from 1 to 100"});
     else q.limit = static_cast<int>(*n);
   }
@@ -365,7 +359,7 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/admin/dead-letters", [&ctx](HttpRequest& req, HttpResponder r) {
     int64_t limit = 100;
     if (auto it = req.query.find("limit"); it != req.query.end()) {
-      auto n = ParseInt(it->second);
+      auto n = ParseInt64(it->second);
       if (!n || *n < 1 || *n > 1000) {
         return SendError(r, Error::Validation({{"limit", "Must be an integer from 1 to 1000"}}));
       }

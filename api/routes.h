@@ -10,7 +10,6 @@
 #include "api/read_model.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
-#include "domain/ids.h"
 #include "infra/read_store.h"
 #include "projections/projector_runner.h"
 
@@ -19,7 +18,6 @@ namespace keel {
 struct RouteContext {
   CustomerService& customers;
   ReadModels& read_models;
-  IdGenerator& ids;
   Clock& clock;
   Metrics& metrics;
   int max_read_wait_ms = 5000;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "domain/customer.h"
+#include "domain/numbers.h"
 
 namespace keel {
 namespace {
@@ -16,12 +17,6 @@ std::string CountKey(int32_t partition) {
   char p[16];
   std::snprintf(p, sizeof p, "%05d", partition);
   return std::string(kCountPrefix) + p;
-}
-
-int64_t ToInt(std::string_view s) {
-  int64_t n = 0;
-  std::from_chars(s.data(), s.data() + s.size(), n);
-  return n;
 }
 
 std::string EventKey(std::string_view id, int64_t version) {
@@ -90,7 +85,7 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
     auto count = view.Get(kProjectionMetaTable, key);
     if (!count) return Fail(count.error());
     writes.push_back({std::string(kProjectionMetaTable), key,
-                      std::to_string((*count ? ToInt(**count) : 0) + 1)});
+                      std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + 1)});
   }
   return {};
 }
@@ -102,7 +97,7 @@ Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_v
 Result<int64_t> QueryCustomerCount(ReadStore& store) {
   int64_t n = 0;
   auto st = store.Scan(kProjectionMetaTable, kCountPrefix, "", [&](std::string_view, std::string_view v) {
-    n += ToInt(v);
+    n += ParseInt64(v).value_or(0);
     return true;
   });
   if (!st) return Fail(st.error());

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "domain/json.h"
+#include "domain/numbers.h"
 #include "infra/log.h"
 
 namespace keel {
@@ -52,13 +53,6 @@ class OverlayView final : public StateView {
   std::unordered_map<std::string, size_t> index_;
 };
 
-std::optional<int64_t> ParseInt(std::string_view s) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 std::string CounterKey(std::string_view projector, std::string_view counter, int32_t partition) {
   char p[16];
   std::snprintf(p, sizeof p, "/%05d", partition);
@@ -101,14 +95,14 @@ Status ProjectorRunner::LoadCheckpoints() {
     auto v = store_.Get(kCheckpointsTable, CheckpointKey(projector_.name(), projector_.topic(), p));
     if (!v) return Fail(v.error());
     if (*v) {
-      auto offset = ParseInt(**v);
+      auto offset = ParseInt64(**v);
       if (!offset) return Fail(Error::DataLoss("Corrupt checkpoint for partition " + std::to_string(p)));
       positions_[static_cast<size_t>(p)] = *offset;
     }
     for (auto [name, field] : kCounterFields) {
       auto c = store_.Get(kProjectionMetaTable, CounterKey(projector_.name(), name, p));
       if (!c) return Fail(c.error());
-      counters_[static_cast<size_t>(p)].*field = *c ? ParseInt(**c).value_or(0) : 0;
+      counters_[static_cast<size_t>(p)].*field = *c ? ParseInt64(**c).value_or(0) : 0;
     }
   }
   return {};
@@ -433,11 +427,6 @@ Result<ProjectionStatus> ProjectorRunner::Describe(Millis now) {
   }
   status.state = !running_ ? "stopped" : stalled_ ? "stalled" : "running";
   return status;
-}
-
-std::vector<int64_t> ProjectorRunner::positions() const {
-  std::lock_guard lock(mu_);
-  return positions_;
 }
 
 ProjectionCounters ProjectorRunner::counters() const {

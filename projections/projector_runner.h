@@ -91,8 +91,6 @@ class ProjectorRunner final {
 
   // True once the runner has found nothing more to read at least once since Start.
   bool caught_up() const { return caught_up_.load(); }
-  // Next offset to apply, per partition.
-  std::vector<int64_t> positions() const;
   ProjectionCounters counters() const;
   // Stalled: events are waiting and no batch has been committed for `stall_after`. Refreshed
   // about once a second by the running projection.
