@@ -3,25 +3,6 @@
 namespace keel {
 namespace {
 
-EventEnvelope NewEvent(std::string_view type, const std::string& id, int64_t version,
-                       std::string payload, const CommandMeta& meta, IdGenerator& ids) {
-  EventEnvelope e;
-  e.event_id = ids.NewId();
-  e.type = std::string(type);
-  e.schema_version = CurrentSchemaVersion(type);
-  e.aggregate_type = std::string(kCustomerAggregate);
-  e.aggregate_id = id;
-  e.aggregate_version = version;
-  e.occurred_at = meta.now;
-  e.recorded_at = meta.now;
-  e.actor = meta.actor;
-  e.correlation_id = meta.correlation_id;
-  e.causation_id = meta.causation_id;
-  e.idempotency_key = meta.idempotency_key;
-  e.payload = std::move(payload);
-  return e;
-}
-
 Result<const Customer*> FindChecked(const CustomerWriteModel& state, const std::string& id,
                                     std::optional<int64_t> expected_version) {
   const Customer* c = state.Find(id);
@@ -73,6 +54,15 @@ Status CustomerWriteModel::Apply(const EventEnvelope& event) {
   return {};
 }
 
+Status CustomerWriteModel::ApplyOrder(const OrderChange& change) {
+  auto it = customers_.find(change.customer_id);
+  if (it == customers_.end()) {
+    return Fail(Error::DataLoss("Order event for unknown customer " + change.customer_id));
+  }
+  ApplyOrderToStats(it->second.stats, change);
+  return {};
+}
+
 Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& state,
                                                   const RegisterCustomer& cmd,
                                                   const CommandMeta& meta, IdGenerator& ids) {
@@ -82,7 +72,7 @@ Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& stat
   if (state.Find(cmd.new_id)) return Fail(Error::AlreadyExists("Customer id is taken"));
   if (auto st = CheckEmailFree(state, *cmd.fields.email, cmd.new_id); !st) return Fail(st.error());
   std::vector<EventEnvelope> events;
-  events.push_back(NewEvent(kCustomerRegistered, cmd.new_id, 1,
+  events.push_back(NewEvent(kCustomerAggregate, kCustomerRegistered, cmd.new_id, 1,
                             EncodeCustomerFields(WithDefaults(cmd.fields)), meta, ids));
   return events;
 }
@@ -111,7 +101,7 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
   if (wanted.is_active && *wanted.is_active != c.is_active) diff.is_active = wanted.is_active;
   std::vector<EventEnvelope> events;
   if (!diff.empty()) {
-    events.push_back(NewEvent(kCustomerUpdated, c.id, c.version + 1, EncodeCustomerFields(diff),
+    events.push_back(NewEvent(kCustomerAggregate, kCustomerUpdated, c.id, c.version + 1, EncodeCustomerFields(diff),
                               meta, ids));
   }
   return events;
@@ -125,8 +115,21 @@ Result<std::vector<EventEnvelope>> DecideDeactivate(const CustomerWriteModel& st
   std::vector<EventEnvelope> events;
   if ((*found)->is_active) {
     events.push_back(
-        NewEvent(kCustomerDeactivated, cmd.id, (*found)->version + 1, "{}", meta, ids));
+        NewEvent(kCustomerAggregate, kCustomerDeactivated, cmd.id, (*found)->version + 1, "{}", meta, ids));
   }
+  return events;
+}
+
+
+Result<std::vector<EventEnvelope>> DecideRecordVisit(const CustomerWriteModel& state,
+                                                     const RecordVisit& cmd,
+                                                     const CommandMeta& meta, IdGenerator& ids) {
+  auto found = FindChecked(state, cmd.id, std::nullopt);
+  if (!found) return Fail(found.error());
+  std::vector<EventEnvelope> events;
+  events.push_back(NewEvent(kCustomerAggregate, kCustomerVisitRecorded, cmd.id,
+                            (*found)->version + 1, EncodeVisit(cmd.visited_at.value_or(meta.now)),
+                            meta, ids));
   return events;
 }
 

@@ -12,17 +12,10 @@
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/ids.h"
+#include "domain/order.h"
+#include "commands/command_meta.h"
 
 namespace keel {
-
-// Who asked, when, and under which request: copied into every event's envelope.
-struct CommandMeta {
-  Millis now = 0;
-  std::string actor;
-  std::string correlation_id;
-  std::string causation_id;
-  std::string idempotency_key;
-};
 
 struct RegisterCustomer {
   std::string new_id;
@@ -41,6 +34,11 @@ struct DeactivateCustomer {
   std::optional<int64_t> expected_version;
 };
 
+struct RecordVisit {
+  std::string id;
+  std::optional<Millis> visited_at;  // default: now
+};
+
 // What customer validation needs: every customer's current state and the email index,
 // consistent with the log. Not thread-safe.
 class CustomerWriteModel {
@@ -54,8 +52,10 @@ class CustomerWriteModel {
   const Customer* Find(std::string_view id) const;
   // The id of the customer holding `email` (normalised), active or not.
   std::optional<std::string> OwnerOfEmail(std::string_view email) const;
-  // Folds one event in; the same fold as the read model.
+  // Folds one customer event in; the same fold as the read model.
   Status Apply(const EventEnvelope& event);
+  // Folds an order event into its customer's stats; kDataLoss for an unknown customer.
+  Status ApplyOrder(const OrderChange& change);
   size_t size() const { return customers_.size(); }
 
  private:
@@ -74,5 +74,8 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
 Result<std::vector<EventEnvelope>> DecideDeactivate(const CustomerWriteModel& state,
                                                     const DeactivateCustomer& cmd,
                                                     const CommandMeta& meta, IdGenerator& ids);
+Result<std::vector<EventEnvelope>> DecideRecordVisit(const CustomerWriteModel& state,
+                                                     const RecordVisit& cmd,
+                                                     const CommandMeta& meta, IdGenerator& ids);
 
 }  // namespace keel

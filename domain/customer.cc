@@ -5,26 +5,13 @@
 
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/text.h"
 
 namespace keel {
 namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-
-constexpr std::string_view kWhitespace = " \t\r\n\f\v";
-
-std::string_view Trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(kWhitespace);
-  if (b == std::string_view::npos) return {};
-  const size_t e = s.find_last_not_of(kWhitespace);
-  return s.substr(b, e - b + 1);
-}
-
-size_t Utf8Length(std::string_view s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
 
 bool IsValidEmail(std::string_view e) {
   if (e.size() > 254) return false;
@@ -89,7 +76,7 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
         type_error(key, "a string", value);
         continue;
       }
-      std::string_view name = Trim(value.get_string().value_unsafe());
+      std::string_view name = TrimSpace(value.get_string().value_unsafe());
       const size_t len = Utf8Length(name);
       if (len < 1 || len > 100) {
         errors.push_back({"name", "Name must be 1 to 100 characters"});
@@ -116,7 +103,7 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
         type_error(key, "a string or null", value);
         continue;
       }
-      std::string_view phone = Trim(value.get_string().value_unsafe());
+      std::string_view phone = TrimSpace(value.get_string().value_unsafe());
       if (!IsValidPhone(phone)) {
         errors.push_back({"phone", "Phone may hold only digits, spaces, '-', '(', ')' and a leading '+', at most 50 characters"});
         continue;
@@ -177,7 +164,7 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
 }  // namespace
 
 std::string NormaliseEmail(std::string_view email) {
-  std::string out(Trim(email));
+  std::string out(TrimSpace(email));
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
   return out;
@@ -186,12 +173,16 @@ std::string NormaliseEmail(std::string_view email) {
 Result<CustomerFields> ParseCustomerInput(std::string_view body, CustomerInputMode mode) {
   auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
   if (!doc) return Fail(doc.error());
-  if (doc->type() != element_type::OBJECT) {
+  return ParseCustomerInput(*doc, mode);
+}
+
+Result<CustomerFields> ParseCustomerInput(simdjson::dom::element doc, CustomerInputMode mode) {
+  if (doc.type() != element_type::OBJECT) {
     return Fail(Error::InvalidArgument("Request body must be a JSON object"));
   }
   CustomerFields fields;
   std::vector<FieldError> errors;
-  ReadFields(doc->get_object().value_unsafe(), fields, errors);
+  ReadFields(doc.get_object().value_unsafe(), fields, errors);
   if (mode != CustomerInputMode::kPatch) {
     auto has_error = [&](std::string_view f) {
       return std::any_of(errors.begin(), errors.end(), [&](auto& e) { return e.field == f; });
@@ -260,6 +251,13 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
   if (e.type == kCustomerDeactivated) {
     if (c.version == 0) return Fail(Error::DataLoss("Deactivation of an unknown customer"));
     c.is_active = false;
+  } else if (e.type == kCustomerVisitRecorded) {
+    if (c.version == 0) return Fail(Error::DataLoss("Visit of an unknown customer"));
+    auto at = DecodeVisit(e.payload);
+    if (!at) return Fail(at.error());
+    ++c.stats.recorded_visits;
+    c.stats.last_activity = std::max(c.stats.last_activity.value_or(*at), *at);
+    ++c.stats.revision;
   } else {
     auto fields = DecodeCustomerFields(e.payload);
     if (!fields) return Fail(fields.error());
@@ -288,6 +286,58 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
   return {};
 }
 
+int64_t TotalSpendingCents(const Customer& c) {
+  return c.total_spending_cents + c.stats.order_cents;
+}
+
+int64_t TotalVisits(const Customer& c) {
+  return c.visits + c.stats.recorded_visits + c.stats.order_count;
+}
+
+std::optional<Millis> LastVisit(const Customer& c) {
+  if (!c.last_visit) return c.stats.last_activity;
+  if (!c.stats.last_activity) return c.last_visit;
+  return std::max(*c.last_visit, *c.stats.last_activity);
+}
+
+int64_t AverageOrderCents(const Customer& c) {
+  if (c.stats.order_count <= 0) return 0;
+  return (c.stats.order_cents + c.stats.order_count / 2) / c.stats.order_count;
+}
+
+std::string EncodeVisit(Millis visited_at) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("visitedAt").String(FormatIso8601(visited_at));
+  w.EndObject();
+  return w.Take();
+}
+
+Result<Millis> DecodeVisit(std::string_view payload) {
+  auto doc = json::Parse(payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  std::string_view s;
+  if (doc->at_key("visitedAt").get(s)) return Fail(Error::DataLoss("Visit without visitedAt"));
+  auto at = ParseIso8601(s);
+  if (!at) return Fail(Error::DataLoss("Visit with an invalid visitedAt"));
+  return *at;
+}
+
+namespace {
+
+void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<Millis>& t) {
+  w.Key(key);
+  t ? w.String(FormatIso8601(*t)) : w.Null();
+}
+
+std::optional<Millis> ReadOptionalTime(simdjson::dom::element obj, std::string_view key) {
+  element v;
+  if (obj.at_key(key).get(v) || v.type() != element_type::STRING) return std::nullopt;
+  return ParseIso8601(v.get_string().value_unsafe());
+}
+
+}  // namespace
+
 std::string CustomerToJson(const Customer& c) {
   JsonWriter w;
   w.BeginObject();
@@ -296,14 +346,26 @@ std::string CustomerToJson(const Customer& c) {
   w.Key("email").String(c.email);
   w.Key("phone");
   c.phone ? w.String(*c.phone) : w.Null();
-  w.Key("totalSpending").Cents(c.total_spending_cents);
-  w.Key("visits").Int(c.visits);
-  w.Key("lastVisit");
-  c.last_visit ? w.String(FormatIso8601(*c.last_visit)) : w.Null();
+  w.Key("totalSpending").Cents(TotalSpendingCents(c));
+  w.Key("visits").Int(TotalVisits(c));
+  OptionalTime(w, "lastVisit", LastVisit(c));
+  w.Key("orderCount").Int(c.stats.order_count);
+  w.Key("averageOrderValue").Cents(AverageOrderCents(c));
+  OptionalTime(w, "firstOrderAt", c.stats.first_order_at);
+  OptionalTime(w, "lastOrderAt", c.stats.last_order_at);
   w.Key("isActive").Bool(c.is_active);
   w.Key("createdAt").String(FormatIso8601(c.created_at));
   w.Key("updatedAt").String(FormatIso8601(c.updated_at));
   w.Key("version").Int(c.version);
+  w.Key("baseline").BeginObject();
+  w.Key("totalSpending").Cents(c.total_spending_cents);
+  w.Key("visits").Int(c.visits);
+  OptionalTime(w, "lastVisit", c.last_visit);
+  w.EndObject();
+  w.Key("orderSpending").Cents(c.stats.order_cents);
+  w.Key("recordedVisits").Int(c.stats.recorded_visits);
+  OptionalTime(w, "lastActivityAt", c.stats.last_activity);
+  w.Key("statsRevision").Int(c.stats.revision);
   w.EndObject();
   return w.Take();
 }
@@ -326,20 +388,32 @@ Result<Customer> CustomerFromJson(std::string_view text) {
   if (!doc->at_key("phone").get(v) && v.type() == element_type::STRING) {
     c.phone = std::string(v.get_string().value_unsafe());
   }
-  if (doc->at_key("totalSpending").get(v)) return bad("totalSpending");
-  auto cents = json::ToCents(v);
-  if (!cents) return bad("totalSpending");
-  c.total_spending_cents = *cents;
-  if (doc->at_key("visits").get(c.visits)) return bad("visits");
-  if (!doc->at_key("lastVisit").get(v) && v.type() == element_type::STRING) {
-    c.last_visit = ParseIso8601(v.get_string().value_unsafe());
-  }
   if (doc->at_key("isActive").get(c.is_active)) return bad("isActive");
   if (doc->at_key("createdAt").get(s)) return bad("createdAt");
   c.created_at = ParseIso8601(s).value_or(0);
   if (doc->at_key("updatedAt").get(s)) return bad("updatedAt");
   c.updated_at = ParseIso8601(s).value_or(0);
   if (doc->at_key("version").get(c.version)) return bad("version");
+
+  element baseline;
+  if (doc->at_key("baseline").get(baseline)) return bad("baseline");
+  if (baseline.at_key("totalSpending").get(v)) return bad("baseline.totalSpending");
+  auto cents = json::ToCents(v);
+  if (!cents) return bad("baseline.totalSpending");
+  c.total_spending_cents = *cents;
+  if (baseline.at_key("visits").get(c.visits)) return bad("baseline.visits");
+  c.last_visit = ReadOptionalTime(baseline, "lastVisit");
+
+  if (doc->at_key("orderSpending").get(v)) return bad("orderSpending");
+  cents = json::ToCents(v);
+  if (!cents) return bad("orderSpending");
+  c.stats.order_cents = *cents;
+  if (doc->at_key("orderCount").get(c.stats.order_count)) return bad("orderCount");
+  if (doc->at_key("recordedVisits").get(c.stats.recorded_visits)) return bad("recordedVisits");
+  if (doc->at_key("statsRevision").get(c.stats.revision)) return bad("statsRevision");
+  c.stats.first_order_at = ReadOptionalTime(*doc, "firstOrderAt");
+  c.stats.last_order_at = ReadOptionalTime(*doc, "lastOrderAt");
+  c.stats.last_activity = ReadOptionalTime(*doc, "lastActivityAt");
   return c;
 }
 

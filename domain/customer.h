@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <simdjson.h>
+
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/time.h"
@@ -17,15 +19,32 @@ inline constexpr std::string_view kCustomerAggregate = "customer";
 inline constexpr std::string_view kCustomerRegistered = "CustomerRegistered";
 inline constexpr std::string_view kCustomerUpdated = "CustomerUpdated";
 inline constexpr std::string_view kCustomerDeactivated = "CustomerDeactivated";
+inline constexpr std::string_view kCustomerVisitRecorded = "CustomerVisitRecorded";
 inline constexpr int kCustomerRegisteredVersion = 2;
 
 inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units
+
+// What the customer's orders and recorded visits add to the imported baseline. Orders are
+// their own aggregates on the customer's stream; their events move these without touching the
+// customer's version.
+struct CustomerStats {
+  int64_t order_count = 0;   // orders not cancelled
+  int64_t order_cents = 0;   // their amounts
+  int64_t recorded_visits = 0;
+  std::optional<Millis> first_order_at;  // over every order placed, cancelled ones included
+  std::optional<Millis> last_order_at;   // never moves backwards
+  std::optional<Millis> last_activity;   // latest order date or recorded visit
+  int64_t revision = 0;  // stat changes folded so far: with the version, the customer's ETag
+
+  bool operator==(const CustomerStats&) const = default;
+};
 
 struct Customer {
   std::string id;
   std::string name;
   std::string email;
   std::optional<std::string> phone;
+  // The baseline: what the customer's commands set (imported history, spending before Keel).
   int64_t total_spending_cents = 0;
   int64_t visits = 0;
   std::optional<Millis> last_visit;
@@ -33,9 +52,16 @@ struct Customer {
   Millis created_at = 0;
   Millis updated_at = 0;
   int64_t version = 0;  // aggregate_version of the last event applied; 0: does not exist
+  CustomerStats stats;
 
   bool operator==(const Customer&) const = default;
 };
+
+// The served figures: baseline plus orders plus recorded visits.
+int64_t TotalSpendingCents(const Customer& c);
+int64_t TotalVisits(const Customer& c);
+std::optional<Millis> LastVisit(const Customer& c);
+int64_t AverageOrderCents(const Customer& c);  // 0 without orders; rounded half up
 
 // A set of field values, each present or not. The payload of CustomerRegistered (all present)
 // and CustomerUpdated (the changed ones), and the parsed form of a request body.
@@ -64,6 +90,8 @@ enum class CustomerInputMode {
 // Validates a request body (seed 000 rules): trims name, lowercases email, rejects unknown
 // fields by name. Every violation is listed; the error is kInvalidArgument.
 Result<CustomerFields> ParseCustomerInput(std::string_view body, CustomerInputMode mode);
+// The same for an already parsed element (bulk ingestion parses each record once).
+Result<CustomerFields> ParseCustomerInput(simdjson::dom::element record, CustomerInputMode mode);
 
 // In kReplace mode the absent optional fields are filled with their defaults.
 CustomerFields WithDefaults(CustomerFields fields);
@@ -76,7 +104,13 @@ Result<CustomerFields> DecodeCustomerFields(std::string_view payload);
 // The caller has already checked CheckSupport().
 Status ApplyCustomerEvent(Customer& customer, const EventEnvelope& event);
 
-// JSON representation, served by the API and stored in the read model.
+// Payload of CustomerVisitRecorded: {"visitedAt": "<ISO-8601>"}.
+std::string EncodeVisit(Millis visited_at);
+Result<Millis> DecodeVisit(std::string_view payload);
+
+// JSON representation, served by the API and stored in the read model: the served figures at
+// the top level (totalSpending, visits, lastVisit, orderCount, averageOrderValue, firstOrderAt,
+// lastOrderAt), the baseline under "baseline".
 std::string CustomerToJson(const Customer& customer);
 Result<Customer> CustomerFromJson(std::string_view json);
 

@@ -1,6 +1,7 @@
 #include "domain/event.h"
 
 #include "domain/customer.h"
+#include "domain/order.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
 
@@ -20,6 +21,9 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCustomerRegistered, kCustomerRegisteredVersion},
     {kCustomerUpdated, 1},
     {kCustomerDeactivated, 1},
+    {kCustomerVisitRecorded, 1},
+    {kOrderPlaced, 1},
+    {kOrderStatusChanged, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

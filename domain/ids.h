@@ -34,6 +34,10 @@ class UuidV7Generator final : public IdGenerator {
   uint32_t counter_ = 0;    // guarded by mu_; 12 bits
 };
 
+// A UUIDv8 determined by (scope, name): the same name always gets the same id, e.g. an order's
+// id from the client's own order number. Not cryptographic.
+std::string DeriveUuid(std::string_view scope, std::string_view name);
+
 // True for the canonical 8-4-4-4-12 lowercase or uppercase hex form.
 bool IsUuid(std::string_view s);
 

@@ -46,3 +46,22 @@ TEST(UuidV7GeneratorTest, IsUuidRejectsOtherShapes) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+TEST(DeriveUuidTest, SameNameSameIdOtherwiseDifferent) {
+  const std::string a = DeriveUuid("scope", "order-1");
+  EXPECT_TRUE(IsUuid(a));
+  EXPECT_EQ(a[14], '8');  // version 8
+  EXPECT_EQ(a, DeriveUuid("scope", "order-1"));
+  EXPECT_NE(a, DeriveUuid("scope", "order-2"));
+  EXPECT_NE(a, DeriveUuid("scope2", "order-1"));
+  EXPECT_NE(DeriveUuid("ab", "c"), DeriveUuid("a", "bc"));
+  std::set<std::string> seen;
+  for (int i = 0; i < 100000; ++i) seen.insert(DeriveUuid("s", std::to_string(i)));
+  EXPECT_EQ(seen.size(), 100000u);
+}
+
+}  // namespace
+}  // namespace keel

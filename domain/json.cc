@@ -118,19 +118,29 @@ JsonWriter& JsonWriter::Double(double v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Cents(int64_t cents) {
-  Separate();
+void AppendCents(std::string& out, int64_t cents) {
   uint64_t magnitude = static_cast<uint64_t>(cents);
   if (cents < 0) {
-    out_.push_back('-');
+    out.push_back('-');
     magnitude = 0 - magnitude;
   }
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, magnitude / 100);
-  out_.append(buf, end);
-  out_.push_back('.');
-  out_.push_back(static_cast<char>('0' + magnitude % 100 / 10));
-  out_.push_back(static_cast<char>('0' + magnitude % 10));
+  out.append(buf, end);
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + magnitude % 100 / 10));
+  out.push_back(static_cast<char>('0' + magnitude % 10));
+}
+
+std::string FormatCents(int64_t cents) {
+  std::string out;
+  AppendCents(out, cents);
+  return out;
+}
+
+JsonWriter& JsonWriter::Cents(int64_t cents) {
+  Separate();
+  AppendCents(out_, cents);
   return *this;
 }
 

@@ -11,6 +11,9 @@
 namespace keel {
 
 void AppendJsonString(std::string& out, std::string_view s);
+// Integral cents as a decimal with two places: 1234 → "12.34".
+void AppendCents(std::string& out, int64_t cents);
+std::string FormatCents(int64_t cents);
 
 class JsonWriter {
  public:

@@ -1,0 +1,122 @@
+#include "commands/order_commands.h"
+
+#include <gtest/gtest.h>
+
+#include "commands/write_model.h"
+
+namespace keel {
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  Millis NowMillis() override { return 1'700'000'000'000; }
+};
+
+class OrderCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Fold(DecideRegister(state_.customers, {"c1", {.name = "A", .email = "a@x.io"}}, Meta(), ids_));
+    Fold(DecideRegister(state_.customers, {"c2", {.name = "B", .email = "b@x.io"}}, Meta(), ids_));
+  }
+  CommandMeta Meta() { return {.now = 5000, .actor = "tester"}; }
+  void Fold(const Result<std::vector<EventEnvelope>>& events) {
+    ASSERT_TRUE(events) << events.error().message;
+    for (const auto& e : *events) ASSERT_TRUE(state_.Apply(e));
+  }
+  Result<OrderDecision> Place(OrderInput in) {
+    auto d = DecidePlaceOrder(state_.customers, state_.orders, {std::move(in)}, Meta(), ids_);
+    if (d) Fold(d->events);
+    return d;
+  }
+  Result<std::vector<EventEnvelope>> Change(const std::string& id, OrderStatus to) {
+    auto events = DecideChangeOrderStatus(state_.orders, {id, to, std::nullopt}, Meta(), ids_);
+    if (events) Fold(events);
+    return events;
+  }
+
+  FixedClock clock_;
+  UuidV7Generator ids_{clock_, 7};
+  WriteModel state_;
+};
+
+TEST_F(OrderCommandsTest, PlacementMovesTheCustomersStats) {
+  auto d = Place({.customer_id = "c1", .amount_cents = 1500});
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->events.size(), 1u);
+  const auto& e = d->events[0];
+  EXPECT_EQ(e.type, kOrderPlaced);
+  EXPECT_EQ(e.aggregate_type, kOrderAggregate);
+  EXPECT_EQ(e.aggregate_id, d->order_id);
+  EXPECT_EQ(state_.orders.Find(d->order_id)->order_date, 5000);  // defaults to now
+  const Customer* c = state_.customers.Find("c1");
+  EXPECT_EQ(TotalSpendingCents(*c), 1500);
+  EXPECT_EQ(c->stats.order_count, 1);
+  EXPECT_EQ(c->version, 1);  // orders are their own aggregates
+}
+
+TEST_F(OrderCommandsTest, UnknownOrInactiveCustomerIsRefusedNamingCustomerId) {
+  auto d = Place({.customer_id = "nobody", .amount_cents = 1});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(d.error().field_errors.size(), 1u);
+  EXPECT_EQ(d.error().field_errors[0].field, "customerId");
+
+  Fold(DecideDeactivate(state_.customers, {"c2", std::nullopt}, Meta(), ids_));
+  d = Place({.customer_id = "c2", .amount_cents = 1});
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().field_errors[0].message.find("inactive"), std::string::npos);
+}
+
+TEST_F(OrderCommandsTest, ReSentExternalIdIsADuplicate) {
+  auto first = Place({.customer_id = "c1", .amount_cents = 100, .external_id = "X-1"});
+  ASSERT_TRUE(first);
+  auto again = Place({.customer_id = "c1", .amount_cents = 100, .external_id = "X-1"});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_TRUE(again->events.empty());
+  EXPECT_EQ(again->order_id, first->order_id);
+  EXPECT_EQ(state_.customers.Find("c1")->stats.order_count, 1);
+
+  auto other = Place({.customer_id = "c2", .amount_cents = 100, .external_id = "X-1"});
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(OrderCommandsTest, StatusFollowsTheStateMachine) {
+  auto d = Place({.customer_id = "c1", .amount_cents = 700});
+  const std::string id = d->order_id;
+  EXPECT_EQ(Change(id, OrderStatus::kDelivered).error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(Change(id, OrderStatus::kShipped));
+  auto cancel = Change(id, OrderStatus::kCancelled);
+  ASSERT_FALSE(cancel);
+  EXPECT_EQ(cancel.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(cancel.error().message.find("from Shipped to Cancelled"), std::string::npos);
+  auto same = Change(id, OrderStatus::kShipped);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty());
+  auto stale = DecideChangeOrderStatus(state_.orders, {id, OrderStatus::kDelivered, 1}, Meta(), ids_);
+  EXPECT_EQ(stale.error().code, ErrorCode::kAborted);
+  EXPECT_EQ(Change("missing", OrderStatus::kShipped).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(OrderCommandsTest, CancellationTakesTheAmountBackOut) {
+  auto a = Place({.customer_id = "c1", .amount_cents = 700});
+  Place({.customer_id = "c1", .amount_cents = 300});
+  ASSERT_TRUE(Change(a->order_id, OrderStatus::kCancelled));
+  const Customer* c = state_.customers.Find("c1");
+  EXPECT_EQ(TotalSpendingCents(*c), 300);
+  EXPECT_EQ(c->stats.order_count, 1);
+  EXPECT_EQ(AverageOrderCents(*c), 300);
+}
+
+TEST_F(OrderCommandsTest, VisitsCount) {
+  Fold(DecideRecordVisit(state_.customers, {"c1", 77}, Meta(), ids_));
+  Fold(DecideRecordVisit(state_.customers, {"c1", std::nullopt}, Meta(), ids_));
+  const Customer* c = state_.customers.Find("c1");
+  EXPECT_EQ(TotalVisits(*c), 2);
+  EXPECT_EQ(LastVisit(*c), 5000);
+  EXPECT_EQ(c->version, 3);
+}
+
+}  // namespace
+}  // namespace keel

@@ -1,0 +1,31 @@
+// WriteModel: everything the commands of the customers stream read (customers with their
+// stats, orders), folded from that stream in log order. Not thread-safe; the command service
+// serialises access.
+#pragma once
+
+#include "commands/customer_commands.h"
+#include "commands/order_commands.h"
+
+namespace keel {
+
+struct WriteModel {
+  CustomerWriteModel customers;
+  OrderWriteModel orders;
+
+  // Folds one event of the stream (already checked with CheckSupport); kDataLoss when it does
+  // not apply. An order event moves the order and its customer's stats together, or neither.
+  Status Apply(const EventEnvelope& event) {
+    if (event.aggregate_type == kOrderAggregate) {
+      auto change = DecodeOrderChange(event);
+      if (!change) return Fail(change.error());
+      if (!customers.Find(change->customer_id)) {
+        return Fail(Error::DataLoss("Order event for unknown customer " + change->customer_id));
+      }
+      if (auto st = orders.Apply(event, *change); !st) return st;
+      return customers.ApplyOrder(*change);
+    }
+    return customers.Apply(event);
+  }
+};
+
+}  // namespace keel

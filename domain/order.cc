@@ -1,0 +1,468 @@
+#include "domain/order.h"
+
+#include <algorithm>
+
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "domain/text.h"
+
+namespace keel {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+constexpr size_t kMaxItems = 1000;
+constexpr int64_t kMaxQty = 1'000'000;
+
+constexpr std::pair<OrderStatus, std::string_view> kStatusNames[] = {
+    {OrderStatus::kPending, "Pending"},
+    {OrderStatus::kShipped, "Shipped"},
+    {OrderStatus::kDelivered, "Delivered"},
+    {OrderStatus::kCancelled, "Cancelled"},
+};
+
+bool IsNumber(element v) {
+  return v.type() == element_type::INT64 || v.type() == element_type::UINT64 ||
+         v.type() == element_type::DOUBLE;
+}
+
+// A required string of 1..max code points after trimming; appends an error otherwise.
+std::optional<std::string> ReadText(element v, std::string_view field, size_t max,
+                                    std::vector<FieldError>& errors) {
+  if (v.type() != element_type::STRING) {
+    errors.push_back({std::string(field), "Expected a string, got " + std::string(json::TypeName(v))});
+    return std::nullopt;
+  }
+  std::string_view s = TrimSpace(v.get_string().value_unsafe());
+  const size_t len = Utf8Length(s);
+  if (len < 1 || len > max) {
+    errors.push_back({std::string(field), "Must be 1 to " + std::to_string(max) + " characters"});
+    return std::nullopt;
+  }
+  return std::string(s);
+}
+
+std::optional<int64_t> ReadAmount(element v, std::string_view field, bool allow_zero,
+                                  std::vector<FieldError>& errors) {
+  if (!IsNumber(v)) {
+    errors.push_back({std::string(field), "Expected a number, got " + std::string(json::TypeName(v))});
+    return std::nullopt;
+  }
+  auto cents = json::ToCents(v);
+  if (!cents) {
+    errors.push_back({std::string(field), "Amount must have at most two decimal places"});
+    return std::nullopt;
+  }
+  if (*cents < 0 || (!allow_zero && *cents == 0) || *cents > kMaxCents) {
+    errors.push_back({std::string(field), allow_zero ? "Must be between 0 and 1000000000000"
+                                                     : "Must be greater than 0 and at most 1000000000000"});
+    return std::nullopt;
+  }
+  return cents;
+}
+
+void ReadItems(element v, std::vector<OrderItem>& out, std::vector<FieldError>& errors) {
+  if (v.type() != element_type::ARRAY) {
+    errors.push_back({"items", "Expected an array, got " + std::string(json::TypeName(v))});
+    return;
+  }
+  size_t index = 0;
+  const simdjson::dom::array array = v.get_array().value_unsafe();
+  for (element item : array) {
+    const std::string at = "items[" + std::to_string(index++) + "]";
+    if (index > kMaxItems) {
+      errors.push_back({"items", "At most " + std::to_string(kMaxItems) + " items per order"});
+      return;
+    }
+    if (item.type() != element_type::OBJECT) {
+      errors.push_back({at, "Expected an object, got " + std::string(json::TypeName(item))});
+      continue;
+    }
+    OrderItem it;
+    bool has_sku = false, has_name = false, has_qty = false, has_price = false;
+    const size_t errors_before = errors.size();
+    const simdjson::dom::object fields = item.get_object().value_unsafe();
+    for (auto [key, value] : fields) {
+      const std::string field = at + "." + std::string(key);
+      if (key == "sku") {
+        has_sku = true;
+        if (auto s = ReadText(value, field, 100, errors)) it.sku = std::move(*s);
+      } else if (key == "name") {
+        has_name = true;
+        if (auto s = ReadText(value, field, 200, errors)) it.name = std::move(*s);
+      } else if (key == "qty") {
+        has_qty = true;
+        auto n = json::ToInt(value);
+        if (!n || *n < 1 || *n > kMaxQty) {
+          errors.push_back({field, "Must be an integer from 1 to " + std::to_string(kMaxQty)});
+        } else {
+          it.qty = *n;
+        }
+      } else if (key == "price") {
+        has_price = true;
+        if (auto c = ReadAmount(value, field, /*allow_zero=*/true, errors)) it.price_cents = *c;
+      } else {
+        errors.push_back({field, "Unknown field"});
+      }
+    }
+    if (!has_sku) errors.push_back({at + ".sku", "Required"});
+    if (!has_name) errors.push_back({at + ".name", "Required"});
+    if (!has_qty) errors.push_back({at + ".qty", "Required"});
+    if (!has_price) errors.push_back({at + ".price", "Required"});
+    if (errors.size() == errors_before) out.push_back(std::move(it));
+  }
+}
+
+// Σ qty × price, or nullopt past kMaxCents.
+std::optional<int64_t> ItemsTotal(const std::vector<OrderItem>& items) {
+  int64_t total = 0;
+  for (const auto& it : items) {
+    if (it.price_cents != 0 && it.qty > kMaxCents / it.price_cents) return std::nullopt;
+    total += it.qty * it.price_cents;
+    if (total > kMaxCents) return std::nullopt;
+  }
+  return total;
+}
+
+void WriteItems(JsonWriter& w, const std::vector<OrderItem>& items) {
+  w.Key("items").BeginArray();
+  for (const auto& it : items) {
+    w.BeginObject();
+    w.Key("sku").String(it.sku);
+    w.Key("name").String(it.name);
+    w.Key("qty").Int(it.qty);
+    w.Key("price").Cents(it.price_cents);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// Items as stored in events and records: already validated once, so any defect is data loss.
+Result<std::vector<OrderItem>> DecodeItems(element v) {
+  std::vector<OrderItem> items;
+  std::vector<FieldError> errors;
+  ReadItems(v, items, errors);
+  if (!errors.empty()) {
+    return Fail(Error::DataLoss("Invalid order item '" + errors[0].field + "': " + errors[0].message));
+  }
+  return items;
+}
+
+Result<OrderStatus> DecodeStatus(element obj, std::string_view key) {
+  std::string_view s;
+  if (obj.at_key(key).get(s)) return Fail(Error::DataLoss("Order field '" + std::string(key) + "' missing"));
+  auto status = ParseOrderStatus(s);
+  if (!status) return Fail(Error::DataLoss("Unknown order status '" + std::string(s) + "'"));
+  return *status;
+}
+
+Result<int64_t> DecodeCents(element obj, std::string_view key) {
+  element v;
+  if (obj.at_key(key).get(v)) return Fail(Error::DataLoss("Order field '" + std::string(key) + "' missing"));
+  auto cents = json::ToCents(v);
+  if (!cents) return Fail(Error::DataLoss("Order field '" + std::string(key) + "' is not an amount"));
+  return *cents;
+}
+
+Result<Millis> DecodeTime(element obj, std::string_view key) {
+  std::string_view s;
+  if (obj.at_key(key).get(s)) return Fail(Error::DataLoss("Order field '" + std::string(key) + "' missing"));
+  auto t = ParseIso8601(s);
+  if (!t) return Fail(Error::DataLoss("Order field '" + std::string(key) + "' is not a datetime"));
+  return *t;
+}
+
+}  // namespace
+
+std::string_view OrderStatusName(OrderStatus status) {
+  for (const auto& [s, name] : kStatusNames) {
+    if (s == status) return name;
+  }
+  return "Unknown";
+}
+
+std::optional<OrderStatus> ParseOrderStatus(std::string_view name) {
+  for (const auto& [s, n] : kStatusNames) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+bool IsAllowedTransition(OrderStatus from, OrderStatus to) {
+  switch (from) {
+    case OrderStatus::kPending: return to == OrderStatus::kShipped || to == OrderStatus::kCancelled;
+    case OrderStatus::kShipped: return to == OrderStatus::kDelivered;
+    case OrderStatus::kDelivered:
+    case OrderStatus::kCancelled: return false;
+  }
+  return false;
+}
+
+Result<OrderInput> ParseOrderInput(std::string_view body) {
+  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  return ParseOrderInput(*doc);
+}
+
+Result<OrderInput> ParseOrderInput(element doc) {
+  if (doc.type() != element_type::OBJECT) {
+    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  }
+  OrderInput in;
+  std::vector<FieldError> errors;
+  bool has_customer = false, has_items = false;
+  std::optional<int64_t> amount;
+  const simdjson::dom::object fields = doc.get_object().value_unsafe();
+  for (auto [key, value] : fields) {
+    if (key == "customerId") {
+      has_customer = true;
+      if (auto s = ReadText(value, "customerId", 100, errors)) in.customer_id = std::move(*s);
+    } else if (key == "orderDate") {
+      if (value.type() != element_type::STRING) {
+        errors.push_back({"orderDate", "Expected an ISO-8601 datetime string, got " +
+                                           std::string(json::TypeName(value))});
+        continue;
+      }
+      auto t = ParseIso8601(value.get_string().value_unsafe());
+      if (!t) {
+        errors.push_back({"orderDate", "Must be an ISO-8601 datetime with a zone, e.g. 2026-01-31T09:30:00Z"});
+        continue;
+      }
+      in.order_date = *t;
+    } else if (key == "orderAmount") {
+      amount = ReadAmount(value, "orderAmount", /*allow_zero=*/false, errors);
+      if (!amount) amount = -1;  // given, but invalid: no second error about it
+    } else if (key == "status") {
+      std::string_view s;
+      if (value.get(s) || !ParseOrderStatus(s)) {
+        errors.push_back({"status", "Must be one of Pending, Shipped, Delivered, Cancelled"});
+        continue;
+      }
+      in.status = *ParseOrderStatus(s);
+    } else if (key == "items") {
+      has_items = true;
+      ReadItems(value, in.items, errors);
+    } else if (key == "orderId") {
+      if (auto s = ReadText(value, "orderId", 100, errors)) in.external_id = std::move(*s);
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!has_customer) errors.push_back({"customerId", "customerId is required"});
+  const bool items_ok = has_items && std::none_of(errors.begin(), errors.end(), [](auto& e) {
+                          return e.field.starts_with("items");
+                        });
+  if (items_ok) {
+    auto total = ItemsTotal(in.items);
+    if (!total) {
+      errors.push_back({"items", "The items add up to more than 1000000000000"});
+    } else if (amount && *amount > 0 && *amount != *total) {
+      errors.push_back({"orderAmount", "Must equal the sum of the items (" +
+                                           FormatCents(*total) + ")"});
+    } else if (!amount && *total == 0) {
+      errors.push_back({"items", "The items add up to 0; an order must be worth more"});
+    } else if (!amount) {
+      amount = *total;
+    }
+  } else if (!amount && !has_items) {
+    errors.push_back({"orderAmount", "orderAmount is required (or items to sum)"});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  in.amount_cents = *amount;
+  return in;
+}
+
+Result<OrderStatus> ParseOrderStatusInput(std::string_view body) {
+  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != element_type::OBJECT) {
+    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  }
+  std::vector<FieldError> errors;
+  std::optional<OrderStatus> status;
+  const simdjson::dom::object fields = doc->get_object().value_unsafe();
+  for (auto [key, value] : fields) {
+    if (key == "status") {
+      std::string_view s;
+      if (value.get(s) || !ParseOrderStatus(s)) {
+        errors.push_back({"status", "Must be one of Pending, Shipped, Delivered, Cancelled"});
+      } else {
+        status = ParseOrderStatus(s);
+      }
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!status && errors.empty()) errors.push_back({"status", "status is required"});
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return *status;
+}
+
+std::string EncodeOrderPlaced(const Order& o) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("customerId").String(o.customer_id);
+  w.Key("orderDate").String(FormatIso8601(o.order_date));
+  w.Key("orderAmount").Cents(o.amount_cents);
+  w.Key("status").String(OrderStatusName(o.status));
+  WriteItems(w, o.items);
+  if (o.external_id) w.Key("orderId").String(*o.external_id);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeOrderStatusChanged(const Order& o, OrderStatus to) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("customerId").String(o.customer_id);
+  w.Key("from").String(OrderStatusName(o.status));
+  w.Key("to").String(OrderStatusName(to));
+  w.Key("orderAmount").Cents(o.amount_cents);
+  w.Key("orderDate").String(FormatIso8601(o.order_date));
+  w.EndObject();
+  return w.Take();
+}
+
+Result<OrderChange> DecodeOrderChange(const EventEnvelope& event) {
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != element_type::OBJECT) return Fail(Error::DataLoss("Event payload is not an object"));
+  OrderChange c;
+  std::string_view s;
+  if (doc->at_key("customerId").get(s) || s.empty()) {
+    return Fail(Error::DataLoss("Order event without customerId"));
+  }
+  c.customer_id = s;
+  auto amount = DecodeCents(*doc, "orderAmount");
+  if (!amount) return Fail(amount.error());
+  if (*amount <= 0 || *amount > kMaxCents) return Fail(Error::DataLoss("Order amount out of range"));
+  c.amount_cents = *amount;
+  auto date = DecodeTime(*doc, "orderDate");
+  if (!date) return Fail(date.error());
+  c.order_date = *date;
+  if (event.type == kOrderPlaced) {
+    c.placed = true;
+    auto status = DecodeStatus(*doc, "status");
+    if (!status) return Fail(status.error());
+    c.status = *status;
+    element items;
+    if (!doc->at_key("items").get(items)) {
+      auto decoded = DecodeItems(items);
+      if (!decoded) return Fail(decoded.error());
+      c.items = std::move(*decoded);
+    }
+    if (!doc->at_key("orderId").get(s)) c.external_id = std::string(s);
+  } else if (event.type == kOrderStatusChanged) {
+    auto from = DecodeStatus(*doc, "from");
+    if (!from) return Fail(from.error());
+    auto to = DecodeStatus(*doc, "to");
+    if (!to) return Fail(to.error());
+    c.from = *from;
+    c.status = *to;
+  } else {
+    return Fail(Error::DataLoss("Not an order event: " + event.type));
+  }
+  return c;
+}
+
+Status ApplyOrderChange(Order& o, const EventEnvelope& e, const OrderChange& c) {
+  if (e.aggregate_version != o.version + 1) {
+    return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
+                                " does not follow version " + std::to_string(o.version) +
+                                " of order " + e.aggregate_id));
+  }
+  if (c.placed) {
+    o = Order{};
+    o.id = e.aggregate_id;
+    o.customer_id = c.customer_id;
+    o.external_id = c.external_id;
+    o.order_date = c.order_date;
+    o.amount_cents = c.amount_cents;
+    o.items = c.items;
+    o.created_at = e.occurred_at;
+  } else {
+    if (o.version == 0) return Fail(Error::DataLoss("Status change of an unknown order"));
+    if (o.status != c.from || o.customer_id != c.customer_id) {
+      return Fail(Error::DataLoss("Status change of order " + o.id + " from " +
+                                  std::string(OrderStatusName(c.from)) + " but it is " +
+                                  std::string(OrderStatusName(o.status))));
+    }
+  }
+  o.status = c.status;
+  o.updated_at = e.occurred_at;
+  o.version = e.aggregate_version;
+  return {};
+}
+
+void ApplyOrderToStats(CustomerStats& s, const OrderChange& c) {
+  const bool counted_before = !c.placed && c.from != OrderStatus::kCancelled;
+  const bool counted_after = c.status != OrderStatus::kCancelled;
+  if (c.placed) {
+    s.first_order_at = std::min(s.first_order_at.value_or(c.order_date), c.order_date);
+    s.last_order_at = std::max(s.last_order_at.value_or(c.order_date), c.order_date);
+    s.last_activity = std::max(s.last_activity.value_or(c.order_date), c.order_date);
+  }
+  if (counted_after && !counted_before) {
+    ++s.order_count;
+    s.order_cents += c.amount_cents;
+  } else if (counted_before && !counted_after) {
+    --s.order_count;
+    s.order_cents -= c.amount_cents;
+  }
+  if (c.placed || counted_before != counted_after) ++s.revision;
+}
+
+std::string OrderToJson(const Order& o) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id").String(o.id);
+  w.Key("customerId").String(o.customer_id);
+  w.Key("orderId");
+  o.external_id ? w.String(*o.external_id) : w.Null();
+  w.Key("orderDate").String(FormatIso8601(o.order_date));
+  w.Key("orderAmount").Cents(o.amount_cents);
+  w.Key("status").String(OrderStatusName(o.status));
+  WriteItems(w, o.items);
+  w.Key("createdAt").String(FormatIso8601(o.created_at));
+  w.Key("updatedAt").String(FormatIso8601(o.updated_at));
+  w.Key("version").Int(o.version);
+  w.EndObject();
+  return w.Take();
+}
+
+Result<Order> OrderFromJson(std::string_view text) {
+  auto doc = json::Parse(text, "Order record", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  Order o;
+  std::string_view s;
+  if (doc->at_key("id").get(s)) return Fail(Error::DataLoss("Order record without id"));
+  o.id = s;
+  if (doc->at_key("customerId").get(s)) return Fail(Error::DataLoss("Order record without customerId"));
+  o.customer_id = s;
+  if (!doc->at_key("orderId").get(s)) o.external_id = std::string(s);
+  auto date = DecodeTime(*doc, "orderDate");
+  if (!date) return Fail(date.error());
+  o.order_date = *date;
+  auto amount = DecodeCents(*doc, "orderAmount");
+  if (!amount) return Fail(amount.error());
+  o.amount_cents = *amount;
+  auto status = DecodeStatus(*doc, "status");
+  if (!status) return Fail(status.error());
+  o.status = *status;
+  element items;
+  if (doc->at_key("items").get(items)) return Fail(Error::DataLoss("Order record without items"));
+  auto decoded = DecodeItems(items);
+  if (!decoded) return Fail(decoded.error());
+  o.items = std::move(*decoded);
+  auto created = DecodeTime(*doc, "createdAt");
+  if (!created) return Fail(created.error());
+  o.created_at = *created;
+  auto updated = DecodeTime(*doc, "updatedAt");
+  if (!updated) return Fail(updated.error());
+  o.updated_at = *updated;
+  if (doc->at_key("version").get(o.version)) return Fail(Error::DataLoss("Order record without version"));
+  return o;
+}
+
+}  // namespace keel

@@ -1,0 +1,109 @@
+// The order aggregate (seeds 000, 001, 002): its state, its events, the validation of input,
+// the status state machine, and what an order event does to its customer's stats. Pure; value
+// types.
+//
+// Orders are keyed by their customer: every order event travels on the customer's stream
+// (same topic, same partition), so a customer's profile, orders and stats fold in one order.
+// Each event carries what the customer's stats need (customer id, amount, order date), so the
+// stats fold never has to look an order up.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "domain/customer.h"
+#include "domain/error.h"
+#include "domain/event.h"
+#include "domain/time.h"
+
+namespace keel {
+
+inline constexpr std::string_view kOrderAggregate = "order";
+inline constexpr std::string_view kOrderPlaced = "OrderPlaced";
+inline constexpr std::string_view kOrderStatusChanged = "OrderStatusChanged";
+
+enum class OrderStatus { kPending, kShipped, kDelivered, kCancelled };
+
+std::string_view OrderStatusName(OrderStatus status);  // "Pending", ...
+std::optional<OrderStatus> ParseOrderStatus(std::string_view name);
+
+// Seed 000's state machine: Pending → Shipped → Delivered; Cancelled only from Pending.
+bool IsAllowedTransition(OrderStatus from, OrderStatus to);
+
+struct OrderItem {
+  std::string sku;
+  std::string name;
+  int64_t qty = 0;
+  int64_t price_cents = 0;
+  bool operator==(const OrderItem&) const = default;
+};
+
+struct Order {
+  std::string id;
+  std::string customer_id;
+  std::optional<std::string> external_id;  // the client's own order id, unique
+  Millis order_date = 0;
+  int64_t amount_cents = 0;
+  OrderStatus status = OrderStatus::kPending;
+  std::vector<OrderItem> items;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  int64_t version = 0;  // 0: does not exist
+
+  bool operator==(const Order&) const = default;
+};
+
+// A validated POST /orders body. `amount_cents` is final: the items' sum when only items were
+// given.
+struct OrderInput {
+  std::string customer_id;
+  std::optional<Millis> order_date;  // default: now
+  int64_t amount_cents = 0;
+  OrderStatus status = OrderStatus::kPending;
+  std::vector<OrderItem> items;
+  std::optional<std::string> external_id;
+};
+
+// Validates a body: customerId (required), orderDate, orderAmount (> 0; optional when items
+// are given, and then it must equal their sum), status, items [{sku, name, qty, price}],
+// orderId (the client's id). Unknown fields are named; every violation is listed.
+Result<OrderInput> ParseOrderInput(std::string_view body);
+// The same from an already parsed element (bulk ingestion parses each record once).
+Result<OrderInput> ParseOrderInput(simdjson::dom::element record);
+
+// Validates a PATCH /orders/:id/status body {"status": "..."}.
+Result<OrderStatus> ParseOrderStatusInput(std::string_view body);
+
+// One order event, decoded once and folded into both the order and its customer's stats.
+struct OrderChange {
+  std::string customer_id;
+  int64_t amount_cents = 0;
+  Millis order_date = 0;
+  // OrderPlaced
+  OrderStatus status = OrderStatus::kPending;
+  std::vector<OrderItem> items;
+  std::optional<std::string> external_id;
+  // OrderStatusChanged
+  OrderStatus from = OrderStatus::kPending;
+  bool placed = false;  // true for OrderPlaced
+};
+
+std::string EncodeOrderPlaced(const Order& order);
+std::string EncodeOrderStatusChanged(const Order& order, OrderStatus to);
+// kDataLoss when the payload is not a valid order event of `event.type`.
+Result<OrderChange> DecodeOrderChange(const EventEnvelope& event);
+
+// The order fold; kDataLoss when the event does not follow the order's state.
+Status ApplyOrderChange(Order& order, const EventEnvelope& event, const OrderChange& change);
+// What the order event does to its customer's stats (the customer must exist).
+void ApplyOrderToStats(CustomerStats& stats, const OrderChange& change);
+
+std::string OrderToJson(const Order& order);
+Result<Order> OrderFromJson(std::string_view json);
+
+}  // namespace keel

@@ -1,0 +1,253 @@
+#include "domain/order.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace keel {
+namespace {
+
+EventEnvelope OrderEvent(std::string_view type, const std::string& id, int64_t version,
+                         std::string payload, Millis at) {
+  EventEnvelope e;
+  e.event_id = "e-" + id + "-" + std::to_string(version);
+  e.type = std::string(type);
+  e.aggregate_type = std::string(kOrderAggregate);
+  e.aggregate_id = id;
+  e.aggregate_version = version;
+  e.occurred_at = at;
+  e.recorded_at = at;
+  e.payload = std::move(payload);
+  return e;
+}
+
+std::vector<std::string> Fields(const Error& e) {
+  std::vector<std::string> out;
+  for (const auto& f : e.field_errors) out.push_back(f.field);
+  return out;
+}
+
+TEST(OrderInputTest, AcceptsTheSeedFields) {
+  auto in = ParseOrderInput(
+      R"({"customerId":"c1","orderDate":"2026-03-01T10:00:00Z","orderAmount":12.5,"status":"Shipped","orderId":" ext-1 "})");
+  ASSERT_TRUE(in) << in.error().message;
+  EXPECT_EQ(in->customer_id, "c1");
+  EXPECT_EQ(in->amount_cents, 1250);
+  EXPECT_EQ(in->status, OrderStatus::kShipped);
+  EXPECT_EQ(in->order_date, ParseIso8601("2026-03-01T10:00:00Z"));
+  EXPECT_EQ(in->external_id, "ext-1");
+}
+
+TEST(OrderInputTest, AmountDefaultsToTheSumOfItems) {
+  auto in = ParseOrderInput(
+      R"({"customerId":"c1","items":[{"sku":"A","name":"Apple","qty":3,"price":0.5},{"sku":"B","name":"Pear","qty":1,"price":2}]})");
+  ASSERT_TRUE(in) << in.error().message;
+  EXPECT_EQ(in->amount_cents, 350);
+  ASSERT_EQ(in->items.size(), 2u);
+  EXPECT_EQ(in->items[0], (OrderItem{"A", "Apple", 3, 50}));
+  EXPECT_EQ(in->status, OrderStatus::kPending);
+  EXPECT_FALSE(in->order_date);
+}
+
+TEST(OrderInputTest, AmountMustEqualTheItems) {
+  auto in = ParseOrderInput(
+      R"({"customerId":"c1","orderAmount":4,"items":[{"sku":"A","name":"Apple","qty":3,"price":0.5}]})");
+  ASSERT_FALSE(in);
+  EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderAmount"});
+  EXPECT_NE(in.error().field_errors[0].message.find("1.50"), std::string::npos);
+}
+
+TEST(OrderInputTest, ListsEveryViolation) {
+  auto in = ParseOrderInput(
+      R"({"orderAmount":0,"status":"Lost","orderDate":"yesterday","colour":"red","items":[{"sku":"","qty":0,"price":-1,"extra":1}]})");
+  ASSERT_FALSE(in);
+  EXPECT_EQ(in.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Fields(in.error()),
+            (std::vector<std::string>{"orderAmount", "status", "orderDate", "colour", "items[0].sku",
+                                      "items[0].qty", "items[0].price", "items[0].extra",
+                                      "items[0].name", "customerId"}));
+}
+
+TEST(OrderInputTest, NeedsAnAmountOrItems) {
+  auto in = ParseOrderInput(R"({"customerId":"c1"})");
+  ASSERT_FALSE(in);
+  EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderAmount"});
+  EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","orderAmount":1.005})"));
+  EXPECT_FALSE(ParseOrderInput(R"([1])"));
+  EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","items":[{"sku":"A","name":"A","qty":1,"price":0}]})"));
+}
+
+TEST(OrderStatusTest, FollowsTheSeedStateMachine) {
+  using S = OrderStatus;
+  EXPECT_TRUE(IsAllowedTransition(S::kPending, S::kShipped));
+  EXPECT_TRUE(IsAllowedTransition(S::kShipped, S::kDelivered));
+  EXPECT_TRUE(IsAllowedTransition(S::kPending, S::kCancelled));
+  EXPECT_FALSE(IsAllowedTransition(S::kShipped, S::kCancelled));
+  EXPECT_FALSE(IsAllowedTransition(S::kDelivered, S::kCancelled));
+  EXPECT_FALSE(IsAllowedTransition(S::kPending, S::kDelivered));
+  EXPECT_FALSE(IsAllowedTransition(S::kCancelled, S::kPending));
+  EXPECT_FALSE(IsAllowedTransition(S::kDelivered, S::kShipped));
+  EXPECT_EQ(ParseOrderStatusInput(R"({"status":"Delivered"})"), S::kDelivered);
+  EXPECT_FALSE(ParseOrderStatusInput(R"({"status":"delivered"})"));
+  EXPECT_FALSE(ParseOrderStatusInput(R"({})"));
+}
+
+TEST(OrderTest, EventsRoundTripAndFold) {
+  Order placed;
+  placed.customer_id = "c1";
+  placed.order_date = 1'700'000'000'000;
+  placed.amount_cents = 999;
+  placed.items = {{"S", "Sock", 1, 999}};
+  placed.external_id = "x-7";
+  auto e1 = OrderEvent(kOrderPlaced, "o1", 1, EncodeOrderPlaced(placed), 5);
+  auto c1 = DecodeOrderChange(e1);
+  ASSERT_TRUE(c1) << c1.error().message;
+  Order o;
+  ASSERT_TRUE(ApplyOrderChange(o, e1, *c1));
+  EXPECT_EQ(o.id, "o1");
+  EXPECT_EQ(o.items, placed.items);
+  EXPECT_EQ(o.external_id, "x-7");
+  EXPECT_EQ(o.version, 1);
+
+  auto e2 = OrderEvent(kOrderStatusChanged, "o1", 2, EncodeOrderStatusChanged(o, OrderStatus::kShipped), 6);
+  auto c2 = DecodeOrderChange(e2);
+  ASSERT_TRUE(c2);
+  ASSERT_TRUE(ApplyOrderChange(o, e2, *c2));
+  EXPECT_EQ(o.status, OrderStatus::kShipped);
+  EXPECT_EQ(o.updated_at, 6);
+
+  auto back = OrderFromJson(OrderToJson(o));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, o);
+
+  // A change from a status the order is not in, or out of version order, is data loss.
+  auto stale = OrderEvent(kOrderStatusChanged, "o1", 3, e2.payload, 7);
+  EXPECT_EQ(ApplyOrderChange(o, stale, *c2).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(ApplyOrderChange(o, e2, *c2).error().code, ErrorCode::kDataLoss);
+}
+
+TEST(OrderTest, CustomerRecordRoundTripsWithStats) {
+  Customer c;
+  c.id = "c1";
+  c.name = "Ada";
+  c.email = "ada@example.com";
+  c.total_spending_cents = 1000;
+  c.visits = 2;
+  c.last_visit = 50;
+  c.created_at = 1;
+  c.updated_at = 2;
+  c.version = 3;
+  c.stats = {.order_count = 2, .order_cents = 301, .recorded_visits = 1, .first_order_at = 10,
+             .last_order_at = 90, .last_activity = 90, .revision = 4};
+  auto back = CustomerFromJson(CustomerToJson(c));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c);
+  EXPECT_EQ(TotalSpendingCents(c), 1301);
+  EXPECT_EQ(TotalVisits(c), 5);
+  EXPECT_EQ(LastVisit(c), 90);
+  EXPECT_EQ(AverageOrderCents(c), 151);  // 150.5 rounds up
+}
+
+// Property: any sequence of orders (some placed cancelled, some with earlier dates),
+// cancellations, other status changes and visits folds into the stats a brute-force
+// recomputation from the event list gives.
+TEST(CustomerStatsProperty, FoldEqualsRecomputationFromTheEvents) {
+  std::mt19937_64 rng(20261121);
+  for (int round = 0; round < 300; ++round) {
+    Customer folded;
+    folded.id = "c";
+    folded.version = 1;  // registered
+    folded.total_spending_cents = static_cast<int64_t>(rng() % 100000);
+    folded.visits = static_cast<int64_t>(rng() % 5);
+    if (rng() % 2) folded.last_visit = static_cast<Millis>(rng() % 1'000'000);
+    const Customer baseline = folded;
+
+    std::vector<EventEnvelope> events;
+    std::map<std::string, Order> orders;  // the write side's view, to decide legal changes
+    const int steps = 1 + static_cast<int>(rng() % 60);
+    for (int i = 0; i < steps; ++i) {
+      const int kind = static_cast<int>(rng() % 10);
+      if (kind < 5 || orders.empty()) {
+        Order o;
+        o.customer_id = "c";
+        o.order_date = static_cast<Millis>(rng() % 2'000'000);
+        o.amount_cents = 1 + static_cast<int64_t>(rng() % 50000);
+        o.status = static_cast<OrderStatus>(rng() % 4);
+        const std::string id = "o" + std::to_string(orders.size());
+        events.push_back(OrderEvent(kOrderPlaced, id, 1, EncodeOrderPlaced(o), i));
+        o.id = id;
+        o.version = 1;
+        orders[id] = o;
+      } else if (kind < 8) {
+        auto it = orders.begin();
+        std::advance(it, static_cast<long>(rng() % orders.size()));
+        Order& o = it->second;
+        const auto to = static_cast<OrderStatus>(rng() % 4);
+        if (!IsAllowedTransition(o.status, to)) continue;
+        events.push_back(OrderEvent(kOrderStatusChanged, o.id, o.version + 1,
+                                    EncodeOrderStatusChanged(o, to), i));
+        o.status = to;
+        ++o.version;
+      } else {
+        EventEnvelope v;
+        v.type = std::string(kCustomerVisitRecorded);
+        v.aggregate_type = std::string(kCustomerAggregate);
+        v.aggregate_id = "c";
+        v.aggregate_version = folded.version + 1 + static_cast<int64_t>(std::count_if(
+            events.begin(), events.end(), [](auto& e) { return e.type == kCustomerVisitRecorded; }));
+        v.occurred_at = i;
+        v.payload = EncodeVisit(static_cast<Millis>(rng() % 3'000'000));
+        events.push_back(v);
+      }
+    }
+
+    for (const auto& e : events) {
+      if (e.aggregate_type == kOrderAggregate) {
+        auto change = DecodeOrderChange(e);
+        ASSERT_TRUE(change) << change.error().message;
+        ApplyOrderToStats(folded.stats, *change);
+      } else {
+        ASSERT_TRUE(ApplyCustomerEvent(folded, e));
+      }
+    }
+
+    // Brute force: the final status of every order, from the whole list.
+    std::map<std::string, std::pair<OrderStatus, int64_t>> final_status;
+    std::optional<Millis> first, last, activity = baseline.last_visit;
+    int64_t visits = 0;
+    for (const auto& e : events) {
+      auto change = DecodeOrderChange(e);
+      if (e.type == kOrderPlaced) {
+        final_status[e.aggregate_id] = {change->status, change->amount_cents};
+        first = std::min(first.value_or(change->order_date), change->order_date);
+        last = std::max(last.value_or(change->order_date), change->order_date);
+        activity = std::max(activity.value_or(change->order_date), change->order_date);
+      } else if (e.type == kOrderStatusChanged) {
+        final_status[e.aggregate_id].first = change->status;
+      } else {
+        ++visits;
+        activity = std::max(activity.value_or(*DecodeVisit(e.payload)), *DecodeVisit(e.payload));
+      }
+    }
+    int64_t count = 0, cents = 0;
+    for (const auto& [id, s] : final_status) {
+      if (s.first == OrderStatus::kCancelled) continue;
+      ++count;
+      cents += s.second;
+    }
+    ASSERT_EQ(folded.stats.order_count, count) << "round " << round;
+    ASSERT_EQ(TotalSpendingCents(folded), baseline.total_spending_cents + cents);
+    ASSERT_EQ(TotalVisits(folded), baseline.visits + visits + count);
+    ASSERT_EQ(folded.stats.first_order_at, first);
+    ASSERT_EQ(folded.stats.last_order_at, last);
+    ASSERT_EQ(LastVisit(folded), activity);
+    ASSERT_EQ(AverageOrderCents(folded), count ? (cents + count / 2) / count : 0);
+    auto back = CustomerFromJson(CustomerToJson(folded));
+    ASSERT_TRUE(back);
+    ASSERT_EQ(*back, folded);
+  }
+}
+
+}  // namespace
+}  // namespace keel

@@ -1,0 +1,24 @@
+// Small text helpers shared by the input validators. Pure.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace keel {
+
+inline std::string_view TrimSpace(std::string_view s) {
+  constexpr std::string_view kWhitespace = " \t\r\n\f\v";
+  const size_t b = s.find_first_not_of(kWhitespace);
+  if (b == std::string_view::npos) return {};
+  const size_t e = s.find_last_not_of(kWhitespace);
+  return s.substr(b, e - b + 1);
+}
+
+// Code points in valid UTF-8 (simdjson has validated every string it hands out).
+inline size_t Utf8Length(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace keel
