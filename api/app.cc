@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "api/customer_service.h"
+#include "api/command_service.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/read_model.h"
@@ -161,7 +161,7 @@ struct App::Impl {
   std::unique_ptr<UuidV7Generator> ids;
   std::unique_ptr<EventLog> log;
   ReadModels read_models;
-  std::unique_ptr<CustomerService> customers;
+  std::unique_ptr<CommandService> commands;
   std::atomic<bool> draining{false};
   Metrics metrics;
   std::unique_ptr<RouteContext> routes;
@@ -271,11 +271,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (auto st = (*gen)->customer_runner->Start(); !st) return Fail(st.error());
   impl->read_models.Exchange(std::move(*gen));
 
-  impl->customers = std::make_unique<CustomerService>(*impl->log, impl->clock, *impl->ids);
+  impl->commands = std::make_unique<CommandService>(*impl->log, impl->clock, *impl->ids);
 
   Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(RouteContext{
-      *impl->customers, impl->read_models, impl->clock, impl->metrics,
+      *impl->commands, impl->read_models, impl->clock, impl->metrics,
       config.max_read_wait_ms, impl->draining,
       [raw](const std::string& name) { return raw->StartRebuild(name); },
       [raw]() {
@@ -297,6 +297,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
                                  double seconds) { metrics->Request(method, route, status, seconds); }});
   AddHealthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);
+  AddOrderRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
   AddDocsRoutes(*impl->server, config.docs_dir);
@@ -309,7 +310,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->port = *port;
   // Listening already, so that liveness answers while a long log is folded; commands get 503
   // and /ready says not ready until this is done.
-  if (auto st = impl->customers->Load(); !st) return Fail(st.error());
+  if (auto st = impl->commands->Load(); !st) return Fail(st.error());
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -336,13 +337,13 @@ void App::Shutdown() {
   if (rebuild.joinable()) rebuild.join();  // outside the lock: the rebuild reports under it
   // Commands already accepted finish and are answered before the server goes.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (impl_->customers && impl_->customers->in_flight() > 0 &&
+  while (impl_->commands && impl_->commands->in_flight() > 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (impl_->server) impl_->server->Shutdown();
   impl_->read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
-  impl_->customers.reset();
+  impl_->commands.reset();
   impl_->log.reset();  // drains the log's queue
 }
 

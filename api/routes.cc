@@ -1,6 +1,8 @@
 #include "api/routes.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -8,6 +10,7 @@
 #include <mutex>
 
 #include "api/envelope.h"
+#include "api/route_helpers.h"
 #include "api/openapi_doc.h"
 #include "domain/customer.h"
 #include "domain/json.h"
@@ -17,109 +20,11 @@
 namespace keel {
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-void SendError(HttpResponder& r, const Error& e) { r.Send(HttpStatusFor(e.code), ErrorBody(e)); }
-
-// If-Match: "3", W/"3" or 3. nullopt when absent; an error when present but not a version.
-Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
-  auto h = req.header("If-Match");
-  if (!h) return std::optional<int64_t>();
-  std::string_view v = *h;
-  if (v.starts_with("W/")) v.remove_prefix(2);
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  auto n = ParseInt64(v);
-  if (!n || *n < 1) {
-    return Fail(Error::Validation({{"If-Match", "Must be the customer's version, e.g. \"3\""}}));
-  }
-  return std::optional<int64_t>(*n);
-}
-
-Result<CommandMeta> MetaFor(const HttpRequest& req) {
-  CommandMeta meta;
-  meta.actor = "anonymous";  // until sign-in exists
-  // The request is the cause; the correlation spans a flow of requests when the client names
-  // one, else it is the request too.
-  meta.causation_id = req.request_id;
-  meta.correlation_id = req.header("X-Correlation-Id").value_or(req.request_id).substr(0, 128);
-  if (auto key = req.header("Idempotency-Key")) {
-    if (key->empty() || key->size() > 255) {
-      return Fail(Error::Validation({{"Idempotency-Key", "Must be 1 to 255 characters"}}));
-    }
-    meta.idempotency_key = *key;
-  }
-  return meta;
-}
-
-std::string PositionJson(const AppendResult& p) {
-  JsonWriter w;
-  w.BeginObject().Key("topic").String(p.topic).Key("partition").Int(p.partition);
-  w.Key("offset").Int(p.last_offset).EndObject();
-  return w.Take();
-}
-
-// The answer to a customer command, once its events are durable.
-void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
-                   const Result<CommandOutcome>& out, std::string_view message) {
-  ctx.metrics.Command(type, out.has_value());
-  if (!out) return SendError(r, out.error());
-  if (out->position) {
-    ctx.metrics.EventsAppended(out->position->topic,
-                               out->position->last_offset - out->position->first_offset + 1);
-  }
-  Headers headers{{"ETag", "\"" + std::to_string(out->version) + "\""}};
-  std::string meta = "{}";
-  if (out->position) {
-    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
-                                                std::to_string(out->position->last_offset));
-    meta = "{\"position\":" + PositionJson(*out->position) + "}";
-  }
-  r.Send(out->status, SuccessBody(message, out->customer_json, meta), headers);
-}
-
-// Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
-// in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
-// Returns false when the wait timed out; an error when the position is malformed.
-Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm) {
-  std::optional<std::string> spec;
-  if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
-  if (!spec) spec = req.header("X-Keel-Min-Position");
-  if (!spec) return true;
-  const size_t colon = spec->find(':');
-  auto p = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(0, colon));
-  auto o = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(colon + 1));
-  if (!p || !o || *p < 0 || *o < 0) {
-    return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
-  }
-  return rm.customer_runner->WaitFor(static_cast<int32_t>(*p), *o,
-                                         std::chrono::milliseconds(ctx.max_read_wait_ms));
-}
-
-// The version is the last member CustomerToJson writes; reading it back needs no parse.
-std::string VersionOf(std::string_view customer_json) {
-  const size_t key = customer_json.rfind("\"version\":");
-  if (key == std::string_view::npos) return "0";
-  std::string_view rest = customer_json.substr(key + 10);
-  return std::string(rest.substr(0, rest.find_first_not_of("0123456789")));
-}
-
 Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
   CustomerListQuery q;
   std::vector<FieldError> errors;
-  auto get = [&](const char* name) -> const std::string* {
-    auto it = req.query.find(name);
-    return it == req.query.end() ? nullptr : &it->second;
-  };
-  if (auto v = get("page")) {
-    auto n = ParseInt64(*v);
-    if (!n || *n < 1 || *n > 1'000'000) errors.push_back({"page", "Must be an integer from 1"});
-    else q.page = static_cast<int>(*n);
-  }
-  if (auto v = get("limit")) {
-    auto n = ParseInt64(*v);
-    if (!n || *n < 1 || *n > 100) errors.push_back({"limit", "Must be an integer from 1 to 100"});
-    else q.limit = static_cast<int>(*n);
-  }
+  auto get = [&](const char* name) { return QueryParam(req, name); };
+  ReadPaging(req, q.page, q.limit, errors);
   if (auto v = get("email")) q.email = NormaliseEmail(*v);
   if (auto v = get("name")) {
     if (v->empty() || v->size() > 100) errors.push_back({"name", "Must be 1 to 100 characters"});
@@ -130,11 +35,52 @@ Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
     else if (*v == "false") q.is_active = false;
     else errors.push_back({"isActive", "Must be true or false"});
   }
+  auto amount = [&](const char* name, std::optional<int64_t>& out) {
+    auto v = get(name);
+    if (!v) return;
+    double d = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+    const double cents = d * 100.0;
+    if (ec != std::errc() || end != v->data() + v->size() || !(cents >= 0) || cents > 1e14) {
+      errors.push_back({name, "Must be an amount from 0"});
+    } else {
+      out = static_cast<int64_t>(std::llround(cents));
+    }
+  };
+  auto count = [&](const char* name, std::optional<int64_t>& out) {
+    auto v = get(name);
+    if (!v) return;
+    auto n = ParseInt64(*v);
+    if (!n || *n < 0) errors.push_back({name, "Must be an integer from 0"});
+    else out = *n;
+  };
+  auto time = [&](const char* name, std::optional<Millis>& out) {
+    auto v = get(name);
+    if (!v) return;
+    out = ParseIso8601(*v);
+    if (!out) errors.push_back({name, "Must be an ISO-8601 datetime, e.g. 2026-01-31T00:00:00Z"});
+  };
+  amount("minTotalSpending", q.min_total_spending_cents);
+  amount("maxTotalSpending", q.max_total_spending_cents);
+  count("minOrders", q.min_order_count);
+  count("maxOrders", q.max_order_count);
+  count("minVisits", q.min_visits);
+  time("lastOrderFrom", q.last_order_from);
+  time("lastOrderTo", q.last_order_to);
+  static const std::pair<const char*, CustomerSort> kSorts[] = {
+      {"createdAt", CustomerSort::kCreatedAt},     {"totalSpending", CustomerSort::kTotalSpending},
+      {"name", CustomerSort::kName},               {"orderCount", CustomerSort::kOrderCount},
+      {"visits", CustomerSort::kVisits},           {"lastOrderAt", CustomerSort::kLastOrderAt},
+      {"averageOrderValue", CustomerSort::kAverageOrderValue}};
   if (auto v = get("sort")) {
-    if (*v == "createdAt") q.sort = CustomerSort::kCreatedAt;
-    else if (*v == "totalSpending") q.sort = CustomerSort::kTotalSpending;
-    else if (*v == "name") q.sort = CustomerSort::kName;
-    else errors.push_back({"sort", "Must be createdAt, totalSpending or name"});
+    auto it = std::find_if(std::begin(kSorts), std::end(kSorts),
+                           [&](const auto& s) { return *v == s.first; });
+    if (it == std::end(kSorts)) {
+      errors.push_back({"sort", "Must be createdAt, totalSpending, name, orderCount, visits, "
+                                "lastOrderAt or averageOrderValue"});
+    } else {
+      q.sort = it->second;
+    }
   }
   q.descending = q.sort != CustomerSort::kName;
   if (auto v = get("order")) {
@@ -159,16 +105,6 @@ void WriteRebuild(JsonWriter& w, const RebuildProgress& p) {
   w.EndObject();
 }
 
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out += items[i];
-  }
-  out.push_back(']');
-  return out;
-}
-
 }  // namespace
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
@@ -179,7 +115,7 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
     if (ctx.draining) {
       return SendError(r, Error::Unavailable("Shutting down"));
     }
-    if (!ctx.customers.loaded()) {
+    if (!ctx.commands.loaded()) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));
     }
     auto rm = ctx.read_models.Current();
@@ -210,7 +146,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!fields) return refuse(fields.error());
     auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
-    ctx.customers.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
+    ctx.commands.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
       AnswerCommand(ctx, "RegisterCustomer", r, out,
                     out && out->status == 201 ? "Customer created" : "Customer unchanged");
     });
@@ -231,7 +167,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
       if (!expected) return refuse(expected.error());
       auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
-      ctx.customers.Update({req.params["id"], std::move(*fields), replace, *expected},
+      ctx.commands.Update({req.params["id"], std::move(*fields), replace, *expected},
                            std::move(*meta), [&ctx, r, type](Result<CommandOutcome> out) {
                              AnswerCommand(ctx, type, r, out, "Customer updated");
                            });
@@ -250,7 +186,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!expected) return refuse(expected.error());
     auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
-    ctx.customers.Deactivate({req.params["id"], *expected}, std::move(*meta),
+    ctx.commands.Deactivate({req.params["id"], *expected}, std::move(*meta),
                              [&ctx, r](Result<CommandOutcome> out) {
                                AnswerCommand(ctx, "DeactivateCustomer", r, out,
                                              "Customer deactivated");
@@ -264,7 +200,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     auto doc = QueryCustomer(*rm->store, req.params["id"]);
     if (!doc) return SendError(r, doc.error());
     if (!*doc) return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
-    Headers headers{{"ETag", "\"" + VersionOf(**doc) + "\""}};
+    Headers headers{{"ETag", "\"" + ETagOf(**doc) + "\""}};
     if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
     r.Send(200, SuccessBody("Customer retrieved", **doc), headers);
   });
@@ -277,11 +213,8 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!caught_up) return SendError(r, caught_up.error());
     auto page = QueryCustomers(*rm->store, *query);
     if (!page) return SendError(r, page.error());
-    JsonWriter meta;
-    meta.BeginObject().Key("total").Int(page->total).Key("page").Int(query->page);
-    meta.Key("limit").Int(query->limit);
-    meta.Key("pages").Int((page->total + query->limit - 1) / query->limit).EndObject();
-    r.Send(200, SuccessBody("Customers retrieved", JsonArray(page->items), meta.str()),
+    r.Send(200, SuccessBody("Customers retrieved", JsonArray(page->items),
+                            PageMeta(page->total, query->page, query->limit)),
            *caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
   });
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <optional>
 
-#include "api/customer_service.h"
+#include "api/command_service.h"
 #include "api/read_model.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -16,7 +16,7 @@
 namespace keel {
 
 struct RouteContext {
-  CustomerService& customers;
+  CommandService& commands;
   ReadModels& read_models;
   Clock& clock;
   Metrics& metrics;
@@ -31,6 +31,7 @@ struct RouteContext {
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
+void AddOrderRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);
 void AddMetricsRoute(HttpServer& server, RouteContext& ctx);
 // /openapi.json, and Swagger UI at /docs from the assets in `docs_dir` (empty: the build's

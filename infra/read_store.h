@@ -35,9 +35,9 @@ class ReadStore {
   virtual Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
                       const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
 
-  // Visits the keys that begin with `prefix` from the last to the first, until `visit`
-  // returns false.
-  virtual Status ScanReverse(std::string_view table, std::string_view prefix,
+  // Visits the keys that begin with `prefix` and are <= `last` (empty: no bound), from the last
+  // to the first, until `visit` returns false.
+  virtual Status ScanReverse(std::string_view table, std::string_view prefix, std::string_view last,
                              const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
 
   // Makes every write so far durable.

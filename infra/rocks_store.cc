@@ -137,7 +137,7 @@ Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::st
 }
 
 Status RocksStore::ScanReverse(
-    std::string_view table, std::string_view prefix,
+    std::string_view table, std::string_view prefix, std::string_view last,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   auto cf = impl_->Table(table);
   if (!cf) return Fail(cf.error());
@@ -146,10 +146,12 @@ Status RocksStore::ScanReverse(
   // incremented), or at the very end when there is none.
   std::string upper(prefix);
   while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
-  if (upper.empty()) {
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  if (!last.empty() && (upper.empty() || last < std::string_view(upper))) {
+    it->SeekForPrev(rocksdb::Slice(last.data(), last.size()));
+  } else if (upper.empty()) {
     it->SeekToLast();
   } else {
-    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
     it->SeekForPrev(upper);
   }
   for (; it->Valid(); it->Prev()) {

@@ -31,7 +31,7 @@ class RocksStore final : public ReadStore {
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override;
   Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
               const std::function<bool(std::string_view, std::string_view)>& visit) override;
-  Status ScanReverse(std::string_view table, std::string_view prefix,
+  Status ScanReverse(std::string_view table, std::string_view prefix, std::string_view last,
                      const std::function<bool(std::string_view, std::string_view)>& visit) override;
   Status Flush() override;
 

@@ -19,10 +19,48 @@ std::string CountKey(int32_t partition) {
   return std::string(kCountPrefix) + p;
 }
 
-std::string EventKey(std::string_view id, int64_t version) {
+constexpr std::string_view kOrderCountPrefix = "orders/count/";
+
+std::string OrderCountKey(int32_t partition) {
+  char p[16];
+  std::snprintf(p, sizeof p, "%05d", partition);
+  return std::string(kOrderCountPrefix) + p;
+}
+
+std::string Digits20(int64_t n) {
   char v[24];
-  std::snprintf(v, sizeof v, "%020lld", static_cast<long long>(version));
-  return std::string(id) + "/" + v;
+  std::snprintf(v, sizeof v, "%020lld", static_cast<long long>(std::max<int64_t>(n, 0)));
+  return v;
+}
+
+// A customer's history in log order: all of a customer's events share one partition, so the
+// offset orders them (orders' events included, which do not move the customer's version).
+std::string HistoryKey(std::string_view customer_id, int64_t offset) {
+  return std::string(customer_id) + "/" + Digits20(offset);
+}
+
+std::string OrderByCustomerKey(const Order& o) {
+  return o.customer_id + "/" + Digits20(o.order_date) + "/" + o.id;
+}
+
+std::string OrderByDateKey(const Order& o) { return Digits20(o.order_date) + "/" + o.id; }
+
+Result<int64_t> SumCounters(ReadStore& store, std::string_view prefix) {
+  int64_t n = 0;
+  auto st = store.Scan(kProjectionMetaTable, prefix, "", [&](std::string_view, std::string_view v) {
+    n += ParseInt64(v).value_or(0);
+    return true;
+  });
+  if (!st) return Fail(st.error());
+  return n;
+}
+
+Status BumpCounter(StateView& view, const std::string& key, std::vector<StoreWrite>& writes) {
+  auto count = view.Get(kProjectionMetaTable, key);
+  if (!count) return Fail(count.error());
+  writes.push_back({std::string(kProjectionMetaTable), key,
+                    std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + 1)});
+  return {};
 }
 
 std::string CreatedKey(const Customer& c) {
@@ -38,27 +76,87 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+bool MatchesStats(const CustomerListQuery& q, const Customer& c) {
+  const int64_t spent = TotalSpendingCents(c);
+  if (q.min_total_spending_cents && spent < *q.min_total_spending_cents) return false;
+  if (q.max_total_spending_cents && spent > *q.max_total_spending_cents) return false;
+  if (q.min_order_count && c.stats.order_count < *q.min_order_count) return false;
+  if (q.max_order_count && c.stats.order_count > *q.max_order_count) return false;
+  if (q.min_visits && TotalVisits(c) < *q.min_visits) return false;
+  if (q.last_order_from && (!c.stats.last_order_at || *c.stats.last_order_at < *q.last_order_from)) {
+    return false;
+  }
+  if (q.last_order_to && (!c.stats.last_order_at || *c.stats.last_order_at > *q.last_order_to)) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> CustomerProjector::tables() const {
-  return {std::string(kCustomersTable), std::string(kCustomersByEmailTable),
-          std::string(kCustomerEventsTable), std::string(kCustomersByCreatedTable)};
+  return {std::string(kCustomersTable),      std::string(kCustomersByEmailTable),
+          std::string(kCustomerEventsTable), std::string(kCustomersByCreatedTable),
+          std::string(kOrdersTable),         std::string(kOrdersByCustomerTable),
+          std::string(kOrdersByDateTable)};
 }
+
+namespace {
+
+Result<Customer> LoadCustomer(StateView& view, const std::string& id) {
+  auto stored = view.Get(kCustomersTable, id);
+  if (!stored) return Fail(stored.error());
+  if (!*stored) return Customer{};
+  auto parsed = CustomerFromJson(**stored);
+  if (!parsed) return Fail(Error::Internal("Customer record unreadable: " + parsed.error().message));
+  return parsed;
+}
+
+Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position, StateView& view,
+                       std::vector<StoreWrite>& writes) {
+  auto change = DecodeOrderChange(event);
+  if (!change) return Fail(change.error());
+  Order order;
+  auto stored = view.Get(kOrdersTable, event.aggregate_id);
+  if (!stored) return Fail(stored.error());
+  if (*stored) {
+    auto parsed = OrderFromJson(**stored);
+    if (!parsed) return Fail(Error::Internal("Order record unreadable: " + parsed.error().message));
+    order = std::move(*parsed);
+  }
+  if (auto st = ApplyOrderChange(order, event, *change); !st) return st;
+  auto customer = LoadCustomer(view, change->customer_id);
+  if (!customer) return Fail(customer.error());
+  if (customer->version == 0) {
+    return Fail(Error::DataLoss("Order " + order.id + " of unknown customer " + change->customer_id));
+  }
+  const CustomerStats before = customer->stats;
+  ApplyOrderToStats(customer->stats, *change);
+  if (customer->stats != before) {
+    writes.push_back({std::string(kCustomersTable), customer->id, CustomerToJson(*customer)});
+  }
+  writes.push_back({std::string(kOrdersTable), order.id, OrderToJson(order)});
+  const std::string status(OrderStatusName(order.status));
+  writes.push_back({std::string(kOrdersByCustomerTable), OrderByCustomerKey(order), status});
+  writes.push_back({std::string(kOrdersByDateTable), OrderByDateKey(order), status});
+  writes.push_back({std::string(kCustomerEventsTable), HistoryKey(order.customer_id, position.offset),
+                    std::string(position.record)});
+  if (change->placed) return BumpCounter(view, OrderCountKey(position.partition), writes);
+  return {};
+}
+
+}  // namespace
 
 Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                 StateView& view, std::vector<StoreWrite>& writes) {
+  if (event.aggregate_type == kOrderAggregate) return ApplyOrderEvent(event, position, view, writes);
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));
   }
-  Customer customer;
-  auto stored = view.Get(kCustomersTable, event.aggregate_id);
-  if (!stored) return Fail(stored.error());
-  if (*stored) {
-    auto parsed = CustomerFromJson(**stored);
-    if (!parsed) return Fail(Error::Internal("Customer record unreadable: " + parsed.error().message));
-    customer = std::move(*parsed);
-  }
+  auto loaded = LoadCustomer(view, event.aggregate_id);
+  if (!loaded) return Fail(loaded.error());
+  Customer customer = std::move(*loaded);
   const std::string old_email = customer.email;
   const bool is_new = customer.version == 0;
   if (auto st = ApplyCustomerEvent(customer, event); !st) return st;
@@ -77,15 +175,11 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   }
   // The history keeps each record as it was appended: the audit trail shows what was recorded,
   // whatever later upcasting makes of it.
-  writes.push_back({std::string(kCustomerEventsTable), EventKey(customer.id, customer.version),
+  writes.push_back({std::string(kCustomerEventsTable), HistoryKey(customer.id, position.offset),
                     std::string(position.record)});
   if (is_new) {
     writes.push_back({std::string(kCustomersByCreatedTable), CreatedKey(customer), ""});
-    const std::string key = CountKey(position.partition);
-    auto count = view.Get(kProjectionMetaTable, key);
-    if (!count) return Fail(count.error());
-    writes.push_back({std::string(kProjectionMetaTable), key,
-                      std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + 1)});
+    return BumpCounter(view, CountKey(position.partition), writes);
   }
   return {};
 }
@@ -94,15 +188,9 @@ Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_v
   return store.Get(kCustomersTable, id);
 }
 
-Result<int64_t> QueryCustomerCount(ReadStore& store) {
-  int64_t n = 0;
-  auto st = store.Scan(kProjectionMetaTable, kCountPrefix, "", [&](std::string_view, std::string_view v) {
-    n += ParseInt64(v).value_or(0);
-    return true;
-  });
-  if (!st) return Fail(st.error());
-  return n;
-}
+Result<int64_t> QueryCustomerCount(ReadStore& store) { return SumCounters(store, kCountPrefix); }
+
+Result<int64_t> QueryOrderCount(ReadStore& store) { return SumCounters(store, kOrderCountPrefix); }
 
 Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q) {
   CustomerPage page;
@@ -119,7 +207,8 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
     auto c = CustomerFromJson(**doc);
     if (!c) return Fail(c.error());
     const bool match = (!q.is_active || c->is_active == *q.is_active) &&
-                       (!q.name_contains || Lower(c->name).find(Lower(*q.name_contains)) != std::string::npos);
+                       (!q.name_contains || Lower(c->name).find(Lower(*q.name_contains)) != std::string::npos) &&
+                       MatchesStats(q, *c);
     if (match) {
       page.total = 1;
       if (skip == 0) page.items.push_back(std::move(**doc));
@@ -128,7 +217,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
   }
 
   // Unfiltered by creation date, either way: stream the creation index, one page at a time.
-  if (!q.name_contains && !q.is_active && q.sort == CustomerSort::kCreatedAt) {
+  if (!q.name_contains && !q.is_active && !q.has_stats_filter() && q.sort == CustomerSort::kCreatedAt) {
     auto total = QueryCustomerCount(store);
     if (!total) return Fail(total.error());
     page.total = *total;
@@ -138,7 +227,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
       if (seen++ >= skip) ids.emplace_back(key.substr(key.find('/') + 1));
       return ids.size() < limit;
     };
-    auto st = q.descending ? store.ScanReverse(kCustomersByCreatedTable, "", visit)
+    auto st = q.descending ? store.ScanReverse(kCustomersByCreatedTable, "", "", visit)
                            : store.Scan(kCustomersByCreatedTable, "", "", visit);
     if (!st) return Fail(st.error());
     for (const auto& id : ids) {
@@ -166,6 +255,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
     }
     if (q.is_active && c->is_active != *q.is_active) return true;
     if (q.name_contains && Lower(c->name).find(needle) == std::string::npos) return true;
+    if (!MatchesStats(q, *c)) return true;
     rows.push_back({std::move(*c), std::string(v)});
     return true;
   });
@@ -174,8 +264,26 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
   auto less = [&](const Row& a, const Row& b) {
     switch (q.sort) {
       case CustomerSort::kTotalSpending:
-        if (a.c.total_spending_cents != b.c.total_spending_cents) {
-          return a.c.total_spending_cents < b.c.total_spending_cents;
+        if (TotalSpendingCents(a.c) != TotalSpendingCents(b.c)) {
+          return TotalSpendingCents(a.c) < TotalSpendingCents(b.c);
+        }
+        break;
+      case CustomerSort::kOrderCount:
+        if (a.c.stats.order_count != b.c.stats.order_count) {
+          return a.c.stats.order_count < b.c.stats.order_count;
+        }
+        break;
+      case CustomerSort::kVisits:
+        if (TotalVisits(a.c) != TotalVisits(b.c)) return TotalVisits(a.c) < TotalVisits(b.c);
+        break;
+      case CustomerSort::kAverageOrderValue:
+        if (AverageOrderCents(a.c) != AverageOrderCents(b.c)) {
+          return AverageOrderCents(a.c) < AverageOrderCents(b.c);
+        }
+        break;
+      case CustomerSort::kLastOrderAt:  // customers without orders first
+        if (a.c.stats.last_order_at != b.c.stats.last_order_at) {
+          return a.c.stats.last_order_at < b.c.stats.last_order_at;
         }
         break;
       case CustomerSort::kName:
@@ -208,6 +316,55 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, std::stri
   });
   if (!st) return Fail(st.error());
   return events;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+Result<std::optional<std::string>> QueryOrder(ReadStore& store, std::string_view id) {
+  return store.Get(kOrdersTable, id);
+}
+
+Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
+  OrderPage page;
+  const bool unfiltered = !q.customer_id && !q.status && !q.from && !q.to;
+  if (unfiltered) {
+    auto total = QueryOrderCount(store);
+    if (!total) return Fail(total.error());
+    page.total = *total;
+  }
+  const std::string_view table = q.customer_id ? kOrdersByCustomerTable : kOrdersByDateTable;
+  const std::string prefix = q.customer_id ? *q.customer_id + "/" : "";
+  const std::string status = q.status ? std::string(OrderStatusName(*q.status)) : "";
+  const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
+  const size_t limit = static_cast<size_t>(q.limit);
+  size_t matched = 0;
+  std::vector<std::string> ids;
+  auto visit = [&](std::string_view key, std::string_view value) {
+    const std::string_view date = key.substr(prefix.size(), 20);
+    if (q.descending ? (q.from && date < Digits20(*q.from)) : (q.to && date > Digits20(*q.to))) {
+      return false;  // past the range
+    }
+    if (q.status && value != status) return true;
+    if (matched++ >= skip && ids.size() < limit) ids.emplace_back(key.substr(key.rfind('/') + 1));
+    return !unfiltered || ids.size() < limit;  // filtered: count every match for the total
+  };
+  Status st;
+  if (q.descending) {
+    const std::string last = q.to ? prefix + Digits20(*q.to) + "/\xff" : "";
+    st = store.ScanReverse(table, prefix, last, visit);
+  } else {
+    st = store.Scan(table, prefix, q.from ? prefix + Digits20(*q.from) : "", visit);
+  }
+  if (!st) return Fail(st.error());
+  if (!unfiltered) page.total = static_cast<int64_t>(matched);
+  for (const auto& id : ids) {
+    auto doc = store.Get(kOrdersTable, id);
+    if (!doc) return Fail(doc.error());
+    if (*doc) page.items.push_back(std::move(**doc));
+  }
+  return page;
 }
 
 }  // namespace keel

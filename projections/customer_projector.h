@@ -1,5 +1,7 @@
-// CustomerProjector: the customers read model (profile per id, id per email, each customer's
-// event history, the customer count), and the queries served from it.
+// CustomerProjector: folds the customers stream (customers, their visits, their orders) into
+// the customers read model (profile and stats per id, id per email, each customer's event
+// history, creation index, count) and the orders read model (order per id, by customer, by
+// date, count), and the queries served from them.
 // The projector holds no state of its own; queries are thread-safe as the store is.
 #pragma once
 
@@ -7,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/order.h"
 #include "infra/read_store.h"
 #include "projections/projector.h"
 
@@ -18,6 +21,11 @@ inline constexpr std::string_view kCustomersByEmailTable = "customers_by_email";
 inline constexpr std::string_view kCustomerEventsTable = "customer_events";
 // createdAt (20 digits of milliseconds) + "/" + id → "": the customers in creation order.
 inline constexpr std::string_view kCustomersByCreatedTable = "customers_by_created";
+inline constexpr std::string_view kOrdersTable = "orders";
+// customerId + "/" + orderDate (20 digits) + "/" + orderId → status.
+inline constexpr std::string_view kOrdersByCustomerTable = "orders_by_customer";
+// orderDate (20 digits) + "/" + orderId → status.
+inline constexpr std::string_view kOrdersByDateTable = "orders_by_date";
 
 class CustomerProjector final : public Projector {
  public:
@@ -28,7 +36,9 @@ class CustomerProjector final : public Projector {
                std::vector<StoreWrite>& writes) override;
 };
 
-enum class CustomerSort { kCreatedAt, kTotalSpending, kName };
+enum class CustomerSort {
+  kCreatedAt, kTotalSpending, kName, kOrderCount, kVisits, kLastOrderAt, kAverageOrderValue
+};
 
 struct CustomerListQuery {
   int page = 1;     // 1-based
@@ -36,8 +46,18 @@ struct CustomerListQuery {
   std::optional<std::string> email;          // exact, normalised
   std::optional<std::string> name_contains;  // case-insensitive
   std::optional<bool> is_active;
+  // Stats filters, all inclusive.
+  std::optional<int64_t> min_total_spending_cents, max_total_spending_cents;
+  std::optional<int64_t> min_order_count, max_order_count;
+  std::optional<int64_t> min_visits;
+  std::optional<Millis> last_order_from, last_order_to;
   CustomerSort sort = CustomerSort::kCreatedAt;
   bool descending = true;
+
+  bool has_stats_filter() const {
+    return min_total_spending_cents || max_total_spending_cents || min_order_count ||
+           max_order_count || min_visits || last_order_from || last_order_to;
+  }
 };
 
 struct CustomerPage {
@@ -52,5 +72,23 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& q
 Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, std::string_view id);
 // Registered customers, from the projector's counter.
 Result<int64_t> QueryCustomerCount(ReadStore& store);
+
+struct OrderListQuery {
+  int page = 1;
+  int limit = 20;
+  std::optional<std::string> customer_id;
+  std::optional<OrderStatus> status;
+  std::optional<Millis> from, to;  // orderDate, inclusive
+  bool descending = true;          // by orderDate
+};
+
+struct OrderPage {
+  std::vector<std::string> items;  // order JSON objects
+  int64_t total = 0;
+};
+
+Result<std::optional<std::string>> QueryOrder(ReadStore& store, std::string_view id);
+Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& query);
+Result<int64_t> QueryOrderCount(ReadStore& store);
 
 }  // namespace keel

@@ -57,7 +57,7 @@ TEST_F(CustomerApiTest, RegisterThenReadBack) {
   EXPECT_TRUE(IsUuid(id));
   EXPECT_EQ(created.Str("/data/name"), "Ada Lovelace");
   EXPECT_EQ(created.Str("/data/email"), "ada@example.com");
-  EXPECT_EQ(r.headers["etag"], "\"1\"");
+  EXPECT_EQ(r.headers["etag"], "\"1.0\"");
   EXPECT_EQ(created.Str("/meta/position/topic"), "keel.customers");
   ASSERT_FALSE(r.headers["x-keel-position"].empty());
 
@@ -70,7 +70,7 @@ TEST_F(CustomerApiTest, RegisterThenReadBack) {
   EXPECT_EQ(doc.Int("/data/visits"), 3);
   EXPECT_EQ(doc.Str("/data/lastVisit"), "2026-01-02T03:04:05.000Z");
   EXPECT_TRUE(doc.Bool("/data/isActive"));
-  EXPECT_EQ(got.headers["etag"], "\"1\"");
+  EXPECT_EQ(got.headers["etag"], "\"1.0\"");
 }
 
 TEST_F(CustomerApiTest, EveryViolationIsListedAndNothingIsAppended) {
@@ -121,7 +121,7 @@ TEST_F(CustomerApiTest, UpdateReplaceDeactivateAndTheHistoryStays) {
   auto patched = client_.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":7})");
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(Json(patched.body).Int("/data/visits"), 7);
-  EXPECT_EQ(patched.headers["etag"], "\"2\"");
+  EXPECT_EQ(patched.headers["etag"], "\"2.0\"");
 
   auto put = client_.Send("PUT", "/api/v1/customers/" + id,
                           R"({"name":"Grace Hopper","email":"grace@x.io"})");

@@ -54,6 +54,23 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
       ASSERT_EQ(c.Send("PATCH", "/api/v1/customers/" + ids[i],
                        R"({"email":"moved)" + std::to_string(i) + R"(@x.io"})").status, 200);
     }
+    // Orders: placed, some shipped, some cancelled, some re-sent by external id.
+    std::vector<std::string> orders;
+    for (int i = 0; i < 200; i += 2) {
+      if (i % 7 == 0) continue;  // deactivated customers cannot order
+      auto r = c.Send("POST", "/api/v1/orders",
+                      R"({"customerId":")" + ids[i] + R"(","orderAmount":)" + std::to_string(i + 1) +
+                          R"(.5,"orderId":"ext-)" + std::to_string(i) + R"("})");
+      ASSERT_EQ(r.status, 201) << r.body;
+      orders.push_back(Json(r.body).Str("/data/id"));
+      ASSERT_EQ(c.Send("POST", "/api/v1/customers/" + ids[i] + "/visits").status, 200);
+    }
+    for (size_t i = 0; i < orders.size(); i += 3) {
+      ASSERT_EQ(c.Send("PATCH", "/api/v1/orders/" + orders[i] + "/status",
+                       i % 2 ? R"({"status":"Cancelled"})" : R"({"status":"Shipped"})").status, 200);
+    }
+    ASSERT_EQ(c.Send("POST", "/api/v1/orders", R"({"customerId":")" + ids[2] +
+                                                 R"(","orderAmount":3.5,"orderId":"ext-2"})").status, 200);
     // A dead letter too: replay must reproduce it at the same position.
     ASSERT_TRUE(app.app().log().Append("keel.customers", "junk", {"not json"}));
   }
@@ -69,6 +86,7 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
   const std::string live_dir = ActiveReadModelDir(dir.path());
   const Snapshot live = Dump(dir.path() + "/" + live_dir);
   ASSERT_EQ(live.at("customers").size(), 200u);
+  ASSERT_EQ(live.at("orders").size(), 85u);
   ASSERT_EQ(live.at("dead_letters").size(), 1u);
 
   int64_t last_done = 0, last_total = 0;
@@ -79,8 +97,9 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(last_done, last_total);
   // 200 registrations, 66 visit changes (customer 0's visits:0 changes nothing and appends
-  // nothing), 29 deactivations, 19 email moves, 1 dead letter.
-  EXPECT_EQ(last_total, 200 + 66 + 29 + 19 + 1);
+  // nothing), 29 deactivations, 19 email moves, 85 orders and 85 visits, 29 status changes,
+  // 1 dead letter.
+  EXPECT_EQ(last_total, 200 + 66 + 29 + 19 + 85 + 85 + 29 + 1);
   const std::string rebuilt_dir = ActiveReadModelDir(dir.path());
   EXPECT_NE(rebuilt_dir, live_dir);
   const Snapshot rebuilt = Dump(dir.path() + "/" + rebuilt_dir);

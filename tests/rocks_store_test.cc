@@ -14,7 +14,7 @@ std::vector<std::string> Keys(RocksStore& store, std::string_view prefix, bool r
     keys.emplace_back(k);
     return true;
   };
-  EXPECT_TRUE(reverse ? store.ScanReverse("t", prefix, visit) : store.Scan("t", prefix, "", visit));
+  EXPECT_TRUE(reverse ? store.ScanReverse("t", prefix, "", visit) : store.Scan("t", prefix, "", visit));
   return keys;
 }
 
@@ -49,6 +49,21 @@ TEST(RocksStoreTest, ScansAPrefixForwardAndBackward) {
             (std::vector<std::string>{std::string("b\xff", 2)}));
   EXPECT_EQ(Keys(**store, "c", true), (std::vector<std::string>{"c"}));
   EXPECT_TRUE(Keys(**store, "d", true).empty());
+
+  // Backwards from a bound: keys <= last only.
+  std::vector<std::string> keys;
+  auto visit = [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  };
+  ASSERT_TRUE((*store)->ScanReverse("t", "b", "b/1~", visit));
+  EXPECT_EQ(keys, (std::vector<std::string>{"b/1"}));
+  keys.clear();
+  ASSERT_TRUE((*store)->ScanReverse("t", "", "b0", visit));
+  EXPECT_EQ(keys, (std::vector<std::string>{"b0", "b/2", "b/1", "a"}));
+  keys.clear();
+  ASSERT_TRUE((*store)->ScanReverse("t", "b/", "z", visit));  // bound past the prefix
+  EXPECT_EQ(keys, (std::vector<std::string>{"b/2", "b/1"}));
 }
 
 }  // namespace

@@ -1,0 +1,332 @@
+#include "api/command_service.h"
+
+#include <condition_variable>
+#include <memory>
+
+#include "projections/customer_projector.h"
+
+namespace keel {
+namespace {
+
+constexpr Millis kIdempotencyWindow = 24 * 3600 * 1000;
+
+}  // namespace
+
+CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids)
+    : log_(log), clock_(clock), ids_(ids) {}
+
+Status CommandService::Load() {
+  std::lock_guard lock(mu_);
+  auto st = LoadLocked();
+  if (st) loaded_ = true;
+  return st;
+}
+
+Status CommandService::LoadLocked() {
+  state_ = WriteModel();
+  const std::string topic(kCustomersTopic);
+  std::vector<std::pair<int32_t, int64_t>> starts;
+  std::vector<int64_t> ends;
+  for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
+    auto end = log_.EndOffset(topic, p);
+    if (!end) return Fail(end.error());
+    starts.emplace_back(p, 0);
+    ends.push_back(*end);
+  }
+  auto reader = log_.OpenReader(topic, starts);
+  if (!reader) return Fail(reader.error());
+  std::vector<int64_t> next(ends.size(), 0);
+  auto done = [&] {
+    for (size_t p = 0; p < ends.size(); ++p) {
+      if (next[p] < ends[p]) return false;
+    }
+    return true;
+  };
+  const Millis horizon = clock_.NowMillis() - kIdempotencyWindow;
+  while (!done()) {
+    auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
+    if (!records) return Fail(records.error());
+    for (const auto& r : *records) {
+      next[static_cast<size_t>(r.partition)] = r.offset + 1;
+      if (r.offset >= ends[static_cast<size_t>(r.partition)]) continue;
+      auto event = DecodeEvent(r.value);
+      // Events the projector will dead-letter carry no state the write side could use.
+      if (!event || CheckSupport(*event) != EventSupport::kSupported) continue;
+      if (!state_.Apply(*event)) continue;
+      if (!event->idempotency_key.empty() && event->recorded_at >= horizon) {
+        const bool created = event->type == kCustomerRegistered || event->type == kOrderPlaced;
+        auto outcome = Answer(event->aggregate_type == kOrderAggregate ? Subject::kOrder
+                                                                        : Subject::kCustomer,
+                              event->aggregate_id, created ? 201 : 200);
+        if (!outcome) continue;
+        outcome->position = AppendResult{topic, r.partition, r.offset, r.offset};
+        RememberAnswer(event->idempotency_key, *outcome, event->recorded_at);
+      }
+    }
+  }
+  stale_ = false;
+  return {};
+}
+
+void CommandService::RememberAnswer(const std::string& key, const CommandOutcome& outcome,
+                                    Millis at) {
+  std::lock_guard lock(idem_mu_);
+  const Millis horizon = clock_.NowMillis() - kIdempotencyWindow;
+  while (!answer_times_.empty() && answer_times_.front().first < horizon) {
+    auto it = answers_.find(answer_times_.front().second);
+    if (it != answers_.end() && !it->second.pending) answers_.erase(it);
+    answer_times_.pop_front();
+  }
+  answers_[key] = {false, outcome};
+  answer_times_.emplace_back(at, key);
+}
+
+Result<CommandOutcome> CommandService::Answer(Subject subject, const std::string& id,
+                                              int status) const {
+  if (subject == Subject::kOrder) {
+    const Order* o = state_.orders.Find(id);
+    if (!o) return Fail(Error::Internal("Command on a missing order " + id));
+    return CommandOutcome{status, OrderToJson(*o), o->version, std::nullopt};
+  }
+  const Customer* c = state_.customers.Find(id);
+  if (!c) return Fail(Error::Internal("Command on a missing customer " + id));
+  return CommandOutcome{status, CustomerToJson(*c), c->version, std::nullopt};
+}
+
+Result<std::vector<std::string>> CommandService::Commit(const std::vector<EventEnvelope>& events) {
+  std::vector<std::string> values;
+  values.reserve(events.size());
+  for (const auto& e : events) {
+    if (auto st = state_.Apply(e); !st) {
+      stale_ = true;
+      return Fail(Error::Internal("Decided event does not apply: " + st.error().message));
+    }
+    values.push_back(EncodeEvent(e));
+  }
+  return values;
+}
+
+void CommandService::Register(CustomerFields fields, CommandMeta meta, Done done) {
+  std::string id = ids_.NewId();
+  Execute(std::move(meta),
+          [this, id, fields = std::move(fields)](const WriteModel& state,
+                                                 const CommandMeta& m) -> Result<Decision> {
+            auto events = DecideRegister(state.customers, {id, fields}, m, ids_);
+            if (!events) return Fail(events.error());
+            return Decision{id, std::move(*events), Subject::kCustomer, id, 201};
+          },
+          std::move(done));
+}
+
+void CommandService::Update(UpdateCustomer cmd, CommandMeta meta, Done done) {
+  Execute(std::move(meta),
+          [this, cmd = std::move(cmd)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+            auto events = DecideUpdate(state.customers, cmd, m, ids_);
+            if (!events) return Fail(events.error());
+            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+          },
+          std::move(done));
+}
+
+void CommandService::Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done done) {
+  Execute(std::move(meta),
+          [this, cmd = std::move(cmd)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+            auto events = DecideDeactivate(state.customers, cmd, m, ids_);
+            if (!events) return Fail(events.error());
+            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+          },
+          std::move(done));
+}
+
+void CommandService::RecordVisit(keel::RecordVisit cmd, CommandMeta meta, Done done) {
+  Execute(std::move(meta),
+          [this, cmd = std::move(cmd)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+            auto events = DecideRecordVisit(state.customers, cmd, m, ids_);
+            if (!events) return Fail(events.error());
+            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+          },
+          std::move(done));
+}
+
+void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
+  Execute(std::move(meta),
+          [this, input = std::move(input)](const WriteModel& state,
+                                           const CommandMeta& m) -> Result<Decision> {
+            auto d = DecidePlaceOrder(state.customers, state.orders, {input}, m, ids_);
+            if (!d) return Fail(d.error());
+            return Decision{input.customer_id, std::move(d->events), Subject::kOrder, d->order_id,
+                            d->duplicate ? 200 : 201, d->duplicate};
+          },
+          std::move(done));
+}
+
+void CommandService::ChangeOrderStatus(keel::ChangeOrderStatus cmd, CommandMeta meta, Done done) {
+  Execute(std::move(meta),
+          [this, cmd = std::move(cmd)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+            auto events = DecideChangeOrderStatus(state.orders, cmd, m, ids_);
+            if (!events) return Fail(events.error());
+            const Order* o = state.orders.Find(cmd.id);
+            return Decision{o->customer_id, std::move(*events), Subject::kOrder, cmd.id, 200};
+          },
+          std::move(done));
+}
+
+void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) {
+  if (!loaded_) {
+    return done(Fail(Error::Unavailable("Keel is starting: the command side is still reading the log")));
+  }
+  const std::string key = meta.idempotency_key;
+  if (!key.empty()) {
+    std::lock_guard lock(idem_mu_);
+    auto it = answers_.find(key);
+    if (it != answers_.end()) {
+      if (it->second.pending) {
+        return done(Fail(Error::Aborted("A request with this Idempotency-Key is in progress")));
+      }
+      return done(it->second.outcome);
+    }
+  }
+
+  std::unique_lock lock(mu_);
+  if (stale_) {
+    if (auto st = LoadLocked(); !st) return done(Fail(st.error()));
+  }
+  meta.now = clock_.NowMillis();
+  auto decision = decide(state_, meta);
+  if (!decision) return done(Fail(decision.error()));
+  if (decision->events.empty()) return done(Answer(decision->subject, decision->subject_id, decision->status));
+  auto values = Commit(decision->events);
+  if (!values) return done(Fail(values.error()));
+  auto outcome = Answer(decision->subject, decision->subject_id, decision->status);
+  if (!outcome) return done(Fail(outcome.error()));
+  if (!key.empty()) {
+    std::lock_guard idem_lock(idem_mu_);
+    answers_[key] = {true, {}};
+  }
+  ++in_flight_;
+  // Enqueued under mu_, so that the log receives commands in the order they were decided.
+  log_.AppendAsync(
+      std::string(kCustomersTopic), decision->key, std::move(*values),
+      [this, key, outcome = std::move(*outcome), done = std::move(done),
+       at = meta.now](Result<AppendResult> appended) mutable {
+        if (!appended) {
+          stale_ = true;  // the write model holds events the log does not
+          if (!key.empty()) {
+            std::lock_guard idem_lock(idem_mu_);
+            answers_.erase(key);
+          }
+          done(Fail(appended.error()));
+        } else {
+          outcome.position = *appended;
+          if (!key.empty()) RememberAnswer(key, outcome, at);
+          done(std::move(outcome));
+        }
+        --in_flight_;
+      });
+}
+
+Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
+    std::vector<std::pair<size_t, CustomerFields>> records, const CommandMeta& meta) {
+  return Ingest(
+      records.size(),
+      [&](size_t i, const CommandMeta& m) -> Result<Decision> {
+        CustomerFields& fields = records[i].second;
+        if (!fields.email || !fields.name) {
+          return Fail(Error::Validation({{"email", "Name and email are required"}}));
+        }
+        if (auto owner = state_.customers.OwnerOfEmail(*fields.email)) {
+          auto events = DecideUpdate(state_.customers, {*owner, fields, false, std::nullopt}, m, ids_);
+          if (!events) return Fail(events.error());
+          return Decision{*owner, std::move(*events), Subject::kCustomer, *owner, 200};
+        }
+        std::string id = ids_.NewId();
+        auto events = DecideRegister(state_.customers, {id, fields}, m, ids_);
+        if (!events) return Fail(events.error());
+        return Decision{id, std::move(*events), Subject::kCustomer, id, 201};
+      },
+      [&](size_t i) { return records[i].first; }, meta);
+}
+
+Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
+    std::vector<std::pair<size_t, OrderInput>> records, const CommandMeta& meta) {
+  return Ingest(
+      records.size(),
+      [&](size_t i, const CommandMeta& m) -> Result<Decision> {
+        const OrderInput& input = records[i].second;
+        auto d = DecidePlaceOrder(state_.customers, state_.orders, {input}, m, ids_);
+        if (!d) return Fail(d.error());
+        return Decision{input.customer_id, std::move(d->events), Subject::kOrder, d->order_id,
+                        d->duplicate ? 200 : 201, d->duplicate};
+      },
+      [&](size_t i) { return records[i].first; }, meta);
+}
+
+Result<std::vector<IngestRecordOutcome>> CommandService::Ingest(
+    size_t count, const std::function<Result<Decision>(size_t, const CommandMeta&)>& decide,
+    const std::function<size_t(size_t)>& index_of, const CommandMeta& meta) {
+  if (!loaded_) {
+    return Fail(Error::Unavailable("Keel is starting: the command side is still reading the log"));
+  }
+  std::vector<IngestRecordOutcome> outcomes(count);
+  // Appends still unacknowledged; their callbacks fill in their outcomes.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t waiting = 0;  // guarded by mu
+  };
+  auto pending = std::make_shared<Pending>();  // shared: a callback may outlive the wait
+  {
+    std::unique_lock lock(mu_);
+    if (stale_) {
+      if (auto st = LoadLocked(); !st) return Fail(st.error());
+    }
+    CommandMeta m = meta;
+    m.now = clock_.NowMillis();
+    for (size_t i = 0; i < count; ++i) {
+      IngestRecordOutcome& out = outcomes[i];
+      out.index = index_of(i);
+      auto decision = decide(i, m);
+      if (!decision) {
+        out.error = decision.error();
+        continue;
+      }
+      if (decision->events.empty()) {
+        out.result = decision->duplicate ? IngestResult::kDuplicate : IngestResult::kUnchanged;
+        continue;
+      }
+      auto values = Commit(decision->events);
+      if (!values) {
+        out.error = values.error();
+        continue;
+      }
+      const IngestResult result =
+          decision->status == 201 ? IngestResult::kCreated : IngestResult::kUpdated;
+      {
+        std::lock_guard plock(pending->mu);
+        ++pending->waiting;
+      }
+      ++in_flight_;
+      log_.AppendAsync(std::string(kCustomersTopic), decision->key, std::move(*values),
+                       [this, &out, pending, result](Result<AppendResult> appended) {
+                         if (appended) {
+                           out.result = result;
+                         } else {
+                           stale_ = true;
+                           out.error = appended.error();
+                         }
+                         --in_flight_;
+                         std::lock_guard plock(pending->mu);
+                         if (--pending->waiting == 0) pending->cv.notify_all();
+                       });
+    }
+  }
+  std::unique_lock plock(pending->mu);
+  pending->cv.wait(plock, [&] { return pending->waiting == 0; });
+  return outcomes;
+}
+
+}  // namespace keel

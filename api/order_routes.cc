@@ -1,0 +1,176 @@
+// Orders and visits: commands and queries. Parsing and serialising only.
+#include "api/envelope.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "domain/json_input.h"
+#include "domain/order.h"
+#include "projections/customer_projector.h"
+
+namespace keel {
+namespace {
+
+// GET /orders and /customers/:id/orders: page, limit, status, from, to, order.
+Result<OrderListQuery> ParseOrderListQuery(const HttpRequest& req) {
+  OrderListQuery q;
+  std::vector<FieldError> errors;
+  ReadPaging(req, q.page, q.limit, errors);
+  if (auto v = QueryParam(req, "customerId")) {
+    if (v->empty() || v->size() > 100) errors.push_back({"customerId", "Must be 1 to 100 characters"});
+    else q.customer_id = *v;
+  }
+  if (auto v = QueryParam(req, "status")) {
+    q.status = ParseOrderStatus(*v);
+    if (!q.status) errors.push_back({"status", "Must be one of Pending, Shipped, Delivered, Cancelled"});
+  }
+  for (const char* name : {"from", "to"}) {
+    if (auto v = QueryParam(req, name)) {
+      auto t = ParseIso8601(*v);
+      if (!t) errors.push_back({name, "Must be an ISO-8601 datetime, e.g. 2026-01-31T00:00:00Z"});
+      else (std::string_view(name) == "from" ? q.from : q.to) = *t;
+    }
+  }
+  if (q.from && q.to && *q.from > *q.to) errors.push_back({"from", "Must not be after 'to'"});
+  if (auto v = QueryParam(req, "order")) {
+    if (*v == "asc") q.descending = false;
+    else if (*v == "desc") q.descending = true;
+    else errors.push_back({"order", "Must be asc or desc"});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return q;
+}
+
+void SendOrders(RouteContext& ctx, HttpRequest& req, HttpResponder& r, OrderListQuery query) {
+  auto rm = ctx.read_models.Current();
+  auto caught_up = AwaitPosition(req, ctx, *rm);
+  if (!caught_up) return SendError(r, caught_up.error());
+  auto page = QueryOrders(*rm->store, query);
+  if (!page) return SendError(r, page.error());
+  r.Send(200, SuccessBody("Orders retrieved", JsonArray(page->items),
+                          PageMeta(page->total, query.page, query.limit)),
+         *caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+}
+
+// POST /customers/:id/visits takes an empty body or {"visitedAt": "<ISO-8601>"}.
+Result<std::optional<Millis>> ParseVisitInput(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::optional<Millis>();
+  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != simdjson::dom::element_type::OBJECT) {
+    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  }
+  std::vector<FieldError> errors;
+  std::optional<Millis> at;
+  const simdjson::dom::object fields = doc->get_object().value_unsafe();
+  for (auto [key, value] : fields) {
+    std::string_view s;
+    if (key != "visitedAt") {
+      errors.push_back({std::string(key), "Unknown field"});
+    } else if (value.get(s) || !ParseIso8601(s)) {
+      errors.push_back({"visitedAt", "Must be an ISO-8601 datetime with a zone"});
+    } else {
+      at = ParseIso8601(s);
+    }
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return at;
+}
+
+}  // namespace
+
+void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
+  auto refuse_if_draining = [&ctx](HttpResponder& r) {
+    if (!ctx.draining) return false;
+    SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+    return true;
+  };
+
+  server.AddRoute("POST", "/api/v1/customers/:id/visits",
+                  [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_draining(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("RecordVisit", false);
+      SendError(r, e);
+    };
+    auto at = ParseVisitInput(req.body);
+    if (!at) return refuse(at.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    ctx.commands.RecordVisit({req.params["id"], *at}, std::move(*meta),
+                             [&ctx, r](Result<CommandOutcome> out) {
+                               AnswerCommand(ctx, "RecordVisit", r, out, "Visit recorded");
+                             });
+  });
+
+  server.AddRoute("POST", "/api/v1/orders", [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_draining(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("PlaceOrder", false);
+      SendError(r, e);
+    };
+    auto input = ParseOrderInput(req.body);
+    if (!input) return refuse(input.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    ctx.commands.PlaceOrder(std::move(*input), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
+      AnswerCommand(ctx, "PlaceOrder", r, out,
+                    out && out->status == 201 ? "Order created"
+                                              : "Order already recorded under this orderId");
+    });
+  });
+
+  server.AddRoute("PATCH", "/api/v1/orders/:id/status",
+                  [&ctx, refuse_if_draining](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_draining(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("ChangeOrderStatus", false);
+      SendError(r, e);
+    };
+    auto status = ParseOrderStatusInput(req.body);
+    if (!status) return refuse(status.error());
+    auto expected = ExpectedVersion(req);
+    if (!expected) return refuse(expected.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    ctx.commands.ChangeOrderStatus({req.params["id"], *status, *expected}, std::move(*meta),
+                                   [&ctx, r](Result<CommandOutcome> out) {
+                                     AnswerCommand(ctx, "ChangeOrderStatus", r, out,
+                                                   "Order status updated");
+                                   });
+  });
+
+  server.AddRoute("GET", "/api/v1/orders/:id", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto rm = ctx.read_models.Current();
+    auto caught_up = AwaitPosition(req, ctx, *rm);
+    if (!caught_up) return SendError(r, caught_up.error());
+    auto doc = QueryOrder(*rm->store, req.params["id"]);
+    if (!doc) return SendError(r, doc.error());
+    if (!*doc) return SendError(r, Error::NotFound("Order " + req.params["id"] + " not found"));
+    Headers headers{{"ETag", "\"" + ETagOf(**doc) + "\""}};
+    if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
+    r.Send(200, SuccessBody("Order retrieved", **doc), headers);
+  });
+
+  server.AddRoute("GET", "/api/v1/orders", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto query = ParseOrderListQuery(req);
+    if (!query) return SendError(r, query.error());
+    SendOrders(ctx, req, r, std::move(*query));
+  });
+
+  server.AddRoute("GET", "/api/v1/customers/:id/orders", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto query = ParseOrderListQuery(req);
+    if (!query) return SendError(r, query.error());
+    if (query->customer_id && *query->customer_id != req.params["id"]) {
+      return SendError(r, Error::Validation({{"customerId", "Conflicts with the customer in the path"}}));
+    }
+    query->customer_id = req.params["id"];
+    auto rm = ctx.read_models.Current();
+    auto customer = QueryCustomer(*rm->store, req.params["id"]);
+    if (!customer) return SendError(r, customer.error());
+    if (!*customer && !req.query.contains("minPosition")) {
+      return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
+    }
+    SendOrders(ctx, req, r, std::move(*query));
+  });
+}
+
+}  // namespace keel

@@ -1,0 +1,139 @@
+#include "api/route_helpers.h"
+
+#include "api/envelope.h"
+#include "domain/json.h"
+#include "domain/numbers.h"
+
+namespace keel {
+namespace {
+
+std::string PositionJson(const AppendResult& p) {
+  JsonWriter w;
+  w.BeginObject().Key("topic").String(p.topic).Key("partition").Int(p.partition);
+  w.Key("offset").Int(p.last_offset).EndObject();
+  return w.Take();
+}
+
+// The digits after the first top-level `"<key>":` (our writer never puts that byte sequence
+// inside a string: a quote there is escaped).
+std::string_view IntMember(std::string_view json, std::string_view key) {
+  const size_t at = json.find(key);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = json.substr(at + key.size());
+  return rest.substr(0, rest.find_first_not_of("0123456789"));
+}
+
+}  // namespace
+
+void SendError(HttpResponder& r, const Error& e) { r.Send(HttpStatusFor(e.code), ErrorBody(e)); }
+
+Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
+  auto h = req.header("If-Match");
+  if (!h) return std::optional<int64_t>();
+  std::string_view v = *h;
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  v = v.substr(0, v.find('.'));  // our customer ETags add the stats revision
+  auto n = ParseInt64(v);
+  if (!n || *n < 1) {
+    return Fail(Error::Validation({{"If-Match", "Must be the resource's version or ETag, e.g. \"3\""}}));
+  }
+  return std::optional<int64_t>(*n);
+}
+
+Result<CommandMeta> MetaFor(const HttpRequest& req) {
+  CommandMeta meta;
+  meta.actor = "anonymous";  // until sign-in exists
+  // The request is the cause; the correlation spans a flow of requests when the client names
+  // one, else it is the request too.
+  meta.causation_id = req.request_id;
+  meta.correlation_id = req.header("X-Correlation-Id").value_or(req.request_id).substr(0, 128);
+  if (auto key = req.header("Idempotency-Key")) {
+    if (key->empty() || key->size() > 255) {
+      return Fail(Error::Validation({{"Idempotency-Key", "Must be 1 to 255 characters"}}));
+    }
+    meta.idempotency_key = *key;
+  }
+  return meta;
+}
+
+void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
+                   const Result<CommandOutcome>& out, std::string_view message) {
+  ctx.metrics.Command(type, out.has_value());
+  if (!out) return SendError(r, out.error());
+  if (out->position) {
+    ctx.metrics.EventsAppended(out->position->topic,
+                               out->position->last_offset - out->position->first_offset + 1);
+  }
+  Headers headers{{"ETag", "\"" + ETagOf(out->json) + "\""}};
+  std::string meta = "{}";
+  if (out->position) {
+    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
+                                                std::to_string(out->position->last_offset));
+    meta = "{\"position\":" + PositionJson(*out->position) + "}";
+  }
+  r.Send(out->status, SuccessBody(message, out->json, meta), headers);
+}
+
+Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm) {
+  std::optional<std::string> spec;
+  if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
+  if (!spec) spec = req.header("X-Keel-Min-Position");
+  if (!spec) return true;
+  const size_t colon = spec->find(':');
+  auto p = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(0, colon));
+  auto o = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(colon + 1));
+  if (!p || !o || *p < 0 || *o < 0) {
+    return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
+  }
+  return rm.customer_runner->WaitFor(static_cast<int32_t>(*p), *o,
+                                         std::chrono::milliseconds(ctx.max_read_wait_ms));
+}
+
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out += items[i];
+  }
+  out.push_back(']');
+  return out;
+}
+
+
+std::string ETagOf(std::string_view json) {
+  std::string tag(IntMember(json, "\"version\":"));
+  if (tag.empty()) tag = "0";
+  std::string_view revision = IntMember(json, "\"statsRevision\":");
+  if (!revision.empty()) tag.append(".").append(revision);
+  return tag;
+}
+
+const std::string* QueryParam(const HttpRequest& req, const char* name) {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? nullptr : &it->second;
+}
+
+void ReadPaging(const HttpRequest& req, int& page, int& limit, std::vector<FieldError>& errors) {
+  if (auto v = QueryParam(req, "page")) {
+    auto n = ParseInt64(*v);
+    if (!n || *n < 1 || *n > 1'000'000) errors.push_back({"page", "Must be an integer from 1"});
+    else page = static_cast<int>(*n);
+  }
+  if (auto v = QueryParam(req, "limit")) {
+    auto n = ParseInt64(*v);
+    if (!n || *n < 1 || *n > 100) errors.push_back({"limit", "Must be an integer from 1 to 100"});
+    else limit = static_cast<int>(*n);
+  }
+}
+
+std::string PageMeta(int64_t total, int page, int limit) {
+  JsonWriter meta;
+  meta.BeginObject().Key("total").Int(total).Key("page").Int(page);
+  meta.Key("limit").Int(limit);
+  meta.Key("pages").Int((total + limit - 1) / limit).EndObject();
+  return meta.Take();
+}
+
+}  // namespace keel

@@ -1,0 +1,52 @@
+// What every route file shares: errors in the envelope, command metadata from headers,
+// answering a command, read-your-writes waits, ETags. Parsing and serialising only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/command_service.h"
+#include "api/http_server.h"
+#include "api/read_model.h"
+#include "api/routes.h"
+
+namespace keel {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+void SendError(HttpResponder& r, const Error& e);
+
+// If-Match: "3", W/"3", 3, or an ETag of ours ("3.7": version 3, stats revision 7). nullopt
+// when absent; an error when present but not a version.
+Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req);
+
+// Actor, correlation and causation from the request; Idempotency-Key checked.
+Result<CommandMeta> MetaFor(const HttpRequest& req);
+
+// The answer to a command once its events are durable: the resource, its ETag and the log
+// position (X-Keel-Position and meta.position). Counts the command in the metrics.
+void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
+                   const Result<CommandOutcome>& out, std::string_view message);
+
+// Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
+// in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
+// Returns false when the wait timed out; an error when the position is malformed.
+Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm);
+
+// The ETag of a stored customer or order document: its version, and for customers the stats
+// revision ("3.7"), found without a parse.
+std::string ETagOf(std::string_view json);
+
+// Query parameter helpers: page/limit with the customers' bounds.
+const std::string* QueryParam(const HttpRequest& req, const char* name);
+void ReadPaging(const HttpRequest& req, int& page, int& limit, std::vector<FieldError>& errors);
+
+std::string JsonArray(const std::vector<std::string>& items);
+
+// {"total":..,"page":..,"limit":..,"pages":..}
+std::string PageMeta(int64_t total, int page, int limit);
+
+}  // namespace keel

@@ -1,0 +1,199 @@
+// Orders, visits and customer stats end to end: the real server on port 0, the embedded log
+// and RocksDB.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "domain/ids.h"
+#include "projections/customer_projector.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+class OrderApiTest : public ::testing::Test {
+ protected:
+  std::string CreateCustomer(const std::string& email, const std::string& extra = "") {
+    auto r = client_.Send("POST", "/api/v1/customers",
+                          R"({"name":"C","email":")" + email + "\"" + extra + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    position_ = r.headers["x-keel-position"];
+    return Json(r.body).Str("/data/id");
+  }
+  HttpResult PostOrder(const std::string& body) {
+    auto r = client_.Send("POST", "/api/v1/orders", body);
+    if (r.status < 300) position_ = r.headers["x-keel-position"];
+    return r;
+  }
+  std::string PlaceOrder(const std::string& customer, const std::string& amount,
+                         const std::string& date, const std::string& extra = "") {
+    auto r = PostOrder(R"({"customerId":")" + customer + R"(","orderAmount":)" + amount +
+                       R"(,"orderDate":")" + date + "\"" + extra + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  }
+  HttpResult SetStatus(const std::string& order, const std::string& status) {
+    auto r = client_.Send("PATCH", "/api/v1/orders/" + order + "/status",
+                          R"({"status":")" + status + R"("})");
+    if (r.status < 300 && r.headers.contains("x-keel-position")) position_ = r.headers["x-keel-position"];
+    return r;
+  }
+  // Reads after the last command's position.
+  HttpResult Get(const std::string& path) {
+    const char* sep = path.find('?') == std::string::npos ? "?" : "&";
+    return client_.Send("GET", path + sep + "minPosition=" + position_);
+  }
+  int64_t LogSize() {
+    int64_t total = 0;
+    for (int32_t p = 0; p < app_.app().log().PartitionCount(); ++p) {
+      total += app_.app().log().EndOffset(std::string(kCustomersTopic), p).value_or(0);
+    }
+    return total;
+  }
+
+  TestApp app_;
+  HttpClient client_{app_.base()};
+  std::string position_ = "0:0";
+};
+
+TEST_F(OrderApiTest, OrdersCancellationsAndVisitsMakeTheStats) {
+  const std::string c = CreateCustomer("stats@x.io", R"(,"totalSpending":100,"visits":2,"lastVisit":"2026-01-01T00:00:00Z")");
+  auto r = PostOrder(R"({"customerId":")" + c + R"(","orderDate":"2026-03-01T10:00:00Z",)"
+                     R"("items":[{"sku":"A","name":"Apple","qty":3,"price":1.5},{"sku":"B","name":"Pear","qty":1,"price":5}]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  Json placed(r.body);
+  const std::string first = placed.Str("/data/id");
+  EXPECT_TRUE(IsUuid(first));
+  EXPECT_EQ(placed.Num("/data/orderAmount"), 9.5);
+  EXPECT_EQ(placed.Str("/data/status"), "Pending");
+  EXPECT_EQ(placed.Size("/data/items"), 2u);
+  EXPECT_EQ(r.headers["etag"], "\"1\"");
+
+  const std::string second = PlaceOrder(c, "20", "2026-05-01T00:00:00Z");
+  // An earlier order date does not move lastOrderAt backwards.
+  const std::string third = PlaceOrder(c, "30.5", "2026-02-01T00:00:00Z");
+  ASSERT_EQ(SetStatus(second, "Cancelled").status, 200);
+  ASSERT_EQ(SetStatus(first, "Shipped").status, 200);
+  auto visit = client_.Send("POST", "/api/v1/customers/" + c + "/visits",
+                            R"({"visitedAt":"2026-06-01T00:00:00Z"})");
+  ASSERT_EQ(visit.status, 200) << visit.body;
+  position_ = visit.headers["x-keel-position"];
+
+  auto got = Get("/api/v1/customers/" + c);
+  ASSERT_EQ(got.status, 200) << got.body;
+  Json s(got.body);
+  EXPECT_EQ(s.Num("/data/totalSpending"), 100 + 9.5 + 30.5);
+  EXPECT_EQ(s.Int("/data/orderCount"), 2);
+  EXPECT_EQ(s.Num("/data/averageOrderValue"), 20.0);
+  EXPECT_EQ(s.Int("/data/visits"), 2 + 2 + 1);
+  EXPECT_EQ(s.Str("/data/firstOrderAt"), "2026-02-01T00:00:00.000Z");
+  EXPECT_EQ(s.Str("/data/lastOrderAt"), "2026-05-01T00:00:00.000Z");
+  EXPECT_EQ(s.Str("/data/lastVisit"), "2026-06-01T00:00:00.000Z");
+  EXPECT_EQ(s.Num("/data/baseline/totalSpending"), 100);
+  EXPECT_EQ(s.Int("/data/version"), 2);  // registration and the visit; orders are their own
+  EXPECT_EQ(got.headers["etag"], "\"2." + std::to_string(s.Int("/data/statsRevision")) + "\"");
+
+  auto order = Get("/api/v1/orders/" + first);
+  ASSERT_EQ(order.status, 200);
+  EXPECT_EQ(Json(order.body).Str("/data/status"), "Shipped");
+  EXPECT_EQ(Json(order.body).Int("/data/version"), 2);
+
+  Json mine(Get("/api/v1/customers/" + c + "/orders").body);
+  EXPECT_EQ(mine.Int("/meta/total"), 3);
+  EXPECT_EQ(mine.Str("/data/0/id"), second);  // newest order date first
+  EXPECT_EQ(mine.Str("/data/2/id"), third);
+  Json cancelled(Get("/api/v1/orders?status=Cancelled").body);
+  EXPECT_EQ(cancelled.Int("/meta/total"), 1);
+  EXPECT_EQ(cancelled.Str("/data/0/id"), second);
+  Json range(Get("/api/v1/orders?from=2026-02-15T00:00:00Z&to=2026-04-01T00:00:00Z&order=asc").body);
+  EXPECT_EQ(range.Int("/meta/total"), 1);
+  EXPECT_EQ(range.Str("/data/0/id"), first);
+  Json paged(Get("/api/v1/orders?limit=2&page=2").body);
+  EXPECT_EQ(paged.Int("/meta/total"), 3);
+  EXPECT_EQ(paged.Size("/data"), 1u);
+
+  // The customer's history shows the orders' events too, in log order.
+  Json history(Get("/api/v1/customers/" + c + "/events").body);
+  EXPECT_EQ(history.Int("/meta/total"), 1 + 3 + 2 + 1);
+  EXPECT_EQ(history.Str("/data/1/type"), "OrderPlaced");
+}
+
+TEST_F(OrderApiTest, OrdersForUnknownOrInactiveCustomersAreRefusedAndAppendNothing) {
+  const std::string c = CreateCustomer("gone@x.io");
+  ASSERT_EQ(client_.Send("DELETE", "/api/v1/customers/" + c).status, 200);
+  const int64_t before = LogSize();
+  for (const std::string& who : {std::string("no-such-customer"), c}) {
+    auto r = PostOrder(R"({"customerId":")" + who + R"(","orderAmount":5})");
+    ASSERT_EQ(r.status, 400) << r.body;
+    Json e(r.body);
+    EXPECT_EQ(e.Str("/message"), "Validation failed");
+    EXPECT_EQ(e.Str("/errors/0/field"), "customerId");
+  }
+  auto bad = PostOrder(R"({"customerId":")" + c + R"(","orderAmount":-1,"status":"Lost","coupon":"X"})");
+  ASSERT_EQ(bad.status, 400);
+  EXPECT_EQ(Json(bad.body).Size("/errors"), 3u);
+  EXPECT_EQ(LogSize(), before);
+}
+
+TEST_F(OrderApiTest, StatusChangesFollowTheStateMachine) {
+  const std::string c = CreateCustomer("sm@x.io");
+  const std::string o = PlaceOrder(c, "10", "2026-01-01T00:00:00Z");
+  auto skip = SetStatus(o, "Delivered");
+  EXPECT_EQ(skip.status, 409);
+  EXPECT_NE(skip.body.find("from Pending to Delivered"), std::string::npos) << skip.body;
+  ASSERT_EQ(SetStatus(o, "Shipped").status, 200);
+  auto late = SetStatus(o, "Cancelled");
+  EXPECT_EQ(late.status, 409);
+  EXPECT_NE(late.body.find("from Shipped to Cancelled"), std::string::npos) << late.body;
+  const int64_t before = LogSize();
+  auto same = SetStatus(o, "Shipped");  // already there: nothing to append
+  EXPECT_EQ(same.status, 200);
+  EXPECT_EQ(LogSize(), before);
+  auto stale = client_.Send("PATCH", "/api/v1/orders/" + o + "/status", R"({"status":"Delivered"})",
+                            {"If-Match: \"1\""});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(SetStatus("no-such-order", "Shipped").status, 404);
+  EXPECT_EQ(SetStatus(o, "Lost").status, 400);
+}
+
+TEST_F(OrderApiTest, AReSentExternalOrderIdIsNotCountedTwice) {
+  const std::string c = CreateCustomer("ext@x.io");
+  auto first = PostOrder(R"({"customerId":")" + c + R"(","orderAmount":12,"orderId":"SHOP-1001"})");
+  ASSERT_EQ(first.status, 201);
+  const int64_t before = LogSize();
+  auto again = PostOrder(R"({"customerId":")" + c + R"(","orderAmount":12,"orderId":"SHOP-1001"})");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json(again.body).Str("/data/id"), Json(first.body).Str("/data/id"));
+  EXPECT_EQ(Json(again.body).Str("/data/orderId"), "SHOP-1001");
+  EXPECT_EQ(LogSize(), before);
+  const std::string other = CreateCustomer("other@x.io");
+  EXPECT_EQ(PostOrder(R"({"customerId":")" + other + R"(","orderAmount":12,"orderId":"SHOP-1001"})").status, 409);
+  EXPECT_EQ(Json(Get("/api/v1/customers/" + c).body).Int("/data/orderCount"), 1);
+}
+
+TEST_F(OrderApiTest, StatsAreListFiltersAndSortKeys) {
+  const std::string a = CreateCustomer("a@x.io");
+  const std::string b = CreateCustomer("b@x.io");
+  const std::string z = CreateCustomer("z@x.io");
+  PlaceOrder(a, "50", "2026-01-01T00:00:00Z");
+  PlaceOrder(b, "10", "2026-03-01T00:00:00Z");
+  PlaceOrder(b, "15", "2026-04-01T00:00:00Z");
+  Json spenders(Get("/api/v1/customers?minTotalSpending=20&sort=totalSpending").body);
+  EXPECT_EQ(spenders.Int("/meta/total"), 2);
+  EXPECT_EQ(spenders.Str("/data/0/id"), a);
+  EXPECT_EQ(spenders.Str("/data/1/id"), b);
+  Json by_orders(Get("/api/v1/customers?sort=orderCount&minOrders=1").body);
+  EXPECT_EQ(by_orders.Int("/meta/total"), 2);
+  EXPECT_EQ(by_orders.Str("/data/0/id"), b);
+  Json recent(Get("/api/v1/customers?lastOrderFrom=2026-02-01T00:00:00Z").body);
+  EXPECT_EQ(recent.Int("/meta/total"), 1);
+  EXPECT_EQ(recent.Str("/data/0/id"), b);
+  Json none(Get("/api/v1/customers?maxOrders=0").body);
+  EXPECT_EQ(none.Int("/meta/total"), 1);
+  EXPECT_EQ(none.Str("/data/0/id"), z);
+  EXPECT_EQ(client_.Send("GET", "/api/v1/customers?minTotalSpending=lots").status, 400);
+  EXPECT_EQ(client_.Send("GET", "/api/v1/customers?sort=mood").status, 400);
+}
+
+}  // namespace
+}  // namespace keel
