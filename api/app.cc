@@ -162,6 +162,7 @@ struct App::Impl {
   std::unique_ptr<EventLog> log;
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
+  std::unique_ptr<IngestService> ingest;
   std::atomic<bool> draining{false};
   Metrics metrics;
   std::unique_ptr<RouteContext> routes;
@@ -273,6 +274,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   impl->commands = std::make_unique<CommandService>(*impl->log, impl->clock, *impl->ids);
 
+  impl->ingest = std::make_unique<IngestService>(*impl->commands, impl->clock, *impl->ids,
+                                                 IngestService::Options{});
   Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(RouteContext{
       *impl->commands, impl->read_models, impl->clock, impl->metrics,
@@ -282,6 +285,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
         std::lock_guard lock(raw->rebuild_mu);
         return raw->rebuild;
       }});
+  impl->routes->ingest = impl->ingest.get();
+  impl->routes->max_ingest_bytes = config.max_ingest_bytes;
   impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
     auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
     if (!status) return std::nullopt;
@@ -298,6 +303,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddHealthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddOrderRoutes(*impl->server, *impl->routes);
+  AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
   AddDocsRoutes(*impl->server, config.docs_dir);
@@ -337,6 +343,8 @@ void App::Shutdown() {
   if (rebuild.joinable()) rebuild.join();  // outside the lock: the rebuild reports under it
   // Commands already accepted finish and are answered before the server goes.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
+  impl_->ingest.reset();
   while (impl_->commands && impl_->commands->in_flight() > 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -25,6 +25,7 @@ struct AppConfig {
   int http_threads = 2;
   bool fsync = true;
   size_t max_body_bytes = 1 << 20;
+  size_t max_ingest_bytes = 256 << 20;  // bulk ingestion bodies
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
 };

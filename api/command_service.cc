@@ -230,11 +230,11 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
 }
 
 Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
-    std::vector<std::pair<size_t, CustomerFields>> records, const CommandMeta& meta) {
+    const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta) {
   return Ingest(
       records.size(),
       [&](size_t i, const CommandMeta& m) -> Result<Decision> {
-        CustomerFields& fields = records[i].second;
+        const CustomerFields& fields = records[i].second;
         if (!fields.email || !fields.name) {
           return Fail(Error::Validation({{"email", "Name and email are required"}}));
         }
@@ -252,7 +252,7 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
 }
 
 Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
-    std::vector<std::pair<size_t, OrderInput>> records, const CommandMeta& meta) {
+    const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta) {
   return Ingest(
       records.size(),
       [&](size_t i, const CommandMeta& m) -> Result<Decision> {

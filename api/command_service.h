@@ -71,9 +71,9 @@ class CommandService final {
   // seen. Blocks until every append is acknowledged; one outcome per record, in order.
   // kUnavailable while loading.
   Result<std::vector<IngestRecordOutcome>> IngestCustomers(
-      std::vector<std::pair<size_t, CustomerFields>> records, const CommandMeta& meta);
+      const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta);
   Result<std::vector<IngestRecordOutcome>> IngestOrders(
-      std::vector<std::pair<size_t, OrderInput>> records, const CommandMeta& meta);
+      const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta);
 
   // Commands whose events are being appended.
   int64_t in_flight() const { return in_flight_.load(); }

@@ -3,6 +3,7 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -184,12 +185,14 @@ class KeelHandler final : public Http::Handler {
         case HttpServer::Match::kFound: break;
       }
       impl->route = route->pattern;
-      if (request.body().size() > server_->max_body_bytes()) {
-        return SendError(responder, Error::PayloadTooLarge(
-                                        "Request body exceeds " +
-                                        std::to_string(server_->max_body_bytes()) + " bytes"));
+      const size_t limit = route->max_body_bytes ? route->max_body_bytes : server_->max_body_bytes();
+      if (request.body().size() > limit) {
+        return SendError(responder, Error::PayloadTooLarge("Request body exceeds " +
+                                                           std::to_string(limit) + " bytes"));
       }
-      req.body = request.body();
+      // Taken, not copied (bulk bodies run to hundreds of MiB): the request is the parser's
+      // own object, not a const one, and the parser resets it once this handler returns.
+      req.body = std::move(const_cast<std::string&>(request.body()));
       route->handler(req, responder);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, "handler failed", {{"request_id", impl->request_id}, {"error", e.what()}});
@@ -212,8 +215,9 @@ HttpServer::HttpServer(Options options) : options_(std::move(options)), impl_(st
 
 HttpServer::~HttpServer() { Shutdown(); }
 
-void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler) {
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler,
+                          size_t max_body_bytes) {
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), max_body_bytes});
 }
 
 HttpServer::Match HttpServer::Resolve(const std::string& method, const std::string& path,
@@ -249,10 +253,12 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
         Address(options_.host, Port(options_.port)));
     // Pistache refuses larger requests itself (with a plain-text 413); leave room so that
     // Keel's own check answers in the envelope for anything a client plausibly sends.
+    size_t largest = options_.max_body_bytes * 16;
+    for (const auto& r : routes_) largest = std::max(largest, r.max_body_bytes);
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(options_.max_body_bytes * 16 + 64 * 1024);
+                    .maxRequestSize(largest + 64 * 1024);
     impl_->endpoint->init(opts);
     impl_->endpoint->setHandler(Http::make_handler<KeelHandler>(this));
     impl_->endpoint->serveThreaded();

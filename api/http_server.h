@@ -50,6 +50,7 @@ struct Route {
   std::string method;
   std::string pattern;  // "/api/v1/customers/:id"
   HttpHandler handler;
+  size_t max_body_bytes = 0;  // 0: the server's limit
 };
 
 class HttpServer final {
@@ -69,7 +70,9 @@ class HttpServer final {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  void AddRoute(std::string method, std::string pattern, HttpHandler handler);
+  // `max_body_bytes` raises (or lowers) the body limit for this route; 0 keeps the server's.
+  void AddRoute(std::string method, std::string pattern, HttpHandler handler,
+                size_t max_body_bytes = 0);
   const std::vector<Route>& routes() const { return routes_; }
 
   // Binds and serves on background threads. Returns the bound port.

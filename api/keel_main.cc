@@ -205,6 +205,10 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body-bytes", serve_config.max_body_bytes, "Largest request body")
       ->envname("KEEL_MAX_BODY_BYTES")
       ->check(CLI::Range(1024, 64 << 20));
+  serve->add_option("--max-ingest-bytes", serve_config.max_ingest_bytes,
+                    "Largest bulk ingestion body (/api/v1/ingest/*)")
+      ->envname("KEEL_MAX_INGEST_BYTES")
+      ->check(CLI::Range(size_t{1} << 20, size_t{2} << 30));
   serve->add_option("--max-read-wait-ms", serve_config.max_read_wait_ms,
                     "Longest a GET waits for a position (read-your-writes)")
       ->envname("KEEL_MAX_READ_WAIT_MS")

@@ -174,3 +174,67 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
 }
 
 }  // namespace keel
+
+namespace keel {
+
+void AddIngestRoutes(HttpServer& server, RouteContext& ctx) {
+  auto ingest = [&ctx](IngestKind kind) {
+    return [&ctx, kind](HttpRequest& req, HttpResponder r) {
+      const char* command = kind == IngestKind::kCustomers ? "IngestCustomers" : "IngestOrders";
+      auto refuse = [&](const Error& e) {
+        ctx.metrics.Command(command, false);
+        SendError(r, e);
+      };
+      if (ctx.draining) return refuse(Error::Unavailable("The server is shutting down; retry shortly"));
+      bool async = false;
+      if (auto v = QueryParam(req, "async")) {
+        if (*v == "true") async = true;
+        else if (*v != "false") return refuse(Error::Validation({{"async", "Must be true or false"}}));
+      }
+      if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return refuse(Error::InvalidArgument(
+            "Request body is empty: send a JSON array or NDJSON (application/x-ndjson)"));
+      }
+      auto meta = MetaFor(req);
+      if (!meta) return refuse(meta.error());
+      const BulkFormat format = DetectBulkFormat(req.body, req.header("Content-Type").value_or(""));
+      IngestService::Done done;
+      if (!async) {
+        done = [&ctx, r, command](const IngestJobStatus& job) mutable {
+          ctx.metrics.Command(command, job.state == "done");
+          if (job.state == "done") {
+            return r.Send(200, SuccessBody("Ingestion finished", IngestJobToJson(job)));
+          }
+          // Nothing was read: the body itself is broken. Else the job stopped part-way.
+          SendError(r, job.total == 0 ? Error::InvalidArgument(job.failure)
+                                      : Error::Unavailable("Ingestion stopped after " +
+                                                           std::to_string(job.processed) +
+                                                           " records (job " + job.id + "): " +
+                                                           job.failure));
+        };
+      }
+      auto job = ctx.ingest->Submit(kind, std::move(req.body), format, std::move(*meta), std::move(done));
+      if (!job) return refuse(job.error());
+      if (async) {
+        ctx.metrics.Command(command, true);
+        r.Send(202,
+               SuccessBody("Ingestion accepted; GET /api/v1/ingest/jobs/" + job->id + " reports progress",
+                           IngestJobToJson(*job)),
+               {{"Location", "/api/v1/ingest/jobs/" + job->id}});
+      }
+    };
+  };
+  server.AddRoute("POST", "/api/v1/ingest/customers", ingest(IngestKind::kCustomers), ctx.max_ingest_bytes);
+  server.AddRoute("POST", "/api/v1/ingest/orders", ingest(IngestKind::kOrders), ctx.max_ingest_bytes);
+
+  server.AddRoute("GET", "/api/v1/ingest/jobs/:id", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto job = ctx.ingest->Find(req.params["id"]);
+    if (!job) {
+      return SendError(r, Error::NotFound("No ingestion job " + req.params["id"] +
+                                          " (jobs are kept in memory until restart)"));
+    }
+    r.Send(200, SuccessBody("Ingestion job retrieved", IngestJobToJson(*job)));
+  });
+}
+
+}  // namespace keel

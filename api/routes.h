@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "api/command_service.h"
+#include "api/ingest.h"
 #include "api/read_model.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -27,11 +28,15 @@ struct RouteContext {
   std::function<Result<RebuildProgress>(const std::string&)> start_rebuild;
   // The running or last rebuild, if any.
   std::function<std::optional<RebuildProgress>()> rebuild_progress;
+  IngestService* ingest = nullptr;
+  size_t max_ingest_bytes = 256 << 20;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddOrderRoutes(HttpServer& server, RouteContext& ctx);
+// POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
+void AddIngestRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);
 void AddMetricsRoute(HttpServer& server, RouteContext& ctx);
 // /openapi.json, and Swagger UI at /docs from the assets in `docs_dir` (empty: the build's

@@ -1,0 +1,268 @@
+#include "api/ingest.h"
+
+#include <algorithm>
+
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "domain/order.h"
+#include "infra/log.h"
+
+namespace keel {
+namespace {
+
+std::string_view KindName(IngestKind kind) {
+  return kind == IngestKind::kCustomers ? "customers" : "orders";
+}
+
+void OptionalTime(JsonWriter& w, std::string_view key, Millis t) {
+  w.Key(key);
+  t ? w.String(FormatIso8601(t)) : w.Null();
+}
+
+}  // namespace
+
+std::string IngestJobToJson(const IngestJobStatus& job) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("jobId").String(job.id);
+  w.Key("kind").String(KindName(job.kind));
+  w.Key("state").String(job.state);
+  w.Key("total").Int(static_cast<int64_t>(job.total));
+  w.Key("processed").Int(static_cast<int64_t>(job.processed));
+  w.Key("accepted").Int(static_cast<int64_t>(job.processed - job.rejected));
+  w.Key("created").Int(static_cast<int64_t>(job.created));
+  w.Key("updated").Int(static_cast<int64_t>(job.updated));
+  w.Key("unchanged").Int(static_cast<int64_t>(job.unchanged));
+  w.Key("duplicates").Int(static_cast<int64_t>(job.duplicates));
+  w.Key("rejected").Int(static_cast<int64_t>(job.rejected));
+  w.Key("errors").BeginArray();
+  for (const auto& r : job.errors) {
+    w.BeginObject();
+    w.Key("index").Int(static_cast<int64_t>(r.index));
+    w.Key("message").String(r.error.message);
+    w.Key("errors").BeginArray();
+    for (const auto& f : r.error.field_errors) {
+      w.BeginObject().Key("field").String(f.field).Key("message").String(f.message).EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("errorsTruncated").Bool(job.rejected > job.errors.size());
+  w.Key("failure");
+  job.failure.empty() ? w.Null() : w.String(job.failure);
+  OptionalTime(w, "submittedAt", job.submitted_at);
+  OptionalTime(w, "startedAt", job.started_at);
+  OptionalTime(w, "finishedAt", job.finished_at);
+  w.EndObject();
+  return w.Take();
+}
+
+IngestService::IngestService(CommandService& commands, Clock& clock, IdGenerator& ids,
+                             Options options)
+    : commands_(commands), clock_(clock), ids_(ids), options_(options) {
+  worker_ = std::thread([this] { Loop(); });
+}
+
+IngestService::~IngestService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body, BulkFormat format,
+                                              CommandMeta meta, Done done) {
+  auto job = std::make_shared<Job>();
+  job->status.id = ids_.NewId();
+  job->status.kind = kind;
+  job->status.submitted_at = clock_.NowMillis();
+  job->body = std::move(body);
+  job->format = format;
+  meta.idempotency_key.clear();  // re-sending is safe by email and orderId instead
+  job->meta = std::move(meta);
+  job->done = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Fail(Error::Unavailable("The server is shutting down"));
+    if (queue_.size() >= options_.max_queued_jobs) {
+      return Fail(Error::Unavailable("Too many ingestion jobs are waiting (" +
+                                     std::to_string(queue_.size()) + "); retry when one finishes"));
+    }
+    queue_.push_back(job);
+    jobs_[job->status.id] = job;
+    job_order_.push_back(job->status.id);
+    while (job_order_.size() > kMaxJobsKept) {
+      jobs_.erase(job_order_.front());
+      job_order_.pop_front();
+    }
+  }
+  cv_.notify_all();
+  Log(LogLevel::kInfo, "ingestion queued",
+      {{"job", job->status.id}, {"kind", std::string(KindName(kind))},
+       {"bytes", std::to_string(job->body.size())}});
+  std::lock_guard lock(mu_);
+  return job->status;
+}
+
+std::optional<IngestJobStatus> IngestService::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second->status;
+}
+
+void IngestService::Loop() {
+  while (true) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      job = queue_.front();
+      queue_.pop_front();
+      if (stopping_) {
+        job->status.state = "failed";
+        job->status.failure = "The server shut down before the job started";
+        job->status.finished_at = clock_.NowMillis();
+      }
+    }
+    if (job->status.state != "failed") Run(*job);
+    IngestJobStatus final_status;
+    {
+      std::lock_guard lock(mu_);
+      // Validation rejects a record before the chunk it would have joined is decided; list
+      // them in the order of the body.
+      std::stable_sort(job->status.errors.begin(), job->status.errors.end(),
+                       [](const IngestRejection& a, const IngestRejection& b) { return a.index < b.index; });
+      final_status = job->status;
+    }
+    job->body = std::string();  // the memory goes now, the record of the job stays
+    Log(LogLevel::kInfo, "ingestion finished",
+        {{"job", final_status.id}, {"state", final_status.state},
+         {"records", std::to_string(final_status.total)},
+         {"rejected", std::to_string(final_status.rejected)}});
+    if (job->done) job->done(final_status);
+  }
+}
+
+void IngestService::Reject(Job& job, size_t index, Error error) {
+  std::lock_guard lock(mu_);
+  ++job.status.rejected;
+  ++job.status.processed;
+  if (job.status.errors.size() < kMaxErrorsListed) job.status.errors.push_back({index, std::move(error)});
+}
+
+void IngestService::Run(Job& job) {
+  {
+    std::lock_guard lock(mu_);
+    job.status.state = "running";
+    job.status.started_at = clock_.NowMillis();
+  }
+  auto finish = [&](std::string failure) {
+    std::lock_guard lock(mu_);
+    job.status.state = failure.empty() ? "done" : "failed";
+    job.status.failure = std::move(failure);
+    job.status.finished_at = clock_.NowMillis();
+  };
+  // The structure first: a body that cannot be delimited is refused before any record acts.
+  auto total = RecordSplitter::Count(job.body, job.format);
+  if (!total) return finish(total.error().message);
+  {
+    std::lock_guard lock(mu_);
+    job.status.total = *total;
+  }
+  RecordSplitter splitter(job.body, job.format);
+  std::vector<std::pair<size_t, CustomerFields>> customers;
+  std::vector<std::pair<size_t, OrderInput>> orders;
+  std::string_view record;
+  for (size_t index = 0;; ++index) {
+    auto more = splitter.Next(&record);
+    if (!more || !*more) break;  // Count has walked this same body already
+    if (record.size() > options_.max_record_bytes) {
+      Reject(job, index, Error::InvalidArgument("Record exceeds " +
+                                                std::to_string(options_.max_record_bytes) + " bytes"));
+      continue;
+    }
+    auto doc = json::Parse(record, "Record", ErrorCode::kInvalidArgument);
+    if (!doc) {
+      Reject(job, index, doc.error());
+      continue;
+    }
+    if (job.status.kind == IngestKind::kCustomers) {
+      auto fields = ParseCustomerInput(*doc, CustomerInputMode::kCreate);
+      if (!fields) {
+        Reject(job, index, fields.error());
+        continue;
+      }
+      customers.emplace_back(index, std::move(*fields));
+    } else {
+      auto input = ParseOrderInput(*doc);
+      if (!input) {
+        Reject(job, index, input.error());
+        continue;
+      }
+      orders.emplace_back(index, std::move(*input));
+    }
+    if (customers.size() + orders.size() >= options_.chunk_records) {
+      if (!Flush(job, customers, orders)) return;  // failed; Flush said why
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        job.status.state = "failed";
+        job.status.failure = "The server shut down after " + std::to_string(job.status.processed) +
+                             " records; re-send the body (records already ingested are recognised)";
+        job.status.finished_at = clock_.NowMillis();
+        return;
+      }
+    }
+  }
+  if (Flush(job, customers, orders)) finish("");
+}
+
+bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
+                          std::vector<std::pair<size_t, OrderInput>>& orders) {
+  const size_t count = customers.size() + orders.size();
+  if (count == 0) return true;
+  std::vector<size_t> indexes;
+  indexes.reserve(count);
+  for (const auto& [i, _] : customers) indexes.push_back(i);
+  for (const auto& [i, _] : orders) indexes.push_back(i);
+  Result<std::vector<IngestRecordOutcome>> outcomes;
+  // While the command side is still reading the log at start, wait for it (bounded).
+  for (int attempt = 0;; ++attempt) {
+    outcomes = customers.empty() ? commands_.IngestOrders(orders, job.meta)
+                                 : commands_.IngestCustomers(customers, job.meta);
+    if (outcomes || outcomes.error().code != ErrorCode::kUnavailable || attempt >= 600) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  customers.clear();
+  orders.clear();
+  if (!outcomes) {
+    for (size_t i : indexes) Reject(job, i, outcomes.error());
+    std::lock_guard lock(mu_);
+    job.status.state = "failed";
+    job.status.failure = outcomes.error().message;
+    job.status.finished_at = clock_.NowMillis();
+    return false;
+  }
+  for (auto& o : *outcomes) {
+    if (o.result == IngestResult::kRejected) {
+      Reject(job, o.index, o.error.value_or(Error::Internal("Rejected")));
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    ++job.status.processed;
+    switch (o.result) {
+      case IngestResult::kCreated: ++job.status.created; break;
+      case IngestResult::kUpdated: ++job.status.updated; break;
+      case IngestResult::kUnchanged: ++job.status.unchanged; break;
+      case IngestResult::kDuplicate: ++job.status.duplicates; break;
+      case IngestResult::kRejected: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace keel

@@ -1,0 +1,107 @@
+// IngestService: bulk ingestion of customers and orders (seeds 001 and 003: ingestion through
+// a queue). A request's body becomes a job on one worker thread, which splits it into records,
+// validates each on its own, and hands the valid ones to the CommandService in chunks (one
+// decide pass and one wave of appends per chunk; the log's group commit makes few syncs of
+// them). Synchronous requests are answered when their job ends; asynchronous ones at once,
+// and GET /api/v1/ingest/jobs/:id reports progress.
+//
+// A JSON array whose structure is broken is refused before anything is appended. Jobs live in
+// memory (the last kMaxJobsKept); their effects live in the log.
+//
+// Thread-safety: all methods may be called from any thread. The destructor stops the job in
+// progress after its current chunk and fails the queued ones; each is answered.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/command_service.h"
+#include "domain/record_splitter.h"
+
+namespace keel {
+
+enum class IngestKind { kCustomers, kOrders };
+
+struct IngestRejection {
+  size_t index = 0;
+  Error error;
+};
+
+// A job as GET /api/v1/ingest/jobs/:id shows it. Value type.
+struct IngestJobStatus {
+  std::string id;
+  IngestKind kind = IngestKind::kCustomers;
+  std::string state = "queued";  // queued, running, done, failed
+  size_t total = 0;              // records in the body
+  size_t processed = 0;
+  size_t created = 0, updated = 0, unchanged = 0, duplicates = 0, rejected = 0;
+  std::vector<IngestRejection> errors;  // the first kMaxErrorsListed rejections
+  std::string failure;                  // why a failed job stopped
+  Millis submitted_at = 0, started_at = 0, finished_at = 0;
+};
+
+std::string IngestJobToJson(const IngestJobStatus& job);
+
+class IngestService final {
+ public:
+  static constexpr size_t kMaxErrorsListed = 1000;
+  static constexpr size_t kMaxJobsKept = 1000;
+
+  struct Options {
+    size_t chunk_records = 4096;   // records per decide pass
+    size_t max_queued_jobs = 4;    // beyond this, Submit refuses with kUnavailable
+    size_t max_record_bytes = 1 << 20;
+  };
+  using Done = std::function<void(const IngestJobStatus&)>;
+
+  IngestService(CommandService& commands, Clock& clock, IdGenerator& ids, Options options);
+  ~IngestService();
+  IngestService(const IngestService&) = delete;
+  IngestService& operator=(const IngestService&) = delete;
+
+  // Queues a job; kUnavailable when the queue is full or the service is stopping. `done` runs
+  // on the worker when the job ends. A body that cannot be split into records fails its job
+  // with nothing appended (state "failed", total 0).
+  Result<IngestJobStatus> Submit(IngestKind kind, std::string body, BulkFormat format,
+                                 CommandMeta meta, Done done);
+  std::optional<IngestJobStatus> Find(const std::string& id) const;
+
+ private:
+  struct Job {
+    IngestJobStatus status;  // guarded by mu_
+    std::string body;
+    BulkFormat format = BulkFormat::kNdjson;
+    CommandMeta meta;
+    Done done;
+  };
+  void Loop();
+  void Run(Job& job);
+  // Sends one chunk to the command service, counts its outcomes and empties the chunk; false
+  // when the job failed.
+  bool Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
+             std::vector<std::pair<size_t, OrderInput>>& orders);
+  void Reject(Job& job, size_t index, Error error);
+
+  CommandService& commands_;
+  Clock& clock_;
+  IdGenerator& ids_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;                // guarded by mu_
+  std::map<std::string, std::shared_ptr<Job>> jobs_;     // guarded by mu_
+  std::deque<std::string> job_order_;                     // guarded by mu_; oldest first
+  bool stopping_ = false;                                 // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace keel

@@ -1,0 +1,172 @@
+// Bulk ingestion end to end: NDJSON and JSON arrays, per-record errors, upserts by email,
+// duplicate orders by orderId, async jobs, and stats that stay exact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <thread>
+
+#include "projections/customer_projector.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+class IngestApiTest : public ::testing::Test {
+ protected:
+  HttpResult Ingest(const std::string& kind, const std::string& body, bool ndjson,
+                    const std::string& query = "") {
+    return client_.Send("POST", "/api/v1/ingest/" + kind + query, body,
+                        {ndjson ? "Content-Type: application/x-ndjson" : "Content-Type: application/json"},
+                        60000);
+  }
+  int64_t LogSize() {
+    int64_t total = 0;
+    for (int32_t p = 0; p < app_.app().log().PartitionCount(); ++p) {
+      total += app_.app().log().EndOffset(std::string(kCustomersTopic), p).value_or(0);
+    }
+    return total;
+  }
+  // Waits until the projection has folded the whole log.
+  void AwaitProjection() {
+    const int64_t end = LogSize();
+    for (int i = 0; i < 1000; ++i) {
+      auto counters = app_.app().customer_projection().counters();
+      if (counters.events_applied + counters.dead_lettered >= end) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "projection did not catch up";
+  }
+  std::string IdOf(const std::string& email) {
+    Json r(client_.Send("GET", "/api/v1/customers?email=" + email).body);
+    return r.Str("/data/0/id");
+  }
+
+  TestApp app_;
+  HttpClient client_{app_.base()};
+};
+
+TEST_F(IngestApiTest, NdjsonCustomersAreValidatedOneByOneAndUpsertedByEmail) {
+  const std::string body =
+      "{\"name\":\"Ann\",\"email\":\"ann@x.io\",\"totalSpending\":10}\n"
+      "not json\n"
+      "\n"
+      "{\"name\":\"Bob\",\"email\":\"bad-email\"}\n"
+      "{\"name\":\"Cy\",\"email\":\"cy@x.io\",\"colour\":\"red\"}\n"
+      "{\"name\":\"Dee\",\"email\":\"DEE@x.io\"}\n";
+  auto r = Ingest("customers", body, true);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j(r.body);
+  EXPECT_EQ(j.Str("/data/state"), "done");
+  EXPECT_EQ(j.Int("/data/total"), 5);
+  EXPECT_EQ(j.Int("/data/accepted"), 2);
+  EXPECT_EQ(j.Int("/data/created"), 2);
+  EXPECT_EQ(j.Int("/data/rejected"), 3);
+  EXPECT_EQ(j.Int("/data/errors/0/index"), 1);
+  EXPECT_EQ(j.Int("/data/errors/1/index"), 2);
+  EXPECT_EQ(j.Str("/data/errors/1/errors/0/field"), "email");
+  EXPECT_EQ(j.Int("/data/errors/2/index"), 3);
+  EXPECT_EQ(j.Str("/data/errors/2/errors/0/field"), "colour");
+
+  // Re-sent: nothing new. Changed: updated in place, no duplicate.
+  const int64_t before = LogSize();
+  Json again(Ingest("customers", body, true).body);
+  EXPECT_EQ(again.Int("/data/unchanged"), 2);
+  EXPECT_EQ(again.Int("/data/created"), 0);
+  EXPECT_EQ(LogSize(), before);
+  Json changed(Ingest("customers", R"([{"name":"Ann B","email":"ann@x.io"}])", false).body);
+  EXPECT_EQ(changed.Int("/data/updated"), 1);
+  EXPECT_EQ(AwaitCustomerTotal(client_, 2), 2);
+  AwaitProjection();
+  Json ann(client_.Send("GET", "/api/v1/customers?email=ann@x.io").body);
+  EXPECT_EQ(ann.Str("/data/0/name"), "Ann B");
+  EXPECT_EQ(ann.Num("/data/0/totalSpending"), 10);  // absent fields keep their values
+}
+
+TEST_F(IngestApiTest, OrdersAreCountedOnceAndStatsStayExact) {
+  std::string customers;
+  for (int i = 0; i < 50; ++i) {
+    customers += "{\"name\":\"C" + std::to_string(i) + "\",\"email\":\"c" + std::to_string(i) + "@x.io\"}\n";
+  }
+  ASSERT_EQ(Json(Ingest("customers", customers, true).body).Int("/data/created"), 50);
+  AwaitProjection();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(IdOf("c" + std::to_string(i) + "@x.io"));
+
+  // 5,000 orders as one JSON array, some cancelled at placement, a few bad ones.
+  std::map<std::string, int64_t> expected_cents, expected_count;
+  std::string body = "[";
+  for (int i = 0; i < 5000; ++i) {
+    const std::string& c = ids[static_cast<size_t>(i % 50)];
+    const int64_t cents = 100 + (i * 37) % 10000;
+    const bool cancelled = i % 10 == 0;
+    if (i) body += ",";
+    body += R"({"customerId":")" + c + R"(","orderAmount":)" + std::to_string(cents / 100) + "." +
+            (cents % 100 < 10 ? "0" : "") + std::to_string(cents % 100) + R"(,"orderId":"o-)" +
+            std::to_string(i) + R"(","orderDate":"2026-0)" + std::to_string(1 + i % 9) +
+            R"(-01T00:00:00Z")" + (cancelled ? R"(,"status":"Cancelled")" : "") + "}";
+    if (!cancelled) {
+      expected_cents[c] += cents;
+      ++expected_count[c];
+    }
+  }
+  body += R"(,{"customerId":"nobody","orderAmount":1},{"customerId":")" + ids[0] + R"(","orderAmount":0}])";
+  auto r = Ingest("orders", body, false);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j(r.body);
+  EXPECT_EQ(j.Int("/data/created"), 5000);
+  EXPECT_EQ(j.Int("/data/rejected"), 2);
+  EXPECT_EQ(j.Int("/data/errors/0/index"), 5000);
+  EXPECT_EQ(j.Str("/data/errors/0/errors/0/field"), "customerId");
+  EXPECT_EQ(j.Str("/data/errors/1/errors/0/field"), "orderAmount");
+
+  // The same file again: every order is a duplicate, nothing is appended.
+  const int64_t before = LogSize();
+  Json again(Ingest("orders", body, false).body);
+  EXPECT_EQ(again.Int("/data/duplicates"), 5000);
+  EXPECT_EQ(LogSize(), before);
+
+  AwaitProjection();
+  for (const auto& c : ids) {
+    Json got(client_.Send("GET", "/api/v1/customers/" + c).body);
+    EXPECT_EQ(std::llround(got.Num("/data/totalSpending") * 100), expected_cents[c]) << c;
+    EXPECT_EQ(got.Int("/data/orderCount"), expected_count[c]) << c;
+  }
+  EXPECT_EQ(Json(client_.Send("GET", "/api/v1/orders?limit=1").body).Int("/meta/total"), 5000);
+}
+
+TEST_F(IngestApiTest, ABrokenArrayIsRefusedWholeAndAppendsNothing) {
+  const int64_t before = LogSize();
+  auto r = Ingest("customers", R"([{"name":"A","email":"a@x.io"} {"name":"B","email":"b@x.io"}])", false);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(Json(r.body).Str("/message").find("at byte"), std::string::npos) << r.body;
+  EXPECT_EQ(Ingest("customers", "   ", false).status, 400);
+  EXPECT_EQ(Ingest("customers", "[]", false, "?async=maybe").status, 400);
+  EXPECT_EQ(LogSize(), before);
+}
+
+TEST_F(IngestApiTest, AsyncJobsAnswerAtOnceAndReportProgress) {
+  std::string body;
+  for (int i = 0; i < 2000; ++i) {
+    body += "{\"name\":\"A" + std::to_string(i) + "\",\"email\":\"async" + std::to_string(i) + "@x.io\"}\n";
+  }
+  auto r = Ingest("customers", body, true, "?async=true");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string job = Json(r.body).Str("/data/jobId");
+  EXPECT_EQ(r.headers["location"], "/api/v1/ingest/jobs/" + job);
+  std::string state;
+  for (int i = 0; i < 500 && state != "done"; ++i) {
+    Json status(client_.Send("GET", "/api/v1/ingest/jobs/" + job).body);
+    state = status.Str("/data/state");
+    if (state == "done") {
+      EXPECT_EQ(status.Int("/data/created"), 2000);
+      EXPECT_EQ(status.Int("/data/processed"), 2000);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(state, "done");
+  EXPECT_EQ(client_.Send("GET", "/api/v1/ingest/jobs/nope").status, 404);
+}
+
+}  // namespace
+}  // namespace keel
