@@ -84,9 +84,9 @@ void CommandService::RememberAnswer(const std::string& key, const CommandOutcome
 Result<CommandOutcome> CommandService::Answer(Subject subject, const std::string& id,
                                               int status) const {
   if (subject == Subject::kOrder) {
-    const Order* o = state_.orders.Find(id);
+    const OrderWriteModel::Entry* o = state_.orders.Find(id);
     if (!o) return Fail(Error::Internal("Command on a missing order " + id));
-    return CommandOutcome{status, OrderToJson(*o), o->version, std::nullopt};
+    return CommandOutcome{status, OrderWriteModel::ToJson(id, *o), o->version, std::nullopt};
   }
   const Customer* c = state_.customers.Find(id);
   if (!c) return Fail(Error::Internal("Command on a missing customer " + id));
@@ -157,7 +157,7 @@ void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
                                            const CommandMeta& m) -> Result<Decision> {
             auto d = DecidePlaceOrder(state.customers, state.orders, {input}, m, ids_);
             if (!d) return Fail(d.error());
-            return Decision{input.customer_id, std::move(d->events), Subject::kOrder, d->order_id,
+            return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
                             d->duplicate ? 200 : 201, d->duplicate};
           },
           std::move(done));
@@ -169,8 +169,8 @@ void CommandService::ChangeOrderStatus(keel::ChangeOrderStatus cmd, CommandMeta 
                                        const CommandMeta& m) -> Result<Decision> {
             auto events = DecideChangeOrderStatus(state.orders, cmd, m, ids_);
             if (!events) return Fail(events.error());
-            const Order* o = state.orders.Find(cmd.id);
-            return Decision{o->customer_id, std::move(*events), Subject::kOrder, cmd.id, 200};
+            return Decision{*state.orders.Find(cmd.id)->customer_id, std::move(*events),
+                            Subject::kOrder, cmd.id, 200};
           },
           std::move(done));
 }
@@ -259,7 +259,7 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
         const OrderInput& input = records[i].second;
         auto d = DecidePlaceOrder(state_.customers, state_.orders, {input}, m, ids_);
         if (!d) return Fail(d.error());
-        return Decision{input.customer_id, std::move(d->events), Subject::kOrder, d->order_id,
+        return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
                         d->duplicate ? 200 : 201, d->duplicate};
       },
       [&](size_t i) { return records[i].first; }, meta);

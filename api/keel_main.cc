@@ -3,6 +3,7 @@
 //   keel replay       rebuild every read model from the log, then swap it in
 //   keel kafka-mock   start librdkafka's mock cluster and print its bootstrap servers
 //   keel bench-fill   append N synthetic customer registrations (for the replay benchmark)
+//   keel demo-data    write realistic customers and orders as NDJSON for /api/v1/ingest/*
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "api/app.h"
+#include "api/demo_data.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
 #include "infra/embedded_log.h"
@@ -239,7 +241,25 @@ int main(int argc, char** argv) {
   AddCommonOptions(fill, fill_config);
   fill->add_option("--events", fill_events, "How many events")->check(CLI::Range(1, 100'000'000));
 
+  DemoDataOptions demo;
+  demo.now = SystemClock().NowMillis();
+  auto* demo_cmd = cli.add_subcommand(
+      "demo-data", "Write realistic customers.ndjson, orders.ndjson and expected.tsv");
+  demo_cmd->add_option("--out", demo.out_dir, "Directory to write into")->required();
+  demo_cmd->add_option("--customers", demo.customers, "How many customers")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  demo_cmd->add_option("--orders", demo.orders, "How many orders")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  demo_cmd->add_option("--seed", demo.seed, "Random seed (same seed, same data)");
+
   CLI11_PARSE(cli, argc, argv);
+  if (*demo_cmd) {
+    if (auto st = WriteDemoData(demo); !st) {
+      std::fprintf(stderr, "keel demo-data: %s\n", st.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  }
   if (*serve) return Serve(serve_config, log_level);
   if (*replay) return RunReplay(replay_config);
   if (*mock) return KafkaMock(mock_brokers, mock_partitions);

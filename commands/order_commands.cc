@@ -1,19 +1,85 @@
 #include "commands/order_commands.h"
 
+#include <algorithm>
+
 namespace keel {
 
-const Order* OrderWriteModel::Find(std::string_view id) const {
-  auto it = orders_.find(std::string(id));
-  return it == orders_.end() ? nullptr : &it->second;
+std::optional<OrderWriteModel::Uuid> OrderWriteModel::ParseUuid(std::string_view id) {
+  if (!IsUuid(id)) return std::nullopt;
+  Uuid u;
+  int nibbles = 0;
+  for (char c : id) {
+    if (c == '-') continue;
+    const uint64_t v = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    uint64_t& half = nibbles < 16 ? u.hi : u.lo;
+    half = (half << 4) | v;
+    ++nibbles;
+  }
+  // Lowercase and uppercase spell the same id; keep one of them as text to tell them apart.
+  if (std::any_of(id.begin(), id.end(), [](char c) { return c >= 'A' && c <= 'F'; })) return std::nullopt;
+  return u;
 }
 
-Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& change) {
-  auto [it, inserted] = orders_.try_emplace(event.aggregate_id);
-  if (auto st = ApplyOrderChange(it->second, event, change); !st) {
-    if (inserted) orders_.erase(it);
-    return st;
+OrderWriteModel::Entry* OrderWriteModel::FindMutable(std::string_view id) {
+  if (auto u = ParseUuid(id)) {
+    auto it = by_uuid_.find(*u);
+    return it == by_uuid_.end() ? nullptr : &it->second;
+  }
+  auto it = by_name_.find(std::string(id));
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+const OrderWriteModel::Entry* OrderWriteModel::Find(std::string_view id) const {
+  return const_cast<OrderWriteModel*>(this)->FindMutable(id);
+}
+
+namespace {
+
+// The figures of an entry as an Order (no details), for the shared fold and JSON writer.
+Order Head(std::string_view id, const OrderWriteModel::Entry& e) {
+  Order o;
+  o.id = std::string(id);
+  o.customer_id = *e.customer_id;
+  o.order_date = e.order_date;
+  o.amount_cents = e.amount_cents;
+  o.status = e.status;
+  o.created_at = e.created_at;
+  o.updated_at = e.updated_at;
+  o.version = e.version;
+  return o;
+}
+
+}  // namespace
+
+Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& change,
+                              const std::string* customer_id) {
+  Entry* existing = FindMutable(event.aggregate_id);
+  Order o = existing ? Head(event.aggregate_id, *existing) : Order{};
+  if (auto st = ApplyOrderChange(o, event, change); !st) return st;
+  Entry next;
+  next.customer_id = existing ? existing->customer_id : customer_id;
+  next.amount_cents = o.amount_cents;
+  next.order_date = o.order_date;
+  next.created_at = o.created_at;
+  next.updated_at = o.updated_at;
+  next.version = static_cast<int32_t>(o.version);
+  next.status = o.status;
+  if (existing) {
+    next.details = std::move(existing->details);
+    *existing = std::move(next);
+    return {};
+  }
+  next.details = OrderDetailsMembers(o);
+  if (auto u = ParseUuid(event.aggregate_id)) {
+    by_uuid_.emplace(*u, std::move(next));
+  } else {
+    by_name_.emplace(event.aggregate_id, std::move(next));
   }
   return {};
+}
+
+std::string OrderWriteModel::ToJson(std::string_view id, const Entry& entry) {
+  return OrderToJson(Head(id, entry), entry.details);
 }
 
 std::string OrderIdForExternalId(std::string_view external_id) {
@@ -24,18 +90,30 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
                                        const CommandMeta& meta, IdGenerator& ids) {
   const OrderInput& in = cmd.input;
-  const Customer* customer = customers.Find(in.customer_id);
-  if (!customer) {
-    return Fail(Error::Validation({{"customerId", "No customer with id " + in.customer_id}}));
+  const Customer* customer = nullptr;
+  const char* field = "customerId";
+  if (in.customer_email) {
+    field = "customerEmail";
+    auto owner = customers.OwnerOfEmail(*in.customer_email);
+    if (!owner) {
+      return Fail(Error::Validation({{field, "No customer with email " + *in.customer_email}}));
+    }
+    customer = customers.Find(*owner);
+  } else {
+    customer = customers.Find(in.customer_id);
+    if (!customer) {
+      return Fail(Error::Validation({{field, "No customer with id " + in.customer_id}}));
+    }
   }
   if (!customer->is_active) {
     return Fail(Error::Validation(
-        {{"customerId", "Customer " + in.customer_id + " is inactive and cannot place orders"}}));
+        {{field, "Customer " + customer->id + " is inactive and cannot place orders"}}));
   }
   OrderDecision decision;
   decision.order_id = in.external_id ? OrderIdForExternalId(*in.external_id) : ids.NewId();
-  if (const Order* existing = orders.Find(decision.order_id)) {
-    if (existing->customer_id != in.customer_id) {
+  decision.customer_id = customer->id;
+  if (const OrderWriteModel::Entry* existing = orders.Find(decision.order_id)) {
+    if (*existing->customer_id != customer->id) {
       return Fail(Error::AlreadyExists("orderId " + in.external_id.value_or(decision.order_id) +
                                        " is already used by an order of another customer"));
     }
@@ -43,7 +121,7 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     return decision;
   }
   Order o;
-  o.customer_id = in.customer_id;
+  o.customer_id = customer->id;
   o.external_id = in.external_id;
   o.order_date = in.order_date.value_or(meta.now);
   o.amount_cents = in.amount_cents;
@@ -58,7 +136,7 @@ Result<std::vector<EventEnvelope>> DecideChangeOrderStatus(const OrderWriteModel
                                                            const ChangeOrderStatus& cmd,
                                                            const CommandMeta& meta,
                                                            IdGenerator& ids) {
-  const Order* o = orders.Find(cmd.id);
+  const OrderWriteModel::Entry* o = orders.Find(cmd.id);
   if (!o) return Fail(Error::NotFound("Order " + cmd.id + " not found"));
   if (cmd.expected_version && *cmd.expected_version != o->version) {
     return Fail(Error::Aborted("Order " + cmd.id + " is at version " + std::to_string(o->version) +
@@ -76,7 +154,7 @@ Result<std::vector<EventEnvelope>> DecideChangeOrderStatus(const OrderWriteModel
                                           std::string(OrderStatusName(cmd.to)) + ": " + why));
   }
   events.push_back(NewEvent(kOrderAggregate, kOrderStatusChanged, cmd.id, o->version + 1,
-                            EncodeOrderStatusChanged(*o, cmd.to), meta, ids));
+                            EncodeOrderStatusChanged(Head(cmd.id, *o), cmd.to), meta, ids));
   return events;
 }
 

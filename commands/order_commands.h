@@ -23,16 +23,46 @@ struct ChangeOrderStatus {
   std::optional<int64_t> expected_version;
 };
 
-// Every order's current state, consistent with the log. Not thread-safe.
+// Every order's current state, consistent with the log, compact: it holds every order in
+// memory (about 150 bytes each, plus its items). Not thread-safe.
 class OrderWriteModel {
  public:
-  OrderWriteModel() { orders_.reserve(1 << 20); }
-  const Order* Find(std::string_view id) const;
-  Status Apply(const EventEnvelope& event, const OrderChange& change);
-  size_t size() const { return orders_.size(); }
+  struct Entry {
+    const std::string* customer_id = nullptr;  // the customer's id in the CustomerWriteModel
+    int64_t amount_cents = 0;
+    Millis order_date = 0;
+    Millis created_at = 0;
+    Millis updated_at = 0;
+    int32_t version = 0;
+    OrderStatus status = OrderStatus::kPending;
+    std::string details;  // OrderDetailsMembers: external id and items, pre-rendered
+  };
+
+  OrderWriteModel() { by_uuid_.reserve(1 << 20); }
+  const Entry* Find(std::string_view id) const;
+  // Folds an order event; `customer_id` must outlive the model (the write model's customers
+  // are never removed, and their map nodes never move).
+  Status Apply(const EventEnvelope& event, const OrderChange& change,
+               const std::string* customer_id);
+  // The order as the API shows it (OrderToJson).
+  static std::string ToJson(std::string_view id, const Entry& entry);
+  size_t size() const { return by_uuid_.size() + by_name_.size(); }
 
  private:
-  std::unordered_map<std::string, Order> orders_;
+  // Order ids are UUIDs (Keel's v7, or v8 from an external id), kept as 16 bytes; any other id
+  // (from an imported log) falls back to its text.
+  struct Uuid {
+    uint64_t hi = 0, lo = 0;
+    bool operator==(const Uuid&) const = default;
+  };
+  struct UuidHash {
+    size_t operator()(const Uuid& u) const { return static_cast<size_t>(u.hi ^ (u.lo * 0x9e3779b97f4a7c15ULL)); }
+  };
+  static std::optional<Uuid> ParseUuid(std::string_view id);
+  Entry* FindMutable(std::string_view id);
+
+  std::unordered_map<Uuid, Entry, UuidHash> by_uuid_;
+  std::unordered_map<std::string, Entry> by_name_;
 };
 
 // The id of the order a client calls `external_id`: the same for every re-send, so that a
@@ -43,6 +73,7 @@ std::string OrderIdForExternalId(std::string_view external_id);
 // already; `existing_id` then names it) and the customer whose stream they belong on.
 struct OrderDecision {
   std::string order_id;
+  std::string customer_id;  // whose stream the events go on
   bool duplicate = false;
   std::vector<EventEnvelope> events;
 };

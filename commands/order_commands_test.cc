@@ -120,3 +120,21 @@ TEST_F(OrderCommandsTest, VisitsCount) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+TEST_F(OrderCommandsTest, ACustomerMayBeNamedByEmail) {
+  auto d = Place({.customer_email = "b@x.io", .amount_cents = 250});
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->customer_id, "c2");
+  EXPECT_EQ(*state_.orders.Find(d->order_id)->customer_id, "c2");
+  auto unknown = Place({.customer_email = "nobody@x.io", .amount_cents = 250});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().field_errors[0].field, "customerEmail");
+  EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","customerEmail":"b@x.io","orderAmount":1})"));
+  EXPECT_EQ(ParseOrderInput(R"({"customerEmail":" B@X.io ","orderAmount":1})")->customer_email, "b@x.io");
+}
+
+}  // namespace
+}  // namespace keel

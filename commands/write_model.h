@@ -18,10 +18,11 @@ struct WriteModel {
     if (event.aggregate_type == kOrderAggregate) {
       auto change = DecodeOrderChange(event);
       if (!change) return Fail(change.error());
-      if (!customers.Find(change->customer_id)) {
+      const Customer* customer = customers.Find(change->customer_id);
+      if (!customer) {
         return Fail(Error::DataLoss("Order event for unknown customer " + change->customer_id));
       }
-      if (auto st = orders.Apply(event, *change); !st) return st;
+      if (auto st = orders.Apply(event, *change, &customer->id); !st) return st;
       return customers.ApplyOrder(*change);
     }
     return customers.Apply(event);

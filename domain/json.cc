@@ -156,6 +156,13 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
+JsonWriter& JsonWriter::RawMembers(std::string_view members) {
+  if (members.empty()) return *this;
+  Separate();
+  out_.append(members);
+  return *this;
+}
+
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   Separate();
   out_.append(json);

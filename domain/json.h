@@ -31,6 +31,8 @@ class JsonWriter {
   JsonWriter& Cents(int64_t cents);
   // Inserts already-valid JSON text as one value.
   JsonWriter& Raw(std::string_view json);
+  // Inserts already-valid object members ("a":1,"b":2) into the open object; "" adds none.
+  JsonWriter& RawMembers(std::string_view members);
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }

@@ -211,13 +211,21 @@ Result<OrderInput> ParseOrderInput(element doc) {
   }
   OrderInput in;
   std::vector<FieldError> errors;
-  bool has_customer = false, has_items = false;
+  bool has_customer = false, has_email = false, has_items = false;
   std::optional<int64_t> amount;
   const simdjson::dom::object fields = doc.get_object().value_unsafe();
   for (auto [key, value] : fields) {
     if (key == "customerId") {
       has_customer = true;
       if (auto s = ReadText(value, "customerId", 100, errors)) in.customer_id = std::move(*s);
+    } else if (key == "customerEmail") {
+      has_email = true;
+      std::string_view s;
+      if (value.get(s)) {
+        errors.push_back({"customerEmail", "Expected a string, got " + std::string(json::TypeName(value))});
+      } else {
+        in.customer_email = NormaliseEmail(s);
+      }
     } else if (key == "orderDate") {
       if (value.type() != element_type::STRING) {
         errors.push_back({"orderDate", "Expected an ISO-8601 datetime string, got " +
@@ -249,7 +257,11 @@ Result<OrderInput> ParseOrderInput(element doc) {
       errors.push_back({std::string(key), "Unknown field"});
     }
   }
-  if (!has_customer) errors.push_back({"customerId", "customerId is required"});
+  if (has_customer && has_email) {
+    errors.push_back({"customerEmail", "Give customerId or customerEmail, not both"});
+  } else if (!has_customer && !has_email) {
+    errors.push_back({"customerId", "customerId (or customerEmail) is required"});
+  }
   const bool items_ok = has_items && std::none_of(errors.begin(), errors.end(), [](auto& e) {
                           return e.field.starts_with("items");
                         });
@@ -413,17 +425,28 @@ void ApplyOrderToStats(CustomerStats& s, const OrderChange& c) {
   if (c.placed || counted_before != counted_after) ++s.revision;
 }
 
-std::string OrderToJson(const Order& o) {
+std::string OrderDetailsMembers(const Order& o) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("orderId");
+  o.external_id ? w.String(*o.external_id) : w.Null();
+  WriteItems(w, o.items);
+  w.EndObject();
+  std::string out = w.Take();
+  return out.substr(1, out.size() - 2);
+}
+
+std::string OrderToJson(const Order& o) { return OrderToJson(o, OrderDetailsMembers(o)); }
+
+std::string OrderToJson(const Order& o, std::string_view details_members) {
   JsonWriter w;
   w.BeginObject();
   w.Key("id").String(o.id);
   w.Key("customerId").String(o.customer_id);
-  w.Key("orderId");
-  o.external_id ? w.String(*o.external_id) : w.Null();
   w.Key("orderDate").String(FormatIso8601(o.order_date));
   w.Key("orderAmount").Cents(o.amount_cents);
   w.Key("status").String(OrderStatusName(o.status));
-  WriteItems(w, o.items);
+  w.RawMembers(details_members);
   w.Key("createdAt").String(FormatIso8601(o.created_at));
   w.Key("updatedAt").String(FormatIso8601(o.updated_at));
   w.Key("version").Int(o.version);

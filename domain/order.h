@@ -62,6 +62,9 @@ struct Order {
 // given.
 struct OrderInput {
   std::string customer_id;
+  // Instead of the id, for imports from systems that do not know Keel's ids; the command
+  // resolves it. Normalised.
+  std::optional<std::string> customer_email;
   std::optional<Millis> order_date;  // default: now
   int64_t amount_cents = 0;
   OrderStatus status = OrderStatus::kPending;
@@ -69,7 +72,7 @@ struct OrderInput {
   std::optional<std::string> external_id;
 };
 
-// Validates a body: customerId (required), orderDate, orderAmount (> 0; optional when items
+// Validates a body: customerId (required; or customerEmail instead), orderDate, orderAmount (> 0; optional when items
 // are given, and then it must equal their sum), status, items [{sku, name, qty, price}],
 // orderId (the client's id). Unknown fields are named; every violation is listed.
 Result<OrderInput> ParseOrderInput(std::string_view body);
@@ -104,6 +107,12 @@ Status ApplyOrderChange(Order& order, const EventEnvelope& event, const OrderCha
 void ApplyOrderToStats(CustomerStats& stats, const OrderChange& change);
 
 std::string OrderToJson(const Order& order);
+// What never changes after placement beyond the figures, as JSON members: "orderId":…,"items":[…].
+// Kept pre-rendered by the write model, which holds every order in memory.
+std::string OrderDetailsMembers(const Order& order);
+// OrderToJson of an order whose details are pre-rendered; `order.items` and
+// `order.external_id` are ignored.
+std::string OrderToJson(const Order& order, std::string_view details_members);
 Result<Order> OrderFromJson(std::string_view json);
 
 }  // namespace keel
