@@ -72,9 +72,13 @@ int ReplayWorkers(const AppConfig& config) {
 
 // The live projection folds partitions on every core: bulk ingestion appends faster than one
 // thread folds.
-ProjectorRunner::Options LiveOptions(const AppConfig& config) {
+ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock) {
   ProjectorRunner::Options options;
   options.workers = ReplayWorkers(config);
+  options.on_commit = [&metrics, &clock](const std::vector<Millis>& recorded) {
+    const Millis now = clock.NowMillis();
+    for (Millis at : recorded) metrics.EventVisible("customers", std::max<Millis>(0, now - at) / 1000.0);
+  };
   return options;
 }
 
@@ -236,7 +240,7 @@ void App::Impl::RunRebuild() {
   // Reopened for serving (the bulk-load settings are for building only), then caught up with
   // what was appended meanwhile, as a live projection.
   UpdateRebuild([](RebuildProgress& p) { p.phase = "catching up"; });
-  auto gen = OpenGeneration(config, *log, dir, /*bulk_load=*/false, LiveOptions(config));
+  auto gen = OpenGeneration(config, *log, dir, /*bulk_load=*/false, LiveOptions(config, metrics, clock));
   if (!gen) return fail(gen.error().message);
   if (auto st = (*gen)->customer_runner->Start(); !st) return fail(st.error().message);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
@@ -275,7 +279,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->log = std::move(*log);
 
   auto gen = OpenGeneration(config, *impl->log, ActiveReadModelDir(config.data_dir),
-                            /*bulk_load=*/false, LiveOptions(config));
+                            /*bulk_load=*/false, LiveOptions(config, impl->metrics, impl->clock));
   if (!gen) return Fail(gen.error());
   if (auto st = (*gen)->customer_runner->Start(); !st) return Fail(st.error());
   impl->read_models.Exchange(std::move(*gen));

@@ -158,7 +158,7 @@ void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
             auto d = DecidePlaceOrder(state.customers, state.orders, {input}, m, ids_);
             if (!d) return Fail(d.error());
             return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
-                            d->duplicate ? 200 : 201, d->duplicate};
+                            d->duplicate ? 200 : 201, d->duplicate, std::move(d->order_json)};
           },
           std::move(done));
 }
@@ -198,10 +198,15 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
   meta.now = clock_.NowMillis();
   auto decision = decide(state_, meta);
   if (!decision) return done(Fail(decision.error()));
-  if (decision->events.empty()) return done(Answer(decision->subject, decision->subject_id, decision->status));
+  auto answer = [&]() -> Result<CommandOutcome> {
+    auto outcome = Answer(decision->subject, decision->subject_id, decision->status);
+    if (outcome && !decision->answer_json.empty()) outcome->json = std::move(decision->answer_json);
+    return outcome;
+  };
+  if (decision->events.empty()) return done(answer());
   auto values = Commit(decision->events);
   if (!values) return done(Fail(values.error()));
-  auto outcome = Answer(decision->subject, decision->subject_id, decision->status);
+  auto outcome = answer();
   if (!outcome) return done(Fail(outcome.error()));
   if (!key.empty()) {
     std::lock_guard idem_lock(idem_mu_);

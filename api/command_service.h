@@ -33,7 +33,9 @@ namespace keel {
 
 struct CommandOutcome {
   int status = 200;                      // 201 when the command created the resource
-  std::string json;                      // the customer or order after the command
+  // The customer or order after the command. An order's "items" may be null: the write model
+  // does not keep them; the API fills them in from the read model.
+  std::string json;
   int64_t version = 0;                   // its version after the command
   std::optional<AppendResult> position;  // where its last event landed; none if nothing changed
 };
@@ -89,6 +91,7 @@ class CommandService final {
     std::string subject_id;
     int status = 200;        // 201: created
     bool duplicate = false;  // an order whose external id was seen before
+    std::string answer_json;  // when set, the answer instead of the write model's view
   };
   using Decide = std::function<Result<Decision>(const WriteModel&, const CommandMeta&)>;
 

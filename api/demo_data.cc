@@ -136,7 +136,7 @@ Status WriteDemoData(const DemoDataOptions& o) {
     }
   }
   for (size_t c = 0; c < emails.size(); ++c) {
-    std::fprintf(expected.f, "%s\t%lld\t%lld\n", emails[c].c_str(),
+    std::fprintf(expected.f, "%s\t%d\t%lld\t%lld\n", emails[c].c_str(), active[c] ? 1 : 0,
                  static_cast<long long>(order_count[c]), static_cast<long long>(order_cents[c]));
   }
   if (std::ferror(customers.f) || std::ferror(orders.f) || std::ferror(expected.f)) {

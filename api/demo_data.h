@@ -7,8 +7,8 @@
 //   orders), amounts log-normal (median about 40, long tail), half with items that add up
 //   to the amount, dates over the two years before `now`, statuses mostly Delivered. Each
 //   names its customer by email and carries an external orderId, so re-sending is harmless.
-// - expected.tsv: per customer email, the order count and order cents (cancelled excluded)
-//   that the ingested orders must produce, for checking the stats afterwards.
+// - expected.tsv: per customer: email, active (1/0), and the order count and order cents
+//   (cancelled excluded) that the ingested orders must produce, for checking the stats.
 #pragma once
 
 #include <cstdint>

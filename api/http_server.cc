@@ -57,6 +57,13 @@ void HttpResponder::Send(int status, std::string body,
   std::lock_guard lock(impl_->mu);
   if (impl_->sent) return;
   impl_->sent = true;
+  // Observed before the answer leaves, so that a client that reads /metrics after its answer
+  // always finds its request counted.
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->arrived).count();
+  if (const auto& observe = impl_->server->options().observer) {
+    observe(impl_->method, impl_->route, status, seconds);
+  }
   try {
     auto& w = impl_->writer;
     for (const auto& [name, value] : headers) w.headers().add(std::make_shared<NamedHeader>(name, value));
@@ -65,11 +72,6 @@ void HttpResponder::Send(int status, std::string body,
     w.send(static_cast<Http::Code>(status), body);
   } catch (const std::exception& e) {
     // The client went away before its answer was ready; nothing more to do.
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->arrived).count();
-  if (const auto& observe = impl_->server->options().observer) {
-    observe(impl_->method, impl_->route, status, seconds);
   }
   const LogLevel level = status >= 500 ? LogLevel::kError : LogLevel::kDebug;
   if (LogEnabled(level)) {

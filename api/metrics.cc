@@ -57,6 +57,11 @@ struct Metrics::Impl {
           .Name("keel_events_appended_total")
           .Help("Events appended to the log, by topic")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& freshness =
+      prometheus::BuildHistogram()
+          .Name("keel_projection_freshness_seconds")
+          .Help("From an event's recording (its command's decision) to its commit in a live read model")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& position =
       prometheus::BuildGauge()
           .Name("keel_projection_position")
@@ -134,6 +139,14 @@ void Metrics::Command(std::string_view type, bool accepted) {
   const std::string t(type), outcome = accepted ? "accepted" : "rejected";
   impl_->Cached(impl_->commands, "c\x1f" + t + '\x1f' + outcome, {{"type", t}, {"outcome", outcome}})
       .Increment();
+}
+
+void Metrics::EventVisible(std::string_view projection, double seconds) {
+  const std::string p(projection);
+  impl_->Cached(impl_->freshness, "f\x1f" + p, {{"projection", p}},
+                prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05,
+                                                        0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
+      .Observe(seconds);
 }
 
 void Metrics::EventsAppended(std::string_view topic, int64_t count) {

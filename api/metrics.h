@@ -25,6 +25,9 @@ class Metrics final {
   // One command decided: accepted (its events are durable, or it changed nothing) or rejected.
   void Command(std::string_view type, bool accepted);
   void EventsAppended(std::string_view topic, int64_t count);
+  // Freshness: seconds from an event's recording (when its command was decided, before it
+  // was acknowledged) to the commit that made it visible in a live read model.
+  void EventVisible(std::string_view projection, double seconds);
 
   // Sources read at each scrape.
   // `describe` reports a projection's status now, or nullopt when it cannot.

@@ -75,6 +75,36 @@ Result<std::optional<Millis>> ParseVisitInput(std::string_view body) {
   return at;
 }
 
+// The write model keeps no items (they never change after placement); an order answer that
+// lacks them takes them from the read model. Runs on the log's thread, so it never waits: an
+// order placed so recently that the read model has not folded it yet keeps "items": null and
+// says so in X-Keel-Partial.
+Result<CommandOutcome> CompleteOrderAnswer(RouteContext& ctx, Result<CommandOutcome> out,
+                                           bool* partial) {
+  *partial = false;
+  if (!out) return out;
+  const size_t items = out->json.find("\"items\":null");
+  if (items == std::string::npos) return out;
+  const size_t details = out->json.find("\"orderId\":");
+  auto parsed_answer = json::Parse(out->json, "Order answer", ErrorCode::kInternal);
+  std::string_view id_view;
+  if (!parsed_answer || parsed_answer->at_key("id").get(id_view)) return out;
+  const std::string id(id_view);
+  auto rm = ctx.read_models.Current();
+  auto doc = QueryOrder(*rm->store, id);
+  std::optional<Order> stored;
+  if (doc && *doc) {
+    if (auto parsed = OrderFromJson(**doc)) stored = std::move(*parsed);
+  }
+  if (!stored || details == std::string::npos || details > items) {
+    *partial = true;
+    return out;
+  }
+  const size_t end = items + std::string_view("\"items\":null").size();
+  out->json.replace(details, end - details, OrderDetailsMembers(*stored));
+  return out;
+}
+
 }  // namespace
 
 void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
@@ -112,9 +142,12 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
     ctx.commands.PlaceOrder(std::move(*input), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
+      bool partial = false;
+      out = CompleteOrderAnswer(ctx, std::move(out), &partial);
       AnswerCommand(ctx, "PlaceOrder", r, out,
                     out && out->status == 201 ? "Order created"
-                                              : "Order already recorded under this orderId");
+                                              : "Order already recorded under this orderId",
+                    partial ? Headers{{"X-Keel-Partial", "items"}} : Headers{});
     });
   });
 
@@ -133,8 +166,12 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     if (!meta) return refuse(meta.error());
     ctx.commands.ChangeOrderStatus({req.params["id"], *status, *expected}, std::move(*meta),
                                    [&ctx, r](Result<CommandOutcome> out) {
+                                     bool partial = false;
+                                     out = CompleteOrderAnswer(ctx, std::move(out), &partial);
                                      AnswerCommand(ctx, "ChangeOrderStatus", r, out,
-                                                   "Order status updated");
+                                                   "Order status updated",
+                                                   partial ? Headers{{"X-Keel-Partial", "items"}}
+                                                           : Headers{});
                                    });
   });
 

@@ -58,7 +58,8 @@ Result<CommandMeta> MetaFor(const HttpRequest& req) {
 }
 
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
-                   const Result<CommandOutcome>& out, std::string_view message) {
+                   const Result<CommandOutcome>& out, std::string_view message,
+                   const Headers& extra_headers) {
   ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
   if (out->position) {
@@ -66,6 +67,7 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
                                out->position->last_offset - out->position->first_offset + 1);
   }
   Headers headers{{"ETag", "\"" + ETagOf(out->json) + "\""}};
+  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
   std::string meta = "{}";
   if (out->position) {
     headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +

@@ -29,7 +29,8 @@ Result<CommandMeta> MetaFor(const HttpRequest& req);
 // The answer to a command once its events are durable: the resource, its ETag and the log
 // position (X-Keel-Position and meta.position). Counts the command in the metrics.
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
-                   const Result<CommandOutcome>& out, std::string_view message);
+                   const Result<CommandOutcome>& out, std::string_view message,
+                   const Headers& extra_headers = {});
 
 // Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
 // in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.

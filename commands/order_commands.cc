@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "domain/json.h"
+
 namespace keel {
 
 std::optional<OrderWriteModel::Uuid> OrderWriteModel::ParseUuid(std::string_view id) {
@@ -65,11 +67,13 @@ Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& cha
   next.version = static_cast<int32_t>(o.version);
   next.status = o.status;
   if (existing) {
-    next.details = std::move(existing->details);
+    next.has_external_id = existing->has_external_id;
+    next.external_id = std::move(existing->external_id);
     *existing = std::move(next);
     return {};
   }
-  next.details = OrderDetailsMembers(o);
+  next.has_external_id = o.external_id.has_value();
+  next.external_id = o.external_id.value_or("");
   if (auto u = ParseUuid(event.aggregate_id)) {
     by_uuid_.emplace(*u, std::move(next));
   } else {
@@ -79,7 +83,14 @@ Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& cha
 }
 
 std::string OrderWriteModel::ToJson(std::string_view id, const Entry& entry) {
-  return OrderToJson(Head(id, entry), entry.details);
+  std::string details = "\"orderId\":";
+  if (entry.has_external_id) {
+    AppendJsonString(details, entry.external_id);
+  } else {
+    details += "null";
+  }
+  details += ",\"items\":null";
+  return OrderToJson(Head(id, entry), details);
 }
 
 std::string OrderIdForExternalId(std::string_view external_id) {
@@ -118,6 +129,7 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        " is already used by an order of another customer"));
     }
     decision.duplicate = true;
+    decision.order_json = OrderWriteModel::ToJson(decision.order_id, *existing);
     return decision;
   }
   Order o;
@@ -129,6 +141,10 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   o.items = in.items;
   decision.events.push_back(NewEvent(kOrderAggregate, kOrderPlaced, decision.order_id, 1,
                                      EncodeOrderPlaced(o), meta, ids));
+  o.id = decision.order_id;
+  o.created_at = o.updated_at = meta.now;
+  o.version = 1;
+  decision.order_json = OrderToJson(o);
   return decision;
 }
 

@@ -24,7 +24,8 @@ struct ChangeOrderStatus {
 };
 
 // Every order's current state, consistent with the log, compact: it holds every order in
-// memory (about 150 bytes each, plus its items). Not thread-safe.
+// memory (about 140 bytes each). Items are not kept: they never change after placement and the
+// read model has them. Not thread-safe.
 class OrderWriteModel {
  public:
   struct Entry {
@@ -35,7 +36,8 @@ class OrderWriteModel {
     Millis updated_at = 0;
     int32_t version = 0;
     OrderStatus status = OrderStatus::kPending;
-    std::string details;  // OrderDetailsMembers: external id and items, pre-rendered
+    bool has_external_id = false;
+    std::string external_id;  // short ones need no allocation
   };
 
   OrderWriteModel() { by_uuid_.reserve(1 << 20); }
@@ -44,7 +46,8 @@ class OrderWriteModel {
   // are never removed, and their map nodes never move).
   Status Apply(const EventEnvelope& event, const OrderChange& change,
                const std::string* customer_id);
-  // The order as the API shows it (OrderToJson).
+  // The order as the API shows it (OrderToJson), but with "items": null: the caller fills them
+  // in from the read model (FillOrderItems).
   static std::string ToJson(std::string_view id, const Entry& entry);
   size_t size() const { return by_uuid_.size() + by_name_.size(); }
 
@@ -73,6 +76,7 @@ std::string OrderIdForExternalId(std::string_view external_id);
 // already; `existing_id` then names it) and the customer whose stream they belong on.
 struct OrderDecision {
   std::string order_id;
+  std::string order_json;   // the placed (or existing) order; for a new one, complete
   std::string customer_id;  // whose stream the events go on
   bool duplicate = false;
   std::vector<EventEnvelope> events;

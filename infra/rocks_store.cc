@@ -50,15 +50,15 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
   options.max_open_files = 512;
   // One memory budget for every table's memtables, so that RSS stays bounded however many
   // tables there are.
-  options.db_write_buffer_size = 256 << 20;
+  options.db_write_buffer_size = 128 << 20;
   rocksdb::BlockBasedTableOptions table_options;
-  table_options.block_cache = rocksdb::NewLRUCache(128 << 20);
+  table_options.block_cache = rocksdb::NewLRUCache(64 << 20);
   // Projectors look up keys that mostly do not exist yet (new customers): filters make a miss
   // cheap.
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
-  cf_options.write_buffer_size = 64 << 20;
+  cf_options.write_buffer_size = 32 << 20;
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.memtable_prefix_bloom_size_ratio = 0.1;
   cf_options.memtable_whole_key_filtering = true;

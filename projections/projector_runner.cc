@@ -219,6 +219,8 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   }
   std::vector<bool> touched(positions.size(), false);
   const std::string topic(projector_.topic());
+  std::vector<Millis> recorded;
+  if (options_.on_commit) recorded.reserve(records.size());
 
   auto dead_letter = [&](const LogRecord& r, const Error& e) {
     JsonWriter w;
@@ -262,6 +264,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     }
     for (auto& w : writes) view.Record(std::move(w));
     ++counters[p].events_applied;
+    if (options_.on_commit) recorded.push_back(event->recorded_at);
   }
 
   std::vector<StoreWrite> batch = view.TakeWrites();
@@ -291,6 +294,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     last_error_.clear();
   }
   applied_cv_.notify_all();
+  if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
   return {};
 }
 

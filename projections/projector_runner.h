@@ -70,6 +70,9 @@ class ProjectorRunner final {
     int workers = 1;
     // A projection with events waiting that commits nothing for this long is stalled.
     std::chrono::milliseconds stall_after{30000};
+    // Called after each commit with the recorded_at of every event it applied (live
+    // projections: freshness metrics). Must be quick; runs on the consuming thread.
+    std::function<void(const std::vector<Millis>&)> on_commit;
   };
 
   ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);

@@ -156,6 +156,24 @@ TEST_F(OrderApiTest, StatusChangesFollowTheStateMachine) {
   EXPECT_EQ(SetStatus(o, "Lost").status, 400);
 }
 
+TEST_F(OrderApiTest, StatusAnswersCarryTheItemsFromTheReadModel) {
+  const std::string c = CreateCustomer("items@x.io");
+  const std::string o = PlaceOrder(c, "3", "2026-01-01T00:00:00Z",
+                                   R"(,"items":[{"sku":"A","name":"Apple","qty":2,"price":1.5}],"orderId":"I-1")");
+  ASSERT_EQ(Get("/api/v1/orders/" + o).status, 200);  // folded
+  auto r = SetStatus(o, "Shipped");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j(r.body);
+  EXPECT_EQ(j.Size("/data/items"), 1u);
+  EXPECT_EQ(j.Str("/data/items/0/sku"), "A");
+  EXPECT_EQ(j.Str("/data/orderId"), "I-1");
+  EXPECT_EQ(j.Str("/data/status"), "Shipped");
+  EXPECT_FALSE(r.headers.contains("x-keel-partial"));
+  auto again = PostOrder(R"({"customerId":")" + c + R"(","orderAmount":3,"orderId":"I-1"})");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(Json(again.body).Size("/data/items"), 1u);
+}
+
 TEST_F(OrderApiTest, AReSentExternalOrderIdIsNotCountedTwice) {
   const std::string c = CreateCustomer("ext@x.io");
   auto first = PostOrder(R"({"customerId":")" + c + R"(","orderAmount":12,"orderId":"SHOP-1001"})");
