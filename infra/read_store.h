@@ -15,7 +15,9 @@
 namespace keel {
 
 struct StoreWrite {
-  std::string table;
+  // A table name with static storage (the k*Table constants, or a literal): a batch holds
+  // hundreds of thousands of writes, and the name is not copied into each.
+  std::string_view table;
   std::string key;
   std::optional<std::string> value;  // nullopt deletes the key
 };

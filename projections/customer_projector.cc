@@ -58,7 +58,7 @@ Result<int64_t> SumCounters(ReadStore& store, std::string_view prefix) {
 Status BumpCounter(StateView& view, const std::string& key, std::vector<StoreWrite>& writes) {
   auto count = view.Get(kProjectionMetaTable, key);
   if (!count) return Fail(count.error());
-  writes.push_back({std::string(kProjectionMetaTable), key,
+  writes.push_back({kProjectionMetaTable, key,
                     std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + 1)});
   return {};
 }
@@ -133,13 +133,13 @@ Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position
   const CustomerStats before = customer->stats;
   ApplyOrderToStats(customer->stats, *change);
   if (customer->stats != before) {
-    writes.push_back({std::string(kCustomersTable), customer->id, CustomerToJson(*customer)});
+    writes.push_back({kCustomersTable, customer->id, CustomerToJson(*customer)});
   }
-  writes.push_back({std::string(kOrdersTable), order.id, OrderToJson(order)});
+  writes.push_back({kOrdersTable, order.id, OrderToJson(order)});
   const std::string status(OrderStatusName(order.status));
-  writes.push_back({std::string(kOrdersByCustomerTable), OrderByCustomerKey(order), status});
-  writes.push_back({std::string(kOrdersByDateTable), OrderByDateKey(order), status});
-  writes.push_back({std::string(kCustomerEventsTable), HistoryKey(order.customer_id, position.offset),
+  writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
+  writes.push_back({kOrdersByDateTable, OrderByDateKey(order), status});
+  writes.push_back({kCustomerEventsTable, HistoryKey(order.customer_id, position.offset),
                     std::string(position.record)});
   if (change->placed) return BumpCounter(view, OrderCountKey(position.partition), writes);
   return {};
@@ -161,24 +161,24 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   const bool is_new = customer.version == 0;
   if (auto st = ApplyCustomerEvent(customer, event); !st) return st;
 
-  writes.push_back({std::string(kCustomersTable), customer.id, CustomerToJson(customer)});
+  writes.push_back({kCustomersTable, customer.id, CustomerToJson(customer)});
   if (customer.email != old_email) {
     if (!old_email.empty()) {
       // Only drop the index entry if it still points here (an imported log may reuse emails).
       auto owner = view.Get(kCustomersByEmailTable, old_email);
       if (!owner) return Fail(owner.error());
       if (*owner && **owner == customer.id) {
-        writes.push_back({std::string(kCustomersByEmailTable), old_email, std::nullopt});
+        writes.push_back({kCustomersByEmailTable, old_email, std::nullopt});
       }
     }
-    writes.push_back({std::string(kCustomersByEmailTable), customer.email, customer.id});
+    writes.push_back({kCustomersByEmailTable, customer.email, customer.id});
   }
   // The history keeps each record as it was appended: the audit trail shows what was recorded,
   // whatever later upcasting makes of it.
-  writes.push_back({std::string(kCustomerEventsTable), HistoryKey(customer.id, position.offset),
+  writes.push_back({kCustomerEventsTable, HistoryKey(customer.id, position.offset),
                     std::string(position.record)});
   if (is_new) {
-    writes.push_back({std::string(kCustomersByCreatedTable), CreatedKey(customer), ""});
+    writes.push_back({kCustomersByCreatedTable, CreatedKey(customer), ""});
     return BumpCounter(view, CountKey(position.partition), writes);
   }
   return {};

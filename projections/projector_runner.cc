@@ -28,7 +28,11 @@ std::string TableKey(std::string_view table, std::string_view key) {
 // twice) costs the store one write, not one per event.
 class OverlayView final : public StateView {
  public:
-  explicit OverlayView(ReadStore& store) : store_(store) {}
+  // `expected_writes` sizes the index up front: growing it rehashes every entry.
+  OverlayView(ReadStore& store, size_t expected_writes) : store_(store) {
+    index_.reserve(expected_writes);
+    writes_.reserve(expected_writes);
+  }
 
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
     auto it = index_.find(TableKey(table, key));
@@ -207,7 +211,7 @@ void ProjectorRunner::Loop(int worker) {
 }
 
 Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
-  OverlayView view(store_);
+  OverlayView view(store_, records.size() * 6);
   std::vector<StoreWrite> dead_letters;
   std::vector<StoreWrite> writes;
   std::vector<int64_t> positions;
@@ -234,7 +238,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
                               ? std::string_view(r.value).substr(0, kMaxDeadLetterEventBytes)
                               : std::string_view(r.value));
     w.EndObject();
-    dead_letters.push_back({std::string(kDeadLettersTable),
+    dead_letters.push_back({kDeadLettersTable,
                             DeadLetterKey(topic, r.partition, r.offset), w.Take()});
     ++counters[static_cast<size_t>(r.partition)].dead_lettered;
   };
@@ -272,11 +276,11 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   for (size_t p = 0; p < positions.size(); ++p) {
     if (!touched[p]) continue;
     const auto partition = static_cast<int32_t>(p);
-    batch.push_back({std::string(kCheckpointsTable),
+    batch.push_back({kCheckpointsTable,
                      CheckpointKey(projector_.name(), topic, partition),
                      std::to_string(positions[p])});
     for (auto [name, field] : kCounterFields) {
-      batch.push_back({std::string(kProjectionMetaTable),
+      batch.push_back({kProjectionMetaTable,
                        CounterKey(projector_.name(), name, partition),
                        std::to_string(counters[p].*field)});
     }
