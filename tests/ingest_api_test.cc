@@ -170,3 +170,34 @@ TEST_F(IngestApiTest, AsyncJobsAnswerAtOnceAndReportProgress) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+TEST(IngestLimitTest, ABodyOverTheIngestLimitIs413InTheEnvelope) {
+  AppConfig config;
+  config.max_ingest_bytes = 1 << 20;
+  TestApp app(config);
+  HttpClient client(app.base());
+  std::string body;
+  while (body.size() <= (1u << 20)) body += "{\"name\":\"Big\",\"email\":\"big@x.io\"}\n";
+  auto r = client.Send("POST", "/api/v1/ingest/customers", body, {"Content-Type: application/x-ndjson"});
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_FALSE(Json(r.body).Bool("/success"));
+  // Ordinary routes keep their own, smaller limit.
+  EXPECT_EQ(client.Send("POST", "/api/v1/customers", std::string(2 << 20, ' ')).status, 413);
+}
+
+TEST(FreshnessMetricTest, CommitsObserveHowLongEventsTookToBecomeVisible) {
+  TestApp app;
+  HttpClient client(app.base());
+  auto r = client.Send("POST", "/api/v1/customers", R"({"name":"F","email":"f@x.io"})");
+  ASSERT_EQ(r.status, 201);
+  ASSERT_EQ(client.Send("GET", "/api/v1/customers?minPosition=" + r.headers["x-keel-position"]).status, 200);
+  auto metrics = client.Send("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("keel_projection_freshness_seconds_count{projection=\"customers\"} 1"),
+            std::string::npos) << metrics.substr(0, 2000);
+}
+
+}  // namespace
+}  // namespace keel
