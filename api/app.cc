@@ -91,6 +91,15 @@ Result<std::shared_ptr<ReadModel>> OpenGeneration(const AppConfig& config, Event
   auto store = RocksStore::Open(config.data_dir + "/" + dir, ReadModelTables(), bulk_load);
   if (!store) return Fail(store.error());
   gen->store = std::move(*store);
+  if (!bulk_load) {
+    gen->customer_index = std::make_unique<CustomerIndex>();  // loaded once the runner runs
+    options.on_writes = [index = gen->customer_index.get()](const std::vector<StoreWrite>& writes) {
+      if (auto st = index->Apply(writes); !st) {
+        Log(LogLevel::kError, "customer index broken; lists scan the store from now on",
+            {{"error", st.error().message}});
+      }
+    };
+  }
   gen->customer_runner =
       std::make_unique<ProjectorRunner>(log, *gen->store, gen->customer_projector, options);
   return gen;
@@ -243,6 +252,7 @@ void App::Impl::RunRebuild() {
   auto gen = OpenGeneration(config, *log, dir, /*bulk_load=*/false, LiveOptions(config, metrics, clock));
   if (!gen) return fail(gen.error().message);
   if (auto st = (*gen)->customer_runner->Start(); !st) return fail(st.error().message);
+  if (auto st = (*gen)->customer_index->Load(*(*gen)->store); !st) return fail(st.error().message);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (!(*gen)->customer_runner->caught_up()) {
     if (cancel_rebuild) return fail("Cancelled by shutdown");
@@ -327,7 +337,13 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   }
   impl->port = *port;
   // Listening already, so that liveness answers while a long log is folded; commands get 503
-  // and /ready says not ready until this is done.
+  // and /ready says not ready until this is done; lists scan the store until the index is in.
+  auto live = impl->read_models.Current();
+  if (auto st = live->customer_index->Load(*live->store); !st) {
+    Log(LogLevel::kError, "customer index could not load; lists scan the store",
+        {{"error", st.error().message}});
+  }
+  live.reset();
   if (auto st = impl->commands->Load(); !st) return Fail(st.error());
   return std::unique_ptr<App>(new App(std::move(impl)));
 }

@@ -16,17 +16,19 @@
 #include "domain/error.h"
 #include "domain/time.h"
 #include "infra/read_store.h"
+#include "projections/customer_index.h"
 #include "projections/customer_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
 
 // Members are destroyed in reverse order: the runner first (its destructor stops it, which
-// checkpoints and flushes), then the projector, then the store.
+// checkpoints and flushes), then the index it updates, the projector, the store.
 struct ReadModel {
   std::string dir;  // the generation's directory name under the data directory
   std::unique_ptr<ReadStore> store;
   CustomerProjector customer_projector;
+  std::unique_ptr<CustomerIndex> customer_index;  // serving generations only
   std::unique_ptr<ProjectorRunner> customer_runner;
 };
 

@@ -211,7 +211,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     auto rm = ctx.read_models.Current();
     auto caught_up = AwaitPosition(req, ctx, *rm);
     if (!caught_up) return SendError(r, caught_up.error());
-    auto page = QueryCustomers(*rm->store, *query);
+    auto page = QueryCustomers(*rm->store, rm->customer_index.get(), *query);
     if (!page) return SendError(r, page.error());
     r.Send(200, SuccessBody("Customers retrieved", JsonArray(page->items),
                             PageMeta(page->total, query->page, query->limit)),

@@ -67,7 +67,10 @@ struct CustomerPage {
 
 // The customer's JSON, or nullopt.
 Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_view id);
-Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerListQuery& query);
+class CustomerIndex;
+// `index`, when given and sound, answers filtered and sorted lists without scanning the store.
+Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,
+                                    const CustomerListQuery& query);
 // The customer's events, oldest first, as encoded envelopes; empty for an unknown id.
 Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, std::string_view id);
 // Registered customers, from the projector's counter.

@@ -286,6 +286,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     }
   }
   if (auto st = store_.Write(batch); !st) return st;
+  if (options_.on_writes) options_.on_writes(batch);
   {
     // Only this batch's partitions: other workers own the rest.
     std::lock_guard lock(mu_);

@@ -73,6 +73,10 @@ class ProjectorRunner final {
     // Called after each commit with the recorded_at of every event it applied (live
     // projections: freshness metrics). Must be quick; runs on the consuming thread.
     std::function<void(const std::vector<Millis>&)> on_commit;
+    // Called with each batch's writes once they are in the store and before its positions are
+    // published (in-memory indexes that must be current when a read's wait ends). Must not
+    // fail the batch: the store has it already.
+    std::function<void(const std::vector<StoreWrite>&)> on_writes;
   };
 
   ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);

@@ -1,0 +1,153 @@
+#include "projections/customer_index.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "domain/customer.h"
+
+namespace keel {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+  return out;
+}
+
+}  // namespace
+
+Status CustomerIndex::Load(ReadStore& store) {
+  {
+    std::unique_lock lock(mu_);
+    loading_ = true;
+    pending_.clear();
+  }
+  // The scan reads one snapshot; what commits after it arrives through Apply into pending_.
+  std::vector<Row> rows;
+  Status parse_error;
+  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
+    auto c = CustomerFromJson(v);
+    if (!c) {
+      parse_error = Fail(c.error());
+      return false;
+    }
+    rows.push_back({c->id, c->name, Lower(c->name), c->is_active, TotalSpendingCents(*c),
+                    TotalVisits(*c), c->stats.order_count, AverageOrderCents(*c),
+                    c->stats.last_order_at, c->created_at});
+    return true;
+  });
+  std::unique_lock lock(mu_);
+  loading_ = false;
+  if (!st || !parse_error) {
+    broken_ = true;
+    pending_.clear();
+    return !st ? st : parse_error;
+  }
+  rows_.clear();
+  pos_.clear();
+  rows_.reserve(rows.size());
+  for (auto& row : rows) Upsert(std::move(row));
+  for (auto& row : pending_) Upsert(std::move(row));
+  pending_.clear();
+  ready_ = true;
+  return {};
+}
+
+Status CustomerIndex::Apply(const std::vector<StoreWrite>& writes) {
+  std::vector<Row> changed;
+  for (const auto& w : writes) {
+    if (w.table != kCustomersTable || !w.value) continue;  // customers are never deleted
+    auto c = CustomerFromJson(*w.value);
+    if (!c) {
+      broken_ = true;
+      return Fail(c.error());
+    }
+    changed.push_back({c->id, c->name, Lower(c->name), c->is_active, TotalSpendingCents(*c),
+                       TotalVisits(*c), c->stats.order_count, AverageOrderCents(*c),
+                       c->stats.last_order_at, c->created_at});
+  }
+  if (changed.empty()) return {};
+  std::unique_lock lock(mu_);
+  if (loading_) {
+    std::move(changed.begin(), changed.end(), std::back_inserter(pending_));
+  } else if (ready_) {  // before any load, the store holds it and the load will read it
+    for (auto& row : changed) Upsert(std::move(row));
+  }
+  return {};
+}
+
+void CustomerIndex::Upsert(Row row) {
+  auto [it, inserted] = pos_.try_emplace(row.id, rows_.size());
+  if (inserted) {
+    rows_.push_back(std::move(row));
+  } else {
+    rows_[it->second] = std::move(row);
+  }
+}
+
+size_t CustomerIndex::size() const {
+  std::shared_lock lock(mu_);
+  return rows_.size();
+}
+
+CustomerIndex::Page CustomerIndex::Query(const CustomerListQuery& q) const {
+  const std::string needle = q.name_contains ? Lower(*q.name_contains) : "";
+  std::shared_lock lock(mu_);
+  std::vector<const Row*> matches;
+  matches.reserve(rows_.size());
+  for (const Row& r : rows_) {
+    if (q.is_active && r.is_active != *q.is_active) continue;
+    if (q.name_contains && r.name_lower.find(needle) == std::string::npos) continue;
+    if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents) continue;
+    if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents) continue;
+    if (q.min_order_count && r.order_count < *q.min_order_count) continue;
+    if (q.max_order_count && r.order_count > *q.max_order_count) continue;
+    if (q.min_visits && r.visits < *q.min_visits) continue;
+    if (q.last_order_from && (!r.last_order_at || *r.last_order_at < *q.last_order_from)) continue;
+    if (q.last_order_to && (!r.last_order_at || *r.last_order_at > *q.last_order_to)) continue;
+    matches.push_back(&r);
+  }
+  // The same order as the store scan: the sort key, then the id, so pages never overlap.
+  auto less = [&](const Row* a, const Row* b) {
+    switch (q.sort) {
+      case CustomerSort::kTotalSpending:
+        if (a->total_spending_cents != b->total_spending_cents) {
+          return a->total_spending_cents < b->total_spending_cents;
+        }
+        break;
+      case CustomerSort::kName:
+        if (a->name != b->name) return a->name < b->name;
+        break;
+      case CustomerSort::kCreatedAt:
+        if (a->created_at != b->created_at) return a->created_at < b->created_at;
+        break;
+      case CustomerSort::kOrderCount:
+        if (a->order_count != b->order_count) return a->order_count < b->order_count;
+        break;
+      case CustomerSort::kVisits:
+        if (a->visits != b->visits) return a->visits < b->visits;
+        break;
+      case CustomerSort::kAverageOrderValue:
+        if (a->average_order_cents != b->average_order_cents) {
+          return a->average_order_cents < b->average_order_cents;
+        }
+        break;
+      case CustomerSort::kLastOrderAt:
+        if (a->last_order_at != b->last_order_at) return a->last_order_at < b->last_order_at;
+        break;
+    }
+    return a->id < b->id;
+  };
+  auto order = [&](const Row* a, const Row* b) { return q.descending ? less(b, a) : less(a, b); };
+  Page page;
+  page.total = static_cast<int64_t>(matches.size());
+  const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
+  if (skip >= matches.size()) return page;
+  const size_t end = std::min(matches.size(), skip + static_cast<size_t>(q.limit));
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<long>(end), matches.end(), order);
+  for (size_t i = skip; i < end; ++i) page.ids.push_back(matches[i]->id);
+  return page;
+}
+
+}  // namespace keel

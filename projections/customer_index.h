@@ -1,0 +1,68 @@
+// CustomerIndex: an in-memory, column-like copy of what customer lists filter and sort on
+// (name, activity, stats, creation time), so that a filtered or sorted list over every
+// customer answers in milliseconds instead of a scan of the store. Loaded from the read model
+// once a generation serves (while the projection runs: Apply calls that arrive during the
+// load are held and replayed after it), then kept current by the projection's commits (Apply
+// runs after each batch is written and before its positions are published, so a read that
+// waited for a position finds the index there too). Until it is ready, lists scan the store.
+//
+// About 120 bytes per customer. Thread-safe: queries share a lock, Apply takes it alone.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/error.h"
+#include "domain/time.h"
+#include "infra/read_store.h"
+#include "projections/customer_projector.h"
+
+namespace keel {
+
+class CustomerIndex final {
+ public:
+  // Every customer in the store's customers table; the index is ready once it returns.
+  Status Load(ReadStore& store);
+  bool ready() const { return ready_.load() && !broken_.load(); }
+  // The customers-table writes of a committed batch. A record it cannot read breaks the index
+  // for good (queries must then scan the store): it never holds a guess.
+  Status Apply(const std::vector<StoreWrite>& writes);
+  bool broken() const { return broken_.load(); }
+
+  struct Page {
+    std::vector<std::string> ids;  // the page, in order
+    int64_t total = 0;             // matches over all pages
+  };
+  // Any query but `email` (the email index answers that).
+  Page Query(const CustomerListQuery& query) const;
+  size_t size() const;
+
+ private:
+  struct Row {
+    std::string id;
+    std::string name;        // as stored: the name sort is bytewise
+    std::string name_lower;  // for "name contains"
+    bool is_active = true;
+    int64_t total_spending_cents = 0;
+    int64_t visits = 0;
+    int64_t order_count = 0;
+    int64_t average_order_cents = 0;
+    std::optional<Millis> last_order_at;
+    Millis created_at = 0;
+  };
+  void Upsert(Row row);  // mu_ held exclusively
+
+  std::atomic<bool> broken_{false};
+  std::atomic<bool> ready_{false};
+  mutable std::shared_mutex mu_;
+  bool loading_ = false;      // guarded by mu_
+  std::vector<Row> pending_;  // guarded by mu_; Apply's rows while loading
+  std::vector<Row> rows_;                        // guarded by mu_
+  std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_
+};
+
+}  // namespace keel
