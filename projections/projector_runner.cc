@@ -286,7 +286,9 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     }
   }
   if (auto st = store_.Write(batch); !st) return st;
+  // Before the positions are published: a read that waited for one sees what the hooks did.
   if (options_.on_writes) options_.on_writes(batch);
+  if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
   {
     // Only this batch's partitions: other workers own the rest.
     std::lock_guard lock(mu_);
@@ -299,7 +301,6 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     last_error_.clear();
   }
   applied_cv_.notify_all();
-  if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
   return {};
 }
 
