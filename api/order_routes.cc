@@ -182,7 +182,7 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     auto doc = QueryOrder(*rm->store, req.params["id"]);
     if (!doc) return SendError(r, doc.error());
     if (!*doc) return SendError(r, Error::NotFound("Order " + req.params["id"] + " not found"));
-    Headers headers{{"ETag", "\"" + ETagOf(**doc) + "\""}};
+    Headers headers{{"ETag", QuotedETag(**doc)}};
     if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
     r.Send(200, SuccessBody("Order retrieved", **doc), headers);
   });

@@ -40,6 +40,8 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
 // The ETag of a stored customer or order document: its version, and for customers the stats
 // revision ("3.7"), found without a parse.
 std::string ETagOf(std::string_view json);
+// The same in quotes, as the ETag header carries it.
+std::string QuotedETag(std::string_view json);
 
 // Query parameter helpers: page/limit with the customers' bounds.
 const std::string* QueryParam(const HttpRequest& req, const char* name);

@@ -200,7 +200,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     auto doc = QueryCustomer(*rm->store, req.params["id"]);
     if (!doc) return SendError(r, doc.error());
     if (!*doc) return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
-    Headers headers{{"ETag", "\"" + ETagOf(**doc) + "\""}};
+    Headers headers{{"ETag", QuotedETag(**doc)}};
     if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
     r.Send(200, SuccessBody("Customer retrieved", **doc), headers);
   });

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace keel {
@@ -13,6 +14,14 @@ inline std::string_view TrimSpace(std::string_view s) {
   if (b == std::string_view::npos) return {};
   const size_t e = s.find_last_not_of(kWhitespace);
   return s.substr(b, e - b + 1);
+}
+
+// ASCII letters lowercased, every other byte kept (case-insensitive "contains" on names).
+inline std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c); });
+  return out;
 }
 
 // Code points in valid UTF-8 (simdjson has validated every string it hands out).

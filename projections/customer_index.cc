@@ -4,18 +4,14 @@
 #include <mutex>
 
 #include "domain/customer.h"
+#include "domain/text.h"
 
 namespace keel {
-namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
-  return out;
+CustomerIndex::Row CustomerIndex::RowOf(const Customer& c) {
+  return {c.id, c.name, AsciiLower(c.name), c.is_active, TotalSpendingCents(c), TotalVisits(c),
+          c.stats.order_count, AverageOrderCents(c), c.stats.last_order_at, c.created_at};
 }
-
-}  // namespace
 
 Status CustomerIndex::Load(ReadStore& store) {
   {
@@ -32,9 +28,7 @@ Status CustomerIndex::Load(ReadStore& store) {
       parse_error = Fail(c.error());
       return false;
     }
-    rows.push_back({c->id, c->name, Lower(c->name), c->is_active, TotalSpendingCents(*c),
-                    TotalVisits(*c), c->stats.order_count, AverageOrderCents(*c),
-                    c->stats.last_order_at, c->created_at});
+    rows.push_back(RowOf(*c));
     return true;
   });
   std::unique_lock lock(mu_);
@@ -63,9 +57,7 @@ Status CustomerIndex::Apply(const std::vector<StoreWrite>& writes) {
       broken_ = true;
       return Fail(c.error());
     }
-    changed.push_back({c->id, c->name, Lower(c->name), c->is_active, TotalSpendingCents(*c),
-                       TotalVisits(*c), c->stats.order_count, AverageOrderCents(*c),
-                       c->stats.last_order_at, c->created_at});
+    changed.push_back(RowOf(*c));
   }
   if (changed.empty()) return {};
   std::unique_lock lock(mu_);
@@ -92,7 +84,7 @@ size_t CustomerIndex::size() const {
 }
 
 CustomerIndex::Page CustomerIndex::Query(const CustomerListQuery& q) const {
-  const std::string needle = q.name_contains ? Lower(*q.name_contains) : "";
+  const std::string needle = q.name_contains ? AsciiLower(*q.name_contains) : "";
   std::shared_lock lock(mu_);
   std::vector<const Row*> matches;
   matches.reserve(rows_.size());

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "domain/customer.h"
 #include "domain/error.h"
 #include "domain/time.h"
 #include "infra/read_store.h"
@@ -54,6 +55,7 @@ class CustomerIndex final {
     std::optional<Millis> last_order_at;
     Millis created_at = 0;
   };
+  static Row RowOf(const Customer& customer);
   void Upsert(Row row);  // mu_ held exclusively
 
   std::atomic<bool> broken_{false};

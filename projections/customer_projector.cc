@@ -6,6 +6,7 @@
 
 #include "domain/customer.h"
 #include "domain/numbers.h"
+#include "domain/text.h"
 #include "projections/customer_index.h"
 
 namespace keel {
@@ -70,12 +71,6 @@ std::string CreatedKey(const Customer& c) {
   return std::string(at) + "/" + c.id;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
-  return out;
-}
 
 bool MatchesStats(const CustomerListQuery& q, const Customer& c) {
   const int64_t spent = TotalSpendingCents(c);
@@ -209,7 +204,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     auto c = CustomerFromJson(**doc);
     if (!c) return Fail(c.error());
     const bool match = (!q.is_active || c->is_active == *q.is_active) &&
-                       (!q.name_contains || Lower(c->name).find(Lower(*q.name_contains)) != std::string::npos) &&
+                       (!q.name_contains || AsciiLower(c->name).find(AsciiLower(*q.name_contains)) != std::string::npos) &&
                        MatchesStats(q, *c);
     if (match) {
       page.total = 1;
@@ -258,7 +253,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     std::string json;
   };
   std::vector<Row> rows;
-  const std::string needle = q.name_contains ? Lower(*q.name_contains) : "";
+  const std::string needle = q.name_contains ? AsciiLower(*q.name_contains) : "";
   Status parse_error;
   auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
     auto c = CustomerFromJson(v);
@@ -267,7 +262,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
       return false;
     }
     if (q.is_active && c->is_active != *q.is_active) return true;
-    if (q.name_contains && Lower(c->name).find(needle) == std::string::npos) return true;
+    if (q.name_contains && AsciiLower(c->name).find(needle) == std::string::npos) return true;
     if (!MatchesStats(q, *c)) return true;
     rows.push_back({std::move(*c), std::string(v)});
     return true;
