@@ -21,22 +21,16 @@ Status CustomerIndex::Load(ReadStore& store) {
   }
   // The scan reads one snapshot; what commits after it arrives through Apply into pending_.
   std::vector<Row> rows;
-  Status parse_error;
-  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
-    auto c = CustomerFromJson(v);
-    if (!c) {
-      parse_error = Fail(c.error());
-      return false;
-    }
-    rows.push_back(RowOf(*c));
+  auto st = ForEachCustomer(store, [&](Customer&& c, std::string_view) {
+    rows.push_back(RowOf(c));
     return true;
   });
   std::unique_lock lock(mu_);
   loading_ = false;
-  if (!st || !parse_error) {
+  if (!st) {
     broken_ = true;
     pending_.clear();
-    return !st ? st : parse_error;
+    return st;
   }
   rows_.clear();
   pos_.clear();

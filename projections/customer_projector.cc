@@ -180,6 +180,21 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   return {};
 }
 
+Status ForEachCustomer(ReadStore& store,
+                       const std::function<bool(Customer&&, std::string_view)>& visit) {
+  Status parse_error;
+  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
+    auto c = CustomerFromJson(v);
+    if (!c) {
+      parse_error = Fail(c.error());
+      return false;
+    }
+    return visit(std::move(*c), v);
+  });
+  if (!st) return st;
+  return parse_error;
+}
+
 Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_view id) {
   return store.Get(kCustomersTable, id);
 }
@@ -254,21 +269,14 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
   };
   std::vector<Row> rows;
   const std::string needle = q.name_contains ? AsciiLower(*q.name_contains) : "";
-  Status parse_error;
-  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
-    auto c = CustomerFromJson(v);
-    if (!c) {
-      parse_error = Fail(c.error());
-      return false;
-    }
-    if (q.is_active && c->is_active != *q.is_active) return true;
-    if (q.name_contains && AsciiLower(c->name).find(needle) == std::string::npos) return true;
-    if (!MatchesStats(q, *c)) return true;
-    rows.push_back({std::move(*c), std::string(v)});
+  auto st = ForEachCustomer(store, [&](Customer&& c, std::string_view json) {
+    if (q.is_active && c.is_active != *q.is_active) return true;
+    if (q.name_contains && AsciiLower(c.name).find(needle) == std::string::npos) return true;
+    if (!MatchesStats(q, c)) return true;
+    rows.push_back({std::move(c), std::string(json)});
     return true;
   });
   if (!st) return Fail(st.error());
-  if (!parse_error) return Fail(parse_error.error());
   auto less = [&](const Row& a, const Row& b) {
     switch (q.sort) {
       case CustomerSort::kTotalSpending:

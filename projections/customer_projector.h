@@ -5,10 +5,12 @@
 // The projector holds no state of its own; queries are thread-safe as the store is.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/customer.h"
 #include "domain/order.h"
 #include "infra/read_store.h"
 #include "projections/projector.h"
@@ -67,6 +69,11 @@ struct CustomerPage {
 
 // The customer's JSON, or nullopt.
 Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_view id);
+// Visits every stored customer, parsed and as stored, until `visit` returns false; kDataLoss
+// for a record that does not parse.
+Status ForEachCustomer(ReadStore& store,
+                       const std::function<bool(Customer&&, std::string_view)>& visit);
+
 class CustomerIndex;
 // `index`, when given and sound, answers filtered and sorted lists without scanning the store.
 Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,

@@ -34,13 +34,7 @@ class CustomerApiTest : public ::testing::Test {
     const char* sep = path.find('?') == std::string::npos ? "?" : "&";
     return client_.Send("GET", path + sep + "minPosition=" + last_position_);
   }
-  int64_t LogSize() {
-    int64_t total = 0;
-    for (int32_t p = 0; p < app_.app().log().PartitionCount(); ++p) {
-      total += app_.app().log().EndOffset(std::string(kCustomersTopic), p).value_or(0);
-    }
-    return total;
-  }
+  int64_t LogSize() { return keel::LogSize(app_.app()); }
 
   TestApp app_;
   HttpClient client_{app_.base()};

@@ -20,13 +20,7 @@ class IngestApiTest : public ::testing::Test {
                         {ndjson ? "Content-Type: application/x-ndjson" : "Content-Type: application/json"},
                         60000);
   }
-  int64_t LogSize() {
-    int64_t total = 0;
-    for (int32_t p = 0; p < app_.app().log().PartitionCount(); ++p) {
-      total += app_.app().log().EndOffset(std::string(kCustomersTopic), p).value_or(0);
-    }
-    return total;
-  }
+  int64_t LogSize() { return keel::LogSize(app_.app()); }
   // Waits until the projection has folded the whole log.
   void AwaitProjection() {
     const int64_t end = LogSize();

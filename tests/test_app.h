@@ -48,6 +48,15 @@ class TestApp {
   std::string base_;
 };
 
+// Records in the customers topic, over every partition.
+inline int64_t LogSize(App& app) {
+  int64_t total = 0;
+  for (int32_t p = 0; p < app.log().PartitionCount(); ++p) {
+    total += app.log().EndOffset("keel.customers", p).value_or(0);
+  }
+  return total;
+}
+
 // Registers customers "<prefix> i" with emails "<prefix>i@x.io", i in [0, count); each must
 // be answered 201.
 inline void RegisterCustomers(HttpClient& client, const std::string& prefix, int count) {
