@@ -44,6 +44,9 @@ class ReadStore {
 
   // Makes every write so far durable.
   virtual Status Flush() = 0;
+  // Starts making every write so far durable and returns at once (periodic flushes from a
+  // thread that must not stall).
+  virtual Status StartFlush() { return Flush(); }
 };
 
 }  // namespace keel

@@ -173,6 +173,15 @@ Status RocksStore::Flush() {
   return {};
 }
 
+Status RocksStore::StartFlush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = false;
+  fo.allow_write_stall = true;  // never block the caller waiting for room
+  auto s = impl_->db->Flush(fo, impl_->handles);
+  if (!s.ok()) return Fail(FromRocks(s, "Read store flush failed"));
+  return {};
+}
+
 uint64_t RocksStore::ApproximateMemoryBytes() {
   uint64_t memtables = 0, cache = 0;
   impl_->db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);

@@ -34,6 +34,7 @@ class RocksStore final : public ReadStore {
   Status ScanReverse(std::string_view table, std::string_view prefix, std::string_view last,
                      const std::function<bool(std::string_view, std::string_view)>& visit) override;
   Status Flush() override;
+  Status StartFlush() override;
 
   // RocksDB's estimate of its memory use (memtables and block cache), for metrics.
   uint64_t ApproximateMemoryBytes();

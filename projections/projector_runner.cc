@@ -204,7 +204,8 @@ void ProjectorRunner::Loop(int worker) {
       continue;
     }
     if (worker == 0 && std::chrono::steady_clock::now() - last_flush >= options_.flush_interval) {
-      (void)store_.Flush();
+      // Not waited for: a synchronous flush stalls this partition's events for its length.
+      (void)store_.StartFlush();
       last_flush = std::chrono::steady_clock::now();
     }
   }
