@@ -81,6 +81,37 @@ TEST(MalformedInputTest, HostileBodiesGet4xxInTheEnvelope) {
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
 }
 
+TEST(MalformedInputTest, HostileBodiesOnOrderVisitAndIngestRoutes) {
+  TestApp app;
+  HttpClient client(app.base());
+  int sent = 0;
+  int64_t created = 0;
+  for (const auto& body : HostileBodies()) {
+    for (const char* path : {"/api/v1/orders", "/api/v1/orders/x/status", "/api/v1/customers/x/visits",
+                             "/api/v1/ingest/customers", "/api/v1/ingest/orders"}) {
+      const std::string method = std::string(path).ends_with("/status") ? "PATCH" : "POST";
+      auto r = client.Send(method, path, body);
+      ASSERT_TRUE(r.curl_error.empty()) << r.curl_error << " for body of " << body.size() << " bytes";
+      ++sent;
+      Json doc(r.body);
+      ASSERT_TRUE(doc.ok()) << path << ": " << r.body;
+      if (std::string(path).starts_with("/api/v1/ingest/") && r.status == 200) {
+        // Bulk answers list the bad records; a mutated valid customer may even be one.
+        created += doc.Int("/data/created");
+        EXPECT_EQ(doc.Int("/data/created") + doc.Int("/data/rejected"), doc.Int("/data/total"));
+        continue;
+      }
+      EXPECT_GE(r.status, 400) << path << " " << body;
+      EXPECT_LT(r.status, 500) << path << " " << body << " -> " << r.body;
+      EXPECT_FALSE(doc.Bool("/success"));
+      EXPECT_FALSE(doc.Str("/message").empty());
+    }
+  }
+  EXPECT_GT(sent, 1500);
+  EXPECT_EQ(LogSize(app.app()), created);
+  EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
 TEST(MalformedInputTest, BodiesOverTheLimitGet413) {
   TestApp app;
   HttpClient client(app.base());
@@ -97,7 +128,8 @@ TEST(MalformedInputTest, WrongContentIsRefusedOnEveryCommandRoute) {
   HttpClient client(app.base());
   for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"POST", "/api/v1/customers"}, {"PUT", "/api/v1/customers/x"},
-           {"PATCH", "/api/v1/customers/x"}}) {
+           {"PATCH", "/api/v1/customers/x"}, {"POST", "/api/v1/orders"},
+           {"PATCH", "/api/v1/orders/x/status"}, {"POST", "/api/v1/customers/x/visits"}}) {
     auto r = client.Send(method, path, "<xml/>");
     EXPECT_EQ(r.status, 400) << method << " " << path;
     EXPECT_NE(Json(r.body).Str("/message").find("not valid JSON"), std::string::npos) << r.body;
