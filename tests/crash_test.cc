@@ -87,6 +87,16 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
       });
     }
     for (auto& w : writers) w.join();
+    // One order per customer in one bulk request; every fifth placed cancelled.
+    std::string orders;
+    for (int i = 0; i < kCustomers; ++i) {
+      orders += R"({"customerId":")" + ids[static_cast<size_t>(i)] + R"(","orderAmount":)" +
+                std::to_string(i % 50 + 1) + (i % 5 == 0 ? R"(,"status":"Cancelled")" : "") + "}\n";
+    }
+    HttpClient c(base);
+    auto placed = c.Send("POST", "/api/v1/ingest/orders", orders, {"Content-Type: application/x-ndjson"}, 60000);
+    ASSERT_EQ(placed.status, 200) << placed.body;
+    ASSERT_EQ(Json(placed.body).Int("/data/created"), kCustomers);
     // Every command above was acknowledged, hence durable. Kill before a clean stop.
     keel.Kill(SIGKILL);
   }
@@ -109,10 +119,16 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
     ASSERT_EQ(c.Send("GET", "/ready").status, 200);
     auto list = Json(c.Send("GET", "/api/v1/customers?limit=1").body);
     EXPECT_EQ(list.Int("/meta/total"), kCustomers);
+    EXPECT_EQ(Json(c.Send("GET", "/api/v1/orders?limit=1").body).Int("/meta/total"), kCustomers);
+    EXPECT_EQ(Json(c.Send("GET", "/api/v1/orders?status=Cancelled&limit=1").body).Int("/meta/total"),
+              kCustomers / 5);
     for (int i = 0; i < kCustomers; i += 97) {
       auto got = Json(c.Send("GET", "/api/v1/customers/" + ids[static_cast<size_t>(i)]).body);
       EXPECT_EQ(got.Int("/data/version"), 2);
-      EXPECT_EQ(got.Int("/data/visits"), i % 97 + 1);
+      const bool cancelled = i % 5 == 0;
+      EXPECT_EQ(got.Int("/data/visits"), i % 97 + 1 + (cancelled ? 0 : 1));
+      EXPECT_EQ(got.Int("/data/orderCount"), cancelled ? 0 : 1);
+      EXPECT_EQ(got.Num("/data/totalSpending"), cancelled ? 0 : i % 50 + 1);
     }
     EXPECT_EQ(Json(c.Send("GET", "/api/v1/admin/dead-letters").body).Size("/data"), 0u);
     EXPECT_EQ(keel.Kill(SIGTERM), 0);  // a clean stop exits 0
@@ -127,19 +143,19 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
                                applied += std::stoll(std::string(v));
                                return true;
                              }));
-  EXPECT_EQ(applied, 2 * kCustomers);
+  EXPECT_EQ(applied, 3 * kCustomers);
   int64_t checkpoints = 0;
   ASSERT_TRUE((*store)->Scan(kCheckpointsTable, "customers/", "", [&](auto, std::string_view v) {
     checkpoints += std::stoll(std::string(v));
     return true;
   }));
-  EXPECT_EQ(checkpoints, 2 * kCustomers);
+  EXPECT_EQ(checkpoints, 3 * kCustomers);
   int64_t history = 0;
   ASSERT_TRUE((*store)->Scan(kCustomerEventsTable, "", "", [&](auto, auto) {
     ++history;
     return true;
   }));
-  EXPECT_EQ(history, 2 * kCustomers);
+  EXPECT_EQ(history, 3 * kCustomers);
 }
 
 }  // namespace
