@@ -157,8 +157,11 @@ void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
                                            const CommandMeta& m) -> Result<Decision> {
             auto d = DecidePlaceOrder(state.customers, state.orders, {input}, m, ids_);
             if (!d) return Fail(d.error());
+            // The write model keeps no items; a new order's answer is rendered from the
+            // decision (bulk ingestion, which answers with counts, never renders one).
             return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
-                            d->duplicate ? 200 : 201, d->duplicate, std::move(d->order_json)};
+                            d->duplicate ? 200 : 201, d->duplicate,
+                            d->placed ? OrderToJson(*d->placed) : std::string()};
           },
           std::move(done));
 }

@@ -129,7 +129,6 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        " is already used by an order of another customer"));
     }
     decision.duplicate = true;
-    decision.order_json = OrderWriteModel::ToJson(decision.order_id, *existing);
     return decision;
   }
   Order o;
@@ -144,7 +143,7 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   o.id = decision.order_id;
   o.created_at = o.updated_at = meta.now;
   o.version = 1;
-  decision.order_json = OrderToJson(o);
+  decision.placed = std::move(o);
   return decision;
 }
 

@@ -72,14 +72,14 @@ class OrderWriteModel {
 // re-sent order is recognised without an index of external ids.
 std::string OrderIdForExternalId(std::string_view external_id);
 
-// What a placement decided: the events (none when the order with this external id exists
-// already; `existing_id` then names it) and the customer whose stream they belong on.
+// What a placement decided: the order's id, the customer whose stream the events belong on,
+// and the events (none, and `duplicate`, when the order with this external id exists already).
 struct OrderDecision {
   std::string order_id;
-  std::string order_json;   // the placed (or existing) order; for a new one, complete
-  std::string customer_id;  // whose stream the events go on
+  std::string customer_id;
   bool duplicate = false;
   std::vector<EventEnvelope> events;
+  std::optional<Order> placed;  // the new order as placed, items included
 };
 
 // kInvalidArgument naming customerId for an unknown or inactive customer; kAlreadyExists when
