@@ -77,22 +77,30 @@ size_t CustomerIndex::size() const {
   return rows_.size();
 }
 
+bool CustomerIndex::RowMatches(const CustomerListQuery& q, std::string_view needle, const Row& r) {
+  if (q.is_active && r.is_active != *q.is_active) return false;
+  if (q.name_contains && r.name_lower.find(needle) == std::string::npos) return false;
+  if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents) return false;
+  if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents) return false;
+  if (q.min_order_count && r.order_count < *q.min_order_count) return false;
+  if (q.max_order_count && r.order_count > *q.max_order_count) return false;
+  if (q.min_visits && r.visits < *q.min_visits) return false;
+  if (q.last_order_from && (!r.last_order_at || *r.last_order_at < *q.last_order_from)) return false;
+  if (q.last_order_to && (!r.last_order_at || *r.last_order_at > *q.last_order_to)) return false;
+  return true;
+}
+
+bool CustomerIndex::Matches(const CustomerListQuery& q, const Customer& customer) {
+  return RowMatches(q, q.name_contains ? AsciiLower(*q.name_contains) : "", RowOf(customer));
+}
+
 CustomerIndex::Page CustomerIndex::Query(const CustomerListQuery& q) const {
   const std::string needle = q.name_contains ? AsciiLower(*q.name_contains) : "";
   std::shared_lock lock(mu_);
   std::vector<const Row*> matches;
   matches.reserve(rows_.size());
   for (const Row& r : rows_) {
-    if (q.is_active && r.is_active != *q.is_active) continue;
-    if (q.name_contains && r.name_lower.find(needle) == std::string::npos) continue;
-    if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents) continue;
-    if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents) continue;
-    if (q.min_order_count && r.order_count < *q.min_order_count) continue;
-    if (q.max_order_count && r.order_count > *q.max_order_count) continue;
-    if (q.min_visits && r.visits < *q.min_visits) continue;
-    if (q.last_order_from && (!r.last_order_at || *r.last_order_at < *q.last_order_from)) continue;
-    if (q.last_order_to && (!r.last_order_at || *r.last_order_at > *q.last_order_to)) continue;
-    matches.push_back(&r);
+    if (RowMatches(q, needle, r)) matches.push_back(&r);
   }
   // The same order as the store scan: the sort key, then the id, so pages never overlap.
   auto less = [&](const Row* a, const Row* b) {

@@ -6,7 +6,9 @@
 // runs after each batch is written and before its positions are published, so a read that
 // waited for a position finds the index there too). Until it is ready, lists scan the store.
 //
-// About 120 bytes per customer. Thread-safe: queries share a lock, Apply takes it alone.
+// About 120 bytes per customer. Without a loaded index, lists load a transient one from the
+// store for the query: one filter and one order for every path.
+// Thread-safe: queries share a lock, Apply takes it alone.
 #pragma once
 
 #include <atomic>
@@ -40,6 +42,8 @@ class CustomerIndex final {
   };
   // Any query but `email` (the email index answers that).
   Page Query(const CustomerListQuery& query) const;
+  // Whether one customer passes the query's filters (name, activity, stats).
+  static bool Matches(const CustomerListQuery& query, const Customer& customer);
   size_t size() const;
 
  private:
@@ -56,6 +60,8 @@ class CustomerIndex final {
     Millis created_at = 0;
   };
   static Row RowOf(const Customer& customer);
+  // `needle`: the query's name filter, lowercased.
+  static bool RowMatches(const CustomerListQuery& query, std::string_view needle, const Row& row);
   void Upsert(Row row);  // mu_ held exclusively
 
   std::atomic<bool> broken_{false};

@@ -71,23 +71,6 @@ std::string CreatedKey(const Customer& c) {
   return std::string(at) + "/" + c.id;
 }
 
-
-bool MatchesStats(const CustomerListQuery& q, const Customer& c) {
-  const int64_t spent = TotalSpendingCents(c);
-  if (q.min_total_spending_cents && spent < *q.min_total_spending_cents) return false;
-  if (q.max_total_spending_cents && spent > *q.max_total_spending_cents) return false;
-  if (q.min_order_count && c.stats.order_count < *q.min_order_count) return false;
-  if (q.max_order_count && c.stats.order_count > *q.max_order_count) return false;
-  if (q.min_visits && TotalVisits(c) < *q.min_visits) return false;
-  if (q.last_order_from && (!c.stats.last_order_at || *c.stats.last_order_at < *q.last_order_from)) {
-    return false;
-  }
-  if (q.last_order_to && (!c.stats.last_order_at || *c.stats.last_order_at > *q.last_order_to)) {
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> CustomerProjector::tables() const {
@@ -218,10 +201,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     if (!*doc) return page;
     auto c = CustomerFromJson(**doc);
     if (!c) return Fail(c.error());
-    const bool match = (!q.is_active || c->is_active == *q.is_active) &&
-                       (!q.name_contains || AsciiLower(c->name).find(AsciiLower(*q.name_contains)) != std::string::npos) &&
-                       MatchesStats(q, *c);
-    if (match) {
+    if (CustomerIndex::Matches(q, *c)) {
       page.total = 1;
       if (skip == 0) page.items.push_back(std::move(**doc));
     }
@@ -250,75 +230,19 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     return page;
   }
 
-  // Everything else from the in-memory index, when there is one.
-  if (index && index->ready()) {
-    auto found = index->Query(q);
-    page.total = found.total;
-    for (const auto& id : found.ids) {
-      auto doc = store.Get(kCustomersTable, id);
-      if (!doc) return Fail(doc.error());
-      if (*doc) page.items.push_back(std::move(**doc));
-    }
-    return page;
+  // Everything else from the in-memory index; without a ready one, from one loaded for this
+  // query (O(customers)).
+  CustomerIndex transient;
+  if (!index || !index->ready()) {
+    if (auto st = transient.Load(store); !st) return Fail(st.error());
+    index = &transient;
   }
-
-  // Without one: one pass over the customers, keeping what matches. O(customers).
-  struct Row {
-    Customer c;
-    std::string json;
-  };
-  std::vector<Row> rows;
-  const std::string needle = q.name_contains ? AsciiLower(*q.name_contains) : "";
-  auto st = ForEachCustomer(store, [&](Customer&& c, std::string_view json) {
-    if (q.is_active && c.is_active != *q.is_active) return true;
-    if (q.name_contains && AsciiLower(c.name).find(needle) == std::string::npos) return true;
-    if (!MatchesStats(q, c)) return true;
-    rows.push_back({std::move(c), std::string(json)});
-    return true;
-  });
-  if (!st) return Fail(st.error());
-  auto less = [&](const Row& a, const Row& b) {
-    switch (q.sort) {
-      case CustomerSort::kTotalSpending:
-        if (TotalSpendingCents(a.c) != TotalSpendingCents(b.c)) {
-          return TotalSpendingCents(a.c) < TotalSpendingCents(b.c);
-        }
-        break;
-      case CustomerSort::kOrderCount:
-        if (a.c.stats.order_count != b.c.stats.order_count) {
-          return a.c.stats.order_count < b.c.stats.order_count;
-        }
-        break;
-      case CustomerSort::kVisits:
-        if (TotalVisits(a.c) != TotalVisits(b.c)) return TotalVisits(a.c) < TotalVisits(b.c);
-        break;
-      case CustomerSort::kAverageOrderValue:
-        if (AverageOrderCents(a.c) != AverageOrderCents(b.c)) {
-          return AverageOrderCents(a.c) < AverageOrderCents(b.c);
-        }
-        break;
-      case CustomerSort::kLastOrderAt:  // customers without orders first
-        if (a.c.stats.last_order_at != b.c.stats.last_order_at) {
-          return a.c.stats.last_order_at < b.c.stats.last_order_at;
-        }
-        break;
-      case CustomerSort::kName:
-        if (a.c.name != b.c.name) return a.c.name < b.c.name;
-        break;
-      case CustomerSort::kCreatedAt:
-        if (a.c.created_at != b.c.created_at) return a.c.created_at < b.c.created_at;
-        break;
-    }
-    return a.c.id < b.c.id;  // a total order, so that pages never overlap
-  };
-  if (q.descending) {
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return less(b, a); });
-  } else {
-    std::stable_sort(rows.begin(), rows.end(), less);
-  }
-  page.total = static_cast<int64_t>(rows.size());
-  for (size_t i = skip; i < rows.size() && page.items.size() < limit; ++i) {
-    page.items.push_back(std::move(rows[i].json));
+  auto found = index->Query(q);
+  page.total = found.total;
+  for (const auto& id : found.ids) {
+    auto doc = store.Get(kCustomersTable, id);
+    if (!doc) return Fail(doc.error());
+    if (*doc) page.items.push_back(std::move(**doc));
   }
   return page;
 }
