@@ -176,15 +176,7 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/orders/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    auto rm = ctx.read_models.Current();
-    auto caught_up = AwaitPosition(req, ctx, *rm);
-    if (!caught_up) return SendError(r, caught_up.error());
-    auto doc = QueryOrder(*rm->store, req.params["id"]);
-    if (!doc) return SendError(r, doc.error());
-    if (!*doc) return SendError(r, Error::NotFound("Order " + req.params["id"] + " not found"));
-    Headers headers{{"ETag", QuotedETag(**doc)}};
-    if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
-    r.Send(200, SuccessBody("Order retrieved", **doc), headers);
+    SendStoredDocument(ctx, req, r, "Order", QueryOrder);
   });
 
   server.AddRoute("GET", "/api/v1/orders", [&ctx](HttpRequest& req, HttpResponder r) {

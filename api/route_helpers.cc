@@ -103,6 +103,21 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return out;
 }
 
+void SendStoredDocument(
+    RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
+    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup) {
+  auto rm = ctx.read_models.Current();
+  auto caught_up = AwaitPosition(req, ctx, *rm);
+  if (!caught_up) return SendError(r, caught_up.error());
+  const std::string& id = req.params["id"];
+  auto doc = lookup(*rm->store, id);
+  if (!doc) return SendError(r, doc.error());
+  if (!*doc) return SendError(r, Error::NotFound(std::string(what) + " " + id + " not found"));
+  Headers headers{{"ETag", QuotedETag(**doc)}};
+  if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
+  r.Send(200, SuccessBody(std::string(what) + " retrieved", **doc), headers);
+}
+
 std::string ETagOf(std::string_view json) {
   const std::string_view version = IntMember(json, "\"version\":");
   std::string tag(version.empty() ? std::string_view("0") : version);

@@ -2,6 +2,7 @@
 // answering a command, read-your-writes waits, ETags. Parsing and serialising only.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
 // in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
 // Returns false when the wait timed out; an error when the position is malformed.
 Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm);
+
+// GET of one stored document named by the route's :id: waits for a given position, answers
+// 404 "<what> <id> not found", or the document with its ETag ("<what> retrieved"; X-Keel-Stale
+// when the wait timed out).
+void SendStoredDocument(
+    RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
+    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup);
 
 // The ETag of a stored customer or order document: its version, and for customers the stats
 // revision ("3.7"), found without a parse.

@@ -194,15 +194,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    auto rm = ctx.read_models.Current();
-    auto caught_up = AwaitPosition(req, ctx, *rm);
-    if (!caught_up) return SendError(r, caught_up.error());
-    auto doc = QueryCustomer(*rm->store, req.params["id"]);
-    if (!doc) return SendError(r, doc.error());
-    if (!*doc) return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
-    Headers headers{{"ETag", QuotedETag(**doc)}};
-    if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
-    r.Send(200, SuccessBody("Customer retrieved", **doc), headers);
+    SendStoredDocument(ctx, req, r, "Customer", QueryCustomer);
   });
 
   server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
