@@ -64,8 +64,8 @@ Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
   return std::unique_ptr<EventLog>(std::move(*log));
 }
 
-
-int ReplayWorkers(const AppConfig& config) {
+// Folding threads: one per core, at most one per partition.
+int ProjectionWorkers(const AppConfig& config) {
   return static_cast<int>(std::max(
       1u, std::min(std::thread::hardware_concurrency(), static_cast<unsigned>(config.partitions))));
 }
@@ -74,7 +74,7 @@ int ReplayWorkers(const AppConfig& config) {
 // thread folds.
 ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock) {
   ProjectorRunner::Options options;
-  options.workers = ReplayWorkers(config);
+  options.workers = ProjectionWorkers(config);
   options.on_commit = [&metrics, &clock](const std::vector<Millis>& recorded) {
     const Millis now = clock.NowMillis();
     for (Millis at : recorded) metrics.EventVisible("customers", std::max<Millis>(0, now - at) / 1000.0);
@@ -125,7 +125,7 @@ Status BuildGeneration(const AppConfig& config, EventLog& log, const std::string
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(config.data_dir) / dir, ec);
   auto gen = OpenGeneration(config, log, dir, /*bulk_load=*/true,
-                            {.batch_size = 20000, .workers = ReplayWorkers(config)});
+                            {.batch_size = 20000, .workers = ProjectionWorkers(config)});
   if (!gen) return Fail(gen.error());
   ProjectorRunner& runner = *(*gen)->customer_runner;
   if (slot) {

@@ -84,6 +84,9 @@ Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body,
   meta.idempotency_key.clear();  // re-sending is safe by email and orderId instead
   job->meta = std::move(meta);
   job->done = std::move(done);
+  // Taken before the job is queued: from then on the worker owns it.
+  const IngestJobStatus queued = job->status;
+  const size_t bytes = job->body.size();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Fail(Error::Unavailable("The server is shutting down"));
@@ -101,10 +104,8 @@ Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body,
   }
   cv_.notify_all();
   Log(LogLevel::kInfo, "ingestion queued",
-      {{"job", job->status.id}, {"kind", std::string(KindName(kind))},
-       {"bytes", std::to_string(job->body.size())}});
-  std::lock_guard lock(mu_);
-  return job->status;
+      {{"job", queued.id}, {"kind", std::string(KindName(kind))}, {"bytes", std::to_string(bytes)}});
+  return queued;
 }
 
 std::optional<IngestJobStatus> IngestService::Find(const std::string& id) const {

@@ -161,9 +161,14 @@ void ProjectorRunner::Loop(int worker) {
   std::unique_ptr<LogReader> reader;
   auto last_flush = std::chrono::steady_clock::now();
   auto last_health = std::chrono::steady_clock::time_point{};
-  auto note_error = [this](const std::string& what) {
-    std::lock_guard lock(mu_);
-    last_error_ = what;
+  // Logs, records for the status report, and waits a little before the next attempt.
+  auto back_off = [&](const char* log_message, const std::string& status_prefix, const Error& e) {
+    Log(LogLevel::kError, log_message, {{"projection", name}, {"error", e.message}});
+    {
+      std::lock_guard lock(mu_);
+      last_error_ = status_prefix + e.message;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   };
   while (running_) {
     if (worker == 0 && std::chrono::steady_clock::now() - last_health >= std::chrono::seconds(1)) {
@@ -173,20 +178,14 @@ void ProjectorRunner::Loop(int worker) {
     if (!reader) {
       auto opened = OpenReader(partitions);
       if (!opened) {
-        Log(LogLevel::kError, "projection cannot open the log",
-            {{"projection", name}, {"error", opened.error().message}});
-        note_error("Cannot open the log: " + opened.error().message);
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        back_off("projection cannot open the log", "Cannot open the log: ", opened.error());
         continue;
       }
       reader = std::move(*opened);
     }
     auto records = reader->Poll(options_.batch_size, options_.poll_wait);
     if (!records) {
-      Log(LogLevel::kError, "projection read failed",
-          {{"projection", name}, {"error", records.error().message}});
-      note_error("Read failed: " + records.error().message);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      back_off("projection read failed", "Read failed: ", records.error());
       continue;
     }
     if (records->empty()) {
@@ -196,10 +195,7 @@ void ProjectorRunner::Loop(int worker) {
         caught_up_ = true;
       }
     } else if (auto st = ProcessBatch(*records); !st) {
-      Log(LogLevel::kError, "projection batch failed, retrying",
-          {{"projection", name}, {"error", st.error().message}});
-      note_error("Batch failed, retrying: " + st.error().message);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      back_off("projection batch failed, retrying", "Batch failed, retrying: ", st.error());
       reader.reset();  // re-read from the last committed positions
       continue;
     }
