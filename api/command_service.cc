@@ -106,14 +106,30 @@ Result<std::vector<std::string>> CommandService::Commit(const std::vector<EventE
   return values;
 }
 
+Result<CommandService::Decision> CommandService::ForCustomer(
+    const std::string& id, Result<std::vector<EventEnvelope>> events, int status) {
+  if (!events) return Fail(events.error());
+  return Decision{id, std::move(*events), Subject::kCustomer, id, status};
+}
+
+Result<CommandService::Decision> CommandService::DecidePlacement(const WriteModel& state,
+                                                                 const OrderInput& input,
+                                                                 const CommandMeta& meta,
+                                                                 bool render_answer) {
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_);
+  if (!d) return Fail(d.error());
+  // The write model keeps no items: a new order's answer is rendered from the decision.
+  return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
+                  d->duplicate ? 200 : 201, d->duplicate,
+                  render_answer && d->placed ? OrderToJson(*d->placed) : std::string()};
+}
+
 void CommandService::Register(CustomerFields fields, CommandMeta meta, Done done) {
   std::string id = ids_.NewId();
   Execute(std::move(meta),
           [this, id, fields = std::move(fields)](const WriteModel& state,
                                                  const CommandMeta& m) -> Result<Decision> {
-            auto events = DecideRegister(state.customers, {id, fields}, m, ids_);
-            if (!events) return Fail(events.error());
-            return Decision{id, std::move(*events), Subject::kCustomer, id, 201};
+            return ForCustomer(id, DecideRegister(state.customers, {id, fields}, m, ids_), 201);
           },
           std::move(done));
 }
@@ -122,9 +138,7 @@ void CommandService::Update(UpdateCustomer cmd, CommandMeta meta, Done done) {
   Execute(std::move(meta),
           [this, cmd = std::move(cmd)](const WriteModel& state,
                                        const CommandMeta& m) -> Result<Decision> {
-            auto events = DecideUpdate(state.customers, cmd, m, ids_);
-            if (!events) return Fail(events.error());
-            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+            return ForCustomer(cmd.id, DecideUpdate(state.customers, cmd, m, ids_));
           },
           std::move(done));
 }
@@ -133,9 +147,7 @@ void CommandService::Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done d
   Execute(std::move(meta),
           [this, cmd = std::move(cmd)](const WriteModel& state,
                                        const CommandMeta& m) -> Result<Decision> {
-            auto events = DecideDeactivate(state.customers, cmd, m, ids_);
-            if (!events) return Fail(events.error());
-            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+            return ForCustomer(cmd.id, DecideDeactivate(state.customers, cmd, m, ids_));
           },
           std::move(done));
 }
@@ -144,9 +156,7 @@ void CommandService::RecordVisit(keel::RecordVisit cmd, CommandMeta meta, Done d
   Execute(std::move(meta),
           [this, cmd = std::move(cmd)](const WriteModel& state,
                                        const CommandMeta& m) -> Result<Decision> {
-            auto events = DecideRecordVisit(state.customers, cmd, m, ids_);
-            if (!events) return Fail(events.error());
-            return Decision{cmd.id, std::move(*events), Subject::kCustomer, cmd.id, 200};
+            return ForCustomer(cmd.id, DecideRecordVisit(state.customers, cmd, m, ids_));
           },
           std::move(done));
 }
@@ -155,13 +165,7 @@ void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
   Execute(std::move(meta),
           [this, input = std::move(input)](const WriteModel& state,
                                            const CommandMeta& m) -> Result<Decision> {
-            auto d = DecidePlaceOrder(state.customers, state.orders, {input}, m, ids_);
-            if (!d) return Fail(d.error());
-            // The write model keeps no items; a new order's answer is rendered from the
-            // decision (bulk ingestion, which answers with counts, never renders one).
-            return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
-                            d->duplicate ? 200 : 201, d->duplicate,
-                            d->placed ? OrderToJson(*d->placed) : std::string()};
+            return DecidePlacement(state, input, m, /*render_answer=*/true);
           },
           std::move(done));
 }
@@ -247,14 +251,11 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
           return Fail(Error::Validation({{"email", "Name and email are required"}}));
         }
         if (auto owner = state_.customers.OwnerOfEmail(*fields.email)) {
-          auto events = DecideUpdate(state_.customers, {*owner, fields, false, std::nullopt}, m, ids_);
-          if (!events) return Fail(events.error());
-          return Decision{*owner, std::move(*events), Subject::kCustomer, *owner, 200};
+          return ForCustomer(
+              *owner, DecideUpdate(state_.customers, {*owner, fields, false, std::nullopt}, m, ids_));
         }
         std::string id = ids_.NewId();
-        auto events = DecideRegister(state_.customers, {id, fields}, m, ids_);
-        if (!events) return Fail(events.error());
-        return Decision{id, std::move(*events), Subject::kCustomer, id, 201};
+        return ForCustomer(id, DecideRegister(state_.customers, {id, fields}, m, ids_), 201);
       },
       [&](size_t i) { return records[i].first; }, meta);
 }
@@ -264,11 +265,8 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
   return Ingest(
       records.size(),
       [&](size_t i, const CommandMeta& m) -> Result<Decision> {
-        const OrderInput& input = records[i].second;
-        auto d = DecidePlaceOrder(state_.customers, state_.orders, {input}, m, ids_);
-        if (!d) return Fail(d.error());
-        return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
-                        d->duplicate ? 200 : 201, d->duplicate};
+        // Bulk answers are counts: no order is rendered.
+        return DecidePlacement(state_, records[i].second, m, /*render_answer=*/false);
       },
       [&](size_t i) { return records[i].first; }, meta);
 }

@@ -95,6 +95,11 @@ class CommandService final {
   };
   using Decide = std::function<Result<Decision>(const WriteModel&, const CommandMeta&)>;
 
+  static Result<Decision> ForCustomer(const std::string& id,
+                                      Result<std::vector<EventEnvelope>> events, int status = 200);
+  // A placement, single or bulk; `render_answer`: the new order's JSON for the answer.
+  Result<Decision> DecidePlacement(const WriteModel& state, const OrderInput& input,
+                                   const CommandMeta& meta, bool render_answer);
   void Execute(CommandMeta meta, const Decide& decide, Done done);
   // The answer for the subject as the write model holds it; mu_ held.
   Result<CommandOutcome> Answer(Subject subject, const std::string& id, int status) const;
