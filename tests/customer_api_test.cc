@@ -31,8 +31,7 @@ class CustomerApiTest : public ::testing::Test {
     return Json(r.body).Str("/data/id");
   }
   HttpResult Get(const std::string& path) {
-    const char* sep = path.find('?') == std::string::npos ? "?" : "&";
-    return client_.Send("GET", path + sep + "minPosition=" + last_position_);
+    return client_.Send("GET", AtPosition(path, last_position_));
   }
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 

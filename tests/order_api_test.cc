@@ -40,8 +40,7 @@ class OrderApiTest : public ::testing::Test {
   }
   // Reads after the last command's position.
   HttpResult Get(const std::string& path) {
-    const char* sep = path.find('?') == std::string::npos ? "?" : "&";
-    return client_.Send("GET", path + sep + "minPosition=" + position_);
+    return client_.Send("GET", AtPosition(path, position_));
   }
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 

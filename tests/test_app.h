@@ -48,6 +48,11 @@ class TestApp {
   std::string base_;
 };
 
+// `path` with minPosition=`position` added: a read that waits for that command's events.
+inline std::string AtPosition(const std::string& path, const std::string& position) {
+  return path + (path.find('?') == std::string::npos ? "?" : "&") + "minPosition=" + position;
+}
+
 // Records in the customers topic, over every partition.
 inline int64_t LogSize(App& app) {
   int64_t total = 0;
