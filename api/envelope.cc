@@ -20,7 +20,14 @@ std::string ErrorBody(const Error& error) {
   JsonWriter w;
   w.BeginObject();
   w.Key("success").Bool(false);
-  if (error.code == ErrorCode::kInvalidArgument && !error.field_errors.empty()) {
+  if (error.code == ErrorCode::kUnauthenticated) {  // seed 000's authentication envelope
+    w.Key("message").String(error.message);
+    w.Key("redirectUrl").String(kSignInPath);
+    w.Key("error").BeginObject();
+    w.Key("code").String(ErrorCodeName(error.code));
+    w.Key("details").String(error.message);
+    w.EndObject();
+  } else if (error.code == ErrorCode::kInvalidArgument && !error.field_errors.empty()) {
     w.Key("message").String("Validation failed");
     w.Key("errors").BeginArray();
     for (const auto& f : error.field_errors) {
@@ -46,6 +53,9 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kAborted:
     case ErrorCode::kFailedPrecondition: return 409;
     case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kResourceExhausted: return 429;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kDataLoss:
     case ErrorCode::kInternal: return 500;

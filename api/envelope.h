@@ -12,7 +12,12 @@ namespace keel {
 std::string SuccessBody(std::string_view message, std::string_view data_json,
                         std::string_view meta_json = {});
 
-// The validation envelope for kInvalidArgument with field errors, else the error envelope
+// Where a client without a session is sent to sign in.
+inline constexpr std::string_view kSignInPath = "/api/v1/auth/google";
+
+// The validation envelope for kInvalidArgument with field errors; for kUnauthenticated the
+// authentication envelope {"success":false,"message":...,"redirectUrl":"/api/v1/auth/google"}
+// (with "error" too); else the error envelope
 // {"success":false,"message":...,"error":{"code":...,"details":...}}.
 std::string ErrorBody(const Error& error);
 

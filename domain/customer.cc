@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "domain/ids.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
 #include "domain/text.h"
@@ -155,6 +156,14 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
         continue;
       }
       out.is_active = value.get_bool().value_unsafe();
+    } else if (key == "ownerId") {
+      if (value.type() == element_type::NULL_VALUE) {
+        out.owner_id = std::optional<std::string>();
+      } else if (value.type() != element_type::STRING || !IsUuid(value.get_string().value_unsafe())) {
+        errors.push_back({"ownerId", "Must be a user id or null"});
+      } else {
+        out.owner_id = std::optional<std::string>(std::string(value.get_string().value_unsafe()));
+      }
     } else {
       errors.push_back({std::string(key), "Unknown field"});
     }
@@ -221,6 +230,10 @@ std::string EncodeCustomerFields(const CustomerFields& f) {
     *f.last_visit ? w.String(FormatIso8601(**f.last_visit)) : w.Null();
   }
   if (f.is_active) w.Key("isActive").Bool(*f.is_active);
+  if (f.owner_id) {
+    w.Key("ownerId");
+    *f.owner_id ? w.String(**f.owner_id) : w.Null();
+  }
   w.EndObject();
   return w.Take();
 }
@@ -280,6 +293,7 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
     if (fields->visits) c.visits = *fields->visits;
     if (fields->last_visit) c.last_visit = *fields->last_visit;
     if (fields->is_active) c.is_active = *fields->is_active;
+    if (fields->owner_id) c.owner_id = std::move(*fields->owner_id);
   }
   c.updated_at = e.occurred_at;
   c.version = e.aggregate_version;
@@ -354,6 +368,8 @@ std::string CustomerToJson(const Customer& c) {
   OptionalTime(w, "firstOrderAt", c.stats.first_order_at);
   OptionalTime(w, "lastOrderAt", c.stats.last_order_at);
   w.Key("isActive").Bool(c.is_active);
+  w.Key("ownerId");
+  c.owner_id ? w.String(*c.owner_id) : w.Null();
   w.Key("createdAt").String(FormatIso8601(c.created_at));
   w.Key("updatedAt").String(FormatIso8601(c.updated_at));
   w.Key("version").Int(c.version);
@@ -389,6 +405,9 @@ Result<Customer> CustomerFromJson(std::string_view text) {
     c.phone = std::string(v.get_string().value_unsafe());
   }
   if (doc->at_key("isActive").get(c.is_active)) return bad("isActive");
+  if (!doc->at_key("ownerId").get(v) && v.type() == element_type::STRING) {
+    c.owner_id = std::string(v.get_string().value_unsafe());
+  }
   if (doc->at_key("createdAt").get(s)) return bad("createdAt");
   c.created_at = ParseIso8601(s).value_or(0);
   if (doc->at_key("updatedAt").get(s)) return bad("updatedAt");

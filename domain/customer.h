@@ -49,6 +49,7 @@ struct Customer {
   int64_t visits = 0;
   std::optional<Millis> last_visit;
   bool is_active = true;
+  std::optional<std::string> owner_id;  // the user (sales rep) the customer is assigned to
   Millis created_at = 0;
   Millis updated_at = 0;
   int64_t version = 0;  // aggregate_version of the last event applied; 0: does not exist
@@ -73,10 +74,12 @@ struct CustomerFields {
   std::optional<int64_t> visits;
   std::optional<std::optional<Millis>> last_visit;
   std::optional<bool> is_active;
+  // Present-and-null unassigns. Not a profile field: a PUT that omits it keeps the owner.
+  std::optional<std::optional<std::string>> owner_id;
 
   bool empty() const {
     return !name && !email && !phone && !total_spending_cents && !visits && !last_visit &&
-           !is_active;
+           !is_active && !owner_id;
   }
   bool operator==(const CustomerFields&) const = default;
 };

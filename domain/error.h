@@ -17,6 +17,9 @@ enum class ErrorCode {
   kAborted,             // stale expected version or request in flight: re-read, retry (409)
   kFailedPrecondition,  // a business rule refused the command (409)
   kPayloadTooLarge,     // body over the limit (413)
+  kUnauthenticated,     // no valid session: sign in (401)
+  kPermissionDenied,    // signed in, but the role does not allow it (403)
+  kResourceExhausted,   // too many attempts: wait (429)
   kUnavailable,         // retry later: the log or the broker is down (503)
   kDataLoss,            // an undecodable event
   kInternal,            // a bug or an I/O failure (500)
@@ -44,6 +47,9 @@ struct Error {
     return {ErrorCode::kFailedPrecondition, std::move(msg), {}};
   }
   static Error PayloadTooLarge(std::string msg) { return {ErrorCode::kPayloadTooLarge, std::move(msg), {}}; }
+  static Error Unauthenticated(std::string msg) { return {ErrorCode::kUnauthenticated, std::move(msg), {}}; }
+  static Error PermissionDenied(std::string msg) { return {ErrorCode::kPermissionDenied, std::move(msg), {}}; }
+  static Error ResourceExhausted(std::string msg) { return {ErrorCode::kResourceExhausted, std::move(msg), {}}; }
   static Error Unavailable(std::string msg) { return {ErrorCode::kUnavailable, std::move(msg), {}}; }
   static Error DataLoss(std::string msg) { return {ErrorCode::kDataLoss, std::move(msg), {}}; }
   static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}}; }

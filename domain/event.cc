@@ -2,6 +2,7 @@
 
 #include "domain/customer.h"
 #include "domain/order.h"
+#include "domain/user.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
 
@@ -24,6 +25,16 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCustomerVisitRecorded, 1},
     {kOrderPlaced, 1},
     {kOrderStatusChanged, 1},
+    {kUserRegistered, 1},
+    {kUserUpdated, 1},
+    {kUserRoleChanged, 1},
+    {kUserDisabled, 1},
+    {kUserEnabled, 1},
+    {kUserPasswordChanged, 1},
+    {kSessionStarted, 1},
+    {kSessionRevoked, 1},
+    {kRoleDefined, 1},
+    {kPermissionDefined, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -1,0 +1,81 @@
+#include "domain/access.h"
+
+namespace keel {
+
+const std::vector<PermissionInfo>& BuiltinPermissions() {
+  static const std::vector<PermissionInfo> kPermissions = {
+      {"customers:create", "Register customers"},
+      {"customers:read_own", "Read the customers assigned to you, their events and orders"},
+      {"customers:read_all", "Read every customer"},
+      {"customers:update_own", "Update, deactivate and record visits of your customers"},
+      {"customers:update_all", "Update, deactivate and record visits of every customer"},
+      {"customers:assign", "Assign customers to a user (ownerId)"},
+      {"orders:create_own", "Place orders for your customers"},
+      {"orders:create_all", "Place orders for every customer"},
+      {"orders:read_own", "Read the orders of your customers"},
+      {"orders:read_all", "Read every order"},
+      {"orders:update_own", "Change the status of your customers' orders"},
+      {"orders:update_all", "Change the status of every order"},
+      {"ingest:run", "Bulk-ingest customers and orders, and read ingestion jobs"},
+      {"segments:read", "Read segments and preview audiences"},
+      {"segments:manage", "Create, change and delete segments"},
+      {"campaigns:read", "Read campaigns and their stats"},
+      {"campaigns:create", "Create and send campaigns"},
+      {"users:read", "List users"},
+      {"users:manage", "Register, change and disable users; assign roles"},
+      {"roles:manage", "Define roles and permissions"},
+      {"system:admin", "Projection admin (state, rebuilds) and metrics"},
+  };
+  return kPermissions;
+}
+
+const std::vector<RoleInfo>& BuiltinRoles() {
+  static const std::vector<RoleInfo> kRoles = [] {
+    RoleInfo admin{std::string(kRoleAdmin), "Administrator: full system access", {}, true};
+    for (const auto& p : BuiltinPermissions()) admin.permissions.insert(p.name);
+    RoleInfo manager{std::string(kRoleManager),
+                     "Sales manager: every customer and order, segments and campaigns",
+                     {"customers:create", "customers:read_all", "customers:update_all",
+                      "customers:assign", "orders:create_all", "orders:read_all",
+                      "orders:update_all", "ingest:run", "segments:read", "segments:manage",
+                      "campaigns:read", "campaigns:create", "users:read"},
+                     true};
+    RoleInfo rep{std::string(kRoleSalesRep), "Sales rep: the customers assigned to them",
+                 {"customers:create", "customers:read_own", "customers:update_own",
+                  "orders:create_own", "orders:read_own", "orders:update_own", "segments:read",
+                  "campaigns:read"},
+                 true};
+    return std::vector<RoleInfo>{admin, manager, rep};
+  }();
+  return kRoles;
+}
+
+namespace {
+bool IsWord(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool IsPermissionName(std::string_view name) {
+  const size_t colon = name.find(':');
+  return name.size() <= 64 && colon != std::string_view::npos &&
+         IsWord(name.substr(0, colon)) && IsWord(name.substr(colon + 1));
+}
+
+bool IsRoleName(std::string_view name) { return name.size() <= 32 && IsWord(name); }
+
+Scope ScopeOf(const std::set<std::string>& permissions, std::string_view resource,
+              std::string_view action) {
+  std::string base(resource);
+  base += ':';
+  base += action;
+  if (permissions.count(base + "_all")) return Scope::kAll;
+  if (permissions.count(base + "_own")) return Scope::kOwn;
+  return Scope::kNone;
+}
+
+}  // namespace keel

@@ -1,0 +1,75 @@
+// Roles and permissions (seed 002). A permission is "resource:action"; an action may carry a
+// scope, "_own" (only resources the user owns: customers assigned to them and their orders) or
+// "_all". Three roles are built in: admin (everything), manager (every customer, segments and
+// campaigns) and sales_rep (the customers they own). Admins may define more roles and more
+// permissions; the built-in admin role cannot be changed, so nobody can lock the admins out.
+// Pure.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel {
+
+inline constexpr std::string_view kRoleAdmin = "admin";
+inline constexpr std::string_view kRoleManager = "manager";
+inline constexpr std::string_view kRoleSalesRep = "sales_rep";
+
+struct PermissionInfo {
+  std::string name;  // "customers:read_own"
+  std::string description;
+};
+
+struct RoleInfo {
+  std::string name;
+  std::string description;
+  std::set<std::string> permissions;
+  bool builtin = false;
+};
+
+// The permissions Keel's routes check, with what each allows.
+const std::vector<PermissionInfo>& BuiltinPermissions();
+// admin, manager and sales_rep with their permissions.
+const std::vector<RoleInfo>& BuiltinRoles();
+
+// "resource:action" with lowercase letters, digits and '_' on both sides, at most 64 chars.
+bool IsPermissionName(std::string_view name);
+// Lowercase letters, digits and '_', 1 to 32 characters.
+bool IsRoleName(std::string_view name);
+
+// How far a set of permissions reaches for one resource and action ("customers", "read").
+enum class Scope { kNone, kOwn, kAll };
+Scope ScopeOf(const std::set<std::string>& permissions, std::string_view resource,
+              std::string_view action);
+
+// Who is asking: the signed-in user, their role and what it allows, and the session.
+struct Principal {
+  std::string user_id;
+  std::string email;
+  std::string name;
+  std::string role;
+  std::set<std::string> permissions;
+  std::string session_id;
+
+  bool Has(std::string_view permission) const {
+    return permissions.count(std::string(permission)) != 0;
+  }
+  Scope ScopeFor(std::string_view resource, std::string_view action) const {
+    return ScopeOf(permissions, resource, action);
+  }
+  // Whether the action reaches a resource owned by `owner_id` (none: unassigned).
+  bool Reaches(std::string_view resource, std::string_view action,
+               const std::optional<std::string>& owner_id) const {
+    switch (ScopeFor(resource, action)) {
+      case Scope::kAll: return true;
+      case Scope::kOwn: return owner_id && *owner_id == user_id;
+      case Scope::kNone: return false;
+    }
+    return false;
+  }
+};
+
+}  // namespace keel
