@@ -5,13 +5,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
+#include "api/access.h"
 #include "api/command_service.h"
+#include "infra/auth_crypto.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/read_model.h"
@@ -184,6 +188,9 @@ struct App::Impl {
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
   std::unique_ptr<IngestService> ingest;
+  std::unique_ptr<AuthService> auth;
+  std::unique_ptr<OidcClient> oidc;
+  std::unordered_map<const Route*, std::string_view> access;  // every route's rule
   std::atomic<bool> draining{false};
   Metrics metrics;
   std::unique_ptr<RouteContext> routes;
@@ -198,6 +205,31 @@ struct App::Impl {
   std::atomic<bool> cancel_rebuild{false};
 
   Result<RebuildProgress> StartRebuild(const std::string& name);
+  // The server's authorize hook: the session from "Authorization: Bearer" or the session
+  // cookie, checked against the route's rule.
+  Status Authorize(HttpRequest& req, const Route& route) const {
+    const std::string_view rule = access.at(&route);
+    std::optional<std::string> token;
+    if (auto h = req.header("Authorization")) {
+      std::string_view v = *h;
+      if (v.size() < 8 || !(v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
+        if (rule == "public") return {};
+        return Fail(Error::Unauthenticated("The Authorization header must be 'Bearer <token>'"));
+      }
+      token = std::string(v.substr(7));
+    } else {
+      token = req.cookie("keel_session");
+    }
+    if (token && !token->empty()) {
+      auto principal = auth->Authenticate(*token);
+      if (principal) {
+        req.principal = std::move(*principal);
+      } else if (rule != "public") {
+        return Fail(principal.error());
+      }
+    }
+    return CheckAccess(rule, req.principal.get());
+  }
   void RunRebuild();
   void UpdateRebuild(const std::function<void(RebuildProgress&)>& change) {
     std::lock_guard lock(rebuild_mu);
@@ -296,6 +328,32 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   impl->commands = std::make_unique<CommandService>(*impl->log, impl->clock, *impl->ids);
 
+  AuthConfig auth_config = config.auth;
+  if (auth_config.jwt_secret.empty()) {
+    if (!auth_config.dev_mode) {
+      return Fail(Error::InvalidArgument(
+          "KEEL_JWT_SECRET is required (at least 32 characters) unless KEEL_DEV_MODE=1"));
+    }
+    auth_config.jwt_secret = crypto::RandomToken(32);  // dev mode: sessions end with the process
+  } else if (auth_config.jwt_secret.size() < 32) {
+    return Fail(Error::InvalidArgument("KEEL_JWT_SECRET must be at least 32 characters"));
+  }
+  if (auth_config.dev_mode) {
+    Log(LogLevel::kWarn,
+        "DEV MODE (KEEL_DEV_MODE=1): POST /api/v1/auth/dev-token hands out admin sessions to "
+        "anyone, and cookies are not Secure. Never run this in production.");
+  }
+  impl->auth = std::make_unique<AuthService>(auth_config, *impl->log, impl->clock, *impl->ids);
+  auto announce = [](const std::string& email, const std::string& password) {
+    // Printed once, on stdout, at the first start: it is not stored anywhere in clear.
+    std::printf("\n  Keel created the first admin: %s\n  password: %s\n"
+                "  (shown once; set KEEL_ADMIN_EMAIL and KEEL_ADMIN_PASSWORD to choose them)\n\n",
+                email.c_str(), password.c_str());
+    std::fflush(stdout);
+  };
+  if (auto st = impl->auth->Load(announce); !st) return Fail(st.error());
+  impl->oidc = std::make_unique<OidcClient>(config.oidc, impl->clock);
+
   impl->ingest = std::make_unique<IngestService>(*impl->commands, impl->clock, *impl->ids,
                                                  IngestService::Options{});
   Impl* raw = impl.get();
@@ -309,6 +367,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       }});
   impl->routes->ingest = impl->ingest.get();
   impl->routes->max_ingest_bytes = config.max_ingest_bytes;
+  impl->routes->auth = impl->auth.get();
+  impl->routes->oidc = impl->oidc.get();
   impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
     auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
     if (!status) return std::nullopt;
@@ -321,14 +381,25 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->server = std::make_unique<HttpServer>(HttpServer::Options{
       config.host, config.port, config.http_threads, config.max_body_bytes,
       [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
-                                 double seconds) { metrics->Request(method, route, status, seconds); }});
+                                 double seconds) { metrics->Request(method, route, status, seconds); },
+      [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }});
   AddHealthRoutes(*impl->server, *impl->routes);
+  AddAuthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddOrderRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
   AddDocsRoutes(*impl->server, config.docs_dir);
+  // Every route has an access rule, or Keel does not start: no route is open by omission.
+  for (const Route& route : impl->server->routes()) {
+    auto rule = AccessRule(route.method, route.pattern);
+    if (!rule) {
+      return Fail(Error::Internal("Route " + route.method + " " + route.pattern +
+                                  " has no access rule (api/access.cc)"));
+    }
+    impl->access.emplace(&route, *rule);
+  }
   std::string error;
   auto port = impl->server->Start(&error);
   if (!port) {
@@ -350,6 +421,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
 uint16_t App::port() const { return impl_->port; }
 HttpServer& App::server() { return *impl_->server; }
+AuthService& App::auth() { return *impl_->auth; }
 EventLog& App::log() { return *impl_->log; }
 ReadStore& App::store() { return *impl_->read_models.Current()->store; }
 ProjectorRunner& App::customer_projection() {

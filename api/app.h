@@ -12,6 +12,8 @@
 #include <vector>
 #include <string>
 
+#include "api/auth_service.h"
+#include "api/oidc.h"
 #include "domain/error.h"
 
 namespace keel {
@@ -28,6 +30,8 @@ struct AppConfig {
   size_t max_ingest_bytes = 256 << 20;  // bulk ingestion bodies
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
+  AuthConfig auth;              // sessions, dev mode, the first admin
+  OidcConfig oidc;              // Google sign-in
 };
 
 class HttpServer;
@@ -48,6 +52,7 @@ class App final {
   void Shutdown();
 
   HttpServer& server();
+  AuthService& auth();
   EventLog& log();
   ReadStore& store();
   ProjectorRunner& customer_projection();

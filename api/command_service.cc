@@ -25,45 +25,23 @@ Status CommandService::Load() {
 Status CommandService::LoadLocked() {
   state_ = WriteModel();
   const std::string topic(kCustomersTopic);
-  std::vector<std::pair<int32_t, int64_t>> starts;
-  std::vector<int64_t> ends;
-  for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
-    auto end = log_.EndOffset(topic, p);
-    if (!end) return Fail(end.error());
-    starts.emplace_back(p, 0);
-    ends.push_back(*end);
-  }
-  auto reader = log_.OpenReader(topic, starts);
-  if (!reader) return Fail(reader.error());
-  std::vector<int64_t> next(ends.size(), 0);
-  auto done = [&] {
-    for (size_t p = 0; p < ends.size(); ++p) {
-      if (next[p] < ends[p]) return false;
-    }
-    return true;
-  };
   const Millis horizon = clock_.NowMillis() - kIdempotencyWindow;
-  while (!done()) {
-    auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
-    if (!records) return Fail(records.error());
-    for (const auto& r : *records) {
-      next[static_cast<size_t>(r.partition)] = r.offset + 1;
-      if (r.offset >= ends[static_cast<size_t>(r.partition)]) continue;
-      auto event = DecodeEvent(r.value);
-      // Events the projector will dead-letter carry no state the write side could use.
-      if (!event || CheckSupport(*event) != EventSupport::kSupported) continue;
-      if (!state_.Apply(*event)) continue;
-      if (!event->idempotency_key.empty() && event->recorded_at >= horizon) {
-        const bool created = event->type == kCustomerRegistered || event->type == kOrderPlaced;
-        auto outcome = Answer(event->aggregate_type == kOrderAggregate ? Subject::kOrder
-                                                                        : Subject::kCustomer,
-                              event->aggregate_id, created ? 201 : 200);
-        if (!outcome) continue;
-        outcome->position = AppendResult{topic, r.partition, r.offset, r.offset};
-        RememberAnswer(event->idempotency_key, *outcome, event->recorded_at);
-      }
+  auto st = log_.ReadAll(topic, [&](const LogRecord& r) {
+    auto event = DecodeEvent(r.value);
+    // Events the projector will dead-letter carry no state the write side could use.
+    if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
+    if (!state_.Apply(*event)) return;
+    if (!event->idempotency_key.empty() && event->recorded_at >= horizon) {
+      const bool created = event->type == kCustomerRegistered || event->type == kOrderPlaced;
+      auto outcome = Answer(event->aggregate_type == kOrderAggregate ? Subject::kOrder
+                                                                      : Subject::kCustomer,
+                            event->aggregate_id, created ? 201 : 200);
+      if (!outcome) return;
+      outcome->position = AppendResult{topic, r.partition, r.offset, r.offset};
+      RememberAnswer(event->idempotency_key, *outcome, event->recorded_at);
     }
-  }
+  });
+  if (!st) return st;
   stale_ = false;
   return {};
 }

@@ -175,6 +175,12 @@ class KeelHandler final : public Http::Handler {
         if (!raw) return std::nullopt;
         return raw->value();
       };
+      req.cookie = [&request](const std::string& name) -> std::optional<std::string> {
+        const auto& jar = request.cookies();
+        if (!jar.has(name)) return std::nullopt;
+        return jar.get(name).value;
+      };
+      req.client_address = request.address().host();
       const Route* route = nullptr;
       switch (server_->Resolve(req.method, req.path, &route, &req.params)) {
         case HttpServer::Match::kNoPath:
@@ -187,6 +193,11 @@ class KeelHandler final : public Http::Handler {
         case HttpServer::Match::kFound: break;
       }
       impl->route = route->pattern;
+      if (server_->options().authorize) {
+        if (auto st = server_->options().authorize(req, *route); !st) {
+          return SendError(responder, st.error());
+        }
+      }
       const size_t limit = route->max_body_bytes ? route->max_body_bytes : server_->max_body_bytes();
       if (request.body().size() > limit) {
         return SendError(responder, Error::PayloadTooLarge("Request body exceeds " +

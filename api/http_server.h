@@ -19,7 +19,11 @@
 #include <utility>
 #include <vector>
 
+#include "domain/error.h"
+
 namespace keel {
+
+struct Principal;
 
 struct HttpRequest {
   std::string request_id;  // the client's X-Request-Id, or a fresh one; echoed in the answer
@@ -28,7 +32,11 @@ struct HttpRequest {
   std::map<std::string, std::string> params;  // from ":name" segments of the route
   std::map<std::string, std::string> query;
   std::function<std::optional<std::string>(const std::string&)> header;  // case-insensitive
+  std::function<std::optional<std::string>(const std::string&)> cookie;
+  std::string client_address;  // the peer's IP address
   std::string body;
+  // Who is asking, as the server's `authorize` hook found; null for public routes without one.
+  std::shared_ptr<const Principal> principal;
 };
 
 // Sends one response; later calls are ignored. Copyable handle; thread-safe.
@@ -63,6 +71,9 @@ class HttpServer final {
     // Called once per answered request, on the thread that answers: method, the matched
     // route's pattern ("unmatched" for none), status, seconds since the request arrived.
     std::function<void(const std::string&, const std::string&, int, double)> observer;
+    // Called for every routed request before its body limit and handler: sets req.principal,
+    // or refuses the request with an error (401, 403, ...). None: every route is open.
+    std::function<Status(HttpRequest&, const Route&)> authorize;
   };
 
   explicit HttpServer(Options options);

@@ -117,9 +117,11 @@ int KafkaMock(int brokers, int partitions) {
     return 1;
   }
   // The mock cluster does not serve CreateTopics; Keel's topics are made here.
-  if (auto st = (*cluster)->CreateTopic(std::string(kCustomersTopic), partitions); !st) {
-    std::fprintf(stderr, "keel kafka-mock: %s\n", st.error().message.c_str());
-    return 1;
+  for (std::string_view topic : {kCustomersTopic, kUsersTopic}) {
+    if (auto st = (*cluster)->CreateTopic(std::string(topic), partitions); !st) {
+      std::fprintf(stderr, "keel kafka-mock: %s\n", st.error().message.c_str());
+      return 1;
+    }
   }
   std::printf("%s\n", (*cluster)->bootstrap_servers().c_str());
   std::fflush(stdout);
@@ -221,6 +223,43 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   serve->add_option("--log-level", log_level, "debug, info, warn or error")
       ->envname("KEEL_LOG_LEVEL");
+  serve->add_option("--jwt-secret", serve_config.auth.jwt_secret,
+                    "Signing secret of session tokens, 32+ characters (required unless dev mode)")
+      ->envname("KEEL_JWT_SECRET");
+  serve->add_option("--dev-mode", serve_config.auth.dev_mode,
+                    "Dev mode: POST /api/v1/auth/dev-token, cookies without Secure")
+      ->envname("KEEL_DEV_MODE");
+  serve->add_option("--admin-email", serve_config.auth.admin_email,
+                    "The first admin's email (created at the first start)")
+      ->envname("KEEL_ADMIN_EMAIL");
+  serve->add_option("--admin-password", serve_config.auth.admin_password,
+                    "The first admin's password; empty: a random one, printed once")
+      ->envname("KEEL_ADMIN_PASSWORD");
+  serve->add_option("--google-client-id", serve_config.oidc.client_id,
+                    "Google OAuth client id; empty: Google sign-in off")
+      ->envname("KEEL_GOOGLE_CLIENT_ID");
+  serve->add_option("--google-client-secret", serve_config.oidc.client_secret,
+                    "Google OAuth client secret")
+      ->envname("KEEL_GOOGLE_CLIENT_SECRET");
+  serve->add_option("--oidc-redirect-uri", serve_config.oidc.redirect_uri,
+                    "This server's callback URL, e.g. https://crm.example.com/api/v1/auth/google/callback")
+      ->envname("KEEL_OIDC_REDIRECT_URI");
+  serve->add_option("--oidc-issuer", serve_config.oidc.issuer, "Expected ID token issuer")
+      ->envname("KEEL_OIDC_ISSUER");
+  serve->add_option("--oidc-authorization-endpoint", serve_config.oidc.authorization_endpoint,
+                    "Authorization endpoint")
+      ->envname("KEEL_OIDC_AUTHORIZATION_ENDPOINT");
+  serve->add_option("--oidc-token-endpoint", serve_config.oidc.token_endpoint,
+                    "Token endpoint (HTTPS)")
+      ->envname("KEEL_OIDC_TOKEN_ENDPOINT");
+  serve->add_option("--oidc-jwks-uri", serve_config.oidc.jwks_uri, "JWKS URL (HTTPS)")
+      ->envname("KEEL_OIDC_JWKS_URI");
+  serve->add_option("--oidc-ca-file", serve_config.oidc.ca_file,
+                    "Extra trusted CA certificates (PEM) for the provider")
+      ->envname("KEEL_OIDC_CA_FILE");
+  serve->add_option("--oidc-success-redirect", serve_config.oidc.success_redirect,
+                    "Where the browser goes after signing in with Google")
+      ->envname("KEEL_OIDC_SUCCESS_REDIRECT");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

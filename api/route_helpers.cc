@@ -25,7 +25,9 @@ std::string_view IntMember(std::string_view json, std::string_view key) {
 
 }  // namespace
 
-void SendError(HttpResponder& r, const Error& e) { r.Send(HttpStatusFor(e.code), ErrorBody(e)); }
+void SendError(HttpResponder& r, const Error& e, const Headers& headers) {
+  r.Send(HttpStatusFor(e.code), ErrorBody(e), headers);
+}
 
 Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
   auto h = req.header("If-Match");
@@ -43,7 +45,7 @@ Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req) {
 
 Result<CommandMeta> MetaFor(const HttpRequest& req) {
   CommandMeta meta;
-  meta.actor = "anonymous";  // until sign-in exists
+  meta.actor = req.principal ? req.principal->user_id : "anonymous";
   // The request is the cause; the correlation spans a flow of requests when the client names
   // one, else it is the request too.
   meta.causation_id = req.request_id;
@@ -52,7 +54,7 @@ Result<CommandMeta> MetaFor(const HttpRequest& req) {
     if (key->empty() || key->size() > 255) {
       return Fail(Error::Validation({{"Idempotency-Key", "Must be 1 to 255 characters"}}));
     }
-    meta.idempotency_key = *key;
+    meta.idempotency_key = req.principal ? req.principal->user_id + "/" + *key : *key;
   }
   return meta;
 }

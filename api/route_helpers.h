@@ -18,13 +18,14 @@ namespace keel {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-void SendError(HttpResponder& r, const Error& e);
+void SendError(HttpResponder& r, const Error& e, const Headers& headers = {});
 
 // If-Match: "3", W/"3", 3, or an ETag of ours ("3.7": version 3, stats revision 7). nullopt
 // when absent; an error when present but not a version.
 Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req);
 
-// Actor, correlation and causation from the request; Idempotency-Key checked.
+// Actor (the signed-in user's id), correlation and causation from the request; Idempotency-Key
+// checked and scoped to the user, so that two users' keys never collide.
 Result<CommandMeta> MetaFor(const HttpRequest& req);
 
 // The answer to a command once its events are durable: the resource, its ETag and the log

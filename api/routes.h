@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "api/auth_service.h"
 #include "api/command_service.h"
 #include "api/ingest.h"
 #include "api/read_model.h"
@@ -30,9 +31,14 @@ struct RouteContext {
   std::function<std::optional<RebuildProgress>()> rebuild_progress;
   IngestService* ingest = nullptr;
   size_t max_ingest_bytes = 256 << 20;
+  AuthService* auth = nullptr;
+  class OidcClient* oidc = nullptr;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
+// Sign-in, sessions, users, roles and permissions (/api/v1/auth/*, /users, /roles,
+// /permissions). POST /api/v1/auth/dev-token only in dev mode.
+void AddAuthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddOrderRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.

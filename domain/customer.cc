@@ -9,7 +9,6 @@
 #include "domain/text.h"
 
 namespace keel {
-namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -51,6 +50,8 @@ bool IsValidEmail(std::string_view e) {
   }
   return true;
 }
+
+namespace {
 
 bool IsValidPhone(std::string_view p) {
   if (p.empty() || p.size() > 50) return false;

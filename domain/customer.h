@@ -122,5 +122,7 @@ Result<Customer> CustomerFromJson(std::string_view json);
 Result<std::string> UpcastCustomerRegisteredV1(std::string_view payload);
 
 std::string NormaliseEmail(std::string_view email);
+// An address of the form local@domain.tld, at most 254 characters, already normalised.
+bool IsValidEmail(std::string_view email);
 
 }  // namespace keel

@@ -75,6 +75,37 @@ class EventLog {
                 [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
     return future.get();
   }
+
+  // Reads every partition of `topic` from the start up to the end it had when called, and
+  // hands each record to `visit` (in offset order within a partition).
+  Status ReadAll(const std::string& topic, const std::function<void(const LogRecord&)>& visit) {
+    std::vector<std::pair<int32_t, int64_t>> starts;
+    std::vector<int64_t> ends;
+    for (int32_t p = 0; p < PartitionCount(); ++p) {
+      auto end = EndOffset(topic, p);
+      if (!end) return Fail(end.error());
+      starts.emplace_back(p, 0);
+      ends.push_back(*end);
+    }
+    auto reader = OpenReader(topic, starts);
+    if (!reader) return Fail(reader.error());
+    std::vector<int64_t> next(ends.size(), 0);
+    auto done = [&] {
+      for (size_t p = 0; p < ends.size(); ++p) {
+        if (next[p] < ends[p]) return false;
+      }
+      return true;
+    };
+    while (!done()) {
+      auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
+      if (!records) return Fail(records.error());
+      for (const auto& r : *records) {
+        next[static_cast<size_t>(r.partition)] = r.offset + 1;
+        if (r.offset < ends[static_cast<size_t>(r.partition)]) visit(r);
+      }
+    }
+    return {};
+  }
 };
 
 }  // namespace keel

@@ -12,6 +12,7 @@
 #include "api/read_model.h"
 #include "infra/rocks_store.h"
 #include "projections/customer_projector.h"
+#include "tests/test_app.h"
 #include "projections/projector.h"
 #include "tests/http_client.h"
 #include "tests/test_util.h"
@@ -30,6 +31,9 @@ class KeelProcess {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);
+      ::setenv("KEEL_JWT_SECRET", kTestJwtSecret, 1);
+      ::setenv("KEEL_ADMIN_EMAIL", kTestAdminEmail, 1);
+      ::setenv("KEEL_ADMIN_PASSWORD", kTestAdminPassword, 1);
       execl(KEEL_BINARY, KEEL_BINARY, "serve", "--port", "0", "--host", "127.0.0.1",
             "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
       _exit(127);
@@ -66,14 +70,16 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
   TempDir dir;
   constexpr int kCustomers = 6000;
   std::vector<std::string> ids(kCustomers);
+  std::string token;  // the admin's session: it must outlive every kill
   {
     KeelProcess keel(dir.path());
     ASSERT_GT(keel.port(), 0);
     const std::string base = "http://127.0.0.1:" + std::to_string(keel.port());
+    token = LoginToken(base, kTestAdminEmail, kTestAdminPassword);
     std::vector<std::thread> writers;
     for (int t = 0; t < 4; ++t) {
       writers.emplace_back([&, t] {
-        HttpClient c(base);
+        HttpClient c(base, token);
         for (int i = t; i < kCustomers; i += 4) {
           auto r = c.Send("POST", "/api/v1/customers",
                           R"({"name":"C )" + std::to_string(i) + R"(","email":"c)" +
@@ -93,7 +99,7 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
       orders += R"({"customerId":")" + ids[static_cast<size_t>(i)] + R"(","orderAmount":)" +
                 std::to_string(i % 50 + 1) + (i % 5 == 0 ? R"(,"status":"Cancelled")" : "") + "}\n";
     }
-    HttpClient c(base);
+    HttpClient c(base, token);
     auto placed = c.Send("POST", "/api/v1/ingest/orders", orders, {"Content-Type: application/x-ndjson"}, 60000);
     ASSERT_EQ(placed.status, 200) << placed.body;
     ASSERT_EQ(Json(placed.body).Int("/data/created"), kCustomers);
@@ -112,7 +118,7 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
   {
     KeelProcess keel(dir.path());
     ASSERT_GT(keel.port(), 0);
-    HttpClient c("http://127.0.0.1:" + std::to_string(keel.port()));
+    HttpClient c("http://127.0.0.1:" + std::to_string(keel.port()), token);
     for (int i = 0; i < 500 && c.Send("GET", "/ready").status != 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

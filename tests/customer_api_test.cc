@@ -36,7 +36,7 @@ class CustomerApiTest : public ::testing::Test {
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 
   TestApp app_;
-  HttpClient client_{app_.base()};
+  HttpClient client_{app_.base(), app_.token()};
   std::string last_position_ = "0:0";
 };
 
@@ -96,7 +96,7 @@ TEST_F(CustomerApiTest, ConcurrentRegistrationsOfOneEmailHaveExactlyOneWinner) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      HttpClient c(app_.base());
+      HttpClient c(app_.base(), app_.token());
       auto r = c.Send("POST", "/api/v1/customers",
                       R"({"name":"Racer )" + std::to_string(t) + R"(","email":"race@x.io"})");
       if (r.status == 201) ++created;
@@ -141,7 +141,9 @@ TEST_F(CustomerApiTest, UpdateReplaceDeactivateAndTheHistoryStays) {
   EXPECT_EQ(events.Str("/data/2/type"), "CustomerUpdated");
   EXPECT_EQ(events.Str("/data/3/type"), "CustomerDeactivated");
   EXPECT_EQ(events.Int("/data/3/aggregate_version"), 4);
-  EXPECT_EQ(events.Str("/data/3/actor"), "anonymous");
+  // Who did it: the signed-in admin.
+  const std::string admin_id = Json(Get("/api/v1/auth/me").body).Str("/data/user/id");
+  EXPECT_EQ(events.Str("/data/3/actor"), admin_id);
 }
 
 TEST_F(CustomerApiTest, StaleIfMatchIsConflictAndAppendsNothing) {
@@ -171,7 +173,7 @@ TEST_F(CustomerApiTest, IdempotencyKeyReturnsTheFirstAnswerEvenAfterARestart) {
   EXPECT_EQ(LogSize(), after_first);
 
   app_.Restart();
-  HttpClient c(app_.base());
+  HttpClient c(app_.base(), app_.token());
   auto after_restart = c.Send("POST", "/api/v1/customers", body, {"Idempotency-Key: order-42"});
   EXPECT_EQ(after_restart.status, 201);
   EXPECT_EQ(Json(after_restart.body).Str("/data/id"), Json(first.body).Str("/data/id"));

@@ -21,7 +21,9 @@ struct HttpResult {
 
 class HttpClient {
  public:
-  explicit HttpClient(std::string base) : base_(std::move(base)), curl_(curl_easy_init()) {}
+  // `bearer`: a session token sent as "Authorization: Bearer" with every request.
+  explicit HttpClient(std::string base, std::string bearer = "")
+      : base_(std::move(base)), bearer_(std::move(bearer)), curl_(curl_easy_init()) {}
   ~HttpClient() { curl_easy_cleanup(curl_); }
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -42,6 +44,7 @@ class HttpClient {
     curl_slist* list = nullptr;
     list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
+    if (!bearer_.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + bearer_).c_str());
     for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &OnBody);
@@ -78,6 +81,7 @@ class HttpClient {
   }
 
   std::string base_;
+  std::string bearer_;
   CURL* curl_;
 };
 

@@ -37,7 +37,7 @@ class IngestApiTest : public ::testing::Test {
   }
 
   TestApp app_;
-  HttpClient client_{app_.base()};
+  HttpClient client_{app_.base(), app_.token()};
 };
 
 TEST_F(IngestApiTest, NdjsonCustomersAreValidatedOneByOneAndUpsertedByEmail) {
@@ -172,7 +172,7 @@ TEST(IngestLimitTest, ABodyOverTheIngestLimitIs413InTheEnvelope) {
   AppConfig config;
   config.max_ingest_bytes = 1 << 20;
   TestApp app(config);
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   std::string body;
   while (body.size() <= (1u << 20)) body += "{\"name\":\"Big\",\"email\":\"big@x.io\"}\n";
   auto r = client.Send("POST", "/api/v1/ingest/customers", body, {"Content-Type: application/x-ndjson"});
@@ -184,7 +184,7 @@ TEST(IngestLimitTest, ABodyOverTheIngestLimitIs413InTheEnvelope) {
 
 TEST(FreshnessMetricTest, CommitsObserveHowLongEventsTookToBecomeVisible) {
   TestApp app;
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   auto r = client.Send("POST", "/api/v1/customers", R"({"name":"F","email":"f@x.io"})");
   ASSERT_EQ(r.status, 201);
   ASSERT_EQ(client.Send("GET", "/api/v1/customers?minPosition=" + r.headers["x-keel-position"]).status, 200);

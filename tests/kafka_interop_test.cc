@@ -33,6 +33,7 @@ class KafkaInteropTest : public ::testing::Test {
     ASSERT_TRUE(cluster) << cluster.error().message;
     cluster_ = std::move(*cluster);
     ASSERT_TRUE(cluster_->CreateTopic(std::string(kCustomersTopic), 8));
+    ASSERT_TRUE(cluster_->CreateTopic(std::string(kUsersTopic), 8));
     AppConfig config;
     config.kafka_brokers = cluster_->bootstrap_servers();
     config.partitions = 8;
@@ -44,7 +45,7 @@ class KafkaInteropTest : public ::testing::Test {
 };
 
 TEST_F(KafkaInteropTest, KcatReadsKeelsEventsAndKeelProjectsKcatsEvents) {
-  HttpClient c(app_->base());
+  HttpClient c(app_->base(), app_->token());
   auto created = c.Send("POST", "/api/v1/customers", R"({"name":"Kafka Kate","email":"kate@x.io"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = Json(created.body).Str("/data/id");
@@ -92,7 +93,7 @@ TEST_F(KafkaInteropTest, KcatReadsKeelsEventsAndKeelProjectsKcatsEvents) {
 
   // The imported customer is known to the command side after a restart, too.
   app_->Restart();
-  HttpClient c2(app_->base());
+  HttpClient c2(app_->base(), app_->token());
   auto duplicate = c2.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"ian@example.com"})");
   EXPECT_EQ(duplicate.status, 409) << duplicate.body;
 }
@@ -106,7 +107,7 @@ namespace {
 // Orders and bulk ingestion on Kafka: the same answers and stats as on the embedded log (the
 // mock cluster's partitions keep about 5 MiB, so the volume stays small).
 TEST_F(KafkaInteropTest, OrdersAndBulkIngestionWorkOnKafka) {
-  HttpClient c(app_->base());
+  HttpClient c(app_->base(), app_->token());
   std::string customers;
   for (int i = 0; i < 50; ++i) {
     customers += "{\"name\":\"K" + std::to_string(i) + "\",\"email\":\"k" + std::to_string(i) + "@x.io\"}\n";

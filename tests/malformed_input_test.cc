@@ -47,7 +47,7 @@ std::vector<std::string> HostileBodies() {
 
 TEST(MalformedInputTest, HostileBodiesGet4xxInTheEnvelope) {
   TestApp app;
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   auto log_size = [&] {
     int64_t total = 0;
     for (int32_t p = 0; p < app.app().log().PartitionCount(); ++p) {
@@ -83,7 +83,7 @@ TEST(MalformedInputTest, HostileBodiesGet4xxInTheEnvelope) {
 
 TEST(MalformedInputTest, HostileBodiesOnOrderVisitAndIngestRoutes) {
   TestApp app;
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   int sent = 0;
   int64_t created = 0;
   for (const auto& body : HostileBodies()) {
@@ -114,7 +114,7 @@ TEST(MalformedInputTest, HostileBodiesOnOrderVisitAndIngestRoutes) {
 
 TEST(MalformedInputTest, BodiesOverTheLimitGet413) {
   TestApp app;
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   const std::string huge = "{\"name\":\"" + std::string(2 << 20, 'a') + "\",\"email\":\"a@b.io\"}";
   auto r = client.Send("POST", "/api/v1/customers", huge);
   EXPECT_EQ(r.status, 413) << r.curl_error;
@@ -125,7 +125,7 @@ TEST(MalformedInputTest, BodiesOverTheLimitGet413) {
 
 TEST(MalformedInputTest, WrongContentIsRefusedOnEveryCommandRoute) {
   TestApp app;
-  HttpClient client(app.base());
+  HttpClient client(app.base(), app.token());
   for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"POST", "/api/v1/customers"}, {"PUT", "/api/v1/customers/x"},
            {"PATCH", "/api/v1/customers/x"}, {"POST", "/api/v1/orders"},

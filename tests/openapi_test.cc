@@ -2,8 +2,10 @@
 // documented and every documented operation exists. The document and Swagger UI are served.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
+#include "api/access.h"
 #include "api/http_server.h"
 #include "api/openapi_doc.h"
 #include "tests/test_app.h"
@@ -36,10 +38,15 @@ std::string Lower(std::string s) {
 }
 
 TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
-  TestApp app;
+  AppConfig config;
+  config.auth.dev_mode = true;  // POST /api/v1/auth/dev-token exists only then
+  TestApp app(config);
   std::set<std::string> registered;
+  std::map<std::string, std::string> rules;  // what x-keel-access must say
   for (const auto& route : app.app().server().routes()) {
-    registered.insert(Lower(route.method) + " " + ToOpenApiPath(route.pattern));
+    const std::string key = Lower(route.method) + " " + ToOpenApiPath(route.pattern);
+    registered.insert(key);
+    rules[key] = std::string(AccessRule(route.method, route.pattern).value_or("<none>"));
   }
   Json doc{std::string(OpenApiDocument())};
   ASSERT_TRUE(doc.ok());
@@ -52,7 +59,13 @@ TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
     ASSERT_FALSE(item.get(operations));
     for (auto [method, operation] : operations) {
       if (method == "parameters") continue;
-      documented.insert(std::string(method) + " " + std::string(path));
+      const std::string key = std::string(method) + " " + std::string(path);
+      documented.insert(key);
+      std::string_view access;
+      EXPECT_FALSE(operation["x-keel-access"].get(access)) << key << " has no x-keel-access";
+      if (rules.contains(key)) {
+        EXPECT_EQ(access, rules[key]) << key;
+      }
     }
   }
   EXPECT_FALSE(registered.empty());
@@ -62,7 +75,7 @@ TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
 
 TEST(OpenApiTest, ServesTheDocumentAndSwaggerUiFromLocalFiles) {
   TestApp app;
-  HttpClient c(app.base());
+  HttpClient c(app.base(), app.token());
   auto document = c.Send("GET", "/openapi.json");
   ASSERT_EQ(document.status, 200);
   EXPECT_EQ(document.body, std::string(OpenApiDocument()));

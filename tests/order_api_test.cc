@@ -45,7 +45,7 @@ class OrderApiTest : public ::testing::Test {
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 
   TestApp app_;
-  HttpClient client_{app_.base()};
+  HttpClient client_{app_.base(), app_.token()};
   std::string position_ = "0:0";
 };
 

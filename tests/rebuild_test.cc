@@ -25,7 +25,7 @@ TEST(RebuildTest, RebuildsBesideTheLiveModelAndSwapsWithNothingLost) {
   AppConfig config;
   config.data_dir = dir.path();
   TestApp app(config);
-  HttpClient c(app.base());
+  HttpClient c(app.base(), app.token());
   RegisterCustomers(c, "b", 2000);
   const std::string before = ActiveReadModelDir(dir.path());
 
@@ -71,14 +71,14 @@ TEST(RebuildTest, RebuildsBesideTheLiveModelAndSwapsWithNothingLost) {
   EXPECT_EQ(counters.Int("/data/0/counters/eventsApplied"), 2050);
 
   app.Restart();
-  HttpClient c2(app.base());
+  HttpClient c2(app.base(), app.token());
   EXPECT_EQ(Json(c2.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total"), 2050);
   EXPECT_EQ(c2.Send("GET", "/api/v1/customers/" + during.front()).status, 200);
 }
 
 TEST(RebuildTest, UnknownProjectionIsNotFound) {
   TestApp app;
-  HttpClient c(app.base());
+  HttpClient c(app.base(), app.token());
   auto r = c.Send("POST", "/api/v1/admin/projections/nope/rebuild");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(Json(r.body).Str("/error/code"), "NOT_FOUND");
@@ -90,13 +90,13 @@ TEST(RebuildTest, ShutdownDuringARebuildKeepsTheLiveModel) {
   config.data_dir = dir.path();
   TestApp app(config);
   {
-    HttpClient c(app.base());
+    HttpClient c(app.base(), app.token());
     RegisterCustomers(c, "s", 500);
     ASSERT_EQ(c.Send("POST", "/api/v1/admin/projections/customers/rebuild").status, 202);
   }
   app.Stop();  // must neither hang nor lose the live model
   app.Start();
-  HttpClient c(app.base());
+  HttpClient c(app.base(), app.token());
   EXPECT_EQ(AwaitCustomerTotal(c, 500), 500);
   // Either the rebuild finished before the stop and was swapped in, or it was abandoned and
   // removed: one generation is left either way.

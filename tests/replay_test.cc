@@ -34,7 +34,7 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
   config.data_dir = dir.path();
   {
     TestApp app(config);
-    HttpClient c(app.base());
+    HttpClient c(app.base(), app.token());
     std::vector<std::string> ids;
     for (int i = 0; i < 200; ++i) {
       auto r = c.Send("POST", "/api/v1/customers",
@@ -109,7 +109,7 @@ TEST(ReplayTest, RebuiltReadModelsEqualTheLiveOnes) {
   // Only the new generation is left, and a server starts on it.
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + live_dir));
   TestApp after(config);
-  HttpClient c(after.base());
+  HttpClient c(after.base(), after.token());
   EXPECT_EQ(Json(c.Send("GET", "/api/v1/customers?limit=1").body).Int("/meta/total"), 200);
 }
 

@@ -89,7 +89,7 @@ TEST(StatsPropertyTest, RandomHistoriesGiveTheRecomputedStatsBeforeAndAfterRepla
   std::vector<std::string> customers;
   {
     TestApp app(config);
-    HttpClient client(app.base());
+    HttpClient client(app.base(), app.token());
     for (int i = 0; i < 8; ++i) {
       auto r = client.Send("POST", "/api/v1/customers",
                            R"({"name":"P","email":"p)" + std::to_string(i) + R"(@x.io"})");
@@ -142,7 +142,7 @@ TEST(StatsPropertyTest, RandomHistoriesGiveTheRecomputedStatsBeforeAndAfterRepla
   auto replayed = Replay(config, nullptr);
   ASSERT_TRUE(replayed) << replayed.error().message;
   TestApp after(config);
-  HttpClient client(after.base());
+  HttpClient client(after.base(), after.token());
   for (const auto& c : customers) ExpectStats(client, c, "after replay " + c);
 }
 

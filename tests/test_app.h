@@ -16,12 +16,34 @@
 
 namespace keel {
 
+inline constexpr const char* kTestJwtSecret = "test-secret-0123456789abcdef0123456789abcdef";
+inline constexpr const char* kTestAdminEmail = "admin@keel.test";
+inline constexpr const char* kTestAdminPassword = "admin-password-1";
+
+// Signs in with a password; the session token, or "" (with a test failure) when refused.
+inline std::string LoginToken(const std::string& base, const std::string& email,
+                              const std::string& password) {
+  HttpClient c(base);
+  auto r = c.Send("POST", "/api/v1/auth/login",
+                  R"({"email":")" + email + R"(","password":")" + password + R"("})");
+  EXPECT_EQ(r.status, 200) << r.body << r.curl_error;
+  return Json(r.body).Str("/data/token");
+}
+
+// The auth settings every test server runs with: a fixed secret and first admin.
+inline void WithTestAuth(AppConfig& config) {
+  if (config.auth.jwt_secret.empty()) config.auth.jwt_secret = kTestJwtSecret;
+  if (config.auth.admin_email.empty()) config.auth.admin_email = kTestAdminEmail;
+  if (config.auth.admin_password.empty()) config.auth.admin_password = kTestAdminPassword;
+}
+
 class TestApp {
  public:
   explicit TestApp(AppConfig config = {}) : config_(std::move(config)) {
     if (config_.data_dir == AppConfig{}.data_dir) config_.data_dir = dir_.path();
     config_.port = 0;
     config_.host = "127.0.0.1";
+    WithTestAuth(config_);
     Start();
   }
 
@@ -39,6 +61,11 @@ class TestApp {
 
   App& app() { return *app_; }
   const std::string& base() const { return base_; }
+  // The first admin's session token (signed in once; sessions outlive restarts).
+  const std::string& token() {
+    if (token_.empty()) token_ = LoginToken(base_, kTestAdminEmail, kTestAdminPassword);
+    return token_;
+  }
   const AppConfig& config() const { return config_; }
 
  private:
@@ -46,6 +73,7 @@ class TestApp {
   AppConfig config_;
   std::unique_ptr<App> app_;
   std::string base_;
+  std::string token_;
 };
 
 // `path` with minPosition=`position` added: a read that waits for that command's events.

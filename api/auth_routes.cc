@@ -1,0 +1,201 @@
+// Sign-in (password, Google, dev tokens), sessions, and the admin's users, roles and
+// permissions.
+#include "api/auth_service.h"
+#include "api/envelope.h"
+#include "api/oidc.h"
+#include "api/route_helpers.h"
+#include "domain/json.h"
+#include "domain/user_input.h"
+
+namespace keel {
+namespace {
+
+constexpr std::string_view kSessionCookie = "keel_session";
+
+std::string SessionCookie(const AuthService& auth, const std::string& token, Millis max_age_ms) {
+  std::string c = std::string(kSessionCookie) + "=" + token +
+                  "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_ms / 1000);
+  if (!auth.config().dev_mode) c += "; Secure";
+  return c;
+}
+
+// {"token":..,"expiresAt":..,"user":{..}}
+std::string SessionData(const SessionToken& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("token").String(s.token);
+  w.Key("tokenType").String("Bearer");
+  w.Key("expiresAt").String(FormatIso8601(s.session.expires_at));
+  w.Key("user").Raw(s.user_json);
+  w.EndObject();
+  return w.Take();
+}
+
+void SendSession(AuthService& auth, HttpResponder& r, const SessionToken& s, std::string_view message,
+                 int status = 200, Headers headers = {}) {
+  headers.emplace_back("Set-Cookie", SessionCookie(auth, s.token, auth.config().session_lifetime));
+  headers.emplace_back("Cache-Control", "no-store");
+  r.Send(status, SuccessBody(message, SessionData(s)), headers);
+}
+
+// Runs `body` with the request's command metadata, or answers the error.
+template <typename F>
+void WithMeta(HttpRequest& req, HttpResponder& r, F body) {
+  auto meta = MetaFor(req);
+  if (!meta) return SendError(r, meta.error());
+  body(*meta);
+}
+
+std::string MeJson(const Principal& p, const std::string& user_json) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("user").Raw(user_json);
+  w.Key("permissions").BeginArray();
+  for (const auto& perm : p.permissions) w.String(perm);
+  w.EndArray();
+  w.Key("sessionId").String(p.session_id);
+  w.EndObject();
+  return w.Take();
+}
+
+void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
+  AuthService& auth = *ctx.auth;
+  auto register_user = [&auth](HttpRequest& req, HttpResponder r) {
+    auto in = ParseNewUserInput(req.body);
+    if (!in) return SendError(r, in.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      auto user = auth.RegisterUser({.name = in->name, .email = in->email, .role = in->role},
+                                    in->password, meta);
+      if (!user) return SendError(r, user.error());
+      r.Send(201, SuccessBody("User registered", *user));
+    });
+  };
+  server.AddRoute("POST", "/api/v1/auth/register", register_user);
+  server.AddRoute("POST", "/api/v1/users", register_user);
+  server.AddRoute("GET", "/api/v1/users", [&auth](HttpRequest&, HttpResponder r) {
+    auto users = auth.UsersJson();
+    r.Send(200, SuccessBody("Users retrieved", JsonArray(users),
+                            R"({"total":)" + std::to_string(users.size()) + "}"));
+  });
+  server.AddRoute("GET", "/api/v1/users/:id", [&auth](HttpRequest& req, HttpResponder r) {
+    auto user = auth.UserJson(req.params["id"]);
+    if (!user) return SendError(r, Error::NotFound("User " + req.params["id"] + " not found"));
+    r.Send(200, SuccessBody("User retrieved", *user));
+  });
+  server.AddRoute("PATCH", "/api/v1/users/:id", [&auth](HttpRequest& req, HttpResponder r) {
+    auto in = ParseUserPatchInput(req.body);
+    if (!in) return SendError(r, in.error());
+    auto expected = ExpectedVersion(req);
+    if (!expected) return SendError(r, expected.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      UserChange change{.name = in->name, .email = in->email, .role = in->role,
+                        .is_active = in->is_active, .expected_version = *expected};
+      auto user = auth.ChangeUser(req.params["id"], change, in->password, meta);
+      if (!user) return SendError(r, user.error());
+      r.Send(200, SuccessBody("User updated", *user));
+    });
+  });
+  server.AddRoute("GET", "/api/v1/roles", [&auth](HttpRequest&, HttpResponder r) {
+    r.Send(200, SuccessBody("Roles retrieved", JsonArray(auth.RolesJson())));
+  });
+  server.AddRoute("POST", "/api/v1/roles", [&auth](HttpRequest& req, HttpResponder r) {
+    auto in = ParseRoleInput(req.body);
+    if (!in) return SendError(r, in.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      auto role = auth.DefineRole(*in, meta);
+      if (!role) return SendError(r, role.error());
+      r.Send(201, SuccessBody("Role defined", *role));
+    });
+  });
+  server.AddRoute("GET", "/api/v1/permissions", [&auth](HttpRequest&, HttpResponder r) {
+    r.Send(200, SuccessBody("Permissions retrieved", JsonArray(auth.PermissionsJson())));
+  });
+  server.AddRoute("POST", "/api/v1/permissions", [&auth](HttpRequest& req, HttpResponder r) {
+    auto in = ParsePermissionInput(req.body);
+    if (!in) return SendError(r, in.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      auto perm = auth.DefinePermission(*in, meta);
+      if (!perm) return SendError(r, perm.error());
+      r.Send(201, SuccessBody("Permission defined", *perm));
+    });
+  });
+}
+
+}  // namespace
+
+void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
+  AuthService& auth = *ctx.auth;
+  server.AddRoute("POST", "/api/v1/auth/login", [&auth](HttpRequest& req, HttpResponder r) {
+    auto in = ParseLoginInput(req.body);
+    if (!in) return SendError(r, in.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      auto session = auth.Login(in->email, in->password, req.client_address, meta);
+      if (!session) {
+        Headers h;
+        if (session.error().code == ErrorCode::kResourceExhausted) h.emplace_back("Retry-After", "900");
+        return SendError(r, session.error(), h);
+      }
+      SendSession(auth, r, *session, "Signed in");
+    });
+  });
+  server.AddRoute("POST", "/api/v1/auth/logout", [&auth](HttpRequest& req, HttpResponder r) {
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      if (auto st = auth.Logout(*req.principal, meta); !st) return SendError(r, st.error());
+      r.Send(200, SuccessBody("Signed out", "null"),
+             {{"Set-Cookie", SessionCookie(auth, "", 0)}, {"Cache-Control", "no-store"}});
+    });
+  });
+  server.AddRoute("GET", "/api/v1/auth/me", [&auth](HttpRequest& req, HttpResponder r) {
+    auto user = auth.UserJson(req.principal->user_id);
+    if (!user) return SendError(r, Error::Unauthenticated("Account is unknown"));
+    r.Send(200, SuccessBody("Current user", MeJson(*req.principal, *user)));
+  });
+  if (auth.config().dev_mode) {
+    server.AddRoute("POST", "/api/v1/auth/dev-token", [&auth](HttpRequest& req, HttpResponder r) {
+      auto in = ParseDevTokenInput(req.body);
+      if (!in) return SendError(r, in.error());
+      WithMeta(req, r, [&](CommandMeta meta) {
+        meta.actor = "system:dev-token";
+        auto id = auth.EnsureDevUser(in->email, in->role, meta);
+        if (!id) return SendError(r, id.error());
+        auto session = auth.StartSession(*id, "dev", meta);
+        if (!session) return SendError(r, session.error());
+        SendSession(auth, r, *session, "Dev token issued (KEEL_DEV_MODE)");
+      });
+    });
+  }
+
+  OidcClient* oidc = ctx.oidc;
+  server.AddRoute("GET", "/api/v1/auth/google", [oidc](HttpRequest& req, HttpResponder r) {
+    const std::string* return_to = QueryParam(req, "returnTo");
+    auto url = oidc->Begin(return_to ? *return_to : "");
+    if (!url) return SendError(r, url.error());
+    r.Send(302, SuccessBody("Redirecting to the identity provider", "null"),
+           {{"Location", *url}, {"Cache-Control", "no-store"}});
+  });
+  server.AddRoute("GET", "/api/v1/auth/google/callback",
+                  [&auth, oidc](HttpRequest& req, HttpResponder r) {
+    if (const std::string* error = QueryParam(req, "error")) {
+      return SendError(r, Error::Unauthenticated("Google sign-in was refused: " + error->substr(0, 200)));
+    }
+    const std::string* state = QueryParam(req, "state");
+    const std::string* code = QueryParam(req, "code");
+    if (!state || !code) {
+      return SendError(r, Error::Validation({{"state", "The callback needs state and code"}}));
+    }
+    auto identity = oidc->Complete(*state, *code);
+    if (!identity) return SendError(r, identity.error());
+    WithMeta(req, r, [&](const CommandMeta& meta) {
+      auto id = auth.UpsertGoogleUser(identity->subject, identity->email, identity->name,
+                                      identity->picture, meta);
+      if (!id) return SendError(r, id.error());
+      auto session = auth.StartSession(*id, "google", meta);
+      if (!session) return SendError(r, session.error());
+      SendSession(auth, r, *session, "Signed in with Google", 302,
+                  {{"Location", identity->return_to}});
+    });
+  });
+  AddUserRoutes(server, ctx);
+}
+
+}  // namespace keel

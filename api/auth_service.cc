@@ -1,0 +1,395 @@
+#include "api/auth_service.h"
+
+#include "domain/customer.h"
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "infra/auth_crypto.h"
+
+namespace keel {
+namespace {
+
+constexpr size_t kTokenCacheLimit = 100'000;
+constexpr std::string_view kIssuer = "keel";
+
+struct Claims {
+  std::string sub;
+  std::string sid;
+  Millis expires_at = 0;
+};
+
+Result<Claims> ParseClaims(std::string_view payload_json) {
+  auto doc = json::Parse(payload_json, "Token claims", ErrorCode::kUnauthenticated);
+  if (!doc) return Fail(Error::Unauthenticated("Token claims are not JSON"));
+  std::string_view iss, sub, sid;
+  int64_t exp = 0;
+  if ((*doc)["iss"].get(iss) || iss != kIssuer || (*doc)["sub"].get(sub) ||
+      (*doc)["sid"].get(sid) || (*doc)["exp"].get(exp)) {
+    return Fail(Error::Unauthenticated("Token is not a Keel session token"));
+  }
+  return Claims{std::string(sub), std::string(sid), exp * 1000};
+}
+
+}  // namespace
+
+AuthService::AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGenerator& ids)
+    : config_(std::move(config)), log_(log), clock_(clock), ids_(ids) {}
+
+Status AuthService::Load(
+    const std::function<void(const std::string&, const std::string&)>& announce) {
+  if (auto st = crypto::Init(); !st) return st;
+  auto dummy = crypto::HashPassword(crypto::RandomToken());
+  if (!dummy) return Fail(dummy.error());
+  dummy_hash_ = std::move(*dummy);
+  {
+    std::unique_lock lock(mu_);
+    if (auto st = ReloadLocked(); !st) return st;
+    for (const User* u : dir_.Users()) {
+      if (u->role == kRoleAdmin && !u->disabled) return {};
+    }
+  }
+  // No active admin: the first start (or every admin is gone). Create or promote one.
+  const std::string email =
+      NormaliseEmail(config_.admin_email.empty() ? "admin@keel.local" : config_.admin_email);
+  std::string password = config_.admin_password;
+  const bool generated = password.empty();
+  if (generated) password = crypto::RandomToken(18);
+  CommandMeta meta{.actor = "system:bootstrap"};
+  std::string existing;
+  {
+    std::shared_lock lock(mu_);
+    if (const User* u = dir_.FindByEmail(email)) existing = u->id;
+  }
+  Result<std::string> done = existing.empty()
+      ? RegisterUser({.name = "Administrator", .email = email, .role = std::string(kRoleAdmin)},
+                     password, meta)
+      : ChangeUser(existing, {.role = std::string(kRoleAdmin), .is_active = true}, password, meta);
+  if (!done) return Fail(done.error());
+  if (generated && announce) announce(email, password);
+  return {};
+}
+
+Status AuthService::ReloadLocked() {
+  dir_ = UserDirectory();
+  auto st = log_.ReadAll(std::string(kUsersTopic), [&](const LogRecord& r) {
+    auto event = DecodeEvent(r.value);
+    if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
+    (void)dir_.Apply(*event);  // an event that does not follow is skipped, as the projector does
+  });
+  if (!st) return st;
+  dir_.PruneSessions(clock_.NowMillis());
+  ++generation_;
+  stale_ = false;
+  return {};
+}
+
+Status AuthService::Run(
+    const std::string& key,
+    const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
+                                                           const CommandMeta&)>& decide,
+    CommandMeta meta) {
+  std::lock_guard serial(append_mu_);
+  std::vector<std::string> values;
+  {
+    std::unique_lock lock(mu_);
+    if (stale_) {
+      if (auto st = ReloadLocked(); !st) return st;
+    }
+    meta.now = clock_.NowMillis();
+    auto events = decide(dir_, meta);
+    if (!events) return Fail(events.error());
+    if (events->empty()) return {};
+    for (const auto& e : *events) {
+      if (auto applied = dir_.Apply(e); !applied) {
+        stale_ = true;
+        return Fail(applied.error());
+      }
+      values.push_back(EncodeEvent(e));
+    }
+    ++generation_;
+  }
+  auto appended = log_.Append(std::string(kUsersTopic), key, std::move(values));
+  if (!appended) {
+    stale_ = true;  // the directory holds events the log does not
+    return Fail(appended.error());
+  }
+  return {};
+}
+
+Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_view token) {
+  const Millis now = clock_.NowMillis();
+  const std::string key(token);
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = token_cache_.find(key);
+    if (it != token_cache_.end() && it->second.generation == generation_.load() &&
+        it->second.expires_at > now) {
+      return it->second.principal;
+    }
+  }
+  auto payload = crypto::VerifyHs256(token, config_.jwt_secret);
+  if (!payload) return Fail(payload.error());
+  auto claims = ParseClaims(*payload);
+  if (!claims) return Fail(claims.error());
+  if (claims->expires_at <= now) return Fail(Error::Unauthenticated("Session has expired"));
+
+  CachedToken cached;
+  {
+    std::shared_lock lock(mu_);
+    cached.generation = generation_.load();
+    const Session* s = dir_.FindSession(claims->sid);
+    if (!s || s->user_id != claims->sub) {
+      return Fail(Error::Unauthenticated("Session is unknown"));
+    }
+    if (s->revoked) return Fail(Error::Unauthenticated("Session has ended: signed out"));
+    if (s->expires_at <= now) return Fail(Error::Unauthenticated("Session has expired"));
+    auto principal = dir_.PrincipalFor(claims->sub, claims->sid);
+    if (!principal) return Fail(Error::Unauthenticated("Account is disabled or unknown"));
+    cached.principal = std::make_shared<const Principal>(std::move(*principal));
+    cached.expires_at = std::min(s->expires_at, claims->expires_at);
+  }
+  {
+    std::unique_lock lock(cache_mu_);
+    if (token_cache_.size() >= kTokenCacheLimit) token_cache_.clear();
+    token_cache_[key] = cached;
+  }
+  return cached.principal;
+}
+
+bool AuthService::Throttled(const std::string& email, const std::string& address, Millis now) {
+  std::lock_guard lock(failures_mu_);
+  auto count = [&](const std::string& k) -> int {
+    auto it = failures_.find(k);
+    if (it == failures_.end()) return 0;
+    auto& q = it->second.at;
+    while (!q.empty() && q.front() <= now - config_.failure_window) q.pop_front();
+    return static_cast<int>(q.size());
+  };
+  return count("a:" + email) >= config_.max_failures_per_account ||
+         count("ip:" + address) >= config_.max_failures_per_address;
+}
+
+void AuthService::RecordFailure(const std::string& email, const std::string& address, Millis now) {
+  std::lock_guard lock(failures_mu_);
+  if (failures_.size() > 100'000) failures_.clear();  // bounded under a flood of addresses
+  failures_["a:" + email].at.push_back(now);
+  failures_["ip:" + address].at.push_back(now);
+}
+
+Result<SessionToken> AuthService::Login(const std::string& email_in, std::string_view password,
+                                        const std::string& address, const CommandMeta& meta) {
+  const std::string email = NormaliseEmail(email_in);
+  const Millis now = clock_.NowMillis();
+  if (Throttled(email, address, now)) {
+    return Fail(Error::ResourceExhausted(
+        "Too many failed sign-ins for this account or address: try again in 15 minutes"));
+  }
+  std::string hash = dummy_hash_, id;
+  bool disabled = false;
+  {
+    std::shared_lock lock(mu_);
+    if (const User* u = dir_.FindByEmail(email); u && !u->password_hash.empty()) {
+      hash = u->password_hash;
+      id = u->id;
+      disabled = u->disabled;
+    }
+  }
+  // Hashing outside every lock: Argon2id takes tens of milliseconds by design.
+  const bool ok = crypto::VerifyPassword(hash, password) && !id.empty();
+  if (!ok) {
+    RecordFailure(email, address, now);
+    return Fail(Error::Unauthenticated("Invalid email or password"));
+  }
+  if (disabled) return Fail(Error::PermissionDenied("This account is disabled"));
+  {
+    std::lock_guard lock(failures_mu_);
+    failures_.erase("a:" + email);
+  }
+  CommandMeta m = meta;
+  m.actor = id;
+  return StartSession(id, "password", m);
+}
+
+Result<SessionToken> AuthService::StartSession(const std::string& user_id,
+                                               const std::string& method, CommandMeta meta) {
+  const Millis now = clock_.NowMillis();
+  Session s{crypto::RandomToken(16), user_id, method, now, now + config_.session_lifetime, false};
+  if (meta.actor.empty()) meta.actor = user_id;
+  auto st = Run(
+      user_id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
+        auto e = DecideStartSession(dir, s, cm, ids_);
+        if (!e) return Fail(e.error());
+        return std::vector<EventEnvelope>{std::move(*e)};
+      },
+      meta);
+  if (!st) return Fail(st.error());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("iss").String(kIssuer);
+  w.Key("sub").String(user_id);
+  w.Key("sid").String(s.id);
+  w.Key("iat").Int(now / 1000);
+  w.Key("exp").Int(s.expires_at / 1000);
+  w.EndObject();
+  auto token = crypto::SignHs256(w.str(), config_.jwt_secret);
+  if (!token) return Fail(token.error());
+  auto user = UserJson(user_id);
+  return SessionToken{std::move(*token), std::move(s), user.value_or("null")};
+}
+
+Status AuthService::Logout(const Principal& who, const CommandMeta& meta) {
+  CommandMeta m = meta;
+  m.actor = who.user_id;
+  return Run(
+      who.user_id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
+        return DecideRevokeSession(dir, who.session_id, cm, ids_);
+      },
+      m);
+}
+
+Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
+                                                  const std::string& email_in,
+                                                  const std::string& name,
+                                                  const std::optional<std::string>& avatar,
+                                                  const CommandMeta& meta) {
+  const std::string email = NormaliseEmail(email_in);
+  std::string id;
+  {
+    std::shared_lock lock(mu_);
+    const User* u = dir_.FindByGoogleId(google_id);
+    if (!u) u = dir_.FindByEmail(email);  // a local account signs in with Google: linked
+    if (u) id = u->id;
+  }
+  CommandMeta m = meta;
+  if (id.empty()) {
+    id = ids_.NewId();
+    m.actor = id;
+    NewUser user{name.empty() ? email : name, email, config_.default_google_role, "google", "",
+                 google_id, avatar};
+    auto st = Run(
+        id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); }, m);
+    if (!st) return Fail(st.error());
+    return id;
+  }
+  m.actor = id;
+  UserChange change{.google_id = std::optional<std::string>(google_id),
+                    .avatar = avatar ? std::optional<std::optional<std::string>>(avatar)
+                                     : std::nullopt};
+  if (!name.empty()) change.name = name;
+  auto st = Run(
+      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideChangeUser(dir, id, change, cm, ids_); }, m);
+  if (!st) return Fail(st.error());
+  return id;
+}
+
+Result<std::string> AuthService::EnsureDevUser(const std::string& email_in, const std::string& role,
+                                               const CommandMeta& meta) {
+  const std::string email = NormaliseEmail(email_in);
+  {
+    std::shared_lock lock(mu_);
+    if (const User* u = dir_.FindByEmail(email)) return u->id;
+  }
+  const std::string id = ids_.NewId();
+  NewUser user{email.substr(0, email.find('@')), email, role, "local", ""};
+  auto st = Run(
+      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); },
+      meta);
+  if (!st) return Fail(st.error());
+  return id;
+}
+
+Result<std::string> AuthService::RegisterUser(NewUser user, std::string_view password,
+                                              const CommandMeta& meta) {
+  auto hash = crypto::HashPassword(password);
+  if (!hash) return Fail(hash.error());
+  user.password_hash = std::move(*hash);
+  user.provider = "local";
+  const std::string id = ids_.NewId();
+  auto st = Run(
+      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); },
+      meta);
+  if (!st) return Fail(st.error());
+  return UserJson(id).value_or("null");
+}
+
+Result<std::string> AuthService::ChangeUser(const std::string& id, UserChange change,
+                                            std::optional<std::string> password,
+                                            const CommandMeta& meta) {
+  if (password) {
+    auto hash = crypto::HashPassword(*password);
+    if (!hash) return Fail(hash.error());
+    change.password_hash = std::move(*hash);
+  }
+  auto st = Run(
+      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideChangeUser(dir, id, change, cm, ids_); },
+      meta);
+  if (!st) return Fail(st.error());
+  auto json = UserJson(id);
+  if (!json) return Fail(Error::NotFound("User " + id + " not found"));
+  return *json;
+}
+
+Result<std::string> AuthService::DefineRole(const RoleInfo& role, const CommandMeta& meta) {
+  auto st = Run(
+      std::string(kAccessKey),
+      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
+        auto e = DecideDefineRole(dir, role, cm, ids_);
+        if (!e) return Fail(e.error());
+        return std::vector<EventEnvelope>{std::move(*e)};
+      },
+      meta);
+  if (!st) return Fail(st.error());
+  std::shared_lock lock(mu_);
+  return RoleToJson(*dir_.FindRole(role.name));
+}
+
+Result<std::string> AuthService::DefinePermission(const PermissionInfo& permission,
+                                                  const CommandMeta& meta) {
+  auto st = Run(
+      std::string(kAccessKey),
+      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
+        auto e = DecideDefinePermission(dir, permission, cm, ids_);
+        if (!e) return Fail(e.error());
+        return std::vector<EventEnvelope>{std::move(*e)};
+      },
+      meta);
+  if (!st) return Fail(st.error());
+  return PermissionToJson(permission);
+}
+
+std::optional<std::string> AuthService::UserJson(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  const User* u = dir_.Find(id);
+  if (!u) return std::nullopt;
+  return UserToJson(*u);
+}
+
+std::vector<std::string> AuthService::UsersJson() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const User* u : dir_.Users()) out.push_back(UserToJson(*u));
+  return out;
+}
+
+std::vector<std::string> AuthService::RolesJson() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const RoleInfo* r : dir_.Roles()) out.push_back(RoleToJson(*r));
+  return out;
+}
+
+std::vector<std::string> AuthService::PermissionsJson() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& p : dir_.Permissions()) out.push_back(PermissionToJson(p));
+  return out;
+}
+
+bool AuthService::UserExists(const std::string& id, bool active_only) const {
+  std::shared_lock lock(mu_);
+  const User* u = dir_.Find(id);
+  return u && (!active_only || !u->disabled);
+}
+
+}  // namespace keel

@@ -1,0 +1,138 @@
+// AuthService: who is asking. Runs the user commands (register, change, sessions, roles) against
+// the UserDirectory folded from the users topic, signs and checks session tokens, and guards
+// password sign-in against guessing.
+//
+// Sessions: a session is a SessionStarted event; its token is a JWT (HS256, KEEL_JWT_SECRET)
+// naming the user and the session, valid 24 hours. A token is accepted while its signature and
+// expiry hold, its session is known and not revoked (logout appends SessionRevoked) and its
+// user is active. The role is read from the directory on every request, so a role change or a
+// disabled account takes effect at once. Checked tokens are cached per directory generation:
+// the hot path is one hash lookup.
+//
+// Sign-in throttling: more than 5 failed passwords for one account, or 20 from one client
+// address, within 15 minutes get 429 until the window passes.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/user_commands.h"
+#include "infra/event_log.h"
+
+namespace keel {
+
+struct AuthConfig {
+  std::string jwt_secret;   // required outside dev mode
+  bool dev_mode = false;    // enables POST /auth/dev-token; cookies without Secure
+  std::string admin_email;  // the first admin; empty: admin@keel.local
+  std::string admin_password;  // empty: a random one, printed once at first start
+  Millis session_lifetime = kSessionLifetime;
+  int max_failures_per_account = 5;
+  int max_failures_per_address = 20;
+  Millis failure_window = 15 * 60 * 1000;
+  std::string default_google_role = std::string(kRoleSalesRep);  // new Google users
+};
+
+// A started session: its token and when it ends.
+struct SessionToken {
+  std::string token;
+  Session session;
+  std::string user_json;
+};
+
+class AuthService final {
+ public:
+  AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGenerator& ids);
+
+  // Folds the users topic and creates the first admin when there is none. `announce` receives
+  // the generated admin password, once (at the first start without KEEL_ADMIN_PASSWORD).
+  Status Load(const std::function<void(const std::string& email, const std::string& password)>&
+                  announce);
+
+  const AuthConfig& config() const { return config_; }
+
+  // The principal behind a session token; kUnauthenticated with the reason otherwise.
+  Result<std::shared_ptr<const Principal>> Authenticate(std::string_view token);
+
+  // Password sign-in from `address`. kUnauthenticated for a wrong email or password (the same
+  // message for both), kResourceExhausted while throttled, kPermissionDenied when disabled.
+  Result<SessionToken> Login(const std::string& email, std::string_view password,
+                             const std::string& address, const CommandMeta& meta);
+  // Starts a session for a user (Google sign-in, dev tokens).
+  Result<SessionToken> StartSession(const std::string& user_id, const std::string& method,
+                                    CommandMeta meta);
+  Status Logout(const Principal& who, const CommandMeta& meta);
+
+  // Creates or updates the user behind a verified Google identity; returns the user id.
+  Result<std::string> UpsertGoogleUser(const std::string& google_id, const std::string& email,
+                                       const std::string& name,
+                                       const std::optional<std::string>& avatar,
+                                       const CommandMeta& meta);
+  // Dev mode: the user with this email, created with `role` when missing.
+  Result<std::string> EnsureDevUser(const std::string& email, const std::string& role,
+                                    const CommandMeta& meta);
+
+  // Registers a local (password) user: the password is hashed here. Returns the user JSON.
+  Result<std::string> RegisterUser(NewUser user, std::string_view password,
+                                   const CommandMeta& meta);
+  // `password`: a new password to hash, if any. Returns the user JSON.
+  Result<std::string> ChangeUser(const std::string& id, UserChange change,
+                                 std::optional<std::string> password, const CommandMeta& meta);
+  Result<std::string> DefineRole(const RoleInfo& role, const CommandMeta& meta);
+  Result<std::string> DefinePermission(const PermissionInfo& permission, const CommandMeta& meta);
+
+  // Reads, as JSON.
+  std::optional<std::string> UserJson(const std::string& id) const;
+  std::vector<std::string> UsersJson() const;
+  std::vector<std::string> RolesJson() const;
+  std::vector<std::string> PermissionsJson() const;
+  bool UserExists(const std::string& id, bool active_only = true) const;
+
+ private:
+  struct CachedToken {
+    uint64_t generation = 0;
+    Millis expires_at = 0;
+    std::shared_ptr<const Principal> principal;
+  };
+  struct Failures {
+    std::deque<Millis> at;
+  };
+
+  // Decides under the lock, folds, appends to the users topic under `key`, waits for the log.
+  Status Run(const std::string& key,
+             const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
+                                                                    const CommandMeta&)>& decide,
+             CommandMeta meta);
+  Status ReloadLocked();  // mu_ held exclusively
+  bool Throttled(const std::string& email, const std::string& address, Millis now);
+  void RecordFailure(const std::string& email, const std::string& address, Millis now);
+
+  AuthConfig config_;
+  EventLog& log_;
+  Clock& clock_;
+  IdGenerator& ids_;
+  std::string dummy_hash_;  // verified against for unknown emails: the same time as a real one
+
+  mutable std::shared_mutex mu_;
+  UserDirectory dir_;                // guarded by mu_
+  std::atomic<uint64_t> generation_{1};  // bumped by every fold
+  std::atomic<bool> stale_{false};
+  std::mutex append_mu_;  // one user command at a time: decide, fold and append in order
+
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, CachedToken> token_cache_;  // guarded by cache_mu_
+
+  std::mutex failures_mu_;
+  std::unordered_map<std::string, Failures> failures_;  // "a:<email>", "ip:<address>"
+};
+
+}  // namespace keel

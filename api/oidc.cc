@@ -1,0 +1,243 @@
+#include "api/oidc.h"
+
+#include <curl/curl.h>
+#include <simdjson.h>
+
+#include <cctype>
+#include <memory>
+
+#include "infra/auth_crypto.h"
+
+namespace keel {
+namespace {
+
+constexpr Millis kPendingLifetime = 10 * 60 * 1000;
+constexpr size_t kMaxPending = 10'000;
+constexpr Millis kClockSkew = 60 * 1000;
+constexpr Millis kMinJwksRefetch = 1000;
+
+Error Refused(std::string why) { return Error::Unauthenticated("Google sign-in failed: " + why); }
+
+std::string Escape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      static const char* kHex = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  auto* body = static_cast<std::string*>(out);
+  if (body->size() + size * n > (1 << 20)) return 0;  // a provider's answer is small
+  body->append(data, size * n);
+  return size * n;
+}
+
+// An HTTPS request (POST when `form` is given). Refuses any other scheme.
+Result<std::string> Fetch(const std::string& url, const std::string* form, const OidcConfig& cfg) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) return Fail(Error::Internal("curl_easy_init failed"));
+  std::string body;
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  if (!cfg.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg.ca_file.c_str());
+  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
+                                                                          curl_slist_free_all);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  if (form) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form->c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+  }
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    return Fail(Error::Unavailable("The identity provider at " + url +
+                                   " could not be reached: " + curl_easy_strerror(rc)));
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    return Fail(Refused("the provider answered " + std::to_string(status) + " at " + url));
+  }
+  return body;
+}
+
+bool IsLocalPath(const std::string& p) {
+  return p.size() < 2048 && p.starts_with('/') && !p.starts_with("//") &&
+         p.find('\\') == std::string::npos && p.find_first_of("\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+OidcClient::OidcClient(OidcConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {}
+
+Result<std::string> OidcClient::Begin(const std::string& return_to) {
+  if (!configured()) {
+    return Fail(Error::Unavailable("Google sign-in is not configured (KEEL_GOOGLE_CLIENT_ID)"));
+  }
+  Pending p{crypto::RandomToken(32), crypto::RandomToken(16),
+            IsLocalPath(return_to) ? return_to : config_.success_redirect, clock_.NowMillis()};
+  const std::string state = crypto::RandomToken(24);
+  std::string url = config_.authorization_endpoint;
+  url += url.find('?') == std::string::npos ? '?' : '&';
+  url += "response_type=code&client_id=" + Escape(config_.client_id) +
+         "&redirect_uri=" + Escape(config_.redirect_uri) + "&scope=" + Escape("openid email profile") +
+         "&state=" + state + "&nonce=" + p.nonce +
+         "&code_challenge=" + crypto::Sha256Base64Url(p.verifier) + "&code_challenge_method=S256";
+  std::lock_guard lock(mu_);
+  const Millis now = clock_.NowMillis();
+  std::erase_if(pending_, [now](const auto& kv) { return kv.second.created_at + kPendingLifetime < now; });
+  if (pending_.size() >= kMaxPending) {
+    return Fail(Error::ResourceExhausted("Too many sign-ins in progress: try again shortly"));
+  }
+  pending_.emplace(state, std::move(p));
+  return url;
+}
+
+Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::string& code) {
+  if (!configured()) {
+    return Fail(Error::Unavailable("Google sign-in is not configured (KEEL_GOOGLE_CLIENT_ID)"));
+  }
+  Pending pending;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(state);
+    if (it == pending_.end() || it->second.created_at + kPendingLifetime < clock_.NowMillis()) {
+      if (it != pending_.end()) pending_.erase(it);
+      return Fail(Refused("the sign-in state is unknown, expired or already used"));
+    }
+    pending = std::move(it->second);
+    pending_.erase(it);  // once only: a replayed callback is refused
+  }
+  const std::string form = "grant_type=authorization_code&code=" + Escape(code) +
+                           "&redirect_uri=" + Escape(config_.redirect_uri) +
+                           "&client_id=" + Escape(config_.client_id) +
+                           "&client_secret=" + Escape(config_.client_secret) +
+                           "&code_verifier=" + Escape(pending.verifier);
+  auto answer = Fetch(config_.token_endpoint, &form, config_);
+  if (!answer) return Fail(answer.error());
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view id_token;
+  if (parser.parse(*answer).get(doc) || doc["id_token"].get(id_token)) {
+    return Fail(Refused("the token endpoint's answer holds no id_token"));
+  }
+  auto identity = VerifyIdToken(std::string(id_token), pending);
+  if (!identity) return Fail(identity.error());
+  identity->return_to = pending.return_to;
+  return identity;
+}
+
+Result<std::string> OidcClient::KeyFor(const std::string& kid) {
+  std::lock_guard lock(mu_);
+  if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
+  const Millis now = clock_.NowMillis();
+  if (keys_fetched_at_ != 0 && now - keys_fetched_at_ < kMinJwksRefetch) {
+    return Fail(Refused("the ID token names an unknown key " + kid));
+  }
+  keys_fetched_at_ = now;
+  auto jwks = Fetch(config_.jwks_uri, nullptr, config_);
+  if (!jwks) return Fail(jwks.error());
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array keys;
+  if (parser.parse(*jwks).get(doc) || doc["keys"].get(keys)) {
+    return Fail(Refused("the provider's JWKS is not a key set"));
+  }
+  std::map<std::string, std::string> fresh;
+  for (simdjson::dom::element k : keys) {
+    std::string_view kty, id, n, e;
+    if (k["kty"].get(kty) || kty != "RSA" || k["kid"].get(id) || k["n"].get(n) || k["e"].get(e)) {
+      continue;
+    }
+    if (auto pem = crypto::RsaPemFromJwk(n, e)) fresh.emplace(std::string(id), std::move(*pem));
+  }
+  keys_ = std::move(fresh);
+  if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
+  return Fail(Refused("the ID token names an unknown key " + kid));
+}
+
+Result<OidcIdentity> OidcClient::VerifyIdToken(const std::string& token, const Pending& pending) {
+  auto parts = crypto::SplitJwt(token);
+  if (!parts) return Fail(Refused("the ID token is not a JWT"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element header;
+  std::string_view kid;
+  if (parser.parse(parts->header_json).get(header) || header["kid"].get(kid)) {
+    return Fail(Refused("the ID token names no key"));
+  }
+  auto key = KeyFor(std::string(kid));
+  if (!key) return Fail(key.error());
+  auto payload = crypto::VerifyRs256(token, *key);
+  if (!payload) return Fail(Refused("the ID token's signature does not verify"));
+
+  simdjson::dom::element claims;
+  if (parser.parse(*payload).get(claims)) return Fail(Refused("the ID token's claims are not JSON"));
+  std::string_view iss, sub, nonce, email, name, picture, azp;
+  int64_t exp = 0, iat = 0;
+  if (claims["iss"].get(iss) ||
+      (iss != config_.issuer &&
+       !(config_.issuer == "https://accounts.google.com" && iss == "accounts.google.com"))) {
+    return Fail(Refused("the ID token's issuer is not " + config_.issuer));
+  }
+  bool audience_ok = false;
+  bool several_audiences = false;
+  simdjson::dom::element aud;
+  if (!claims["aud"].get(aud)) {
+    std::string_view one;
+    if (!aud.get(one)) {
+      audience_ok = one == config_.client_id;
+    } else if (aud.is_array()) {
+      simdjson::dom::array list = aud.get_array().value_unsafe();
+      several_audiences = list.size() > 1;
+      for (simdjson::dom::element a : list) {
+        std::string_view s;
+        if (!a.get(s) && s == config_.client_id) audience_ok = true;
+      }
+    }
+  }
+  if (!audience_ok) return Fail(Refused("the ID token is not meant for this client (aud)"));
+  if (several_audiences && (claims["azp"].get(azp) || azp != config_.client_id)) {
+    return Fail(Refused("the ID token's authorized party is not this client (azp)"));
+  }
+  const Millis now = clock_.NowMillis();
+  if (claims["exp"].get(exp) || exp * 1000 + kClockSkew < now) {
+    return Fail(Refused("the ID token has expired"));
+  }
+  if (!claims["iat"].get(iat) && iat * 1000 > now + 5 * kClockSkew) {
+    return Fail(Refused("the ID token was issued in the future"));
+  }
+  if (claims["nonce"].get(nonce) || nonce != pending.nonce) {
+    return Fail(Refused("the ID token's nonce does not match this sign-in"));
+  }
+  if (claims["sub"].get(sub) || sub.empty()) return Fail(Refused("the ID token names no subject"));
+  if (claims["email"].get(email) || email.empty()) {
+    return Fail(Refused("the ID token carries no email (ask for the email scope)"));
+  }
+  bool verified = true;
+  if (simdjson::dom::element v; !claims["email_verified"].get(v)) {
+    verified = v.is_bool() ? v.get_bool().value_unsafe()
+                           : (v.is_string() && v.get_string().value_unsafe() == "true");
+  }
+  if (!verified) return Fail(Refused("the Google account's email is not verified"));
+  OidcIdentity id;
+  id.subject = sub;
+  id.email = email;
+  if (!claims["name"].get(name)) id.name = name;
+  if (!claims["picture"].get(picture)) id.picture = std::string(picture);
+  return id;
+}
+
+}  // namespace keel
