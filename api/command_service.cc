@@ -183,6 +183,14 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
   meta.now = clock_.NowMillis();
   auto decision = decide(state_, meta);
   if (!decision) return done(Fail(decision.error()));
+  if (meta.owner_scope) {
+    // Checked before anything is answered, so that nothing of another's customer leaks.
+    const Customer* c = state_.customers.Find(decision->key);
+    if (!c || c->owner_id != *meta.owner_scope) {
+      return done(Fail(Error::PermissionDenied("Customer " + decision->key +
+                                               " is not assigned to you")));
+    }
+  }
   auto answer = [&]() -> Result<CommandOutcome> {
     auto outcome = Answer(decision->subject, decision->subject_id, decision->status);
     if (outcome && !decision->answer_json.empty()) outcome->json = std::move(decision->answer_json);

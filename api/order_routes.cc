@@ -123,7 +123,7 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto at = ParseVisitInput(req.body);
     if (!at) return refuse(at.error());
-    auto meta = MetaFor(req);
+    auto meta = ScopedMetaFor(req, "customers", "update");
     if (!meta) return refuse(meta.error());
     ctx.commands.RecordVisit({req.params["id"], *at}, std::move(*meta),
                              [&ctx, r](Result<CommandOutcome> out) {
@@ -139,7 +139,7 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto input = ParseOrderInput(req.body);
     if (!input) return refuse(input.error());
-    auto meta = MetaFor(req);
+    auto meta = ScopedMetaFor(req, "orders", "create");
     if (!meta) return refuse(meta.error());
     ctx.commands.PlaceOrder(std::move(*input), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
       bool partial = false;
@@ -162,7 +162,7 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     if (!status) return refuse(status.error());
     auto expected = ExpectedVersion(req);
     if (!expected) return refuse(expected.error());
-    auto meta = MetaFor(req);
+    auto meta = ScopedMetaFor(req, "orders", "update");
     if (!meta) return refuse(meta.error());
     ctx.commands.ChangeOrderStatus({req.params["id"], *status, *expected}, std::move(*meta),
                                    [&ctx, r](Result<CommandOutcome> out) {
@@ -176,12 +176,27 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/orders/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    SendStoredDocument(ctx, req, r, "Order", QueryOrder);
+    SendStoredDocument(ctx, req, r, "Order", QueryOrder, [&req](ReadStore& store, std::string_view doc) {
+      return CheckCustomerScope(store, req, "orders", "read",
+                                StoredStringMember(doc, "customerId").value_or(""));
+    });
   });
 
   server.AddRoute("GET", "/api/v1/orders", [&ctx](HttpRequest& req, HttpResponder r) {
     auto query = ParseOrderListQuery(req);
     if (!query) return SendError(r, query.error());
+    if (req.principal && req.principal->ScopeFor("orders", "read") == Scope::kOwn) {
+      // Orders are indexed by customer, not by owner: a user who reads only their own
+      // customers' orders lists them one customer at a time.
+      if (!query->customer_id) {
+        return SendError(r, Error::PermissionDenied(
+            "Your role reads the orders of your own customers: give customerId"));
+      }
+      auto rm = ctx.read_models.Current();
+      if (auto st = CheckCustomerScope(*rm->store, req, "orders", "read", *query->customer_id); !st) {
+        return SendError(r, st.error());
+      }
+    }
     SendOrders(ctx, req, r, std::move(*query));
   });
 
@@ -193,6 +208,9 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     }
     query->customer_id = req.params["id"];
     auto rm = ctx.read_models.Current();
+    if (auto st = CheckCustomerScope(*rm->store, req, "orders", "read", req.params["id"]); !st) {
+      return SendError(r, st.error());
+    }
     auto customer = QueryCustomer(*rm->store, req.params["id"]);
     if (!customer) return SendError(r, customer.error());
     if (!*customer && !req.query.contains("minPosition")) {

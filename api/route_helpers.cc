@@ -3,6 +3,7 @@
 #include "api/envelope.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
+#include "projections/customer_projector.h"
 
 namespace keel {
 namespace {
@@ -107,7 +108,8 @@ std::string JsonArray(const std::vector<std::string>& items) {
 
 void SendStoredDocument(
     RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
-    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup) {
+    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup,
+    const std::function<Status(ReadStore&, std::string_view)>& visible) {
   auto rm = ctx.read_models.Current();
   auto caught_up = AwaitPosition(req, ctx, *rm);
   if (!caught_up) return SendError(r, caught_up.error());
@@ -115,9 +117,45 @@ void SendStoredDocument(
   auto doc = lookup(*rm->store, id);
   if (!doc) return SendError(r, doc.error());
   if (!*doc) return SendError(r, Error::NotFound(std::string(what) + " " + id + " not found"));
+  if (visible) {
+    if (auto st = visible(*rm->store, **doc); !st) return SendError(r, st.error());
+  }
   Headers headers{{"ETag", QuotedETag(**doc)}};
   if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
   r.Send(200, SuccessBody(std::string(what) + " retrieved", **doc), headers);
+}
+
+Result<CommandMeta> ScopedMetaFor(const HttpRequest& req, std::string_view resource,
+                                  std::string_view action) {
+  auto meta = MetaFor(req);
+  if (meta && req.principal && req.principal->ScopeFor(resource, action) == Scope::kOwn) {
+    meta->owner_scope = req.principal->user_id;
+  }
+  return meta;
+}
+
+std::optional<std::string> StoredStringMember(std::string_view json, std::string_view name) {
+  std::string needle(1, '"');
+  needle.append(name).append("\":\"");
+  const size_t at = json.find(needle);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t start = at + needle.size();
+  const size_t end = json.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::string(json.substr(start, end - start));
+}
+
+Status CheckCustomerScope(ReadStore& store, const HttpRequest& req, std::string_view resource,
+                          std::string_view action, const std::string& customer_id) {
+  const Principal* p = req.principal.get();
+  if (!p || p->ScopeFor(resource, action) != Scope::kOwn || customer_id.empty()) return {};
+  auto doc = QueryCustomer(store, customer_id);
+  if (!doc) return Fail(doc.error());
+  if (!*doc) return {};
+  if (StoredStringMember(**doc, "ownerId") != p->user_id) {
+    return Fail(Error::PermissionDenied("Customer " + customer_id + " is not assigned to you"));
+  }
+  return {};
 }
 
 std::string ETagOf(std::string_view json) {

@@ -34,6 +34,21 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
                    const Result<CommandOutcome>& out, std::string_view message,
                    const Headers& extra_headers = {});
 
+// MetaFor, narrowed to the signed-in user's own customers when their scope for
+// resource:action ("customers", "update") is _own: the command is refused (403) unless the
+// customer it touches is assigned to them.
+Result<CommandMeta> ScopedMetaFor(const HttpRequest& req, std::string_view resource,
+                                  std::string_view action);
+
+// For a principal whose resource:action scope is _own: kPermissionDenied unless the stored
+// customer is assigned to them. OK for _all, and for an unknown customer (the route says 404).
+Status CheckCustomerScope(ReadStore& store, const HttpRequest& req, std::string_view resource,
+                          std::string_view action, const std::string& customer_id);
+
+// The value of a top-level string member of a document Keel wrote ("ownerId", "customerId"),
+// found without a parse; nullopt when absent or null.
+std::optional<std::string> StoredStringMember(std::string_view json, std::string_view name);
+
 // Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
 // in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
 // Returns false when the wait timed out; an error when the position is malformed.
@@ -41,10 +56,11 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
 
 // GET of one stored document named by the route's :id: waits for a given position, answers
 // 404 "<what> <id> not found", or the document with its ETag ("<what> retrieved"; X-Keel-Stale
-// when the wait timed out).
+// when the wait timed out). `visible`, when given, may refuse the document (403).
 void SendStoredDocument(
     RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
-    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup);
+    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup,
+    const std::function<Status(ReadStore&, std::string_view)>& visible = {});
 
 // The ETag of a stored customer or order document: its version, and for customers the stats
 // revision ("3.7"), found without a parse.

@@ -20,6 +20,26 @@
 namespace keel {
 namespace {
 
+// The ownerId a customer command may set. Without customers:assign a user may name only
+// themself, and the customers they register are theirs; with it, any active user, or null.
+Status CheckAssignment(RouteContext& ctx, const HttpRequest& req, CustomerFields& fields,
+                       bool creating) {
+  const Principal* p = req.principal.get();
+  if (!p) return {};
+  if (!p->Has("customers:assign")) {
+    if (fields.owner_id && *fields.owner_id != p->user_id) {
+      return Fail(Error::PermissionDenied(
+          "Assigning customers to someone else needs the customers:assign permission"));
+    }
+    if (creating) fields.owner_id = std::optional<std::string>(p->user_id);
+    return {};
+  }
+  if (fields.owner_id && *fields.owner_id && !ctx.auth->UserExists(**fields.owner_id)) {
+    return Fail(Error::Validation({{"ownerId", "No active user " + **fields.owner_id}}));
+  }
+  return {};
+}
+
 Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
   CustomerListQuery q;
   std::vector<FieldError> errors;
@@ -34,6 +54,11 @@ Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
     if (*v == "true") q.is_active = true;
     else if (*v == "false") q.is_active = false;
     else errors.push_back({"isActive", "Must be true or false"});
+  }
+  if (auto v = get("ownerId")) q.owner_id = *v;
+  // A user who reads only their own customers lists only those.
+  if (req.principal && req.principal->ScopeFor("customers", "read") == Scope::kOwn) {
+    q.owner_id = req.principal->user_id;
   }
   auto amount = [&](const char* name, std::optional<int64_t>& out) {
     auto v = get(name);
@@ -144,6 +169,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto fields = ParseCustomerInput(req.body, CustomerInputMode::kCreate);
     if (!fields) return refuse(fields.error());
+    if (auto st = CheckAssignment(ctx, req, *fields, /*creating=*/true); !st) return refuse(st.error());
     auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
     ctx.commands.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
@@ -163,9 +189,12 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
       auto fields = ParseCustomerInput(
           req.body, replace ? CustomerInputMode::kReplace : CustomerInputMode::kPatch);
       if (!fields) return refuse(fields.error());
+      if (auto st = CheckAssignment(ctx, req, *fields, /*creating=*/false); !st) {
+        return refuse(st.error());
+      }
       auto expected = ExpectedVersion(req);
       if (!expected) return refuse(expected.error());
-      auto meta = MetaFor(req);
+      auto meta = ScopedMetaFor(req, "customers", "update");
       if (!meta) return refuse(meta.error());
       ctx.commands.Update({req.params["id"], std::move(*fields), replace, *expected},
                            std::move(*meta), [&ctx, r, type](Result<CommandOutcome> out) {
@@ -184,7 +213,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto expected = ExpectedVersion(req);
     if (!expected) return refuse(expected.error());
-    auto meta = MetaFor(req);
+    auto meta = ScopedMetaFor(req, "customers", "update");
     if (!meta) return refuse(meta.error());
     ctx.commands.Deactivate({req.params["id"], *expected}, std::move(*meta),
                              [&ctx, r](Result<CommandOutcome> out) {
@@ -194,7 +223,10 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    SendStoredDocument(ctx, req, r, "Customer", QueryCustomer);
+    SendStoredDocument(ctx, req, r, "Customer", QueryCustomer,
+                       [&req](ReadStore& store, std::string_view) {
+                         return CheckCustomerScope(store, req, "customers", "read", req.params["id"]);
+                       });
   });
 
   server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
@@ -214,6 +246,9 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     auto rm = ctx.read_models.Current();
     auto caught_up = AwaitPosition(req, ctx, *rm);
     if (!caught_up) return SendError(r, caught_up.error());
+    if (auto st = CheckCustomerScope(*rm->store, req, "customers", "read", req.params["id"]); !st) {
+      return SendError(r, st.error());
+    }
     auto events = QueryCustomerEvents(*rm->store, req.params["id"]);
     if (!events) return SendError(r, events.error());
     if (events->empty()) {

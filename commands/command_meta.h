@@ -2,6 +2,7 @@
 // event. Pure.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ struct CommandMeta {
   std::string correlation_id;
   std::string causation_id;
   std::string idempotency_key;
+  // When set, the command may touch only customers assigned to this user (a sales rep's
+  // _own scope); others are refused with kPermissionDenied. Not recorded in events.
+  std::optional<std::string> owner_scope;
 };
 
 inline EventEnvelope NewEvent(std::string_view aggregate_type, std::string_view type,

@@ -9,7 +9,8 @@
 namespace keel {
 
 CustomerIndex::Row CustomerIndex::RowOf(const Customer& c) {
-  return {c.id, c.name, AsciiLower(c.name), c.is_active, TotalSpendingCents(c), TotalVisits(c),
+  return {c.id, c.name, AsciiLower(c.name), c.is_active, c.owner_id.value_or(""),
+          TotalSpendingCents(c), TotalVisits(c),
           c.stats.order_count, AverageOrderCents(c), c.stats.last_order_at, c.created_at};
 }
 
@@ -79,6 +80,7 @@ size_t CustomerIndex::size() const {
 
 bool CustomerIndex::RowMatches(const CustomerListQuery& q, std::string_view needle, const Row& r) {
   if (q.is_active && r.is_active != *q.is_active) return false;
+  if (q.owner_id && r.owner_id != *q.owner_id) return false;
   if (q.name_contains && r.name_lower.find(needle) == std::string::npos) return false;
   if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents) return false;
   if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents) return false;

@@ -52,6 +52,7 @@ class CustomerIndex final {
     std::string name;        // as stored: the name sort is bytewise
     std::string name_lower;  // for "name contains"
     bool is_active = true;
+    std::string owner_id;  // "" when unassigned
     int64_t total_spending_cents = 0;
     int64_t visits = 0;
     int64_t order_count = 0;

@@ -48,6 +48,7 @@ struct CustomerListQuery {
   std::optional<std::string> email;          // exact, normalised
   std::optional<std::string> name_contains;  // case-insensitive
   std::optional<bool> is_active;
+  std::optional<std::string> owner_id;  // the assigned user; "" for unassigned customers
   // Stats filters, all inclusive.
   std::optional<int64_t> min_total_spending_cents, max_total_spending_cents;
   std::optional<int64_t> min_order_count, max_order_count;
