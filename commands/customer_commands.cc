@@ -99,6 +99,7 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
   if (wanted.visits && *wanted.visits != c.visits) diff.visits = wanted.visits;
   if (wanted.last_visit && *wanted.last_visit != c.last_visit) diff.last_visit = wanted.last_visit;
   if (wanted.is_active && *wanted.is_active != c.is_active) diff.is_active = wanted.is_active;
+  if (wanted.owner_id && *wanted.owner_id != c.owner_id) diff.owner_id = wanted.owner_id;
   std::vector<EventEnvelope> events;
   if (!diff.empty()) {
     events.push_back(NewEvent(kCustomerAggregate, kCustomerUpdated, c.id, c.version + 1, EncodeCustomerFields(diff),

@@ -1,0 +1,305 @@
+// Sign-in, sessions, roles and owner scoping, end to end over HTTP on the real server.
+#include <gtest/gtest.h>
+
+#include "domain/json.h"
+#include "infra/auth_crypto.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+class AuthApiTest : public ::testing::Test {
+ protected:
+  AuthApiTest() : admin_(app_.base(), app_.token()) {}
+
+  // Creates a user through the admin API and signs them in; returns {id, token}.
+  std::pair<std::string, std::string> User(const std::string& email, const std::string& role) {
+    auto r = admin_.Send("POST", "/api/v1/users",
+                         R"({"name":"U","email":")" + email +
+                             R"(","password":"password-123","role":")" + role + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return {Json(r.body).Str("/data/id"), LoginToken(app_.base(), email, "password-123")};
+  }
+
+  TestApp app_;
+  HttpClient admin_;
+};
+
+TEST_F(AuthApiTest, WithoutASessionBusinessRoutesAre401InTheAuthEnvelope) {
+  HttpClient anon(app_.base());
+  auto r = anon.Send("GET", "/api/v1/customers");
+  ASSERT_EQ(r.status, 401) << r.body;
+  Json body(r.body);
+  EXPECT_FALSE(body.Bool("/success"));
+  EXPECT_EQ(body.Str("/redirectUrl"), "/api/v1/auth/google");
+  EXPECT_EQ(body.Str("/message"), "Authentication required. Please log in to access this resource.");
+  EXPECT_EQ(anon.Send("GET", "/health").status, 200);
+  EXPECT_EQ(anon.Send("GET", "/api/v1/auth/me").status, 401);
+  auto basic = anon.Send("GET", "/api/v1/customers", "", {"Authorization: Basic YWRtaW46eA=="});
+  EXPECT_EQ(basic.status, 401);
+  EXPECT_NE(basic.body.find("Bearer"), std::string::npos) << basic.body;
+}
+
+TEST_F(AuthApiTest, LoginAnswersATokenAndAnHttpOnlyCookie) {
+  HttpClient anon(app_.base());
+  auto wrong = anon.Send("POST", "/api/v1/auth/login",
+                         R"({"email":"admin@keel.test","password":"nope-nope-nope"})");
+  EXPECT_EQ(wrong.status, 401);
+  auto unknown = anon.Send("POST", "/api/v1/auth/login",
+                           R"({"email":"ghost@keel.test","password":"nope-nope-nope"})");
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(Json(wrong.body).Str("/message"), Json(unknown.body).Str("/message"));
+  EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login", R"({"email":"x"})").status, 400);
+
+  auto ok = anon.Send("POST", "/api/v1/auth/login",
+                      R"({"email":"ADMIN@keel.test","password":"admin-password-1"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  Json body(ok.body);
+  const std::string token = body.Str("/data/token");
+  EXPECT_EQ(body.Str("/data/user/role"), "admin");
+  EXPECT_EQ(body.At("/data/user/passwordHash"), std::nullopt);
+  const std::string cookie = ok.headers["set-cookie"];
+  EXPECT_NE(cookie.find("keel_session=" + token), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Lax"), std::string::npos);
+  EXPECT_NE(cookie.find("Secure"), std::string::npos) << "outside dev mode";
+  EXPECT_NE(cookie.find("Max-Age=86400"), std::string::npos);
+
+  // The cookie alone is a session too.
+  auto me = anon.Send("GET", "/api/v1/auth/me", "", {"Cookie: keel_session=" + token});
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(Json(me.body).Str("/data/user/email"), "admin@keel.test");
+  // Every sign-in is an event of the user's history.
+  EXPECT_GE(Json(me.body).Int("/data/user/version"), 3);
+}
+
+TEST_F(AuthApiTest, RepeatedFailuresAreThrottledPerAccountAndPerAddress) {
+  User("slow@keel.test", "sales_rep");
+  HttpClient anon(app_.base());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
+                        R"({"email":"slow@keel.test","password":"wrong-password"})").status, 401);
+  }
+  auto blocked = anon.Send("POST", "/api/v1/auth/login",
+                           R"({"email":"slow@keel.test","password":"password-123"})");
+  EXPECT_EQ(blocked.status, 429) << blocked.body;
+  EXPECT_EQ(blocked.headers["retry-after"], "900");
+  // Other accounts from this address still sign in (5 failures so far, the address allows 20).
+  EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
+                      R"({"email":"admin@keel.test","password":"admin-password-1"})").status, 200);
+  for (int i = 0; i < 15; ++i) {
+    anon.Send("POST", "/api/v1/auth/login",
+              R"({"email":"nobody)" + std::to_string(i) + R"(@keel.test","password":"wrong-password"})");
+  }
+  EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
+                      R"({"email":"admin@keel.test","password":"admin-password-1"})").status, 429);
+}
+
+TEST_F(AuthApiTest, ForgedExpiredAndAlgNoneTokensAreRefused) {
+  const std::string good = app_.token();
+  auto get = [&](const std::string& token) {
+    HttpClient c(app_.base(), token);
+    return c.Send("GET", "/api/v1/auth/me");
+  };
+  ASSERT_EQ(get(good).status, 200);
+  const auto parts = crypto::SplitJwt(good);
+  ASSERT_TRUE(parts);
+
+  // alg: none, the same claims, no signature.
+  const std::string none = crypto::Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
+                           crypto::Base64UrlEncode(parts->payload_json) + ".";
+  auto r = get(none);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("none"), std::string::npos) << r.body;
+
+  // A bad signature: the same claims signed with another secret, and a flipped byte.
+  auto forged = crypto::SignHs256(parts->payload_json, "another-secret-another-secret-000");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(get(*forged).status, 401);
+  std::string flipped = good;
+  flipped[flipped.size() - 2] = flipped[flipped.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(get(flipped).status, 401);
+
+  // Expired: the right secret and session, exp in the past.
+  std::string claims = parts->payload_json;
+  const size_t exp = claims.find("\"exp\":");
+  ASSERT_NE(exp, std::string::npos);
+  const size_t digits = exp + 6;
+  claims.replace(digits, claims.find_first_not_of("0123456789", digits) - digits, "1000000000");
+  auto expired = crypto::SignHs256(claims, kTestJwtSecret);
+  ASSERT_TRUE(expired);
+  r = get(*expired);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("expired"), std::string::npos) << r.body << " " << claims;
+
+  // A validly signed token for a session that never started.
+  auto invented = crypto::SignHs256(
+      R"({"iss":"keel","sub":"x","sid":"made-up","exp":4000000000})", kTestJwtSecret);
+  EXPECT_EQ(get(*invented).status, 401);
+  EXPECT_EQ(get("garbage").status, 401);
+}
+
+TEST_F(AuthApiTest, LogoutRevokesTheSessionAndSessionsOutliveRestarts) {
+  const std::string token = LoginToken(app_.base(), kTestAdminEmail, kTestAdminPassword);
+  const std::string other = LoginToken(app_.base(), kTestAdminEmail, kTestAdminPassword);
+  HttpClient c(app_.base(), token);
+  auto out = c.Send("POST", "/api/v1/auth/logout");
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(out.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
+  auto after = c.Send("GET", "/api/v1/auth/me");
+  EXPECT_EQ(after.status, 401);
+  EXPECT_NE(after.body.find("signed out"), std::string::npos) << after.body;
+
+  app_.Restart();
+  HttpClient c2(app_.base(), token);
+  EXPECT_EQ(c2.Send("GET", "/api/v1/auth/me").status, 401) << "revocation is durable";
+  HttpClient c3(app_.base(), other);
+  EXPECT_EQ(c3.Send("GET", "/api/v1/auth/me").status, 200) << "other sessions survive";
+}
+
+TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  auto [mgr_id, mgr] = User("mgr@keel.test", "manager");
+  HttpClient as_rep(app_.base(), rep), as_mgr(app_.base(), mgr);
+
+  // Register is admin only; so are roles.
+  EXPECT_EQ(as_rep.Send("POST", "/api/v1/auth/register",
+                        R"({"name":"X","email":"x@keel.test","password":"password-123"})").status, 403);
+  EXPECT_EQ(as_mgr.Send("POST", "/api/v1/auth/register",
+                        R"({"name":"X","email":"x@keel.test","password":"password-123"})").status, 403);
+  auto short_pw = admin_.Send("POST", "/api/v1/auth/register",
+                              R"({"name":"X","email":"x@keel.test","password":"short"})");
+  EXPECT_EQ(short_pw.status, 400);
+  EXPECT_EQ(Json(short_pw.body).Str("/errors/0/field"), "password");
+  EXPECT_EQ(as_rep.Send("GET", "/api/v1/users").status, 403);
+  EXPECT_EQ(as_mgr.Send("GET", "/api/v1/users").status, 200);
+  auto denied = as_mgr.Send("POST", "/api/v1/roles", R"({"name":"support","permissions":[]})");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(Json(denied.body).Str("/error/code"), "FORBIDDEN");
+  EXPECT_EQ(as_rep.Send("POST", "/api/v1/ingest/customers", "[]").status, 403);
+  EXPECT_EQ(as_rep.Send("GET", "/metrics").status, 403);
+
+  // A new role, granted: it applies to the user's existing session at once.
+  auto role = admin_.Send("POST", "/api/v1/roles",
+                          R"({"name":"support","description":"Desk","permissions":["customers:read_all","nope:x"]})");
+  EXPECT_EQ(role.status, 400) << role.body;
+  role = admin_.Send("POST", "/api/v1/roles",
+                     R"({"name":"support","description":"Desk","permissions":["customers:read_all"]})");
+  ASSERT_EQ(role.status, 201) << role.body;
+  EXPECT_EQ(admin_.Send("POST", "/api/v1/roles", R"({"name":"admin","permissions":[]})").status, 409);
+  auto perm = admin_.Send("POST", "/api/v1/permissions", R"({"name":"reports:export","description":"CSV"})");
+  EXPECT_EQ(perm.status, 201) << perm.body;
+  EXPECT_NE(admin_.Send("GET", "/api/v1/permissions").body.find("reports:export"), std::string::npos);
+  EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 200);
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"role":"support"})").status, 200);
+  EXPECT_EQ(as_rep.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status, 403);
+
+  // Disabled: the session stops working and sign-in is refused.
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":false})").status, 200);
+  EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 401);
+  HttpClient anon(app_.base());
+  EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
+                      R"({"email":"rep@keel.test","password":"password-123"})").status, 403);
+
+  // The last active admin stays one.
+  const std::string admin_id = Json(admin_.Send("GET", "/api/v1/auth/me").body).Str("/data/user/id");
+  auto demote = admin_.Send("PATCH", "/api/v1/users/" + admin_id, R"({"role":"manager"})");
+  EXPECT_EQ(demote.status, 409) << demote.body;
+}
+
+TEST_F(AuthApiTest, SalesRepsSeeAndChangeOnlyTheirOwnCustomers) {
+  auto [a_id, a] = User("a@keel.test", "sales_rep");
+  auto [b_id, b] = User("b@keel.test", "sales_rep");
+  HttpClient as_a(app_.base(), a), as_b(app_.base(), b);
+
+  auto created = as_a.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  const std::string pos = created.headers["x-keel-position"];
+  EXPECT_EQ(Json(created.body).Str("/data/ownerId"), a_id);
+  EXPECT_EQ(as_a.Send("POST", "/api/v1/customers",
+                      R"({"name":"Gift","email":"gift@x.io","ownerId":")" + b_id + R"("})").status, 403);
+  ASSERT_EQ(admin_.Send("POST", "/api/v1/customers", R"({"name":"Open","email":"open@x.io"})").status, 201);
+
+  EXPECT_EQ(as_a.Send("GET", AtPosition("/api/v1/customers/" + id, pos)).status, 200);
+  EXPECT_EQ(as_b.Send("GET", AtPosition("/api/v1/customers/" + id, pos)).status, 403);
+  EXPECT_EQ(as_b.Send("GET", "/api/v1/customers/" + id + "/events").status, 403);
+  EXPECT_EQ(as_b.Send("GET", "/api/v1/customers/" + id + "/orders").status, 403);
+  const int64_t before = LogSize(app_.app());
+  EXPECT_EQ(as_b.Send("PATCH", "/api/v1/customers/" + id, R"({"visits":3})").status, 403);
+  EXPECT_EQ(as_b.Send("PATCH", "/api/v1/customers/" + id, R"({"name":"Mine"})").status, 403)
+      << "even a change to nothing says nothing about another rep's customer";
+  EXPECT_EQ(as_b.Send("POST", "/api/v1/customers/" + id + "/visits", "{}").status, 403);
+  EXPECT_EQ(as_b.Send("POST", "/api/v1/orders", R"({"customerId":")" + id + R"(","orderAmount":5})").status, 403);
+  EXPECT_EQ(as_b.Send("DELETE", "/api/v1/customers/" + id).status, 403);
+  EXPECT_EQ(LogSize(app_.app()), before) << "refused commands append nothing";
+
+  auto order = as_a.Send("POST", "/api/v1/orders", R"({"customerId":")" + id + R"(","orderAmount":5})");
+  ASSERT_EQ(order.status, 201) << order.body;
+  const std::string order_id = Json(order.body).Str("/data/id");
+  const std::string order_pos = order.headers["x-keel-position"];
+  EXPECT_EQ(as_b.Send("GET", AtPosition("/api/v1/orders/" + order_id, order_pos)).status, 403);
+  EXPECT_EQ(as_a.Send("GET", AtPosition("/api/v1/orders/" + order_id, order_pos)).status, 200);
+  EXPECT_EQ(as_b.Send("PATCH", "/api/v1/orders/" + order_id + "/status", R"({"status":"Shipped"})").status, 403);
+  EXPECT_EQ(as_b.Send("GET", "/api/v1/orders").status, 403);
+  EXPECT_EQ(as_a.Send("GET", "/api/v1/orders?customerId=" + id).status, 200);
+
+  // Lists show only their own.
+  auto list_a = Json(as_a.Send("GET", AtPosition("/api/v1/customers", order_pos)).body);
+  EXPECT_EQ(list_a.Int("/meta/total"), 1);
+  EXPECT_EQ(list_a.Str("/data/0/id"), id);
+  EXPECT_EQ(Json(as_b.Send("GET", "/api/v1/customers").body).Int("/meta/total"), 0);
+  EXPECT_EQ(Json(as_b.Send("GET", "/api/v1/customers?ownerId=" + a_id).body).Int("/meta/total"), 0);
+  EXPECT_EQ(Json(admin_.Send("GET", "/api/v1/customers").body).Int("/meta/total"), 2);
+  EXPECT_EQ(Json(admin_.Send("GET", "/api/v1/customers?ownerId=" + a_id).body).Int("/meta/total"), 1);
+
+  // Reassigned by a manager: the customer moves from A to B.
+  auto [m_id, m] = User("m@keel.test", "manager");
+  HttpClient as_m(app_.base(), m);
+  EXPECT_EQ(as_m.Send("PATCH", "/api/v1/customers/" + id, R"({"ownerId":"01a1fd4d-3cce-727c-a07f-3aea5fb634ff"})").status, 400);
+  auto moved = as_m.Send("PATCH", "/api/v1/customers/" + id, R"({"ownerId":")" + b_id + R"("})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  ASSERT_FALSE(moved.headers["x-keel-position"].empty()) << moved.body << b_id;
+  const std::string moved_pos = moved.headers["x-keel-position"];
+  EXPECT_EQ(as_b.Send("GET", AtPosition("/api/v1/customers/" + id, moved_pos)).status, 200);
+  EXPECT_EQ(as_a.Send("GET", AtPosition("/api/v1/customers/" + id, moved_pos)).status, 403);
+
+  // Who did what.
+  Json events(admin_.Send("GET", AtPosition("/api/v1/customers/" + id + "/events", moved_pos)).body);
+  EXPECT_EQ(events.Str("/data/0/actor"), a_id);
+  EXPECT_EQ(events.Str("/data/2/actor"), m_id);
+}
+
+TEST(AuthConfigTest, RefusesToStartWithoutASecretOutsideDevMode) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message.find("KEEL_JWT_SECRET"), std::string::npos);
+  config.auth.jwt_secret = "short";
+  EXPECT_FALSE(App::Start(config));
+}
+
+TEST(AuthConfigTest, DevTokensExistOnlyInDevMode) {
+  {
+    TestApp app;
+    HttpClient anon(app.base());
+    EXPECT_EQ(anon.Send("POST", "/api/v1/auth/dev-token").status, 404);
+  }
+  AppConfig config;
+  config.auth.dev_mode = true;
+  TestApp app(config);
+  HttpClient anon(app.base());
+  auto r = anon.Send("POST", "/api/v1/auth/dev-token", R"({"email":"dev@x.io","role":"manager"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["set-cookie"].find("Secure"), std::string::npos) << "no Secure in dev mode";
+  HttpClient dev(app.base(), Json(r.body).Str("/data/token"));
+  auto me = Json(dev.Send("GET", "/api/v1/auth/me").body);
+  EXPECT_EQ(me.Str("/data/user/role"), "manager");
+}
+
+}  // namespace
+}  // namespace keel
