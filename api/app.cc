@@ -338,6 +338,12 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   } else if (auth_config.jwt_secret.size() < 32) {
     return Fail(Error::InvalidArgument("KEEL_JWT_SECRET must be at least 32 characters"));
   }
+  if (auth_config.dev_no_auth && !auth_config.dev_mode) {
+    return Fail(Error::InvalidArgument("KEEL_DEV_NO_AUTH needs KEEL_DEV_MODE=1"));
+  }
+  if (auth_config.dev_no_auth) {
+    Log(LogLevel::kWarn, "DEV MODE WITHOUT AUTHENTICATION (KEEL_DEV_NO_AUTH=1): every route is open");
+  }
   if (auth_config.dev_mode) {
     Log(LogLevel::kWarn,
         "DEV MODE (KEEL_DEV_MODE=1): POST /api/v1/auth/dev-token hands out admin sessions to "
@@ -382,7 +388,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       config.host, config.port, config.http_threads, config.max_body_bytes,
       [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
                                  double seconds) { metrics->Request(method, route, status, seconds); },
-      [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }});
+      config.auth.dev_no_auth
+          ? std::function<Status(HttpRequest&, const Route&)>()
+          : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }});
   AddHealthRoutes(*impl->server, *impl->routes);
   AddAuthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);

@@ -33,6 +33,9 @@ namespace keel {
 struct AuthConfig {
   std::string jwt_secret;   // required outside dev mode
   bool dev_mode = false;    // enables POST /auth/dev-token; cookies without Secure
+  // Dev mode only: no route checks a session (every request is anonymous). For measuring
+  // what authentication costs (scripts/bench); dev mode hands out admin sessions anyway.
+  bool dev_no_auth = false;
   std::string admin_email;  // the first admin; empty: admin@keel.local
   std::string admin_password;  // empty: a random one, printed once at first start
   Millis session_lifetime = kSessionLifetime;

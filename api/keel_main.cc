@@ -229,6 +229,9 @@ int main(int argc, char** argv) {
   serve->add_option("--dev-mode", serve_config.auth.dev_mode,
                     "Dev mode: POST /api/v1/auth/dev-token, cookies without Secure")
       ->envname("KEEL_DEV_MODE");
+  serve->add_option("--dev-no-auth", serve_config.auth.dev_no_auth,
+                    "Dev mode only: no session checks at all (to measure what auth costs)")
+      ->envname("KEEL_DEV_NO_AUTH");
   serve->add_option("--admin-email", serve_config.auth.admin_email,
                     "The first admin's email (created at the first start)")
       ->envname("KEEL_ADMIN_EMAIL");

@@ -18,7 +18,8 @@ request = function()
   local body = string.format(
     '{"name":"Bench Customer %d","email":"bench-%d-%d-%d@load.example","totalSpending":%d.50,"visits":%d}',
     counter, run_id, thread_id, counter, counter % 1000, counter % 50)
-  return wrk.format("POST", "/api/v1/customers", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/customers", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. os.getenv("KEEL_BENCH_TOKEN")}, body)
 end
 
 -- Any non-2xx answer is a failed command: the benchmark must not count it as throughput.

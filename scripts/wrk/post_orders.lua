@@ -12,5 +12,6 @@ end
 request = function()
   local body = string.format('{"customerEmail":"%s","orderAmount":%d.%02d}',
     emails[math.random(#emails)], math.random(1, 500), math.random(0, 99))
-  return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. os.getenv("KEEL_BENCH_TOKEN")}, body)
 end
