@@ -73,8 +73,8 @@ std::optional<std::string_view> AccessRule(std::string_view method, std::string_
 Status CheckAccess(std::string_view rule, const Principal* who) {
   if (rule == "public") return {};
   if (who == nullptr) {
-    return Fail(Error::Unauthenticated(
-        "Authentication required. Please log in to access this resource."));
+    return Fail(
+        Error::Unauthenticated("Authentication required. Please log in to access this resource."));
   }
   if (rule == "session") return {};
   bool allowed = false;
@@ -86,9 +86,9 @@ Status CheckAccess(std::string_view rule, const Principal* who) {
     allowed = who->Has(rule);
   }
   if (!allowed) {
-    return Fail(Error::PermissionDenied("Access denied: the " + who->role + " role lacks " +
-                                        std::string(rule.ends_with('*') ? rule.substr(0, rule.size() - 1)
-                                                                        : rule)));
+    return Fail(Error::PermissionDenied(
+        "Access denied: the " + who->role + " role lacks " +
+        std::string(rule.ends_with('*') ? rule.substr(0, rule.size() - 1) : rule)));
   }
   return {};
 }

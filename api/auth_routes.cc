@@ -31,8 +31,8 @@ std::string SessionData(const SessionToken& s) {
   return w.Take();
 }
 
-void SendSession(AuthService& auth, HttpResponder& r, const SessionToken& s, std::string_view message,
-                 int status = 200, Headers headers = {}) {
+void SendSession(AuthService& auth, HttpResponder& r, const SessionToken& s,
+                 std::string_view message, int status = 200, Headers headers = {}) {
   headers.emplace_back("Set-Cookie", SessionCookie(auth, s.token, auth.config().session_lifetime));
   headers.emplace_back("Cache-Control", "no-store");
   r.Send(status, SuccessBody(message, SessionData(s)), headers);
@@ -88,8 +88,11 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
     auto expected = ExpectedVersion(req);
     if (!expected) return SendError(r, expected.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      UserChange change{.name = in->name, .email = in->email, .role = in->role,
-                        .is_active = in->is_active, .expected_version = *expected};
+      UserChange change{.name = in->name,
+                        .email = in->email,
+                        .role = in->role,
+                        .is_active = in->is_active,
+                        .expected_version = *expected};
       auto user = auth.ChangeUser(req.params["id"], change, in->password, meta);
       if (!user) return SendError(r, user.error());
       r.Send(200, SuccessBody("User updated", *user));
@@ -132,7 +135,8 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
       auto session = auth.Login(in->email, in->password, req.client_address, meta);
       if (!session) {
         Headers h;
-        if (session.error().code == ErrorCode::kResourceExhausted) h.emplace_back("Retry-After", "900");
+        if (session.error().code == ErrorCode::kResourceExhausted)
+          h.emplace_back("Retry-After", "900");
         return SendError(r, session.error(), h);
       }
       SendSession(auth, r, *session, "Signed in");
@@ -173,28 +177,29 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
     r.Send(302, SuccessBody("Redirecting to the identity provider", "null"),
            {{"Location", *url}, {"Cache-Control", "no-store"}});
   });
-  server.AddRoute("GET", "/api/v1/auth/google/callback",
-                  [&auth, oidc](HttpRequest& req, HttpResponder r) {
-    if (const std::string* error = QueryParam(req, "error")) {
-      return SendError(r, Error::Unauthenticated("Google sign-in was refused: " + error->substr(0, 200)));
-    }
-    const std::string* state = QueryParam(req, "state");
-    const std::string* code = QueryParam(req, "code");
-    if (!state || !code) {
-      return SendError(r, Error::Validation({{"state", "The callback needs state and code"}}));
-    }
-    auto identity = oidc->Complete(*state, *code);
-    if (!identity) return SendError(r, identity.error());
-    WithMeta(req, r, [&](const CommandMeta& meta) {
-      auto id = auth.UpsertGoogleUser(identity->subject, identity->email, identity->name,
-                                      identity->picture, meta);
-      if (!id) return SendError(r, id.error());
-      auto session = auth.StartSession(*id, "google", meta);
-      if (!session) return SendError(r, session.error());
-      SendSession(auth, r, *session, "Signed in with Google", 302,
-                  {{"Location", identity->return_to}});
-    });
-  });
+  server.AddRoute(
+      "GET", "/api/v1/auth/google/callback", [&auth, oidc](HttpRequest& req, HttpResponder r) {
+        if (const std::string* error = QueryParam(req, "error")) {
+          return SendError(
+              r, Error::Unauthenticated("Google sign-in was refused: " + error->substr(0, 200)));
+        }
+        const std::string* state = QueryParam(req, "state");
+        const std::string* code = QueryParam(req, "code");
+        if (!state || !code) {
+          return SendError(r, Error::Validation({{"state", "The callback needs state and code"}}));
+        }
+        auto identity = oidc->Complete(*state, *code);
+        if (!identity) return SendError(r, identity.error());
+        WithMeta(req, r, [&](const CommandMeta& meta) {
+          auto id = auth.UpsertGoogleUser(identity->subject, identity->email, identity->name,
+                                          identity->picture, meta);
+          if (!id) return SendError(r, id.error());
+          auto session = auth.StartSession(*id, "google", meta);
+          if (!session) return SendError(r, session.error());
+          SendSession(auth, r, *session, "Signed in with Google", 302,
+                      {{"Location", identity->return_to}});
+        });
+      });
   AddUserRoutes(server, ctx);
 }
 

@@ -17,6 +17,12 @@ struct Claims {
   Millis expires_at = 0;
 };
 
+// A decision of one event, as Run() takes decisions.
+Result<std::vector<EventEnvelope>> AsList(Result<EventEnvelope> event) {
+  if (!event) return Fail(event.error());
+  return std::vector<EventEnvelope>{std::move(*event)};
+}
+
 Result<Claims> ParseClaims(std::string_view payload_json) {
   auto doc = json::Parse(payload_json, "Token claims", ErrorCode::kUnauthenticated);
   if (!doc) return Fail(Error::Unauthenticated("Token claims are not JSON"));
@@ -59,10 +65,12 @@ Status AuthService::Load(
     std::shared_lock lock(mu_);
     if (const User* u = dir_.FindByEmail(email)) existing = u->id;
   }
-  Result<std::string> done = existing.empty()
-      ? RegisterUser({.name = "Administrator", .email = email, .role = std::string(kRoleAdmin)},
-                     password, meta)
-      : ChangeUser(existing, {.role = std::string(kRoleAdmin), .is_active = true}, password, meta);
+  Result<std::string> done =
+      existing.empty()
+          ? RegisterUser({.name = "Administrator", .email = email, .role = std::string(kRoleAdmin)},
+                         password, meta)
+          : ChangeUser(existing, {.role = std::string(kRoleAdmin), .is_active = true}, password,
+                       meta);
   if (!done) return Fail(done.error());
   if (generated && announce) announce(email, password);
   return {};
@@ -82,11 +90,10 @@ Status AuthService::ReloadLocked() {
   return {};
 }
 
-Status AuthService::Run(
-    const std::string& key,
-    const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
-                                                           const CommandMeta&)>& decide,
-    CommandMeta meta) {
+Status AuthService::Run(const std::string& key,
+                        const std::function<Result<std::vector<EventEnvelope>>(
+                            const UserDirectory&, const CommandMeta&)>& decide,
+                        CommandMeta meta) {
   std::lock_guard serial(append_mu_);
   std::vector<std::string> values;
   {
@@ -216,10 +223,8 @@ Result<SessionToken> AuthService::StartSession(const std::string& user_id,
   if (meta.actor.empty()) meta.actor = user_id;
   auto st = Run(
       user_id,
-      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
-        auto e = DecideStartSession(dir, s, cm, ids_);
-        if (!e) return Fail(e.error());
-        return std::vector<EventEnvelope>{std::move(*e)};
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return AsList(DecideStartSession(dir, s, cm, ids_));
       },
       meta);
   if (!st) return Fail(st.error());
@@ -265,20 +270,33 @@ Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
   if (id.empty()) {
     id = ids_.NewId();
     m.actor = id;
-    NewUser user{name.empty() ? email : name, email, config_.default_google_role, "google", "",
-                 google_id, avatar};
+    NewUser user{name.empty() ? email : name,
+                 email,
+                 config_.default_google_role,
+                 "google",
+                 "",
+                 google_id,
+                 avatar};
     auto st = Run(
-        id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); }, m);
+        id,
+        [&](const UserDirectory& dir, const CommandMeta& cm) {
+          return DecideRegisterUser(dir, id, user, cm, ids_);
+        },
+        m);
     if (!st) return Fail(st.error());
     return id;
   }
   m.actor = id;
-  UserChange change{.google_id = std::optional<std::string>(google_id),
-                    .avatar = avatar ? std::optional<std::optional<std::string>>(avatar)
-                                     : std::nullopt};
+  UserChange change{
+      .google_id = std::optional<std::string>(google_id),
+      .avatar = avatar ? std::optional<std::optional<std::string>>(avatar) : std::nullopt};
   if (!name.empty()) change.name = name;
   auto st = Run(
-      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideChangeUser(dir, id, change, cm, ids_); }, m);
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideChangeUser(dir, id, change, cm, ids_);
+      },
+      m);
   if (!st) return Fail(st.error());
   return id;
 }
@@ -293,7 +311,10 @@ Result<std::string> AuthService::EnsureDevUser(const std::string& email_in, cons
   const std::string id = ids_.NewId();
   NewUser user{email.substr(0, email.find('@')), email, role, "local", ""};
   auto st = Run(
-      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); },
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideRegisterUser(dir, id, user, cm, ids_);
+      },
       meta);
   if (!st) return Fail(st.error());
   return id;
@@ -307,7 +328,10 @@ Result<std::string> AuthService::RegisterUser(NewUser user, std::string_view pas
   user.provider = "local";
   const std::string id = ids_.NewId();
   auto st = Run(
-      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideRegisterUser(dir, id, user, cm, ids_); },
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideRegisterUser(dir, id, user, cm, ids_);
+      },
       meta);
   if (!st) return Fail(st.error());
   return UserJson(id).value_or("null");
@@ -322,7 +346,10 @@ Result<std::string> AuthService::ChangeUser(const std::string& id, UserChange ch
     change.password_hash = std::move(*hash);
   }
   auto st = Run(
-      id, [&](const UserDirectory& dir, const CommandMeta& cm) { return DecideChangeUser(dir, id, change, cm, ids_); },
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideChangeUser(dir, id, change, cm, ids_);
+      },
       meta);
   if (!st) return Fail(st.error());
   auto json = UserJson(id);
@@ -333,10 +360,8 @@ Result<std::string> AuthService::ChangeUser(const std::string& id, UserChange ch
 Result<std::string> AuthService::DefineRole(const RoleInfo& role, const CommandMeta& meta) {
   auto st = Run(
       std::string(kAccessKey),
-      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
-        auto e = DecideDefineRole(dir, role, cm, ids_);
-        if (!e) return Fail(e.error());
-        return std::vector<EventEnvelope>{std::move(*e)};
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return AsList(DecideDefineRole(dir, role, cm, ids_));
       },
       meta);
   if (!st) return Fail(st.error());
@@ -348,10 +373,8 @@ Result<std::string> AuthService::DefinePermission(const PermissionInfo& permissi
                                                   const CommandMeta& meta) {
   auto st = Run(
       std::string(kAccessKey),
-      [&](const UserDirectory& dir, const CommandMeta& cm) -> Result<std::vector<EventEnvelope>> {
-        auto e = DecideDefinePermission(dir, permission, cm, ids_);
-        if (!e) return Fail(e.error());
-        return std::vector<EventEnvelope>{std::move(*e)};
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return AsList(DecideDefinePermission(dir, permission, cm, ids_));
       },
       meta);
   if (!st) return Fail(st.error());

@@ -31,12 +31,12 @@
 namespace keel {
 
 struct AuthConfig {
-  std::string jwt_secret;   // required outside dev mode
-  bool dev_mode = false;    // enables POST /auth/dev-token; cookies without Secure
+  std::string jwt_secret;  // required outside dev mode
+  bool dev_mode = false;   // enables POST /auth/dev-token; cookies without Secure
   // Dev mode only: no route checks a session (every request is anonymous). For measuring
   // what authentication costs (scripts/bench); dev mode hands out admin sessions anyway.
   bool dev_no_auth = false;
-  std::string admin_email;  // the first admin; empty: admin@keel.local
+  std::string admin_email;     // the first admin; empty: admin@keel.local
   std::string admin_password;  // empty: a random one, printed once at first start
   Millis session_lifetime = kSessionLifetime;
   int max_failures_per_account = 5;
@@ -58,8 +58,8 @@ class AuthService final {
 
   // Folds the users topic and creates the first admin when there is none. `announce` receives
   // the generated admin password, once (at the first start without KEEL_ADMIN_PASSWORD).
-  Status Load(const std::function<void(const std::string& email, const std::string& password)>&
-                  announce);
+  Status Load(
+      const std::function<void(const std::string& email, const std::string& password)>& announce);
 
   const AuthConfig& config() const { return config_; }
 
@@ -126,7 +126,7 @@ class AuthService final {
   std::string dummy_hash_;  // verified against for unknown emails: the same time as a real one
 
   mutable std::shared_mutex mu_;
-  UserDirectory dir_;                // guarded by mu_
+  UserDirectory dir_;                    // guarded by mu_
   std::atomic<uint64_t> generation_{1};  // bumped by every fold
   std::atomic<bool> stale_{false};
   std::mutex append_mu_;  // one user command at a time: decide, fold and append in order

@@ -81,7 +81,8 @@ bool IsLocalPath(const std::string& p) {
 
 }  // namespace
 
-OidcClient::OidcClient(OidcConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {}
+OidcClient::OidcClient(OidcConfig config, Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
 
 Result<std::string> OidcClient::Begin(const std::string& return_to) {
   if (!configured()) {
@@ -93,12 +94,13 @@ Result<std::string> OidcClient::Begin(const std::string& return_to) {
   std::string url = config_.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += "response_type=code&client_id=" + Escape(config_.client_id) +
-         "&redirect_uri=" + Escape(config_.redirect_uri) + "&scope=" + Escape("openid email profile") +
-         "&state=" + state + "&nonce=" + p.nonce +
+         "&redirect_uri=" + Escape(config_.redirect_uri) +
+         "&scope=" + Escape("openid email profile") + "&state=" + state + "&nonce=" + p.nonce +
          "&code_challenge=" + crypto::Sha256Base64Url(p.verifier) + "&code_challenge_method=S256";
   std::lock_guard lock(mu_);
   const Millis now = clock_.NowMillis();
-  std::erase_if(pending_, [now](const auto& kv) { return kv.second.created_at + kPendingLifetime < now; });
+  std::erase_if(pending_,
+                [now](const auto& kv) { return kv.second.created_at + kPendingLifetime < now; });
   if (pending_.size() >= kMaxPending) {
     return Fail(Error::ResourceExhausted("Too many sign-ins in progress: try again shortly"));
   }
@@ -184,7 +186,8 @@ Result<OidcIdentity> OidcClient::VerifyIdToken(const std::string& token, const P
   if (!payload) return Fail(Refused("the ID token's signature does not verify"));
 
   simdjson::dom::element claims;
-  if (parser.parse(*payload).get(claims)) return Fail(Refused("the ID token's claims are not JSON"));
+  if (parser.parse(*payload).get(claims))
+    return Fail(Refused("the ID token's claims are not JSON"));
   std::string_view iss, sub, nonce, email, name, picture, azp;
   int64_t exp = 0, iat = 0;
   if (claims["iss"].get(iss) ||

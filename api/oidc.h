@@ -73,7 +73,7 @@ class OidcClient final {
 
   std::mutex mu_;
   std::unordered_map<std::string, Pending> pending_;  // by state; guarded by mu_
-  std::map<std::string, std::string> keys_;          // kid → PEM; guarded by mu_
+  std::map<std::string, std::string> keys_;           // kid → PEM; guarded by mu_
   Millis keys_fetched_at_ = 0;                        // guarded by mu_
 };
 

@@ -43,8 +43,7 @@ Result<std::vector<EventEnvelope>> DecideRegisterUser(const UserDirectory& dir,
       NewEvent(kUserAggregate, kUserRegistered, id, 1, EncodeUserFields(f), meta, ids)};
 }
 
-Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir,
-                                                    const std::string& id,
+Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir, const std::string& id,
                                                     const UserChange& change,
                                                     const CommandMeta& meta, IdGenerator& ids) {
   const User* u = dir.Find(id);
@@ -59,12 +58,12 @@ Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir,
   if (change.email && *change.email != u->email && dir.FindByEmail(*change.email)) {
     return Fail(Error::AlreadyExists("A user with email " + *change.email + " already exists"));
   }
-  const bool loses_admin = u->role == kRoleAdmin && !u->disabled &&
-                           ((change.role && *change.role != kRoleAdmin) ||
-                            (change.is_active && !*change.is_active));
+  const bool loses_admin =
+      u->role == kRoleAdmin && !u->disabled &&
+      ((change.role && *change.role != kRoleAdmin) || (change.is_active && !*change.is_active));
   if (loses_admin && ActiveAdmins(dir) <= 1) {
-    return Fail(Error::FailedPrecondition(
-        "User " + u->email + " is the last active admin: Keel must keep one"));
+    return Fail(Error::FailedPrecondition("User " + u->email +
+                                          " is the last active admin: Keel must keep one"));
   }
 
   std::vector<EventEnvelope> events;
@@ -88,8 +87,8 @@ Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir,
                               OneField("passwordHash", *change.password_hash), meta, ids));
   }
   if (change.is_active && *change.is_active == u->disabled) {
-    events.push_back(NewEvent(kUserAggregate, *change.is_active ? kUserEnabled : kUserDisabled,
-                              id, ++version, "{}", meta, ids));
+    events.push_back(NewEvent(kUserAggregate, *change.is_active ? kUserEnabled : kUserDisabled, id,
+                              ++version, "{}", meta, ids));
   }
   return events;
 }

@@ -42,8 +42,7 @@ struct UserChange {
 // The events of the fields that differ (none when nothing does). kNotFound, kAborted for a
 // stale expected version, kFailedPrecondition when the last active admin would be disabled or
 // lose the admin role.
-Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir,
-                                                    const std::string& id,
+Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir, const std::string& id,
                                                     const UserChange& change,
                                                     const CommandMeta& meta, IdGenerator& ids);
 

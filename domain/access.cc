@@ -33,18 +33,19 @@ const std::vector<RoleInfo>& BuiltinRoles() {
   static const std::vector<RoleInfo> kRoles = [] {
     RoleInfo admin{std::string(kRoleAdmin), "Administrator: full system access", {}, true};
     for (const auto& p : BuiltinPermissions()) admin.permissions.insert(p.name);
-    RoleInfo manager{std::string(kRoleManager),
-                     "Sales manager: every customer and order, segments and campaigns",
-                     {"customers:create", "customers:read_all", "customers:update_all",
-                      "customers:assign", "orders:create_all", "orders:read_all",
-                      "orders:update_all", "ingest:run", "segments:read", "segments:manage",
-                      "campaigns:read", "campaigns:create", "users:read"},
-                     true};
-    RoleInfo rep{std::string(kRoleSalesRep), "Sales rep: the customers assigned to them",
-                 {"customers:create", "customers:read_own", "customers:update_own",
-                  "orders:create_own", "orders:read_own", "orders:update_own", "segments:read",
-                  "campaigns:read"},
-                 true};
+    RoleInfo manager{
+        std::string(kRoleManager),
+        "Sales manager: every customer and order, segments and campaigns",
+        {"customers:create", "customers:read_all", "customers:update_all", "customers:assign",
+         "orders:create_all", "orders:read_all", "orders:update_all", "ingest:run", "segments:read",
+         "segments:manage", "campaigns:read", "campaigns:create", "users:read"},
+        true};
+    RoleInfo rep{
+        std::string(kRoleSalesRep),
+        "Sales rep: the customers assigned to them",
+        {"customers:create", "customers:read_own", "customers:update_own", "orders:create_own",
+         "orders:read_own", "orders:update_own", "segments:read", "campaigns:read"},
+        true};
     return std::vector<RoleInfo>{admin, manager, rep};
   }();
   return kRoles;
@@ -62,8 +63,8 @@ bool IsWord(std::string_view s) {
 
 bool IsPermissionName(std::string_view name) {
   const size_t colon = name.find(':');
-  return name.size() <= 64 && colon != std::string_view::npos &&
-         IsWord(name.substr(0, colon)) && IsWord(name.substr(colon + 1));
+  return name.size() <= 64 && colon != std::string_view::npos && IsWord(name.substr(0, colon)) &&
+         IsWord(name.substr(colon + 1));
 }
 
 bool IsRoleName(std::string_view name) { return name.size() <= 32 && IsWord(name); }

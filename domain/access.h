@@ -64,9 +64,12 @@ struct Principal {
   bool Reaches(std::string_view resource, std::string_view action,
                const std::optional<std::string>& owner_id) const {
     switch (ScopeFor(resource, action)) {
-      case Scope::kAll: return true;
-      case Scope::kOwn: return owner_id && *owner_id == user_id;
-      case Scope::kNone: return false;
+      case Scope::kAll:
+        return true;
+      case Scope::kOwn:
+        return owner_id && *owner_id == user_id;
+      case Scope::kNone:
+        return false;
     }
     return false;
   }

@@ -70,11 +70,16 @@ Result<UserFields> DecodeUserFields(std::string_view payload) {
     if (!*v) continue;
     std::string s = std::move(***v);
     const std::string_view k = key;
-    if (k == "name") f.name = std::move(s);
-    else if (k == "email") f.email = std::move(s);
-    else if (k == "provider") f.provider = std::move(s);
-    else if (k == "role") f.role = std::move(s);
-    else f.password_hash = std::move(s);
+    if (k == "name")
+      f.name = std::move(s);
+    else if (k == "email")
+      f.email = std::move(s);
+    else if (k == "provider")
+      f.provider = std::move(s);
+    else if (k == "role")
+      f.role = std::move(s);
+    else
+      f.password_hash = std::move(s);
   }
   auto google = NullableString(*obj, "googleId");
   if (!google) return Fail(BadPayload("User", "googleId"));
@@ -155,8 +160,8 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
     int64_t& version = access_versions_[version_key];
     if (e.aggregate_version != version + 1) {
       return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
-                                  " does not follow version " + std::to_string(version) +
-                                  " of " + version_key));
+                                  " does not follow version " + std::to_string(version) + " of " +
+                                  version_key));
     }
     auto obj = PayloadObject(e.payload);
     if (!obj) return Fail(obj.error());
@@ -172,7 +177,8 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
         if (p.get(s)) return Fail(BadPayload(e.type, "permissions"));
         role.permissions.emplace(s);
       }
-      if (auto old = roles_.find(role.name); old != roles_.end()) role.builtin = old->second.builtin;
+      if (auto old = roles_.find(role.name); old != roles_.end())
+        role.builtin = old->second.builtin;
       roles_[role.name] = std::move(role);
     } else if (e.type == kPermissionDefined) {
       permissions_[std::string(name)] = {std::string(name), std::string(description)};
@@ -243,8 +249,8 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
     if (e.type == kSessionStarted) {
       std::string_view method;
       if ((*obj)["method"].get(method)) return Fail(BadPayload(e.type, "method"));
-      sessions_[std::string(sid)] = {std::string(sid), e.aggregate_id, std::string(method),
-                                     e.occurred_at, *ParseIso8601(expires), false};
+      sessions_[std::string(sid)] = {std::string(sid), e.aggregate_id,         std::string(method),
+                                     e.occurred_at,    *ParseIso8601(expires), false};
     } else if (auto s = sessions_.find(std::string(sid)); s != sessions_.end()) {
       s->second.revoked = true;
     }

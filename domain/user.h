@@ -107,7 +107,7 @@ class UserDirectory final {
 
   // By creation time, then id.
   std::vector<const User*> Users() const;
-  std::vector<const RoleInfo*> Roles() const;  // by name
+  std::vector<const RoleInfo*> Roles() const;       // by name
   std::vector<PermissionInfo> Permissions() const;  // by name
   size_t user_count() const { return users_.size(); }
   int64_t AccessVersion(std::string_view aggregate, std::string_view name) const;
@@ -126,7 +126,8 @@ class UserDirectory final {
   std::unordered_map<std::string, Session> sessions_;
   std::map<std::string, RoleInfo, std::less<>> roles_;
   std::map<std::string, PermissionInfo, std::less<>> permissions_;
-  std::map<std::string, int64_t, std::less<>> access_versions_;  // "role:<name>", "permission:<name>"
+  std::map<std::string, int64_t, std::less<>>
+      access_versions_;  // "role:<name>", "permission:<name>"
 };
 
 }  // namespace keel

@@ -42,7 +42,8 @@ FieldReader String(std::string_view field, std::optional<std::string>& out, size
                    bool trim = true) {
   return [field, &out, min, max, trim](element v, std::vector<FieldError>& errors) {
     if (v.type() != element_type::STRING) {
-      errors.push_back({std::string(field), "Expected a string, got " + std::string(json::TypeName(v))});
+      errors.push_back(
+          {std::string(field), "Expected a string, got " + std::string(json::TypeName(v))});
       return;
     }
     std::string_view s = v.get_string().value_unsafe();
@@ -95,9 +96,9 @@ Result<LoginInput> ParseLoginInput(std::string_view body) {
   std::optional<std::string> email, password;
   std::vector<FieldError> errors;
   // Any password length is checked against the hash: a policy change must not lock anyone out.
-  auto st = ReadObject(body, {{"email", Email(email)},
-                              {"password", String("password", password, 1, 1024, false)}},
-                       errors);
+  auto st = ReadObject(
+      body, {{"email", Email(email)}, {"password", String("password", password, 1, 1024, false)}},
+      errors);
   if (!st) return Fail(st.error());
   Require(email, "email", errors);
   Require(password, "password", errors);
@@ -108,10 +109,11 @@ Result<LoginInput> ParseLoginInput(std::string_view body) {
 Result<NewUserInput> ParseNewUserInput(std::string_view body) {
   std::optional<std::string> name, email, password, role;
   std::vector<FieldError> errors;
-  auto st = ReadObject(body, {{"name", String("name", name, 1, 100)},
-                              {"email", Email(email)},
-                              {"password", Password(password)},
-                              {"role", String("role", role, 1, 32)}},
+  auto st = ReadObject(body,
+                       {{"name", String("name", name, 1, 100)},
+                        {"email", Email(email)},
+                        {"password", Password(password)},
+                        {"role", String("role", role, 1, 32)}},
                        errors);
   if (!st) return Fail(st.error());
   Require(name, "name", errors);
@@ -124,21 +126,21 @@ Result<NewUserInput> ParseNewUserInput(std::string_view body) {
 Result<UserPatchInput> ParseUserPatchInput(std::string_view body) {
   UserPatchInput in;
   std::vector<FieldError> errors;
-  auto st = ReadObject(
-      body,
-      {{"name", String("name", in.name, 1, 100)},
-       {"email", Email(in.email)},
-       {"password", Password(in.password)},
-       {"role", String("role", in.role, 1, 32)},
-       {"isActive",
-        [&in](element v, std::vector<FieldError>& errs) {
-          if (v.type() != element_type::BOOL) {
-            errs.push_back({"isActive", "Expected a boolean, got " + std::string(json::TypeName(v))});
-          } else {
-            in.is_active = v.get_bool().value_unsafe();
-          }
-        }}},
-      errors);
+  auto st = ReadObject(body,
+                       {{"name", String("name", in.name, 1, 100)},
+                        {"email", Email(in.email)},
+                        {"password", Password(in.password)},
+                        {"role", String("role", in.role, 1, 32)},
+                        {"isActive",
+                         [&in](element v, std::vector<FieldError>& errs) {
+                           if (v.type() != element_type::BOOL) {
+                             errs.push_back({"isActive", "Expected a boolean, got " +
+                                                             std::string(json::TypeName(v))});
+                           } else {
+                             in.is_active = v.get_bool().value_unsafe();
+                           }
+                         }}},
+                       errors);
   if (!st) return Fail(st.error());
   if (errors.empty() && !in.name && !in.email && !in.password && !in.role && !in.is_active) {
     errors.push_back({"body", "At least one field must be given"});
@@ -151,27 +153,27 @@ Result<RoleInfo> ParseRoleInput(std::string_view body) {
   RoleInfo role;
   bool have_permissions = false;
   std::vector<FieldError> errors;
-  auto st = ReadObject(
-      body,
-      {{"name", String("name", name, 1, 32)},
-       {"description", String("description", description, 0, 500)},
-       {"permissions",
-        [&](element v, std::vector<FieldError>& errs) {
-          if (v.type() != element_type::ARRAY) {
-            errs.push_back({"permissions", "Expected an array of permission names"});
-            return;
-          }
-          have_permissions = true;
-          simdjson::dom::array list = v.get_array().value_unsafe();
-          for (element p : list) {
-            if (p.type() != element_type::STRING) {
-              errs.push_back({"permissions", "Expected an array of permission names"});
-              return;
-            }
-            role.permissions.emplace(p.get_string().value_unsafe());
-          }
-        }}},
-      errors);
+  auto st =
+      ReadObject(body,
+                 {{"name", String("name", name, 1, 32)},
+                  {"description", String("description", description, 0, 500)},
+                  {"permissions",
+                   [&](element v, std::vector<FieldError>& errs) {
+                     if (v.type() != element_type::ARRAY) {
+                       errs.push_back({"permissions", "Expected an array of permission names"});
+                       return;
+                     }
+                     have_permissions = true;
+                     simdjson::dom::array list = v.get_array().value_unsafe();
+                     for (element p : list) {
+                       if (p.type() != element_type::STRING) {
+                         errs.push_back({"permissions", "Expected an array of permission names"});
+                         return;
+                       }
+                       role.permissions.emplace(p.get_string().value_unsafe());
+                     }
+                   }}},
+                 errors);
   if (!st) return Fail(st.error());
   Require(name, "name", errors);
   if (!have_permissions && errors.empty()) errors.push_back({"permissions", "Is required"});
@@ -184,8 +186,9 @@ Result<RoleInfo> ParseRoleInput(std::string_view body) {
 Result<PermissionInfo> ParsePermissionInput(std::string_view body) {
   std::optional<std::string> name, description;
   std::vector<FieldError> errors;
-  auto st = ReadObject(body, {{"name", String("name", name, 1, 64)},
-                              {"description", String("description", description, 0, 500)}},
+  auto st = ReadObject(body,
+                       {{"name", String("name", name, 1, 64)},
+                        {"description", String("description", description, 0, 500)}},
                        errors);
   if (!st) return Fail(st.error());
   Require(name, "name", errors);
@@ -197,8 +200,8 @@ Result<DevTokenInput> ParseDevTokenInput(std::string_view body) {
   if (TrimSpace(body).empty()) return in;
   std::optional<std::string> email, role;
   std::vector<FieldError> errors;
-  auto st = ReadObject(body, {{"email", Email(email)}, {"role", String("role", role, 1, 32)}},
-                       errors);
+  auto st =
+      ReadObject(body, {{"email", Email(email)}, {"role", String("role", role, 1, 32)}}, errors);
   if (!st) return Fail(st.error());
   if (email) in.email = *email;
   if (role) in.role = *role;

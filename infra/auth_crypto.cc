@@ -180,14 +180,14 @@ Result<std::string> RsaPemFromJwk(std::string_view n_b64, std::string_view e_b64
   };
   std::unique_ptr<BIGNUM, decltype(&BN_free)> bn_n(bn(*n), BN_free), bn_e(bn(*e), BN_free);
   std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
-                                                                        OSSL_PARAM_BLD_free);
+                                                                      OSSL_PARAM_BLD_free);
   if (!bn_n || !bn_e || !bld ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get())) {
     return Fail(Error::Internal("Could not build an RSA key"));
   }
-  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(
-      OSSL_PARAM_BLD_to_param(bld.get()), OSSL_PARAM_free);
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()),
+                                                                 OSSL_PARAM_free);
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
       EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr), EVP_PKEY_CTX_free);
   EVP_PKEY* raw = nullptr;
