@@ -1,5 +1,6 @@
 #include "domain/user_input.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <vector>
@@ -52,6 +53,14 @@ FieldReader String(std::string_view field, std::optional<std::string>& out, size
     if (len < min || len > max) {
       errors.push_back({std::string(field), "Must be " + std::to_string(min) + " to " +
                                                 std::to_string(max) + " characters"});
+      return;
+    }
+    // Names, roles and descriptions are shown to people: no control characters. Passwords
+    // (untrimmed) may hold anything.
+    if (trim && std::any_of(s.begin(), s.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        })) {
+      errors.push_back({std::string(field), "Must not contain control characters"});
       return;
     }
     out = std::string(s);

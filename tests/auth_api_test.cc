@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "domain/json.h"
+#include "api/auth_service.h"
 #include "infra/auth_crypto.h"
+#include "infra/embedded_log.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -299,6 +301,55 @@ TEST(AuthConfigTest, DevTokensExistOnlyInDevMode) {
   HttpClient dev(app.base(), Json(r.body).Str("/data/token"));
   auto me = Json(dev.Send("GET", "/api/v1/auth/me").body);
   EXPECT_EQ(me.Str("/data/user/role"), "manager");
+}
+
+}  // namespace
+}  // namespace keel
+
+namespace keel {
+namespace {
+
+// The first admin without KEEL_ADMIN_PASSWORD: a random password, announced once, that signs in;
+// the next start finds the admin and announces nothing. Sessions expire after 24 hours.
+class SteppingClock final : public Clock {
+ public:
+  Millis NowMillis() override { return now.load(); }
+  std::atomic<Millis> now{1'790'000'000'000};
+};
+
+TEST(AuthServiceTest, TheFirstAdminsPasswordIsRandomAndAnnouncedOnce) {
+  TempDir dir;
+  SteppingClock clock;
+  UuidV7Generator ids(clock, 1);
+  auto log = EmbeddedLog::Open({.dir = dir.path(), .partitions = 4, .fsync = false});
+  ASSERT_TRUE(log);
+  AuthConfig config{.jwt_secret = kTestJwtSecret};
+  std::vector<std::pair<std::string, std::string>> announced;
+  auto announce = [&](const std::string& email, const std::string& password) {
+    announced.emplace_back(email, password);
+  };
+  std::string token;
+  {
+    AuthService auth(config, **log, clock, ids);
+    ASSERT_TRUE(auth.Load(announce));
+    ASSERT_EQ(announced.size(), 1u);
+    EXPECT_EQ(announced[0].first, "admin@keel.local");
+    EXPECT_GE(announced[0].second.size(), 20u);
+    auto session = auth.Login("admin@keel.local", announced[0].second, "127.0.0.1", {});
+    ASSERT_TRUE(session) << session.error().message;
+    token = session->token;
+    auto who = auth.Authenticate(token);
+    ASSERT_TRUE(who);
+    EXPECT_EQ((*who)->role, "admin");
+  }
+  AuthService again(config, **log, clock, ids);
+  ASSERT_TRUE(again.Load(announce));
+  EXPECT_EQ(announced.size(), 1u) << "announced once, at the first start only";
+  EXPECT_TRUE(again.Authenticate(token)) << "sessions are folded from the log";
+  clock.now += kSessionLifetime + 1000;
+  auto expired = again.Authenticate(token);
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().message.find("expired"), std::string::npos);
 }
 
 }  // namespace

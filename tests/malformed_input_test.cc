@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
 
 #include "projections/customer_projector.h"
 #include "tests/test_app.h"
@@ -110,6 +111,62 @@ TEST(MalformedInputTest, HostileBodiesOnOrderVisitAndIngestRoutes) {
   EXPECT_GT(sent, 1500);
   EXPECT_EQ(LogSize(app.app()), created);
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
+TEST(MalformedInputTest, HostileBodiesAndTokensOnSignInAndUserRoutes) {
+  TestApp app;
+  HttpClient admin(app.base(), app.token());
+  auto users_log = [&] {
+    int64_t total = 0;
+    for (int32_t p = 0; p < app.app().log().PartitionCount(); ++p) {
+      total += app.app().log().EndOffset(std::string(kUsersTopic), p).value_or(0);
+    }
+    return total;
+  };
+  const std::string me = Json(admin.Send("GET", "/api/v1/auth/me").body).Str("/data/user/id");
+  const int64_t before = users_log();
+  int sent = 0;
+  HttpClient anon(app.base());
+  for (const auto& body : HostileBodies()) {
+    for (auto [client, method, path] : std::vector<std::tuple<HttpClient*, std::string, std::string>>{
+             {&anon, "POST", "/api/v1/auth/login"}, {&admin, "POST", "/api/v1/auth/register"},
+             {&admin, "POST", "/api/v1/users"}, {&admin, "PATCH", "/api/v1/users/" + me},
+             {&admin, "POST", "/api/v1/roles"}, {&admin, "POST", "/api/v1/permissions"}}) {
+      auto r = client->Send(method, path, body);
+      ASSERT_TRUE(r.curl_error.empty()) << r.curl_error;
+      ++sent;
+      EXPECT_GE(r.status, 400) << path << " " << body;
+      EXPECT_LT(r.status, 500) << path << " " << body << " -> " << r.body;
+      Json doc(r.body);
+      ASSERT_TRUE(doc.ok()) << path << ": " << r.body;
+      EXPECT_FALSE(doc.Bool("/success"));
+    }
+  }
+  EXPECT_GT(sent, 1500);
+  EXPECT_EQ(users_log(), before) << "no hostile body changed a user, role or permission";
+
+  // Hostile credentials: 401, never a crash.
+  const std::string valid = app.token();
+  std::vector<std::string> tokens = {"", ".", "..", "...", "a.b.c", "Bearer", std::string(20000, 'a'),
+                                     valid + "x", valid.substr(0, valid.size() / 2),
+                                     "e30.e30.", "eyJhbGciOiJub25lIn0.e30.",
+                                     "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
+                                     std::string("\xff\xfe.\x00.", 5)};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 100; ++i) {
+    std::string t = valid;
+    t[rng() % t.size()] = "AZaz09-_."[rng() % 9];
+    if (t != valid) tokens.push_back(t);
+  }
+  for (const auto& t : tokens) {
+    HttpClient c(app.base());
+    auto r = c.Send("GET", "/api/v1/customers", "", {"Authorization: Bearer " + t});
+    ASSERT_TRUE(r.curl_error.empty()) << r.curl_error;
+    EXPECT_EQ(r.status, 401) << t << " -> " << r.body;
+    auto cookie = c.Send("GET", "/api/v1/customers", "", {"Cookie: keel_session=" + t});
+    EXPECT_EQ(cookie.status, 401) << t;
+  }
+  EXPECT_EQ(admin.Send("GET", "/api/v1/auth/me").status, 200);
 }
 
 TEST(MalformedInputTest, BodiesOverTheLimitGet413) {
