@@ -209,19 +209,21 @@ struct App::Impl {
   // cookie, checked against the route's rule.
   Status Authorize(HttpRequest& req, const Route& route) const {
     const std::string_view rule = access.at(&route);
-    std::optional<std::string> token;
-    if (auto h = req.header("Authorization")) {
-      std::string_view v = *h;
+    std::optional<std::string> header = req.header("Authorization");
+    std::optional<std::string> cookie;
+    std::string_view token;
+    if (header) {
+      std::string_view v = *header;
       if (v.size() < 8 || !(v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
         if (rule == "public") return {};
         return Fail(Error::Unauthenticated("The Authorization header must be 'Bearer <token>'"));
       }
-      token = std::string(v.substr(7));
-    } else {
-      token = req.cookie("keel_session");
+      token = v.substr(7);
+    } else if ((cookie = req.cookie("keel_session"))) {
+      token = *cookie;
     }
-    if (token && !token->empty()) {
-      auto principal = auth->Authenticate(*token);
+    if (!token.empty()) {
+      auto principal = auth->Authenticate(token);
       if (principal) {
         req.principal = std::move(*principal);
       } else if (rule != "public") {

@@ -8,7 +8,22 @@
 namespace keel {
 namespace {
 
-constexpr size_t kTokenCacheLimit = 100'000;
+constexpr size_t kTokenCacheLimit = 10'000;  // per thread
+
+std::atomic<uint64_t> next_instance{1};
+
+struct TokenHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Each thread's checked tokens, for the service instance it last served: no lock and no
+// reference count shared between cores on the hot path.
+struct ThreadTokenCache {
+  uint64_t instance = 0;
+  std::unordered_map<std::string, AuthService::CachedToken, TokenHash, std::equal_to<>> tokens;
+};
+thread_local ThreadTokenCache token_cache;
 constexpr std::string_view kIssuer = "keel";
 
 struct Claims {
@@ -38,7 +53,11 @@ Result<Claims> ParseClaims(std::string_view payload_json) {
 }  // namespace
 
 AuthService::AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGenerator& ids)
-    : config_(std::move(config)), log_(log), clock_(clock), ids_(ids) {}
+    : config_(std::move(config)),
+      log_(log),
+      clock_(clock),
+      ids_(ids),
+      instance_(next_instance.fetch_add(1)) {}
 
 Status AuthService::Load(
     const std::function<void(const std::string&, const std::string&)>& announce) {
@@ -124,14 +143,15 @@ Status AuthService::Run(const std::string& key,
 
 Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_view token) {
   const Millis now = clock_.NowMillis();
-  const std::string key(token);
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = token_cache_.find(key);
-    if (it != token_cache_.end() && it->second.generation == generation_.load() &&
-        it->second.expires_at > now) {
-      return it->second.principal;
-    }
+  ThreadTokenCache& cache = token_cache;
+  if (cache.instance != instance_) {
+    cache.tokens.clear();
+    cache.instance = instance_;
+  }
+  if (auto it = cache.tokens.find(token); it != cache.tokens.end() &&
+                                          it->second.generation == generation_.load() &&
+                                          it->second.expires_at > now) {
+    return it->second.principal;
   }
   auto payload = crypto::VerifyHs256(token, config_.jwt_secret);
   if (!payload) return Fail(payload.error());
@@ -154,11 +174,8 @@ Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_v
     cached.principal = std::make_shared<const Principal>(std::move(*principal));
     cached.expires_at = std::min(s->expires_at, claims->expires_at);
   }
-  {
-    std::unique_lock lock(cache_mu_);
-    if (token_cache_.size() >= kTokenCacheLimit) token_cache_.clear();
-    token_cache_[key] = cached;
-  }
+  if (cache.tokens.size() >= kTokenCacheLimit) cache.tokens.clear();
+  cache.tokens.insert_or_assign(std::string(token), cached);
   return cached.principal;
 }
 

@@ -1,5 +1,7 @@
 #include "domain/access.h"
 
+#include <cstring>
+
 namespace keel {
 
 const std::vector<PermissionInfo>& BuiltinPermissions() {
@@ -69,13 +71,19 @@ bool IsPermissionName(std::string_view name) {
 
 bool IsRoleName(std::string_view name) { return name.size() <= 32 && IsWord(name); }
 
-Scope ScopeOf(const std::set<std::string>& permissions, std::string_view resource,
+Scope ScopeOf(const PermissionSet& permissions, std::string_view resource,
               std::string_view action) {
-  std::string base(resource);
-  base += ':';
-  base += action;
-  if (permissions.count(base + "_all")) return Scope::kAll;
-  if (permissions.count(base + "_own")) return Scope::kOwn;
+  // "<resource>:<action>_all", then "_own", built on the stack: this runs on every request.
+  char key[96];
+  const size_t base = resource.size() + 1 + action.size();
+  if (base + 4 > sizeof key) return Scope::kNone;  // no permission is that long
+  resource.copy(key, resource.size());
+  key[resource.size()] = ':';
+  action.copy(key + resource.size() + 1, action.size());
+  std::memcpy(key + base, "_all", 4);
+  if (permissions.find(std::string_view(key, base + 4)) != permissions.end()) return Scope::kAll;
+  std::memcpy(key + base, "_own", 4);
+  if (permissions.find(std::string_view(key, base + 4)) != permissions.end()) return Scope::kOwn;
   return Scope::kNone;
 }
 

@@ -18,6 +18,9 @@ inline constexpr std::string_view kRoleAdmin = "admin";
 inline constexpr std::string_view kRoleManager = "manager";
 inline constexpr std::string_view kRoleSalesRep = "sales_rep";
 
+// Looked up by string_view without building a string (the request path checks it).
+using PermissionSet = std::set<std::string, std::less<>>;
+
 struct PermissionInfo {
   std::string name;  // "customers:read_own"
   std::string description;
@@ -26,7 +29,7 @@ struct PermissionInfo {
 struct RoleInfo {
   std::string name;
   std::string description;
-  std::set<std::string> permissions;
+  PermissionSet permissions;
   bool builtin = false;
 };
 
@@ -42,7 +45,7 @@ bool IsRoleName(std::string_view name);
 
 // How far a set of permissions reaches for one resource and action ("customers", "read").
 enum class Scope { kNone, kOwn, kAll };
-Scope ScopeOf(const std::set<std::string>& permissions, std::string_view resource,
+Scope ScopeOf(const PermissionSet& permissions, std::string_view resource,
               std::string_view action);
 
 // Who is asking: the signed-in user, their role and what it allows, and the session.
@@ -51,11 +54,11 @@ struct Principal {
   std::string email;
   std::string name;
   std::string role;
-  std::set<std::string> permissions;
+  PermissionSet permissions;
   std::string session_id;
 
   bool Has(std::string_view permission) const {
-    return permissions.count(std::string(permission)) != 0;
+    return permissions.find(permission) != permissions.end();
   }
   Scope ScopeFor(std::string_view resource, std::string_view action) const {
     return ScopeOf(permissions, resource, action);
