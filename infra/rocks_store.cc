@@ -94,7 +94,11 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
 }
 
 Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
-  rocksdb::WriteBatch wb;
+  // Sized up front: a batch of thousands of events would otherwise regrow (and copy) its
+  // buffer a dozen times.
+  size_t bytes = 64;
+  for (const auto& w : batch) bytes += w.key.size() + (w.value ? w.value->size() : 0) + 16;
+  rocksdb::WriteBatch wb(bytes);
   for (const auto& w : batch) {
     auto cf = impl_->Table(w.table);
     if (!cf) return Fail(cf.error());

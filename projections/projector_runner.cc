@@ -25,11 +25,16 @@ std::string TableKey(std::string_view table, std::string_view key) {
 
 // The store as seen through the writes of the batch being built. Keeps only the last write
 // to each key, so that a key written by every event of a batch (a counter, a customer updated
-// twice) costs the store one write, not one per event.
+// twice) costs the store one write, not one per event. Reused batch after batch by its thread:
+// its index and write list keep their capacity (megabytes, which malloc would otherwise map
+// and unmap for every batch).
 class OverlayView final : public StateView {
  public:
   // `expected_writes` sizes the index up front: growing it rehashes every entry.
-  OverlayView(ReadStore& store, size_t expected_writes) : store_(store) {
+  void Reset(ReadStore* store, size_t expected_writes) {
+    store_ = store;
+    writes_.clear();
+    index_.clear();
     index_.reserve(expected_writes);
     writes_.reserve(expected_writes);
   }
@@ -37,7 +42,7 @@ class OverlayView final : public StateView {
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
     auto it = index_.find(TableKey(table, key));
     if (it != index_.end()) return writes_[it->second].value;
-    return store_.Get(table, key);
+    return store_->Get(table, key);
   }
 
   void Record(StoreWrite w) {
@@ -49,10 +54,11 @@ class OverlayView final : public StateView {
     }
   }
 
-  std::vector<StoreWrite> TakeWrites() { return std::move(writes_); }
+  // The batch to commit; more writes (checkpoints, counters) may be appended to it.
+  std::vector<StoreWrite>& writes() { return writes_; }
 
  private:
-  ReadStore& store_;
+  ReadStore* store_ = nullptr;
   std::vector<StoreWrite> writes_;
   std::unordered_map<std::string, size_t> index_;
 };
@@ -208,7 +214,8 @@ void ProjectorRunner::Loop(int worker) {
 }
 
 Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
-  OverlayView view(store_, records.size() * 6);
+  thread_local OverlayView view;
+  view.Reset(&store_, records.size() * 6);
   std::vector<StoreWrite> dead_letters;
   std::vector<StoreWrite> writes;
   std::vector<int64_t> positions;
@@ -268,7 +275,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     if (options_.on_commit) recorded.push_back(event->recorded_at);
   }
 
-  std::vector<StoreWrite> batch = view.TakeWrites();
+  std::vector<StoreWrite>& batch = view.writes();
   std::move(dead_letters.begin(), dead_letters.end(), std::back_inserter(batch));
   for (size_t p = 0; p < positions.size(); ++p) {
     if (!touched[p]) continue;
