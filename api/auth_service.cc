@@ -141,6 +141,26 @@ Status AuthService::Run(const std::string& key,
   return {};
 }
 
+Status AuthService::RunRegister(const std::string& id, const NewUser& user,
+                                const CommandMeta& meta) {
+  return Run(
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideRegisterUser(dir, id, user, cm, ids_);
+      },
+      meta);
+}
+
+Status AuthService::RunChange(const std::string& id, const UserChange& change,
+                              const CommandMeta& meta) {
+  return Run(
+      id,
+      [&](const UserDirectory& dir, const CommandMeta& cm) {
+        return DecideChangeUser(dir, id, change, cm, ids_);
+      },
+      meta);
+}
+
 Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_view token) {
   const Millis now = clock_.NowMillis();
   ThreadTokenCache& cache = token_cache;
@@ -294,12 +314,7 @@ Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
                  "",
                  google_id,
                  avatar};
-    auto st = Run(
-        id,
-        [&](const UserDirectory& dir, const CommandMeta& cm) {
-          return DecideRegisterUser(dir, id, user, cm, ids_);
-        },
-        m);
+    auto st = RunRegister(id, user, m);
     if (!st) return Fail(st.error());
     return id;
   }
@@ -308,12 +323,7 @@ Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
       .google_id = std::optional<std::string>(google_id),
       .avatar = avatar ? std::optional<std::optional<std::string>>(avatar) : std::nullopt};
   if (!name.empty()) change.name = name;
-  auto st = Run(
-      id,
-      [&](const UserDirectory& dir, const CommandMeta& cm) {
-        return DecideChangeUser(dir, id, change, cm, ids_);
-      },
-      m);
+  auto st = RunChange(id, change, m);
   if (!st) return Fail(st.error());
   return id;
 }
@@ -327,12 +337,7 @@ Result<std::string> AuthService::EnsureDevUser(const std::string& email_in, cons
   }
   const std::string id = ids_.NewId();
   NewUser user{email.substr(0, email.find('@')), email, role, "local", ""};
-  auto st = Run(
-      id,
-      [&](const UserDirectory& dir, const CommandMeta& cm) {
-        return DecideRegisterUser(dir, id, user, cm, ids_);
-      },
-      meta);
+  auto st = RunRegister(id, user, meta);
   if (!st) return Fail(st.error());
   return id;
 }
@@ -344,12 +349,7 @@ Result<std::string> AuthService::RegisterUser(NewUser user, std::string_view pas
   user.password_hash = std::move(*hash);
   user.provider = "local";
   const std::string id = ids_.NewId();
-  auto st = Run(
-      id,
-      [&](const UserDirectory& dir, const CommandMeta& cm) {
-        return DecideRegisterUser(dir, id, user, cm, ids_);
-      },
-      meta);
+  auto st = RunRegister(id, user, meta);
   if (!st) return Fail(st.error());
   return UserJson(id).value_or("null");
 }
@@ -362,12 +362,7 @@ Result<std::string> AuthService::ChangeUser(const std::string& id, UserChange ch
     if (!hash) return Fail(hash.error());
     change.password_hash = std::move(*hash);
   }
-  auto st = Run(
-      id,
-      [&](const UserDirectory& dir, const CommandMeta& cm) {
-        return DecideChangeUser(dir, id, change, cm, ids_);
-      },
-      meta);
+  auto st = RunChange(id, change, meta);
   if (!st) return Fail(st.error());
   auto json = UserJson(id);
   if (!json) return Fail(Error::NotFound("User " + id + " not found"));

@@ -118,6 +118,8 @@ class AuthService final {
              const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
                                                                     const CommandMeta&)>& decide,
              CommandMeta meta);
+  Status RunRegister(const std::string& id, const NewUser& user, const CommandMeta& meta);
+  Status RunChange(const std::string& id, const UserChange& change, const CommandMeta& meta);
   Status ReloadLocked();  // mu_ held exclusively
   bool Throttled(const std::string& email, const std::string& address, Millis now);
   void RecordFailure(const std::string& email, const std::string& address, Millis now);
