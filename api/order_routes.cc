@@ -208,11 +208,13 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     }
     query->customer_id = req.params["id"];
     auto rm = ctx.read_models.Current();
-    if (auto st = CheckCustomerScope(*rm->store, req, "orders", "read", req.params["id"]); !st) {
-      return SendError(r, st.error());
-    }
     auto customer = QueryCustomer(*rm->store, req.params["id"]);
     if (!customer) return SendError(r, customer.error());
+    if (auto st = CheckCustomerScope(req, "orders", "read", req.params["id"],
+                                     *customer ? std::optional<std::string_view>(**customer)
+                                               : std::nullopt); !st) {
+      return SendError(r, st.error());
+    }
     if (!*customer && !req.query.contains("minPosition")) {
       return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
     }

@@ -152,7 +152,15 @@ Status CheckCustomerScope(ReadStore& store, const HttpRequest& req, std::string_
   auto doc = QueryCustomer(store, customer_id);
   if (!doc) return Fail(doc.error());
   if (!*doc) return {};
-  if (StoredStringMember(**doc, "ownerId") != p->user_id) {
+  return CheckCustomerScope(req, resource, action, customer_id, std::string_view(**doc));
+}
+
+Status CheckCustomerScope(const HttpRequest& req, std::string_view resource,
+                          std::string_view action, const std::string& customer_id,
+                          std::optional<std::string_view> customer_json) {
+  const Principal* p = req.principal.get();
+  if (!p || !customer_json || p->ScopeFor(resource, action) != Scope::kOwn) return {};
+  if (StoredStringMember(*customer_json, "ownerId") != p->user_id) {
     return Fail(Error::PermissionDenied("Customer " + customer_id + " is not assigned to you"));
   }
   return {};

@@ -44,6 +44,10 @@ Result<CommandMeta> ScopedMetaFor(const HttpRequest& req, std::string_view resou
 // customer is assigned to them. OK for _all, and for an unknown customer (the route says 404).
 Status CheckCustomerScope(ReadStore& store, const HttpRequest& req, std::string_view resource,
                           std::string_view action, const std::string& customer_id);
+// The same for a customer document the caller already read (none: unknown, OK).
+Status CheckCustomerScope(const HttpRequest& req, std::string_view resource,
+                          std::string_view action, const std::string& customer_id,
+                          std::optional<std::string_view> customer_json);
 
 // The value of a top-level string member of a document Keel wrote ("ownerId", "customerId"),
 // found without a parse; nullopt when absent or null.

@@ -224,8 +224,9 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     SendStoredDocument(ctx, req, r, "Customer", QueryCustomer,
-                       [&req](ReadStore& store, std::string_view) {
-                         return CheckCustomerScope(store, req, "customers", "read", req.params["id"]);
+                       [&req](ReadStore&, std::string_view doc) {
+                         return CheckCustomerScope(req, "customers", "read", req.params["id"],
+                                                   doc);
                        });
   });
 
