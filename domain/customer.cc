@@ -257,11 +257,7 @@ Result<CustomerFields> DecodeCustomerFields(std::string_view payload) {
 }
 
 Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
-  if (e.aggregate_version != c.version + 1) {
-    return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
-                                " does not follow version " + std::to_string(c.version) +
-                                " of customer " + e.aggregate_id));
-  }
+  if (auto st = CheckNextVersion(e, c.version); !st) return st;
   if (e.type == kCustomerDeactivated) {
     if (c.version == 0) return Fail(Error::DataLoss("Deactivation of an unknown customer"));
     c.is_active = false;

@@ -128,6 +128,13 @@ EventSupport CheckSupport(const EventEnvelope& event) {
   return EventSupport::kSupported;
 }
 
+Status CheckNextVersion(const EventEnvelope& e, int64_t current) {
+  if (e.aggregate_version == current + 1) return {};
+  return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
+                              " does not follow version " + std::to_string(current) + " of " +
+                              e.aggregate_type + " " + e.aggregate_id));
+}
+
 std::string EncodeEvent(const EventEnvelope& e) {
   JsonWriter w;
   w.BeginObject();

@@ -49,4 +49,8 @@ int CurrentSchemaVersion(std::string_view type);
 enum class EventSupport { kSupported, kUnknownType, kNewerVersion };
 EventSupport CheckSupport(const EventEnvelope& event);
 
+// Every fold's first check: kDataLoss unless `event` is the next version of its aggregate,
+// which is at `current` ("Event version 4 does not follow version 2 of customer <id>").
+Status CheckNextVersion(const EventEnvelope& event, int64_t current);
+
 }  // namespace keel

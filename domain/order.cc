@@ -379,11 +379,7 @@ Result<OrderChange> DecodeOrderChange(const EventEnvelope& event) {
 }
 
 Status ApplyOrderChange(Order& o, const EventEnvelope& e, const OrderChange& c) {
-  if (e.aggregate_version != o.version + 1) {
-    return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
-                                " does not follow version " + std::to_string(o.version) +
-                                " of order " + e.aggregate_id));
-  }
+  if (auto st = CheckNextVersion(e, o.version); !st) return st;
   if (c.placed) {
     o = Order{};
     o.id = e.aggregate_id;

@@ -158,11 +158,7 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
   if (e.aggregate_type == kRoleAggregate || e.aggregate_type == kPermissionAggregate) {
     std::string version_key = e.aggregate_type + ":" + e.aggregate_id;
     int64_t& version = access_versions_[version_key];
-    if (e.aggregate_version != version + 1) {
-      return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
-                                  " does not follow version " + std::to_string(version) + " of " +
-                                  version_key));
-    }
+    if (auto st = CheckNextVersion(e, version); !st) return Fail(st.error());
     auto obj = PayloadObject(e.payload);
     if (!obj) return Fail(obj.error());
     std::string_view name, description;
@@ -192,10 +188,8 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
 
   auto it = users_.find(e.aggregate_id);
   const int64_t current = it == users_.end() ? 0 : it->second.version;
-  if (e.aggregate_version != current + 1) {
-    return Fail(Error::DataLoss("Event version " + std::to_string(e.aggregate_version) +
-                                " does not follow version " + std::to_string(current) +
-                                " of user " + e.aggregate_id));
+  if (auto st = CheckNextVersion(e, current); !st) {
+    return Fail(st.error());
   }
   if (e.type != kUserRegistered && it == users_.end()) {
     return Fail(Error::DataLoss(e.type + " of an unknown user " + e.aggregate_id));
