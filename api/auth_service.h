@@ -129,7 +129,6 @@ class AuthService final {
   Clock& clock_;
   IdGenerator& ids_;
   const uint64_t instance_;  // tells this service's cached tokens from another's (tests run several)
-  std::string dummy_hash_;  // verified against for unknown emails: the same time as a real one
 
   mutable std::shared_mutex mu_;
   UserDirectory dir_;                    // guarded by mu_
