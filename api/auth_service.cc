@@ -29,7 +29,8 @@ constexpr std::string_view kIssuer = "keel";
 // Verified against when a sign-in names an unknown email, so that it takes as long as a wrong
 // password: an Argon2id hash at the cost HashPassword uses, of a random password nobody kept.
 constexpr const char* kDummyHash =
-    "$argon2id$v=19$m=65536,t=2,p=1$HItGfGWxEhIaJa7J6OMkPw$N8PV6Jo/viQvY/8U2rK72AqkFyg/dRRVemBuTmGBcmE";
+    "$argon2id$v=19$m=65536,t=2,p=1$HItGfGWxEhIaJa7J6OMkPw$N8PV6Jo/viQvY/8U2rK72AqkFyg/"
+    "dRRVemBuTmGBcmE";
 
 struct Claims {
   std::string sub;
@@ -123,6 +124,10 @@ Status AuthService::Run(const std::string& key,
       if (auto st = ReloadLocked(); !st) return st;
     }
     meta.now = clock_.NowMillis();
+    if (meta.now - pruned_at_ >= 60000) {  // expired sessions leave the directory, once a minute
+      dir_.PruneSessions(meta.now);
+      pruned_at_ = meta.now;
+    }
     auto events = decide(dir_, meta);
     if (!events) return Fail(events.error());
     if (events->empty()) return {};

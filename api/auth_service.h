@@ -128,14 +128,15 @@ class AuthService final {
   EventLog& log_;
   Clock& clock_;
   IdGenerator& ids_;
-  const uint64_t instance_;  // tells this service's cached tokens from another's (tests run several)
+  const uint64_t
+      instance_;  // tells this service's cached tokens from another's (tests run several)
 
   mutable std::shared_mutex mu_;
-  UserDirectory dir_;                    // guarded by mu_
+  UserDirectory dir_;     // guarded by mu_
+  Millis pruned_at_ = 0;  // when expired sessions last left the directory; guarded by mu_
   std::atomic<uint64_t> generation_{1};  // bumped by every fold
   std::atomic<bool> stale_{false};
   std::mutex append_mu_;  // one user command at a time: decide, fold and append in order
-
 
   std::mutex failures_mu_;
   std::unordered_map<std::string, Failures> failures_;  // "a:<email>", "ip:<address>"
