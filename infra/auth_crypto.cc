@@ -24,10 +24,8 @@ using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 Error Refused(std::string why) { return Error::Unauthenticated(std::move(why)); }
 
 // The "alg" of a token's header, or an error when the header is not a JSON object.
-Result<std::string> AlgOf(std::string_view token) {
-  auto parts = SplitJwt(token);
-  if (!parts) return Fail(parts.error());
-  auto doc = json::Parse(parts->header_json, "Token header", ErrorCode::kUnauthenticated);
+Result<std::string> AlgOf(const JwtParts& parts) {
+  auto doc = json::Parse(parts.header_json, "Token header", ErrorCode::kUnauthenticated);
   if (!doc) return Fail(Refused("Token header is not JSON"));
   std::string_view alg;
   if ((*doc)["alg"].get(alg)) return Fail(Refused("Token header names no algorithm"));
@@ -36,7 +34,9 @@ Result<std::string> AlgOf(std::string_view token) {
 
 Result<std::string> Verify(std::string_view token, std::string_view want_alg,
                            const unsigned char* key, size_t key_len) {
-  auto alg = AlgOf(token);
+  auto parts = SplitJwt(token);
+  if (!parts) return Fail(parts.error());
+  auto alg = AlgOf(*parts);
   if (!alg) return Fail(alg.error());
   // The algorithm is ours to choose, never the token's: "none" or an HS/RS swap is refused.
   if (*alg != want_alg) return Fail(Refused("Token algorithm " + *alg + " is not accepted"));
@@ -48,8 +48,6 @@ Result<std::string> Verify(std::string_view token, std::string_view want_alg,
   JwtPtr jwt(raw);
   const jwt_alg_t expect = want_alg == "HS256" ? JWT_ALG_HS256 : JWT_ALG_RS256;
   if (jwt_get_alg(jwt.get()) != expect) return Fail(Refused("Token algorithm is not accepted"));
-  auto parts = SplitJwt(token);
-  if (!parts) return Fail(parts.error());
   return std::move(parts->payload_json);
 }
 
