@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace keel {
@@ -99,7 +100,20 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
   size_t bytes = 64;
   for (const auto& w : batch) bytes += w.key.size() + (w.value ? w.value->size() : 0) + 16;
   rocksdb::WriteBatch wb(bytes);
-  for (const auto& w : batch) {
+  // Inserted in key order, table by table: each memtable's skiplist then finds the place of a
+  // key next to the previous one instead of searching from the top (random order made the
+  // search most of a projection's CPU). Stable, so that two writes to one key keep their order.
+  thread_local std::vector<uint32_t> order;
+  order.resize(batch.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const auto& x = batch[a];
+    const auto& y = batch[b];
+    if (x.table != y.table) return x.table < y.table;
+    return x.key < y.key;
+  });
+  for (uint32_t i : order) {
+    const auto& w = batch[i];
     auto cf = impl_->Table(w.table);
     if (!cf) return Fail(cf.error());
     auto s = w.value ? wb.Put(*cf, w.key, *w.value) : wb.Delete(*cf, w.key);
