@@ -367,7 +367,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(RouteContext{
       *impl->commands, impl->read_models, impl->clock, impl->metrics,
-      config.max_read_wait_ms, impl->draining,
+      config.max_read_wait_ms, impl->draining, *impl->log,
       [raw](const std::string& name) { return raw->StartRebuild(name); },
       [raw]() {
         std::lock_guard lock(raw->rebuild_mu);

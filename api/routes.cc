@@ -250,7 +250,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (auto st = CheckCustomerScope(*rm->store, req, "customers", "read", req.params["id"]); !st) {
       return SendError(r, st.error());
     }
-    auto events = QueryCustomerEvents(*rm->store, req.params["id"]);
+    auto events = QueryCustomerEvents(*rm->store, ctx.log, req.params["id"]);
     if (!events) return SendError(r, events.error());
     if (events->empty()) {
       return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));

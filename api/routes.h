@@ -24,6 +24,7 @@ struct RouteContext {
   Metrics& metrics;
   int max_read_wait_ms = 5000;
   std::atomic<bool>& draining;  // true once shutdown began: commands get 503
+  EventLog& log;
   // Starts a side-by-side rebuild of the named projection: kNotFound for an unknown name,
   // kAborted while one is running.
   std::function<Result<RebuildProgress>(const std::string&)> start_rebuild;

@@ -96,6 +96,16 @@ class EmbeddedLogReader final : public LogReader {
     }
   }
 
+  Status Seek(int32_t partition, int64_t offset) override {
+    for (auto& [p, next] : positions_) {
+      if (p == partition) {
+        next = std::max<int64_t>(offset, 0);
+        return {};
+      }
+    }
+    return Fail(Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
+  }
+
  private:
   EmbeddedLog& log_;
   const std::string topic_;

@@ -44,6 +44,8 @@ class LogReader {
   // `wait` when none is available yet. An empty vector means nothing arrived in time.
   virtual Result<std::vector<LogRecord>> Poll(size_t max_records,
                                               std::chrono::milliseconds wait) = 0;
+  // Moves one of the reader's partitions to `offset`: the next Poll reads it from there.
+  virtual Status Seek(int32_t partition, int64_t offset) = 0;
 };
 
 class EventLog {
@@ -75,6 +77,13 @@ class EventLog {
                 [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
     return future.get();
   }
+
+  // The records of one partition at `offsets` (ascending, each below the end offset), in that
+  // order: one reader, moved forward by seeking over gaps. kDataLoss names an offset the log
+  // no longer holds; kUnavailable one that did not arrive within `wait`.
+  Result<std::vector<LogRecord>> ReadAt(const std::string& topic, int32_t partition,
+                                        const std::vector<int64_t>& offsets,
+                                        std::chrono::milliseconds wait = std::chrono::seconds(5));
 
   // Reads every partition of `topic` from the start up to the end it had when called, and
   // hands each record to `visit` (in offset order within a partition).

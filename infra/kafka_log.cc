@@ -111,6 +111,34 @@ class KafkaReader final : public LogReader {
     return out;
   }
 
+  Status Seek(int32_t partition, int64_t offset) override {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (auto err = rd_kafka_assignment(rk_, &assigned); err) {
+      return Fail(Error::Unavailable(std::string("Kafka seek: ") + rd_kafka_err2str(err)));
+    }
+    std::string topic;
+    for (int i = 0; i < assigned->cnt; ++i) {
+      if (assigned->elems[i].partition == partition) topic = assigned->elems[i].topic;
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+    if (topic.empty()) {
+      return Fail(Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
+    }
+    // Only this partition moves; messages already fetched from the old position are dropped.
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+    rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list, 5000);
+    std::string failure;
+    if (!error && list->elems[0].err) failure = rd_kafka_err2str(list->elems[0].err);
+    if (error) {
+      failure = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (!failure.empty()) return Fail(Error::Unavailable("Kafka seek: " + failure));
+    return {};
+  }
+
  private:
   rd_kafka_t* rk_;
 };

@@ -12,6 +12,7 @@
 
 #include "domain/customer.h"
 #include "domain/order.h"
+#include "infra/event_log.h"
 #include "infra/read_store.h"
 #include "projections/projector.h"
 
@@ -79,8 +80,11 @@ class CustomerIndex;
 // `index`, when given and sound, answers filtered and sorted lists without scanning the store.
 Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,
                                     const CustomerListQuery& query);
-// The customer's events, oldest first, as encoded envelopes; empty for an unknown id.
-Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, std::string_view id);
+// The customer's events, oldest first, as encoded envelopes; empty for an unknown id. The
+// history table points into `log` (the events are read from there, as appended); entries from
+// read models built before that hold the envelope itself.
+Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog& log,
+                                                     std::string_view id);
 // Registered customers, from the projector's counter.
 Result<int64_t> QueryCustomerCount(ReadStore& store);
 

@@ -134,6 +134,13 @@ TEST_F(KafkaInteropTest, OrdersAndBulkIngestionWorkOnKafka) {
   // k1 has orders 1, 51, …, 451 (none cancelled: no multiple of 5) and the one above.
   EXPECT_EQ(j.Int("/data/0/orderCount"), 10 + 1);
   EXPECT_EQ(j.Num("/data/0/totalSpending"), 10 * 2.5 + 10);
+  // k1's history is read back from Kafka (the history table points into the log): its
+  // registration, then its eleven orders, spread over the partition among other customers'.
+  Json history(c.Send("GET", "/api/v1/customers/" + j.Str("/data/0/id") + "/events").body);
+  ASSERT_EQ(history.Int("/meta/total"), 1 + 11);
+  EXPECT_EQ(history.Str("/data/0/type"), "CustomerRegistered");
+  for (int i = 1; i <= 11; ++i) EXPECT_EQ(history.Str("/data/" + std::to_string(i) + "/type"), "OrderPlaced");
+  EXPECT_EQ(history.Num("/data/11/payload/orderAmount"), 10);
   // k0's ten orders (0, 50, …, 450) were all placed cancelled.
   Json k0(c.Send("GET", "/api/v1/customers?email=k0@x.io").body);
   EXPECT_EQ(k0.Int("/data/0/orderCount"), 0);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "domain/customer.h"
+#include "projections/customer_projector.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
 #include "tests/test_util.h"
@@ -103,6 +104,40 @@ TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
   EXPECT_EQ(*(*store)->Get("counts", "poison"), std::optional<std::string>("1"));
   runner.Stop();
   EXPECT_EQ(runner.Describe(now)->state, "stopped");
+}
+
+// The customer history table points into the log; entries written by read models built
+// before it did hold the envelope itself, and are still served.
+TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
+  ASSERT_TRUE(log);
+  CustomerProjector projector;
+  auto store = RocksStore::Open(dir.path() + "/store", projector.tables());
+  ASSERT_TRUE(store) << store.error().message;
+  auto appended = (*log)->Append(std::string(kCustomersTopic), "c1", {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
+  ASSERT_TRUE(appended);
+  auto key = [&](int64_t offset) {
+    char digits[24];
+    std::snprintf(digits, sizeof digits, "%020lld", static_cast<long long>(offset));
+    return std::string("c1/") + digits;
+  };
+  const int64_t first = appended->first_offset;
+  const std::string partition = std::to_string(appended->partition);
+  ASSERT_TRUE((*store)->Write({{kCustomerEventsTable, key(first), partition},
+                               {kCustomerEventsTable, key(first + 1), R"({"inline":true})"},
+                               {kCustomerEventsTable, key(first + 2), partition}}));
+  auto events = QueryCustomerEvents(**store, **log, "c1");
+  ASSERT_TRUE(events) << events.error().message;
+  EXPECT_EQ(*events, (std::vector<std::string>{R"({"n":1})", R"({"inline":true})", R"({"n":3})"}));
+  auto none = QueryCustomerEvents(**store, **log, "c2");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  // A pointer the log cannot have is refused, not skipped.
+  ASSERT_TRUE((*store)->Write({{kCustomerEventsTable, key(first + 3), "7"}}));
+  auto broken = QueryCustomerEvents(**store, **log, "c1");
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, ErrorCode::kDataLoss);
 }
 
 }  // namespace

@@ -1,0 +1,63 @@
+#include "infra/event_log.h"
+
+#include <algorithm>
+#include <string>
+
+namespace keel {
+
+Result<std::vector<LogRecord>> EventLog::ReadAt(const std::string& topic, int32_t partition,
+                                                const std::vector<int64_t>& offsets,
+                                                std::chrono::milliseconds wait) {
+  std::vector<LogRecord> out;
+  if (offsets.empty()) return out;
+  if (!std::is_sorted(offsets.begin(), offsets.end())) {
+    return Fail(Error::InvalidArgument("Log offsets to read must ascend"));
+  }
+  auto reader = OpenReader(topic, {{partition, offsets.front()}});
+  if (!reader) return Fail(reader.error());
+  // Reading through a gap this short is cheaper than a seek.
+  constexpr int64_t kMaxSkip = 64;
+  constexpr int64_t kMaxPoll = 1024;
+  auto where = [&](int64_t offset) {
+    return topic + " partition " + std::to_string(partition) + " offset " + std::to_string(offset);
+  };
+  int64_t next = offsets.front();  // the offset the reader delivers next
+  size_t i = 0;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (i < offsets.size()) {
+    const int64_t want = offsets[i];
+    if (want < next || want - next > kMaxSkip) {
+      if (auto st = (*reader)->Seek(partition, want); !st) return Fail(st.error());
+      next = want;
+    }
+    // Up to the last wanted offset that this run can reach without a seek.
+    size_t j = i;
+    while (j + 1 < offsets.size() && offsets[j + 1] - offsets[j] <= kMaxSkip &&
+           offsets[j + 1] - next < kMaxPoll) {
+      ++j;
+    }
+    auto records = (*reader)->Poll(static_cast<size_t>(offsets[j] - next + 1), std::chrono::milliseconds(200));
+    if (!records) return Fail(records.error());
+    if (records->empty()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Fail(Error::Unavailable("The log did not deliver " + where(want)));
+      }
+      continue;
+    }
+    for (auto& r : *records) {
+      if (r.partition != partition) continue;
+      next = r.offset + 1;
+      if (i < offsets.size() && offsets[i] < r.offset) {
+        return Fail(Error::DataLoss("The log no longer holds " + where(offsets[i])));
+      }
+      while (i < offsets.size() && offsets[i] == r.offset) {
+        out.push_back(r);
+        ++i;
+      }
+    }
+    deadline = std::chrono::steady_clock::now() + wait;
+  }
+  return out;
+}
+
+}  // namespace keel
