@@ -227,7 +227,7 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
       });
 }
 
-Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
+Result<std::shared_ptr<IngestChunk>> CommandService::IngestCustomers(
     const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta) {
   return Ingest(
       records.size(),
@@ -246,7 +246,7 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestCustomers(
       [&](size_t i) { return records[i].first; }, meta);
 }
 
-Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
+Result<std::shared_ptr<IngestChunk>> CommandService::IngestOrders(
     const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta) {
   return Ingest(
       records.size(),
@@ -257,68 +257,65 @@ Result<std::vector<IngestRecordOutcome>> CommandService::IngestOrders(
       [&](size_t i) { return records[i].first; }, meta);
 }
 
-Result<std::vector<IngestRecordOutcome>> CommandService::Ingest(
+const std::vector<IngestRecordOutcome>& IngestChunk::Wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return waiting_ == 0; });
+  return outcomes_;
+}
+
+Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
     size_t count, const std::function<Result<Decision>(size_t, const CommandMeta&)>& decide,
     const std::function<size_t(size_t)>& index_of, const CommandMeta& meta) {
   if (!loaded_) {
     return Fail(Error::Unavailable("Keel is starting: the command side is still reading the log"));
   }
-  std::vector<IngestRecordOutcome> outcomes(count);
-  // Appends still unacknowledged; their callbacks fill in their outcomes.
-  struct Pending {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t waiting = 0;  // guarded by mu
-  };
-  auto pending = std::make_shared<Pending>();  // shared: a callback may outlive the wait
-  {
-    std::unique_lock lock(mu_);
-    if (stale_) {
-      if (auto st = LoadLocked(); !st) return Fail(st.error());
-    }
-    CommandMeta m = meta;
-    m.now = clock_.NowMillis();
-    for (size_t i = 0; i < count; ++i) {
-      IngestRecordOutcome& out = outcomes[i];
-      out.index = index_of(i);
-      auto decision = decide(i, m);
-      if (!decision) {
-        out.error = decision.error();
-        continue;
-      }
-      if (decision->events.empty()) {
-        out.result = decision->duplicate ? IngestResult::kDuplicate : IngestResult::kUnchanged;
-        continue;
-      }
-      auto values = Commit(decision->events);
-      if (!values) {
-        out.error = values.error();
-        continue;
-      }
-      const IngestResult result =
-          decision->status == 201 ? IngestResult::kCreated : IngestResult::kUpdated;
-      {
-        std::lock_guard plock(pending->mu);
-        ++pending->waiting;
-      }
-      ++in_flight_;
-      log_.AppendAsync(std::string(kCustomersTopic), decision->key, std::move(*values),
-                       [this, &out, pending, result](Result<AppendResult> appended) {
-                         if (appended) {
-                           out.result = result;
-                         } else {
-                           stale_ = true;
-                           out.error = appended.error();
-                         }
-                         --in_flight_;
-                         std::lock_guard plock(pending->mu);
-                         if (--pending->waiting == 0) pending->cv.notify_all();
-                       });
-    }
+  // Shared with the append callbacks, which fill in the outcomes.
+  auto chunk = std::make_shared<IngestChunk>();
+  chunk->outcomes_.resize(count);
+  std::unique_lock lock(mu_);
+  if (stale_) {
+    if (auto st = LoadLocked(); !st) return Fail(st.error());
   }
-  std::unique_lock plock(pending->mu);
-  pending->cv.wait(plock, [&] { return pending->waiting == 0; });
-  return outcomes;
+  CommandMeta m = meta;
+  m.now = clock_.NowMillis();
+  for (size_t i = 0; i < count; ++i) {
+    IngestRecordOutcome& out = chunk->outcomes_[i];
+    out.index = index_of(i);
+    auto decision = decide(i, m);
+    if (!decision) {
+      out.error = decision.error();
+      continue;
+    }
+    if (decision->events.empty()) {
+      out.result = decision->duplicate ? IngestResult::kDuplicate : IngestResult::kUnchanged;
+      continue;
+    }
+    auto values = Commit(decision->events);
+    if (!values) {
+      out.error = values.error();
+      continue;
+    }
+    const IngestResult result =
+        decision->status == 201 ? IngestResult::kCreated : IngestResult::kUpdated;
+    {
+      std::lock_guard held(chunk->mu_);
+      ++chunk->waiting_;
+    }
+    ++in_flight_;
+    log_.AppendAsync(std::string(kCustomersTopic), decision->key, std::move(*values),
+                     [this, &out, chunk, result](Result<AppendResult> appended) {
+                       if (appended) {
+                         out.result = result;
+                       } else {
+                         stale_ = true;
+                         out.error = appended.error();
+                       }
+                       --in_flight_;
+                       std::lock_guard held(chunk->mu_);
+                       if (--chunk->waiting_ == 0) chunk->cv_.notify_all();
+                     });
+  }
+  return chunk;
 }
 
 }  // namespace keel

@@ -18,8 +18,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,6 +51,21 @@ struct IngestRecordOutcome {
   std::optional<Error> error;  // for kRejected
 };
 
+// The appends of one bulk chunk, decided and in flight. Thread-safe.
+class IngestChunk final {
+ public:
+  // Blocks until every append of the chunk is acknowledged (or failed): one outcome per
+  // record, in order.
+  const std::vector<IngestRecordOutcome>& Wait();
+
+ private:
+  friend class CommandService;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t waiting_ = 0;  // guarded by mu_
+  std::vector<IngestRecordOutcome> outcomes_;  // each written by its record's callback
+};
+
 class CommandService final {
  public:
   using Done = std::function<void(Result<CommandOutcome>)>;
@@ -70,11 +87,11 @@ class CommandService final {
 
   // Bulk ingestion of already validated records: customers are upserted by email (fields
   // absent from a record keep their values), orders are placed unless their external id was
-  // seen. Blocks until every append is acknowledged; one outcome per record, in order.
-  // kUnavailable while loading.
-  Result<std::vector<IngestRecordOutcome>> IngestCustomers(
+  // seen. Returns once the chunk is decided (later commands see it); its appends complete in
+  // the background, and IngestChunk::Wait gives the outcomes. kUnavailable while loading.
+  Result<std::shared_ptr<IngestChunk>> IngestCustomers(
       const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta);
-  Result<std::vector<IngestRecordOutcome>> IngestOrders(
+  Result<std::shared_ptr<IngestChunk>> IngestOrders(
       const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta);
 
   // Commands whose events are being appended.
@@ -105,7 +122,7 @@ class CommandService final {
   Result<CommandOutcome> Answer(Subject subject, const std::string& id, int status) const;
   // Folds the decided events and encodes them; on failure marks the model stale. mu_ held.
   Result<std::vector<std::string>> Commit(const std::vector<EventEnvelope>& events);
-  Result<std::vector<IngestRecordOutcome>> Ingest(
+  Result<std::shared_ptr<IngestChunk>> Ingest(
       size_t count, const std::function<Result<Decision>(size_t, const CommandMeta&)>& decide,
       const std::function<size_t(size_t)>& index_of, const CommandMeta& meta);
   Status LoadLocked();  // mu_ held

@@ -176,6 +176,7 @@ void IngestService::Run(Job& job) {
     job.status.total = *total;
   }
   RecordSplitter splitter(job.body, job.format);
+  InFlight in_flight;
   std::vector<std::pair<size_t, CustomerFields>> customers;
   std::vector<std::pair<size_t, OrderInput>> orders;
   std::string_view record;
@@ -208,9 +209,12 @@ void IngestService::Run(Job& job) {
       orders.emplace_back(index, std::move(*input));
     }
     if (customers.size() + orders.size() >= options_.chunk_records) {
-      if (!Flush(job, customers, orders)) return;  // failed; Flush said why
-      std::lock_guard lock(mu_);
+      if (!Flush(job, customers, orders, in_flight)) return;  // failed; Flush said why
+      std::unique_lock lock(mu_);
       if (stopping_) {
+        lock.unlock();
+        while (!in_flight.empty()) Settle(job, in_flight);
+        lock.lock();
         job.status.state = "failed";
         job.status.failure = "The server shut down after " + std::to_string(job.status.processed) +
                              " records; re-send the body (records already ingested are recognised)";
@@ -219,36 +223,47 @@ void IngestService::Run(Job& job) {
       }
     }
   }
-  if (Flush(job, customers, orders)) finish("");
+  if (!Flush(job, customers, orders, in_flight)) return;
+  while (!in_flight.empty()) Settle(job, in_flight);
+  finish("");
 }
 
 bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
-                          std::vector<std::pair<size_t, OrderInput>>& orders) {
+                          std::vector<std::pair<size_t, OrderInput>>& orders, InFlight& in_flight) {
   const size_t count = customers.size() + orders.size();
   if (count == 0) return true;
   std::vector<size_t> indexes;
   indexes.reserve(count);
   for (const auto& [i, _] : customers) indexes.push_back(i);
   for (const auto& [i, _] : orders) indexes.push_back(i);
-  Result<std::vector<IngestRecordOutcome>> outcomes;
+  Result<std::shared_ptr<IngestChunk>> chunk;
   // While the command side is still reading the log at start, wait for it (bounded).
   for (int attempt = 0;; ++attempt) {
-    outcomes = customers.empty() ? commands_.IngestOrders(orders, job.meta)
-                                 : commands_.IngestCustomers(customers, job.meta);
-    if (outcomes || outcomes.error().code != ErrorCode::kUnavailable || attempt >= 600) break;
+    chunk = customers.empty() ? commands_.IngestOrders(orders, job.meta)
+                              : commands_.IngestCustomers(customers, job.meta);
+    if (chunk || chunk.error().code != ErrorCode::kUnavailable || attempt >= 600) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   customers.clear();
   orders.clear();
-  if (!outcomes) {
-    for (size_t i : indexes) Reject(job, i, outcomes.error());
+  if (!chunk) {
+    while (!in_flight.empty()) Settle(job, in_flight);
+    for (size_t i : indexes) Reject(job, i, chunk.error());
     std::lock_guard lock(mu_);
     job.status.state = "failed";
-    job.status.failure = outcomes.error().message;
+    job.status.failure = chunk.error().message;
     job.status.finished_at = clock_.NowMillis();
     return false;
   }
-  for (auto& o : *outcomes) {
+  in_flight.push_back(std::move(*chunk));
+  while (in_flight.size() > kChunksInFlight) Settle(job, in_flight);
+  return true;
+}
+
+void IngestService::Settle(Job& job, InFlight& in_flight) {
+  std::shared_ptr<IngestChunk> chunk = std::move(in_flight.front());
+  in_flight.pop_front();
+  for (const auto& o : chunk->Wait()) {
     if (o.result == IngestResult::kRejected) {
       Reject(job, o.index, o.error.value_or(Error::Internal("Rejected")));
       continue;
@@ -263,7 +278,6 @@ bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields
       case IngestResult::kRejected: break;
     }
   }
-  return true;
 }
 
 }  // namespace keel

@@ -84,10 +84,16 @@ class IngestService final {
   };
   void Loop();
   void Run(Job& job);
-  // Sends one chunk to the command service, counts its outcomes and empties the chunk; false
-  // when the job failed.
+  using InFlight = std::deque<std::shared_ptr<IngestChunk>>;
+  // Sends one chunk to the command service and empties it; false when the job failed (every
+  // chunk in flight is then settled). The command service decides a chunk at once and appends
+  // it in the background: the next chunk is parsed while this one is written and synced, with
+  // at most kChunksInFlight chunks waiting for their appends.
   bool Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
-             std::vector<std::pair<size_t, OrderInput>>& orders);
+             std::vector<std::pair<size_t, OrderInput>>& orders, InFlight& in_flight);
+  // Waits for the oldest chunk in flight and counts its outcomes.
+  void Settle(Job& job, InFlight& in_flight);
+  static constexpr size_t kChunksInFlight = 2;
   void Reject(Job& job, size_t index, Error error);
 
   CommandService& commands_;
