@@ -55,63 +55,6 @@ Status Upcast(EventEnvelope& e) {
   return {};
 }
 
-// The exact text of a top-level member's value in an object that simdjson has already
-// validated, so that payloads keep their bytes (number formatting included) through decoding.
-std::string_view RawMemberValue(std::string_view json, std::string_view key) {
-  size_t i = json.find('{');
-  if (i == json.npos) return {};
-  ++i;
-  auto skip_ws = [&] {
-    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
-  };
-  auto skip_string = [&] {  // json[i] == '"'
-    for (++i; i < json.size() && json[i] != '"'; ++i) {
-      if (json[i] == '\\') ++i;
-    }
-    ++i;
-  };
-  while (i < json.size()) {
-    skip_ws();
-    if (i >= json.size() || json[i] != '"') return {};
-    const size_t key_start = i + 1;
-    skip_string();
-    const std::string_view name = json.substr(key_start, i - 1 - key_start);
-    skip_ws();
-    ++i;  // ':'
-    skip_ws();
-    const size_t value_start = i;
-    int depth = 0;
-    while (i < json.size()) {
-      const char c = json[i];
-      if (c == '"') {
-        skip_string();
-        if (depth == 0) break;
-        continue;
-      }
-      if (c == '{' || c == '[') ++depth;
-      if (c == '}' || c == ']') {
-        if (depth == 0) break;
-        --depth;
-        if (depth == 0) {
-          ++i;
-          break;
-        }
-      }
-      if (c == ',' && depth == 0) break;
-      ++i;
-    }
-    size_t value_end = i;
-    while (value_end > value_start && (json[value_end - 1] == ' ' || json[value_end - 1] == '\n' ||
-                                       json[value_end - 1] == '\t' || json[value_end - 1] == '\r')) {
-      --value_end;
-    }
-    if (name == key) return json.substr(value_start, value_end - value_start);
-    skip_ws();
-    if (i < json.size() && json[i] == ',') ++i;
-  }
-  return {};
-}
-
 }  // namespace
 
 int CurrentSchemaVersion(std::string_view type) {
@@ -156,54 +99,104 @@ std::string EncodeEvent(const EventEnvelope& e) {
 }
 
 Result<EventEnvelope> DecodeEvent(std::string_view json) {
-  auto doc = json::Parse(json, "Event", ErrorCode::kDataLoss);
-  if (!doc) return Fail(doc.error());
-  if (doc->type() != element_type::OBJECT) return Fail(Error::DataLoss("Event is not an object"));
+  // One pass with simdjson's On-Demand API: every projection decodes every event, and looking
+  // each member up in a parsed tree scanned the object once per member. The payload is kept as
+  // its raw text, bytes exact (projections parse it as they need).
+  auto invalid = [](const std::string& why) { return Fail(Error::DataLoss("Event is not valid JSON: " + why)); };
+  if (json.empty()) return invalid("it is empty");
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string buffer;
+  buffer.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  buffer.assign(json);
+  simdjson::ondemand::document doc;
+  if (auto err = parser.iterate(buffer.data(), json.size(), buffer.capacity()).get(doc)) {
+    return invalid(simdjson::error_message(err));
+  }
+  simdjson::ondemand::object object;
+  if (auto err = doc.get_object().get(object); err) {
+    if (err == simdjson::INCORRECT_TYPE) return Fail(Error::DataLoss("Event is not an object"));
+    return invalid(simdjson::error_message(err));
+  }
   EventEnvelope e;
   auto missing = [](std::string_view f) {
     return Fail(Error::DataLoss("Event field '" + std::string(f) + "' is missing or invalid"));
   };
-  auto str = [&](const char* key, std::string& out, bool required) -> bool {
-    std::string_view v;
-    if (doc->at_key(key).get(v)) return !required;
-    out = v;
-    return true;
-  };
-  if (!str("event_id", e.event_id, true)) return missing("event_id");
-  if (!str("type", e.type, true) || e.type.empty()) return missing("type");
-  int64_t version;
-  if (doc->at_key("schema_version").get(version) || version < 1 || version > 1'000'000) {
+  // Members seen so far, by the bit of their position in this list; the first of a repeated
+  // member counts, as in a lookup.
+  enum Member { kEventId, kType, kSchemaVersion, kAggregateType, kAggregateId, kAggregateVersion,
+                kOccurredAt, kRecordedAt, kActor, kCorrelationId, kCausationId, kIdempotencyKey,
+                kPayload, kMembers };
+  static constexpr std::string_view kNames[kMembers] = {
+      "event_id", "type", "schema_version", "aggregate_type", "aggregate_id", "aggregate_version",
+      "occurred_at", "recorded_at", "actor", "correlation_id", "causation_id", "idempotency_key",
+      "payload"};
+  uint32_t seen = 0;     // present
+  uint32_t invalid_members = 0;  // present with the wrong type
+  int64_t schema_version = 0;
+  std::string recorded_text, occurred_text;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return invalid("a member name is malformed");
+    int m = 0;
+    while (m < kMembers && kNames[m] != key) ++m;
+    if (m == kMembers || (seen & (1u << m))) continue;  // skipped, as On-Demand does
+    seen |= 1u << m;
+    auto value = field.value();
+    bool ok = true;
+    switch (m) {
+      case kSchemaVersion: ok = !value.get_int64().get(schema_version); break;
+      case kAggregateVersion: ok = !value.get_int64().get(e.aggregate_version); break;
+      case kPayload: {
+        simdjson::ondemand::object payload;
+        std::string_view raw;
+        ok = !value.get_object().get(payload) && !payload.raw_json().get(raw);
+        // The raw text runs to the next token: without the whitespace before it.
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
+                                raw.back() == '\t')) {
+          raw.remove_suffix(1);
+        }
+        if (ok) e.payload = raw;
+        break;
+      }
+      default: {
+        std::string_view text;
+        ok = !value.get_string().get(text);
+        if (!ok) break;
+        switch (m) {
+          case kEventId: e.event_id = text; break;
+          case kType: e.type = text; break;
+          case kAggregateType: e.aggregate_type = text; break;
+          case kAggregateId: e.aggregate_id = text; break;
+          case kOccurredAt: occurred_text = text; break;
+          case kRecordedAt: recorded_text = text; break;
+          case kActor: e.actor = text; break;
+          case kCorrelationId: e.correlation_id = text; break;
+          case kCausationId: e.causation_id = text; break;
+          case kIdempotencyKey: e.idempotency_key = text; break;
+        }
+      }
+    }
+    if (!ok) invalid_members |= 1u << m;
+  }
+  // At the end of the document, the location is out of bounds.
+  if (!doc.current_location().error()) return invalid("content after the event");
+  auto has = [&](Member m) { return (seen & (1u << m)) && !(invalid_members & (1u << m)); };
+  if (!has(kEventId)) return missing("event_id");
+  if (!has(kType) || e.type.empty()) return missing("type");
+  if (!has(kSchemaVersion) || schema_version < 1 || schema_version > 1'000'000) {
     return missing("schema_version");
   }
-  e.schema_version = static_cast<int>(version);
-  if (!str("aggregate_type", e.aggregate_type, true)) return missing("aggregate_type");
-  if (!str("aggregate_id", e.aggregate_id, true) || e.aggregate_id.empty()) {
-    return missing("aggregate_id");
-  }
-  if (doc->at_key("aggregate_version").get(e.aggregate_version) || e.aggregate_version < 1) {
-    return missing("aggregate_version");
-  }
-  std::string when;
-  if (!str("occurred_at", when, true)) return missing("occurred_at");
-  auto occurred = ParseIso8601(when);
-  if (!occurred) return missing("occurred_at");
-  e.occurred_at = *occurred;
-  when.clear();
-  str("recorded_at", when, false);
-  auto recorded = when.empty() ? occurred : ParseIso8601(when);
-  if (!recorded) return missing("recorded_at");
-  e.recorded_at = *recorded;
-  str("actor", e.actor, false);
-  str("correlation_id", e.correlation_id, false);
-  str("causation_id", e.causation_id, false);
-  str("idempotency_key", e.idempotency_key, false);
-  element payload;
-  if (doc->at_key("payload").get(payload) || payload.type() != element_type::OBJECT) {
-    return missing("payload");
-  }
-  // A key written with escapes is not found by the raw scan; minify is exact enough then.
-  std::string_view raw = RawMemberValue(json, "payload");
-  e.payload = raw.empty() ? simdjson::minify(payload) : std::string(raw);
+  e.schema_version = static_cast<int>(schema_version);
+  if (!has(kAggregateType)) return missing("aggregate_type");
+  if (!has(kAggregateId) || e.aggregate_id.empty()) return missing("aggregate_id");
+  if (!has(kAggregateVersion) || e.aggregate_version < 1) return missing("aggregate_version");
+  auto occurred_at = has(kOccurredAt) ? ParseIso8601(occurred_text) : std::nullopt;
+  if (!occurred_at) return missing("occurred_at");
+  e.occurred_at = *occurred_at;
+  auto recorded_at = has(kRecordedAt) && !recorded_text.empty() ? ParseIso8601(recorded_text) : occurred_at;
+  if (!recorded_at) return missing("recorded_at");
+  e.recorded_at = *recorded_at;
+  if (!has(kPayload)) return missing("payload");
   if (CheckSupport(e) == EventSupport::kSupported) {
     if (auto st = Upcast(e); !st) return Fail(st.error());
   }
