@@ -40,7 +40,10 @@ class OverlayView final : public StateView {
   }
 
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
-    auto it = index_.find(TableKey(table, key));
+    // The lookup key is built in a reused buffer: no allocation per read.
+    lookup_.assign(table).push_back('\0');
+    lookup_.append(key);
+    auto it = index_.find(lookup_);
     if (it != index_.end()) return writes_[it->second].value;
     return store_->Get(table, key);
   }
@@ -59,6 +62,7 @@ class OverlayView final : public StateView {
 
  private:
   ReadStore* store_ = nullptr;
+  std::string lookup_;
   std::vector<StoreWrite> writes_;
   std::unordered_map<std::string, size_t> index_;
 };
@@ -214,6 +218,7 @@ void ProjectorRunner::Loop(int worker) {
 }
 
 Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
+  const auto started = std::chrono::steady_clock::now();
   thread_local OverlayView view;
   view.Reset(&store_, records.size() * 6);
   std::vector<StoreWrite> dead_letters;
@@ -289,10 +294,19 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
                        std::to_string(counters[p].*field)});
     }
   }
+  const auto applied = std::chrono::steady_clock::now();
   if (auto st = store_.Write(batch); !st) return st;
+  const auto written = std::chrono::steady_clock::now();
   // Before the positions are published: a read that waited for one sees what the hooks did.
   if (options_.on_writes) options_.on_writes(batch);
   if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
+  const auto done = std::chrono::steady_clock::now();
+  if (done - started >= std::chrono::seconds(1)) {  // where a stall came from, for operators
+    auto ms = [](auto d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+    Log(LogLevel::kWarn, "slow projection batch",
+        {{"events", std::to_string(records.size())}, {"apply_ms", ms(applied - started)},
+         {"write_ms", ms(written - applied)}, {"hooks_ms", ms(done - written)}});
+  }
   {
     // Only this batch's partitions: other workers own the rest.
     std::lock_guard lock(mu_);
