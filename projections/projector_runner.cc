@@ -4,7 +4,6 @@
 #include <charconv>
 #include <numeric>
 #include <cstdio>
-#include <unordered_map>
 
 #include "domain/json.h"
 #include "domain/numbers.h"
@@ -15,56 +14,81 @@ namespace {
 
 constexpr size_t kMaxDeadLetterEventBytes = 64 * 1024;
 
-std::string TableKey(std::string_view table, std::string_view key) {
-  std::string k;
-  k.reserve(table.size() + 1 + key.size());
-  k.append(table).push_back('\0');
-  k.append(key);
-  return k;
-}
-
 // The store as seen through the writes of the batch being built. Keeps only the last write
 // to each key, so that a key written by every event of a batch (a counter, a customer updated
 // twice) costs the store one write, not one per event. Reused batch after batch by its thread:
 // its index and write list keep their capacity (megabytes, which malloc would otherwise map
-// and unmap for every batch).
+// and unmap for every batch). The index is an open-addressing table of positions in the write
+// list, compared against the writes themselves: no key is copied or allocated to look it up.
 class OverlayView final : public StateView {
  public:
   // `expected_writes` sizes the index up front: growing it rehashes every entry.
   void Reset(ReadStore* store, size_t expected_writes) {
     store_ = store;
     writes_.clear();
-    index_.clear();
-    index_.reserve(expected_writes);
+    hashes_.clear();
     writes_.reserve(expected_writes);
+    hashes_.reserve(expected_writes);
+    size_t slots = 1024;
+    while (slots < 2 * expected_writes) slots *= 2;
+    slots_.assign(slots, kEmpty);
   }
 
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
-    // The lookup key is built in a reused buffer: no allocation per read.
-    lookup_.assign(table).push_back('\0');
-    lookup_.append(key);
-    auto it = index_.find(lookup_);
-    if (it != index_.end()) return writes_[it->second].value;
+    const size_t h = Hash(table, key);
+    const uint32_t found = slots_[Find(h, table, key)];
+    if (found != kEmpty) return writes_[found].value;
     return store_->Get(table, key);
   }
 
   void Record(StoreWrite w) {
-    auto [it, inserted] = index_.try_emplace(TableKey(w.table, w.key), writes_.size());
-    if (inserted) {
-      writes_.push_back(std::move(w));
-    } else {
-      writes_[it->second] = std::move(w);
+    const size_t h = Hash(w.table, w.key);
+    uint32_t& slot = slots_[Find(h, w.table, w.key)];
+    if (slot != kEmpty) {
+      writes_[slot] = std::move(w);
+      return;
     }
+    slot = static_cast<uint32_t>(writes_.size());
+    writes_.push_back(std::move(w));
+    hashes_.push_back(h);
+    if (writes_.size() * 2 > slots_.size()) Grow();
   }
 
   // The batch to commit; more writes (checkpoints, counters) may be appended to it.
   std::vector<StoreWrite>& writes() { return writes_; }
 
  private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  static size_t Hash(std::string_view table, std::string_view key) {
+    return std::hash<std::string_view>{}(key) ^ (std::hash<std::string_view>{}(table) * 0x9e3779b97f4a7c15ULL);
+  }
+
+  // The slot holding (table, key), or the empty slot where it would go (linear probing; the
+  // table is kept at most half full).
+  size_t Find(size_t h, std::string_view table, std::string_view key) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint32_t at = slots_[i];
+      if (at == kEmpty) return i;
+      if (hashes_[at] == h && writes_[at].key == key && writes_[at].table == table) return i;
+    }
+  }
+
+  void Grow() {
+    slots_.assign(slots_.size() * 2, kEmpty);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t at = 0; at < writes_.size(); ++at) {
+      size_t i = hashes_[at] & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = at;
+    }
+  }
+
   ReadStore* store_ = nullptr;
-  std::string lookup_;
   std::vector<StoreWrite> writes_;
-  std::unordered_map<std::string, size_t> index_;
+  std::vector<size_t> hashes_;   // of writes_[i]'s table and key
+  std::vector<uint32_t> slots_;  // positions in writes_, or kEmpty; a power of two in size
 };
 
 std::string CounterKey(std::string_view projector, std::string_view counter, int32_t partition) {
