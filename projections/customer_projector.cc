@@ -88,19 +88,33 @@ std::vector<std::string> CustomerProjector::tables() const {
           std::string(kOrdersByDateTable)};
 }
 
-namespace {
-
-Result<Customer> LoadCustomer(StateView& view, const std::string& id) {
-  auto stored = view.Get(kCustomersTable, id);
-  if (!stored) return Fail(stored.error());
-  if (!*stored) return Customer{};
-  auto parsed = CustomerFromJson(**stored);
-  if (!parsed) return Fail(Error::Internal("Customer record unreadable: " + parsed.error().message));
-  return parsed;
+CustomerProjector::Cache& CustomerProjector::CacheOf(int32_t partition) {
+  std::lock_guard lock(caches_mu_);
+  auto& cache = caches_[partition];
+  if (!cache) cache = std::make_unique<Cache>();
+  return *cache;
 }
 
-Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position, StateView& view,
-                       std::vector<StoreWrite>& writes) {
+void CustomerProjector::Discard() {
+  std::lock_guard lock(caches_mu_);
+  caches_.clear();
+}
+
+Result<Customer*> CustomerProjector::LoadCustomer(StateView& view, Cache& cache,
+                                                  const std::string& id) {
+  if (auto it = cache.customers.find(id); it != cache.customers.end()) return &it->second;
+  auto stored = view.Get(kCustomersTable, id);
+  if (!stored) return Fail(stored.error());
+  if (!*stored) return nullptr;
+  auto parsed = CustomerFromJson(**stored);
+  if (!parsed) return Fail(Error::Internal("Customer record unreadable: " + parsed.error().message));
+  if (cache.customers.size() >= kMaxCachedPerPartition) cache.customers.clear();
+  return &cache.customers.emplace(id, std::move(*parsed)).first->second;
+}
+
+Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position,
+                                          StateView& view, Cache& cache,
+                                          std::vector<StoreWrite>& writes) {
   auto change = DecodeOrderChange(event);
   if (!change) return Fail(change.error());
   Order order;
@@ -112,16 +126,17 @@ Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position
     order = std::move(*parsed);
   }
   if (auto st = ApplyOrderChange(order, event, *change); !st) return st;
-  auto customer = LoadCustomer(view, change->customer_id);
+  auto customer = LoadCustomer(view, cache, change->customer_id);
   if (!customer) return Fail(customer.error());
-  if (customer->version == 0) {
+  if (!*customer) {
     return Fail(Error::DataLoss("Order " + order.id + " of unknown customer " + change->customer_id));
   }
-  const CustomerStats before = customer->stats;
-  ApplyOrderToStats(customer->stats, *change);
-  if (customer->stats != before) {
-    writes.push_back({kCustomersTable, customer->id, CustomerToJson(*customer)});
-  }
+  // From here nothing refuses the event: the remembered customer changes in place (a failed
+  // read below fails the batch, which discards what is remembered).
+  Customer& c = **customer;
+  const CustomerStats before = c.stats;
+  ApplyOrderToStats(c.stats, *change);
+  if (c.stats != before) writes.push_back({kCustomersTable, c.id, CustomerToJson(c)});
   writes.push_back({kOrdersTable, order.id, OrderToJson(order)});
   const std::string status(OrderStatusName(order.status));
   writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
@@ -131,18 +146,21 @@ Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position
   return {};
 }
 
-}  // namespace
-
 Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                 StateView& view, std::vector<StoreWrite>& writes) {
-  if (event.aggregate_type == kOrderAggregate) return ApplyOrderEvent(event, position, view, writes);
+  Cache& cache = CacheOf(position.partition);
+  if (event.aggregate_type == kOrderAggregate) {
+    return ApplyOrderEvent(event, position, view, cache, writes);
+  }
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));
   }
-  auto loaded = LoadCustomer(view, event.aggregate_id);
+  auto loaded = LoadCustomer(view, cache, event.aggregate_id);
   if (!loaded) return Fail(loaded.error());
-  Customer customer = std::move(*loaded);
+  // A copy: the event may be refused halfway through, and the remembered customer must not
+  // change then.
+  Customer customer = *loaded ? **loaded : Customer{};
   const std::string old_email = customer.email;
   const bool is_new = customer.version == 0;
   if (auto st = ApplyCustomerEvent(customer, event); !st) return st;
@@ -164,7 +182,13 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   writes.push_back(HistoryEntry(customer.id, position));
   if (is_new) {
     writes.push_back({kCustomersByCreatedTable, CreatedKey(customer), ""});
-    return BumpCounter(view, CountKey(position.partition), writes);
+    if (auto st = BumpCounter(view, CountKey(position.partition), writes); !st) return st;
+  }
+  if (*loaded) {
+    **loaded = std::move(customer);
+  } else {
+    if (cache.customers.size() >= kMaxCachedPerPartition) cache.customers.clear();
+    cache.customers.emplace(event.aggregate_id, std::move(customer));
   }
   return {};
 }

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/customer.h"
@@ -37,6 +40,27 @@ class CustomerProjector final : public Projector {
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
+  void Discard() override;
+
+  // Customers remembered per partition; past it, the partition's are forgotten and reread.
+  static constexpr size_t kMaxCachedPerPartition = 16384;
+
+ private:
+  // Customers as the last Apply left them (committed or in the batch being built), per
+  // partition: a partition is folded by one thread at a time. An order event then neither
+  // reads nor parses its customer's stored document.
+  struct Cache {
+    std::unordered_map<std::string, Customer> customers;
+  };
+  Cache& CacheOf(int32_t partition);
+  // The customer as stored (or as the batch left it), remembered from now on; nullptr when
+  // there is none.
+  Result<Customer*> LoadCustomer(StateView& view, Cache& cache, const std::string& id);
+  Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position,
+                         StateView& view, Cache& cache, std::vector<StoreWrite>& writes);
+
+  std::mutex caches_mu_;
+  std::unordered_map<int32_t, std::unique_ptr<Cache>> caches_;  // guarded by caches_mu_
 };
 
 enum class CustomerSort {

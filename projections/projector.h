@@ -45,6 +45,9 @@ class Projector {
   // (`position.partition`); keys of one aggregate are only ever touched from its partition.
   virtual Status Apply(const EventEnvelope& event, const EventPosition& position,
                        StateView& view, std::vector<StoreWrite>& writes) = 0;
+  // The batch being built was dropped (it is read again from the last checkpoint): forget
+  // anything remembered from its events.
+  virtual void Discard() {}
 };
 
 // Tables every projection database has, whatever its projectors.

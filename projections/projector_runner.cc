@@ -295,7 +295,10 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     writes.clear();
     auto st = projector_.Apply(*event, {r.partition, r.offset, r.value}, view, writes);
     if (!st) {
-      if (st.error().code != ErrorCode::kDataLoss) return st;
+      if (st.error().code != ErrorCode::kDataLoss) {
+        projector_.Discard();  // the batch is dropped and read again
+        return st;
+      }
       dead_letter(r, st.error());
       continue;
     }
@@ -319,7 +322,10 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     }
   }
   const auto applied = std::chrono::steady_clock::now();
-  if (auto st = store_.Write(batch); !st) return st;
+  if (auto st = store_.Write(batch); !st) {
+    projector_.Discard();
+    return st;
+  }
   const auto written = std::chrono::steady_clock::now();
   // Before the positions are published: a read that waited for one sees what the hooks did.
   if (options_.on_writes) options_.on_writes(batch);

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "domain/customer.h"
+#include "domain/order.h"
 #include "projections/customer_projector.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
@@ -104,6 +106,87 @@ TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
   EXPECT_EQ(*(*store)->Get("counts", "poison"), std::optional<std::string>("1"));
   runner.Stop();
   EXPECT_EQ(runner.Describe(now)->state, "stopped");
+}
+
+// A state view over a map, whose reads of one table can be made to fail.
+class MapView final : public StateView {
+ public:
+  Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
+    if (table == failing_table) return Fail(Error::Unavailable("the store is down"));
+    auto it = rows.find(std::string(table) + "/" + std::string(key));
+    if (it == rows.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  void Commit(const std::vector<StoreWrite>& writes) {
+    for (const auto& w : writes) {
+      const std::string k = std::string(w.table) + "/" + w.key;
+      if (w.value) {
+        rows[k] = *w.value;
+      } else {
+        rows.erase(k);
+      }
+    }
+  }
+  std::map<std::string, std::string> rows;
+  std::string_view failing_table;
+};
+
+// The projector remembers customers between events; a dropped batch (Discard) must not leave
+// its effects behind, or the batch read again would count them twice.
+TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
+  const std::string id = "018f0000-0000-7000-8000-0000000000aa";
+  EventEnvelope registered;
+  registered.event_id = "e1";
+  registered.type = std::string(kCustomerRegistered);
+  registered.schema_version = CurrentSchemaVersion(registered.type);
+  registered.aggregate_type = std::string(kCustomerAggregate);
+  registered.aggregate_id = id;
+  registered.aggregate_version = 1;
+  registered.occurred_at = registered.recorded_at = 1'700'000'000'000;
+  registered.payload = EncodeCustomerFields(WithDefaults({.name = "Ada", .email = "ada@x.io"}));
+  Order order;
+  order.customer_id = id;
+  order.order_date = 1'700'000'000'000;
+  order.amount_cents = 1234;
+  EventEnvelope placed;
+  placed.event_id = "e2";
+  placed.type = std::string(kOrderPlaced);
+  placed.schema_version = CurrentSchemaVersion(placed.type);
+  placed.aggregate_type = std::string(kOrderAggregate);
+  placed.aggregate_id = "018f0000-0000-8000-8000-0000000000bb";
+  placed.aggregate_version = 1;
+  placed.occurred_at = placed.recorded_at = 1'700'000'000'001;
+  placed.payload = EncodeOrderPlaced(order);
+
+  CustomerProjector projector;
+  MapView view;
+  std::vector<StoreWrite> writes;
+  ASSERT_TRUE(projector.Apply(registered, {0, 0, ""}, view, writes));
+  view.Commit(writes);
+  // The order's batch fails on its last read, after the customer's stats moved in memory.
+  writes.clear();
+  view.failing_table = kProjectionMetaTable;
+  ASSERT_FALSE(projector.Apply(placed, {0, 1, ""}, view, writes));
+  projector.Discard();  // what the runner does with a failed batch
+  // Read again: the order counts once.
+  writes.clear();
+  view.failing_table = {};
+  ASSERT_TRUE(projector.Apply(placed, {0, 1, ""}, view, writes));
+  view.Commit(writes);
+  auto stored = CustomerFromJson(view.rows.at(std::string(kCustomersTable) + "/" + id));
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->stats.order_count, 1);
+  EXPECT_EQ(stored->stats.order_cents, 1234);
+  // Remembered: the stored document is not read again for the next event of the customer.
+  view.rows.erase(std::string(kCustomersTable) + "/" + id);
+  placed.aggregate_id = "018f0000-0000-8000-8000-0000000000cc";
+  writes.clear();
+  ASSERT_TRUE(projector.Apply(placed, {0, 2, ""}, view, writes));
+  view.Commit(writes);
+  auto second = CustomerFromJson(view.rows.at(std::string(kCustomersTable) + "/" + id));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->stats.order_count, 2);
+  EXPECT_EQ(second->stats.order_cents, 2468);
 }
 
 // The customer history table points into the log; entries written by read models built
