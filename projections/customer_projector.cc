@@ -184,12 +184,9 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
     writes.push_back({kCustomersByCreatedTable, CreatedKey(customer), ""});
     if (auto st = BumpCounter(view, CountKey(position.partition), writes); !st) return st;
   }
-  if (*loaded) {
-    **loaded = std::move(customer);
-  } else {
-    if (cache.customers.size() >= kMaxCachedPerPartition) cache.customers.clear();
-    cache.customers.emplace(event.aggregate_id, std::move(customer));
-  }
+  // A new customer is remembered once an event reads it again (an order, usually): a replay
+  // of registrations would otherwise fill and empty the memory for nothing.
+  if (*loaded) **loaded = std::move(customer);
   return {};
 }
 
