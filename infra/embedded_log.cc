@@ -78,17 +78,9 @@ class EmbeddedLogReader final : public LogReader {
         std::lock_guard lock(log_.data_mu_);
         seq = log_.data_seq_;
       }
-      std::vector<LogRecord> out;
-      // Round-robin from a rotating start so that no partition starves another.
-      for (size_t n = 0; n < positions_.size() && out.size() < max_records; ++n) {
-        auto& [partition, next] = positions_[(start_ + n) % positions_.size()];
-        auto got = log_.ReadPartition(topic_, partition, next, max_records - out.size());
-        if (!got) return Fail(got.error());
-        next += static_cast<int64_t>(got->size());
-        std::move(got->begin(), got->end(), std::back_inserter(out));
-      }
-      if (!positions_.empty()) start_ = (start_ + 1) % positions_.size();
-      if (!out.empty()) return out;
+      auto out = log_.ReadPartitions(topic_, positions_, max_records);
+      if (!out) return Fail(out.error());
+      if (!out->empty()) return out;
       std::unique_lock lock(log_.data_mu_);
       if (!log_.data_cv_.wait_until(lock, deadline, [&] { return log_.data_seq_ != seq; })) {
         return out;
@@ -110,7 +102,6 @@ class EmbeddedLogReader final : public LogReader {
   EmbeddedLog& log_;
   const std::string topic_;
   std::vector<std::pair<int32_t, int64_t>> positions_;
-  size_t start_ = 0;
 };
 
 EmbeddedLog::EmbeddedLog(Options options) : options_(std::move(options)) {}
@@ -453,49 +444,80 @@ Result<std::unique_ptr<LogReader>> EmbeddedLog::OpenReader(
   return std::unique_ptr<LogReader>(std::make_unique<EmbeddedLogReader>(*this, topic, starts));
 }
 
-Result<std::vector<LogRecord>> EmbeddedLog::ReadPartition(const std::string& topic,
-                                                          int32_t partition, int64_t from,
-                                                          size_t max) {
-  std::vector<RecordLoc> locs;
+Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
+    const std::string& topic, std::vector<std::pair<int32_t, int64_t>>& positions, size_t max) {
+  struct Wanted {
+    RecordLoc loc;
+    int32_t partition;
+    int64_t offset;
+  };
+  std::vector<Wanted> wanted;
   std::vector<int> fds;
   {
     std::shared_lock lock(index_mu_);
     auto it = index_.find(topic);
     if (it == index_.end()) return std::vector<LogRecord>{};
-    const auto& records = it->second[static_cast<size_t>(partition)];
-    if (from >= static_cast<int64_t>(records.size())) return std::vector<LogRecord>{};
-    const size_t n = std::min(max, records.size() - static_cast<size_t>(from));
-    locs.assign(records.begin() + from, records.begin() + from + static_cast<int64_t>(n));
+    // Merge the partitions' next records by place in the log (each partition's records are
+    // in log order already): records of all partitions are interleaved in the segments, and
+    // reading one partition at a time read the spans between its records once per partition.
+    std::vector<std::pair<const PartitionIndex*, size_t>> cursors;  // index, next position
+    for (auto& [partition, next] : positions) {
+      const auto& records = it->second[static_cast<size_t>(partition)];
+      cursors.emplace_back(&records, static_cast<size_t>(std::max<int64_t>(next, 0)));
+    }
+    wanted.reserve(std::min<size_t>(max, 1u << 16));
+    while (wanted.size() < max) {
+      size_t best = cursors.size();
+      for (size_t c = 0; c < cursors.size(); ++c) {
+        const auto& [records, next] = cursors[c];
+        if (next >= records->size()) continue;
+        const RecordLoc& l = (*records)[next];
+        if (best == cursors.size()) {
+          best = c;
+          continue;
+        }
+        const RecordLoc& b = (*cursors[best].first)[cursors[best].second];
+        if (l.segment < b.segment || (l.segment == b.segment && l.pos < b.pos)) best = c;
+      }
+      if (best == cursors.size()) break;
+      auto& [records, next] = cursors[best];
+      wanted.push_back({(*records)[next], positions[best].first, static_cast<int64_t>(next)});
+      ++next;
+    }
+    for (size_t c = 0; c < cursors.size(); ++c) {
+      positions[c].second = std::max<int64_t>(positions[c].second, static_cast<int64_t>(cursors[c].second));
+    }
     fds = read_fds_;
   }
   std::vector<LogRecord> out;
-  out.reserve(locs.size());
-  // Coalesce nearby records into reads of up to 1 MiB: records of one partition are
-  // interleaved with others' in the shared segments.
+  out.reserve(wanted.size());
+  // Coalesce nearby records into reads of up to 1 MiB.
   constexpr uint64_t kSpan = 1u << 20;
   std::string buf;
   size_t i = 0;
   auto record_end = [](const RecordLoc& l) { return l.pos + 8 + l.key_len + l.value_len; };
-  while (i < locs.size()) {
-    const uint64_t begin = locs[i].pos;
-    uint64_t end = record_end(locs[i]);
+  while (i < wanted.size()) {
+    const RecordLoc& first = wanted[i].loc;
+    const uint64_t begin = first.pos;
+    uint64_t end = record_end(first);
     size_t j = i;
-    while (j + 1 < locs.size() && locs[j + 1].segment == locs[i].segment &&
-           locs[j + 1].pos > begin && record_end(locs[j + 1]) - begin <= kSpan) {
+    while (j + 1 < wanted.size() && wanted[j + 1].loc.segment == first.segment &&
+           wanted[j + 1].loc.pos > begin && record_end(wanted[j + 1].loc) - begin <= kSpan) {
       ++j;
-      end = std::max(end, record_end(locs[j]));
+      end = std::max(end, record_end(wanted[j].loc));
     }
     buf.resize(end - begin);
-    if (!PreadAll(fds[locs[i].segment], buf.data(), buf.size(), begin)) {
+    if (!PreadAll(fds[first.segment], buf.data(), buf.size(), begin)) {
       return Fail(Error::Unavailable(ErrnoText("Log read failed")));
     }
     for (size_t k = i; k <= j; ++k) {
-      const char* rec = buf.data() + (locs[k].pos - begin);
+      const RecordLoc& l = wanted[k].loc;
+      const char* rec = buf.data() + (l.pos - begin);
       LogRecord r;
-      r.partition = partition;
-      r.offset = from + static_cast<int64_t>(k);
-      r.key.assign(rec + 4, locs[k].key_len);
-      r.value.assign(rec + 8 + locs[k].key_len, locs[k].value_len);
+      r.partition = wanted[k].partition;
+      r.offset = wanted[k].offset;
+      r.key.assign(rec + 4, l.key_len);
+      r.value.assign(rec + 8 + l.key_len, l.value_len);
       out.push_back(std::move(r));
     }
     i = j + 1;

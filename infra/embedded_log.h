@@ -76,9 +76,12 @@ class EmbeddedLog final : public EventLog {
   Status OpenSegmentForWrite(uint32_t segment);
   void WriterLoop();
   void WriteGroup(std::vector<Pending>& group);
-  // Reads records [from, from+max) of a partition; empty when none is published yet.
-  Result<std::vector<LogRecord>> ReadPartition(const std::string& topic, int32_t partition,
-                                               int64_t from, size_t max);
+  // Reads up to `max` published records of the given partitions, each from its position
+  // (advanced past what was read), in the order they sit in the segments: one pass over the
+  // file serves every partition of the reader. Empty when none is published yet.
+  Result<std::vector<LogRecord>> ReadPartitions(const std::string& topic,
+                                                std::vector<std::pair<int32_t, int64_t>>& positions,
+                                                size_t max);
   std::string SegmentPath(uint32_t segment) const;
 
   const Options options_;
