@@ -1,5 +1,9 @@
 #include "api/route_helpers.h"
 
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
 #include "api/envelope.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
@@ -85,16 +89,34 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
   if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
   if (!spec) spec = req.header("X-Keel-Min-Position");
   if (!spec) return true;
-  const size_t colon = spec->find(':');
-  auto p = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(0, colon));
-  auto o = colon == std::string::npos ? std::nullopt : ParseInt64(std::string_view(*spec).substr(colon + 1));
-  if (!p || !o || *p < 0 || *o < 0) {
-    return Fail(Error::Validation({{"minPosition", "Must be partition:offset, e.g. 3:1204"}}));
+  // One position, or several separated by commas (commands on customers in other partitions).
+  std::vector<std::pair<int32_t, int64_t>> positions;
+  constexpr size_t kMaxPositions = 64;
+  std::string_view rest = *spec;
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string_view one = rest.substr(0, comma);
+    const size_t colon = one.find(':');
+    auto p = colon == std::string_view::npos ? std::nullopt : ParseInt64(one.substr(0, colon));
+    auto o = colon == std::string_view::npos ? std::nullopt : ParseInt64(one.substr(colon + 1));
+    if (!p || !o || *p < 0 || *p > INT32_MAX || *o < 0 || positions.size() >= kMaxPositions) {
+      return Fail(Error::Validation(
+          {{"minPosition", "Must be partition:offset (e.g. 3:1204), or up to 64 of them separated by commas"}}));
+    }
+    positions.emplace_back(static_cast<int32_t>(*p), *o);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
-  return rm.customer_runner->WaitFor(static_cast<int32_t>(*p), *o,
-                                         std::chrono::milliseconds(ctx.max_read_wait_ms));
+  // One bound for the whole wait, however many positions.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.max_read_wait_ms);
+  for (auto [partition, offset] : positions) {
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    if (!rm.customer_runner->WaitFor(partition, offset, left)) return false;
+  }
+  return true;
 }
-
 
 std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";

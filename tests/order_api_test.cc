@@ -2,6 +2,7 @@
 // and RocksDB.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "domain/ids.h"
@@ -17,12 +18,12 @@ class OrderApiTest : public ::testing::Test {
     auto r = client_.Send("POST", "/api/v1/customers",
                           R"({"name":"C","email":")" + email + "\"" + extra + "}");
     EXPECT_EQ(r.status, 201) << r.body;
-    position_ = r.headers["x-keel-position"];
+    Remember(r.headers["x-keel-position"]);
     return Json(r.body).Str("/data/id");
   }
   HttpResult PostOrder(const std::string& body) {
     auto r = client_.Send("POST", "/api/v1/orders", body);
-    if (r.status < 300) position_ = r.headers["x-keel-position"];
+    if (r.status < 300) Remember(r.headers["x-keel-position"]);
     return r;
   }
   std::string PlaceOrder(const std::string& customer, const std::string& amount,
@@ -35,18 +36,32 @@ class OrderApiTest : public ::testing::Test {
   HttpResult SetStatus(const std::string& order, const std::string& status) {
     auto r = client_.Send("PATCH", "/api/v1/orders/" + order + "/status",
                           R"({"status":")" + status + R"("})");
-    if (r.status < 300 && r.headers.contains("x-keel-position")) position_ = r.headers["x-keel-position"];
+    if (r.status < 300 && r.headers.contains("x-keel-position")) Remember(r.headers["x-keel-position"]);
     return r;
   }
-  // Reads after the last command's position.
+  // The furthest position reached in each partition: customers of a test may sit in
+  // different partitions, which are folded independently.
+  void Remember(const std::string& position) {
+    if (position.empty()) return;  // the command appended nothing
+    const size_t colon = position.find(':');
+    ASSERT_NE(colon, std::string::npos) << position;
+    int64_t& at = positions_[std::stoi(position.substr(0, colon))];
+    at = std::max<int64_t>(at, std::stoll(position.substr(colon + 1)));
+  }
+  // Reads after every command so far.
   HttpResult Get(const std::string& path) {
-    return client_.Send("GET", AtPosition(path, position_));
+    std::string all;
+    for (auto [partition, offset] : positions_) {
+      if (!all.empty()) all.push_back(',');
+      all.append(std::to_string(partition)).append(":").append(std::to_string(offset));
+    }
+    return client_.Send("GET", AtPosition(path, all.empty() ? "0:0" : all));
   }
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
-  std::string position_ = "0:0";
+  std::map<int32_t, int64_t> positions_;
 };
 
 TEST_F(OrderApiTest, OrdersCancellationsAndVisitsMakeTheStats) {
@@ -70,7 +85,7 @@ TEST_F(OrderApiTest, OrdersCancellationsAndVisitsMakeTheStats) {
   auto visit = client_.Send("POST", "/api/v1/customers/" + c + "/visits",
                             R"({"visitedAt":"2026-06-01T00:00:00Z"})");
   ASSERT_EQ(visit.status, 200) << visit.body;
-  position_ = visit.headers["x-keel-position"];
+  Remember(visit.headers["x-keel-position"]);
 
   auto got = Get("/api/v1/customers/" + c);
   ASSERT_EQ(got.status, 200) << got.body;
@@ -180,6 +195,32 @@ TEST_F(OrderApiTest, AReSentExternalOrderIdIsNotCountedTwice) {
   const std::string other = CreateCustomer("other@x.io");
   EXPECT_EQ(PostOrder(R"({"customerId":")" + other + R"(","orderAmount":12,"orderId":"SHOP-1001"})").status, 409);
   EXPECT_EQ(Json(Get("/api/v1/customers/" + c).body).Int("/data/orderCount"), 1);
+}
+
+// Read-your-writes over several partitions: minPosition takes a list and waits for all of it.
+TEST_F(OrderApiTest, MinPositionTakesSeveralPositions) {
+  std::map<int32_t, std::string> first_in;  // a customer per partition, up to three
+  for (int i = 0; i < 40 && first_in.size() < 3; ++i) {
+    auto r = client_.Send("POST", "/api/v1/customers",
+                          R"({"name":"P","email":"p)" + std::to_string(i) + R"(@x.io"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string position = r.headers["x-keel-position"];
+    first_in.emplace(std::stoi(position.substr(0, position.find(':'))), Json(r.body).Str("/data/id"));
+    Remember(position);
+  }
+  ASSERT_GE(first_in.size(), 2u);
+  for (const auto& [partition, id] : first_in) PlaceOrder(id, "5", "2026-01-01T00:00:00Z");
+  auto listed = Get("/api/v1/customers?minOrders=1");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_FALSE(listed.headers.contains("x-keel-stale"));
+  EXPECT_EQ(Json(listed.body).Int("/meta/total"), static_cast<int64_t>(first_in.size()));
+  std::string many;
+  for (int i = 0; i < 65; ++i) many.append(i ? ",0:" : "0:").append(std::to_string(i));
+  for (const std::string bad : {"1:2,x", "1:2,", ",1:2", "1:2;3:4", "-1:2", many.c_str()}) {
+    auto r = client_.Send("GET", "/api/v1/customers?minPosition=" + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(Json(r.body).Str("/errors/0/field"), "minPosition") << bad;
+  }
 }
 
 TEST_F(OrderApiTest, StatsAreListFiltersAndSortKeys) {
