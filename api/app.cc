@@ -365,14 +365,14 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->ingest = std::make_unique<IngestService>(*impl->commands, impl->clock, *impl->ids,
                                                  IngestService::Options{});
   Impl* raw = impl.get();
-  impl->routes = std::make_unique<RouteContext>(RouteContext{
-      *impl->commands, impl->read_models, impl->clock, impl->metrics,
-      config.max_read_wait_ms, impl->draining, *impl->log,
-      [raw](const std::string& name) { return raw->StartRebuild(name); },
-      [raw]() {
-        std::lock_guard lock(raw->rebuild_mu);
-        return raw->rebuild;
-      }});
+  impl->routes = std::make_unique<RouteContext>(
+      RouteContext{*impl->commands, impl->read_models, impl->clock, impl->metrics,
+                   config.max_read_wait_ms, impl->draining, *impl->log,
+                   [raw](const std::string& name) { return raw->StartRebuild(name); },
+                   [raw]() {
+                     std::lock_guard lock(raw->rebuild_mu);
+                     return raw->rebuild;
+                   }});
   impl->routes->ingest = impl->ingest.get();
   impl->routes->max_ingest_bytes = config.max_ingest_bytes;
   impl->routes->auth = impl->auth.get();

@@ -62,7 +62,7 @@ class IngestChunk final {
   friend class CommandService;
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t waiting_ = 0;  // guarded by mu_
+  size_t waiting_ = 0;                         // guarded by mu_
   std::vector<IngestRecordOutcome> outcomes_;  // each written by its record's callback
 };
 

@@ -101,14 +101,16 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
     auto o = colon == std::string_view::npos ? std::nullopt : ParseInt64(one.substr(colon + 1));
     if (!p || !o || *p < 0 || *p > INT32_MAX || *o < 0 || positions.size() >= kMaxPositions) {
       return Fail(Error::Validation(
-          {{"minPosition", "Must be partition:offset (e.g. 3:1204), or up to 64 of them separated by commas"}}));
+          {{"minPosition",
+            "Must be partition:offset (e.g. 3:1204), or up to 64 of them separated by commas"}}));
     }
     positions.emplace_back(static_cast<int32_t>(*p), *o);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
   // One bound for the whole wait, however many positions.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.max_read_wait_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.max_read_wait_ms);
   for (auto [partition, offset] : positions) {
     const auto left = std::max(std::chrono::milliseconds(0),
                                std::chrono::duration_cast<std::chrono::milliseconds>(

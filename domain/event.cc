@@ -102,7 +102,9 @@ Result<EventEnvelope> DecodeEvent(std::string_view json) {
   // One pass with simdjson's On-Demand API: every projection decodes every event, and looking
   // each member up in a parsed tree scanned the object once per member. The payload is kept as
   // its raw text, bytes exact (projections parse it as they need).
-  auto invalid = [](const std::string& why) { return Fail(Error::DataLoss("Event is not valid JSON: " + why)); };
+  auto invalid = [](const std::string& why) {
+    return Fail(Error::DataLoss("Event is not valid JSON: " + why));
+  };
   if (json.empty()) return invalid("it is empty");
   thread_local simdjson::ondemand::parser parser;
   thread_local std::string buffer;
@@ -123,14 +125,29 @@ Result<EventEnvelope> DecodeEvent(std::string_view json) {
   };
   // Members seen so far, by the bit of their position in this list; the first of a repeated
   // member counts, as in a lookup.
-  enum Member { kEventId, kType, kSchemaVersion, kAggregateType, kAggregateId, kAggregateVersion,
-                kOccurredAt, kRecordedAt, kActor, kCorrelationId, kCausationId, kIdempotencyKey,
-                kPayload, kMembers };
+  enum Member {
+    kEventId,
+    kType,
+    kSchemaVersion,
+    kAggregateType,
+    kAggregateId,
+    kAggregateVersion,
+    kOccurredAt,
+    kRecordedAt,
+    kActor,
+    kCorrelationId,
+    kCausationId,
+    kIdempotencyKey,
+    kPayload,
+    kMembers
+  };
   static constexpr std::string_view kNames[kMembers] = {
-      "event_id", "type", "schema_version", "aggregate_type", "aggregate_id", "aggregate_version",
-      "occurred_at", "recorded_at", "actor", "correlation_id", "causation_id", "idempotency_key",
+      "event_id",       "type",         "schema_version",
+      "aggregate_type", "aggregate_id", "aggregate_version",
+      "occurred_at",    "recorded_at",  "actor",
+      "correlation_id", "causation_id", "idempotency_key",
       "payload"};
-  uint32_t seen = 0;     // present
+  uint32_t seen = 0;             // present
   uint32_t invalid_members = 0;  // present with the wrong type
   int64_t schema_version = 0;
   std::string recorded_text, occurred_text;
@@ -144,8 +161,12 @@ Result<EventEnvelope> DecodeEvent(std::string_view json) {
     auto value = field.value();
     bool ok = true;
     switch (m) {
-      case kSchemaVersion: ok = !value.get_int64().get(schema_version); break;
-      case kAggregateVersion: ok = !value.get_int64().get(e.aggregate_version); break;
+      case kSchemaVersion:
+        ok = !value.get_int64().get(schema_version);
+        break;
+      case kAggregateVersion:
+        ok = !value.get_int64().get(e.aggregate_version);
+        break;
       case kPayload: {
         simdjson::ondemand::object payload;
         std::string_view raw;
@@ -163,16 +184,36 @@ Result<EventEnvelope> DecodeEvent(std::string_view json) {
         ok = !value.get_string().get(text);
         if (!ok) break;
         switch (m) {
-          case kEventId: e.event_id = text; break;
-          case kType: e.type = text; break;
-          case kAggregateType: e.aggregate_type = text; break;
-          case kAggregateId: e.aggregate_id = text; break;
-          case kOccurredAt: occurred_text = text; break;
-          case kRecordedAt: recorded_text = text; break;
-          case kActor: e.actor = text; break;
-          case kCorrelationId: e.correlation_id = text; break;
-          case kCausationId: e.causation_id = text; break;
-          case kIdempotencyKey: e.idempotency_key = text; break;
+          case kEventId:
+            e.event_id = text;
+            break;
+          case kType:
+            e.type = text;
+            break;
+          case kAggregateType:
+            e.aggregate_type = text;
+            break;
+          case kAggregateId:
+            e.aggregate_id = text;
+            break;
+          case kOccurredAt:
+            occurred_text = text;
+            break;
+          case kRecordedAt:
+            recorded_text = text;
+            break;
+          case kActor:
+            e.actor = text;
+            break;
+          case kCorrelationId:
+            e.correlation_id = text;
+            break;
+          case kCausationId:
+            e.causation_id = text;
+            break;
+          case kIdempotencyKey:
+            e.idempotency_key = text;
+            break;
         }
       }
     }
@@ -193,7 +234,8 @@ Result<EventEnvelope> DecodeEvent(std::string_view json) {
   auto occurred_at = has(kOccurredAt) ? ParseIso8601(occurred_text) : std::nullopt;
   if (!occurred_at) return missing("occurred_at");
   e.occurred_at = *occurred_at;
-  auto recorded_at = has(kRecordedAt) && !recorded_text.empty() ? ParseIso8601(recorded_text) : occurred_at;
+  auto recorded_at =
+      has(kRecordedAt) && !recorded_text.empty() ? ParseIso8601(recorded_text) : occurred_at;
   if (!recorded_at) return missing("recorded_at");
   e.recorded_at = *recorded_at;
   if (!has(kPayload)) return missing("payload");

@@ -95,7 +95,8 @@ class EmbeddedLogReader final : public LogReader {
         return {};
       }
     }
-    return Fail(Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
+    return Fail(
+        Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
   }
 
  private:
@@ -485,7 +486,8 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
       ++next;
     }
     for (size_t c = 0; c < cursors.size(); ++c) {
-      positions[c].second = std::max<int64_t>(positions[c].second, static_cast<int64_t>(cursors[c].second));
+      positions[c].second =
+          std::max<int64_t>(positions[c].second, static_cast<int64_t>(cursors[c].second));
     }
     fds = read_fds_;
   }

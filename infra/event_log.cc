@@ -36,7 +36,8 @@ Result<std::vector<LogRecord>> EventLog::ReadAt(const std::string& topic, int32_
            offsets[j + 1] - next < kMaxPoll) {
       ++j;
     }
-    auto records = (*reader)->Poll(static_cast<size_t>(offsets[j] - next + 1), std::chrono::milliseconds(200));
+    auto records =
+        (*reader)->Poll(static_cast<size_t>(offsets[j] - next + 1), std::chrono::milliseconds(200));
     if (!records) return Fail(records.error());
     if (records->empty()) {
       if (std::chrono::steady_clock::now() >= deadline) {

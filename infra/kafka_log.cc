@@ -122,7 +122,8 @@ class KafkaReader final : public LogReader {
     }
     rd_kafka_topic_partition_list_destroy(assigned);
     if (topic.empty()) {
-      return Fail(Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
+      return Fail(Error::InvalidArgument("The reader does not read partition " +
+                                         std::to_string(partition)));
     }
     // Only this partition moves; messages already fetched from the old position are dropped.
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);

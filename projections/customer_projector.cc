@@ -282,29 +282,31 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog&
   std::map<int32_t, std::pair<std::vector<int64_t>, std::vector<size_t>>> wanted;
   const std::string prefix = std::string(id) + "/";
   Status bad;
-  auto st = store.Scan(kCustomerEventsTable, prefix, "", [&](std::string_view key, std::string_view v) {
-    if (!v.empty() && v.front() == '{') {  // a read model built before the history pointed
-      events.emplace_back(v);
-      return true;
-    }
-    auto partition = ParseInt64(v);
-    auto offset = ParseInt64(key.substr(prefix.size()));
-    if (!partition || !offset || *partition < 0 || *partition >= log.PartitionCount()) {
-      bad = Fail(Error::DataLoss("Unreadable history entry " + std::string(key)));
-      return false;
-    }
-    auto& [offsets, slots] = wanted[static_cast<int32_t>(*partition)];
-    offsets.push_back(*offset);
-    slots.push_back(events.size());
-    events.emplace_back();
-    return true;
-  });
+  auto st =
+      store.Scan(kCustomerEventsTable, prefix, "", [&](std::string_view key, std::string_view v) {
+        if (!v.empty() && v.front() == '{') {  // a read model built before the history pointed
+          events.emplace_back(v);
+          return true;
+        }
+        auto partition = ParseInt64(v);
+        auto offset = ParseInt64(key.substr(prefix.size()));
+        if (!partition || !offset || *partition < 0 || *partition >= log.PartitionCount()) {
+          bad = Fail(Error::DataLoss("Unreadable history entry " + std::string(key)));
+          return false;
+        }
+        auto& [offsets, slots] = wanted[static_cast<int32_t>(*partition)];
+        offsets.push_back(*offset);
+        slots.push_back(events.size());
+        events.emplace_back();
+        return true;
+      });
   if (!st) return Fail(st.error());
   if (!bad) return Fail(bad.error());
   for (auto& [partition, want] : wanted) {
     auto records = log.ReadAt(std::string(kCustomersTopic), partition, want.first);
     if (!records) return Fail(records.error());
-    for (size_t i = 0; i < records->size(); ++i) events[want.second[i]] = std::move((*records)[i].value);
+    for (size_t i = 0; i < records->size(); ++i)
+      events[want.second[i]] = std::move((*records)[i].value);
   }
   return events;
 }

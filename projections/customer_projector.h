@@ -56,8 +56,8 @@ class CustomerProjector final : public Projector {
   // The customer as stored (or as the batch left it), remembered from now on; nullptr when
   // there is none.
   Result<Customer*> LoadCustomer(StateView& view, Cache& cache, const std::string& id);
-  Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position,
-                         StateView& view, Cache& cache, std::vector<StoreWrite>& writes);
+  Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position, StateView& view,
+                         Cache& cache, std::vector<StoreWrite>& writes);
 
   std::mutex caches_mu_;
   std::unordered_map<int32_t, std::unique_ptr<Cache>> caches_;  // guarded by caches_mu_

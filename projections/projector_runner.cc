@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <numeric>
 #include <cstdio>
+#include <numeric>
 
 #include "domain/json.h"
 #include "domain/numbers.h"
@@ -61,7 +61,8 @@ class OverlayView final : public StateView {
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
   static size_t Hash(std::string_view table, std::string_view key) {
-    return std::hash<std::string_view>{}(key) ^ (std::hash<std::string_view>{}(table) * 0x9e3779b97f4a7c15ULL);
+    return std::hash<std::string_view>{}(key) ^
+           (std::hash<std::string_view>{}(table)*0x9e3779b97f4a7c15ULL);
   }
 
   // The slot holding (table, key), or the empty slot where it would go (linear probing; the
@@ -332,10 +333,14 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
   const auto done = std::chrono::steady_clock::now();
   if (done - started >= std::chrono::seconds(1)) {  // where a stall came from, for operators
-    auto ms = [](auto d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+    auto ms = [](auto d) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
     Log(LogLevel::kWarn, "slow projection batch",
-        {{"events", std::to_string(records.size())}, {"apply_ms", ms(applied - started)},
-         {"write_ms", ms(written - applied)}, {"hooks_ms", ms(done - written)}});
+        {{"events", std::to_string(records.size())},
+         {"apply_ms", ms(applied - started)},
+         {"write_ms", ms(written - applied)},
+         {"hooks_ms", ms(done - written)}});
   }
   {
     // Only this batch's partitions: other workers own the rest.

@@ -139,7 +139,8 @@ TEST_F(KafkaInteropTest, OrdersAndBulkIngestionWorkOnKafka) {
   Json history(c.Send("GET", "/api/v1/customers/" + j.Str("/data/0/id") + "/events").body);
   ASSERT_EQ(history.Int("/meta/total"), 1 + 11);
   EXPECT_EQ(history.Str("/data/0/type"), "CustomerRegistered");
-  for (int i = 1; i <= 11; ++i) EXPECT_EQ(history.Str("/data/" + std::to_string(i) + "/type"), "OrderPlaced");
+  for (int i = 1; i <= 11; ++i)
+    EXPECT_EQ(history.Str("/data/" + std::to_string(i) + "/type"), "OrderPlaced");
   EXPECT_EQ(history.Num("/data/11/payload/orderAmount"), 10);
   // k0's ten orders (0, 50, …, 450) were all placed cancelled.
   Json k0(c.Send("GET", "/api/v1/customers?email=k0@x.io").body);

@@ -36,7 +36,8 @@ class OrderApiTest : public ::testing::Test {
   HttpResult SetStatus(const std::string& order, const std::string& status) {
     auto r = client_.Send("PATCH", "/api/v1/orders/" + order + "/status",
                           R"({"status":")" + status + R"("})");
-    if (r.status < 300 && r.headers.contains("x-keel-position")) Remember(r.headers["x-keel-position"]);
+    if (r.status < 300 && r.headers.contains("x-keel-position"))
+      Remember(r.headers["x-keel-position"]);
     return r;
   }
   // The furthest position reached in each partition: customers of a test may sit in
@@ -205,7 +206,8 @@ TEST_F(OrderApiTest, MinPositionTakesSeveralPositions) {
                           R"({"name":"P","email":"p)" + std::to_string(i) + R"(@x.io"})");
     ASSERT_EQ(r.status, 201) << r.body;
     const std::string position = r.headers["x-keel-position"];
-    first_in.emplace(std::stoi(position.substr(0, position.find(':'))), Json(r.body).Str("/data/id"));
+    first_in.emplace(std::stoi(position.substr(0, position.find(':'))),
+                     Json(r.body).Str("/data/id"));
     Remember(position);
   }
   ASSERT_GE(first_in.size(), 2u);

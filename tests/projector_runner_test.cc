@@ -11,9 +11,9 @@
 
 #include "domain/customer.h"
 #include "domain/order.h"
-#include "projections/customer_projector.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
+#include "projections/customer_projector.h"
 #include "tests/test_util.h"
 
 namespace keel {
@@ -198,7 +198,8 @@ TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
   CustomerProjector projector;
   auto store = RocksStore::Open(dir.path() + "/store", projector.tables());
   ASSERT_TRUE(store) << store.error().message;
-  auto appended = (*log)->Append(std::string(kCustomersTopic), "c1", {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
+  auto appended = (*log)->Append(std::string(kCustomersTopic), "c1",
+                                 {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
   ASSERT_TRUE(appended);
   auto key = [&](int64_t offset) {
     char digits[24];
