@@ -485,10 +485,6 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
       wanted.push_back({(*records)[next], positions[best].first, static_cast<int64_t>(next)});
       ++next;
     }
-    for (size_t c = 0; c < cursors.size(); ++c) {
-      positions[c].second =
-          std::max<int64_t>(positions[c].second, static_cast<int64_t>(cursors[c].second));
-    }
     fds = read_fds_;
   }
   std::vector<LogRecord> out;
@@ -523,6 +519,12 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
       out.push_back(std::move(r));
     }
     i = j + 1;
+  }
+  // Only now: a failed read leaves the positions where they were, to be read again.
+  for (const auto& r : out) {
+    for (auto& [partition, next] : positions) {
+      if (partition == r.partition) next = std::max(next, r.offset + 1);
+    }
   }
   return out;
 }
