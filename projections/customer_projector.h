@@ -40,7 +40,7 @@ class CustomerProjector final : public Projector {
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
-  void Discard() override;
+  void Discard(const std::vector<int32_t>& partitions) override;
 
   // Customers remembered per partition; past it, the partition's are forgotten and reread.
   static constexpr size_t kMaxCachedPerPartition = 16384;

@@ -45,9 +45,10 @@ class Projector {
   // (`position.partition`); keys of one aggregate are only ever touched from its partition.
   virtual Status Apply(const EventEnvelope& event, const EventPosition& position,
                        StateView& view, std::vector<StoreWrite>& writes) = 0;
-  // The batch being built was dropped (it is read again from the last checkpoint): forget
-  // anything remembered from its events.
-  virtual void Discard() {}
+  // The batch being built, of these partitions, was dropped (it is read again from the last
+  // checkpoint): forget anything remembered from its events. Called by the thread that folds
+  // those partitions.
+  virtual void Discard(const std::vector<int32_t>& /*partitions*/) {}
 };
 
 // Tables every projection database has, whatever its projectors.

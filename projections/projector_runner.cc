@@ -105,6 +105,17 @@ constexpr std::pair<const char*, int64_t ProjectionCounters::*> kCounterFields[]
     {"skipped_newer", &ProjectionCounters::skipped_newer},
     {"dead_lettered", &ProjectionCounters::dead_lettered}};
 
+// The partitions a batch holds records of.
+std::vector<int32_t> PartitionsIn(const std::vector<LogRecord>& records) {
+  std::vector<int32_t> partitions;
+  for (const auto& r : records) {
+    if (std::find(partitions.begin(), partitions.end(), r.partition) == partitions.end()) {
+      partitions.push_back(r.partition);
+    }
+  }
+  return partitions;
+}
+
 }  // namespace
 
 std::string CheckpointKey(std::string_view projector, std::string_view topic, int32_t partition) {
@@ -297,7 +308,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     auto st = projector_.Apply(*event, {r.partition, r.offset, r.value}, view, writes);
     if (!st) {
       if (st.error().code != ErrorCode::kDataLoss) {
-        projector_.Discard();  // the batch is dropped and read again
+        projector_.Discard(PartitionsIn(records));  // the batch is dropped and read again
         return st;
       }
       dead_letter(r, st.error());
@@ -324,7 +335,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   }
   const auto applied = std::chrono::steady_clock::now();
   if (auto st = store_.Write(batch); !st) {
-    projector_.Discard();
+    projector_.Discard(PartitionsIn(records));
     return st;
   }
   const auto written = std::chrono::steady_clock::now();
