@@ -81,11 +81,11 @@ inline std::string AtPosition(const std::string& path, const std::string& positi
   return path + (path.find('?') == std::string::npos ? "?" : "&") + "minPosition=" + position;
 }
 
-// Records in the customers topic, over every partition.
-inline int64_t LogSize(App& app) {
+// Records in a topic (by default the customers topic), over every partition.
+inline int64_t LogSize(App& app, const std::string& topic = "keel.customers") {
   int64_t total = 0;
   for (int32_t p = 0; p < app.log().PartitionCount(); ++p) {
-    total += app.log().EndOffset("keel.customers", p).value_or(0);
+    total += app.log().EndOffset(topic, p).value_or(0);
   }
   return total;
 }
