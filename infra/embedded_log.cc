@@ -453,6 +453,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
     int64_t offset;
   };
   std::vector<Wanted> wanted;
+  std::vector<int64_t> reached;  // each partition's position once `wanted` is read
   std::vector<int> fds;
   {
     std::shared_lock lock(index_mu_);
@@ -466,25 +467,26 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
       const auto& records = it->second[static_cast<size_t>(partition)];
       cursors.emplace_back(&records, static_cast<size_t>(std::max<int64_t>(next, 0)));
     }
+    auto earlier = [](const RecordLoc& a, const RecordLoc& b) {
+      return a.segment < b.segment || (a.segment == b.segment && a.pos < b.pos);
+    };
     wanted.reserve(std::min<size_t>(max, 1u << 16));
     while (wanted.size() < max) {
-      size_t best = cursors.size();
+      const RecordLoc* first = nullptr;
+      size_t best = 0;
       for (size_t c = 0; c < cursors.size(); ++c) {
         const auto& [records, next] = cursors[c];
-        if (next >= records->size()) continue;
-        const RecordLoc& l = (*records)[next];
-        if (best == cursors.size()) {
+        if (next < records->size() && (!first || earlier((*records)[next], *first))) {
+          first = &(*records)[next];
           best = c;
-          continue;
         }
-        const RecordLoc& b = (*cursors[best].first)[cursors[best].second];
-        if (l.segment < b.segment || (l.segment == b.segment && l.pos < b.pos)) best = c;
       }
-      if (best == cursors.size()) break;
-      auto& [records, next] = cursors[best];
-      wanted.push_back({(*records)[next], positions[best].first, static_cast<int64_t>(next)});
+      if (!first) break;
+      auto& next = cursors[best].second;
+      wanted.push_back({*first, positions[best].first, static_cast<int64_t>(next)});
       ++next;
     }
+    for (const auto& [records, next] : cursors) reached.push_back(static_cast<int64_t>(next));
     fds = read_fds_;
   }
   std::vector<LogRecord> out;
@@ -521,10 +523,8 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
     i = j + 1;
   }
   // Only now: a failed read leaves the positions where they were, to be read again.
-  for (const auto& r : out) {
-    for (auto& [partition, next] : positions) {
-      if (partition == r.partition) next = std::max(next, r.offset + 1);
-    }
+  for (size_t c = 0; c < positions.size(); ++c) {
+    positions[c].second = std::max(positions[c].second, reached[c]);
   }
   return out;
 }
