@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -77,7 +78,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
 
 class KafkaReader final : public LogReader {
  public:
-  explicit KafkaReader(rd_kafka_t* rk) : rk_(rk) {}
+  KafkaReader(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions)
+      : rk_(rk), topic_(std::move(topic)), partitions_(std::move(partitions)) {}
   ~KafkaReader() override {
     rd_kafka_consumer_close(rk_);
     rd_kafka_destroy(rk_);
@@ -112,22 +114,13 @@ class KafkaReader final : public LogReader {
   }
 
   Status Seek(int32_t partition, int64_t offset) override {
-    rd_kafka_topic_partition_list_t* assigned = nullptr;
-    if (auto err = rd_kafka_assignment(rk_, &assigned); err) {
-      return Fail(Error::Unavailable(std::string("Kafka seek: ") + rd_kafka_err2str(err)));
-    }
-    std::string topic;
-    for (int i = 0; i < assigned->cnt; ++i) {
-      if (assigned->elems[i].partition == partition) topic = assigned->elems[i].topic;
-    }
-    rd_kafka_topic_partition_list_destroy(assigned);
-    if (topic.empty()) {
+    if (std::find(partitions_.begin(), partitions_.end(), partition) == partitions_.end()) {
       return Fail(Error::InvalidArgument("The reader does not read partition " +
                                          std::to_string(partition)));
     }
     // Only this partition moves; messages already fetched from the old position are dropped.
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), partition)->offset = offset;
     rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list, 5000);
     std::string failure;
     if (!error && list->elems[0].err) failure = rd_kafka_err2str(list->elems[0].err);
@@ -142,6 +135,8 @@ class KafkaReader final : public LogReader {
 
  private:
   rd_kafka_t* rk_;
+  const std::string topic_;
+  const std::vector<int32_t> partitions_;  // assigned at open
 };
 
 }  // namespace
@@ -328,7 +323,9 @@ Result<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
     return Fail(Error::Unavailable(std::string("Kafka consumer: ") + errstr));
   }
   rd_kafka_poll_set_consumer(rk);
-  auto reader = std::make_unique<KafkaReader>(rk);
+  std::vector<int32_t> partitions;
+  for (auto [partition, offset] : starts) partitions.push_back(partition);
+  auto reader = std::make_unique<KafkaReader>(rk, topic, std::move(partitions));
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(starts.size()));
   for (auto [partition, offset] : starts) {
