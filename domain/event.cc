@@ -3,14 +3,12 @@
 #include "domain/customer.h"
 #include "domain/order.h"
 #include "domain/user.h"
+#include <simdjson.h>
+
 #include "domain/json.h"
-#include "domain/json_input.h"
 
 namespace keel {
 namespace {
-
-using simdjson::dom::element;
-using simdjson::dom::element_type;
 
 struct EventTypeInfo {
   std::string_view type;
