@@ -116,8 +116,16 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
     if (x.table.data() != y.table.data() && x.table != y.table) return x.table < y.table;
     return x.key < y.key;
   });
-  for (uint32_t i : order) {
-    const auto& w = batch[i];
+  for (size_t n = 0; n < order.size(); ++n) {
+    const auto& w = batch[order[n]];
+    // A key written again later in the batch (a counter, a customer with several orders):
+    // only its last write counts, and only that one goes to the memtable.
+    if (n + 1 < order.size()) {
+      const auto& next = batch[order[n + 1]];
+      if (next.key == w.key && (next.table.data() == w.table.data() || next.table == w.table)) {
+        continue;
+      }
+    }
     auto cf = impl_->Table(w.table);
     if (!cf) return Fail(cf.error());
     auto s = w.value ? wb.Put(*cf, w.key, *w.value) : wb.Delete(*cf, w.key);

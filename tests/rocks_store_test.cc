@@ -35,6 +35,26 @@ TEST(RocksStoreTest, BatchesSpanTablesAndSurviveReopen) {
   EXPECT_EQ(missing.error().code, ErrorCode::kInternal);
 }
 
+TEST(RocksStoreTest, TheLastWriteOfAKeyInABatchWins) {
+  TempDir dir;
+  auto store = RocksStore::Open(dir.path(), {"a", "b"});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->Write({{"a", "gone", "x"}}));
+  ASSERT_TRUE((*store)->Write({{"a", "k", "1"},
+                               {"b", "k", "other table"},
+                               {"a", "gone", std::nullopt},
+                               {"a", "k", "2"},
+                               {"a", "back", std::nullopt},
+                               {"a", "gone", "again"},
+                               {"a", "back", "3"},
+                               {"a", "gone", std::nullopt},
+                               {"a", "k", "4"}}));
+  EXPECT_EQ(*(*store)->Get("a", "k"), std::optional<std::string>("4"));
+  EXPECT_EQ(*(*store)->Get("b", "k"), std::optional<std::string>("other table"));
+  EXPECT_EQ(*(*store)->Get("a", "gone"), std::nullopt);
+  EXPECT_EQ(*(*store)->Get("a", "back"), std::optional<std::string>("3"));
+}
+
 TEST(RocksStoreTest, ScansAPrefixForwardAndBackward) {
   TempDir dir;
   auto store = RocksStore::Open(dir.path(), {"t"});
