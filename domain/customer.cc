@@ -1,6 +1,7 @@
 #include "domain/customer.h"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "domain/ids.h"
@@ -349,14 +350,23 @@ std::optional<Millis> ReadOptionalTime(simdjson::dom::element obj, std::string_v
 
 }  // namespace
 
-std::string CustomerToJson(const Customer& c) {
-  JsonWriter w;
-  w.BeginObject();
+namespace {
+
+void WriteProfileMembers(JsonWriter& w, const Customer& c) {
   w.Key("id").String(c.id);
   w.Key("name").String(c.name);
   w.Key("email").String(c.email);
   w.Key("phone");
   c.phone ? w.String(*c.phone) : w.Null();
+  w.Key("isActive").Bool(c.is_active);
+  w.Key("ownerId");
+  c.owner_id ? w.String(*c.owner_id) : w.Null();
+  w.Key("createdAt").String(FormatIso8601(c.created_at));
+  w.Key("updatedAt").String(FormatIso8601(c.updated_at));
+  w.Key("version").Int(c.version);
+}
+
+void WriteFigureMembers(JsonWriter& w, const Customer& c) {
   w.Key("totalSpending").Cents(TotalSpendingCents(c));
   w.Key("visits").Int(TotalVisits(c));
   OptionalTime(w, "lastVisit", LastVisit(c));
@@ -364,12 +374,6 @@ std::string CustomerToJson(const Customer& c) {
   w.Key("averageOrderValue").Cents(AverageOrderCents(c));
   OptionalTime(w, "firstOrderAt", c.stats.first_order_at);
   OptionalTime(w, "lastOrderAt", c.stats.last_order_at);
-  w.Key("isActive").Bool(c.is_active);
-  w.Key("ownerId");
-  c.owner_id ? w.String(*c.owner_id) : w.Null();
-  w.Key("createdAt").String(FormatIso8601(c.created_at));
-  w.Key("updatedAt").String(FormatIso8601(c.updated_at));
-  w.Key("version").Int(c.version);
   w.Key("baseline").BeginObject();
   w.Key("totalSpending").Cents(c.total_spending_cents);
   w.Key("visits").Int(c.visits);
@@ -379,6 +383,113 @@ std::string CustomerToJson(const Customer& c) {
   w.Key("recordedVisits").Int(c.stats.recorded_visits);
   OptionalTime(w, "lastActivityAt", c.stats.last_activity);
   w.Key("statsRevision").Int(c.stats.revision);
+}
+
+// Our writer puts no space after a colon, and a quote inside a string is escaped: this text is
+// only ever the key of the baseline object.
+constexpr std::string_view kBaselineKey = "\"baseline\":{";
+
+constexpr char kFiguresFormat = 1;
+constexpr size_t kFiguresFields = 10;
+constexpr size_t kFiguresBytes = 2 + 8 * kFiguresFields;
+
+void PutInt64(std::string& out, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (int i = 0; i < 8; ++i, u >>= 8) out.push_back(static_cast<char>(u & 0xff));
+}
+
+int64_t GetInt64(const char* p) {
+  uint64_t u = 0;
+  for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(p[i]);
+  return static_cast<int64_t>(u);
+}
+
+}  // namespace
+
+std::string CustomerToJson(const Customer& c) {
+  JsonWriter w;
+  w.BeginObject();
+  WriteProfileMembers(w, c);
+  WriteFigureMembers(w, c);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string CustomerProfileToJson(const Customer& c) {
+  JsonWriter w;
+  w.BeginObject();
+  WriteProfileMembers(w, c);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeCustomerFigures(const Customer& c) {
+  std::string out;
+  out.reserve(kFiguresBytes);
+  out.push_back(kFiguresFormat);
+  const std::optional<Millis>* times[] = {&c.last_visit, &c.stats.first_order_at,
+                                          &c.stats.last_order_at, &c.stats.last_activity};
+  char present = 0;
+  for (size_t i = 0; i < std::size(times); ++i) {
+    if (times[i]->has_value()) present = static_cast<char>(present | (1 << i));
+  }
+  out.push_back(present);
+  for (int64_t v :
+       {c.total_spending_cents, c.visits, c.last_visit.value_or(0), c.stats.order_count,
+        c.stats.order_cents, c.stats.recorded_visits, c.stats.first_order_at.value_or(0),
+        c.stats.last_order_at.value_or(0), c.stats.last_activity.value_or(0), c.stats.revision}) {
+    PutInt64(out, v);
+  }
+  return out;
+}
+
+Status DecodeCustomerFigures(std::string_view record, Customer& c) {
+  if (record.size() != kFiguresBytes || record[0] != kFiguresFormat ||
+      (static_cast<unsigned char>(record[1]) & ~0x0fu) != 0) {
+    return Fail(Error::DataLoss("Customer figures record of " + std::to_string(record.size()) +
+                                " bytes is unreadable"));
+  }
+  const auto present = static_cast<unsigned char>(record[1]);
+  int64_t v[kFiguresFields];
+  for (size_t i = 0; i < kFiguresFields; ++i) v[i] = GetInt64(record.data() + 2 + 8 * i);
+  auto time = [&](int bit, int64_t value) {
+    return (present & (1u << bit)) ? std::optional<Millis>(value) : std::nullopt;
+  };
+  c.total_spending_cents = v[0];
+  c.visits = v[1];
+  c.last_visit = time(0, v[2]);
+  c.stats.order_count = v[3];
+  c.stats.order_cents = v[4];
+  c.stats.recorded_visits = v[5];
+  c.stats.first_order_at = time(1, v[6]);
+  c.stats.last_order_at = time(2, v[7]);
+  c.stats.last_activity = time(3, v[8]);
+  c.stats.revision = v[9];
+  return {};
+}
+
+bool ProfileHoldsFigures(std::string_view json) {
+  return json.find(kBaselineKey) != std::string_view::npos;
+}
+
+Result<std::string> ServedCustomerJson(std::string_view profile, const Customer& figures) {
+  if (ProfileHoldsFigures(profile)) {
+    auto c = CustomerFromJson(profile);
+    if (!c) return Fail(c.error());
+    Customer merged = std::move(*c);
+    merged.total_spending_cents = figures.total_spending_cents;
+    merged.visits = figures.visits;
+    merged.last_visit = figures.last_visit;
+    merged.stats = figures.stats;
+    return CustomerToJson(merged);
+  }
+  if (profile.size() < 2 || profile.front() != '{' || profile.back() != '}') {
+    return Fail(Error::DataLoss("Customer record is not a JSON object"));
+  }
+  JsonWriter w;
+  w.BeginObject();
+  w.RawMembers(profile.substr(1, profile.size() - 2));
+  WriteFigureMembers(w, figures);
   w.EndObject();
   return w.Take();
 }
@@ -411,8 +522,10 @@ Result<Customer> CustomerFromJson(std::string_view text) {
   c.updated_at = ParseIso8601(s).value_or(0);
   if (doc->at_key("version").get(c.version)) return bad("version");
 
+  auto found = doc->at_key("baseline");
+  if (found.error() == simdjson::NO_SUCH_FIELD) return c;  // a profile record: no figures
   element baseline;
-  if (doc->at_key("baseline").get(baseline)) return bad("baseline");
+  if (found.get(baseline)) return bad("baseline");
   if (baseline.at_key("totalSpending").get(v)) return bad("baseline.totalSpending");
   auto cents = json::ToCents(v);
   if (!cents) return bad("baseline.totalSpending");

@@ -111,11 +111,30 @@ Status ApplyCustomerEvent(Customer& customer, const EventEnvelope& event);
 std::string EncodeVisit(Millis visited_at);
 Result<Millis> DecodeVisit(std::string_view payload);
 
-// JSON representation, served by the API and stored in the read model: the served figures at
-// the top level (totalSpending, visits, lastVisit, orderCount, averageOrderValue, firstOrderAt,
-// lastOrderAt), the baseline under "baseline".
+// JSON representation, served by the API: the profile (id, name, email, phone, isActive,
+// ownerId, createdAt, updatedAt, version), then the figures: the served ones at the top level
+// (totalSpending, visits, lastVisit, orderCount, averageOrderValue, firstOrderAt, lastOrderAt),
+// the baseline under "baseline", and the stats (orderSpending, recordedVisits, lastActivityAt,
+// statsRevision).
 std::string CustomerToJson(const Customer& customer);
+// Reads the profile, and the figures when present (a served document, or a read-model record
+// written before the figures were stored apart); without them the baseline and stats stay 0.
 Result<Customer> CustomerFromJson(std::string_view json);
+
+// The read model keeps a customer in two records: the profile as JSON, rewritten by the
+// customer's own events, and the figures (baseline and stats) in a fixed binary layout of 82
+// bytes, rewritten by every order too.
+std::string CustomerProfileToJson(const Customer& customer);
+std::string EncodeCustomerFigures(const Customer& customer);
+// Sets the baseline and stats of `customer`; kDataLoss when `record` is not a figures record.
+Status DecodeCustomerFigures(std::string_view record, Customer& customer);
+// The served document of a stored profile and the customer's figures, without parsing the
+// profile. A profile that still holds figures (a record of an older read model) is parsed and
+// written again.
+Result<std::string> ServedCustomerJson(std::string_view profile_json, const Customer& figures);
+// Whether a stored customer record holds figures (a record of an older read model, or a served
+// document) rather than the profile alone.
+bool ProfileHoldsFigures(std::string_view json);
 
 // Upcast of CustomerRegistered v1 (documented import format: defaults may be omitted, email
 // and name not yet normalised) to v2.

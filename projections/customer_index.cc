@@ -22,7 +22,7 @@ Status CustomerIndex::Load(ReadStore& store) {
   }
   // The scan reads one snapshot; what commits after it arrives through Apply into pending_.
   std::vector<Row> rows;
-  auto st = ForEachCustomer(store, [&](Customer&& c, std::string_view) {
+  auto st = ForEachCustomer(store, [&](Customer&& c) {
     rows.push_back(RowOf(c));
     return true;
   });
@@ -36,40 +36,62 @@ Status CustomerIndex::Load(ReadStore& store) {
   rows_.clear();
   pos_.clear();
   rows_.reserve(rows.size());
-  for (auto& row : rows) Upsert(std::move(row));
-  for (auto& row : pending_) Upsert(std::move(row));
+  for (auto& row : rows) Upsert({std::move(row), true, true});
+  for (auto& change : pending_) Upsert(std::move(change));
   pending_.clear();
   ready_ = true;
   return {};
 }
 
 Status CustomerIndex::Apply(const std::vector<StoreWrite>& writes) {
-  std::vector<Row> changed;
+  std::vector<Change> changed;
   for (const auto& w : writes) {
-    if (w.table != kCustomersTable || !w.value) continue;  // customers are never deleted
-    auto c = CustomerFromJson(*w.value);
-    if (!c) {
-      broken_ = true;
-      return Fail(c.error());
+    if (!w.value) continue;  // customers are never deleted
+    if (w.table == kCustomersTable) {
+      auto c = CustomerFromJson(*w.value);
+      if (!c) {
+        broken_ = true;
+        return Fail(c.error());
+      }
+      // A record of an older read model holds the figures too.
+      changed.push_back({RowOf(*c), true, ProfileHoldsFigures(*w.value)});
+    } else if (w.table == kCustomerFiguresTable) {
+      Customer c{.id = w.key};
+      if (auto st = DecodeCustomerFigures(*w.value, c); !st) {
+        broken_ = true;
+        return st;
+      }
+      changed.push_back({RowOf(c), false, true});
     }
-    changed.push_back(RowOf(*c));
   }
   if (changed.empty()) return {};
   std::unique_lock lock(mu_);
   if (loading_) {
     std::move(changed.begin(), changed.end(), std::back_inserter(pending_));
   } else if (ready_) {  // before any load, the store holds it and the load will read it
-    for (auto& row : changed) Upsert(std::move(row));
+    for (auto& change : changed) Upsert(std::move(change));
   }
   return {};
 }
 
-void CustomerIndex::Upsert(Row row) {
-  auto [it, inserted] = pos_.try_emplace(row.id, rows_.size());
-  if (inserted) {
-    rows_.push_back(std::move(row));
-  } else {
-    rows_[it->second] = std::move(row);
+void CustomerIndex::Upsert(Change change) {
+  Row& from = change.row;
+  auto [it, inserted] = pos_.try_emplace(from.id, rows_.size());
+  if (inserted) rows_.emplace_back().id = from.id;
+  Row& row = rows_[it->second];
+  if (change.profile) {
+    row.name = std::move(from.name);
+    row.name_lower = std::move(from.name_lower);
+    row.is_active = from.is_active;
+    row.owner_id = std::move(from.owner_id);
+    row.created_at = from.created_at;
+  }
+  if (change.figures) {
+    row.total_spending_cents = from.total_spending_cents;
+    row.visits = from.visits;
+    row.order_count = from.order_count;
+    row.average_order_cents = from.average_order_cents;
+    row.last_order_at = from.last_order_at;
   }
 }
 

@@ -31,8 +31,8 @@ class CustomerIndex final {
   // Every customer in the store's customers table; the index is ready once it returns.
   Status Load(ReadStore& store);
   bool ready() const { return ready_.load() && !broken_.load(); }
-  // The customers-table writes of a committed batch. A record it cannot read breaks the index
-  // for good (queries must then scan the store): it never holds a guess.
+  // The customers- and figures-table writes of a committed batch. A record it cannot read
+  // breaks the index for good (queries must then scan the store): it never holds a guess.
   Status Apply(const std::vector<StoreWrite>& writes);
   bool broken() const { return broken_.load(); }
 
@@ -61,15 +61,21 @@ class CustomerIndex final {
     Millis created_at = 0;
   };
   static Row RowOf(const Customer& customer);
+  // A write's part of a row: its profile (name, activity, owner, creation), its figures, or both.
+  struct Change {
+    Row row;
+    bool profile = false;
+    bool figures = false;
+  };
   // `needle`: the query's name filter, lowercased.
   static bool RowMatches(const CustomerListQuery& query, std::string_view needle, const Row& row);
-  void Upsert(Row row);  // mu_ held exclusively
+  void Upsert(Change change);  // mu_ held exclusively
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   mutable std::shared_mutex mu_;
   bool loading_ = false;      // guarded by mu_
-  std::vector<Row> pending_;  // guarded by mu_; Apply's rows while loading
+  std::vector<Change> pending_;                  // guarded by mu_; Apply's changes while loading
   std::vector<Row> rows_;                        // guarded by mu_
   std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_
 };

@@ -79,13 +79,23 @@ std::string CreatedKey(const Customer& c) {
   return std::string(at) + "/" + c.id;
 }
 
+// Sets the stored figures of customer `id` on `c`; none stored leaves those read from the
+// profile (a record of an older read model holds them itself).
+template <typename Store>
+Status ReadFigures(Store& store, std::string_view id, Customer& c) {
+  auto figures = store.Get(kCustomerFiguresTable, id);
+  if (!figures) return Fail(figures.error());
+  if (!*figures) return {};
+  return DecodeCustomerFigures(**figures, c);
+}
+
 }  // namespace
 
 std::vector<std::string> CustomerProjector::tables() const {
-  return {std::string(kCustomersTable),      std::string(kCustomersByEmailTable),
-          std::string(kCustomerEventsTable), std::string(kCustomersByCreatedTable),
-          std::string(kOrdersTable),         std::string(kOrdersByCustomerTable),
-          std::string(kOrdersByDateTable)};
+  return {std::string(kCustomersTable),          std::string(kCustomerFiguresTable),
+          std::string(kCustomersByEmailTable),   std::string(kCustomerEventsTable),
+          std::string(kCustomersByCreatedTable), std::string(kOrdersTable),
+          std::string(kOrdersByCustomerTable),   std::string(kOrdersByDateTable)};
 }
 
 CustomerProjector::Cache& CustomerProjector::CacheOf(int32_t partition) {
@@ -108,6 +118,9 @@ Result<Customer*> CustomerProjector::LoadCustomer(StateView& view, Cache& cache,
   if (!*stored) return nullptr;
   auto parsed = CustomerFromJson(**stored);
   if (!parsed) return Fail(Error::Internal("Customer record unreadable: " + parsed.error().message));
+  if (auto st = ReadFigures(view, id, *parsed); !st) {
+    return Fail(Error::Internal("Customer figures unreadable: " + st.error().message));
+  }
   if (cache.customers.size() >= kMaxCachedPerPartition) cache.customers.clear();
   return &cache.customers.emplace(id, std::move(*parsed)).first->second;
 }
@@ -136,7 +149,7 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   Customer& c = **customer;
   const CustomerStats before = c.stats;
   ApplyOrderToStats(c.stats, *change);
-  if (c.stats != before) writes.push_back({kCustomersTable, c.id, CustomerToJson(c)});
+  if (c.stats != before) writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
   writes.push_back({kOrdersTable, order.id, OrderToJson(order)});
   const std::string status(OrderStatusName(order.status));
   writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
@@ -165,7 +178,8 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   const bool is_new = customer.version == 0;
   if (auto st = ApplyCustomerEvent(customer, event); !st) return st;
 
-  writes.push_back({kCustomersTable, customer.id, CustomerToJson(customer)});
+  writes.push_back({kCustomersTable, customer.id, CustomerProfileToJson(customer)});
+  writes.push_back({kCustomerFiguresTable, customer.id, EncodeCustomerFigures(customer)});
   if (customer.email != old_email) {
     if (!old_email.empty()) {
       // Only drop the index entry if it still points here (an imported log may reuse emails).
@@ -190,23 +204,36 @@ Status CustomerProjector::Apply(const EventEnvelope& event, const EventPosition&
   return {};
 }
 
-Status ForEachCustomer(ReadStore& store,
-                       const std::function<bool(Customer&&, std::string_view)>& visit) {
+Status ForEachCustomer(ReadStore& store, const std::function<bool(Customer&&)>& visit) {
   Status parse_error;
-  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view, std::string_view v) {
+  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view key, std::string_view v) {
     auto c = CustomerFromJson(v);
+    if (c) {
+      if (auto st = ReadFigures(store, key, *c); !st) c = Fail(st.error());
+    }
     if (!c) {
       parse_error = Fail(c.error());
       return false;
     }
-    return visit(std::move(*c), v);
+    return visit(std::move(*c));
   });
   if (!st) return st;
   return parse_error;
 }
 
 Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_view id) {
-  return store.Get(kCustomersTable, id);
+  auto profile = store.Get(kCustomersTable, id);
+  if (!profile) return Fail(profile.error());
+  if (!*profile) return profile;
+  auto figures = store.Get(kCustomerFiguresTable, id);
+  if (!figures) return Fail(figures.error());
+  // None: a record of an older read model, which holds its figures itself.
+  if (!*figures) return profile;
+  Customer c;
+  if (auto st = DecodeCustomerFigures(**figures, c); !st) return Fail(st.error());
+  auto served = ServedCustomerJson(**profile, c);
+  if (!served) return Fail(served.error());
+  return std::optional<std::string>(std::move(*served));
 }
 
 Result<int64_t> QueryCustomerCount(ReadStore& store) { return SumCounters(store, kCountPrefix); }
@@ -223,7 +250,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     auto id = store.Get(kCustomersByEmailTable, *q.email);
     if (!id) return Fail(id.error());
     if (!*id) return page;
-    auto doc = store.Get(kCustomersTable, **id);
+    auto doc = QueryCustomer(store, **id);
     if (!doc) return Fail(doc.error());
     if (!*doc) return page;
     auto c = CustomerFromJson(**doc);
@@ -250,7 +277,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
                            : store.Scan(kCustomersByCreatedTable, "", "", visit);
     if (!st) return Fail(st.error());
     for (const auto& id : ids) {
-      auto doc = store.Get(kCustomersTable, id);
+      auto doc = QueryCustomer(store, id);
       if (!doc) return Fail(doc.error());
       if (*doc) page.items.push_back(std::move(**doc));
     }
@@ -267,7 +294,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
   auto found = index->Query(q);
   page.total = found.total;
   for (const auto& id : found.ids) {
-    auto doc = store.Get(kCustomersTable, id);
+    auto doc = QueryCustomer(store, id);
     if (!doc) return Fail(doc.error());
     if (*doc) page.items.push_back(std::move(**doc));
   }

@@ -13,6 +13,7 @@
 #include "domain/order.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
+#include "projections/customer_index.h"
 #include "projections/customer_projector.h"
 #include "tests/test_util.h"
 
@@ -131,6 +132,16 @@ class MapView final : public StateView {
   std::string_view failing_table;
 };
 
+// A customer as the projection stored it: profile and figures.
+Customer StoredCustomer(const MapView& view, const std::string& id) {
+  auto c = CustomerFromJson(view.rows.at(std::string(kCustomersTable) + "/" + id));
+  EXPECT_TRUE(c) << c.error().message;
+  if (!c) return {};
+  EXPECT_TRUE(
+      DecodeCustomerFigures(view.rows.at(std::string(kCustomerFiguresTable) + "/" + id), *c));
+  return *c;
+}
+
 // The projector remembers customers between events; a dropped batch (Discard) must not leave
 // its effects behind, or the batch read again would count them twice.
 TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
@@ -173,20 +184,127 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   view.failing_table = {};
   ASSERT_TRUE(projector.Apply(placed, {0, 1, ""}, view, writes));
   view.Commit(writes);
-  auto stored = CustomerFromJson(view.rows.at(std::string(kCustomersTable) + "/" + id));
-  ASSERT_TRUE(stored) << stored.error().message;
-  EXPECT_EQ(stored->stats.order_count, 1);
-  EXPECT_EQ(stored->stats.order_cents, 1234);
-  // Remembered: the stored document is not read again for the next event of the customer.
+  const Customer stored = StoredCustomer(view, id);
+  EXPECT_EQ(stored.stats.order_count, 1);
+  EXPECT_EQ(stored.stats.order_cents, 1234);
+  // Remembered: the stored records are not read again for the next event of the customer.
   view.rows.erase(std::string(kCustomersTable) + "/" + id);
+  view.rows.erase(std::string(kCustomerFiguresTable) + "/" + id);
   placed.aggregate_id = "018f0000-0000-8000-8000-0000000000cc";
   writes.clear();
   ASSERT_TRUE(projector.Apply(placed, {0, 2, ""}, view, writes));
   view.Commit(writes);
-  auto second = CustomerFromJson(view.rows.at(std::string(kCustomersTable) + "/" + id));
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->stats.order_count, 2);
-  EXPECT_EQ(second->stats.order_cents, 2468);
+  // An order rewrites the figures alone.
+  EXPECT_FALSE(view.rows.contains(std::string(kCustomersTable) + "/" + id));
+  Customer second;
+  ASSERT_TRUE(
+      DecodeCustomerFigures(view.rows.at(std::string(kCustomerFiguresTable) + "/" + id), second));
+  EXPECT_EQ(second.stats.order_count, 2);
+  EXPECT_EQ(second.stats.order_cents, 2468);
+}
+
+// The read store seen directly (a batch of one event at a time).
+class StoreView final : public StateView {
+ public:
+  explicit StoreView(ReadStore& store) : store_(store) {}
+  Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
+    return store_.Get(table, key);
+  }
+
+ private:
+  ReadStore& store_;
+};
+
+// Read models built before the figures were stored apart hold them in the customer record:
+// such a record is served, indexed and folded on, and a customer event rewrites it as a
+// profile.
+TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
+  TempDir dir;
+  CustomerProjector projector;
+  std::vector<std::string> tables = projector.tables();
+  tables.emplace_back(kProjectionMetaTable);
+  auto opened = RocksStore::Open(dir.path(), tables);
+  ASSERT_TRUE(opened) << opened.error().message;
+  RocksStore& store = **opened;
+  const std::string id = "018f0000-0000-7000-8000-0000000000aa";
+  Customer old{.id = id,
+               .name = "Ada",
+               .email = "ada@x.io",
+               .total_spending_cents = 500,
+               .visits = 2,
+               .created_at = 1,
+               .updated_at = 1,
+               .version = 1};
+  old.stats = {.order_count = 1,
+               .order_cents = 1000,
+               .first_order_at = 10,
+               .last_order_at = 10,
+               .last_activity = 10,
+               .revision = 1};
+  ASSERT_TRUE(store.Write({{kCustomersTable, id, CustomerToJson(old)}}));
+  EXPECT_EQ(**QueryCustomer(store, id), CustomerToJson(old));
+  CustomerIndex index;
+  ASSERT_TRUE(index.Load(store));
+  auto count_with_orders = [&](int64_t n) {
+    CustomerListQuery q;
+    q.min_order_count = n;
+    return index.Query(q).total;
+  };
+  EXPECT_EQ(count_with_orders(1), 1);
+
+  StoreView view(store);
+  auto apply = [&](const EventEnvelope& event, int64_t offset) {
+    std::vector<StoreWrite> writes;
+    auto st = projector.Apply(event, {0, offset, ""}, view, writes);
+    ASSERT_TRUE(st) << st.error().message;
+    ASSERT_TRUE(store.Write(writes));
+    ASSERT_TRUE(index.Apply(writes));
+  };
+  Order order;
+  order.customer_id = id;
+  order.order_date = 20;
+  order.amount_cents = 1234;
+  EventEnvelope placed;
+  placed.event_id = "e2";
+  placed.type = std::string(kOrderPlaced);
+  placed.schema_version = CurrentSchemaVersion(placed.type);
+  placed.aggregate_type = std::string(kOrderAggregate);
+  placed.aggregate_id = "018f0000-0000-8000-8000-0000000000bb";
+  placed.aggregate_version = 1;
+  placed.occurred_at = placed.recorded_at = 30;
+  placed.payload = EncodeOrderPlaced(order);
+  apply(placed, 1);
+
+  auto served = QueryCustomer(store, id);
+  ASSERT_TRUE(served && *served);
+  auto now = CustomerFromJson(**served);
+  ASSERT_TRUE(now) << now.error().message;
+  EXPECT_EQ(now->name, "Ada");
+  EXPECT_EQ(now->stats.order_count, 2);
+  EXPECT_EQ(now->stats.order_cents, 2234);
+  EXPECT_EQ(now->total_spending_cents, 500);
+  EXPECT_EQ((*served)->find("\"orderCount\""), (*served)->rfind("\"orderCount\""));  // once
+  EXPECT_EQ(count_with_orders(2), 1);
+
+  EventEnvelope updated = placed;
+  updated.event_id = "e3";
+  updated.type = std::string(kCustomerUpdated);
+  updated.schema_version = CurrentSchemaVersion(updated.type);
+  updated.aggregate_type = std::string(kCustomerAggregate);
+  updated.aggregate_id = id;
+  updated.aggregate_version = 2;
+  updated.payload = EncodeCustomerFields({.name = "Ada L"});
+  apply(updated, 2);
+  EXPECT_FALSE(ProfileHoldsFigures(**store.Get(kCustomersTable, id)));
+  auto renamed = CustomerFromJson(**QueryCustomer(store, id));
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->name, "Ada L");
+  EXPECT_EQ(renamed->stats.order_count, 2);
+  EXPECT_EQ(renamed->total_spending_cents, 500);
+  EXPECT_EQ(count_with_orders(2), 1);
+  CustomerListQuery by_name;
+  by_name.name_contains = "ada l";
+  EXPECT_EQ(index.Query(by_name).total, 1);
 }
 
 // The customer history table points into the log; entries written by read models built
