@@ -96,6 +96,51 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 
+namespace {
+
+// The tables a batch writes to. Most writes name their table through the same constant, so a
+// name is compared (and looked up) only when its address is new; another address of a known
+// table gets the same rank, so that the writes of one key stay together.
+struct BatchTables {
+  struct Alias {
+    std::string_view name;
+    uint32_t rank;
+  };
+  std::vector<Alias> aliases;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by rank
+
+  template <typename Lookup>
+  Result<uint32_t> RankOf(std::string_view name, Lookup&& lookup) {
+    for (const Alias& a : aliases) {
+      if (a.name.data() == name.data() && a.name.size() == name.size()) return a.rank;
+    }
+    auto handle = lookup(name);
+    if (!handle) return Fail(handle.error());
+    auto known = std::find(handles.begin(), handles.end(), *handle);
+    const auto rank = static_cast<uint32_t>(known - handles.begin());
+    if (known == handles.end()) handles.push_back(*handle);
+    aliases.push_back({name, rank});
+    return rank;
+  }
+};
+
+struct SortEntry {
+  uint32_t table;       // rank in the batch's tables
+  uint32_t index;       // in the batch
+  uint64_t head, next;  // the key's bytes 0-7 and 8-15, big-endian, zero-padded
+};
+
+uint64_t KeyWord(std::string_view key, size_t from) {
+  uint64_t word = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    const size_t at = from + i;
+    word = (word << 8) | (at < key.size() ? static_cast<unsigned char>(key[at]) : 0u);
+  }
+  return word;
+}
+
+}  // namespace
+
 Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
   // Sized up front: a batch of thousands of events would otherwise regrow (and copy) its
   // buffer a dozen times.
@@ -104,31 +149,41 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
   rocksdb::WriteBatch wb(bytes);
   // Inserted in key order, table by table: each memtable's skiplist then finds the place of a
   // key next to the previous one instead of searching from the top (random order made the
-  // search most of a projection's CPU). Stable, so that two writes to one key keep their order.
-  // Names are compared only when their addresses differ (most writes name their table through
-  // the same constant).
-  thread_local std::vector<uint32_t> order;
+  // search most of a projection's CPU). The sort compares the first 16 bytes of two keys as
+  // two integers held in the entries themselves, and the keys only when those are equal: a
+  // string comparison for every step made the sort a tenth of a projection's CPU. Two writes
+  // of one key stay in batch order.
+  BatchTables tables;
+  auto lookup = [this](std::string_view name) { return impl_->Table(name); };
+  thread_local std::vector<SortEntry> order;
   order.resize(batch.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const auto& x = batch[a];
-    const auto& y = batch[b];
-    if (x.table.data() != y.table.data() && x.table != y.table) return x.table < y.table;
-    return x.key < y.key;
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    const auto& w = batch[i];
+    auto table = tables.RankOf(w.table, lookup);
+    if (!table) return Fail(table.error());
+    order[i] = {*table, i, KeyWord(w.key, 0), KeyWord(w.key, 8)};
+  }
+  std::sort(order.begin(), order.end(), [&](const SortEntry& a, const SortEntry& b) {
+    if (a.table != b.table) return a.table < b.table;
+    if (a.head != b.head) return a.head < b.head;
+    if (a.next != b.next) return a.next < b.next;
+    if (int c = std::string_view(batch[a.index].key).compare(batch[b.index].key)) return c < 0;
+    return a.index < b.index;
   });
   for (size_t n = 0; n < order.size(); ++n) {
-    const auto& w = batch[order[n]];
+    const SortEntry& e = order[n];
+    const auto& w = batch[e.index];
     // A key written again later in the batch (a counter, a customer with several orders):
     // only its last write counts, and only that one goes to the memtable.
     if (n + 1 < order.size()) {
-      const auto& next = batch[order[n + 1]];
-      if (next.key == w.key && (next.table.data() == w.table.data() || next.table == w.table)) {
+      const SortEntry& next = order[n + 1];
+      if (next.table == e.table && next.head == e.head && next.next == e.next &&
+          batch[next.index].key == w.key) {
         continue;
       }
     }
-    auto cf = impl_->Table(w.table);
-    if (!cf) return Fail(cf.error());
-    auto s = w.value ? wb.Put(*cf, w.key, *w.value) : wb.Delete(*cf, w.key);
+    auto* cf = tables.handles[e.table];
+    auto s = w.value ? wb.Put(cf, w.key, *w.value) : wb.Delete(cf, w.key);
     if (!s.ok()) return Fail(FromRocks(s, "Batch build failed"));
   }
   rocksdb::WriteOptions wo;

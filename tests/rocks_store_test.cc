@@ -53,6 +53,22 @@ TEST(RocksStoreTest, TheLastWriteOfAKeyInABatchWins) {
   EXPECT_EQ(*(*store)->Get("b", "k"), std::optional<std::string>("other table"));
   EXPECT_EQ(*(*store)->Get("a", "gone"), std::nullopt);
   EXPECT_EQ(*(*store)->Get("a", "back"), std::optional<std::string>("3"));
+
+  // One table named through two addresses is still one table.
+  const std::string same("a");
+  ASSERT_TRUE((*store)->Write({{"a", "k", "5"},
+                               {same, "k", "6"},
+                               {"a", "a-long-key-of-more-than-16-bytes/1", "x"},
+                               {same, "a-long-key-of-more-than-16-bytes/1", "y"},
+                               {"a", "a-long-key-of-more-than-16-bytes/0", "z"}}));
+  EXPECT_EQ(*(*store)->Get("a", "k"), std::optional<std::string>("6"));
+  EXPECT_EQ(*(*store)->Get("a", "a-long-key-of-more-than-16-bytes/1"),
+            std::optional<std::string>("y"));
+  EXPECT_EQ(*(*store)->Get("a", "a-long-key-of-more-than-16-bytes/0"),
+            std::optional<std::string>("z"));
+  auto missing = (*store)->Write({{"a", "k", "7"}, {"nope", "k", "1"}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(*(*store)->Get("a", "k"), std::optional<std::string>("6"));  // nothing written
 }
 
 TEST(RocksStoreTest, ScansAPrefixForwardAndBackward) {
