@@ -27,14 +27,17 @@ class OverlayView final : public StateView {
     store_ = store;
     writes_.clear();
     hashes_.clear();
+    tables_.clear();
     writes_.reserve(expected_writes);
     hashes_.reserve(expected_writes);
     size_t slots = 1024;
     while (slots < 2 * expected_writes) slots *= 2;
     slots_.assign(slots, kEmpty);
+    indexed_ = 0;
   }
 
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
+    if (!IsRead(table)) IndexTable(table);
     const size_t h = Hash(table, key);
     const uint32_t found = slots_[Find(h, table, key)];
     if (found != kEmpty) return writes_[found].value;
@@ -42,6 +45,11 @@ class OverlayView final : public StateView {
   }
 
   void Record(StoreWrite w) {
+    if (!IsRead(w.table)) {  // not indexed until a Get reads its table
+      writes_.push_back(std::move(w));
+      hashes_.push_back(0);
+      return;
+    }
     const size_t h = Hash(w.table, w.key);
     uint32_t& slot = slots_[Find(h, w.table, w.key)];
     if (slot != kEmpty) {
@@ -51,10 +59,12 @@ class OverlayView final : public StateView {
     slot = static_cast<uint32_t>(writes_.size());
     writes_.push_back(std::move(w));
     hashes_.push_back(h);
-    if (writes_.size() * 2 > slots_.size()) Grow();
+    if (++indexed_ * 2 > slots_.size()) Grow(slots_.size() * 2);
   }
 
-  // The batch to commit; more writes (checkpoints, counters) may be appended to it.
+  // The batch to commit; more writes (checkpoints, counters) may be appended to it. A key of a
+  // table no Get read may appear more than once: the last write counts (as RocksStore::Write
+  // takes it).
   std::vector<StoreWrite>& writes() { return writes_; }
 
  private:
@@ -63,6 +73,39 @@ class OverlayView final : public StateView {
   static size_t Hash(std::string_view table, std::string_view key) {
     return std::hash<std::string_view>{}(key) ^
            (std::hash<std::string_view>{}(table)*0x9e3779b97f4a7c15ULL);
+  }
+
+  // Most projections never read back most of the tables they write (indexes, histories):
+  // only the writes of tables a Get has read are indexed. Tables are told apart by address
+  // first (most writes name theirs through the same constant), by name for a new address.
+  struct KnownTable {
+    std::string_view name;
+    bool read = false;
+  };
+
+  KnownTable& Known(std::string_view table) {
+    for (KnownTable& t : tables_) {
+      if (t.name.data() == table.data() && t.name.size() == table.size()) return t;
+    }
+    bool read = false;
+    for (const KnownTable& t : tables_) read = read || (t.read && t.name == table);
+    return tables_.emplace_back(KnownTable{table, read});
+  }
+
+  bool IsRead(std::string_view table) { return Known(table).read; }
+
+  void IndexTable(std::string_view table) {
+    size_t count = 0;
+    for (const auto& w : writes_) count += w.table == table;
+    while ((indexed_ + count) * 2 > slots_.size()) Grow(slots_.size() * 2);
+    for (KnownTable& t : tables_) t.read = t.read || t.name == table;
+    for (uint32_t at = 0; at < writes_.size(); ++at) {
+      if (writes_[at].table != table) continue;
+      hashes_[at] = Hash(table, writes_[at].key);
+      uint32_t& slot = slots_[Find(hashes_[at], table, writes_[at].key)];
+      if (slot == kEmpty) ++indexed_;
+      slot = at;  // the later of two writes of a key is the one the batch commits
+    }
   }
 
   // The slot holding (table, key), or the empty slot where it would go (linear probing; the
@@ -76,20 +119,30 @@ class OverlayView final : public StateView {
     }
   }
 
-  void Grow() {
-    slots_.assign(slots_.size() * 2, kEmpty);
+  void Grow(size_t slots) {
+    slots_.assign(slots, kEmpty);
     const size_t mask = slots_.size() - 1;
     for (uint32_t at = 0; at < writes_.size(); ++at) {
+      if (!IsRead(writes_[at].table)) continue;
       size_t i = hashes_[at] & mask;
-      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      while (slots_[i] != kEmpty) {
+        const StoreWrite& held = writes_[slots_[i]];
+        if (hashes_[slots_[i]] == hashes_[at] && held.key == writes_[at].key &&
+            held.table == writes_[at].table) {
+          break;  // an earlier write of the same key: this later one takes the slot
+        }
+        i = (i + 1) & mask;
+      }
       slots_[i] = at;
     }
   }
 
   ReadStore* store_ = nullptr;
   std::vector<StoreWrite> writes_;
-  std::vector<size_t> hashes_;   // of writes_[i]'s table and key
+  std::vector<size_t> hashes_;   // of writes_[i]'s table and key, once its table is indexed
   std::vector<uint32_t> slots_;  // positions in writes_, or kEmpty; a power of two in size
+  size_t indexed_ = 0;           // distinct keys in slots_
+  std::vector<KnownTable> tables_;
 };
 
 std::string CounterKey(std::string_view projector, std::string_view counter, int32_t partition) {
