@@ -91,11 +91,9 @@ Result<CommandOutcome> CompleteOrderAnswer(RouteContext& ctx, Result<CommandOutc
   if (!parsed_answer || parsed_answer->at_key("id").get(id_view)) return out;
   const std::string id(id_view);
   auto rm = ctx.read_models.Current();
-  auto doc = QueryOrder(*rm->store, id);
+  auto found = QueryStoredOrder(*rm->store, id);
   std::optional<Order> stored;
-  if (doc && *doc) {
-    if (auto parsed = OrderFromJson(**doc)) stored = std::move(*parsed);
-  }
+  if (found && *found) stored = std::move(**found);
   if (!stored || details == std::string::npos || details > items) {
     *partial = true;
     return out;

@@ -484,4 +484,122 @@ Result<Order> OrderFromJson(std::string_view text) {
   return o;
 }
 
+namespace {
+
+constexpr char kOrderRecordFormat = 1;
+
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i, v >>= 8) out.push_back(static_cast<char>(v & 0xff));
+}
+
+void PutI64(std::string& out, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (int i = 0; i < 8; ++i, u >>= 8) out.push_back(static_cast<char>(u & 0xff));
+}
+
+void PutText(std::string& out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Reads a record front to back; any read past its end marks it bad.
+class RecordReader {
+ public:
+  explicit RecordReader(std::string_view in) : in_(in) {}
+  bool bad() const { return bad_; }
+  bool done() const { return pos_ == in_.size(); }
+  uint8_t Byte() { return Take(1) ? static_cast<uint8_t>(in_[pos_ - 1]) : 0; }
+  uint64_t Unsigned(int bytes) {
+    if (!Take(static_cast<size_t>(bytes))) return 0;
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) {
+      v = (v << 8) | static_cast<unsigned char>(
+                         in_[pos_ - static_cast<size_t>(bytes) + static_cast<size_t>(i)]);
+    }
+    return v;
+  }
+  int64_t I64() { return static_cast<int64_t>(Unsigned(8)); }
+  std::string Text() {
+    const auto n = static_cast<size_t>(Unsigned(4));
+    if (bad_ || !Take(n)) return {};
+    return std::string(in_.substr(pos_ - n, n));
+  }
+
+ private:
+  bool Take(size_t n) {
+    if (bad_ || in_.size() - pos_ < n) {
+      bad_ = true;
+      return false;
+    }
+    pos_ += n;
+    return true;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool bad_ = false;
+};
+
+}  // namespace
+
+std::string EncodeOrderRecord(const Order& o) {
+  std::string out;
+  size_t bytes = 3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4;
+  if (o.external_id) bytes += o.external_id->size();
+  for (const auto& item : o.items) bytes += 24 + item.sku.size() + item.name.size();
+  out.reserve(bytes);
+  out.push_back(kOrderRecordFormat);
+  out.push_back(static_cast<char>(o.status));
+  out.push_back(o.external_id ? 1 : 0);
+  for (int64_t v : {o.order_date, o.amount_cents, o.created_at, o.updated_at, o.version}) {
+    PutI64(out, v);
+  }
+  PutText(out, o.id);
+  PutText(out, o.customer_id);
+  if (o.external_id) PutText(out, *o.external_id);
+  PutU32(out, static_cast<uint32_t>(o.items.size()));
+  for (const auto& item : o.items) {
+    PutText(out, item.sku);
+    PutText(out, item.name);
+    PutI64(out, item.qty);
+    PutI64(out, item.price_cents);
+  }
+  return out;
+}
+
+Result<Order> DecodeOrderRecord(std::string_view record) {
+  if (!record.empty() && record.front() == '{') return OrderFromJson(record);  // older read model
+  auto bad = [&] {
+    return Fail(Error::DataLoss("Order record of " + std::to_string(record.size()) +
+                                " bytes is unreadable"));
+  };
+  RecordReader in(record);
+  if (in.Byte() != kOrderRecordFormat) return bad();
+  const uint8_t status = in.Byte();
+  const uint8_t flags = in.Byte();
+  if (status > static_cast<uint8_t>(OrderStatus::kCancelled) || flags > 1) return bad();
+  Order o;
+  o.status = static_cast<OrderStatus>(status);
+  o.order_date = in.I64();
+  o.amount_cents = in.I64();
+  o.created_at = in.I64();
+  o.updated_at = in.I64();
+  o.version = in.I64();
+  o.id = in.Text();
+  o.customer_id = in.Text();
+  if (flags & 1) o.external_id = in.Text();
+  const uint64_t items = in.Unsigned(4);
+  // Each item takes at least 24 bytes: a count beyond what is left is not a record of ours.
+  if (in.bad() || items > record.size() / 24) return bad();
+  o.items.reserve(static_cast<size_t>(items));
+  for (uint64_t i = 0; i < items && !in.bad(); ++i) {
+    OrderItem& item = o.items.emplace_back();
+    item.sku = in.Text();
+    item.name = in.Text();
+    item.qty = in.I64();
+    item.price_cents = in.I64();
+  }
+  if (in.bad() || !in.done()) return bad();
+  return o;
+}
+
 }  // namespace keel

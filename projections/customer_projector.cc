@@ -134,7 +134,7 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   auto stored = view.Get(kOrdersTable, event.aggregate_id);
   if (!stored) return Fail(stored.error());
   if (*stored) {
-    auto parsed = OrderFromJson(**stored);
+    auto parsed = DecodeOrderRecord(**stored);
     if (!parsed) return Fail(Error::Internal("Order record unreadable: " + parsed.error().message));
     order = std::move(*parsed);
   }
@@ -150,7 +150,7 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   const CustomerStats before = c.stats;
   ApplyOrderToStats(c.stats, *change);
   if (c.stats != before) writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
-  writes.push_back({kOrdersTable, order.id, OrderToJson(order)});
+  writes.push_back({kOrdersTable, order.id, EncodeOrderRecord(order)});
   const std::string status(OrderStatusName(order.status));
   writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
   writes.push_back({kOrdersByDateTable, OrderByDateKey(order), status});
@@ -342,8 +342,20 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog&
 
 namespace keel {
 
+Result<std::optional<Order>> QueryStoredOrder(ReadStore& store, std::string_view id) {
+  auto record = store.Get(kOrdersTable, id);
+  if (!record) return Fail(record.error());
+  if (!*record) return std::optional<Order>();
+  auto order = DecodeOrderRecord(**record);
+  if (!order) return Fail(order.error());
+  return std::optional<Order>(std::move(*order));
+}
+
 Result<std::optional<std::string>> QueryOrder(ReadStore& store, std::string_view id) {
-  return store.Get(kOrdersTable, id);
+  auto order = QueryStoredOrder(store, id);
+  if (!order) return Fail(order.error());
+  if (!*order) return std::optional<std::string>();
+  return std::optional<std::string>(OrderToJson(**order));
 }
 
 Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
@@ -380,7 +392,7 @@ Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
   if (!st) return Fail(st.error());
   if (!unfiltered) page.total = static_cast<int64_t>(matched);
   for (const auto& id : ids) {
-    auto doc = store.Get(kOrdersTable, id);
+    auto doc = QueryOrder(store, id);
     if (!doc) return Fail(doc.error());
     if (*doc) page.items.push_back(std::move(**doc));
   }

@@ -30,6 +30,7 @@ inline constexpr std::string_view kCustomersByEmailTable = "customers_by_email";
 inline constexpr std::string_view kCustomerEventsTable = "customer_events";
 // createdAt (20 digits of milliseconds) + "/" + id → "": the customers in creation order.
 inline constexpr std::string_view kCustomersByCreatedTable = "customers_by_created";
+// id → EncodeOrderRecord (JSON in read models built before it).
 inline constexpr std::string_view kOrdersTable = "orders";
 // customerId + "/" + orderDate (20 digits) + "/" + orderId → status.
 inline constexpr std::string_view kOrdersByCustomerTable = "orders_by_customer";
@@ -128,7 +129,10 @@ struct OrderPage {
   int64_t total = 0;
 };
 
+// The order's JSON as served, or nullopt.
 Result<std::optional<std::string>> QueryOrder(ReadStore& store, std::string_view id);
+// The order as stored, or nullopt.
+Result<std::optional<Order>> QueryStoredOrder(ReadStore& store, std::string_view id);
 Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& query);
 Result<int64_t> QueryOrderCount(ReadStore& store);
 

@@ -280,9 +280,9 @@ class StoreView final : public StateView {
   ReadStore& store_;
 };
 
-// Read models built before the figures were stored apart hold them in the customer record:
-// such a record is served, indexed and folded on, and a customer event rewrites it as a
-// profile.
+// Read models built before the figures were stored apart hold them in the customer record,
+// and orders as JSON: such records are served, indexed and folded on, and the next event
+// rewrites them in the current form.
 TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   TempDir dir;
   CustomerProjector projector;
@@ -306,7 +306,18 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
                .last_order_at = 10,
                .last_activity = 10,
                .revision = 1};
-  ASSERT_TRUE(store.Write({{kCustomersTable, id, CustomerToJson(old)}}));
+  // Its one order, as such a read model stored it too (JSON).
+  Order old_order;
+  old_order.id = "018f0000-0000-8000-8000-0000000000a0";
+  old_order.customer_id = id;
+  old_order.order_date = 10;
+  old_order.amount_cents = 1000;
+  old_order.items = {{"S", "Sock", 1, 1000}};
+  old_order.created_at = old_order.updated_at = 10;
+  old_order.version = 1;
+  ASSERT_TRUE(store.Write({{kCustomersTable, id, CustomerToJson(old)},
+                           {kOrdersTable, old_order.id, OrderToJson(old_order)}}));
+  EXPECT_EQ(**QueryOrder(store, old_order.id), OrderToJson(old_order));
   EXPECT_EQ(**QueryCustomer(store, id), CustomerToJson(old));
   CustomerIndex index;
   ASSERT_TRUE(index.Load(store));
@@ -370,6 +381,26 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   CustomerListQuery by_name;
   by_name.name_contains = "ada l";
   EXPECT_EQ(index.Query(by_name).total, 1);
+
+  // The older order is cancelled: its record is read, and written anew in the compact form.
+  EventEnvelope cancelled = placed;
+  cancelled.event_id = "e4";
+  cancelled.type = std::string(kOrderStatusChanged);
+  cancelled.schema_version = CurrentSchemaVersion(cancelled.type);
+  cancelled.aggregate_id = old_order.id;
+  cancelled.aggregate_version = 2;
+  cancelled.payload = EncodeOrderStatusChanged(old_order, OrderStatus::kCancelled);
+  apply(cancelled, 3);
+  const std::string record = **store.Get(kOrdersTable, old_order.id);
+  EXPECT_NE(record.front(), '{');
+  auto stored = QueryStoredOrder(store, old_order.id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->status, OrderStatus::kCancelled);
+  EXPECT_EQ((*stored)->items, old_order.items);
+  auto after = CustomerFromJson(**QueryCustomer(store, id));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->stats.order_count, 1);
+  EXPECT_EQ(after->stats.order_cents, 1234);
 }
 
 // The customer history table points into the log; entries written by read models built
