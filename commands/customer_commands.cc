@@ -27,14 +27,14 @@ Status CheckEmailFree(const CustomerWriteModel& state, const std::string& email,
 }  // namespace
 
 const Customer* CustomerWriteModel::Find(std::string_view id) const {
-  auto it = customers_.find(std::string(id));
+  auto it = customers_.find(id);
   return it == customers_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> CustomerWriteModel::OwnerOfEmail(std::string_view email) const {
-  auto it = email_owner_.find(std::string(email));
-  if (it == email_owner_.end()) return std::nullopt;
-  return it->second;
+const std::string* CustomerWriteModel::OwnerOfEmail(std::string_view email) const {
+  auto it = email_owner_.find(email);
+  if (it == email_owner_.end()) return nullptr;
+  return &it->second;
 }
 
 Status CustomerWriteModel::Apply(const EventEnvelope& event) {

@@ -50,8 +50,9 @@ class CustomerWriteModel {
     email_owner_.reserve(1 << 20);
   }
   const Customer* Find(std::string_view id) const;
-  // The id of the customer holding `email` (normalised), active or not.
-  std::optional<std::string> OwnerOfEmail(std::string_view email) const;
+  // The id of the customer holding `email` (normalised), active or not; nullptr when none.
+  // Valid until the next Apply.
+  const std::string* OwnerOfEmail(std::string_view email) const;
   // Folds one customer event in; the same fold as the read model.
   Status Apply(const EventEnvelope& event);
   // Folds an order event into its customer's stats; kDataLoss for an unknown customer.
@@ -59,8 +60,14 @@ class CustomerWriteModel {
   size_t size() const { return customers_.size(); }
 
  private:
-  std::unordered_map<std::string, Customer> customers_;
-  std::unordered_map<std::string, std::string> email_owner_;
+  // Looked up by string_view without making a std::string of the key (an allocation for
+  // every id and email: three of them for every order).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Customer, TextHash, std::equal_to<>> customers_;
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> email_owner_;
 };
 
 // Each returns the events to append (possibly none: the command changes nothing) or the
