@@ -356,18 +356,34 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
   if (write_pos_ >= options_.segment_bytes) {
     if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) return fail_all(st.error());
   }
+  // Where each append's records went: its first offset, and its records' locations in
+  // `locs` from `first_loc` on (one list for the group, not one per append).
   struct Placed {
     int64_t base;
-    std::vector<RecordLoc> locs;
+    size_t first_loc;
   };
   std::vector<Placed> placed(group.size());
+  std::vector<RecordLoc> locs;
+  size_t bytes = 0, records = 0;
+  for (const auto& p : group) {
+    bytes += kFrameHeader + 18 + p.topic.size();
+    for (const auto& v : p.values) bytes += 8 + p.key.size() + v.size();
+    records += p.values.size();
+  }
   std::string buffer;
+  buffer.reserve(bytes);  // one allocation, no copies as it grows
+  locs.reserve(records);
+  const std::string* topic = nullptr;  // the previous append's, and its offsets
+  std::vector<int64_t>* next = nullptr;
   for (size_t g = 0; g < group.size(); ++g) {
     auto& p = group[g];
-    auto& next = next_offset_[p.topic];
-    next.resize(static_cast<size_t>(options_.partitions), 0);
-    placed[g].base = next[static_cast<size_t>(p.partition)];
-    next[static_cast<size_t>(p.partition)] += static_cast<int64_t>(p.values.size());
+    if (!topic || *topic != p.topic) {
+      topic = &p.topic;
+      next = &next_offset_[p.topic];
+      next->resize(static_cast<size_t>(options_.partitions), 0);
+    }
+    placed[g] = {(*next)[static_cast<size_t>(p.partition)], locs.size()};
+    (*next)[static_cast<size_t>(p.partition)] += static_cast<int64_t>(p.values.size());
 
     const size_t frame_start = buffer.size();
     buffer.append(kFrameHeader, '\0');
@@ -377,9 +393,8 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
     PutU64(buffer, static_cast<uint64_t>(placed[g].base));
     PutU32(buffer, static_cast<uint32_t>(p.values.size()));
     for (auto& v : p.values) {
-      placed[g].locs.push_back({write_pos_ + buffer.size(), write_segment_,
-                                static_cast<uint32_t>(v.size()),
-                                static_cast<uint32_t>(p.key.size())});
+      locs.push_back({write_pos_ + buffer.size(), write_segment_, static_cast<uint32_t>(v.size()),
+                      static_cast<uint32_t>(p.key.size())});
       PutU32(buffer, static_cast<uint32_t>(p.key.size()));
       buffer += p.key;
       PutU32(buffer, static_cast<uint32_t>(v.size()));
@@ -405,11 +420,18 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
   write_pos_ += buffer.size();
   {
     std::unique_lock lock(index_mu_);
+    const std::string* indexed_topic = nullptr;
+    std::vector<PartitionIndex>* partitions = nullptr;
     for (size_t g = 0; g < group.size(); ++g) {
-      auto& partitions = index_[group[g].topic];
-      partitions.resize(static_cast<size_t>(options_.partitions));
-      auto& records = partitions[static_cast<size_t>(group[g].partition)];
-      records.insert(records.end(), placed[g].locs.begin(), placed[g].locs.end());
+      if (!indexed_topic || *indexed_topic != group[g].topic) {
+        indexed_topic = &group[g].topic;
+        partitions = &index_[group[g].topic];
+        partitions->resize(static_cast<size_t>(options_.partitions));
+      }
+      auto& records = (*partitions)[static_cast<size_t>(group[g].partition)];
+      const auto first = locs.begin() + static_cast<std::ptrdiff_t>(placed[g].first_loc);
+      records.insert(records.end(), first,
+                     first + static_cast<std::ptrdiff_t>(group[g].values.size()));
     }
   }
   {
