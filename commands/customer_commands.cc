@@ -31,10 +31,14 @@ const Customer* CustomerWriteModel::Find(std::string_view id) const {
   return it == customers_.end() ? nullptr : &it->second;
 }
 
-const std::string* CustomerWriteModel::OwnerOfEmail(std::string_view email) const {
+const Customer* CustomerWriteModel::FindByEmail(std::string_view email) const {
   auto it = email_owner_.find(email);
-  if (it == email_owner_.end()) return nullptr;
-  return &it->second;
+  return it == email_owner_.end() ? nullptr : it->second;
+}
+
+const std::string* CustomerWriteModel::OwnerOfEmail(std::string_view email) const {
+  const Customer* c = FindByEmail(email);
+  return c ? &c->id : nullptr;
 }
 
 Status CustomerWriteModel::Apply(const EventEnvelope& event) {
@@ -48,8 +52,8 @@ Status CustomerWriteModel::Apply(const EventEnvelope& event) {
   c = std::move(next);
   if (c.email != old_email) {
     auto it = email_owner_.find(old_email);
-    if (it != email_owner_.end() && it->second == c.id) email_owner_.erase(it);
-    email_owner_[c.email] = c.id;
+    if (it != email_owner_.end() && it->second == &c) email_owner_.erase(it);
+    email_owner_[c.email] = &c;
   }
   return {};
 }

@@ -49,9 +49,16 @@ class CustomerWriteModel {
     customers_.reserve(1 << 20);
     email_owner_.reserve(1 << 20);
   }
+  // Moved, never copied: the email index (and the order model) point into customers_.
+  CustomerWriteModel(const CustomerWriteModel&) = delete;
+  CustomerWriteModel& operator=(const CustomerWriteModel&) = delete;
+  CustomerWriteModel(CustomerWriteModel&&) = default;
+  CustomerWriteModel& operator=(CustomerWriteModel&&) = default;
   const Customer* Find(std::string_view id) const;
-  // The id of the customer holding `email` (normalised), active or not; nullptr when none.
-  // Valid until the next Apply.
+  // The customer holding `email` (normalised), active or not; nullptr when none. Valid until
+  // the next Apply.
+  const Customer* FindByEmail(std::string_view email) const;
+  // Its id.
   const std::string* OwnerOfEmail(std::string_view email) const;
   // Folds one customer event in; the same fold as the read model.
   Status Apply(const EventEnvelope& event);
@@ -67,7 +74,9 @@ class CustomerWriteModel {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, Customer, TextHash, std::equal_to<>> customers_;
-  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> email_owner_;
+  // Email → its customer's entry in customers_ (whose nodes never move): an order given by
+  // email finds its customer in one lookup, not two.
+  std::unordered_map<std::string, const Customer*, TextHash, std::equal_to<>> email_owner_;
 };
 
 // Each returns the events to append (possibly none: the command changes nothing) or the

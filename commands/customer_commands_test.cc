@@ -105,6 +105,20 @@ TEST_F(CustomerCommandsTest, ChangingEmailToATakenOneIsRefusedAndFreesTheOldOne)
   EXPECT_EQ(state_.OwnerOfEmail("b@x.io"), nullptr);
   ASSERT_NE(state_.OwnerOfEmail("c@x.io"), nullptr);
   EXPECT_EQ(*state_.OwnerOfEmail("c@x.io"), "c2");
+  EXPECT_EQ(state_.FindByEmail("c@x.io"), state_.Find("c2"));
+  EXPECT_EQ(state_.FindByEmail("a@x.io"), state_.Find("c1"));
+  EXPECT_EQ(state_.FindByEmail("b@x.io"), nullptr);
+  // Many more customers (the maps grow and rehash): the index still finds the same entries.
+  for (int i = 0; i < 2000; ++i) {
+    const std::string n = std::to_string(i);
+    std::string id = "n", email = n;
+    id.append(n);
+    email.append("@x.io");
+    Register(id, email);
+  }
+  EXPECT_EQ(state_.FindByEmail("c@x.io"), state_.Find("c2"));
+  EXPECT_EQ(state_.FindByEmail("c@x.io")->email, "c@x.io");
+  EXPECT_EQ(state_.FindByEmail("1999@x.io"), state_.Find("n1999"));
 }
 
 TEST_F(CustomerCommandsTest, UnknownCustomerIsNotFound) {

@@ -105,11 +105,10 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   const char* field = "customerId";
   if (in.customer_email) {
     field = "customerEmail";
-    auto owner = customers.OwnerOfEmail(*in.customer_email);
-    if (!owner) {
+    customer = customers.FindByEmail(*in.customer_email);
+    if (!customer) {
       return Fail(Error::Validation({{field, "No customer with email " + *in.customer_email}}));
     }
-    customer = customers.Find(*owner);
   } else {
     customer = customers.Find(in.customer_id);
     if (!customer) {
