@@ -7,18 +7,29 @@
 namespace keel {
 
 std::optional<OrderWriteModel::Uuid> OrderWriteModel::ParseUuid(std::string_view id) {
-  if (!IsUuid(id)) return std::nullopt;
+  // One pass: the dashes in their places, 32 lowercase hex digits (uppercase spells the same
+  // id; such an id is kept as text, so that the two stay apart).
+  if (id.size() != 36) return std::nullopt;
   Uuid u;
   int nibbles = 0;
-  for (char c : id) {
-    if (c == '-') continue;
-    const uint64_t v = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return std::nullopt;
+      continue;
+    }
+    uint64_t v;
+    if (c >= '0' && c <= '9') {
+      v = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v = static_cast<uint64_t>(c - 'a' + 10);
+    } else {
+      return std::nullopt;
+    }
     uint64_t& half = nibbles < 16 ? u.hi : u.lo;
     half = (half << 4) | v;
     ++nibbles;
   }
-  // Lowercase and uppercase spell the same id; keep one of them as text to tell them apart.
-  if (std::any_of(id.begin(), id.end(), [](char c) { return c >= 'A' && c <= 'F'; })) return std::nullopt;
   return u;
 }
 
@@ -55,7 +66,14 @@ Order Head(std::string_view id, const OrderWriteModel::Entry& e) {
 
 Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& change,
                               const std::string* customer_id) {
-  Entry* existing = FindMutable(event.aggregate_id);
+  const std::optional<Uuid> uuid = ParseUuid(event.aggregate_id);
+  Entry* existing = nullptr;
+  if (uuid) {
+    auto it = by_uuid_.find(*uuid);
+    if (it != by_uuid_.end()) existing = &it->second;
+  } else {
+    existing = FindMutable(event.aggregate_id);
+  }
   Order o = existing ? Head(event.aggregate_id, *existing) : Order{};
   if (auto st = ApplyOrderChange(o, event, change); !st) return st;
   Entry next;
@@ -74,8 +92,8 @@ Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& cha
   }
   next.has_external_id = o.external_id.has_value();
   next.external_id = o.external_id.value_or("");
-  if (auto u = ParseUuid(event.aggregate_id)) {
-    by_uuid_.emplace(*u, std::move(next));
+  if (uuid) {
+    by_uuid_.emplace(*uuid, std::move(next));
   } else {
     by_name_.emplace(event.aggregate_id, std::move(next));
   }

@@ -124,6 +124,41 @@ TEST_F(OrderCommandsTest, VisitsCount) {
 namespace keel {
 namespace {
 
+// Order ids of imported logs need not be Keel's lowercase UUIDs: an uppercase UUID and the
+// same id in lowercase are two orders, and any other text is an id too.
+TEST_F(OrderCommandsTest, OrderIdsOfAnyFormAreKeptApart) {
+  const std::string lower = "018f0000-0000-8000-8000-00000000abcd";
+  const std::string upper = "018F0000-0000-8000-8000-00000000ABCD";
+  const std::string text = "order-1";
+  const std::string bad_dash = "018f0000x0000-8000-8000-00000000abcd";
+  int64_t cents = 100;
+  for (const std::string& id : {lower, upper, text, bad_dash}) {
+    EventEnvelope e;
+    e.event_id = id + "-e";
+    e.type = std::string(kOrderPlaced);
+    e.schema_version = CurrentSchemaVersion(e.type);
+    e.aggregate_type = std::string(kOrderAggregate);
+    e.aggregate_id = id;
+    e.aggregate_version = 1;
+    Order o;
+    o.customer_id = "c1";
+    o.order_date = 1;
+    o.amount_cents = cents++;
+    e.payload = EncodeOrderPlaced(o);
+    ASSERT_TRUE(state_.Apply(e)) << id;
+  }
+  EXPECT_EQ(state_.orders.size(), 4u);
+  EXPECT_EQ(state_.orders.Find(lower)->amount_cents, 100);
+  EXPECT_EQ(state_.orders.Find(upper)->amount_cents, 101);
+  EXPECT_EQ(state_.orders.Find(text)->amount_cents, 102);
+  EXPECT_EQ(state_.orders.Find(bad_dash)->amount_cents, 103);
+  EXPECT_EQ(state_.orders.Find("018f0000-0000-8000-8000-00000000abce"), nullptr);
+  auto shipped = Change(upper, OrderStatus::kShipped);
+  ASSERT_TRUE(shipped) << shipped.error().message;
+  EXPECT_EQ(state_.orders.Find(upper)->status, OrderStatus::kShipped);
+  EXPECT_EQ(state_.orders.Find(lower)->status, OrderStatus::kPending);
+}
+
 TEST_F(OrderCommandsTest, ACustomerMayBeNamedByEmail) {
   auto d = Place({.customer_email = "b@x.io", .amount_cents = 250});
   ASSERT_TRUE(d) << d.error().message;
