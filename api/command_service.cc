@@ -71,11 +71,13 @@ Result<CommandOutcome> CommandService::Answer(Subject subject, const std::string
   return CommandOutcome{status, CustomerToJson(*c), c->version, std::nullopt};
 }
 
-Result<std::vector<std::string>> CommandService::Commit(const std::vector<EventEnvelope>& events) {
+Result<std::vector<std::string>> CommandService::Commit(const Decision& decision) {
+  const std::vector<EventEnvelope>& events = decision.events;
   std::vector<std::string> values;
   values.reserve(events.size());
   for (const auto& e : events) {
-    if (auto st = state_.Apply(e); !st) {
+    const bool placement = decision.placement && e.type == kOrderPlaced;
+    if (auto st = placement ? state_.ApplyOrder(e, *decision.placement) : state_.Apply(e); !st) {
       stale_ = true;
       return Fail(Error::Internal("Decided event does not apply: " + st.error().message));
     }
@@ -97,9 +99,14 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
   auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_);
   if (!d) return Fail(d.error());
   // The write model keeps no items: a new order's answer is rendered from the decision.
-  return Decision{d->customer_id, std::move(d->events), Subject::kOrder, d->order_id,
-                  d->duplicate ? 200 : 201, d->duplicate,
-                  render_answer && d->placed ? OrderToJson(*d->placed) : std::string()};
+  return Decision{d->customer_id,
+                  std::move(d->events),
+                  Subject::kOrder,
+                  d->order_id,
+                  d->duplicate ? 200 : 201,
+                  d->duplicate,
+                  render_answer && d->placed ? OrderToJson(*d->placed) : std::string(),
+                  d->placed ? std::optional(PlacementWithoutItems(*d->placed)) : std::nullopt};
 }
 
 void CommandService::Register(CustomerFields fields, CommandMeta meta, Done done) {
@@ -197,7 +204,7 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
     return outcome;
   };
   if (decision->events.empty()) return done(answer());
-  auto values = Commit(decision->events);
+  auto values = Commit(*decision);
   if (!values) return done(Fail(values.error()));
   auto outcome = answer();
   if (!outcome) return done(Fail(outcome.error()));
@@ -290,7 +297,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
       out.result = decision->duplicate ? IngestResult::kDuplicate : IngestResult::kUnchanged;
       continue;
     }
-    auto values = Commit(decision->events);
+    auto values = Commit(*decision);
     if (!values) {
       out.error = values.error();
       continue;

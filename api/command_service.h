@@ -109,6 +109,8 @@ class CommandService final {
     int status = 200;        // 201: created
     bool duplicate = false;  // an order whose external id was seen before
     std::string answer_json;  // when set, the answer instead of the write model's view
+    // A placement's change (its one OrderPlaced event), folded without decoding the event.
+    std::optional<OrderChange> placement;
   };
   using Decide = std::function<Result<Decision>(const WriteModel&, const CommandMeta&)>;
 
@@ -121,7 +123,7 @@ class CommandService final {
   // The answer for the subject as the write model holds it; mu_ held.
   Result<CommandOutcome> Answer(Subject subject, const std::string& id, int status) const;
   // Folds the decided events and encodes them; on failure marks the model stale. mu_ held.
-  Result<std::vector<std::string>> Commit(const std::vector<EventEnvelope>& events);
+  Result<std::vector<std::string>> Commit(const Decision& decision);
   Result<std::shared_ptr<IngestChunk>> Ingest(
       size_t count, const std::function<Result<Decision>(size_t, const CommandMeta&)>& decide,
       const std::function<size_t(size_t)>& index_of, const CommandMeta& meta);

@@ -18,14 +18,19 @@ struct WriteModel {
     if (event.aggregate_type == kOrderAggregate) {
       auto change = DecodeOrderChange(event);
       if (!change) return Fail(change.error());
-      const Customer* customer = customers.Find(change->customer_id);
-      if (!customer) {
-        return Fail(Error::DataLoss("Order event for unknown customer " + change->customer_id));
-      }
-      if (auto st = orders.Apply(event, *change, &customer->id); !st) return st;
-      return customers.ApplyOrder(*change);
+      return ApplyOrder(event, *change);
     }
     return customers.Apply(event);
+  }
+
+  // An order event whose change is known (a command just decided it): not decoded again.
+  Status ApplyOrder(const EventEnvelope& event, const OrderChange& change) {
+    const Customer* customer = customers.Find(change.customer_id);
+    if (!customer) {
+      return Fail(Error::DataLoss("Order event for unknown customer " + change.customer_id));
+    }
+    if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
+    return customers.ApplyOrder(change);
   }
 };
 

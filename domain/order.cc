@@ -336,6 +336,17 @@ std::string EncodeOrderStatusChanged(const Order& o, OrderStatus to) {
   return w.Take();
 }
 
+OrderChange PlacementWithoutItems(const Order& o) {
+  OrderChange c;
+  c.customer_id = o.customer_id;
+  c.amount_cents = o.amount_cents;
+  c.order_date = o.order_date;
+  c.status = o.status;
+  c.external_id = o.external_id;
+  c.placed = true;
+  return c;
+}
+
 Result<OrderChange> DecodeOrderChange(const EventEnvelope& event) {
   auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
   if (!doc) return Fail(doc.error());

@@ -94,12 +94,17 @@ struct OrderChange {
   // OrderStatusChanged
   OrderStatus from = OrderStatus::kPending;
   bool placed = false;  // true for OrderPlaced
+
+  bool operator==(const OrderChange&) const = default;
 };
 
 std::string EncodeOrderPlaced(const Order& order);
 std::string EncodeOrderStatusChanged(const Order& order, OrderStatus to);
 // kDataLoss when the payload is not a valid order event of `event.type`.
 Result<OrderChange> DecodeOrderChange(const EventEnvelope& event);
+// What DecodeOrderChange makes of the OrderPlaced of `order` (EncodeOrderPlaced), without its
+// items: for a fold that keeps none (the write model), straight from the decision.
+OrderChange PlacementWithoutItems(const Order& order);
 
 // The order fold; kDataLoss when the event does not follow the order's state.
 Status ApplyOrderChange(Order& order, const EventEnvelope& event, const OrderChange& change);

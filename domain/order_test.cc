@@ -103,6 +103,18 @@ TEST(OrderTest, EventsRoundTripAndFold) {
   auto e1 = OrderEvent(kOrderPlaced, "o1", 1, EncodeOrderPlaced(placed), 5);
   auto c1 = DecodeOrderChange(e1);
   ASSERT_TRUE(c1) << c1.error().message;
+  // The change a decision folds straight away is the decoded one, items aside.
+  OrderChange without_items = *c1;
+  without_items.items.clear();
+  EXPECT_EQ(PlacementWithoutItems(placed), without_items);
+  placed.external_id.reset();
+  placed.status = OrderStatus::kDelivered;
+  auto c0 = DecodeOrderChange(OrderEvent(kOrderPlaced, "o0", 1, EncodeOrderPlaced(placed), 5));
+  ASSERT_TRUE(c0);
+  c0->items.clear();
+  EXPECT_EQ(PlacementWithoutItems(placed), *c0);
+  placed.external_id = "x-7";
+  placed.status = OrderStatus::kPending;
   Order o;
   ASSERT_TRUE(ApplyOrderChange(o, e1, *c1));
   EXPECT_EQ(o.id, "o1");
