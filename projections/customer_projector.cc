@@ -99,9 +99,18 @@ std::vector<std::string> CustomerProjector::tables() const {
 }
 
 CustomerProjector::Cache& CustomerProjector::CacheOf(int32_t partition) {
+  const bool fast = partition >= 0 && static_cast<size_t>(partition) < kFastPartitions;
+  if (fast) {
+    if (Cache* known =
+            fast_caches_[static_cast<size_t>(partition)].load(std::memory_order_acquire)) {
+      return *known;
+    }
+  }
   std::lock_guard lock(caches_mu_);
   auto& cache = caches_[partition];
   if (!cache) cache = std::make_unique<Cache>();
+  if (fast)
+    fast_caches_[static_cast<size_t>(partition)].store(cache.get(), std::memory_order_release);
   return *cache;
 }
 

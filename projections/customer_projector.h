@@ -5,6 +5,8 @@
 // The projector holds no state of its own; queries are thread-safe as the store is.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -65,6 +67,9 @@ class CustomerProjector final : public Projector {
 
   std::mutex caches_mu_;
   std::unordered_map<int32_t, std::unique_ptr<Cache>> caches_;  // guarded by caches_mu_
+  // caches_ of the first partitions, read without the lock (every event asks for its own).
+  static constexpr size_t kFastPartitions = 1024;
+  std::array<std::atomic<Cache*>, kFastPartitions> fast_caches_{};
 };
 
 enum class CustomerSort {
