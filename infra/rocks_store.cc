@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 namespace keel {
@@ -131,11 +132,12 @@ struct SortEntry {
 };
 
 uint64_t KeyWord(std::string_view key, size_t from) {
-  uint64_t word = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    const size_t at = from + i;
-    word = (word << 8) | (at < key.size() ? static_cast<unsigned char>(key[at]) : 0u);
+  unsigned char bytes[8] = {};
+  if (from < key.size()) {
+    std::memcpy(bytes, key.data() + from, std::min<size_t>(8, key.size() - from));
   }
+  uint64_t word = 0;
+  for (unsigned char b : bytes) word = (word << 8) | b;  // compiled to one load and a bswap
   return word;
 }
 
