@@ -497,7 +497,8 @@ Result<Order> OrderFromJson(std::string_view text) {
 
 namespace {
 
-constexpr char kOrderRecordFormat = 1;
+// 1: without the events' positions (never written since 2, still read).
+constexpr char kOrderRecordFormat = 2;
 
 void PutU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i, v >>= 8) out.push_back(static_cast<char>(v & 0xff));
@@ -552,9 +553,10 @@ class RecordReader {
 
 }  // namespace
 
-std::string EncodeOrderRecord(const Order& o) {
+std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& events) {
   std::string out;
-  size_t bytes = 3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4;
+  size_t bytes =
+      3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4 + 4 + 12 * events.size();
   if (o.external_id) bytes += o.external_id->size();
   for (const auto& item : o.items) bytes += 24 + item.sku.size() + item.name.size();
   out.reserve(bytes);
@@ -574,17 +576,24 @@ std::string EncodeOrderRecord(const Order& o) {
     PutI64(out, item.qty);
     PutI64(out, item.price_cents);
   }
+  PutU32(out, static_cast<uint32_t>(events.size()));
+  for (const LogPosition& at : events) {
+    PutU32(out, static_cast<uint32_t>(at.partition));
+    PutI64(out, at.offset);
+  }
   return out;
 }
 
-Result<Order> DecodeOrderRecord(std::string_view record) {
+Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition>* events) {
+  if (events) events->clear();
   if (!record.empty() && record.front() == '{') return OrderFromJson(record);  // older read model
   auto bad = [&] {
     return Fail(Error::DataLoss("Order record of " + std::to_string(record.size()) +
                                 " bytes is unreadable"));
   };
   RecordReader in(record);
-  if (in.Byte() != kOrderRecordFormat) return bad();
+  const uint8_t format = in.Byte();
+  if (format != 1 && format != kOrderRecordFormat) return bad();
   const uint8_t status = in.Byte();
   const uint8_t flags = in.Byte();
   if (status > static_cast<uint8_t>(OrderStatus::kCancelled) || flags > 1) return bad();
@@ -608,6 +617,16 @@ Result<Order> DecodeOrderRecord(std::string_view record) {
     item.name = in.Text();
     item.qty = in.I64();
     item.price_cents = in.I64();
+  }
+  if (format >= 2) {
+    const uint64_t count = in.Unsigned(4);
+    if (in.bad() || count > record.size() / 12) return bad();
+    for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+      LogPosition at;
+      at.partition = static_cast<int32_t>(in.Unsigned(4));
+      at.offset = in.I64();
+      if (events) events->push_back(at);
+    }
   }
   if (in.bad() || !in.done()) return bad();
   return o;

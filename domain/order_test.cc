@@ -153,11 +153,22 @@ TEST(OrderTest, RecordRoundTripsAndReadsOlderJsonRecords) {
   o.created_at = 5;
   o.updated_at = 6;
   o.version = 2;
-  const std::string record = EncodeOrderRecord(o);
+  const std::vector<LogPosition> events = {{3, 17}, {3, 4'000'000'000'000}};
+  const std::string record = EncodeOrderRecord(o, events);
   EXPECT_LT(record.size() * 3, OrderToJson(o).size() * 2);
-  auto back = DecodeOrderRecord(record);
+  std::vector<LogPosition> positions = {{9, 9}};
+  auto back = DecodeOrderRecord(record, &positions);
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, o);
+  EXPECT_EQ(positions, events);
+  // A record of the first layout (no positions), as an earlier build wrote it.
+  std::string first = EncodeOrderRecord(o);
+  first.resize(first.size() - 4);
+  first[0] = 1;
+  auto v1 = DecodeOrderRecord(first, &positions);
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(*v1, o);
+  EXPECT_TRUE(positions.empty());
   Order bare;
   bare.id = "o";
   EXPECT_EQ(*DecodeOrderRecord(EncodeOrderRecord(bare)), bare);
@@ -176,7 +187,10 @@ TEST(OrderTest, RecordRoundTripsAndReadsOlderJsonRecords) {
   bad_status[1] = 9;
   EXPECT_FALSE(DecodeOrderRecord(bad_status));
   std::string many_items = EncodeOrderRecord(bare);
-  many_items[many_items.size() - 4] = '\x7f';  // the item count
+  many_items[many_items.size() - 8] = '\x7f';  // the item count
+  EXPECT_FALSE(DecodeOrderRecord(many_items));
+  many_items = EncodeOrderRecord(bare);
+  many_items[many_items.size() - 4] = '\x7f';  // the position count
   EXPECT_FALSE(DecodeOrderRecord(many_items));
 }
 

@@ -140,10 +140,11 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   auto change = DecodeOrderChange(event);
   if (!change) return Fail(change.error());
   Order order;
+  std::vector<LogPosition> events;  // the order's events in the log, this one last
   auto stored = view.Get(kOrdersTable, event.aggregate_id);
   if (!stored) return Fail(stored.error());
   if (*stored) {
-    auto parsed = DecodeOrderRecord(**stored);
+    auto parsed = DecodeOrderRecord(**stored, &events);
     if (!parsed) return Fail(Error::Internal("Order record unreadable: " + parsed.error().message));
     order = std::move(*parsed);
   }
@@ -159,11 +160,13 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   const CustomerStats before = c.stats;
   ApplyOrderToStats(c.stats, *change);
   if (c.stats != before) writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
-  writes.push_back({kOrdersTable, order.id, EncodeOrderRecord(order)});
+  // The customer's history finds this event through the order's record (one key fewer for
+  // every order event than an entry of its own).
+  events.push_back({position.partition, position.offset});
+  writes.push_back({kOrdersTable, order.id, EncodeOrderRecord(order, events)});
   const std::string status(OrderStatusName(order.status));
   writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
   writes.push_back({kOrdersByDateTable, OrderByDateKey(order), status});
-  writes.push_back(HistoryEntry(order.customer_id, position));
   if (change->placed) return BumpCounter(view, OrderCountKey(position.partition), writes);
   return {};
 }
@@ -312,32 +315,80 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
 
 Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog& log,
                                                      std::string_view id) {
-  std::vector<std::string> events;
-  // Per partition (one, unless the log was re-partitioned), the offsets to read and the
-  // slots of `events` they fill.
-  std::map<int32_t, std::pair<std::vector<int64_t>, std::vector<size_t>>> wanted;
+  // The customer's own events from its history entries; its orders' events from their records
+  // (read models built before that have history entries for those too). Served in log order.
+  struct Entry {
+    int64_t offset;
+    int32_t partition;         // -1: an entry that holds the event itself
+    std::string_view inline_;  // that event, in `inline_events`
+  };
+  std::vector<Entry> entries;
+  std::vector<std::string> inline_events;
   const std::string prefix = std::string(id) + "/";
   Status bad;
   auto st =
       store.Scan(kCustomerEventsTable, prefix, "", [&](std::string_view key, std::string_view v) {
+        auto offset = ParseInt64(key.substr(prefix.size()));
         if (!v.empty() && v.front() == '{') {  // a read model built before the history pointed
-          events.emplace_back(v);
+          inline_events.emplace_back(v);
+          entries.push_back({offset.value_or(0), -1, {}});
           return true;
         }
         auto partition = ParseInt64(v);
-        auto offset = ParseInt64(key.substr(prefix.size()));
         if (!partition || !offset || *partition < 0 || *partition >= log.PartitionCount()) {
           bad = Fail(Error::DataLoss("Unreadable history entry " + std::string(key)));
           return false;
         }
-        auto& [offsets, slots] = wanted[static_cast<int32_t>(*partition)];
-        offsets.push_back(*offset);
-        slots.push_back(events.size());
-        events.emplace_back();
+        entries.push_back({*offset, static_cast<int32_t>(*partition), {}});
         return true;
       });
   if (!st) return Fail(st.error());
   if (!bad) return Fail(bad.error());
+  for (size_t i = 0, n = 0; i < entries.size(); ++i) {
+    if (entries[i].partition < 0) entries[i].inline_ = inline_events[n++];
+  }
+  std::vector<std::string> orders;
+  st = store.Scan(kOrdersByCustomerTable, prefix, "", [&](std::string_view key, std::string_view) {
+    orders.emplace_back(key.substr(key.rfind('/') + 1));
+    return true;
+  });
+  if (!st) return Fail(st.error());
+  std::vector<LogPosition> positions;
+  for (const auto& order_id : orders) {
+    auto record = store.Get(kOrdersTable, order_id);
+    if (!record) return Fail(record.error());
+    if (!*record) return Fail(Error::DataLoss("Order " + order_id + " is indexed but not stored"));
+    if (auto order = DecodeOrderRecord(**record, &positions); !order) return Fail(order.error());
+    for (const LogPosition& at : positions) {
+      if (at.partition < 0 || at.partition >= log.PartitionCount() || at.offset < 0) {
+        return Fail(Error::DataLoss("Order " + order_id + " points outside the log"));
+      }
+      entries.push_back({at.offset, at.partition, {}});
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.partition < b.partition;
+  });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const Entry& a, const Entry& b) {
+                              return a.partition >= 0 && a.offset == b.offset &&
+                                     a.partition == b.partition;
+                            }),
+                entries.end());
+
+  std::vector<std::string> events(entries.size());
+  // Per partition (one, unless the log was re-partitioned), the offsets to read (ascending)
+  // and the slots of `events` they fill.
+  std::map<int32_t, std::pair<std::vector<int64_t>, std::vector<size_t>>> wanted;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].partition < 0) {
+      events[i] = std::string(entries[i].inline_);
+      continue;
+    }
+    auto& [offsets, slots] = wanted[entries[i].partition];
+    offsets.push_back(entries[i].offset);
+    slots.push_back(i);
+  }
   for (auto& [partition, want] : wanted) {
     auto records = log.ReadAt(std::string(kCustomersTopic), partition, want.first);
     if (!records) return Fail(records.error());

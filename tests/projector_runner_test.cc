@@ -404,7 +404,8 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
 }
 
 // The customer history table points into the log; entries written by read models built
-// before it did hold the envelope itself, and are still served.
+// before it did hold the envelope itself, and are still served. Order events are found
+// through the orders' records.
 TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
   TempDir dir;
   auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
@@ -431,8 +432,42 @@ TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
   auto none = QueryCustomerEvents(**store, **log, "c2");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+  // The customer's orders list their events in their records: those join the history in log
+  // order, once each (an older read model also has history entries for some of them), and an
+  // order record of an older read model (JSON, no positions) adds nothing.
+  auto more = (*log)->Append(std::string(kCustomersTopic), "c1", {R"({"n":4})", R"({"n":5})"});
+  ASSERT_TRUE(more);
+  ASSERT_EQ(more->partition, appended->partition);
+  Order o1;
+  o1.id = "o1";
+  o1.customer_id = "c1";
+  o1.order_date = 1;
+  o1.amount_cents = 5;
+  o1.version = 3;
+  Order o2 = o1;
+  o2.id = "o2";
+  o2.order_date = 2;
+  const int32_t p = appended->partition;
+  ASSERT_TRUE((*store)->Write(
+      {{kOrdersByCustomerTable, "c1/00000000000000000001/o1", "Pending"},
+       {kOrdersByCustomerTable, "c1/00000000000000000002/o2", "Pending"},
+       {kOrdersTable, "o1",
+        EncodeOrderRecord(o1, {{p, first + 2}, {p, more->first_offset}, {p, more->last_offset}})},
+       {kOrdersTable, "o2", OrderToJson(o2)}}));
+  auto joined = QueryCustomerEvents(**store, **log, "c1");
+  ASSERT_TRUE(joined) << joined.error().message;
+  EXPECT_EQ(*joined, (std::vector<std::string>{R"({"n":1})", R"({"inline":true})", R"({"n":3})",
+                                               R"({"n":4})", R"({"n":5})"}));
+  // An order indexed for the customer but not stored is data loss, not a shorter history.
+  ASSERT_TRUE((*store)->Write({{kOrdersByCustomerTable, "c1/00000000000000000003/o3", "Pending"}}));
+  auto missing = QueryCustomerEvents(**store, **log, "c1");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kDataLoss);
+  ASSERT_TRUE(
+      (*store)->Write({{kOrdersByCustomerTable, "c1/00000000000000000003/o3", std::nullopt}}));
+
   // A pointer the log cannot have is refused, not skipped.
-  ASSERT_TRUE((*store)->Write({{kCustomerEventsTable, key(first + 3), "7"}}));
+  ASSERT_TRUE((*store)->Write({{kCustomerEventsTable, key(more->last_offset + 1), "7"}}));
   auto broken = QueryCustomerEvents(**store, **log, "c1");
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.error().code, ErrorCode::kDataLoss);
