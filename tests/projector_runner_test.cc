@@ -266,6 +266,29 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
       DecodeCustomerFigures(view.rows.at(std::string(kCustomerFiguresTable) + "/" + id), second));
   EXPECT_EQ(second.stats.order_count, 2);
   EXPECT_EQ(second.stats.order_cents, 2468);
+
+  // A registration is remembered too while there is room: the customer's first order reads
+  // nothing of it.
+  EventEnvelope other = registered;
+  other.aggregate_id = "018f0000-0000-7000-8000-0000000000dd";
+  other.payload = EncodeCustomerFields(WithDefaults({.name = "Bo", .email = "bo@x.io"}));
+  writes.clear();
+  ASSERT_TRUE(projector.Apply(other, {0, 3, ""}, view, writes));
+  view.Commit(writes);
+  view.rows.erase(std::string(kCustomersTable) + "/" + other.aggregate_id);
+  view.rows.erase(std::string(kCustomerFiguresTable) + "/" + other.aggregate_id);
+  EventEnvelope first_order = placed;
+  first_order.aggregate_id = "018f0000-0000-8000-8000-0000000000ee";
+  Order for_other = order;
+  for_other.customer_id = other.aggregate_id;
+  first_order.payload = EncodeOrderPlaced(for_other);
+  writes.clear();
+  ASSERT_TRUE(projector.Apply(first_order, {0, 4, ""}, view, writes));
+  view.Commit(writes);
+  Customer bo;
+  ASSERT_TRUE(DecodeCustomerFigures(
+      view.rows.at(std::string(kCustomerFiguresTable) + "/" + other.aggregate_id), bo));
+  EXPECT_EQ(bo.stats.order_count, 1);
 }
 
 // The read store seen directly (a batch of one event at a time).
