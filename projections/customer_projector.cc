@@ -109,8 +109,9 @@ CustomerProjector::Cache& CustomerProjector::CacheOf(int32_t partition) {
   std::lock_guard lock(caches_mu_);
   auto& cache = caches_[partition];
   if (!cache) cache = std::make_unique<Cache>();
-  if (fast)
+  if (fast) {
     fast_caches_[static_cast<size_t>(partition)].store(cache.get(), std::memory_order_release);
+  }
   return *cache;
 }
 
@@ -245,10 +246,13 @@ Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_v
   if (!*profile) return profile;
   auto figures = store.Get(kCustomerFiguresTable, id);
   if (!figures) return Fail(figures.error());
-  // None: a record of an older read model, which holds its figures itself.
-  if (!*figures) return profile;
+  // None: a record of an older read model, which holds its figures itself (a profile without
+  // any is served with figures of zero, as the projection reads it).
+  if (!*figures && ProfileHoldsFigures(**profile)) return profile;
   Customer c;
-  if (auto st = DecodeCustomerFigures(**figures, c); !st) return Fail(st.error());
+  if (*figures) {
+    if (auto st = DecodeCustomerFigures(**figures, c); !st) return Fail(st.error());
+  }
   auto served = ServedCustomerJson(**profile, c);
   if (!served) return Fail(served.error());
   return std::optional<std::string>(std::move(*served));

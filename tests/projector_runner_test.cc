@@ -424,6 +424,11 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   ASSERT_TRUE(after);
   EXPECT_EQ(after->stats.order_count, 1);
   EXPECT_EQ(after->stats.order_cents, 1234);
+
+  // A profile without a figures record is served with figures of zero, never without them.
+  Customer bare{.id = "bare", .name = "B", .email = "b@x.io", .version = 1};
+  ASSERT_TRUE(store.Write({{kCustomersTable, bare.id, CustomerProfileToJson(bare)}}));
+  EXPECT_EQ(**QueryCustomer(store, bare.id), CustomerToJson(bare));
 }
 
 // The customer history table points into the log; entries written by read models built
