@@ -207,32 +207,39 @@ Customer StoredCustomer(const MapView& view, const std::string& id) {
   return *c;
 }
 
+// An event of the current schema version, recorded at `at`.
+EventEnvelope MakeEvent(std::string_view type, std::string_view aggregate_type,
+                        const std::string& id, int64_t version, std::string payload, Millis at) {
+  EventEnvelope e;
+  e.type = std::string(type);
+  e.event_id = e.type + "-" + id + "-" + std::to_string(version);
+  e.schema_version = CurrentSchemaVersion(e.type);
+  e.aggregate_type = std::string(aggregate_type);
+  e.aggregate_id = id;
+  e.aggregate_version = version;
+  e.occurred_at = e.recorded_at = at;
+  e.payload = std::move(payload);
+  return e;
+}
+
+// The OrderPlaced event of `order` under `order_id`.
+EventEnvelope PlacedEvent(const std::string& order_id, const Order& order, Millis at) {
+  return MakeEvent(kOrderPlaced, kOrderAggregate, order_id, 1, EncodeOrderPlaced(order), at);
+}
+
 // The projector remembers customers between events; a dropped batch (Discard) must not leave
 // its effects behind, or the batch read again would count them twice.
 TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   const std::string id = "018f0000-0000-7000-8000-0000000000aa";
-  EventEnvelope registered;
-  registered.event_id = "e1";
-  registered.type = std::string(kCustomerRegistered);
-  registered.schema_version = CurrentSchemaVersion(registered.type);
-  registered.aggregate_type = std::string(kCustomerAggregate);
-  registered.aggregate_id = id;
-  registered.aggregate_version = 1;
-  registered.occurred_at = registered.recorded_at = 1'700'000'000'000;
-  registered.payload = EncodeCustomerFields(WithDefaults({.name = "Ada", .email = "ada@x.io"}));
+  EventEnvelope registered = MakeEvent(
+      kCustomerRegistered, kCustomerAggregate, id, 1,
+      EncodeCustomerFields(WithDefaults({.name = "Ada", .email = "ada@x.io"})), 1'700'000'000'000);
   Order order;
   order.customer_id = id;
   order.order_date = 1'700'000'000'000;
   order.amount_cents = 1234;
-  EventEnvelope placed;
-  placed.event_id = "e2";
-  placed.type = std::string(kOrderPlaced);
-  placed.schema_version = CurrentSchemaVersion(placed.type);
-  placed.aggregate_type = std::string(kOrderAggregate);
-  placed.aggregate_id = "018f0000-0000-8000-8000-0000000000bb";
-  placed.aggregate_version = 1;
-  placed.occurred_at = placed.recorded_at = 1'700'000'000'001;
-  placed.payload = EncodeOrderPlaced(order);
+  EventEnvelope placed =
+      PlacedEvent("018f0000-0000-8000-8000-0000000000bb", order, 1'700'000'000'001);
 
   CustomerProjector projector;
   MapView view;
@@ -277,11 +284,10 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   view.Commit(writes);
   view.rows.erase(std::string(kCustomersTable) + "/" + other.aggregate_id);
   view.rows.erase(std::string(kCustomerFiguresTable) + "/" + other.aggregate_id);
-  EventEnvelope first_order = placed;
-  first_order.aggregate_id = "018f0000-0000-8000-8000-0000000000ee";
   Order for_other = order;
   for_other.customer_id = other.aggregate_id;
-  first_order.payload = EncodeOrderPlaced(for_other);
+  const EventEnvelope first_order =
+      PlacedEvent("018f0000-0000-8000-8000-0000000000ee", for_other, 1'700'000'000'002);
   writes.clear();
   ASSERT_TRUE(projector.Apply(first_order, {0, 4, ""}, view, writes));
   view.Commit(writes);
@@ -363,15 +369,7 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   order.customer_id = id;
   order.order_date = 20;
   order.amount_cents = 1234;
-  EventEnvelope placed;
-  placed.event_id = "e2";
-  placed.type = std::string(kOrderPlaced);
-  placed.schema_version = CurrentSchemaVersion(placed.type);
-  placed.aggregate_type = std::string(kOrderAggregate);
-  placed.aggregate_id = "018f0000-0000-8000-8000-0000000000bb";
-  placed.aggregate_version = 1;
-  placed.occurred_at = placed.recorded_at = 30;
-  placed.payload = EncodeOrderPlaced(order);
+  EventEnvelope placed = PlacedEvent("018f0000-0000-8000-8000-0000000000bb", order, 30);
   apply(placed, 1);
 
   auto served = QueryCustomer(store, id);
@@ -385,15 +383,9 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   EXPECT_EQ((*served)->find("\"orderCount\""), (*served)->rfind("\"orderCount\""));  // once
   EXPECT_EQ(count_with_orders(2), 1);
 
-  EventEnvelope updated = placed;
-  updated.event_id = "e3";
-  updated.type = std::string(kCustomerUpdated);
-  updated.schema_version = CurrentSchemaVersion(updated.type);
-  updated.aggregate_type = std::string(kCustomerAggregate);
-  updated.aggregate_id = id;
-  updated.aggregate_version = 2;
-  updated.payload = EncodeCustomerFields({.name = "Ada L"});
-  apply(updated, 2);
+  apply(MakeEvent(kCustomerUpdated, kCustomerAggregate, id, 2,
+                  EncodeCustomerFields({.name = "Ada L"}), 30),
+        2);
   EXPECT_FALSE(ProfileHoldsFigures(**store.Get(kCustomersTable, id)));
   auto renamed = CustomerFromJson(**QueryCustomer(store, id));
   ASSERT_TRUE(renamed);
@@ -406,14 +398,9 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   EXPECT_EQ(index.Query(by_name).total, 1);
 
   // The older order is cancelled: its record is read, and written anew in the compact form.
-  EventEnvelope cancelled = placed;
-  cancelled.event_id = "e4";
-  cancelled.type = std::string(kOrderStatusChanged);
-  cancelled.schema_version = CurrentSchemaVersion(cancelled.type);
-  cancelled.aggregate_id = old_order.id;
-  cancelled.aggregate_version = 2;
-  cancelled.payload = EncodeOrderStatusChanged(old_order, OrderStatus::kCancelled);
-  apply(cancelled, 3);
+  apply(MakeEvent(kOrderStatusChanged, kOrderAggregate, old_order.id, 2,
+                  EncodeOrderStatusChanged(old_order, OrderStatus::kCancelled), 30),
+        3);
   const std::string record = **store.Get(kOrdersTable, old_order.id);
   EXPECT_NE(record.front(), '{');
   auto stored = QueryStoredOrder(store, old_order.id);
