@@ -274,27 +274,6 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   EXPECT_EQ(second.stats.order_count, 2);
   EXPECT_EQ(second.stats.order_cents, 2468);
 
-  // A registration is remembered too while there is room: the customer's first order reads
-  // nothing of it.
-  EventEnvelope other = registered;
-  other.aggregate_id = "018f0000-0000-7000-8000-0000000000dd";
-  other.payload = EncodeCustomerFields(WithDefaults({.name = "Bo", .email = "bo@x.io"}));
-  writes.clear();
-  ASSERT_TRUE(projector.Apply(other, {0, 3, ""}, view, writes));
-  view.Commit(writes);
-  view.rows.erase(std::string(kCustomersTable) + "/" + other.aggregate_id);
-  view.rows.erase(std::string(kCustomerFiguresTable) + "/" + other.aggregate_id);
-  Order for_other = order;
-  for_other.customer_id = other.aggregate_id;
-  const EventEnvelope first_order =
-      PlacedEvent("018f0000-0000-8000-8000-0000000000ee", for_other, 1'700'000'000'002);
-  writes.clear();
-  ASSERT_TRUE(projector.Apply(first_order, {0, 4, ""}, view, writes));
-  view.Commit(writes);
-  Customer bo;
-  ASSERT_TRUE(DecodeCustomerFigures(
-      view.rows.at(std::string(kCustomerFiguresTable) + "/" + other.aggregate_id), bo));
-  EXPECT_EQ(bo.stats.order_count, 1);
 }
 
 // The read store seen directly (a batch of one event at a time).
