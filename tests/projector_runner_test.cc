@@ -273,7 +273,6 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
       DecodeCustomerFigures(view.rows.at(std::string(kCustomerFiguresTable) + "/" + id), second));
   EXPECT_EQ(second.stats.order_count, 2);
   EXPECT_EQ(second.stats.order_cents, 2468);
-
 }
 
 // The read store seen directly (a batch of one event at a time).
