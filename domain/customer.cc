@@ -4,6 +4,7 @@
 #include <iterator>
 #include <vector>
 
+#include "domain/binary.h"
 #include "domain/ids.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
@@ -393,17 +394,6 @@ constexpr char kFiguresFormat = 1;
 constexpr size_t kFiguresFields = 10;
 constexpr size_t kFiguresBytes = 2 + 8 * kFiguresFields;
 
-void PutInt64(std::string& out, int64_t v) {
-  auto u = static_cast<uint64_t>(v);
-  for (int i = 0; i < 8; ++i, u >>= 8) out.push_back(static_cast<char>(u & 0xff));
-}
-
-int64_t GetInt64(const char* p) {
-  uint64_t u = 0;
-  for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(p[i]);
-  return static_cast<int64_t>(u);
-}
-
 }  // namespace
 
 std::string CustomerToJson(const Customer& c) {
@@ -438,20 +428,21 @@ std::string EncodeCustomerFigures(const Customer& c) {
        {c.total_spending_cents, c.visits, c.last_visit.value_or(0), c.stats.order_count,
         c.stats.order_cents, c.stats.recorded_visits, c.stats.first_order_at.value_or(0),
         c.stats.last_order_at.value_or(0), c.stats.last_activity.value_or(0), c.stats.revision}) {
-    PutInt64(out, v);
+    PutI64(out, v);
   }
   return out;
 }
 
 Status DecodeCustomerFigures(std::string_view record, Customer& c) {
-  if (record.size() != kFiguresBytes || record[0] != kFiguresFormat ||
-      (static_cast<unsigned char>(record[1]) & ~0x0fu) != 0) {
+  BinaryReader in(record);
+  const uint8_t format = in.Byte();
+  const uint8_t present = in.Byte();
+  int64_t v[kFiguresFields];
+  for (int64_t& field : v) field = in.I64();
+  if (in.bad() || !in.done() || format != kFiguresFormat || (present & ~0x0fu) != 0) {
     return Fail(Error::DataLoss("Customer figures record of " + std::to_string(record.size()) +
                                 " bytes is unreadable"));
   }
-  const auto present = static_cast<unsigned char>(record[1]);
-  int64_t v[kFiguresFields];
-  for (size_t i = 0; i < kFiguresFields; ++i) v[i] = GetInt64(record.data() + 2 + 8 * i);
   auto time = [&](int bit, int64_t value) {
     return (present & (1u << bit)) ? std::optional<Millis>(value) : std::nullopt;
   };

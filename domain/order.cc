@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "domain/binary.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
 #include "domain/text.h"
@@ -495,63 +496,8 @@ Result<Order> OrderFromJson(std::string_view text) {
   return o;
 }
 
-namespace {
-
 // 1: without the events' positions (never written since 2, still read).
 constexpr char kOrderRecordFormat = 2;
-
-void PutU32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i, v >>= 8) out.push_back(static_cast<char>(v & 0xff));
-}
-
-void PutI64(std::string& out, int64_t v) {
-  auto u = static_cast<uint64_t>(v);
-  for (int i = 0; i < 8; ++i, u >>= 8) out.push_back(static_cast<char>(u & 0xff));
-}
-
-void PutText(std::string& out, std::string_view s) {
-  PutU32(out, static_cast<uint32_t>(s.size()));
-  out.append(s);
-}
-
-// Reads a record front to back; any read past its end marks it bad.
-class RecordReader {
- public:
-  explicit RecordReader(std::string_view in) : in_(in) {}
-  bool bad() const { return bad_; }
-  bool done() const { return pos_ == in_.size(); }
-  uint8_t Byte() { return Take(1) ? static_cast<uint8_t>(in_[pos_ - 1]) : 0; }
-  uint64_t Unsigned(int bytes) {
-    if (!Take(static_cast<size_t>(bytes))) return 0;
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) {
-      v = (v << 8) | static_cast<unsigned char>(
-                         in_[pos_ - static_cast<size_t>(bytes) + static_cast<size_t>(i)]);
-    }
-    return v;
-  }
-  int64_t I64() { return static_cast<int64_t>(Unsigned(8)); }
-  std::string Text() {
-    const auto n = static_cast<size_t>(Unsigned(4));
-    if (bad_ || !Take(n)) return {};
-    return std::string(in_.substr(pos_ - n, n));
-  }
-
- private:
-  bool Take(size_t n) {
-    if (bad_ || in_.size() - pos_ < n) {
-      bad_ = true;
-      return false;
-    }
-    pos_ += n;
-    return true;
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool bad_ = false;
-};
-
-}  // namespace
 
 std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& events) {
   std::string out;
@@ -591,7 +537,7 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
     return Fail(Error::DataLoss("Order record of " + std::to_string(record.size()) +
                                 " bytes is unreadable"));
   };
-  RecordReader in(record);
+  BinaryReader in(record);
   const uint8_t format = in.Byte();
   if (format != 1 && format != kOrderRecordFormat) return bad();
   const uint8_t status = in.Byte();
@@ -607,7 +553,7 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
   o.id = in.Text();
   o.customer_id = in.Text();
   if (flags & 1) o.external_id = in.Text();
-  const uint64_t items = in.Unsigned(4);
+  const uint64_t items = in.U32();
   // Each item takes at least 24 bytes: a count beyond what is left is not a record of ours.
   if (in.bad() || items > record.size() / 24) return bad();
   o.items.reserve(static_cast<size_t>(items));
@@ -619,11 +565,11 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
     item.price_cents = in.I64();
   }
   if (format >= 2) {
-    const uint64_t count = in.Unsigned(4);
+    const uint64_t count = in.U32();
     if (in.bad() || count > record.size() / 12) return bad();
     for (uint64_t i = 0; i < count && !in.bad(); ++i) {
       LogPosition at;
-      at.partition = static_cast<int32_t>(in.Unsigned(4));
+      at.partition = static_cast<int32_t>(in.U32());
       at.offset = in.I64();
       if (events) events->push_back(at);
     }
