@@ -33,9 +33,10 @@ std::optional<OrderWriteModel::Uuid> OrderWriteModel::ParseUuid(std::string_view
   return u;
 }
 
-OrderWriteModel::Entry* OrderWriteModel::FindMutable(std::string_view id) {
-  if (auto u = ParseUuid(id)) {
-    auto it = by_uuid_.find(*u);
+OrderWriteModel::Entry* OrderWriteModel::FindMutable(std::string_view id,
+                                                     const std::optional<Uuid>& uuid) {
+  if (uuid) {
+    auto it = by_uuid_.find(*uuid);
     return it == by_uuid_.end() ? nullptr : &it->second;
   }
   auto it = by_name_.find(std::string(id));
@@ -43,7 +44,7 @@ OrderWriteModel::Entry* OrderWriteModel::FindMutable(std::string_view id) {
 }
 
 const OrderWriteModel::Entry* OrderWriteModel::Find(std::string_view id) const {
-  return const_cast<OrderWriteModel*>(this)->FindMutable(id);
+  return const_cast<OrderWriteModel*>(this)->FindMutable(id, ParseUuid(id));
 }
 
 namespace {
@@ -66,14 +67,8 @@ Order Head(std::string_view id, const OrderWriteModel::Entry& e) {
 
 Status OrderWriteModel::Apply(const EventEnvelope& event, const OrderChange& change,
                               const std::string* customer_id) {
-  const std::optional<Uuid> uuid = ParseUuid(event.aggregate_id);
-  Entry* existing = nullptr;
-  if (uuid) {
-    auto it = by_uuid_.find(*uuid);
-    if (it != by_uuid_.end()) existing = &it->second;
-  } else {
-    existing = FindMutable(event.aggregate_id);
-  }
+  const std::optional<Uuid> uuid = ParseUuid(event.aggregate_id);  // once for both lookups
+  Entry* existing = FindMutable(event.aggregate_id, uuid);
   Order o = existing ? Head(event.aggregate_id, *existing) : Order{};
   if (auto st = ApplyOrderChange(o, event, change); !st) return st;
   Entry next;

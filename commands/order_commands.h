@@ -62,7 +62,8 @@ class OrderWriteModel {
     size_t operator()(const Uuid& u) const { return static_cast<size_t>(u.hi ^ (u.lo * 0x9e3779b97f4a7c15ULL)); }
   };
   static std::optional<Uuid> ParseUuid(std::string_view id);
-  Entry* FindMutable(std::string_view id);
+  // `uuid`: ParseUuid(id).
+  Entry* FindMutable(std::string_view id, const std::optional<Uuid>& uuid);
 
   std::unordered_map<Uuid, Entry, UuidHash> by_uuid_;
   std::unordered_map<std::string, Entry> by_name_;
