@@ -79,14 +79,15 @@ std::string CreatedKey(const Customer& c) {
   return std::string(at) + "/" + c.id;
 }
 
-// Sets the stored figures of customer `id` on `c`; none stored leaves those read from the
-// profile (a record of an older read model holds them itself).
+// Sets the stored figures of customer `id` on `c`, and says whether there were any; none
+// stored leaves those read from the profile (a record of an older read model holds them).
 template <typename Store>
-Status ReadFigures(Store& store, std::string_view id, Customer& c) {
+Result<bool> ReadFigures(Store& store, std::string_view id, Customer& c) {
   auto figures = store.Get(kCustomerFiguresTable, id);
   if (!figures) return Fail(figures.error());
-  if (!*figures) return {};
-  return DecodeCustomerFigures(**figures, c);
+  if (!*figures) return false;
+  if (auto st = DecodeCustomerFigures(**figures, c); !st) return Fail(st.error());
+  return true;
 }
 
 }  // namespace
@@ -240,15 +241,12 @@ Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_v
   auto profile = store.Get(kCustomersTable, id);
   if (!profile) return Fail(profile.error());
   if (!*profile) return profile;
-  auto figures = store.Get(kCustomerFiguresTable, id);
+  Customer c;
+  auto figures = ReadFigures(store, id, c);
   if (!figures) return Fail(figures.error());
   // None: a record of an older read model, which holds its figures itself (a profile without
   // any is served with figures of zero, as the projection reads it).
   if (!*figures && ProfileHoldsFigures(**profile)) return profile;
-  Customer c;
-  if (*figures) {
-    if (auto st = DecodeCustomerFigures(**figures, c); !st) return Fail(st.error());
-  }
   auto served = ServedCustomerJson(**profile, c);
   if (!served) return Fail(served.error());
   return std::optional<std::string>(std::move(*served));
@@ -325,19 +323,17 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog&
   // (read models built before that have history entries for those too). Served in log order.
   struct Entry {
     int64_t offset;
-    int32_t partition;         // -1: an entry that holds the event itself
-    std::string_view inline_;  // that event, in `inline_events`
+    int32_t partition;  // -1: an entry that holds the event itself
+    std::string event;  // that event
   };
   std::vector<Entry> entries;
-  std::vector<std::string> inline_events;
   const std::string prefix = std::string(id) + "/";
   Status bad;
   auto st =
       store.Scan(kCustomerEventsTable, prefix, "", [&](std::string_view key, std::string_view v) {
         auto offset = ParseInt64(key.substr(prefix.size()));
         if (!v.empty() && v.front() == '{') {  // a read model built before the history pointed
-          inline_events.emplace_back(v);
-          entries.push_back({offset.value_or(0), -1, {}});
+          entries.push_back({offset.value_or(0), -1, std::string(v)});
           return true;
         }
         auto partition = ParseInt64(v);
@@ -350,9 +346,6 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog&
       });
   if (!st) return Fail(st.error());
   if (!bad) return Fail(bad.error());
-  for (size_t i = 0, n = 0; i < entries.size(); ++i) {
-    if (entries[i].partition < 0) entries[i].inline_ = inline_events[n++];
-  }
   std::vector<std::string> orders;
   st = store.Scan(kOrdersByCustomerTable, prefix, "", [&](std::string_view key, std::string_view) {
     orders.emplace_back(key.substr(key.rfind('/') + 1));
@@ -388,7 +381,7 @@ Result<std::vector<std::string>> QueryCustomerEvents(ReadStore& store, EventLog&
   std::map<int32_t, std::pair<std::vector<int64_t>, std::vector<size_t>>> wanted;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].partition < 0) {
-      events[i] = std::string(entries[i].inline_);
+      events[i] = std::move(entries[i].event);
       continue;
     }
     auto& [offsets, slots] = wanted[entries[i].partition];
