@@ -158,17 +158,6 @@ constexpr std::pair<const char*, int64_t ProjectionCounters::*> kCounterFields[]
     {"skipped_newer", &ProjectionCounters::skipped_newer},
     {"dead_lettered", &ProjectionCounters::dead_lettered}};
 
-// The partitions a batch holds records of.
-std::vector<int32_t> PartitionsIn(const std::vector<LogRecord>& records) {
-  std::vector<int32_t> partitions;
-  for (const auto& r : records) {
-    if (std::find(partitions.begin(), partitions.end(), r.partition) == partitions.end()) {
-      partitions.push_back(r.partition);
-    }
-  }
-  return partitions;
-}
-
 }  // namespace
 
 std::string CheckpointKey(std::string_view projector, std::string_view topic, int32_t partition) {
@@ -319,7 +308,15 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     positions = positions_;
     counters = counters_;
   }
-  std::vector<bool> touched(positions.size(), false);
+  std::vector<bool> touched(positions.size(), false);  // partitions the batch has applied events of
+  // The batch is dropped and read again: the projector forgets what it remembered of it.
+  auto discard = [&] {
+    std::vector<int32_t> partitions;
+    for (size_t p = 0; p < touched.size(); ++p) {
+      if (touched[p]) partitions.push_back(static_cast<int32_t>(p));
+    }
+    projector_.Discard(partitions);
+  };
   const std::string topic(projector_.topic());
   std::vector<Millis> recorded;
   if (options_.on_commit) recorded.reserve(records.size());
@@ -361,7 +358,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     auto st = projector_.Apply(*event, {r.partition, r.offset, r.value}, view, writes);
     if (!st) {
       if (st.error().code != ErrorCode::kDataLoss) {
-        projector_.Discard(PartitionsIn(records));  // the batch is dropped and read again
+        discard();
         return st;
       }
       dead_letter(r, st.error());
@@ -388,7 +385,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
   }
   const auto applied = std::chrono::steady_clock::now();
   if (auto st = store_.Write(batch); !st) {
-    projector_.Discard(PartitionsIn(records));
+    discard();
     return st;
   }
   const auto written = std::chrono::steady_clock::now();
