@@ -1,11 +1,11 @@
 #include "domain/event.h"
 
-#include "domain/customer.h"
-#include "domain/order.h"
-#include "domain/user.h"
 #include <simdjson.h>
 
+#include "domain/customer.h"
 #include "domain/json.h"
+#include "domain/order.h"
+#include "domain/user.h"
 
 namespace keel {
 namespace {

@@ -308,7 +308,8 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     positions = positions_;
     counters = counters_;
   }
-  std::vector<bool> touched(positions.size(), false);  // partitions the batch has applied events of
+  // The partitions the batch has applied events of.
+  std::vector<bool> touched(positions.size(), false);
   // The batch is dropped and read again: the projector forgets what it remembered of it.
   auto discard = [&] {
     std::vector<int32_t> partitions;
