@@ -61,7 +61,10 @@ std::string IngestJobToJson(const IngestJobStatus& job) {
 IngestService::IngestService(CommandService& commands, Clock& clock, IdGenerator& ids,
                              Options options)
     : commands_(commands), clock_(clock), ids_(ids), options_(options) {
-  worker_ = std::thread([this] { Loop(); });
+  worker_ = std::thread([this] {
+    SetThreadName("keel-ingest");
+    Loop();
+  });
 }
 
 IngestService::~IngestService() {

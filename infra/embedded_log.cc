@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "domain/partitioner.h"
+#include "infra/log.h"
 
 namespace keel {
 namespace {
@@ -123,7 +124,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
                                    " is in use by another process"));
   }
   if (auto st = log->Recover(); !st) return Fail(st.error());
-  log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  log->writer_ = std::thread([raw = log.get()] {
+    SetThreadName("keel-log-writer");
+    raw->WriterLoop();
+  });
   return log;
 }
 

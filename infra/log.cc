@@ -1,5 +1,6 @@
 #include "infra/log.h"
 
+#include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -67,6 +68,11 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   Logger().info(FormatLogLine(now, level, message, fields));
+}
+
+void SetThreadName(std::string_view name) {
+  const std::string cut(name.substr(0, 15));
+  pthread_setname_np(pthread_self(), cut.c_str());
 }
 
 }  // namespace keel

@@ -24,4 +24,8 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
 std::string FormatLogLine(int64_t unix_millis, LogLevel level, std::string_view message,
                           std::initializer_list<LogField> fields);
 
+// Names the calling thread as `top -H`, `ps -L` and profilers show it; longer names are cut to
+// the 15 bytes Linux keeps.
+void SetThreadName(std::string_view name);
+
 }  // namespace keel

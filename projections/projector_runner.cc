@@ -208,6 +208,13 @@ std::vector<int32_t> ProjectorRunner::PartitionsOf(int worker) const {
   return out;
 }
 
+std::string ProjectorRunner::WorkerName(int worker) const {
+  std::string name(projector_.name().substr(0, 10));
+  name += '/';
+  name += std::to_string(worker);
+  return name;
+}
+
 Result<std::unique_ptr<LogReader>> ProjectorRunner::OpenReader(
     const std::vector<int32_t>& partitions) {
   std::vector<std::pair<int32_t, int64_t>> starts;
@@ -229,7 +236,12 @@ Status ProjectorRunner::Start() {
     for (const auto& c : counters_) rate_applied_ += c.events_applied;
   }
   running_ = true;
-  for (int w = 0; w < options_.workers; ++w) threads_.emplace_back([this, w] { Loop(w); });
+  for (int w = 0; w < options_.workers; ++w) {
+    threads_.emplace_back([this, w] {
+      SetThreadName(WorkerName(w));
+      Loop(w);
+    });
+  }
   return {};
 }
 
@@ -443,6 +455,7 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
   std::vector<std::thread> workers;
   for (int w = 0; w < options_.workers; ++w) {
     workers.emplace_back([&, w] {
+      SetThreadName(WorkerName(w));
       const auto partitions = PartitionsOf(w);
       auto record_failure = [&](Error e) {
         std::lock_guard lock(error_mu);

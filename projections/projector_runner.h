@@ -116,6 +116,8 @@ class ProjectorRunner final {
   // Worker 0, about once a second: end offsets, rate, stalled flag.
   void RefreshHealth();
   std::vector<int32_t> PartitionsOf(int worker) const;
+  // The thread name of `worker`: the projector's, then the worker's number.
+  std::string WorkerName(int worker) const;
   Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int32_t>& partitions);
   // Folds and commits one batch of records from partitions the caller owns; on error nothing
   // of it is committed.
