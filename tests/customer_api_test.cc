@@ -314,27 +314,66 @@ TEST_F(CustomerApiTest, HealthAndReady) {
   EXPECT_EQ(client_.Send("GET", "/ready").status, 200);
 }
 
-// HTTP/1.1 without a Connection header: the connection must stay open for a second request.
-TEST_F(CustomerApiTest, KeepAliveWithoutAConnectionHeader) {
+// A plain TCP connection to the server, reads timing out after `seconds`; -1 if refused.
+int ConnectRaw(uint16_t port, int seconds) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(app_.app().port());
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{5, 0};
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{seconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// What arrives next on `fd` (one read), or "" when nothing does before its timeout.
+std::string ReadSome(int fd) {
+  char buf[4096];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// HTTP/1.1 without a Connection header: the connection must stay open for a second request.
+TEST_F(CustomerApiTest, KeepAliveWithoutAConnectionHeader) {
+  const int fd = ConnectRaw(app_.app().port(), 5);
+  ASSERT_GE(fd, 0);
   const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
   for (int i = 0; i < 2; ++i) {
     ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
-    char buf[4096];
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    ASSERT_GT(n, 0) << "connection closed after request " << i;
-    std::string response(buf, static_cast<size_t>(n));
+    const std::string response = ReadSome(fd);
+    ASSERT_FALSE(response.empty()) << "connection closed after request " << i;
     EXPECT_NE(response.find("200 OK"), std::string::npos);
     EXPECT_EQ(response.find("Connection: close"), std::string::npos) << response;
   }
   ::close(fd);
+}
+
+// "Expect: 100-continue" (curl sends it for any body over 1 MiB): the client holds its body
+// back until "100 Continue" arrives, so it must arrive (curl would wait a second for each
+// request). Twice on one connection: each request gets its own.
+TEST_F(CustomerApiTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  const int64_t before = LogSize();
+  const int fd = ConnectRaw(app_.app().port(), 3);
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 2; ++i) {
+    const std::string body =
+        R"({"name":"Patient","email":"patient)" + std::to_string(i) + R"(@x.io"})";
+    const std::string head =
+        "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + app_.token() +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nExpect: 100-continue\r\n\r\n";
+    ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    EXPECT_EQ(ReadSome(fd), "HTTP/1.1 100 Continue\r\n\r\n") << "request " << i;
+    ASSERT_EQ(::send(fd, body.data(), body.size(), 0), static_cast<ssize_t>(body.size()));
+    const std::string response = ReadSome(fd);
+    EXPECT_EQ(response.rfind("HTTP/1.1 201", 0), 0u) << response;
+  }
+  ::close(fd);
+  EXPECT_EQ(LogSize(), before + 2);
 }
 
 TEST_F(CustomerApiTest, UndecodableUnknownAndNewerEventsDoNotStopTheProjection) {
