@@ -79,6 +79,13 @@ int ProjectionWorkers(const AppConfig& config) {
 ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock) {
   ProjectorRunner::Options options;
   options.workers = ProjectionWorkers(config);
+  // Up to 12,000 events a batch once the projection lags (it takes what has arrived, so a
+  // projection that keeps up commits small ones): each commit's keys then land closer together
+  // in RocksDB's memtables, and the per-commit work is spread over more events. With ingestion
+  // chunks of 16,384 records, against 5,000 and 4,096 (six alternate runs each), the 1M-order
+  // ingest took 31.7 against 32.6 CPU-seconds and was projected 0.6 s sooner, for about 60 MB
+  // more peak memory; 20,000 saved no more and took 35 MB more again.
+  options.batch_size = 12000;
   options.on_commit = [&metrics, &clock](const std::vector<Millis>& recorded) {
     const Millis now = clock.NowMillis();
     for (Millis at : recorded) metrics.EventVisible("customers", std::max<Millis>(0, now - at) / 1000.0);
