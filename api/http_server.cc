@@ -146,6 +146,11 @@ std::string UrlDecode(std::string_view s) {
   return out;
 }
 
+// Whether `parser` has a request's headers and waits for its body.
+bool InBody(Http::RequestParser& parser) {
+  return parser.step() && parser.step()->id() == Http::Private::BodyStep::Id;
+}
+
 // Whether the request whose headers `parser` holds asks for "100 Continue" before its body.
 bool ExpectsContinue(const Http::RequestParser& parser) {
   if (parser.request.version() != Http::Version::Http11) return false;  // HTTP/1.0: ignored
@@ -167,21 +172,14 @@ class KeelHandler final : public Http::Handler {
 
   // A client that sent "Expect: 100-continue" holds its body back until it reads "100
   // Continue" (curl does so for every body over 1 MiB, and gives up waiting after a second);
-  // Pistache 0.0.5 never sends it. Sent once the headers are in and the body is not, once per
-  // request; a request that arrived whole needs none.
+  // Pistache 0.0.5 never sends it. Sent when this input completed a request's headers and its
+  // body has not arrived (a request that arrived whole needs none), so once per request.
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
-    PistacheParseInput(this, buffer, len, peer);
     auto parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
-    if (!parser || !parser->step() || parser->step()->id() != Http::Private::BodyStep::Id) return;
-    auto answered = std::static_pointer_cast<RequestStart>(peer->tryGetData(kContinuedData));
-    if (answered && *answered == parser->time()) return;
-    if (!ExpectsContinue(*parser)) return;
-    if (!answered) {
-      answered = std::make_shared<RequestStart>();
-      peer->putData(kContinuedData, answered);
-    }
-    *answered = parser->time();
-    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const bool body_was_due = parser && InBody(*parser);
+    PistacheParseInput(this, buffer, len, peer);
+    if (!parser || body_was_due || !InBody(*parser) || !ExpectsContinue(*parser)) return;
+    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     peer->send(Pistache::RawBuffer(kContinue.data(), kContinue.size()));
   }
 
@@ -256,10 +254,6 @@ class KeelHandler final : public Http::Handler {
   }
 
  private:
-  // When the request a peer was last sent "100 Continue" for began (the parser's time).
-  using RequestStart = std::chrono::steady_clock::time_point;
-  static constexpr const char* kContinuedData = "keel.continued";
-
   const HttpServer* server_;
 };
 
