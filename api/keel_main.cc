@@ -3,6 +3,7 @@
 //   keel replay       rebuild every read model from the log, then swap it in
 //   keel kafka-mock   start librdkafka's mock cluster and print its bootstrap servers
 //   keel bench-fill   append N synthetic customer registrations (for the replay benchmark)
+//   keel bench-store  write the read-model writes of N orders straight to RocksDB (a floor)
 //   keel demo-data    write realistic customers and orders as NDJSON for /api/v1/ingest/*
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 
 #include "api/app.h"
 #include "api/demo_data.h"
+#include "api/store_bench.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
 #include "infra/embedded_log.h"
@@ -283,6 +285,19 @@ int main(int argc, char** argv) {
   AddCommonOptions(fill, fill_config);
   fill->add_option("--events", fill_events, "How many events")->check(CLI::Range(1, 100'000'000));
 
+  StoreBenchOptions store_bench;
+  store_bench.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto* store_cmd = cli.add_subcommand(
+      "bench-store", "Write what the projection writes for N placed orders straight to RocksDB");
+  store_cmd->add_option("--dir", store_bench.dir, "A scratch directory (emptied first)")
+      ->required();
+  store_cmd->add_option("--orders", store_bench.orders, "How many orders")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  store_cmd->add_option("--customers", store_bench.customers, "Over how many customers")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  store_cmd->add_option("--threads", store_bench.threads, "Writing threads (projection workers)")
+      ->check(CLI::Range(1, 64));
+
   DemoDataOptions demo;
   demo.now = SystemClock().NowMillis();
   auto* demo_cmd = cli.add_subcommand(
@@ -306,5 +321,18 @@ int main(int argc, char** argv) {
   if (*replay) return RunReplay(replay_config);
   if (*mock) return KafkaMock(mock_brokers, mock_partitions);
   if (*fill) return BenchFill(fill_config, fill_events);
+  if (*store_cmd) {
+    auto result = RunStoreBench(store_bench);
+    if (!result) {
+      std::fprintf(stderr, "keel bench-store: %s\n", result.error().message.c_str());
+      return 1;
+    }
+    std::printf(
+        "stored %lld orders in %.2f s (%.0f orders/s), %.1f CPU-seconds (%.1f us per order)\n",
+        static_cast<long long>(store_bench.orders), result->seconds,
+        static_cast<double>(store_bench.orders) / result->seconds, result->cpu_seconds,
+        1e6 * result->cpu_seconds / static_cast<double>(store_bench.orders));
+    return 0;
+  }
   return 2;
 }

@@ -136,6 +136,14 @@ Result<Customer*> CustomerProjector::LoadCustomer(StateView& view, Cache& cache,
   return &cache.customers.emplace(id, std::move(*parsed)).first->second;
 }
 
+void AppendOrderWrites(const Order& order, const std::vector<LogPosition>& events,
+                       std::vector<StoreWrite>& writes) {
+  writes.push_back({kOrdersTable, order.id, EncodeOrderRecord(order, events)});
+  const std::string status(OrderStatusName(order.status));
+  writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
+  writes.push_back({kOrdersByDateTable, OrderByDateKey(order), status});
+}
+
 Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position,
                                           StateView& view, Cache& cache,
                                           std::vector<StoreWrite>& writes) {
@@ -165,10 +173,7 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   // The customer's history finds this event through the order's record (one key fewer for
   // every order event than an entry of its own).
   events.push_back({position.partition, position.offset});
-  writes.push_back({kOrdersTable, order.id, EncodeOrderRecord(order, events)});
-  const std::string status(OrderStatusName(order.status));
-  writes.push_back({kOrdersByCustomerTable, OrderByCustomerKey(order), status});
-  writes.push_back({kOrdersByDateTable, OrderByDateKey(order), status});
+  AppendOrderWrites(order, events, writes);
   if (change->placed) return BumpCounter(view, OrderCountKey(position.partition), writes);
   return {};
 }

@@ -39,6 +39,11 @@ inline constexpr std::string_view kOrdersByCustomerTable = "orders_by_customer";
 // orderDate (20 digits) + "/" + orderId → status.
 inline constexpr std::string_view kOrdersByDateTable = "orders_by_date";
 
+// The writes of an order's record (with the log positions of its events) and of its two index
+// entries, as the projection makes them (also for the storage benchmark, keel bench-store).
+void AppendOrderWrites(const Order& order, const std::vector<LogPosition>& events,
+                       std::vector<StoreWrite>& writes);
+
 class CustomerProjector final : public Projector {
  public:
   std::string_view name() const override { return "customers"; }
