@@ -77,7 +77,8 @@ IngestService::~IngestService() {
 }
 
 Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body, BulkFormat format,
-                                              CommandMeta meta, Done done) {
+                                              CommandMeta meta, Done done,
+                                              CustomerCheck check_customer) {
   auto job = std::make_shared<Job>();
   job->status.id = ids_.NewId();
   job->status.kind = kind;
@@ -87,6 +88,7 @@ Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body,
   meta.idempotency_key.clear();  // re-sending is safe by email and orderId instead
   job->meta = std::move(meta);
   job->done = std::move(done);
+  job->check_customer = std::move(check_customer);
   // Taken before the job is queued: from then on the worker owns it.
   const IngestJobStatus queued = job->status;
   const size_t bytes = job->body.size();
@@ -198,6 +200,9 @@ void IngestService::Run(Job& job) {
     }
     if (job.status.kind == IngestKind::kCustomers) {
       auto fields = ParseCustomerInput(*doc, CustomerInputMode::kCreate);
+      if (fields && job.check_customer) {
+        if (auto st = job.check_customer(*fields); !st) fields = Fail(st.error());
+      }
       if (!fields) {
         Reject(job, index, fields.error());
         continue;

@@ -64,6 +64,9 @@ class IngestService final {
     size_t max_record_bytes = 1 << 20;
   };
   using Done = std::function<void(const IngestJobStatus&)>;
+  // A check of each parsed customer record (who it may be assigned to), run on the worker; a
+  // failure rejects the record.
+  using CustomerCheck = std::function<Status(CustomerFields&)>;
 
   IngestService(CommandService& commands, Clock& clock, IdGenerator& ids, Options options);
   ~IngestService();
@@ -74,7 +77,7 @@ class IngestService final {
   // on the worker when the job ends. A body that cannot be split into records fails its job
   // with nothing appended (state "failed", total 0).
   Result<IngestJobStatus> Submit(IngestKind kind, std::string body, BulkFormat format,
-                                 CommandMeta meta, Done done);
+                                 CommandMeta meta, Done done, CustomerCheck check_customer = {});
   std::optional<IngestJobStatus> Find(const std::string& id) const;
 
  private:
@@ -84,6 +87,7 @@ class IngestService final {
     BulkFormat format = BulkFormat::kNdjson;
     CommandMeta meta;
     Done done;
+    CustomerCheck check_customer;
   };
   void Loop();
   void Run(Job& job);

@@ -260,7 +260,16 @@ void AddIngestRoutes(HttpServer& server, RouteContext& ctx) {
                                                            job.failure));
         };
       }
-      auto job = ctx.ingest->Submit(kind, std::move(req.body), format, std::move(*meta), std::move(done));
+      // Ingested customers are assigned as POST /customers assigns them (an existing customer is
+      // updated by email, so nothing is assigned by default).
+      IngestService::CustomerCheck check;
+      if (kind == IngestKind::kCustomers) {
+        check = [auth = ctx.auth, principal = req.principal](CustomerFields& fields) {
+          return CheckAssignment(*auth, principal.get(), fields, /*creating=*/false);
+        };
+      }
+      auto job = ctx.ingest->Submit(kind, std::move(req.body), format, std::move(*meta),
+                                    std::move(done), std::move(check));
       if (!job) return refuse(job.error());
       if (async) {
         ctx.metrics.Command(command, true);

@@ -64,6 +64,23 @@ Result<CommandMeta> MetaFor(const HttpRequest& req) {
   return meta;
 }
 
+Status CheckAssignment(const AuthService& auth, const Principal* p, CustomerFields& fields,
+                       bool creating) {
+  if (!p) return {};
+  if (!p->Has("customers:assign")) {
+    if (fields.owner_id && *fields.owner_id != p->user_id) {
+      return Fail(Error::PermissionDenied(
+          "Assigning customers to someone else needs the customers:assign permission"));
+    }
+    if (creating) fields.owner_id = std::optional<std::string>(p->user_id);
+    return {};
+  }
+  if (fields.owner_id && *fields.owner_id && !auth.UserExists(**fields.owner_id)) {
+    return Fail(Error::Validation({{"ownerId", "No active user " + **fields.owner_id}}));
+  }
+  return {};
+}
+
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
                    const Result<CommandOutcome>& out, std::string_view message,
                    const Headers& extra_headers) {

@@ -28,6 +28,12 @@ Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req);
 // checked and scoped to the user, so that two users' keys never collide.
 Result<CommandMeta> MetaFor(const HttpRequest& req);
 
+// The ownerId a customer command (or an ingested customer record) may set. Without
+// customers:assign a user may name only themself, and the customers they register are theirs
+// (`creating`); with it, any active user, or null. No principal (authentication off): anything.
+Status CheckAssignment(const AuthService& auth, const Principal* principal, CustomerFields& fields,
+                       bool creating);
+
 // The answer to a command once its events are durable: the resource, its ETag and the log
 // position (X-Keel-Position and meta.position). Counts the command in the metrics.
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,

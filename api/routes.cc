@@ -20,26 +20,6 @@
 namespace keel {
 namespace {
 
-// The ownerId a customer command may set. Without customers:assign a user may name only
-// themself, and the customers they register are theirs; with it, any active user, or null.
-Status CheckAssignment(RouteContext& ctx, const HttpRequest& req, CustomerFields& fields,
-                       bool creating) {
-  const Principal* p = req.principal.get();
-  if (!p) return {};
-  if (!p->Has("customers:assign")) {
-    if (fields.owner_id && *fields.owner_id != p->user_id) {
-      return Fail(Error::PermissionDenied(
-          "Assigning customers to someone else needs the customers:assign permission"));
-    }
-    if (creating) fields.owner_id = std::optional<std::string>(p->user_id);
-    return {};
-  }
-  if (fields.owner_id && *fields.owner_id && !ctx.auth->UserExists(**fields.owner_id)) {
-    return Fail(Error::Validation({{"ownerId", "No active user " + **fields.owner_id}}));
-  }
-  return {};
-}
-
 Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
   CustomerListQuery q;
   std::vector<FieldError> errors;
@@ -169,7 +149,8 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     };
     auto fields = ParseCustomerInput(req.body, CustomerInputMode::kCreate);
     if (!fields) return refuse(fields.error());
-    if (auto st = CheckAssignment(ctx, req, *fields, /*creating=*/true); !st) return refuse(st.error());
+    if (auto st = CheckAssignment(*ctx.auth, req.principal.get(), *fields, /*creating=*/true); !st)
+      return refuse(st.error());
     auto meta = MetaFor(req);
     if (!meta) return refuse(meta.error());
     ctx.commands.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
@@ -189,7 +170,8 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
       auto fields = ParseCustomerInput(
           req.body, replace ? CustomerInputMode::kReplace : CustomerInputMode::kPatch);
       if (!fields) return refuse(fields.error());
-      if (auto st = CheckAssignment(ctx, req, *fields, /*creating=*/false); !st) {
+      if (auto st = CheckAssignment(*ctx.auth, req.principal.get(), *fields, /*creating=*/false);
+          !st) {
         return refuse(st.error());
       }
       auto expected = ExpectedVersion(req);

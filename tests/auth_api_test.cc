@@ -1,8 +1,10 @@
 // Sign-in, sessions, roles and owner scoping, end to end over HTTP on the real server.
 #include <gtest/gtest.h>
 
-#include "domain/json.h"
+#include <thread>
+
 #include "api/auth_service.h"
+#include "domain/json.h"
 #include "infra/auth_crypto.h"
 #include "infra/embedded_log.h"
 #include "tests/test_app.h"
@@ -270,6 +272,50 @@ TEST_F(AuthApiTest, SalesRepsSeeAndChangeOnlyTheirOwnCustomers) {
   Json events(admin_.Send("GET", AtPosition("/api/v1/customers/" + id + "/events", moved_pos)).body);
   EXPECT_EQ(events.Str("/data/0/actor"), a_id);
   EXPECT_EQ(events.Str("/data/2/actor"), m_id);
+}
+
+TEST_F(AuthApiTest, IngestedCustomersAreAssignedAsPostAssignsThem) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  auto [m_id, m] = User("m@keel.test", "manager");
+  HttpClient as_m(app_.base(), m);
+  const std::string unknown = "01a1fd4d-3cce-727c-a07f-3aea5fb634ff";
+  auto r = as_m.Send("POST", "/api/v1/ingest/customers",
+                     R"({"name":"A","email":"a@x.io","ownerId":")" + rep_id + "\"}\n" +
+                         R"({"name":"B","email":"b@x.io","ownerId":")" + unknown + "\"}\n" +
+                         R"({"name":"C","email":"c@x.io","ownerId":null})" + "\n",
+                     {"Content-Type: application/x-ndjson"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j(r.body);
+  EXPECT_EQ(j.Int("/data/accepted"), 2);
+  EXPECT_EQ(j.Int("/data/rejected"), 1);
+  EXPECT_EQ(j.Int("/data/errors/0/index"), 1);
+  EXPECT_NE(r.body.find("No active user " + unknown), std::string::npos) << r.body;
+
+  // Without customers:assign, an ingest may name no other owner (and assigns none by default).
+  ASSERT_EQ(admin_
+                .Send("POST", "/api/v1/roles",
+                      R"({"name":"loader","permissions":["ingest:run","customers:read_all"]})")
+                .status,
+            201);
+  auto [l_id, l] = User("loader@keel.test", "loader");
+  HttpClient as_l(app_.base(), l);
+  r = as_l.Send("POST", "/api/v1/ingest/customers",
+                R"({"name":"D","email":"d@x.io","ownerId":")" + rep_id + "\"}\n" +
+                    R"({"name":"E","email":"e@x.io"})" + "\n",
+                {"Content-Type: application/x-ndjson"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json(r.body).Int("/data/accepted"), 1);
+  EXPECT_EQ(Json(r.body).Int("/data/errors/0/index"), 0);
+  EXPECT_NE(r.body.find("customers:assign"), std::string::npos) << r.body;
+
+  HttpClient as_rep(app_.base(), rep);
+  for (int i = 0; i < 200; ++i) {
+    if (Json(as_rep.Send("GET", "/api/v1/customers").body).Int("/meta/total") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Json mine(as_rep.Send("GET", "/api/v1/customers").body);
+  EXPECT_EQ(mine.Int("/meta/total"), 1);
+  EXPECT_EQ(mine.Str("/data/0/email"), "a@x.io");
 }
 
 TEST(AuthConfigTest, RefusesToStartWithoutASecretOutsideDevMode) {
