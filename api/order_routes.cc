@@ -39,10 +39,17 @@ Result<OrderListQuery> ParseOrderListQuery(const HttpRequest& req) {
   return q;
 }
 
-void SendOrders(RouteContext& ctx, HttpRequest& req, HttpResponder& r, OrderListQuery query) {
+// `owner`: only the orders of the customers assigned to this user.
+void SendOrders(RouteContext& ctx, HttpRequest& req, HttpResponder& r, OrderListQuery query,
+                const std::optional<std::string>& owner = std::nullopt) {
   auto rm = ctx.read_models.Current();
   auto caught_up = AwaitPosition(req, ctx, *rm);
   if (!caught_up) return SendError(r, caught_up.error());
+  if (owner) {
+    auto mine = QueryCustomerIdsOwnedBy(*rm->store, rm->customer_index.get(), *owner);
+    if (!mine) return SendError(r, mine.error());
+    query.customer_ids = std::move(*mine);
+  }
   auto page = QueryOrders(*rm->store, query);
   if (!page) return SendError(r, page.error());
   r.Send(200, SuccessBody("Orders retrieved", JsonArray(page->items),
@@ -184,15 +191,16 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     auto query = ParseOrderListQuery(req);
     if (!query) return SendError(r, query.error());
     if (req.principal && req.principal->ScopeFor("orders", "read") == Scope::kOwn) {
-      // Orders are indexed by customer, not by owner: a user who reads only their own
-      // customers' orders lists them one customer at a time.
-      if (!query->customer_id) {
-        return SendError(r, Error::PermissionDenied(
-            "Your role reads the orders of your own customers: give customerId"));
-      }
-      auto rm = ctx.read_models.Current();
-      if (auto st = CheckCustomerScope(*rm->store, req, "orders", "read", *query->customer_id); !st) {
-        return SendError(r, st.error());
+      // A user who reads only their own customers' orders lists those: one customer's when
+      // customerId names one of theirs, else all of them (merged from each customer's index).
+      if (query->customer_id) {
+        auto rm = ctx.read_models.Current();
+        if (auto st = CheckCustomerScope(*rm->store, req, "orders", "read", *query->customer_id);
+            !st) {
+          return SendError(r, st.error());
+        }
+      } else {
+        return SendOrders(ctx, req, r, std::move(*query), req.principal->user_id);
       }
     }
     SendOrders(ctx, req, r, std::move(*query));

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <limits>
 #include <map>
+#include <tuple>
 
 #include "domain/customer.h"
 #include "domain/numbers.h"
@@ -261,6 +263,32 @@ Result<int64_t> QueryCustomerCount(ReadStore& store) { return SumCounters(store,
 
 Result<int64_t> QueryOrderCount(ReadStore& store) { return SumCounters(store, kOrderCountPrefix); }
 
+namespace {
+
+// From `index`; without a ready one, from one loaded for this query (O(customers)).
+Result<CustomerIndex::Page> QueryIndex(ReadStore& store, const CustomerIndex* index,
+                                       const CustomerListQuery& q) {
+  CustomerIndex transient;
+  if (!index || !index->ready()) {
+    if (auto st = transient.Load(store); !st) return Fail(st.error());
+    index = &transient;
+  }
+  return index->Query(q);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> QueryCustomerIdsOwnedBy(ReadStore& store,
+                                                         const CustomerIndex* index,
+                                                         const std::string& owner_id) {
+  CustomerListQuery q;
+  q.owner_id = owner_id;
+  q.limit = std::numeric_limits<int>::max();
+  auto found = QueryIndex(store, index, q);
+  if (!found) return Fail(found.error());
+  return std::move(found->ids);
+}
+
 Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,
                                     const CustomerListQuery& q) {
   CustomerPage page;
@@ -305,16 +333,11 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     return page;
   }
 
-  // Everything else from the in-memory index; without a ready one, from one loaded for this
-  // query (O(customers)).
-  CustomerIndex transient;
-  if (!index || !index->ready()) {
-    if (auto st = transient.Load(store); !st) return Fail(st.error());
-    index = &transient;
-  }
-  auto found = index->Query(q);
-  page.total = found.total;
-  for (const auto& id : found.ids) {
+  // Everything else from the in-memory index.
+  auto found = QueryIndex(store, index, q);
+  if (!found) return Fail(found.error());
+  page.total = found->total;
+  for (const auto& id : found->ids) {
     auto doc = QueryCustomer(store, id);
     if (!doc) return Fail(doc.error());
     if (*doc) page.items.push_back(std::move(**doc));
@@ -422,8 +445,11 @@ Result<std::optional<std::string>> QueryOrder(ReadStore& store, std::string_view
   return std::optional<std::string>(OrderToJson(**order));
 }
 
-Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
-  OrderPage page;
+namespace {
+
+// One index (a customer's, or by date) in orderDate order: the page's ids and the total.
+Status QueryIndexedOrders(ReadStore& store, const OrderListQuery& q, OrderPage& page,
+                          std::vector<std::string>& ids) {
   const bool unfiltered = !q.customer_id && !q.status && !q.from && !q.to;
   if (unfiltered) {
     auto total = QueryOrderCount(store);
@@ -436,7 +462,6 @@ Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   const size_t limit = static_cast<size_t>(q.limit);
   size_t matched = 0;
-  std::vector<std::string> ids;
   auto visit = [&](std::string_view key, std::string_view value) {
     const std::string_view date = key.substr(prefix.size(), 20);
     if (q.descending ? (q.from && date < Digits20(*q.from)) : (q.to && date > Digits20(*q.to))) {
@@ -453,8 +478,57 @@ Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
   } else {
     st = store.Scan(table, prefix, q.from ? prefix + Digits20(*q.from) : "", visit);
   }
-  if (!st) return Fail(st.error());
+  if (!st) return st;
   if (!unfiltered) page.total = static_cast<int64_t>(matched);
+  return {};
+}
+
+// The orders of several customers: each customer's index entries in the range, merged in
+// orderDate order (then id, so that pages never overlap). O(their orders) per page.
+Status QueryOrdersOfCustomers(ReadStore& store, const OrderListQuery& q, OrderPage& page,
+                              std::vector<std::string>& ids) {
+  struct Hit {
+    std::string date;  // 20 digits
+    std::string id;
+  };
+  std::vector<Hit> hits;
+  const std::string status = q.status ? std::string(OrderStatusName(*q.status)) : "";
+  for (const std::string& customer_id : *q.customer_ids) {
+    if (q.customer_id && *q.customer_id != customer_id) continue;
+    const std::string prefix = customer_id + "/";
+    auto st = store.Scan(
+        kOrdersByCustomerTable, prefix, q.from ? prefix + Digits20(*q.from) : "",
+        [&](std::string_view key, std::string_view value) {
+          const std::string_view date = key.substr(prefix.size(), 20);
+          if (q.to && date > Digits20(*q.to)) return false;
+          if (q.status && value != status) return true;
+          hits.push_back({std::string(date), std::string(key.substr(key.rfind('/') + 1))});
+          return true;
+        });
+    if (!st) return st;
+  }
+  auto key = [](const Hit& h) { return std::tie(h.date, h.id); };
+  std::sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) {
+    return q.descending ? key(b) < key(a) : key(a) < key(b);
+  });
+  page.total = static_cast<int64_t>(hits.size());
+  const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
+  for (size_t i = skip; i < hits.size() && ids.size() < static_cast<size_t>(q.limit); ++i) {
+    ids.push_back(std::move(hits[i].id));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<OrderPage> QueryOrders(ReadStore& store, const OrderListQuery& q) {
+  OrderPage page;
+  std::vector<std::string> ids;
+  if (q.customer_ids) {
+    if (auto st = QueryOrdersOfCustomers(store, q, page, ids); !st) return Fail(st.error());
+  } else if (auto st = QueryIndexedOrders(store, q, page, ids); !st) {
+    return Fail(st.error());
+  }
   for (const auto& id : ids) {
     auto doc = QueryOrder(store, id);
     if (!doc) return Fail(doc.error());

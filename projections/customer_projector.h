@@ -117,6 +117,10 @@ class CustomerIndex;
 // `index`, when given and sound, answers filtered and sorted lists without scanning the store.
 Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,
                                     const CustomerListQuery& query);
+// The ids of the customers assigned to `owner_id` (from `index` as QueryCustomers uses it).
+Result<std::vector<std::string>> QueryCustomerIdsOwnedBy(ReadStore& store,
+                                                         const CustomerIndex* index,
+                                                         const std::string& owner_id);
 // The customer's events, oldest first, as encoded envelopes; empty for an unknown id. The
 // history table points into `log` (the events are read from there, as appended); entries from
 // read models built before that hold the envelope itself.
@@ -129,6 +133,8 @@ struct OrderListQuery {
   int page = 1;
   int limit = 20;
   std::optional<std::string> customer_id;
+  // The orders of any of these customers (a sales rep's own); with customer_id, both apply.
+  std::optional<std::vector<std::string>> customer_ids;
   std::optional<OrderStatus> status;
   std::optional<Millis> from, to;  // orderDate, inclusive
   bool descending = true;          // by orderDate

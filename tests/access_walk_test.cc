@@ -44,7 +44,8 @@ const std::map<std::string, Sample>& Samples() {
         R"({"name":"N","email":"reg{n}@keel.test","password":"password-123"})", 403}},
       {"GET /api/v1/users", {"/api/v1/users", "", 403}},
       {"POST /api/v1/users",
-       {"/api/v1/users", R"({"name":"N","email":"usr{n}@keel.test","password":"password-123"})", 403}},
+       {"/api/v1/users", R"({"name":"N","email":"usr{n}@keel.test","password":"password-123"})",
+        403}},
       {"GET /api/v1/users/:id", {"/api/v1/users/{user}", "", 403}},
       {"PATCH /api/v1/users/:id", {"/api/v1/users/{user}", R"({"name":"Renamed {n}"})", 403}},
       {"GET /api/v1/roles", {"/api/v1/roles", "", 403}},
@@ -64,7 +65,7 @@ const std::map<std::string, Sample>& Samples() {
       {"GET /api/v1/customers/:id/orders", {"/api/v1/customers/{cust}/orders", "", 403}},
       {"POST /api/v1/orders",
        {"/api/v1/orders", R"({"customerId":"{cust}","orderAmount":5})", 403}},
-      {"GET /api/v1/orders", {"/api/v1/orders", "", 403}},
+      {"GET /api/v1/orders", {"/api/v1/orders"}},  // a rep's: their own customers' orders
       {"GET /api/v1/orders/:id", {"/api/v1/orders/{order}", "", 403}},
       {"PATCH /api/v1/orders/:id/status",
        {"/api/v1/orders/{order}/status", R"({"status":"Shipped"})", 403}},

@@ -245,8 +245,14 @@ TEST_F(AuthApiTest, SalesRepsSeeAndChangeOnlyTheirOwnCustomers) {
   EXPECT_EQ(as_b.Send("GET", AtPosition("/api/v1/orders/" + order_id, order_pos)).status, 403);
   EXPECT_EQ(as_a.Send("GET", AtPosition("/api/v1/orders/" + order_id, order_pos)).status, 200);
   EXPECT_EQ(as_b.Send("PATCH", "/api/v1/orders/" + order_id + "/status", R"({"status":"Shipped"})").status, 403);
-  EXPECT_EQ(as_b.Send("GET", "/api/v1/orders").status, 403);
+  EXPECT_EQ(as_b.Send("GET", "/api/v1/orders?customerId=" + id).status, 403);
   EXPECT_EQ(as_a.Send("GET", "/api/v1/orders?customerId=" + id).status, 200);
+  // Without customerId, each lists their own customers' orders.
+  EXPECT_EQ(Json(as_b.Send("GET", AtPosition("/api/v1/orders", order_pos)).body).Int("/meta/total"),
+            0);
+  Json a_orders(as_a.Send("GET", AtPosition("/api/v1/orders", order_pos)).body);
+  EXPECT_EQ(a_orders.Int("/meta/total"), 1);
+  EXPECT_EQ(a_orders.Str("/data/0/id"), order_id);
 
   // Lists show only their own.
   auto list_a = Json(as_a.Send("GET", AtPosition("/api/v1/customers", order_pos)).body);
@@ -272,6 +278,49 @@ TEST_F(AuthApiTest, SalesRepsSeeAndChangeOnlyTheirOwnCustomers) {
   Json events(admin_.Send("GET", AtPosition("/api/v1/customers/" + id + "/events", moved_pos)).body);
   EXPECT_EQ(events.Str("/data/0/actor"), a_id);
   EXPECT_EQ(events.Str("/data/2/actor"), m_id);
+}
+
+TEST_F(AuthApiTest, ARepListsTheOrdersOfAllTheirCustomersInDateOrder) {
+  auto [a_id, a] = User("a@keel.test", "sales_rep");
+  auto [b_id, b] = User("b@keel.test", "sales_rep");
+  HttpClient as_a(app_.base(), a), as_b(app_.base(), b);
+  auto customer = [](HttpClient& as, const std::string& email) {
+    auto r = as.Send("POST", "/api/v1/customers", R"({"name":"C","email":")" + email + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string c1 = customer(as_a, "c1@x.io"), c2 = customer(as_a, "c2@x.io");
+  const std::string other = customer(as_b, "other@x.io");
+  std::string pos;  // every order's position: reads wait for all of them
+  auto order = [&](HttpClient& as, const std::string& c, const std::string& date,
+                   const std::string& status) {
+    auto r = as.Send("POST", "/api/v1/orders",
+                     R"({"customerId":")" + c + R"(","orderAmount":5,"orderDate":")" + date +
+                         R"(","status":")" + status + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    pos += (pos.empty() ? "" : ",") + r.headers["x-keel-position"];  // other partitions
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string o1 = order(as_a, c1, "2026-01-05T00:00:00Z", "Pending");
+  const std::string o2 = order(as_a, c2, "2026-03-01T00:00:00Z", "Shipped");
+  const std::string o3 = order(as_a, c1, "2026-02-10T00:00:00Z", "Shipped");
+  order(as_b, other, "2026-02-01T00:00:00Z", "Pending");
+
+  Json all(as_a.Send("GET", AtPosition("/api/v1/orders", pos)).body);
+  EXPECT_EQ(all.Int("/meta/total"), 3);
+  EXPECT_EQ(all.Str("/data/0/id"), o2);
+  EXPECT_EQ(all.Str("/data/1/id"), o3);
+  EXPECT_EQ(all.Str("/data/2/id"), o1);
+  Json oldest(as_a.Send("GET", AtPosition("/api/v1/orders?order=asc&limit=1&page=2", pos)).body);
+  EXPECT_EQ(oldest.Int("/meta/total"), 3);
+  EXPECT_EQ(oldest.Str("/data/0/id"), o3);
+  Json shipped(
+      as_a.Send("GET", AtPosition("/api/v1/orders?status=Shipped&to=2026-02-28T00:00:00Z", pos))
+          .body);
+  EXPECT_EQ(shipped.Int("/meta/total"), 1);
+  EXPECT_EQ(shipped.Str("/data/0/id"), o3);
+  EXPECT_EQ(Json(as_b.Send("GET", AtPosition("/api/v1/orders", pos)).body).Int("/meta/total"), 1);
+  EXPECT_EQ(Json(admin_.Send("GET", AtPosition("/api/v1/orders", pos)).body).Int("/meta/total"), 4);
 }
 
 TEST_F(AuthApiTest, IngestedCustomersAreAssignedAsPostAssignsThem) {
