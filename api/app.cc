@@ -369,8 +369,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (auto st = impl->auth->Load(announce); !st) return Fail(st.error());
   impl->oidc = std::make_unique<OidcClient>(config.oidc, impl->clock);
 
-  impl->ingest = std::make_unique<IngestService>(*impl->commands, impl->clock, *impl->ids,
-                                                 IngestService::Options{});
+  impl->ingest = std::make_unique<IngestService>(
+      *impl->commands, impl->clock, *impl->ids,
+      IngestService::Options{.jobs_file = config.data_dir + "/ingest-jobs.ndjson"});
   Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteContext>(
       RouteContext{*impl->commands, impl->read_models, impl->clock, impl->metrics,

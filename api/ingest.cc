@@ -1,6 +1,13 @@
 #include "api/ingest.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <unordered_map>
 
 #include "domain/json.h"
 #include "domain/json_input.h"
@@ -58,9 +65,72 @@ std::string IngestJobToJson(const IngestJobStatus& job) {
   return w.Take();
 }
 
+Result<IngestJobStatus> IngestJobFromJson(std::string_view text) {
+  auto doc = json::Parse(text, "Ingestion job", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  auto bad = [](std::string_view what) {
+    return Fail(Error::DataLoss("Ingestion job record: bad " + std::string(what)));
+  };
+  IngestJobStatus job;
+  std::string_view s;
+  if (doc->at_key("jobId").get(s)) return bad("jobId");
+  job.id = std::string(s);
+  if (doc->at_key("kind").get(s) || (s != "customers" && s != "orders")) return bad("kind");
+  job.kind = s == "customers" ? IngestKind::kCustomers : IngestKind::kOrders;
+  if (doc->at_key("state").get(s)) return bad("state");
+  job.state = std::string(s);
+  for (auto [name, field] : {std::pair{"total", &job.total},
+                             {"processed", &job.processed},
+                             {"created", &job.created},
+                             {"updated", &job.updated},
+                             {"unchanged", &job.unchanged},
+                             {"duplicates", &job.duplicates},
+                             {"rejected", &job.rejected}}) {
+    simdjson::dom::element v;
+    if (doc->at_key(name).get(v)) return bad(name);
+    auto n = json::ToInt(v);
+    if (!n || *n < 0) return bad(name);
+    *field = static_cast<size_t>(*n);
+  }
+  simdjson::dom::array errors;
+  if (doc->at_key("errors").get(errors)) return bad("errors");
+  for (simdjson::dom::element e : errors) {
+    IngestRejection r;
+    int64_t index = 0;
+    if (e.at_key("index").get(index) || index < 0 || e.at_key("message").get(s))
+      return bad("errors");
+    r.index = static_cast<size_t>(index);
+    r.error = Error::InvalidArgument(std::string(s));
+    simdjson::dom::array fields;
+    if (e.at_key("errors").get(fields)) return bad("errors");
+    for (simdjson::dom::element f : fields) {
+      std::string_view field, message;
+      if (f.at_key("field").get(field) || f.at_key("message").get(message)) return bad("errors");
+      r.error.field_errors.push_back({std::string(field), std::string(message)});
+    }
+    job.errors.push_back(std::move(r));
+  }
+  if (auto f = doc->at_key("failure"); !f.error() && !f.is_null()) {
+    if (f.get(s)) return bad("failure");
+    job.failure = std::string(s);
+  }
+  for (auto [name, field] : {std::pair{"submittedAt", &job.submitted_at},
+                             {"startedAt", &job.started_at},
+                             {"finishedAt", &job.finished_at}}) {
+    auto t = doc->at_key(name);
+    if (t.error()) return bad(name);
+    if (t.is_null()) continue;
+    std::optional<Millis> at;
+    if (t.get(s) || !(at = ParseIso8601(s))) return bad(name);
+    *field = *at;
+  }
+  return job;
+}
+
 IngestService::IngestService(CommandService& commands, Clock& clock, IdGenerator& ids,
                              Options options)
     : commands_(commands), clock_(clock), ids_(ids), options_(options) {
+  if (!options_.jobs_file.empty()) LoadJobs();
   worker_ = std::thread([this] {
     SetThreadName("keel-ingest");
     Loop();
@@ -74,6 +144,105 @@ IngestService::~IngestService() {
   }
   cv_.notify_all();
   worker_.join();
+  if (jobs_fd_ >= 0) ::close(jobs_fd_);
+}
+
+void IngestService::LoadJobs() {
+  std::vector<IngestJobStatus> loaded;  // in the order they were submitted; the last record wins
+  std::unordered_map<std::string, size_t> at;
+  size_t unreadable = 0;
+  {
+    std::ifstream in(options_.jobs_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      auto job = IngestJobFromJson(line);
+      if (!job) {  // a torn last line, after a crash
+        ++unreadable;
+        continue;
+      }
+      auto [it, fresh] = at.emplace(job->id, loaded.size());
+      if (fresh) {
+        loaded.push_back(std::move(*job));
+      } else {
+        loaded[it->second] = std::move(*job);
+      }
+    }
+  }
+  if (loaded.size() > options_.max_jobs_kept) {
+    loaded.erase(loaded.begin(),
+                 loaded.end() - static_cast<std::ptrdiff_t>(options_.max_jobs_kept));
+  }
+  // Rewritten with only what is kept, so that the file does not grow without end.
+  std::string text;
+  for (auto& job : loaded) {
+    if (job.state == "queued" || job.state == "running") {
+      job.state = "failed";
+      job.failure =
+          "The server stopped before this job finished; re-send the body (records "
+          "already ingested are recognised)";
+    }
+    text += IngestJobToJson(job);
+    text += '\n';
+    auto kept = std::make_shared<Job>();
+    kept->status = job;
+    jobs_[job.id] = kept;
+    job_order_.push_back(job.id);
+  }
+  {
+    std::lock_guard lock(file_mu_);
+    ReplaceJobsFile(text);
+  }
+  if (unreadable > 0 || !loaded.empty()) {
+    Log(LogLevel::kInfo, "ingestion jobs of earlier runs",
+        {{"jobs", std::to_string(loaded.size())}, {"unreadable", std::to_string(unreadable)}});
+  }
+}
+
+void IngestService::ReplaceJobsFile(const std::string& text) {
+  if (jobs_fd_ >= 0) ::close(jobs_fd_);
+  jobs_fd_ = -1;
+  records_ = 0;
+  auto fail = [&](const char* what) {
+    Log(LogLevel::kError, "ingestion jobs are kept in memory only from now on",
+        {{"file", options_.jobs_file}, {"error", std::string(what) + ": " + std::strerror(errno)}});
+  };
+  const std::string tmp = options_.jobs_file + ".tmp";
+  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) return fail("open");
+  const bool written =
+      ::write(out, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+      ::fdatasync(out) == 0;
+  ::close(out);
+  if (!written) return fail("write");
+  if (std::rename(tmp.c_str(), options_.jobs_file.c_str()) != 0) return fail("rename");
+  jobs_fd_ = ::open(options_.jobs_file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (jobs_fd_ < 0) return fail("open");
+}
+
+void IngestService::RecordJob(const IngestJobStatus& status) {
+  std::lock_guard lock(file_mu_);
+  if (jobs_fd_ < 0) return;
+  const std::string line = IngestJobToJson(status) + "\n";
+  const bool ended = status.state == "done" || status.state == "failed";
+  if (::write(jobs_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      (ended && ::fdatasync(jobs_fd_) != 0)) {
+    Log(LogLevel::kError, "ingestion job not recorded",
+        {{"job", status.id}, {"error", std::strerror(errno)}});
+  }
+  ++records_;
+}
+
+void IngestService::CompactJobsFile() {
+  std::lock_guard lock(mu_);  // the jobs kept, as they are now; then the file (Submit's order)
+  std::lock_guard file_lock(file_mu_);
+  if (jobs_fd_ < 0 || records_ < 4 * options_.max_jobs_kept) return;
+  std::string text;
+  for (const auto& id : job_order_) {
+    text += IngestJobToJson(jobs_.at(id)->status);
+    text += '\n';
+  }
+  ReplaceJobsFile(text);
 }
 
 Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body, BulkFormat format,
@@ -99,10 +268,11 @@ Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body,
       return Fail(Error::Unavailable("Too many ingestion jobs are waiting (" +
                                      std::to_string(queue_.size()) + "); retry when one finishes"));
     }
+    RecordJob(queued);
     queue_.push_back(job);
     jobs_[job->status.id] = job;
     job_order_.push_back(job->status.id);
-    while (job_order_.size() > kMaxJobsKept) {
+    while (job_order_.size() > options_.max_jobs_kept) {
       jobs_.erase(job_order_.front());
       job_order_.pop_front();
     }
@@ -150,6 +320,8 @@ void IngestService::Loop() {
         {{"job", final_status.id}, {"state", final_status.state},
          {"records", std::to_string(final_status.total)},
          {"rejected", std::to_string(final_status.rejected)}});
+    RecordJob(final_status);
+    CompactJobsFile();
     if (job->done) job->done(final_status);
   }
 }

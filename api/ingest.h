@@ -5,8 +5,9 @@
 // them). Synchronous requests are answered when their job ends; asynchronous ones at once,
 // and GET /api/v1/ingest/jobs/:id reports progress.
 //
-// A JSON array whose structure is broken is refused before anything is appended. Jobs live in
-// memory (the last kMaxJobsKept); their effects live in the log.
+// A JSON array whose structure is broken is refused before anything is appended. The latest
+// jobs (Options::max_jobs_kept) are answered from memory and recorded in a file, so that they
+// are answered across restarts; their effects live in the log.
 //
 // Thread-safety: all methods may be called from any thread. The destructor stops the job in
 // progress after its current chunk and fails the queued ones; each is answered.
@@ -49,11 +50,12 @@ struct IngestJobStatus {
 };
 
 std::string IngestJobToJson(const IngestJobStatus& job);
+// The job IngestJobToJson wrote (rejections keep their messages and field errors).
+Result<IngestJobStatus> IngestJobFromJson(std::string_view json);
 
 class IngestService final {
  public:
   static constexpr size_t kMaxErrorsListed = 1000;
-  static constexpr size_t kMaxJobsKept = 1000;
 
   struct Options {
     // Records per decide pass. Each chunk's appends are written and synced as a few log
@@ -62,6 +64,11 @@ class IngestService final {
     size_t chunk_records = 16384;
     size_t max_queued_jobs = 4;    // beyond this, Submit refuses with kUnavailable
     size_t max_record_bytes = 1 << 20;
+    // Where jobs are recorded (NDJSON: each job when queued and when it ends), so that
+    // GET /ingest/jobs/:id answers across restarts; "" keeps them in memory only. A job the
+    // last process did not finish is shown failed, to be re-sent.
+    std::string jobs_file;
+    size_t max_jobs_kept = 1000;  // the latest; older ones are forgotten
   };
   using Done = std::function<void(const IngestJobStatus&)>;
   // A check of each parsed customer record (who it may be assigned to), run on the worker; a
@@ -102,6 +109,16 @@ class IngestService final {
   void Settle(Job& job, InFlight& in_flight);
   static constexpr size_t kChunksInFlight = 2;
   void Reject(Job& job, size_t index, Error error);
+  // Takes in the jobs of earlier processes and rewrites the file with only those kept.
+  void LoadJobs();
+  // Appends a job's state to the jobs file (synced when the job has ended); a failure is
+  // logged, never the job's.
+  void RecordJob(const IngestJobStatus& status);
+  // Once the file holds four times the jobs kept, rewrites it with those (each job's latest
+  // state). Takes mu_, then file_mu_.
+  void CompactJobsFile();
+  // Replaces the jobs file with `text` and appends to it from then on. file_mu_ held.
+  void ReplaceJobsFile(const std::string& text);
 
   CommandService& commands_;
   Clock& clock_;
@@ -114,6 +131,9 @@ class IngestService final {
   std::map<std::string, std::shared_ptr<Job>> jobs_;     // guarded by mu_
   std::deque<std::string> job_order_;                     // guarded by mu_; oldest first
   bool stopping_ = false;                                 // guarded by mu_
+  std::mutex file_mu_;
+  int jobs_fd_ = -1;    // guarded by file_mu_; the jobs file, appended to
+  size_t records_ = 0;  // guarded by file_mu_; lines appended since it was last rewritten
   std::thread worker_;
 };
 

@@ -294,8 +294,7 @@ void AddIngestRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/ingest/jobs/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     auto job = ctx.ingest->Find(req.params["id"]);
     if (!job) {
-      return SendError(r, Error::NotFound("No ingestion job " + req.params["id"] +
-                                          " (jobs are kept in memory until restart)"));
+      return SendError(r, Error::NotFound("No ingestion job " + req.params["id"]));
     }
     r.Send(200, SuccessBody("Ingestion job retrieved", IngestJobToJson(*job)));
   });

@@ -39,13 +39,18 @@ class KeelProcess {
       _exit(127);
     }
     ::close(out[1]);
-    // The first line is the JSON log line saying where it listens: {..."port":"PORT",...}.
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    // The JSON log line saying where it listens: {..."port":"PORT",...} (lines before it say
+    // what the start found).
     out_fd_ = out[0];
-    const size_t at = line.find("\"port\":\"");
-    if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 8);
+    while (port_ == 0) {
+      std::string line;
+      char c;
+      bool more = false;
+      while ((more = ::read(out[0], &c, 1) == 1) && c != '\n') line.push_back(c);
+      const size_t at = line.find("\"port\":\"");
+      if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 8);
+      if (!more) break;
+    }
   }
   ~KeelProcess() {
     if (pid_ > 0) Kill(SIGKILL);

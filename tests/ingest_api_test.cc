@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <thread>
 
+#include "api/ingest.h"
 #include "projections/customer_projector.h"
 #include "tests/test_app.h"
 
@@ -160,6 +162,51 @@ TEST_F(IngestApiTest, AsyncJobsAnswerAtOnceAndReportProgress) {
   }
   EXPECT_EQ(state, "done");
   EXPECT_EQ(client_.Send("GET", "/api/v1/ingest/jobs/nope").status, 404);
+}
+
+TEST_F(IngestApiTest, JobsAreAnsweredAcrossRestartsAndUnfinishedOnesShowFailed) {
+  auto r = Ingest("customers", "{\"name\":\"A\",\"email\":\"keep@x.io\"}\nnot json\n", true,
+                  "?async=true");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string job = Json(r.body).Str("/data/jobId");
+  std::string before;
+  for (int i = 0; i < 500; ++i) {
+    before = client_.Send("GET", "/api/v1/ingest/jobs/" + job).body;
+    if (Json(before).Str("/data/state") == "done") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(Json(before).Str("/data/state"), "done") << before;
+
+  // What a crash leaves: a job recorded as queued and never finished, then a torn line.
+  app_.Stop();
+  const std::string file = app_.config().data_dir + "/ingest-jobs.ndjson";
+  IngestJobStatus lost;
+  lost.id = "01a1ff60-0000-7000-8000-000000000001";
+  lost.kind = IngestKind::kOrders;
+  lost.submitted_at = 1795000000000;
+  {
+    std::ofstream out(file, std::ios::app);
+    out << IngestJobToJson(lost) << "\n{\"jobId\":\"01a1ff60-0000-7000-8000-00000";
+  }
+  app_.Start();
+  HttpClient client(app_.base(), app_.token());
+  EXPECT_EQ(client.Send("GET", "/api/v1/ingest/jobs/" + job).body, before);
+  auto unfinished = client.Send("GET", "/api/v1/ingest/jobs/" + lost.id);
+  ASSERT_EQ(unfinished.status, 200) << unfinished.body;
+  EXPECT_EQ(Json(unfinished.body).Str("/data/state"), "failed");
+  EXPECT_EQ(Json(unfinished.body).Str("/data/kind"), "orders");
+  EXPECT_NE(Json(unfinished.body).Str("/data/failure").find("re-send"), std::string::npos);
+  EXPECT_EQ(client.Send("GET", "/api/v1/ingest/jobs/nope").status, 404);
+
+  // The file was rewritten without the torn line: every line is a job.
+  std::ifstream in(file);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    EXPECT_TRUE(IngestJobFromJson(line)) << line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
 }
 
 }  // namespace
