@@ -225,10 +225,11 @@ void IngestService::RecordJob(const IngestJobStatus& status) {
   if (jobs_fd_ < 0) return;
   const std::string line = IngestJobToJson(status) + "\n";
   const bool ended = status.state == "done" || status.state == "failed";
+  errno = 0;
   if (::write(jobs_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
       (ended && ::fdatasync(jobs_fd_) != 0)) {
     Log(LogLevel::kError, "ingestion job not recorded",
-        {{"job", status.id}, {"error", std::strerror(errno)}});
+        {{"job", status.id}, {"error", errno ? std::strerror(errno) : "short write"}});
   }
   ++records_;
 }
