@@ -488,7 +488,7 @@ Status QueryIndexedOrders(ReadStore& store, const OrderListQuery& q, OrderPage& 
 Status QueryOrdersOfCustomers(ReadStore& store, const OrderListQuery& q, OrderPage& page,
                               std::vector<std::string>& ids) {
   struct Hit {
-    std::string date;  // 20 digits
+    int64_t date;  // orderDate
     std::string id;
   };
   std::vector<Hit> hits;
@@ -502,7 +502,8 @@ Status QueryOrdersOfCustomers(ReadStore& store, const OrderListQuery& q, OrderPa
           const std::string_view date = key.substr(prefix.size(), 20);
           if (q.to && date > Digits20(*q.to)) return false;
           if (q.status && value != status) return true;
-          hits.push_back({std::string(date), std::string(key.substr(key.rfind('/') + 1))});
+          hits.push_back(
+              {ParseInt64(date).value_or(0), std::string(key.substr(key.rfind('/') + 1))});
           return true;
         });
     if (!st) return st;
