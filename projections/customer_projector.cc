@@ -496,16 +496,15 @@ Status QueryOrdersOfCustomers(ReadStore& store, const OrderListQuery& q, OrderPa
   for (const std::string& customer_id : *q.customer_ids) {
     if (q.customer_id && *q.customer_id != customer_id) continue;
     const std::string prefix = customer_id + "/";
-    auto st = store.Scan(
-        kOrdersByCustomerTable, prefix, q.from ? prefix + Digits20(*q.from) : "",
-        [&](std::string_view key, std::string_view value) {
-          const std::string_view date = key.substr(prefix.size(), 20);
-          if (q.to && date > Digits20(*q.to)) return false;
-          if (q.status && value != status) return true;
-          hits.push_back(
-              {ParseInt64(date).value_or(0), std::string(key.substr(key.rfind('/') + 1))});
-          return true;
-        });
+    auto st = store.Scan(kOrdersByCustomerTable, prefix, q.from ? prefix + Digits20(*q.from) : "",
+                         [&](std::string_view key, std::string_view value) {
+                           const std::string_view date = key.substr(prefix.size(), 20);
+                           if (q.to && date > Digits20(*q.to)) return false;
+                           if (q.status && value != status) return true;
+                           hits.push_back({ParseInt64(date).value_or(0),
+                                           std::string(key.substr(key.rfind('/') + 1))});
+                           return true;
+                         });
     if (!st) return st;
   }
   auto key = [](const Hit& h) { return std::tie(h.date, h.id); };
