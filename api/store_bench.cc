@@ -13,6 +13,7 @@
 #include "api/app.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
+#include "domain/order.h"
 #include "infra/rocks_store.h"
 #include "projections/customer_projector.h"
 
@@ -41,6 +42,7 @@ Result<StoreBenchResult> RunStoreBench(const StoreBenchOptions& options) {
   RocksStore& store = **opened;
 
   const int threads = std::max(1, options.threads);
+  const int64_t batch_orders = std::max<int64_t>(1, options.batch_orders);
   // The ids and dates are drawn before the clock starts: only the store's work is timed.
   // Each worker has its own customers, as each projection worker has its own partitions.
   struct Work {
@@ -97,10 +99,15 @@ Result<StoreBenchResult> RunStoreBench(const StoreBenchOptions& options) {
         break;
       }
       AppendOrderWrites(order, {{worker, static_cast<int64_t>(n)}}, batch);
-      customer.stats.order_count += 1;
-      customer.stats.order_cents += order.amount_cents;
+      OrderChange placed;
+      placed.placed = true;
+      placed.customer_id = customer.id;
+      placed.amount_cents = order.amount_cents;
+      placed.order_date = order.order_date;
+      placed.status = order.status;
+      ApplyOrderToStats(customer.stats, placed);
       batch.push_back({kCustomerFiguresTable, customer.id, EncodeCustomerFigures(customer)});
-      if (static_cast<int64_t>(batch.size()) >= 4 * options.batch_orders) commit();
+      if (static_cast<int64_t>(n + 1) % batch_orders == 0) commit();
     }
     if (!batch.empty() && !failed) commit();
   };
