@@ -173,8 +173,6 @@ void IngestService::LoadJobs() {
     loaded.erase(loaded.begin(),
                  loaded.end() - static_cast<std::ptrdiff_t>(options_.max_jobs_kept));
   }
-  // Rewritten with only what is kept, so that the file does not grow without end.
-  std::string text;
   for (auto& job : loaded) {
     if (job.state == "queued" || job.state == "running") {
       job.state = "failed";
@@ -182,16 +180,15 @@ void IngestService::LoadJobs() {
           "The server stopped before this job finished; re-send the body (records "
           "already ingested are recognised)";
     }
-    text += IngestJobToJson(job);
-    text += '\n';
     auto kept = std::make_shared<Job>();
     kept->status = job;
     jobs_[job.id] = kept;
     job_order_.push_back(job.id);
   }
   {
+    // Rewritten with only what is kept, so that the file does not grow without end.
     std::lock_guard lock(file_mu_);
-    ReplaceJobsFile(text);
+    ReplaceJobsFile();
   }
   if (unreadable > 0 || !loaded.empty()) {
     Log(LogLevel::kInfo, "ingestion jobs of earlier runs",
@@ -199,7 +196,12 @@ void IngestService::LoadJobs() {
   }
 }
 
-void IngestService::ReplaceJobsFile(const std::string& text) {
+void IngestService::ReplaceJobsFile() {
+  std::string text;
+  for (const auto& id : job_order_) {
+    text += IngestJobToJson(jobs_.at(id)->status);
+    text += '\n';
+  }
   if (jobs_fd_ >= 0) ::close(jobs_fd_);
   jobs_fd_ = -1;
   records_ = 0;
@@ -238,12 +240,7 @@ void IngestService::CompactJobsFile() {
   std::lock_guard lock(mu_);  // the jobs kept, as they are now; then the file (Submit's order)
   std::lock_guard file_lock(file_mu_);
   if (jobs_fd_ < 0 || records_ < 4 * options_.max_jobs_kept) return;
-  std::string text;
-  for (const auto& id : job_order_) {
-    text += IngestJobToJson(jobs_.at(id)->status);
-    text += '\n';
-  }
-  ReplaceJobsFile(text);
+  ReplaceJobsFile();
 }
 
 Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body, BulkFormat format,

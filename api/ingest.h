@@ -117,8 +117,9 @@ class IngestService final {
   // Once the file holds four times the jobs kept, rewrites it with those (each job's latest
   // state). Takes mu_, then file_mu_.
   void CompactJobsFile();
-  // Replaces the jobs file with `text` and appends to it from then on. file_mu_ held.
-  void ReplaceJobsFile(const std::string& text);
+  // Replaces the jobs file with the jobs kept (each one's latest state) and appends to it from
+  // then on. mu_ (or sole ownership, at start) and file_mu_ held.
+  void ReplaceJobsFile();
 
   CommandService& commands_;
   Clock& clock_;
