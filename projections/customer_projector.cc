@@ -38,6 +38,14 @@ std::string Digits20(int64_t n) {
   return v;
 }
 
+// The date range's bounds as the order indexes spell dates ("" when open), formatted once per
+// query rather than for every key a scan visits.
+struct DateBounds {
+  std::string from, to;
+  explicit DateBounds(const OrderListQuery& q)
+      : from(q.from ? Digits20(*q.from) : ""), to(q.to ? Digits20(*q.to) : "") {}
+};
+
 // A customer's history in log order: all of a customer's events share one partition, so the
 // offset orders them (orders' events included, which do not move the customer's version).
 std::string HistoryKey(std::string_view customer_id, int64_t offset) {
@@ -462,9 +470,10 @@ Status QueryIndexedOrders(ReadStore& store, const OrderListQuery& q, OrderPage& 
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   const size_t limit = static_cast<size_t>(q.limit);
   size_t matched = 0;
+  const DateBounds bounds(q);
   auto visit = [&](std::string_view key, std::string_view value) {
     const std::string_view date = key.substr(prefix.size(), 20);
-    if (q.descending ? (q.from && date < Digits20(*q.from)) : (q.to && date > Digits20(*q.to))) {
+    if (q.descending ? (q.from && date < bounds.from) : (q.to && date > bounds.to)) {
       return false;  // past the range
     }
     if (q.status && value != status) return true;
@@ -473,10 +482,10 @@ Status QueryIndexedOrders(ReadStore& store, const OrderListQuery& q, OrderPage& 
   };
   Status st;
   if (q.descending) {
-    const std::string last = q.to ? prefix + Digits20(*q.to) + "/\xff" : "";
+    const std::string last = q.to ? prefix + bounds.to + "/\xff" : "";
     st = store.ScanReverse(table, prefix, last, visit);
   } else {
-    st = store.Scan(table, prefix, q.from ? prefix + Digits20(*q.from) : "", visit);
+    st = store.Scan(table, prefix, q.from ? prefix + bounds.from : "", visit);
   }
   if (!st) return st;
   if (!unfiltered) page.total = static_cast<int64_t>(matched);
@@ -493,13 +502,14 @@ Status QueryOrdersOfCustomers(ReadStore& store, const OrderListQuery& q, OrderPa
   };
   std::vector<Hit> hits;
   const std::string status = q.status ? std::string(OrderStatusName(*q.status)) : "";
+  const DateBounds bounds(q);
   for (const std::string& customer_id : *q.customer_ids) {
     if (q.customer_id && *q.customer_id != customer_id) continue;
     const std::string prefix = customer_id + "/";
-    auto st = store.Scan(kOrdersByCustomerTable, prefix, q.from ? prefix + Digits20(*q.from) : "",
+    auto st = store.Scan(kOrdersByCustomerTable, prefix, q.from ? prefix + bounds.from : "",
                          [&](std::string_view key, std::string_view value) {
                            const std::string_view date = key.substr(prefix.size(), 20);
-                           if (q.to && date > Digits20(*q.to)) return false;
+                           if (q.to && date > bounds.to) return false;
                            if (q.status && value != status) return true;
                            hits.push_back({ParseInt64(date).value_or(0),
                                            std::string(key.substr(key.rfind('/') + 1))});
