@@ -4,62 +4,87 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "domain/partitioner.h"
 #include "infra/log.h"
+#include "infra/log_segment.h"
 
 namespace keel {
 namespace {
 
-constexpr uint32_t kFrameMagic = 0x314c454b;  // "KEL1"
-constexpr size_t kFrameHeader = 12;           // magic, body length, crc
-constexpr uint32_t kMaxFrameBody = 256u << 20;
-
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-void PutU16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
-void PutU32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string& b, uint64_t v) { b.append(reinterpret_cast<const char*>(&v), 8); }
-template <typename T>
-T Get(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-bool WriteAll(int fd, const char* data, size_t len) {
+// Writes all of `data`, through short writes; false with errno set on the first failure.
+bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
   while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
+    ssize_t n = io.Write(fd, data, len);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
     }
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
     data += n;
     len -= static_cast<size_t>(n);
   }
   return true;
 }
 
-bool PreadAll(int fd, char* data, size_t len, uint64_t pos) {
-  while (len > 0) {
-    ssize_t n = ::pread(fd, data, len, static_cast<off_t>(pos));
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-    pos += static_cast<uint64_t>(n);
+// Takes the directory's lock (dir/LOCK), or says who holds it.
+Result<int> LockDirectory(const std::string& dir) {
+  const std::string lock_path = dir + "/LOCK";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + lock_path)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Fail(Error::Unavailable("The log directory " + dir + " is in use by another process"));
   }
-  return true;
+  return fd;
+}
+
+// The segment numbers in `dir`, in order; kDataLoss when one is missing.
+Result<std::vector<uint32_t>> ListSegments(const std::string& dir) {
+  std::vector<uint32_t> segments;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    unsigned n;
+    char tail;
+    if (std::sscanf(entry.path().filename().c_str(), "segment-%08u.lo%c", &n, &tail) == 2 &&
+        entry.path().filename().string().size() == 20 && tail == 'g') {
+      segments.push_back(n);
+    }
+  }
+  if (ec) return Fail(Error::Unavailable("Cannot list " + dir + ": " + ec.message()));
+  std::sort(segments.begin(), segments.end());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (segments[i] != i) {
+      return Fail(Error::DataLoss("Log segment " + std::to_string(i) + " is missing in " + dir));
+    }
+  }
+  return segments;
+}
+
+std::string SegmentName(uint32_t segment) {
+  char name[32];
+  std::snprintf(name, sizeof name, "segment-%08u.log", segment);
+  return name;
+}
+
+// One bad frame in words, for errors and reports.
+std::string Describe(const std::string& path, uint64_t byte, uint64_t frame,
+                     const std::string& why) {
+  return "log segment " + path + ", byte " + std::to_string(byte) + ", frame " +
+         std::to_string(frame) + ": " + why;
 }
 
 }  // namespace
@@ -106,23 +131,21 @@ class EmbeddedLogReader final : public LogReader {
   std::vector<std::pair<int32_t, int64_t>> positions_;
 };
 
-EmbeddedLog::EmbeddedLog(Options options) : options_(std::move(options)) {}
+EmbeddedLog::EmbeddedLog(Options options)
+    : options_(std::move(options)), io_(*options_.io) {}
 
 Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
   if (options.partitions < 1 || options.partitions > 1024) {
     return Fail(Error::InvalidArgument("partitions must be between 1 and 1024"));
   }
+  if (!options.io) options.io = SystemLogFileIo();
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Fail(Error::Unavailable("Cannot create log directory " + options.dir + ": " + ec.message()));
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(std::move(options)));
-  const std::string lock_path = log->options_.dir + "/LOCK";
-  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (log->lock_fd_ < 0) return Fail(Error::Unavailable(ErrnoText("open " + lock_path)));
-  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Fail(Error::Unavailable("The log directory " + log->options_.dir +
-                                   " is in use by another process"));
-  }
+  auto lock = LockDirectory(log->options_.dir);
+  if (!lock) return Fail(lock.error());
+  log->lock_fd_ = *lock;
   if (auto st = log->Recover(); !st) return Fail(st.error());
   log->writer_ = std::thread([raw = log.get()] {
     SetThreadName("keel-log-writer");
@@ -138,41 +161,47 @@ EmbeddedLog::~EmbeddedLog() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (write_fd_ >= 0 && !is_broken_) {
+    // The seal: everything before it was acknowledged, so damage there is never taken for a
+    // torn tail at the next open.
+    std::string seal;
+    EncodeFrame(seal, write_pos_, "", 0, 0, "", {}, nullptr);
+    if (!WriteAll(io_, write_fd_, seal.data(), seal.size()) ||
+        (options_.fsync && io_.Fdatasync(write_fd_) != 0)) {
+      Log(LogLevel::kWarn, "Could not seal the event log at close",
+          {{"error", std::strerror(errno)}, {"dir", options_.dir}});
+      if (io_.Ftruncate(write_fd_, static_cast<off_t>(write_pos_)) == 0) {
+        io_.Fdatasync(write_fd_);
+      }
+    }
+  }
   if (write_fd_ >= 0) ::close(write_fd_);
   for (int fd : read_fds_) ::close(fd);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 std::string EmbeddedLog::SegmentPath(uint32_t segment) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "segment-%08u.log", segment);
-  return options_.dir + "/" + name;
+  return options_.dir + "/" + SegmentName(segment);
 }
 
 Status EmbeddedLog::Recover() {
-  std::vector<uint32_t> segments;
-  for (const auto& entry : std::filesystem::directory_iterator(options_.dir)) {
-    unsigned n;
-    if (std::sscanf(entry.path().filename().c_str(), "segment-%08u.log", &n) == 1) {
-      segments.push_back(n);
-    }
-  }
-  std::sort(segments.begin(), segments.end());
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (segments[i] != i) {
-      return Fail(Error::DataLoss("Log segment " + std::to_string(i) + " is missing in " +
-                                  options_.dir));
-    }
-  }
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (auto st = ScanSegment(segments[i], i + 1 == segments.size()); !st) return st;
+  auto segments = ListSegments(options_.dir);
+  if (!segments) return Fail(segments.error());
+  for (size_t i = 0; i < segments->size(); ++i) {
+    if (auto st = ScanSegment((*segments)[i], i + 1 == segments->size()); !st) return st;
   }
   for (auto& [topic, partitions] : index_) {
     auto& next = next_offset_[topic];
     for (auto& p : partitions) next.push_back(static_cast<int64_t>(p.size()));
   }
-  return OpenSegmentForWrite(segments.empty() ? 0 : segments.back());
+  return OpenSegmentForWrite(segments->empty() ? 0 : segments->back());
 }
+
+namespace {
+constexpr const char* kRecoveryHint =
+    ". Nothing was changed. `keel log verify` lists every bad frame; `keel log salvage --to DIR` "
+    "copies every readable frame to a new log";
+}  // namespace
 
 Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
   const std::string path = SegmentPath(segment);
@@ -182,112 +211,121 @@ Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  uint64_t pos = 0;
-  // Frames are read through a window of the file, refilled in large chunks: one syscall per
-  // few thousand frames instead of two per frame.
-  std::string window;
-  uint64_t window_start = 0;
-  auto bytes_at = [&](uint64_t at, size_t n) -> const char* {
-    if (at < window_start || at + n > window_start + window.size()) {
-      window.resize(std::max<size_t>(n, 4u << 20));
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(window.size(), size - at));
-      if (want < n || !PreadAll(fd, window.data(), want, at)) return nullptr;
-      window.resize(want);
-      window_start = at;
-    }
-    return window.data() + (at - window_start);
-  };
-  auto corrupt = [&](const std::string& why) -> Status {
-    if (!last) {
-      return Fail(Error::DataLoss("Log segment " + path + " is corrupt at byte " +
-                                  std::to_string(pos) + ": " + why));
-    }
-    // A torn write at the tail: nothing after it was ever acknowledged. Cut it off.
-    if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
-      return Fail(Error::Unavailable(ErrnoText("truncate " + path)));
-    }
-    return {};
-  };
+  SegmentScanner scanner(io_, fd, size, path);
+  uint64_t pos = 0, frame = 0;
   while (pos < size) {
-    if (size - pos < kFrameHeader) return corrupt("short frame header");
-    char header[kFrameHeader];
-    const char* h = bytes_at(pos, kFrameHeader);
-    if (!h) return corrupt("unreadable header");
-    std::memcpy(header, h, kFrameHeader);
-    const uint32_t body_len = Get<uint32_t>(header + 4);
-    if (Get<uint32_t>(header) != kFrameMagic || body_len > kMaxFrameBody ||
-        body_len > size - pos - kFrameHeader) {
-      return corrupt("bad frame header");
+    auto at = scanner.FrameAt(pos);
+    if (!at) {
+      return Fail(Error::DataLoss("Cannot open the event log: " +
+                                  Describe(path, pos, frame, at.error().message) + kRecoveryHint));
     }
-    const char* body = bytes_at(pos + kFrameHeader, body_len);
-    if (!body) return corrupt("unreadable body");
-    const uint32_t crc = static_cast<uint32_t>(
-        ::crc32(0, reinterpret_cast<const Bytef*>(body), body_len));
-    if (crc != Get<uint32_t>(header + 8)) return corrupt("checksum mismatch");
+    if (at->frame) {
+      const ScannedFrame& f = *at->frame;
+      if (!f.seal) {
+        if (f.partition >= static_cast<uint32_t>(options_.partitions)) {
+          return Fail(Error::DataLoss(
+              "Log " + options_.dir + " was written with more partitions (" +
+              std::to_string(f.partition + 1) + "+) than configured (" +
+              std::to_string(options_.partitions) + ")"));
+        }
+        auto& partitions = index_[f.topic];
+        partitions.resize(static_cast<size_t>(options_.partitions));
+        auto& records = partitions[f.partition];
+        if (f.base != records.size()) {
+          return Fail(Error::DataLoss(
+              "Cannot open the event log: " +
+              Describe(path, pos, frame,
+                       "offset " + std::to_string(f.base) + " of " + f.topic + "/" +
+                           std::to_string(f.partition) + " where " +
+                           std::to_string(records.size()) + " comes next") +
+              kRecoveryHint));
+        }
+        for (const auto& r : f.records) {
+          records.push_back({r.pos, segment, r.value_len, r.key_len});
+        }
+      }
+      pos = f.end;
+      ++frame;
+      continue;
+    }
+    const std::string bad = Describe(path, pos, frame, at->problem);
+    if (!last) return Fail(Error::DataLoss("Cannot open the event log: " + bad + kRecoveryHint));
+    // In the last segment, a crash mid-write leaves a torn tail that was never acknowledged;
+    // anything a later frame vouches for was.
+    auto vouching = scanner.VouchingFrameAfter(pos);
+    if (!vouching) {
+      return Fail(Error::DataLoss("Cannot open the event log: " + bad + "; " +
+                                  vouching.error().message + kRecoveryHint));
+    }
+    if (*vouching) {
+      return Fail(Error::DataLoss("Cannot open the event log: " + bad +
+                                  "; the frame at byte " + std::to_string((*vouching)->pos) +
+                                  " was written after it was acknowledged" + kRecoveryHint));
+    }
+    return CutTornTail(path, scanner, pos, size);
+  }
+  return {};
+}
 
-    // body: topic_len u16, topic, partition u32, base_offset u64, count u32,
-    //       then count × (key_len u32, key, value_len u32, value)
-    const char* p = body;
-    const char* end = p + body_len;
-    auto need = [&](size_t n) { return static_cast<size_t>(end - p) >= n; };
-    if (!need(2)) return corrupt("bad frame body");
-    const uint16_t topic_len = Get<uint16_t>(p);
-    p += 2;
-    if (!need(topic_len + 16u)) return corrupt("bad frame body");
-    std::string topic(p, topic_len);
-    p += topic_len;
-    const uint32_t partition = Get<uint32_t>(p);
-    const uint64_t base = Get<uint64_t>(p + 4);
-    const uint32_t count = Get<uint32_t>(p + 12);
-    p += 16;
-    if (partition >= static_cast<uint32_t>(options_.partitions)) {
-      return Fail(Error::DataLoss("Log " + options_.dir + " was written with more partitions (" +
-                                  std::to_string(partition + 1) + "+) than configured (" +
-                                  std::to_string(options_.partitions) + ")"));
-    }
-    auto& partitions = index_[topic];
-    partitions.resize(static_cast<size_t>(options_.partitions));
-    auto& records = partitions[partition];
-    if (base != records.size()) return corrupt("offset gap");
-    std::vector<RecordLoc> locs;
-    for (uint32_t i = 0; i < count; ++i) {
-      const uint64_t record_pos = pos + kFrameHeader + static_cast<uint64_t>(p - body);
-      if (!need(4)) return corrupt("bad record");
-      const uint32_t key_len = Get<uint32_t>(p);
-      if (!need(8ull + key_len)) return corrupt("bad record");
-      const uint32_t value_len = Get<uint32_t>(p + 4 + key_len);
-      p += 8 + key_len;
-      if (!need(value_len)) return corrupt("bad record");
-      locs.push_back({record_pos, segment, value_len, key_len});
-      p += value_len;
-    }
-    records.insert(records.end(), locs.begin(), locs.end());
-    pos += kFrameHeader + body_len;
+Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner, uint64_t pos,
+                                uint64_t size) {
+  auto tail = scanner.Read(pos, static_cast<size_t>(size - pos));
+  if (!tail) return Fail(tail.error());
+  const std::string kept = path.substr(0, path.size() - 4) + "-torn-at-" + std::to_string(pos) +
+                           ".bin";
+  int out = ::open(kept.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) return Fail(Error::Unavailable(ErrnoText("open " + kept)));
+  const bool saved = WriteAll(io_, out, tail->data(), tail->size()) && io_.Fdatasync(out) == 0;
+  const int saved_errno = errno;
+  ::close(out);
+  if (!saved) {
+    errno = saved_errno;
+    return Fail(Error::Unavailable(ErrnoText("Cannot keep the torn tail in " + kept)));
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  const bool cut = io_.Ftruncate(fd, static_cast<off_t>(pos)) == 0 && io_.Fdatasync(fd) == 0;
+  const int cut_errno = errno;
+  ::close(fd);
+  if (!cut) {
+    errno = cut_errno;
+    return Fail(Error::Unavailable(ErrnoText("Cannot cut the torn tail of " + path)));
+  }
+  if (auto st = SyncDirectory(); !st) return st;
+  Log(LogLevel::kWarn, "Cut the torn tail of the event log (never acknowledged)",
+      {{"segment", path}, {"byte", std::to_string(pos)},
+       {"bytes", std::to_string(size - pos)}, {"kept_in", kept}});
+  return {};
+}
+
+Status EmbeddedLog::SyncDirectory() {
+  if (!options_.fsync) return {};
+  int dir_fd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + options_.dir)));
+  const bool synced = io_.FsyncDirectory(dir_fd) == 0;
+  const int sync_errno = errno;
+  ::close(dir_fd);
+  if (!synced) {
+    errno = sync_errno;
+    return Fail(Error::Unavailable(ErrnoText("fsync " + options_.dir)));
   }
   return {};
 }
 
 Status EmbeddedLog::OpenSegmentForWrite(uint32_t segment) {
-  if (write_fd_ >= 0) {
-    if (options_.fsync && ::fdatasync(write_fd_) != 0) {
-      return Fail(Error::Unavailable(ErrnoText("fdatasync")));
-    }
-    ::close(write_fd_);
-  }
+  if (write_fd_ >= 0) ::close(write_fd_);  // every group written to it was synced
+  write_fd_ = -1;
   const std::string path = SegmentPath(segment);
-  write_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (write_fd_ < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  write_fd_ = fd;
   struct stat st;
   if (::fstat(write_fd_, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
   write_pos_ = static_cast<uint64_t>(st.st_size);
   write_segment_ = segment;
   if (segment >= read_fds_.size()) {
-    // A new file: make its directory entry durable too.
-    int dir_fd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      if (options_.fsync) ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
+    // A new file: its directory entry is made durable before anything in it is acknowledged.
+    if (auto st = SyncDirectory(); !st) return st;
     int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (rfd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
     std::unique_lock lock(index_mu_);
@@ -307,9 +345,7 @@ void EmbeddedLog::AppendAsync(const std::string& topic, const std::string& key,
     return;
   }
   // Recovery refuses frames over the limit, so a larger one must never be acknowledged.
-  uint64_t frame_bytes = 18 + topic.size();
-  for (const auto& v : values) frame_bytes += 8 + key.size() + v.size();
-  if (frame_bytes > kMaxFrameBody) {
+  if (FrameBytes(topic.size(), key.size(), values) - kFrameHeader > kMaxFrameBody) {
     done(Fail(Error::PayloadTooLarge("An append is limited to " + std::to_string(kMaxFrameBody) +
                                      " bytes")));
     return;
@@ -334,31 +370,62 @@ void EmbeddedLog::AppendAsync(const std::string& topic, const std::string& key,
   queue_cv_.notify_one();
 }
 
+Status EmbeddedLog::Health() {
+  std::lock_guard lock(queue_mu_);
+  if (is_broken_) return Fail(broken_);
+  return {};
+}
+
 void EmbeddedLog::WriterLoop() {
   std::vector<Pending> group;
   while (true) {
+    std::optional<Error> broken;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and drained
       group.swap(queue_);
+      if (is_broken_) broken = broken_;
     }
-    WriteGroup(group);
+    if (broken) {
+      for (auto& p : group) p.done(Fail(*broken));
+    } else {
+      WriteGroup(group);
+    }
     group.clear();
   }
 }
 
+void EmbeddedLog::Break(std::vector<Pending>& group, const Error& error) {
+  // Whatever this group left in the file was never acknowledged: cut it while the disk allows,
+  // so that it is not read back as acknowledged at the next open.
+  if (write_fd_ >= 0 && io_.Ftruncate(write_fd_, static_cast<off_t>(write_pos_)) == 0) {
+    io_.Fdatasync(write_fd_);
+  }
+  std::vector<Pending> queued;
+  {
+    std::lock_guard lock(queue_mu_);
+    is_broken_ = true;
+    broken_ = error;
+    queued.swap(queue_);
+  }
+  Log(LogLevel::kError, "The event log stopped writing: nothing more is acknowledged until restart",
+      {{"error", error.message}, {"dir", options_.dir}});
+  for (auto& p : group) p.done(Fail(error));
+  for (auto& p : queued) p.done(Fail(error));
+}
+
 void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
-  auto fail_all = [&](const Error& e) {
-    {
-      std::lock_guard lock(queue_mu_);
-      is_broken_ = true;
-      broken_ = e;
-    }
-    for (auto& p : group) p.done(Fail(e));
+  auto stopped = [&](const std::string& what) {
+    return Error::Unavailable("The event log stopped writing after " + what + " (" +
+                              std::strerror(errno) +
+                              "); nothing more is acknowledged until Keel is restarted");
   };
   if (write_pos_ >= options_.segment_bytes) {
-    if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) return fail_all(st.error());
+    if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) {
+      return Break(group, Error::Unavailable("The event log stopped writing: " +
+                                             st.error().message));
+    }
   }
   // Where each append's records went: its first offset, and its records' locations in
   // `locs` from `first_loc` on (one list for the group, not one per append).
@@ -370,13 +437,13 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
   std::vector<RecordLoc> locs;
   size_t bytes = 0, records = 0;
   for (const auto& p : group) {
-    bytes += kFrameHeader + 18 + p.topic.size();
-    for (const auto& v : p.values) bytes += 8 + p.key.size() + v.size();
+    bytes += FrameBytes(p.topic.size(), p.key.size(), p.values);
     records += p.values.size();
   }
   std::string buffer;
   buffer.reserve(bytes);  // one allocation, no copies as it grows
   locs.reserve(records);
+  std::vector<uint64_t> record_pos;
   const std::string* topic = nullptr;  // the previous append's, and its offsets
   std::vector<int64_t>* next = nullptr;
   for (size_t g = 0; g < group.size(); ++g) {
@@ -389,36 +456,21 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
     placed[g] = {(*next)[static_cast<size_t>(p.partition)], locs.size()};
     (*next)[static_cast<size_t>(p.partition)] += static_cast<int64_t>(p.values.size());
 
-    const size_t frame_start = buffer.size();
-    buffer.append(kFrameHeader, '\0');
-    PutU16(buffer, static_cast<uint16_t>(p.topic.size()));
-    buffer += p.topic;
-    PutU32(buffer, static_cast<uint32_t>(p.partition));
-    PutU64(buffer, static_cast<uint64_t>(placed[g].base));
-    PutU32(buffer, static_cast<uint32_t>(p.values.size()));
-    for (auto& v : p.values) {
-      locs.push_back({write_pos_ + buffer.size(), write_segment_, static_cast<uint32_t>(v.size()),
+    const uint64_t frame_start = write_pos_ + buffer.size();
+    record_pos.clear();
+    EncodeFrame(buffer, write_pos_, p.topic, static_cast<uint32_t>(p.partition),
+                static_cast<uint64_t>(placed[g].base), p.key, p.values, &record_pos);
+    for (size_t i = 0; i < record_pos.size(); ++i) {
+      locs.push_back({frame_start + record_pos[i], write_segment_,
+                      static_cast<uint32_t>(p.values[i].size()),
                       static_cast<uint32_t>(p.key.size())});
-      PutU32(buffer, static_cast<uint32_t>(p.key.size()));
-      buffer += p.key;
-      PutU32(buffer, static_cast<uint32_t>(v.size()));
-      buffer += v;
     }
-    const uint32_t body_len = static_cast<uint32_t>(buffer.size() - frame_start - kFrameHeader);
-    const uint32_t crc = static_cast<uint32_t>(::crc32(
-        0, reinterpret_cast<const Bytef*>(buffer.data() + frame_start + kFrameHeader), body_len));
-    const uint32_t magic = kFrameMagic;
-    std::memcpy(buffer.data() + frame_start, &magic, 4);
-    std::memcpy(buffer.data() + frame_start + 4, &body_len, 4);
-    std::memcpy(buffer.data() + frame_start + 8, &crc, 4);
   }
-  if (!WriteAll(write_fd_, buffer.data(), buffer.size())) {
-    return fail_all(Error::Unavailable(ErrnoText("Log write failed")));
+  if (!WriteAll(io_, write_fd_, buffer.data(), buffer.size())) {
+    return Break(group, stopped("a failed write"));
   }
   if (options_.fsync) {
-    if (::fdatasync(write_fd_) != 0) {
-      return fail_all(Error::Unavailable(ErrnoText("Log fdatasync failed")));
-    }
+    if (io_.Fdatasync(write_fd_) != 0) return Break(group, stopped("a failed fdatasync"));
     fsync_count_.fetch_add(1, std::memory_order_relaxed);
   }
   write_pos_ += buffer.size();
@@ -533,7 +585,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
       end = std::max(end, record_end(wanted[j].loc));
     }
     buf.resize(end - begin);
-    if (!PreadAll(fds[first.segment], buf.data(), buf.size(), begin)) {
+    if (!PreadAll(io_, fds[first.segment], buf.data(), buf.size(), begin)) {
       return Fail(Error::Unavailable(ErrnoText("Log read failed")));
     }
     for (size_t k = i; k <= j; ++k) {
@@ -553,6 +605,153 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
     positions[c].second = std::max(positions[c].second, reached[c]);
   }
   return out;
+}
+
+namespace {
+
+// Visits every frame of every segment in `dir` that checks out, in order; a bad frame goes
+// into the report, and the walk resumes at the next frame that checks out.
+Status WalkLog(const std::string& dir, LogFileIo& io, EmbeddedLog::VerifyReport& report,
+               const std::function<Status(SegmentScanner&, const ScannedFrame&)>& visit) {
+  if (!std::filesystem::is_directory(dir)) {
+    return Fail(Error::NotFound("No log directory at " + dir));
+  }
+  auto segments = ListSegments(dir);
+  if (!segments) return Fail(segments.error());
+  for (size_t i = 0; i < segments->size(); ++i) {
+    const bool last = i + 1 == segments->size();
+    const std::string path = dir + "/" + SegmentName((*segments)[i]);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+    }
+    SegmentScanner scanner(io, fd, static_cast<uint64_t>(st.st_size), path);
+    ++report.segments;
+    uint64_t pos = 0, frame = 0;
+    Status walked;
+    while (pos < scanner.size()) {
+      auto at = scanner.FrameAt(pos);
+      std::optional<ScannedFrame> good;
+      std::string why;
+      if (!at) {
+        why = at.error().message;
+      } else if (at->frame) {
+        good = std::move(at->frame);
+      } else {
+        why = at->problem;
+      }
+      if (good) {
+        ++report.frames;
+        report.records += good->records.size();
+        if (walked = visit(scanner, *good); !walked) break;
+        pos = good->end;
+        ++frame;
+        continue;
+      }
+      EmbeddedLog::Problem problem{path, pos, frame, why, false};
+      auto next = scanner.NextFrameAfter(pos);
+      if (!next) {
+        // The rest cannot be read: say so and go on with the next segment.
+        problem.why += "; " + next.error().message;
+        report.problems.push_back(std::move(problem));
+        break;
+      }
+      if (last) {
+        auto vouching = scanner.VouchingFrameAfter(pos);
+        problem.torn_tail = vouching && !*vouching;
+      }
+      report.problems.push_back(std::move(problem));
+      if (!*next) break;
+      pos = (*next)->pos;
+      ++frame;
+    }
+    ::close(fd);
+    if (!walked) return walked;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<EmbeddedLog::VerifyReport> EmbeddedLog::Verify(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) {
+    return Fail(Error::NotFound("No log directory at " + dir));
+  }
+  auto lock = LockDirectory(dir);
+  if (!lock) return Fail(lock.error());
+  VerifyReport report;
+  auto st = WalkLog(dir, *SystemLogFileIo(), report,
+                    [](SegmentScanner&, const ScannedFrame&) -> Status { return {}; });
+  ::close(*lock);
+  if (!st) return Fail(st.error());
+  return report;
+}
+
+Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
+                                                       const std::string& to,
+                                                       int32_t partitions) {
+  if (!std::filesystem::is_directory(dir)) {
+    return Fail(Error::NotFound("No log directory at " + dir));
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(to, ec) && !std::filesystem::is_empty(to, ec)) {
+    return Fail(Error::InvalidArgument("The salvage target " + to + " is not empty"));
+  }
+  auto lock = LockDirectory(dir);
+  if (!lock) return Fail(lock.error());
+  auto out = Open({.dir = to, .partitions = partitions});
+  if (!out) {
+    ::close(*lock);
+    return Fail(out.error());
+  }
+  // Appends go out asynchronously so that group commit syncs many frames at once; at most
+  // 64 MiB are held in flight.
+  constexpr uint64_t kMaxInFlight = 64u << 20;
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t in_flight = 0;         // guarded by mu
+  std::optional<Error> failure;  // guarded by mu
+  VerifyReport report;
+  auto st = WalkLog(
+      dir, *SystemLogFileIo(), report,
+      [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
+        if (f.seal) return {};
+        auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
+        if (!bytes) return Fail(bytes.error());
+        std::string key;
+        std::vector<std::string> values;
+        for (const auto& r : f.records) {
+          const char* rec = bytes->data() + (r.pos - f.pos);
+          if (key.empty()) key.assign(rec + 4, r.key_len);
+          values.emplace_back(rec + 8 + r.key_len, r.value_len);
+        }
+        const uint64_t size = bytes->size();
+        {
+          std::unique_lock held(mu);
+          cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });
+          if (failure) return Fail(*failure);
+          in_flight += size;
+        }
+        (*out)->AppendAsync(f.topic, key, std::move(values), [&, size](Result<AppendResult> r) {
+          std::lock_guard held(mu);
+          in_flight -= size;
+          if (!r && !failure) failure = r.error();
+          cv.notify_all();
+        });
+        return {};
+      });
+  {
+    std::unique_lock held(mu);
+    cv.wait(held, [&] { return in_flight == 0; });
+  }
+  out->reset();  // closes and seals the new log
+  ::close(*lock);
+  if (!st) return Fail(st.error());
+  if (failure) return Fail(*failure);
+  return report;
 }
 
 }  // namespace keel

@@ -61,6 +61,10 @@ class EventLog {
   virtual void AppendAsync(const std::string& topic, const std::string& key,
                            std::vector<std::string> values, AppendCallback done) = 0;
 
+  // Ok while appends can succeed; otherwise the failure that stopped the log (kUnavailable),
+  // which lasts until the process opens the log again.
+  virtual Status Health() { return {}; }
+
   // The offset the next record of the partition will get (0 for an empty or unknown topic).
   virtual Result<int64_t> EndOffset(const std::string& topic, int32_t partition) = 0;
 
