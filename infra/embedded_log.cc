@@ -131,8 +131,7 @@ class EmbeddedLogReader final : public LogReader {
   std::vector<std::pair<int32_t, int64_t>> positions_;
 };
 
-EmbeddedLog::EmbeddedLog(Options options)
-    : options_(std::move(options)), io_(*options_.io) {}
+EmbeddedLog::EmbeddedLog(Options options) : options_(std::move(options)), io_(*options_.io) {}
 
 Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
   if (options.partitions < 1 || options.partitions > 1024) {
@@ -223,22 +222,22 @@ Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
       const ScannedFrame& f = *at->frame;
       if (!f.seal) {
         if (f.partition >= static_cast<uint32_t>(options_.partitions)) {
-          return Fail(Error::DataLoss(
-              "Log " + options_.dir + " was written with more partitions (" +
-              std::to_string(f.partition + 1) + "+) than configured (" +
-              std::to_string(options_.partitions) + ")"));
+          return Fail(Error::DataLoss("Log " + options_.dir +
+                                      " was written with more partitions (" +
+                                      std::to_string(f.partition + 1) + "+) than configured (" +
+                                      std::to_string(options_.partitions) + ")"));
         }
         auto& partitions = index_[f.topic];
         partitions.resize(static_cast<size_t>(options_.partitions));
         auto& records = partitions[f.partition];
         if (f.base != records.size()) {
-          return Fail(Error::DataLoss(
-              "Cannot open the event log: " +
-              Describe(path, pos, frame,
-                       "offset " + std::to_string(f.base) + " of " + f.topic + "/" +
-                           std::to_string(f.partition) + " where " +
-                           std::to_string(records.size()) + " comes next") +
-              kRecoveryHint));
+          return Fail(
+              Error::DataLoss("Cannot open the event log: " +
+                              Describe(path, pos, frame,
+                                       "offset " + std::to_string(f.base) + " of " + f.topic + "/" +
+                                           std::to_string(f.partition) + " where " +
+                                           std::to_string(records.size()) + " comes next") +
+                              kRecoveryHint));
         }
         for (const auto& r : f.records) {
           records.push_back({r.pos, segment, r.value_len, r.key_len});
@@ -258,8 +257,8 @@ Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
                                   vouching.error().message + kRecoveryHint));
     }
     if (*vouching) {
-      return Fail(Error::DataLoss("Cannot open the event log: " + bad +
-                                  "; the frame at byte " + std::to_string((*vouching)->pos) +
+      return Fail(Error::DataLoss("Cannot open the event log: " + bad + "; the frame at byte " +
+                                  std::to_string((*vouching)->pos) +
                                   " was written after it was acknowledged" + kRecoveryHint));
     }
     return CutTornTail(path, scanner, pos, size);
@@ -271,8 +270,8 @@ Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner
                                 uint64_t size) {
   auto tail = scanner.Read(pos, static_cast<size_t>(size - pos));
   if (!tail) return Fail(tail.error());
-  const std::string kept = path.substr(0, path.size() - 4) + "-torn-at-" + std::to_string(pos) +
-                           ".bin";
+  const std::string kept =
+      path.substr(0, path.size() - 4) + "-torn-at-" + std::to_string(pos) + ".bin";
   int out = ::open(kept.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) return Fail(Error::Unavailable(ErrnoText("open " + kept)));
   const bool saved = WriteAll(io_, out, tail->data(), tail->size()) && io_.Fdatasync(out) == 0;
@@ -293,8 +292,10 @@ Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner
   }
   if (auto st = SyncDirectory(); !st) return st;
   Log(LogLevel::kWarn, "Cut the torn tail of the event log (never acknowledged)",
-      {{"segment", path}, {"byte", std::to_string(pos)},
-       {"bytes", std::to_string(size - pos)}, {"kept_in", kept}});
+      {{"segment", path},
+       {"byte", std::to_string(pos)},
+       {"bytes", std::to_string(size - pos)},
+       {"kept_in", kept}});
   return {};
 }
 
@@ -423,8 +424,8 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
   };
   if (write_pos_ >= options_.segment_bytes) {
     if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) {
-      return Break(group, Error::Unavailable("The event log stopped writing: " +
-                                             st.error().message));
+      return Break(group,
+                   Error::Unavailable("The event log stopped writing: " + st.error().message));
     }
   }
   // Where each append's records went: its first offset, and its records' locations in
@@ -691,8 +692,7 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Verify(const std::string& dir) {
 }
 
 Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
-                                                       const std::string& to,
-                                                       int32_t partitions) {
+                                                       const std::string& to, int32_t partitions) {
   if (!std::filesystem::is_directory(dir)) {
     return Fail(Error::NotFound("No log directory at " + dir));
   }
@@ -712,37 +712,37 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
   constexpr uint64_t kMaxInFlight = 64u << 20;
   std::mutex mu;
   std::condition_variable cv;
-  uint64_t in_flight = 0;         // guarded by mu
+  uint64_t in_flight = 0;        // guarded by mu
   std::optional<Error> failure;  // guarded by mu
   VerifyReport report;
-  auto st = WalkLog(
-      dir, *SystemLogFileIo(), report,
-      [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
-        if (f.seal) return {};
-        auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
-        if (!bytes) return Fail(bytes.error());
-        std::string key;
-        std::vector<std::string> values;
-        for (const auto& r : f.records) {
-          const char* rec = bytes->data() + (r.pos - f.pos);
-          if (key.empty()) key.assign(rec + 4, r.key_len);
-          values.emplace_back(rec + 8 + r.key_len, r.value_len);
-        }
-        const uint64_t size = bytes->size();
-        {
-          std::unique_lock held(mu);
-          cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });
-          if (failure) return Fail(*failure);
-          in_flight += size;
-        }
-        (*out)->AppendAsync(f.topic, key, std::move(values), [&, size](Result<AppendResult> r) {
-          std::lock_guard held(mu);
-          in_flight -= size;
-          if (!r && !failure) failure = r.error();
-          cv.notify_all();
-        });
-        return {};
-      });
+  auto st = WalkLog(dir, *SystemLogFileIo(), report,
+                    [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
+                      if (f.seal) return {};
+                      auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
+                      if (!bytes) return Fail(bytes.error());
+                      std::string key;
+                      std::vector<std::string> values;
+                      for (const auto& r : f.records) {
+                        const char* rec = bytes->data() + (r.pos - f.pos);
+                        if (key.empty()) key.assign(rec + 4, r.key_len);
+                        values.emplace_back(rec + 8 + r.key_len, r.value_len);
+                      }
+                      const uint64_t size = bytes->size();
+                      {
+                        std::unique_lock held(mu);
+                        cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });
+                        if (failure) return Fail(*failure);
+                        in_flight += size;
+                      }
+                      (*out)->AppendAsync(f.topic, key, std::move(values),
+                                          [&, size](Result<AppendResult> r) {
+                                            std::lock_guard held(mu);
+                                            in_flight -= size;
+                                            if (!r && !failure) failure = r.error();
+                                            cv.notify_all();
+                                          });
+                      return {};
+                    });
   {
     std::unique_lock held(mu);
     cv.wait(held, [&] { return in_flight == 0; });

@@ -19,8 +19,8 @@
 //
 // Recovery: only the torn tail of the last segment (frames written but never acknowledged,
 // which no later frame vouches for) is cut at open, after its bytes are kept in
-// `dir/segment-N-torn-at-BYTE.bin`; the cut is fsynced. Any other frame that does not check out, and
-// any read error, refuses to open with kDataLoss naming the segment, byte and frame: Verify()
+// `dir/segment-N-torn-at-BYTE.bin`; the cut is fsynced. Any other frame that does not check out,
+// and any read error, refuses to open with kDataLoss naming the segment, byte and frame: Verify()
 // reports every bad frame and Salvage() copies every readable one to a new log, so that
 // recovering from damage is the operator's decision. A clean close writes a seal frame, so
 // that damage to the last appends before it is told from a torn tail too.
@@ -128,8 +128,7 @@ class EmbeddedLog final : public EventLog {
   Status Recover();
   Status ScanSegment(uint32_t segment, bool last);
   // Keeps the bytes of the last segment from `pos` on in a side file, then cuts them.
-  Status CutTornTail(const std::string& path, SegmentScanner& scanner, uint64_t pos,
-                     uint64_t size);
+  Status CutTornTail(const std::string& path, SegmentScanner& scanner, uint64_t pos, uint64_t size);
   Status SyncDirectory();
   // Stops the log after a failed write or sync: fails `group` and everything queued.
   void Break(std::vector<Pending>& group, const Error& error);

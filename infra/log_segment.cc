@@ -22,8 +22,8 @@ T Get(const char* p) {
 }
 
 uint32_t Crc(const char* data, size_t len) {
-  return static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(data),
-                                       static_cast<uInt>(len)));
+  return static_cast<uint32_t>(
+      ::crc32(0, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(len)));
 }
 
 }  // namespace
@@ -94,8 +94,8 @@ SegmentScanner::SegmentScanner(LogFileIo& io, int fd, uint64_t size, std::string
 Result<const char*> SegmentScanner::Bytes(uint64_t at, size_t n) {
   if (at > size_ || n > size_ - at) return nullptr;
   if (at < window_start_ || at + n > window_start_ + window_.size()) {
-    const size_t want = static_cast<size_t>(
-        std::min<uint64_t>(std::max<size_t>(n, 4u << 20), size_ - at));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(n, 4u << 20), size_ - at));
     window_.resize(want);
     if (!PreadAll(io_, fd_, window_.data(), want, at)) {
       const int err = errno;

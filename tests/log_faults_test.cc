@@ -28,12 +28,12 @@ namespace {
 // Fails the calls it is told to fail, as the kernel would; forwards the rest.
 class FaultyIo final : public LogFileIo {
  public:
-  std::atomic<int> write_errno{0};     // every write fails with it
-  std::atomic<int> tear_errno{0};      // the next write writes half, then writes fail with it
-  std::atomic<int> sync_errno{0};      // every fdatasync fails with it
-  std::atomic<int> pread_errno{0};     // every pread fails with it
+  std::atomic<int> write_errno{0};  // every write fails with it
+  std::atomic<int> tear_errno{0};   // the next write writes half, then writes fail with it
+  std::atomic<int> sync_errno{0};   // every fdatasync fails with it
+  std::atomic<int> pread_errno{0};  // every pread fails with it
   std::atomic<bool> short_writes{false};
-  std::atomic<bool> injected{false};   // a fault was reported to the log
+  std::atomic<bool> injected{false};  // a fault was reported to the log
 
   ssize_t Write(int fd, const void* data, size_t len) override {
     if (int e = tear_errno.exchange(0); e != 0 && len > 1) {
@@ -280,7 +280,8 @@ TEST(LogFaultsTest, AFlippedByteInAnyFrameOfAnySegmentRefusesToOpen) {
     ASSERT_TRUE(log);
     for (int i = 0; i < 24; ++i) {
       values.push_back("value-" + std::to_string(i) + std::string(i % 7 * 10, '.'));
-      ASSERT_TRUE((*log)->Append("t", std::string("k").append(std::to_string(i % 3)), {values.back()}));
+      ASSERT_TRUE(
+          (*log)->Append("t", std::string("k").append(std::to_string(i % 3)), {values.back()}));
     }
   }
   const auto frames = Frames(pristine.path());
@@ -370,7 +371,8 @@ TEST(LogFaultsTest, SalvageCopiesEveryReadableFrame) {
   {
     auto log = EmbeddedLog::Open({.dir = dir.path(), .partitions = 2, .segment_bytes = 200});
     for (int i = 0; i < 12; ++i) {
-      ASSERT_TRUE((*log)->Append("t", std::string("k").append(std::to_string(i % 2)), {std::string("v").append(std::to_string(i))}));
+      ASSERT_TRUE((*log)->Append("t", std::string("k").append(std::to_string(i % 2)),
+                                 {std::string("v").append(std::to_string(i))}));
     }
   }
   const auto frames = Frames(dir.path());
