@@ -183,6 +183,23 @@ int BenchFill(const AppConfig& config, int64_t count) {
   return 0;
 }
 
+// Prints what Verify or Salvage found; exit status 1 when a frame was damaged.
+int ReportLog(const char* verb, const EmbeddedLog::VerifyReport& report) {
+  for (const auto& p : report.problems) {
+    std::printf("%s: %s, byte %llu, frame %llu: %s\n",
+                p.torn_tail ? "torn tail (never acknowledged; cut at the next start)" : "DAMAGED",
+                p.segment.c_str(), static_cast<unsigned long long>(p.byte),
+                static_cast<unsigned long long>(p.frame), p.why.c_str());
+  }
+  std::printf("keel log %s: %llu segments, %llu frames and %llu records that check out, %zu bad "
+              "frames%s\n",
+              verb, static_cast<unsigned long long>(report.segments),
+              static_cast<unsigned long long>(report.frames),
+              static_cast<unsigned long long>(report.records), report.problems.size(),
+              report.damaged() ? " (damaged)" : "");
+  return report.damaged() ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +296,25 @@ int main(int argc, char** argv) {
   mock->add_option("--partitions", mock_partitions, "Partitions of Keel's topics")
       ->envname("KEEL_PARTITIONS");
 
+  // Recovery of the embedded log is the operator's decision: these two report and copy, and
+  // change nothing in the log they read.
+  auto* log_cmd = cli.add_subcommand("log", "Check or recover the embedded log (keel serve stopped)");
+  log_cmd->require_subcommand(1);
+  AppConfig log_config;
+  auto* verify_cmd = log_cmd->add_subcommand(
+      "verify", "Scan every frame of the log; report each bad one; exit 1 on damage");
+  verify_cmd->add_option("--data-dir", log_config.data_dir, "Data directory (log, read models)")
+      ->envname("KEEL_DATA_DIR");
+  std::string salvage_to;
+  auto* salvage_cmd = log_cmd->add_subcommand(
+      "salvage", "Copy every readable frame of the log to a new log in --to; report what was skipped");
+  salvage_cmd->add_option("--data-dir", log_config.data_dir, "Data directory (log, read models)")
+      ->envname("KEEL_DATA_DIR");
+  salvage_cmd->add_option("--partitions", log_config.partitions, "Partitions of every topic")
+      ->envname("KEEL_PARTITIONS")
+      ->check(CLI::Range(1, 1024));
+  salvage_cmd->add_option("--to", salvage_to, "An empty directory for the new log")->required();
+
   AppConfig fill_config;
   int64_t fill_events = 1'000'000;
   auto* fill = cli.add_subcommand("bench-fill", "Append synthetic customer events to the embedded log");
@@ -321,6 +357,23 @@ int main(int argc, char** argv) {
   if (*replay) return RunReplay(replay_config);
   if (*mock) return KafkaMock(mock_brokers, mock_partitions);
   if (*fill) return BenchFill(fill_config, fill_events);
+  if (*verify_cmd || *salvage_cmd) {
+    const std::string dir = log_config.data_dir + "/log";
+    auto report = *verify_cmd ? EmbeddedLog::Verify(dir)
+                              : EmbeddedLog::Salvage(dir, salvage_to, log_config.partitions);
+    if (!report) {
+      std::fprintf(stderr, "keel log: %s\n", report.error().message.c_str());
+      return 2;
+    }
+    const int status = ReportLog(*verify_cmd ? "verify" : "salvage", *report);
+    if (*salvage_cmd) {
+      std::printf("The readable frames are in %s. Offsets there are renumbered where frames were "
+                  "skipped: move it to %s and delete the read models before keel serve.\n",
+                  salvage_to.c_str(), dir.c_str());
+      return 0;
+    }
+    return status;
+  }
   if (*store_cmd) {
     auto result = RunStoreBench(store_bench);
     if (!result) {
