@@ -59,7 +59,8 @@ Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
   if (config.kafka_brokers.empty()) {
     auto log = EmbeddedLog::Open({.dir = config.data_dir + "/log",
                                   .partitions = config.partitions,
-                                  .fsync = config.fsync});
+                                  .fsync = config.fsync,
+                                  .io = config.log_io});
     if (!log) return Fail(log.error());
     return std::unique_ptr<EventLog>(std::move(*log));
   }

@@ -15,6 +15,7 @@
 #include "api/auth_service.h"
 #include "api/oidc.h"
 #include "domain/error.h"
+#include "infra/log_file_io.h"
 
 namespace keel {
 
@@ -26,6 +27,8 @@ struct AppConfig {
   int partitions = 8;
   int http_threads = 2;
   bool fsync = true;
+  // The embedded log's file calls; null: the system's (tests inject faults here).
+  std::shared_ptr<LogFileIo> log_io;
   size_t max_body_bytes = 1 << 20;
   size_t max_ingest_bytes = 256 << 20;  // bulk ingestion bodies
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits

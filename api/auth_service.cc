@@ -116,6 +116,7 @@ Status AuthService::Run(const std::string& key,
                         const std::function<Result<std::vector<EventEnvelope>>(
                             const UserDirectory&, const CommandMeta&)>& decide,
                         CommandMeta meta) {
+  if (auto health = log_.Health(); !health) return Fail(health.error());
   std::lock_guard serial(append_mu_);
   std::vector<std::string> values;
   {

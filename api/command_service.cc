@@ -183,6 +183,8 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
     }
   }
 
+  // A log that stopped writing stays stopped: refuse without re-folding it for every command.
+  if (auto health = log_.Health(); !health) return done(Fail(health.error()));
   std::unique_lock lock(mu_);
   if (stale_) {
     if (auto st = LoadLocked(); !st) return done(Fail(st.error()));
@@ -279,6 +281,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
   // Shared with the append callbacks, which fill in the outcomes.
   auto chunk = std::make_shared<IngestChunk>();
   chunk->outcomes_.resize(count);
+  if (auto health = log_.Health(); !health) return Fail(health.error());
   std::unique_lock lock(mu_);
   if (stale_) {
     if (auto st = LoadLocked(); !st) return Fail(st.error());
