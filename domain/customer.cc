@@ -119,11 +119,14 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
         type_error(key, "a number", value);
         continue;
       }
+      // The range first: a huge number is too large, whatever its decimals.
+      const double units = value.get_double().value_unsafe();
       auto cents = json::ToCents(value);
-      if (!cents) {
-        errors.push_back({"totalSpending", "Amount must have at most two decimal places"});
-      } else if (*cents < 0 || *cents > kMaxCents) {
+      if (!(units >= 0 && units <= static_cast<double>(kMaxCents / 100)) ||
+          (cents && *cents > kMaxCents)) {
         errors.push_back({"totalSpending", "Must be between 0 and 1000000000000"});
+      } else if (!cents) {
+        errors.push_back({"totalSpending", "Amount must have at most two decimal places"});
       } else {
         out.total_spending_cents = *cents;
       }

@@ -100,6 +100,22 @@ TEST(CustomerInputTest, AmountsWithMoreThanTwoDecimalsAreRefused) {
   EXPECT_EQ(errors[0].field, "totalSpending");
 }
 
+TEST(CustomerInputTest, TotalSpendingIsWholeCentsAtAnyMagnitude) {
+  for (const char* bad : {"12345.678", "999999999.999", "0.001"}) {
+    auto errors =
+        Errors(std::string(R"({"totalSpending":)") + bad + "}", CustomerInputMode::kPatch);
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0],
+              (FieldError{"totalSpending", "Amount must have at most two decimal places"}));
+  }
+  auto errors = Errors(R"({"totalSpending":1e300})", CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], (FieldError{"totalSpending", "Must be between 0 and 1000000000000"}));
+  auto ok = ParseCustomerInput(R"({"totalSpending":999999999999.99})", CustomerInputMode::kPatch);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->total_spending_cents, 99999999999999);
+}
+
 EventEnvelope Event(std::string type, int64_t version, std::string payload, Millis at) {
   EventEnvelope e;
   e.event_id = "e" + std::to_string(version);

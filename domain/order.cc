@@ -50,16 +50,21 @@ std::optional<int64_t> ReadAmount(element v, std::string_view field, bool allow_
     errors.push_back({std::string(field), "Expected a number, got " + std::string(json::TypeName(v))});
     return std::nullopt;
   }
+  auto out_of_range = [&] {
+    errors.push_back(
+        {std::string(field), allow_zero ? "Must be between 0 and 1000000000000"
+                                        : "Must be greater than 0 and at most 1000000000000"});
+    return std::nullopt;
+  };
+  // The range first: a huge number is too large, whatever its decimals.
+  const double units = v.get_double().value_unsafe();
+  if (!(units >= 0 && units <= static_cast<double>(kMaxCents / 100))) return out_of_range();
   auto cents = json::ToCents(v);
   if (!cents) {
     errors.push_back({std::string(field), "Amount must have at most two decimal places"});
     return std::nullopt;
   }
-  if (*cents < 0 || (!allow_zero && *cents == 0) || *cents > kMaxCents) {
-    errors.push_back({std::string(field), allow_zero ? "Must be between 0 and 1000000000000"
-                                                     : "Must be greater than 0 and at most 1000000000000"});
-    return std::nullopt;
-  }
+  if ((!allow_zero && *cents == 0) || *cents > kMaxCents) return out_of_range();
   return cents;
 }
 

@@ -78,6 +78,43 @@ TEST(OrderInputTest, NeedsAnAmountOrItems) {
   EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","items":[{"sku":"A","name":"A","qty":1,"price":0}]})"));
 }
 
+// An amount is a whole number of cents, at any magnitude up to the maximum: a third decimal is
+// refused, never rounded away.
+TEST(OrderInputTest, AmountsAreWholeCentsOrRefused) {
+  auto amount = [](std::string_view text) {
+    return ParseOrderInput(R"({"customerId":"c1","orderAmount":)" + std::string(text) + "}");
+  };
+  for (const char* bad : {"12345.678", "0.001", "1.005", "99999999.999", "999999999999.999",
+                          "1000000000000.001", "123456789.123", "0.125"}) {
+    auto in = amount(bad);
+    ASSERT_FALSE(in) << bad << " became " << in->amount_cents;
+    EXPECT_EQ(in.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderAmount"}) << bad;
+  }
+  EXPECT_EQ(amount("12345.678").error().field_errors[0].message,
+            "Amount must have at most two decimal places");
+  EXPECT_EQ(amount("1000000000000.001").error().field_errors[0].message,
+            "Must be greater than 0 and at most 1000000000000");
+  for (auto [text, cents] :
+       std::initializer_list<std::pair<const char*, int64_t>>{{"12345.67", 1234567},
+                                                              {"0.29", 29},
+                                                              {"0.01", 1},
+                                                              {"12345.670", 1234567},
+                                                              {"1e2", 10000},
+                                                              {"1.5e-1", 15},
+                                                              {"999999999999.99", 99999999999999},
+                                                              {"1000000000000", kMaxCents},
+                                                              {"1000000000000.00", kMaxCents}}) {
+    auto in = amount(text);
+    ASSERT_TRUE(in) << text << ": " << in.error().message;
+    EXPECT_EQ(in->amount_cents, cents) << text;
+  }
+  auto price = ParseOrderInput(
+      R"({"customerId":"c1","items":[{"sku":"A","name":"A","qty":1,"price":12345.678}]})");
+  ASSERT_FALSE(price);
+  EXPECT_EQ(Fields(price.error()), std::vector<std::string>{"items[0].price"});
+}
+
 TEST(OrderStatusTest, FollowsTheSeedStateMachine) {
   using S = OrderStatus;
   EXPECT_TRUE(IsAllowedTransition(S::kPending, S::kShipped));
