@@ -152,7 +152,7 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
       }
       auto t = ParseIso8601(value.get_string().value_unsafe());
       if (!t) {
-        errors.push_back({"lastVisit", "Must be an ISO-8601 datetime with a zone, e.g. 2026-01-31T09:30:00Z"});
+        errors.push_back({"lastVisit", std::string(kInvalidDatetimeMessage)});
         continue;
       }
       out.last_visit = std::optional<Millis>(*t);

@@ -240,7 +240,7 @@ Result<OrderInput> ParseOrderInput(element doc) {
       }
       auto t = ParseIso8601(value.get_string().value_unsafe());
       if (!t) {
-        errors.push_back({"orderDate", "Must be an ISO-8601 datetime with a zone, e.g. 2026-01-31T09:30:00Z"});
+        errors.push_back({"orderDate", std::string(kInvalidDatetimeMessage)});
         continue;
       }
       in.order_date = *t;

@@ -115,6 +115,28 @@ TEST(OrderInputTest, AmountsAreWholeCentsOrRefused) {
   EXPECT_EQ(Fields(price.error()), std::vector<std::string>{"items[0].price"});
 }
 
+// A date that the event codec could not write back (years 0 or 10000 once the offset is
+// applied) is refused as input, with the field named.
+TEST(OrderInputTest, OrderDateIsRefusedOutsideYearsOneTo9999) {
+  for (const char* date :
+       {"0000-01-01T00:00:00+00:01", "0001-01-01T00:00:00+00:01", "9999-12-31T23:30:00-01:00"}) {
+    auto in = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"orderDate":")" +
+                              std::string(date) + "\"}");
+    ASSERT_FALSE(in) << date;
+    EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderDate"}) << date;
+  }
+  for (const char* date : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+                           "0001-01-01T05:00:00+05:00", "9999-12-31T12:00:00-11:59"}) {
+    auto in = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"orderDate":")" +
+                              std::string(date) + "\"}");
+    ASSERT_TRUE(in) << date << ": " << in.error().message;
+    Order o{.customer_id = "c1", .order_date = *in->order_date, .amount_cents = 1};
+    auto change = DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, EncodeOrderPlaced(o), 1));
+    ASSERT_TRUE(change) << date << ": " << change.error().message;
+    EXPECT_EQ(change->order_date, *in->order_date) << date;
+  }
+}
+
 TEST(OrderStatusTest, FollowsTheSeedStateMachine) {
   using S = OrderStatus;
   EXPECT_TRUE(IsAllowedTransition(S::kPending, S::kShipped));
