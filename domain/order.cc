@@ -5,6 +5,7 @@
 #include "domain/binary.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/numbers.h"
 #include "domain/text.h"
 
 namespace keel {
@@ -420,22 +421,34 @@ Status ApplyOrderChange(Order& o, const EventEnvelope& e, const OrderChange& c) 
   return {};
 }
 
-void ApplyOrderToStats(CustomerStats& s, const OrderChange& c) {
+Status ApplyOrderToStats(CustomerStats& stats, const OrderChange& c) {
   const bool counted_before = !c.placed && c.from != OrderStatus::kCancelled;
   const bool counted_after = c.status != OrderStatus::kCancelled;
+  CustomerStats s = stats;
   if (c.placed) {
     s.first_order_at = std::min(s.first_order_at.value_or(c.order_date), c.order_date);
     s.last_order_at = std::max(s.last_order_at.value_or(c.order_date), c.order_date);
     s.last_activity = std::max(s.last_activity.value_or(c.order_date), c.order_date);
   }
+  std::optional<int64_t> count = s.order_count, cents = s.order_cents, revision = s.revision;
   if (counted_after && !counted_before) {
-    ++s.order_count;
-    s.order_cents += c.amount_cents;
+    count = CheckedAdd(s.order_count, 1);
+    cents = CheckedAdd(s.order_cents, c.amount_cents);
   } else if (counted_before && !counted_after) {
-    --s.order_count;
-    s.order_cents -= c.amount_cents;
+    count = CheckedSub(s.order_count, 1);
+    cents = CheckedSub(s.order_cents, c.amount_cents);
   }
-  if (c.placed || counted_before != counted_after) ++s.revision;
+  if (c.placed || counted_before != counted_after) revision = CheckedAdd(s.revision, 1);
+  if (!count || !cents || !revision) {
+    return Fail(Error::DataLoss("Order of " + FormatCents(c.amount_cents) +
+                                " would take customer " + c.customer_id +
+                                "'s figures past int64 cents"));
+  }
+  s.order_count = *count;
+  s.order_cents = *cents;
+  s.revision = *revision;
+  stats = s;
+  return {};
 }
 
 std::string OrderDetailsMembers(const Order& o) {

@@ -275,6 +275,54 @@ TEST(OrderTest, CustomerRecordRoundTripsWithStats) {
   EXPECT_EQ(AverageOrderCents(c), 151);  // 150.5 rounds up
 }
 
+// The stats fold never overflows: an order that would take the customer's count or cents past
+// int64 is refused (kDataLoss: the write side refuses such orders long before) and changes
+// nothing; the served figures saturate instead of wrapping.
+TEST(CustomerStatsTest, OverflowIsRefusedAndTheFiguresNeverWrap) {
+  CustomerStats stats{.order_count = 3, .order_cents = INT64_MAX - 10};
+  const CustomerStats before = stats;
+  OrderChange placed{.customer_id = "c", .amount_cents = 11, .order_date = 5, .placed = true};
+  auto st = ApplyOrderToStats(stats, placed);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(stats, before);
+  placed.amount_cents = 10;
+  ASSERT_TRUE(ApplyOrderToStats(stats, placed));
+  EXPECT_EQ(stats.order_cents, INT64_MAX);
+  EXPECT_EQ(stats.order_count, 4);
+
+  OrderChange cancelled{.customer_id = "c",
+                        .amount_cents = 10,
+                        .order_date = 5,
+                        .status = OrderStatus::kCancelled,
+                        .from = OrderStatus::kPending};
+  CustomerStats low{.order_count = 1, .order_cents = INT64_MIN + 5};
+  const CustomerStats low_before = low;
+  ASSERT_FALSE(ApplyOrderToStats(low, cancelled));
+  EXPECT_EQ(low, low_before);
+  CustomerStats counted{.order_count = INT64_MAX, .order_cents = 0};
+  placed.amount_cents = 1;
+  ASSERT_FALSE(ApplyOrderToStats(counted, placed));
+
+  Customer c;
+  c.total_spending_cents = kMaxCents;
+  c.visits = 1'000'000'000'000;
+  c.stats = {.order_count = 3, .order_cents = INT64_MAX, .recorded_visits = INT64_MAX};
+  EXPECT_EQ(TotalSpendingCents(c), INT64_MAX);
+  EXPECT_EQ(TotalVisits(c), INT64_MAX);
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX / 3);  // .33 rounds down
+  c.stats.order_count = 2;
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX / 2 + 1);  // x.5 rounds up
+  c.stats.order_count = 1;
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX);
+  c.stats.order_count = INT64_MAX;
+  EXPECT_EQ(AverageOrderCents(c), 1);
+  c.stats.order_cents = INT64_MAX / 2;
+  EXPECT_EQ(AverageOrderCents(c), 0);  // just under a half
+  c.stats.order_cents = INT64_MAX / 2 + 1;
+  EXPECT_EQ(AverageOrderCents(c), 1);  // a half rounds up
+}
+
 // Property: any sequence of orders (some placed cancelled, some with earlier dates),
 // cancellations, other status changes and visits folds into the stats a brute-force
 // recomputation from the event list gives.
@@ -332,7 +380,7 @@ TEST(CustomerStatsProperty, FoldEqualsRecomputationFromTheEvents) {
       if (e.aggregate_type == kOrderAggregate) {
         auto change = DecodeOrderChange(e);
         ASSERT_TRUE(change) << change.error().message;
-        ApplyOrderToStats(folded.stats, *change);
+        ASSERT_TRUE(ApplyOrderToStats(folded.stats, *change));
       } else {
         ASSERT_TRUE(ApplyCustomerEvent(folded, e));
       }
