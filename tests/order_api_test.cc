@@ -4,6 +4,7 @@
 
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "domain/ids.h"
 #include "projections/customer_projector.h"
@@ -304,6 +305,43 @@ TEST_F(OrderApiTest, DatesOutsideYearsOneTo9999AndThirdDecimalsAreFieldErrors) {
   EXPECT_EQ(customer.Str("/data/firstOrderAt"), "0001-01-01T00:00:00.000Z");
   EXPECT_EQ(customer.Str("/data/lastOrderAt"), "9999-12-31T23:59:59.999Z");
   EXPECT_EQ(app_.app().customer_projection().counters().dead_lettered, 0);
+}
+
+// Sixteen clients send the same order with one Idempotency-Key at once: one order is placed,
+// and every one of them gets the first answer (none a 409 because the first is still being
+// written).
+TEST_F(OrderApiTest, ConcurrentRequestsWithOneIdempotencyKeyShareTheFirstAnswer) {
+  const std::string c = CreateCustomer("idem@x.io");
+  const std::string body = R"({"customerId":")" + c + R"(","orderAmount":42.5})";
+  for (int round = 0; round < 3; ++round) {
+    const int64_t before = LogSize();
+    const std::string key = "Idempotency-Key: burst-" + std::to_string(round);
+    constexpr int kClients = 16;
+    std::vector<HttpResult> answers(kClients);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+      threads.emplace_back([&, i] {
+        HttpClient client(app_.base(), app_.token());
+        answers[static_cast<size_t>(i)] = client.Send("POST", "/api/v1/orders", body, {key});
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(LogSize(), before + 1) << "round " << round;
+    for (const HttpResult& r : answers) {
+      EXPECT_EQ(r.status, 201) << r.body << r.curl_error;
+      EXPECT_EQ(r.body, answers[0].body);
+      auto position = [](const HttpResult& a) {
+        auto it = a.headers.find("x-keel-position");
+        return it == a.headers.end() ? std::string("none") : it->second;
+      };
+      EXPECT_EQ(position(r), position(answers[0]));
+    }
+    // And after it: the remembered answer.
+    auto later = client_.Send("POST", "/api/v1/orders", body, {key});
+    EXPECT_EQ(later.status, 201);
+    EXPECT_EQ(Json(later.body).Str("/data/id"), Json(answers[0].body).Str("/data/id"));
+    EXPECT_EQ(LogSize(), before + 1);
+  }
 }
 
 }  // namespace
