@@ -370,6 +370,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
     }
     auto values = Commit(*decision);
     if (!values) {
+      out.result = IngestResult::kFailed;
       out.error = values.error();
       continue;
     }
@@ -386,6 +387,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
                          out.result = result;
                        } else {
                          stale_ = true;
+                         out.result = IngestResult::kFailed;
                          out.error = appended.error();
                        }
                        --in_flight_;

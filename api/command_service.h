@@ -45,13 +45,15 @@ struct CommandOutcome {
   std::optional<AppendResult> position;  // where its last event landed; none if nothing changed
 };
 
-// What became of one record of a bulk ingestion.
-enum class IngestResult { kCreated, kUpdated, kUnchanged, kDuplicate, kRejected };
+// What became of one record of a bulk ingestion. kRejected: the record itself was refused (its
+// fields, or a business rule); kFailed: Keel could not record it (its append failed), which is
+// no fault of the record and stops the job.
+enum class IngestResult { kCreated, kUpdated, kUnchanged, kDuplicate, kRejected, kFailed };
 
 struct IngestRecordOutcome {
   size_t index = 0;  // in the request
   IngestResult result = IngestResult::kRejected;
-  std::optional<Error> error;  // for kRejected
+  std::optional<Error> error;  // for kRejected and kFailed
 };
 
 // The appends of one bulk chunk, decided and in flight. Thread-safe.
