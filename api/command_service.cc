@@ -1,5 +1,6 @@
 #include "api/command_service.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <memory>
 
@@ -12,8 +13,50 @@ constexpr Millis kIdempotencyWindow = 24 * 3600 * 1000;
 
 }  // namespace
 
-CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids)
-    : log_(log), clock_(clock), ids_(ids) {}
+CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
+                               std::chrono::milliseconds duplicate_wait)
+    : log_(log), clock_(clock), ids_(ids), duplicate_wait_(duplicate_wait) {
+  timer_ = std::thread([this] { ExpireDuplicates(); });
+}
+
+CommandService::~CommandService() {
+  {
+    std::lock_guard lock(idem_mu_);
+    stopping_ = true;
+  }
+  idem_cv_.notify_all();
+  timer_.join();
+}
+
+void CommandService::ExpireDuplicates() {
+  std::unique_lock lock(idem_mu_);
+  while (!stopping_) {
+    if (deadlines_.empty()) {
+      idem_cv_.wait(lock);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() < deadlines_.front().at) {
+      idem_cv_.wait_until(lock, deadlines_.front().at);
+      continue;
+    }
+    const DuplicateDeadline due = std::move(deadlines_.front());
+    deadlines_.pop_front();
+    auto it = answers_.find(due.key);
+    if (it == answers_.end() || !it->second.pending) continue;  // answered already
+    auto& waiting = it->second.duplicates;
+    auto found = std::find_if(waiting.begin(), waiting.end(),
+                              [&](const Duplicate& d) { return d.id == due.id; });
+    if (found == waiting.end()) continue;
+    Done done = std::move(found->done);
+    waiting.erase(found);
+    lock.unlock();
+    done(Fail(Error::Unavailable(
+        "The first request with this Idempotency-Key has not been answered within " +
+        std::to_string(duplicate_wait_.count()) + " ms; retry with the same key")));
+    --in_flight_;
+    lock.lock();
+  }
+}
 
 Status CommandService::Load() {
   std::lock_guard lock(mu_);
@@ -38,7 +81,12 @@ Status CommandService::LoadLocked() {
                             event->aggregate_id, created ? 201 : 200);
       if (!outcome) return;
       outcome->position = AppendResult{topic, r.partition, r.offset, r.offset};
-      RememberAnswer(event->idempotency_key, *outcome, event->recorded_at);
+      std::lock_guard lock(idem_mu_);
+      auto it = answers_.find(event->idempotency_key);
+      // A request in flight with this key answers for it (and its duplicates) when it ends.
+      if (it == answers_.end() || !it->second.pending) {
+        RememberLocked(event->idempotency_key, *outcome, event->recorded_at);
+      }
     }
   });
   if (!st) return st;
@@ -46,17 +94,36 @@ Status CommandService::LoadLocked() {
   return {};
 }
 
-void CommandService::RememberAnswer(const std::string& key, const CommandOutcome& outcome,
+void CommandService::RememberLocked(const std::string& key, const CommandOutcome& outcome,
                                     Millis at) {
-  std::lock_guard lock(idem_mu_);
   const Millis horizon = clock_.NowMillis() - kIdempotencyWindow;
   while (!answer_times_.empty() && answer_times_.front().first < horizon) {
     auto it = answers_.find(answer_times_.front().second);
     if (it != answers_.end() && !it->second.pending) answers_.erase(it);
     answer_times_.pop_front();
   }
-  answers_[key] = {false, outcome};
+  answers_[key] = {false, outcome, {}};
   answer_times_.emplace_back(at, key);
+}
+
+void CommandService::Settle(const std::string& key, const Result<CommandOutcome>& result) {
+  std::vector<Duplicate> duplicates;
+  {
+    std::lock_guard lock(idem_mu_);
+    auto it = answers_.find(key);
+    if (it == answers_.end() || !it->second.pending) return;
+    duplicates = std::move(it->second.duplicates);
+    // Only what reached the log is remembered: that is what a restart remembers too.
+    if (result && result->position) {
+      RememberLocked(key, *result, clock_.NowMillis());
+    } else {
+      answers_.erase(it);
+    }
+  }
+  for (Duplicate& d : duplicates) {
+    d.done(result);
+    --in_flight_;
+  }
 }
 
 Result<CommandOutcome> CommandService::Answer(Subject subject, const std::string& id,
@@ -173,14 +240,28 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
   }
   const std::string key = meta.idempotency_key;
   if (!key.empty()) {
-    std::lock_guard lock(idem_mu_);
-    auto it = answers_.find(key);
-    if (it != answers_.end()) {
-      if (it->second.pending) {
-        return done(Fail(Error::Aborted("A request with this Idempotency-Key is in progress")));
-      }
-      return done(it->second.outcome);
+    std::unique_lock lock(idem_mu_);
+    auto [it, first] = answers_.try_emplace(key);
+    if (!first && !it->second.pending) {
+      CommandOutcome answer = it->second.outcome;
+      lock.unlock();
+      return done(std::move(answer));
     }
+    if (!first) {
+      // The first request with this key is in flight: this one gets its answer when it has
+      // one, on whichever thread that is, or kUnavailable from the timer.
+      const uint64_t id = ++last_duplicate_;
+      it->second.duplicates.push_back({id, std::move(done)});
+      deadlines_.push_back({std::chrono::steady_clock::now() + duplicate_wait_, key, id});
+      ++in_flight_;
+      if (deadlines_.size() == 1) idem_cv_.notify_all();
+      return;
+    }
+    // This request holds the key (pending) until it is answered, whichever way.
+    done = [this, key, done = std::move(done)](Result<CommandOutcome> result) {
+      Settle(key, result);
+      done(std::move(result));
+    };
   }
 
   // A log that stopped writing stays stopped: refuse without re-folding it for every command.
@@ -210,30 +291,20 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
   if (!values) return done(Fail(values.error()));
   auto outcome = answer();
   if (!outcome) return done(Fail(outcome.error()));
-  if (!key.empty()) {
-    std::lock_guard idem_lock(idem_mu_);
-    answers_[key] = {true, {}};
-  }
   ++in_flight_;
   // Enqueued under mu_, so that the log receives commands in the order they were decided.
-  log_.AppendAsync(
-      std::string(kCustomersTopic), decision->key, std::move(*values),
-      [this, key, outcome = std::move(*outcome), done = std::move(done),
-       at = meta.now](Result<AppendResult> appended) mutable {
-        if (!appended) {
-          stale_ = true;  // the write model holds events the log does not
-          if (!key.empty()) {
-            std::lock_guard idem_lock(idem_mu_);
-            answers_.erase(key);
-          }
-          done(Fail(appended.error()));
-        } else {
-          outcome.position = *appended;
-          if (!key.empty()) RememberAnswer(key, outcome, at);
-          done(std::move(outcome));
-        }
-        --in_flight_;
-      });
+  log_.AppendAsync(std::string(kCustomersTopic), decision->key, std::move(*values),
+                   [this, outcome = std::move(*outcome),
+                    done = std::move(done)](Result<AppendResult> appended) mutable {
+                     if (!appended) {
+                       stale_ = true;  // the write model holds events the log does not
+                       done(Fail(appended.error()));
+                     } else {
+                       outcome.position = *appended;
+                       done(std::move(outcome));
+                     }
+                     --in_flight_;
+                   });
 }
 
 Result<std::shared_ptr<IngestChunk>> CommandService::IngestCustomers(
@@ -302,6 +373,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
     }
     auto values = Commit(*decision);
     if (!values) {
+      out.result = IngestResult::kFailed;
       out.error = values.error();
       continue;
     }
@@ -318,6 +390,7 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
                          out.result = result;
                        } else {
                          stale_ = true;
+                         out.result = IngestResult::kFailed;
                          out.error = appended.error();
                        }
                        --in_flight_;

@@ -8,16 +8,18 @@
 //
 // Idempotency: a command with an Idempotency-Key that already succeeded in the last 24 hours
 // gets its first answer again and appends nothing; keys travel in the events, so they survive
-// restarts. A key whose first request is still in flight gets kAborted.
+// restarts. A request whose key is still in flight waits, without a thread, for the first one
+// and gets its answer (success or error), or kUnavailable after `duplicate_wait`.
 //
 // Bulk ingestion decides a chunk of records under the mutex, enqueues one append per record
 // (the log's group commit turns them into few syncs) and waits for the log outside it.
 //
-// Thread-safety: all methods may be called from any thread. Callbacks run on a log thread or
-// the caller's and must not block.
+// Thread-safety: all methods may be called from any thread. Callbacks run on a log thread, the
+// caller's or the service's own timer thread, and must not block.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -25,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -42,13 +45,15 @@ struct CommandOutcome {
   std::optional<AppendResult> position;  // where its last event landed; none if nothing changed
 };
 
-// What became of one record of a bulk ingestion.
-enum class IngestResult { kCreated, kUpdated, kUnchanged, kDuplicate, kRejected };
+// What became of one record of a bulk ingestion. kRejected: the record itself was refused (its
+// fields, or a business rule); kFailed: Keel could not record it (its append failed), which is
+// no fault of the record and stops the job.
+enum class IngestResult { kCreated, kUpdated, kUnchanged, kDuplicate, kRejected, kFailed };
 
 struct IngestRecordOutcome {
   size_t index = 0;  // in the request
   IngestResult result = IngestResult::kRejected;
-  std::optional<Error> error;  // for kRejected
+  std::optional<Error> error;  // for kRejected and kFailed
 };
 
 // The appends of one bulk chunk, decided and in flight. Thread-safe.
@@ -70,7 +75,16 @@ class CommandService final {
  public:
   using Done = std::function<void(Result<CommandOutcome>)>;
 
-  CommandService(EventLog& log, Clock& clock, IdGenerator& ids);
+  static constexpr std::chrono::milliseconds kDuplicateWait{10000};
+
+  // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
+  CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
+                 std::chrono::milliseconds duplicate_wait = kDuplicateWait);
+  // Joins the timer thread; requests still waiting for a first one are dropped unanswered (the
+  // App waits for in_flight() to drain before it gets here).
+  ~CommandService();
+  CommandService(const CommandService&) = delete;
+  CommandService& operator=(const CommandService&) = delete;
 
   // Folds the whole customers topic into the write model. Until it has succeeded, commands
   // are refused with kUnavailable.
@@ -94,7 +108,7 @@ class CommandService final {
   Result<std::shared_ptr<IngestChunk>> IngestOrders(
       const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta);
 
-  // Commands whose events are being appended.
+  // Commands whose events are being appended, and requests waiting for one with their key.
   int64_t in_flight() const { return in_flight_.load(); }
 
  private:
@@ -128,24 +142,49 @@ class CommandService final {
       size_t count, const std::function<Result<Decision>(size_t, const CommandMeta&)>& decide,
       const std::function<size_t(size_t)>& index_of, const CommandMeta& meta);
   Status LoadLocked();  // mu_ held
-  void RememberAnswer(const std::string& key, const CommandOutcome& outcome, Millis at);
+  // Keeps the answer of a key for the idempotency window; idem_mu_ held.
+  void RememberLocked(const std::string& key, const CommandOutcome& outcome, Millis at);
+  // The first request with `key` has its result: the waiting duplicates get it too, and a
+  // success that appended is remembered.
+  void Settle(const std::string& key, const Result<CommandOutcome>& result);
+  // The timer thread: fails the duplicates that waited duplicate_wait_ with kUnavailable.
+  void ExpireDuplicates();
 
+  // A request that arrived while the first with its key was in flight.
+  struct Duplicate {
+    uint64_t id = 0;
+    Done done;
+  };
   struct IdempotentAnswer {
-    bool pending = true;
-    CommandOutcome outcome;
+    bool pending = true;                // the first request is in flight
+    CommandOutcome outcome;             // once it is not
+    std::vector<Duplicate> duplicates;  // while it is
+  };
+  struct DuplicateDeadline {
+    std::chrono::steady_clock::time_point at;
+    std::string key;
+    uint64_t id = 0;
   };
 
   EventLog& log_;
   Clock& clock_;
   IdGenerator& ids_;
+  const std::chrono::milliseconds duplicate_wait_;
 
   std::mutex mu_;
   WriteModel state_;  // guarded by mu_
   std::atomic<bool> stale_{false};
 
+  // Taken after mu_ where both are held.
   std::mutex idem_mu_;
+  std::condition_variable idem_cv_;
   std::unordered_map<std::string, IdempotentAnswer> answers_;  // guarded by idem_mu_
   std::deque<std::pair<Millis, std::string>> answer_times_;    // guarded by idem_mu_
+  // Of every duplicate parked, oldest first (all wait equally long); guarded by idem_mu_.
+  std::deque<DuplicateDeadline> deadlines_;
+  uint64_t last_duplicate_ = 0;  // guarded by idem_mu_
+  bool stopping_ = false;        // guarded by idem_mu_
+  std::thread timer_;
 
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> loaded_{false};

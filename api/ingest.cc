@@ -388,22 +388,30 @@ void IngestService::Run(Job& job) {
     }
     if (customers.size() + orders.size() >= options_.chunk_records) {
       if (!Flush(job, customers, orders, in_flight)) return;  // failed; Flush said why
-      std::unique_lock lock(mu_);
-      if (stopping_) {
-        lock.unlock();
-        while (!in_flight.empty()) Settle(job, in_flight);
-        lock.lock();
-        job.status.state = "failed";
-        job.status.failure = "The server shut down after " + std::to_string(job.status.processed) +
-                             " records; re-send the body (records already ingested are recognised)";
-        job.status.finished_at = clock_.NowMillis();
-        return;
+      bool stopping;
+      {
+        std::lock_guard lock(mu_);
+        stopping = stopping_;
       }
+      if (stopping) return FailJob(job, in_flight, "The server shut down");
     }
   }
   if (!Flush(job, customers, orders, in_flight)) return;
-  while (!in_flight.empty()) Settle(job, in_flight);
+  while (!in_flight.empty()) {
+    if (auto st = Settle(job, in_flight); !st) return FailJob(job, in_flight, st.error().message);
+  }
   finish("");
+}
+
+void IngestService::FailJob(Job& job, InFlight& in_flight, const std::string& why) {
+  // Appends in flight cannot be called back: what they record is counted.
+  while (!in_flight.empty()) (void)Settle(job, in_flight);
+  std::lock_guard lock(mu_);
+  job.status.state = "failed";
+  job.status.failure = why + "; the job stopped after " + std::to_string(job.status.processed) +
+                       " of " + std::to_string(job.status.total) +
+                       " records. Re-send the body: records already ingested are recognised";
+  job.status.finished_at = clock_.NowMillis();
 }
 
 bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
@@ -425,25 +433,39 @@ bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields
   customers.clear();
   orders.clear();
   if (!chunk) {
-    while (!in_flight.empty()) Settle(job, in_flight);
-    for (size_t i : indexes) Reject(job, i, chunk.error());
-    std::lock_guard lock(mu_);
-    job.status.state = "failed";
-    job.status.failure = chunk.error().message;
-    job.status.finished_at = clock_.NowMillis();
+    // Not the records' fault: they are neither processed nor rejected.
+    FailJob(job, in_flight,
+            "Records from " + std::to_string(indexes.front()) +
+                " on could not be handed to the log: " + chunk.error().message);
     return false;
   }
   in_flight.push_back(std::move(*chunk));
-  while (in_flight.size() > kChunksInFlight) Settle(job, in_flight);
+  while (in_flight.size() > kChunksInFlight) {
+    if (auto st = Settle(job, in_flight); !st) {
+      FailJob(job, in_flight, st.error().message);
+      return false;
+    }
+  }
   return true;
 }
 
-void IngestService::Settle(Job& job, InFlight& in_flight) {
+Status IngestService::Settle(Job& job, InFlight& in_flight) {
   std::shared_ptr<IngestChunk> chunk = std::move(in_flight.front());
   in_flight.pop_front();
+  Status failed;
   for (const auto& o : chunk->Wait()) {
     if (o.result == IngestResult::kRejected) {
       Reject(job, o.index, o.error.value_or(Error::Internal("Rejected")));
+      continue;
+    }
+    if (o.result == IngestResult::kFailed) {
+      if (failed) {
+        const Error cause = o.error.value_or(Error::Internal("Append failed"));
+        failed = Fail(Error{cause.code,
+                            "Record " + std::to_string(o.index) +
+                                " could not be appended to the log: " + cause.message,
+                            {}});
+      }
       continue;
     }
     std::lock_guard lock(mu_);
@@ -453,9 +475,12 @@ void IngestService::Settle(Job& job, InFlight& in_flight) {
       case IngestResult::kUpdated: ++job.status.updated; break;
       case IngestResult::kUnchanged: ++job.status.unchanged; break;
       case IngestResult::kDuplicate: ++job.status.duplicates; break;
-      case IngestResult::kRejected: break;
+      case IngestResult::kRejected:
+      case IngestResult::kFailed:
+        break;
     }
   }
+  return failed;
 }
 
 }  // namespace keel

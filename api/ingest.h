@@ -5,9 +5,11 @@
 // them). Synchronous requests are answered when their job ends; asynchronous ones at once,
 // and GET /api/v1/ingest/jobs/:id reports progress.
 //
-// A JSON array whose structure is broken is refused before anything is appended. The latest
-// jobs (Options::max_jobs_kept) are answered from memory and recorded in a file, so that they
-// are answered across restarts; their effects live in the log.
+// A JSON array whose structure is broken is refused before anything is appended. A record that
+// cannot be recorded (its append to the log failed) is never counted as rejected: the job stops
+// there and ends "failed", with the records processed so far counted. The latest jobs
+// (Options::max_jobs_kept) are answered from memory and recorded in a file, so that they are
+// answered across restarts; their effects live in the log.
 //
 // Thread-safety: all methods may be called from any thread. The destructor stops the job in
 // progress after its current chunk and fails the queued ones; each is answered.
@@ -105,8 +107,12 @@ class IngestService final {
   // at most kChunksInFlight chunks waiting for their appends.
   bool Flush(Job& job, std::vector<std::pair<size_t, CustomerFields>>& customers,
              std::vector<std::pair<size_t, OrderInput>>& orders, InFlight& in_flight);
-  // Waits for the oldest chunk in flight and counts its outcomes.
-  void Settle(Job& job, InFlight& in_flight);
+  // Waits for the oldest chunk in flight and counts its outcomes. An error when a record of it
+  // could not be recorded (its append failed): the job must stop (FailJob).
+  Status Settle(Job& job, InFlight& in_flight);
+  // Ends the job as failed because of `why`: settles the chunks still in flight (what they
+  // recorded is counted), and says how far the job got.
+  void FailJob(Job& job, InFlight& in_flight, const std::string& why);
   static constexpr size_t kChunksInFlight = 2;
   void Reject(Job& job, size_t index, Error error);
   // Takes in the jobs of earlier processes and rewrites the file with only those kept.

@@ -73,7 +73,7 @@ Result<std::optional<Millis>> ParseVisitInput(std::string_view body) {
     if (key != "visitedAt") {
       errors.push_back({std::string(key), "Unknown field"});
     } else if (value.get(s) || !ParseIso8601(s)) {
-      errors.push_back({"visitedAt", "Must be an ISO-8601 datetime with a zone"});
+      errors.push_back({"visitedAt", std::string(kInvalidDatetimeMessage)});
     } else {
       at = ParseIso8601(s);
     }

@@ -105,7 +105,10 @@ Result<StoreBenchResult> RunStoreBench(const StoreBenchOptions& options) {
       placed.amount_cents = order.amount_cents;
       placed.order_date = order.order_date;
       placed.status = order.status;
-      ApplyOrderToStats(customer.stats, placed);
+      if (auto st = ApplyOrderToStats(customer.stats, placed); !st) {
+        fail(st.error());
+        break;
+      }
       batch.push_back({kCustomerFiguresTable, customer.id, EncodeCustomerFigures(customer)});
       if (static_cast<int64_t>(n + 1) % batch_orders == 0) commit();
     }

@@ -63,8 +63,7 @@ Status CustomerWriteModel::ApplyOrder(const OrderChange& change) {
   if (it == customers_.end()) {
     return Fail(Error::DataLoss("Order event for unknown customer " + change.customer_id));
   }
-  ApplyOrderToStats(it->second.stats, change);
-  return {};
+  return ApplyOrderToStats(it->second.stats, change);
 }
 
 Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& state,
@@ -98,6 +97,11 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
   }
   if (wanted.phone && *wanted.phone != c.phone) diff.phone = wanted.phone;
   if (wanted.total_spending_cents && *wanted.total_spending_cents != c.total_spending_cents) {
+    // A baseline may always go down; up only as far as the limit on the total.
+    if (*wanted.total_spending_cents > c.total_spending_cents &&
+        !WithinSpendingLimit(*wanted.total_spending_cents, c.stats.order_cents, 0)) {
+      return Fail(Error::Validation({{"totalSpending", SpendingLimitMessage()}}));
+    }
     diff.total_spending_cents = wanted.total_spending_cents;
   }
   if (wanted.visits && *wanted.visits != c.visits) diff.visits = wanted.visits;

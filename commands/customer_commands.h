@@ -62,7 +62,8 @@ class CustomerWriteModel {
   const std::string* OwnerOfEmail(std::string_view email) const;
   // Folds one customer event in; the same fold as the read model.
   Status Apply(const EventEnvelope& event);
-  // Folds an order event into its customer's stats; kDataLoss for an unknown customer.
+  // Folds an order event into its customer's stats; kDataLoss for an unknown customer, or for
+  // stats the order would overflow (then unchanged).
   Status ApplyOrder(const OrderChange& change);
   size_t size() const { return customers_.size(); }
 
@@ -80,7 +81,9 @@ class CustomerWriteModel {
 };
 
 // Each returns the events to append (possibly none: the command changes nothing) or the
-// error: kAlreadyExists for a taken email, kNotFound, kAborted for a stale expected version.
+// error: kAlreadyExists for a taken email, kNotFound, kAborted for a stale expected version,
+// kInvalidArgument naming totalSpending for a baseline raised past kMaxCustomerSpendingCents
+// with the customer's orders.
 Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& state,
                                                   const RegisterCustomer& cmd,
                                                   const CommandMeta& meta, IdGenerator& ids);

@@ -143,6 +143,11 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     decision.duplicate = true;
     return decision;
   }
+  if (in.status != OrderStatus::kCancelled &&
+      !WithinSpendingLimit(customer->total_spending_cents, customer->stats.order_cents,
+                           in.amount_cents)) {
+    return Fail(Error::Validation({{"orderAmount", SpendingLimitMessage()}}));
+  }
   Order o;
   o.customer_id = customer->id;
   o.external_id = in.external_id;

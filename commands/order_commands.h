@@ -83,8 +83,10 @@ struct OrderDecision {
   std::optional<Order> placed;  // the new order as placed, items included
 };
 
-// kInvalidArgument naming customerId for an unknown or inactive customer; kAlreadyExists when
-// the external id belongs to another customer's order.
+// kInvalidArgument naming customerId for an unknown or inactive customer, or orderAmount for an
+// order that would take the customer's total spending past kMaxCustomerSpendingCents (a
+// cancelled one does not count); kAlreadyExists when the external id belongs to another
+// customer's order.
 Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
                                        const CommandMeta& meta, IdGenerator& ids);

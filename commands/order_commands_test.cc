@@ -109,6 +109,54 @@ TEST_F(OrderCommandsTest, CancellationTakesTheAmountBackOut) {
   EXPECT_EQ(AverageOrderCents(*c), 300);
 }
 
+// A customer's total spending (baseline plus orders not cancelled) stops at
+// kMaxCustomerSpendingCents: a placement or a baseline that would pass it is refused naming the
+// field, and appends nothing; what does not count towards it (a cancelled order) still goes in.
+TEST_F(OrderCommandsTest, TotalSpendingStopsAtTheCustomerMaximum) {
+  static_assert(kMaxCustomerSpendingCents % kMaxCents == 0);
+  const int64_t orders = kMaxCustomerSpendingCents / kMaxCents - 1;
+  Fold(DecideUpdate(state_.customers, {"c1", {.total_spending_cents = kMaxCents}}, Meta(), ids_));
+  for (int64_t i = 0; i < orders; ++i) {
+    ASSERT_TRUE(Place({.customer_id = "c1", .amount_cents = kMaxCents})) << i;
+  }
+  const Customer* c = state_.customers.Find("c1");
+  ASSERT_EQ(TotalSpendingCents(*c), kMaxCustomerSpendingCents);
+  const CustomerStats full = c->stats;
+
+  auto over = Place({.customer_id = "c1", .amount_cents = 1});
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(over.error().field_errors.size(), 1u);
+  EXPECT_EQ(over.error().field_errors[0].field, "orderAmount");
+  EXPECT_EQ(state_.customers.Find("c1")->stats, full);
+  auto by_email = Place({.customer_email = "a@x.io", .amount_cents = kMaxCents});
+  ASSERT_FALSE(by_email);
+  EXPECT_EQ(by_email.error().field_errors[0].field, "orderAmount");
+
+  auto cancelled =
+      Place({.customer_id = "c1", .amount_cents = kMaxCents, .status = OrderStatus::kCancelled});
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_EQ(TotalSpendingCents(*state_.customers.Find("c1")), kMaxCustomerSpendingCents);
+
+  // The baseline may go down, and up again to the maximum, not past it.
+  Fold(DecideUpdate(state_.customers, {"c1", {.total_spending_cents = 0}}, Meta(), ids_));
+  ASSERT_TRUE(Place({.customer_id = "c1", .amount_cents = kMaxCents - 1}));
+  auto raise = DecideUpdate(state_.customers, {"c1", {.total_spending_cents = 2}}, Meta(), ids_);
+  ASSERT_FALSE(raise);
+  EXPECT_EQ(raise.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(raise.error().field_errors.size(), 1u);
+  EXPECT_EQ(raise.error().field_errors[0].field, "totalSpending");
+  Fold(DecideUpdate(state_.customers, {"c1", {.total_spending_cents = 1}}, Meta(), ids_));
+  EXPECT_EQ(TotalSpendingCents(*state_.customers.Find("c1")), kMaxCustomerSpendingCents);
+  auto replace =
+      DecideUpdate(state_.customers, {"c1", {.name = "A", .email = "a@x.io"}, /*replace=*/true},
+                   Meta(), ids_);  // the baseline returns to 0
+  ASSERT_TRUE(replace) << replace.error().message;
+
+  // 10,000 orders of 1e18 - 1 cents: 99999999999999.9999 on average, rounded up.
+  EXPECT_EQ(AverageOrderCents(*state_.customers.Find("c1")), kMaxCents);
+}
+
 TEST_F(OrderCommandsTest, VisitsCount) {
   Fold(DecideRecordVisit(state_.customers, {"c1", 77}, Meta(), ids_));
   Fold(DecideRecordVisit(state_.customers, {"c1", std::nullopt}, Meta(), ids_));

@@ -29,6 +29,9 @@ struct WriteModel {
     if (!customer) {
       return Fail(Error::DataLoss("Order event for unknown customer " + change.customer_id));
     }
+    // The stats first on a copy: an order they refuse must not reach the orders either.
+    CustomerStats stats = customer->stats;
+    if (auto st = ApplyOrderToStats(stats, change); !st) return st;
     if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
     return customers.ApplyOrder(change);
   }

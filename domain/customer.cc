@@ -8,6 +8,7 @@
 #include "domain/ids.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/numbers.h"
 #include "domain/text.h"
 
 namespace keel {
@@ -119,11 +120,14 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
         type_error(key, "a number", value);
         continue;
       }
+      // The range first: a huge number is too large, whatever its decimals.
+      const double units = value.get_double().value_unsafe();
       auto cents = json::ToCents(value);
-      if (!cents) {
-        errors.push_back({"totalSpending", "Amount must have at most two decimal places"});
-      } else if (*cents < 0 || *cents > kMaxCents) {
+      if (!(units >= 0 && units <= static_cast<double>(kMaxCents / 100)) ||
+          (cents && *cents > kMaxCents)) {
         errors.push_back({"totalSpending", "Must be between 0 and 1000000000000"});
+      } else if (!cents) {
+        errors.push_back({"totalSpending", "Amount must have at most two decimal places"});
       } else {
         out.total_spending_cents = *cents;
       }
@@ -149,7 +153,7 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
       }
       auto t = ParseIso8601(value.get_string().value_unsafe());
       if (!t) {
-        errors.push_back({"lastVisit", "Must be an ISO-8601 datetime with a zone, e.g. 2026-01-31T09:30:00Z"});
+        errors.push_back({"lastVisit", std::string(kInvalidDatetimeMessage)});
         continue;
       }
       out.last_visit = std::optional<Millis>(*t);
@@ -267,9 +271,14 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
     if (c.version == 0) return Fail(Error::DataLoss("Visit of an unknown customer"));
     auto at = DecodeVisit(e.payload);
     if (!at) return Fail(at.error());
-    ++c.stats.recorded_visits;
+    auto visits = CheckedAdd(c.stats.recorded_visits, 1);
+    auto revision = CheckedAdd(c.stats.revision, 1);
+    if (!visits || !revision) {
+      return Fail(Error::DataLoss("Visit past the customer's int64 counts"));
+    }
+    c.stats.recorded_visits = *visits;
     c.stats.last_activity = std::max(c.stats.last_activity.value_or(*at), *at);
-    ++c.stats.revision;
+    c.stats.revision = *revision;
   } else {
     auto fields = DecodeCustomerFields(e.payload);
     if (!fields) return Fail(fields.error());
@@ -300,11 +309,11 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
 }
 
 int64_t TotalSpendingCents(const Customer& c) {
-  return c.total_spending_cents + c.stats.order_cents;
+  return SaturatingAdd(c.total_spending_cents, c.stats.order_cents);
 }
 
 int64_t TotalVisits(const Customer& c) {
-  return c.visits + c.stats.recorded_visits + c.stats.order_count;
+  return SaturatingAdd(SaturatingAdd(c.visits, c.stats.recorded_visits), c.stats.order_count);
 }
 
 std::optional<Millis> LastVisit(const Customer& c) {
@@ -314,8 +323,24 @@ std::optional<Millis> LastVisit(const Customer& c) {
 }
 
 int64_t AverageOrderCents(const Customer& c) {
-  if (c.stats.order_count <= 0) return 0;
-  return (c.stats.order_cents + c.stats.order_count / 2) / c.stats.order_count;
+  const int64_t n = c.stats.order_count;
+  const int64_t cents = c.stats.order_cents;
+  if (n <= 0) return 0;
+  if (cents < 0) return (cents + n / 2) / n;  // cannot overflow: the two have opposite signs
+  // (cents + n / 2) / n, without the sum that could pass INT64_MAX.
+  const int64_t rest = cents % n;
+  return cents / n + (rest >= n - rest ? 1 : 0);
+}
+
+bool WithinSpendingLimit(int64_t baseline_cents, int64_t order_cents, int64_t added_cents) {
+  auto total = CheckedAdd(baseline_cents, order_cents);
+  if (total) total = CheckedAdd(*total, added_cents);
+  return total && *total <= kMaxCustomerSpendingCents;
+}
+
+std::string SpendingLimitMessage() {
+  return "Would take the customer's total spending past " + FormatCents(kMaxCustomerSpendingCents) +
+         ", the most one customer may reach";
 }
 
 std::string EncodeVisit(Millis visited_at) {

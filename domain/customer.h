@@ -22,7 +22,11 @@ inline constexpr std::string_view kCustomerDeactivated = "CustomerDeactivated";
 inline constexpr std::string_view kCustomerVisitRecorded = "CustomerVisitRecorded";
 inline constexpr int kCustomerRegisteredVersion = 2;
 
-inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units
+inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units: one amount
+// The most a customer's total spending (baseline plus orders not cancelled) may reach, 1e16 in
+// currency units (10,000 orders of the largest amount): a command that would take it further is
+// refused, so that a customer's figures stay far inside int64 cents.
+inline constexpr int64_t kMaxCustomerSpendingCents = 1'000'000'000'000'000'000;
 
 // What the customer's orders and recorded visits add to the imported baseline. Orders are
 // their own aggregates on the customer's stream; their events move these without touching the
@@ -58,11 +62,18 @@ struct Customer {
   bool operator==(const Customer&) const = default;
 };
 
-// The served figures: baseline plus orders plus recorded visits.
+// The served figures: baseline plus orders plus recorded visits. Never overflow: a sum past
+// int64 (only an imported log could hold one) is held at the limit.
 int64_t TotalSpendingCents(const Customer& c);
 int64_t TotalVisits(const Customer& c);
 std::optional<Millis> LastVisit(const Customer& c);
 int64_t AverageOrderCents(const Customer& c);  // 0 without orders; rounded half up
+
+// Whether a baseline of `baseline_cents` and orders worth `order_cents`, plus `added_cents`,
+// stay within kMaxCustomerSpendingCents.
+bool WithinSpendingLimit(int64_t baseline_cents, int64_t order_cents, int64_t added_cents);
+// The field error of a command refused for it.
+std::string SpendingLimitMessage();
 
 // A set of field values, each present or not. The payload of CustomerRegistered (all present)
 // and CustomerUpdated (the changed ones), and the parsed form of a request body.

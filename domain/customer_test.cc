@@ -100,6 +100,42 @@ TEST(CustomerInputTest, AmountsWithMoreThanTwoDecimalsAreRefused) {
   EXPECT_EQ(errors[0].field, "totalSpending");
 }
 
+TEST(CustomerInputTest, TotalSpendingIsWholeCentsAtAnyMagnitude) {
+  for (const char* bad : {"12345.678", "999999999.999", "0.001"}) {
+    auto errors =
+        Errors(std::string(R"({"totalSpending":)") + bad + "}", CustomerInputMode::kPatch);
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0],
+              (FieldError{"totalSpending", "Amount must have at most two decimal places"}));
+  }
+  auto errors = Errors(R"({"totalSpending":1e300})", CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], (FieldError{"totalSpending", "Must be between 0 and 1000000000000"}));
+  auto ok = ParseCustomerInput(R"({"totalSpending":999999999999.99})", CustomerInputMode::kPatch);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->total_spending_cents, 99999999999999);
+}
+
+// Whatever the input accepts, the event codec writes back and the fold reads.
+TEST(CustomerInputTest, LastVisitIsRefusedOutsideYearsOneTo9999) {
+  for (const char* date :
+       {"0000-01-01T00:00:00+00:01", "0001-01-01T00:00:00+00:01", "9999-12-31T23:00:00-01:00"}) {
+    auto errors =
+        Errors(std::string(R"({"lastVisit":")") + date + "\"}", CustomerInputMode::kPatch);
+    ASSERT_EQ(errors.size(), 1u) << date;
+    EXPECT_EQ(errors[0].field, "lastVisit") << date;
+  }
+  for (const char* date : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+                           "0001-01-01T00:30:00+00:30", "9999-12-31T22:00:00-01:59"}) {
+    auto fields = ParseCustomerInput(std::string(R"({"lastVisit":")") + date + "\"}",
+                                     CustomerInputMode::kPatch);
+    ASSERT_TRUE(fields) << date << ": " << fields.error().message;
+    auto decoded = DecodeCustomerFields(EncodeCustomerFields(*fields));
+    ASSERT_TRUE(decoded) << date << ": " << decoded.error().message;
+    EXPECT_EQ(decoded->last_visit, fields->last_visit) << date;
+  }
+}
+
 EventEnvelope Event(std::string type, int64_t version, std::string payload, Millis at) {
   EventEnvelope e;
   e.event_id = "e" + std::to_string(version);

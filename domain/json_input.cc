@@ -7,6 +7,14 @@ namespace keel::json {
 
 using simdjson::dom::element_type;
 
+namespace {
+
+// Amounts of this many currency units or more are not read as cents: their cents would not all
+// be exact in a double (2^53 is about 9.007e15).
+constexpr double kMaxExactUnits = 9e13;
+
+}  // namespace
+
 Result<simdjson::dom::element> Parse(std::string_view text, std::string_view what,
                                      ErrorCode code) {
   if (text.empty()) {
@@ -37,13 +45,13 @@ std::optional<int64_t> ToCents(simdjson::dom::element v) {
     case element_type::UINT64: return std::nullopt;  // beyond any amount we accept
     case element_type::DOUBLE: {
       const double d = v.get_double().value_unsafe();
-      if (!std::isfinite(d) || std::fabs(d) > 1e15) return std::nullopt;
-      const double scaled = d * 100.0;
-      const double rounded = std::round(scaled);
-      if (std::fabs(scaled - rounded) > 1e-6 * std::max(1.0, std::fabs(scaled))) {
-        return std::nullopt;
-      }
-      return static_cast<int64_t>(rounded);
+      if (!std::isfinite(d) || std::fabs(d) >= kMaxExactUnits) return std::nullopt;
+      // Whole cents exactly: the number is the double nearest to some n / 100. Below 2^53 both
+      // n and the quotient are exact or correctly rounded, as the JSON parser rounded the text,
+      // so 12345.678 (nearest to no n / 100) is refused where a tolerance would round it.
+      const double cents = std::round(d * 100.0);
+      if (cents / 100.0 != d) return std::nullopt;
+      return static_cast<int64_t>(cents);
     }
     default: return std::nullopt;
   }

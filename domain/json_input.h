@@ -18,7 +18,9 @@ namespace keel::json {
 Result<simdjson::dom::element> Parse(std::string_view text, std::string_view what,
                                      ErrorCode code);
 
-// Number → cents; nullopt if not a number, negative zero aside, or more than two decimals.
+// Number → cents; nullopt if not a number, if it is not a whole number of cents (more than two
+// decimals; judged on the parsed double, so digits beyond its 15 to 17 significant ones are not
+// seen), or if its magnitude is 9e13 or more (far beyond any amount Keel takes).
 std::optional<int64_t> ToCents(simdjson::dom::element v);
 // Integral number (an integral double such as 3.0 counts).
 std::optional<int64_t> ToInt(simdjson::dom::element v);

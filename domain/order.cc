@@ -5,6 +5,7 @@
 #include "domain/binary.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/numbers.h"
 #include "domain/text.h"
 
 namespace keel {
@@ -50,16 +51,21 @@ std::optional<int64_t> ReadAmount(element v, std::string_view field, bool allow_
     errors.push_back({std::string(field), "Expected a number, got " + std::string(json::TypeName(v))});
     return std::nullopt;
   }
+  auto out_of_range = [&] {
+    errors.push_back(
+        {std::string(field), allow_zero ? "Must be between 0 and 1000000000000"
+                                        : "Must be greater than 0 and at most 1000000000000"});
+    return std::nullopt;
+  };
+  // The range first: a huge number is too large, whatever its decimals.
+  const double units = v.get_double().value_unsafe();
+  if (!(units >= 0 && units <= static_cast<double>(kMaxCents / 100))) return out_of_range();
   auto cents = json::ToCents(v);
   if (!cents) {
     errors.push_back({std::string(field), "Amount must have at most two decimal places"});
     return std::nullopt;
   }
-  if (*cents < 0 || (!allow_zero && *cents == 0) || *cents > kMaxCents) {
-    errors.push_back({std::string(field), allow_zero ? "Must be between 0 and 1000000000000"
-                                                     : "Must be greater than 0 and at most 1000000000000"});
-    return std::nullopt;
-  }
+  if ((!allow_zero && *cents == 0) || *cents > kMaxCents) return out_of_range();
   return cents;
 }
 
@@ -235,7 +241,7 @@ Result<OrderInput> ParseOrderInput(element doc) {
       }
       auto t = ParseIso8601(value.get_string().value_unsafe());
       if (!t) {
-        errors.push_back({"orderDate", "Must be an ISO-8601 datetime with a zone, e.g. 2026-01-31T09:30:00Z"});
+        errors.push_back({"orderDate", std::string(kInvalidDatetimeMessage)});
         continue;
       }
       in.order_date = *t;
@@ -415,22 +421,34 @@ Status ApplyOrderChange(Order& o, const EventEnvelope& e, const OrderChange& c) 
   return {};
 }
 
-void ApplyOrderToStats(CustomerStats& s, const OrderChange& c) {
+Status ApplyOrderToStats(CustomerStats& stats, const OrderChange& c) {
   const bool counted_before = !c.placed && c.from != OrderStatus::kCancelled;
   const bool counted_after = c.status != OrderStatus::kCancelled;
+  CustomerStats s = stats;
   if (c.placed) {
     s.first_order_at = std::min(s.first_order_at.value_or(c.order_date), c.order_date);
     s.last_order_at = std::max(s.last_order_at.value_or(c.order_date), c.order_date);
     s.last_activity = std::max(s.last_activity.value_or(c.order_date), c.order_date);
   }
+  std::optional<int64_t> count = s.order_count, cents = s.order_cents, revision = s.revision;
   if (counted_after && !counted_before) {
-    ++s.order_count;
-    s.order_cents += c.amount_cents;
+    count = CheckedAdd(s.order_count, 1);
+    cents = CheckedAdd(s.order_cents, c.amount_cents);
   } else if (counted_before && !counted_after) {
-    --s.order_count;
-    s.order_cents -= c.amount_cents;
+    count = CheckedSub(s.order_count, 1);
+    cents = CheckedSub(s.order_cents, c.amount_cents);
   }
-  if (c.placed || counted_before != counted_after) ++s.revision;
+  if (c.placed || counted_before != counted_after) revision = CheckedAdd(s.revision, 1);
+  if (!count || !cents || !revision) {
+    return Fail(Error::DataLoss("Order of " + FormatCents(c.amount_cents) +
+                                " would take customer " + c.customer_id +
+                                "'s figures past int64 cents"));
+  }
+  s.order_count = *count;
+  s.order_cents = *cents;
+  s.revision = *revision;
+  stats = s;
+  return {};
 }
 
 std::string OrderDetailsMembers(const Order& o) {

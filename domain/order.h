@@ -108,8 +108,10 @@ OrderChange PlacementWithoutItems(const Order& order);
 
 // The order fold; kDataLoss when the event does not follow the order's state.
 Status ApplyOrderChange(Order& order, const EventEnvelope& event, const OrderChange& change);
-// What the order event does to its customer's stats (the customer must exist).
-void ApplyOrderToStats(CustomerStats& stats, const OrderChange& change);
+// What the order event does to its customer's stats (the customer must exist). kDataLoss, and
+// `stats` unchanged, when a count or sum would pass int64 (the commands keep a customer's
+// spending within kMaxCustomerSpendingCents, so only an imported log can hold such an order).
+Status ApplyOrderToStats(CustomerStats& stats, const OrderChange& change);
 
 std::string OrderToJson(const Order& order);
 // What never changes after placement beyond the figures, as JSON members: "orderId":…,"items":[…].

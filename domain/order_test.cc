@@ -78,6 +78,65 @@ TEST(OrderInputTest, NeedsAnAmountOrItems) {
   EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","items":[{"sku":"A","name":"A","qty":1,"price":0}]})"));
 }
 
+// An amount is a whole number of cents, at any magnitude up to the maximum: a third decimal is
+// refused, never rounded away.
+TEST(OrderInputTest, AmountsAreWholeCentsOrRefused) {
+  auto amount = [](std::string_view text) {
+    return ParseOrderInput(R"({"customerId":"c1","orderAmount":)" + std::string(text) + "}");
+  };
+  for (const char* bad : {"12345.678", "0.001", "1.005", "99999999.999", "999999999999.999",
+                          "1000000000000.001", "123456789.123", "0.125"}) {
+    auto in = amount(bad);
+    ASSERT_FALSE(in) << bad << " became " << in->amount_cents;
+    EXPECT_EQ(in.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderAmount"}) << bad;
+  }
+  EXPECT_EQ(amount("12345.678").error().field_errors[0].message,
+            "Amount must have at most two decimal places");
+  EXPECT_EQ(amount("1000000000000.001").error().field_errors[0].message,
+            "Must be greater than 0 and at most 1000000000000");
+  for (auto [text, cents] :
+       std::initializer_list<std::pair<const char*, int64_t>>{{"12345.67", 1234567},
+                                                              {"0.29", 29},
+                                                              {"0.01", 1},
+                                                              {"12345.670", 1234567},
+                                                              {"1e2", 10000},
+                                                              {"1.5e-1", 15},
+                                                              {"999999999999.99", 99999999999999},
+                                                              {"1000000000000", kMaxCents},
+                                                              {"1000000000000.00", kMaxCents}}) {
+    auto in = amount(text);
+    ASSERT_TRUE(in) << text << ": " << in.error().message;
+    EXPECT_EQ(in->amount_cents, cents) << text;
+  }
+  auto price = ParseOrderInput(
+      R"({"customerId":"c1","items":[{"sku":"A","name":"A","qty":1,"price":12345.678}]})");
+  ASSERT_FALSE(price);
+  EXPECT_EQ(Fields(price.error()), std::vector<std::string>{"items[0].price"});
+}
+
+// A date that the event codec could not write back (years 0 or 10000 once the offset is
+// applied) is refused as input, with the field named.
+TEST(OrderInputTest, OrderDateIsRefusedOutsideYearsOneTo9999) {
+  for (const char* date :
+       {"0000-01-01T00:00:00+00:01", "0001-01-01T00:00:00+00:01", "9999-12-31T23:30:00-01:00"}) {
+    auto in = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"orderDate":")" +
+                              std::string(date) + "\"}");
+    ASSERT_FALSE(in) << date;
+    EXPECT_EQ(Fields(in.error()), std::vector<std::string>{"orderDate"}) << date;
+  }
+  for (const char* date : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+                           "0001-01-01T05:00:00+05:00", "9999-12-31T12:00:00-11:59"}) {
+    auto in = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"orderDate":")" +
+                              std::string(date) + "\"}");
+    ASSERT_TRUE(in) << date << ": " << in.error().message;
+    Order o{.customer_id = "c1", .order_date = *in->order_date, .amount_cents = 1};
+    auto change = DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, EncodeOrderPlaced(o), 1));
+    ASSERT_TRUE(change) << date << ": " << change.error().message;
+    EXPECT_EQ(change->order_date, *in->order_date) << date;
+  }
+}
+
 TEST(OrderStatusTest, FollowsTheSeedStateMachine) {
   using S = OrderStatus;
   EXPECT_TRUE(IsAllowedTransition(S::kPending, S::kShipped));
@@ -216,6 +275,54 @@ TEST(OrderTest, CustomerRecordRoundTripsWithStats) {
   EXPECT_EQ(AverageOrderCents(c), 151);  // 150.5 rounds up
 }
 
+// The stats fold never overflows: an order that would take the customer's count or cents past
+// int64 is refused (kDataLoss: the write side refuses such orders long before) and changes
+// nothing; the served figures saturate instead of wrapping.
+TEST(CustomerStatsTest, OverflowIsRefusedAndTheFiguresNeverWrap) {
+  CustomerStats stats{.order_count = 3, .order_cents = INT64_MAX - 10};
+  const CustomerStats before = stats;
+  OrderChange placed{.customer_id = "c", .amount_cents = 11, .order_date = 5, .placed = true};
+  auto st = ApplyOrderToStats(stats, placed);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(stats, before);
+  placed.amount_cents = 10;
+  ASSERT_TRUE(ApplyOrderToStats(stats, placed));
+  EXPECT_EQ(stats.order_cents, INT64_MAX);
+  EXPECT_EQ(stats.order_count, 4);
+
+  OrderChange cancelled{.customer_id = "c",
+                        .amount_cents = 10,
+                        .order_date = 5,
+                        .status = OrderStatus::kCancelled,
+                        .from = OrderStatus::kPending};
+  CustomerStats low{.order_count = 1, .order_cents = INT64_MIN + 5};
+  const CustomerStats low_before = low;
+  ASSERT_FALSE(ApplyOrderToStats(low, cancelled));
+  EXPECT_EQ(low, low_before);
+  CustomerStats counted{.order_count = INT64_MAX, .order_cents = 0};
+  placed.amount_cents = 1;
+  ASSERT_FALSE(ApplyOrderToStats(counted, placed));
+
+  Customer c;
+  c.total_spending_cents = kMaxCents;
+  c.visits = 1'000'000'000'000;
+  c.stats = {.order_count = 3, .order_cents = INT64_MAX, .recorded_visits = INT64_MAX};
+  EXPECT_EQ(TotalSpendingCents(c), INT64_MAX);
+  EXPECT_EQ(TotalVisits(c), INT64_MAX);
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX / 3);  // .33 rounds down
+  c.stats.order_count = 2;
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX / 2 + 1);  // x.5 rounds up
+  c.stats.order_count = 1;
+  EXPECT_EQ(AverageOrderCents(c), INT64_MAX);
+  c.stats.order_count = INT64_MAX;
+  EXPECT_EQ(AverageOrderCents(c), 1);
+  c.stats.order_cents = INT64_MAX / 2;
+  EXPECT_EQ(AverageOrderCents(c), 0);  // just under a half
+  c.stats.order_cents = INT64_MAX / 2 + 1;
+  EXPECT_EQ(AverageOrderCents(c), 1);  // a half rounds up
+}
+
 // Property: any sequence of orders (some placed cancelled, some with earlier dates),
 // cancellations, other status changes and visits folds into the stats a brute-force
 // recomputation from the event list gives.
@@ -273,7 +380,7 @@ TEST(CustomerStatsProperty, FoldEqualsRecomputationFromTheEvents) {
       if (e.aggregate_type == kOrderAggregate) {
         auto change = DecodeOrderChange(e);
         ASSERT_TRUE(change) << change.error().message;
-        ApplyOrderToStats(folded.stats, *change);
+        ASSERT_TRUE(ApplyOrderToStats(folded.stats, *change));
       } else {
         ASSERT_TRUE(ApplyCustomerEvent(folded, e));
       }

@@ -50,12 +50,17 @@ bool Digits(std::string_view s, size_t i, size_t n, int& out) {
 }  // namespace
 
 std::string FormatIso8601(Millis ms) {
-  const int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
-  const int64_t rem = ms - days * 86400000;
+  // Floor division that cannot overflow, whatever `ms` is.
+  int64_t days = ms / 86400000;
+  int64_t rem = ms % 86400000;
+  if (rem < 0) {
+    rem += 86400000;
+    --days;
+  }
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  if (y < 0 || y > 9999) {
+  if (y < 1 || y > 9999) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%lld-%02u-%02uT00:00:00.000Z", static_cast<long long>(y), m, d);
     return buf;
@@ -121,7 +126,9 @@ std::optional<Millis> ParseIso8601(std::string_view s) {
   const int64_t days = DaysFromCivil(year, month, day);
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + (second == 60 ? 59 : second) -
                        offset_minutes * 60;
-  return secs * 1000 + millis;
+  const Millis at = secs * 1000 + millis;
+  if (at < kMinTimestampMillis || at > kMaxTimestampMillis) return std::nullopt;
+  return at;
 }
 
 Millis SystemClock::NowMillis() {

@@ -174,12 +174,15 @@ Status CustomerProjector::ApplyOrderEvent(const EventEnvelope& event, const Even
   if (!*customer) {
     return Fail(Error::DataLoss("Order " + order.id + " of unknown customer " + change->customer_id));
   }
+  Customer& c = **customer;
+  CustomerStats stats = c.stats;
+  if (auto st = ApplyOrderToStats(stats, *change); !st) return st;
   // From here nothing refuses the event: the remembered customer changes in place (a failed
   // read below fails the batch, which discards what is remembered).
-  Customer& c = **customer;
-  const CustomerStats before = c.stats;
-  ApplyOrderToStats(c.stats, *change);
-  if (c.stats != before) writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
+  if (stats != c.stats) {
+    c.stats = stats;
+    writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
+  }
   // The customer's history finds this event through the order's record (one key fewer for
   // every order event than an entry of its own).
   events.push_back({position.partition, position.offset});

@@ -240,5 +240,70 @@ TEST(FreshnessMetricTest, CommitsObserveHowLongEventsTookToBecomeVisible) {
             std::string::npos) << metrics.substr(0, 2000);
 }
 
+// A customer's figures at the edge: a baseline of the largest amount and 9,999 orders of it
+// make exactly the most one customer may spend (1e16). The projection folds them without a
+// dead letter and serves them exactly; one cent more is refused, by the API and the ingest
+// alike, and cancelling an order makes room again.
+TEST_F(IngestApiTest, ACustomersSpendingStopsAtTheLimit) {
+  auto created = client_.Send("POST", "/api/v1/customers",
+                              R"({"name":"Max","email":"max@x.io","totalSpending":1000000000000})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  std::string orders;
+  for (int i = 0; i < 9999; ++i) {
+    orders += R"({"customerId":")" + id + R"(","orderAmount":1000000000000,"orderId":"M-)" +
+              std::to_string(i) + "\"}\n";
+  }
+  orders += R"({"customerId":")" + id +
+            R"(","orderAmount":0.01,"orderId":"M-over"})"
+            "\n";
+  auto r = Ingest("orders", orders, true);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json job(r.body);
+  EXPECT_EQ(job.Str("/data/state"), "done");
+  EXPECT_EQ(job.Int("/data/created"), 9999);
+  EXPECT_EQ(job.Int("/data/rejected"), 1);
+  EXPECT_EQ(job.Int("/data/errors/0/index"), 9999);
+  EXPECT_EQ(job.Str("/data/errors/0/errors/0/field"), "orderAmount");
+
+  const int64_t before = LogSize();
+  auto over = client_.Send("POST", "/api/v1/orders",
+                           R"({"customerId":")" + id + R"(","orderAmount":0.01})");
+  ASSERT_EQ(over.status, 400) << over.body;
+  EXPECT_EQ(Json(over.body).Str("/errors/0/field"), "orderAmount");
+  auto raise =
+      client_.Send("PATCH", "/api/v1/customers/" + id, R"({"totalSpending":1000000000000.01})");
+  ASSERT_EQ(raise.status, 400) << raise.body;
+  EXPECT_EQ(Json(raise.body).Str("/errors/0/field"), "totalSpending");
+  EXPECT_EQ(LogSize(), before);
+
+  AwaitProjection();
+  EXPECT_EQ(app_.app().customer_projection().counters().dead_lettered, 0);
+  auto got = client_.Send("GET", "/api/v1/customers/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_NE(got.body.find(R"("totalSpending":10000000000000000.00)"), std::string::npos)
+      << got.body;
+  EXPECT_NE(got.body.find(R"("averageOrderValue":1000000000000.00)"), std::string::npos)
+      << got.body;
+  EXPECT_NE(got.body.find(R"("orderSpending":9999000000000000.00)"), std::string::npos) << got.body;
+  Json c(got.body);
+  EXPECT_EQ(c.Int("/data/orderCount"), 9999);
+  auto listed = client_.Send("GET", "/api/v1/customers?sort=totalSpending&minOrders=9999");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(Json(listed.body).Str("/data/0/id"), id);
+
+  auto mine = client_.Send("GET", "/api/v1/orders?limit=1&customerId=" + id);
+  const std::string some_order = Json(mine.body).Str("/data/0/id");
+  ASSERT_EQ(
+      client_.Send("PATCH", "/api/v1/orders/" + some_order + "/status", R"({"status":"Cancelled"})")
+          .status,
+      200);
+  EXPECT_EQ(client_
+                .Send("POST", "/api/v1/orders",
+                      R"({"customerId":")" + id + R"(","orderAmount":1000000000000})")
+                .status,
+            201);
+}
+
 }  // namespace
 }  // namespace keel

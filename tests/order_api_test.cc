@@ -4,6 +4,7 @@
 
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "domain/ids.h"
 #include "projections/customer_projector.h"
@@ -247,6 +248,100 @@ TEST_F(OrderApiTest, StatsAreListFiltersAndSortKeys) {
   EXPECT_EQ(none.Str("/data/0/id"), z);
   EXPECT_EQ(client_.Send("GET", "/api/v1/customers?minTotalSpending=lots").status, 400);
   EXPECT_EQ(client_.Send("GET", "/api/v1/customers?sort=mood").status, 400);
+}
+
+// A date the event codec could not write back (year 0, or 10000 once the offset is applied) and
+// an amount with a third decimal are refused in the validation envelope, naming the field, in
+// every command that takes one; nothing is appended, and the edges that are valid go through
+// and are folded without a dead letter.
+TEST_F(OrderApiTest, DatesOutsideYearsOneTo9999AndThirdDecimalsAreFieldErrors) {
+  const std::string c = CreateCustomer("edges@x.io");
+  const int64_t before = LogSize();
+  auto expect_field_error = [&](const std::string& method, const std::string& path,
+                                const std::string& body, const std::string& field) {
+    auto r = client_.Send(method, path, body);
+    EXPECT_EQ(r.status, 400) << method << " " << path << " " << body << ": " << r.body;
+    Json e(r.body);
+    EXPECT_EQ(e.Str("/message"), "Validation failed") << r.body;
+    EXPECT_EQ(e.Size("/errors"), 1u) << r.body;
+    EXPECT_EQ(e.Str("/errors/0/field"), field) << r.body;
+  };
+  for (const std::string date :
+       {"0000-01-01T00:00:00+00:01", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"}) {
+    expect_field_error(
+        "POST", "/api/v1/orders",
+        R"({"customerId":")" + c + R"(","orderAmount":1,"orderDate":")" + date + "\"}",
+        "orderDate");
+    expect_field_error("PATCH", "/api/v1/customers/" + c, R"({"lastVisit":")" + date + "\"}",
+                       "lastVisit");
+    expect_field_error("POST", "/api/v1/customers",
+                       R"({"name":"N","email":"n@x.io","lastVisit":")" + date + "\"}", "lastVisit");
+    expect_field_error("POST", "/api/v1/customers/" + c + "/visits",
+                       R"({"visitedAt":")" + date + "\"}", "visitedAt");
+  }
+  expect_field_error("POST", "/api/v1/orders",
+                     R"({"customerId":")" + c + R"(","orderAmount":12345.678})", "orderAmount");
+  expect_field_error(
+      "POST", "/api/v1/orders",
+      R"({"customerId":")" + c + R"(","items":[{"sku":"A","name":"A","qty":1,"price":12345.678}]})",
+      "items[0].price");
+  expect_field_error("PATCH", "/api/v1/customers/" + c, R"({"totalSpending":12345.678})",
+                     "totalSpending");
+  EXPECT_EQ(LogSize(), before);
+
+  const std::string first = PlaceOrder(c, "12345.67", "0001-01-01T00:00:00+00:00");
+  const std::string last = PlaceOrder(c, "1000000000000", "9999-12-31T22:59:59.999-01:00");
+  auto visit = client_.Send("PATCH", "/api/v1/customers/" + c,
+                            R"({"lastVisit":"0001-01-01T01:00:00+01:00"})");
+  ASSERT_EQ(visit.status, 200) << visit.body;
+  Remember(visit.headers["x-keel-position"]);
+  Json a(Get("/api/v1/orders/" + first).body);
+  EXPECT_EQ(a.Str("/data/orderDate"), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(a.Num("/data/orderAmount"), 12345.67);
+  Json b(Get("/api/v1/orders/" + last).body);
+  EXPECT_EQ(b.Str("/data/orderDate"), "9999-12-31T23:59:59.999Z");
+  Json customer(Get("/api/v1/customers/" + c).body);
+  EXPECT_EQ(customer.Str("/data/baseline/lastVisit"), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(customer.Str("/data/firstOrderAt"), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(customer.Str("/data/lastOrderAt"), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(app_.app().customer_projection().counters().dead_lettered, 0);
+}
+
+// Sixteen clients send the same order with one Idempotency-Key at once: one order is placed,
+// and every one of them gets the first answer (none a 409 because the first is still being
+// written).
+TEST_F(OrderApiTest, ConcurrentRequestsWithOneIdempotencyKeyShareTheFirstAnswer) {
+  const std::string c = CreateCustomer("idem@x.io");
+  const std::string body = R"({"customerId":")" + c + R"(","orderAmount":42.5})";
+  for (int round = 0; round < 3; ++round) {
+    const int64_t before = LogSize();
+    const std::string key = "Idempotency-Key: burst-" + std::to_string(round);
+    constexpr int kClients = 16;
+    std::vector<HttpResult> answers(kClients);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+      threads.emplace_back([&, i] {
+        HttpClient client(app_.base(), app_.token());
+        answers[static_cast<size_t>(i)] = client.Send("POST", "/api/v1/orders", body, {key});
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(LogSize(), before + 1) << "round " << round;
+    for (const HttpResult& r : answers) {
+      EXPECT_EQ(r.status, 201) << r.body << r.curl_error;
+      EXPECT_EQ(r.body, answers[0].body);
+      auto position = [](const HttpResult& a) {
+        auto it = a.headers.find("x-keel-position");
+        return it == a.headers.end() ? std::string("none") : it->second;
+      };
+      EXPECT_EQ(position(r), position(answers[0]));
+    }
+    // And after it: the remembered answer.
+    auto later = client_.Send("POST", "/api/v1/orders", body, {key});
+    EXPECT_EQ(later.status, 201);
+    EXPECT_EQ(Json(later.body).Str("/data/id"), Json(answers[0].body).Str("/data/id"));
+    EXPECT_EQ(LogSize(), before + 1);
+  }
 }
 
 }  // namespace
