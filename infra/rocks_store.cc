@@ -1,12 +1,16 @@
 #include "infra/rocks_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <unordered_map>
 
 #include "infra/log.h"
@@ -38,6 +42,25 @@ namespace {
 Error FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Error::Unavailable(what + ": " + s.ToString());
 }
+
+// RocksDB's own warnings and errors, into Keel's log instead of a LOG file in the database
+// directory: on a full disk a failed write to that file made RocksDB's next line of it abort
+// the process (an assertion Debian's build keeps), whatever the operation that logged it.
+class KeelRocksLogger final : public rocksdb::Logger {
+ public:
+  KeelRocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError : LogLevel::kWarn,
+        "rocksdb", {{"message", line}});
+  }
+};
 }  // namespace
 
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -61,6 +84,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
       !s.ok()) {
     Log(LogLevel::kWarn, "compactions keep normal CPU priority", {{"error", s.ToString()}});
   }
+  options.info_log = std::make_shared<KeelRocksLogger>();
   options.max_open_files = 512;
   // One memory budget for every table's memtables, so that RSS stays bounded however many
   // tables there are.
@@ -92,7 +116,9 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
 
   // Keep column families that an older build created, so that opening never fails on them.
   std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
+  std::error_code ec;
+  if (std::filesystem::exists(path + "/CURRENT", ec) &&
+      rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
     for (const auto& name : existing) {
       bool known = name == rocksdb::kDefaultColumnFamilyName;
       for (const auto& t : tables) known = known || t == name;
