@@ -9,8 +9,8 @@
 
 #include <functional>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "api/auth_service.h"
 #include "api/oidc.h"

@@ -191,12 +191,13 @@ int ReportLog(const char* verb, const EmbeddedLog::VerifyReport& report) {
                 p.segment.c_str(), static_cast<unsigned long long>(p.byte),
                 static_cast<unsigned long long>(p.frame), p.why.c_str());
   }
-  std::printf("keel log %s: %llu segments, %llu frames and %llu records that check out, %zu bad "
-              "frames%s\n",
-              verb, static_cast<unsigned long long>(report.segments),
-              static_cast<unsigned long long>(report.frames),
-              static_cast<unsigned long long>(report.records), report.problems.size(),
-              report.damaged() ? " (damaged)" : "");
+  std::printf(
+      "keel log %s: %llu segments, %llu frames and %llu records that check out, %zu bad "
+      "frames%s\n",
+      verb, static_cast<unsigned long long>(report.segments),
+      static_cast<unsigned long long>(report.frames),
+      static_cast<unsigned long long>(report.records), report.problems.size(),
+      report.damaged() ? " (damaged)" : "");
   return report.damaged() ? 1 : 0;
 }
 
@@ -298,7 +299,8 @@ int main(int argc, char** argv) {
 
   // Recovery of the embedded log is the operator's decision: these two report and copy, and
   // change nothing in the log they read.
-  auto* log_cmd = cli.add_subcommand("log", "Check or recover the embedded log (keel serve stopped)");
+  auto* log_cmd =
+      cli.add_subcommand("log", "Check or recover the embedded log (keel serve stopped)");
   log_cmd->require_subcommand(1);
   AppConfig log_config;
   auto* verify_cmd = log_cmd->add_subcommand(
@@ -307,7 +309,8 @@ int main(int argc, char** argv) {
       ->envname("KEEL_DATA_DIR");
   std::string salvage_to;
   auto* salvage_cmd = log_cmd->add_subcommand(
-      "salvage", "Copy every readable frame of the log to a new log in --to; report what was skipped");
+      "salvage",
+      "Copy every readable frame of the log to a new log in --to; report what was skipped");
   salvage_cmd->add_option("--data-dir", log_config.data_dir, "Data directory (log, read models)")
       ->envname("KEEL_DATA_DIR");
   salvage_cmd->add_option("--partitions", log_config.partitions, "Partitions of every topic")
@@ -367,9 +370,10 @@ int main(int argc, char** argv) {
     }
     const int status = ReportLog(*verify_cmd ? "verify" : "salvage", *report);
     if (*salvage_cmd) {
-      std::printf("The readable frames are in %s. Offsets there are renumbered where frames were "
-                  "skipped: move it to %s and delete the read models before keel serve.\n",
-                  salvage_to.c_str(), dir.c_str());
+      std::printf(
+          "The readable frames are in %s. Offsets there are renumbered where frames were "
+          "skipped: move it to %s and delete the read models before keel serve.\n",
+          salvage_to.c_str(), dir.c_str());
       return 0;
     }
     return status;

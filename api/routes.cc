@@ -121,8 +121,8 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
       return SendError(r, Error::Unavailable("Shutting down"));
     }
     if (auto health = ctx.log.Health(); !health) {
-      return SendError(r, Error::Unavailable("The event log takes no appends: " +
-                                             health.error().message));
+      return SendError(
+          r, Error::Unavailable("The event log takes no appends: " + health.error().message));
     }
     if (!ctx.commands.loaded()) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));

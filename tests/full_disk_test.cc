@@ -17,7 +17,8 @@ namespace {
 class SmallFileSystem {
  public:
   explicit SmallFileSystem(const char* size) {
-    ok_ = ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, (std::string("size=") + size).c_str()) == 0;
+    ok_ = ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0,
+                  (std::string("size=") + size).c_str()) == 0;
     error_ = ok_ ? "" : std::strerror(errno);
   }
   ~SmallFileSystem() {
@@ -56,9 +57,9 @@ TEST(FullDiskTest, TheServerStaysUpAndLosesNothingAcknowledged) {
         for (int i = 0; i < 4000 && unavailable < 400; ++i) {
           std::string email = "c";
           email += std::to_string(t) + "-" + std::to_string(i) + "@example.com";
-          auto r = client.Send("POST", "/api/v1/customers",
-                               R"({"name":")" + std::string(100, 'n') + R"(","email":")" + email +
-                                   R"("})");
+          auto r = client.Send(
+              "POST", "/api/v1/customers",
+              R"({"name":")" + std::string(100, 'n') + R"(","email":")" + email + R"("})");
           if (r.status == 201) {
             std::lock_guard lock(mu);
             acked.emplace_back(Json(r.body).Str("/data/id"), email);
@@ -82,16 +83,16 @@ TEST(FullDiskTest, TheServerStaysUpAndLosesNothingAcknowledged) {
     ASSERT_FALSE(acked.empty());
     auto read = client.Send("GET", "/api/v1/customers/" + acked.front().first);
     EXPECT_EQ(read.status, 200) << read.body;
-    auto refused = client.Send("POST", "/api/v1/customers",
-                               R"({"name":"After","email":"after@example.com"})");
+    auto refused =
+        client.Send("POST", "/api/v1/customers", R"({"name":"After","email":"after@example.com"})");
     EXPECT_EQ(refused.status, 503) << refused.body;
     ASSERT_TRUE(fs.Resize("64m"));
   }
   // Room again, and a restart: everything acknowledged is there.
   TestApp app(config);
   HttpClient client(app.base(), app.token());
-  auto created = client.Send("POST", "/api/v1/customers",
-                             R"({"name":"After","email":"after@example.com"})");
+  auto created =
+      client.Send("POST", "/api/v1/customers", R"({"name":"After","email":"after@example.com"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string after = created.headers["x-keel-position"];
   size_t found = 0;

@@ -45,8 +45,8 @@ TEST(LogCliTest, VerifyReportsDamageAndSalvageCopiesTheRest) {
   EXPECT_NE(damaged.second.find("DAMAGED: " + segment + ", byte 0, frame 0"), std::string::npos)
       << damaged.second;
 
-  auto salvaged = RunCommand(keel + " log salvage --data-dir " + data.path() + " --partitions 2 --to " +
-                      to.path() + "/log");
+  auto salvaged = RunCommand(keel + " log salvage --data-dir " + data.path() +
+                             " --partitions 2 --to " + to.path() + "/log");
   EXPECT_EQ(salvaged.first, 0) << salvaged.second;
   auto log = EmbeddedLog::Open({.dir = to.path() + "/log", .partitions = 2});
   ASSERT_TRUE(log) << log.error().message;

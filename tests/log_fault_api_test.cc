@@ -31,17 +31,17 @@ TEST(LogFaultApiTest, AStoppedLogRefusesCommandsAndKeepsServingReads) {
     ASSERT_EQ(client.Send("GET", AtPosition("/api/v1/customers/" + ids[0], position)).status, 200);
 
     io->sync_errno = EIO;
-    auto refused = client.Send("POST", "/api/v1/customers",
-                               R"({"name":"Lost","email":"lost@example.com"})");
+    auto refused =
+        client.Send("POST", "/api/v1/customers", R"({"name":"Lost","email":"lost@example.com"})");
     EXPECT_EQ(refused.status, 503) << refused.body;
     EXPECT_EQ(Json(refused.body).Str("/error/code"), "UNAVAILABLE") << refused.body;
     io->sync_errno = 0;  // the disk is fine again: the log stays stopped all the same
 
     const int64_t preads = io->preads.load();
     for (int i = 0; i < 20; ++i) {
-      auto r = client.Send("POST", "/api/v1/customers",
-                           R"({"name":"Later","email":"later)" + std::to_string(i) +
-                               R"(@example.com"})");
+      auto r = client.Send(
+          "POST", "/api/v1/customers",
+          R"({"name":"Later","email":"later)" + std::to_string(i) + R"(@example.com"})");
       EXPECT_EQ(r.status, 503) << r.body;
       EXPECT_NE(r.body.find("stopped writing"), std::string::npos) << r.body;
     }
