@@ -170,15 +170,42 @@ class KeelHandler final : public Http::Handler {
 
   explicit KeelHandler(const HttpServer* server) : server_(server) {}
 
+  // Bodies are judged on the headers, before they are read: a body over its route's limit,
+  // or over the server's default limit on a route that allows more to whoever may call it, is
+  // answered at once (413, 401, 403...) and its bytes are dropped as they arrive, never
+  // buffered. So an anonymous client cannot make the server hold more than the default limit
+  // per connection. A request whose length is not declared (chunked) is judged as it grows.
+  //
   // A client that sent "Expect: 100-continue" holds its body back until it reads "100
   // Continue" (curl does so for every body over 1 MiB, and gives up waiting after a second);
-  // Pistache 0.0.5 never sends it. Sent when this input completed a request's headers and its
-  // body has not arrived (a request that arrived whole needs none), so once per request.
+  // Pistache 0.0.5 never sends it. Sent once the body is admitted, when this input completed a
+  // request's headers and its body has not arrived (a request that arrived whole needs none).
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
+    if (!state) {
+      state = std::make_shared<PeerState>();
+      peer->putData(kPeerState, state);
+    }
+    if (state->refused) return;  // answered already; the rest of the body is not kept
     auto parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
     const bool body_was_due = parser && InBody(*parser);
     PistacheParseInput(this, buffer, len, peer);
-    if (!parser || body_was_due || !InBody(*parser) || !ExpectsContinue(*parser)) return;
+    if (!parser) {
+      parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
+    }
+    if (!parser || !InBody(*parser)) return;
+    if (!body_was_due) state->admitted_large = false;  // this input began a new request's body
+    const auto& request = parser->request;
+    auto declared = request.headers().tryGet<Http::Header::ContentLength>();
+    const uint64_t size = declared ? declared->value() : request.body().size();
+    if (size > server_->max_body_bytes() || body_was_due == false) {
+      if (auto refusal = Screen(request, size, *peer, *state)) {
+        state->refused = true;
+        SendEarly(*peer, request, *refusal);
+        return;
+      }
+    }
+    if (body_was_due || !ExpectsContinue(*parser)) return;
     constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     peer->send(Pistache::RawBuffer(kContinue.data(), kContinue.size()));
   }
@@ -254,6 +281,72 @@ class KeelHandler final : public Http::Handler {
   }
 
  private:
+  static constexpr const char* kPeerState = "keel.peer";
+  struct PeerState {
+    bool refused = false;         // an early answer went out: drop the connection's input
+    bool admitted_large = false;  // the current request may send more than the default limit
+  };
+
+  // Whether a body of `size` bytes may follow these headers: nullopt, or the error to answer.
+  std::optional<Error> Screen(const Http::Request& request, uint64_t size, Tcp::Peer& peer,
+                              PeerState& state) {
+    const std::string method = Http::methodString(request.method());
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    const bool found =
+        server_->Resolve(method, request.resource(), &route, &params) == HttpServer::Match::kFound;
+    const size_t limit =
+        found && route->max_body_bytes ? route->max_body_bytes : server_->max_body_bytes();
+    if (size > limit) {
+      return Error::PayloadTooLarge("Request body exceeds " + std::to_string(limit) + " bytes");
+    }
+    if (!found || size <= server_->max_body_bytes() || state.admitted_large) return std::nullopt;
+    // Only a caller the route admits may send it more than the default limit.
+    if (const auto& authorize = server_->options().authorize) {
+      HttpRequest req;
+      req.method = method;
+      req.path = request.resource();
+      req.params = std::move(params);
+      const auto& headers = request.headers();
+      req.header = [&headers](const std::string& name) -> std::optional<std::string> {
+        auto raw = headers.tryGetRaw(name);
+        if (!raw) return std::nullopt;
+        return raw->value();
+      };
+      req.cookie = [&request](const std::string& name) -> std::optional<std::string> {
+        const auto& jar = request.cookies();
+        if (!jar.has(name)) return std::nullopt;
+        return jar.get(name).value;
+      };
+      req.client_address = peer.address().host();
+      if (auto st = authorize(req, *route); !st) return st.error();
+    }
+    state.admitted_large = true;
+    return std::nullopt;
+  }
+
+  // Answers from the transport, before the body, and closes the connection after.
+  void SendEarly(Tcp::Peer& peer, const Http::Request& request, const Error& e) {
+    const int status = HttpStatusFor(e.code);
+    const std::string body = ErrorBody(e);
+    std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
+                           Http::codeString(static_cast<Http::Code>(status)) +
+                           "\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                           "X-Request-Id: " +
+                           NewRequestId() + "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + body;
+    if (const auto& observe = server_->options().observer) {
+      const Route* route = nullptr;
+      std::map<std::string, std::string> params;
+      const std::string method = Http::methodString(request.method());
+      const bool found = server_->Resolve(method, request.resource(), &route, &params) ==
+                         HttpServer::Match::kFound;
+      observe(method, found ? route->pattern : "unmatched", status, 0.0);
+    }
+    const size_t length = response.size();
+    peer.send(Pistache::RawBuffer(std::move(response), length));
+  }
+
   const HttpServer* server_;
 };
 

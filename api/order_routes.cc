@@ -42,19 +42,21 @@ Result<OrderListQuery> ParseOrderListQuery(const HttpRequest& req) {
 // `owner`: only the orders of the customers assigned to this user.
 void SendOrders(RouteContext& ctx, HttpRequest& req, HttpResponder& r, OrderListQuery query,
                 const std::optional<std::string>& owner = std::nullopt) {
-  auto rm = ctx.read_models.Current();
-  auto caught_up = AwaitPosition(req, ctx, *rm);
-  if (!caught_up) return SendError(r, caught_up.error());
-  if (owner) {
-    auto mine = QueryCustomerIdsOwnedBy(*rm->store, rm->customer_index.get(), *owner);
-    if (!mine) return SendError(r, mine.error());
-    query.customer_ids = std::move(*mine);
-  }
-  auto page = QueryOrders(*rm->store, query);
-  if (!page) return SendError(r, page.error());
-  r.Send(200, SuccessBody("Orders retrieved", JsonArray(page->items),
-                          PageMeta(page->total, query.page, query.limit)),
-         *caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+  AwaitPosition(req, ctx, r,
+                [query = std::move(query), owner](HttpRequest&, ReadModel& rm, HttpResponder& r,
+                                                  bool caught_up) mutable {
+                  if (owner) {
+                    auto mine = QueryCustomerIdsOwnedBy(*rm.store, rm.customer_index.get(), *owner);
+                    if (!mine) return SendError(r, mine.error());
+                    query.customer_ids = std::move(*mine);
+                  }
+                  auto page = QueryOrders(*rm.store, query);
+                  if (!page) return SendError(r, page.error());
+                  r.Send(200,
+                         SuccessBody("Orders retrieved", JsonArray(page->items),
+                                     PageMeta(page->total, query.page, query.limit)),
+                         caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+                });
 }
 
 // POST /customers/:id/visits takes an empty body or {"visitedAt": "<ISO-8601>"}.
@@ -181,10 +183,12 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
   });
 
   server.AddRoute("GET", "/api/v1/orders/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    SendStoredDocument(ctx, req, r, "Order", QueryOrder, [&req](ReadStore& store, std::string_view doc) {
-      return CheckCustomerScope(store, req, "orders", "read",
-                                StoredStringMember(doc, "customerId").value_or(""));
-    });
+    SendStoredDocument(ctx, req, r, "Order", QueryOrder,
+                       [](const HttpRequest& req, ReadStore& store, std::string_view doc) {
+                         return CheckCustomerScope(
+                             store, req, "orders", "read",
+                             StoredStringMember(doc, "customerId").value_or(""));
+                       });
   });
 
   server.AddRoute("GET", "/api/v1/orders", [&ctx](HttpRequest& req, HttpResponder r) {

@@ -7,6 +7,7 @@
 #include "api/envelope.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
+#include "infra/log.h"
 #include "projections/customer_projector.h"
 
 namespace keel {
@@ -101,14 +102,18 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
   r.Send(out->status, SuccessBody(message, out->json, meta), headers);
 }
 
-Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm) {
+void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then) {
+  auto rm = ctx.read_models.Current();
   std::optional<std::string> spec;
   if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
   if (!spec) spec = req.header("X-Keel-Min-Position");
-  if (!spec) return true;
+  if (!spec) return then(req, *rm, r, true);
   // One position, or several separated by commas (commands on customers in other partitions).
   std::vector<std::pair<int32_t, int64_t>> positions;
   constexpr size_t kMaxPositions = 64;
+  auto invalid = [&](std::string message) {
+    SendError(r, Error::Validation({{"minPosition", std::move(message)}}));
+  };
   std::string_view rest = *spec;
   while (true) {
     const size_t comma = rest.find(',');
@@ -117,9 +122,20 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
     auto p = colon == std::string_view::npos ? std::nullopt : ParseInt64(one.substr(0, colon));
     auto o = colon == std::string_view::npos ? std::nullopt : ParseInt64(one.substr(colon + 1));
     if (!p || !o || *p < 0 || *p > INT32_MAX || *o < 0 || positions.size() >= kMaxPositions) {
-      return Fail(Error::Validation(
-          {{"minPosition",
-            "Must be partition:offset (e.g. 3:1204), or up to 64 of them separated by commas"}}));
+      return invalid(
+          "Must be partition:offset (e.g. 3:1204), or up to 64 of them separated by commas");
+    }
+    // A position the log has not reached yet names no command's answer: waiting for it would
+    // only hold the request for the whole bound.
+    if (*p >= ctx.log.PartitionCount()) {
+      return invalid("The log has no partition " + std::to_string(*p));
+    }
+    auto end = ctx.log.EndOffset(std::string(kCustomersTopic), static_cast<int32_t>(*p));
+    if (!end) return SendError(r, end.error());
+    if (*o >= *end) {
+      return invalid("Position " + std::to_string(*p) + ":" + std::to_string(*o) +
+                     " is beyond the log's end (" + std::to_string(*end) + " in partition " +
+                     std::to_string(*p) + ")");
     }
     positions.emplace_back(static_cast<int32_t>(*p), *o);
     if (comma == std::string_view::npos) break;
@@ -128,13 +144,22 @@ Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel&
   // One bound for the whole wait, however many positions.
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.max_read_wait_ms);
-  for (auto [partition, offset] : positions) {
-    const auto left = std::max(std::chrono::milliseconds(0),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   deadline - std::chrono::steady_clock::now()));
-    if (!rm.customer_runner->WaitFor(partition, offset, left)) return false;
-  }
-  return true;
+  auto copy = std::make_shared<HttpRequest>(req);
+  copy->header = [](const std::string&) { return std::optional<std::string>(); };
+  copy->cookie = copy->header;
+  copy->body.clear();
+  auto st = rm->customer_runner->WhenApplied(
+      std::move(positions), deadline,
+      [copy, rm, r, then = std::move(then)](bool caught_up) mutable {
+        try {
+          then(*copy, *rm, r, caught_up);
+        } catch (const std::exception& e) {
+          Log(LogLevel::kError, "read after a wait failed",
+              {{"request_id", copy->request_id}, {"error", e.what()}});
+          SendError(r, Error::Internal("Internal error"));
+        }
+      });
+  if (!st) SendError(r, st.error());
 }
 
 std::string JsonArray(const std::vector<std::string>& items) {
@@ -147,23 +172,24 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return out;
 }
 
-void SendStoredDocument(
-    RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
-    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup,
-    const std::function<Status(ReadStore&, std::string_view)>& visible) {
-  auto rm = ctx.read_models.Current();
-  auto caught_up = AwaitPosition(req, ctx, *rm);
-  if (!caught_up) return SendError(r, caught_up.error());
-  const std::string& id = req.params["id"];
-  auto doc = lookup(*rm->store, id);
-  if (!doc) return SendError(r, doc.error());
-  if (!*doc) return SendError(r, Error::NotFound(std::string(what) + " " + id + " not found"));
-  if (visible) {
-    if (auto st = visible(*rm->store, **doc); !st) return SendError(r, st.error());
-  }
-  Headers headers{{"ETag", QuotedETag(**doc)}};
-  if (!*caught_up) headers.emplace_back("X-Keel-Stale", "true");
-  r.Send(200, SuccessBody(std::string(what) + " retrieved", **doc), headers);
+void SendStoredDocument(RouteContext& ctx, HttpRequest& req, HttpResponder& r,
+                        std::string_view what, DocumentLookup lookup, DocumentVisible visible) {
+  AwaitPosition(req, ctx, r,
+                [what = std::string(what), lookup, visible](HttpRequest& req, ReadModel& rm,
+                                                            HttpResponder& r, bool caught_up) {
+                  const std::string& id = req.params["id"];
+                  auto doc = lookup(*rm.store, id);
+                  if (!doc) return SendError(r, doc.error());
+                  if (!*doc) return SendError(r, Error::NotFound(what + " " + id + " not found"));
+                  if (visible) {
+                    if (auto st = visible(req, *rm.store, **doc); !st) {
+                      return SendError(r, st.error());
+                    }
+                  }
+                  Headers headers{{"ETag", QuotedETag(**doc)}};
+                  if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+                  r.Send(200, SuccessBody(what + " retrieved", **doc), headers);
+                });
 }
 
 Result<CommandMeta> ScopedMetaFor(const HttpRequest& req, std::string_view resource,

@@ -60,17 +60,22 @@ Status CheckCustomerScope(const HttpRequest& req, std::string_view resource,
 std::optional<std::string> StoredStringMember(std::string_view json, std::string_view name);
 
 // Read-your-writes: a GET may name a position ("partition:offset", as X-Keel-Position said)
-// in `minPosition` or the X-Keel-Min-Position header and waits until the projection has it.
-// Returns false when the wait timed out; an error when the position is malformed.
-Result<bool> AwaitPosition(const HttpRequest& req, RouteContext& ctx, ReadModel& rm);
+// in `minPosition` or the X-Keel-Min-Position header. `then(req, rm, r, caught_up)` runs once
+// the live read model has applied it, or with caught_up false once the bounded wait ran out;
+// at once when no position is named. No HTTP thread waits: `then` may run on the projection's
+// waiting thread, with a copy of the request whose header and cookie accessors answer nothing
+// (the connection's headers are gone by then), and must not block. A malformed position, or
+// one beyond the log's end, is answered 400 here; too many waits at once, 429.
+using AfterPosition = std::function<void(HttpRequest&, ReadModel&, HttpResponder&, bool)>;
+void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then);
 
-// GET of one stored document named by the route's :id: waits for a given position, answers
-// 404 "<what> <id> not found", or the document with its ETag ("<what> retrieved"; X-Keel-Stale
-// when the wait timed out). `visible`, when given, may refuse the document (403).
-void SendStoredDocument(
-    RouteContext& ctx, HttpRequest& req, HttpResponder& r, std::string_view what,
-    const std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>& lookup,
-    const std::function<Status(ReadStore&, std::string_view)>& visible = {});
+// The lookup and the visibility check run after the wait: they get the copied request, and
+// must capture nothing of the handler's.
+using DocumentLookup =
+    std::function<Result<std::optional<std::string>>(ReadStore&, std::string_view)>;
+using DocumentVisible = std::function<Status(const HttpRequest&, ReadStore&, std::string_view)>;
+void SendStoredDocument(RouteContext& ctx, HttpRequest& req, HttpResponder& r,
+                        std::string_view what, DocumentLookup lookup, DocumentVisible visible = {});
 
 // The ETag of a stored customer or order document: its version, and for customers the stats
 // revision ("3.7"), found without a parse.

@@ -210,8 +210,8 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     SendStoredDocument(ctx, req, r, "Customer", QueryCustomer,
-                       [&req](ReadStore&, std::string_view doc) {
-                         return CheckCustomerScope(req, "customers", "read", req.params["id"],
+                       [](const HttpRequest& req, ReadStore&, std::string_view doc) {
+                         return CheckCustomerScope(req, "customers", "read", req.params.at("id"),
                                                    doc);
                        });
   });
@@ -219,31 +219,33 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
     auto query = ParseListQuery(req);
     if (!query) return SendError(r, query.error());
-    auto rm = ctx.read_models.Current();
-    auto caught_up = AwaitPosition(req, ctx, *rm);
-    if (!caught_up) return SendError(r, caught_up.error());
-    auto page = QueryCustomers(*rm->store, rm->customer_index.get(), *query);
-    if (!page) return SendError(r, page.error());
-    r.Send(200, SuccessBody("Customers retrieved", JsonArray(page->items),
-                            PageMeta(page->total, query->page, query->limit)),
-           *caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+    AwaitPosition(
+        req, ctx, r,
+        [query = std::move(*query)](HttpRequest&, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          auto page = QueryCustomers(*rm.store, rm.customer_index.get(), query);
+          if (!page) return SendError(r, page.error());
+          r.Send(200,
+                 SuccessBody("Customers retrieved", JsonArray(page->items),
+                             PageMeta(page->total, query.page, query.limit)),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        });
   });
 
   server.AddRoute("GET", "/api/v1/customers/:id/events", [&ctx](HttpRequest& req, HttpResponder r) {
-    auto rm = ctx.read_models.Current();
-    auto caught_up = AwaitPosition(req, ctx, *rm);
-    if (!caught_up) return SendError(r, caught_up.error());
-    if (auto st = CheckCustomerScope(*rm->store, req, "customers", "read", req.params["id"]); !st) {
-      return SendError(r, st.error());
-    }
-    auto events = QueryCustomerEvents(*rm->store, ctx.log, req.params["id"]);
-    if (!events) return SendError(r, events.error());
-    if (events->empty()) {
-      return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
-    }
-    JsonWriter meta;
-    meta.BeginObject().Key("total").Int(static_cast<int64_t>(events->size())).EndObject();
-    r.Send(200, SuccessBody("Customer history retrieved", JsonArray(*events), meta.str()));
+    AwaitPosition(req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+      if (auto st = CheckCustomerScope(*rm.store, req, "customers", "read", req.params["id"]);
+          !st) {
+        return SendError(r, st.error());
+      }
+      auto events = QueryCustomerEvents(*rm.store, ctx.log, req.params["id"]);
+      if (!events) return SendError(r, events.error());
+      if (events->empty()) {
+        return SendError(r, Error::NotFound("Customer " + req.params["id"] + " not found"));
+      }
+      JsonWriter meta;
+      meta.BeginObject().Key("total").Int(static_cast<int64_t>(events->size())).EndObject();
+      r.Send(200, SuccessBody("Customer history retrieved", JsonArray(*events), meta.str()));
+    });
   });
 }
 

@@ -176,7 +176,18 @@ ProjectorRunner::ProjectorRunner(EventLog& log, ReadStore& store, Projector& pro
                                  Options options)
     : log_(log), store_(store), projector_(projector), options_(options) {}
 
-ProjectorRunner::~ProjectorRunner() { Stop(); }
+ProjectorRunner::~ProjectorRunner() {
+  Stop();
+  std::vector<Wait> left;
+  {
+    std::lock_guard lock(mu_);
+    waits_stopping_ = true;
+  }
+  applied_cv_.notify_all();
+  if (wait_thread_.joinable()) wait_thread_.join();
+  left.swap(waits_);
+  for (auto& w : left) w.done(false);
+}
 
 Status ProjectorRunner::LoadCheckpoints() {
   std::lock_guard lock(mu_);
@@ -582,6 +593,78 @@ bool ProjectorRunner::WaitFor(int32_t partition, int64_t offset, std::chrono::mi
   return applied_cv_.wait_for(lock, timeout, [&] {
     return positions_[static_cast<size_t>(partition)] > offset;
   });
+}
+
+bool ProjectorRunner::AppliedLocked(
+    const std::vector<std::pair<int32_t, int64_t>>& positions) const {
+  for (auto [partition, offset] : positions) {
+    if (static_cast<size_t>(partition) >= positions_.size() ||
+        positions_[static_cast<size_t>(partition)] <= offset) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ProjectorRunner::WhenApplied(std::vector<std::pair<int32_t, int64_t>> positions,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    std::function<void(bool)> done) {
+  for (auto [partition, offset] : positions) {
+    if (partition < 0 || partition >= log_.PartitionCount()) {
+      return Fail(Error::InvalidArgument("No partition " + std::to_string(partition)));
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!AppliedLocked(positions)) {
+      if (waits_.size() >= kMaxWaits) {
+        return Fail(Error::ResourceExhausted("Too many reads are waiting for positions"));
+      }
+      waits_.push_back({std::move(positions), deadline, std::move(done)});
+      if (!wait_thread_.joinable()) {
+        wait_thread_ = std::thread([this] {
+          SetThreadName(WorkerName(0).substr(0, 9) + "w");
+          WaitLoop();
+        });
+      }
+      applied_cv_.notify_all();
+      return {};
+    }
+  }
+  done(true);
+  return {};
+}
+
+void ProjectorRunner::WaitLoop() {
+  std::unique_lock lock(mu_);
+  std::vector<std::pair<std::function<void(bool)>, bool>> due;
+  while (!waits_stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (size_t i = 0; i < waits_.size();) {
+      const bool applied = AppliedLocked(waits_[i].positions);
+      if (applied || waits_[i].deadline <= now) {
+        due.emplace_back(std::move(waits_[i].done), applied);
+        waits_[i] = std::move(waits_.back());
+        waits_.pop_back();
+      } else {
+        next = std::min(next, waits_[i].deadline);
+        ++i;
+      }
+    }
+    if (!due.empty()) {
+      lock.unlock();
+      for (auto& [done, applied] : due) done(applied);
+      due.clear();
+      lock.lock();
+      continue;
+    }
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      applied_cv_.wait(lock);
+    } else {
+      applied_cv_.wait_until(lock, next);
+    }
+  }
 }
 
 }  // namespace keel

@@ -109,6 +109,17 @@ class ProjectorRunner final {
   // Waits until the event at (partition, offset) has been applied, or the timeout passes.
   bool WaitFor(int32_t partition, int64_t offset, std::chrono::milliseconds timeout);
 
+  // Calls `done(true)` once the events at every (partition, offset) given have been applied,
+  // or `done(false)` at `deadline`, holding no caller's thread meanwhile: at once on the
+  // caller's thread when they already are, otherwise on the runner's one waiting thread
+  // (started on first use, alive until destruction), which serves every wait in turn, so
+  // `done` must not block. kResourceExhausted when kMaxWaits waits are pending already;
+  // kInvalidArgument for a partition the log does not have.
+  static constexpr size_t kMaxWaits = 4096;
+  Status WhenApplied(std::vector<std::pair<int32_t, int64_t>> positions,
+                     std::chrono::steady_clock::time_point deadline,
+                     std::function<void(bool)> done);
+
   const Projector& projector() const { return projector_; }
 
  private:
@@ -123,6 +134,10 @@ class ProjectorRunner final {
   // of it is committed.
   Status ProcessBatch(const std::vector<LogRecord>& records);
   void Loop(int worker);
+  // The waiting thread: fires the waits that are met or due, then sleeps until the next
+  // commit or deadline.
+  void WaitLoop();
+  bool AppliedLocked(const std::vector<std::pair<int32_t, int64_t>>& positions) const;  // mu_ held
 
   EventLog& log_;
   ReadStore& store_;
@@ -134,6 +149,15 @@ class ProjectorRunner final {
   std::vector<int64_t> positions_;             // guarded by mu_; per partition
   std::vector<ProjectionCounters> counters_;   // guarded by mu_; per partition
   std::vector<bool> worker_caught_up_;         // guarded by mu_
+
+  struct Wait {
+    std::vector<std::pair<int32_t, int64_t>> positions;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  std::vector<Wait> waits_;      // guarded by mu_
+  bool waits_stopping_ = false;  // guarded by mu_
+  std::thread wait_thread_;      // started under mu_
 
   std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
   std::string last_error_;                             // guarded by mu_

@@ -1,0 +1,161 @@
+// Nothing a client sends costs the server more than it costs the client: bodies are judged on
+// their headers before they are read, and reads that wait for a position hold no HTTP thread.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+// This process's resident set, in bytes (the server runs in it).
+int64_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  // False once the server stopped taking bytes (closed, or the send timed out).
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // What arrived until the headers of a response were in (and a little more).
+  std::string ReadResponse() {
+    std::string out;
+    char buf[4096];
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+TEST(RequestCostTest, AnAnonymousLargeBodyIsRefusedOnItsHeadersAndNeverBuffered) {
+  TestApp app;
+  const int64_t before = ResidentBytes();
+  const std::string chunk(1 << 20, 'x');
+  for (const char* path : {"/api/v1/auth/login", "/api/v1/ingest/orders", "/api/v1/nowhere"}) {
+    RawConnection c(app.app().port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(std::string("POST ") + path +
+                       " HTTP/1.1\r\nHost: keel\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 209715200\r\nExpect: 100-continue\r\n\r\n"));
+    // The answer comes before any of the body, and it is not "100 Continue".
+    const std::string answer = c.ReadResponse();
+    const std::string expected = std::string(path) == "/api/v1/ingest/orders" ? " 401 " : " 413 ";
+    EXPECT_NE(answer.find(expected), std::string::npos) << path << ": " << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+    // A client that sends its 200 MB anyway costs the server nothing to keep.
+    for (int i = 0; i < 64 && c.Send(chunk); ++i) {
+    }
+  }
+  const int64_t grown = ResidentBytes() - before;
+  EXPECT_LT(grown, 32 << 20) << "the server kept bodies it had refused";
+  HttpClient client(app.base());
+  EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
+TEST(RequestCostTest, AnAuthorizedIngestStillStreamsALargeBody) {
+  TestApp app;
+  HttpClient client(app.base(), app.token());
+  std::string body;
+  while (body.size() < (3u << 20)) {
+    body += R"({"name":"Bulk","email":"bulk)" + std::to_string(body.size()) + R"(@example.com"})" +
+            "\n";
+  }
+  auto r = client.Send("POST", "/api/v1/ingest/customers", body,
+                       {"Content-Type: application/x-ndjson"}, 60000);
+  EXPECT_EQ(r.status / 100, 2) << r.body;
+}
+
+TEST(RequestCostTest, APositionBeyondTheLogsEndIsRefusedAtOnce) {
+  TestApp app;
+  HttpClient client(app.base(), app.token());
+  const auto started = std::chrono::steady_clock::now();
+  auto r = client.Send("GET", "/api/v1/customers?minPosition=0:99999999999");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("beyond the log's end"), std::string::npos) << r.body;
+  EXPECT_EQ(client.Send("GET", "/api/v1/customers?minPosition=4096:0").status, 400);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500));
+}
+
+TEST(RequestCostTest, ReadsWaitingForPositionsHoldNoHttpThread) {
+  AppConfig config;
+  config.max_read_wait_ms = 3000;
+  TestApp app(config);
+  HttpClient writer(app.base(), app.token());
+  // The projection stops: a command's position stays unapplied, and reads of it wait.
+  app.app().customer_projection().Stop();
+  auto created = writer.Send("POST", "/api/v1/customers",
+                             R"({"name":"Waited For","email":"waited@example.com"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string position = created.headers["x-keel-position"];
+  const std::string token = app.token();
+
+  constexpr int kWaiters = 64;
+  std::atomic<int> stale{0}, answered{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&] {
+      HttpClient c(app.base(), token);
+      auto r = c.Send("GET", "/api/v1/customers?minPosition=" + position);
+      ++answered;
+      if (r.status == 200 && r.headers["x-keel-stale"] == "true") ++stale;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all of them are waiting
+  HttpClient probe(app.base());
+  std::vector<double> ms;
+  for (int i = 0; i < 100; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(probe.Send("GET", "/health").status, 200);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  EXPECT_EQ(answered.load(), 0) << "the waits ended before the probe";
+  for (auto& w : waiters) w.join();
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[98], 10.0) << "GET /health p99 while " << kWaiters << " reads waited";
+  EXPECT_EQ(stale.load(), kWaiters);
+}
+
+}  // namespace
+}  // namespace keel
