@@ -395,13 +395,21 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
   });
-  impl->server = std::make_unique<HttpServer>(HttpServer::Options{
-      config.host, config.port, config.http_threads, config.max_body_bytes,
+  HttpServer::Options http{
+      config.host,
+      config.port,
+      config.http_threads,
+      config.max_body_bytes,
       [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
-                                 double seconds) { metrics->Request(method, route, status, seconds); },
+                                 double seconds) {
+        metrics->Request(method, route, status, seconds);
+      },
       config.auth.dev_no_auth
           ? std::function<Status(HttpRequest&, const Route&)>()
-          : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }});
+          : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }};
+  http.max_connections = config.max_connections;
+  http.max_in_flight = config.max_requests_in_flight;
+  impl->server = std::make_unique<HttpServer>(std::move(http));
   AddHealthRoutes(*impl->server, *impl->routes);
   AddAuthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);

@@ -32,6 +32,8 @@ struct AppConfig {
   size_t max_body_bytes = 1 << 20;
   size_t max_ingest_bytes = 256 << 20;  // bulk ingestion bodies
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits
+  size_t max_connections = 1024;         // open HTTP connections; more are closed at once
+  size_t max_requests_in_flight = 1024;  // requests in progress; more get 503
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;              // sessions, dev mode, the first admin
   OidcConfig oidc;              // Google sign-in

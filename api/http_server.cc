@@ -3,6 +3,7 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/peer.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +29,8 @@ using namespace Pistache;
 void PistacheParseInput(Http::Handler* handler, const char* buffer, size_t len,
                         const std::shared_ptr<Tcp::Peer>& peer)
     asm("_ZN8Pistache4Http7Handler7onInputEPKcmRKSt10shared_ptrINS_3Tcp4PeerEE");
+void PistacheOnConnection(Http::Handler* handler, const std::shared_ptr<Tcp::Peer>& peer)
+    asm("_ZN8Pistache4Http7Handler12onConnectionERKSt10shared_ptrINS_3Tcp4PeerEE");
 // clang-format on
 
 namespace {
@@ -53,7 +56,11 @@ class NamedHeader final : public Http::Header::Header {
 
 struct HttpResponder::Impl {
   Impl(Http::ResponseWriter w, const HttpServer* server)
-      : writer(std::move(w)), server(server), arrived(std::chrono::steady_clock::now()) {}
+      : writer(std::move(w)), server(server), arrived(std::chrono::steady_clock::now()) {
+    server->load().in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The request is in flight until its last responder handle is gone (answered or dropped).
+  ~Impl() { server->load().in_flight.fetch_sub(1, std::memory_order_relaxed); }
   std::mutex mu;
   Http::ResponseWriter writer;  // guarded by mu
   bool sent = false;            // guarded by mu
@@ -180,6 +187,24 @@ class KeelHandler final : public Http::Handler {
   // Continue" (curl does so for every body over 1 MiB, and gives up waiting after a second);
   // Pistache 0.0.5 never sends it. Sent once the body is admitted, when this input completed a
   // request's headers and its body has not arrived (a request that arrived whole needs none).
+  // Connections past the cap are closed as they arrive: each costs the server a parser and
+  // buffers, and a client can open them for nothing.
+  void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    PistacheOnConnection(this, peer);
+    auto state = std::make_shared<PeerState>();
+    peer->putData(kPeerState, state);
+    const int64_t open = server_->load().connections.fetch_add(1) + 1;
+    if (open > static_cast<int64_t>(server_->options().max_connections)) {
+      state->refused = true;
+      Log(LogLevel::kWarn, "connection refused: too many open",
+          {{"open", std::to_string(open)}, {"peer", peer->address().host()}});
+      ::shutdown(peer->fd(), SHUT_RDWR);  // the transport sees the hang-up and closes it
+    }
+  }
+  void onDisconnection(const std::shared_ptr<Tcp::Peer>&) override {
+    server_->load().connections.fetch_sub(1);
+  }
+
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
     auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
     if (!state) {
@@ -222,6 +247,11 @@ class KeelHandler final : public Http::Handler {
 
     auto impl = std::make_shared<HttpResponder::Impl>(std::move(writer), server_);
     HttpResponder responder(impl);
+    if (server_->load().in_flight.load(std::memory_order_relaxed) >
+        static_cast<int64_t>(server_->options().max_in_flight)) {
+      return SendError(responder,
+                       Error::Unavailable("Too many requests in progress; retry shortly"));
+    }
     try {
       HttpRequest req;
       req.method = Http::methodString(request.method());

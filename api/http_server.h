@@ -11,6 +11,7 @@
 // Thread-safety: routes are added before Start; handlers run on Pistache's worker threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,7 +75,18 @@ class HttpServer final {
     // Called for every routed request before its body limit and handler: sets req.principal,
     // or refuses the request with an error (401, 403, ...). None: every route is open.
     std::function<Status(HttpRequest&, const Route&)> authorize;
+    // Connections past this are closed as they arrive; requests past this many in progress
+    // (answered or not yet) get 503 at once.
+    size_t max_connections = 1024;
+    size_t max_in_flight = 1024;
   };
+
+  // What the server holds now. Thread-safe counters.
+  struct Load {
+    std::atomic<int64_t> connections{0};
+    std::atomic<int64_t> in_flight{0};
+  };
+  Load& load() const { return load_; }
 
   explicit HttpServer(Options options);
   ~HttpServer();  // Shutdown()s
@@ -101,6 +113,7 @@ class HttpServer final {
   struct Impl;
   Options options_;
   std::vector<Route> routes_;
+  mutable Load load_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -237,6 +237,16 @@ int main(int argc, char** argv) {
                     "Longest a GET waits for a position (read-your-writes)")
       ->envname("KEEL_MAX_READ_WAIT_MS")
       ->check(CLI::Range(0, 60000));
+  serve
+      ->add_option("--max-connections", serve_config.max_connections,
+                   "Open HTTP connections at most; more are closed as they arrive")
+      ->envname("KEEL_MAX_CONNECTIONS")
+      ->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  serve
+      ->add_option("--max-requests-in-flight", serve_config.max_requests_in_flight,
+                   "Requests in progress at most; more are answered 503 at once")
+      ->envname("KEEL_MAX_REQUESTS_IN_FLIGHT")
+      ->check(CLI::Range(size_t{16}, size_t{1} << 20));
   serve->add_option("--docs-dir", serve_config.docs_dir,
                     "Swagger UI assets (default: where scripts/setup installs them)")
       ->envname("KEEL_DOCS_DIR");

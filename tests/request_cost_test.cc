@@ -157,5 +157,50 @@ TEST(RequestCostTest, ReadsWaitingForPositionsHoldNoHttpThread) {
   EXPECT_EQ(stale.load(), kWaiters);
 }
 
+TEST(RequestCostTest, RequestsPastTheInFlightCapGet503AtOnce) {
+  AppConfig config;
+  config.max_read_wait_ms = 2000;
+  config.max_requests_in_flight = 16;
+  TestApp app(config);
+  HttpClient writer(app.base(), app.token());
+  app.app().customer_projection().Stop();
+  auto created = writer.Send("POST", "/api/v1/customers",
+                             R"({"name":"Waited For","email":"waited@example.com"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string position = created.headers["x-keel-position"];
+  const std::string token = app.token();
+  std::atomic<int> waited{0}, refused{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 32; ++i) {
+    readers.emplace_back([&] {
+      HttpClient c(app.base(), token);
+      auto r = c.Send("GET", "/api/v1/customers?minPosition=" + position);
+      if (r.status == 200) ++waited;
+      if (r.status == 503) ++refused;
+    });
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(waited.load(), 16);
+  EXPECT_EQ(refused.load(), 16);
+}
+
+TEST(RequestCostTest, ConnectionsPastTheCapAreClosedAsTheyArrive) {
+  AppConfig config;
+  config.max_connections = 16;
+  TestApp app(config);
+  std::vector<std::unique_ptr<RawConnection>> held;
+  int answered = 0;
+  for (int i = 0; i < 40; ++i) {
+    held.push_back(std::make_unique<RawConnection>(app.app().port()));
+    if (!held.back()->Send("GET /health HTTP/1.1\r\nHost: keel\r\n\r\n")) continue;
+    if (held.back()->ReadResponse().find(" 200 ") != std::string::npos) ++answered;
+  }
+  EXPECT_EQ(answered, 16);
+  held.clear();  // the slots come back once those connections close
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  HttpClient client(app.base());
+  EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
 }  // namespace
 }  // namespace keel
