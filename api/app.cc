@@ -476,10 +476,13 @@ void App::Shutdown() {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // Reads waiting for positions are answered (stale) while the server can still send.
+  if (auto current = impl_->read_models.Current()) current->customer_runner->StopWaits();
   if (impl_->server) impl_->server->Shutdown();
   impl_->read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
+  // The log drains before the command side goes: its last callbacks still reach it.
+  impl_->log.reset();
   impl_->commands.reset();
-  impl_->log.reset();  // drains the log's queue
 }
 
 }  // namespace keel

@@ -26,6 +26,12 @@ CommandService::~CommandService() {
   }
   idem_cv_.notify_all();
   timer_.join();
+  // Duplicates still parked are answered, not dropped.
+  std::vector<Done> parked;
+  for (auto& [key, answer] : answers_) {
+    for (auto& d : answer.duplicates) parked.push_back(std::move(d.done));
+  }
+  for (auto& done : parked) done(Fail(Error::Unavailable("The server is shutting down")));
 }
 
 void CommandService::ExpireDuplicates() {
@@ -248,6 +254,11 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
       return done(std::move(answer));
     }
     if (!first) {
+      if (it->second.duplicates.size() >= kMaxDuplicatesPerKey) {
+        lock.unlock();
+        return done(Fail(Error::ResourceExhausted(
+            "Too many requests with this Idempotency-Key are waiting for the first; retry later")));
+      }
       // The first request with this key is in flight: this one gets its answer when it has
       // one, on whichever thread that is, or kUnavailable from the timer.
       const uint64_t id = ++last_duplicate_;
@@ -362,6 +373,13 @@ Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
   for (size_t i = 0; i < count; ++i) {
     IngestRecordOutcome& out = chunk->outcomes_[i];
     out.index = index_of(i);
+    if (stale_) {
+      // An append of this chunk failed (or a decision did not apply): the write model holds
+      // events the log may lack, and nothing more is decided on it.
+      out.result = IngestResult::kFailed;
+      out.error = Error::Unavailable("Not decided: an earlier record of the chunk failed");
+      continue;
+    }
     auto decision = decide(i, m);
     if (!decision) {
       out.error = decision.error();

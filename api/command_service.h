@@ -76,6 +76,8 @@ class CommandService final {
   using Done = std::function<void(Result<CommandOutcome>)>;
 
   static constexpr std::chrono::milliseconds kDuplicateWait{10000};
+  // Duplicates waiting for one first request at most; more get kResourceExhausted (429).
+  static constexpr size_t kMaxDuplicatesPerKey = 64;
 
   // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
   CommandService(EventLog& log, Clock& clock, IdGenerator& ids,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "api/envelope.h"
@@ -151,13 +152,18 @@ void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPo
   auto st = rm->customer_runner->WhenApplied(
       std::move(positions), deadline,
       [copy, rm, r, then = std::move(then)](bool caught_up) mutable {
+        auto held = std::move(rm);
         try {
-          then(*copy, *rm, r, caught_up);
+          then(*copy, *held, r, caught_up);
         } catch (const std::exception& e) {
           Log(LogLevel::kError, "read after a wait failed",
               {{"request_id", copy->request_id}, {"error", e.what()}});
           SendError(r, Error::Internal("Internal error"));
         }
+        // This runs on the read model's own waiting thread: if a rebuild swapped the read
+        // model out meanwhile, the last reference goes elsewhere, where its destructor may
+        // join that thread.
+        if (held.use_count() == 1) std::thread([last = std::move(held)] {}).detach();
       });
   if (!st) SendError(r, st.error());
 }

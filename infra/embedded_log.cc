@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 
 #include "domain/partitioner.h"
@@ -139,13 +140,23 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
   }
   if (!options.io) options.io = SystemLogFileIo();
   std::error_code ec;
+  const bool created = !std::filesystem::exists(options.dir, ec);
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Fail(Error::Unavailable("Cannot create log directory " + options.dir + ": " + ec.message()));
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(std::move(options)));
   auto lock = LockDirectory(log->options_.dir);
   if (!lock) return Fail(lock.error());
   log->lock_fd_ = *lock;
+  if (created && log->options_.fsync) {
+    // A new log's directory entry is durable before anything in it is acknowledged.
+    const std::string parent = std::filesystem::absolute(log->options_.dir).parent_path().string();
+    int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool synced = fd >= 0 && log->io_.FsyncDirectory(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!synced) return Fail(Error::Unavailable(ErrnoText("fsync " + parent)));
+  }
   if (auto st = log->Recover(); !st) return Fail(st.error());
+  if (auto st = log->MarkFormat(); !st) return Fail(st.error());
   log->writer_ = std::thread([raw = log.get()] {
     SetThreadName("keel-log-writer");
     raw->WriterLoop();
@@ -160,19 +171,9 @@ EmbeddedLog::~EmbeddedLog() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  if (write_fd_ >= 0 && !is_broken_) {
-    // The seal: everything before it was acknowledged, so damage there is never taken for a
-    // torn tail at the next open.
-    std::string seal;
-    EncodeFrame(seal, write_pos_, "", 0, 0, "", {}, nullptr);
-    if (!WriteAll(io_, write_fd_, seal.data(), seal.size()) ||
-        (options_.fsync && io_.Fdatasync(write_fd_) != 0)) {
-      Log(LogLevel::kWarn, "Could not seal the event log at close",
-          {{"error", std::strerror(errno)}, {"dir", options_.dir}});
-      if (io_.Ftruncate(write_fd_, static_cast<off_t>(write_pos_)) == 0) {
-        io_.Fdatasync(write_fd_);
-      }
-    }
+  if (write_fd_ >= 0 && !is_broken_ && unsealed_ && !Seal()) {
+    Log(LogLevel::kWarn, "Could not seal the event log at close",
+        {{"error", std::strerror(errno)}, {"dir", options_.dir}});
   }
   if (write_fd_ >= 0) ::close(write_fd_);
   for (int fd : read_fds_) ::close(fd);
@@ -186,8 +187,30 @@ std::string EmbeddedLog::SegmentPath(uint32_t segment) const {
 Status EmbeddedLog::Recover() {
   auto segments = ListSegments(options_.dir);
   if (!segments) return Fail(segments.error());
+  // A marker left by a run whose log stopped and could not cut what it had written: bytes of
+  // the last segment past the durable end were never acknowledged.
+  std::optional<uint64_t> durable_end;
+  std::string marker;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir)) {
+    unsigned segment;
+    unsigned long long end;
+    if (std::sscanf(entry.path().filename().c_str(), "durable-end-%08u-%llu", &segment, &end) ==
+            2 &&
+        !segments->empty() && segment == segments->back()) {
+      durable_end = end;
+      marker = entry.path().string();
+    }
+  }
   for (size_t i = 0; i < segments->size(); ++i) {
-    if (auto st = ScanSegment((*segments)[i], i + 1 == segments->size()); !st) return st;
+    const bool last = i + 1 == segments->size();
+    if (auto st = ScanSegment((*segments)[i], last, last ? durable_end : std::nullopt); !st) {
+      return st;
+    }
+  }
+  if (!marker.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(marker, ec);
+    if (auto st = SyncDirectory(); !st) return st;
   }
   for (auto& [topic, partitions] : index_) {
     auto& next = next_offset_[topic];
@@ -202,7 +225,7 @@ constexpr const char* kRecoveryHint =
     "copies every readable frame to a new log";
 }  // namespace
 
-Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
+Status EmbeddedLog::ScanSegment(uint32_t segment, bool last, std::optional<uint64_t> durable_end) {
   const std::string path = SegmentPath(segment);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
@@ -213,6 +236,7 @@ Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
   SegmentScanner scanner(io_, fd, size, path);
   uint64_t pos = 0, frame = 0;
   while (pos < size) {
+    if (durable_end && pos >= *durable_end) return CutTornTail(path, scanner, pos, size);
     auto at = scanner.FrameAt(pos);
     if (!at) {
       return Fail(Error::DataLoss("Cannot open the event log: " +
@@ -268,19 +292,36 @@ Status EmbeddedLog::ScanSegment(uint32_t segment, bool last) {
 
 Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner, uint64_t pos,
                                 uint64_t size) {
-  auto tail = scanner.Read(pos, static_cast<size_t>(size - pos));
-  if (!tail) return Fail(tail.error());
-  const std::string kept =
-      path.substr(0, path.size() - 4) + "-torn-at-" + std::to_string(pos) + ".bin";
-  int out = ::open(kept.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // The bytes are kept first, their file and its directory entry durable, and only then cut.
+  std::string kept;
+  int out = -1;
+  for (int n = 0; out < 0 && n < 1000; ++n) {
+    kept = path.substr(0, path.size() - 4);
+    kept.append("-torn-at-").append(std::to_string(pos));
+    if (n) kept.append(".").append(std::to_string(n));
+    kept.append(".bin");
+    out = ::open(kept.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0 && errno != EEXIST) break;
+  }
   if (out < 0) return Fail(Error::Unavailable(ErrnoText("open " + kept)));
-  const bool saved = WriteAll(io_, out, tail->data(), tail->size()) && io_.Fdatasync(out) == 0;
+  bool saved = true;
+  constexpr uint64_t kChunk = 4u << 20;
+  for (uint64_t at = pos; saved && at < size; at += kChunk) {
+    auto bytes = scanner.Read(at, static_cast<size_t>(std::min(kChunk, size - at)));
+    if (!bytes) {
+      ::close(out);
+      return Fail(bytes.error());
+    }
+    saved = WriteAll(io_, out, bytes->data(), bytes->size());
+  }
+  saved = saved && io_.Fdatasync(out) == 0;
   const int saved_errno = errno;
   ::close(out);
   if (!saved) {
     errno = saved_errno;
     return Fail(Error::Unavailable(ErrnoText("Cannot keep the torn tail in " + kept)));
   }
+  if (auto st = SyncDirectory(); !st) return st;
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
   const bool cut = io_.Ftruncate(fd, static_cast<off_t>(pos)) == 0 && io_.Fdatasync(fd) == 0;
@@ -290,13 +331,35 @@ Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner
     errno = cut_errno;
     return Fail(Error::Unavailable(ErrnoText("Cannot cut the torn tail of " + path)));
   }
-  if (auto st = SyncDirectory(); !st) return st;
   Log(LogLevel::kWarn, "Cut the torn tail of the event log (never acknowledged)",
       {{"segment", path},
        {"byte", std::to_string(pos)},
        {"bytes", std::to_string(size - pos)},
        {"kept_in", kept}});
   return {};
+}
+
+Status EmbeddedLog::MarkFormat() {
+  // Builds before frame version 2 read a KEL2 frame as a torn tail and would cut it. They take
+  // this file for a second segment 0 and refuse to open instead.
+  const std::string path = options_.dir + "/segment-00000000.format-2";
+  if (std::filesystem::exists(path)) return {};
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("create " + path)));
+  ::close(fd);
+  return SyncDirectory();
+}
+
+bool EmbeddedLog::Seal() {
+  std::string seal;
+  EncodeFrame(seal, write_pos_, "", 0, 0, "", {}, nullptr);
+  if (!WriteAll(io_, write_fd_, seal.data(), seal.size()) ||
+      (options_.fsync && io_.Fdatasync(write_fd_) != 0)) {
+    return false;
+  }
+  write_pos_ += seal.size();
+  unsealed_ = false;
+  return true;
 }
 
 Status EmbeddedLog::SyncDirectory() {
@@ -314,24 +377,39 @@ Status EmbeddedLog::SyncDirectory() {
 }
 
 Status EmbeddedLog::OpenSegmentForWrite(uint32_t segment) {
+  // The writer's file and position change together, or not at all: a failure leaves none, so
+  // that nothing is written (or cut) at a position of another file.
   if (write_fd_ >= 0) ::close(write_fd_);  // every group written to it was synced
   write_fd_ = -1;
   const std::string path = SegmentPath(segment);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
-  write_fd_ = fd;
   struct stat st;
-  if (::fstat(write_fd_, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
-  write_pos_ = static_cast<uint64_t>(st.st_size);
-  write_segment_ = segment;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+  }
   if (segment >= read_fds_.size()) {
     // A new file: its directory entry is made durable before anything in it is acknowledged.
-    if (auto st = SyncDirectory(); !st) return st;
+    if (auto synced = SyncDirectory(); !synced) {
+      ::close(fd);
+      return synced;
+    }
     int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (rfd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+    if (rfd < 0) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      return Fail(Error::Unavailable(ErrnoText("open " + path)));
+    }
     std::unique_lock lock(index_mu_);
     read_fds_.push_back(rfd);
   }
+  write_fd_ = fd;
+  write_pos_ = static_cast<uint64_t>(st.st_size);
+  write_segment_ = segment;
   return {};
 }
 
@@ -381,12 +459,26 @@ void EmbeddedLog::WriterLoop() {
   std::vector<Pending> group;
   while (true) {
     std::optional<Error> broken;
+    bool idle = false;
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and drained
-      group.swap(queue_);
-      if (is_broken_) broken = broken_;
+      auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (unsealed_ && !is_broken_) {
+        idle = !queue_cv_.wait_for(lock, options_.seal_after, ready);
+      } else {
+        queue_cv_.wait(lock, ready);
+      }
+      if (!idle) {
+        if (queue_.empty()) return;  // stopping, and drained
+        group.swap(queue_);
+        if (is_broken_) broken = broken_;
+      }
+    }
+    if (idle) {
+      // The last group is vouched for by the next frame; when none follows soon, by a seal, so
+      // that damage to it is never taken for a torn tail after a crash.
+      if (!Seal()) Break(group, StoppedAfter("a failed seal"));
+      continue;
     }
     if (broken) {
       for (auto& p : group) p.done(Fail(*broken));
@@ -397,11 +489,29 @@ void EmbeddedLog::WriterLoop() {
   }
 }
 
-void EmbeddedLog::Break(std::vector<Pending>& group, const Error& error) {
-  // Whatever this group left in the file was never acknowledged: cut it while the disk allows,
-  // so that it is not read back as acknowledged at the next open.
-  if (write_fd_ >= 0 && io_.Ftruncate(write_fd_, static_cast<off_t>(write_pos_)) == 0) {
-    io_.Fdatasync(write_fd_);
+Error EmbeddedLog::StoppedAfter(const std::string& what) const {
+  return Error::Unavailable("The event log stopped writing after " + what + " (" +
+                            std::strerror(errno) +
+                            "); nothing more is acknowledged until Keel is restarted");
+}
+
+void EmbeddedLog::Break(std::vector<Pending>& group, Error error) {
+  // Whatever was written since the last sync was never acknowledged: it is cut while the disk
+  // allows, and where it does not, a marker says where the durable bytes end, so that it is not
+  // read back as acknowledged at the next open. Where neither holds, the caller is told.
+  if (write_fd_ >= 0 && !(io_.Ftruncate(write_fd_, static_cast<off_t>(write_pos_)) == 0 &&
+                          io_.Fdatasync(write_fd_) == 0)) {
+    const std::string marker = options_.dir + "/durable-end-" +
+                               SegmentName(write_segment_).substr(8, 8) + "-" +
+                               std::to_string(write_pos_);
+    int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    const bool marked = fd >= 0 && io_.Fdatasync(fd) == 0 && SyncDirectory();
+    if (fd >= 0) ::close(fd);
+    if (!marked) {
+      error.message +=
+          ". The disk refused to cut the unacknowledged bytes: these appends may still be found "
+          "after a restart";
+    }
   }
   std::vector<Pending> queued;
   {
@@ -417,11 +527,7 @@ void EmbeddedLog::Break(std::vector<Pending>& group, const Error& error) {
 }
 
 void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
-  auto stopped = [&](const std::string& what) {
-    return Error::Unavailable("The event log stopped writing after " + what + " (" +
-                              std::strerror(errno) +
-                              "); nothing more is acknowledged until Keel is restarted");
-  };
+  auto stopped = [&](const std::string& what) { return StoppedAfter(what); };
   if (write_pos_ >= options_.segment_bytes) {
     if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) {
       return Break(group,
@@ -475,6 +581,7 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
     fsync_count_.fetch_add(1, std::memory_order_relaxed);
   }
   write_pos_ += buffer.size();
+  unsealed_ = true;
   {
     std::unique_lock lock(index_mu_);
     const std::string* indexed_topic = nullptr;
@@ -664,8 +771,10 @@ Status WalkLog(const std::string& dir, LogFileIo& io, EmbeddedLog::VerifyReport&
         auto vouching = scanner.VouchingFrameAfter(pos);
         problem.torn_tail = vouching && !*vouching;
       }
+      const bool torn = problem.torn_tail;
       report.problems.push_back(std::move(problem));
-      if (!*next) break;
+      // Nothing after a torn tail was acknowledged: it is not walked (nor salvaged).
+      if (!*next || torn) break;
       pos = (*next)->pos;
       ++frame;
     }
@@ -714,35 +823,63 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
   std::condition_variable cv;
   uint64_t in_flight = 0;        // guarded by mu
   std::optional<Error> failure;  // guarded by mu
+  std::map<std::pair<std::string, uint32_t>, int64_t> next_offset;  // by topic and partition
   VerifyReport report;
-  auto st = WalkLog(dir, *SystemLogFileIo(), report,
-                    [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
-                      if (f.seal) return {};
-                      auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
-                      if (!bytes) return Fail(bytes.error());
-                      std::string key;
-                      std::vector<std::string> values;
-                      for (const auto& r : f.records) {
-                        const char* rec = bytes->data() + (r.pos - f.pos);
-                        if (key.empty()) key.assign(rec + 4, r.key_len);
-                        values.emplace_back(rec + 8 + r.key_len, r.value_len);
-                      }
-                      const uint64_t size = bytes->size();
-                      {
-                        std::unique_lock held(mu);
-                        cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });
-                        if (failure) return Fail(*failure);
-                        in_flight += size;
-                      }
-                      (*out)->AppendAsync(f.topic, key, std::move(values),
-                                          [&, size](Result<AppendResult> r) {
-                                            std::lock_guard held(mu);
-                                            in_flight -= size;
-                                            if (!r && !failure) failure = r.error();
-                                            cv.notify_all();
-                                          });
-                      return {};
-                    });
+  auto st = WalkLog(
+      dir, *SystemLogFileIo(), report,
+      [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
+        if (f.seal) return {};
+        auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
+        if (!bytes) return Fail(bytes.error());
+        auto skip = [&](std::string why) {
+          report.problems.push_back({scanner.path(), f.pos, 0, std::move(why), false});
+          return Status{};
+        };
+        // Read again to be copied: a flaky disk must not get bad bytes a fresh checksum.
+        if (!FrameChecksOut(*bytes)) return skip("the frame changed when read again; skipped");
+        std::string key;
+        std::vector<std::string> values;
+        for (const auto& r : f.records) {
+          const char* rec = bytes->data() + (r.pos - f.pos);
+          if (key.empty()) key.assign(rec + 4, r.key_len);
+          values.emplace_back(rec + 8 + r.key_len, r.value_len);
+        }
+        if (PartitionForKey(key, partitions) != static_cast<int32_t>(f.partition)) {
+          return Fail(Error::InvalidArgument(
+              "The log was written with another partition count than " +
+              std::to_string(partitions) + " (the key of the frame at byte " +
+              std::to_string(f.pos) + " of " + scanner.path() + " is in partition " +
+              std::to_string(f.partition) + "): pass the count it was written with"));
+        }
+        int64_t& expected = next_offset[{f.topic, f.partition}];
+        if (static_cast<int64_t>(f.base) < expected) {
+          return skip("a second copy of offsets from " + std::to_string(f.base) + " of " + f.topic +
+                      "/" + std::to_string(f.partition) + "; skipped");
+        }
+        if (static_cast<int64_t>(f.base) > expected) {
+          report.problems.push_back(
+              {scanner.path(), f.pos, 0,
+               "offsets " + std::to_string(expected) + " to " + std::to_string(f.base - 1) +
+                   " of " + f.topic + "/" + std::to_string(f.partition) +
+                   " are missing before this frame, which is copied with new offsets",
+               false});
+        }
+        expected = static_cast<int64_t>(f.base + f.records.size());
+        const uint64_t size = bytes->size();
+        {
+          std::unique_lock held(mu);
+          cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });
+          if (failure) return Fail(*failure);
+          in_flight += size;
+        }
+        (*out)->AppendAsync(f.topic, key, std::move(values), [&, size](Result<AppendResult> r) {
+          std::lock_guard held(mu);
+          in_flight -= size;
+          if (!r && !failure) failure = r.error();
+          cv.notify_all();
+        });
+        return {};
+      });
   {
     std::unique_lock held(mu);
     cv.wait(held, [&] { return in_flight == 0; });

@@ -28,9 +28,11 @@
 // A directory is used by one process at a time (flock on dir/LOCK). Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -52,6 +54,8 @@ class EmbeddedLog final : public EventLog {
     bool fsync = true;  // false only for tests and benchmarks that say so
     uint64_t segment_bytes = 1ull << 30;
     std::shared_ptr<LogFileIo> io;  // null: the system calls
+    // A seal is written and synced once no append came for this long after the last one.
+    std::chrono::milliseconds seal_after{1000};
   };
 
   // What Verify() found in a log directory.
@@ -126,12 +130,17 @@ class EmbeddedLog final : public EventLog {
 
   explicit EmbeddedLog(Options options);
   Status Recover();
-  Status ScanSegment(uint32_t segment, bool last);
+  // `durable_end`: where a marker says the acknowledged bytes of the last segment end.
+  Status ScanSegment(uint32_t segment, bool last, std::optional<uint64_t> durable_end);
+  Status MarkFormat();
+  // Writes and syncs a seal at the end (writer thread); false with errno set on failure.
+  bool Seal();
+  Error StoppedAfter(const std::string& what) const;  // errno: the failure
   // Keeps the bytes of the last segment from `pos` on in a side file, then cuts them.
   Status CutTornTail(const std::string& path, SegmentScanner& scanner, uint64_t pos, uint64_t size);
   Status SyncDirectory();
   // Stops the log after a failed write or sync: fails `group` and everything queued.
-  void Break(std::vector<Pending>& group, const Error& error);
+  void Break(std::vector<Pending>& group, Error error);
   Status OpenSegmentForWrite(uint32_t segment);
   void WriterLoop();
   void WriteGroup(std::vector<Pending>& group);
@@ -162,6 +171,7 @@ class EmbeddedLog final : public EventLog {
   int write_fd_ = -1;
   uint32_t write_segment_ = 0;
   uint64_t write_pos_ = 0;  // every byte before it is durable
+  bool unsealed_ = false;   // a group was written since the last seal
   std::unordered_map<std::string, std::vector<int64_t>> next_offset_;
 
   std::mutex data_mu_;

@@ -56,6 +56,13 @@ bool PreadAll(LogFileIo& io, int fd, char* data, size_t len, uint64_t pos) {
   return true;
 }
 
+bool FrameChecksOut(std::string_view frame) {
+  if (frame.size() < kFrameHeader) return false;
+  const uint32_t body_len = Get<uint32_t>(frame.data() + 4);
+  return body_len == frame.size() - kFrameHeader &&
+         Crc(frame.data() + kFrameHeader, body_len) == Get<uint32_t>(frame.data() + 8);
+}
+
 uint64_t FrameBytes(size_t topic_len, size_t key_len, const std::vector<std::string>& values) {
   uint64_t bytes = kFrameHeader + 26 + topic_len;
   for (const auto& v : values) bytes += 8 + key_len + v.size();

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/error.h"
@@ -86,6 +87,7 @@ class SegmentScanner final {
   Result<std::string> Read(uint64_t pos, size_t len);
 
   uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
 
  private:
   // A pointer to `n` bytes at `at` inside the window (refilled when needed); nullopt past the
@@ -99,6 +101,9 @@ class SegmentScanner final {
   std::string window_;
   uint64_t window_start_ = 0;
 };
+
+// Whether `frame` (header and body, as read back) still checks out against its checksum.
+bool FrameChecksOut(std::string_view frame);
 
 // Reads exactly `len` bytes at `pos`; false with errno set on an error, errno 0 at end of file.
 bool PreadAll(LogFileIo& io, int fd, char* data, size_t len, uint64_t pos);

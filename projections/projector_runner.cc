@@ -178,6 +178,10 @@ ProjectorRunner::ProjectorRunner(EventLog& log, ReadStore& store, Projector& pro
 
 ProjectorRunner::~ProjectorRunner() {
   Stop();
+  StopWaits();
+}
+
+void ProjectorRunner::StopWaits() {
   std::vector<Wait> left;
   {
     std::lock_guard lock(mu_);
@@ -185,7 +189,10 @@ ProjectorRunner::~ProjectorRunner() {
   }
   applied_cv_.notify_all();
   if (wait_thread_.joinable()) wait_thread_.join();
-  left.swap(waits_);
+  {
+    std::lock_guard lock(mu_);
+    left.swap(waits_);
+  }
   for (auto& w : left) w.done(false);
 }
 
@@ -616,6 +623,7 @@ Status ProjectorRunner::WhenApplied(std::vector<std::pair<int32_t, int64_t>> pos
   }
   {
     std::lock_guard lock(mu_);
+    if (waits_stopping_) return Fail(Error::Unavailable("The server is shutting down"));
     if (!AppliedLocked(positions)) {
       if (waits_.size() >= kMaxWaits) {
         return Fail(Error::ResourceExhausted("Too many reads are waiting for positions"));

@@ -115,10 +115,15 @@ class ProjectorRunner final {
   // (started on first use, alive until destruction), which serves every wait in turn, so
   // `done` must not block. kResourceExhausted when kMaxWaits waits are pending already;
   // kInvalidArgument for a partition the log does not have.
+  // kUnavailable once StopWaits ran.
   static constexpr size_t kMaxWaits = 4096;
   Status WhenApplied(std::vector<std::pair<int32_t, int64_t>> positions,
                      std::chrono::steady_clock::time_point deadline,
                      std::function<void(bool)> done);
+  // Calls every pending wait's `done(false)` on this thread, stops the waiting thread and
+  // refuses later waits: before the HTTP server that would answer them goes. Idempotent; not
+  // from a `done`.
+  void StopWaits();
 
   const Projector& projector() const { return projector_; }
 

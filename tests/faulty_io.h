@@ -20,6 +20,7 @@ class FaultyIo final : public LogFileIo {
   std::atomic<bool> short_writes{false};
   std::atomic<bool> injected{false};  // a fault was reported to the log
   std::atomic<int64_t> preads{0};
+  std::atomic<int> truncate_errno{0};  // every ftruncate fails with it
 
   ssize_t Write(int fd, const void* data, size_t len) override {
     if (int e = tear_errno.exchange(0); e != 0 && len > 1) {
@@ -34,6 +35,10 @@ class FaultyIo final : public LogFileIo {
     ++preads;
     if (int e = pread_errno.load(); e != 0) return Inject(e);
     return LogFileIo::Pread(fd, data, len, pos);
+  }
+  int Ftruncate(int fd, off_t len) override {
+    if (int e = truncate_errno.load(); e != 0) return static_cast<int>(Inject(e));
+    return LogFileIo::Ftruncate(fd, len);
   }
   int Fdatasync(int fd) override {
     if (int e = sync_errno.load(); e != 0) return static_cast<int>(Inject(e));

@@ -331,6 +331,47 @@ TEST(LogFaultsTest, ATornGroupIsCutAndKeptButAVouchedFrameIsNot) {
   }
 }
 
+TEST(LogFaultsTest, AnIdleLogIsSealedSoACrashDoesNotLeaveItsLastGroupUnvouched) {
+  TempDir dir, crashed;
+  auto log = EmbeddedLog::Open(
+      {.dir = dir.path(), .partitions = 1, .seal_after = std::chrono::milliseconds(50)});
+  ASSERT_TRUE(log);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*log)->Append("t", "k", {"acknowledged"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // What a crash now leaves on disk: the files as they are, with the log still open.
+  std::filesystem::copy(
+      dir.path(), crashed.path(),
+      std::filesystem::copy_options::overwrite_existing | std::filesystem::copy_options::recursive);
+  const auto frames = Frames(crashed.path());
+  ASSERT_GE(frames.size(), 6u);
+  EXPECT_TRUE(std::get<3>(frames.back())) << "no seal after the idle period";
+  const auto& [path, begin, end, seal] = frames[frames.size() - 2];  // the last append
+  FlipByte(path, end - 3, 0x10);
+  auto reopened = EmbeddedLog::Open({.dir = crashed.path(), .partitions = 1});
+  ASSERT_FALSE(reopened) << "damage to the last acknowledged append was cut as a torn tail";
+  EXPECT_EQ(reopened.error().code, ErrorCode::kDataLoss);
+}
+
+TEST(LogFaultsTest, AFailedAppendTheDiskWouldNotCutStaysInvisibleAfterReopen) {
+  TempDir dir;
+  auto io = std::make_shared<FaultyIo>();
+  {
+    auto log = EmbeddedLog::Open({.dir = dir.path(), .partitions = 1, .io = io});
+    ASSERT_TRUE((*log)->Append("t", "k", {"acknowledged"}));
+    io->sync_errno = EIO;
+    io->truncate_errno = EIO;
+    auto failed = (*log)->Append("t", "k", {"failed"});
+    ASSERT_FALSE(failed);
+  }
+  io->sync_errno = 0;
+  io->truncate_errno = 0;
+  auto log = EmbeddedLog::Open({.dir = dir.path(), .partitions = 1});
+  ASSERT_TRUE(log) << log.error().message;
+  auto records = ReadTopic(**log, "t");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records.begin()->second, "acknowledged");
+}
+
 TEST(LogFaultsTest, SalvageCopiesEveryReadableFrame) {
   TempDir dir, to;
   {
@@ -345,9 +386,14 @@ TEST(LogFaultsTest, SalvageCopiesEveryReadableFrame) {
   FlipByte(path, end - 1, 0x01);
   auto report = EmbeddedLog::Salvage(dir.path(), to.path() + "/log", 2);
   ASSERT_TRUE(report) << report.error().message;
-  ASSERT_EQ(report->problems.size(), 1u);
+  // The damaged frame, and the gap it leaves in its partition's offsets.
+  ASSERT_EQ(report->problems.size(), 2u);
   EXPECT_EQ(report->problems[0].byte, begin);
   EXPECT_FALSE(report->problems[0].torn_tail);
+  EXPECT_NE(report->problems[1].why.find("missing"), std::string::npos) << report->problems[1].why;
+  auto wrong = EmbeddedLog::Salvage(dir.path(), to.path() + "/other", 3);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("partition count"), std::string::npos);
   auto salvaged = EmbeddedLog::Open({.dir = to.path() + "/log", .partitions = 2});
   ASSERT_TRUE(salvaged) << salvaged.error().message;
   EXPECT_EQ(ReadTopic(**salvaged, "t").size(), 11u);
