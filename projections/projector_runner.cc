@@ -207,6 +207,19 @@ Status ProjectorRunner::LoadCheckpoints() {
     if (*v) {
       auto offset = ParseInt64(**v);
       if (!offset) return Fail(Error::DataLoss("Corrupt checkpoint for partition " + std::to_string(p)));
+      // A read model ahead of the log means the log lost acknowledged events (or is another
+      // log): folding on would skip the offsets it reuses.
+      auto end = log_.EndOffset(std::string(projector_.topic()), p);
+      if (!end) return Fail(end.error());
+      if (*offset > *end) {
+        return Fail(Error::DataLoss(
+            "The read model " + std::string(projector_.name()) + " has applied " +
+            std::string(projector_.topic()) + "/" + std::to_string(p) + " up to offset " +
+            std::to_string(*offset) + ", but the log ends at " + std::to_string(*end) +
+            ": the log lost events it had acknowledged, or belongs to another data directory. "
+            "Check it with keel log verify; rebuild the read models with keel replay only once "
+            "the log is right"));
+      }
       positions_[static_cast<size_t>(p)] = *offset;
     }
     for (auto [name, field] : kCounterFields) {

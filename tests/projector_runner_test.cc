@@ -468,3 +468,39 @@ TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// A read model that has applied more of a partition than the log holds refuses to start: the
+// log lost acknowledged events, and folding on would skip the offsets it hands out again.
+TEST(ProjectorRunnerTest, ACheckpointBeyondTheLogsEndRefusesToStart) {
+  TempDir dir;
+  ScriptedProjector projector;
+  std::vector<std::string> tables = projector.tables();
+  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable})
+    tables.emplace_back(t);
+  auto store = RocksStore::Open(dir.path() + "/store", tables);
+  ASSERT_TRUE(store);
+  {
+    auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 1});
+    auto appended = (*log)->Append(
+        kTopic, "k", {Event("w/k/1", 1'800'000'000'000), Event("w/k/2", 1'800'000'000'000)});
+    ASSERT_TRUE(appended);
+    ProjectorRunner runner(**log, **store, projector, {.poll_wait = std::chrono::milliseconds(10)});
+    ASSERT_TRUE(runner.Start());
+    ASSERT_TRUE(runner.WaitFor(0, appended->last_offset, std::chrono::seconds(10)));
+    runner.Stop();
+  }
+  auto empty = EmbeddedLog::Open({.dir = dir.path() + "/other-log", .partitions = 1});
+  ASSERT_TRUE(empty);
+  ProjectorRunner runner(**empty, **store, projector, {.poll_wait = std::chrono::milliseconds(10)});
+  auto started = runner.Start();
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(started.error().message.find("the log ends at 0"), std::string::npos)
+      << started.error().message;
+}
+
+}  // namespace
+}  // namespace keel
