@@ -167,6 +167,22 @@ bool ExpectsContinue(const Http::RequestParser& parser) {
   return raw && AsciiLower(TrimSpace(raw->value())) == "100-continue";
 }
 
+// Points the request's header and cookie accessors at Pistache's request, which must outlive
+// their use.
+void ReadHeadersFrom(const Http::Request& request, HttpRequest& req) {
+  const auto& headers = request.headers();
+  req.header = [&headers](const std::string& name) -> std::optional<std::string> {
+    auto raw = headers.tryGetRaw(name);
+    if (!raw) return std::nullopt;
+    return raw->value();
+  };
+  req.cookie = [&request](const std::string& name) -> std::optional<std::string> {
+    const auto& jar = request.cookies();
+    if (!jar.has(name)) return std::nullopt;
+    return jar.get(name).value;
+  };
+}
+
 void SendError(HttpResponder& r, const Error& e, int status = 0) {
   r.Send(status ? status : HttpStatusFor(e.code), ErrorBody(e));
 }
@@ -266,17 +282,7 @@ class KeelHandler final : public Http::Handler {
            ++it) {
         req.query.emplace(UrlDecode(it->first), UrlDecode(it->second));
       }
-      const auto& headers = request.headers();
-      req.header = [&headers](const std::string& name) -> std::optional<std::string> {
-        auto raw = headers.tryGetRaw(name);
-        if (!raw) return std::nullopt;
-        return raw->value();
-      };
-      req.cookie = [&request](const std::string& name) -> std::optional<std::string> {
-        const auto& jar = request.cookies();
-        if (!jar.has(name)) return std::nullopt;
-        return jar.get(name).value;
-      };
+      ReadHeadersFrom(request, req);
       req.client_address = request.address().host();
       const Route* route = nullptr;
       switch (server_->Resolve(req.method, req.path, &route, &req.params)) {
@@ -337,17 +343,7 @@ class KeelHandler final : public Http::Handler {
       req.method = method;
       req.path = request.resource();
       req.params = std::move(params);
-      const auto& headers = request.headers();
-      req.header = [&headers](const std::string& name) -> std::optional<std::string> {
-        auto raw = headers.tryGetRaw(name);
-        if (!raw) return std::nullopt;
-        return raw->value();
-      };
-      req.cookie = [&request](const std::string& name) -> std::optional<std::string> {
-        const auto& jar = request.cookies();
-        if (!jar.has(name)) return std::nullopt;
-        return jar.get(name).value;
-      };
+      ReadHeadersFrom(request, req);
       req.client_address = peer.address().host();
       if (auto st = authorize(req, *route); !st) return st.error();
     }

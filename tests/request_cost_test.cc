@@ -67,6 +67,17 @@ class RawConnection {
   bool connected_ = false;
 };
 
+// Stops the projection and registers a customer: the position of an acknowledged command that
+// no read model will apply, so that reads of it wait their whole bound.
+std::string UnappliedPosition(TestApp& app) {
+  HttpClient writer(app.base(), app.token());
+  app.app().customer_projection().Stop();
+  auto created = writer.Send("POST", "/api/v1/customers",
+                             R"({"name":"Waited For","email":"waited@example.com"})");
+  EXPECT_EQ(created.status, 201) << created.body;
+  return created.headers["x-keel-position"];
+}
+
 TEST(RequestCostTest, AnAnonymousLargeBodyIsRefusedOnItsHeadersAndNeverBuffered) {
   TestApp app;
   const int64_t before = ResidentBytes();
@@ -121,13 +132,7 @@ TEST(RequestCostTest, ReadsWaitingForPositionsHoldNoHttpThread) {
   AppConfig config;
   config.max_read_wait_ms = 3000;
   TestApp app(config);
-  HttpClient writer(app.base(), app.token());
-  // The projection stops: a command's position stays unapplied, and reads of it wait.
-  app.app().customer_projection().Stop();
-  auto created = writer.Send("POST", "/api/v1/customers",
-                             R"({"name":"Waited For","email":"waited@example.com"})");
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string position = created.headers["x-keel-position"];
+  const std::string position = UnappliedPosition(app);
   const std::string token = app.token();
 
   constexpr int kWaiters = 64;
@@ -162,12 +167,7 @@ TEST(RequestCostTest, RequestsPastTheInFlightCapGet503AtOnce) {
   config.max_read_wait_ms = 2000;
   config.max_requests_in_flight = 16;
   TestApp app(config);
-  HttpClient writer(app.base(), app.token());
-  app.app().customer_projection().Stop();
-  auto created = writer.Send("POST", "/api/v1/customers",
-                             R"({"name":"Waited For","email":"waited@example.com"})");
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string position = created.headers["x-keel-position"];
+  const std::string position = UnappliedPosition(app);
   const std::string token = app.token();
   std::atomic<int> waited{0}, refused{0};
   std::vector<std::thread> readers;
