@@ -93,6 +93,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
                         .role = in->role,
                         .is_active = in->is_active,
                         .expected_version = *expected};
+      if (req.principal) change.acting_session_id = req.principal->session_id;
       auto user = auth.ChangeUser(req.params["id"], change, in->password, meta);
       if (!user) return SendError(r, user.error());
       r.Send(200, SuccessBody("User updated", *user));

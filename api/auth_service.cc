@@ -38,6 +38,14 @@ struct Claims {
   Millis expires_at = 0;
 };
 
+// Why a revoked session ended, as its holder is told.
+std::string EndedBecause(const Session& s) {
+  if (s.revoked_for == kRevokedForPassword) return "the account's password was changed";
+  if (s.revoked_for == kRevokedForRole) return "the account's role was changed";
+  if (s.revoked_for == kRevokedForDisablement) return "the account was disabled";
+  return "signed out";
+}
+
 // A decision of one event, as Run() takes decisions.
 Result<std::vector<EventEnvelope>> AsList(Result<EventEnvelope> event) {
   if (!event) return Fail(event.error());
@@ -195,7 +203,7 @@ Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_v
     if (!s || s->user_id != claims->sub) {
       return Fail(Error::Unauthenticated("Session is unknown"));
     }
-    if (s->revoked) return Fail(Error::Unauthenticated("Session has ended: signed out"));
+    if (s->revoked) return Fail(Error::Unauthenticated("Session has ended: " + EndedBecause(*s)));
     if (s->expires_at <= now) return Fail(Error::Unauthenticated("Session has expired"));
     auto principal = dir_.PrincipalFor(claims->sub, claims->sid);
     if (!principal) return Fail(Error::Unauthenticated("Account is disabled or unknown"));

@@ -161,6 +161,55 @@ TEST_F(AuthApiTest, LogoutRevokesTheSessionAndSessionsOutliveRestarts) {
   EXPECT_EQ(c3.Send("GET", "/api/v1/auth/me").status, 200) << "other sessions survive";
 }
 
+TEST_F(AuthApiTest, APasswordChangeEndsTheOtherSessionsButTheOneThatMadeIt) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  const std::string rep_too = LoginToken(app_.base(), "rep@keel.test", "password-123");
+  HttpClient as_rep(app_.base(), rep), as_rep_too(app_.base(), rep_too);
+  ASSERT_EQ(as_rep.Send("GET", "/api/v1/auth/me").status, 200);
+
+  // An admin resets the rep's password: every session of the rep ends.
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"password":"another-password-1"})")
+                .status,
+            200);
+  for (HttpClient* c : {&as_rep, &as_rep_too}) {
+    auto r = c->Send("GET", "/api/v1/auth/me");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_NE(r.body.find("password was changed"), std::string::npos) << r.body;
+  }
+  const std::string after = LoginToken(app_.base(), "rep@keel.test", "another-password-1");
+  HttpClient as_rep_now(app_.base(), after);
+  EXPECT_EQ(as_rep_now.Send("GET", "/api/v1/auth/me").status, 200)
+      << "later sessions are not touched";
+
+  // The admin changes their own password: the session that did it stays, the others end.
+  const std::string admin_id =
+      Json(admin_.Send("GET", "/api/v1/auth/me").body).Str("/data/user/id");
+  HttpClient other_admin(app_.base(), LoginToken(app_.base(), kTestAdminEmail, kTestAdminPassword));
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + admin_id, R"({"password":"admin-password-2"})")
+                .status,
+            200);
+  EXPECT_EQ(admin_.Send("GET", "/api/v1/auth/me").status, 200);
+  EXPECT_EQ(other_admin.Send("GET", "/api/v1/auth/me").status, 401);
+
+  app_.Restart();
+  HttpClient rep_again(app_.base(), rep), rep_now_again(app_.base(), after);
+  EXPECT_EQ(rep_again.Send("GET", "/api/v1/auth/me").status, 401) << "revocation is durable";
+  EXPECT_EQ(rep_now_again.Send("GET", "/api/v1/auth/me").status, 200);
+}
+
+TEST_F(AuthApiTest, ADisabledAccountsSessionsStayEndedWhenItIsEnabledAgain) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  HttpClient as_rep(app_.base(), rep);
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":false})").status, 200);
+  EXPECT_EQ(as_rep.Send("GET", "/api/v1/auth/me").status, 401);
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":true})").status, 200);
+  auto r = as_rep.Send("GET", "/api/v1/auth/me");
+  EXPECT_EQ(r.status, 401) << "enabling the account brings back none of its old sessions";
+  EXPECT_NE(r.body.find("disabled"), std::string::npos) << r.body;
+  EXPECT_FALSE(LoginToken(app_.base(), "rep@keel.test", "password-123").empty())
+      << "signing in again starts a new session";
+}
+
 TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
   auto [mgr_id, mgr] = User("mgr@keel.test", "manager");
@@ -183,7 +232,7 @@ TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   EXPECT_EQ(as_rep.Send("POST", "/api/v1/ingest/customers", "[]").status, 403);
   EXPECT_EQ(as_rep.Send("GET", "/metrics").status, 403);
 
-  // A new role, granted: it applies to the user's existing session at once.
+  // A new role, defined and granted.
   auto role = admin_.Send("POST", "/api/v1/roles",
                           R"({"name":"support","description":"Desk","permissions":["customers:read_all","nope:x"]})");
   EXPECT_EQ(role.status, 400) << role.body;
@@ -196,11 +245,27 @@ TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   EXPECT_NE(admin_.Send("GET", "/api/v1/permissions").body.find("reports:export"), std::string::npos);
   EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 200);
   ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"role":"support"})").status, 200);
-  EXPECT_EQ(as_rep.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status, 403);
+  // The role change ends the user's sessions (issue 17); the next one has the new role.
+  auto ended = as_rep.Send("GET", "/api/v1/customers");
+  EXPECT_EQ(ended.status, 401);
+  EXPECT_NE(ended.body.find("role was changed"), std::string::npos) << ended.body;
+  HttpClient as_support(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
+  EXPECT_EQ(as_support.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status,
+            403);
+  EXPECT_EQ(as_support.Send("GET", "/api/v1/customers").status, 200);
+  // A role redefined applies to the sessions that hold it at once.
+  ASSERT_EQ(
+      admin_
+          .Send("POST", "/api/v1/roles",
+                R"({"name":"support","permissions":["customers:read_all","customers:create"]})")
+          .status,
+      201);
+  EXPECT_EQ(as_support.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status,
+            201);
 
   // Disabled: the session stops working and sign-in is refused.
   ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":false})").status, 200);
-  EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 401);
+  EXPECT_EQ(as_support.Send("GET", "/api/v1/customers").status, 401);
   HttpClient anon(app_.base());
   EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
                       R"({"email":"rep@keel.test","password":"password-123"})").status, 403);
