@@ -76,6 +76,9 @@ AuthService::AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGener
 Status AuthService::Load(
     const std::function<void(const std::string&, const std::string&)>& announce) {
   if (auto st = crypto::Init(); !st) return st;
+  auto allowed = GoogleAllowList::Parse(config_.google_allowed_domains);
+  if (!allowed) return Fail(allowed.error());
+  google_allowed_ = std::move(*allowed);
   {
     std::unique_lock lock(mu_);
     if (auto st = ReloadLocked(); !st) return st;
@@ -308,10 +311,16 @@ Status AuthService::Logout(const Principal& who, const CommandMeta& meta) {
 
 Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
                                                   const std::string& email_in,
+                                                  const std::optional<std::string>& hosted_domain,
                                                   const std::string& name,
                                                   const std::optional<std::string>& avatar,
                                                   const CommandMeta& meta) {
   const std::string email = NormaliseEmail(email_in);
+  if (!google_allowed_.empty() && !google_allowed_.Admits(email, hosted_domain)) {
+    return Fail(Error::PermissionDenied("The Google account " + email +
+                                        " may not sign in here: neither its email nor its domain "
+                                        "is on the allow-list"));
+  }
   std::string id;
   {
     std::shared_lock lock(mu_);
@@ -323,9 +332,11 @@ Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
   if (id.empty()) {
     id = ids_.NewId();
     m.actor = id;
+    // Without an allow-list anyone with a Google account gets this far: they may hold a
+    // session, but do nothing until an admin grants a role.
     NewUser user{name.empty() ? email : name,
                  email,
-                 config_.default_google_role,
+                 google_allowed_.empty() ? std::string(kNoRole) : config_.default_google_role,
                  "google",
                  "",
                  google_id,

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/google_allow_list.h"
 #include "commands/user_commands.h"
 #include "infra/event_log.h"
 
@@ -42,7 +43,11 @@ struct AuthConfig {
   int max_failures_per_account = 5;
   int max_failures_per_address = 20;
   Millis failure_window = 15 * 60 * 1000;
-  std::string default_google_role = std::string(kRoleSalesRep);  // new Google users
+  // Who may sign in with Google (GoogleAllowList's syntax); empty: anyone with a verified
+  // Google email, a new user then getting no role until an admin grants one.
+  std::string google_allowed_domains;
+  // The role of a new Google user admitted by the allow-list.
+  std::string default_google_role = std::string(kRoleSalesRep);
 };
 
 // A started session: its token and when it ends.
@@ -58,6 +63,7 @@ class AuthService final {
 
   // Folds the users topic and creates the first admin when there is none. `announce` receives
   // the generated admin password, once (at the first start without KEEL_ADMIN_PASSWORD).
+  // kInvalidArgument for a malformed google_allowed_domains.
   Status Load(
       const std::function<void(const std::string& email, const std::string& password)>& announce);
 
@@ -76,7 +82,11 @@ class AuthService final {
   Status Logout(const Principal& who, const CommandMeta& meta);
 
   // Creates or updates the user behind a verified Google identity; returns the user id.
+  // kPermissionDenied when an allow-list is configured and does not admit the account (existing
+  // users included). A new user gets default_google_role when the allow-list admitted them,
+  // and no role at all when there is no allow-list.
   Result<std::string> UpsertGoogleUser(const std::string& google_id, const std::string& email,
+                                       const std::optional<std::string>& hosted_domain,
                                        const std::string& name,
                                        const std::optional<std::string>& avatar,
                                        const CommandMeta& meta);
@@ -125,6 +135,7 @@ class AuthService final {
   void RecordFailure(const std::string& email, const std::string& address, Millis now);
 
   AuthConfig config_;
+  GoogleAllowList google_allowed_;  // parsed by Load
   EventLog& log_;
   Clock& clock_;
   IdGenerator& ids_;

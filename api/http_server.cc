@@ -79,7 +79,18 @@ void HttpResponder::Send(int status, std::string body,
   }
   try {
     auto& w = impl_->writer;
-    for (const auto& [name, value] : headers) w.headers().add(std::make_shared<NamedHeader>(name, value));
+    // Pistache 0.0.5 keeps one header per name; cookies each need their own Set-Cookie line,
+    // so the first carries the others on lines of their own. Keel writes every cookie itself:
+    // a value with a line break would be a bug, and is dropped rather than sent.
+    std::string cookies;
+    for (const auto& [name, value] : headers) {
+      if (AsciiLower(name) != "set-cookie") {
+        w.headers().add(std::make_shared<NamedHeader>(name, value));
+      } else if (value.find_first_of("\r\n") == std::string::npos) {
+        cookies += (cookies.empty() ? "" : "\r\nSet-Cookie: ") + value;
+      }
+    }
+    if (!cookies.empty()) w.headers().add(std::make_shared<NamedHeader>("Set-Cookie", cookies));
     w.headers().add(std::make_shared<NamedHeader>("X-Request-Id", impl_->request_id));
     w.setMime(Http::Mime::MediaType::fromString(std::string(content_type)));
     w.send(static_cast<Http::Code>(status), body);

@@ -283,6 +283,12 @@ int main(int argc, char** argv) {
   serve->add_option("--oidc-success-redirect", serve_config.oidc.success_redirect,
                     "Where the browser goes after signing in with Google")
       ->envname("KEEL_OIDC_SUCCESS_REDIRECT");
+  serve
+      ->add_option("--google-allowed-domains", serve_config.auth.google_allowed_domains,
+                   "Who may sign in with Google: comma-separated domains (matched against the "
+                   "hosted domain or the verified email's) and exact emails; empty: anyone, a "
+                   "new user getting no role until an admin grants one")
+      ->envname("KEEL_GOOGLE_ALLOWED_DOMAINS");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

@@ -445,6 +445,20 @@ TEST(AuthConfigTest, RefusesToStartWithoutASecretOutsideDevMode) {
   EXPECT_FALSE(App::Start(config));
 }
 
+TEST(AuthConfigTest, RefusesToStartWithAMalformedGoogleAllowList) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  WithTestAuth(config);
+  config.auth.google_allowed_domains = "example.com, @example.org";
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message.find("KEEL_GOOGLE_ALLOWED_DOMAINS"), std::string::npos)
+      << app.error().message;
+}
+
 TEST(AuthConfigTest, DevTokensExistOnlyInDevMode) {
   {
     TestApp app;

@@ -15,7 +15,7 @@ namespace keel {
 struct HttpResult {
   long status = 0;
   std::string body;
-  std::map<std::string, std::string> headers;  // lowercase names
+  std::map<std::string, std::string> headers;  // lowercase names; repeated ones joined by '\n'
   std::string curl_error;                      // set when no answer came
 };
 
@@ -75,7 +75,9 @@ class HttpClient {
       std::string value = line.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
       while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-      (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+      auto& headers = *static_cast<std::map<std::string, std::string>*>(out);
+      auto [it, added] = headers.emplace(name, value);
+      if (!added) it->second += "\n" + value;
     }
     return size * n;
   }
