@@ -395,13 +395,22 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
   });
-  impl->server = std::make_unique<HttpServer>(HttpServer::Options{
-      config.host, config.port, config.http_threads, config.max_body_bytes,
+  auto trusted_proxies = TrustedProxies::Parse(config.trusted_proxies);
+  if (!trusted_proxies) return Fail(trusted_proxies.error());
+  HttpServer::Options server_options{
+      config.host,
+      config.port,
+      config.http_threads,
+      config.max_body_bytes,
       [metrics = &impl->metrics](const std::string& method, const std::string& route, int status,
-                                 double seconds) { metrics->Request(method, route, status, seconds); },
+                                 double seconds) {
+        metrics->Request(method, route, status, seconds);
+      },
       config.auth.dev_no_auth
           ? std::function<Status(HttpRequest&, const Route&)>()
-          : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }});
+          : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }};
+  server_options.trusted_proxies = std::move(*trusted_proxies);
+  impl->server = std::make_unique<HttpServer>(std::move(server_options));
   AddHealthRoutes(*impl->server, *impl->routes);
   AddAuthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);

@@ -35,6 +35,9 @@ struct AppConfig {
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;              // sessions, dev mode, the first admin
   OidcConfig oidc;              // Google sign-in
+  // Reverse proxies whose X-Forwarded-For names the client (client_address.h); empty: the
+  // header is ignored and the peer is the client.
+  std::string trusted_proxies;
 };
 
 class HttpServer;

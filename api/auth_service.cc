@@ -71,7 +71,11 @@ AuthService::AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGener
       log_(log),
       clock_(clock),
       ids_(ids),
-      instance_(next_instance.fetch_add(1)) {}
+      instance_(next_instance.fetch_add(1)),
+      throttle_({.max_per_account_and_address = config_.max_failures_per_account_and_address,
+                 .max_per_address = config_.max_failures_per_address,
+                 .window = config_.failure_window,
+                 .max_keys = config_.max_throttled_keys}) {}
 
 Status AuthService::Load(
     const std::function<void(const std::string&, const std::string&)>& announce) {
@@ -218,33 +222,13 @@ Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_v
   return cached.principal;
 }
 
-bool AuthService::Throttled(const std::string& email, const std::string& address, Millis now) {
-  std::lock_guard lock(failures_mu_);
-  auto count = [&](const std::string& k) -> int {
-    auto it = failures_.find(k);
-    if (it == failures_.end()) return 0;
-    auto& q = it->second.at;
-    while (!q.empty() && q.front() <= now - config_.failure_window) q.pop_front();
-    return static_cast<int>(q.size());
-  };
-  return count("a:" + email) >= config_.max_failures_per_account ||
-         count("ip:" + address) >= config_.max_failures_per_address;
-}
-
-void AuthService::RecordFailure(const std::string& email, const std::string& address, Millis now) {
-  std::lock_guard lock(failures_mu_);
-  if (failures_.size() > 100'000) failures_.clear();  // bounded under a flood of addresses
-  failures_["a:" + email].at.push_back(now);
-  failures_["ip:" + address].at.push_back(now);
-}
-
 Result<SessionToken> AuthService::Login(const std::string& email_in, std::string_view password,
                                         const std::string& address, const CommandMeta& meta) {
   const std::string email = NormaliseEmail(email_in);
   const Millis now = clock_.NowMillis();
-  if (Throttled(email, address, now)) {
+  if (throttle_.Throttled(email, address, now)) {
     return Fail(Error::ResourceExhausted(
-        "Too many failed sign-ins for this account or address: try again in 15 minutes"));
+        "Too many failed sign-ins from this address: try again in 15 minutes"));
   }
   std::string hash = kDummyHash, id;
   bool disabled = false;
@@ -259,14 +243,13 @@ Result<SessionToken> AuthService::Login(const std::string& email_in, std::string
   // Hashing outside every lock: Argon2id takes tens of milliseconds by design.
   const bool ok = crypto::VerifyPassword(hash, password) && !id.empty();
   if (!ok) {
-    RecordFailure(email, address, now);
+    // Counted for unknown emails too, per pair as for known ones: a 429 that only real
+    // accounts earned would tell which emails have one.
+    throttle_.RecordFailure(email, address, now);
     return Fail(Error::Unauthenticated("Invalid email or password"));
   }
   if (disabled) return Fail(Error::PermissionDenied("This account is disabled"));
-  {
-    std::lock_guard lock(failures_mu_);
-    failures_.erase("a:" + email);
-  }
+  throttle_.RecordSuccess(email, address);
   CommandMeta m = meta;
   m.actor = id;
   return StartSession(id, "password", m);

@@ -9,14 +9,15 @@
 // disabled account takes effect at once. Checked tokens are cached per thread and directory
 // generation: the hot path is one hash lookup, with no lock and nothing shared between cores.
 //
-// Sign-in throttling: more than 5 failed passwords for one account, or 20 from one client
-// address, within 15 minutes get 429 until the window passes.
+// Sign-in throttling (LoginThrottle): after 5 failed passwords for one account from one client
+// address, or 20 from one address, within 15 minutes, sign-ins from there get 429 until the
+// window passes; the account's owner still signs in from anywhere else. The client address is
+// the one HttpServer found (trusted proxies' X-Forwarded-For included).
 //
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "api/google_allow_list.h"
+#include "api/login_throttle.h"
 #include "commands/user_commands.h"
 #include "infra/event_log.h"
 
@@ -40,9 +42,10 @@ struct AuthConfig {
   std::string admin_email;     // the first admin; empty: admin@keel.local
   std::string admin_password;  // empty: a random one, printed once at first start
   Millis session_lifetime = kSessionLifetime;
-  int max_failures_per_account = 5;
+  int max_failures_per_account_and_address = 5;
   int max_failures_per_address = 20;
   Millis failure_window = 15 * 60 * 1000;
+  size_t max_throttled_keys = 100'000;  // the throttle's memory bound
   // Who may sign in with Google (GoogleAllowList's syntax); empty: anyone with a verified
   // Google email, a new user then getting no role until an admin grants one.
   std::string google_allowed_domains;
@@ -119,10 +122,6 @@ class AuthService final {
   };
 
  private:
-  struct Failures {
-    std::deque<Millis> at;
-  };
-
   // Decides under the lock, folds, appends to the users topic under `key`, waits for the log.
   Status Run(const std::string& key,
              const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
@@ -131,8 +130,6 @@ class AuthService final {
   Status RunRegister(const std::string& id, const NewUser& user, const CommandMeta& meta);
   Status RunChange(const std::string& id, const UserChange& change, const CommandMeta& meta);
   Status ReloadLocked();  // mu_ held exclusively
-  bool Throttled(const std::string& email, const std::string& address, Millis now);
-  void RecordFailure(const std::string& email, const std::string& address, Millis now);
 
   AuthConfig config_;
   GoogleAllowList google_allowed_;  // parsed by Load
@@ -149,8 +146,7 @@ class AuthService final {
   std::atomic<bool> stale_{false};
   std::mutex append_mu_;  // one user command at a time: decide, fold and append in order
 
-  std::mutex failures_mu_;
-  std::unordered_map<std::string, Failures> failures_;  // "a:<email>", "ip:<address>"
+  LoginThrottle throttle_;
 };
 
 }  // namespace keel

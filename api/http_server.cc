@@ -231,7 +231,10 @@ class KeelHandler final : public Http::Handler {
         if (!jar.has(name)) return std::nullopt;
         return jar.get(name).value;
       };
-      req.client_address = request.address().host();
+      auto forwarded_for = headers.tryGetRaw("X-Forwarded-For");
+      req.client_address = server_->options().trusted_proxies.ClientAddress(
+          request.address().host(),
+          forwarded_for ? std::optional<std::string_view>(forwarded_for->value()) : std::nullopt);
       const Route* route = nullptr;
       switch (server_->Resolve(req.method, req.path, &route, &req.params)) {
         case HttpServer::Match::kNoPath:

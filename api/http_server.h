@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/client_address.h"
 #include "domain/error.h"
 
 namespace keel {
@@ -33,7 +34,8 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::function<std::optional<std::string>(const std::string&)> header;  // case-insensitive
   std::function<std::optional<std::string>(const std::string&)> cookie;
-  std::string client_address;  // the peer's IP address
+  // The client's IP address: the peer's, or the one a trusted proxy names (client_address.h).
+  std::string client_address;
   std::string body;
   // Who is asking, as the server's `authorize` hook found; null for public routes without one.
   std::shared_ptr<const Principal> principal;
@@ -74,6 +76,8 @@ class HttpServer final {
     // Called for every routed request before its body limit and handler: sets req.principal,
     // or refuses the request with an error (401, 403, ...). None: every route is open.
     std::function<Status(HttpRequest&, const Route&)> authorize;
+    // Whose X-Forwarded-For names the client; none: the header is ignored.
+    TrustedProxies trusted_proxies;
   };
 
   explicit HttpServer(Options options);

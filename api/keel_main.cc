@@ -289,6 +289,12 @@ int main(int argc, char** argv) {
                    "hosted domain or the verified email's) and exact emails; empty: anyone, a "
                    "new user getting no role until an admin grants one")
       ->envname("KEEL_GOOGLE_ALLOWED_DOMAINS");
+  serve
+      ->add_option("--trusted-proxies", serve_config.trusted_proxies,
+                   "Reverse proxies (addresses or CIDR blocks, comma-separated) whose "
+                   "X-Forwarded-For names the client, which must write it on one header line; "
+                   "empty: the header is ignored")
+      ->envname("KEEL_TRUSTED_PROXIES");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

@@ -99,6 +99,49 @@ TEST_F(AuthApiTest, RepeatedFailuresAreThrottledPerAccountAndPerAddress) {
                       R"({"email":"admin@keel.test","password":"admin-password-1"})").status, 429);
 }
 
+// Sign-ins as they arrive through a reverse proxy on 127.0.0.1 (the test client's address).
+class ProxiedAuthApiTest : public ::testing::Test {
+ protected:
+  static AppConfig Proxied() {
+    AppConfig config;
+    config.trusted_proxies = "127.0.0.1, 10.0.0.0/8";
+    return config;
+  }
+  HttpResult Login(const std::string& password, const std::string& forwarded_for) {
+    HttpClient c(app_.base());
+    return c.Send("POST", "/api/v1/auth/login",
+                  R"({"email":"admin@keel.test","password":")" + password + R"("})",
+                  {"X-Forwarded-For: " + forwarded_for});
+  }
+  TestApp app_{Proxied()};
+};
+
+TEST_F(ProxiedAuthApiTest, AFloodFromOneAddressDoesNotLockTheAdminOutElsewhere) {
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Login("wrong-password", "203.0.113.9").status, 401);
+  EXPECT_EQ(Login(kTestAdminPassword, "203.0.113.9").status, 429) << "the attacker's address";
+  // What the client wrote left of the proxy's own entry is not believed.
+  EXPECT_EQ(Login(kTestAdminPassword, "198.51.100.1, 203.0.113.9").status, 429);
+  EXPECT_EQ(Login(kTestAdminPassword, "203.0.113.9, 10.1.1.1").status, 429)
+      << "trusted hops are skipped";
+  auto admin = Login(kTestAdminPassword, "198.51.100.1");
+  EXPECT_EQ(admin.status, 200) << "the admin, from their own address: " << admin.body;
+}
+
+TEST(AuthThrottleTest, WithoutTrustedProxiesXForwardedForIsIgnored) {
+  TestApp app;
+  HttpClient c(app.base());
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Send("POST", "/api/v1/auth/login",
+                    R"({"email":"admin@keel.test","password":"wrong-password"})",
+                    {"X-Forwarded-For: 203.0.113." + std::to_string(i)});
+    EXPECT_EQ(r.status, 401);
+  }
+  auto r = c.Send("POST", "/api/v1/auth/login",
+                  R"({"email":"admin@keel.test","password":"admin-password-1"})",
+                  {"X-Forwarded-For: 198.51.100.1"});
+  EXPECT_EQ(r.status, 429) << "every attempt came from the peer, whatever the header said";
+}
+
 TEST_F(AuthApiTest, ForgedExpiredAndAlgNoneTokensAreRefused) {
   const std::string good = app_.token();
   auto get = [&](const std::string& token) {
@@ -456,6 +499,20 @@ TEST(AuthConfigTest, RefusesToStartWithAMalformedGoogleAllowList) {
   auto app = App::Start(config);
   ASSERT_FALSE(app);
   EXPECT_NE(app.error().message.find("KEEL_GOOGLE_ALLOWED_DOMAINS"), std::string::npos)
+      << app.error().message;
+}
+
+TEST(AuthConfigTest, RefusesToStartWithAMalformedTrustedProxy) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  WithTestAuth(config);
+  config.trusted_proxies = "10.0.0.0/8, proxy.internal";
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message.find("KEEL_TRUSTED_PROXIES"), std::string::npos)
       << app.error().message;
 }
 
