@@ -295,6 +295,13 @@ int main(int argc, char** argv) {
                    "X-Forwarded-For names the client, which must write it on one header line; "
                    "empty: the header is ignored")
       ->envname("KEEL_TRUSTED_PROXIES");
+  serve
+      ->add_option("--public-origins", serve_config.public_origins,
+                   "Origins of Keel's own pages (https://crm.example.com, comma-separated): a "
+                   "POST, PUT, PATCH or DELETE signed in by the session cookie must come from one, "
+                   "with a JSON Content-Type. Default: the origin of --oidc-redirect-uri, else "
+                   "the request's Host")
+      ->envname("KEEL_PUBLIC_ORIGINS");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

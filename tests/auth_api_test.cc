@@ -253,6 +253,70 @@ TEST_F(AuthApiTest, ADisabledAccountsSessionsStayEndedWhenItIsEnabledAgain) {
       << "signing in again starts a new session";
 }
 
+TEST_F(AuthApiTest, CookieSignedChangesMustComeFromKeelsOwnOriginAsJson) {
+  const std::string cookie = "Cookie: keel_session=" + app_.token();
+  const std::string self = "Origin: " + app_.base();  // the Host header's origin: the default
+  const std::string body = R"({"name":"A","email":"csrf@x.io"})";
+  HttpClient browser(app_.base());
+  const int64_t before = LogSize(app_.app());
+  auto refused = [&](const std::string& method, const std::string& path,
+                     const std::vector<std::string>& headers, const std::string& why) {
+    auto r = browser.Send(method, path, body, headers);
+    EXPECT_EQ(r.status, 403) << why << ": " << r.body;
+    Json j(r.body);
+    EXPECT_FALSE(j.Bool("/success")) << why;
+    EXPECT_EQ(j.Str("/error/code"), "FORBIDDEN") << why;
+  };
+  refused("POST", "/api/v1/customers", {cookie}, "no Origin");
+  refused("POST", "/api/v1/customers", {cookie, "Origin: https://evil.example"}, "another site");
+  refused("POST", "/api/v1/customers", {cookie, "Origin: null"}, "an opaque origin");
+  refused("POST", "/api/v1/customers", {cookie, self, "Content-Type: text/plain"}, "a form");
+  refused("POST", "/api/v1/customers",
+          {cookie, self, "Content-Type: application/x-www-form-urlencoded"}, "a form");
+  refused("POST", "/api/v1/customers", {cookie, self, "Content-Type: application/x-ndjson"},
+          "NDJSON outside ingestion");
+  refused("PATCH", "/api/v1/users/x", {cookie}, "PATCH");
+  refused("DELETE", "/api/v1/customers/x", {cookie}, "DELETE");
+  refused("POST", "/api/v1/auth/logout", {cookie}, "a sign-out forced from elsewhere");
+  EXPECT_EQ(browser.Send("GET", "/api/v1/auth/me", "", {cookie}).status, 200)
+      << "reads need no Origin, and the session was not signed out";
+  EXPECT_EQ(LogSize(app_.app()), before) << "nothing refused was appended";
+
+  // From Keel's own pages.
+  auto created = browser.Send("POST", "/api/v1/customers", body, {cookie, self});
+  EXPECT_EQ(created.status, 201) << created.body;
+  auto ingested = browser.Send("POST", "/api/v1/ingest/customers",
+                               R"({"name":"B","email":"b-csrf@x.io"})"
+                               "\n",
+                               {cookie, self, "Content-Type: application/x-ndjson"});
+  EXPECT_EQ(ingested.status, 200) << ingested.body;
+  // A bearer token is no ambient credential: no Origin needed.
+  auto by_token = admin_.Send("POST", "/api/v1/customers", R"({"name":"C","email":"c-csrf@x.io"})");
+  EXPECT_EQ(by_token.status, 201) << by_token.body;
+}
+
+TEST(CsrfConfigTest, ConfiguredPublicOriginsAreTheOnlyOnesAccepted) {
+  AppConfig config;
+  config.public_origins = "https://crm.example.test";
+  TestApp app(config);
+  const std::string cookie = "Cookie: keel_session=" + app.token();
+  HttpClient browser(app.base());
+  auto other = browser.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})",
+                            {cookie, "Origin: " + app.base()});
+  EXPECT_EQ(other.status, 403) << other.body;
+  auto own = browser.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})",
+                          {cookie, "Origin: https://crm.example.test"});
+  EXPECT_EQ(own.status, 201) << own.body;
+  config.public_origins = "crm.example.test";
+  TempDir dir;
+  config.data_dir = dir.path();
+  config.port = 0;
+  WithTestAuth(config);
+  auto refused = App::Start(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("KEEL_PUBLIC_ORIGINS"), std::string::npos);
+}
+
 TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
   auto [mgr_id, mgr] = User("mgr@keel.test", "manager");

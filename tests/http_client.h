@@ -4,7 +4,9 @@
 
 #include <curl/curl.h>
 #include <simdjson.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +30,7 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Sends "Content-Type: application/json" unless `headers` name another.
   HttpResult Send(const std::string& method, const std::string& path, const std::string& body = "",
                   const std::vector<std::string>& headers = {}, long timeout_ms = 10000) {
     HttpResult r;
@@ -42,7 +45,10 @@ class HttpClient {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
     curl_slist* list = nullptr;
-    list = curl_slist_append(list, "Content-Type: application/json");
+    const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+      return h.size() >= 13 && strncasecmp(h.c_str(), "Content-Type:", 13) == 0;
+    });
+    if (!typed) list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
     if (!bearer_.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + bearer_).c_str());
     for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
