@@ -4,10 +4,12 @@
 //
 // Sessions: a session is a SessionStarted event; its token is a JWT (HS256, KEEL_JWT_SECRET)
 // naming the user and the session, valid 24 hours. A token is accepted while its signature and
-// expiry hold, its session is known and not revoked (logout appends SessionRevoked) and its
-// user is active. The role is read from the directory on every request, so a role change or a
-// disabled account takes effect at once. Checked tokens are cached per thread and directory
-// generation: the hot path is one hash lookup, with no lock and nothing shared between cores.
+// expiry hold, its session is known and not revoked (logout appends SessionRevoked; a new
+// password, a new role or a disablement appends UserSessionsRevoked, which ends the user's
+// other sessions) and its user is active. The role is read from the directory on every
+// request, so a role redefined takes effect at once. Checked tokens are cached per thread and
+// directory generation: the hot path is one hash lookup, with no lock and nothing shared
+// between cores.
 //
 // Sign-in throttling (LoginThrottle): after 5 failed passwords for one account from one client
 // address, or 20 from one address, within 15 minutes, sign-ins from there get 429 until the

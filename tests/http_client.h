@@ -6,7 +6,6 @@
 #include <simdjson.h>
 #include <strings.h>
 
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,10 +44,8 @@ class HttpClient {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
     curl_slist* list = nullptr;
-    const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
-      return h.size() >= 13 && strncasecmp(h.c_str(), "Content-Type:", 13) == 0;
-    });
-    if (!typed) list = curl_slist_append(list, "Content-Type: application/json");
+    if (!NamesContentType(headers))
+      list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
     if (!bearer_.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + bearer_).c_str());
     for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -68,6 +65,12 @@ class HttpClient {
   }
 
  private:
+  static bool NamesContentType(const std::vector<std::string>& headers) {
+    for (const auto& h : headers) {
+      if (strncasecmp(h.c_str(), "Content-Type:", 13) == 0) return true;
+    }
+    return false;
+  }
   static size_t OnBody(char* data, size_t size, size_t n, void* out) {
     static_cast<std::string*>(out)->append(data, size * n);
     return size * n;
