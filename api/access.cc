@@ -85,6 +85,10 @@ Status CheckAccess(std::string_view rule, const Principal* who) {
   } else {
     allowed = who->Has(rule);
   }
+  if (!allowed && who->role == kNoRole) {
+    return Fail(Error::PermissionDenied(
+        "Access denied: this account has no role yet; an admin must grant one"));
+  }
   if (!allowed) {
     return Fail(Error::PermissionDenied(
         "Access denied: the " + who->role + " role lacks " +

@@ -15,11 +15,12 @@
 
 #include "api/access.h"
 #include "api/command_service.h"
-#include "infra/auth_crypto.h"
+#include "api/csrf_guard.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/read_model.h"
 #include "api/routes.h"
+#include "infra/auth_crypto.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
 #include "infra/log.h"
@@ -199,6 +200,7 @@ struct App::Impl {
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
   std::unordered_map<const Route*, std::string_view> access;  // every route's rule
+  CsrfGuard csrf;  // for state-changing requests signed in by the session cookie
   std::atomic<bool> draining{false};
   Metrics metrics;
   std::unique_ptr<RouteContext> routes;
@@ -214,7 +216,8 @@ struct App::Impl {
 
   Result<RebuildProgress> StartRebuild(const std::string& name);
   // The server's authorize hook: the session from "Authorization: Bearer" or the session
-  // cookie, checked against the route's rule.
+  // cookie, checked against the route's rule. A state-changing request that carries the cookie
+  // instead of the header must pass the CSRF guard first.
   Status Authorize(HttpRequest& req, const Route& route) const {
     const std::string_view rule = access.at(&route);
     std::optional<std::string> header = req.header("Authorization");
@@ -229,6 +232,18 @@ struct App::Impl {
       token = v.substr(7);
     } else if ((cookie = req.cookie("keel_session"))) {
       token = *cookie;
+      if (!token.empty() && CsrfGuard::ChangesState(req.method)) {
+        const auto origin = req.header("Origin");
+        const auto host = req.header("Host");
+        const auto content_type = req.header("Content-Type");
+        auto view = [](const std::optional<std::string>& v) {
+          return v ? std::optional<std::string_view>(*v) : std::nullopt;
+        };
+        if (auto st = csrf.Check({route.pattern, view(origin), view(host), view(content_type)});
+            !st) {
+          return st;
+        }
+      }
     }
     if (!token.empty()) {
       auto principal = auth->Authenticate(token);
@@ -395,6 +410,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
   });
+  auto trusted_proxies = TrustedProxies::Parse(config.trusted_proxies);
+  if (!trusted_proxies) return Fail(trusted_proxies.error());
+  auto csrf = CsrfGuard::Make(config.public_origins, config.oidc.redirect_uri);
+  if (!csrf) return Fail(csrf.error());
+  impl->csrf = std::move(*csrf);
   HttpServer::Options http{
       config.host,
       config.port,
@@ -409,6 +429,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }};
   http.max_connections = config.max_connections;
   http.max_in_flight = config.max_requests_in_flight;
+  http.trusted_proxies = std::move(*trusted_proxies);
   impl->server = std::make_unique<HttpServer>(std::move(http));
   AddHealthRoutes(*impl->server, *impl->routes);
   AddAuthRoutes(*impl->server, *impl->routes);

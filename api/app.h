@@ -37,6 +37,13 @@ struct AppConfig {
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;              // sessions, dev mode, the first admin
   OidcConfig oidc;              // Google sign-in
+  // Reverse proxies whose X-Forwarded-For names the client (client_address.h); empty: the
+  // header is ignored and the peer is the client.
+  std::string trusted_proxies;
+  // The origins of Keel's own pages ("https://crm.example.com", comma-separated), which
+  // state-changing requests signed in by the session cookie must come from (csrf_guard.h).
+  // Empty: the origin of oidc.redirect_uri, or else the one the request's Host header names.
+  std::string public_origins;
 };
 
 class HttpServer;

@@ -11,12 +11,19 @@ namespace keel {
 namespace {
 
 constexpr std::string_view kSessionCookie = "keel_session";
+// Binds a Google sign-in to the browser that started it: the state, until the callback.
+constexpr std::string_view kSignInStateCookie = "keel_oidc_state";
 
-std::string SessionCookie(const AuthService& auth, const std::string& token, Millis max_age_ms) {
-  std::string c = std::string(kSessionCookie) + "=" + token +
-                  "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_ms / 1000);
+std::string Cookie(const AuthService& auth, std::string_view name, std::string_view value,
+                   std::string_view path, Millis max_age_ms) {
+  std::string c = std::string(name) + "=" + std::string(value) + "; Path=" + std::string(path) +
+                  "; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_ms / 1000);
   if (!auth.config().dev_mode) c += "; Secure";
   return c;
+}
+
+std::string SessionCookie(const AuthService& auth, const std::string& token, Millis max_age_ms) {
+  return Cookie(auth, kSessionCookie, token, "/", max_age_ms);
 }
 
 // {"token":..,"expiresAt":..,"user":{..}}
@@ -93,6 +100,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
                         .role = in->role,
                         .is_active = in->is_active,
                         .expected_version = *expected};
+      if (req.principal) change.acting_session_id = req.principal->session_id;
       auto user = auth.ChangeUser(req.params["id"], change, in->password, meta);
       if (!user) return SendError(r, user.error());
       r.Send(200, SuccessBody("User updated", *user));
@@ -170,12 +178,15 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
   }
 
   OidcClient* oidc = ctx.oidc;
-  server.AddRoute("GET", "/api/v1/auth/google", [oidc](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("GET", "/api/v1/auth/google", [&auth, oidc](HttpRequest& req, HttpResponder r) {
     const std::string* return_to = QueryParam(req, "returnTo");
-    auto url = oidc->Begin(return_to ? *return_to : "");
-    if (!url) return SendError(r, url.error());
+    auto started = oidc->Begin(return_to ? *return_to : "");
+    if (!started) return SendError(r, started.error());
     r.Send(302, SuccessBody("Redirecting to the identity provider", "null"),
-           {{"Location", *url}, {"Cache-Control", "no-store"}});
+           {{"Location", started->url},
+            {"Set-Cookie", Cookie(auth, kSignInStateCookie, started->state, oidc->callback_path(),
+                                  kOidcSignInLifetime)},
+            {"Cache-Control", "no-store"}});
   });
   server.AddRoute(
       "GET", "/api/v1/auth/google/callback", [&auth, oidc](HttpRequest& req, HttpResponder r) {
@@ -188,16 +199,22 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
         if (!state || !code) {
           return SendError(r, Error::Validation({{"state", "The callback needs state and code"}}));
         }
-        auto identity = oidc->Complete(*state, *code);
+        // A refused callback leaves the cookie be: it may be the browser's own sign-in in
+        // progress, which someone else's state must not spoil.
+        const std::string browser_state = req.cookie(std::string(kSignInStateCookie)).value_or("");
+        auto identity = oidc->Complete(*state, *code, browser_state);
         if (!identity) return SendError(r, identity.error());
         WithMeta(req, r, [&](const CommandMeta& meta) {
-          auto id = auth.UpsertGoogleUser(identity->subject, identity->email, identity->name,
-                                          identity->picture, meta);
+          auto id =
+              auth.UpsertGoogleUser(identity->subject, identity->email, identity->hosted_domain,
+                                    identity->name, identity->picture, meta);
           if (!id) return SendError(r, id.error());
           auto session = auth.StartSession(*id, "google", meta);
           if (!session) return SendError(r, session.error());
-          SendSession(auth, r, *session, "Signed in with Google", 302,
-                      {{"Location", identity->return_to}});
+          SendSession(
+              auth, r, *session, "Signed in with Google", 302,
+              {{"Location", identity->return_to},
+               {"Set-Cookie", Cookie(auth, kSignInStateCookie, "", oidc->callback_path(), 0)}});
         });
       });
   AddUserRoutes(server, ctx);

@@ -38,6 +38,14 @@ struct Claims {
   Millis expires_at = 0;
 };
 
+// Why a revoked session ended, as its holder is told.
+std::string EndedBecause(const Session& s) {
+  if (s.revoked_for == kRevokedForPassword) return "the account's password was changed";
+  if (s.revoked_for == kRevokedForRole) return "the account's role was changed";
+  if (s.revoked_for == kRevokedForDisablement) return "the account was disabled";
+  return "signed out";
+}
+
 // A decision of one event, as Run() takes decisions.
 Result<std::vector<EventEnvelope>> AsList(Result<EventEnvelope> event) {
   if (!event) return Fail(event.error());
@@ -63,11 +71,18 @@ AuthService::AuthService(AuthConfig config, EventLog& log, Clock& clock, IdGener
       log_(log),
       clock_(clock),
       ids_(ids),
-      instance_(next_instance.fetch_add(1)) {}
+      instance_(next_instance.fetch_add(1)),
+      throttle_({.max_per_account_and_address = config_.max_failures_per_account_and_address,
+                 .max_per_address = config_.max_failures_per_address,
+                 .window = config_.failure_window,
+                 .max_keys = config_.max_throttled_keys}) {}
 
 Status AuthService::Load(
     const std::function<void(const std::string&, const std::string&)>& announce) {
   if (auto st = crypto::Init(); !st) return st;
+  auto allowed = GoogleAllowList::Parse(config_.google_allowed_domains);
+  if (!allowed) return Fail(allowed.error());
+  google_allowed_ = std::move(*allowed);
   {
     std::unique_lock lock(mu_);
     if (auto st = ReloadLocked(); !st) return st;
@@ -195,7 +210,7 @@ Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_v
     if (!s || s->user_id != claims->sub) {
       return Fail(Error::Unauthenticated("Session is unknown"));
     }
-    if (s->revoked) return Fail(Error::Unauthenticated("Session has ended: signed out"));
+    if (s->revoked) return Fail(Error::Unauthenticated("Session has ended: " + EndedBecause(*s)));
     if (s->expires_at <= now) return Fail(Error::Unauthenticated("Session has expired"));
     auto principal = dir_.PrincipalFor(claims->sub, claims->sid);
     if (!principal) return Fail(Error::Unauthenticated("Account is disabled or unknown"));
@@ -207,33 +222,13 @@ Result<std::shared_ptr<const Principal>> AuthService::Authenticate(std::string_v
   return cached.principal;
 }
 
-bool AuthService::Throttled(const std::string& email, const std::string& address, Millis now) {
-  std::lock_guard lock(failures_mu_);
-  auto count = [&](const std::string& k) -> int {
-    auto it = failures_.find(k);
-    if (it == failures_.end()) return 0;
-    auto& q = it->second.at;
-    while (!q.empty() && q.front() <= now - config_.failure_window) q.pop_front();
-    return static_cast<int>(q.size());
-  };
-  return count("a:" + email) >= config_.max_failures_per_account ||
-         count("ip:" + address) >= config_.max_failures_per_address;
-}
-
-void AuthService::RecordFailure(const std::string& email, const std::string& address, Millis now) {
-  std::lock_guard lock(failures_mu_);
-  if (failures_.size() > 100'000) failures_.clear();  // bounded under a flood of addresses
-  failures_["a:" + email].at.push_back(now);
-  failures_["ip:" + address].at.push_back(now);
-}
-
 Result<SessionToken> AuthService::Login(const std::string& email_in, std::string_view password,
                                         const std::string& address, const CommandMeta& meta) {
   const std::string email = NormaliseEmail(email_in);
   const Millis now = clock_.NowMillis();
-  if (Throttled(email, address, now)) {
+  if (throttle_.Throttled(email, address, now)) {
     return Fail(Error::ResourceExhausted(
-        "Too many failed sign-ins for this account or address: try again in 15 minutes"));
+        "Too many failed sign-ins from this address: try again in 15 minutes"));
   }
   std::string hash = kDummyHash, id;
   bool disabled = false;
@@ -248,14 +243,13 @@ Result<SessionToken> AuthService::Login(const std::string& email_in, std::string
   // Hashing outside every lock: Argon2id takes tens of milliseconds by design.
   const bool ok = crypto::VerifyPassword(hash, password) && !id.empty();
   if (!ok) {
-    RecordFailure(email, address, now);
+    // Counted for unknown emails too, per pair as for known ones: a 429 that only real
+    // accounts earned would tell which emails have one.
+    throttle_.RecordFailure(email, address, now);
     return Fail(Error::Unauthenticated("Invalid email or password"));
   }
   if (disabled) return Fail(Error::PermissionDenied("This account is disabled"));
-  {
-    std::lock_guard lock(failures_mu_);
-    failures_.erase("a:" + email);
-  }
+  throttle_.RecordSuccess(email, address);
   CommandMeta m = meta;
   m.actor = id;
   return StartSession(id, "password", m);
@@ -300,10 +294,16 @@ Status AuthService::Logout(const Principal& who, const CommandMeta& meta) {
 
 Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
                                                   const std::string& email_in,
+                                                  const std::optional<std::string>& hosted_domain,
                                                   const std::string& name,
                                                   const std::optional<std::string>& avatar,
                                                   const CommandMeta& meta) {
   const std::string email = NormaliseEmail(email_in);
+  if (!google_allowed_.empty() && !google_allowed_.Admits(email, hosted_domain)) {
+    return Fail(Error::PermissionDenied("The Google account " + email +
+                                        " may not sign in here: neither its email nor its domain "
+                                        "is on the allow-list"));
+  }
   std::string id;
   {
     std::shared_lock lock(mu_);
@@ -315,9 +315,11 @@ Result<std::string> AuthService::UpsertGoogleUser(const std::string& google_id,
   if (id.empty()) {
     id = ids_.NewId();
     m.actor = id;
+    // Without an allow-list anyone with a Google account gets this far: they may hold a
+    // session, but do nothing until an admin grants a role.
     NewUser user{name.empty() ? email : name,
                  email,
-                 config_.default_google_role,
+                 google_allowed_.empty() ? std::string(kNoRole) : config_.default_google_role,
                  "google",
                  "",
                  google_id,

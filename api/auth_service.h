@@ -4,19 +4,22 @@
 //
 // Sessions: a session is a SessionStarted event; its token is a JWT (HS256, KEEL_JWT_SECRET)
 // naming the user and the session, valid 24 hours. A token is accepted while its signature and
-// expiry hold, its session is known and not revoked (logout appends SessionRevoked) and its
-// user is active. The role is read from the directory on every request, so a role change or a
-// disabled account takes effect at once. Checked tokens are cached per thread and directory
-// generation: the hot path is one hash lookup, with no lock and nothing shared between cores.
+// expiry hold, its session is known and not revoked (logout appends SessionRevoked; a new
+// password, a new role or a disablement appends UserSessionsRevoked, which ends the user's
+// other sessions) and its user is active. The role is read from the directory on every
+// request, so a role redefined takes effect at once. Checked tokens are cached per thread and
+// directory generation: the hot path is one hash lookup, with no lock and nothing shared
+// between cores.
 //
-// Sign-in throttling: more than 5 failed passwords for one account, or 20 from one client
-// address, within 15 minutes get 429 until the window passes.
+// Sign-in throttling (LoginThrottle): after 5 failed passwords for one account from one client
+// address, or 20 from one address, within 15 minutes, sign-ins from there get 429 until the
+// window passes; the account's owner still signs in from anywhere else. The client address is
+// the one HttpServer found (trusted proxies' X-Forwarded-For included).
 //
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/google_allow_list.h"
+#include "api/login_throttle.h"
 #include "commands/user_commands.h"
 #include "infra/event_log.h"
 
@@ -39,10 +44,15 @@ struct AuthConfig {
   std::string admin_email;     // the first admin; empty: admin@keel.local
   std::string admin_password;  // empty: a random one, printed once at first start
   Millis session_lifetime = kSessionLifetime;
-  int max_failures_per_account = 5;
+  int max_failures_per_account_and_address = 5;
   int max_failures_per_address = 20;
   Millis failure_window = 15 * 60 * 1000;
-  std::string default_google_role = std::string(kRoleSalesRep);  // new Google users
+  size_t max_throttled_keys = 100'000;  // the throttle's memory bound
+  // Who may sign in with Google (GoogleAllowList's syntax); empty: anyone with a verified
+  // Google email, a new user then getting no role until an admin grants one.
+  std::string google_allowed_domains;
+  // The role of a new Google user admitted by the allow-list.
+  std::string default_google_role = std::string(kRoleSalesRep);
 };
 
 // A started session: its token and when it ends.
@@ -58,6 +68,7 @@ class AuthService final {
 
   // Folds the users topic and creates the first admin when there is none. `announce` receives
   // the generated admin password, once (at the first start without KEEL_ADMIN_PASSWORD).
+  // kInvalidArgument for a malformed google_allowed_domains.
   Status Load(
       const std::function<void(const std::string& email, const std::string& password)>& announce);
 
@@ -76,7 +87,11 @@ class AuthService final {
   Status Logout(const Principal& who, const CommandMeta& meta);
 
   // Creates or updates the user behind a verified Google identity; returns the user id.
+  // kPermissionDenied when an allow-list is configured and does not admit the account (existing
+  // users included). A new user gets default_google_role when the allow-list admitted them,
+  // and no role at all when there is no allow-list.
   Result<std::string> UpsertGoogleUser(const std::string& google_id, const std::string& email,
+                                       const std::optional<std::string>& hosted_domain,
                                        const std::string& name,
                                        const std::optional<std::string>& avatar,
                                        const CommandMeta& meta);
@@ -109,10 +124,6 @@ class AuthService final {
   };
 
  private:
-  struct Failures {
-    std::deque<Millis> at;
-  };
-
   // Decides under the lock, folds, appends to the users topic under `key`, waits for the log.
   Status Run(const std::string& key,
              const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
@@ -121,10 +132,9 @@ class AuthService final {
   Status RunRegister(const std::string& id, const NewUser& user, const CommandMeta& meta);
   Status RunChange(const std::string& id, const UserChange& change, const CommandMeta& meta);
   Status ReloadLocked();  // mu_ held exclusively
-  bool Throttled(const std::string& email, const std::string& address, Millis now);
-  void RecordFailure(const std::string& email, const std::string& address, Millis now);
 
   AuthConfig config_;
+  GoogleAllowList google_allowed_;  // parsed by Load
   EventLog& log_;
   Clock& clock_;
   IdGenerator& ids_;
@@ -138,8 +148,7 @@ class AuthService final {
   std::atomic<bool> stale_{false};
   std::mutex append_mu_;  // one user command at a time: decide, fold and append in order
 
-  std::mutex failures_mu_;
-  std::unordered_map<std::string, Failures> failures_;  // "a:<email>", "ip:<address>"
+  LoginThrottle throttle_;
 };
 
 }  // namespace keel

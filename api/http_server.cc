@@ -86,7 +86,18 @@ void HttpResponder::Send(int status, std::string body,
   }
   try {
     auto& w = impl_->writer;
-    for (const auto& [name, value] : headers) w.headers().add(std::make_shared<NamedHeader>(name, value));
+    // Pistache 0.0.5 keeps one header per name; cookies each need their own Set-Cookie line,
+    // so the first carries the others on lines of their own. Keel writes every cookie itself:
+    // a value with a line break would be a bug, and is dropped rather than sent.
+    std::string cookies;
+    for (const auto& [name, value] : headers) {
+      if (AsciiLower(name) != "set-cookie") {
+        w.headers().add(std::make_shared<NamedHeader>(name, value));
+      } else if (value.find_first_of("\r\n") == std::string::npos) {
+        cookies += (cookies.empty() ? "" : "\r\nSet-Cookie: ") + value;
+      }
+    }
+    if (!cookies.empty()) w.headers().add(std::make_shared<NamedHeader>("Set-Cookie", cookies));
     w.headers().add(std::make_shared<NamedHeader>("X-Request-Id", impl_->request_id));
     w.setMime(Http::Mime::MediaType::fromString(std::string(content_type)));
     w.send(static_cast<Http::Code>(status), body);
@@ -283,7 +294,7 @@ class KeelHandler final : public Http::Handler {
         req.query.emplace(UrlDecode(it->first), UrlDecode(it->second));
       }
       ReadHeadersFrom(request, req);
-      req.client_address = request.address().host();
+      req.client_address = ClientAddress(request, request.address().host());
       const Route* route = nullptr;
       switch (server_->Resolve(req.method, req.path, &route, &req.params)) {
         case HttpServer::Match::kNoPath:
@@ -323,6 +334,14 @@ class KeelHandler final : public Http::Handler {
     bool admitted_large = false;  // the current request may send more than the default limit
   };
 
+  // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
+  std::string ClientAddress(const Http::Request& request, const std::string& peer) const {
+    auto forwarded_for = request.headers().tryGetRaw("X-Forwarded-For");
+    return server_->options().trusted_proxies.ClientAddress(
+        peer, forwarded_for ? std::optional<std::string_view>(forwarded_for->value())
+                            : std::nullopt);
+  }
+
   // Whether a body of `size` bytes may follow these headers: nullopt, or the error to answer.
   std::optional<Error> Screen(const Http::Request& request, uint64_t size, Tcp::Peer& peer,
                               PeerState& state) {
@@ -344,7 +363,7 @@ class KeelHandler final : public Http::Handler {
       req.path = request.resource();
       req.params = std::move(params);
       ReadHeadersFrom(request, req);
-      req.client_address = peer.address().host();
+      req.client_address = ClientAddress(request, peer.address().host());
       if (auto st = authorize(req, *route); !st) return st.error();
     }
     state.admitted_large = true;

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/client_address.h"
 #include "domain/error.h"
 
 namespace keel {
@@ -34,7 +35,8 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::function<std::optional<std::string>(const std::string&)> header;  // case-insensitive
   std::function<std::optional<std::string>(const std::string&)> cookie;
-  std::string client_address;  // the peer's IP address
+  // The client's IP address: the peer's, or the one a trusted proxy names (client_address.h).
+  std::string client_address;
   std::string body;
   // Who is asking, as the server's `authorize` hook found; null for public routes without one.
   std::shared_ptr<const Principal> principal;
@@ -79,6 +81,8 @@ class HttpServer final {
     // (answered or not yet) get 503 at once.
     size_t max_connections = 1024;
     size_t max_in_flight = 1024;
+    // Whose X-Forwarded-For names the client; none: the header is ignored.
+    TrustedProxies trusted_proxies;
   };
 
   // What the server holds now. Thread-safe counters.

@@ -293,6 +293,25 @@ int main(int argc, char** argv) {
   serve->add_option("--oidc-success-redirect", serve_config.oidc.success_redirect,
                     "Where the browser goes after signing in with Google")
       ->envname("KEEL_OIDC_SUCCESS_REDIRECT");
+  serve
+      ->add_option("--google-allowed-domains", serve_config.auth.google_allowed_domains,
+                   "Who may sign in with Google: comma-separated domains (matched against the "
+                   "hosted domain or the verified email's) and exact emails; empty: anyone, a "
+                   "new user getting no role until an admin grants one")
+      ->envname("KEEL_GOOGLE_ALLOWED_DOMAINS");
+  serve
+      ->add_option("--trusted-proxies", serve_config.trusted_proxies,
+                   "Reverse proxies (addresses or CIDR blocks, comma-separated) whose "
+                   "X-Forwarded-For names the client, which must write it on one header line; "
+                   "empty: the header is ignored")
+      ->envname("KEEL_TRUSTED_PROXIES");
+  serve
+      ->add_option("--public-origins", serve_config.public_origins,
+                   "Origins of Keel's own pages (https://crm.example.com, comma-separated): a "
+                   "POST, PUT, PATCH or DELETE signed in by the session cookie must come from one, "
+                   "with a JSON Content-Type. Default: the origin of --oidc-redirect-uri, else "
+                   "the request's Host")
+      ->envname("KEEL_PUBLIC_ORIGINS");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

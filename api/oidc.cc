@@ -11,7 +11,6 @@
 namespace keel {
 namespace {
 
-constexpr Millis kPendingLifetime = 10 * 60 * 1000;
 constexpr size_t kMaxPending = 10'000;
 constexpr Millis kClockSkew = 60 * 1000;
 constexpr Millis kMinJwksRefetch = 1000;
@@ -74,22 +73,63 @@ Result<std::string> Fetch(const std::string& url, const std::string* form, const
   return body;
 }
 
-bool IsLocalPath(const std::string& p) {
-  return p.size() < 2048 && p.starts_with('/') && !p.starts_with("//") &&
-         p.find('\\') == std::string::npos && p.find_first_of("\r\n") == std::string::npos;
+// %XX sequences decoded; anything else, a malformed '%' included, kept as it is.
+std::string PercentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+bool IsPlainLocalPath(std::string_view p) {
+  if (p.empty() || p.size() >= 2048 || p[0] != '/') return false;
+  if (p.size() > 1 && (p[1] == '/' || p[1] == '\\')) return false;
+  for (unsigned char c : p) {
+    if (IsControl(c) || c == '\\') return false;
+  }
+  return true;
 }
 
 }  // namespace
 
+bool IsLocalReturnPath(std::string_view path) {
+  return IsPlainLocalPath(path) && IsPlainLocalPath(PercentDecode(path));
+}
+
 OidcClient::OidcClient(OidcConfig config, Clock& clock)
     : config_(std::move(config)), clock_(clock) {}
 
-Result<std::string> OidcClient::Begin(const std::string& return_to) {
+std::string OidcClient::callback_path() const {
+  const std::string& uri = config_.redirect_uri;
+  const size_t scheme = uri.find("://");
+  const size_t start = scheme == std::string::npos ? std::string::npos : uri.find('/', scheme + 3);
+  if (start == std::string::npos) return std::string(kOidcCallbackPath);
+  const size_t end = uri.find_first_of("?#", start);
+  return uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+Result<OidcClient::Started> OidcClient::Begin(const std::string& return_to) {
   if (!configured()) {
     return Fail(Error::Unavailable("Google sign-in is not configured (KEEL_GOOGLE_CLIENT_ID)"));
   }
   Pending p{crypto::RandomToken(32), crypto::RandomToken(16),
-            IsLocalPath(return_to) ? return_to : config_.success_redirect, clock_.NowMillis()};
+            IsLocalReturnPath(return_to) ? return_to : config_.success_redirect,
+            clock_.NowMillis()};
   const std::string state = crypto::RandomToken(24);
   std::string url = config_.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
@@ -100,23 +140,29 @@ Result<std::string> OidcClient::Begin(const std::string& return_to) {
   std::lock_guard lock(mu_);
   const Millis now = clock_.NowMillis();
   std::erase_if(pending_,
-                [now](const auto& kv) { return kv.second.created_at + kPendingLifetime < now; });
+                [now](const auto& kv) { return kv.second.created_at + kOidcSignInLifetime < now; });
   if (pending_.size() >= kMaxPending) {
     return Fail(Error::ResourceExhausted("Too many sign-ins in progress: try again shortly"));
   }
   pending_.emplace(state, std::move(p));
-  return url;
+  return Started{std::move(url), state};
 }
 
-Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::string& code) {
+Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::string& code,
+                                          std::string_view browser_state) {
   if (!configured()) {
     return Fail(Error::Unavailable("Google sign-in is not configured (KEEL_GOOGLE_CLIENT_ID)"));
+  }
+  if (browser_state.empty() || !crypto::SameSecret(state, browser_state)) {
+    return Fail(Refused(
+        "this browser did not start this sign-in (its sign-in cookie is missing, expired or "
+        "from another sign-in): start again"));
   }
   Pending pending;
   {
     std::lock_guard lock(mu_);
     auto it = pending_.find(state);
-    if (it == pending_.end() || it->second.created_at + kPendingLifetime < clock_.NowMillis()) {
+    if (it == pending_.end() || it->second.created_at + kOidcSignInLifetime < clock_.NowMillis()) {
       if (it != pending_.end()) pending_.erase(it);
       return Fail(Refused("the sign-in state is unknown, expired or already used"));
     }
@@ -188,7 +234,7 @@ Result<OidcIdentity> OidcClient::VerifyIdToken(const std::string& token, const P
   simdjson::dom::element claims;
   if (parser.parse(*payload).get(claims))
     return Fail(Refused("the ID token's claims are not JSON"));
-  std::string_view iss, sub, nonce, email, name, picture, azp;
+  std::string_view iss, sub, nonce, email, name, picture, azp, hd;
   int64_t exp = 0, iat = 0;
   if (claims["iss"].get(iss) ||
       (iss != config_.issuer &&
@@ -229,7 +275,7 @@ Result<OidcIdentity> OidcClient::VerifyIdToken(const std::string& token, const P
   if (claims["email"].get(email) || email.empty()) {
     return Fail(Refused("the ID token carries no email (ask for the email scope)"));
   }
-  bool verified = true;
+  bool verified = false;  // an ID token that does not say so vouches for nothing
   if (simdjson::dom::element v; !claims["email_verified"].get(v)) {
     verified = v.is_bool() ? v.get_bool().value_unsafe()
                            : (v.is_string() && v.get_string().value_unsafe() == "true");
@@ -240,6 +286,7 @@ Result<OidcIdentity> OidcClient::VerifyIdToken(const std::string& token, const P
   id.email = email;
   if (!claims["name"].get(name)) id.name = name;
   if (!claims["picture"].get(picture)) id.picture = std::string(picture);
+  if (!claims["hd"].get(hd) && !hd.empty()) id.hosted_domain = std::string(hd);
   return id;
 }
 

@@ -3,11 +3,14 @@
 // against their own provider.
 //
 // Begin() draws a state, a nonce and a PKCE verifier, remembers them for 10 minutes and
-// returns the authorization URL. Complete() takes the state back exactly once (a replayed
-// state is refused), exchanges the code at the token endpoint over HTTPS (libcurl; never plain
-// HTTP), and verifies the ID token: RS256 against the provider's JWKS (cached; fetched again,
-// at most once a second, when a token names an unknown key id), then iss, aud (and azp), exp,
-// iat and nonce, and a verified email.
+// returns the authorization URL and the state, which the caller binds to the browser (a cookie
+// on the callback's path). Complete() refuses a callback whose state is not the one that browser
+// holds (login CSRF: an attacker's own code and state, sent through a victim's browser), then
+// takes the state back exactly once (a replayed state is refused), exchanges the code at the
+// token endpoint over HTTPS (libcurl; never plain HTTP), and verifies the ID token: RS256
+// against the provider's JWKS (cached; fetched again, at most once a second, when a token names
+// an unknown key id), then iss, aud (and azp), exp, iat and nonce, and an email whose
+// email_verified is true (absent counts as not verified).
 //
 // Thread-safety: all methods may be called from any thread.
 #pragma once
@@ -36,9 +39,22 @@ struct OidcConfig {
   std::string success_redirect = "/";  // where the browser goes after signing in
 };
 
+// How long a sign-in may take between Begin() and the callback.
+inline constexpr Millis kOidcSignInLifetime = 10 * 60 * 1000;
+// Where the provider sends the browser back, when the redirect URI names no path.
+inline constexpr std::string_view kOidcCallbackPath = "/api/v1/auth/google/callback";
+
+// Whether `path` may be where the browser goes after signing in: a path on this server. It is
+// "/" or starts with one '/' followed by a byte that is neither '/', a backslash nor a control
+// byte; it holds no control byte and no backslash anywhere; and all of this holds again once
+// percent-decoded. (Browsers drop tabs and newlines from URLs and read a backslash as '/':
+// "/<TAB>/evil.com" is "//evil.com", another site.)
+bool IsLocalReturnPath(std::string_view path);
+
 struct OidcIdentity {
   std::string subject;  // the provider's user id ("sub"): our googleId
-  std::string email;
+  std::string email;    // verified
+  std::optional<std::string> hosted_domain;  // "hd": a Google Workspace account's domain
   std::string name;
   std::optional<std::string> picture;
   std::string return_to;  // where Begin() was asked to send the browser afterwards
@@ -51,12 +67,21 @@ class OidcClient final {
   bool configured() const { return !config_.client_id.empty(); }
   const OidcConfig& config() const { return config_; }
 
-  // The authorization URL for a new sign-in. `return_to` must be a local path ("/app"); other
-  // values fall back to the configured success redirect.
-  Result<std::string> Begin(const std::string& return_to);
-  // The identity behind the callback's state and code; kUnauthenticated when anything fails
-  // to verify, with the reason.
-  Result<OidcIdentity> Complete(const std::string& state, const std::string& code);
+  // The path of the callback (the redirect URI's), to which the state cookie is limited.
+  std::string callback_path() const;
+
+  struct Started {
+    std::string url;    // the provider's authorization URL, for the browser
+    std::string state;  // to bind to the browser until the callback
+  };
+  // A new sign-in. `return_to` must pass IsLocalReturnPath ("/app"); other values fall back to
+  // the configured success redirect.
+  Result<Started> Begin(const std::string& return_to);
+  // The identity behind the callback's state and code; `browser_state` is the state the
+  // browser was given by Begin (empty: none). kUnauthenticated when anything fails to verify,
+  // with the reason; a state that is not the browser's is refused before it is used up.
+  Result<OidcIdentity> Complete(const std::string& state, const std::string& code,
+                                std::string_view browser_state);
 
  private:
   struct Pending {

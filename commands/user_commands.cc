@@ -1,5 +1,7 @@
 #include "commands/user_commands.h"
 
+#include <algorithm>
+
 #include "domain/json.h"
 
 namespace keel {
@@ -22,7 +24,7 @@ std::string OneField(std::string_view key, std::string_view value) {
 Result<std::vector<EventEnvelope>> DecideRegisterUser(const UserDirectory& dir,
                                                       const std::string& id, const NewUser& user,
                                                       const CommandMeta& meta, IdGenerator& ids) {
-  if (!dir.FindRole(user.role)) {
+  if (user.role != kNoRole && !dir.FindRole(user.role)) {
     return Fail(Error::Validation({{"role", "Unknown role '" + user.role + "'"}}));
   }
   if (dir.FindByEmail(user.email)) {
@@ -86,9 +88,31 @@ Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir, co
     events.push_back(NewEvent(kUserAggregate, kUserPasswordChanged, id, ++version,
                               OneField("passwordHash", *change.password_hash), meta, ids));
   }
+  const bool disables = change.is_active && !*change.is_active && !u->disabled;
   if (change.is_active && *change.is_active == u->disabled) {
     events.push_back(NewEvent(kUserAggregate, *change.is_active ? kUserEnabled : kUserDisabled, id,
                               ++version, "{}", meta, ids));
+  }
+  // A stolen session must not outlive what its owner did to end it; nor may a disabled
+  // account's sessions come back with a later enablement.
+  const bool new_role = change.role && *change.role != u->role;
+  if (disables || change.password_hash || new_role) {
+    std::optional<std::string> kept;
+    if (!disables && !change.acting_session_id.empty()) {
+      if (const Session* s = dir.FindSession(change.acting_session_id); s && s->user_id == id) {
+        kept = s->id;
+      }
+    }
+    const auto live = dir.LiveSessionsOf(id);
+    const bool others = std::any_of(live.begin(), live.end(),
+                                    [&](const Session* s) { return !kept || s->id != *kept; });
+    if (others) {
+      const std::string_view reason = disables               ? kRevokedForDisablement
+                                      : change.password_hash ? kRevokedForPassword
+                                                             : kRevokedForRole;
+      events.push_back(NewEvent(kUserAggregate, kUserSessionsRevoked, id, ++version,
+                                EncodeSessionsRevoked(reason, kept), meta, ids));
+    }
   }
   return events;
 }

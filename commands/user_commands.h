@@ -22,7 +22,8 @@ struct NewUser {
   std::optional<std::string> avatar;
 };
 
-// kAlreadyExists for a taken email or Google id; a field error for an unknown role.
+// kAlreadyExists for a taken email or Google id; a field error for an unknown role (kNoRole is
+// accepted: the user can do nothing until an admin grants a role).
 Result<std::vector<EventEnvelope>> DecideRegisterUser(const UserDirectory& dir,
                                                       const std::string& id, const NewUser& user,
                                                       const CommandMeta& meta, IdGenerator& ids);
@@ -37,11 +38,15 @@ struct UserChange {
   std::optional<std::optional<std::string>> avatar;
   std::optional<std::string> provider;
   std::optional<int64_t> expected_version;
+  // The session asking for the change; when it is the changed user's own, a password or role
+  // change leaves it signed in (a disablement never does).
+  std::string acting_session_id;
 };
 
-// The events of the fields that differ (none when nothing does). kNotFound, kAborted for a
-// stale expected version, kFailedPrecondition when the last active admin would be disabled or
-// lose the admin role.
+// The events of the fields that differ (none when nothing does). A new password, a new role or
+// a disablement ends the user's other sessions (UserSessionsRevoked, last). kNotFound, kAborted
+// for a stale expected version, kFailedPrecondition when the last active admin would be
+// disabled or lose the admin role.
 Result<std::vector<EventEnvelope>> DecideChangeUser(const UserDirectory& dir, const std::string& id,
                                                     const UserChange& change,
                                                     const CommandMeta& meta, IdGenerator& ids);

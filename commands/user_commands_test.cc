@@ -71,6 +71,72 @@ TEST_F(UserCommandsTest, SessionsStartForActiveUsersAndRevokeOnce) {
   EXPECT_TRUE(DecideRevokeSession(dir_, "s1", Meta(), ids_).empty());
 }
 
+TEST_F(UserCommandsTest, APasswordRoleOrActivityChangeEndsTheOtherSessions) {
+  Fold(DecideRegisterUser(dir_, "u1", Admin("a@x.io"), Meta(), ids_));
+  Fold(DecideRegisterUser(dir_, "u2", Admin("b@x.io"), Meta(), ids_));
+  auto start = [&](const std::string& sid, const std::string& user) {
+    auto e = DecideStartSession(dir_, {sid, user, "password", 1000, 90000, false}, Meta(), ids_);
+    ASSERT_TRUE(e);
+    ASSERT_TRUE(dir_.Apply(*e));
+  };
+  start("s1", "u1");
+  start("s2", "u1");
+  start("t1", "u2");
+
+  // u1 changes their own password from s1: s1 stays, s2 ends, u2's session is untouched.
+  auto changed = DecideChangeUser(dir_, "u1", {.password_hash = "$new", .acting_session_id = "s1"},
+                                  Meta(), ids_);
+  ASSERT_TRUE(changed);
+  ASSERT_EQ(changed->size(), 2u);
+  EXPECT_EQ(changed->back().type, kUserSessionsRevoked);
+  EXPECT_EQ(changed->back().payload, R"({"reason":"password_changed","keptSessionId":"s1"})");
+  Fold(changed);
+  EXPECT_FALSE(dir_.FindSession("s1")->revoked);
+  EXPECT_TRUE(dir_.FindSession("s2")->revoked);
+  EXPECT_FALSE(dir_.FindSession("t1")->revoked);
+
+  // Another user's session keeps nothing of u2's: a role change ends them all.
+  start("t2", "u2");
+  auto demoted =
+      DecideChangeUser(dir_, "u2", {.role = "manager", .acting_session_id = "s1"}, Meta(), ids_);
+  ASSERT_TRUE(demoted);
+  EXPECT_EQ(demoted->back().payload, R"({"reason":"role_changed"})");
+  Fold(demoted);
+  EXPECT_TRUE(dir_.FindSession("t1")->revoked);
+  EXPECT_TRUE(dir_.FindSession("t2")->revoked);
+
+  // Nothing left to end: no event. A rename ends nothing.
+  auto again = DecideChangeUser(dir_, "u2", {.role = "sales_rep"}, Meta(), ids_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), 1u);
+  start("t3", "u2");
+  auto renamed = DecideChangeUser(dir_, "u2", {.name = "Bo"}, Meta(), ids_);
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->size(), 1u);
+
+  // A disablement ends even the session that asks for it, so that enabling the account again
+  // brings none of them back.
+  auto disabled =
+      DecideChangeUser(dir_, "u2", {.is_active = false, .acting_session_id = "t3"}, Meta(), ids_);
+  ASSERT_TRUE(disabled);
+  EXPECT_EQ(disabled->back().payload, R"({"reason":"disabled"})");
+  Fold(disabled);
+  Fold(DecideChangeUser(dir_, "u2", {.is_active = true}, Meta(), ids_));
+  EXPECT_TRUE(dir_.FindSession("t3")->revoked);
+  EXPECT_FALSE(dir_.FindSession("s1")->revoked);
+}
+
+TEST_F(UserCommandsTest, AUserMayBeRegisteredWithoutARole) {
+  NewUser google{"Gus", "gus@x.io", std::string(kNoRole), "google", "", "g-1", std::nullopt};
+  Fold(DecideRegisterUser(dir_, "u1", google, Meta(), ids_));
+  auto who = dir_.PrincipalFor("u1", "s1");
+  ASSERT_TRUE(who);
+  EXPECT_TRUE(who->permissions.empty());
+  EXPECT_NE(UserToJson(*dir_.Find("u1")).find(R"("role":null)"), std::string::npos);
+  Fold(DecideChangeUser(dir_, "u1", {.role = "sales_rep"}, Meta(), ids_));
+  EXPECT_EQ(dir_.Find("u1")->role, "sales_rep");
+}
+
 TEST_F(UserCommandsTest, RolesNeedKnownPermissionsAndAdminIsFixed) {
   auto role = DecideDefineRole(dir_, {"support", "", {"customers:read_all", "nope:x"}}, Meta(), ids_);
   ASSERT_FALSE(role);

@@ -17,6 +17,9 @@ namespace keel {
 inline constexpr std::string_view kRoleAdmin = "admin";
 inline constexpr std::string_view kRoleManager = "manager";
 inline constexpr std::string_view kRoleSalesRep = "sales_rep";
+// The role of a user who has none yet (a new Google user when no allow-list is configured):
+// no permission at all until an admin grants a role. Never a role name (IsRoleName refuses it).
+inline constexpr std::string_view kNoRole = "";
 
 // Looked up by string_view without building a string (the request path checks it).
 using PermissionSet = std::set<std::string, std::less<>>;

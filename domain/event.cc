@@ -31,6 +31,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kUserPasswordChanged, 1},
     {kSessionStarted, 1},
     {kSessionRevoked, 1},
+    {kUserSessionsRevoked, 1},
     {kRoleDefined, 1},
     {kPermissionDefined, 1},
 };

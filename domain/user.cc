@@ -100,6 +100,16 @@ std::string EncodeSession(const Session& s) {
   return w.Take();
 }
 
+std::string EncodeSessionsRevoked(std::string_view reason,
+                                  const std::optional<std::string>& kept_session_id) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("reason").String(reason);
+  if (kept_session_id) w.Key("keptSessionId").String(*kept_session_id);
+  w.EndObject();
+  return w.Take();
+}
+
 std::string EncodeRole(const RoleInfo& role) {
   JsonWriter w;
   w.BeginObject();
@@ -130,7 +140,8 @@ std::string UserToJson(const User& u) {
   OptionalString(w, "googleId", u.google_id);
   w.Key("provider").String(u.provider);
   OptionalString(w, "avatar", u.avatar);
-  w.Key("role").String(u.role);
+  w.Key("role");
+  u.role == kNoRole ? w.Null() : w.String(u.role);
   w.Key("hasPassword").Bool(!u.password_hash.empty());
   w.Key("isActive").Bool(!u.disabled);
   w.Key("createdAt").String(FormatIso8601(u.created_at));
@@ -247,12 +258,29 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
                                      e.occurred_at,    *ParseIso8601(expires), false};
     } else if (auto s = sessions_.find(std::string(sid)); s != sessions_.end()) {
       s->second.revoked = true;
+      s->second.revoked_for = kRevokedForSignOut;
+    }
+  } else if (e.type == kUserSessionsRevoked) {
+    auto obj = PayloadObject(e.payload);
+    if (!obj) return Fail(obj.error());
+    std::string_view reason, kept;
+    if ((*obj)["reason"].get(reason)) return Fail(BadPayload(e.type, "reason"));
+    if (element k; !(*obj)["keptSessionId"].get(k) && k.get(kept)) {
+      return Fail(BadPayload(e.type, "keptSessionId"));
+    }
+    for (auto& [sid, session] : sessions_) {
+      if (session.user_id == e.aggregate_id && sid != kept && !session.revoked) {
+        session.revoked = true;
+        session.revoked_for = reason;
+      }
     }
   } else {
     return false;
   }
   it->second.version = e.aggregate_version;
-  if (e.type != kSessionStarted && e.type != kSessionRevoked) it->second.updated_at = e.occurred_at;
+  if (e.type != kSessionStarted && e.type != kSessionRevoked && e.type != kUserSessionsRevoked) {
+    it->second.updated_at = e.occurred_at;
+  }
   return true;
 }
 
@@ -274,6 +302,16 @@ const User* UserDirectory::FindByGoogleId(std::string_view google_id) const {
 const Session* UserDirectory::FindSession(std::string_view id) const {
   auto it = sessions_.find(std::string(id));
   return it == sessions_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Session*> UserDirectory::LiveSessionsOf(std::string_view user_id) const {
+  std::vector<const Session*> out;
+  for (const auto& [sid, s] : sessions_) {
+    if (s.user_id == user_id && !s.revoked) out.push_back(&s);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Session* a, const Session* b) { return a->id < b->id; });
+  return out;
 }
 
 const RoleInfo* UserDirectory::FindRole(std::string_view name) const {

@@ -34,6 +34,10 @@ inline constexpr std::string_view kUserEnabled = "UserEnabled";
 inline constexpr std::string_view kUserPasswordChanged = "UserPasswordChanged";
 inline constexpr std::string_view kSessionStarted = "SessionStarted";
 inline constexpr std::string_view kSessionRevoked = "SessionRevoked";
+// Every session of the user ends, but the one named in keptSessionId (if any): appended after a
+// password change, a role change or a disablement. One event however many sessions there are;
+// sessions the user starts later are not touched (the user's stream is ordered).
+inline constexpr std::string_view kUserSessionsRevoked = "UserSessionsRevoked";
 inline constexpr std::string_view kRoleDefined = "RoleDefined";
 inline constexpr std::string_view kPermissionDefined = "PermissionDefined";
 
@@ -46,7 +50,7 @@ struct User {
   std::optional<std::string> google_id;
   std::string provider = "local";  // "google" or "local"
   std::optional<std::string> avatar;
-  std::string role;
+  std::string role;           // kNoRole: none granted yet
   std::string password_hash;  // Argon2id (libsodium's string form); empty: no local password
   bool disabled = false;
   Millis created_at = 0;
@@ -61,6 +65,7 @@ struct Session {
   Millis started_at = 0;
   Millis expires_at = 0;
   bool revoked = false;
+  std::string revoked_for;  // "signed_out", or the reason of a UserSessionsRevoked
 };
 
 // The fields of UserRegistered and UserUpdated; absent: unchanged.
@@ -80,12 +85,21 @@ Result<UserFields> DecodeUserFields(std::string_view payload);
 // {"sessionId","method","expiresAt"}
 std::string EncodeSession(const Session& session);
 
+// Why a user's sessions were revoked all at once (UserSessionsRevoked's "reason").
+inline constexpr std::string_view kRevokedForSignOut = "signed_out";  // SessionRevoked
+inline constexpr std::string_view kRevokedForPassword = "password_changed";
+inline constexpr std::string_view kRevokedForRole = "role_changed";
+inline constexpr std::string_view kRevokedForDisablement = "disabled";
+// {"reason","keptSessionId"?}
+std::string EncodeSessionsRevoked(std::string_view reason,
+                                  const std::optional<std::string>& kept_session_id);
+
 // {"name","description","permissions":[..]}
 std::string EncodeRole(const RoleInfo& role);
 // {"name","description"}
 std::string EncodePermission(const PermissionInfo& permission);
 
-// A user as the API shows it: never the password hash.
+// A user as the API shows it: never the password hash; "role" is null for a user without one.
 std::string UserToJson(const User& user);
 std::string RoleToJson(const RoleInfo& role);
 std::string PermissionToJson(const PermissionInfo& permission);
@@ -102,6 +116,8 @@ class UserDirectory final {
   const User* FindByEmail(std::string_view email) const;
   const User* FindByGoogleId(std::string_view google_id) const;
   const Session* FindSession(std::string_view id) const;
+  // The user's sessions that are not revoked (expired ones included until pruned), by id.
+  std::vector<const Session*> LiveSessionsOf(std::string_view user_id) const;
   const RoleInfo* FindRole(std::string_view name) const;
   bool IsPermission(std::string_view name) const;
 

@@ -79,13 +79,29 @@ TEST(UserDirectoryTest, FoldsUsersSessionsAndRoles) {
   d.PruneSessions(6000);
   EXPECT_EQ(d.FindSession("s1"), nullptr);
 
-  ASSERT_TRUE(*d.Apply(Ev(kUserAggregate, kUserDisabled, "u1", 6, "{}")));
+  // All at once, but the kept one; a session started afterwards is not touched.
+  int64_t version = 5;
+  for (const char* sid : {"s2", "s3"}) {
+    Session more{sid, "u1", "password", 0, 9000, false};
+    ASSERT_TRUE(
+        *d.Apply(Ev(kUserAggregate, kSessionStarted, "u1", ++version, EncodeSession(more))));
+  }
+  ASSERT_TRUE(*d.Apply(Ev(kUserAggregate, kUserSessionsRevoked, "u1", 8,
+                          EncodeSessionsRevoked(kRevokedForPassword, "s3"))));
+  EXPECT_TRUE(d.FindSession("s2")->revoked);
+  EXPECT_FALSE(d.FindSession("s3")->revoked);
+  ASSERT_EQ(d.LiveSessionsOf("u1").size(), 1u);
+  EXPECT_FALSE(
+      d.Apply(Ev(kUserAggregate, kUserSessionsRevoked, "u1", 9, R"({"keptSessionId":"s3"})")))
+      << "a reason is required";
+
+  ASSERT_TRUE(*d.Apply(Ev(kUserAggregate, kUserDisabled, "u1", 9, "{}")));
   EXPECT_FALSE(d.PrincipalFor("u1", "s"));
-  EXPECT_EQ(d.Find("u1")->version, 6);
+  EXPECT_EQ(d.Find("u1")->version, 9);
   EXPECT_EQ(UserToJson(*d.Find("u1")).find("argon2"), std::string::npos);
 
   // Out of order: refused, state unchanged.
-  EXPECT_FALSE(d.Apply(Ev(kUserAggregate, kUserEnabled, "u1", 9, "{}")));
+  EXPECT_FALSE(d.Apply(Ev(kUserAggregate, kUserEnabled, "u1", 12, "{}")));
   EXPECT_TRUE(d.Find("u1")->disabled);
   EXPECT_FALSE(d.Apply(Ev(kUserAggregate, kUserEnabled, "nobody", 1, "{}")));
 

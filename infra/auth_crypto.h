@@ -26,6 +26,8 @@ bool VerifyPassword(const std::string& hash, std::string_view password);
 
 // `bytes` random bytes as unpadded base64url.
 std::string RandomToken(size_t bytes = 32);
+// Whether two secrets are equal, in time that depends on their lengths only.
+bool SameSecret(std::string_view a, std::string_view b);
 // SHA-256 as unpadded base64url (PKCE's S256 code challenge).
 std::string Sha256Base64Url(std::string_view data);
 // Unpadded base64url ↔ bytes; nullopt for bad input.

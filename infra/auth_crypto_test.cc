@@ -24,6 +24,14 @@ TEST_F(AuthCryptoTest, PasswordHashIsArgon2idAndVerifies) {
   EXPECT_NE(*hash, *again);  // salted
 }
 
+TEST_F(AuthCryptoTest, SameSecretComparesWholeValues) {
+  EXPECT_TRUE(SameSecret("state-1", "state-1"));
+  EXPECT_FALSE(SameSecret("state-1", "state-2"));
+  EXPECT_FALSE(SameSecret("state-1", "state-10"));
+  EXPECT_FALSE(SameSecret("", "x"));
+  EXPECT_TRUE(SameSecret("", ""));
+}
+
 TEST_F(AuthCryptoTest, Base64UrlRoundTripsAndRefusesJunk) {
   const std::string bytes("\x00\xff\xfe?>", 5);
   EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);

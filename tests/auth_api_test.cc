@@ -99,6 +99,49 @@ TEST_F(AuthApiTest, RepeatedFailuresAreThrottledPerAccountAndPerAddress) {
                       R"({"email":"admin@keel.test","password":"admin-password-1"})").status, 429);
 }
 
+// Sign-ins as they arrive through a reverse proxy on 127.0.0.1 (the test client's address).
+class ProxiedAuthApiTest : public ::testing::Test {
+ protected:
+  static AppConfig Proxied() {
+    AppConfig config;
+    config.trusted_proxies = "127.0.0.1, 10.0.0.0/8";
+    return config;
+  }
+  HttpResult Login(const std::string& password, const std::string& forwarded_for) {
+    HttpClient c(app_.base());
+    return c.Send("POST", "/api/v1/auth/login",
+                  R"({"email":"admin@keel.test","password":")" + password + R"("})",
+                  {"X-Forwarded-For: " + forwarded_for});
+  }
+  TestApp app_{Proxied()};
+};
+
+TEST_F(ProxiedAuthApiTest, AFloodFromOneAddressDoesNotLockTheAdminOutElsewhere) {
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Login("wrong-password", "203.0.113.9").status, 401);
+  EXPECT_EQ(Login(kTestAdminPassword, "203.0.113.9").status, 429) << "the attacker's address";
+  // What the client wrote left of the proxy's own entry is not believed.
+  EXPECT_EQ(Login(kTestAdminPassword, "198.51.100.1, 203.0.113.9").status, 429);
+  EXPECT_EQ(Login(kTestAdminPassword, "203.0.113.9, 10.1.1.1").status, 429)
+      << "trusted hops are skipped";
+  auto admin = Login(kTestAdminPassword, "198.51.100.1");
+  EXPECT_EQ(admin.status, 200) << "the admin, from their own address: " << admin.body;
+}
+
+TEST(AuthThrottleTest, WithoutTrustedProxiesXForwardedForIsIgnored) {
+  TestApp app;
+  HttpClient c(app.base());
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Send("POST", "/api/v1/auth/login",
+                    R"({"email":"admin@keel.test","password":"wrong-password"})",
+                    {"X-Forwarded-For: 203.0.113." + std::to_string(i)});
+    EXPECT_EQ(r.status, 401);
+  }
+  auto r = c.Send("POST", "/api/v1/auth/login",
+                  R"({"email":"admin@keel.test","password":"admin-password-1"})",
+                  {"X-Forwarded-For: 198.51.100.1"});
+  EXPECT_EQ(r.status, 429) << "every attempt came from the peer, whatever the header said";
+}
+
 TEST_F(AuthApiTest, ForgedExpiredAndAlgNoneTokensAreRefused) {
   const std::string good = app_.token();
   auto get = [&](const std::string& token) {
@@ -161,6 +204,119 @@ TEST_F(AuthApiTest, LogoutRevokesTheSessionAndSessionsOutliveRestarts) {
   EXPECT_EQ(c3.Send("GET", "/api/v1/auth/me").status, 200) << "other sessions survive";
 }
 
+TEST_F(AuthApiTest, APasswordChangeEndsTheOtherSessionsButTheOneThatMadeIt) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  const std::string rep_too = LoginToken(app_.base(), "rep@keel.test", "password-123");
+  HttpClient as_rep(app_.base(), rep), as_rep_too(app_.base(), rep_too);
+  ASSERT_EQ(as_rep.Send("GET", "/api/v1/auth/me").status, 200);
+
+  // An admin resets the rep's password: every session of the rep ends.
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"password":"another-password-1"})")
+                .status,
+            200);
+  for (HttpClient* c : {&as_rep, &as_rep_too}) {
+    auto r = c->Send("GET", "/api/v1/auth/me");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_NE(r.body.find("password was changed"), std::string::npos) << r.body;
+  }
+  const std::string after = LoginToken(app_.base(), "rep@keel.test", "another-password-1");
+  HttpClient as_rep_now(app_.base(), after);
+  EXPECT_EQ(as_rep_now.Send("GET", "/api/v1/auth/me").status, 200)
+      << "later sessions are not touched";
+
+  // The admin changes their own password: the session that did it stays, the others end.
+  const std::string admin_id =
+      Json(admin_.Send("GET", "/api/v1/auth/me").body).Str("/data/user/id");
+  HttpClient other_admin(app_.base(), LoginToken(app_.base(), kTestAdminEmail, kTestAdminPassword));
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + admin_id, R"({"password":"admin-password-2"})")
+                .status,
+            200);
+  EXPECT_EQ(admin_.Send("GET", "/api/v1/auth/me").status, 200);
+  EXPECT_EQ(other_admin.Send("GET", "/api/v1/auth/me").status, 401);
+
+  app_.Restart();
+  HttpClient rep_again(app_.base(), rep), rep_now_again(app_.base(), after);
+  EXPECT_EQ(rep_again.Send("GET", "/api/v1/auth/me").status, 401) << "revocation is durable";
+  EXPECT_EQ(rep_now_again.Send("GET", "/api/v1/auth/me").status, 200);
+}
+
+TEST_F(AuthApiTest, ADisabledAccountsSessionsStayEndedWhenItIsEnabledAgain) {
+  auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
+  HttpClient as_rep(app_.base(), rep);
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":false})").status, 200);
+  EXPECT_EQ(as_rep.Send("GET", "/api/v1/auth/me").status, 401);
+  ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":true})").status, 200);
+  auto r = as_rep.Send("GET", "/api/v1/auth/me");
+  EXPECT_EQ(r.status, 401) << "enabling the account brings back none of its old sessions";
+  EXPECT_NE(r.body.find("disabled"), std::string::npos) << r.body;
+  EXPECT_FALSE(LoginToken(app_.base(), "rep@keel.test", "password-123").empty())
+      << "signing in again starts a new session";
+}
+
+TEST_F(AuthApiTest, CookieSignedChangesMustComeFromKeelsOwnOriginAsJson) {
+  const std::string cookie = "Cookie: keel_session=" + app_.token();
+  const std::string self = "Origin: " + app_.base();  // the Host header's origin: the default
+  const std::string body = R"({"name":"A","email":"csrf@x.io"})";
+  HttpClient browser(app_.base());
+  const int64_t before = LogSize(app_.app());
+  auto refused = [&](const std::string& method, const std::string& path,
+                     const std::vector<std::string>& headers, const std::string& why) {
+    auto r = browser.Send(method, path, body, headers);
+    EXPECT_EQ(r.status, 403) << why << ": " << r.body;
+    Json j(r.body);
+    EXPECT_FALSE(j.Bool("/success")) << why;
+    EXPECT_EQ(j.Str("/error/code"), "FORBIDDEN") << why;
+  };
+  refused("POST", "/api/v1/customers", {cookie}, "no Origin");
+  refused("POST", "/api/v1/customers", {cookie, "Origin: https://evil.example"}, "another site");
+  refused("POST", "/api/v1/customers", {cookie, "Origin: null"}, "an opaque origin");
+  refused("POST", "/api/v1/customers", {cookie, self, "Content-Type: text/plain"}, "a form");
+  refused("POST", "/api/v1/customers",
+          {cookie, self, "Content-Type: application/x-www-form-urlencoded"}, "a form");
+  refused("POST", "/api/v1/customers", {cookie, self, "Content-Type: application/x-ndjson"},
+          "NDJSON outside ingestion");
+  refused("PATCH", "/api/v1/users/x", {cookie}, "PATCH");
+  refused("DELETE", "/api/v1/customers/x", {cookie}, "DELETE");
+  refused("POST", "/api/v1/auth/logout", {cookie}, "a sign-out forced from elsewhere");
+  EXPECT_EQ(browser.Send("GET", "/api/v1/auth/me", "", {cookie}).status, 200)
+      << "reads need no Origin, and the session was not signed out";
+  EXPECT_EQ(LogSize(app_.app()), before) << "nothing refused was appended";
+
+  // From Keel's own pages.
+  auto created = browser.Send("POST", "/api/v1/customers", body, {cookie, self});
+  EXPECT_EQ(created.status, 201) << created.body;
+  auto ingested = browser.Send("POST", "/api/v1/ingest/customers",
+                               R"({"name":"B","email":"b-csrf@x.io"})"
+                               "\n",
+                               {cookie, self, "Content-Type: application/x-ndjson"});
+  EXPECT_EQ(ingested.status, 200) << ingested.body;
+  // A bearer token is no ambient credential: no Origin needed.
+  auto by_token = admin_.Send("POST", "/api/v1/customers", R"({"name":"C","email":"c-csrf@x.io"})");
+  EXPECT_EQ(by_token.status, 201) << by_token.body;
+}
+
+TEST(CsrfConfigTest, ConfiguredPublicOriginsAreTheOnlyOnesAccepted) {
+  AppConfig config;
+  config.public_origins = "https://crm.example.test";
+  TestApp app(config);
+  const std::string cookie = "Cookie: keel_session=" + app.token();
+  HttpClient browser(app.base());
+  auto other = browser.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})",
+                            {cookie, "Origin: " + app.base()});
+  EXPECT_EQ(other.status, 403) << other.body;
+  auto own = browser.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})",
+                          {cookie, "Origin: https://crm.example.test"});
+  EXPECT_EQ(own.status, 201) << own.body;
+  config.public_origins = "crm.example.test";
+  TempDir dir;
+  config.data_dir = dir.path();
+  config.port = 0;
+  WithTestAuth(config);
+  auto refused = App::Start(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("KEEL_PUBLIC_ORIGINS"), std::string::npos);
+}
+
 TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   auto [rep_id, rep] = User("rep@keel.test", "sales_rep");
   auto [mgr_id, mgr] = User("mgr@keel.test", "manager");
@@ -183,7 +339,7 @@ TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   EXPECT_EQ(as_rep.Send("POST", "/api/v1/ingest/customers", "[]").status, 403);
   EXPECT_EQ(as_rep.Send("GET", "/metrics").status, 403);
 
-  // A new role, granted: it applies to the user's existing session at once.
+  // A new role, defined and granted.
   auto role = admin_.Send("POST", "/api/v1/roles",
                           R"({"name":"support","description":"Desk","permissions":["customers:read_all","nope:x"]})");
   EXPECT_EQ(role.status, 400) << role.body;
@@ -196,11 +352,27 @@ TEST_F(AuthApiTest, RolesDecideWhatEachUserMayDo) {
   EXPECT_NE(admin_.Send("GET", "/api/v1/permissions").body.find("reports:export"), std::string::npos);
   EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 200);
   ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"role":"support"})").status, 200);
-  EXPECT_EQ(as_rep.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status, 403);
+  // The role change ends the user's sessions (issue 17); the next one has the new role.
+  auto ended = as_rep.Send("GET", "/api/v1/customers");
+  EXPECT_EQ(ended.status, 401);
+  EXPECT_NE(ended.body.find("role was changed"), std::string::npos) << ended.body;
+  HttpClient as_support(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
+  EXPECT_EQ(as_support.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status,
+            403);
+  EXPECT_EQ(as_support.Send("GET", "/api/v1/customers").status, 200);
+  // A role redefined applies to the sessions that hold it at once.
+  ASSERT_EQ(
+      admin_
+          .Send("POST", "/api/v1/roles",
+                R"({"name":"support","permissions":["customers:read_all","customers:create"]})")
+          .status,
+      201);
+  EXPECT_EQ(as_support.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})").status,
+            201);
 
   // Disabled: the session stops working and sign-in is refused.
   ASSERT_EQ(admin_.Send("PATCH", "/api/v1/users/" + rep_id, R"({"isActive":false})").status, 200);
-  EXPECT_EQ(as_rep.Send("GET", "/api/v1/customers").status, 401);
+  EXPECT_EQ(as_support.Send("GET", "/api/v1/customers").status, 401);
   HttpClient anon(app_.base());
   EXPECT_EQ(anon.Send("POST", "/api/v1/auth/login",
                       R"({"email":"rep@keel.test","password":"password-123"})").status, 403);
@@ -378,6 +550,34 @@ TEST(AuthConfigTest, RefusesToStartWithoutASecretOutsideDevMode) {
   EXPECT_NE(app.error().message.find("KEEL_JWT_SECRET"), std::string::npos);
   config.auth.jwt_secret = "short";
   EXPECT_FALSE(App::Start(config));
+}
+
+TEST(AuthConfigTest, RefusesToStartWithAMalformedGoogleAllowList) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  WithTestAuth(config);
+  config.auth.google_allowed_domains = "example.com, @example.org";
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message.find("KEEL_GOOGLE_ALLOWED_DOMAINS"), std::string::npos)
+      << app.error().message;
+}
+
+TEST(AuthConfigTest, RefusesToStartWithAMalformedTrustedProxy) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  WithTestAuth(config);
+  config.trusted_proxies = "10.0.0.0/8, proxy.internal";
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message.find("KEEL_TRUSTED_PROXIES"), std::string::npos)
+      << app.error().message;
 }
 
 TEST(AuthConfigTest, DevTokensExistOnlyInDevMode) {

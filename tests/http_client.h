@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <simdjson.h>
+#include <strings.h>
 
 #include <map>
 #include <optional>
@@ -15,7 +16,7 @@ namespace keel {
 struct HttpResult {
   long status = 0;
   std::string body;
-  std::map<std::string, std::string> headers;  // lowercase names
+  std::map<std::string, std::string> headers;  // lowercase names; repeated ones joined by '\n'
   std::string curl_error;                      // set when no answer came
 };
 
@@ -28,6 +29,7 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Sends "Content-Type: application/json" unless `headers` name another.
   HttpResult Send(const std::string& method, const std::string& path, const std::string& body = "",
                   const std::vector<std::string>& headers = {}, long timeout_ms = 10000) {
     HttpResult r;
@@ -42,7 +44,8 @@ class HttpClient {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
     curl_slist* list = nullptr;
-    list = curl_slist_append(list, "Content-Type: application/json");
+    if (!NamesContentType(headers))
+      list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
     if (!bearer_.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + bearer_).c_str());
     for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -62,6 +65,12 @@ class HttpClient {
   }
 
  private:
+  static bool NamesContentType(const std::vector<std::string>& headers) {
+    for (const auto& h : headers) {
+      if (strncasecmp(h.c_str(), "Content-Type:", 13) == 0) return true;
+    }
+    return false;
+  }
   static size_t OnBody(char* data, size_t size, size_t n, void* out) {
     static_cast<std::string*>(out)->append(data, size * n);
     return size * n;
@@ -75,7 +84,9 @@ class HttpClient {
       std::string value = line.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
       while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-      (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+      auto& headers = *static_cast<std::map<std::string, std::string>*>(out);
+      auto [it, added] = headers.emplace(name, value);
+      if (!added) it->second += "\n" + value;
     }
     return size * n;
   }

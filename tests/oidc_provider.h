@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -61,7 +62,8 @@ class OidcTestProvider {
     std::string sub = "google-sub-1";
     std::string email = "ann@gmail.test";
     std::string name = "Ann Example";
-    bool email_verified = true;
+    std::optional<bool> email_verified = true;  // nullopt: the claim is left out
+    std::string hosted_domain;                  // the "hd" claim; empty: left out
   };
   // What the next ID token says, for tests of a bad provider.
   struct Forgery {
@@ -244,7 +246,8 @@ class OidcTestProvider {
     claims.Key("aud").String(forgery_.audience.empty() ? client_id_ : forgery_.audience);
     claims.Key("sub").String(grant.who.sub);
     claims.Key("email").String(grant.who.email);
-    claims.Key("email_verified").Bool(grant.who.email_verified);
+    if (grant.who.email_verified) claims.Key("email_verified").Bool(*grant.who.email_verified);
+    if (!grant.who.hosted_domain.empty()) claims.Key("hd").String(grant.who.hosted_domain);
     claims.Key("name").String(grant.who.name);
     claims.Key("picture").String("https://example.test/ann.png");
     claims.Key("nonce").String(forgery_.nonce.empty() ? grant.nonce : forgery_.nonce);
