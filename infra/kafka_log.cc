@@ -78,8 +78,15 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
 
 class KafkaReader final : public LogReader {
  public:
-  KafkaReader(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions)
-      : rk_(rk), topic_(std::move(topic)), partitions_(std::move(partitions)) {}
+  KafkaReader(rd_kafka_t* rk, std::string topic,
+              const std::vector<std::pair<int32_t, int64_t>>& starts)
+      : rk_(rk), topic_(std::move(topic)) {
+    for (auto [partition, offset] : starts) {
+      partitions_.push_back(partition);
+      next_.push_back(offset);
+      seeked_.push_back(false);
+    }
+  }
   ~KafkaReader() override {
     rd_kafka_consumer_close(rk_);
     rd_kafka_destroy(rk_);
@@ -105,6 +112,10 @@ class KafkaReader final : public LogReader {
         r.offset = msg->offset;
         if (msg->key) r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
         if (msg->payload) r.value.assign(static_cast<const char*>(msg->payload), msg->len);
+        if (auto i = IndexOf(r.partition)) {
+          next_[*i] = r.offset + 1;
+          seeked_[*i] = false;
+        }
         out.push_back(std::move(r));
       }
       rd_kafka_message_destroy(msg);
@@ -114,7 +125,8 @@ class KafkaReader final : public LogReader {
   }
 
   Status Seek(int32_t partition, int64_t offset) override {
-    if (std::find(partitions_.begin(), partitions_.end(), partition) == partitions_.end()) {
+    auto index = IndexOf(partition);
+    if (!index) {
       return Fail(Error::InvalidArgument("The reader does not read partition " +
                                          std::to_string(partition)));
     }
@@ -130,13 +142,39 @@ class KafkaReader final : public LogReader {
     }
     rd_kafka_topic_partition_list_destroy(list);
     if (!failure.empty()) return Fail(Error::Unavailable("Kafka seek: " + failure));
+    next_[*index] = offset;
+    seeked_[*index] = true;
     return {};
   }
 
+  int64_t Position(int32_t partition) override {
+    auto index = IndexOf(partition);
+    if (!index) return 0;
+    // librdkafka moves its position past the transaction markers it consumes (they never
+    // reach Poll), but may keep its old one after a seek until a record arrives.
+    if (seeked_[*index]) return next_[*index];
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), partition);
+    int64_t position = next_[*index];
+    if (!rd_kafka_position(rk_, list) && !list->elems[0].err) {
+      position = std::max(position, list->elems[0].offset);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return position;
+  }
+
  private:
+  std::optional<size_t> IndexOf(int32_t partition) const {
+    auto it = std::find(partitions_.begin(), partitions_.end(), partition);
+    if (it == partitions_.end()) return std::nullopt;
+    return static_cast<size_t>(it - partitions_.begin());
+  }
+
   rd_kafka_t* rk_;
   const std::string topic_;
-  const std::vector<int32_t> partitions_;  // assigned at open
+  std::vector<int32_t> partitions_;  // assigned at open
+  std::vector<int64_t> next_;        // per partition: past the last record returned, or sought
+  std::vector<bool> seeked_;         // per partition: sought since the last record returned
 };
 
 }  // namespace
@@ -323,9 +361,7 @@ Result<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
     return Fail(Error::Unavailable(std::string("Kafka consumer: ") + errstr));
   }
   rd_kafka_poll_set_consumer(rk);
-  std::vector<int32_t> partitions;
-  for (auto [partition, offset] : starts) partitions.push_back(partition);
-  auto reader = std::make_unique<KafkaReader>(rk, topic, std::move(partitions));
+  auto reader = std::make_unique<KafkaReader>(rk, topic, starts);
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(starts.size()));
   for (auto [partition, offset] : starts) {
