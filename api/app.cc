@@ -20,6 +20,7 @@
 #include "api/metrics.h"
 #include "api/read_model.h"
 #include "api/routes.h"
+#include "domain/user.h"
 #include "infra/auth_crypto.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
@@ -56,7 +57,8 @@ DataDirLock::~DataDirLock() { ::close(fd_); }
 
 namespace {
 
-Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
+// `read_only`: a Kafka log that takes no writer lease (keel replay must not fence a server).
+Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config, bool read_only) {
   if (config.kafka_brokers.empty()) {
     auto log = EmbeddedLog::Open({.dir = config.data_dir + "/log",
                                   .partitions = config.partitions,
@@ -65,7 +67,12 @@ Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config) {
     if (!log) return Fail(log.error());
     return std::unique_ptr<EventLog>(std::move(*log));
   }
-  auto log = KafkaLog::Open({.brokers = config.kafka_brokers, .partitions = config.partitions});
+  auto log = KafkaLog::Open({.brokers = config.kafka_brokers,
+                             .partitions = config.partitions,
+                             .replication_factor = config.kafka_replication_factor,
+                             .transactional_id = config.kafka_transactional_id,
+                             .read_only = read_only,
+                             .topics = {std::string(kCustomersTopic), std::string(kUsersTopic)}});
   if (!log) return Fail(log.error());
   return std::unique_ptr<EventLog>(std::move(*log));
 }
@@ -168,7 +175,7 @@ Status Replay(const AppConfig& config,
               const std::function<void(int64_t, int64_t, double)>& progress) {
   auto lock = DataDirLock::Acquire(config.data_dir);
   if (!lock) return Fail(lock.error());
-  auto log = OpenLog(config);
+  auto log = OpenLog(config, /*read_only=*/true);
   if (!log) return Fail(log.error());
   const std::string old_dir = ActiveReadModelDir(config.data_dir);
   const std::string new_dir = NextReadModelDir(SystemClock().NowMillis());
@@ -341,7 +348,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->lock = std::move(*lock);
   impl->ids = std::make_unique<UuidV7Generator>(impl->clock, std::random_device()());
 
-  auto log = OpenLog(config);
+  // On Kafka this takes the writer lease, fencing a process that held it; the command side
+  // decides nothing before Load() below has read the log to the end the lease left it at.
+  auto log = OpenLog(config, /*read_only=*/false);
   if (!log) return Fail(log.error());
   impl->log = std::move(*log);
 

@@ -24,6 +24,10 @@ struct AppConfig {
   uint16_t port = 8080;  // 0: any free port
   std::string data_dir = "./data";
   std::string kafka_brokers;  // empty: the embedded log
+  // Replicas of the Kafka topics Keel creates; 0: the smaller of 3 and the cluster's brokers.
+  int kafka_replication_factor = 0;
+  // The Kafka writer lease: a process that starts with it fences the one that held it.
+  std::string kafka_transactional_id = "keel-writer";
   int partitions = 8;
   int http_threads = 2;
   bool fsync = true;

@@ -39,6 +39,11 @@ void AddCommonOptions(CLI::App* cmd, AppConfig& config) {
   cmd->add_option("--partitions", config.partitions, "Partitions of every topic")
       ->envname("KEEL_PARTITIONS")
       ->check(CLI::Range(1, 1024));
+  cmd->add_option("--kafka-replication-factor", config.kafka_replication_factor,
+                  "Replicas of the Kafka topics Keel creates; 0: the smaller of 3 and the "
+                  "cluster's brokers (a warning below 3)")
+      ->envname("KEEL_KAFKA_REPLICATION_FACTOR")
+      ->check(CLI::Range(0, 32));
 }
 
 // Blocks the signals that end the process, in this thread and every thread started after,
@@ -312,6 +317,11 @@ int main(int argc, char** argv) {
                    "with a JSON Content-Type. Default: the origin of --oidc-redirect-uri, else "
                    "the request's Host")
       ->envname("KEEL_PUBLIC_ORIGINS");
+  serve
+      ->add_option("--kafka-transactional-id", serve_config.kafka_transactional_id,
+                   "The Kafka writer lease: a keel serve that starts with it fences the one "
+                   "holding it. Every process writing the same topics must use the same id")
+      ->envname("KEEL_KAFKA_TRANSACTIONAL_ID");
   serve->add_option("--fsync", serve_config.fsync,
                     "fdatasync every group of appends before acknowledging (embedded log)")
       ->envname("KEEL_FSYNC");

@@ -126,6 +126,13 @@ class EmbeddedLogReader final : public LogReader {
         Error::InvalidArgument("The reader does not read partition " + std::to_string(partition)));
   }
 
+  int64_t Position(int32_t partition) override {
+    for (const auto& [p, next] : positions_) {
+      if (p == partition) return next;
+    }
+    return 0;
+  }
+
  private:
   EmbeddedLog& log_;
   const std::string topic_;

@@ -35,8 +35,9 @@ struct AppendResult {
 
 using AppendCallback = std::function<void(Result<AppendResult>)>;
 
-// Reads a fixed set of partitions of one topic, each from its own start offset. Not
-// thread-safe: one reader per consuming thread.
+// Reads a fixed set of partitions of one topic, each from its own start offset. Offsets rise
+// within a partition but may skip: Kafka's transaction markers take offsets and hold no record.
+// Not thread-safe: one reader per consuming thread.
 class LogReader {
  public:
   virtual ~LogReader() = default;
@@ -46,6 +47,10 @@ class LogReader {
                                               std::chrono::milliseconds wait) = 0;
   // Moves one of the reader's partitions to `offset`: the next Poll reads it from there.
   virtual Status Seek(int32_t partition, int64_t offset) = 0;
+  // How far the reader has read one of its partitions: past every record Poll returned, and
+  // past the offsets without a record it has passed over. A Poll that returned nothing leaves
+  // it at the end offset when the partition has been read to the end.
+  virtual int64_t Position(int32_t partition) = 0;
 };
 
 class EventLog {
@@ -113,8 +118,11 @@ class EventLog {
       auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
       if (!records) return Fail(records.error());
       for (const auto& r : *records) {
-        next[static_cast<size_t>(r.partition)] = r.offset + 1;
         if (r.offset < ends[static_cast<size_t>(r.partition)]) visit(r);
+      }
+      // From the reader, not from the last record: a partition may end in offsets without one.
+      for (size_t p = 0; p < ends.size(); ++p) {
+        next[p] = (*reader)->Position(static_cast<int32_t>(p));
       }
     }
     return {};

@@ -320,6 +320,7 @@ void ProjectorRunner::Loop(int worker) {
       continue;
     }
     if (records->empty()) {
+      SkipGaps(*reader, partitions);
       std::lock_guard lock(mu_);
       worker_caught_up_[static_cast<size_t>(worker)] = true;
       if (std::all_of(worker_caught_up_.begin(), worker_caught_up_.end(), [](bool b) { return b; })) {
@@ -336,6 +337,22 @@ void ProjectorRunner::Loop(int worker) {
       last_flush = std::chrono::steady_clock::now();
     }
   }
+}
+
+void ProjectorRunner::SkipGaps(LogReader& reader, const std::vector<int32_t>& partitions) {
+  bool moved = false;
+  {
+    std::lock_guard lock(mu_);
+    for (int32_t p : partitions) {
+      const int64_t read = reader.Position(p);
+      auto& position = positions_[static_cast<size_t>(p)];
+      if (read > position) {
+        position = read;
+        moved = true;
+      }
+    }
+  }
+  if (moved) applied_cv_.notify_all();
 }
 
 Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
@@ -498,7 +515,10 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
       while (!failed && !cancel_ && !reached(partitions)) {
         auto records = (*reader)->Poll(options_.batch_size, std::chrono::milliseconds(500));
         if (!records) return record_failure(records.error());
-        if (records->empty()) continue;
+        if (records->empty()) {
+          SkipGaps(**reader, partitions);
+          continue;
+        }
         if (auto st = ProcessBatch(*records); !st) return record_failure(st.error());
       }
     });

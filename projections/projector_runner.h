@@ -135,6 +135,11 @@ class ProjectorRunner final {
   // The thread name of `worker`: the projector's, then the worker's number.
   std::string WorkerName(int worker) const;
   Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int32_t>& partitions);
+  // Moves the positions of `partitions` (the caller's) past the offsets `reader` passed over
+  // without a record (Kafka's transaction markers), in memory: a partition ending in one would
+  // otherwise look an event behind forever. Stored checkpoints stay at the last record; the log
+  // skips the same offsets again after a restart.
+  void SkipGaps(LogReader& reader, const std::vector<int32_t>& partitions);
   // Folds and commits one batch of records from partitions the caller owns; on error nothing
   // of it is committed.
   Status ProcessBatch(const std::vector<LogRecord>& records);

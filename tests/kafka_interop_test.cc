@@ -150,3 +150,55 @@ TEST_F(KafkaInteropTest, OrdersAndBulkIngestionWorkOnKafka) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// Two servers on one cluster: the one started second takes the writer lease, reads everything
+// the first wrote before it decides anything, and is the only one that acknowledges commands;
+// the first answers 503 with the reason. No email ends up with two customers.
+TEST_F(KafkaInteropTest, ASecondServerFencesTheFirstAndDecidesOnEverythingItWrote) {
+  HttpClient first(app_->base(), app_->token());
+  auto before = first.Send("POST", "/api/v1/customers", R"({"name":"Ann","email":"ann@x.io"})");
+  ASSERT_EQ(before.status, 201) << before.body;
+  const std::string ann = Json(before.body).Str("/data/id");
+
+  AppConfig config;
+  config.kafka_brokers = cluster_->bootstrap_servers();
+  config.partitions = 8;
+  TestApp second_app(config);
+  HttpClient second(second_app.base(), second_app.token());
+
+  HttpResult ready;
+  for (int i = 0; i < 250; ++i) {
+    ready = first.Send("GET", "/ready");
+    if (ready.status == 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("fenced"), std::string::npos) << ready.body;
+
+  const std::string bob = R"({"name":"Bob","email":"bob@x.io"})";
+  auto refused = first.Send("POST", "/api/v1/customers", bob);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  auto created = second.Send("POST", "/api/v1/customers", bob);
+  ASSERT_EQ(created.status, 201) << created.body;
+  // The first server's customer is known to the second's command side and read model.
+  auto duplicate =
+      second.Send("POST", "/api/v1/customers", R"({"name":"Ann 2","email":"ann@x.io"})");
+  EXPECT_EQ(duplicate.status, 409) << duplicate.body;
+  EXPECT_EQ(second.Send("GET", "/api/v1/customers/" + ann).status, 200);
+  EXPECT_EQ(
+      first.Send("POST", "/api/v1/customers", R"({"name":"Ann 3","email":"ann3@x.io"})").status,
+      503);
+
+  Json bobs(second
+                .Send("GET", AtPosition("/api/v1/customers?email=bob@x.io",
+                                        created.headers["x-keel-position"]))
+                .body);
+  EXPECT_EQ(bobs.Int("/meta/total"), 1);
+  EXPECT_EQ(second.Send("GET", "/ready").status, 200);
+}
+
+}  // namespace
+}  // namespace keel
