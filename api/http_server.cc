@@ -140,30 +140,6 @@ std::vector<std::string_view> Split(std::string_view path) {
   return parts;
 }
 
-// application/x-www-form-urlencoded decoding of a query key or value; Pistache leaves them raw.
-std::string UrlDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // Whether `parser` has a request's headers and waits for its body.
 bool InBody(Http::RequestParser& parser) {
   return parser.step() && parser.step()->id() == Http::Private::BodyStep::Id;
@@ -291,7 +267,8 @@ class KeelHandler final : public Http::Handler {
       req.path = request.resource();
       for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
            ++it) {
-        req.query.emplace(UrlDecode(it->first), UrlDecode(it->second));
+        // Pistache leaves query keys and values form-encoded.
+        req.query.emplace(PercentDecode(it->first, true), PercentDecode(it->second, true));
       }
       ReadHeadersFrom(request, req);
       req.client_address = ClientAddress(request, request.address().host());

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <memory>
 
+#include "domain/text.h"
 #include "infra/auth_crypto.h"
 
 namespace keel {
@@ -71,27 +72,6 @@ Result<std::string> Fetch(const std::string& url, const std::string* form, const
     return Fail(Refused("the provider answered " + std::to_string(status) + " at " + url));
   }
   return body;
-}
-
-// %XX sequences decoded; anything else, a malformed '%' included, kept as it is.
-std::string PercentDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
