@@ -76,11 +76,7 @@ bool InPrefix(const Bytes& address, const Bytes& block, int bits) {
 
 Result<TrustedProxies> TrustedProxies::Parse(std::string_view list) {
   TrustedProxies out;
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    const std::string_view entry = TrimSpace(list.substr(0, comma));
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    if (entry.empty()) continue;
+  for (const std::string_view entry : CommaList(list)) {
     auto bad = [&] {
       return Fail(Error::InvalidArgument("KEEL_TRUSTED_PROXIES: '" + std::string(entry) +
                                          "' is neither an address nor a CIDR block"));

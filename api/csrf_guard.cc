@@ -40,12 +40,7 @@ std::string MediaType(std::string_view content_type) {
 
 Result<CsrfGuard> CsrfGuard::Make(std::string_view public_origins, std::string_view redirect_uri) {
   CsrfGuard guard;
-  while (!public_origins.empty()) {
-    const size_t comma = public_origins.find(',');
-    const std::string_view entry = TrimSpace(public_origins.substr(0, comma));
-    public_origins =
-        comma == std::string_view::npos ? std::string_view() : public_origins.substr(comma + 1);
-    if (entry.empty()) continue;
+  for (const std::string_view entry : CommaList(public_origins)) {
     auto origin = ParseOrigin(entry);
     if (!origin) {
       return Fail(Error::InvalidArgument("KEEL_PUBLIC_ORIGINS: '" + std::string(entry) +

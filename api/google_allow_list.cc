@@ -21,11 +21,8 @@ bool IsDomain(std::string_view s) {
 
 Result<GoogleAllowList> GoogleAllowList::Parse(std::string_view entries) {
   GoogleAllowList list;
-  while (!entries.empty()) {
-    const size_t comma = entries.find(',');
-    const std::string entry = AsciiLower(TrimSpace(entries.substr(0, comma)));
-    entries = comma == std::string_view::npos ? std::string_view() : entries.substr(comma + 1);
-    if (entry.empty()) continue;
+  for (const std::string_view given : CommaList(entries)) {
+    const std::string entry = AsciiLower(given);
     const size_t at = entry.find('@');
     if (at == std::string::npos) {
       if (!IsDomain(entry)) {

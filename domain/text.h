@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keel {
 
@@ -28,6 +29,18 @@ inline std::string AsciiLower(std::string_view s) {
 inline size_t Utf8Length(std::string_view s) {
   return static_cast<size_t>(std::count_if(
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// The entries of a comma-separated list (a setting's value), each trimmed; empty ones skipped.
+inline std::vector<std::string_view> CommaList(std::string_view list) {
+  std::vector<std::string_view> out;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view entry = TrimSpace(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (!entry.empty()) out.push_back(entry);
+  }
+  return out;
 }
 
 // %XX sequences decoded; with `plus_is_space` (form encoding, as in query strings) '+' is a
