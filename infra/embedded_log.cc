@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "domain/partitioner.h"
 #include "infra/log.h"
@@ -21,7 +22,27 @@
 namespace keel {
 namespace {
 
-std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+// kUnavailable: `what` failed with `err` (errno at the call by default).
+Error IoFailure(const std::string& what, int err = errno) {
+  return Error::Unavailable(what + ": " + std::strerror(err));
+}
+
+// Closes a file descriptor when it leaves scope (after an error naming errno is built); release
+// hands it over.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
 
 // Writes all of `data`, through short writes; false with errno set on the first failure.
 bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
@@ -45,7 +66,7 @@ bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
 Result<int> LockDirectory(const std::string& dir) {
   const std::string lock_path = dir + "/LOCK";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + lock_path)));
+  if (fd < 0) return Fail(IoFailure("open " + lock_path));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return Fail(Error::Unavailable("The log directory " + dir + " is in use by another process"));
@@ -157,10 +178,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(Options options) {
   if (created && log->options_.fsync) {
     // A new log's directory entry is durable before anything in it is acknowledged.
     const std::string parent = std::filesystem::absolute(log->options_.dir).parent_path().string();
-    int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const bool synced = fd >= 0 && log->io_.FsyncDirectory(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!synced) return Fail(Error::Unavailable(ErrnoText("fsync " + parent)));
+    ScopedFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0 || log->io_.FsyncDirectory(dir.get()) != 0) {
+      return Fail(IoFailure("fsync " + parent));
+    }
   }
   if (auto st = log->Recover(); !st) return Fail(st.error());
   if (auto st = log->MarkFormat(); !st) return Fail(st.error());
@@ -235,10 +256,10 @@ constexpr const char* kRecoveryHint =
 Status EmbeddedLog::ScanSegment(uint32_t segment, bool last, std::optional<uint64_t> durable_end) {
   const std::string path = SegmentPath(segment);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  if (fd < 0) return Fail(IoFailure("open " + path));
   read_fds_.push_back(fd);
   struct stat st;
-  if (::fstat(fd, &st) != 0) return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+  if (::fstat(fd, &st) != 0) return Fail(IoFailure("stat " + path));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   SegmentScanner scanner(io_, fd, size, path);
   uint64_t pos = 0, frame = 0;
@@ -310,33 +331,23 @@ Status EmbeddedLog::CutTornTail(const std::string& path, SegmentScanner& scanner
     out = ::open(kept.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0 && errno != EEXIST) break;
   }
-  if (out < 0) return Fail(Error::Unavailable(ErrnoText("open " + kept)));
+  if (out < 0) return Fail(IoFailure("open " + kept));
+  ScopedFd kept_fd(out);
   bool saved = true;
   constexpr uint64_t kChunk = 4u << 20;
   for (uint64_t at = pos; saved && at < size; at += kChunk) {
     auto bytes = scanner.Read(at, static_cast<size_t>(std::min(kChunk, size - at)));
-    if (!bytes) {
-      ::close(out);
-      return Fail(bytes.error());
-    }
+    if (!bytes) return Fail(bytes.error());
     saved = WriteAll(io_, out, bytes->data(), bytes->size());
   }
-  saved = saved && io_.Fdatasync(out) == 0;
-  const int saved_errno = errno;
-  ::close(out);
-  if (!saved) {
-    errno = saved_errno;
-    return Fail(Error::Unavailable(ErrnoText("Cannot keep the torn tail in " + kept)));
+  if (!saved || io_.Fdatasync(out) != 0) {
+    return Fail(IoFailure("Cannot keep the torn tail in " + kept));
   }
   if (auto st = SyncDirectory(); !st) return st;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
-  const bool cut = io_.Ftruncate(fd, static_cast<off_t>(pos)) == 0 && io_.Fdatasync(fd) == 0;
-  const int cut_errno = errno;
-  ::close(fd);
-  if (!cut) {
-    errno = cut_errno;
-    return Fail(Error::Unavailable(ErrnoText("Cannot cut the torn tail of " + path)));
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Fail(IoFailure("open " + path));
+  if (io_.Ftruncate(fd.get(), static_cast<off_t>(pos)) != 0 || io_.Fdatasync(fd.get()) != 0) {
+    return Fail(IoFailure("Cannot cut the torn tail of " + path));
   }
   Log(LogLevel::kWarn, "Cut the torn tail of the event log (never acknowledged)",
       {{"segment", path},
@@ -352,7 +363,7 @@ Status EmbeddedLog::MarkFormat() {
   const std::string path = options_.dir + "/segment-00000000.format-2";
   if (std::filesystem::exists(path)) return {};
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("create " + path)));
+  if (fd < 0) return Fail(IoFailure("create " + path));
   ::close(fd);
   return SyncDirectory();
 }
@@ -371,15 +382,9 @@ bool EmbeddedLog::Seal() {
 
 Status EmbeddedLog::SyncDirectory() {
   if (!options_.fsync) return {};
-  int dir_fd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + options_.dir)));
-  const bool synced = io_.FsyncDirectory(dir_fd) == 0;
-  const int sync_errno = errno;
-  ::close(dir_fd);
-  if (!synced) {
-    errno = sync_errno;
-    return Fail(Error::Unavailable(ErrnoText("fsync " + options_.dir)));
-  }
+  ScopedFd dir(::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) return Fail(IoFailure("open " + options_.dir));
+  if (io_.FsyncDirectory(dir.get()) != 0) return Fail(IoFailure("fsync " + options_.dir));
   return {};
 }
 
@@ -389,32 +394,19 @@ Status EmbeddedLog::OpenSegmentForWrite(uint32_t segment) {
   if (write_fd_ >= 0) ::close(write_fd_);  // every group written to it was synced
   write_fd_ = -1;
   const std::string path = SegmentPath(segment);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Fail(IoFailure("open " + path));
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    errno = err;
-    return Fail(Error::Unavailable(ErrnoText("stat " + path)));
-  }
+  if (::fstat(fd.get(), &st) != 0) return Fail(IoFailure("stat " + path));
   if (segment >= read_fds_.size()) {
     // A new file: its directory entry is made durable before anything in it is acknowledged.
-    if (auto synced = SyncDirectory(); !synced) {
-      ::close(fd);
-      return synced;
-    }
-    int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (rfd < 0) {
-      const int err = errno;
-      ::close(fd);
-      errno = err;
-      return Fail(Error::Unavailable(ErrnoText("open " + path)));
-    }
+    if (auto synced = SyncDirectory(); !synced) return synced;
+    const int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rfd < 0) return Fail(IoFailure("open " + path));
     std::unique_lock lock(index_mu_);
     read_fds_.push_back(rfd);
   }
-  write_fd_ = fd;
+  write_fd_ = fd.release();
   write_pos_ = static_cast<uint64_t>(st.st_size);
   write_segment_ = segment;
   return {};
@@ -534,7 +526,6 @@ void EmbeddedLog::Break(std::vector<Pending>& group, Error error) {
 }
 
 void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
-  auto stopped = [&](const std::string& what) { return StoppedAfter(what); };
   if (write_pos_ >= options_.segment_bytes) {
     if (auto st = OpenSegmentForWrite(write_segment_ + 1); !st) {
       return Break(group,
@@ -581,10 +572,10 @@ void EmbeddedLog::WriteGroup(std::vector<Pending>& group) {
     }
   }
   if (!WriteAll(io_, write_fd_, buffer.data(), buffer.size())) {
-    return Break(group, stopped("a failed write"));
+    return Break(group, StoppedAfter("a failed write"));
   }
   if (options_.fsync) {
-    if (io_.Fdatasync(write_fd_) != 0) return Break(group, stopped("a failed fdatasync"));
+    if (io_.Fdatasync(write_fd_) != 0) return Break(group, StoppedAfter("a failed fdatasync"));
     fsync_count_.fetch_add(1, std::memory_order_relaxed);
   }
   write_pos_ += buffer.size();
@@ -701,7 +692,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadPartitions(
     }
     buf.resize(end - begin);
     if (!PreadAll(io_, fds[first.segment], buf.data(), buf.size(), begin)) {
-      return Fail(Error::Unavailable(ErrnoText("Log read failed")));
+      return Fail(IoFailure("Log read failed"));
     }
     for (size_t k = i; k <= j; ++k) {
       const RecordLoc& l = wanted[k].loc;
@@ -737,11 +728,11 @@ Status WalkLog(const std::string& dir, LogFileIo& io, EmbeddedLog::VerifyReport&
     const bool last = i + 1 == segments->size();
     const std::string path = dir + "/" + SegmentName((*segments)[i]);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Fail(Error::Unavailable(ErrnoText("open " + path)));
+    if (fd < 0) return Fail(IoFailure("open " + path));
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       ::close(fd);
-      return Fail(Error::Unavailable(ErrnoText("stat " + path)));
+      return Fail(IoFailure("stat " + path));
     }
     SegmentScanner scanner(io, fd, static_cast<uint64_t>(st.st_size), path);
     ++report.segments;
@@ -836,18 +827,16 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
       dir, *SystemLogFileIo(), report,
       [&](SegmentScanner& scanner, const ScannedFrame& f) -> Status {
         if (f.seal) return {};
-        auto bytes = scanner.Read(f.pos, static_cast<size_t>(f.end - f.pos));
-        if (!bytes) return Fail(bytes.error());
+        auto body = scanner.Body(f);
+        if (!body) return Fail(body.error());
         auto skip = [&](std::string why) {
           report.problems.push_back({scanner.path(), f.pos, 0, std::move(why), false});
           return Status{};
         };
-        // Read again to be copied: a flaky disk must not get bad bytes a fresh checksum.
-        if (!FrameChecksOut(*bytes)) return skip("the frame changed when read again; skipped");
         std::string key;
         std::vector<std::string> values;
         for (const auto& r : f.records) {
-          const char* rec = bytes->data() + (r.pos - f.pos);
+          const char* rec = body->data() + (r.pos - f.pos - kFrameHeader);
           if (key.empty()) key.assign(rec + 4, r.key_len);
           values.emplace_back(rec + 8 + r.key_len, r.value_len);
         }
@@ -872,7 +861,7 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Salvage(const std::string& dir,
                false});
         }
         expected = static_cast<int64_t>(f.base + f.records.size());
-        const uint64_t size = bytes->size();
+        const uint64_t size = f.end - f.pos;
         {
           std::unique_lock held(mu);
           cv.wait(held, [&] { return in_flight < kMaxInFlight || failure; });

@@ -56,13 +56,6 @@ bool PreadAll(LogFileIo& io, int fd, char* data, size_t len, uint64_t pos) {
   return true;
 }
 
-bool FrameChecksOut(std::string_view frame) {
-  if (frame.size() < kFrameHeader) return false;
-  const uint32_t body_len = Get<uint32_t>(frame.data() + 4);
-  return body_len == frame.size() - kFrameHeader &&
-         Crc(frame.data() + kFrameHeader, body_len) == Get<uint32_t>(frame.data() + 8);
-}
-
 uint64_t FrameBytes(size_t topic_len, size_t key_len, const std::vector<std::string>& values) {
   uint64_t bytes = kFrameHeader + 26 + topic_len;
   for (const auto& v : values) bytes += 8 + key_len + v.size();
@@ -98,6 +91,11 @@ void EncodeFrame(std::string& out, uint64_t durable_before, const std::string& t
 SegmentScanner::SegmentScanner(LogFileIo& io, int fd, uint64_t size, std::string path)
     : io_(io), fd_(fd), size_(size), path_(std::move(path)) {}
 
+Error SegmentScanner::ReadFailure(uint64_t at, int err) const {
+  return Error::DataLoss("Cannot read log segment " + path_ + " at byte " + std::to_string(at) +
+                         ": " + (err ? std::strerror(err) : "the file ended early"));
+}
+
 Result<const char*> SegmentScanner::Bytes(uint64_t at, size_t n) {
   if (at > size_ || n > size_ - at) return nullptr;
   if (at < window_start_ || at + n > window_start_ + window_.size()) {
@@ -107,9 +105,7 @@ Result<const char*> SegmentScanner::Bytes(uint64_t at, size_t n) {
     if (!PreadAll(io_, fd_, window_.data(), want, at)) {
       const int err = errno;
       window_.clear();
-      return Fail(Error::DataLoss("Cannot read log segment " + path_ + " at byte " +
-                                  std::to_string(at) + ": " +
-                                  (err ? std::strerror(err) : "the file ended early")));
+      return Fail(ReadFailure(at, err));
     }
     window_start_ = at;
   }
@@ -119,12 +115,16 @@ Result<const char*> SegmentScanner::Bytes(uint64_t at, size_t n) {
 Result<std::string> SegmentScanner::Read(uint64_t pos, size_t len) {
   std::string out(len, '\0');
   if (!PreadAll(io_, fd_, out.data(), len, pos)) {
-    const int err = errno;
-    return Fail(Error::DataLoss("Cannot read log segment " + path_ + " at byte " +
-                                std::to_string(pos) + ": " +
-                                (err ? std::strerror(err) : "the file ended early")));
+    return Fail(ReadFailure(pos, errno));
   }
   return out;
+}
+
+Result<std::string_view> SegmentScanner::Body(const ScannedFrame& frame) {
+  const size_t len = static_cast<size_t>(frame.end - frame.pos - kFrameHeader);
+  auto body = Bytes(frame.pos + kFrameHeader, len);
+  if (!body) return Fail(body.error());
+  return std::string_view(*body, len);
 }
 
 Result<SegmentScanner::At> SegmentScanner::FrameAt(uint64_t pos) {
@@ -194,9 +194,7 @@ Result<std::optional<ScannedFrame>> SegmentScanner::NextFrameAfter(uint64_t pos)
     chunk.resize(len);
     if (!PreadAll(io_, fd_, chunk.data(), len, at)) {
       const int err = errno;
-      return Fail(Error::DataLoss("Cannot read log segment " + path_ + " at byte " +
-                                  std::to_string(at) + ": " +
-                                  (err ? std::strerror(err) : "the file ended early")));
+      return Fail(ReadFailure(at, err));
     }
     for (size_t i = 0; i + 4 <= len; ++i) {
       if (chunk[i] != 'K' || chunk[i + 1] != 'E' || chunk[i + 2] != 'L' ||

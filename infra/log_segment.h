@@ -83,6 +83,10 @@ class SegmentScanner final {
   // at `pos` had been acknowledged. nullopt when no such frame follows.
   Result<std::optional<ScannedFrame>> VouchingFrameAfter(uint64_t pos);
 
+  // The body of the frame FrameAt just returned, from the window its checksum was checked in
+  // (no second read); valid until the scanner's next call.
+  Result<std::string_view> Body(const ScannedFrame& frame);
+
   // Copies `len` bytes at `pos`.
   Result<std::string> Read(uint64_t pos, size_t len);
 
@@ -90,6 +94,7 @@ class SegmentScanner final {
   const std::string& path() const { return path_; }
 
  private:
+  Error ReadFailure(uint64_t at, int err) const;  // kDataLoss naming the file and the byte
   // A pointer to `n` bytes at `at` inside the window (refilled when needed); nullopt past the
   // end of the file.
   Result<const char*> Bytes(uint64_t at, size_t n);
@@ -101,9 +106,6 @@ class SegmentScanner final {
   std::string window_;
   uint64_t window_start_ = 0;
 };
-
-// Whether `frame` (header and body, as read back) still checks out against its checksum.
-bool FrameChecksOut(std::string_view frame);
 
 // Reads exactly `len` bytes at `pos`; false with errno set on an error, errno 0 at end of file.
 bool PreadAll(LogFileIo& io, int fd, char* data, size_t len, uint64_t pos);
