@@ -646,6 +646,11 @@ bool ProjectorRunner::AppliedLocked(
   return true;
 }
 
+bool ProjectorRunner::Applied(const std::vector<std::pair<int32_t, int64_t>>& positions) const {
+  std::lock_guard lock(mu_);
+  return AppliedLocked(positions);
+}
+
 Status ProjectorRunner::WhenApplied(std::vector<std::pair<int32_t, int64_t>> positions,
                                     std::chrono::steady_clock::time_point deadline,
                                     std::function<void(bool)> done) {

@@ -109,6 +109,9 @@ class ProjectorRunner final {
   // Waits until the event at (partition, offset) has been applied, or the timeout passes.
   bool WaitFor(int32_t partition, int64_t offset, std::chrono::milliseconds timeout);
 
+  // Whether the events at every (partition, offset) given have been applied.
+  bool Applied(const std::vector<std::pair<int32_t, int64_t>>& positions) const;
+
   // Calls `done(true)` once the events at every (partition, offset) given have been applied,
   // or `done(false)` at `deadline`, holding no caller's thread meanwhile: at once on the
   // caller's thread when they already are, otherwise on the runner's one waiting thread
