@@ -449,9 +449,9 @@ void EmbeddedLog::AppendAsync(const std::string& topic, const std::string& key,
 }
 
 Status EmbeddedLog::Health() {
+  if (!is_broken_) return {};
   std::lock_guard lock(queue_mu_);
-  if (is_broken_) return Fail(broken_);
-  return {};
+  return Fail(broken_);
 }
 
 void EmbeddedLog::WriterLoop() {

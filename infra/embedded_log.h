@@ -28,6 +28,7 @@
 // A directory is used by one process at a time (flock on dir/LOCK). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -165,7 +166,8 @@ class EmbeddedLog final : public EventLog {
   std::vector<Pending> queue_;  // guarded by queue_mu_
   bool stopping_ = false;       // guarded by queue_mu_
   Error broken_;                // guarded by queue_mu_; set after a failed write
-  bool is_broken_ = false;      // guarded by queue_mu_
+  // Written under queue_mu_; read without it by Health(), which every command calls.
+  std::atomic<bool> is_broken_{false};
 
   // Writer-thread state.
   int write_fd_ = -1;
