@@ -20,6 +20,13 @@
 namespace keel {
 namespace {
 
+// A projector's tables and the runner's own (checkpoints, dead letters, counters).
+std::vector<std::string> RunnerTables(const Projector& projector) {
+  std::vector<std::string> tables = projector.tables();
+  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable}) tables.emplace_back(t);
+  return tables;
+}
+
 constexpr char kTopic[] = "test.events";
 
 // Counts events per aggregate; refuses "poison" with a retryable error while `sick` is set.
@@ -59,8 +66,7 @@ TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
   auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
   ASSERT_TRUE(log);
   CountingProjector projector;
-  std::vector<std::string> tables = projector.tables();
-  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable}) tables.emplace_back(t);
+  std::vector<std::string> tables = RunnerTables(projector);
   auto store = RocksStore::Open(dir.path() + "/store", tables);
   ASSERT_TRUE(store);
   ProjectorRunner runner(**log, **store, projector,
@@ -149,9 +155,7 @@ TEST(ProjectorRunnerTest, AReadInABatchSeesItsLastWriteOfAKey) {
   auto appended = (*log)->Append(kTopic, "one-partition", events);
   ASSERT_TRUE(appended);
   ScriptedProjector projector;
-  std::vector<std::string> tables = projector.tables();
-  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable})
-    tables.emplace_back(t);
+  std::vector<std::string> tables = RunnerTables(projector);
   auto store = RocksStore::Open(dir.path() + "/store", tables);
   ASSERT_TRUE(store);
   ProjectorRunner runner(**log, **store, projector, {.poll_wait = std::chrono::milliseconds(10)});
@@ -302,9 +306,7 @@ TEST(ProjectorRunnerTest, OffsetsWithoutARecordAreReadPast) {
   TempDir dir;
   CountingProjector projector;
   projector.sick = false;
-  std::vector<std::string> tables = projector.tables();
-  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable})
-    tables.emplace_back(t);
+  std::vector<std::string> tables = RunnerTables(projector);
   {
     auto store = RocksStore::Open(dir.path() + "/replayed", tables);
     ASSERT_TRUE(store);
@@ -581,9 +583,7 @@ namespace {
 TEST(ProjectorRunnerTest, ACheckpointBeyondTheLogsEndRefusesToStart) {
   TempDir dir;
   ScriptedProjector projector;
-  std::vector<std::string> tables = projector.tables();
-  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable})
-    tables.emplace_back(t);
+  std::vector<std::string> tables = RunnerTables(projector);
   auto store = RocksStore::Open(dir.path() + "/store", tables);
   ASSERT_TRUE(store);
   {
