@@ -23,7 +23,8 @@ namespace {
 // A projector's tables and the runner's own (checkpoints, dead letters, counters).
 std::vector<std::string> RunnerTables(const Projector& projector) {
   std::vector<std::string> tables = projector.tables();
-  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable}) tables.emplace_back(t);
+  for (auto t : {kCheckpointsTable, kDeadLettersTable, kProjectionMetaTable})
+    tables.emplace_back(t);
   return tables;
 }
 
