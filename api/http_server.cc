@@ -226,7 +226,7 @@ class KeelHandler final : public Http::Handler {
     const auto& request = parser->request;
     auto declared = request.headers().tryGet<Http::Header::ContentLength>();
     const uint64_t size = declared ? declared->value() : request.body().size();
-    if (size > server_->max_body_bytes() || body_was_due == false) {
+    if (!body_was_due || size > server_->max_body_bytes()) {
       if (auto refusal = Screen(request, size, *peer, *state)) {
         state->refused = true;
         SendEarly(*peer, request, *refusal);
