@@ -148,8 +148,10 @@ TEST(RequestCostTest, ReadsWaitingForPositionsHoldNoHttpThread) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all of them are waiting
   HttpClient probe(app.base());
+  // 500 probes: a p99 that one scheduling blip on a busy two-core machine does not decide.
+  constexpr size_t kProbes = 500;
   std::vector<double> ms;
-  for (int i = 0; i < 100; ++i) {
+  for (size_t i = 0; i < kProbes; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(probe.Send("GET", "/health").status, 200);
     ms.push_back(
@@ -158,7 +160,17 @@ TEST(RequestCostTest, ReadsWaitingForPositionsHoldNoHttpThread) {
   EXPECT_EQ(answered.load(), 0) << "the waits ended before the probe";
   for (auto& w : waiters) w.join();
   std::sort(ms.begin(), ms.end());
-  EXPECT_LT(ms[98], 10.0) << "GET /health p99 while " << kWaiters << " reads waited";
+  // The bound, in the build that ships. The sanitizers slow every instruction several
+  // times over: there the bound only tells a free thread from a held one (held, /health would
+  // wait out the reads' three seconds).
+#ifdef __SANITIZE_ADDRESS__
+  constexpr double kBoundMs = 50.0;
+#else
+  constexpr double kBoundMs = 10.0;
+#endif
+  const double p99 = ms[kProbes * 99 / 100 - 1];
+  RecordProperty("health_p99_ms", std::to_string(p99));
+  EXPECT_LT(p99, kBoundMs) << "GET /health p99 while " << kWaiters << " reads waited";
   EXPECT_EQ(stale.load(), kWaiters);
 }
 
