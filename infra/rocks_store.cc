@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -17,8 +18,17 @@
 
 namespace keel {
 
+namespace {
+Error FromRocks(const rocksdb::Status& s, const std::string& what) {
+  return Error::Unavailable(what + ": " + s.ToString());
+}
+}  // namespace
+
 struct RocksStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
+  // Set when a write or flush failed: the database may hold a background error (a full disk),
+  // and nothing is written through it again until Resume() has cleared that error.
+  std::atomic<bool> failed{false};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unordered_map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
 
@@ -31,6 +41,29 @@ struct RocksStore::Impl {
     }
   }
 
+  // Before a write or flush: after a failure, RocksDB's own recovery (it flushes what the
+  // memtables hold, so nothing accepted is lost, and clears the error), or the reason the store
+  // still cannot take writes.
+  Status Recover() {
+    if (!failed.load()) return {};
+    auto s = db->Resume();
+    if (s.IsBusy()) {
+      return Fail(Error::Unavailable(
+          "Read store is recovering from a failed write (RocksDB waits for free space)"));
+    }
+    if (!s.ok()) return Fail(FromRocks(s, "Read store cannot resume after a failed write"));
+    failed = false;
+    Log(LogLevel::kInfo, "read store resumed after a failed write", {});
+    return {};
+  }
+
+  // A failed write or flush marks the store for Recover().
+  Status Check(const rocksdb::Status& s, const char* what) {
+    if (s.ok()) return {};
+    failed = true;
+    return Fail(FromRocks(s, what));
+  }
+
   Result<rocksdb::ColumnFamilyHandle*> Table(std::string_view name) {
     auto it = by_name.find(std::string(name));
     if (it == by_name.end()) return Fail(Error::Internal("No table " + std::string(name)));
@@ -39,9 +72,6 @@ struct RocksStore::Impl {
 };
 
 namespace {
-Error FromRocks(const rocksdb::Status& s, const std::string& what) {
-  return Error::Unavailable(what + ": " + s.ToString());
-}
 
 // RocksDB's own warnings and errors, into Keel's log instead of a LOG file in the database
 // directory: on a full disk a failed write to that file made RocksDB's next line of it abort
@@ -226,11 +256,10 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
     auto s = w.value ? wb.Put(cf, w.key, *w.value) : wb.Delete(cf, w.key);
     if (!s.ok()) return Fail(FromRocks(s, "Batch build failed"));
   }
+  if (auto st = impl_->Recover(); !st) return st;
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  auto s = impl_->db->Write(wo, &wb);
-  if (!s.ok()) return Fail(FromRocks(s, "Read store write failed"));
-  return {};
+  return impl_->Check(impl_->db->Write(wo, &wb), "Read store write failed");
 }
 
 Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::string_view key) {
@@ -292,19 +321,17 @@ Status RocksStore::ScanReverse(
 }
 
 Status RocksStore::Flush() {
+  if (auto st = impl_->Recover(); !st) return st;
   rocksdb::FlushOptions fo;
-  auto s = impl_->db->Flush(fo, impl_->handles);
-  if (!s.ok()) return Fail(FromRocks(s, "Read store flush failed"));
-  return {};
+  return impl_->Check(impl_->db->Flush(fo, impl_->handles), "Read store flush failed");
 }
 
 Status RocksStore::StartFlush() {
   rocksdb::FlushOptions fo;
   fo.wait = false;
   fo.allow_write_stall = true;  // never block the caller waiting for room
-  auto s = impl_->db->Flush(fo, impl_->handles);
-  if (!s.ok()) return Fail(FromRocks(s, "Read store flush failed"));
-  return {};
+  if (auto st = impl_->Recover(); !st) return st;
+  return impl_->Check(impl_->db->Flush(fo, impl_->handles), "Read store flush failed");
 }
 
 uint64_t RocksStore::ApproximateMemoryBytes() {

@@ -4,6 +4,12 @@
 // tail of every table together and never half of a batch. That is safe only because each batch
 // carries the projector's checkpoint: after a crash the projector re-folds from the log. Flush()
 // (on a schedule and at shutdown) makes everything durable. RocksDB's types stay in the .cc.
+//
+// Faults: a failed write or flush (a full disk) is answered kUnavailable, and nothing is
+// written through the database again until RocksDB's Resume() has flushed what its memtables
+// hold and cleared the error; until then every write and flush answers kUnavailable with the
+// reason, reads go on. A projector retrying its batch so resumes by itself once there is room
+// (RocksDB checks the free space every few seconds).
 // Thread-safe.
 #pragma once
 

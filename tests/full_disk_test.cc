@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "infra/rocks_store.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -101,6 +102,63 @@ TEST(FullDiskTest, TheServerStaysUpAndLosesNothingAcknowledged) {
     if (r.status == 200 && Json(r.body).Str("/data/email") == email) ++found;
   }
   EXPECT_EQ(found, acked.size());
+}
+
+// A read store whose disk fills: its writes and flushes fail, reads go on, and once there is
+// room again the same handle takes writes, with nothing it had accepted lost.
+TEST(FullDiskTest, AReadStoreResumesOnceThereIsRoom) {
+  SmallFileSystem fs("4m");
+  if (!fs.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.error();
+  const std::string path = fs.path() + "/store";
+  const std::string value(256 << 10, 'v');
+  int accepted = 0;
+  {
+    auto store = RocksStore::Open(path, {"t"});
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    Status failed = {};
+    for (int i = 0; i < 64 && failed.has_value(); ++i) {
+      // Random bytes, so that compression cannot make room.
+      std::string v = value;
+      for (char& c : v) c = static_cast<char>(random() >> 7);
+      failed = (*store)->Write({{"t", "k" + std::to_string(i), v}});
+      if (failed.has_value()) {
+        ++accepted;
+        failed = (*store)->Flush();
+      }
+    }
+    ASSERT_FALSE(failed.has_value()) << "the file system never filled up";
+    EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable) << failed.error().message;
+    // Reads go on from what the store holds, flushed or not.
+    for (int i = 0; i < accepted; ++i) {
+      auto got = (*store)->Get("t", "k" + std::to_string(i));
+      ASSERT_TRUE(got.has_value()) << got.error().message;
+      EXPECT_TRUE(got->has_value()) << i;
+    }
+    EXPECT_FALSE((*store)->Write({{"t", "while-full", "x"}}).has_value());
+    ASSERT_TRUE(fs.Resize("64m"));
+    // RocksDB's own recovery may be at it already (it polls the free space): the store says
+    // so until it is done, as it would to a projector retrying its batch.
+    const auto started = std::chrono::steady_clock::now();
+    auto resumed = (*store)->Write({{"t", "after", "x"}});
+    while (!resumed.has_value() && std::chrono::steady_clock::now() - started < std::chrono::seconds(30)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      resumed = (*store)->Write({{"t", "after", "x"}});
+    }
+    ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
+    std::printf("the store took writes again after %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    auto flushed = (*store)->Flush();
+    ASSERT_TRUE(flushed.has_value()) << flushed.error().message;
+  }
+  auto store = RocksStore::Open(path, {"t"});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  for (int i = 0; i < accepted; ++i) {
+    auto got = (*store)->Get("t", "k" + std::to_string(i));
+    ASSERT_TRUE(got.has_value()) << got.error().message;
+    EXPECT_TRUE(got->has_value()) << "accepted write " << i << " was lost";
+  }
+  auto after = (*store)->Get("t", "after");
+  ASSERT_TRUE(after.has_value() && after->has_value());
 }
 
 }  // namespace
