@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "api/access.h"
+#include "api/blocking_work.h"
 #include "api/command_service.h"
 #include "api/csrf_guard.h"
 #include "api/http_server.h"
@@ -206,6 +207,7 @@ struct App::Impl {
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
+  std::unique_ptr<BlockingWork> blocking;  // sign-ins and user commands, off the HTTP threads
   std::unordered_map<const Route*, std::string_view> access;  // every route's rule
   CsrfGuard csrf;  // for state-changing requests signed in by the session cookie
   std::atomic<bool> draining{false};
@@ -410,6 +412,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->max_ingest_bytes = config.max_ingest_bytes;
   impl->routes->auth = impl->auth.get();
   impl->routes->oidc = impl->oidc.get();
+  // Two threads: a sign-in is about 50 ms of Argon2id and 64 MiB, so two keep the memory of
+  // hashing bounded and leave the other cores to requests; 256 waiting sign-ins at most.
+  impl->blocking = std::make_unique<BlockingWork>(
+      BlockingWork::Options{.name = "sign-in", .threads = 2, .max_queued = 256});
+  impl->routes->blocking = impl->blocking.get();
   impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
     auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
     if (!status) return std::nullopt;
@@ -506,6 +513,8 @@ void App::Shutdown() {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // Sign-ins and user commands in progress finish; those still queued are answered 503.
+  if (impl_->blocking) impl_->blocking->Stop();
   // Reads waiting for positions are answered (stale) while the server can still send.
   if (auto current = impl_->read_models.Current()) current->customer_runner->StopWaits();
   if (impl_->server) impl_->server->Shutdown();

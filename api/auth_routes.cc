@@ -65,16 +65,21 @@ std::string MeJson(const Principal& p, const std::string& user_json) {
   return w.Take();
 }
 
+// Every route below that hashes a password, asks Google or appends a user command runs its
+// work OffThread: the request is parsed and its metadata taken on the HTTP thread, and the
+// rest (captured by value) on the blocking-work threads.
 void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
   AuthService& auth = *ctx.auth;
-  auto register_user = [&auth](HttpRequest& req, HttpResponder r) {
+  auto register_user = [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     auto in = ParseNewUserInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      auto user = auth.RegisterUser({.name = in->name, .email = in->email, .role = in->role},
-                                    in->password, meta);
-      if (!user) return SendError(r, user.error());
-      r.Send(201, SuccessBody("User registered", *user));
+      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+        auto user = auth.RegisterUser({.name = in.name, .email = in.email, .role = in.role},
+                                      in.password, meta);
+        if (!user) return SendError(r, user.error());
+        r.Send(201, SuccessBody("User registered", *user));
+      });
     });
   };
   server.AddRoute("POST", "/api/v1/auth/register", register_user);
@@ -89,7 +94,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
     if (!user) return SendError(r, Error::NotFound("User " + req.params["id"] + " not found"));
     r.Send(200, SuccessBody("User retrieved", *user));
   });
-  server.AddRoute("PATCH", "/api/v1/users/:id", [&auth](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("PATCH", "/api/v1/users/:id", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     auto in = ParseUserPatchInput(req.body);
     if (!in) return SendError(r, in.error());
     auto expected = ExpectedVersion(req);
@@ -101,33 +106,41 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
                         .is_active = in->is_active,
                         .expected_version = *expected};
       if (req.principal) change.acting_session_id = req.principal->session_id;
-      auto user = auth.ChangeUser(req.params["id"], change, in->password, meta);
-      if (!user) return SendError(r, user.error());
-      r.Send(200, SuccessBody("User updated", *user));
+      OffThread(ctx, r,
+                [&auth, id = req.params["id"], change = std::move(change),
+                 password = std::move(in->password), meta](HttpResponder& r) {
+                  auto user = auth.ChangeUser(id, change, password, meta);
+                  if (!user) return SendError(r, user.error());
+                  r.Send(200, SuccessBody("User updated", *user));
+                });
     });
   });
   server.AddRoute("GET", "/api/v1/roles", [&auth](HttpRequest&, HttpResponder r) {
     r.Send(200, SuccessBody("Roles retrieved", JsonArray(auth.RolesJson())));
   });
-  server.AddRoute("POST", "/api/v1/roles", [&auth](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("POST", "/api/v1/roles", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     auto in = ParseRoleInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      auto role = auth.DefineRole(*in, meta);
-      if (!role) return SendError(r, role.error());
-      r.Send(201, SuccessBody("Role defined", *role));
+      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+        auto role = auth.DefineRole(in, meta);
+        if (!role) return SendError(r, role.error());
+        r.Send(201, SuccessBody("Role defined", *role));
+      });
     });
   });
   server.AddRoute("GET", "/api/v1/permissions", [&auth](HttpRequest&, HttpResponder r) {
     r.Send(200, SuccessBody("Permissions retrieved", JsonArray(auth.PermissionsJson())));
   });
-  server.AddRoute("POST", "/api/v1/permissions", [&auth](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("POST", "/api/v1/permissions", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     auto in = ParsePermissionInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      auto perm = auth.DefinePermission(*in, meta);
-      if (!perm) return SendError(r, perm.error());
-      r.Send(201, SuccessBody("Permission defined", *perm));
+      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+        auto perm = auth.DefinePermission(in, meta);
+        if (!perm) return SendError(r, perm.error());
+        r.Send(201, SuccessBody("Permission defined", *perm));
+      });
     });
   });
 }
@@ -136,25 +149,30 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
 
 void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
   AuthService& auth = *ctx.auth;
-  server.AddRoute("POST", "/api/v1/auth/login", [&auth](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("POST", "/api/v1/auth/login", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     auto in = ParseLoginInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      auto session = auth.Login(in->email, in->password, req.client_address, meta);
-      if (!session) {
-        Headers h;
-        if (session.error().code == ErrorCode::kResourceExhausted)
-          h.emplace_back("Retry-After", "900");
-        return SendError(r, session.error(), h);
-      }
-      SendSession(auth, r, *session, "Signed in");
+      OffThread(ctx, r,
+                [&auth, in = std::move(*in), address = req.client_address, meta](HttpResponder& r) {
+                  auto session = auth.Login(in.email, in.password, address, meta);
+                  if (!session) {
+                    Headers h;
+                    if (session.error().code == ErrorCode::kResourceExhausted)
+                      h.emplace_back("Retry-After", "900");
+                    return SendError(r, session.error(), h);
+                  }
+                  SendSession(auth, r, *session, "Signed in");
+                });
     });
   });
-  server.AddRoute("POST", "/api/v1/auth/logout", [&auth](HttpRequest& req, HttpResponder r) {
+  server.AddRoute("POST", "/api/v1/auth/logout", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      if (auto st = auth.Logout(*req.principal, meta); !st) return SendError(r, st.error());
-      r.Send(200, SuccessBody("Signed out", "null"),
-             {{"Set-Cookie", SessionCookie(auth, "", 0)}, {"Cache-Control", "no-store"}});
+      OffThread(ctx, r, [&auth, who = req.principal, meta](HttpResponder& r) {
+        if (auto st = auth.Logout(*who, meta); !st) return SendError(r, st.error());
+        r.Send(200, SuccessBody("Signed out", "null"),
+               {{"Set-Cookie", SessionCookie(auth, "", 0)}, {"Cache-Control", "no-store"}});
+      });
     });
   });
   server.AddRoute("GET", "/api/v1/auth/me", [&auth](HttpRequest& req, HttpResponder r) {
@@ -163,18 +181,21 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
     r.Send(200, SuccessBody("Current user", MeJson(*req.principal, *user)));
   });
   if (auth.config().dev_mode) {
-    server.AddRoute("POST", "/api/v1/auth/dev-token", [&auth](HttpRequest& req, HttpResponder r) {
-      auto in = ParseDevTokenInput(req.body);
-      if (!in) return SendError(r, in.error());
-      WithMeta(req, r, [&](CommandMeta meta) {
-        meta.actor = "system:dev-token";
-        auto id = auth.EnsureDevUser(in->email, in->role, meta);
-        if (!id) return SendError(r, id.error());
-        auto session = auth.StartSession(*id, "dev", meta);
-        if (!session) return SendError(r, session.error());
-        SendSession(auth, r, *session, "Dev token issued (KEEL_DEV_MODE)");
-      });
-    });
+    server.AddRoute("POST", "/api/v1/auth/dev-token",
+                    [&auth, &ctx](HttpRequest& req, HttpResponder r) {
+                      auto in = ParseDevTokenInput(req.body);
+                      if (!in) return SendError(r, in.error());
+                      WithMeta(req, r, [&](CommandMeta meta) {
+                        meta.actor = "system:dev-token";
+                        OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+                          auto id = auth.EnsureDevUser(in.email, in.role, meta);
+                          if (!id) return SendError(r, id.error());
+                          auto session = auth.StartSession(*id, "dev", meta);
+                          if (!session) return SendError(r, session.error());
+                          SendSession(auth, r, *session, "Dev token issued (KEEL_DEV_MODE)");
+                        });
+                      });
+                    });
   }
 
   OidcClient* oidc = ctx.oidc;
@@ -189,7 +210,8 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
             {"Cache-Control", "no-store"}});
   });
   server.AddRoute(
-      "GET", "/api/v1/auth/google/callback", [&auth, oidc](HttpRequest& req, HttpResponder r) {
+      "GET", "/api/v1/auth/google/callback",
+      [&auth, &ctx, oidc](HttpRequest& req, HttpResponder r) {
         if (const std::string* error = QueryParam(req, "error")) {
           return SendError(
               r, Error::Unauthenticated("Google sign-in was refused: " + error->substr(0, 200)));
@@ -201,20 +223,24 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
         }
         // A refused callback leaves the cookie be: it may be the browser's own sign-in in
         // progress, which someone else's state must not spoil.
-        const std::string browser_state = req.cookie(std::string(kSignInStateCookie)).value_or("");
-        auto identity = oidc->Complete(*state, *code, browser_state);
-        if (!identity) return SendError(r, identity.error());
+        std::string browser_state = req.cookie(std::string(kSignInStateCookie)).value_or("");
         WithMeta(req, r, [&](const CommandMeta& meta) {
-          auto id =
-              auth.UpsertGoogleUser(identity->subject, identity->email, identity->hosted_domain,
-                                    identity->name, identity->picture, meta);
-          if (!id) return SendError(r, id.error());
-          auto session = auth.StartSession(*id, "google", meta);
-          if (!session) return SendError(r, session.error());
-          SendSession(
-              auth, r, *session, "Signed in with Google", 302,
-              {{"Location", identity->return_to},
-               {"Set-Cookie", Cookie(auth, kSignInStateCookie, "", oidc->callback_path(), 0)}});
+          OffThread(ctx, r,
+                    [&auth, oidc, state = *state, code = *code,
+                     browser_state = std::move(browser_state), meta](HttpResponder& r) {
+                      auto identity = oidc->Complete(state, code, browser_state);
+                      if (!identity) return SendError(r, identity.error());
+                      auto id = auth.UpsertGoogleUser(identity->subject, identity->email,
+                                                      identity->hosted_domain, identity->name,
+                                                      identity->picture, meta);
+                      if (!id) return SendError(r, id.error());
+                      auto session = auth.StartSession(*id, "google", meta);
+                      if (!session) return SendError(r, session.error());
+                      SendSession(auth, r, *session, "Signed in with Google", 302,
+                                  {{"Location", identity->return_to},
+                                   {"Set-Cookie", Cookie(auth, kSignInStateCookie, "",
+                                                         oidc->callback_path(), 0)}});
+                    });
         });
       });
   AddUserRoutes(server, ctx);

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/blocking_work.h"
 #include "api/envelope.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
@@ -282,6 +283,19 @@ std::string PageMeta(int64_t total, int page, int limit) {
   meta.Key("limit").Int(limit);
   meta.Key("pages").Int((total + limit - 1) / limit).EndObject();
   return meta.Take();
+}
+
+void OffThread(RouteContext& ctx, HttpResponder r, std::function<void(HttpResponder&)> work) {
+  auto posted = ctx.blocking->Post(
+      [r, work = std::move(work)]() mutable {
+        try {
+          work(r);
+        } catch (const std::exception& e) {
+          SendError(r, Error::Internal(std::string("Unexpected failure: ") + e.what()));
+        }
+      },
+      [r]() mutable { SendError(r, Error::Unavailable("The server is shutting down")); });
+  if (!posted) SendError(r, posted.error(), {{"Retry-After", "1"}});
 }
 
 }  // namespace keel

@@ -83,6 +83,13 @@ std::string ETagOf(std::string_view json);
 // The same in quotes, as the ETag header carries it.
 std::string QuotedETag(std::string_view json);
 
+// Runs `work(r)` on the blocking-work threads (ctx.blocking) and returns at once: for what
+// would hold an HTTP thread (password hashing, the identity provider, appends that wait for
+// the log). `work` answers through r, must capture what it needs by value (the request's
+// headers and cookies are gone by then), and is answered 500 if it throws. Busy: 503 with
+// Retry-After at once; shutting down before it ran: 503.
+void OffThread(RouteContext& ctx, HttpResponder r, std::function<void(HttpResponder&)> work);
+
 // Query parameter helpers: page/limit with the customers' bounds.
 const std::string* QueryParam(const HttpRequest& req, const char* name);
 void ReadPaging(const HttpRequest& req, int& page, int& limit, std::vector<FieldError>& errors);

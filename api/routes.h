@@ -34,6 +34,8 @@ struct RouteContext {
   size_t max_ingest_bytes = 256 << 20;
   AuthService* auth = nullptr;
   class OidcClient* oidc = nullptr;
+  // Where sign-ins and user commands run, off the HTTP threads (route_helpers.h, OffThread).
+  class BlockingWork* blocking = nullptr;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
