@@ -4,6 +4,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -47,6 +48,17 @@ class ReadStore {
   // Starts making every write so far durable and returns at once (periodic flushes from a
   // thread that must not stall).
   virtual Status StartFlush() { return Flush(); }
+
+  // Changes when the store was reopened after a fault and may have lost writes it had not made
+  // durable: a projector then reads its checkpoints again and folds from there.
+  virtual uint64_t epoch() const { return 0; }
+  // Write, only if the store is still in `epoch`: a batch folded on positions read before a
+  // reopen would otherwise commit a checkpoint past the writes the reopen lost. kUnavailable
+  // otherwise, with nothing written.
+  virtual Status WriteInEpoch(uint64_t epoch, const std::vector<StoreWrite>& batch) {
+    if (epoch != this->epoch()) return Fail(Error::Unavailable("The store was reopened"));
+    return Write(batch);
+  }
 };
 
 }  // namespace keel

@@ -2,12 +2,14 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <atomic>
+#include <shared_mutex>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -25,35 +27,82 @@ Error FromRocks(const rocksdb::Status& s, const std::string& what) {
 }  // namespace
 
 struct RocksStore::Impl {
+  // What opening needs again for a reopen.
+  std::string path;
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::shared_ptr<rocksdb::Env> env;  // the fault-injecting one, when tests give faults
+
+  // Every use of db and its handles holds db_mu shared; a reopen holds it exclusively.
+  mutable std::shared_mutex db_mu;
   std::unique_ptr<rocksdb::DB> db;
-  // Set when a write or flush failed: the database may hold a background error (a full disk),
-  // and nothing is written through it again until Resume() has cleared that error.
-  std::atomic<bool> failed{false};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unordered_map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  // Set when a write or flush failed: the database may hold a background error (a full disk),
+  // and nothing is written through it again until Resume() has cleared that error or the
+  // database has been reopened.
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> epoch{0};
+  std::atomic<bool> closed{false};  // db is null: a reopen failed
 
-  ~Impl() {
-    if (db) {
-      rocksdb::FlushOptions fo;
-      db->Flush(fo, handles);
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      db->Close();
-    }
+  ~Impl() { Close(/*flush=*/true); }
+
+  // db_mu held exclusively (or no other user yet).
+  rocksdb::Status OpenDb() {
+    rocksdb::DB* raw = nullptr;
+    handles.clear();
+    by_name.clear();
+    auto s = rocksdb::DB::Open(options, path, descriptors, &handles, &raw);
+    if (!s.ok()) return s;
+    db.reset(raw);
+    for (auto* h : handles) by_name[h->GetName()] = h;
+    return s;
+  }
+  void Close(bool flush) {
+    if (!db) return;
+    if (flush) db->Flush(rocksdb::FlushOptions(), handles);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    by_name.clear();
+    db->Close();
+    db.reset();
   }
 
-  // Before a write or flush: after a failure, RocksDB's own recovery (it flushes what the
-  // memtables hold, so nothing accepted is lost, and clears the error), or the reason the store
-  // still cannot take writes.
+  // Before a write or flush, once one failed: RocksDB's own recovery (it flushes what the
+  // memtables hold, so nothing accepted is lost, and clears the error). Where RocksDB will not
+  // resume (an error it deems fatal, such as EIO), the database is closed and opened again:
+  // the writes not yet flushed are gone, which the epoch tells the projectors (they fold them
+  // again from their checkpoints). The reason while neither works.
   Status Recover() {
     if (!failed.load()) return {};
+    std::unique_lock lock(db_mu);
+    if (!failed.load()) return {};  // another caller recovered it
+    if (!db) return Reopen(lock);
     auto s = db->Resume();
     if (s.IsBusy()) {
       return Fail(Error::Unavailable(
           "Read store is recovering from a failed write (RocksDB waits for free space)"));
     }
-    if (!s.ok()) return Fail(FromRocks(s, "Read store cannot resume after a failed write"));
+    if (!s.ok()) {
+      Log(LogLevel::kWarn, "read store cannot resume after a failed write; reopening it",
+          {{"error", s.ToString()}});
+      return Reopen(lock);
+    }
     failed = false;
     Log(LogLevel::kInfo, "read store resumed after a failed write", {});
+    return {};
+  }
+  Status Reopen(std::unique_lock<std::shared_mutex>&) {
+    Close(/*flush=*/false);  // never through the failed handle again
+    if (auto s = OpenDb(); !s.ok()) {
+      db.reset();
+      closed = true;
+      return Fail(FromRocks(s, "Read store cannot be reopened after a failed write"));
+    }
+    closed = false;
+    ++epoch;
+    failed = false;
+    Log(LogLevel::kInfo, "read store reopened after a failed write", {{"path", path}});
     return {};
   }
 
@@ -64,12 +113,79 @@ struct RocksStore::Impl {
     return Fail(FromRocks(s, what));
   }
 
+  // db_mu held (shared); kUnavailable while a reopen has not succeeded.
+  Status Usable() const {
+    if (!db) return Fail(Error::Unavailable("Read store is closed after a failed write"));
+    return {};
+  }
+  // Before a read: a store closed by a failed reopen tries again (a projector's batch reads
+  // before it writes, so reads must not wait for a write to reopen it).
+  Status ReopenIfClosed() {
+    if (!closed.load()) return {};
+    return Recover();
+  }
+
   Result<rocksdb::ColumnFamilyHandle*> Table(std::string_view name) {
     auto it = by_name.find(std::string(name));
     if (it == by_name.end()) return Fail(Error::Internal("No table " + std::string(name)));
     return it->second;
   }
 };
+
+namespace {
+
+// Fails the store's file writes and syncs as a test tells it to (StoreFaults), as the kernel
+// would; forwards the rest.
+class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file,
+                     std::shared_ptr<StoreFaults> faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (int e = faults_->write_errno.load()) return Injected(e);
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (int e = faults_->write_errno.load()) return Injected(e);
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (int e = faults_->sync_errno.load()) return Injected(e);
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (int e = faults_->sync_errno.load()) return Injected(e);
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  static rocksdb::IOStatus Injected(int e) {
+    return rocksdb::IOStatus::IOError("injected", std::strerror(e));
+  }
+  std::shared_ptr<StoreFaults> faults_;
+};
+
+class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultyFileSystem(std::shared_ptr<StoreFaults> faults)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), faults_(std::move(faults)) {}
+  const char* Name() const override { return "KeelFaultyFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<StoreFaults> faults_;
+};
+
+}  // namespace
 
 namespace {
 
@@ -98,8 +214,14 @@ RocksStore::~RocksStore() = default;
 
 Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
                                                      const std::vector<std::string>& tables,
-                                                     bool bulk_load) {
-  rocksdb::Options options;
+                                                     bool bulk_load,
+                                                     std::shared_ptr<StoreFaults> faults) {
+  auto impl = std::make_unique<Impl>();
+  rocksdb::Options& options = impl->options;
+  if (faults) {
+    impl->env = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(std::move(faults)));
+    options.env = impl->env.get();
+  }
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.atomic_flush = true;
@@ -140,7 +262,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
     cf_options.level0_slowdown_writes_trigger = 1 << 30;
     cf_options.level0_stop_writes_trigger = 1 << 30;
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors = impl->descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const auto& t : tables) descriptors.emplace_back(t, cf_options);
 
@@ -156,12 +278,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
     }
   }
 
-  auto impl = std::make_unique<Impl>();
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(options, path, descriptors, &impl->handles, &db);
-  if (!s.ok()) return Fail(FromRocks(s, "Cannot open read store " + path));
-  impl->db.reset(db);
-  for (auto* h : impl->handles) impl->by_name[h->GetName()] = h;
+  impl->path = path;
+  if (auto s = impl->OpenDb(); !s.ok()) return Fail(FromRocks(s, "Cannot open read store " + path));
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 
@@ -212,6 +330,14 @@ uint64_t KeyWord(std::string_view key, size_t from) {
 }  // namespace
 
 Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
+  return WriteBatch(batch, std::nullopt);
+}
+
+Status RocksStore::WriteInEpoch(uint64_t epoch, const std::vector<StoreWrite>& batch) {
+  return WriteBatch(batch, epoch);
+}
+
+Status RocksStore::WriteBatch(const std::vector<StoreWrite>& batch, std::optional<uint64_t> epoch) {
   // Sized up front: a batch of thousands of events would otherwise regrow (and copy) its
   // buffer a dozen times.
   size_t bytes = 64;
@@ -223,6 +349,12 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
   // two integers held in the entries themselves, and the keys only when those are equal: a
   // string comparison for every step made the sort a tenth of a projection's CPU. Two writes
   // of one key stay in batch order.
+  if (auto st = impl_->Recover(); !st) return st;
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return st;
+  if (epoch && *epoch != impl_->epoch.load()) {
+    return Fail(Error::Unavailable("The read store was reopened after a failed write"));
+  }
   BatchTables tables;
   auto lookup = [this](std::string_view name) { return impl_->Table(name); };
   thread_local std::vector<SortEntry> order;
@@ -256,13 +388,15 @@ Status RocksStore::Write(const std::vector<StoreWrite>& batch) {
     auto s = w.value ? wb.Put(cf, w.key, *w.value) : wb.Delete(cf, w.key);
     if (!s.ok()) return Fail(FromRocks(s, "Batch build failed"));
   }
-  if (auto st = impl_->Recover(); !st) return st;
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
   return impl_->Check(impl_->db->Write(wo, &wb), "Read store write failed");
 }
 
 Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::string_view key) {
+  if (auto st = impl_->ReopenIfClosed(); !st) return Fail(st.error());
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return Fail(st.error());
   auto cf = impl_->Table(table);
   if (!cf) return Fail(cf.error());
   std::string value;
@@ -275,6 +409,9 @@ Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::
 
 Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::string_view start,
                         const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (auto st = impl_->ReopenIfClosed(); !st) return st;
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return st;
   auto cf = impl_->Table(table);
   if (!cf) return Fail(cf.error());
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), *cf));
@@ -293,6 +430,9 @@ Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::st
 Status RocksStore::ScanReverse(
     std::string_view table, std::string_view prefix, std::string_view last,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (auto st = impl_->ReopenIfClosed(); !st) return st;
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return st;
   auto cf = impl_->Table(table);
   if (!cf) return Fail(cf.error());
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), *cf));
@@ -322,6 +462,8 @@ Status RocksStore::ScanReverse(
 
 Status RocksStore::Flush() {
   if (auto st = impl_->Recover(); !st) return st;
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return st;
   rocksdb::FlushOptions fo;
   return impl_->Check(impl_->db->Flush(fo, impl_->handles), "Read store flush failed");
 }
@@ -331,14 +473,20 @@ Status RocksStore::StartFlush() {
   fo.wait = false;
   fo.allow_write_stall = true;  // never block the caller waiting for room
   if (auto st = impl_->Recover(); !st) return st;
+  std::shared_lock lock(impl_->db_mu);
+  if (auto st = impl_->Usable(); !st) return st;
   return impl_->Check(impl_->db->Flush(fo, impl_->handles), "Read store flush failed");
 }
 
 uint64_t RocksStore::ApproximateMemoryBytes() {
   uint64_t memtables = 0, cache = 0;
+  std::shared_lock lock(impl_->db_mu);
+  if (!impl_->db) return 0;
   impl_->db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);
   impl_->db->GetIntProperty("rocksdb.block-cache-usage", &cache);  // one cache, shared
   return memtables + cache;
 }
+
+uint64_t RocksStore::epoch() const { return impl_->epoch.load(); }
 
 }  // namespace keel

@@ -197,11 +197,23 @@ void ProjectorRunner::StopWaits() {
 }
 
 Status ProjectorRunner::LoadCheckpoints() {
-  std::lock_guard lock(mu_);
-  const auto partitions = static_cast<size_t>(log_.PartitionCount());
-  positions_.assign(partitions, 0);
-  counters_.assign(partitions, {});
-  for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
+  {
+    std::lock_guard lock(mu_);
+    const auto partitions = static_cast<size_t>(log_.PartitionCount());
+    positions_.assign(partitions, 0);
+    counters_.assign(partitions, {});
+  }
+  std::vector<int32_t> all;
+  for (int32_t p = 0; p < log_.PartitionCount(); ++p) all.push_back(p);
+  return ReadCheckpoints(all);
+}
+
+Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions) {
+  // Read first, then set together: a failed read changes nothing.
+  std::vector<int64_t> positions(partitions.size(), 0);
+  std::vector<ProjectionCounters> counters(partitions.size());
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const int32_t p = partitions[i];
     auto v = store_.Get(kCheckpointsTable, CheckpointKey(projector_.name(), projector_.topic(), p));
     if (!v) return Fail(v.error());
     if (*v) {
@@ -220,13 +232,18 @@ Status ProjectorRunner::LoadCheckpoints() {
             "Check it with keel log verify; rebuild the read models with keel replay only once "
             "the log is right"));
       }
-      positions_[static_cast<size_t>(p)] = *offset;
+      positions[i] = *offset;
     }
     for (auto [name, field] : kCounterFields) {
       auto c = store_.Get(kProjectionMetaTable, CounterKey(projector_.name(), name, p));
       if (!c) return Fail(c.error());
-      counters_[static_cast<size_t>(p)].*field = *c ? ParseInt64(**c).value_or(0) : 0;
+      counters[i].*field = *c ? ParseInt64(**c).value_or(0) : 0;
     }
+  }
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    positions_[static_cast<size_t>(partitions[i])] = positions[i];
+    counters_[static_cast<size_t>(partitions[i])] = counters[i];
   }
   return {};
 }
@@ -258,6 +275,7 @@ Result<std::unique_ptr<LogReader>> ProjectorRunner::OpenReader(
 
 Status ProjectorRunner::Start() {
   if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
+  loaded_epoch_ = store_.epoch();
   if (auto st = LoadCheckpoints(); !st) return st;
   {
     std::lock_guard lock(mu_);
@@ -290,6 +308,7 @@ void ProjectorRunner::Loop(int worker) {
   const std::string name(projector_.name());
   const auto partitions = PartitionsOf(worker);
   std::unique_ptr<LogReader> reader;
+  uint64_t store_epoch = loaded_epoch_;  // the checkpoints in positions_ are of this epoch
   auto last_flush = std::chrono::steady_clock::now();
   auto last_health = std::chrono::steady_clock::time_point{};
   // Logs, records for the status report, and waits a little before the next attempt.
@@ -305,6 +324,19 @@ void ProjectorRunner::Loop(int worker) {
     if (worker == 0 && std::chrono::steady_clock::now() - last_health >= std::chrono::seconds(1)) {
       RefreshHealth();
       last_health = std::chrono::steady_clock::now();
+    }
+    if (const uint64_t epoch = store_.epoch(); epoch != store_epoch) {
+      // The store was reopened after a fault and may have lost what it had not flushed: fold
+      // again from what it holds.
+      if (auto st = ReadCheckpoints(partitions); !st) {
+        back_off("projection cannot read its checkpoints", "Cannot read checkpoints: ", st.error());
+        continue;
+      }
+      store_epoch = epoch;
+      projector_.Discard(partitions);
+      reader.reset();
+      Log(LogLevel::kWarn, "projection folds again from its checkpoints after the store reopened",
+          {{"projection", name}});
     }
     if (!reader) {
       auto opened = OpenReader(partitions);
@@ -326,7 +358,7 @@ void ProjectorRunner::Loop(int worker) {
       if (std::all_of(worker_caught_up_.begin(), worker_caught_up_.end(), [](bool b) { return b; })) {
         caught_up_ = true;
       }
-    } else if (auto st = ProcessBatch(*records); !st) {
+    } else if (auto st = ProcessBatch(*records, store_epoch); !st) {
       back_off("projection batch failed, retrying", "Batch failed, retrying: ", st.error());
       reader.reset();  // re-read from the last committed positions
       continue;
@@ -355,7 +387,7 @@ void ProjectorRunner::SkipGaps(LogReader& reader, const std::vector<int32_t>& pa
   if (moved) applied_cv_.notify_all();
 }
 
-Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
+Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch) {
   const auto started = std::chrono::steady_clock::now();
   thread_local OverlayView view;
   view.Reset(&store_, records.size() * 6);
@@ -445,7 +477,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
     }
   }
   const auto applied = std::chrono::steady_clock::now();
-  if (auto st = store_.Write(batch); !st) {
+  if (auto st = store_.WriteInEpoch(epoch, batch); !st) {
     discard();
     return st;
   }
@@ -481,6 +513,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records) {
 
 Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& progress) {
   if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
+  const uint64_t epoch = store_.epoch();
   if (auto st = LoadCheckpoints(); !st) return st;
   std::vector<int64_t> ends;
   int64_t total = 0;
@@ -519,7 +552,7 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
           SkipGaps(**reader, partitions);
           continue;
         }
-        if (auto st = ProcessBatch(*records); !st) return record_failure(st.error());
+        if (auto st = ProcessBatch(*records, epoch); !st) return record_failure(st.error());
       }
     });
   }

@@ -132,6 +132,8 @@ class ProjectorRunner final {
 
  private:
   Status LoadCheckpoints();
+  // Positions and counters of `partitions` as the store holds them.
+  Status ReadCheckpoints(const std::vector<int32_t>& partitions);
   // Worker 0, about once a second: end offsets, rate, stalled flag.
   void RefreshHealth();
   std::vector<int32_t> PartitionsOf(int worker) const;
@@ -145,7 +147,8 @@ class ProjectorRunner final {
   void SkipGaps(LogReader& reader, const std::vector<int32_t>& partitions);
   // Folds and commits one batch of records from partitions the caller owns; on error nothing
   // of it is committed.
-  Status ProcessBatch(const std::vector<LogRecord>& records);
+  // `epoch`: the store's, when the positions the batch starts from were read (ReadStore).
+  Status ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch);
   void Loop(int worker);
   // The waiting thread: fires the waits that are met or due, then sleeps until the next
   // commit or deadline.
@@ -179,6 +182,7 @@ class ProjectorRunner final {
   std::chrono::steady_clock::time_point rate_since_;   // guarded by mu_
   int64_t rate_applied_ = 0;                           // guarded by mu_
 
+  uint64_t loaded_epoch_ = 0;  // the store's epoch when Start read the checkpoints
   std::atomic<bool> running_{false};
   std::atomic<bool> caught_up_{false};
   std::atomic<bool> stalled_{false};
