@@ -1,9 +1,5 @@
 #include "api/app.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -20,9 +16,12 @@
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/read_model.h"
+#include "api/request_auth.h"
 #include "api/routes.h"
+#include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
+#include "infra/data_dir_lock.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
 #include "infra/log.h"
@@ -38,23 +37,6 @@ std::vector<std::string> ReadModelTables() {
   for (auto& t : CustomerProjector().tables()) tables.push_back(t);
   return tables;
 }
-
-Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Fail(Error::Unavailable("Cannot create " + data_dir + ": " + ec.message()));
-  const std::string path = data_dir + "/keel.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Fail(Error::Unavailable("Cannot open " + path));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return Fail(Error::Unavailable("The data directory " + data_dir +
-                                   " is in use by another keel process"));
-  }
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
-}
-
-DataDirLock::~DataDirLock() { ::close(fd_); }
 
 namespace {
 
@@ -207,7 +189,8 @@ struct App::Impl {
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
-  std::unique_ptr<BlockingWork> blocking;  // sign-ins and user commands, off the HTTP threads
+  // Sign-ins and user commands, off the HTTP threads.
+  std::unique_ptr<BlockingWork> sign_ins, user_commands;
   std::unordered_map<const Route*, std::string_view> access;  // every route's rule
   CsrfGuard csrf;  // for state-changing requests signed in by the session cookie
   std::atomic<bool> draining{false};
@@ -224,45 +207,9 @@ struct App::Impl {
   std::atomic<bool> cancel_rebuild{false};
 
   Result<RebuildProgress> StartRebuild(const std::string& name);
-  // The server's authorize hook: the session from "Authorization: Bearer" or the session
-  // cookie, checked against the route's rule. A state-changing request that carries the cookie
-  // instead of the header must pass the CSRF guard first.
+  // The server's authorize hook (request_auth.h), with the route's rule.
   Status Authorize(HttpRequest& req, const Route& route) const {
-    const std::string_view rule = access.at(&route);
-    std::optional<std::string> header = req.header("Authorization");
-    std::optional<std::string> cookie;
-    std::string_view token;
-    if (header) {
-      std::string_view v = *header;
-      if (v.size() < 8 || !(v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
-        if (rule == "public") return {};
-        return Fail(Error::Unauthenticated("The Authorization header must be 'Bearer <token>'"));
-      }
-      token = v.substr(7);
-    } else if ((cookie = req.cookie("keel_session"))) {
-      token = *cookie;
-      if (!token.empty() && CsrfGuard::ChangesState(req.method)) {
-        const auto origin = req.header("Origin");
-        const auto host = req.header("Host");
-        const auto content_type = req.header("Content-Type");
-        auto view = [](const std::optional<std::string>& v) {
-          return v ? std::optional<std::string_view>(*v) : std::nullopt;
-        };
-        if (auto st = csrf.Check({route.pattern, view(origin), view(host), view(content_type)});
-            !st) {
-          return st;
-        }
-      }
-    }
-    if (!token.empty()) {
-      auto principal = auth->Authenticate(token);
-      if (principal) {
-        req.principal = std::move(*principal);
-      } else if (rule != "public") {
-        return Fail(principal.error());
-      }
-    }
-    return CheckAccess(rule, req.principal.get());
+    return AuthorizeRequest(*auth, csrf, access.at(&route), req, route);
   }
   void RunRebuild();
   void UpdateRebuild(const std::function<void(RebuildProgress&)>& change) {
@@ -412,11 +359,16 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->max_ingest_bytes = config.max_ingest_bytes;
   impl->routes->auth = impl->auth.get();
   impl->routes->oidc = impl->oidc.get();
-  // Two threads: a sign-in is about 50 ms of Argon2id and 64 MiB, so two keep the memory of
-  // hashing bounded and leave the other cores to requests; 256 waiting sign-ins at most.
-  impl->blocking = std::make_unique<BlockingWork>(
-      BlockingWork::Options{.name = "sign-in", .threads = 2, .max_queued = 256});
-  impl->routes->blocking = impl->blocking.get();
+  // Two threads each: a password is about 50 ms of Argon2id and 64 MiB, so two keep the memory
+  // of hashing bounded and leave the other cores to requests. Anonymous sign-ins: 256 waiting
+  // at most, 8 of them from one client address. Signed-in users' commands have threads of their
+  // own.
+  impl->sign_ins = std::make_unique<BlockingWork>(
+      BlockingWork::Options{.name = "sign-in", .threads = 2, .max_queued = 256, .max_per_key = 8});
+  impl->user_commands = std::make_unique<BlockingWork>(
+      BlockingWork::Options{.name = "user-command", .threads = 2, .max_queued = 256});
+  impl->routes->sign_ins = impl->sign_ins.get();
+  impl->routes->user_commands = impl->user_commands.get();
   impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
     auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
     if (!status) return std::nullopt;
@@ -445,6 +397,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           : [raw](HttpRequest& req, const Route& route) { return raw->Authorize(req, route); }};
   http.max_connections = config.max_connections;
   http.max_in_flight = config.max_requests_in_flight;
+  http.max_connections_per_address = config.max_connections_per_address;
   http.trusted_proxies = std::move(*trusted_proxies);
   impl->server = std::make_unique<HttpServer>(std::move(http));
   AddHealthRoutes(*impl->server, *impl->routes);
@@ -514,7 +467,8 @@ void App::Shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Sign-ins and user commands in progress finish; those still queued are answered 503.
-  if (impl_->blocking) impl_->blocking->Stop();
+  if (impl_->sign_ins) impl_->sign_ins->Stop();
+  if (impl_->user_commands) impl_->user_commands->Stop();
   // Reads waiting for positions are answered (stale) while the server can still send.
   if (auto current = impl_->read_models.Current()) current->customer_runner->StopWaits();
   if (impl_->server) impl_->server->Shutdown();

@@ -38,6 +38,7 @@ struct AppConfig {
   int max_read_wait_ms = 5000;  // bound on read-your-writes waits
   size_t max_connections = 1024;         // open HTTP connections; more are closed at once
   size_t max_requests_in_flight = 1024;  // requests in progress; more get 503
+  size_t max_connections_per_address = 256;  // from one client address (not trusted proxies)
   std::string docs_dir;         // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;              // sessions, dev mode, the first admin
   OidcConfig oidc;              // Google sign-in
@@ -90,18 +91,5 @@ Status Replay(const AppConfig& config,
 
 // Every table the projections of this build write, shared tables included.
 std::vector<std::string> ReadModelTables();
-
-// Holds an exclusive lock on `data_dir/keel.lock` for the lifetime of the object.
-class DataDirLock final {
- public:
-  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
-  ~DataDirLock();
-  DataDirLock(const DataDirLock&) = delete;
-  DataDirLock& operator=(const DataDirLock&) = delete;
-
- private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 }  // namespace keel

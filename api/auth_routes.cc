@@ -3,6 +3,7 @@
 #include "api/auth_service.h"
 #include "api/envelope.h"
 #include "api/oidc.h"
+#include "api/request_auth.h"
 #include "api/route_helpers.h"
 #include "domain/json.h"
 #include "domain/user_input.h"
@@ -10,7 +11,7 @@
 namespace keel {
 namespace {
 
-constexpr std::string_view kSessionCookie = "keel_session";
+constexpr std::string_view kSessionCookie = kSessionCookieName;
 // Binds a Google sign-in to the browser that started it: the state, until the callback.
 constexpr std::string_view kSignInStateCookie = "keel_oidc_state";
 
@@ -74,7 +75,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
     auto in = ParseNewUserInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+      OffThread(*ctx.user_commands, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
         auto user = auth.RegisterUser({.name = in.name, .email = in.email, .role = in.role},
                                       in.password, meta);
         if (!user) return SendError(r, user.error());
@@ -106,7 +107,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
                         .is_active = in->is_active,
                         .expected_version = *expected};
       if (req.principal) change.acting_session_id = req.principal->session_id;
-      OffThread(ctx, r,
+      OffThread(*ctx.user_commands, r,
                 [&auth, id = req.params["id"], change = std::move(change),
                  password = std::move(in->password), meta](HttpResponder& r) {
                   auto user = auth.ChangeUser(id, change, password, meta);
@@ -122,7 +123,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
     auto in = ParseRoleInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+      OffThread(*ctx.user_commands, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
         auto role = auth.DefineRole(in, meta);
         if (!role) return SendError(r, role.error());
         r.Send(201, SuccessBody("Role defined", *role));
@@ -136,7 +137,7 @@ void AddUserRoutes(HttpServer& server, RouteContext& ctx) {
     auto in = ParsePermissionInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
+      OffThread(*ctx.user_commands, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
         auto perm = auth.DefinePermission(in, meta);
         if (!perm) return SendError(r, perm.error());
         r.Send(201, SuccessBody("Permission defined", *perm));
@@ -153,22 +154,24 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
     auto in = ParseLoginInput(req.body);
     if (!in) return SendError(r, in.error());
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      OffThread(ctx, r,
-                [&auth, in = std::move(*in), address = req.client_address, meta](HttpResponder& r) {
-                  auto session = auth.Login(in.email, in.password, address, meta);
-                  if (!session) {
-                    Headers h;
-                    if (session.error().code == ErrorCode::kResourceExhausted)
-                      h.emplace_back("Retry-After", "900");
-                    return SendError(r, session.error(), h);
-                  }
-                  SendSession(auth, r, *session, "Signed in");
-                });
+      OffThread(
+          *ctx.sign_ins, r,
+          [&auth, in = std::move(*in), address = req.client_address, meta](HttpResponder& r) {
+            auto session = auth.Login(in.email, in.password, address, meta);
+            if (!session) {
+              Headers h;
+              if (session.error().code == ErrorCode::kResourceExhausted)
+                h.emplace_back("Retry-After", "900");
+              return SendError(r, session.error(), h);
+            }
+            SendSession(auth, r, *session, "Signed in");
+          },
+          AddressBucket(req.client_address));
     });
   });
   server.AddRoute("POST", "/api/v1/auth/logout", [&auth, &ctx](HttpRequest& req, HttpResponder r) {
     WithMeta(req, r, [&](const CommandMeta& meta) {
-      OffThread(ctx, r, [&auth, who = req.principal, meta](HttpResponder& r) {
+      OffThread(*ctx.user_commands, r, [&auth, who = req.principal, meta](HttpResponder& r) {
         if (auto st = auth.Logout(*who, meta); !st) return SendError(r, st.error());
         r.Send(200, SuccessBody("Signed out", "null"),
                {{"Set-Cookie", SessionCookie(auth, "", 0)}, {"Cache-Control", "no-store"}});
@@ -187,13 +190,16 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
                       if (!in) return SendError(r, in.error());
                       WithMeta(req, r, [&](CommandMeta meta) {
                         meta.actor = "system:dev-token";
-                        OffThread(ctx, r, [&auth, in = std::move(*in), meta](HttpResponder& r) {
-                          auto id = auth.EnsureDevUser(in.email, in.role, meta);
-                          if (!id) return SendError(r, id.error());
-                          auto session = auth.StartSession(*id, "dev", meta);
-                          if (!session) return SendError(r, session.error());
-                          SendSession(auth, r, *session, "Dev token issued (KEEL_DEV_MODE)");
-                        });
+                        OffThread(
+                            *ctx.sign_ins, r,
+                            [&auth, in = std::move(*in), meta](HttpResponder& r) {
+                              auto id = auth.EnsureDevUser(in.email, in.role, meta);
+                              if (!id) return SendError(r, id.error());
+                              auto session = auth.StartSession(*id, "dev", meta);
+                              if (!session) return SendError(r, session.error());
+                              SendSession(auth, r, *session, "Dev token issued (KEEL_DEV_MODE)");
+                            },
+                            AddressBucket(req.client_address));
                       });
                     });
   }
@@ -201,7 +207,7 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
   OidcClient* oidc = ctx.oidc;
   server.AddRoute("GET", "/api/v1/auth/google", [&auth, oidc](HttpRequest& req, HttpResponder r) {
     const std::string* return_to = QueryParam(req, "returnTo");
-    auto started = oidc->Begin(return_to ? *return_to : "");
+    auto started = oidc->Begin(return_to ? *return_to : "", AddressBucket(req.client_address));
     if (!started) return SendError(r, started.error());
     r.Send(302, SuccessBody("Redirecting to the identity provider", "null"),
            {{"Location", started->url},
@@ -225,22 +231,24 @@ void AddAuthRoutes(HttpServer& server, RouteContext& ctx) {
         // progress, which someone else's state must not spoil.
         std::string browser_state = req.cookie(std::string(kSignInStateCookie)).value_or("");
         WithMeta(req, r, [&](const CommandMeta& meta) {
-          OffThread(ctx, r,
-                    [&auth, oidc, state = *state, code = *code,
-                     browser_state = std::move(browser_state), meta](HttpResponder& r) {
-                      auto identity = oidc->Complete(state, code, browser_state);
-                      if (!identity) return SendError(r, identity.error());
-                      auto id = auth.UpsertGoogleUser(identity->subject, identity->email,
-                                                      identity->hosted_domain, identity->name,
-                                                      identity->picture, meta);
-                      if (!id) return SendError(r, id.error());
-                      auto session = auth.StartSession(*id, "google", meta);
-                      if (!session) return SendError(r, session.error());
-                      SendSession(auth, r, *session, "Signed in with Google", 302,
-                                  {{"Location", identity->return_to},
-                                   {"Set-Cookie", Cookie(auth, kSignInStateCookie, "",
-                                                         oidc->callback_path(), 0)}});
-                    });
+          OffThread(
+              *ctx.sign_ins, r,
+              [&auth, oidc, state = *state, code = *code, browser_state = std::move(browser_state),
+               meta](HttpResponder& r) {
+                auto identity = oidc->Complete(state, code, browser_state);
+                if (!identity) return SendError(r, identity.error());
+                auto id = auth.UpsertGoogleUser(identity->subject, identity->email,
+                                                identity->hosted_domain, identity->name,
+                                                identity->picture, meta);
+                if (!id) return SendError(r, id.error());
+                auto session = auth.StartSession(*id, "google", meta);
+                if (!session) return SendError(r, session.error());
+                SendSession(auth, r, *session, "Signed in with Google", 302,
+                            {{"Location", identity->return_to},
+                             {"Set-Cookie",
+                              Cookie(auth, kSignInStateCookie, "", oidc->callback_path(), 0)}});
+              },
+              AddressBucket(req.client_address));
         });
       });
   AddUserRoutes(server, ctx);

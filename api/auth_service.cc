@@ -3,7 +3,9 @@
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/topics.h"
 #include "infra/auth_crypto.h"
+#include "infra/log.h"
 
 namespace keel {
 namespace {
@@ -127,16 +129,21 @@ Status AuthService::ReloadLocked() {
   return {};
 }
 
+// The directory changes only once the log holds the command's events: a command the log
+// refused (or whose outcome it could not tell) never takes effect in memory, where sign-ins
+// and every session check would otherwise honour it until a restart. append_mu_ keeps every
+// other command from deciding between this one's decision and its fold.
 Status AuthService::Run(const std::string& key,
                         const std::function<Result<std::vector<EventEnvelope>>(
                             const UserDirectory&, const CommandMeta&)>& decide,
                         CommandMeta meta) {
-  if (auto health = log_.Health(); !health) return Fail(health.error());
   std::lock_guard serial(append_mu_);
+  std::vector<EventEnvelope> events;
   std::vector<std::string> values;
   {
     std::unique_lock lock(mu_);
     if (stale_) {
+      if (auto health = log_.Health(); !health) return Fail(health.error());
       if (auto st = ReloadLocked(); !st) return st;
     }
     meta.now = clock_.NowMillis();
@@ -144,23 +151,32 @@ Status AuthService::Run(const std::string& key,
       dir_.PruneSessions(meta.now);
       pruned_at_ = meta.now;
     }
-    auto events = decide(dir_, meta);
-    if (!events) return Fail(events.error());
-    if (events->empty()) return {};
-    for (const auto& e : *events) {
-      if (auto applied = dir_.Apply(e); !applied) {
-        stale_ = true;
-        return Fail(applied.error());
-      }
-      values.push_back(EncodeEvent(e));
-    }
-    ++generation_;
+    auto decided = decide(dir_, meta);
+    if (!decided) return Fail(decided.error());
+    events = std::move(*decided);
   }
+  if (events.empty()) return {};
+  if (auto health = log_.Health(); !health) return Fail(health.error());
+  for (const auto& e : events) values.push_back(EncodeEvent(e));
   auto appended = log_.Append(std::string(kUsersTopic), key, std::move(values));
   if (!appended) {
-    stale_ = true;  // the directory holds events the log does not
+    // The log may hold the events after all (an outcome it could not tell): the next command
+    // reads it again first.
+    stale_ = true;
     return Fail(appended.error());
   }
+  std::unique_lock lock(mu_);
+  for (const auto& e : events) {
+    if (auto applied = dir_.Apply(e); !applied) {
+      // A decision that does not follow from the directory it was made on: a bug. The log is
+      // the truth; the directory is read from it again, skipping the event as a fold does.
+      Log(LogLevel::kError, "user command's event does not apply; reloading the directory",
+          {{"type", e.type}, {"error", applied.error().message}});
+      if (auto st = ReloadLocked(); !st) stale_ = true;
+      return Fail(applied.error());
+    }
+  }
+  ++generation_;
   return {};
 }
 

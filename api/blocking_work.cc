@@ -16,14 +16,24 @@ BlockingWork::BlockingWork(Options options) : options_(std::move(options)) {
 
 BlockingWork::~BlockingWork() { Stop(); }
 
-Status BlockingWork::Post(std::function<void()> run, std::function<void()> drop) {
+Status BlockingWork::Post(std::function<void()> run, std::function<void()> drop, std::string key) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Fail(Error::Unavailable("The server is shutting down"));
     if (queue_.size() >= options_.max_queued) {
       return Fail(Error::Unavailable("Too many requests of this kind are waiting; retry shortly"));
     }
-    queue_.push_back({std::move(run), std::move(drop)});
+    if (options_.max_per_key > 0 && !key.empty()) {
+      size_t& held = per_key_[key];
+      if (held >= options_.max_per_key) {
+        return Fail(Error::Unavailable(
+            "Too many requests of this kind from this address are in progress; retry shortly"));
+      }
+      ++held;
+    } else {
+      key.clear();
+    }
+    queue_.push_back({std::move(run), std::move(drop), std::move(key)});
   }
   ready_.notify_one();
   return {};
@@ -40,6 +50,8 @@ void BlockingWork::Stop() {
   ready_.notify_all();
   for (auto& job : dropped) {
     if (job.drop) job.drop();
+    std::lock_guard lock(mu_);
+    Release(job.key);
   }
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
@@ -68,6 +80,7 @@ void BlockingWork::Loop(int index) {
       if (queue_.empty()) return;  // stopping
       job = std::move(queue_.front());
       queue_.pop_front();
+      Release(job.key);
     }
     try {
       job.run();
@@ -75,6 +88,12 @@ void BlockingWork::Loop(int index) {
       Log(LogLevel::kError, "blocking work threw", {{"thread", name}, {"error", e.what()}});
     }
   }
+}
+
+void BlockingWork::Release(const std::string& key) {
+  if (key.empty()) return;
+  auto it = per_key_.find(key);
+  if (it != per_key_.end() && --it->second == 0) per_key_.erase(it);
 }
 
 }  // namespace keel

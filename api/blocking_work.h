@@ -5,8 +5,10 @@
 // request's HttpResponder. So a burst of sign-ins queues here while health checks, reads and
 // commands keep every HTTP thread.
 //
-// Bounded: past `max_queued` jobs waiting, Post refuses with kUnavailable (the route answers
-// 503 with Retry-After), so a flood of sign-ins costs the server a refusal, not memory. The
+// Bounded: past `max_queued` jobs waiting, or `max_per_key` jobs of one key (a client address)
+// waiting, Post refuses with kUnavailable (the route answers 503 with Retry-After),
+// so a flood of sign-ins costs the server a refusal, not memory, and one address cannot take
+// every place. The
 // threads run at a lower CPU priority (nice +5): a password hash yields the core to a read.
 //
 // Thread-safety: Post and Stop from any thread; Stop not from a job.
@@ -18,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/error.h"
@@ -30,6 +33,7 @@ class BlockingWork final {
     std::string name = "blocking";  // thread names: name-0, name-1, ...
     int threads = 2;
     size_t max_queued = 256;
+    size_t max_per_key = 0;  // 0: no per-key bound
   };
 
   explicit BlockingWork(Options options);
@@ -40,7 +44,7 @@ class BlockingWork final {
   // Queues `run`. `drop` is called instead (on the thread calling Stop) if the work is still
   // queued when Stop comes: it answers the request that is waiting. kUnavailable when the queue
   // is full or stopped; neither function is called then.
-  Status Post(std::function<void()> run, std::function<void()> drop);
+  Status Post(std::function<void()> run, std::function<void()> drop, std::string key = "");
 
   // Drops what is queued, lets the running jobs finish, joins. Idempotent.
   void Stop();
@@ -51,7 +55,9 @@ class BlockingWork final {
   struct Job {
     std::function<void()> run;
     std::function<void()> drop;
+    std::string key;
   };
+  void Release(const std::string& key);  // mu_ held
   void Loop(int index);
 
   const Options options_;
@@ -59,6 +65,7 @@ class BlockingWork final {
   std::condition_variable ready_;
   std::deque<Job> queue_;  // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
+  std::unordered_map<std::string, size_t> per_key_;  // waiting; guarded by mu_
   std::vector<std::thread> threads_;
 };
 

@@ -49,5 +49,31 @@ TEST(BlockingWorkTest, PastTheQueueBoundPostRefusesAndStopDropsWhatWaits) {
   EXPECT_FALSE(work.Post([&] { ++ran; }, {}).has_value());
 }
 
+TEST(BlockingWorkTest, OneKeyQueuesAtMostItsShareAndGetsItBackWhenItsJobsRun) {
+  BlockingWork work({.name = "t", .threads = 1, .max_queued = 16, .max_per_key = 2});
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> started{false};
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(work.Post(
+                      [&] {
+                        started = true;
+                        released.wait();
+                      },
+                      {}, "busy")
+                  .has_value());
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto quick = [&] { ++ran; };
+  ASSERT_TRUE(work.Post(quick, {}, "a").has_value());
+  ASSERT_TRUE(work.Post(quick, {}, "a").has_value());
+  EXPECT_FALSE(work.Post(quick, {}, "a").has_value()) << "a third waiting for one key";
+  EXPECT_TRUE(work.Post(quick, {}, "b").has_value()) << "another key has its own share";
+  release.set_value();
+  while (ran < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::promise<void> done;
+  EXPECT_TRUE(work.Post([&] { done.set_value(); }, {}, "a").has_value()) << "the share came back";
+  done.get_future().wait();
+}
+
 }  // namespace
 }  // namespace keel

@@ -4,7 +4,7 @@
 #include <condition_variable>
 #include <memory>
 
-#include "projections/customer_projector.h"
+#include "domain/topics.h"
 
 namespace keel {
 namespace {

@@ -66,7 +66,7 @@ bool CsrfGuard::ChangesState(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-Status CsrfGuard::Check(const Request& request) const {
+bool CsrfGuard::SameOrigin(const Request& request) const {
   auto origin = request.origin ? ParseOrigin(*request.origin) : std::nullopt;
   bool same = false;
   if (origin && !origins_.empty()) {
@@ -76,7 +76,11 @@ Status CsrfGuard::Check(const Request& request) const {
     auto host = ParseOrigin(origin->scheme + "://" + std::string(TrimSpace(*request.host)));
     same = host && host->authority == origin->authority;
   }
-  if (!same) {
+  return same;
+}
+
+Status CsrfGuard::Check(const Request& request) const {
+  if (!SameOrigin(request)) {
     return Fail(Error::PermissionDenied(
         "Cross-site request refused: a request signed in by the session cookie must come from "
         "Keel's own origin (Origin header)"));
@@ -88,6 +92,15 @@ Status CsrfGuard::Check(const Request& request) const {
         "A request signed in by the session cookie must send Content-Type: application/json" +
         std::string(request.route_pattern.starts_with(kBulkRoutes) ? " or application/x-ndjson"
                                                                    : "")));
+  }
+  return {};
+}
+
+Status CsrfGuard::CheckAnonymous(const Request& request) const {
+  if (request.origin && !SameOrigin(request)) {
+    return Fail(Error::PermissionDenied(
+        "Cross-site request refused: another site's page may not sign in or act here "
+        "(Origin header)"));
   }
   return {};
 }

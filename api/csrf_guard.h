@@ -10,6 +10,11 @@
 // the Google redirect URI when one is configured, else to the origin the request's own Host
 // header names (scheme not compared: Keel may sit behind a TLS-terminating proxy).
 //
+// A state-changing request with no session at all (a password sign-in) is refused when it
+// names another site's Origin: a page elsewhere posting a form would otherwise sign the
+// browser in to an account of the attacker's (login CSRF). Without an Origin (not a browser)
+// it passes.
+//
 // A value; pure.
 #pragma once
 
@@ -41,10 +46,14 @@ class CsrfGuard final {
   };
   // For a state-changing request signed in by the session cookie.
   Status Check(const Request& request) const;
+  // For a state-changing request that carries no session.
+  Status CheckAnonymous(const Request& request) const;
 
   const std::vector<std::string>& origins() const { return origins_; }
 
  private:
+  bool SameOrigin(const Request& request) const;
+
   std::vector<std::string> origins_;  // normalised; empty: the Host header's
 };
 

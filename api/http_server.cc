@@ -192,20 +192,41 @@ class KeelHandler final : public Http::Handler {
   // request's headers and its body has not arrived (a request that arrived whole needs none).
   // Connections past the cap are closed as they arrive: each costs the server a parser and
   // buffers, and a client can open them for nothing.
+  // One client address (a trusted proxy's excepted) holds at most max_connections_per_address
+  // of them, so that one client cannot take every place.
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
     PistacheOnConnection(this, peer);
     auto state = std::make_shared<PeerState>();
     peer->putData(kPeerState, state);
-    const int64_t open = server_->load().connections.fetch_add(1) + 1;
-    if (open > static_cast<int64_t>(server_->options().max_connections)) {
+    auto& load = server_->load();
+    const auto& options = server_->options();
+    const int64_t open = load.connections.fetch_add(1) + 1;
+    const std::string host = peer->address().host();
+    int64_t from_address = 0;
+    if (options.max_connections_per_address > 0 && !options.trusted_proxies.Trusts(host)) {
+      state->address_bucket = AddressBucket(host);
+      std::lock_guard lock(load.address_mu);
+      from_address = ++load.per_address[state->address_bucket];
+    }
+    const bool too_many = open > static_cast<int64_t>(options.max_connections);
+    if (too_many || from_address > static_cast<int64_t>(options.max_connections_per_address)) {
       state->refused = true;
-      Log(LogLevel::kWarn, "connection refused: too many open",
-          {{"open", std::to_string(open)}, {"peer", peer->address().host()}});
+      Log(LogLevel::kWarn,
+          too_many ? "connection refused: too many open"
+                   : "connection refused: too many open from one address",
+          {{"open", std::to_string(open)}, {"peer", host}});
       ::shutdown(peer->fd(), SHUT_RDWR);  // the transport sees the hang-up and closes it
     }
   }
-  void onDisconnection(const std::shared_ptr<Tcp::Peer>&) override {
-    server_->load().connections.fetch_sub(1);
+  void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    auto& load = server_->load();
+    load.connections.fetch_sub(1);
+    auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
+    if (state && !state->address_bucket.empty()) {
+      std::lock_guard lock(load.address_mu);
+      auto it = load.per_address.find(state->address_bucket);
+      if (it != load.per_address.end() && --it->second <= 0) load.per_address.erase(it);
+    }
   }
 
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
@@ -309,6 +330,7 @@ class KeelHandler final : public Http::Handler {
   struct PeerState {
     bool refused = false;         // an early answer went out: drop the connection's input
     bool admitted_large = false;  // the current request may send more than the default limit
+    std::string address_bucket;   // counted in Load::per_address; empty: not counted
   };
 
   // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
@@ -426,7 +448,11 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(largest + 64 * 1024);
+                    .maxRequestSize(largest + 64 * 1024)
+                    // A connection that has not sent its headers in 10 s, or that idles for 60 s
+                    // between requests, is closed (Pistache's defaults: 60 s and 600 s).
+                    .headerTimeout(std::chrono::seconds(10))
+                    .keepaliveTimeout(std::chrono::seconds(60));
     impl_->endpoint->init(opts);
     impl_->endpoint->setHandler(Http::make_handler<KeelHandler>(this));
     impl_->endpoint->serveThreaded();

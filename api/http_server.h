@@ -15,8 +15,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,6 +83,9 @@ class HttpServer final {
     // (answered or not yet) get 503 at once.
     size_t max_connections = 1024;
     size_t max_in_flight = 1024;
+    // Open connections from one client address (an IPv6 /64 counts as one); a trusted proxy's
+    // are not counted. 0: no bound.
+    size_t max_connections_per_address = 256;
     // Whose X-Forwarded-For names the client; none: the header is ignored.
     TrustedProxies trusted_proxies;
   };
@@ -89,6 +94,9 @@ class HttpServer final {
   struct Load {
     std::atomic<int64_t> connections{0};
     std::atomic<int64_t> in_flight{0};
+    std::mutex address_mu;
+    std::unordered_map<std::string, int64_t>
+        per_address;  // open connections; guarded by address_mu
   };
   Load& load() const { return load_; }
 

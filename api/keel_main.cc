@@ -21,6 +21,7 @@
 #include "api/store_bench.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
+#include "domain/topics.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
 #include "infra/log.h"
@@ -247,6 +248,12 @@ int main(int argc, char** argv) {
                    "Open HTTP connections at most; more are closed as they arrive")
       ->envname("KEEL_MAX_CONNECTIONS")
       ->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  serve
+      ->add_option("--max-connections-per-address", serve_config.max_connections_per_address,
+                   "Open HTTP connections from one client address at most (an IPv6 /64 is one; "
+                   "trusted proxies are not counted)")
+      ->envname("KEEL_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve
       ->add_option("--max-requests-in-flight", serve_config.max_requests_in_flight,
                    "Requests in progress at most; more are answered 503 at once")

@@ -13,6 +13,9 @@ namespace keel {
 namespace {
 
 constexpr size_t kMaxPending = 10'000;
+// Sign-ins in progress from one client address bucket: one client cannot fill the table that
+// everyone's sign-ins share.
+constexpr size_t kMaxPendingPerAddress = 20;
 constexpr Millis kClockSkew = 60 * 1000;
 constexpr Millis kMinJwksRefetch = 1000;
 
@@ -103,13 +106,14 @@ std::string OidcClient::callback_path() const {
   return uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-Result<OidcClient::Started> OidcClient::Begin(const std::string& return_to) {
+Result<OidcClient::Started> OidcClient::Begin(const std::string& return_to,
+                                              const std::string& address_bucket) {
   if (!configured()) {
     return Fail(Error::Unavailable("Google sign-in is not configured (KEEL_GOOGLE_CLIENT_ID)"));
   }
   Pending p{crypto::RandomToken(32), crypto::RandomToken(16),
-            IsLocalReturnPath(return_to) ? return_to : config_.success_redirect,
-            clock_.NowMillis()};
+            IsLocalReturnPath(return_to) ? return_to : config_.success_redirect, clock_.NowMillis(),
+            address_bucket};
   const std::string state = crypto::RandomToken(24);
   std::string url = config_.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
@@ -119,11 +123,19 @@ Result<OidcClient::Started> OidcClient::Begin(const std::string& return_to) {
          "&code_challenge=" + crypto::Sha256Base64Url(p.verifier) + "&code_challenge_method=S256";
   std::lock_guard lock(mu_);
   const Millis now = clock_.NowMillis();
-  std::erase_if(pending_,
-                [now](const auto& kv) { return kv.second.created_at + kOidcSignInLifetime < now; });
+  std::erase_if(pending_, [&](const auto& kv) {
+    if (kv.second.created_at + kOidcSignInLifetime >= now) return false;
+    ForgetAddressLocked(kv.second.address_bucket);
+    return true;
+  });
   if (pending_.size() >= kMaxPending) {
     return Fail(Error::ResourceExhausted("Too many sign-ins in progress: try again shortly"));
   }
+  if (pending_per_address_[address_bucket] >= kMaxPendingPerAddress) {
+    return Fail(Error::ResourceExhausted(
+        "Too many sign-ins in progress from this address: finish one, or try again shortly"));
+  }
+  ++pending_per_address_[address_bucket];
   pending_.emplace(state, std::move(p));
   return Started{std::move(url), state};
 }
@@ -143,10 +155,14 @@ Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::s
     std::lock_guard lock(mu_);
     auto it = pending_.find(state);
     if (it == pending_.end() || it->second.created_at + kOidcSignInLifetime < clock_.NowMillis()) {
-      if (it != pending_.end()) pending_.erase(it);
+      if (it != pending_.end()) {
+        ForgetAddressLocked(it->second.address_bucket);
+        pending_.erase(it);
+      }
       return Fail(Refused("the sign-in state is unknown, expired or already used"));
     }
     pending = std::move(it->second);
+    ForgetAddressLocked(pending.address_bucket);
     pending_.erase(it);  // once only: a replayed callback is refused
   }
   const std::string form = "grant_type=authorization_code&code=" + Escape(code) +
@@ -168,30 +184,49 @@ Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::s
   return identity;
 }
 
+void OidcClient::ForgetAddressLocked(const std::string& address_bucket) {
+  auto it = pending_per_address_.find(address_bucket);
+  if (it != pending_per_address_.end() && --it->second == 0) pending_per_address_.erase(it);
+}
+
+// The provider's keys are fetched with no lock held (a fetch may take the request's whole
+// timeout): a caller that finds a fetch in progress waits for it on keys_cv_, on a sign-in
+// thread; Begin(), on the HTTP thread, never waits for a fetch.
 Result<std::string> OidcClient::KeyFor(const std::string& kid) {
-  std::lock_guard lock(mu_);
-  if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
-  const Millis now = clock_.NowMillis();
-  if (keys_fetched_at_ != 0 && now - keys_fetched_at_ < kMinJwksRefetch) {
-    return Fail(Refused("the ID token names an unknown key " + kid));
-  }
-  keys_fetched_at_ = now;
-  auto jwks = Fetch(config_.jwks_uri, nullptr, config_);
-  if (!jwks) return Fail(jwks.error());
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  simdjson::dom::array keys;
-  if (parser.parse(*jwks).get(doc) || doc["keys"].get(keys)) {
-    return Fail(Refused("the provider's JWKS is not a key set"));
+  {
+    std::unique_lock lock(keys_mu_);
+    keys_cv_.wait(lock, [this] { return !keys_fetching_; });
+    if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
+    const Millis now = clock_.NowMillis();
+    if (keys_fetched_at_ != 0 && now - keys_fetched_at_ < kMinJwksRefetch) {
+      return Fail(Refused("the ID token names an unknown key " + kid));
+    }
+    keys_fetched_at_ = now;
+    keys_fetching_ = true;
   }
   std::map<std::string, std::string> fresh;
-  for (simdjson::dom::element k : keys) {
-    std::string_view kty, id, n, e;
-    if (k["kty"].get(kty) || kty != "RSA" || k["kid"].get(id) || k["n"].get(n) || k["e"].get(e)) {
-      continue;
+  auto fetched = [&]() -> Status {
+    auto jwks = Fetch(config_.jwks_uri, nullptr, config_);
+    if (!jwks) return Fail(jwks.error());
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array keys;
+    if (parser.parse(*jwks).get(doc) || doc["keys"].get(keys)) {
+      return Fail(Refused("the provider's JWKS is not a key set"));
     }
-    if (auto pem = crypto::RsaPemFromJwk(n, e)) fresh.emplace(std::string(id), std::move(*pem));
-  }
+    for (simdjson::dom::element k : keys) {
+      std::string_view kty, id, n, e;
+      if (k["kty"].get(kty) || kty != "RSA" || k["kid"].get(id) || k["n"].get(n) || k["e"].get(e)) {
+        continue;
+      }
+      if (auto pem = crypto::RsaPemFromJwk(n, e)) fresh.emplace(std::string(id), std::move(*pem));
+    }
+    return {};
+  }();
+  std::lock_guard lock(keys_mu_);
+  keys_fetching_ = false;
+  keys_cv_.notify_all();
+  if (!fetched) return Fail(fetched.error());
   keys_ = std::move(fresh);
   if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
   return Fail(Refused("the ID token names an unknown key " + kid));

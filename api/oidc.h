@@ -15,6 +15,7 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -76,7 +77,8 @@ class OidcClient final {
   };
   // A new sign-in. `return_to` must pass IsLocalReturnPath ("/app"); other values fall back to
   // the configured success redirect.
-  Result<Started> Begin(const std::string& return_to);
+  // `address_bucket`: the client's (AddressBucket); at most 20 sign-ins in progress each.
+  Result<Started> Begin(const std::string& return_to, const std::string& address_bucket = "");
   // The identity behind the callback's state and code; `browser_state` is the state the
   // browser was given by Begin (empty: none). kUnauthenticated when anything fails to verify,
   // with the reason; a state that is not the browser's is refused before it is used up.
@@ -89,7 +91,9 @@ class OidcClient final {
     std::string nonce;
     std::string return_to;
     Millis created_at = 0;
+    std::string address_bucket;
   };
+  void ForgetAddressLocked(const std::string& address_bucket);  // mu_ held
   Result<std::string> KeyFor(const std::string& kid);  // PEM
   Result<OidcIdentity> VerifyIdToken(const std::string& token, const Pending& pending);
 
@@ -98,8 +102,13 @@ class OidcClient final {
 
   std::mutex mu_;
   std::unordered_map<std::string, Pending> pending_;  // by state; guarded by mu_
-  std::map<std::string, std::string> keys_;           // kid → PEM; guarded by mu_
-  Millis keys_fetched_at_ = 0;                        // guarded by mu_
+  std::unordered_map<std::string, size_t> pending_per_address_;  // guarded by mu_
+
+  std::mutex keys_mu_;  // never held across a fetch
+  std::condition_variable keys_cv_;
+  std::map<std::string, std::string> keys_;  // kid → PEM; guarded by keys_mu_
+  Millis keys_fetched_at_ = 0;               // guarded by keys_mu_
+  bool keys_fetching_ = false;               // guarded by keys_mu_
 };
 
 }  // namespace keel

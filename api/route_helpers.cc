@@ -9,6 +9,7 @@
 #include "api/envelope.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
+#include "domain/topics.h"
 #include "infra/log.h"
 #include "projections/customer_projector.h"
 
@@ -285,8 +286,9 @@ std::string PageMeta(int64_t total, int page, int limit) {
   return meta.Take();
 }
 
-void OffThread(RouteContext& ctx, HttpResponder r, std::function<void(HttpResponder&)> work) {
-  auto posted = ctx.blocking->Post(
+void OffThread(BlockingWork& pool, HttpResponder r, std::function<void(HttpResponder&)> work,
+               std::string key) {
+  auto posted = pool.Post(
       [r, work = std::move(work)]() mutable {
         try {
           work(r);
@@ -294,7 +296,8 @@ void OffThread(RouteContext& ctx, HttpResponder r, std::function<void(HttpRespon
           SendError(r, Error::Internal(std::string("Unexpected failure: ") + e.what()));
         }
       },
-      [r]() mutable { SendError(r, Error::Unavailable("The server is shutting down")); });
+      [r]() mutable { SendError(r, Error::Unavailable("The server is shutting down")); },
+      std::move(key));
   if (!posted) SendError(r, posted.error(), {{"Retry-After", "1"}});
 }
 

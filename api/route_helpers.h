@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/blocking_work.h"
 #include "api/command_service.h"
 #include "api/http_server.h"
 #include "api/read_model.h"
@@ -83,12 +84,14 @@ std::string ETagOf(std::string_view json);
 // The same in quotes, as the ETag header carries it.
 std::string QuotedETag(std::string_view json);
 
-// Runs `work(r)` on the blocking-work threads (ctx.blocking) and returns at once: for what
+// Runs `work(r)` on `pool` (ctx.sign_ins, ctx.user_commands) and returns at once: for what
 // would hold an HTTP thread (password hashing, the identity provider, appends that wait for
 // the log). `work` answers through r, must capture what it needs by value (the request's
 // headers and cookies are gone by then), and is answered 500 if it throws. Busy: 503 with
-// Retry-After at once; shutting down before it ran: 503.
-void OffThread(RouteContext& ctx, HttpResponder r, std::function<void(HttpResponder&)> work);
+// Retry-After at once; shutting down before it ran: 503. `key` (the client's address bucket)
+// bounds what one client may have queued in the pool, if the pool bounds it.
+void OffThread(BlockingWork& pool, HttpResponder r, std::function<void(HttpResponder&)> work,
+               std::string key = "");
 
 // Query parameter helpers: page/limit with the customers' bounds.
 const std::string* QueryParam(const HttpRequest& req, const char* name);

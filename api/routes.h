@@ -34,8 +34,11 @@ struct RouteContext {
   size_t max_ingest_bytes = 256 << 20;
   AuthService* auth = nullptr;
   class OidcClient* oidc = nullptr;
-  // Where sign-ins and user commands run, off the HTTP threads (route_helpers.h, OffThread).
-  class BlockingWork* blocking = nullptr;
+  // Where the work that would hold an HTTP thread runs (route_helpers.h, OffThread): anonymous
+  // sign-ins (passwords, Google callbacks) apart from signed-in users' commands, so that a
+  // flood of sign-ins cannot keep an admin from disabling an account.
+  class BlockingWork* sign_ins = nullptr;
+  class BlockingWork* user_commands = nullptr;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);

@@ -16,10 +16,10 @@
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/time.h"
+#include "domain/topics.h"
 
 namespace keel {
 
-inline constexpr std::string_view kUsersTopic = "keel.users";
 inline constexpr std::string_view kAccessKey = "access";  // the stream key of role definitions
 
 inline constexpr std::string_view kUserAggregate = "user";

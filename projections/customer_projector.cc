@@ -10,6 +10,7 @@
 #include "domain/customer.h"
 #include "domain/numbers.h"
 #include "domain/text.h"
+#include "domain/topics.h"
 #include "projections/customer_index.h"
 
 namespace keel {

@@ -17,13 +17,13 @@
 
 #include "domain/customer.h"
 #include "domain/order.h"
+#include "domain/topics.h"
 #include "infra/event_log.h"
 #include "infra/read_store.h"
 #include "projections/projector.h"
 
 namespace keel {
 
-inline constexpr std::string_view kCustomersTopic = "keel.customers";
 inline constexpr std::string_view kCustomersTable = "customers";
 // id → the customer's figures (baseline and stats; EncodeCustomerFigures), apart from its
 // profile in kCustomersTable: an order rewrites 82 bytes instead of the whole document.

@@ -295,6 +295,23 @@ TEST_F(AuthApiTest, CookieSignedChangesMustComeFromKeelsOwnOriginAsJson) {
   EXPECT_EQ(by_token.status, 201) << by_token.body;
 }
 
+// Login CSRF: another site's page posting a sign-in form would sign the victim's browser in
+// to the attacker's account. A sign-in naming a foreign Origin is refused; Keel's own pages
+// and clients that are no browser (no Origin) sign in.
+TEST_F(AuthApiTest, ASignInFromAnotherSitesPageIsRefused) {
+  const std::string body = std::string(R"({"email":")") + kTestAdminEmail + R"(","password":")" +
+                           kTestAdminPassword + R"("})";
+  HttpClient browser(app_.base());
+  auto forged = browser.Send("POST", "/api/v1/auth/login", body,
+                             {"Origin: https://evil.example", "Content-Type: text/plain"});
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_EQ(forged.headers.count("set-cookie"), 0u) << forged.body;
+  EXPECT_EQ(browser.Send("POST", "/api/v1/auth/login", body, {"Origin: null"}).status, 403);
+  EXPECT_EQ(browser.Send("POST", "/api/v1/auth/login", body, {"Origin: " + app_.base()}).status,
+            200);
+  EXPECT_EQ(browser.Send("POST", "/api/v1/auth/login", body).status, 200);
+}
+
 TEST(CsrfConfigTest, ConfiguredPublicOriginsAreTheOnlyOnesAccepted) {
   AppConfig config;
   config.public_origins = "https://crm.example.test";

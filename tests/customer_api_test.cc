@@ -10,9 +10,10 @@
 
 #include "domain/customer.h"
 #include "domain/ids.h"
-#include "projections/projector_runner.h"
+#include "domain/topics.h"
 #include "infra/event_log.h"
 #include "projections/customer_projector.h"
+#include "projections/projector_runner.h"
 #include "tests/test_app.h"
 
 namespace keel {

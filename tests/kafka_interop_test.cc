@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "domain/partitioner.h"
+#include "domain/topics.h"
 #include "infra/kafka_log.h"
 #include "projections/customer_projector.h"
 #include "tests/test_app.h"

@@ -67,5 +67,40 @@ TEST(LogFaultApiTest, AStoppedLogRefusesCommandsAndKeepsServingReads) {
   EXPECT_EQ(client.Send("GET", "/ready").status, 200);
 }
 
+// A user command the log refuses takes no effect: not a role, not a password, not in memory
+// either, where sessions and sign-ins are checked.
+TEST(LogFaultApiTest, AUserCommandTheLogRefusedTakesNoEffect) {
+  auto io = std::make_shared<FaultyIo>();
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.log_io = io;
+  TestApp app(config);
+  HttpClient admin(app.base(), app.token());
+  auto created =
+      admin.Send("POST", "/api/v1/users",
+                 R"({"name":"Rep","email":"rep@example.com","password":"rep-password-1",)"
+                 R"("role":"sales_rep"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string rep_id = Json(created.body).Str("/data/id");
+  const std::string rep_token = LoginToken(app.base(), "rep@example.com", "rep-password-1");
+  ASSERT_FALSE(rep_token.empty());
+
+  io->sync_errno = EIO;
+  auto refused = admin.Send("PATCH", "/api/v1/users/" + rep_id,
+                            R"({"role":"admin","password":"new-password-1"})");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+
+  HttpClient rep(app.base(), rep_token);
+  EXPECT_EQ(rep.Send("GET", "/api/v1/users").status, 403) << "the refused role took effect";
+  auto me = rep.Send("GET", "/api/v1/auth/me");
+  EXPECT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(Json(me.body).Str("/data/user/role"), "sales_rep") << me.body;
+  HttpClient anonymous(app.base());
+  auto with_new = anonymous.Send("POST", "/api/v1/auth/login",
+                                 R"({"email":"rep@example.com","password":"new-password-1"})");
+  EXPECT_EQ(with_new.status, 401) << "the refused password took effect: " << with_new.body;
+}
+
 }  // namespace
 }  // namespace keel

@@ -5,6 +5,7 @@
 #include <random>
 #include <tuple>
 
+#include "domain/topics.h"
 #include "projections/customer_projector.h"
 #include "tests/test_app.h"
 

@@ -75,6 +75,20 @@ class OidcFlowTest : public ::testing::Test {
   std::unique_ptr<TestApp> app_;
 };
 
+// One client cannot fill the table of sign-ins in progress that everyone shares: 20 at once
+// from one address, and a finished one gives its place back.
+TEST_F(OidcFlowTest, OneAddressHasAtMostTwentySignInsInProgress) {
+  auto attempt = Begin();
+  HttpClient browser(app_->base());
+  for (int i = 1; i < 20; ++i) {
+    ASSERT_EQ(browser.Send("GET", "/api/v1/auth/google").status, 302) << i;
+  }
+  auto refused = browser.Send("GET", "/api/v1/auth/google");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(Callback(attempt).status, 302);
+  EXPECT_EQ(browser.Send("GET", "/api/v1/auth/google").status, 302) << "the place came back";
+}
+
 TEST_F(OidcFlowTest, SignInCreatesTheUserAndStartsASession) {
   auto attempt = Begin({}, "/app/customers");
   auto params = provider_.last_authorization();

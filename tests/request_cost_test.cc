@@ -241,5 +241,23 @@ TEST(RequestCostTest, ConnectionsPastTheCapAreClosedAsTheyArrive) {
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
 }
 
+TEST(RequestCostTest, OneAddressHoldsAtMostItsShareOfConnections) {
+  AppConfig config;
+  config.max_connections_per_address = 8;
+  TestApp app(config);
+  std::vector<std::unique_ptr<RawConnection>> held;
+  int answered = 0;
+  for (int i = 0; i < 20; ++i) {
+    held.push_back(std::make_unique<RawConnection>(app.app().port()));
+    if (!held.back()->Send("GET /health HTTP/1.1\r\nHost: keel\r\n\r\n")) continue;
+    if (held.back()->ReadResponse().find(" 200 ") != std::string::npos) ++answered;
+  }
+  EXPECT_EQ(answered, 8);
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  HttpClient client(app.base());
+  EXPECT_EQ(client.Send("GET", "/health").status, 200) << "the address's share came back";
+}
+
 }  // namespace
 }  // namespace keel

@@ -1,0 +1,15 @@
+// The streams of events, by topic name: the write side appends to them, projections read them.
+// One place, so that neither side names a topic that the other defines.
+#pragma once
+
+#include <string_view>
+
+namespace keel {
+
+// Customers and their orders: one stream keyed by customer id, so that a customer's events and
+// its orders' events share a partition and are folded in order.
+inline constexpr std::string_view kCustomersTopic = "keel.customers";
+// Users, sessions, roles and permissions; role definitions are keyed by kAccessKey (user.h).
+inline constexpr std::string_view kUsersTopic = "keel.users";
+
+}  // namespace keel
