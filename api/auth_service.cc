@@ -115,14 +115,17 @@ Status AuthService::Load(
   return {};
 }
 
+// Folded aside and swapped in whole: a read that fails halfway leaves the directory as it was,
+// never a past one in which a disabled account or an ended session would work again.
 Status AuthService::ReloadLocked() {
-  dir_ = UserDirectory();
+  UserDirectory fresh;
   auto st = log_.ReadAll(std::string(kUsersTopic), [&](const LogRecord& r) {
     auto event = DecodeEvent(r.value);
     if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
-    (void)dir_.Apply(*event);  // an event that does not follow is skipped, as the projector does
+    (void)fresh.Apply(*event);  // an event that does not follow is skipped, as the projector does
   });
   if (!st) return st;
+  dir_ = std::move(fresh);
   dir_.PruneSessions(clock_.NowMillis());
   ++generation_;
   stale_ = false;

@@ -89,9 +89,12 @@ Status CommandService::LoadLocked() {
       outcome->position = AppendResult{topic, r.partition, r.offset, r.offset};
       std::lock_guard lock(idem_mu_);
       auto it = answers_.find(event->idempotency_key);
-      // A request in flight with this key answers for it (and its duplicates) when it ends.
+      // A request in flight with this key answers for it (and its duplicates) when it ends,
+      // with this answer if it has not decided yet (a retry of a request whose answer was lost).
       if (it == answers_.end() || !it->second.pending) {
         RememberLocked(event->idempotency_key, *outcome, event->recorded_at);
+      } else {
+        it->second.in_log = *outcome;
       }
     }
   });
@@ -280,6 +283,17 @@ void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) 
   std::unique_lock lock(mu_);
   if (stale_) {
     if (auto st = LoadLocked(); !st) return done(Fail(st.error()));
+  }
+  if (!key.empty()) {
+    // The log holds this key's effect already: the first request's, whose answer was lost.
+    std::unique_lock idem(idem_mu_);
+    auto it = answers_.find(key);
+    if (it != answers_.end() && it->second.in_log) {
+      CommandOutcome logged = *it->second.in_log;
+      idem.unlock();
+      lock.unlock();
+      return done(std::move(logged));
+    }
   }
   meta.now = clock_.NowMillis();
   auto decision = decide(state_, meta);

@@ -161,6 +161,10 @@ class CommandService final {
     bool pending = true;                // the first request is in flight
     CommandOutcome outcome;             // once it is not
     std::vector<Duplicate> duplicates;  // while it is
+    // While pending: the answer a reload found in the log for this key, from an earlier request
+    // whose answer was lost (an append whose outcome the log could not tell). The request
+    // holding the key answers with it instead of deciding again.
+    std::optional<CommandOutcome> in_log;
   };
   struct DuplicateDeadline {
     std::chrono::steady_clock::time_point at;

@@ -448,11 +448,10 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(largest + 64 * 1024)
-                    // A connection that has not sent its headers in 10 s, or that idles for 60 s
-                    // between requests, is closed (Pistache's defaults: 60 s and 600 s).
-                    .headerTimeout(std::chrono::seconds(10))
-                    .keepaliveTimeout(std::chrono::seconds(60));
+                    .maxRequestSize(largest + 64 * 1024);
+    // Pistache's header timeout (60 s) stays: Pistache 0.0.5 also applies it to a request
+    // whose answer is still being prepared on another thread (a wait for a position, a
+    // sign-in), so it must stay above the longest of those (KEEL_MAX_READ_WAIT_MS, 60 s).
     impl_->endpoint->init(opts);
     impl_->endpoint->setHandler(Http::make_handler<KeelHandler>(this));
     impl_->endpoint->serveThreaded();

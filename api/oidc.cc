@@ -205,6 +205,15 @@ Result<std::string> OidcClient::KeyFor(const std::string& kid) {
     keys_fetching_ = true;
   }
   std::map<std::string, std::string> fresh;
+  // Whatever happens below (an exception included), the fetch ends for the waiters.
+  struct FetchEnds {
+    OidcClient* self;
+    ~FetchEnds() {
+      std::lock_guard lock(self->keys_mu_);
+      self->keys_fetching_ = false;
+      self->keys_cv_.notify_all();
+    }
+  } fetch_ends{this};
   auto fetched = [&]() -> Status {
     auto jwks = Fetch(config_.jwks_uri, nullptr, config_);
     if (!jwks) return Fail(jwks.error());
@@ -223,10 +232,8 @@ Result<std::string> OidcClient::KeyFor(const std::string& kid) {
     }
     return {};
   }();
-  std::lock_guard lock(keys_mu_);
-  keys_fetching_ = false;
-  keys_cv_.notify_all();
   if (!fetched) return Fail(fetched.error());
+  std::lock_guard lock(keys_mu_);
   keys_ = std::move(fresh);
   if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
   return Fail(Refused("the ID token names an unknown key " + kid));

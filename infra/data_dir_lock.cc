@@ -13,12 +13,15 @@ namespace {
 
 // Creates `dir` and the missing folders above it, each one's entry made durable in its parent:
 // on a file system that does not commit metadata in order, a power cut could otherwise lose a
-// new data directory with the acknowledged events inside it.
+// new data directory with the acknowledged events inside it. The entry of `dir` itself is
+// synced at every start, so that a crash between creating it and syncing it is mended too.
 Status CreateDurably(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> missing;
   std::error_code ec;
-  for (auto p = std::filesystem::absolute(dir, ec);
-       !ec && !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+  const auto absolute = std::filesystem::absolute(dir, ec);
+  if (ec) return Fail(Error::Unavailable("Cannot resolve " + dir.string() + ": " + ec.message()));
+  std::vector<std::filesystem::path> missing{absolute};
+  for (auto p = absolute.parent_path(); !p.empty() && !std::filesystem::exists(p, ec);
+       p = p.parent_path()) {
     missing.push_back(p);
     if (p == p.parent_path()) break;
   }

@@ -63,9 +63,14 @@ bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
 }
 
 // Takes the directory's lock (dir/LOCK), or says who holds it.
-Result<int> LockDirectory(const std::string& dir) {
+// `read_only`: for a reader (keel log verify), which also runs on a read-only mount, where no
+// process can be writing: an existing LOCK file is locked through a read-only descriptor, and
+// none at all means no lock to take (-1).
+Result<int> LockDirectory(const std::string& dir, bool read_only = false) {
   const std::string lock_path = dir + "/LOCK";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = read_only ? ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC)
+                     : ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && read_only && (errno == ENOENT || errno == EROFS)) return -1;
   if (fd < 0) return Fail(IoFailure("open " + lock_path));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -74,8 +79,10 @@ Result<int> LockDirectory(const std::string& dir) {
   return fd;
 }
 
-// The segment numbers in `dir`, in order; kDataLoss when one is missing.
-Result<std::vector<uint32_t>> ListSegments(const std::string& dir) {
+// The segment numbers in `dir`, in order; kDataLoss when one is missing, unless `missing` is
+// given: then the missing numbers go there and the present segments are returned.
+Result<std::vector<uint32_t>> ListSegments(const std::string& dir,
+                                           std::vector<uint32_t>* missing = nullptr) {
   std::vector<uint32_t> segments;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -88,10 +95,16 @@ Result<std::vector<uint32_t>> ListSegments(const std::string& dir) {
   }
   if (ec) return Fail(Error::Unavailable("Cannot list " + dir + ": " + ec.message()));
   std::sort(segments.begin(), segments.end());
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (segments[i] != i) {
-      return Fail(Error::DataLoss("Log segment " + std::to_string(i) + " is missing in " + dir));
+  uint32_t expected = 0;
+  for (uint32_t n : segments) {
+    for (; expected < n; ++expected) {
+      if (!missing) {
+        return Fail(
+            Error::DataLoss("Log segment " + std::to_string(expected) + " is missing in " + dir));
+      }
+      missing->push_back(expected);
     }
+    expected = n + 1;
   }
   return segments;
 }
@@ -722,8 +735,14 @@ Status WalkLog(const std::string& dir, LogFileIo& io, EmbeddedLog::VerifyReport&
   if (!std::filesystem::is_directory(dir)) {
     return Fail(Error::NotFound("No log directory at " + dir));
   }
-  auto segments = ListSegments(dir);
+  std::vector<uint32_t> missing;
+  auto segments = ListSegments(dir, &missing);
   if (!segments) return Fail(segments.error());
+  // A missing segment is damage to report (and to salvage around), not a reason to stop.
+  for (uint32_t n : missing) {
+    report.problems.push_back({dir + "/" + SegmentName(n), 0, 0,
+                               "the segment is missing: every frame it held is lost", false});
+  }
   for (size_t i = 0; i < segments->size(); ++i) {
     const bool last = i + 1 == segments->size();
     const std::string path = dir + "/" + SegmentName((*segments)[i]);
@@ -788,12 +807,12 @@ Result<EmbeddedLog::VerifyReport> EmbeddedLog::Verify(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) {
     return Fail(Error::NotFound("No log directory at " + dir));
   }
-  auto lock = LockDirectory(dir);
+  auto lock = LockDirectory(dir, /*read_only=*/true);
   if (!lock) return Fail(lock.error());
   VerifyReport report;
   auto st = WalkLog(dir, *SystemLogFileIo(), report,
                     [](SegmentScanner&, const ScannedFrame&) -> Status { return {}; });
-  ::close(*lock);
+  if (*lock >= 0) ::close(*lock);
   if (!st) return Fail(st.error());
   return report;
 }

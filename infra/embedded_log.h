@@ -82,13 +82,14 @@ class EmbeddedLog final : public EventLog {
   };
 
   // Scans every segment of the log in `dir` without changing it and reports every frame that
-  // does not check out (resuming at the next frame that does). Takes the directory's lock:
-  // kUnavailable while a process has the log open.
+  // does not check out (resuming at the next frame that does) and every missing segment.
+  // Takes the directory's lock: kUnavailable while a process has the log open. Writes nothing,
+  // so it runs on a read-only mount too.
   static Result<VerifyReport> Verify(const std::string& dir);
 
   // Copies every frame of the log in `dir` that checks out, in order, into a new log in `to`
-  // (which must not hold one), and reports what was skipped. Offsets in `to` are renumbered
-  // where frames were skipped: read models must then be rebuilt from it.
+  // (which must not hold one), and reports what was skipped, missing segments included. Offsets in
+  // `to` are renumbered where frames were skipped: read models must then be rebuilt from it.
   static Result<VerifyReport> Salvage(const std::string& dir, const std::string& to,
                                       int32_t partitions);
 

@@ -52,6 +52,10 @@ class ReadStore {
   // Changes when the store was reopened after a fault and may have lost writes it had not made
   // durable: a projector then reads its checkpoints again and folds from there.
   virtual uint64_t epoch() const { return 0; }
+  // After a failed write: tries to make the store take writes again (for RocksDB: resume, or
+  // reopen at most once a second), and says why not. Called by the writer that met the
+  // failure, never on a read path.
+  virtual Status Recover() { return {}; }
   // Write, only if the store is still in `epoch`: a batch folded on positions read before a
   // reopen would otherwise commit a checkpoint past the writes the reopen lost. kUnavailable
   // otherwise, with nothing written.

@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <shared_mutex>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "infra/log.h"
@@ -43,7 +45,8 @@ struct RocksStore::Impl {
   // database has been reopened.
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> epoch{0};
-  std::atomic<bool> closed{false};  // db is null: a reopen failed
+  std::mutex reopen_mu;
+  std::chrono::steady_clock::time_point last_reopen;  // guarded by reopen_mu
 
   ~Impl() { Close(/*flush=*/true); }
 
@@ -69,37 +72,50 @@ struct RocksStore::Impl {
   }
 
   // Before a write or flush, once one failed: RocksDB's own recovery (it flushes what the
-  // memtables hold, so nothing accepted is lost, and clears the error). Where RocksDB will not
-  // resume (an error it deems fatal, such as EIO), the database is closed and opened again:
-  // the writes not yet flushed are gone, which the epoch tells the projectors (they fold them
-  // again from their checkpoints). The reason while neither works.
+  // memtables hold, so nothing accepted is lost, and clears the error), run beside the readers.
+  // Where RocksDB will not resume (an error it deems fatal, such as EIO), the database is
+  // closed and opened again, at most once a second: the writes not yet flushed are gone, which
+  // the epoch tells the projectors (they fold them again from their checkpoints). The reason
+  // while neither works.
   Status Recover() {
     if (!failed.load()) return {};
+    {
+      std::shared_lock lock(db_mu);
+      if (db) {
+        auto s = db->Resume();
+        if (s.ok()) {
+          if (failed.exchange(false)) {
+            Log(LogLevel::kInfo, "read store resumed after a failed write", {});
+          }
+          return {};
+        }
+        if (s.IsBusy()) {
+          return Fail(Error::Unavailable(
+              "Read store is recovering from a failed write (RocksDB waits for free space)"));
+        }
+        Log(LogLevel::kWarn, "read store cannot resume after a failed write; reopening it",
+            {{"error", s.ToString()}});
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(reopen_mu);
+      if (now - last_reopen < std::chrono::seconds(1)) {
+        return Fail(Error::Unavailable(
+            "Read store is closed after a failed write; it is reopened once a second"));
+      }
+      last_reopen = now;
+    }
     std::unique_lock lock(db_mu);
-    if (!failed.load()) return {};  // another caller recovered it
-    if (!db) return Reopen(lock);
-    auto s = db->Resume();
-    if (s.IsBusy()) {
-      return Fail(Error::Unavailable(
-          "Read store is recovering from a failed write (RocksDB waits for free space)"));
-    }
-    if (!s.ok()) {
-      Log(LogLevel::kWarn, "read store cannot resume after a failed write; reopening it",
-          {{"error", s.ToString()}});
-      return Reopen(lock);
-    }
-    failed = false;
-    Log(LogLevel::kInfo, "read store resumed after a failed write", {});
-    return {};
+    if (!failed.load()) return {};  // another caller recovered it meanwhile
+    return Reopen(lock);
   }
   Status Reopen(std::unique_lock<std::shared_mutex>&) {
     Close(/*flush=*/false);  // never through the failed handle again
     if (auto s = OpenDb(); !s.ok()) {
       db.reset();
-      closed = true;
       return Fail(FromRocks(s, "Read store cannot be reopened after a failed write"));
     }
-    closed = false;
     ++epoch;
     failed = false;
     Log(LogLevel::kInfo, "read store reopened after a failed write", {{"path", path}});
@@ -117,12 +133,6 @@ struct RocksStore::Impl {
   Status Usable() const {
     if (!db) return Fail(Error::Unavailable("Read store is closed after a failed write"));
     return {};
-  }
-  // Before a read: a store closed by a failed reopen tries again (a projector's batch reads
-  // before it writes, so reads must not wait for a write to reopen it).
-  Status ReopenIfClosed() {
-    if (!closed.load()) return {};
-    return Recover();
   }
 
   Result<rocksdb::ColumnFamilyHandle*> Table(std::string_view name) {
@@ -394,7 +404,6 @@ Status RocksStore::WriteBatch(const std::vector<StoreWrite>& batch, std::optiona
 }
 
 Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::string_view key) {
-  if (auto st = impl_->ReopenIfClosed(); !st) return Fail(st.error());
   std::shared_lock lock(impl_->db_mu);
   if (auto st = impl_->Usable(); !st) return Fail(st.error());
   auto cf = impl_->Table(table);
@@ -409,7 +418,6 @@ Result<std::optional<std::string>> RocksStore::Get(std::string_view table, std::
 
 Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::string_view start,
                         const std::function<bool(std::string_view, std::string_view)>& visit) {
-  if (auto st = impl_->ReopenIfClosed(); !st) return st;
   std::shared_lock lock(impl_->db_mu);
   if (auto st = impl_->Usable(); !st) return st;
   auto cf = impl_->Table(table);
@@ -430,7 +438,6 @@ Status RocksStore::Scan(std::string_view table, std::string_view prefix, std::st
 Status RocksStore::ScanReverse(
     std::string_view table, std::string_view prefix, std::string_view last,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
-  if (auto st = impl_->ReopenIfClosed(); !st) return st;
   std::shared_lock lock(impl_->db_mu);
   if (auto st = impl_->Usable(); !st) return st;
   auto cf = impl_->Table(table);
@@ -488,5 +495,7 @@ uint64_t RocksStore::ApproximateMemoryBytes() {
 }
 
 uint64_t RocksStore::epoch() const { return impl_->epoch.load(); }
+
+Status RocksStore::Recover() { return impl_->Recover(); }
 
 }  // namespace keel

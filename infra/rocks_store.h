@@ -9,9 +9,10 @@
 // written through that database handle again. The next write or flush first has RocksDB's
 // Resume() flush what its memtables hold and clear the error (a full disk: once there is room;
 // RocksDB checks the free space every few seconds); where RocksDB will not resume (an error
-// it deems fatal), the database is closed and opened again, losing the writes it had not
-// flushed, and epoch() changes so that projectors fold those again from their checkpoints.
-// Until then every write and flush answers kUnavailable with the reason; reads go on.
+// it deems fatal), the database is closed and opened again (at most once a second), losing the
+// writes it had not flushed, and epoch() changes so that projectors fold those again from their
+// checkpoints. Until then every write and flush answers kUnavailable with the reason; reads go
+// on, and never wait for a recovery: while a reopen has failed, they answer kUnavailable.
 // Thread-safe.
 #pragma once
 
@@ -56,6 +57,7 @@ class RocksStore final : public ReadStore {
   Status StartFlush() override;
 
   uint64_t epoch() const override;
+  Status Recover() override;
 
   // RocksDB's estimate of its memory use (memtables and block cache), for metrics.
   uint64_t ApproximateMemoryBytes();

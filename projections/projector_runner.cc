@@ -196,19 +196,20 @@ void ProjectorRunner::StopWaits() {
   for (auto& w : left) w.done(false);
 }
 
-Status ProjectorRunner::LoadCheckpoints() {
+Status ProjectorRunner::LoadCheckpoints(uint64_t epoch) {
   {
     std::lock_guard lock(mu_);
     const auto partitions = static_cast<size_t>(log_.PartitionCount());
     positions_.assign(partitions, 0);
+    position_epochs_.assign(partitions, epoch);
     counters_.assign(partitions, {});
   }
   std::vector<int32_t> all;
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) all.push_back(p);
-  return ReadCheckpoints(all);
+  return ReadCheckpoints(all, epoch);
 }
 
-Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions) {
+Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions, uint64_t epoch) {
   // Read first, then set together: a failed read changes nothing.
   std::vector<int64_t> positions(partitions.size(), 0);
   std::vector<ProjectionCounters> counters(partitions.size());
@@ -243,6 +244,7 @@ Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions) 
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < partitions.size(); ++i) {
     positions_[static_cast<size_t>(partitions[i])] = positions[i];
+    position_epochs_[static_cast<size_t>(partitions[i])] = epoch;
     counters_[static_cast<size_t>(partitions[i])] = counters[i];
   }
   return {};
@@ -276,7 +278,7 @@ Result<std::unique_ptr<LogReader>> ProjectorRunner::OpenReader(
 Status ProjectorRunner::Start() {
   if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
   loaded_epoch_ = store_.epoch();
-  if (auto st = LoadCheckpoints(); !st) return st;
+  if (auto st = LoadCheckpoints(loaded_epoch_); !st) return st;
   {
     std::lock_guard lock(mu_);
     worker_caught_up_.assign(static_cast<size_t>(options_.workers), false);
@@ -328,7 +330,7 @@ void ProjectorRunner::Loop(int worker) {
     if (const uint64_t epoch = store_.epoch(); epoch != store_epoch) {
       // The store was reopened after a fault and may have lost what it had not flushed: fold
       // again from what it holds.
-      if (auto st = ReadCheckpoints(partitions); !st) {
+      if (auto st = ReadCheckpoints(partitions, epoch); !st) {
         back_off("projection cannot read its checkpoints", "Cannot read checkpoints: ", st.error());
         continue;
       }
@@ -359,6 +361,13 @@ void ProjectorRunner::Loop(int worker) {
         caught_up_ = true;
       }
     } else if (auto st = ProcessBatch(*records, store_epoch); !st) {
+      // A store that failed a write resumes or reopens here (at most once a second), not on
+      // the read path; once reopened, the loop reads the checkpoints again without a pause.
+      (void)store_.Recover();
+      if (store_.epoch() != store_epoch) {
+        reader.reset();
+        continue;
+      }
       back_off("projection batch failed, retrying", "Batch failed, retrying: ", st.error());
       reader.reset();  // re-read from the last committed positions
       continue;
@@ -514,7 +523,7 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
 Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& progress) {
   if (options_.workers < 1) return Fail(Error::InvalidArgument("A projector needs a worker"));
   const uint64_t epoch = store_.epoch();
-  if (auto st = LoadCheckpoints(); !st) return st;
+  if (auto st = LoadCheckpoints(epoch); !st) return st;
   std::vector<int64_t> ends;
   int64_t total = 0;
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
@@ -670,9 +679,11 @@ bool ProjectorRunner::WaitFor(int32_t partition, int64_t offset, std::chrono::mi
 
 bool ProjectorRunner::AppliedLocked(
     const std::vector<std::pair<int32_t, int64_t>>& positions) const {
+  const uint64_t epoch = store_.epoch();
   for (auto [partition, offset] : positions) {
     if (static_cast<size_t>(partition) >= positions_.size() ||
-        positions_[static_cast<size_t>(partition)] <= offset) {
+        positions_[static_cast<size_t>(partition)] <= offset ||
+        position_epochs_[static_cast<size_t>(partition)] != epoch) {
       return false;
     }
   }

@@ -131,9 +131,10 @@ class ProjectorRunner final {
   const Projector& projector() const { return projector_; }
 
  private:
-  Status LoadCheckpoints();
-  // Positions and counters of `partitions` as the store holds them.
-  Status ReadCheckpoints(const std::vector<int32_t>& partitions);
+  // `epoch`: the store's, read before the checkpoints are.
+  Status LoadCheckpoints(uint64_t epoch);
+  // Positions and counters of `partitions` as the store holds them in `epoch`.
+  Status ReadCheckpoints(const std::vector<int32_t>& partitions, uint64_t epoch);
   // Worker 0, about once a second: end offsets, rate, stalled flag.
   void RefreshHealth();
   std::vector<int32_t> PartitionsOf(int worker) const;
@@ -163,6 +164,9 @@ class ProjectorRunner final {
   mutable std::mutex mu_;
   std::condition_variable applied_cv_;
   std::vector<int64_t> positions_;             // guarded by mu_; per partition
+  // The store epoch each partition's position holds for: a position of an older epoch may name
+  // writes a reopen lost, so nothing is "applied" by it until the checkpoints are read again.
+  std::vector<uint64_t> position_epochs_;      // guarded by mu_; per partition
   std::vector<ProjectionCounters> counters_;   // guarded by mu_; per partition
   std::vector<bool> worker_caught_up_;         // guarded by mu_
 

@@ -149,6 +149,33 @@ TEST_F(CommandServiceTest, DuplicatesGetTheFirstsErrorAndTheKeyIsFreeAgain) {
   EXPECT_EQ(Appended(), 1);
 }
 
+// The log wrote the first request's event but its answer was lost (a timeout after the
+// write): the retry with the same key gets the first's effect, once, instead of deciding again
+// (a second order, or a 409 for its own customer's email).
+TEST_F(CommandServiceTest, ARetryAfterALostAnswerGetsTheEffectTheLogHolds) {
+  Start();
+  faulty_->HoldAppends();
+  Answers first;
+  Register("lost@x.io", "k-lost", first.Expect());
+  faulty_->ReleaseLosingAnswers(Error::Unavailable("Timed out waiting for the log"));
+  ASSERT_TRUE(first.AwaitCount(1));
+  ASSERT_FALSE(first.got()[0]);
+  EXPECT_EQ(Appended(), 1) << "the log holds the first request's event";
+
+  Answers retry;
+  Register("lost@x.io", "k-lost", retry.Expect());
+  ASSERT_TRUE(retry.AwaitCount(1));
+  ASSERT_TRUE(retry.got()[0]) << retry.got()[0].error().message;
+  EXPECT_EQ(retry.got()[0]->status, 201);
+  EXPECT_EQ(Appended(), 1) << "the retry appended nothing";
+  // And it is remembered: a third try gets the same answer at once.
+  Answers third;
+  Register("lost@x.io", "k-lost", third.Expect());
+  ASSERT_TRUE(third.AwaitCount(1));
+  ASSERT_TRUE(third.got()[0]);
+  EXPECT_EQ(third.got()[0]->json, retry.got()[0]->json);
+}
+
 TEST_F(CommandServiceTest, ADuplicateWaitsBoundedThenGetsUnavailable) {
   Start(std::chrono::milliseconds(100));
   faulty_->HoldAppends();

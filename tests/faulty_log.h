@@ -66,6 +66,21 @@ class FaultyLog final : public EventLog {
     held_.clear();
     cv_.notify_all();
   }
+  // Passes the held appends to the log, in order, but tells each caller `error` once its
+  // append is durable: an answer lost on its way (a timeout after the broker wrote it).
+  void ReleaseLosingAnswers(const Error& error) {
+    std::vector<Held> held;
+    {
+      std::lock_guard lock(mu_);
+      holding_ = false;
+      held.swap(held_);
+    }
+    for (Held& h : held) {
+      inner_.AppendAsync(
+          h.topic, h.key, std::move(h.values),
+          [done = std::move(h.done), error](Result<AppendResult>) { done(Fail(error)); });
+    }
+  }
   size_t held() const {
     std::lock_guard lock(mu_);
     return held_.size();

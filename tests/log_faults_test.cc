@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "domain/partitioner.h"
@@ -400,6 +401,43 @@ TEST(LogFaultsTest, SalvageCopiesEveryReadableFrame) {
   auto refused = EmbeddedLog::Salvage(dir.path(), to.path() + "/log", 2);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
+// A whole segment gone (deleted by hand, lost by the file system): verify reports it, salvage
+// copies every frame of the other segments around it. A read-only log (no LOCK file writable)
+// is verified all the same.
+TEST(LogFaultsTest, AMissingSegmentIsReportedAndSalvagedAround) {
+  TempDir dir, to;
+  {
+    auto log = EmbeddedLog::Open({.dir = dir.path(), .partitions = 1, .segment_bytes = 200});
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE((*log)->Append("t", "k", {std::string("v").append(std::to_string(i))}));
+    }
+  }
+  const auto frames = Frames(dir.path());
+  std::set<std::string> segments;
+  for (const auto& f : frames) segments.insert(std::get<0>(f));
+  ASSERT_GE(segments.size(), 3u);
+  const std::string lost = *std::next(segments.begin());  // the second segment
+  ASSERT_TRUE(std::filesystem::remove(lost));
+  std::filesystem::remove(dir.path() + "/LOCK");
+
+  auto verified = EmbeddedLog::Verify(dir.path());
+  ASSERT_TRUE(verified) << verified.error().message;
+  EXPECT_TRUE(verified->damaged());
+  ASSERT_FALSE(verified->problems.empty());
+  EXPECT_EQ(verified->problems[0].segment, lost);
+  EXPECT_NE(verified->problems[0].why.find("missing"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/LOCK")) << "verify wrote to the log";
+
+  auto report = EmbeddedLog::Salvage(dir.path(), to.path() + "/log", 1);
+  ASSERT_TRUE(report) << report.error().message;
+  auto salvaged = EmbeddedLog::Open({.dir = to.path() + "/log", .partitions = 1});
+  ASSERT_TRUE(salvaged) << salvaged.error().message;
+  const auto kept = ReadTopic(**salvaged, "t").size();
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, 12u);
+  EXPECT_EQ(kept, report->records) << "every record of the segments left was copied";
 }
 
 // A real file system that fills up: tmpfs of 3 MiB (needs CAP_SYS_ADMIN, as CI has).
