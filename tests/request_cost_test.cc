@@ -81,8 +81,18 @@ std::string UnappliedPosition(TestApp& app) {
 
 TEST(RequestCostTest, AnAnonymousLargeBodyIsRefusedOnItsHeadersAndNeverBuffered) {
   TestApp app;
-  const int64_t before = ResidentBytes();
   const std::string chunk(1 << 20, 'x');
+  // One refused request first, so that what starting up and a first connection allocate
+  // (thread caches, the sanitizers' own) is not counted against the bodies.
+  {
+    RawConnection warm(app.app().port());
+    ASSERT_TRUE(
+        warm.Send("POST /api/v1/nowhere HTTP/1.1\r\nHost: keel\r\nContent-Length: "
+                  "209715200\r\n\r\n"));
+    warm.ReadResponse();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int64_t before = ResidentBytes();
   for (const char* path : {"/api/v1/auth/login", "/api/v1/ingest/orders", "/api/v1/nowhere"}) {
     RawConnection c(app.app().port());
     ASSERT_TRUE(c.connected());
@@ -100,7 +110,14 @@ TEST(RequestCostTest, AnAnonymousLargeBodyIsRefusedOnItsHeadersAndNeverBuffered)
     }
   }
   const int64_t grown = ResidentBytes() - before;
-  EXPECT_LT(grown, 32 << 20) << "the server kept bodies it had refused";
+  // Kept, the bodies sent would be 192 MiB. The sanitizers keep freed memory in quarantine and
+  // grow by more for the same work.
+#ifdef __SANITIZE_ADDRESS__
+  constexpr int64_t kBound = 96 << 20;
+#else
+  constexpr int64_t kBound = 32 << 20;
+#endif
+  EXPECT_LT(grown, kBound) << "the server kept bodies it had refused";
   HttpClient client(app.base());
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
 }

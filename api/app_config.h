@@ -1,0 +1,48 @@
+// AppConfig: everything `keel serve` and `keel replay` are configured with (flags and KEEL_*
+// settings, keel_main.cc), apart from the composition root so that the parts it wires can
+// take it without seeing the App.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/auth_service.h"
+#include "api/oidc.h"
+#include "infra/log_file_io.h"
+
+namespace keel {
+
+struct AppConfig {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;  // 0: any free port
+  std::string data_dir = "./data";
+  std::string kafka_brokers;  // empty: the embedded log
+  // Replicas of the Kafka topics Keel creates; 0: the smaller of 3 and the cluster's brokers.
+  int kafka_replication_factor = 0;
+  // The Kafka writer lease: a process that starts with it fences the one that held it.
+  std::string kafka_transactional_id = "keel-writer";
+  int partitions = 8;
+  int http_threads = 2;
+  bool fsync = true;
+  // The embedded log's file calls; null: the system's (tests inject faults here).
+  std::shared_ptr<LogFileIo> log_io;
+  size_t max_body_bytes = 1 << 20;
+  size_t max_ingest_bytes = 256 << 20;       // bulk ingestion bodies
+  int max_read_wait_ms = 5000;               // bound on read-your-writes waits
+  size_t max_connections = 1024;             // open HTTP connections; more are closed at once
+  size_t max_requests_in_flight = 1024;      // requests in progress; more get 503
+  size_t max_connections_per_address = 256;  // from one client address (not trusted proxies)
+  std::string docs_dir;  // Swagger UI assets; empty: where scripts/setup puts them
+  AuthConfig auth;       // sessions, dev mode, the first admin
+  OidcConfig oidc;       // Google sign-in
+  // Reverse proxies whose X-Forwarded-For names the client (client_address.h); empty: the
+  // header is ignored and the peer is the client.
+  std::string trusted_proxies;
+  // The origins of Keel's own pages ("https://crm.example.com", comma-separated), which
+  // state-changing requests signed in by the session cookie must come from (csrf_guard.h).
+  // Empty: the origin of oidc.redirect_uri, or else the one the request's Host header names.
+  std::string public_origins;
+};
+
+}  // namespace keel
