@@ -8,8 +8,8 @@
 #include <string>
 
 #include "api/auth_service.h"
-#include "api/oidc.h"
 #include "infra/log_file_io.h"
+#include "infra/oidc.h"
 
 namespace keel {
 

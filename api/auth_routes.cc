@@ -2,11 +2,11 @@
 // permissions.
 #include "api/auth_service.h"
 #include "api/envelope.h"
-#include "api/oidc.h"
 #include "api/request_auth.h"
 #include "api/route_helpers.h"
 #include "domain/json.h"
 #include "domain/user_input.h"
+#include "infra/oidc.h"
 
 namespace keel {
 namespace {

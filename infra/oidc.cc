@@ -1,4 +1,4 @@
-#include "api/oidc.h"
+#include "infra/oidc.h"
 
 #include <curl/curl.h>
 #include <simdjson.h>

@@ -53,8 +53,8 @@ inline constexpr std::string_view kOidcCallbackPath = "/api/v1/auth/google/callb
 bool IsLocalReturnPath(std::string_view path);
 
 struct OidcIdentity {
-  std::string subject;  // the provider's user id ("sub"): our googleId
-  std::string email;    // verified
+  std::string subject;                       // the provider's user id ("sub"): our googleId
+  std::string email;                         // verified
   std::optional<std::string> hosted_domain;  // "hd": a Google Workspace account's domain
   std::string name;
   std::optional<std::string> picture;
@@ -94,14 +94,14 @@ class OidcClient final {
     std::string address_bucket;
   };
   void ForgetAddressLocked(const std::string& address_bucket);  // mu_ held
-  Result<std::string> KeyFor(const std::string& kid);  // PEM
+  Result<std::string> KeyFor(const std::string& kid);           // PEM
   Result<OidcIdentity> VerifyIdToken(const std::string& token, const Pending& pending);
 
   OidcConfig config_;
   Clock& clock_;
 
   std::mutex mu_;
-  std::unordered_map<std::string, Pending> pending_;  // by state; guarded by mu_
+  std::unordered_map<std::string, Pending> pending_;             // by state; guarded by mu_
   std::unordered_map<std::string, size_t> pending_per_address_;  // guarded by mu_
 
   std::mutex keys_mu_;  // never held across a fetch
