@@ -140,13 +140,14 @@ Status AuthService::Run(const std::string& key,
                         const std::function<Result<std::vector<EventEnvelope>>(
                             const UserDirectory&, const CommandMeta&)>& decide,
                         CommandMeta meta) {
+  // A log that stopped writing stays stopped: refuse before re-reading it or deciding.
+  if (auto health = log_.Health(); !health) return Fail(health.error());
   std::lock_guard serial(append_mu_);
   std::vector<EventEnvelope> events;
   std::vector<std::string> values;
   {
     std::unique_lock lock(mu_);
     if (stale_) {
-      if (auto health = log_.Health(); !health) return Fail(health.error());
       if (auto st = ReloadLocked(); !st) return st;
     }
     meta.now = clock_.NowMillis();
@@ -159,7 +160,6 @@ Status AuthService::Run(const std::string& key,
     events = std::move(*decided);
   }
   if (events.empty()) return {};
-  if (auto health = log_.Health(); !health) return Fail(health.error());
   for (const auto& e : events) values.push_back(EncodeEvent(e));
   auto appended = log_.Append(std::string(kUsersTopic), key, std::move(values));
   if (!appended) {

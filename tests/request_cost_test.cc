@@ -240,18 +240,25 @@ TEST(RequestCostTest, RequestsPastTheInFlightCapGet503AtOnce) {
   EXPECT_EQ(refused.load(), 16);
 }
 
+// Opens `n` connections and asks /health on each; how many were answered 200 (the others were
+// closed as they arrived). The connections stay open in `held`.
+int HealthAnsweredOnNewConnections(TestApp& app, int n,
+                                   std::vector<std::unique_ptr<RawConnection>>& held) {
+  int answered = 0;
+  for (int i = 0; i < n; ++i) {
+    held.push_back(std::make_unique<RawConnection>(app.app().port()));
+    if (!held.back()->Send("GET /health HTTP/1.1\r\nHost: keel\r\n\r\n")) continue;
+    if (held.back()->ReadResponse().find(" 200 ") != std::string::npos) ++answered;
+  }
+  return answered;
+}
+
 TEST(RequestCostTest, ConnectionsPastTheCapAreClosedAsTheyArrive) {
   AppConfig config;
   config.max_connections = 16;
   TestApp app(config);
   std::vector<std::unique_ptr<RawConnection>> held;
-  int answered = 0;
-  for (int i = 0; i < 40; ++i) {
-    held.push_back(std::make_unique<RawConnection>(app.app().port()));
-    if (!held.back()->Send("GET /health HTTP/1.1\r\nHost: keel\r\n\r\n")) continue;
-    if (held.back()->ReadResponse().find(" 200 ") != std::string::npos) ++answered;
-  }
-  EXPECT_EQ(answered, 16);
+  EXPECT_EQ(HealthAnsweredOnNewConnections(app, 40, held), 16);
   held.clear();  // the slots come back once those connections close
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   HttpClient client(app.base());
@@ -263,13 +270,7 @@ TEST(RequestCostTest, OneAddressHoldsAtMostItsShareOfConnections) {
   config.max_connections_per_address = 8;
   TestApp app(config);
   std::vector<std::unique_ptr<RawConnection>> held;
-  int answered = 0;
-  for (int i = 0; i < 20; ++i) {
-    held.push_back(std::make_unique<RawConnection>(app.app().port()));
-    if (!held.back()->Send("GET /health HTTP/1.1\r\nHost: keel\r\n\r\n")) continue;
-    if (held.back()->ReadResponse().find(" 200 ") != std::string::npos) ++answered;
-  }
-  EXPECT_EQ(answered, 8);
+  EXPECT_EQ(HealthAnsweredOnNewConnections(app, 20, held), 8);
   held.clear();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   HttpClient client(app.base());
