@@ -18,12 +18,12 @@
 #include "api/read_model.h"
 #include "api/request_auth.h"
 #include "api/routes.h"
+#include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
 #include "infra/data_dir_lock.h"
 #include "infra/log.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -78,7 +78,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   auto gen = OpenGeneration(config, *impl->log, ActiveReadModelDir(config.data_dir),
                             /*bulk_load=*/false, LiveOptions(config, impl->metrics, impl->clock));
   if (!gen) return Fail(gen.error());
-  if (auto st = (*gen)->customer_runner->Start(); !st) return Fail(st.error());
+  if (auto st = (*gen)->projections->Start(); !st) return Fail(st.error());
   impl->read_models.Exchange(std::move(*gen));
   impl->rebuilder = std::make_unique<Rebuilder>(impl->config, *impl->log, impl->read_models,
                                                 impl->metrics, impl->clock);
@@ -140,11 +140,16 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       BlockingWork::Options{.name = "user-command", .threads = 2, .max_queued = 256});
   impl->routes->sign_ins = impl->sign_ins.get();
   impl->routes->user_commands = impl->user_commands.get();
-  impl->metrics.WatchProjection([raw]() -> std::optional<ProjectionStatus> {
-    auto status = raw->read_models.Current()->customer_runner->Describe(raw->clock.NowMillis());
-    if (!status) return std::nullopt;
-    return std::move(*status);
-  });
+  for (const auto& runner : impl->read_models.Current()->projections->runners()) {
+    impl->metrics.WatchProjection(
+        [raw, topic = runner->group().topic]() -> std::optional<ProjectionStatus> {
+          ProjectorRunner* live = raw->read_models.Current()->projections->RunnerOfTopic(topic);
+          if (!live) return std::nullopt;
+          auto status = live->Describe(raw->clock.NowMillis());
+          if (!status) return std::nullopt;
+          return std::move(*status);
+        });
+  }
   impl->metrics.WatchStoreMemory([raw] {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
@@ -198,8 +203,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   // Listening already, so that liveness answers while a long log is folded; commands get 503
   // and /ready says not ready until this is done; lists scan the store until the index is in.
   auto live = impl->read_models.Current();
-  if (auto st = live->customer_index->Load(*live->store); !st) {
-    Log(LogLevel::kError, "customer index could not load; lists scan the store",
+  if (auto st = live->projections->StartViews(); !st) {
+    Log(LogLevel::kError, "an in-memory view could not load; its reads scan the store",
         {{"error", st.error().message}});
   }
   live.reset();
@@ -213,7 +218,7 @@ AuthService& App::auth() { return *impl_->auth; }
 EventLog& App::log() { return *impl_->log; }
 ReadStore& App::store() { return *impl_->read_models.Current()->store; }
 ProjectorRunner& App::customer_projection() {
-  return *impl_->read_models.Current()->customer_runner;
+  return *impl_->read_models.Current()->projections->RunnerOfTopic(kCustomersTopic);
 }
 
 void App::Shutdown() {
@@ -234,7 +239,7 @@ void App::Shutdown() {
   if (impl_->sign_ins) impl_->sign_ins->Stop();
   if (impl_->user_commands) impl_->user_commands->Stop();
   // Reads waiting for positions are answered (stale) while the server can still send.
-  if (auto current = impl_->read_models.Current()) current->customer_runner->StopWaits();
+  if (auto current = impl_->read_models.Current()) current->projections->StopWaits();
   if (impl_->server) impl_->server->Shutdown();
   impl_->read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
   // The log drains before the command side goes: its last callbacks still reach it.

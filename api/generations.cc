@@ -10,16 +10,9 @@
 #include "infra/kafka_log.h"
 #include "infra/log.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_projector.h"
+#include "projections/projection_set.h"
 
 namespace keel {
-
-std::vector<std::string> ReadModelTables() {
-  std::vector<std::string> tables{std::string(kCheckpointsTable), std::string(kDeadLettersTable),
-                                  std::string(kProjectionMetaTable)};
-  for (auto& t : CustomerProjector().tables()) tables.push_back(t);
-  return tables;
-}
 
 // `read_only`: a Kafka log that takes no writer lease (keel replay must not fence a server).
 Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config, bool read_only) {
@@ -59,10 +52,10 @@ ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, 
   // ingest took 31.7 against 32.6 CPU-seconds and was projected 0.6 s sooner, for about 60 MB
   // more peak memory; 20,000 saved no more and took 35 MB more again.
   options.batch_size = 12000;
-  options.on_commit = [&metrics, &clock](const std::vector<Millis>& recorded) {
+  options.on_commit = [&metrics, &clock](std::string_view group,
+                                         const std::vector<Millis>& recorded) {
     const Millis now = clock.NowMillis();
-    for (Millis at : recorded)
-      metrics.EventVisible("customers", std::max<Millis>(0, now - at) / 1000.0);
+    for (Millis at : recorded) metrics.EventVisible(group, std::max<Millis>(0, now - at) / 1000.0);
   };
   return options;
 }
@@ -73,33 +66,24 @@ Result<std::shared_ptr<ReadModel>> OpenGeneration(const AppConfig& config, Event
                                                   ProjectorRunner::Options options) {
   auto gen = std::make_shared<ReadModel>();
   gen->dir = dir;
-  auto store = RocksStore::Open(config.data_dir + "/" + dir, ReadModelTables(), bulk_load);
+  auto store = RocksStore::Open(config.data_dir + "/" + dir, ProjectionSet::Tables(), bulk_load);
   if (!store) return Fail(store.error());
   gen->store = std::move(*store);
-  if (!bulk_load) {
-    gen->customer_index = std::make_unique<CustomerIndex>();  // loaded once the runner runs
-    options.on_writes = [index = gen->customer_index.get()](const std::vector<StoreWrite>& writes) {
-      if (auto st = index->Apply(writes); !st) {
-        Log(LogLevel::kError, "customer index broken; lists scan the store from now on",
-            {{"error", st.error().message}});
-      }
-    };
-  }
-  gen->customer_runner =
-      std::make_unique<ProjectorRunner>(log, *gen->store, gen->customer_projector, options);
+  gen->projections =
+      std::make_unique<ProjectionSet>(log, *gen->store, /*serving=*/!bulk_load, std::move(options));
   return gen;
 }
 
-// The runner of a build in progress, so that shutdown can cancel it. Thread-safe.
+// The projections of a build in progress, so that shutdown can cancel it. Thread-safe.
 struct BuildSlot {
   std::mutex mu;
-  ProjectorRunner* runner = nullptr;  // guarded by mu
-  bool cancelled = false;             // guarded by mu
+  ProjectionSet* projections = nullptr;  // guarded by mu
+  bool cancelled = false;                // guarded by mu
 
   void Cancel() {
     std::lock_guard lock(mu);
     cancelled = true;
-    if (runner) runner->Cancel();
+    if (projections) projections->Cancel();
   }
 };
 
@@ -114,16 +98,16 @@ Status BuildGeneration(const AppConfig& config, EventLog& log, const std::string
   auto gen = OpenGeneration(config, log, dir, /*bulk_load=*/true,
                             {.batch_size = 20000, .workers = ProjectionWorkers(config)});
   if (!gen) return Fail(gen.error());
-  ProjectorRunner& runner = *(*gen)->customer_runner;
+  ProjectionSet& projections = *(*gen)->projections;
   if (slot) {
     std::lock_guard lock(slot->mu);
     if (slot->cancelled) return Fail(Error::Aborted("Cancelled"));
-    slot->runner = &runner;
+    slot->projections = &projections;
   }
-  auto st = runner.RunToEnd(progress);
+  auto st = projections.RunToEnd(progress);
   if (slot) {
     std::lock_guard lock(slot->mu);
-    slot->runner = nullptr;  // before the runner goes with the generation
+    slot->projections = nullptr;  // before they go with the generation
   }
   return st;
 }
@@ -200,7 +184,9 @@ void Rebuilder::Stop() {
 }
 
 Result<RebuildProgress> Rebuilder::Start(const std::string& name) {
-  if (name != CustomerProjector().name()) return Fail(Error::NotFound("No projection " + name));
+  if (auto live = read_models_.Current(); !live || !live->projections->Knows(name)) {
+    return Fail(Error::NotFound("No projection " + name));
+  }
   std::lock_guard lock(mu_);
   if (progress_ && (progress_->phase == "replaying" || progress_->phase == "catching up")) {
     return Fail(Error::Aborted("A rebuild of " + progress_->projection + " is running"));
@@ -250,10 +236,10 @@ void Rebuilder::Run() {
   auto gen = OpenGeneration(config_, log_, dir, /*bulk_load=*/false,
                             LiveOptions(config_, metrics_, clock_));
   if (!gen) return fail(gen.error().message);
-  if (auto st = (*gen)->customer_runner->Start(); !st) return fail(st.error().message);
-  if (auto st = (*gen)->customer_index->Load(*(*gen)->store); !st) return fail(st.error().message);
+  if (auto st = (*gen)->projections->Start(); !st) return fail(st.error().message);
+  if (auto st = (*gen)->projections->StartViews(); !st) return fail(st.error().message);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (!(*gen)->customer_runner->caught_up()) {
+  while (!(*gen)->projections->caught_up()) {
     if (stopping_) return fail("Cancelled by shutdown");
     if (std::chrono::steady_clock::now() > deadline)
       return fail("The new read model did not catch up");

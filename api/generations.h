@@ -28,9 +28,6 @@ class Metrics;
 // that takes no writer lease (keel replay must not fence a server).
 Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config, bool read_only);
 
-// Every table the projections of this build write, shared tables included.
-std::vector<std::string> ReadModelTables();
-
 // Folding threads: one per core, at most one per partition.
 int ProjectionWorkers(const AppConfig& config);
 

@@ -25,7 +25,6 @@
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
 #include "infra/log.h"
-#include "projections/customer_projector.h"
 
 namespace {
 

@@ -4,7 +4,8 @@
 #include "api/routes.h"
 #include "domain/json_input.h"
 #include "domain/order.h"
-#include "projections/customer_projector.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/orders/order_queries.h"
 
 namespace keel {
 namespace {
@@ -46,7 +47,7 @@ void SendOrders(RouteContext& ctx, HttpRequest& req, HttpResponder& r, OrderList
                 [query = std::move(query), owner](HttpRequest&, ReadModel& rm, HttpResponder& r,
                                                   bool caught_up) mutable {
                   if (owner) {
-                    auto mine = QueryCustomerIdsOwnedBy(*rm.store, rm.customer_index.get(), *owner);
+                    auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), *owner);
                     if (!mine) return SendError(r, mine.error());
                     query.customer_ids = std::move(*mine);
                   }

@@ -1,5 +1,5 @@
-// ReadModel: one generation of the read models (a store directory, the projectors writing it
-// and their runners), and ReadModels, the holder of the live generation. A rebuild builds a new
+// ReadModel: one generation of the read models (a store directory and the projections writing
+// it), and ReadModels, the holder of the live generation. A rebuild builds a new
 // generation beside the live one and swaps it in; requests keep the generation they started
 // with (shared ownership), so a swap never pulls a store from under a reader.
 //
@@ -16,20 +16,16 @@
 #include "domain/error.h"
 #include "domain/time.h"
 #include "infra/read_store.h"
-#include "projections/customer_index.h"
-#include "projections/customer_projector.h"
-#include "projections/projector_runner.h"
+#include "projections/projection_set.h"
 
 namespace keel {
 
-// Members are destroyed in reverse order: the runner first (its destructor stops it, which
-// checkpoints and flushes), then the index it updates, the projector, the store.
+// Members are destroyed in reverse order: the projections first (their runners stop, which
+// checkpoints and flushes), then the store.
 struct ReadModel {
   std::string dir;  // the generation's directory name under the data directory
   std::unique_ptr<ReadStore> store;
-  CustomerProjector customer_projector;
-  std::unique_ptr<CustomerIndex> customer_index;  // serving generations only
-  std::unique_ptr<ProjectorRunner> customer_runner;
+  std::unique_ptr<ProjectionSet> projections;
 };
 
 // Thread-safe.

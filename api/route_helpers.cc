@@ -11,7 +11,8 @@
 #include "domain/numbers.h"
 #include "domain/topics.h"
 #include "infra/log.h"
-#include "projections/customer_projector.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/customers/customers_projector.h"
 
 namespace keel {
 namespace {
@@ -105,7 +106,13 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
   r.Send(out->status, SuccessBody(message, out->json, meta), headers);
 }
 
-void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then) {
+const CustomerIndex* CustomerIndexOf(const ReadModel& rm) {
+  const auto* customers = rm.projections->Find<CustomersProjector>();
+  return customers ? customers->index() : nullptr;
+}
+
+void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then,
+                   std::string_view topic) {
   auto rm = ctx.read_models.Current();
   std::optional<std::string> spec;
   if (auto it = req.query.find("minPosition"); it != req.query.end()) spec = it->second;
@@ -135,12 +142,14 @@ void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPo
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  if (rm->customer_runner->Applied(positions)) return then(req, *rm, r, true);
+  ProjectorRunner* runner = rm->projections->RunnerOfTopic(topic);
+  if (!runner) return SendError(r, Error::Internal("No projection follows " + std::string(topic)));
+  if (runner->Applied(positions)) return then(req, *rm, r, true);
   // A position the log has not reached names no command's answer: waiting for it would only
   // hold the request for the whole bound. Asked only of positions not applied yet: on Kafka
   // the log's end is a broker round trip.
   for (auto [partition, offset] : positions) {
-    auto end = ctx.log.EndOffset(std::string(kCustomersTopic), partition);
+    auto end = ctx.log.EndOffset(std::string(topic), partition);
     if (!end) return SendError(r, end.error());
     if (offset >= *end) {
       return invalid("Position " + std::to_string(partition) + ":" + std::to_string(offset) +
@@ -155,7 +164,7 @@ void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPo
   copy->header = [](const std::string&) { return std::optional<std::string>(); };
   copy->cookie = copy->header;
   copy->body.clear();
-  auto st = rm->customer_runner->WhenApplied(
+  auto st = runner->WhenApplied(
       std::move(positions), deadline,
       [copy, rm, r, then = std::move(then)](bool caught_up) mutable {
         auto held = std::move(rm);

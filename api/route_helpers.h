@@ -14,6 +14,7 @@
 #include "api/http_server.h"
 #include "api/read_model.h"
 #include "api/routes.h"
+#include "domain/topics.h"
 
 namespace keel {
 
@@ -66,9 +67,15 @@ std::optional<std::string> StoredStringMember(std::string_view json, std::string
 // at once when no position is named. No HTTP thread waits: `then` may run on the projection's
 // waiting thread, with a copy of the request whose header and cookie accessors answer nothing
 // (the connection's headers are gone by then), and must not block. A malformed position, or
-// one beyond the log's end, is answered 400 here; too many waits at once, 429.
+// one beyond the log's end, is answered 400 here; too many waits at once, 429. Positions are
+// of `topic` (the stream whose commands answered them); its projections are waited for.
+class CustomerIndex;
 using AfterPosition = std::function<void(HttpRequest&, ReadModel&, HttpResponder&, bool)>;
-void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then);
+void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then,
+                   std::string_view topic = kCustomersTopic);
+
+// The live customer index of a generation, or nullptr (lists then scan the store).
+const CustomerIndex* CustomerIndexOf(const ReadModel& rm);
 
 // The lookup and the visibility check run after the wait: they get the copied request, and
 // must capture nothing of the handler's.

@@ -10,12 +10,13 @@
 #include <mutex>
 
 #include "api/envelope.h"
-#include "api/route_helpers.h"
 #include "api/openapi_doc.h"
+#include "api/route_helpers.h"
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
-#include "projections/customer_projector.h"
+#include "projections/customer_history/history_projector.h"
+#include "projections/customers/customer_queries.h"
 
 namespace keel {
 namespace {
@@ -128,10 +129,13 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));
     }
     auto rm = ctx.read_models.Current();
-    if (rm->customer_runner->stalled()) {
-      return SendError(r, Error::Unavailable("Projection customers is stalled"));
+    for (const auto& runner : rm->projections->runners()) {
+      if (runner->stalled()) {
+        return SendError(r,
+                         Error::Unavailable("Projection " + runner->group().name + " is stalled"));
+      }
     }
-    if (!rm->customer_runner->caught_up()) {
+    if (!rm->projections->caught_up()) {
       return SendError(r, Error::Unavailable("Projections are catching up with the log"));
     }
     r.Send(200, SuccessBody("ready", R"({"status":"ready"})"));
@@ -222,7 +226,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     AwaitPosition(
         req, ctx, r,
         [query = std::move(*query)](HttpRequest&, ReadModel& rm, HttpResponder& r, bool caught_up) {
-          auto page = QueryCustomers(*rm.store, rm.customer_index.get(), query);
+          auto page = QueryCustomers(*rm.store, CustomerIndexOf(rm), query);
           if (!page) return SendError(r, page.error());
           r.Send(200,
                  SuccessBody("Customers retrieved", JsonArray(page->items),
@@ -252,45 +256,53 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
   server.AddRoute("GET", "/api/v1/admin/projections", [&ctx](HttpRequest&, HttpResponder r) {
     auto rm = ctx.read_models.Current();
-    auto status = rm->customer_runner->Describe(ctx.clock.NowMillis());
-    if (!status) return SendError(r, status.error());
-    JsonWriter w;
-    w.BeginArray().BeginObject();
-    w.Key("name").String(status->name).Key("topic").String(status->topic);
     auto rebuild = ctx.rebuild_progress ? ctx.rebuild_progress() : std::nullopt;
-    const bool rebuilding = rebuild && rebuild->projection == status->name &&
-                            (rebuild->phase == "replaying" || rebuild->phase == "catching up");
-    w.Key("state").String(rebuilding ? "rebuilding" : status->state);
-    w.Key("lastError");
-    status->last_error.empty() ? w.Null() : w.String(status->last_error);
-    w.Key("eventsPerSecond").Double(status->events_per_second);
-    int64_t lag = 0;
-    double lag_seconds = 0;
-    for (const auto& p : status->partitions) {
-      lag += p.lag;
-      lag_seconds = std::max(lag_seconds, p.lag_seconds);
-    }
-    w.Key("lag").Int(lag).Key("lagSeconds").Double(lag_seconds);
-    w.Key("counters").BeginObject();
-    w.Key("eventsApplied").Int(status->counters.events_applied);
-    w.Key("skippedUnknown").Int(status->counters.skipped_unknown);
-    w.Key("skippedNewer").Int(status->counters.skipped_newer);
-    w.Key("deadLettered").Int(status->counters.dead_lettered);
-    w.EndObject();
-    w.Key("partitions").BeginArray();
-    for (const auto& p : status->partitions) {
-      w.BeginObject().Key("partition").Int(p.partition).Key("position").Int(p.position);
-      w.Key("end").Int(p.end).Key("lag").Int(p.lag).Key("lagSeconds").Double(p.lag_seconds);
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& runner : rm->projections->runners()) {
+      auto status = runner->Describe(ctx.clock.NowMillis());
+      if (!status) return SendError(r, status.error());
+      w.BeginObject();
+      w.Key("name").String(status->name).Key("topic").String(status->topic);
+      w.Key("readModels").BeginArray();
+      for (const Projector* projector : runner->group().projectors) w.String(projector->name());
+      w.EndArray();
+      // A rebuild builds a whole generation: every group's.
+      const bool rebuilding =
+          rebuild && (rebuild->phase == "replaying" || rebuild->phase == "catching up");
+      w.Key("state").String(rebuilding ? "rebuilding" : status->state);
+      w.Key("lastError");
+      status->last_error.empty() ? w.Null() : w.String(status->last_error);
+      w.Key("eventsPerSecond").Double(status->events_per_second);
+      int64_t lag = 0;
+      double lag_seconds = 0;
+      for (const auto& p : status->partitions) {
+        lag += p.lag;
+        lag_seconds = std::max(lag_seconds, p.lag_seconds);
+      }
+      w.Key("lag").Int(lag).Key("lagSeconds").Double(lag_seconds);
+      w.Key("counters").BeginObject();
+      w.Key("eventsApplied").Int(status->counters.events_applied);
+      w.Key("skippedUnknown").Int(status->counters.skipped_unknown);
+      w.Key("skippedNewer").Int(status->counters.skipped_newer);
+      w.Key("deadLettered").Int(status->counters.dead_lettered);
+      w.EndObject();
+      w.Key("partitions").BeginArray();
+      for (const auto& p : status->partitions) {
+        w.BeginObject().Key("partition").Int(p.partition).Key("position").Int(p.position);
+        w.Key("end").Int(p.end).Key("lag").Int(p.lag).Key("lagSeconds").Double(p.lag_seconds);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("rebuild");
+      if (rebuild) {
+        WriteRebuild(w, *rebuild);
+      } else {
+        w.Null();
+      }
       w.EndObject();
     }
     w.EndArray();
-    w.Key("rebuild");
-    if (rebuild && rebuild->projection == status->name) {
-      WriteRebuild(w, *rebuild);
-    } else {
-      w.Null();
-    }
-    w.EndObject().EndArray();
     r.Send(200, SuccessBody("Projections retrieved", w.str()));
   });
 
@@ -322,7 +334,7 @@ void AddAdminRoutes(HttpServer& server, RouteContext& ctx) {
     });
     if (!st) return SendError(r, st.error());
     JsonWriter meta;
-    meta.BeginObject().Key("total").Int(rm->customer_runner->counters().dead_lettered).EndObject();
+    meta.BeginObject().Key("total").Int(rm->projections->dead_lettered()).EndObject();
     r.Send(200, SuccessBody("Dead letters retrieved", JsonArray(items), meta.str()));
   });
 }

@@ -15,7 +15,8 @@
 #include "domain/ids.h"
 #include "domain/order.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_projector.h"
+#include "projections/customers/customer_records.h"
+#include "projections/orders/orders_projector.h"
 
 namespace keel {
 namespace {
@@ -37,7 +38,7 @@ std::string RandomId(std::mt19937_64& random) {
 Result<StoreBenchResult> RunStoreBench(const StoreBenchOptions& options) {
   std::error_code ec;
   std::filesystem::remove_all(options.dir, ec);
-  auto opened = RocksStore::Open(options.dir, ReadModelTables(), /*bulk_load=*/false);
+  auto opened = RocksStore::Open(options.dir, ProjectionSet::Tables(), /*bulk_load=*/false);
   if (!opened) return Fail(opened.error());
   RocksStore& store = **opened;
 

@@ -1,6 +1,8 @@
-// Projector: folds events of one topic into read-model writes. Pure with respect to I/O: it
+// Projector: folds events into the writes of one read model. Pure with respect to I/O: it
 // reads current state through a StateView (the store seen through the batch being built) and
-// returns writes; the runner commits them with the checkpoint.
+// returns writes; the runner commits them with the checkpoint. Projectors reading one topic
+// form a group that one runner folds: every event goes through each of them in turn, and their
+// writes commit together in one batch with one checkpoint.
 #pragma once
 
 #include <optional>
@@ -33,7 +35,9 @@ class Projector {
  public:
   virtual ~Projector() = default;
   virtual std::string_view name() const = 0;
-  virtual std::string_view topic() const = 0;
+  // The topics it reads. A projector joins the group of each; its writes for an event commit
+  // with that topic's checkpoint.
+  virtual std::vector<std::string_view> topics() const = 0;
   // The tables this projector owns (column families to create).
   virtual std::vector<std::string> tables() const = 0;
   // Appends the writes that fold `event` (already upcast and supported) into the read model.
@@ -49,6 +53,18 @@ class Projector {
   // checkpoint): forget anything remembered from its events. Called by the thread that folds
   // those partitions.
   virtual void Discard(const std::vector<int32_t>& /*partitions*/) {}
+  // Another projector of the group refused the event at (partition, offset), which this one
+  // had applied: its writes are dropped (the event is dead-lettered), so forget what was
+  // remembered of it. Called by the thread that folds the partition.
+  virtual void Unapply(int32_t partition, int64_t /*offset*/) { Discard({partition}); }
+  // The batch's writes of these partitions are in the store; their positions are published
+  // when this returns. For in-memory views that must be current when a read's wait ends: hand
+  // them the typed changes of the batch. Must be quick and must not fail (the store has the
+  // batch already). Called by the thread that folds those partitions.
+  virtual void Committed(const std::vector<int32_t>& /*partitions*/) {}
+  // A serving generation's runner has started: load the in-memory views from the store (the
+  // commits that arrive meanwhile must be held and replayed after the load).
+  virtual Status StartViews(ReadStore& /*store*/) { return {}; }
 };
 
 // Tables every projection database has, whatever its projectors.

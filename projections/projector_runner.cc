@@ -174,7 +174,19 @@ std::string DeadLetterKey(std::string_view topic, int32_t partition, int64_t off
 
 ProjectorRunner::ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector,
                                  Options options)
-    : log_(log), store_(store), projector_(projector), options_(options) {}
+    : ProjectorRunner(log, store,
+                      ProjectionGroup{.name = std::string(projector.name()),
+                                      .topic = std::string(projector.topics().at(0)),
+                                      .projectors = {&projector}},
+                      std::move(options)) {}
+
+ProjectorRunner::ProjectorRunner(EventLog& log, ReadStore& store, ProjectionGroup group,
+                                 Options options)
+    : log_(log), store_(store), group_(std::move(group)), options_(std::move(options)) {}
+
+void ProjectorRunner::Discard(const std::vector<int32_t>& partitions) {
+  for (Projector* projector : group_.projectors) projector->Discard(partitions);
+}
 
 ProjectorRunner::~ProjectorRunner() {
   Stop();
@@ -215,20 +227,20 @@ Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions, 
   std::vector<ProjectionCounters> counters(partitions.size());
   for (size_t i = 0; i < partitions.size(); ++i) {
     const int32_t p = partitions[i];
-    auto v = store_.Get(kCheckpointsTable, CheckpointKey(projector_.name(), projector_.topic(), p));
+    auto v = store_.Get(kCheckpointsTable, CheckpointKey(group_.name, group_.topic, p));
     if (!v) return Fail(v.error());
     if (*v) {
       auto offset = ParseInt64(**v);
       if (!offset) return Fail(Error::DataLoss("Corrupt checkpoint for partition " + std::to_string(p)));
       // A read model ahead of the log means the log lost acknowledged events (or is another
       // log): folding on would skip the offsets it reuses.
-      auto end = log_.EndOffset(std::string(projector_.topic()), p);
+      auto end = log_.EndOffset(group_.topic, p);
       if (!end) return Fail(end.error());
       if (*offset > *end) {
         return Fail(Error::DataLoss(
-            "The read model " + std::string(projector_.name()) + " has applied " +
-            std::string(projector_.topic()) + "/" + std::to_string(p) + " up to offset " +
-            std::to_string(*offset) + ", but the log ends at " + std::to_string(*end) +
+            "The read model " + group_.name + " has applied " + group_.topic + "/" +
+            std::to_string(p) + " up to offset " + std::to_string(*offset) +
+            ", but the log ends at " + std::to_string(*end) +
             ": the log lost events it had acknowledged, or belongs to another data directory. "
             "Check it with keel log verify; rebuild the read models with keel replay only once "
             "the log is right"));
@@ -236,7 +248,7 @@ Status ProjectorRunner::ReadCheckpoints(const std::vector<int32_t>& partitions, 
       positions[i] = *offset;
     }
     for (auto [name, field] : kCounterFields) {
-      auto c = store_.Get(kProjectionMetaTable, CounterKey(projector_.name(), name, p));
+      auto c = store_.Get(kProjectionMetaTable, CounterKey(group_.name, name, p));
       if (!c) return Fail(c.error());
       counters[i].*field = *c ? ParseInt64(**c).value_or(0) : 0;
     }
@@ -259,7 +271,7 @@ std::vector<int32_t> ProjectorRunner::PartitionsOf(int worker) const {
 }
 
 std::string ProjectorRunner::WorkerName(int worker) const {
-  std::string name(projector_.name().substr(0, 10));
+  std::string name(group_.name.substr(0, 10));
   name += '/';
   name += std::to_string(worker);
   return name;
@@ -272,7 +284,7 @@ Result<std::unique_ptr<LogReader>> ProjectorRunner::OpenReader(
     std::lock_guard lock(mu_);
     for (int32_t p : partitions) starts.emplace_back(p, positions_[static_cast<size_t>(p)]);
   }
-  return log_.OpenReader(std::string(projector_.topic()), starts);
+  return log_.OpenReader(group_.topic, starts);
 }
 
 Status ProjectorRunner::Start() {
@@ -302,12 +314,12 @@ void ProjectorRunner::Stop() {
   threads_.clear();
   if (auto st = store_.Flush(); !st) {
     Log(LogLevel::kError, "projection flush at stop failed",
-        {{"projection", projector_.name()}, {"error", st.error().message}});
+        {{"projection", group_.name}, {"error", st.error().message}});
   }
 }
 
 void ProjectorRunner::Loop(int worker) {
-  const std::string name(projector_.name());
+  const std::string name(group_.name);
   const auto partitions = PartitionsOf(worker);
   std::unique_ptr<LogReader> reader;
   uint64_t store_epoch = loaded_epoch_;  // the checkpoints in positions_ are of this epoch
@@ -335,7 +347,7 @@ void ProjectorRunner::Loop(int worker) {
         continue;
       }
       store_epoch = epoch;
-      projector_.Discard(partitions);
+      Discard(partitions);
       reader.reset();
       Log(LogLevel::kWarn, "projection folds again from its checkpoints after the store reopened",
           {{"projection", name}});
@@ -417,16 +429,16 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
     for (size_t p = 0; p < touched.size(); ++p) {
       if (touched[p]) partitions.push_back(static_cast<int32_t>(p));
     }
-    projector_.Discard(partitions);
+    Discard(partitions);
   };
-  const std::string topic(projector_.topic());
+  const std::string& topic = group_.topic;
   std::vector<Millis> recorded;
   if (options_.on_commit) recorded.reserve(records.size());
 
   auto dead_letter = [&](const LogRecord& r, const Error& e) {
     JsonWriter w;
     w.BeginObject();
-    w.Key("projection").String(projector_.name());
+    w.Key("projection").String(group_.name);
     w.Key("topic").String(topic);
     w.Key("partition").Int(r.partition);
     w.Key("offset").Int(r.offset);
@@ -456,13 +468,21 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
       case EventSupport::kNewerVersion: ++counters[p].skipped_newer; continue;
       case EventSupport::kSupported: break;
     }
+    // Every projector of the group folds the event, or none does: a refusal drops the writes
+    // of those that took it, and what they remembered of the partition.
     writes.clear();
-    auto st = projector_.Apply(*event, {r.partition, r.offset, r.value}, view, writes);
+    Status st;
+    size_t took = 0;
+    for (; took < group_.projectors.size(); ++took) {
+      st = group_.projectors[took]->Apply(*event, {r.partition, r.offset, r.value}, view, writes);
+      if (!st) break;
+    }
     if (!st) {
       if (st.error().code != ErrorCode::kDataLoss) {
         discard();
         return st;
       }
+      for (size_t i = 0; i < took; ++i) group_.projectors[i]->Unapply(r.partition, r.offset);
       dead_letter(r, st.error());
       continue;
     }
@@ -476,12 +496,10 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
   for (size_t p = 0; p < positions.size(); ++p) {
     if (!touched[p]) continue;
     const auto partition = static_cast<int32_t>(p);
-    batch.push_back({kCheckpointsTable,
-                     CheckpointKey(projector_.name(), topic, partition),
+    batch.push_back({kCheckpointsTable, CheckpointKey(group_.name, topic, partition),
                      std::to_string(positions[p])});
     for (auto [name, field] : kCounterFields) {
-      batch.push_back({kProjectionMetaTable,
-                       CounterKey(projector_.name(), name, partition),
+      batch.push_back({kProjectionMetaTable, CounterKey(group_.name, name, partition),
                        std::to_string(counters[p].*field)});
     }
   }
@@ -491,9 +509,16 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
     return st;
   }
   const auto written = std::chrono::steady_clock::now();
-  // Before the positions are published: a read that waited for one sees what the hooks did.
-  if (options_.on_writes) options_.on_writes(batch);
-  if (options_.on_commit && !recorded.empty()) options_.on_commit(recorded);
+  // Before the positions are published: a read that waited for one finds the in-memory views
+  // current too.
+  {
+    std::vector<int32_t> committed;
+    for (size_t p = 0; p < touched.size(); ++p) {
+      if (touched[p]) committed.push_back(static_cast<int32_t>(p));
+    }
+    for (Projector* projector : group_.projectors) projector->Committed(committed);
+  }
+  if (options_.on_commit && !recorded.empty()) options_.on_commit(group_.name, recorded);
   const auto done = std::chrono::steady_clock::now();
   if (done - started >= std::chrono::seconds(1)) {  // where a stall came from, for operators
     auto ms = [](auto d) {
@@ -527,7 +552,7 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
   std::vector<int64_t> ends;
   int64_t total = 0;
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
-    auto end = log_.EndOffset(std::string(projector_.topic()), p);
+    auto end = log_.EndOffset(group_.topic, p);
     if (!end) return Fail(end.error());
     ends.push_back(*end);
     total += *end;
@@ -590,7 +615,7 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
 void ProjectorRunner::RefreshHealth() {
   std::vector<int64_t> ends;
   for (int32_t p = 0; p < log_.PartitionCount(); ++p) {
-    auto end = log_.EndOffset(std::string(projector_.topic()), p);
+    auto end = log_.EndOffset(group_.topic, p);
     if (!end) return;  // the log is unreachable: keep the last view; reads will report it
     ends.push_back(*end);
   }
@@ -614,8 +639,8 @@ void ProjectorRunner::RefreshHealth() {
 
 Result<ProjectionStatus> ProjectorRunner::Describe(Millis now) {
   ProjectionStatus status;
-  status.name = std::string(projector_.name());
-  status.topic = std::string(projector_.topic());
+  status.name = group_.name;
+  status.topic = group_.topic;
   std::vector<int64_t> positions;
   {
     std::lock_guard lock(mu_);

@@ -1,9 +1,11 @@
-// ProjectorRunner: drives one Projector over every partition of its topic.
+// ProjectorRunner: drives a group of projectors (every read model fed by one topic) over every
+// partition of that topic.
 //
-// Exactly-once effect: each batch of events is folded into one atomic store write that also
-// holds the next offset of every partition touched (the checkpoint) and the projector's
-// counters. On start the runner seeks to the stored checkpoints, never to anything the log
-// remembers for it, so a crash at any moment neither loses nor repeats an effect.
+// Exactly-once effect: each batch of events is folded, by every projector of the group, into
+// one atomic store write that also holds the next offset of every partition touched (the
+// group's checkpoint) and its counters; so exactly-once holds across the group's read models. On
+// start the runner seeks to the stored checkpoints, never to anything the log remembers for it, so
+// a crash at any moment neither loses nor repeats an effect.
 //
 // Undecodable events and events the projector refuses (kDataLoss) go to the dead-letter table
 // with their position and error; unknown types and newer schema versions are skipped and
@@ -72,13 +74,18 @@ class ProjectorRunner final {
     std::chrono::milliseconds stall_after{30000};
     // Called after each commit with the recorded_at of every event it applied (live
     // projections: freshness metrics). Must be quick; runs on the consuming thread.
-    std::function<void(const std::vector<Millis>&)> on_commit;
-    // Called with each batch's writes once they are in the store and before its positions are
-    // published (in-memory indexes that must be current when a read's wait ends). Must not
-    // fail the batch: the store has it already.
-    std::function<void(const std::vector<StoreWrite>&)> on_writes;
+    std::function<void(std::string_view group, const std::vector<Millis>&)> on_commit;
   };
 
+  // The projectors one runner folds, and the name its checkpoints and counters are kept under.
+  struct ProjectionGroup {
+    std::string name;
+    std::string topic;
+    std::vector<Projector*> projectors;  // not owned; outlive the runner
+  };
+
+  ProjectorRunner(EventLog& log, ReadStore& store, ProjectionGroup group, Options options);
+  // A group of one, named after the projector, on its first topic.
   ProjectorRunner(EventLog& log, ReadStore& store, Projector& projector, Options options);
   ~ProjectorRunner();  // Stop()s
   ProjectorRunner(const ProjectorRunner&) = delete;
@@ -128,9 +135,11 @@ class ProjectorRunner final {
   // from a `done`.
   void StopWaits();
 
-  const Projector& projector() const { return projector_; }
+  const ProjectionGroup& group() const { return group_; }
 
  private:
+  // Every projector of the group forgets what it remembered of these partitions' batch.
+  void Discard(const std::vector<int32_t>& partitions);
   // `epoch`: the store's, read before the checkpoints are.
   Status LoadCheckpoints(uint64_t epoch);
   // Positions and counters of `partitions` as the store holds them in `epoch`.
@@ -158,7 +167,7 @@ class ProjectorRunner final {
 
   EventLog& log_;
   ReadStore& store_;
-  Projector& projector_;
+  const ProjectionGroup group_;
   const Options options_;
 
   mutable std::mutex mu_;

@@ -11,10 +11,11 @@
 #include "api/app.h"
 #include "api/read_model.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_projector.h"
-#include "tests/test_app.h"
+#include "projections/customer_history/history_projector.h"
+#include "projections/orders/orders_projector.h"
 #include "projections/projector.h"
 #include "tests/http_client.h"
+#include "tests/test_app.h"
 #include "tests/test_util.h"
 
 namespace keel {
@@ -146,7 +147,8 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
   }
 
   // The counters are not idempotent: any event applied twice or skipped would show here.
-  auto store = RocksStore::Open(dir.path() + "/" + ActiveReadModelDir(dir.path()), ReadModelTables());
+  auto store =
+      RocksStore::Open(dir.path() + "/" + ActiveReadModelDir(dir.path()), ProjectionSet::Tables());
   ASSERT_TRUE(store) << store.error().message;
   int64_t applied = 0;
   ASSERT_TRUE((*store)->Scan(kProjectionMetaTable, "customers/events_applied/", "",

@@ -12,7 +12,6 @@
 #include "domain/ids.h"
 #include "domain/topics.h"
 #include "infra/event_log.h"
-#include "projections/customer_projector.h"
 #include "projections/projector_runner.h"
 #include "tests/test_app.h"
 

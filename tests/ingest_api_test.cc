@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "api/ingest.h"
-#include "projections/customer_projector.h"
 #include "tests/test_app.h"
 
 namespace keel {

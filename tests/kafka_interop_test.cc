@@ -9,7 +9,6 @@
 #include "domain/partitioner.h"
 #include "domain/topics.h"
 #include "infra/kafka_log.h"
-#include "projections/customer_projector.h"
 #include "tests/test_app.h"
 
 namespace keel {

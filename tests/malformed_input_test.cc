@@ -6,7 +6,6 @@
 #include <tuple>
 
 #include "domain/topics.h"
-#include "projections/customer_projector.h"
 #include "tests/test_app.h"
 
 namespace keel {

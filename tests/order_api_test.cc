@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "domain/ids.h"
-#include "projections/customer_projector.h"
 #include "tests/test_app.h"
 
 namespace keel {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "domain/customer.h"
@@ -15,8 +16,15 @@
 #include "domain/topics.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_index.h"
-#include "projections/customer_projector.h"
+#include "projections/customer_history/history_projector.h"
+#include "projections/customers/customer_index.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/customers/customer_records.h"
+#include "projections/customers/customers_projector.h"
+#include "projections/orders/order_queries.h"
+#include "projections/orders/orders_projector.h"
+#include "projections/projection_set.h"
+#include "projections/registry.h"
 #include "tests/test_util.h"
 
 namespace keel {
@@ -36,7 +44,7 @@ constexpr char kTopic[] = "test.events";
 class CountingProjector final : public Projector {
  public:
   std::string_view name() const override { return "counting"; }
-  std::string_view topic() const override { return kTopic; }
+  std::vector<std::string_view> topics() const override { return {kTopic}; }
   std::vector<std::string> tables() const override { return {"counts"}; }
   Status Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                std::vector<StoreWrite>& writes) override {
@@ -123,7 +131,7 @@ TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
 class ScriptedProjector final : public Projector {
  public:
   std::string_view name() const override { return "scripted"; }
-  std::string_view topic() const override { return kTopic; }
+  std::vector<std::string_view> topics() const override { return {kTopic}; }
   std::vector<std::string> tables() const override { return {"late", "seen"}; }
   Status Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                std::vector<StoreWrite>& writes) override {
@@ -140,6 +148,104 @@ class ScriptedProjector final : public Projector {
     return {};
   }
 };
+
+// A second read model of the same topic: keeps a tally in memory, stages it per event and
+// publishes it at commit; refuses (kDataLoss) events of aggregate "refused".
+class TallyProjector final : public Projector {
+ public:
+  std::string_view name() const override { return "tally"; }
+  std::vector<std::string_view> topics() const override { return {kTopic}; }
+  std::vector<std::string> tables() const override { return {"tallies"}; }
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView&,
+               std::vector<StoreWrite>& writes) override {
+    if (event.aggregate_id == "refused") return Fail(Error::DataLoss("tally refuses it"));
+    writes.push_back({"tallies", event.aggregate_id, "1"});
+    staged.push_back(position.offset);
+    return {};
+  }
+  void Unapply(int32_t, int64_t offset) override {
+    ++unapplied;
+    if (!staged.empty() && staged.back() == offset) staged.pop_back();
+  }
+  void Discard(const std::vector<int32_t>&) override { staged.clear(); }
+  void Committed(const std::vector<int32_t>&) override {
+    published.insert(published.end(), staged.begin(), staged.end());
+    staged.clear();
+  }
+  std::vector<int64_t> staged, published;
+  int unapplied = 0;
+};
+
+// Every read model of a topic is folded by one runner: an event goes through each projector in
+// turn and their writes commit together with one checkpoint; when one refuses an event, the
+// others' writes of it are dropped too, and they are told to forget it.
+TEST(ProjectorRunnerTest, AGroupCommitsEveryReadModelsWritesOfAnEventOrNone) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 1});
+  ASSERT_TRUE(log);
+  CountingProjector counting;
+  counting.sick = false;
+  TallyProjector tally;
+  std::vector<std::string> tables = RunnerTables(counting);
+  tables.emplace_back("tallies");
+  auto store = RocksStore::Open(dir.path() + "/store", tables);
+  ASSERT_TRUE(store);
+  auto appended = (*log)->Append(kTopic, "k", {Event("a", 1), Event("refused", 2), Event("b", 3)});
+  ASSERT_TRUE(appended);
+  {
+    ProjectorRunner runner(**log, **store,
+                           {.name = "both", .topic = kTopic, .projectors = {&counting, &tally}},
+                           {.poll_wait = std::chrono::milliseconds(10)});
+    ASSERT_TRUE(runner.Start());
+    ASSERT_TRUE(
+        runner.WaitFor(appended->partition, appended->last_offset, std::chrono::seconds(10)));
+    EXPECT_EQ(runner.counters().events_applied, 2);
+    EXPECT_EQ(runner.counters().dead_lettered, 1);
+    runner.Stop();
+  }
+  auto get = [&](const char* table, const std::string& key) {
+    return (*store)->Get(table, key)->value_or("missing");
+  };
+  EXPECT_EQ(get("counts", "a"), "1");
+  EXPECT_EQ(get("tallies", "a"), "1");
+  // Counting took the refused event before tally refused it: its write is gone as well.
+  EXPECT_EQ(get("counts", "refused"), "missing");
+  EXPECT_EQ(get("tallies", "refused"), "missing");
+  EXPECT_EQ(get("counts", "b"), "1");
+  EXPECT_EQ(tally.unapplied, 0);  // the refusing projector itself is not told
+  EXPECT_EQ(tally.published,
+            (std::vector<int64_t>{appended->first_offset, appended->first_offset + 2}));
+  // One checkpoint, under the group's name.
+  EXPECT_EQ(get("checkpoints", CheckpointKey("both", kTopic, appended->partition)),
+            std::to_string(appended->last_offset + 1));
+  EXPECT_EQ(get("checkpoints", CheckpointKey("counting", kTopic, appended->partition)), "missing");
+}
+
+// The registry is what a generation is made of: one runner per topic, named after it, folding
+// every registered read model of that topic; every table is created once.
+TEST(ProjectionSetTest, GroupsTheRegisteredReadModelsByTopic) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
+  ASSERT_TRUE(log);
+  const std::vector<std::string> tables = ProjectionSet::Tables();
+  EXPECT_EQ(std::set<std::string>(tables.begin(), tables.end()).size(), tables.size());
+  auto store = RocksStore::Open(dir.path() + "/store", tables);
+  ASSERT_TRUE(store) << store.error().message;
+  ProjectionSet set(**log, **store, /*serving=*/true, {});
+  std::vector<std::string> groups, customers_topic;
+  for (const auto& runner : set.runners()) groups.push_back(runner->group().name);
+  for (const Projector* p : set.RunnerOfTopic(kCustomersTopic)->group().projectors) {
+    customers_topic.emplace_back(p->name());
+  }
+  std::vector<std::string> registered;
+  for (const auto& r : RegisteredReadModels()) registered.emplace_back(r.name);
+  EXPECT_EQ(std::count(groups.begin(), groups.end(), "customers"), 1);
+  EXPECT_EQ(customers_topic, (std::vector<std::string>{"orders", "customers", "customer_history"}));
+  for (const auto& name : registered) EXPECT_TRUE(set.Knows(name)) << name;
+  EXPECT_FALSE(set.Knows("nothing"));
+  ASSERT_NE(set.Find<CustomersProjector>(), nullptr);
+  EXPECT_NE(set.Find<CustomersProjector>()->index(), nullptr);  // serving: the index is kept
+}
 
 // The batch overlay indexes a table's writes only once a read needs them; a read then sees the
 // last of several earlier writes of a key, and the batch commits the last write.
@@ -338,6 +444,36 @@ TEST(ProjectorRunnerTest, OffsetsWithoutARecordAreReadPast) {
   runner.Stop();
 }
 
+// The registered projectors, each event applied by every one in turn as the runner applies
+// them (writes of an event in one vector).
+struct RegisteredGroup {
+  explicit RegisteredGroup(bool serving = false) {
+    for (const auto& registration : RegisteredReadModels()) {
+      projectors.push_back(registration.make(serving));
+    }
+  }
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
+               std::vector<StoreWrite>& writes) {
+    for (auto& projector : projectors) {
+      if (auto st = projector->Apply(event, position, view, writes); !st) return st;
+    }
+    return {};
+  }
+  void Discard(const std::vector<int32_t>& partitions) {
+    for (auto& projector : projectors) projector->Discard(partitions);
+  }
+  void Committed(const std::vector<int32_t>& partitions) {
+    for (auto& projector : projectors) projector->Committed(partitions);
+  }
+  const CustomersProjector& customers() const {
+    for (const auto& projector : projectors) {
+      if (auto* c = dynamic_cast<const CustomersProjector*>(projector.get())) return *c;
+    }
+    std::abort();
+  }
+  std::vector<std::unique_ptr<Projector>> projectors;
+};
+
 TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   const std::string id = "018f0000-0000-7000-8000-0000000000aa";
   EventEnvelope registered = MakeEvent(
@@ -350,7 +486,7 @@ TEST(CustomerProjectorTest, RemembersCustomersAndForgetsADroppedBatch) {
   EventEnvelope placed =
       PlacedEvent("018f0000-0000-8000-8000-0000000000bb", order, 1'700'000'000'001);
 
-  CustomerProjector projector;
+  RegisteredGroup projector;
   MapView view;
   std::vector<StoreWrite> writes;
   ASSERT_TRUE(projector.Apply(registered, {0, 0, ""}, view, writes));
@@ -401,10 +537,8 @@ class StoreView final : public StateView {
 // rewrites them in the current form.
 TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   TempDir dir;
-  CustomerProjector projector;
-  std::vector<std::string> tables = projector.tables();
-  tables.emplace_back(kProjectionMetaTable);
-  auto opened = RocksStore::Open(dir.path(), tables);
+  RegisteredGroup projector(/*serving=*/true);
+  auto opened = RocksStore::Open(dir.path(), ProjectionSet::Tables());
   ASSERT_TRUE(opened) << opened.error().message;
   RocksStore& store = **opened;
   const std::string id = "018f0000-0000-7000-8000-0000000000aa";
@@ -435,8 +569,8 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
                            {kOrdersTable, old_order.id, OrderToJson(old_order)}}));
   EXPECT_EQ(**QueryOrder(store, old_order.id), OrderToJson(old_order));
   EXPECT_EQ(**QueryCustomer(store, id), CustomerToJson(old));
-  CustomerIndex index;
-  ASSERT_TRUE(index.Load(store));
+  for (auto& p : projector.projectors) ASSERT_TRUE(p->StartViews(store));
+  const CustomerIndex& index = *projector.customers().index();
   auto count_with_orders = [&](int64_t n) {
     CustomerListQuery q;
     q.min_order_count = n;
@@ -450,7 +584,7 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
     auto st = projector.Apply(event, {0, offset, ""}, view, writes);
     ASSERT_TRUE(st) << st.error().message;
     ASSERT_TRUE(store.Write(writes));
-    ASSERT_TRUE(index.Apply(writes));
+    projector.Committed({0});
   };
   Order order;
   order.customer_id = id;
@@ -512,8 +646,7 @@ TEST(CustomerHistoryTest, ReadsTheLogAndServesInlineEntriesOfOlderReadModels) {
   TempDir dir;
   auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
   ASSERT_TRUE(log);
-  CustomerProjector projector;
-  auto store = RocksStore::Open(dir.path() + "/store", projector.tables());
+  auto store = RocksStore::Open(dir.path() + "/store", ProjectionSet::Tables());
   ASSERT_TRUE(store) << store.error().message;
   auto appended = (*log)->Append(std::string(kCustomersTopic), "c1",
                                  {R"({"n":1})", R"({"n":2})", R"({"n":3})"});

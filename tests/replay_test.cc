@@ -15,10 +15,10 @@ namespace {
 using Snapshot = std::map<std::string, std::map<std::string, std::string>>;
 
 Snapshot Dump(const std::string& path) {
-  auto store = RocksStore::Open(path, ReadModelTables());
+  auto store = RocksStore::Open(path, ProjectionSet::Tables());
   EXPECT_TRUE(store) << store.error().message;
   Snapshot out;
-  for (const auto& table : ReadModelTables()) {
+  for (const auto& table : ProjectionSet::Tables()) {
     auto& rows = out[table];
     EXPECT_TRUE((*store)->Scan(table, "", "", [&](std::string_view k, std::string_view v) {
       rows.emplace(k, v);

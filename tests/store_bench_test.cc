@@ -10,7 +10,8 @@
 #include "domain/customer.h"
 #include "domain/order.h"
 #include "infra/rocks_store.h"
-#include "projections/customer_projector.h"
+#include "projections/customers/customer_records.h"
+#include "projections/orders/orders_projector.h"
 #include "tests/test_util.h"
 
 namespace keel {
@@ -25,7 +26,7 @@ TEST(StoreBenchTest, WritesEveryOrderAndItsCustomersFigures) {
   EXPECT_GT(result->seconds, 0);
   EXPECT_GT(result->cpu_seconds, 0);
 
-  auto store = RocksStore::Open(path, ReadModelTables());
+  auto store = RocksStore::Open(path, ProjectionSet::Tables());
   ASSERT_TRUE(store) << store.error().message;
   std::set<std::string> orders;
   ASSERT_TRUE(

@@ -1,4 +1,4 @@
-#include "projections/customer_index.h"
+#include "projections/customers/customer_index.h"
 
 #include <algorithm>
 #include <mutex>
@@ -9,9 +9,17 @@
 namespace keel {
 
 CustomerIndex::Row CustomerIndex::RowOf(const Customer& c) {
-  return {c.id, c.name, AsciiLower(c.name), c.is_active, c.owner_id.value_or(""),
-          TotalSpendingCents(c), TotalVisits(c),
-          c.stats.order_count, AverageOrderCents(c), c.stats.last_order_at, c.created_at};
+  return {c.id,
+          c.name,
+          AsciiLower(c.name),
+          c.is_active,
+          c.owner_id.value_or(""),
+          TotalSpendingCents(c),
+          TotalVisits(c),
+          c.stats.order_count,
+          AverageOrderCents(c),
+          c.stats.last_order_at,
+          c.created_at};
 }
 
 Status CustomerIndex::Load(ReadStore& store) {
@@ -43,35 +51,13 @@ Status CustomerIndex::Load(ReadStore& store) {
   return {};
 }
 
-Status CustomerIndex::Apply(const std::vector<StoreWrite>& writes) {
-  std::vector<Change> changed;
-  for (const auto& w : writes) {
-    if (!w.value) continue;  // customers are never deleted
-    if (w.table == kCustomersTable) {
-      auto c = CustomerFromJson(*w.value);
-      if (!c) {
-        broken_ = true;
-        return Fail(c.error());
-      }
-      // A record of an older read model holds the figures too.
-      changed.push_back({RowOf(*c), true, ProfileHoldsFigures(*w.value)});
-    } else if (w.table == kCustomerFiguresTable) {
-      Customer c{.id = w.key};
-      if (auto st = DecodeCustomerFigures(*w.value, c); !st) {
-        broken_ = true;
-        return st;
-      }
-      changed.push_back({RowOf(c), false, true});
-    }
-  }
-  if (changed.empty()) return {};
+void CustomerIndex::Apply(const std::vector<Customer>& changed) {
   std::unique_lock lock(mu_);
   if (loading_) {
-    std::move(changed.begin(), changed.end(), std::back_inserter(pending_));
+    for (const Customer& c : changed) pending_.push_back({RowOf(c), true, true});
   } else if (ready_) {  // before any load, the store holds it and the load will read it
-    for (auto& change : changed) Upsert(std::move(change));
+    for (const Customer& c : changed) Upsert({RowOf(c), true, true});
   }
-  return {};
 }
 
 void CustomerIndex::Upsert(Change change) {
@@ -104,12 +90,15 @@ bool CustomerIndex::RowMatches(const CustomerListQuery& q, std::string_view need
   if (q.is_active && r.is_active != *q.is_active) return false;
   if (q.owner_id && r.owner_id != *q.owner_id) return false;
   if (q.name_contains && r.name_lower.find(needle) == std::string::npos) return false;
-  if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents) return false;
-  if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents) return false;
+  if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents)
+    return false;
+  if (q.max_total_spending_cents && r.total_spending_cents > *q.max_total_spending_cents)
+    return false;
   if (q.min_order_count && r.order_count < *q.min_order_count) return false;
   if (q.max_order_count && r.order_count > *q.max_order_count) return false;
   if (q.min_visits && r.visits < *q.min_visits) return false;
-  if (q.last_order_from && (!r.last_order_at || *r.last_order_at < *q.last_order_from)) return false;
+  if (q.last_order_from && (!r.last_order_at || *r.last_order_at < *q.last_order_from))
+    return false;
   if (q.last_order_to && (!r.last_order_at || *r.last_order_at > *q.last_order_to)) return false;
   return true;
 }
@@ -163,7 +152,8 @@ CustomerIndex::Page CustomerIndex::Query(const CustomerListQuery& q) const {
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   if (skip >= matches.size()) return page;
   const size_t end = std::min(matches.size(), skip + static_cast<size_t>(q.limit));
-  std::partial_sort(matches.begin(), matches.begin() + static_cast<long>(end), matches.end(), order);
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<long>(end), matches.end(),
+                    order);
   for (size_t i = skip; i < end; ++i) page.ids.push_back(matches[i]->id);
   return page;
 }

@@ -2,9 +2,10 @@
 // (name, activity, stats, creation time), so that a filtered or sorted list over every
 // customer answers in milliseconds instead of a scan of the store. Loaded from the read model
 // once a generation serves (while the projection runs: Apply calls that arrive during the
-// load are held and replayed after it), then kept current by the projection's commits (Apply
-// runs after each batch is written and before its positions are published, so a read that
-// waited for a position finds the index there too). Until it is ready, lists scan the store.
+// load are held and replayed after it), then kept current by the customers the projection's
+// batches change, handed over typed (Apply runs after each batch is written and before its
+// positions are published, so a read that waited for a position finds the index there too). Until
+// it is ready, lists scan the store.
 //
 // About 120 bytes per customer. Without a loaded index, lists load a transient one from the
 // store for the query: one filter and one order for every path.
@@ -22,7 +23,7 @@
 #include "domain/error.h"
 #include "domain/time.h"
 #include "infra/read_store.h"
-#include "projections/customer_projector.h"
+#include "projections/customers/customer_queries.h"
 
 namespace keel {
 
@@ -31,9 +32,9 @@ class CustomerIndex final {
   // Every customer in the store's customers table; the index is ready once it returns.
   Status Load(ReadStore& store);
   bool ready() const { return ready_.load() && !broken_.load(); }
-  // The customers- and figures-table writes of a committed batch. A record it cannot read
-  // breaks the index for good (queries must then scan the store): it never holds a guess.
-  Status Apply(const std::vector<StoreWrite>& writes);
+  // The customers a committed batch changed, as they are now. A load that failed breaks the
+  // index for good (queries must then scan the store): it never holds a guess.
+  void Apply(const std::vector<Customer>& changed);
   bool broken() const { return broken_.load(); }
 
   struct Page {
@@ -74,7 +75,7 @@ class CustomerIndex final {
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   mutable std::shared_mutex mu_;
-  bool loading_ = false;      // guarded by mu_
+  bool loading_ = false;                         // guarded by mu_
   std::vector<Change> pending_;                  // guarded by mu_; Apply's changes while loading
   std::vector<Row> rows_;                        // guarded by mu_
   std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_

@@ -1,0 +1,130 @@
+#include "projections/customers/customer_queries.h"
+
+#include <limits>
+
+#include "projections/counters.h"
+#include "projections/customers/customer_index.h"
+#include "projections/customers/customer_records.h"
+
+namespace keel {
+
+Status ForEachCustomer(ReadStore& store, const std::function<bool(Customer&&)>& visit) {
+  Status parse_error;
+  auto st = store.Scan(kCustomersTable, "", "", [&](std::string_view key, std::string_view v) {
+    auto c = CustomerFromJson(v);
+    if (c) {
+      if (auto st = ReadCustomerFigures(store, key, *c); !st) c = Fail(st.error());
+    }
+    if (!c) {
+      parse_error = Fail(c.error());
+      return false;
+    }
+    return visit(std::move(*c));
+  });
+  if (!st) return st;
+  return parse_error;
+}
+
+Result<std::optional<std::string>> QueryCustomer(ReadStore& store, std::string_view id) {
+  auto profile = store.Get(kCustomersTable, id);
+  if (!profile) return Fail(profile.error());
+  if (!*profile) return profile;
+  Customer c;
+  auto figures = ReadCustomerFigures(store, id, c);
+  if (!figures) return Fail(figures.error());
+  // None: a record of an older read model, which holds its figures itself (a profile without
+  // any is served with figures of zero, as the projection reads it).
+  if (!*figures && ProfileHoldsFigures(**profile)) return profile;
+  auto served = ServedCustomerJson(**profile, c);
+  if (!served) return Fail(served.error());
+  return std::optional<std::string>(std::move(*served));
+}
+
+Result<int64_t> QueryCustomerCount(ReadStore& store) {
+  return SumCounters(store, kCustomerCountPrefix);
+}
+
+namespace {
+
+// From `index`; without a ready one, from one loaded for this query (O(customers)).
+Result<CustomerIndex::Page> QueryIndex(ReadStore& store, const CustomerIndex* index,
+                                       const CustomerListQuery& q) {
+  CustomerIndex transient;
+  if (!index || !index->ready()) {
+    if (auto st = transient.Load(store); !st) return Fail(st.error());
+    index = &transient;
+  }
+  return index->Query(q);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> QueryCustomerIdsOwnedBy(ReadStore& store,
+                                                         const CustomerIndex* index,
+                                                         const std::string& owner_id) {
+  CustomerListQuery q;
+  q.owner_id = owner_id;
+  q.limit = std::numeric_limits<int>::max();
+  auto found = QueryIndex(store, index, q);
+  if (!found) return Fail(found.error());
+  return std::move(found->ids);
+}
+
+Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index,
+                                    const CustomerListQuery& q) {
+  CustomerPage page;
+  const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
+  const size_t limit = static_cast<size_t>(q.limit);
+
+  if (q.email) {
+    auto id = store.Get(kCustomersByEmailTable, *q.email);
+    if (!id) return Fail(id.error());
+    if (!*id) return page;
+    auto doc = QueryCustomer(store, **id);
+    if (!doc) return Fail(doc.error());
+    if (!*doc) return page;
+    auto c = CustomerFromJson(**doc);
+    if (!c) return Fail(c.error());
+    if (CustomerIndex::Matches(q, *c)) {
+      page.total = 1;
+      if (skip == 0) page.items.push_back(std::move(**doc));
+    }
+    return page;
+  }
+
+  // Unfiltered by creation date, either way: stream the creation index, one page at a time.
+  if (!q.name_contains && !q.is_active && !q.owner_id && !q.has_stats_filter() &&
+      q.sort == CustomerSort::kCreatedAt) {
+    auto total = QueryCustomerCount(store);
+    if (!total) return Fail(total.error());
+    page.total = *total;
+    size_t seen = 0;
+    std::vector<std::string> ids;
+    auto visit = [&](std::string_view key, std::string_view) {
+      if (seen++ >= skip) ids.emplace_back(key.substr(key.find('/') + 1));
+      return ids.size() < limit;
+    };
+    auto st = q.descending ? store.ScanReverse(kCustomersByCreatedTable, "", "", visit)
+                           : store.Scan(kCustomersByCreatedTable, "", "", visit);
+    if (!st) return Fail(st.error());
+    for (const auto& id : ids) {
+      auto doc = QueryCustomer(store, id);
+      if (!doc) return Fail(doc.error());
+      if (*doc) page.items.push_back(std::move(**doc));
+    }
+    return page;
+  }
+
+  // Everything else from the in-memory index.
+  auto found = QueryIndex(store, index, q);
+  if (!found) return Fail(found.error());
+  page.total = found->total;
+  for (const auto& id : found->ids) {
+    auto doc = QueryCustomer(store, id);
+    if (!doc) return Fail(doc.error());
+    if (*doc) page.items.push_back(std::move(**doc));
+  }
+  return page;
+}
+
+}  // namespace keel
