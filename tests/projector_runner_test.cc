@@ -639,6 +639,50 @@ TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   EXPECT_EQ(**QueryCustomer(store, bare.id), CustomerToJson(bare));
 }
 
+// The in-memory index gets the customers a batch changed, typed, when the batch commits: not
+// before, and not the change of an event another read model of the group refused.
+TEST(CustomerProjectorTest, TheIndexGetsABatchsCustomersAtCommitAndNoRefusedEventsChange) {
+  TempDir dir;
+  auto opened = RocksStore::Open(dir.path(), ProjectionSet::Tables());
+  ASSERT_TRUE(opened) << opened.error().message;
+  CustomersProjector projector(/*serving=*/true);
+  ASSERT_TRUE(projector.StartViews(**opened));
+  const CustomerIndex& index = *projector.index();
+  StoreView view(**opened);
+  auto named = [&](const std::string& name) {
+    CustomerListQuery q;
+    q.name_contains = name;
+    return index.Query(q).total;
+  };
+  const std::string id = "018f0000-0000-7000-8000-0000000000aa";
+  std::vector<StoreWrite> writes;
+  ASSERT_TRUE(projector.Apply(
+      MakeEvent(kCustomerRegistered, kCustomerAggregate, id, 1,
+                EncodeCustomerFields(WithDefaults({.name = "Ada", .email = "ada@x.io"})), 1),
+      {0, 0, ""}, view, writes));
+  EXPECT_EQ(named("ada"), 0);  // nothing before the commit
+  ASSERT_TRUE((*opened)->Write(writes));
+  projector.Committed({0});
+  EXPECT_EQ(named("ada"), 1);
+
+  // The next batch: a rename another read model refuses, then one it takes.
+  writes.clear();
+  ASSERT_TRUE(projector.Apply(MakeEvent(kCustomerUpdated, kCustomerAggregate, id, 2,
+                                        EncodeCustomerFields({.name = "Grace"}), 2),
+                              {0, 1, ""}, view, writes));
+  projector.Unapply(0, 1);
+  writes.clear();
+  ASSERT_TRUE(projector.Apply(MakeEvent(kCustomerUpdated, kCustomerAggregate, id, 2,
+                                        EncodeCustomerFields({.name = "Lin"}), 3),
+                              {0, 2, ""}, view, writes));
+  ASSERT_TRUE((*opened)->Write(writes));
+  EXPECT_EQ(named("lin"), 0);
+  projector.Committed({0});
+  EXPECT_EQ(named("lin"), 1);
+  EXPECT_EQ(named("grace"), 0);
+  EXPECT_EQ(named("ada"), 0);
+}
+
 // The customer history table points into the log; entries written by read models built
 // before it did hold the envelope itself, and are still served. Order events are found
 // through the orders' records.
