@@ -132,13 +132,9 @@ std::string CustomerToJson(const Customer& customer);
 // written before the figures were stored apart); without them the baseline and stats stay 0.
 Result<Customer> CustomerFromJson(std::string_view json);
 
-// The read model keeps a customer in two records: the profile as JSON, rewritten by the
-// customer's own events, and the figures (baseline and stats) in a fixed binary layout of 82
-// bytes, rewritten by every order too.
+// The customer's profile alone (the read model keeps its figures apart:
+// projections/customers/customer_records.h).
 std::string CustomerProfileToJson(const Customer& customer);
-std::string EncodeCustomerFigures(const Customer& customer);
-// Sets the baseline and stats of `customer`; kDataLoss when `record` is not a figures record.
-Status DecodeCustomerFigures(std::string_view record, Customer& customer);
 // The served document of a stored profile and the customer's figures, without parsing the
 // profile. A profile that still holds figures (a record of an older read model) is parsed and
 // written again.

@@ -24,6 +24,11 @@ inline constexpr std::string_view kCustomerCountPrefix = "customers/count/";
 
 std::string CustomerCreatedKey(const Customer& customer);
 
+// The figures (baseline and stats) in a fixed binary layout of 82 bytes.
+std::string EncodeCustomerFigures(const Customer& customer);
+// Sets the baseline and stats of `customer`; kDataLoss when `record` is not a figures record.
+Status DecodeCustomerFigures(std::string_view record, Customer& customer);
+
 // Sets the stored figures of customer `id` on `c`, and says whether there were any; none
 // stored leaves those read from the profile (a record of an older read model holds them).
 // `Store`: a ReadStore or a StateView.

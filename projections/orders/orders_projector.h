@@ -10,6 +10,7 @@
 #include "domain/order.h"
 #include "domain/topics.h"
 #include "infra/read_store.h"
+#include "projections/orders/order_record.h"
 #include "projections/projector.h"
 
 namespace keel {

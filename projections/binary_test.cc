@@ -1,4 +1,4 @@
-#include "domain/binary.h"
+#include "projections/binary.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,89 @@
+#include "projections/orders/order_record.h"
+
+#include "projections/binary.h"
+
+namespace keel {
+
+// 1: without the events' positions (never written since 2, still read).
+constexpr char kOrderRecordFormat = 2;
+
+std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& events) {
+  std::string out;
+  size_t bytes =
+      3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4 + 4 + 12 * events.size();
+  if (o.external_id) bytes += o.external_id->size();
+  for (const auto& item : o.items) bytes += 24 + item.sku.size() + item.name.size();
+  out.reserve(bytes);
+  out.push_back(kOrderRecordFormat);
+  out.push_back(static_cast<char>(o.status));
+  out.push_back(o.external_id ? 1 : 0);
+  for (int64_t v : {o.order_date, o.amount_cents, o.created_at, o.updated_at, o.version}) {
+    PutI64(out, v);
+  }
+  PutText(out, o.id);
+  PutText(out, o.customer_id);
+  if (o.external_id) PutText(out, *o.external_id);
+  PutU32(out, static_cast<uint32_t>(o.items.size()));
+  for (const auto& item : o.items) {
+    PutText(out, item.sku);
+    PutText(out, item.name);
+    PutI64(out, item.qty);
+    PutI64(out, item.price_cents);
+  }
+  PutU32(out, static_cast<uint32_t>(events.size()));
+  for (const LogPosition& at : events) {
+    PutU32(out, static_cast<uint32_t>(at.partition));
+    PutI64(out, at.offset);
+  }
+  return out;
+}
+
+Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition>* events) {
+  if (events) events->clear();
+  if (!record.empty() && record.front() == '{') return OrderFromJson(record);  // older read model
+  auto bad = [&] {
+    return Fail(Error::DataLoss("Order record of " + std::to_string(record.size()) +
+                                " bytes is unreadable"));
+  };
+  BinaryReader in(record);
+  const uint8_t format = in.Byte();
+  if (format != 1 && format != kOrderRecordFormat) return bad();
+  const uint8_t status = in.Byte();
+  const uint8_t flags = in.Byte();
+  if (status > static_cast<uint8_t>(OrderStatus::kCancelled) || flags > 1) return bad();
+  Order o;
+  o.status = static_cast<OrderStatus>(status);
+  o.order_date = in.I64();
+  o.amount_cents = in.I64();
+  o.created_at = in.I64();
+  o.updated_at = in.I64();
+  o.version = in.I64();
+  o.id = in.Text();
+  o.customer_id = in.Text();
+  if (flags & 1) o.external_id = in.Text();
+  const uint64_t items = in.U32();
+  // Each item takes at least 24 bytes: a count beyond what is left is not a record of ours.
+  if (in.bad() || items > record.size() / 24) return bad();
+  o.items.reserve(static_cast<size_t>(items));
+  for (uint64_t i = 0; i < items && !in.bad(); ++i) {
+    OrderItem& item = o.items.emplace_back();
+    item.sku = in.Text();
+    item.name = in.Text();
+    item.qty = in.I64();
+    item.price_cents = in.I64();
+  }
+  if (format >= 2) {
+    const uint64_t count = in.U32();
+    if (in.bad() || count > record.size() / 12) return bad();
+    for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+      LogPosition at;
+      at.partition = static_cast<int32_t>(in.U32());
+      at.offset = in.I64();
+      if (events) events->push_back(at);
+    }
+  }
+  if (in.bad() || !in.done()) return bad();
+  return o;
+}
+
+}  // namespace keel
