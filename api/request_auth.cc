@@ -7,8 +7,8 @@
 
 namespace keel {
 
-Status AuthorizeRequest(AuthService& auth, const CsrfGuard& csrf, std::string_view rule,
-                        HttpRequest& req, const Route& route) {
+Status AuthorizeRequest(AuthService& auth, const SessionStates* sessions, const CsrfGuard& csrf,
+                        std::string_view rule, HttpRequest& req, const Route& route) {
   std::optional<std::string> header = req.header("Authorization");
   std::optional<std::string> cookie;
   std::string_view token;
@@ -39,6 +39,13 @@ Status AuthorizeRequest(AuthService& auth, const CsrfGuard& csrf, std::string_vi
   }
   if (!token.empty()) {
     auto principal = auth.Authenticate(token);
+    if (principal && sessions) {
+      if (auto why = sessions->Ended((*principal)->session_id, (*principal)->user_id)) {
+        principal = Fail(Error::Unauthenticated(
+            *why == kRevokedForDisablement ? std::string("Account is disabled or unknown")
+                                           : "Session has ended: " + SessionEndedBecause(*why)));
+      }
+    }
     if (principal) {
       req.principal = std::move(*principal);
     } else if (rule != "public") {

@@ -4,7 +4,9 @@
 // The session comes from "Authorization: Bearer <token>" or else the session cookie. A
 // state-changing request signed in by the cookie must pass the CSRF guard first (a bearer
 // header cannot be sent by another site's page). On a public route a missing or bad session is
-// no error: the request goes on anonymous.
+// no error: the request goes on anonymous. A session the log says has ended (signed out or
+// revoked, or its user disabled), by whichever process appended it, is refused once the
+// sessions read model has the event, even if this process's own directory has not seen it.
 #pragma once
 
 #include <string_view>
@@ -12,6 +14,7 @@
 #include "api/auth_service.h"
 #include "api/csrf_guard.h"
 #include "api/http_server.h"
+#include "projections/users/sessions_projector.h"
 
 namespace keel {
 
@@ -19,7 +22,8 @@ inline constexpr std::string_view kSessionCookieName = "keel_session";
 
 // Sets req.principal, or refuses (401, 403) with the reason. `rule` is the route's access rule
 // (api/access.h).
-Status AuthorizeRequest(AuthService& auth, const CsrfGuard& csrf, std::string_view rule,
-                        HttpRequest& req, const Route& route);
+// `sessions`: the live sessions view, or nullptr.
+Status AuthorizeRequest(AuthService& auth, const SessionStates* sessions, const CsrfGuard& csrf,
+                        std::string_view rule, HttpRequest& req, const Route& route);
 
 }  // namespace keel

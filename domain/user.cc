@@ -160,6 +160,48 @@ std::string RoleToJson(const RoleInfo& role) {
 
 std::string PermissionToJson(const PermissionInfo& p) { return EncodePermission(p); }
 
+std::string SessionEndedBecause(std::string_view revoked_for) {
+  if (revoked_for == kRevokedForPassword) return "the account's password was changed";
+  if (revoked_for == kRevokedForRole) return "the account's role was changed";
+  if (revoked_for == kRevokedForDisablement) return "the account was disabled";
+  return "signed out";
+}
+
+Result<SessionChange> DecodeSessionChange(const EventEnvelope& e) {
+  auto obj = PayloadObject(e.payload);
+  if (!obj) return Fail(obj.error());
+  SessionChange change;
+  if (e.type == kUserSessionsRevoked) {
+    std::string_view reason, kept;
+    if ((*obj)["reason"].get(reason)) return Fail(BadPayload(e.type, "reason"));
+    if (simdjson::dom::element k; !(*obj)["keptSessionId"].get(k) && k.get(kept)) {
+      return Fail(BadPayload(e.type, "keptSessionId"));
+    }
+    change.reason = reason;
+    change.kept_session_id = kept;
+    return change;
+  }
+  if (e.type != kSessionStarted && e.type != kSessionRevoked) {
+    return Fail(Error::DataLoss("Not a session event: " + e.type));
+  }
+  std::string_view sid, expires;
+  if ((*obj)["sessionId"].get(sid)) return Fail(BadPayload(e.type, "sessionId"));
+  std::optional<Millis> at;
+  if ((*obj)["expiresAt"].get(expires) || !(at = ParseIso8601(expires))) {
+    return Fail(BadPayload(e.type, "expiresAt"));
+  }
+  change.session_id = sid;
+  change.expires_at = *at;
+  if (e.type == kSessionStarted) {
+    std::string_view method;
+    if ((*obj)["method"].get(method)) return Fail(BadPayload(e.type, "method"));
+    change.method = method;
+  } else {
+    change.reason = kRevokedForSignOut;
+  }
+  return change;
+}
+
 UserDirectory::UserDirectory() {
   for (const auto& r : BuiltinRoles()) roles_.emplace(r.name, r);
   for (const auto& p : BuiltinPermissions()) permissions_.emplace(p.name, p);
@@ -243,35 +285,25 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
     (e.type == kUserRoleChanged ? it->second.role : it->second.password_hash) = value;
   } else if (e.type == kUserDisabled || e.type == kUserEnabled) {
     it->second.disabled = e.type == kUserDisabled;
-  } else if (e.type == kSessionStarted || e.type == kSessionRevoked) {
-    auto obj = PayloadObject(e.payload);
-    if (!obj) return Fail(obj.error());
-    std::string_view sid, expires;
-    if ((*obj)["sessionId"].get(sid)) return Fail(BadPayload(e.type, "sessionId"));
-    if ((*obj)["expiresAt"].get(expires) || !ParseIso8601(expires)) {
-      return Fail(BadPayload(e.type, "expiresAt"));
-    }
+  } else if (e.type == kSessionStarted || e.type == kSessionRevoked ||
+             e.type == kUserSessionsRevoked) {
+    auto change = DecodeSessionChange(e);
+    if (!change) return Fail(change.error());
     if (e.type == kSessionStarted) {
-      std::string_view method;
-      if ((*obj)["method"].get(method)) return Fail(BadPayload(e.type, "method"));
-      sessions_[std::string(sid)] = {std::string(sid), e.aggregate_id,         std::string(method),
-                                     e.occurred_at,    *ParseIso8601(expires), false};
-    } else if (auto s = sessions_.find(std::string(sid)); s != sessions_.end()) {
-      s->second.revoked = true;
-      s->second.revoked_for = kRevokedForSignOut;
-    }
-  } else if (e.type == kUserSessionsRevoked) {
-    auto obj = PayloadObject(e.payload);
-    if (!obj) return Fail(obj.error());
-    std::string_view reason, kept;
-    if ((*obj)["reason"].get(reason)) return Fail(BadPayload(e.type, "reason"));
-    if (element k; !(*obj)["keptSessionId"].get(k) && k.get(kept)) {
-      return Fail(BadPayload(e.type, "keptSessionId"));
-    }
-    for (auto& [sid, session] : sessions_) {
-      if (session.user_id == e.aggregate_id && sid != kept && !session.revoked) {
-        session.revoked = true;
-        session.revoked_for = reason;
+      sessions_[change->session_id] = {change->session_id, e.aggregate_id,     change->method,
+                                       e.occurred_at,      change->expires_at, false};
+    } else if (e.type == kSessionRevoked) {
+      if (auto s = sessions_.find(change->session_id); s != sessions_.end()) {
+        s->second.revoked = true;
+        s->second.revoked_for = kRevokedForSignOut;
+      }
+    } else {
+      for (auto& [sid, session] : sessions_) {
+        if (session.user_id == e.aggregate_id && sid != change->kept_session_id &&
+            !session.revoked) {
+          session.revoked = true;
+          session.revoked_for = change->reason;
+        }
       }
     }
   } else {

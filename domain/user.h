@@ -94,6 +94,21 @@ inline constexpr std::string_view kRevokedForDisablement = "disabled";
 std::string EncodeSessionsRevoked(std::string_view reason,
                                   const std::optional<std::string>& kept_session_id);
 
+// What a session event says: SessionStarted (session_id, method, expires_at), SessionRevoked
+// (session_id, expires_at; reason kRevokedForSignOut) or UserSessionsRevoked (reason,
+// kept_session_id, empty when none), of the user e.aggregate_id. kDataLoss for a payload
+// that is not one of them.
+struct SessionChange {
+  std::string session_id;
+  std::string method;
+  Millis expires_at = 0;
+  std::string reason;
+  std::string kept_session_id;
+};
+Result<SessionChange> DecodeSessionChange(const EventEnvelope& event);
+// Why a session ended, for people: its revoked_for code (kRevokedFor…) in words.
+std::string SessionEndedBecause(std::string_view revoked_for);
+
 // {"name","description","permissions":[..]}
 std::string EncodeRole(const RoleInfo& role);
 // {"name","description"}

@@ -3,6 +3,7 @@
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
 #include "projections/orders/orders_projector.h"
+#include "projections/users/sessions_projector.h"
 
 namespace keel {
 namespace {
@@ -12,16 +13,18 @@ std::unique_ptr<Projector> Make(bool) {
   return std::make_unique<P>();
 }
 
-std::unique_ptr<Projector> MakeCustomers(bool serving) {
-  return std::make_unique<CustomersProjector>(serving);
+template <typename P>
+std::unique_ptr<Projector> MakeServing(bool serving) {
+  return std::make_unique<P>(serving);
 }
 
 // Orders first: an order event the order's own fold refuses is dead-lettered before its
 // customer's figures are touched.
 constexpr ReadModelRegistration kReadModels[] = {
     {"orders", &Make<OrdersProjector>},
-    {"customers", &MakeCustomers},
+    {"customers", &MakeServing<CustomersProjector>},
     {"customer_history", &Make<CustomerHistoryProjector>},
+    {"sessions", &MakeServing<SessionsProjector>},
 };
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include "api/auth_service.h"
 #include "domain/json.h"
+#include "domain/topics.h"
+#include "domain/user.h"
 #include "infra/auth_crypto.h"
 #include "infra/embedded_log.h"
 #include "tests/test_app.h"
@@ -184,6 +186,45 @@ TEST_F(AuthApiTest, ForgedExpiredAndAlgNoneTokensAreRefused) {
       R"({"iss":"keel","sub":"x","sid":"made-up","exp":4000000000})", kTestJwtSecret);
   EXPECT_EQ(get(*invented).status, 401);
   EXPECT_EQ(get("garbage").status, 401);
+}
+
+// Another process that follows keel.users (Kafka, several servers) signs a session out: this
+// one refuses the session as soon as its sessions read model has the event, though its own
+// directory never saw the command.
+TEST_F(AuthApiTest, ASessionEndedByAnotherProcessIsRefusedHere) {
+  auto [id, token] = User("elsewhere@x.io", "sales_rep");
+  HttpClient user(app_.base(), token);
+  ASSERT_EQ(user.Send("GET", "/api/v1/auth/me").status, 200);
+  // The session and the user's last version, as the log has them.
+  std::string session_id;
+  int64_t version = 0;
+  ASSERT_TRUE(app_.app().log().ReadAll(std::string(kUsersTopic), [&](const LogRecord& r) {
+    auto e = DecodeEvent(r.value);
+    if (!e || e->aggregate_id != id) return;
+    version = std::max(version, e->aggregate_version);
+    if (e->type == kSessionStarted) session_id = DecodeSessionChange(*e)->session_id;
+  }));
+  ASSERT_FALSE(session_id.empty());
+  EventEnvelope revoked;
+  revoked.event_id = "revoked-elsewhere";
+  revoked.type = std::string(kSessionRevoked);
+  revoked.schema_version = CurrentSchemaVersion(revoked.type);
+  revoked.aggregate_type = std::string(kUserAggregate);
+  revoked.aggregate_id = id;
+  revoked.aggregate_version = version + 1;
+  revoked.occurred_at = revoked.recorded_at = SystemClock().NowMillis();
+  revoked.payload = EncodeSession({.id = session_id, .expires_at = revoked.occurred_at + 60'000});
+  ASSERT_TRUE(app_.app().log().Append(std::string(kUsersTopic), id, {EncodeEvent(revoked)}));
+
+  HttpResult me;
+  for (int i = 0; i < 200; ++i) {
+    me = user.Send("GET", "/api/v1/auth/me");
+    if (me.status == 401) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(me.status, 401) << me.body;
+  EXPECT_EQ(Json(me.body).Str("/message"), "Session has ended: signed out") << me.body;
+  EXPECT_EQ(admin_.Send("GET", "/api/v1/auth/me").status, 200);  // other sessions go on
 }
 
 TEST_F(AuthApiTest, LogoutRevokesTheSessionAndSessionsOutliveRestarts) {
