@@ -25,7 +25,6 @@
 #include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/projector_runner.h"
-#include "projections/users/sessions_projector.h"
 
 namespace keel {
 
@@ -55,11 +54,7 @@ struct App::Impl {
 
   // The server's authorize hook (request_auth.h), with the route's rule.
   Status Authorize(HttpRequest& req, const Route& route) const {
-    // The generation is held for the check alone: its view answers from memory.
-    auto live = read_models.Current();
-    const auto* sessions = live ? live->projections->Find<SessionsProjector>() : nullptr;
-    return AuthorizeRequest(*auth, sessions ? sessions->states() : nullptr, csrf, access.at(&route),
-                            req, route);
+    return AuthorizeRequest(*auth, read_models, csrf, access.at(&route), req, route);
   }
 };
 

@@ -11,6 +11,7 @@
 #include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/projection_set.h"
+#include "projections/users/sessions_projector.h"
 
 namespace keel {
 
@@ -71,6 +72,9 @@ Result<std::shared_ptr<ReadModel>> OpenGeneration(const AppConfig& config, Event
   gen->store = std::move(*store);
   gen->projections =
       std::make_unique<ProjectionSet>(log, *gen->store, /*serving=*/!bulk_load, std::move(options));
+  if (const auto* sessions = gen->projections->Find<SessionsProjector>()) {
+    gen->sessions = sessions->states();
+  }
   return gen;
 }
 

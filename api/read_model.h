@@ -17,6 +17,7 @@
 #include "domain/time.h"
 #include "infra/read_store.h"
 #include "projections/projection_set.h"
+#include "projections/users/sessions_projector.h"
 
 namespace keel {
 
@@ -26,6 +27,9 @@ struct ReadModel {
   std::string dir;  // the generation's directory name under the data directory
   std::unique_ptr<ReadStore> store;
   std::unique_ptr<ProjectionSet> projections;
+  // The sessions view of a serving generation (the authorize hook asks it on every signed-in
+  // request), or nullptr.
+  const SessionStates* sessions = nullptr;
 };
 
 // Thread-safe.

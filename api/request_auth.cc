@@ -6,8 +6,23 @@
 #include "api/access.h"
 
 namespace keel {
+namespace {
 
-Status AuthorizeRequest(AuthService& auth, const SessionStates* sessions, const CsrfGuard& csrf,
+// The principal, unless the log says its session has ended (appended by any process).
+Result<std::shared_ptr<const Principal>> CheckNotEnded(const ReadModels& read_models,
+                                                       std::shared_ptr<const Principal> principal) {
+  auto live = read_models.Current();
+  if (!live || !live->sessions) return principal;
+  auto ended = live->sessions->Ended(principal->session_id);
+  if (!ended) return Fail(Error::Unavailable("Cannot check the session: " + ended.error().message));
+  if (*ended)
+    return Fail(Error::Unauthenticated("Session has ended: " + SessionEndedBecause(**ended)));
+  return principal;
+}
+
+}  // namespace
+
+Status AuthorizeRequest(AuthService& auth, const ReadModels& read_models, const CsrfGuard& csrf,
                         std::string_view rule, HttpRequest& req, const Route& route) {
   std::optional<std::string> header = req.header("Authorization");
   std::optional<std::string> cookie;
@@ -39,13 +54,7 @@ Status AuthorizeRequest(AuthService& auth, const SessionStates* sessions, const 
   }
   if (!token.empty()) {
     auto principal = auth.Authenticate(token);
-    if (principal && sessions) {
-      if (auto why = sessions->Ended((*principal)->session_id, (*principal)->user_id)) {
-        principal = Fail(Error::Unauthenticated(
-            *why == kRevokedForDisablement ? std::string("Account is disabled or unknown")
-                                           : "Session has ended: " + SessionEndedBecause(*why)));
-      }
-    }
+    if (principal) principal = CheckNotEnded(read_models, std::move(*principal));
     if (principal) {
       req.principal = std::move(*principal);
     } else if (rule != "public") {

@@ -14,7 +14,7 @@
 #include "api/auth_service.h"
 #include "api/csrf_guard.h"
 #include "api/http_server.h"
-#include "projections/users/sessions_projector.h"
+#include "api/read_model.h"
 
 namespace keel {
 
@@ -22,8 +22,8 @@ inline constexpr std::string_view kSessionCookieName = "keel_session";
 
 // Sets req.principal, or refuses (401, 403) with the reason. `rule` is the route's access rule
 // (api/access.h).
-// `sessions`: the live sessions view, or nullptr.
-Status AuthorizeRequest(AuthService& auth, const SessionStates* sessions, const CsrfGuard& csrf,
+// `read_models`: whose live generation's sessions view is asked about a signed-in session.
+Status AuthorizeRequest(AuthService& auth, const ReadModels& read_models, const CsrfGuard& csrf,
                         std::string_view rule, HttpRequest& req, const Route& route);
 
 }  // namespace keel

@@ -11,7 +11,7 @@ ProjectionSet::ProjectionSet(EventLog& log, ReadStore& store, bool serving,
     : store_(store) {
   std::vector<ProjectorRunner::ProjectionGroup> groups;
   for (const ReadModelRegistration& registration : RegisteredReadModels()) {
-    projectors_.push_back(registration.make(serving));
+    projectors_.push_back(registration.make(serving ? &store : nullptr));
     Projector* projector = projectors_.back().get();
     for (std::string_view topic : projector->topics()) {
       auto group = std::find_if(groups.begin(), groups.end(),
@@ -34,7 +34,7 @@ std::vector<std::string> ProjectionSet::Tables() {
   std::vector<std::string> tables{std::string(kCheckpointsTable), std::string(kDeadLettersTable),
                                   std::string(kProjectionMetaTable)};
   for (const ReadModelRegistration& registration : RegisteredReadModels()) {
-    for (auto& table : registration.make(false)->tables()) tables.push_back(std::move(table));
+    for (auto& table : registration.make(nullptr)->tables()) tables.push_back(std::move(table));
   }
   return tables;
 }

@@ -55,8 +55,9 @@ class Projector {
   virtual void Discard(const std::vector<int32_t>& /*partitions*/) {}
   // Another projector of the group refused the event at (partition, offset), which this one
   // had applied: its writes are dropped (the event is dead-lettered), so forget what was
-  // remembered of it. Called by the thread that folds the partition.
-  virtual void Unapply(int32_t partition, int64_t /*offset*/) { Discard({partition}); }
+  // remembered of it, and only that (changes staged for earlier events of the batch still
+  // commit). Called by the thread that folds the partition.
+  virtual void Unapply(int32_t partition, int64_t offset) = 0;
   // The batch's writes of these partitions are in the store; their positions are published
   // when this returns. For in-memory views that must be current when a read's wait ends: hand
   // them the typed changes of the batch. Must be quick and must not fail (the store has the

@@ -9,13 +9,13 @@ namespace keel {
 namespace {
 
 template <typename P>
-std::unique_ptr<Projector> Make(bool) {
+std::unique_ptr<Projector> Make(ReadStore*) {
   return std::make_unique<P>();
 }
 
 template <typename P>
-std::unique_ptr<Projector> MakeServing(bool serving) {
-  return std::make_unique<P>(serving);
+std::unique_ptr<Projector> MakeServing(ReadStore* serving_store) {
+  return std::make_unique<P>(serving_store);
 }
 
 // Orders first: an order event the order's own fold refuses is dead-lettered before its

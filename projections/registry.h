@@ -14,9 +14,10 @@ namespace keel {
 
 struct ReadModelRegistration {
   std::string_view name;
-  // One generation's projector. `serving`: the generation serves reads, so in-memory views are
-  // kept (a generation built from scratch has none until it is reopened to serve).
-  std::unique_ptr<Projector> (*make)(bool serving);
+  // One generation's projector. `serving_store`: the store of a generation that serves reads,
+  // whose in-memory views are kept; nullptr for one built from scratch (none until it is
+  // reopened to serve) and for listing tables.
+  std::unique_ptr<Projector> (*make)(ReadStore* serving_store);
 };
 
 // In the order their projectors fold each event of a topic they share: a projector that may

@@ -25,6 +25,7 @@
 #include "projections/orders/orders_projector.h"
 #include "projections/projection_set.h"
 #include "projections/registry.h"
+#include "projections/users/sessions_projector.h"
 #include "tests/test_util.h"
 
 namespace keel {
@@ -46,6 +47,7 @@ class CountingProjector final : public Projector {
   std::string_view name() const override { return "counting"; }
   std::vector<std::string_view> topics() const override { return {kTopic}; }
   std::vector<std::string> tables() const override { return {"counts"}; }
+  void Unapply(int32_t, int64_t) override {}
   Status Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                std::vector<StoreWrite>& writes) override {
     if (event.aggregate_id == "poison" && sick) {
@@ -133,6 +135,7 @@ class ScriptedProjector final : public Projector {
   std::string_view name() const override { return "scripted"; }
   std::vector<std::string_view> topics() const override { return {kTopic}; }
   std::vector<std::string> tables() const override { return {"late", "seen"}; }
+  void Unapply(int32_t, int64_t) override {}
   Status Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                std::vector<StoreWrite>& writes) override {
     const std::string& script = event.aggregate_id;
@@ -447,9 +450,10 @@ TEST(ProjectorRunnerTest, OffsetsWithoutARecordAreReadPast) {
 // The registered projectors, each event applied by every one in turn as the runner applies
 // them (writes of an event in one vector).
 struct RegisteredGroup {
-  explicit RegisteredGroup(bool serving = false) {
+  // `serving_store`: in-memory views are kept, over it.
+  explicit RegisteredGroup(ReadStore* serving_store = nullptr) {
     for (const auto& registration : RegisteredReadModels()) {
-      projectors.push_back(registration.make(serving));
+      projectors.push_back(registration.make(serving_store));
     }
   }
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
@@ -537,10 +541,10 @@ class StoreView final : public StateView {
 // rewrites them in the current form.
 TEST(CustomerProjectorTest, FoldsOnCustomerRecordsOfOlderReadModels) {
   TempDir dir;
-  RegisteredGroup projector(/*serving=*/true);
   auto opened = RocksStore::Open(dir.path(), ProjectionSet::Tables());
   ASSERT_TRUE(opened) << opened.error().message;
   RocksStore& store = **opened;
+  RegisteredGroup projector(&store);
   const std::string id = "018f0000-0000-7000-8000-0000000000aa";
   Customer old{.id = id,
                .name = "Ada",
@@ -645,7 +649,7 @@ TEST(CustomerProjectorTest, TheIndexGetsABatchsCustomersAtCommitAndNoRefusedEven
   TempDir dir;
   auto opened = RocksStore::Open(dir.path(), ProjectionSet::Tables());
   ASSERT_TRUE(opened) << opened.error().message;
-  CustomersProjector projector(/*serving=*/true);
+  CustomersProjector projector(opened->get());
   ASSERT_TRUE(projector.StartViews(**opened));
   const CustomerIndex& index = *projector.index();
   StoreView view(**opened);
@@ -681,6 +685,29 @@ TEST(CustomerProjectorTest, TheIndexGetsABatchsCustomersAtCommitAndNoRefusedEven
   EXPECT_EQ(named("lin"), 1);
   EXPECT_EQ(named("grace"), 0);
   EXPECT_EQ(named("ada"), 0);
+}
+
+// The sessions view answers from the store until it has loaded, from memory after, and takes
+// what commits meanwhile.
+TEST(SessionStatesTest, AnswersFromTheStoreUntilLoadedThenFromMemory) {
+  TempDir dir;
+  auto opened = RocksStore::Open(dir.path(), ProjectionSet::Tables());
+  ASSERT_TRUE(opened) << opened.error().message;
+  const Millis now = 1'800'000'000'000;
+  const std::string later = std::to_string(now + 60'000);
+  ASSERT_TRUE((*opened)->Write(
+      {{kSessionsTable, "s1", "u1\t" + later + "\tsigned_out"},
+       {kSessionsTable, "s2", "u1\t" + later + "\t"},
+       {kSessionsTable, "gone", "u1\t" + std::to_string(now - 1) + "\tsigned_out"}}));
+  SessionStates states(**opened);
+  EXPECT_EQ(**states.Ended("s1"), "signed_out");  // from the store
+  EXPECT_EQ(*states.Ended("s2"), std::nullopt);
+  ASSERT_TRUE(states.Load(now));
+  ASSERT_TRUE((*opened)->Write({{kSessionsTable, "s1", "u1\t" + later + "\t"}}));
+  EXPECT_EQ(**states.Ended("s1"), "signed_out");   // from memory now
+  EXPECT_EQ(*states.Ended("gone"), std::nullopt);  // expired: not kept
+  states.Apply({{"s2", now + 60'000, "password_changed"}}, now);
+  EXPECT_EQ(**states.Ended("s2"), "password_changed");
 }
 
 // The customer history table points into the log; entries written by read models built

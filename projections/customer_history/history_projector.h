@@ -25,6 +25,7 @@ class CustomerHistoryProjector final : public Projector {
   std::vector<std::string> tables() const override { return {std::string(kCustomerEventsTable)}; }
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
+  void Unapply(int32_t, int64_t) override {}  // remembers nothing
 };
 
 // The customer's events, oldest first, as encoded envelopes; empty for an unknown id. The

@@ -10,8 +10,8 @@ namespace keel {
 
 std::string CustomerCreatedKey(const Customer& c) { return Digits20(c.created_at) + "/" + c.id; }
 
-CustomersProjector::CustomersProjector(bool serving)
-    : index_(serving ? std::make_unique<CustomerIndex>() : nullptr) {}
+CustomersProjector::CustomersProjector(ReadStore* serving_store)
+    : index_(serving_store ? std::make_unique<CustomerIndex>() : nullptr) {}
 
 std::vector<std::string> CustomersProjector::tables() const {
   return {std::string(kCustomersTable), std::string(kCustomerFiguresTable),

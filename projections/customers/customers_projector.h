@@ -22,8 +22,9 @@ namespace keel {
 
 class CustomersProjector final : public Projector {
  public:
-  // `serving`: keeps a CustomerIndex (a generation built from scratch has none).
-  explicit CustomersProjector(bool serving = false);
+  // `serving_store`: a serving generation's store; the projector then keeps a CustomerIndex (a
+  // generation built from scratch has none).
+  explicit CustomersProjector(ReadStore* serving_store = nullptr);
 
   std::string_view name() const override { return "customers"; }
   std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }

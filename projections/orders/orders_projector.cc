@@ -24,15 +24,17 @@ Result<const OrderChange*> OrderChangeOf(const EventEnvelope& event,
     int32_t partition = -1;
     int64_t offset = -1;
     std::string event_id;
+    std::string type;
     std::string payload;
     Result<OrderChange> change = Fail(Error::Internal("none yet"));
   };
   thread_local Last last;
   if (last.partition != position.partition || last.offset != position.offset ||
-      last.event_id != event.event_id || last.payload != event.payload) {
+      last.event_id != event.event_id || last.type != event.type || last.payload != event.payload) {
     last.partition = position.partition;
     last.offset = position.offset;
     last.event_id = event.event_id;
+    last.type = event.type;
     last.payload = event.payload;
     last.change = DecodeOrderChange(event);
   }

@@ -43,6 +43,7 @@ class OrdersProjector final : public Projector {
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
+  void Unapply(int32_t, int64_t) override {}  // remembers nothing
 };
 
 }  // namespace keel

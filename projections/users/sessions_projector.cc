@@ -62,7 +62,7 @@ std::string EncodeSessionList(const std::vector<std::pair<std::string, Millis>>&
 
 }  // namespace
 
-Status SessionStates::Load(ReadStore& store) {
+Status SessionStates::Load(Millis now) {
   {
     std::unique_lock lock(mu_);
     loading_ = true;
@@ -70,90 +70,74 @@ Status SessionStates::Load(ReadStore& store) {
   }
   std::vector<Change> loaded;
   Status bad;
-  auto st = store.Scan(kSessionsTable, "", "", [&](std::string_view key, std::string_view v) {
+  auto st = store_.Scan(kSessionsTable, "", "", [&](std::string_view key, std::string_view v) {
     auto record = DecodeSessionRecord(v);
     if (!record) {
       bad = Fail(record.error());
       return false;
     }
-    if (!record->ended_for.empty()) {
-      loaded.push_back(
-          {std::string(key), record->user_id, record->expires_at, record->ended_for, {}});
+    if (!record->ended_for.empty() && record->expires_at >= now) {
+      loaded.push_back({std::string(key), record->expires_at, record->ended_for});
     }
     return true;
   });
-  if (st && bad) {
-    st = store.Scan(kDisabledUsersTable, "", "", [&](std::string_view key, std::string_view) {
-      loaded.push_back({"", std::string(key), 0, "", true});
-      return true;
-    });
-  }
   std::unique_lock lock(mu_);
   loading_ = false;
   if (!st || !bad) {
-    pending_.clear();
+    pending_.clear();  // the store answers meanwhile, and has them
     return !st ? st : bad;
   }
   for (const Change& c : loaded) ApplyLocked(c);
   for (const Change& c : pending_) ApplyLocked(c);
   pending_.clear();
+  PruneLocked(now);
   ready_ = true;
   return {};
 }
 
-void SessionStates::Apply(const std::vector<Change>& changes) {
+void SessionStates::Apply(const std::vector<Change>& changes, Millis now) {
   std::unique_lock lock(mu_);
   if (loading_) {
     pending_.insert(pending_.end(), changes.begin(), changes.end());
-  } else if (ready_) {  // before any load, the store holds it and the load will read it
+  } else if (ready_) {  // before a load, the store answers and the load will read it
     for (const Change& c : changes) ApplyLocked(c);
+    // Expired sessions are refused anyway: forget them once the table has doubled.
+    if (ended_.size() >= 1024 && ended_.size() >= 2 * pruned_size_) PruneLocked(now);
   }
 }
 
 void SessionStates::ApplyLocked(const Change& c) {
-  if (c.user_disabled) {
-    if (*c.user_disabled) {
-      disabled_.insert(c.user_id);
-    } else {
-      disabled_.erase(c.user_id);
-    }
-  }
-  if (c.session_id.empty()) {
-    if (!disabled_.empty()) any_.store(true, std::memory_order_release);
-    return;
-  }
-  latest_ = std::max(latest_, c.expires_at);
   if (c.ended_for.empty()) return;
-  ended_[c.session_id] = {c.expires_at, c.ended_for};
+  ended_.insert_or_assign(c.session_id, std::pair{c.expires_at, c.ended_for});
   any_.store(true, std::memory_order_release);
-  // Sessions that expired are refused anyway: forget them once the table has doubled. The
-  // latest expiry seen is about now plus a session's lifetime.
-  if (ended_.size() >= 1024 && ended_.size() % 1024 == 0) {
-    std::erase_if(ended_,
-                  [&](const auto& e) { return e.second.first < latest_ - kSessionLifetime; });
+}
+
+void SessionStates::PruneLocked(Millis now) {
+  std::erase_if(ended_, [&](const auto& e) { return e.second.first < now; });
+  pruned_size_ = ended_.size();
+}
+
+Result<std::optional<std::string>> SessionStates::Ended(std::string_view session_id) const {
+  if (ready_.load(std::memory_order_acquire)) {
+    if (!any_.load(std::memory_order_acquire)) return std::nullopt;
+    std::shared_lock lock(mu_);
+    if (auto it = ended_.find(session_id); it != ended_.end()) return it->second.second;
+    return std::nullopt;
   }
+  auto stored = store_.Get(kSessionsTable, session_id);
+  if (!stored) return Fail(stored.error());
+  if (!*stored) return std::nullopt;
+  auto record = DecodeSessionRecord(**stored);
+  if (!record) return Fail(record.error());
+  if (record->ended_for.empty()) return std::nullopt;
+  return std::optional<std::string>(record->ended_for);
 }
 
-std::optional<std::string> SessionStates::Ended(std::string_view session_id,
-                                                std::string_view user_id) const {
-  if (!any_.load(std::memory_order_acquire)) return std::nullopt;
-  std::shared_lock lock(mu_);
-  if (auto it = ended_.find(std::string(session_id)); it != ended_.end()) return it->second.second;
-  if (disabled_.contains(std::string(user_id))) return std::string(kRevokedForDisablement);
-  return std::nullopt;
-}
-
-bool SessionStates::ready() const {
-  std::shared_lock lock(mu_);
-  return ready_;
-}
-
-SessionsProjector::SessionsProjector(bool serving)
-    : states_(serving ? std::make_unique<SessionStates>() : nullptr) {}
+SessionsProjector::SessionsProjector(ReadStore* serving_store)
+    : states_(serving_store ? std::make_unique<SessionStates>(*serving_store) : nullptr) {}
 
 std::vector<std::string> SessionsProjector::tables() const {
-  return {std::string(kSessionsTable), std::string(kSessionsByUserTable),
-          std::string(kDisabledUsersTable)};
+  return {std::string(kSessionsTable), std::string(kSessionsByUserTable)};
 }
 
 std::vector<SessionsProjector::Staged>& SessionsProjector::StagedOf(int32_t partition) {
@@ -164,53 +148,58 @@ std::vector<SessionsProjector::Staged>& SessionsProjector::StagedOf(int32_t part
 Status SessionsProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                 StateView& view, std::vector<StoreWrite>& writes) {
   if (event.aggregate_type != kUserAggregate) return {};  // role and permission definitions
+  const bool started = event.type == kSessionStarted;
+  const bool signed_out = event.type == kSessionRevoked;
+  const bool revoked_all = event.type == kUserSessionsRevoked;
+  // A disablement ends every session of the user as well (the directory that decided it may
+  // not have known them all: another process may have started some).
+  const bool disabled = event.type == kUserDisabled;
+  if (!started && !signed_out && !revoked_all && !disabled) return {};
   const std::string& user = event.aggregate_id;
-  std::vector<SessionStates::Change> changes;
-  if (event.type == kUserDisabled || event.type == kUserEnabled) {
-    const bool disabled = event.type == kUserDisabled;
-    writes.push_back(
-        {kDisabledUsersTable, user, disabled ? std::optional<std::string>("") : std::nullopt});
-    changes.push_back({"", user, 0, "", disabled});
-  } else if (event.type == kSessionStarted || event.type == kSessionRevoked ||
-             event.type == kUserSessionsRevoked) {
-    auto change = DecodeSessionChange(event);
-    if (!change) return Fail(change.error());
-    auto stored_list = view.Get(kSessionsByUserTable, user);
-    if (!stored_list) return Fail(stored_list.error());
-    auto list = DecodeSessionList(stored_list->value_or(""));
-    // Expired sessions leave the user's list as it is rewritten (their records stay: a session
-    // is refused once expired whatever they say).
-    std::erase_if(list, [&](const auto& s) { return s.second < event.occurred_at; });
-    auto end = [&](const std::string& sid, const std::string& why) -> Status {
-      auto stored = view.Get(kSessionsTable, sid);
-      if (!stored) return Fail(stored.error());
-      if (!*stored) return {};
-      auto record = DecodeSessionRecord(**stored);
-      if (!record) return Fail(record.error());
-      if (record->user_id != user || !record->ended_for.empty()) return {};
-      record->ended_for = why;
-      writes.push_back({kSessionsTable, sid, EncodeSessionRecord(*record)});
-      changes.push_back({sid, user, record->expires_at, why, {}});
-      return {};
-    };
-    if (event.type == kSessionStarted) {
-      writes.push_back({kSessionsTable, change->session_id,
-                        EncodeSessionRecord({user, change->expires_at, ""})});
-      list.emplace_back(change->session_id, change->expires_at);
-      changes.push_back({change->session_id, user, change->expires_at, "", {}});
-    } else if (event.type == kSessionRevoked) {
-      if (auto st = end(change->session_id, change->reason); !st) return st;
-    } else {
-      for (const auto& [sid, expires] : list) {
-        if (sid == change->kept_session_id) continue;
-        if (auto st = end(sid, change->reason); !st) return st;
-      }
-    }
-    writes.push_back({kSessionsByUserTable, user, EncodeSessionList(list)});
+  SessionChange change;
+  if (disabled) {
+    change.reason = kRevokedForDisablement;
   } else {
-    return {};
+    auto decoded = DecodeSessionChange(event);
+    if (!decoded) return Fail(decoded.error());
+    change = std::move(*decoded);
   }
-  if (states_) {
+  auto stored_list = view.Get(kSessionsByUserTable, user);
+  if (!stored_list) return Fail(stored_list.error());
+  auto list = DecodeSessionList(stored_list->value_or(""));
+  // Expired sessions leave the list, and their records go: they are refused whatever they say.
+  std::erase_if(list, [&](const auto& s) {
+    if (s.second >= event.occurred_at) return false;
+    writes.push_back({kSessionsTable, s.first, std::nullopt});
+    return true;
+  });
+  std::vector<SessionStates::Change> changes;
+  auto end = [&](const std::string& sid) -> Status {
+    auto stored = view.Get(kSessionsTable, sid);
+    if (!stored) return Fail(stored.error());
+    if (!*stored) return {};
+    auto record = DecodeSessionRecord(**stored);
+    if (!record) return Fail(record.error());
+    if (record->user_id != user || !record->ended_for.empty()) return {};
+    record->ended_for = change.reason;
+    writes.push_back({kSessionsTable, sid, EncodeSessionRecord(*record)});
+    changes.push_back({sid, record->expires_at, change.reason});
+    return {};
+  };
+  if (started) {
+    writes.push_back(
+        {kSessionsTable, change.session_id, EncodeSessionRecord({user, change.expires_at, ""})});
+    list.emplace_back(change.session_id, change.expires_at);
+  } else if (signed_out) {
+    if (auto st = end(change.session_id); !st) return st;
+  } else {
+    for (const auto& [sid, expires] : list) {
+      if (sid == change.kept_session_id) continue;
+      if (auto st = end(sid); !st) return st;
+    }
+  }
+  writes.push_back({kSessionsByUserTable, user, EncodeSessionList(list)});
+  if (states_ && !changes.empty()) {
     auto& staged = StagedOf(position.partition);
     for (auto& c : changes) staged.push_back({position.offset, std::move(c)});
   }
@@ -233,14 +222,14 @@ void SessionsProjector::Committed(const std::vector<int32_t>& partitions) {
       std::vector<SessionStates::Change> changes;
       changes.reserve(staged.size());
       for (auto& s : staged) changes.push_back(std::move(s.change));
-      states_->Apply(changes);
+      states_->Apply(changes, SystemClock().NowMillis());
     }
     staged.clear();
   }
 }
 
-Status SessionsProjector::StartViews(ReadStore& store) {
-  return states_ ? states_->Load(store) : Status{};
+Status SessionsProjector::StartViews(ReadStore&) {
+  return states_ ? states_->Load(SystemClock().NowMillis()) : Status{};
 }
 
 }  // namespace keel

@@ -1,11 +1,12 @@
-// The sessions read model: every session the users stream started, whether it has ended
-// (signed out, or all of its user's sessions revoked), and which users are disabled, as the log
-// says, whoever appended it. In a serving generation also SessionStates, an in-memory view the
-// authorize hook asks on every request: a session another process ended is refused here within
-// a projection batch of the event, without this process's write model knowing of it.
+// The sessions read model: every session of the last 24 hours that the users stream started,
+// and whether and why it ended (signed out, or revoked with all of its user's sessions by a new
+// password, a new role or a disablement), as the log says, whoever appended it. In a serving
+// generation also SessionStates, a view the authorize hook asks on every request: a session
+// another process ended is refused here once the projection has the event, even though this
+// process's own directory never saw the command.
 //
-// Kept: live sessions only; a user's list of sessions drops those expired by the time of the
-// event that rewrites it.
+// Bounds: a user's list holds their sessions that have not expired; expired sessions leave it,
+// and their records are deleted, whenever it is rewritten (at the user's next session event).
 #pragma once
 
 #include <atomic>
@@ -14,8 +15,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "domain/time.h"
@@ -27,50 +28,55 @@ namespace keel {
 
 // session id → user id \t expiresAt (ms) \t why it ended ("" while live).
 inline constexpr std::string_view kSessionsTable = "sessions";
-// user id → that user's sessions, "sessionId:expiresAt" separated by commas.
+// user id → that user's unexpired sessions, "sessionId:expiresAt" separated by commas.
 inline constexpr std::string_view kSessionsByUserTable = "sessions_by_user";
-// user id → "" while the user is disabled.
-inline constexpr std::string_view kDisabledUsersTable = "disabled_users";
 
-// What the log says of sessions and users: the view the authorize hook reads. Loaded from the
-// store once a serving generation runs (changes that arrive meanwhile are held and replayed),
-// then kept current by the projection's commits. Thread-safe: reads share a lock.
+// Which sessions the log has ended. Loaded from the store once a serving generation runs
+// (changes that arrive meanwhile are held and replayed), then kept current by the projection's
+// commits; until it has loaded (or if its load failed) it answers from the store. Thread-safe:
+// reads share a lock.
 class SessionStates final {
  public:
   struct Change {
-    std::string session_id;  // empty: a change of the user alone
-    std::string user_id;
+    std::string session_id;
     Millis expires_at = 0;
-    std::string ended_for;              // why the session ended (kRevokedFor…); empty while live
-    std::optional<bool> user_disabled;  // set by UserDisabled / UserEnabled
+    std::string ended_for;  // why it ended (kRevokedFor…); empty: started
   };
 
-  Status Load(ReadStore& store);
-  void Apply(const std::vector<Change>& changes);
-  // Why, when the log ended this session (its kRevokedFor… code) or disabled its user
-  // (kRevokedForDisablement); nullopt for a session it knows no end of (this process's own
-  // directory answers for the rest).
-  std::optional<std::string> Ended(std::string_view session_id, std::string_view user_id) const;
-  bool ready() const;
+  // `store`: the generation's, which it answers from until Load has succeeded.
+  explicit SessionStates(ReadStore& store) : store_(store) {}
+
+  Status Load(Millis now);
+  void Apply(const std::vector<Change>& changes, Millis now);
+  // Why the log ended this session (its kRevokedFor… code); nullopt when it has not (or does
+  // not know it: this process's own directory answers for those). An error when the store
+  // must answer and cannot.
+  Result<std::optional<std::string>> Ended(std::string_view session_id) const;
 
  private:
   void ApplyLocked(const Change& change);  // mu_ held exclusively
+  void PruneLocked(Millis now);            // mu_ held exclusively
 
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  ReadStore& store_;
   mutable std::shared_mutex mu_;
-  // Whether anything has ended: the common answer (nothing) takes no lock.
+  std::atomic<bool> ready_{false};
+  // Whether any session has ended: the common answer (none) takes no lock.
   std::atomic<bool> any_{false};
-  bool ready_ = false;           // guarded by mu_
   bool loading_ = false;         // guarded by mu_
   std::vector<Change> pending_;  // guarded by mu_
-  // Ended sessions (expiry, why), until they expire; guarded by mu_.
-  std::unordered_map<std::string, std::pair<Millis, std::string>> ended_;
-  std::unordered_set<std::string> disabled_;  // guarded by mu_
-  Millis latest_ = 0;                         // the latest expiry seen; guarded by mu_
+  // Ended sessions: expiry and why; guarded by mu_.
+  std::unordered_map<std::string, std::pair<Millis, std::string>, Hash, std::equal_to<>> ended_;
+  size_t pruned_size_ = 0;  // ended_'s size after the last pruning; guarded by mu_
 };
 
 class SessionsProjector final : public Projector {
  public:
-  explicit SessionsProjector(bool serving = false);
+  // `serving_store`: the store of a serving generation (the view is kept), or nullptr.
+  explicit SessionsProjector(ReadStore* serving_store = nullptr);
 
   std::string_view name() const override { return "sessions"; }
   std::vector<std::string_view> topics() const override { return {kUsersTopic}; }

@@ -55,18 +55,27 @@ TEST_F(SessionsProjectorTest, ARevocationEndsEveryOtherSessionOfTheUserOnly) {
   EXPECT_TRUE(Session("t1").ends_with("\t"));
 }
 
-TEST_F(SessionsProjectorTest, AUsersListKeepsOnlyLiveSessions) {
+TEST_F(SessionsProjectorTest, AUsersListKeepsOnlyUnexpiredSessionsAndExpiredRecordsGo) {
   Start("u1", "old", kNow + 10);
   Start("u1", "new", kNow + 60'000);
   Fold(kSessionRevoked, "u1", EncodeSession({.id = "new", .expires_at = kNow + 60'000}), kNow + 20);
+  // A session that ended stays listed (its record says so) until it expires.
   EXPECT_EQ(view_.At(kSessionsByUserTable, "u1"), "new:" + std::to_string(kNow + 60'000));
+  EXPECT_EQ(Session("old"), "none");
 }
 
-TEST_F(SessionsProjectorTest, DisablingAndEnablingAUser) {
+// A disablement ends every session the log has of the user, whoever started them; an
+// enablement brings none back.
+TEST_F(SessionsProjectorTest, ADisablementEndsEverySessionOfTheUserForGood) {
+  Start("u1", "s1");
+  Start("u1", "s2");
+  Start("u2", "t1");
   Fold(kUserDisabled, "u1", "{}");
-  EXPECT_EQ(view_.At(kDisabledUsersTable, "u1"), "");
+  EXPECT_TRUE(Session("s1").ends_with("\tdisabled")) << Session("s1");
+  EXPECT_TRUE(Session("s2").ends_with("\tdisabled"));
+  EXPECT_TRUE(Session("t1").ends_with("\t"));
   Fold(kUserEnabled, "u1", "{}");
-  EXPECT_EQ(view_.At(kDisabledUsersTable, "u1"), std::nullopt);
+  EXPECT_TRUE(Session("s1").ends_with("\tdisabled"));
 }
 
 TEST_F(SessionsProjectorTest, AMalformedSessionEventIsRefused) {
