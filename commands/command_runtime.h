@@ -33,6 +33,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -113,7 +114,7 @@ class CommandRuntime final {
   CommandRuntime(S stream, EventLog& log, Clock& clock,
                  std::chrono::milliseconds duplicate_wait = kDuplicateWait)
       : stream_(std::move(stream)), log_(log), clock_(clock) {
-    if constexpr (kIdempotent) answers_.emplace(clock, in_flight_, duplicate_wait);
+    if constexpr (kIdempotent) answers_.emplace(clock, *in_flight_, duplicate_wait);
   }
   CommandRuntime(const CommandRuntime&) = delete;
   CommandRuntime& operator=(const CommandRuntime&) = delete;
@@ -129,7 +130,7 @@ class CommandRuntime final {
   bool loaded() const { return loaded_.load(); }
 
   // Commands whose events are being appended, and requests waiting for one with their key.
-  int64_t in_flight() const { return in_flight_.load(); }
+  int64_t in_flight() const { return in_flight_->load(); }
   // Changes with every fold: what was read from the model is current while it is unchanged.
   uint64_t generation() const { return generation_.load(); }
 
@@ -333,12 +334,15 @@ class CommandRuntime final {
   // failed append makes the model stale before `then(result)` runs.
   template <typename Then>
   void EnqueueAppend(const std::string& key, std::vector<std::string> values, Then then) {
-    ++in_flight_;
+    ++*in_flight_;
+    // After `then`, the callback touches nothing of the runtime: whoever waited for the answer
+    // may destroy it at once (the count it drops is shared).
     log_.AppendAsync(std::string(S::kTopic), key, std::move(values),
-                     [this, then = std::move(then)](Result<AppendResult> appended) mutable {
+                     [this, in_flight = in_flight_,
+                      then = std::move(then)](Result<AppendResult> appended) mutable {
                        if (!appended) stale_ = true;  // the model holds events the log does not
                        then(std::move(appended));
-                       --in_flight_;
+                       --*in_flight;
                      });
   }
 
@@ -352,7 +356,8 @@ class CommandRuntime final {
   std::atomic<bool> stale_{false};
   std::atomic<bool> loaded_{false};
   std::atomic<uint64_t> generation_{1};
-  std::atomic<int64_t> in_flight_{0};
+  const std::shared_ptr<std::atomic<int64_t>> in_flight_ =
+      std::make_shared<std::atomic<int64_t>>(0);
   // kIdempotent only; after in_flight_, which it counts in.
   std::optional<IdempotentAnswers<Answer>> answers_;
 };
