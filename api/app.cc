@@ -10,7 +10,6 @@
 
 #include "api/access.h"
 #include "api/blocking_work.h"
-#include "api/command_service.h"
 #include "api/csrf_guard.h"
 #include "api/generations.h"
 #include "api/http_server.h"
@@ -18,6 +17,7 @@
 #include "api/read_model.h"
 #include "api/request_auth.h"
 #include "api/routes.h"
+#include "commands/command_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"

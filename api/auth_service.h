@@ -1,6 +1,7 @@
-// AuthService: who is asking. Runs the user commands (register, change, sessions, roles) against
-// the UserDirectory folded from the users topic, signs and checks session tokens, and guards
-// password sign-in against guessing.
+// AuthService: who is asking. Signs and checks session tokens, guards password sign-in against
+// guessing, admits Google accounts by the allow-list, hashes passwords, and runs the user
+// commands (register, change, sessions, roles) through UserService, whose directory is never
+// ahead of the log.
 //
 // Sessions: a session is a SessionStarted event; its token is a JWT (HS256, KEEL_JWT_SECRET)
 // naming the user and the session, valid 24 hours. A token is accepted while its signature and
@@ -19,18 +20,15 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "api/google_allow_list.h"
 #include "api/login_throttle.h"
 #include "commands/user_commands.h"
+#include "commands/user_service.h"
 #include "infra/event_log.h"
 
 namespace keel {
@@ -124,30 +122,14 @@ class AuthService final {
   };
 
  private:
-  // Decides under the lock, folds, appends to the users topic under `key`, waits for the log.
-  Status Run(const std::string& key,
-             const std::function<Result<std::vector<EventEnvelope>>(const UserDirectory&,
-                                                                    const CommandMeta&)>& decide,
-             CommandMeta meta);
-  Status RunRegister(const std::string& id, const NewUser& user, const CommandMeta& meta);
-  Status RunChange(const std::string& id, const UserChange& change, const CommandMeta& meta);
-  Status ReloadLocked();  // mu_ held exclusively
-
   AuthConfig config_;
   GoogleAllowList google_allowed_;  // parsed by Load
-  EventLog& log_;
   Clock& clock_;
   IdGenerator& ids_;
   const uint64_t
       instance_;  // tells this service's cached tokens from another's (tests run several)
 
-  mutable std::shared_mutex mu_;
-  UserDirectory dir_;     // guarded by mu_
-  Millis pruned_at_ = 0;  // when expired sessions last left the directory; guarded by mu_
-  std::atomic<uint64_t> generation_{1};  // bumped by every fold
-  std::atomic<bool> stale_{false};
-  std::mutex append_mu_;  // one user command at a time: decide, fold and append in order
-
+  UserService users_;
   LoginThrottle throttle_;
 };
 

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "api/command_service.h"
+#include "commands/command_service.h"
 #include "domain/record_splitter.h"
 
 namespace keel {

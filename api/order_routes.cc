@@ -152,10 +152,10 @@ void AddOrderRoutes(HttpServer& server, RouteContext& ctx) {
     ctx.commands.PlaceOrder(std::move(*input), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
       bool partial = false;
       out = CompleteOrderAnswer(ctx, std::move(out), &partial);
-      AnswerCommand(ctx, "PlaceOrder", r, out,
-                    out && out->status == 201 ? "Order created"
-                                              : "Order already recorded under this orderId",
-                    partial ? Headers{{"X-Keel-Partial", "items"}} : Headers{});
+      AnswerCommand(
+          ctx, "PlaceOrder", r, out,
+          out && out->created ? "Order created" : "Order already recorded under this orderId",
+          partial ? Headers{{"X-Keel-Partial", "items"}} : Headers{});
     });
   });
 

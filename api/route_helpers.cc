@@ -103,7 +103,7 @@ void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
                                                 std::to_string(out->position->last_offset));
     meta = "{\"position\":" + PositionJson(*out->position) + "}";
   }
-  r.Send(out->status, SuccessBody(message, out->json, meta), headers);
+  r.Send(out->created ? 201 : 200, SuccessBody(message, out->json, meta), headers);
 }
 
 const CustomerIndex* CustomerIndexOf(const ReadModel& rm) {

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "api/blocking_work.h"
-#include "api/command_service.h"
 #include "api/http_server.h"
 #include "api/read_model.h"
 #include "api/routes.h"
+#include "commands/command_service.h"
 #include "domain/topics.h"
 
 namespace keel {

@@ -163,7 +163,7 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!meta) return refuse(meta.error());
     ctx.commands.Register(std::move(*fields), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) {
       AnswerCommand(ctx, "RegisterCustomer", r, out,
-                    out && out->status == 201 ? "Customer created" : "Customer unchanged");
+                    out && out->created ? "Customer created" : "Customer unchanged");
     });
   });
 

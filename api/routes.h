@@ -7,11 +7,11 @@
 #include <optional>
 
 #include "api/auth_service.h"
-#include "api/command_service.h"
-#include "api/ingest.h"
-#include "api/read_model.h"
 #include "api/http_server.h"
+#include "api/ingest.h"
 #include "api/metrics.h"
+#include "api/read_model.h"
+#include "commands/command_service.h"
 #include "infra/read_store.h"
 #include "projections/projector_runner.h"
 

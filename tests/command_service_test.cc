@@ -1,7 +1,7 @@
 // CommandService with the real embedded log beneath a fault-injecting decorator: requests with
 // an Idempotency-Key whose first request is still being appended wait for its answer (bounded)
 // instead of being refused, and never block the caller's thread.
-#include "api/command_service.h"
+#include "commands/command_service.h"
 
 #include <gtest/gtest.h>
 
@@ -107,7 +107,7 @@ TEST_F(CommandServiceTest, DuplicatesWaitForTheFirstAndGetItsAnswer) {
   ASSERT_TRUE(got[0]) << got[0].error().message;
   for (const auto& r : got) {
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->status, 201);
+    EXPECT_TRUE(r->created);
     EXPECT_EQ(r->json, got[0]->json);
     ASSERT_TRUE(r->position);
     EXPECT_EQ(r->position->first_offset, got[0]->position->first_offset);
@@ -145,7 +145,7 @@ TEST_F(CommandServiceTest, DuplicatesGetTheFirstsErrorAndTheKeyIsFreeAgain) {
   Register("first@x.io", "k2", retry.Expect());
   ASSERT_TRUE(retry.AwaitCount(1));
   ASSERT_TRUE(retry.got()[0]) << retry.got()[0].error().message;
-  EXPECT_EQ(retry.got()[0]->status, 201);
+  EXPECT_TRUE(retry.got()[0]->created);
   EXPECT_EQ(Appended(), 1);
 }
 
@@ -166,7 +166,7 @@ TEST_F(CommandServiceTest, ARetryAfterALostAnswerGetsTheEffectTheLogHolds) {
   Register("lost@x.io", "k-lost", retry.Expect());
   ASSERT_TRUE(retry.AwaitCount(1));
   ASSERT_TRUE(retry.got()[0]) << retry.got()[0].error().message;
-  EXPECT_EQ(retry.got()[0]->status, 201);
+  EXPECT_TRUE(retry.got()[0]->created);
   EXPECT_EQ(Appended(), 1) << "the retry appended nothing";
   // And it is remembered: a third try gets the same answer at once.
   Answers third;

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <thread>
 
-#include "api/command_service.h"
 #include "api/ingest.h"
+#include "commands/command_service.h"
 #include "domain/ids.h"
 #include "infra/embedded_log.h"
 #include "tests/faulty_log.h"

@@ -1,0 +1,230 @@
+#include "commands/command_service.h"
+
+#include <memory>
+
+namespace keel {
+
+Status CommandService::Stream::Fold(WriteModel& state, const Decision& decision,
+                                    const EventEnvelope& event) {
+  if (decision.placement && event.type == kOrderPlaced) {
+    return state.ApplyOrder(event, *decision.placement);
+  }
+  return state.Apply(event);
+}
+
+Result<CommandOutcome> CommandService::Stream::AnswerFor(const WriteModel& state,
+                                                         Decision& decision) {
+  auto outcome = AnswerOf(state, decision.subject, decision.subject_id, decision.created);
+  if (outcome && !decision.answer_json.empty()) outcome->json = std::move(decision.answer_json);
+  return outcome;
+}
+
+std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteModel& state,
+                                                                 const EventEnvelope& event) {
+  const bool created = event.type == kCustomerRegistered || event.type == kOrderPlaced;
+  auto outcome = AnswerOf(
+      state, event.aggregate_type == kOrderAggregate ? Subject::kOrder : Subject::kCustomer,
+      event.aggregate_id, created);
+  if (!outcome) return std::nullopt;
+  return std::move(*outcome);
+}
+
+CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
+                               std::chrono::milliseconds duplicate_wait)
+    : ids_(ids), runtime_(Stream{}, log, clock, duplicate_wait) {}
+
+Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
+                                                const std::string& id, bool created) {
+  if (subject == Subject::kOrder) {
+    const OrderWriteModel::Entry* o = state.orders.Find(id);
+    if (!o) return Fail(Error::Internal("Command on a missing order " + id));
+    return CommandOutcome{created, OrderWriteModel::ToJson(id, *o), o->version, std::nullopt};
+  }
+  const Customer* c = state.customers.Find(id);
+  if (!c) return Fail(Error::Internal("Command on a missing customer " + id));
+  return CommandOutcome{created, CustomerToJson(*c), c->version, std::nullopt};
+}
+
+Result<CommandService::Decision> CommandService::ForCustomer(
+    const std::string& id, Result<std::vector<EventEnvelope>> events, bool created) {
+  if (!events) return Fail(events.error());
+  return Decision{id, std::move(*events), Subject::kCustomer, id, created};
+}
+
+Result<CommandService::Decision> CommandService::DecidePlacement(const WriteModel& state,
+                                                                 const OrderInput& input,
+                                                                 const CommandMeta& meta,
+                                                                 bool render_answer) {
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_);
+  if (!d) return Fail(d.error());
+  // The write model keeps no items: a new order's answer is rendered from the decision.
+  return Decision{d->customer_id,
+                  std::move(d->events),
+                  Subject::kOrder,
+                  d->order_id,
+                  !d->duplicate,
+                  d->duplicate,
+                  render_answer && d->placed ? OrderToJson(*d->placed) : std::string(),
+                  d->placed ? std::optional(PlacementWithoutItems(*d->placed)) : std::nullopt};
+}
+
+void CommandService::Register(CustomerFields fields, CommandMeta meta, Done done) {
+  std::string id = ids_.NewId();
+  Execute(
+      std::move(meta),
+      [this, id, fields = std::move(fields)](const WriteModel& state,
+                                             const CommandMeta& m) -> Result<Decision> {
+        return ForCustomer(id, DecideRegister(state.customers, {id, fields}, m, ids_),
+                           /*created=*/true);
+      },
+      std::move(done));
+}
+
+template <typename Command, typename DecideOnCustomers>
+void CommandService::ExecuteOnCustomer(Command cmd, DecideOnCustomers decide, CommandMeta meta,
+                                       Done done) {
+  Execute(
+      std::move(meta),
+      [this, cmd = std::move(cmd), decide](const WriteModel& state,
+                                           const CommandMeta& m) -> Result<Decision> {
+        return ForCustomer(cmd.id, decide(state.customers, cmd, m, ids_));
+      },
+      std::move(done));
+}
+
+void CommandService::Update(UpdateCustomer cmd, CommandMeta meta, Done done) {
+  ExecuteOnCustomer(std::move(cmd), DecideUpdate, std::move(meta), std::move(done));
+}
+
+void CommandService::Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done done) {
+  ExecuteOnCustomer(std::move(cmd), DecideDeactivate, std::move(meta), std::move(done));
+}
+
+void CommandService::RecordVisit(keel::RecordVisit cmd, CommandMeta meta, Done done) {
+  ExecuteOnCustomer(std::move(cmd), DecideRecordVisit, std::move(meta), std::move(done));
+}
+
+void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
+  Execute(
+      std::move(meta),
+      [this, input = std::move(input)](const WriteModel& state, const CommandMeta& m)
+          -> Result<Decision> { return DecidePlacement(state, input, m, /*render_answer=*/true); },
+      std::move(done));
+}
+
+void CommandService::ChangeOrderStatus(keel::ChangeOrderStatus cmd, CommandMeta meta, Done done) {
+  Execute(
+      std::move(meta),
+      [this, cmd = std::move(cmd)](const WriteModel& state,
+                                   const CommandMeta& m) -> Result<Decision> {
+        auto events = DecideChangeOrderStatus(state.orders, cmd, m, ids_);
+        if (!events) return Fail(events.error());
+        return Decision{*state.orders.Find(cmd.id)->customer_id, std::move(*events),
+                        Subject::kOrder, cmd.id};
+      },
+      std::move(done));
+}
+
+void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) {
+  runtime_.Execute(
+      std::move(meta),
+      [&decide](const WriteModel& state, const CommandMeta& m) -> Result<Decision> {
+        auto decision = decide(state, m);
+        if (decision && m.owner_scope) {
+          // Checked before anything is answered, so that nothing of another's customer leaks.
+          const Customer* c = state.customers.Find(decision->key);
+          if (!c || c->owner_id != *m.owner_scope) {
+            return Fail(
+                Error::PermissionDenied("Customer " + decision->key + " is not assigned to you"));
+          }
+        }
+        return decision;
+      },
+      std::move(done));
+}
+
+Result<std::shared_ptr<IngestChunk>> CommandService::IngestCustomers(
+    const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta) {
+  return Ingest(
+      records.size(),
+      [&](size_t i, const WriteModel& state, const CommandMeta& m) -> Result<Decision> {
+        const CustomerFields& fields = records[i].second;
+        if (!fields.email || !fields.name) {
+          return Fail(Error::Validation({{"email", "Name and email are required"}}));
+        }
+        if (auto owner = state.customers.OwnerOfEmail(*fields.email)) {
+          return ForCustomer(*owner, DecideUpdate(state.customers,
+                                                  {*owner, fields, false, std::nullopt}, m, ids_));
+        }
+        std::string id = ids_.NewId();
+        return ForCustomer(id, DecideRegister(state.customers, {id, fields}, m, ids_),
+                           /*created=*/true);
+      },
+      [&](size_t i) { return records[i].first; }, meta);
+}
+
+Result<std::shared_ptr<IngestChunk>> CommandService::IngestOrders(
+    const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta) {
+  return Ingest(
+      records.size(),
+      [&](size_t i, const WriteModel& state, const CommandMeta& m) -> Result<Decision> {
+        // Bulk answers are counts: no order is rendered.
+        return DecidePlacement(state, records[i].second, m, /*render_answer=*/false);
+      },
+      [&](size_t i) { return records[i].first; }, meta);
+}
+
+const std::vector<IngestRecordOutcome>& IngestChunk::Wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return waiting_ == 0; });
+  return outcomes_;
+}
+
+void IngestChunk::Ended(size_t n) {
+  std::lock_guard lock(mu_);
+  waiting_ -= n;
+  if (waiting_ == 0) cv_.notify_all();
+}
+
+Result<std::shared_ptr<IngestChunk>> CommandService::Ingest(
+    size_t count,
+    const std::function<Result<Decision>(size_t, const WriteModel&, const CommandMeta&)>& decide,
+    const std::function<size_t(size_t)>& index_of, const CommandMeta& meta) {
+  // Shared with the append callbacks, which fill in the outcomes.
+  auto chunk = std::make_shared<IngestChunk>();
+  chunk->outcomes_.resize(count);
+  for (size_t i = 0; i < count; ++i) chunk->outcomes_[i].index = index_of(i);
+  // Every record ends once: refused or unchanged here, or settled by the runtime.
+  chunk->waiting_ = count;
+  size_t ended_here = 0;
+  auto st = runtime_.ExecuteBatch(
+      count, meta,
+      [&](size_t i, const WriteModel& state, const CommandMeta& m) -> Result<Decision> {
+        IngestRecordOutcome& out = chunk->outcomes_[i];
+        auto decision = decide(i, state, m);
+        if (!decision) {
+          out.error = decision.error();
+          ++ended_here;
+        } else if (decision->events.empty()) {
+          out.result = decision->duplicate ? IngestResult::kDuplicate : IngestResult::kUnchanged;
+          ++ended_here;
+        } else {
+          // What it will be once the log has it; settled says otherwise if not.
+          out.result = decision->created ? IngestResult::kCreated : IngestResult::kUpdated;
+        }
+        return decision;
+      },
+      [chunk](size_t i, Status recorded) {
+        if (!recorded) {
+          IngestRecordOutcome& out = chunk->outcomes_[i];
+          out.result = IngestResult::kFailed;
+          out.error = recorded.error();
+        }
+        chunk->Ended(1);
+      });
+  if (!st) return Fail(st.error());
+  chunk->Ended(ended_here);
+  return chunk;
+}
+
+}  // namespace keel

@@ -1,0 +1,166 @@
+// CommandService: runs the commands of the customers stream (customers, their visits, their
+// orders) against the WriteModel and appends their events, keyed by the customer, on a
+// pipelined CommandRuntime (command_runtime.h): decided and folded under one lock for the whole
+// stream (email uniqueness is global), so concurrent commands see each other's effects in log
+// order; answered once the log has the events. An append that fails marks the write model
+// stale and the next command re-folds it from the log, so it never holds an event the log
+// lacks. Idempotency-Keys as IdempotentAnswers says.
+//
+// Bulk ingestion decides a chunk of records under the lock, enqueues one append per record
+// (the log's group commit turns them into few syncs) and waits for the log outside it.
+//
+// Thread-safety: all methods may be called from any thread. Callbacks run on a log thread, the
+// caller's or the runtime's own timer thread, and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/command_runtime.h"
+#include "commands/write_model.h"
+#include "domain/topics.h"
+#include "infra/event_log.h"
+
+namespace keel {
+
+struct CommandOutcome {
+  bool created = false;  // the command created the customer or the order
+  // The customer or order after the command. An order's "items" may be null: the write model
+  // does not keep them; the API fills them in from the read model.
+  std::string json;
+  int64_t version = 0;                   // its version after the command
+  std::optional<AppendResult> position;  // where its last event landed; none if nothing changed
+};
+
+// What became of one record of a bulk ingestion. kRejected: the record itself was refused (its
+// fields, or a business rule); kFailed: Keel could not record it (its append failed), which is
+// no fault of the record and stops the job.
+enum class IngestResult { kCreated, kUpdated, kUnchanged, kDuplicate, kRejected, kFailed };
+
+struct IngestRecordOutcome {
+  size_t index = 0;  // in the request
+  IngestResult result = IngestResult::kRejected;
+  std::optional<Error> error;  // for kRejected and kFailed
+};
+
+// The appends of one bulk chunk, decided and in flight. Thread-safe.
+class IngestChunk final {
+ public:
+  // Blocks until every append of the chunk is acknowledged (or failed): one outcome per
+  // record, in order.
+  const std::vector<IngestRecordOutcome>& Wait();
+
+ private:
+  friend class CommandService;
+  // `n` more records have their outcome.
+  void Ended(size_t n);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t waiting_ = 0;                         // records without an outcome; guarded by mu_
+  std::vector<IngestRecordOutcome> outcomes_;  // each written by its record's callback
+};
+
+class CommandService final {
+ public:
+  using Done = std::function<void(Result<CommandOutcome>)>;
+
+ private:
+  enum class Subject { kCustomer, kOrder };
+  // What a command decided: its events (maybe none), the stream key they go under, and what
+  // to answer with once they are folded.
+  struct Decision {
+    std::string key;
+    std::vector<EventEnvelope> events;
+    Subject subject = Subject::kCustomer;
+    std::string subject_id;
+    bool created = false;
+    bool duplicate = false;   // an order whose external id was seen before
+    std::string answer_json;  // when set, the answer instead of the write model's view
+    // A placement's change (its one OrderPlaced event), folded without decoding the event.
+    std::optional<OrderChange> placement;
+  };
+  // The customers stream, as CommandRuntime takes it.
+  struct Stream : StreamDefaults {
+    using Model = WriteModel;
+    using Decision = CommandService::Decision;
+    using Answer = CommandOutcome;
+    static constexpr std::string_view kTopic = kCustomersTopic;
+    static constexpr Visibility kVisibility = Visibility::kPipelined;
+    static constexpr bool kIdempotent = true;
+    Status Fold(WriteModel& state, const Decision& decision, const EventEnvelope& event);
+    Result<CommandOutcome> AnswerFor(const WriteModel& state, Decision& decision);
+    std::optional<CommandOutcome> Remembered(const WriteModel& state, const EventEnvelope& event);
+  };
+  using Runtime = CommandRuntime<Stream>;
+
+ public:
+  static constexpr std::chrono::milliseconds kDuplicateWait = Runtime::kDuplicateWait;
+  // Duplicates waiting for one first request at most; more get kResourceExhausted (429).
+  static constexpr size_t kMaxDuplicatesPerKey = Runtime::kMaxDuplicatesPerKey;
+
+  // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
+  CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
+                 std::chrono::milliseconds duplicate_wait = kDuplicateWait);
+  // Requests still waiting for a first one get kUnavailable (the App waits for in_flight() to
+  // drain before it gets here).
+  CommandService(const CommandService&) = delete;
+  CommandService& operator=(const CommandService&) = delete;
+
+  // Folds the whole customers topic into the write model. Until it has succeeded, commands
+  // are refused with kUnavailable.
+  Status Load() { return runtime_.Load(); }
+  bool loaded() const { return runtime_.loaded(); }
+
+  void Register(CustomerFields fields, CommandMeta meta, Done done);
+  void Update(UpdateCustomer cmd, CommandMeta meta, Done done);
+  void Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done done);
+  void RecordVisit(RecordVisit cmd, CommandMeta meta, Done done);
+  // A new order (created); the existing order, not created, when its external id was seen.
+  void PlaceOrder(OrderInput input, CommandMeta meta, Done done);
+  void ChangeOrderStatus(ChangeOrderStatus cmd, CommandMeta meta, Done done);
+
+  // Bulk ingestion of already validated records: customers are upserted by email (fields
+  // absent from a record keep their values), orders are placed unless their external id was
+  // seen. Returns once the chunk is decided (later commands see it); its appends complete in
+  // the background, and IngestChunk::Wait gives the outcomes. kUnavailable while loading.
+  Result<std::shared_ptr<IngestChunk>> IngestCustomers(
+      const std::vector<std::pair<size_t, CustomerFields>>& records, const CommandMeta& meta);
+  Result<std::shared_ptr<IngestChunk>> IngestOrders(
+      const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta);
+
+  // Commands whose events are being appended, and requests waiting for one with their key.
+  int64_t in_flight() const { return runtime_.in_flight(); }
+
+ private:
+  using Decide = Runtime::Decide;
+
+  static Result<Decision> ForCustomer(const std::string& id,
+                                      Result<std::vector<EventEnvelope>> events,
+                                      bool created = false);
+  // A placement, single or bulk; `render_answer`: the new order's JSON for the answer.
+  Result<Decision> DecidePlacement(const WriteModel& state, const OrderInput& input,
+                                   const CommandMeta& meta, bool render_answer);
+  // The answer for the subject as the write model holds it.
+  static Result<CommandOutcome> AnswerOf(const WriteModel& state, Subject subject,
+                                         const std::string& id, bool created);
+  void Execute(CommandMeta meta, const Decide& decide, Done done);
+  // A command on the existing customer `cmd.id`, decided by `decide(customers, cmd, meta, ids)`.
+  template <typename Command, typename DecideOnCustomers>
+  void ExecuteOnCustomer(Command cmd, DecideOnCustomers decide, CommandMeta meta, Done done);
+  Result<std::shared_ptr<IngestChunk>> Ingest(
+      size_t count,
+      const std::function<Result<Decision>(size_t, const WriteModel&, const CommandMeta&)>& decide,
+      const std::function<size_t(size_t)>& index_of, const CommandMeta& meta);
+
+  IdGenerator& ids_;
+  Runtime runtime_;
+};
+
+}  // namespace keel
