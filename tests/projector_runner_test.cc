@@ -25,6 +25,7 @@
 #include "projections/orders/orders_projector.h"
 #include "projections/projection_set.h"
 #include "projections/registry.h"
+#include "projections/testing/map_state_view.h"
 #include "projections/users/sessions_projector.h"
 #include "tests/test_util.h"
 
@@ -326,16 +327,7 @@ Customer StoredCustomer(const MapView& view, const std::string& id) {
 // An event of the current schema version, recorded at `at`.
 EventEnvelope MakeEvent(std::string_view type, std::string_view aggregate_type,
                         const std::string& id, int64_t version, std::string payload, Millis at) {
-  EventEnvelope e;
-  e.type = std::string(type);
-  e.event_id = e.type + "-" + id + "-" + std::to_string(version);
-  e.schema_version = CurrentSchemaVersion(e.type);
-  e.aggregate_type = std::string(aggregate_type);
-  e.aggregate_id = id;
-  e.aggregate_version = version;
-  e.occurred_at = e.recorded_at = at;
-  e.payload = std::move(payload);
-  return e;
+  return testing::MakeTestEvent(type, aggregate_type, id, version, std::move(payload), at);
 }
 
 // The OrderPlaced event of `order` under `order_id`.
