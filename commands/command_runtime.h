@@ -177,7 +177,11 @@ class CommandRuntime final {
       auto values = FoldAndEncode(*decision);
       if (!values) return done(Fail(values.error()));
       auto answer = stream_.AnswerFor(model_, *decision);
-      if (!answer) return done(Fail(answer.error()));
+      if (!answer) {
+        // The model holds events the log will not: fold it from the log again first.
+        stale_ = true;
+        return done(Fail(answer.error()));
+      }
       EnqueueAppend(decision->key, std::move(*values),
                     [answer = std::move(*answer),
                      done = std::move(done)](Result<AppendResult> appended) mutable {
@@ -204,6 +208,7 @@ class CommandRuntime final {
           Log(LogLevel::kError, "a command's event does not apply; folding the model again",
               {{"topic", S::kTopic}, {"type", e.type}, {"error", applied.error().message}});
           if (auto st = LoadLocked(); !st) stale_ = true;
+          ++generation_;  // the model changed, folded again or not: checked tokens are stale
           lock.unlock();
           return done(Fail(applied.error()));
         }
