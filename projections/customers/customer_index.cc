@@ -44,8 +44,8 @@ Status CustomerIndex::Load(ReadStore& store) {
   rows_.clear();
   pos_.clear();
   rows_.reserve(rows.size());
-  for (auto& row : rows) Upsert({std::move(row), true, true});
-  for (auto& change : pending_) Upsert(std::move(change));
+  for (auto& row : rows) Upsert(std::move(row));
+  for (auto& row : pending_) Upsert(std::move(row));
   pending_.clear();
   ready_ = true;
   return {};
@@ -54,30 +54,18 @@ Status CustomerIndex::Load(ReadStore& store) {
 void CustomerIndex::Apply(const std::vector<Customer>& changed) {
   std::unique_lock lock(mu_);
   if (loading_) {
-    for (const Customer& c : changed) pending_.push_back({RowOf(c), true, true});
+    for (const Customer& c : changed) pending_.push_back(RowOf(c));
   } else if (ready_) {  // before any load, the store holds it and the load will read it
-    for (const Customer& c : changed) Upsert({RowOf(c), true, true});
+    for (const Customer& c : changed) Upsert(RowOf(c));
   }
 }
 
-void CustomerIndex::Upsert(Change change) {
-  Row& from = change.row;
-  auto [it, inserted] = pos_.try_emplace(from.id, rows_.size());
-  if (inserted) rows_.emplace_back().id = from.id;
-  Row& row = rows_[it->second];
-  if (change.profile) {
-    row.name = std::move(from.name);
-    row.name_lower = std::move(from.name_lower);
-    row.is_active = from.is_active;
-    row.owner_id = std::move(from.owner_id);
-    row.created_at = from.created_at;
-  }
-  if (change.figures) {
-    row.total_spending_cents = from.total_spending_cents;
-    row.visits = from.visits;
-    row.order_count = from.order_count;
-    row.average_order_cents = from.average_order_cents;
-    row.last_order_at = from.last_order_at;
+void CustomerIndex::Upsert(Row row) {
+  auto [it, inserted] = pos_.try_emplace(row.id, rows_.size());
+  if (inserted) {
+    rows_.push_back(std::move(row));
+  } else {
+    rows_[it->second] = std::move(row);
   }
 }
 

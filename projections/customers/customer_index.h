@@ -62,21 +62,15 @@ class CustomerIndex final {
     Millis created_at = 0;
   };
   static Row RowOf(const Customer& customer);
-  // A write's part of a row: its profile (name, activity, owner, creation), its figures, or both.
-  struct Change {
-    Row row;
-    bool profile = false;
-    bool figures = false;
-  };
   // `needle`: the query's name filter, lowercased.
   static bool RowMatches(const CustomerListQuery& query, std::string_view needle, const Row& row);
-  void Upsert(Change change);  // mu_ held exclusively
+  void Upsert(Row row);  // mu_ held exclusively
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   mutable std::shared_mutex mu_;
   bool loading_ = false;                         // guarded by mu_
-  std::vector<Change> pending_;                  // guarded by mu_; Apply's changes while loading
+  std::vector<Row> pending_;                     // guarded by mu_; Apply's changes while loading
   std::vector<Row> rows_;                        // guarded by mu_
   std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_
 };
