@@ -34,6 +34,7 @@ struct App::Impl {
   SystemClock clock;
   std::unique_ptr<UuidV7Generator> ids;
   std::unique_ptr<EventLog> log;
+  Metrics metrics;  // before the read models: their projection threads report to it
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
   std::unique_ptr<IngestService> ingest;
@@ -44,13 +45,39 @@ struct App::Impl {
   std::unordered_map<const Route*, std::string_view> access;  // every route's rule
   CsrfGuard csrf;  // for state-changing requests signed in by the session cookie
   std::atomic<bool> draining{false};
-  Metrics metrics;
   std::unique_ptr<RouteContext> routes;
   std::unique_ptr<HttpServer> server;
   uint16_t port = 0;
   bool stopped = false;
 
   std::unique_ptr<Rebuilder> rebuilder;  // the online rebuild (generations.h)
+
+  // Stops in order: also what a Start that fails half-way gets, since threads already run.
+  void Stop() {
+    if (stopped) return;
+    stopped = true;
+    draining = true;
+    // A rebuild in flight is abandoned; the live read model stays as it was.
+    if (rebuilder) rebuilder->Stop();
+    // Commands already accepted finish and are answered before the server goes.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
+    ingest.reset();
+    while (commands && commands->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // Sign-ins and user commands in progress finish; those still queued are answered 503.
+    if (sign_ins) sign_ins->Stop();
+    if (user_commands) user_commands->Stop();
+    // Reads waiting for positions are answered (stale) while the server can still send.
+    if (auto current = read_models.Current()) current->projections->StopWaits();
+    if (server) server->Shutdown();
+    read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
+    // The log drains before the command side goes: its last callbacks still reach it.
+    log.reset();
+    commands.reset();
+  }
+  ~Impl() { Stop(); }
 
   // The server's authorize hook (request_auth.h), with the route's rule.
   Status Authorize(HttpRequest& req, const Route& route) const {
@@ -222,29 +249,7 @@ ProjectorRunner& App::customer_projection() {
 }
 
 void App::Shutdown() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->draining = true;
-  // A rebuild in flight is abandoned; the live read model stays as it was.
-  if (impl_->rebuilder) impl_->rebuilder->Stop();
-  // Commands already accepted finish and are answered before the server goes.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
-  impl_->ingest.reset();
-  while (impl_->commands && impl_->commands->in_flight() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  // Sign-ins and user commands in progress finish; those still queued are answered 503.
-  if (impl_->sign_ins) impl_->sign_ins->Stop();
-  if (impl_->user_commands) impl_->user_commands->Stop();
-  // Reads waiting for positions are answered (stale) while the server can still send.
-  if (auto current = impl_->read_models.Current()) current->projections->StopWaits();
-  if (impl_->server) impl_->server->Shutdown();
-  impl_->read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
-  // The log drains before the command side goes: its last callbacks still reach it.
-  impl_->log.reset();
-  impl_->commands.reset();
+  if (impl_) impl_->Stop();
 }
 
 }  // namespace keel
