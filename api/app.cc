@@ -22,6 +22,7 @@
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
 #include "infra/data_dir_lock.h"
+#include "infra/file_snapshot_store.h"
 #include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/projector_runner.h"
@@ -34,6 +35,7 @@ struct App::Impl {
   SystemClock clock;
   std::unique_ptr<UuidV7Generator> ids;
   std::unique_ptr<EventLog> log;
+  std::unique_ptr<FileSnapshotStore> snapshots;  // the command side's write models
   Metrics metrics;  // before the read models: their projection threads report to it
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
@@ -45,6 +47,7 @@ struct App::Impl {
   std::unordered_map<const Route*, std::string_view> access;  // every route's rule
   CsrfGuard csrf;  // for state-changing requests signed in by the session cookie
   std::atomic<bool> draining{false};
+  std::atomic<bool> views_loaded{false};  // /ready waits for it
   std::unique_ptr<RouteContext> routes;
   std::unique_ptr<HttpServer> server;
   uint16_t port = 0;
@@ -69,6 +72,13 @@ struct App::Impl {
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
     if (sign_ins) sign_ins->Stop();
     if (user_commands) user_commands->Stop();
+    // The next start folds only what comes after this (a clean stop leaves nothing after it).
+    if (commands && commands->loaded()) {
+      if (auto st = commands->Snapshot(); !st) {
+        Log(LogLevel::kWarn, "no write-model snapshot at shutdown; the next start folds more",
+            {{"error", st.error().message}});
+      }
+    }
     // Reads waiting for positions are answered (stale) while the server can still send.
     if (auto current = read_models.Current()) current->projections->StopWaits();
     if (server) server->Shutdown();
@@ -110,7 +120,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->rebuilder = std::make_unique<Rebuilder>(impl->config, *impl->log, impl->read_models,
                                                 impl->metrics, impl->clock);
 
-  impl->commands = std::make_unique<CommandService>(*impl->log, impl->clock, *impl->ids);
+  impl->snapshots = std::make_unique<FileSnapshotStore>(config.data_dir + "/snapshots");
+  impl->commands = std::make_unique<CommandService>(
+      *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get());
 
   AuthConfig auth_config = config.auth;
   if (auth_config.jwt_secret.empty()) {
@@ -154,6 +166,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
                    [raw](const std::string& name) { return raw->rebuilder->Start(name); },
                    [raw]() { return raw->rebuilder->progress(); }});
   impl->routes->ingest = impl->ingest.get();
+  impl->routes->views_loaded = &impl->views_loaded;
   impl->routes->max_ingest_bytes = config.max_ingest_bytes;
   impl->routes->auth = impl->auth.get();
   impl->routes->oidc = impl->oidc.get();
@@ -229,13 +242,31 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->port = *port;
   // Listening already, so that liveness answers while a long log is folded; commands get 503
   // and /ready says not ready until this is done; lists scan the store until the index is in.
-  auto live = impl->read_models.Current();
-  if (auto st = live->projections->StartViews(); !st) {
-    Log(LogLevel::kError, "an in-memory view could not load; its reads scan the store",
-        {{"error", st.error().message}});
-  }
-  live.reset();
-  if (auto st = impl->commands->Load(); !st) return Fail(st.error());
+  // The in-memory views and the command side's write model load side by side: each is a
+  // single thread's work, and /ready waits for both.
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+            .count());
+  };
+  const auto started = std::chrono::steady_clock::now();
+  std::thread views([live = impl->read_models.Current(), &since, started] {
+    if (auto st = live->projections->StartViews(); !st) {
+      Log(LogLevel::kError, "an in-memory view could not load; its reads scan the store",
+          {{"error", st.error().message}});
+    }
+    Log(LogLevel::kInfo, "in-memory views loaded", {{"ms", since(started)}});
+  });
+  auto loaded = impl->commands->Load();
+  views.join();
+  if (!loaded) return Fail(loaded.error());
+  impl->views_loaded = true;
+  const auto report = impl->commands->last_load();
+  Log(LogLevel::kInfo, "the command side has read the log",
+      {{"ms", since(started)},
+       {"from_snapshot", report.from_snapshot ? "yes" : "no"},
+       {"snapshot_refused", report.snapshot_refused},
+       {"events_folded", std::to_string(report.events_folded)}});
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -243,6 +274,7 @@ uint16_t App::port() const { return impl_->port; }
 HttpServer& App::server() { return *impl_->server; }
 AuthService& App::auth() { return *impl_->auth; }
 EventLog& App::log() { return *impl_->log; }
+CommandService& App::commands() { return *impl_->commands; }
 ReadStore& App::store() { return *impl_->read_models.Current()->store; }
 ProjectorRunner& App::customer_projection() {
   return *impl_->read_models.Current()->projections->RunnerOfTopic(kCustomersTopic);

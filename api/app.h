@@ -21,6 +21,7 @@ namespace keel {
 
 class HttpServer;
 class EventLog;
+class CommandService;
 class ReadStore;
 class ProjectorRunner;
 
@@ -39,6 +40,7 @@ class App final {
   HttpServer& server();
   AuthService& auth();
   EventLog& log();
+  CommandService& commands();
   ReadStore& store();
   ProjectorRunner& customer_projection();
 

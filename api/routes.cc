@@ -128,6 +128,9 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
     if (!ctx.commands.loaded()) {
       return SendError(r, Error::Unavailable("The command side is still reading the log"));
     }
+    if (ctx.views_loaded && !*ctx.views_loaded) {
+      return SendError(r, Error::Unavailable("The in-memory views are still loading"));
+    }
     auto rm = ctx.read_models.Current();
     for (const auto& runner : rm->projections->runners()) {
       if (runner->stalled()) {

@@ -31,6 +31,8 @@ struct RouteContext {
   // The running or last rebuild, if any.
   std::function<std::optional<RebuildProgress>()> rebuild_progress;
   IngestService* ingest = nullptr;
+  // Set once the in-memory views have loaded at start; /ready waits for it (none: not waited).
+  const std::atomic<bool>* views_loaded = nullptr;
   size_t max_ingest_bytes = 256 << 20;
   AuthService* auth = nullptr;
   class OidcClient* oidc = nullptr;

@@ -23,6 +23,21 @@
 //                        the answer of a keyed event met while folding the log (nullopt: none)
 //   void Loaded(Model&, Millis now);        after every fold from the log
 //   void BeforeDecide(Model&, Millis now);  under the lock, before each decision
+// and, for a stream whose model is snapshotted (kSnapshot not empty; see "Snapshots" below):
+//   static constexpr std::string_view kSnapshot;  the name its snapshots are saved under
+//   static constexpr uint64_t kSnapshotFormat;    changed with the model, its fold or the answer
+//   Model::Save(SnapshotWriter&) const; bool Model::Restore(SnapshotReader&)
+//   void SaveAnswer(SnapshotWriter&, const Answer&); bool RestoreAnswer(SnapshotReader&, Answer&)
+//                        kIdempotent only: the remembered answers travel in the snapshot
+//
+// Snapshots: with a SnapshotStore, a load starts from the stream's last snapshot and folds only
+// the log after it. A snapshot is trusted only when its format, topic and partition count are
+// this build's and the log still holds, at each partition's last folded offset, the record it
+// was taken after (same checksum) and no less than it had then; otherwise, or when it is
+// missing or unreadable, the load folds the whole log (and says why in the server's log). A
+// snapshot is saved after a load that folded kSnapshotAfterEvents or more from the log, and by
+// Snapshot() (the App calls it at shutdown), never with an append in flight, so that it holds
+// exactly the log up to its positions.
 // The stream's functions run under the runtime's lock and must not call back into it.
 //
 // Thread-safety: all methods may be called from any thread. A pipelined stream's `done` runs
@@ -30,6 +45,7 @@
 // Read takes the lock shared.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <future>
@@ -38,16 +54,21 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "commands/command_meta.h"
 #include "commands/idempotent_answers.h"
+#include "commands/snapshot_codec.h"
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/time.h"
 #include "infra/event_log.h"
 #include "infra/log.h"
+#include "infra/snapshot_store.h"
 
 namespace keel {
 
@@ -79,6 +100,7 @@ struct StreamDefaults {
   using Decision = Decided;
   using Answer = Appended;
   static constexpr bool kIdempotent = false;
+  static constexpr std::string_view kSnapshot = {};  // not snapshotted
 
   template <typename Model, typename D>
   Status Fold(Model& model, const D&, const EventEnvelope& event) {
@@ -110,10 +132,19 @@ class CommandRuntime final {
       IdempotentAnswers<Answer>::kDuplicateWait;
   static constexpr size_t kMaxDuplicatesPerKey = IdempotentAnswers<Answer>::kMaxDuplicatesPerKey;
 
+  static constexpr bool kSnapshotted = !S::kSnapshot.empty();
+  // A load that folded this many events from the log saves a snapshot, so the next need not.
+  static constexpr int64_t kSnapshotAfterEvents = 100000;
+  // How long a snapshot waits for the appends in flight, holding off new commands.
+  static constexpr std::chrono::milliseconds kSnapshotDrainWait{2000};
+
   // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
+  // `snapshots`: where the model's snapshots are kept (must outlive the runtime); none: every
+  // load folds the whole log.
   CommandRuntime(S stream, EventLog& log, Clock& clock,
-                 std::chrono::milliseconds duplicate_wait = kDuplicateWait)
-      : stream_(std::move(stream)), log_(log), clock_(clock) {
+                 std::chrono::milliseconds duplicate_wait = kDuplicateWait,
+                 SnapshotStore* snapshots = nullptr)
+      : stream_(std::move(stream)), log_(log), clock_(clock), snapshots_(snapshots) {
     if constexpr (kIdempotent) answers_.emplace(clock, *in_flight_, duplicate_wait);
   }
   CommandRuntime(const CommandRuntime&) = delete;
@@ -123,11 +154,38 @@ class CommandRuntime final {
   // refused with kUnavailable.
   Status Load() {
     std::unique_lock lock(mu_);
-    auto st = LoadLocked();
+    auto st = LoadLocked(/*first=*/true);
     if (st) loaded_ = true;
     return st;
   }
   bool loaded() const { return loaded_.load(); }
+
+  // What the last load did: whether it started from a snapshot (and why not, if not), and how
+  // many events it folded from the log.
+  struct LoadReport {
+    bool from_snapshot = false;
+    std::string snapshot_refused;  // why the snapshot was not used; empty when none was there
+    int64_t events_folded = 0;
+  };
+  LoadReport last_load() const {
+    std::shared_lock lock(mu_);
+    return last_load_;
+  }
+
+  // Saves a snapshot of the model, if it changed since the last one: refused (kUnavailable)
+  // while an append is in flight or the model is stale, when the log cannot be read, or when
+  // the store cannot save. Commands wait meanwhile. Without a store, or for a stream that is
+  // not snapshotted, nothing happens.
+  Status Snapshot() {
+    if constexpr (!kSnapshotted) {
+      return {};
+    } else {
+      if (!snapshots_) return {};
+      std::unique_lock lock(mu_);
+      if (!loaded_) return Fail(Error::Unavailable("Not snapshotted: the model is not loaded"));
+      return SnapshotLocked();
+    }
+  }
 
   // Commands whose events are being appended, and requests waiting for one with their key.
   int64_t in_flight() const { return in_flight_->load(); }
@@ -200,6 +258,7 @@ class CommandRuntime final {
         stale_ = true;
         return done(Fail(appended.error()));
       }
+      RecordAppended(*appended);
       lock.lock();
       for (const auto& e : decision->events) {
         if (auto applied = stream_.Fold(model_, *decision, e); !applied) {
@@ -274,16 +333,34 @@ class CommandRuntime final {
   }
 
  private:
-  // Folds the topic into a model; mu_ held. A pipelined stream refolds in place (nothing reads
-  // its model outside the lock, and one model in memory is half of two); otherwise the fold
-  // is made aside and swapped in whole, so that a read that fails halfway leaves the model as
-  // it was, never a past one in which a disabled account or an ended session would work again.
-  Status LoadLocked() {
+  // Folds the topic into a model, from the last snapshot if there is a sound one; mu_ held.
+  // A pipelined stream refolds in place (nothing reads its model outside the lock, and one
+  // model in memory is half of two); otherwise the fold is made aside and swapped in whole, so
+  // that a read that fails halfway leaves the model as it was, never a past one in which a
+  // disabled account or an ended session would work again. `first`: the load at start, which
+  // also takes the snapshot's remembered answers (a refold keeps those it has).
+  Status LoadLocked(bool first = false) {
     const std::string topic(S::kTopic);
     Millis horizon = 0;
     if constexpr (kIdempotent) horizon = answers_->Horizon();
-    auto fold = [&](Model& model) {
-      return log_.ReadAll(topic, [&](const LogRecord& r) {
+    LoadReport report;
+    Positions from = StartPositions();
+    auto fold = [&](Model& model) -> Status {
+      if constexpr (kSnapshotted) {
+        if (snapshots_) {
+          auto restored = Restore(model, first, horizon);
+          if (restored) {
+            from = std::move(*restored);
+            report.from_snapshot = true;
+          } else {
+            report.snapshot_refused = restored.error().message;
+            model = Model();
+          }
+        }
+      }
+      auto ends = log_.ReadFrom(topic, from.next, [&](const LogRecord& r) {
+        from.last[static_cast<size_t>(r.partition)] = r.offset;
+        ++report.events_folded;
         auto event = DecodeEvent(r.value);
         // Events the projector will dead-letter carry no state the write side could use.
         if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
@@ -296,6 +373,9 @@ class CommandRuntime final {
           }
         }
       });
+      if (!ends) return Fail(ends.error());
+      from.next = std::move(*ends);
+      return {};
     };
     if constexpr (S::kVisibility == Visibility::kPipelined) {
       model_ = Model();
@@ -305,10 +385,168 @@ class CommandRuntime final {
       if (auto st = fold(fresh); !st) return st;
       model_ = std::move(fresh);
     }
+    if (!report.snapshot_refused.empty()) {
+      Log(LogLevel::kWarn, "a write-model snapshot was not used; the whole log was folded",
+          {{"topic", S::kTopic}, {"reason", report.snapshot_refused}});
+    }
+    {
+      std::lock_guard positions(positions_mu_);
+      positions_ = std::move(from);
+    }
     stream_.Loaded(model_, clock_.NowMillis());
     ++generation_;
     stale_ = false;
+    last_load_ = report;
+    if constexpr (kSnapshotted) {
+      changed_since_snapshot_ = !report.from_snapshot || report.events_folded > 0;
+      if (first && snapshots_ && report.events_folded >= kSnapshotAfterEvents) {
+        // The next start folds less; a snapshot that cannot be saved costs only that.
+        if (auto st = SnapshotLocked(); !st) {
+          Log(LogLevel::kWarn, "a write-model snapshot could not be saved",
+              {{"topic", S::kTopic}, {"error", st.error().message}});
+        }
+      }
+    }
     return {};
+  }
+
+  // Where a fold reads on from: next[p] is the next offset of partition p, last[p] the offset
+  // of the last record folded from it (-1: none).
+  struct Positions {
+    std::vector<int64_t> next, last;
+  };
+  Positions StartPositions() const {
+    const auto n = static_cast<size_t>(log_.PartitionCount());
+    return Positions{std::vector<int64_t>(n, 0), std::vector<int64_t>(n, -1)};
+  }
+
+  // The log's own record of each partition's last folded offset, as a checksum of its bytes
+  // (0 for a partition with none): a snapshot is taken after these records and only after them.
+  Result<std::vector<uint64_t>> Anchors(const Positions& at) {
+    std::vector<uint64_t> sums(at.last.size(), 0);
+    for (size_t p = 0; p < at.last.size(); ++p) {
+      if (at.last[p] < 0) continue;
+      auto records = log_.ReadAt(std::string(S::kTopic), static_cast<int32_t>(p), {at.last[p]});
+      if (!records) return Fail(records.error());
+      if (records->size() != 1) return Fail(Error::DataLoss("The log did not give the record"));
+      // FNV-1a: stable across builds, unlike std::hash.
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (char c : (*records)[0].value) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+      sums[p] = h;
+    }
+    return sums;
+  }
+
+  // The model's snapshot, saved; mu_ held exclusively.
+  Status SnapshotLocked() requires(kSnapshotted) {
+    if (!changed_since_snapshot_) return {};
+    // Appends already enqueued finish without the lock (an answer is sent just before its
+    // append stops counting as in flight); nothing new is decided meanwhile.
+    const auto deadline = std::chrono::steady_clock::now() + kSnapshotDrainWait;
+    while (in_flight_->load() > 0 && !stale_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (stale_ || in_flight_->load() > 0) {
+      return Fail(Error::Unavailable("Not snapshotted: appends are in flight or failed"));
+    }
+    Positions at;
+    {
+      std::lock_guard positions(positions_mu_);
+      at = positions_;
+    }
+    // Whatever the log holds past what this process folded and appended (another writer's
+    // records, before a lease changed hands) is folded first: the snapshot is of the log.
+    auto ends = log_.ReadFrom(std::string(S::kTopic), at.next, [&](const LogRecord& r) {
+      at.last[static_cast<size_t>(r.partition)] = r.offset;
+      auto event = DecodeEvent(r.value);
+      if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
+      (void)model_.Apply(*event);
+    });
+    if (!ends) return Fail(ends.error());
+    at.next = std::move(*ends);
+    {
+      std::lock_guard positions(positions_mu_);
+      positions_ = at;
+    }
+    auto anchors = Anchors(at);
+    if (!anchors) return Fail(anchors.error());
+    SnapshotWriter out;
+    out.Unsigned(S::kSnapshotFormat);
+    out.Text(S::kTopic);
+    out.Unsigned(at.next.size());
+    for (size_t p = 0; p < at.next.size(); ++p) {
+      out.Signed(at.next[p]);
+      out.Signed(at.last[p]);
+      out.Unsigned((*anchors)[p]);
+    }
+    out.Signed(clock_.NowMillis());
+    model_.Save(out);
+    if constexpr (kIdempotent) {
+      std::vector<std::string> keys;
+      std::vector<std::pair<Millis, Answer>> remembered;
+      answers_->ForEachRemembered([&](const std::string& key, const Answer& answer, Millis at) {
+        keys.push_back(key);
+        remembered.emplace_back(at, answer);
+      });
+      out.Unsigned(keys.size());
+      for (size_t i = 0; i < keys.size(); ++i) {
+        out.Text(keys[i]);
+        out.Signed(remembered[i].first);
+        stream_.SaveAnswer(out, remembered[i].second);
+      }
+    }
+    if (auto st = snapshots_->Save(S::kSnapshot, out.bytes()); !st) return st;
+    changed_since_snapshot_ = false;
+    return {};
+  }
+
+  // The model from the last snapshot, and where the log goes on after it; why not otherwise.
+  Result<Positions> Restore(Model& model, bool take_answers,
+                            Millis horizon) requires(kSnapshotted) {
+    auto saved = snapshots_->Load(S::kSnapshot);
+    if (!saved) return Fail(saved.error());
+    if (!*saved) return Fail(Error::NotFound(""));
+    SnapshotReader in(**saved);
+    auto refused = [](std::string why) { return Fail(Error::FailedPrecondition(std::move(why))); };
+    if (in.Unsigned() != S::kSnapshotFormat) return refused("it is of another format");
+    if (in.Text() != S::kTopic) return refused("it is of another topic");
+    Positions at = StartPositions();
+    if (in.Unsigned() != at.next.size()) return refused("the log has another partition count");
+    std::vector<uint64_t> anchors(at.next.size());
+    for (size_t p = 0; p < at.next.size(); ++p) {
+      at.next[p] = in.Signed();
+      at.last[p] = in.Signed();
+      anchors[p] = in.Unsigned();
+      if (in.bad() || at.last[p] < -1 || at.next[p] <= at.last[p]) {
+        return refused("its positions are malformed");
+      }
+    }
+    (void)in.Signed();  // when it was taken
+    for (size_t p = 0; p < at.next.size(); ++p) {
+      auto end = log_.EndOffset(std::string(S::kTopic), static_cast<int32_t>(p));
+      if (!end) return Fail(end.error());
+      if (*end < at.next[p]) {
+        return refused("the log ends before it (partition " + std::to_string(p) + ")");
+      }
+    }
+    auto held = Anchors(at);
+    if (!held)
+      return refused("the log does not hold the records it was taken after: " +
+                     held.error().message);
+    if (*held != anchors) return refused("the log holds other records than it was taken after");
+    if (!model.Restore(in)) return refused("its model is malformed");
+    if constexpr (kIdempotent) {
+      const uint64_t count = in.Unsigned();
+      for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+        std::string key(in.Text());
+        const Millis at_ms = in.Signed();
+        Answer answer;
+        if (!stream_.RestoreAnswer(in, answer)) return refused("its answers are malformed");
+        if (take_answers && at_ms >= horizon) answers_->FoundInLog(key, answer, at_ms);
+      }
+    }
+    if (in.bad() || !in.done()) return refused("it is malformed");
+    return at;
   }
 
   Status RefoldIfStale() {
@@ -345,10 +583,24 @@ class CommandRuntime final {
     log_.AppendAsync(std::string(S::kTopic), key, std::move(values),
                      [this, in_flight = in_flight_,
                       then = std::move(then)](Result<AppendResult> appended) mutable {
-                       if (!appended) stale_ = true;  // the model holds events the log does not
+                       if (!appended) {
+                         stale_ = true;  // the model holds events the log does not
+                       } else {
+                         RecordAppended(*appended);
+                       }
                        then(std::move(appended));
                        --*in_flight;
                      });
+  }
+
+  // Records that the log holds an append of this process; any thread.
+  void RecordAppended(const AppendResult& at) {
+    std::lock_guard positions(positions_mu_);
+    const auto p = static_cast<size_t>(at.partition);
+    if (p >= positions_.next.size()) return;
+    positions_.next[p] = std::max(positions_.next[p], at.last_offset + 1);
+    positions_.last[p] = std::max(positions_.last[p], at.last_offset);
+    changed_since_snapshot_ = true;
   }
 
   S stream_;  // its functions run under mu_
@@ -358,6 +610,11 @@ class CommandRuntime final {
   std::mutex serial_;  // kAfterAppend: one command at a time, from decision to fold
   mutable std::shared_mutex mu_;
   Model model_;  // guarded by mu_
+  SnapshotStore* const snapshots_;
+  LoadReport last_load_;  // guarded by mu_
+  std::atomic<bool> changed_since_snapshot_{true};
+  std::mutex positions_mu_;
+  Positions positions_;  // where the log is after what the model holds; guarded by positions_mu_
   std::atomic<bool> stale_{false};
   std::atomic<bool> loaded_{false};
   std::atomic<uint64_t> generation_{1};

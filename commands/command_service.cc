@@ -29,9 +29,37 @@ std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteMode
   return std::move(*outcome);
 }
 
+void CommandService::Stream::SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer) {
+  out.Bool(answer.created);
+  out.Text(answer.json);
+  out.Signed(answer.version);
+  out.Bool(answer.position.has_value());
+  if (answer.position) {
+    out.Text(answer.position->topic);
+    out.Signed(answer.position->partition);
+    out.Signed(answer.position->first_offset);
+    out.Signed(answer.position->last_offset);
+  }
+}
+
+bool CommandService::Stream::RestoreAnswer(SnapshotReader& in, CommandOutcome& answer) {
+  answer.created = in.Bool();
+  answer.json = in.Text();
+  answer.version = in.Signed();
+  if (in.Bool()) {
+    AppendResult at;
+    at.topic = in.Text();
+    at.partition = static_cast<int32_t>(in.Signed());
+    at.first_offset = in.Signed();
+    at.last_offset = in.Signed();
+    answer.position = std::move(at);
+  }
+  return !in.bad();
+}
+
 CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
-                               std::chrono::milliseconds duplicate_wait)
-    : ids_(ids), runtime_(Stream{}, log, clock, duplicate_wait) {}
+                               std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots)
+    : ids_(ids), runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {

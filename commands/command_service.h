@@ -94,6 +94,12 @@ class CommandService final {
     static constexpr std::string_view kTopic = kCustomersTopic;
     static constexpr Visibility kVisibility = Visibility::kPipelined;
     static constexpr bool kIdempotent = true;
+    static constexpr std::string_view kSnapshot = "keel.customers";
+    // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
+    // then refused and the log folded whole.
+    static constexpr uint64_t kSnapshotFormat = 1;
+    void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
+    bool RestoreAnswer(SnapshotReader& in, CommandOutcome& answer);
     Status Fold(WriteModel& state, const Decision& decision, const EventEnvelope& event);
     Result<CommandOutcome> AnswerFor(const WriteModel& state, Decision& decision);
     std::optional<CommandOutcome> Remembered(const WriteModel& state, const EventEnvelope& event);
@@ -106,8 +112,11 @@ class CommandService final {
   static constexpr size_t kMaxDuplicatesPerKey = Runtime::kMaxDuplicatesPerKey;
 
   // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
+  // `snapshots`: where the write model's snapshots are kept (CommandRuntime says how they are
+  // used); none: every load folds the whole log.
   CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
-                 std::chrono::milliseconds duplicate_wait = kDuplicateWait);
+                 std::chrono::milliseconds duplicate_wait = kDuplicateWait,
+                 SnapshotStore* snapshots = nullptr);
   // Requests still waiting for a first one get kUnavailable (the App waits for in_flight() to
   // drain before it gets here).
   CommandService(const CommandService&) = delete;
@@ -117,6 +126,14 @@ class CommandService final {
   // are refused with kUnavailable.
   Status Load() { return runtime_.Load(); }
   bool loaded() const { return runtime_.loaded(); }
+  Runtime::LoadReport last_load() const { return runtime_.last_load(); }
+  // Saves a snapshot of the write model if it changed since the last (CommandRuntime::Snapshot).
+  Status Snapshot() { return runtime_.Snapshot(); }
+  // Whether the write model equals one folded from the whole log (tests).
+  template <typename F>
+  decltype(auto) ReadWriteModel(F&& f) const {
+    return runtime_.Read(std::forward<F>(f));
+  }
 
   void Register(CustomerFields fields, CommandMeta meta, Done done);
   void Update(UpdateCustomer cmd, CommandMeta meta, Done done);

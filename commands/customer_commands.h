@@ -8,12 +8,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "commands/command_meta.h"
+#include "commands/snapshot_codec.h"
 #include "domain/customer.h"
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/ids.h"
 #include "domain/order.h"
-#include "commands/command_meta.h"
 
 namespace keel {
 
@@ -66,6 +67,15 @@ class CustomerWriteModel {
   // stats the order would overflow (then unchanged).
   Status ApplyOrder(const OrderChange& change);
   size_t size() const { return customers_.size(); }
+
+  // The snapshot form (write_model_snapshot.cc). Save numbers the customers in the order it
+  // writes them and gives each one's number by its id's address in `ordinals` (for the
+  // orders, which point at their customer's id). Restore fills an empty model from what Save
+  // wrote and gives each number's id address in `ids`; false for bytes Save did not write.
+  void Save(SnapshotWriter& out, std::unordered_map<const std::string*, uint64_t>& ordinals) const;
+  bool Restore(SnapshotReader& in, std::vector<const std::string*>& ids);
+  // Whether both hold the same customers with the same email owners (tests).
+  bool SameAs(const CustomerWriteModel& other) const;
 
  private:
   // Looked up by string_view without making a std::string of the key (an allocation for

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,22 @@ class IdempotentAnswers final {
   }
   IdempotentAnswers(const IdempotentAnswers&) = delete;
   IdempotentAnswers& operator=(const IdempotentAnswers&) = delete;
+
+  // f(key, answer, recorded_at) for each key answered within the window, once each (for a
+  // snapshot). f runs under this object's lock and must not call back into it.
+  template <typename F>
+  void ForEachRemembered(F&& f) {
+    std::lock_guard lock(mu_);
+    const Millis horizon = Horizon();
+    std::unordered_set<std::string_view> seen;
+    for (auto it = answer_times_.rbegin(); it != answer_times_.rend(); ++it) {
+      if (it->first < horizon) continue;
+      auto found = answers_.find(it->second);
+      if (found == answers_.end() || found->second.pending) continue;
+      if (!seen.insert(it->second).second) continue;
+      f(it->second, found->second.outcome, it->first);
+    }
+  }
 
   // The oldest recorded_at whose key is still answered.
   Millis Horizon() { return clock_.NowMillis() - kWindow; }

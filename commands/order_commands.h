@@ -51,6 +51,14 @@ class OrderWriteModel {
   static std::string ToJson(std::string_view id, const Entry& entry);
   size_t size() const { return by_uuid_.size() + by_name_.size(); }
 
+  // The snapshot form (write_model_snapshot.cc): each order's customer is written as its
+  // number in CustomerWriteModel::Save's `ordinals`, and restored from `ids`.
+  void Save(SnapshotWriter& out,
+            const std::unordered_map<const std::string*, uint64_t>& ordinals) const;
+  bool Restore(SnapshotReader& in, const std::vector<const std::string*>& ids);
+  // Whether both hold the same orders, each of the same customer (tests).
+  bool SameAs(const OrderWriteModel& other) const;
+
  private:
   // Order ids are UUIDs (Keel's v7, or v8 from an external id), kept as 16 bytes; any other id
   // (from an imported log) falls back to its text.

@@ -35,6 +35,14 @@ struct WriteModel {
     if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
     return customers.ApplyOrder(change);
   }
+
+  // The snapshot form (write_model_snapshot.cc); Restore into an empty model, false for bytes
+  // Save did not write.
+  void Save(SnapshotWriter& out) const;
+  bool Restore(SnapshotReader& in);
+  bool SameAs(const WriteModel& other) const {
+    return customers.SameAs(other.customers) && orders.SameAs(other.orders);
+  }
 };
 
 }  // namespace keel

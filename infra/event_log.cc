@@ -61,4 +61,44 @@ Result<std::vector<LogRecord>> EventLog::ReadAt(const std::string& topic, int32_
   return out;
 }
 
+Result<std::vector<int64_t>> EventLog::ReadFrom(
+    const std::string& topic, const std::vector<int64_t>& from,
+    const std::function<void(const LogRecord&)>& visit) {
+  if (from.size() != static_cast<size_t>(PartitionCount())) {
+    return Fail(Error::InvalidArgument("A read of " + topic + " needs a start in every partition"));
+  }
+  std::vector<std::pair<int32_t, int64_t>> starts;
+  std::vector<int64_t> ends;
+  for (int32_t p = 0; p < PartitionCount(); ++p) {
+    auto end = EndOffset(topic, p);
+    if (!end) return Fail(end.error());
+    starts.emplace_back(p, from[static_cast<size_t>(p)]);
+    ends.push_back(*end);
+  }
+  std::vector<int64_t> next = from;
+  auto done = [&] {
+    for (size_t p = 0; p < ends.size(); ++p) {
+      if (next[p] < ends[p]) return false;
+    }
+    return true;
+  };
+  if (done()) return next;
+  auto reader = OpenReader(topic, starts);
+  if (!reader) return Fail(reader.error());
+  while (!done()) {
+    auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
+    if (!records) return Fail(records.error());
+    for (const auto& r : *records) {
+      if (r.offset < ends[static_cast<size_t>(r.partition)]) visit(r);
+    }
+    // From the reader, not from the last record: a partition may end in offsets without one.
+    for (size_t p = 0; p < ends.size(); ++p) {
+      next[p] = (*reader)->Position(static_cast<int32_t>(p));
+    }
+  }
+  // Not past the ends: records after them were not handed over and are read from here next.
+  for (size_t p = 0; p < ends.size(); ++p) next[p] = std::min(next[p], std::max(ends[p], from[p]));
+  return next;
+}
+
 }  // namespace keel

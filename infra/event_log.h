@@ -97,36 +97,16 @@ class EventLog {
   // Reads every partition of `topic` from the start up to the end it had when called, and
   // hands each record to `visit` (in offset order within a partition).
   Status ReadAll(const std::string& topic, const std::function<void(const LogRecord&)>& visit) {
-    std::vector<std::pair<int32_t, int64_t>> starts;
-    std::vector<int64_t> ends;
-    for (int32_t p = 0; p < PartitionCount(); ++p) {
-      auto end = EndOffset(topic, p);
-      if (!end) return Fail(end.error());
-      starts.emplace_back(p, 0);
-      ends.push_back(*end);
-    }
-    auto reader = OpenReader(topic, starts);
-    if (!reader) return Fail(reader.error());
-    std::vector<int64_t> next(ends.size(), 0);
-    auto done = [&] {
-      for (size_t p = 0; p < ends.size(); ++p) {
-        if (next[p] < ends[p]) return false;
-      }
-      return true;
-    };
-    while (!done()) {
-      auto records = (*reader)->Poll(10000, std::chrono::milliseconds(500));
-      if (!records) return Fail(records.error());
-      for (const auto& r : *records) {
-        if (r.offset < ends[static_cast<size_t>(r.partition)]) visit(r);
-      }
-      // From the reader, not from the last record: a partition may end in offsets without one.
-      for (size_t p = 0; p < ends.size(); ++p) {
-        next[p] = (*reader)->Position(static_cast<int32_t>(p));
-      }
-    }
+    auto ends =
+        ReadFrom(topic, std::vector<int64_t>(static_cast<size_t>(PartitionCount()), 0), visit);
+    if (!ends) return Fail(ends.error());
     return {};
   }
+
+  // ReadAll from `from[p]` in each partition p (one entry per partition). Returns where the
+  // read ended in each: the offset to read on from.
+  Result<std::vector<int64_t>> ReadFrom(const std::string& topic, const std::vector<int64_t>& from,
+                                        const std::function<void(const LogRecord&)>& visit);
 };
 
 }  // namespace keel

@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
+#include "commands/command_service.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
 #include "domain/topics.h"
@@ -180,6 +182,34 @@ TEST_F(CustomerApiTest, IdempotencyKeyReturnsTheFirstAnswerEvenAfterARestart) {
   EXPECT_EQ(Json(after_restart.body).Int("/meta/position/offset"),
             Json(first.body).Int("/meta/position/offset"));
   EXPECT_EQ(LogSize(), after_first);
+}
+
+// A clean stop snapshots the write model; the next start loads it and folds only what came
+// after, and decides on it (a taken email stays taken, an answered key stays answered).
+TEST_F(CustomerApiTest, ACleanStopSnapshotsTheWriteModelAndTheNextStartUsesIt) {
+  RegisterCustomers(client_, "Snap", 5);
+  app_.Restart();
+  EXPECT_TRUE(
+      std::filesystem::exists(app_.config().data_dir + "/snapshots/keel.customers.snapshot"));
+  auto report = app_.app().commands().last_load();
+  EXPECT_TRUE(report.from_snapshot) << report.snapshot_refused;
+  EXPECT_EQ(report.events_folded, 0);
+  HttpClient c(app_.base(), app_.token());
+  auto taken = c.Send("POST", "/api/v1/customers", R"({"name":"Again","email":"snap3@x.io"})");
+  EXPECT_EQ(taken.status, 409) << taken.body;
+  RegisterCustomers(c, "After", 2);
+  // A stop that cannot save its snapshot (here its temporary file's name is taken by a
+  // directory, which refuses even root) leaves the older one, and the next start folds the tail.
+  const std::string blocker = app_.config().data_dir + "/snapshots/keel.customers.snapshot.tmp";
+  std::filesystem::create_directory(blocker);
+  app_.Restart();
+  std::filesystem::remove(blocker);
+  report = app_.app().commands().last_load();
+  EXPECT_TRUE(report.from_snapshot) << report.snapshot_refused;
+  EXPECT_EQ(report.events_folded, 2);
+  HttpClient d(app_.base(), app_.token());
+  EXPECT_EQ(d.Send("POST", "/api/v1/customers", R"({"name":"A","email":"after1@x.io"})").status,
+            409);
 }
 
 TEST_F(CustomerApiTest, ListPaginatesFiltersAndSorts) {

@@ -1,0 +1,197 @@
+// The snapshot form of the customers stream's write model. What Save writes must restore to a
+// model equal to the fold of the same events (write_model_snapshot_test.cc checks it); a change
+// to the models or to their fold changes kWriteModelFormat (command_service.cc).
+#include "commands/write_model.h"
+
+namespace keel {
+
+namespace {
+
+constexpr int kStatuses = static_cast<int>(OrderStatus::kCancelled) + 1;
+
+}  // namespace
+
+void CustomerWriteModel::Save(SnapshotWriter& out,
+                              std::unordered_map<const std::string*, uint64_t>& ordinals) const {
+  ordinals.reserve(customers_.size());
+  out.Unsigned(customers_.size());
+  for (const auto& [id, c] : customers_) {
+    ordinals.emplace(&c.id, ordinals.size());
+    out.Text(c.id);
+    out.Text(c.name);
+    out.Text(c.email);
+    out.OptionalText(c.phone);
+    out.Signed(c.total_spending_cents);
+    out.Signed(c.visits);
+    out.OptionalSigned(c.last_visit);
+    out.Bool(c.is_active);
+    out.OptionalText(c.owner_id);
+    out.Signed(c.created_at);
+    out.Signed(c.updated_at);
+    out.Signed(c.version);
+    out.Signed(c.stats.order_count);
+    out.Signed(c.stats.order_cents);
+    out.Signed(c.stats.recorded_visits);
+    out.OptionalSigned(c.stats.first_order_at);
+    out.OptionalSigned(c.stats.last_order_at);
+    out.OptionalSigned(c.stats.last_activity);
+    out.Signed(c.stats.revision);
+    // Whether the email index points here: an imported log may have given two customers one
+    // email, and then the index holds the one that took it last.
+    auto owner = email_owner_.find(c.email);
+    out.Bool(owner != email_owner_.end() && owner->second == &c);
+  }
+}
+
+bool CustomerWriteModel::Restore(SnapshotReader& in, std::vector<const std::string*>& ids) {
+  const uint64_t count = in.Unsigned();
+  if (in.bad() || !customers_.empty()) return false;
+  ids.reserve(count);
+  for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+    Customer c;
+    c.id = in.Text();
+    c.name = in.Text();
+    c.email = in.Text();
+    c.phone = in.OptionalText();
+    c.total_spending_cents = in.Signed();
+    c.visits = in.Signed();
+    c.last_visit = in.OptionalSigned();
+    c.is_active = in.Bool();
+    c.owner_id = in.OptionalText();
+    c.created_at = in.Signed();
+    c.updated_at = in.Signed();
+    c.version = in.Signed();
+    c.stats.order_count = in.Signed();
+    c.stats.order_cents = in.Signed();
+    c.stats.recorded_visits = in.Signed();
+    c.stats.first_order_at = in.OptionalSigned();
+    c.stats.last_order_at = in.OptionalSigned();
+    c.stats.last_activity = in.OptionalSigned();
+    c.stats.revision = in.Signed();
+    const bool owns_email = in.Bool();
+    if (in.bad() || c.version <= 0) return false;
+    std::string key = c.id;
+    auto [it, inserted] = customers_.emplace(std::move(key), std::move(c));
+    if (!inserted) return false;
+    if (owns_email) {
+      auto [owner, first] = email_owner_.emplace(it->second.email, &it->second);
+      if (!first) return false;
+    }
+    ids.push_back(&it->second.id);
+  }
+  return !in.bad();
+}
+
+bool CustomerWriteModel::SameAs(const CustomerWriteModel& other) const {
+  if (customers_.size() != other.customers_.size() ||
+      email_owner_.size() != other.email_owner_.size()) {
+    return false;
+  }
+  for (const auto& [id, c] : customers_) {
+    const Customer* o = other.Find(id);
+    if (!o || !(*o == c)) return false;
+  }
+  for (const auto& [email, c] : email_owner_) {
+    const Customer* o = other.FindByEmail(email);
+    if (!o || o->id != c->id) return false;
+  }
+  return true;
+}
+
+void OrderWriteModel::Save(SnapshotWriter& out,
+                           const std::unordered_map<const std::string*, uint64_t>& ordinals) const {
+  auto entry = [&](const Entry& e) {
+    out.Unsigned(ordinals.at(e.customer_id));
+    out.Signed(e.amount_cents);
+    out.Signed(e.order_date);
+    out.Signed(e.created_at);
+    out.Signed(e.updated_at);
+    out.Signed(e.version);
+    out.Unsigned(static_cast<uint64_t>(e.status));
+    out.Bool(e.has_external_id);
+    out.Text(e.external_id);
+  };
+  out.Unsigned(by_uuid_.size());
+  for (const auto& [uuid, e] : by_uuid_) {
+    out.Unsigned(uuid.hi);
+    out.Unsigned(uuid.lo);
+    entry(e);
+  }
+  out.Unsigned(by_name_.size());
+  for (const auto& [id, e] : by_name_) {
+    out.Text(id);
+    entry(e);
+  }
+}
+
+bool OrderWriteModel::Restore(SnapshotReader& in, const std::vector<const std::string*>& ids) {
+  if (!by_uuid_.empty() || !by_name_.empty()) return false;
+  auto entry = [&](Entry& e) {
+    const uint64_t customer = in.Unsigned();
+    e.amount_cents = in.Signed();
+    e.order_date = in.Signed();
+    e.created_at = in.Signed();
+    e.updated_at = in.Signed();
+    const int64_t version = in.Signed();
+    const uint64_t status = in.Unsigned();
+    e.has_external_id = in.Bool();
+    e.external_id = in.Text();
+    if (in.bad() || customer >= ids.size() || status >= kStatuses || version <= 0 ||
+        version > INT32_MAX) {
+      return false;
+    }
+    e.customer_id = ids[customer];
+    e.version = static_cast<int32_t>(version);
+    e.status = static_cast<OrderStatus>(status);
+    return true;
+  };
+  const uint64_t uuids = in.Unsigned();
+  for (uint64_t i = 0; i < uuids && !in.bad(); ++i) {
+    Uuid uuid;
+    uuid.hi = in.Unsigned();
+    uuid.lo = in.Unsigned();
+    Entry e;
+    if (!entry(e) || !by_uuid_.emplace(uuid, std::move(e)).second) return false;
+  }
+  const uint64_t names = in.Unsigned();
+  for (uint64_t i = 0; i < names && !in.bad(); ++i) {
+    std::string id(in.Text());
+    Entry e;
+    if (!entry(e) || !by_name_.emplace(std::move(id), std::move(e)).second) return false;
+  }
+  return !in.bad();
+}
+
+bool OrderWriteModel::SameAs(const OrderWriteModel& other) const {
+  if (by_uuid_.size() != other.by_uuid_.size() || by_name_.size() != other.by_name_.size()) {
+    return false;
+  }
+  auto same = [](const Entry& a, const Entry& b) {
+    return *a.customer_id == *b.customer_id && a.amount_cents == b.amount_cents &&
+           a.order_date == b.order_date && a.created_at == b.created_at &&
+           a.updated_at == b.updated_at && a.version == b.version && a.status == b.status &&
+           a.has_external_id == b.has_external_id && a.external_id == b.external_id;
+  };
+  for (const auto& [uuid, e] : by_uuid_) {
+    auto it = other.by_uuid_.find(uuid);
+    if (it == other.by_uuid_.end() || !same(e, it->second)) return false;
+  }
+  for (const auto& [id, e] : by_name_) {
+    auto it = other.by_name_.find(id);
+    if (it == other.by_name_.end() || !same(e, it->second)) return false;
+  }
+  return true;
+}
+
+void WriteModel::Save(SnapshotWriter& out) const {
+  std::unordered_map<const std::string*, uint64_t> ordinals;
+  customers.Save(out, ordinals);
+  orders.Save(out, ordinals);
+}
+
+bool WriteModel::Restore(SnapshotReader& in) {
+  std::vector<const std::string*> ids;
+  return customers.Restore(in, ids) && orders.Restore(in, ids);
+}
+
+}  // namespace keel
