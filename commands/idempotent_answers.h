@@ -1,10 +1,11 @@
 // IdempotentAnswers: the answers of a command stream's Idempotency-Keys, for CommandRuntime.
 //
 // A command whose key already succeeded (appended) in the last 24 hours gets its first answer
-// again and appends nothing; the keys travel in the events, so a reload of the stream finds
-// them again (FoundInLog). A request whose key is still in flight waits, without a thread, for
-// the first one and gets its answer (success or error), or kUnavailable after `duplicate_wait`;
-// more than kMaxDuplicatesPerKey waiting get kResourceExhausted.
+// again and appends nothing (the latest `max_remembered` keys of those 24 hours: memory is
+// bounded, and a key pushed out decides again); the keys travel in the events, so a reload of the
+// stream finds them again (FoundInLog). A request whose key is still in flight waits, without a
+// thread, for the first one and gets its answer (success or error), or kUnavailable after
+// `duplicate_wait`; more than kMaxDuplicatesPerKey waiting get kResourceExhausted.
 //
 // `Answer` is a copyable value with a member `std::optional<AppendResult> position`: only an
 // answer with a position (its events reached the log) is remembered, as a restart would.
@@ -42,11 +43,17 @@ class IdempotentAnswers final {
   static constexpr Millis kWindow = 24 * 3600 * 1000;
   static constexpr std::chrono::milliseconds kDuplicateWait{10000};
   static constexpr size_t kMaxDuplicatesPerKey = 64;
+  // Answers kept at most: a few hundred bytes each, so about 100 MiB.
+  static constexpr size_t kMaxRemembered = 200000;
 
   // `in_flight` counts the parked requests too (the owner's count of unanswered commands).
   IdempotentAnswers(Clock& clock, std::atomic<int64_t>& in_flight,
-                    std::chrono::milliseconds duplicate_wait)
-      : clock_(clock), in_flight_(in_flight), duplicate_wait_(duplicate_wait) {
+                    std::chrono::milliseconds duplicate_wait,
+                    size_t max_remembered = kMaxRemembered)
+      : clock_(clock),
+        in_flight_(in_flight),
+        duplicate_wait_(duplicate_wait),
+        max_remembered_(max_remembered) {
     timer_ = std::thread([this] { ExpireDuplicates(); });
   }
   // Joins the timer thread; requests still parked get kUnavailable.
@@ -153,6 +160,7 @@ class IdempotentAnswers final {
     Answer outcome;                     // once it is not
     std::vector<Duplicate> duplicates;  // while it is
     std::optional<Answer> in_log;       // see InLog
+    Millis remembered_at = 0;           // once it is not
   };
   struct Deadline {
     std::chrono::steady_clock::time_point at;
@@ -163,12 +171,18 @@ class IdempotentAnswers final {
   // Keeps the answer of a key for the window; mu_ held.
   void RememberLocked(const std::string& key, const Answer& answer, Millis at) {
     const Millis horizon = Horizon();
-    while (!answer_times_.empty() && answer_times_.front().first < horizon) {
+    auto forget_oldest = [&] {
       auto it = answers_.find(answer_times_.front().second);
-      if (it != answers_.end() && !it->second.pending) answers_.erase(it);
+      // Only if this is the key's latest time: a key remembered again is younger than that.
+      if (it != answers_.end() && !it->second.pending &&
+          it->second.remembered_at == answer_times_.front().first) {
+        answers_.erase(it);
+      }
       answer_times_.pop_front();
-    }
-    answers_[key] = {false, answer, {}};
+    };
+    while (!answer_times_.empty() && answer_times_.front().first < horizon) forget_oldest();
+    while (!answer_times_.empty() && answer_times_.size() >= max_remembered_) forget_oldest();
+    answers_[key] = {false, answer, {}, {}, at};
     answer_times_.emplace_back(at, key);
   }
 
@@ -230,6 +244,7 @@ class IdempotentAnswers final {
   Clock& clock_;
   std::atomic<int64_t>& in_flight_;
   const std::chrono::milliseconds duplicate_wait_;
+  const size_t max_remembered_;
 
   std::mutex mu_;
   std::condition_variable cv_;
