@@ -250,7 +250,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
             .count());
   };
   const auto started = std::chrono::steady_clock::now();
-  std::thread views([live = impl->read_models.Current(), &since, started] {
+  std::jthread views([live = impl->read_models.Current(), &since, started] {
     if (auto st = live->projections->StartViews(); !st) {
       Log(LogLevel::kError, "an in-memory view could not load; its reads scan the store",
           {{"error", st.error().message}});
@@ -258,12 +258,13 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     Log(LogLevel::kInfo, "in-memory views loaded", {{"ms", since(started)}});
   });
   auto loaded = impl->commands->Load();
+  const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
   Log(LogLevel::kInfo, "the command side has read the log",
-      {{"ms", since(started)},
+      {{"ms", load_ms},
        {"from_snapshot", report.from_snapshot ? "yes" : "no"},
        {"snapshot_refused", report.snapshot_refused},
        {"events_folded", std::to_string(report.events_folded)}});

@@ -56,6 +56,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -133,6 +134,8 @@ class CommandRuntime final {
   static constexpr size_t kMaxDuplicatesPerKey = IdempotentAnswers<Answer>::kMaxDuplicatesPerKey;
 
   static constexpr bool kSnapshotted = !S::kSnapshot.empty();
+  // Only a pipelined stream's appends are tracked as in flight, which a snapshot waits out.
+  static_assert(!kSnapshotted || S::kVisibility == Visibility::kPipelined);
   // A load that folded this many events from the log saves a snapshot, so the next need not.
   static constexpr int64_t kSnapshotAfterEvents = 100000;
   // How long a snapshot waits for the appends in flight, holding off new commands.
@@ -250,6 +253,7 @@ class CommandRuntime final {
     } else {
       // Readers go on while the log syncs; serial_ keeps every other command from deciding
       // between this one's decision and its fold.
+      const uint64_t epoch = AppendEpoch();
       lock.unlock();
       auto appended = log_.Append(std::string(S::kTopic), decision->key, Encode(*decision));
       if (!appended) {
@@ -258,7 +262,7 @@ class CommandRuntime final {
         stale_ = true;
         return done(Fail(appended.error()));
       }
-      RecordAppended(*appended);
+      RecordAppended(*appended, epoch);
       lock.lock();
       for (const auto& e : decision->events) {
         if (auto applied = stream_.Fold(model_, *decision, e); !applied) {
@@ -340,10 +344,26 @@ class CommandRuntime final {
   // disabled account or an ended session would work again. `first`: the load at start, which
   // also takes the snapshot's remembered answers (a refold keeps those it has).
   Status LoadLocked(bool first = false) {
+    {
+      // An append enqueued before this point that ends from now on may or may not be in what
+      // the fold reads: it marks the model stale (RecordAppended), and the next command folds
+      // the log again.
+      std::lock_guard positions(positions_mu_);
+      ++append_epoch_;
+    }
+    stale_ = false;
+    auto st = FoldLocked(first);
+    if (!st) stale_ = true;
+    return st;
+  }
+
+  // LoadLocked's fold; mu_ held.
+  Status FoldLocked(bool first) {
     const std::string topic(S::kTopic);
     Millis horizon = 0;
     if constexpr (kIdempotent) horizon = answers_->Horizon();
     LoadReport report;
+    int64_t unsupported = 0;
     Positions from = StartPositions();
     auto fold = [&](Model& model) -> Status {
       if constexpr (kSnapshotted) {
@@ -355,6 +375,7 @@ class CommandRuntime final {
           } else {
             report.snapshot_refused = restored.error().message;
             model = Model();
+            unsupported = 0;
           }
         }
       }
@@ -363,7 +384,11 @@ class CommandRuntime final {
         ++report.events_folded;
         auto event = DecodeEvent(r.value);
         // Events the projector will dead-letter carry no state the write side could use.
-        if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
+        if (!event) return;
+        if (CheckSupport(*event) != EventSupport::kSupported) {
+          ++unsupported;  // a later build may fold it: no snapshot may be taken past it
+          return;
+        }
         if (!model.Apply(*event)) return;
         if constexpr (kIdempotent) {
           if (event->idempotency_key.empty() || event->recorded_at < horizon) return;
@@ -395,8 +420,8 @@ class CommandRuntime final {
     }
     stream_.Loaded(model_, clock_.NowMillis());
     ++generation_;
-    stale_ = false;
     last_load_ = report;
+    unsupported_ = unsupported;
     if constexpr (kSnapshotted) {
       changed_since_snapshot_ = !report.from_snapshot || report.events_folded > 0;
       if (first && snapshots_ && report.events_folded >= kSnapshotAfterEvents) {
@@ -454,20 +479,22 @@ class CommandRuntime final {
       std::lock_guard positions(positions_mu_);
       at = positions_;
     }
-    // Whatever the log holds past what this process folded and appended (another writer's
-    // records, before a lease changed hands) is folded first: the snapshot is of the log.
-    auto ends = log_.ReadFrom(std::string(S::kTopic), at.next, [&](const LogRecord& r) {
-      at.last[static_cast<size_t>(r.partition)] = r.offset;
-      auto event = DecodeEvent(r.value);
-      if (!event || CheckSupport(*event) != EventSupport::kSupported) return;
-      (void)model_.Apply(*event);
-    });
-    if (!ends) return Fail(ends.error());
-    at.next = std::move(*ends);
-    {
-      std::lock_guard positions(positions_mu_);
-      positions_ = at;
+    if (unsupported_ > 0) {
+      return Fail(Error::FailedPrecondition(
+          "Not snapshotted: the log holds events of a newer Keel that this build skips"));
     }
+    // The log must hold nothing past what this process folded and appended (another writer's
+    // records, before a lease changed hands): those are folded, answers and all, by the next
+    // load, which then snapshots.
+    int64_t foreign = 0;
+    auto ends =
+        log_.ReadFrom(std::string(S::kTopic), at.next, [&](const LogRecord&) { ++foreign; });
+    if (!ends) return Fail(ends.error());
+    if (foreign > 0) {
+      return Fail(Error::Unavailable("Not snapshotted: the log holds " + std::to_string(foreign) +
+                                     " records this process has not folded"));
+    }
+    at.next = std::move(*ends);  // past offsets without a record (Kafka's transaction markers)
     auto anchors = Anchors(at);
     if (!anchors) return Fail(anchors.error());
     SnapshotWriter out;
@@ -480,7 +507,8 @@ class CommandRuntime final {
       out.Unsigned((*anchors)[p]);
     }
     out.Signed(clock_.NowMillis());
-    model_.Save(out);
+    if (!model_.Save(out))
+      return Fail(Error::Internal("Not snapshotted: the model is inconsistent"));
     if constexpr (kIdempotent) {
       std::vector<std::string> keys;
       std::vector<std::pair<Millis, Answer>> remembered;
@@ -496,6 +524,10 @@ class CommandRuntime final {
       }
     }
     if (auto st = snapshots_->Save(S::kSnapshot, out.bytes()); !st) return st;
+    {
+      std::lock_guard positions(positions_mu_);
+      positions_ = at;
+    }
     changed_since_snapshot_ = false;
     return {};
   }
@@ -535,6 +567,8 @@ class CommandRuntime final {
                      held.error().message);
     if (*held != anchors) return refused("the log holds other records than it was taken after");
     if (!model.Restore(in)) return refused("its model is malformed");
+    // Taken only once the whole snapshot checks out.
+    std::vector<std::tuple<std::string, Answer, Millis>> answers;
     if constexpr (kIdempotent) {
       const uint64_t count = in.Unsigned();
       for (uint64_t i = 0; i < count && !in.bad(); ++i) {
@@ -542,10 +576,13 @@ class CommandRuntime final {
         const Millis at_ms = in.Signed();
         Answer answer;
         if (!stream_.RestoreAnswer(in, answer)) return refused("its answers are malformed");
-        if (take_answers && at_ms >= horizon) answers_->FoundInLog(key, answer, at_ms);
+        if (take_answers && at_ms >= horizon) answers.emplace_back(key, std::move(answer), at_ms);
       }
     }
     if (in.bad() || !in.done()) return refused("it is malformed");
+    if constexpr (kIdempotent) {
+      for (auto& [key, answer, at_ms] : answers) answers_->FoundInLog(key, answer, at_ms);
+    }
     return at;
   }
 
@@ -578,24 +615,35 @@ class CommandRuntime final {
   template <typename Then>
   void EnqueueAppend(const std::string& key, std::vector<std::string> values, Then then) {
     ++*in_flight_;
+    const uint64_t epoch = AppendEpoch();
     // After `then`, the callback touches nothing of the runtime: whoever waited for the answer
     // may destroy it at once (the count it drops is shared).
     log_.AppendAsync(std::string(S::kTopic), key, std::move(values),
-                     [this, in_flight = in_flight_,
+                     [this, in_flight = in_flight_, epoch,
                       then = std::move(then)](Result<AppendResult> appended) mutable {
                        if (!appended) {
                          stale_ = true;  // the model holds events the log does not
                        } else {
-                         RecordAppended(*appended);
+                         RecordAppended(*appended, epoch);
                        }
                        then(std::move(appended));
                        --*in_flight;
                      });
   }
 
-  // Records that the log holds an append of this process; any thread.
-  void RecordAppended(const AppendResult& at) {
+  uint64_t AppendEpoch() {
     std::lock_guard positions(positions_mu_);
+    return append_epoch_;
+  }
+
+  // Records that the log holds an append of this process, enqueued in `epoch`; any thread.
+  // One enqueued before the latest load began may be missing from the model: it is stale.
+  void RecordAppended(const AppendResult& at, uint64_t epoch) {
+    std::lock_guard positions(positions_mu_);
+    if (epoch != append_epoch_) {
+      stale_ = true;
+      return;
+    }
     const auto p = static_cast<size_t>(at.partition);
     if (p >= positions_.next.size()) return;
     positions_.next[p] = std::max(positions_.next[p], at.last_offset + 1);
@@ -613,8 +661,10 @@ class CommandRuntime final {
   SnapshotStore* const snapshots_;
   LoadReport last_load_;  // guarded by mu_
   std::atomic<bool> changed_since_snapshot_{true};
+  int64_t unsupported_ = 0;  // records the last load skipped as too new; guarded by mu_
   std::mutex positions_mu_;
   Positions positions_;  // where the log is after what the model holds; guarded by positions_mu_
+  uint64_t append_epoch_ = 0;  // loads begun; guarded by positions_mu_
   std::atomic<bool> stale_{false};
   std::atomic<bool> loaded_{false};
   std::atomic<uint64_t> generation_{1};

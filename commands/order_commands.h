@@ -53,7 +53,8 @@ class OrderWriteModel {
 
   // The snapshot form (write_model_snapshot.cc): each order's customer is written as its
   // number in CustomerWriteModel::Save's `ordinals`, and restored from `ids`.
-  void Save(SnapshotWriter& out,
+  // Save is false for an order whose customer has no number (then the bytes are no snapshot).
+  bool Save(SnapshotWriter& out,
             const std::unordered_map<const std::string*, uint64_t>& ordinals) const;
   bool Restore(SnapshotReader& in, const std::vector<const std::string*>& ids);
   // Whether both hold the same orders, each of the same customer (tests).

@@ -48,6 +48,7 @@ class SnapshotReader {
   explicit SnapshotReader(std::string_view in) : in_(in) {}
   bool bad() const { return bad_; }
   bool done() const { return pos_ == in_.size(); }
+  size_t remaining() const { return in_.size() - pos_; }
 
   uint64_t Unsigned() {
     uint64_t v = 0;

@@ -36,9 +36,9 @@ struct WriteModel {
     return customers.ApplyOrder(change);
   }
 
-  // The snapshot form (write_model_snapshot.cc); Restore into an empty model, false for bytes
-  // Save did not write.
-  void Save(SnapshotWriter& out) const;
+  // The snapshot form (write_model_snapshot.cc); Save is false when the model is inconsistent
+  // (no snapshot of it), Restore (into an empty model) for bytes Save did not write.
+  bool Save(SnapshotWriter& out) const;
   bool Restore(SnapshotReader& in);
   bool SameAs(const WriteModel& other) const {
     return customers.SameAs(other.customers) && orders.SameAs(other.orders);

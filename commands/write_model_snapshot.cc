@@ -46,7 +46,8 @@ void CustomerWriteModel::Save(SnapshotWriter& out,
 bool CustomerWriteModel::Restore(SnapshotReader& in, std::vector<const std::string*>& ids) {
   const uint64_t count = in.Unsigned();
   if (in.bad() || !customers_.empty()) return false;
-  ids.reserve(count);
+  // Every customer takes a few bytes at least: a count past them is not believed.
+  ids.reserve(std::min<uint64_t>(count, in.remaining()));
   for (uint64_t i = 0; i < count && !in.bad(); ++i) {
     Customer c;
     c.id = in.Text();
@@ -98,10 +99,16 @@ bool CustomerWriteModel::SameAs(const CustomerWriteModel& other) const {
   return true;
 }
 
-void OrderWriteModel::Save(SnapshotWriter& out,
+bool OrderWriteModel::Save(SnapshotWriter& out,
                            const std::unordered_map<const std::string*, uint64_t>& ordinals) const {
+  bool whole = true;
   auto entry = [&](const Entry& e) {
-    out.Unsigned(ordinals.at(e.customer_id));
+    auto customer = ordinals.find(e.customer_id);
+    if (customer == ordinals.end()) {
+      whole = false;  // an order of no customer: a bug, and no snapshot of it
+      return;
+    }
+    out.Unsigned(customer->second);
     out.Signed(e.amount_cents);
     out.Signed(e.order_date);
     out.Signed(e.created_at);
@@ -122,6 +129,7 @@ void OrderWriteModel::Save(SnapshotWriter& out,
     out.Text(id);
     entry(e);
   }
+  return whole;
 }
 
 bool OrderWriteModel::Restore(SnapshotReader& in, const std::vector<const std::string*>& ids) {
@@ -183,10 +191,10 @@ bool OrderWriteModel::SameAs(const OrderWriteModel& other) const {
   return true;
 }
 
-void WriteModel::Save(SnapshotWriter& out) const {
+bool WriteModel::Save(SnapshotWriter& out) const {
   std::unordered_map<const std::string*, uint64_t> ordinals;
   customers.Save(out, ordinals);
-  orders.Save(out, ordinals);
+  return orders.Save(out, ordinals);
 }
 
 bool WriteModel::Restore(SnapshotReader& in) {

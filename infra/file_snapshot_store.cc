@@ -46,6 +46,7 @@ class Fd {
   int fd_;
 };
 
+// `err` is errno, taken before anything that may change it (building the message).
 Error Failure(const std::string& what, int err) {
   return Error::Unavailable("Snapshot: cannot " + what + ": " + std::strerror(err));
 }
@@ -79,10 +80,16 @@ Result<std::optional<std::string>> FileSnapshotStore::Load(std::string_view name
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
-    return Fail(Failure("open " + path, errno));
+    {
+      const int err = errno;
+      return Fail(Failure("open " + path, err));
+    }
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Fail(Failure("stat " + path, errno));
+  if (::fstat(fd.get(), &st) != 0) {
+    const int err = errno;
+    return Fail(Failure("stat " + path, err));
+  }
   const auto size = static_cast<size_t>(st.st_size);
   if (size < kHeader) return Fail(Error::DataLoss("Snapshot " + path + " is truncated"));
   auto read_at = [&](char* into, size_t len, size_t pos) -> Status {
@@ -91,7 +98,10 @@ Result<std::optional<std::string>> FileSnapshotStore::Load(std::string_view name
           io_->Pread(fd.get(), into + done, len - done, static_cast<off_t>(pos + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return Fail(Failure("read " + path, errno));
+        {
+          const int err = errno;
+          return Fail(Failure("read " + path, err));
+        }
       }
       if (n == 0) return Fail(Error::DataLoss("Snapshot " + path + " is truncated"));
       done += static_cast<size_t>(n);
@@ -132,7 +142,10 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     const std::string parent = std::filesystem::path(dir_).parent_path().string();
     Fd parent_fd(::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (parent_fd.get() < 0 || io_->FsyncDirectory(parent_fd.get()) != 0) {
-      return Fail(Failure("sync " + parent, errno));
+      {
+        const int err = errno;
+        return Fail(Failure("sync " + parent, err));
+      }
     }
   }
   const std::string path = PathOf(name);
@@ -150,7 +163,10 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     return Fail(Failure(what, err));
   };
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return fail("create " + tmp, errno);
+  if (fd.get() < 0) {
+    const int err = errno;
+    return fail("create " + tmp, err);
+  }
   auto write_all = [&](std::string_view data) -> int {
     while (!data.empty()) {
       const ssize_t n = io_->Write(fd.get(), data.data(), data.size());
@@ -167,14 +183,25 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     return fail("write " + tmp, err);
   }
   if (int err = write_all(bytes); err != 0) return fail("write " + tmp, err);
-  if (io_->Fdatasync(fd.get()) != 0) return fail("sync " + tmp, errno);
-  if (fd.Close() != 0) return fail("close " + tmp, errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename " + tmp, errno);
+  if (io_->Fdatasync(fd.get()) != 0) {
+    const int err = errno;
+    return fail("sync " + tmp, err);
+  }
+  if (fd.Close() != 0) {
+    const int err = errno;
+    return fail("close " + tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    return fail("rename " + tmp, err);
+  }
   Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // The new snapshot is in place but its name may not survive a power cut: the old one (or
   // none) may come back, which is as valid. Reported, so the caller knows it is not durable.
-  if (dir.get() < 0 || io_->FsyncDirectory(dir.get()) != 0)
-    return Fail(Failure("sync " + dir_, errno));
+  if (dir.get() < 0 || io_->FsyncDirectory(dir.get()) != 0) {
+    const int err = errno;
+    return Fail(Failure("sync " + dir_, err));
+  }
   return {};
 }
 

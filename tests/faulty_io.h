@@ -21,6 +21,7 @@ class FaultyIo final : public LogFileIo {
   std::atomic<bool> injected{false};  // a fault was reported to the log
   std::atomic<int64_t> preads{0};
   std::atomic<int> truncate_errno{0};  // every ftruncate fails with it
+  std::atomic<int> dir_sync_errno{0};  // every fsync of a directory fails with it
 
   ssize_t Write(int fd, const void* data, size_t len) override {
     if (int e = tear_errno.exchange(0); e != 0 && len > 1) {
@@ -39,6 +40,10 @@ class FaultyIo final : public LogFileIo {
   int Ftruncate(int fd, off_t len) override {
     if (int e = truncate_errno.load(); e != 0) return static_cast<int>(Inject(e));
     return LogFileIo::Ftruncate(fd, len);
+  }
+  int FsyncDirectory(int fd) override {
+    if (int e = dir_sync_errno.load(); e != 0) return static_cast<int>(Inject(e));
+    return LogFileIo::FsyncDirectory(fd);
   }
   int Fdatasync(int fd) override {
     if (int e = sync_errno.load(); e != 0) return static_cast<int>(Inject(e));
