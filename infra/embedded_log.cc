@@ -22,46 +22,6 @@
 namespace keel {
 namespace {
 
-// kUnavailable: `what` failed with `err` (errno at the call by default).
-Error IoFailure(const std::string& what, int err = errno) {
-  return Error::Unavailable(what + ": " + std::strerror(err));
-}
-
-// Closes a file descriptor when it leaves scope (after an error naming errno is built); release
-// hands it over.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-// Writes all of `data`, through short writes; false with errno set on the first failure.
-bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = io.Write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) {
-      errno = EIO;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // Takes the directory's lock (dir/LOCK), or says who holds it.
 // `read_only`: for a reader (keel log verify), which also runs on a read-only mount, where no
 // process can be writing: an existing LOCK file is locked through a read-only descriptor, and

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,40 +15,8 @@ namespace {
 constexpr char kMagic[8] = {'K', 'E', 'E', 'L', 'S', 'N', 'P', '1'};
 constexpr size_t kHeader = 20;  // magic, payload length (8 bytes), CRC-32 (4 bytes)
 
-uint32_t Crc(std::string_view bytes) {
-  uLong crc = ::crc32(0, nullptr, 0);
-  // zlib takes at most 4 GiB a call.
-  constexpr size_t kStep = size_t{1} << 30;
-  for (size_t pos = 0; pos < bytes.size(); pos += kStep) {
-    const size_t n = std::min(kStep, bytes.size() - pos);
-    crc = ::crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + pos), static_cast<uInt>(n));
-  }
-  return static_cast<uint32_t>(crc);
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-// `err` is errno, taken before anything that may change it (building the message).
-Error Failure(const std::string& what, int err) {
-  return Error::Unavailable("Snapshot: cannot " + what + ": " + std::strerror(err));
-}
+// `err` is errno, taken before the message is built.
+Error Failure(const std::string& what, int err) { return IoFailure("Snapshot: cannot " + what, err); }
 
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 200 || name.front() == '.') return false;
@@ -77,7 +44,7 @@ std::string FileSnapshotStore::PathOf(std::string_view name) const {
 Result<std::optional<std::string>> FileSnapshotStore::Load(std::string_view name) {
   if (!ValidName(name)) return Fail(Error::InvalidArgument("Bad snapshot name"));
   const std::string path = PathOf(name);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
     {
@@ -125,7 +92,7 @@ Result<std::optional<std::string>> FileSnapshotStore::Load(std::string_view name
   std::string payload;
   payload.resize_and_overwrite(length, [](char*, size_t n) { return n; });
   if (auto st = read_at(payload.data(), length, kHeader); !st) return Fail(st.error());
-  if (Crc(payload) != crc) {
+  if (Crc32(payload) != crc) {
     return Fail(Error::DataLoss("Snapshot " + path + " fails its checksum"));
   }
   return std::optional<std::string>(std::move(payload));
@@ -140,7 +107,7 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     if (ec)
       return Fail(Error::Unavailable("Snapshot: cannot create " + dir_ + ": " + ec.message()));
     const std::string parent = std::filesystem::path(dir_).parent_path().string();
-    Fd parent_fd(::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ScopedFd parent_fd(::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (parent_fd.get() < 0 || io_->FsyncDirectory(parent_fd.get()) != 0) {
       {
         const int err = errno;
@@ -153,7 +120,7 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
   char header[kHeader];
   std::memcpy(header, kMagic, 8);
   const uint64_t length = bytes.size();
-  const uint32_t crc = Crc(bytes);
+  const uint32_t crc = Crc32(bytes);
   std::memcpy(header + 8, &length, 8);
   std::memcpy(header + 16, &crc, 4);
 
@@ -162,32 +129,21 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return Fail(Failure(what, err));
   };
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     const int err = errno;
     return fail("create " + tmp, err);
   }
-  auto write_all = [&](std::string_view data) -> int {
-    while (!data.empty()) {
-      const ssize_t n = io_->Write(fd.get(), data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      if (n == 0) return EIO;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return 0;
-  };
-  if (int err = write_all(std::string_view(header, kHeader)); err != 0) {
+  if (!WriteAll(*io_, fd.get(), header, kHeader) ||
+      !WriteAll(*io_, fd.get(), bytes.data(), bytes.size())) {
+    const int err = errno;
     return fail("write " + tmp, err);
   }
-  if (int err = write_all(bytes); err != 0) return fail("write " + tmp, err);
   if (io_->Fdatasync(fd.get()) != 0) {
     const int err = errno;
     return fail("sync " + tmp, err);
   }
-  if (fd.Close() != 0) {
+  if (::close(fd.release()) != 0) {
     const int err = errno;
     return fail("close " + tmp, err);
   }
@@ -195,7 +151,7 @@ Status FileSnapshotStore::Save(std::string_view name, std::string_view bytes) {
     const int err = errno;
     return fail("rename " + tmp, err);
   }
-  Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ScopedFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // The new snapshot is in place but its name may not survive a power cut: the old one (or
   // none) may come back, which is as valid. Reported, so the caller knows it is not durable.
   if (dir.get() < 0 || io_->FsyncDirectory(dir.get()) != 0) {

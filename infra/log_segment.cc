@@ -21,12 +21,41 @@ T Get(const char* p) {
   return v;
 }
 
-uint32_t Crc(const char* data, size_t len) {
-  return static_cast<uint32_t>(
-      ::crc32(0, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(len)));
-}
+uint32_t Crc(const char* data, size_t len) { return Crc32(std::string_view(data, len)); }
 
 }  // namespace
+
+bool WriteAll(LogFileIo& io, int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = io.Write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+Error IoFailure(const std::string& what, int err) {
+  return Error::Unavailable(what + ": " + std::strerror(err));
+}
+
+uint32_t Crc32(std::string_view bytes) {
+  uLong crc = ::crc32(0, nullptr, 0);
+  // zlib takes at most 4 GiB a call.
+  constexpr size_t kStep = size_t{1} << 30;
+  for (size_t pos = 0; pos < bytes.size(); pos += kStep) {
+    const size_t n = std::min(kStep, bytes.size() - pos);
+    crc = ::crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + pos), static_cast<uInt>(n));
+  }
+  return static_cast<uint32_t>(crc);
+}
 
 ssize_t LogFileIo::Write(int fd, const void* data, size_t len) { return ::write(fd, data, len); }
 ssize_t LogFileIo::Pread(int fd, void* data, size_t len, off_t pos) {
