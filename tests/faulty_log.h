@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,6 +41,16 @@ class FaultyLog final : public EventLog {
     failing_ = true;
     passing_ = passing;
     error_ = std::move(error);
+  }
+  // The next append alone waits for Release or ReleaseFailing; later ones go on.
+  void HoldNextAppend() {
+    std::lock_guard lock(mu_);
+    hold_next_ = true;
+  }
+  // The next append alone fails with `error` (appending nothing).
+  void FailNextAppend(Error error) {
+    std::lock_guard lock(mu_);
+    fail_next_ = std::move(error);
   }
   // Appends from now on wait, in order, for Release or ReleaseFailing.
   void HoldAppends() {
@@ -91,8 +102,15 @@ class FaultyLog final : public EventLog {
                    std::vector<std::string> values, AppendCallback done) override {
     {
       std::lock_guard lock(mu_);
-      if (holding_) {
+      if (holding_ || std::exchange(hold_next_, false)) {
         held_.push_back({topic, key, std::move(values), std::move(done)});
+        return;
+      }
+      if (fail_next_) {
+        answers_.push_back([done = std::move(done), error = *std::exchange(fail_next_, {})] {
+          done(Fail(error));
+        });
+        cv_.notify_all();
         return;
       }
       if (failing_ && passing_-- <= 0) {
@@ -139,6 +157,8 @@ class FaultyLog final : public EventLog {
   int64_t passing_ = 0;                        // guarded by mu_
   Error error_;                                // guarded by mu_
   bool holding_ = false;                       // guarded by mu_
+  bool hold_next_ = false;                     // guarded by mu_
+  std::optional<Error> fail_next_;             // guarded by mu_
   std::vector<Held> held_;                     // guarded by mu_
   std::deque<std::function<void()>> answers_;  // guarded by mu_; run by worker_
   bool stopping_ = false;                      // guarded by mu_

@@ -93,12 +93,22 @@ class WriteModelSnapshotTest : public ::testing::Test {
       return whole->ReadWriteModel([&](const WriteModel& theirs) { return mine.SameAs(theirs); });
     });
   }
-  int64_t Appended() {
+  // Records in the customers topic of `log` (by default the test's log).
+  int64_t Appended(EventLog* log = nullptr) {
+    if (!log) log = log_.get();
     int64_t n = 0;
-    for (int32_t p = 0; p < log_->PartitionCount(); ++p) {
-      n += log_->EndOffset("keel.customers", p).value_or(0);
+    for (int32_t p = 0; p < log->PartitionCount(); ++p) {
+      n += log->EndOffset("keel.customers", p).value_or(0);
     }
     return n;
+  }
+  // Registers a customer with `email` without waiting: its answer, once it comes.
+  std::future<Result<CommandOutcome>> RegisterPending(CommandService& commands,
+                                                      const std::string& email) {
+    auto answer = std::make_shared<std::promise<Result<CommandOutcome>>>();
+    commands.Register({.name = "Pending", .email = email}, Meta(),
+                      [answer](Result<CommandOutcome> r) { answer->set_value(std::move(r)); });
+    return answer->get_future();
   }
   std::string SnapshotFile() { return store_.PathOf("keel.customers"); }
 
@@ -200,13 +210,7 @@ TEST_F(WriteModelSnapshotTest, ASnapshotOfAnotherLogOrPastItsEndIsRefused) {
   EXPECT_FALSE(commands->last_load().from_snapshot);
   EXPECT_NE(commands->last_load().snapshot_refused.find("other records"), std::string::npos)
       << commands->last_load().snapshot_refused;
-  EXPECT_EQ(commands->last_load().events_folded, [&] {
-    int64_t n = 0;
-    for (int32_t p = 0; p < other->PartitionCount(); ++p) {
-      n += other->EndOffset("keel.customers", p).value_or(0);
-    }
-    return n;
-  }());
+  EXPECT_EQ(commands->last_load().events_folded, Appended(other.get()));
 }
 
 TEST_F(WriteModelSnapshotTest, NoSnapshotWhileAnAppendIsInFlightOrAfterOneFailed) {
@@ -214,14 +218,12 @@ TEST_F(WriteModelSnapshotTest, NoSnapshotWhileAnAppendIsInFlightOrAfterOneFailed
   auto commands = Started(faulty, &store_);
   Traffic(*commands, 0, 5);
   faulty.HoldAppends();
-  std::promise<Result<CommandOutcome>> held;
-  commands->Register({.name = "Held", .email = "held@x.io"}, Meta(),
-                     [&](Result<CommandOutcome> r) { held.set_value(std::move(r)); });
+  auto held = RegisterPending(*commands, "held@x.io");
   auto st = commands->Snapshot();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
   faulty.ReleaseFailing(Error::Unavailable("injected"));
-  EXPECT_FALSE(held.get_future().get());
+  EXPECT_FALSE(held.get());
   // The model holds an event the log lacks until it is folded again: still no snapshot.
   st = commands->Snapshot();
   ASSERT_FALSE(st);
@@ -291,59 +293,15 @@ TEST_F(WriteModelSnapshotTest, RememberedAnswersTravelWithTheSnapshot) {
   EXPECT_EQ(Appended(), appended) << "the retry appended nothing";
 }
 
-// Holds the first append after Arm(), fails the second: a refold then runs while the first is
-// still in flight, and the first lands after it.
-class ReorderingLog final : public EventLog {
- public:
-  explicit ReorderingLog(EventLog& inner) : inner_(inner) {}
-  void Arm() { armed_ = 1; }
-  void ReleaseHeld() {
-    auto held = std::move(held_);
-    inner_.AppendAsync(held.topic, held.key, std::move(held.values), std::move(held.done));
-  }
-  int32_t PartitionCount() const override { return inner_.PartitionCount(); }
-  void AppendAsync(const std::string& topic, const std::string& key,
-                   std::vector<std::string> values, AppendCallback done) override {
-    if (armed_ == 1) {
-      armed_ = 2;
-      held_ = {topic, key, std::move(values), std::move(done)};
-      return;
-    }
-    if (armed_ == 2) {
-      armed_ = 0;
-      return done(Fail(Error::Unavailable("injected timeout")));
-    }
-    inner_.AppendAsync(topic, key, std::move(values), std::move(done));
-  }
-  Result<int64_t> EndOffset(const std::string& topic, int32_t partition) override {
-    return inner_.EndOffset(topic, partition);
-  }
-  Result<std::unique_ptr<LogReader>> OpenReader(
-      const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& starts) override {
-    return inner_.OpenReader(topic, starts);
-  }
-
- private:
-  struct Held {
-    std::string topic, key;
-    std::vector<std::string> values;
-    AppendCallback done;
-  };
-  EventLog& inner_;
-  int armed_ = 0;  // used on the test's thread only (the commands append from it)
-  Held held_;
-};
-
 // An append in flight while the model is folded again lands after the fold read the log: the
 // model must not go on (nor be snapshotted) without it. Found by a cold review.
 TEST_F(WriteModelSnapshotTest, AnAppendThatLandsAfterARefoldIsFoldedBeforeTheNextDecision) {
-  ReorderingLog log(*log_);
-  auto commands = Started(log, &store_);
+  FaultyLog faulty(*log_);
+  auto commands = Started(faulty, &store_);
   Traffic(*commands, 0, 5);
-  log.Arm();
-  std::promise<Result<CommandOutcome>> held;
-  commands->Register({.name = "Held", .email = "held@x.io"}, Meta(),
-                     [&](Result<CommandOutcome> r) { held.set_value(std::move(r)); });
+  faulty.HoldNextAppend();
+  auto held = RegisterPending(*commands, "held@x.io");
+  faulty.FailNextAppend(Error::Unavailable("injected timeout"));
   ASSERT_FALSE(Run([&](auto done) {
     commands->Register({.name = "Fails", .email = "fails@x.io"}, Meta(), done);
   }));
@@ -351,8 +309,8 @@ TEST_F(WriteModelSnapshotTest, AnAppendThatLandsAfterARefoldIsFoldedBeforeTheNex
   ASSERT_TRUE(Run([&](auto done) {
     commands->Register({.name = "After", .email = "after@x.io"}, Meta(), done);
   }));
-  log.ReleaseHeld();
-  auto acknowledged = held.get_future().get();
+  faulty.Release();
+  auto acknowledged = held.get();
   ASSERT_TRUE(acknowledged) << acknowledged.error().message;
   // The live model takes it in before deciding: the email is taken.
   auto again = Run(
