@@ -129,7 +129,7 @@ class CommandService final {
   Runtime::LoadReport last_load() const { return runtime_.last_load(); }
   // Saves a snapshot of the write model if it changed since the last (CommandRuntime::Snapshot).
   Status Snapshot() { return runtime_.Snapshot(); }
-  // Whether the write model equals one folded from the whole log (tests).
+  // f(const WriteModel&) under the runtime's lock, shared (tests compare models with it).
   template <typename F>
   decltype(auto) ReadWriteModel(F&& f) const {
     return runtime_.Read(std::forward<F>(f));
