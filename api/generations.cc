@@ -30,7 +30,7 @@ Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config, bool read_onl
                              .replication_factor = config.kafka_replication_factor,
                              .transactional_id = config.kafka_transactional_id,
                              .read_only = read_only,
-                             .topics = {std::string(kCustomersTopic), std::string(kUsersTopic)}});
+                             .topics = {std::begin(kAllTopics), std::end(kAllTopics)}});
   if (!log) return Fail(log.error());
   return std::unique_ptr<EventLog>(std::move(*log));
 }

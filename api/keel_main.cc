@@ -124,7 +124,7 @@ int KafkaMock(int brokers, int partitions) {
     return 1;
   }
   // The mock cluster does not serve CreateTopics; Keel's topics are made here.
-  for (std::string_view topic : {kCustomersTopic, kUsersTopic}) {
+  for (std::string_view topic : kAllTopics) {
     if (auto st = (*cluster)->CreateTopic(std::string(topic), partitions); !st) {
       std::fprintf(stderr, "keel kafka-mock: %s\n", st.error().message.c_str());
       return 1;

@@ -5,6 +5,7 @@
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/order.h"
+#include "domain/segment.h"
 #include "domain/user.h"
 
 namespace keel {
@@ -34,6 +35,9 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kUserSessionsRevoked, 1},
     {kRoleDefined, 1},
     {kPermissionDefined, 1},
+    {kSegmentDefined, 1},
+    {kSegmentRedefined, 1},
+    {kSegmentArchived, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -11,5 +11,10 @@ namespace keel {
 inline constexpr std::string_view kCustomersTopic = "keel.customers";
 // Users, sessions, roles and permissions; role definitions are keyed by kAccessKey (user.h).
 inline constexpr std::string_view kUsersTopic = "keel.users";
+// Segment definitions, keyed by segment id.
+inline constexpr std::string_view kSegmentsTopic = "keel.segments";
+
+// Every stream of this build: what a log is opened with and a mock cluster creates.
+inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic, kSegmentsTopic};
 
 }  // namespace keel

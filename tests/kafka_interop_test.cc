@@ -32,8 +32,9 @@ class KafkaInteropTest : public ::testing::Test {
     auto cluster = KafkaMockCluster::Start();
     ASSERT_TRUE(cluster) << cluster.error().message;
     cluster_ = std::move(*cluster);
-    ASSERT_TRUE(cluster_->CreateTopic(std::string(kCustomersTopic), 8));
-    ASSERT_TRUE(cluster_->CreateTopic(std::string(kUsersTopic), 8));
+    for (std::string_view topic : kAllTopics) {
+      ASSERT_TRUE(cluster_->CreateTopic(std::string(topic), 8));
+    }
     AppConfig config;
     config.kafka_brokers = cluster_->bootstrap_servers();
     config.partitions = 8;

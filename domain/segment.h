@@ -1,0 +1,69 @@
+// The segment aggregate (seed 000): a named audience defined by rules (segment_rules.h), its
+// events, the validation of input and the one fold that the write side and the projector use.
+// Pure; value types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "domain/error.h"
+#include "domain/event.h"
+#include "domain/segment_rules.h"
+#include "domain/time.h"
+
+namespace keel {
+
+inline constexpr std::string_view kSegmentAggregate = "segment";
+// {name, description, rules}: a new segment, by the actor who created it.
+inline constexpr std::string_view kSegmentDefined = "SegmentDefined";
+// {name, description, rules}: a new version of the definition; membership follows the rules.
+inline constexpr std::string_view kSegmentRedefined = "SegmentRedefined";
+// {}: archived (DELETE); it keeps its history and leaves lists, and takes no more changes.
+inline constexpr std::string_view kSegmentArchived = "SegmentArchived";
+
+inline constexpr size_t kMaxSegmentNameLength = 100;        // code points, after trimming
+inline constexpr size_t kMaxSegmentDescriptionLength = 500;  // code points, after trimming
+
+struct Segment {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string rules_json;  // canonical (EncodeSegmentRules)
+  std::string created_by;  // the actor of SegmentDefined
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  int64_t version = 0;  // 0: does not exist
+  bool archived = false;
+
+  bool operator==(const Segment&) const = default;
+};
+
+// A definition as a command carries it (POST and PUT take the same body).
+struct SegmentInput {
+  std::string name;
+  std::string description;
+  RuleNode rules;
+};
+
+// Validates a request body {name (1–100), description (≤ 500, optional), rules,
+// logicalOperator (seed 004, optional)}: trims name and description, rejects unknown fields by
+// name, and lists every violation with its path (kInvalidArgument).
+Result<SegmentInput> ParseSegmentInput(std::string_view body);
+// The rules of a preview body {rules, logicalOperator?, message?} (seed 004's
+// check-audience-size also sends the campaign's message, which a preview ignores).
+Result<RuleNode> ParsePreviewInput(std::string_view body);
+
+// The payload of SegmentDefined and SegmentRedefined.
+std::string EncodeSegmentDefinition(const SegmentInput& input);
+
+// The fold. kDataLoss when the payload is bad or the version does not follow.
+Status ApplySegmentEvent(Segment& segment, const EventEnvelope& event);
+
+// As served: {id, name, description, rules, status ("active" | "archived"), createdBy,
+// createdAt, updatedAt, version}. The API adds the live audienceSize.
+std::string SegmentToJson(const Segment& segment);
+// Reads what SegmentToJson wrote; kDataLoss when it does not hold a segment.
+Result<Segment> SegmentFromJson(std::string_view json);
+
+}  // namespace keel
