@@ -3,6 +3,7 @@
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
 #include "projections/orders/orders_projector.h"
+#include "projections/segments/segments_projector.h"
 #include "projections/users/sessions_projector.h"
 
 namespace keel {
@@ -25,6 +26,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"customers", &MakeServing<CustomersProjector>},
     {"customer_history", &Make<CustomerHistoryProjector>},
     {"sessions", &MakeServing<SessionsProjector>},
+    {"segments", &Make<SegmentsProjector>},
 };
 
 }  // namespace
