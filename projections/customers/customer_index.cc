@@ -23,23 +23,28 @@ CustomerIndex::Row CustomerIndex::RowOf(const Customer& c) {
 }
 
 Status CustomerIndex::Load(ReadStore& store) {
-  {
-    std::unique_lock lock(mu_);
-    loading_ = true;
-    pending_.clear();
-  }
-  // The scan reads one snapshot; what commits after it arrives through Apply into pending_.
-  std::vector<Row> rows;
-  auto st = ForEachCustomer(store, [&](Customer&& c) {
-    rows.push_back(RowOf(c));
-    return true;
-  });
+  CustomerView* self = this;
+  return LoadCustomerViews(store, {&self, 1});
+}
+
+void CustomerIndex::StartLoad() {
+  std::unique_lock lock(mu_);
+  loading_ = true;
+  pending_.clear();
+  loaded_.clear();
+}
+
+void CustomerIndex::Loaded(const Customer& c) { loaded_.push_back(RowOf(c)); }
+
+void CustomerIndex::FinishLoad(const Status& scan) {
+  std::vector<Row> rows = std::move(loaded_);
+  loaded_ = {};
   std::unique_lock lock(mu_);
   loading_ = false;
-  if (!st) {
+  if (!scan) {
     broken_ = true;
     pending_.clear();
-    return st;
+    return;
   }
   rows_.clear();
   pos_.clear();
@@ -48,7 +53,6 @@ Status CustomerIndex::Load(ReadStore& store) {
   for (auto& row : pending_) Upsert(std::move(row));
   pending_.clear();
   ready_ = true;
-  return {};
 }
 
 void CustomerIndex::Apply(const std::vector<Customer>& changed) {

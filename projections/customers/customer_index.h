@@ -9,7 +9,7 @@
 //
 // About 120 bytes per customer. Without a loaded index, lists load a transient one from the
 // store for the query: one filter and one order for every path.
-// Thread-safe: queries share a lock, Apply takes it alone.
+// Thread-safe: queries share a lock, Apply takes it alone (the load protocol: CustomerView).
 #pragma once
 
 #include <atomic>
@@ -24,18 +24,26 @@
 #include "domain/time.h"
 #include "infra/read_store.h"
 #include "projections/customers/customer_queries.h"
+#include "projections/customers/customer_view.h"
 
 namespace keel {
 
-class CustomerIndex final {
+class CustomerIndex final : public CustomerView {
  public:
+  CustomerIndex() = default;
+  CustomerIndex(const CustomerIndex&) = delete;
+  CustomerIndex& operator=(const CustomerIndex&) = delete;
+
   // Every customer in the store's customers table; the index is ready once it returns.
   Status Load(ReadStore& store);
   bool ready() const { return ready_.load() && !broken_.load(); }
-  // The customers a committed batch changed, as they are now. A load that failed breaks the
-  // index for good (queries must then scan the store): it never holds a guess.
-  void Apply(const std::vector<Customer>& changed);
+  // A load that failed breaks the index for good (queries must then scan the store).
   bool broken() const { return broken_.load(); }
+
+  void StartLoad() override;
+  void Loaded(const Customer& customer) override;
+  void FinishLoad(const Status& scan) override;
+  void Apply(const std::vector<Customer>& changed) override;
 
   struct Page {
     std::vector<std::string> ids;  // the page, in order
@@ -69,7 +77,8 @@ class CustomerIndex final {
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   mutable std::shared_mutex mu_;
-  bool loading_ = false;                         // guarded by mu_
+  std::vector<Row> loaded_;  // the loading thread's alone, from StartLoad to FinishLoad
+  bool loading_ = false;     // guarded by mu_
   std::vector<Row> pending_;                     // guarded by mu_; Apply's changes while loading
   std::vector<Row> rows_;                        // guarded by mu_
   std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_

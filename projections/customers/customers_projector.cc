@@ -11,7 +11,8 @@ namespace keel {
 std::string CustomerCreatedKey(const Customer& c) { return Digits20(c.created_at) + "/" + c.id; }
 
 CustomersProjector::CustomersProjector(ReadStore* serving_store)
-    : index_(serving_store ? std::make_unique<CustomerIndex>() : nullptr) {}
+    : index_(serving_store ? std::make_unique<CustomerIndex>() : nullptr),
+      audience_(serving_store ? std::make_unique<AudienceColumns>() : nullptr) {}
 
 std::vector<std::string> CustomersProjector::tables() const {
   return {std::string(kCustomersTable), std::string(kCustomerFiguresTable),
@@ -57,14 +58,19 @@ void CustomersProjector::Unapply(int32_t partition, int64_t offset) {
 void CustomersProjector::Committed(const std::vector<int32_t>& partitions) {
   for (int32_t partition : partitions) {
     Cache& cache = CacheOf(partition);
-    if (index_ && !cache.changed.empty()) index_->Apply(cache.changed);
+    if (index_ && !cache.changed.empty()) {
+      index_->Apply(cache.changed);
+      audience_->Apply(cache.changed);
+    }
     cache.changed.clear();
     cache.changed_at.clear();
   }
 }
 
 Status CustomersProjector::StartViews(ReadStore& store) {
-  return index_ ? index_->Load(store) : Status{};
+  if (!index_) return {};
+  CustomerView* const views[] = {index_.get(), audience_.get()};
+  return LoadCustomerViews(store, views);
 }
 
 void CustomersProjector::Changed(Cache& cache, const Customer& customer, int64_t offset) {

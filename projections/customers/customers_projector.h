@@ -1,6 +1,8 @@
 // The customers read model: each customer's profile and figures (stats kept current by its
 // orders), the email index, the creation index and the count; in a serving generation also the
-// in-memory CustomerIndex, which the projector hands the customers each batch changed.
+// in-memory views of every customer (the CustomerIndex of lists, the AudienceColumns of
+// segments), loaded from one scan of the store, which the projector hands the customers each
+// batch changed.
 // Folded from the customers stream (customer events, and order events for the figures).
 #pragma once
 
@@ -14,6 +16,7 @@
 
 #include "domain/customer.h"
 #include "domain/topics.h"
+#include "projections/audience/audience_columns.h"
 #include "projections/customers/customer_index.h"
 #include "projections/customers/customer_records.h"
 #include "projections/projector.h"
@@ -22,8 +25,8 @@ namespace keel {
 
 class CustomersProjector final : public Projector {
  public:
-  // `serving_store`: a serving generation's store; the projector then keeps a CustomerIndex (a
-  // generation built from scratch has none).
+  // `serving_store`: a serving generation's store; the projector then keeps the in-memory
+  // views (a generation built from scratch has none).
   explicit CustomersProjector(ReadStore* serving_store = nullptr);
 
   std::string_view name() const override { return "customers"; }
@@ -38,6 +41,8 @@ class CustomersProjector final : public Projector {
 
   // The in-memory index of a serving generation; nullptr otherwise. Thread-safe.
   const CustomerIndex* index() const { return index_.get(); }
+  // The audience columns of a serving generation; nullptr otherwise. Thread-safe.
+  const AudienceColumns* audience() const { return audience_.get(); }
 
   // Customers remembered per partition; past it, the partition's are forgotten and reread.
   static constexpr size_t kMaxCachedPerPartition = 16384;
@@ -46,7 +51,7 @@ class CustomersProjector final : public Projector {
   // Per partition (a partition is folded by one thread at a time): customers as the last Apply
   // left them (committed or in the batch being built), so that an order event neither reads
   // nor parses its customer's stored document; and the customers the batch changed, for the
-  // index, with the offset of the event that changed each.
+  // views, with the offset of the event that changed each.
   struct Cache {
     std::unordered_map<std::string, Customer> customers;
     std::vector<Customer> changed;
@@ -61,6 +66,7 @@ class CustomersProjector final : public Projector {
   void Changed(Cache& cache, const Customer& customer, int64_t offset);
 
   const std::unique_ptr<CustomerIndex> index_;
+  const std::unique_ptr<AudienceColumns> audience_;
   std::mutex caches_mu_;
   std::unordered_map<int32_t, std::unique_ptr<Cache>> caches_;  // guarded by caches_mu_
   // caches_ of the first partitions, read without the lock (every event asks for its own).

@@ -1,18 +1,20 @@
 // CustomersProjector: a customer's records and indexes as its events leave them, its figures as
-// its orders move them. (What it hands the in-memory index: tests/projector_runner_test.cc,
-// which needs a store to load the index from.)
+// its orders move them, and the in-memory views of a serving generation: loaded together, fed
+// at commit. (More on what it hands the index: tests/projector_runner_test.cc.)
 #include "projections/customers/customers_projector.h"
 
 #include <gtest/gtest.h>
 
 #include "domain/order.h"
 #include "projections/counters.h"
+#include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
 namespace keel {
 namespace {
 
 using testing::MakeTestEvent;
+using testing::MapReadStore;
 using testing::MapStateView;
 
 constexpr char kId[] = "018f0000-0000-7000-8000-0000000000aa";
@@ -72,6 +74,34 @@ TEST(CustomersProjectorTest, AnOrderOfAnUnknownCustomerIsRefused) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kDataLoss);
   EXPECT_TRUE(writes.empty());
+}
+
+TEST(CustomersProjectorTest, AServingProjectorLoadsBothViewsFromOneScanAndFeedsThemAtCommit) {
+  MapReadStore store;
+  Customer stored{.id = "stored", .name = "Grace", .email = "grace@x.io", .version = 1};
+  store.PutCustomer(stored);
+  int scans = 0;
+  store.during_scan = [&] { ++scans; };
+  CustomersProjector projector(&store);
+  ASSERT_NE(projector.index(), nullptr);
+  ASSERT_NE(projector.audience(), nullptr);
+  ASSERT_TRUE(projector.StartViews(store));
+  EXPECT_EQ(scans, 1);
+  EXPECT_TRUE(projector.index()->ready());
+  EXPECT_TRUE(projector.audience()->ready());
+  EXPECT_EQ(projector.audience()->size(), 1u);
+
+  MapStateView view;
+  std::vector<StoreWrite> writes;
+  ASSERT_TRUE(projector.Apply(Registered(), {0, 0, ""}, view, writes));
+  RuleNode named_ada;
+  named_ada.condition = {.field = RuleField::kName, .op = RuleOp::kEq, .texts = {"ada"}};
+  EXPECT_EQ(projector.audience()->Count(named_ada, kAt, 1).count, 0);  // not before the commit
+  projector.Committed({0});
+  AudienceColumns::Audience audience = projector.audience()->Count(named_ada, kAt, 1);
+  EXPECT_EQ(audience.count, 1);
+  EXPECT_EQ(audience.sample, std::vector<std::string>{kId});
+  EXPECT_EQ(projector.index()->size(), 2u);
 }
 
 }  // namespace
