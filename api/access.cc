@@ -46,6 +46,17 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/customers/:id/events", "customers:read*"},
     Rule{"POST", "/api/v1/customers/:id/visits", "customers:update*"},
     Rule{"GET", "/api/v1/customers/:id/orders", "orders:read*"},
+    Rule{"GET", "/api/v1/customers/:id/segments", "customers:read*"},
+
+    Rule{"POST", "/api/v1/segments", "segments:manage"},
+    Rule{"GET", "/api/v1/segments", "segments:read"},
+    Rule{"GET", "/api/v1/segments/:id", "segments:read"},
+    Rule{"PUT", "/api/v1/segments/:id", "segments:manage"},
+    Rule{"DELETE", "/api/v1/segments/:id", "segments:manage"},
+    Rule{"GET", "/api/v1/segments/:id/preview", "segments:read"},
+    Rule{"GET", "/api/v1/segments/:id/members", "segments:read"},
+    Rule{"POST", "/api/v1/segments/preview", "segments:read"},
+    Rule{"POST", "/api/v1/campaigns/check-audience-size", "segments:read"},
 
     Rule{"POST", "/api/v1/orders", "orders:create*"},
     Rule{"GET", "/api/v1/orders", "orders:read*"},

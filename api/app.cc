@@ -18,6 +18,7 @@
 #include "api/request_auth.h"
 #include "api/routes.h"
 #include "commands/command_service.h"
+#include "commands/segment_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
@@ -25,6 +26,8 @@
 #include "infra/file_snapshot_store.h"
 #include "infra/log.h"
 #include "infra/rocks_store.h"
+#include "projections/audience/audience_columns.h"
+#include "projections/customers/customers_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -39,6 +42,7 @@ struct App::Impl {
   Metrics metrics;  // before the read models: their projection threads report to it
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
+  std::unique_ptr<SegmentService> segments;
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
@@ -66,7 +70,10 @@ struct App::Impl {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
     ingest.reset();
-    while (commands && commands->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    auto in_flight = [&] {
+      return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0);
+    };
+    while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
@@ -86,6 +93,7 @@ struct App::Impl {
     // The log drains before the command side goes: its last callbacks still reach it.
     log.reset();
     commands.reset();
+    segments.reset();
   }
   ~Impl() { Stop(); }
 
@@ -123,6 +131,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->snapshots = std::make_unique<FileSnapshotStore>(config.data_dir + "/snapshots");
   impl->commands = std::make_unique<CommandService>(
       *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get());
+  impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
 
   AuthConfig auth_config = config.auth;
   if (auth_config.jwt_secret.empty()) {
@@ -180,6 +189,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       BlockingWork::Options{.name = "user-command", .threads = 2, .max_queued = 256});
   impl->routes->sign_ins = impl->sign_ins.get();
   impl->routes->user_commands = impl->user_commands.get();
+  impl->routes->segments = impl->segments.get();
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
         [raw, topic = runner->group().topic]() -> std::optional<ProjectionStatus> {
@@ -190,9 +200,15 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           return std::move(*status);
         });
   }
-  impl->metrics.WatchStoreMemory([raw] {
+  impl->metrics.WatchMemory("rocksdb", [raw] {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
+  });
+  impl->metrics.WatchMemory("audience_columns", [raw]() -> uint64_t {
+    auto current = raw->read_models.Current();
+    const auto* customers = current->projections->Find<CustomersProjector>();
+    const AudienceColumns* audience = customers ? customers->audience() : nullptr;
+    return audience ? audience->MemoryBytes() : 0;
   });
   auto trusted_proxies = TrustedProxies::Parse(config.trusted_proxies);
   if (!trusted_proxies) return Fail(trusted_proxies.error());
@@ -220,6 +236,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddAuthRoutes(*impl->server, *impl->routes);
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddOrderRoutes(*impl->server, *impl->routes);
+  AddSegmentRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
@@ -258,6 +275,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     Log(LogLevel::kInfo, "in-memory views loaded", {{"ms", since(started)}});
   });
   auto loaded = impl->commands->Load();
+  if (loaded) loaded = impl->segments->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());

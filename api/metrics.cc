@@ -100,12 +100,12 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Gauge>& memory =
       prometheus::BuildGauge()
           .Name("keel_memory_bytes")
-          .Help("Memory: the process's resident set, and RocksDB's memtables and block cache")
+          .Help("Memory: the process's resident set, RocksDB's memtables and block cache, and the in-memory audience columns")
           .Register(*registry);
 
   std::mutex mu;
   std::vector<std::function<std::optional<ProjectionStatus>()>> projections;  // guarded by mu
-  std::function<uint64_t()> store_memory;     // guarded by mu
+  std::vector<std::pair<std::string, std::function<uint64_t()>>> memory_sources;  // guarded by mu
 
   // Family::Add locks and hashes; a per-thread cache keeps that off the request path.
   template <typename Metric, typename... Extra>
@@ -159,9 +159,9 @@ void Metrics::WatchProjection(std::function<std::optional<ProjectionStatus>()> d
   impl_->projections.push_back(std::move(describe));
 }
 
-void Metrics::WatchStoreMemory(std::function<uint64_t()> bytes) {
+void Metrics::WatchMemory(std::string kind, std::function<uint64_t()> bytes) {
   std::lock_guard lock(impl_->mu);
-  impl_->store_memory = std::move(bytes);
+  impl_->memory_sources.emplace_back(std::move(kind), std::move(bytes));
 }
 
 std::string Metrics::Render() {
@@ -183,8 +183,8 @@ std::string Metrics::Render() {
     }
   }
   impl_->memory.Add({{"kind", "process_resident"}}).Set(static_cast<double>(ResidentBytes()));
-  if (impl_->store_memory) {
-    impl_->memory.Add({{"kind", "rocksdb"}}).Set(static_cast<double>(impl_->store_memory()));
+  for (const auto& [kind, bytes] : impl_->memory_sources) {
+    impl_->memory.Add({{"kind", kind}}).Set(static_cast<double>(bytes()));
   }
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }

@@ -32,7 +32,8 @@ class Metrics final {
   // Sources read at each scrape.
   // `describe` reports a projection's status now, or nullopt when it cannot.
   void WatchProjection(std::function<std::optional<ProjectionStatus>()> describe);
-  void WatchStoreMemory(std::function<uint64_t()> bytes);
+  // keel_memory_bytes{kind=`kind`}: RocksDB's memtables and cache, an in-memory view, …
+  void WatchMemory(std::string kind, std::function<uint64_t()> bytes);
 
   // The text exposition format.
   std::string Render();

@@ -15,14 +15,14 @@
 #include "projections/customers/customers_projector.h"
 
 namespace keel {
-namespace {
-
 std::string PositionJson(const AppendResult& p) {
   JsonWriter w;
   w.BeginObject().Key("topic").String(p.topic).Key("partition").Int(p.partition);
   w.Key("offset").Int(p.last_offset).EndObject();
   return w.Take();
 }
+
+namespace {
 
 // The digits after the first top-level `"<key>":` (our writer never puts that byte sequence
 // inside a string: a quote there is escaped).

@@ -26,6 +26,9 @@ void SendError(HttpResponder& r, const Error& e, const Headers& headers = {});
 // when absent; an error when present but not a version.
 Result<std::optional<int64_t>> ExpectedVersion(const HttpRequest& req);
 
+// {"topic":..,"partition":..,"offset":..}: where a command's last event landed.
+std::string PositionJson(const AppendResult& position);
+
 // Actor (the signed-in user's id), correlation and causation from the request; Idempotency-Key
 // checked and scoped to the user, so that two users' keys never collide.
 Result<CommandMeta> MetaFor(const HttpRequest& req);

@@ -41,6 +41,7 @@ struct RouteContext {
   // flood of sign-ins cannot keep an admin from disabling an account.
   class BlockingWork* sign_ins = nullptr;
   class BlockingWork* user_commands = nullptr;
+  class SegmentService* segments = nullptr;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
@@ -49,6 +50,8 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
 void AddAuthRoutes(HttpServer& server, RouteContext& ctx);
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddOrderRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/segments and its previews (also POST /api/v1/campaigns/check-audience-size).
+void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
 void AddIngestRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);

@@ -63,6 +63,24 @@ const std::map<std::string, Sample>& Samples() {
       {"GET /api/v1/customers/:id/events", {"/api/v1/customers/{cust}/events", "", 403}},
       {"POST /api/v1/customers/:id/visits", {"/api/v1/customers/{cust}/visits", "{}", 403}},
       {"GET /api/v1/customers/:id/orders", {"/api/v1/customers/{cust}/orders", "", 403}},
+      {"GET /api/v1/customers/:id/segments", {"/api/v1/customers/{cust}/segments", "", 403}},
+      {"POST /api/v1/segments",
+       {"/api/v1/segments", R"({"name":"Walk {n}","rules":{"field":"visits","op":">","value":1}})",
+        403}},
+      {"GET /api/v1/segments", {"/api/v1/segments"}},
+      {"GET /api/v1/segments/:id", {"/api/v1/segments/{seg}"}},
+      {"PUT /api/v1/segments/:id",
+       {"/api/v1/segments/{seg}",
+        R"({"name":"Walked {n}","rules":{"field":"visits","op":">","value":{n}}})", 403}},
+      {"DELETE /api/v1/segments/:id", {"/api/v1/segments/{seg2}", "", 403}},
+      // A rep counts every customer but samples and lists only their own.
+      {"GET /api/v1/segments/:id/preview", {"/api/v1/segments/{seg}/preview"}},
+      {"GET /api/v1/segments/:id/members", {"/api/v1/segments/{seg}/members"}},
+      {"POST /api/v1/segments/preview",
+       {"/api/v1/segments/preview", R"({"rules":{"field":"visits","op":">=","value":0}})"}},
+      {"POST /api/v1/campaigns/check-audience-size",
+       {"/api/v1/campaigns/check-audience-size",
+        R"({"rules":[{"field":"totalSpend","operator":">","value":1}],"logicalOperator":"AND"})"}},
       {"POST /api/v1/orders",
        {"/api/v1/orders", R"({"customerId":"{cust}","orderAmount":5})", 403}},
       {"GET /api/v1/orders", {"/api/v1/orders"}},  // a rep's: their own customers' orders
@@ -123,6 +141,13 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                           Fill(R"({"customerId":"{cust}","orderAmount":9})", values));
   ASSERT_EQ(order.status, 201) << order.body;
   values["{order}"] = Json(order.body).Str("/data/id");
+  for (const char* name : {"seg", "seg2"}) {
+    auto segment = admin.Send("POST", "/api/v1/segments",
+                              std::string(R"({"name":")") + name +
+                                  R"(","rules":{"field":"visits","op":">=","value":0}})");
+    ASSERT_EQ(segment.status, 201) << segment.body;
+    values["{" + std::string(name) + "}"] = Json(segment.body).Str("/data/id");
+  }
   auto job = admin.Send("POST", "/api/v1/ingest/customers?async=true",
                         R"([{"name":"Job","email":"job@x.io"}])");
   ASSERT_EQ(job.status, 202) << job.body;

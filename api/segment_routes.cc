@@ -1,0 +1,389 @@
+// Segments (issue 15): their definitions through the segments stream, their live audiences
+// counted from the customers' audience columns at the moment of the request, exact.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/envelope.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "commands/segment_service.h"
+#include "domain/customer.h"
+#include "domain/json.h"
+#include "domain/segment.h"
+#include "projections/audience/audience_columns.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/customers/customers_projector.h"
+#include "projections/segments/segments_projector.h"
+
+namespace keel {
+namespace {
+
+constexpr size_t kSampleSize = 10;
+
+// A segment's ETag: its version, quoted.
+std::string VersionTag(int64_t version) {
+  std::string tag = "\"";
+  tag += std::to_string(version);
+  tag += '"';
+  return tag;
+}
+
+const AudienceColumns* AudienceOf(const ReadModel& rm) {
+  const auto* customers = rm.projections->Find<CustomersProjector>();
+  const AudienceColumns* audience = customers ? customers->audience() : nullptr;
+  return audience && audience->ready() ? audience : nullptr;
+}
+
+Error AudienceUnavailable() {
+  return Error::Unavailable("Audience counts are not available yet (the customers' columns are "
+                            "loading); retry shortly");
+}
+
+// What of the customers a caller may see: all of them, those assigned to them, or none (counts
+// only).
+enum class Visible { kAll, kOwn, kNone };
+Visible CustomersVisibleTo(const HttpRequest& req) {
+  if (!req.principal) return Visible::kAll;  // authentication off
+  switch (req.principal->ScopeFor("customers", "read")) {
+    case Scope::kAll:
+      return Visible::kAll;
+    case Scope::kOwn:
+      return Visible::kOwn;
+    case Scope::kNone:
+      break;
+  }
+  return Visible::kNone;
+}
+
+// The rules narrowed to the caller's own customers.
+RuleNode OwnedBy(RuleNode rules, const std::string& owner) {
+  RuleNode mine;
+  mine.condition.field = RuleField::kOwnerId;
+  mine.condition.op = RuleOp::kEq;
+  mine.condition.texts = {owner};
+  RuleNode both;
+  both.kind = RuleNode::Kind::kAnd;
+  both.children.push_back(std::move(rules));
+  both.children.push_back(std::move(mine));
+  return both;
+}
+
+// The stored documents of `ids`, in order (a customer gone meanwhile is left out).
+Result<std::vector<std::string>> CustomerDocuments(ReadStore& store,
+                                                   const std::vector<std::string>& ids) {
+  std::vector<std::string> docs;
+  docs.reserve(ids.size());
+  for (const auto& id : ids) {
+    auto doc = QueryCustomer(store, id);
+    if (!doc) return Fail(doc.error());
+    if (*doc) docs.push_back(std::move(**doc));
+  }
+  return docs;
+}
+
+// {"audienceSize":n,"sample":[customers]}: the count over every customer, the sample of those
+// the caller may see (none without customers:read).
+Result<std::string> PreviewJson(ReadModel& rm, const AudienceColumns& audience,
+                                const RuleNode& rules, Millis now, const HttpRequest& req) {
+  const int64_t count = audience.Count(rules, now, 0).count;
+  std::vector<std::string> sample;
+  switch (CustomersVisibleTo(req)) {
+    case Visible::kAll:
+      sample = audience.Count(rules, now, kSampleSize).sample;
+      break;
+    case Visible::kOwn:
+      sample = audience.Count(OwnedBy(rules, req.principal->user_id), now, kSampleSize).sample;
+      break;
+    case Visible::kNone:
+      break;
+  }
+  auto docs = CustomerDocuments(*rm.store, sample);
+  if (!docs) return Fail(docs.error());
+  JsonWriter w;
+  w.BeginObject().Key("audienceSize").Int(count);
+  w.Key("sample").Raw(JsonArray(*docs));
+  w.EndObject();
+  return w.Take();
+}
+
+// A segment as served: its definition and its live audience (0 once archived).
+Result<std::string> SegmentJson(const Segment& segment, const AudienceColumns& audience,
+                                Millis now) {
+  int64_t size = 0;
+  if (!segment.archived) {
+    auto rules = ParseSegmentRulesJson(segment.rules_json);
+    if (!rules) return Fail(Error::Internal("Segment " + segment.id + " holds unreadable rules"));
+    size = audience.Count(*rules, now, 0).count;
+  }
+  const std::string doc = SegmentToJson(segment);
+  JsonWriter w;
+  w.BeginObject();
+  w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
+  w.Key("audienceSize").Int(size);
+  w.EndObject();
+  return w.Take();
+}
+
+void AnswerSegmentCommand(RouteContext& ctx, std::string_view type, HttpResponder& r,
+                          const Result<SegmentOutcome>& out, int64_t audience_size,
+                          std::string_view message) {
+  ctx.metrics.Command(type, out.has_value());
+  if (!out) return SendError(r, out.error());
+  Headers headers{{"ETag", VersionTag(out->segment.version)}};
+  std::string meta = "{}";
+  if (out->position) {
+    ctx.metrics.EventsAppended(out->position->topic,
+                               out->position->last_offset - out->position->first_offset + 1);
+    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
+                                                std::to_string(out->position->last_offset));
+    meta = "{\"position\":" + PositionJson(*out->position) + "}";
+  }
+  const std::string doc = SegmentToJson(out->segment);
+  JsonWriter w;
+  w.BeginObject();
+  w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
+  w.Key("audienceSize").Int(out->segment.archived ? 0 : audience_size);
+  w.EndObject();
+  r.Send(out->created ? 201 : 200, SuccessBody(message, w.str(), meta), headers);
+}
+
+// The segment `id` of the live read model after the request's wait, with its rules, or the
+// error to answer.
+struct LiveSegment {
+  Segment segment;
+  RuleNode rules;
+};
+Result<LiveSegment> FindLiveSegment(ReadStore& store, const std::string& id) {
+  auto segment = QuerySegment(store, id);
+  if (!segment) return Fail(segment.error());
+  if (!*segment) return Fail(Error::NotFound("Segment " + id + " not found"));
+  if ((*segment)->archived) {
+    return Fail(Error::FailedPrecondition("Segment " + id + " is archived; it has no audience"));
+  }
+  auto rules = ParseSegmentRulesJson((*segment)->rules_json);
+  if (!rules) return Fail(Error::Internal("Segment " + id + " holds unreadable rules"));
+  return LiveSegment{std::move(**segment), std::move(*rules)};
+}
+
+}  // namespace
+
+void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
+  auto refuse_if_unable = [&ctx](HttpResponder& r) {
+    if (ctx.draining) {
+      SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+      return true;
+    }
+    if (!ctx.segments) {
+      SendError(r, Error::Unavailable("Segments are not available"));
+      return true;
+    }
+    return false;
+  };
+
+  // A definition's command (POST and PUT): its audience is counted as the request arrives.
+  auto define = [&ctx, refuse_if_unable](bool create) {
+    return [&ctx, refuse_if_unable, create](HttpRequest& req, HttpResponder r) {
+      if (refuse_if_unable(r)) return;
+      const char* type = create ? "DefineSegment" : "RedefineSegment";
+      auto refuse = [&](const Error& e) {
+        ctx.metrics.Command(type, false);
+        SendError(r, e);
+      };
+      auto input = ParseSegmentInput(req.body);
+      if (!input) return refuse(input.error());
+      auto expected = ExpectedVersion(req);
+      if (!expected) return refuse(expected.error());
+      auto meta = MetaFor(req);
+      if (!meta) return refuse(meta.error());
+      const AudienceColumns* audience = AudienceOf(*ctx.read_models.Current());
+      if (!audience) return refuse(AudienceUnavailable());
+      const int64_t size = audience->Count(input->rules, ctx.clock.NowMillis(), 0).count;
+      auto done = [&ctx, r, type, size, create](Result<SegmentOutcome> out) mutable {
+        AnswerSegmentCommand(ctx, type, r, out, size,
+                             create ? "Segment created"
+                                    : (out && out->position ? "Segment redefined"
+                                                            : "Segment unchanged"));
+      };
+      if (create) {
+        ctx.segments->Define(std::move(*input), std::move(*meta), std::move(done));
+      } else {
+        ctx.segments->Redefine(req.params["id"], std::move(*input), *expected, std::move(*meta),
+                               std::move(done));
+      }
+    };
+  };
+  server.AddRoute("POST", "/api/v1/segments", define(true));
+  server.AddRoute("PUT", "/api/v1/segments/:id", define(false));
+
+  server.AddRoute("DELETE", "/api/v1/segments/:id",
+                  [&ctx, refuse_if_unable](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_unable(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("ArchiveSegment", false);
+      SendError(r, e);
+    };
+    auto expected = ExpectedVersion(req);
+    if (!expected) return refuse(expected.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    ctx.segments->Archive(req.params["id"], *expected, std::move(*meta),
+                          [&ctx, r](Result<SegmentOutcome> out) mutable {
+                            AnswerSegmentCommand(ctx, "ArchiveSegment", r, out, 0,
+                                                 "Segment archived");
+                          });
+  });
+
+  server.AddRoute("GET", "/api/v1/segments", [&ctx](HttpRequest& req, HttpResponder r) {
+    int page = 1, limit = 20;
+    std::vector<FieldError> errors;
+    ReadPaging(req, page, limit, errors);
+    bool include_archived = false;
+    if (const std::string* v = QueryParam(req, "includeArchived")) {
+      if (*v == "true") include_archived = true;
+      else if (*v != "false") errors.push_back({"includeArchived", "Must be true or false"});
+    }
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
+    AwaitPosition(
+        req, ctx, r,
+        [&ctx, page, limit, include_archived](HttpRequest&, ReadModel& rm, HttpResponder& r,
+                                              bool caught_up) {
+          const AudienceColumns* audience = AudienceOf(rm);
+          if (!audience) return SendError(r, AudienceUnavailable());
+          auto segments = QuerySegments(*rm.store, include_archived);
+          if (!segments) return SendError(r, segments.error());
+          const Millis now = ctx.clock.NowMillis();
+          std::vector<std::string> items;
+          const size_t from = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+          for (size_t i = from; i < segments->size() && items.size() < static_cast<size_t>(limit);
+               ++i) {
+            auto doc = SegmentJson((*segments)[i], *audience, now);
+            if (!doc) return SendError(r, doc.error());
+            items.push_back(std::move(*doc));
+          }
+          r.Send(200,
+                 SuccessBody("Segments retrieved", JsonArray(items),
+                             PageMeta(static_cast<int64_t>(segments->size()), page, limit)),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        },
+        kSegmentsTopic);
+  });
+
+  server.AddRoute("GET", "/api/v1/segments/:id", [&ctx](HttpRequest& req, HttpResponder r) {
+    AwaitPosition(
+        req, ctx, r,
+        [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          const AudienceColumns* audience = AudienceOf(rm);
+          if (!audience) return SendError(r, AudienceUnavailable());
+          const std::string& id = req.params["id"];
+          auto segment = QuerySegment(*rm.store, id);
+          if (!segment) return SendError(r, segment.error());
+          if (!*segment) return SendError(r, Error::NotFound("Segment " + id + " not found"));
+          auto doc = SegmentJson(**segment, *audience, ctx.clock.NowMillis());
+          if (!doc) return SendError(r, doc.error());
+          Headers headers{{"ETag", VersionTag((*segment)->version)}};
+          if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+          r.Send(200, SuccessBody("Segment retrieved", *doc), headers);
+        },
+        kSegmentsTopic);
+  });
+
+  server.AddRoute("GET", "/api/v1/segments/:id/preview", [&ctx](HttpRequest& req,
+                                                                HttpResponder r) {
+    AwaitPosition(
+        req, ctx, r,
+        [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+          const AudienceColumns* audience = AudienceOf(rm);
+          if (!audience) return SendError(r, AudienceUnavailable());
+          auto live = FindLiveSegment(*rm.store, req.params["id"]);
+          if (!live) return SendError(r, live.error());
+          auto body = PreviewJson(rm, *audience, live->rules, ctx.clock.NowMillis(), req);
+          if (!body) return SendError(r, body.error());
+          r.Send(200, SuccessBody("Audience previewed", *body));
+        },
+        kSegmentsTopic);
+  });
+
+  auto preview = [&ctx](HttpRequest& req, HttpResponder r) {
+    auto rules = ParsePreviewInput(req.body);
+    if (!rules) return SendError(r, rules.error());
+    auto rm = ctx.read_models.Current();
+    const AudienceColumns* audience = AudienceOf(*rm);
+    if (!audience) return SendError(r, AudienceUnavailable());
+    auto body = PreviewJson(*rm, *audience, *rules, ctx.clock.NowMillis(), req);
+    if (!body) return SendError(r, body.error());
+    r.Send(200, SuccessBody("Audience previewed", *body));
+  };
+  server.AddRoute("POST", "/api/v1/segments/preview", preview);
+  server.AddRoute("POST", "/api/v1/campaigns/check-audience-size", preview);
+
+  server.AddRoute("GET", "/api/v1/segments/:id/members", [&ctx](HttpRequest& req,
+                                                                HttpResponder r) {
+    int page = 1, limit = 20;
+    std::vector<FieldError> errors;
+    ReadPaging(req, page, limit, errors);
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
+    if (CustomersVisibleTo(req) == Visible::kNone) {
+      return SendError(r, Error::PermissionDenied(
+                              "Access denied: listing a segment's members needs customers:read"));
+    }
+    AwaitPosition(
+        req, ctx, r,
+        [&ctx, page, limit](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          const AudienceColumns* audience = AudienceOf(rm);
+          if (!audience) return SendError(r, AudienceUnavailable());
+          auto live = FindLiveSegment(*rm.store, req.params["id"]);
+          if (!live) return SendError(r, live.error());
+          RuleNode rules = CustomersVisibleTo(req) == Visible::kOwn
+                               ? OwnedBy(std::move(live->rules), req.principal->user_id)
+                               : std::move(live->rules);
+          int64_t total = 0;
+          auto ids = audience->Members(
+              rules, ctx.clock.NowMillis(),
+              static_cast<size_t>(page - 1) * static_cast<size_t>(limit),
+              static_cast<size_t>(limit), &total);
+          auto docs = CustomerDocuments(*rm.store, ids);
+          if (!docs) return SendError(r, docs.error());
+          r.Send(200,
+                 SuccessBody("Segment members retrieved", JsonArray(*docs),
+                             PageMeta(total, page, limit)),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        },
+        kSegmentsTopic);
+  });
+
+  server.AddRoute("GET", "/api/v1/customers/:id/segments", [&ctx](HttpRequest& req,
+                                                                  HttpResponder r) {
+    AwaitPosition(req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+      const std::string& id = req.params["id"];
+      auto doc = QueryCustomer(*rm.store, id);
+      if (!doc) return SendError(r, doc.error());
+      if (auto st = CheckCustomerScope(req, "customers", "read", id,
+                                       *doc ? std::optional<std::string_view>(**doc)
+                                            : std::nullopt);
+          !st) {
+        return SendError(r, st.error());
+      }
+      if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
+      auto customer = CustomerFromJson(**doc);
+      if (!customer) return SendError(r, customer.error());
+      auto segments = QuerySegments(*rm.store, /*include_archived=*/false);
+      if (!segments) return SendError(r, segments.error());
+      const Millis now = ctx.clock.NowMillis();
+      JsonWriter w;
+      w.BeginArray();
+      for (const Segment& segment : *segments) {
+        auto rules = ParseSegmentRulesJson(segment.rules_json);
+        if (!rules) {
+          return SendError(r, Error::Internal("Segment " + segment.id + " holds unreadable rules"));
+        }
+        if (!EvaluateRules(*rules, *customer, now)) continue;
+        w.BeginObject().Key("id").String(segment.id).Key("name").String(segment.name).EndObject();
+      }
+      w.EndArray();
+      r.Send(200, SuccessBody("Customer segments retrieved", w.str()));
+    });
+  });
+}
+
+}  // namespace keel

@@ -1,0 +1,247 @@
+// Segments end to end over HTTP: the real server on port 0, the embedded log and RocksDB.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "domain/topics.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+// prefix + n + suffix (built with +=: GCC 12 warns falsely on "literal" + std::to_string).
+std::string Numbered(std::string prefix, int64_t n, std::string_view suffix = "") {
+  prefix += std::to_string(n);
+  prefix += suffix;
+  return prefix;
+}
+
+class SegmentApiTest : public ::testing::Test {
+ protected:
+  // Registers a customer and returns its id.
+  std::string Customer(const std::string& name, const std::string& email, double spending,
+                       int visits) {
+    std::string body = R"({"name":")" + name + R"(","email":")" + email;
+    body += R"(","totalSpending":)";
+    body += std::to_string(spending);
+    body += R"(,"visits":)";
+    body += std::to_string(visits);
+    body += "}";
+    auto r = client_.Send("POST", "/api/v1/customers", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    customer_position_ = r.headers["x-keel-position"];
+    return Json(r.body).Str("/data/id");
+  }
+  // Waits until the customers' projection (and so their audience columns) has every command
+  // answered so far.
+  void AwaitCustomers() {
+    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customer_position_));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  HttpResult Define(const std::string& body) {
+    auto r = client_.Send("POST", "/api/v1/segments", body);
+    if (r.status == 201) segment_position_ = r.headers["x-keel-position"];
+    return r;
+  }
+  HttpResult GetSegment(const std::string& path) {
+    return client_.Send("GET", AtPosition(path, segment_position_));
+  }
+  int64_t SegmentEvents() { return LogSize(app_.app(), std::string(kSegmentsTopic)); }
+
+  TestApp app_;
+  HttpClient client_{app_.base(), app_.token()};
+  std::string customer_position_ = "0:0";
+  std::string segment_position_ = "0:0";
+};
+
+TEST_F(SegmentApiTest, DefineReadRedefineArchiveWithLiveAudience) {
+  Customer("Ada", "ada@x.io", 5000, 1);
+  Customer("Bob", "bob@x.io", 200, 7);
+  Customer("Cy", "cy@x.io", 1500, 4);
+  AwaitCustomers();
+
+  // Seed 000's flat list: spending over 1000 (Ada, Cy).
+  auto created = Define(
+      R"({"name":"  Big spenders ","description":"Over 1000",)"
+      R"("rules":[{"field":"totalSpending","operator":">","value":1000,"logicalOperator":"AND"}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  Json c(created.body);
+  const std::string id = c.Str("/data/id");
+  EXPECT_EQ(c.Str("/data/name"), "Big spenders");
+  EXPECT_EQ(c.Int("/data/audienceSize"), 2);
+  EXPECT_EQ(c.Int("/data/version"), 1);
+  EXPECT_EQ(c.Str("/data/status"), "active");
+  EXPECT_EQ(c.Str("/data/rules/field"), "totalSpending");
+  EXPECT_EQ(c.Str("/meta/position/topic"), "keel.segments");
+  EXPECT_EQ(created.headers["etag"], "\"1\"");
+  auto me = client_.Send("GET", "/api/v1/auth/me");
+  EXPECT_EQ(c.Str("/data/createdBy"), Json(me.body).Str("/data/user/id"));
+
+  auto got = GetSegment("/api/v1/segments/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Json(got.body).Int("/data/audienceSize"), 2);
+  EXPECT_EQ(Json(got.body).Str("/data/description"), "Over 1000");
+
+  // The audience follows the customers: a third one over 1000.
+  Customer("Di", "di@x.io", 3000, 0);
+  AwaitCustomers();
+  EXPECT_EQ(Json(GetSegment("/api/v1/segments/" + id).body).Int("/data/audienceSize"), 3);
+
+  // A new version of the rules (seed 001's nested shape): visits ≥ 4 or spending under 300.
+  auto redefined = client_.Send(
+      "PUT", "/api/v1/segments/" + id,
+      R"({"name":"Regulars","rules":{"or":[{"field":"visits","op":">=","value":4},)"
+      R"({"field":"spend","op":"<","value":300}]}})",
+      {"If-Match: \"1\""});
+  ASSERT_EQ(redefined.status, 200) << redefined.body;
+  EXPECT_EQ(Json(redefined.body).Int("/data/version"), 2);
+  EXPECT_EQ(Json(redefined.body).Int("/data/audienceSize"), 2);  // Bob, Cy
+  segment_position_ = redefined.headers["x-keel-position"];
+  auto stale = client_.Send("PUT", "/api/v1/segments/" + id,
+                            R"({"name":"X","rules":{"field":"visits","op":">","value":1}})",
+                            {"If-Match: \"1\""});
+  EXPECT_EQ(stale.status, 409) << stale.body;
+
+  auto list = GetSegment("/api/v1/segments");
+  ASSERT_EQ(list.status, 200) << list.body;
+  Json l(list.body);
+  ASSERT_EQ(l.Size("/data"), 1u);
+  EXPECT_EQ(l.Str("/data/0/name"), "Regulars");
+  EXPECT_EQ(l.Int("/data/0/audienceSize"), 2);
+  EXPECT_EQ(l.Int("/meta/total"), 1);
+
+  auto archived = client_.Send("DELETE", "/api/v1/segments/" + id);
+  ASSERT_EQ(archived.status, 200) << archived.body;
+  EXPECT_EQ(Json(archived.body).Str("/data/status"), "archived");
+  segment_position_ = archived.headers["x-keel-position"];
+  EXPECT_EQ(Json(GetSegment("/api/v1/segments").body).Size("/data"), 0u);
+  EXPECT_EQ(Json(GetSegment("/api/v1/segments?includeArchived=true").body).Size("/data"), 1u);
+  EXPECT_EQ(client_.Send("GET", "/api/v1/segments/" + id + "/preview").status, 409);
+
+  // Everything is in the log: a restart serves the same.
+  app_.Restart();
+  HttpClient again(app_.base(), app_.token());
+  auto after = again.Send("GET", "/api/v1/segments?includeArchived=true");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(Json(after.body).Str("/data/0/status"), "archived");
+  auto reuse = again.Send("POST", "/api/v1/segments",
+                          R"({"name":"regulars","rules":{"field":"visits","op":">","value":1}})");
+  EXPECT_EQ(reuse.status, 201) << reuse.body;  // the archived one's name is free
+}
+
+TEST_F(SegmentApiTest, PreviewsAcceptEverySeedsShape) {
+  for (int i = 0; i < 12; ++i) {
+    Customer(Numbered("Name", i), Numbered("c", i, "@x.io"), 100.0 * i, i % 5);
+  }
+  AwaitCustomers();
+  // Seed 004's check-audience-size: spending > 100 AND visits ≥ 3 → i in {3,4,8,9}.
+  auto seed4 = client_.Send(
+      "POST", "/api/v1/campaigns/check-audience-size",
+      R"({"rules":[{"field":"totalSpend","operator":">","value":100},)"
+      R"({"field":"numVisits","operator":">=","value":3}],"logicalOperator":"AND",)"
+      R"("message":"Exclusive offer for our loyal customers!"})");
+  ASSERT_EQ(seed4.status, 200) << seed4.body;
+  EXPECT_EQ(Json(seed4.body).Int("/data/audienceSize"), 4);
+  EXPECT_EQ(Json(seed4.body).Size("/data/sample"), 4u);
+
+  // Seed 000: AND binds tighter than OR. visits = 0 AND spending ≥ 500 (5, 10), OR visits = 4
+  // (4, 9): four.
+  auto seed0 = client_.Send(
+      "POST", "/api/v1/segments/preview",
+      R"({"rules":[{"field":"visits","operator":"=","value":0},)"
+      R"({"field":"totalSpending","operator":">=","value":500,"logicalOperator":"AND"},)"
+      R"({"field":"visits","operator":"=","value":4,"logicalOperator":"OR"}]})");
+  ASSERT_EQ(seed0.status, 200) << seed0.body;
+  EXPECT_EQ(Json(seed0.body).Int("/data/audienceSize"), 4);
+
+  // Seed 001 with not and a contains: names without a "1" (Name1, Name10, Name11 have one).
+  auto seed1 = client_.Send(
+      "POST", "/api/v1/segments/preview",
+      R"({"rules":{"not":{"field":"name","op":"contains","value":"1"}}})");
+  ASSERT_EQ(seed1.status, 200) << seed1.body;
+  EXPECT_EQ(Json(seed1.body).Int("/data/audienceSize"), 9);
+  EXPECT_EQ(Json(seed1.body).Size("/data/sample"), 9u);
+
+  // The sample holds at most ten customers, as the customer API serves them.
+  auto all = client_.Send("POST", "/api/v1/segments/preview",
+                          R"({"rules":{"field":"visits","op":">=","value":0}})");
+  Json a(all.body);
+  EXPECT_EQ(a.Int("/data/audienceSize"), 12);
+  EXPECT_EQ(a.Size("/data/sample"), 10u);
+  EXPECT_EQ(a.Str("/data/sample/0/email").find("@x.io") != std::string::npos, true);
+}
+
+TEST_F(SegmentApiTest, BadRulesAreRefusedWithThePathOfEachMistakeAndAppendNothing) {
+  const int64_t before = SegmentEvents();
+  auto r = Define(
+      R"({"name":"","rules":[{"field":"totalSpnding","operator":">","value":1},)"
+      R"({"field":"visits","operator":"contains","value":"x"},)"
+      R"({"field":"visits","operator":">","value":"many"}]})");
+  ASSERT_EQ(r.status, 400) << r.body;
+  std::set<std::string> fields;
+  Json j(r.body);
+  for (size_t i = 0; i < j.Size("/errors"); ++i) {
+    fields.insert(j.Str(Numbered("/errors/", static_cast<int64_t>(i), "/field")));
+  }
+  EXPECT_TRUE(fields.count("name")) << r.body;
+  EXPECT_TRUE(fields.count("rules[0].field")) << r.body;
+  EXPECT_TRUE(fields.count("rules[1].operator")) << r.body;
+  EXPECT_TRUE(fields.count("rules[2].value")) << r.body;
+  EXPECT_NE(r.body.find("totalSpending"), std::string::npos) << "the closest name: " << r.body;
+
+  auto nested = client_.Send("POST", "/api/v1/segments/preview",
+                             R"({"rules":{"and":[{"field":"visits","op":">","value":1},)"
+                             R"({"or":[{"field":"visits","op":"~","value":1}]}]}})");
+  ASSERT_EQ(nested.status, 400) << nested.body;
+  EXPECT_NE(nested.body.find("rules.and[1].or[0].op"), std::string::npos) << nested.body;
+
+  auto no_rules = Define(R"({"name":"x"})");
+  EXPECT_EQ(no_rules.status, 400);
+  auto unknown = Define(R"({"name":"x","rules":{"field":"visits","op":">","value":1},"x":1})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(SegmentEvents(), before);
+
+  Define(R"({"name":"Taken","rules":{"field":"visits","op":">","value":1}})");
+  auto dup = Define(R"({"name":"TAKEN","rules":{"field":"visits","op":">","value":2}})");
+  EXPECT_EQ(dup.status, 409) << dup.body;
+  EXPECT_EQ(SegmentEvents(), before + 1);
+}
+
+TEST_F(SegmentApiTest, MembersArePagedAndACustomerListsItsSegments) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(Customer(Numbered("M", i), Numbered("m", i, "@x.io"), 10, i));
+  }
+  AwaitCustomers();
+  auto regulars = Define(R"({"name":"Regulars","rules":{"field":"visits","op":">=","value":2}})");
+  ASSERT_EQ(regulars.status, 201) << regulars.body;
+  auto everyone = Define(R"({"name":"Everyone","rules":{"field":"isActive","op":"=","value":true}})");
+  ASSERT_EQ(everyone.status, 201) << everyone.body;
+  const std::string id = Json(regulars.body).Str("/data/id");
+
+  std::set<std::string> members;
+  for (int page = 1; page <= 2; ++page) {
+    auto r = GetSegment(Numbered("/api/v1/segments/" + id + "/members?limit=2&page=", page));
+    ASSERT_EQ(r.status, 200) << r.body;
+    Json j(r.body);
+    EXPECT_EQ(j.Int("/meta/total"), 3);
+    for (size_t i = 0; i < j.Size("/data"); ++i) {
+      members.insert(j.Str(Numbered("/data/", static_cast<int64_t>(i), "/id")));
+    }
+  }
+  EXPECT_EQ(members, (std::set<std::string>{ids[2], ids[3], ids[4]}));
+
+  auto of = client_.Send("GET", AtPosition("/api/v1/customers/" + ids[3] + "/segments",
+                                           customer_position_));
+  ASSERT_EQ(of.status, 200) << of.body;
+  EXPECT_EQ(Json(of.body).Size("/data"), 2u);
+  auto of_first = client_.Send("GET", "/api/v1/customers/" + ids[0] + "/segments");
+  ASSERT_EQ(Json(of_first.body).Size("/data"), 1u);
+  EXPECT_EQ(Json(of_first.body).Str("/data/0/name"), "Everyone");
+  EXPECT_EQ(client_.Send("GET", "/api/v1/customers/nope/segments").status, 404);
+}
+
+}  // namespace
+}  // namespace keel
