@@ -1,5 +1,6 @@
 // Segments (issue 15): their definitions through the segments stream, their live audiences
 // counted from the customers' audience columns at the moment of the request, exact.
+#include <atomic>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,30 @@ namespace keel {
 namespace {
 
 constexpr size_t kSampleSize = 10;
+
+// Counting is CPU (a few milliseconds over a million customers, more for many text rules): at
+// most this many requests count at once; more get 429 at once, so that a burst of previews
+// cannot take every core from the other requests.
+constexpr int kMaxConcurrentCounts = 4;
+std::atomic<int> counts_running{0};
+
+class CountSlot {
+ public:
+  CountSlot() : taken_(counts_running.fetch_add(1) < kMaxConcurrentCounts) {}
+  ~CountSlot() { counts_running.fetch_sub(1); }
+  CountSlot(const CountSlot&) = delete;
+  CountSlot& operator=(const CountSlot&) = delete;
+  // Answers 429 when no slot was free.
+  bool Refused(HttpResponder& r) const {
+    if (taken_) return false;
+    SendError(r, Error::ResourceExhausted("Too many audience counts at once; retry shortly"),
+              {{"Retry-After", "1"}});
+    return true;
+  }
+
+ private:
+  const bool taken_;
+};
 
 // A segment's ETag: its version, quoted.
 std::string VersionTag(int64_t version) {
@@ -198,6 +223,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
       if (!meta) return refuse(meta.error());
       const AudienceColumns* audience = AudienceOf(*ctx.read_models.Current());
       if (!audience) return refuse(AudienceUnavailable());
+      CountSlot slot;
+      if (slot.Refused(r)) return ctx.metrics.Command(type, false);
       const int64_t size = audience->Count(input->rules, ctx.clock.NowMillis(), 0).count;
       auto done = [&ctx, r, type, size, create](Result<SegmentOutcome> out) mutable {
         AnswerSegmentCommand(ctx, type, r, out, size,
@@ -250,6 +277,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
                                               bool caught_up) {
           const AudienceColumns* audience = AudienceOf(rm);
           if (!audience) return SendError(r, AudienceUnavailable());
+          CountSlot slot;
+          if (slot.Refused(r)) return;
           auto segments = QuerySegments(*rm.store, include_archived);
           if (!segments) return SendError(r, segments.error());
           const Millis now = ctx.clock.NowMillis();
@@ -275,6 +304,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
         [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
           const AudienceColumns* audience = AudienceOf(rm);
           if (!audience) return SendError(r, AudienceUnavailable());
+          CountSlot slot;
+          if (slot.Refused(r)) return;
           const std::string& id = req.params["id"];
           auto segment = QuerySegment(*rm.store, id);
           if (!segment) return SendError(r, segment.error());
@@ -295,6 +326,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
         [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
           const AudienceColumns* audience = AudienceOf(rm);
           if (!audience) return SendError(r, AudienceUnavailable());
+          CountSlot slot;
+          if (slot.Refused(r)) return;
           auto live = FindLiveSegment(*rm.store, req.params["id"]);
           if (!live) return SendError(r, live.error());
           auto body = PreviewJson(rm, *audience, live->rules, ctx.clock.NowMillis(), req);
@@ -310,6 +343,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
     auto rm = ctx.read_models.Current();
     const AudienceColumns* audience = AudienceOf(*rm);
     if (!audience) return SendError(r, AudienceUnavailable());
+    CountSlot slot;
+    if (slot.Refused(r)) return;
     auto body = PreviewJson(*rm, *audience, *rules, ctx.clock.NowMillis(), req);
     if (!body) return SendError(r, body.error());
     r.Send(200, SuccessBody("Audience previewed", *body));
@@ -332,6 +367,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
         [&ctx, page, limit](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
           const AudienceColumns* audience = AudienceOf(rm);
           if (!audience) return SendError(r, AudienceUnavailable());
+          CountSlot slot;
+          if (slot.Refused(r)) return;
           auto live = FindLiveSegment(*rm.store, req.params["id"]);
           if (!live) return SendError(r, live.error());
           RuleNode rules = CustomersVisibleTo(req) == Visible::kOwn
