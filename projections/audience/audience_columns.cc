@@ -176,10 +176,11 @@ class NumberColumn {
   std::vector<int64_t> wide_values_;
 };
 
-// Bytes in chunks of 1 MiB that never move: growing copies nothing and frees nothing (a string
-// that doubles leaves its old copies to the allocator: tens of MB over a load of a million
-// customers). An entry lies within one chunk, addressed by a 32-bit offset (chunk × 1 MiB +
-// position): 4 GiB in all. Each chunk is followed by kTextPadding bytes (for PaddedContains).
+// Bytes in chunks that never move: growing copies nothing and frees nothing (a string that
+// doubles leaves its old copies to the allocator: tens of MB over a load of a million
+// customers). Chunks hold up to 1 MiB (the first ones less: 4 KiB, then twice the one before);
+// an entry lies within one chunk, addressed by a 32-bit offset (chunk × 1 MiB + position): 4 GiB
+// in all. Each chunk is followed by kTextPadding bytes (for PaddedContains).
 class Arena {
  public:
   static constexpr uint32_t kChunkBits = 20;
@@ -189,9 +190,12 @@ class Arena {
   // Where the bytes now are; nullopt when they do not fit (over 1 MiB, or past 4 GiB).
   std::optional<uint32_t> Append(std::string_view bytes) {
     if (bytes.size() > kChunkBytes) return std::nullopt;
-    if (chunks_.empty() || used_ + bytes.size() > kChunkBytes) {
+    if (chunks_.empty() || used_ + bytes.size() > capacity_) {
       if (chunks_.size() == kMaxChunks) return std::nullopt;
-      chunks_.push_back(std::make_unique<char[]>(kChunkBytes + kTextPadding));
+      capacity_ = std::clamp<uint32_t>(2 * capacity_, 4096, kChunkBytes);
+      capacity_ = std::max(capacity_, static_cast<uint32_t>(bytes.size()));
+      chunks_.push_back(std::make_unique<char[]>(capacity_ + kTextPadding));
+      allocated_ += capacity_ + kTextPadding;
       used_ = 0;
     }
     const auto at = static_cast<uint32_t>(((chunks_.size() - 1) << kChunkBits) + used_);
@@ -205,15 +209,15 @@ class Arena {
   const char* At(uint32_t offset) const {
     return chunks_[offset >> kChunkBits].get() + (offset & (kChunkBytes - 1));
   }
-  // Bytes appended so far, dead ones included.
-  size_t size() const { return chunks_.empty() ? 0 : (chunks_.size() - 1) * kChunkBytes + used_; }
-  size_t MemoryBytes() const {
-    return chunks_.size() * (kChunkBytes + kTextPadding) + CapacityBytes(chunks_);
-  }
+  // The bytes of the chunks (entries, dead ones included, and what is left of the last).
+  size_t size() const { return allocated_; }
+  size_t MemoryBytes() const { return allocated_ + CapacityBytes(chunks_); }
 
  private:
   std::vector<std::unique_ptr<char[]>> chunks_;
-  uint32_t used_ = 0;  // bytes of the last chunk
+  uint32_t capacity_ = 0;  // of the last chunk
+  uint32_t used_ = 0;      // bytes of the last chunk
+  size_t allocated_ = 0;
 };
 
 // A text column: each row's folded text in one arena (a varint length, then the bytes), found by
@@ -406,13 +410,14 @@ struct Columns {
 
   // The row just appended enters the table; past 80% full, the table is rebuilt at 50%.
   void Index(uint64_t hash, uint32_t row) {
-    if (rows * 5 > slots.size() * 4) {
-      std::vector<uint32_t>(std::max<size_t>(64, rows * 2)).swap(slots);
-      std::vector<uint8_t>(slots.size()).swap(tags);
-      for (size_t r = 0; r < rows; ++r) Place(IdProbe(IdAt(r)).hash, static_cast<uint32_t>(r));
-      return;
-    }
+    if (rows * 5 > slots.size() * 4) return Reindex(rows * 2);
     Place(hash, row);
+  }
+
+  void Reindex(size_t size) {
+    std::vector<uint32_t>(std::max<size_t>(64, size)).swap(slots);
+    std::vector<uint8_t>(slots.size()).swap(tags);
+    for (size_t r = 0; r < rows; ++r) Place(IdProbe(IdAt(r)).hash, static_cast<uint32_t>(r));
   }
 
   uint32_t OwnerCode(const std::optional<std::string>& id) {
@@ -503,6 +508,7 @@ struct Columns {
     ShrinkIfLoose(uuid);
     for (auto* bits : {&is_active, &has_phone, &text_id}) ShrinkIfLoose(*bits);
     for (TextColumn* column : {&name, &email, &phone}) column->ShrinkToFit();
+    if (slots.size() > 4 * rows + 64) Reindex(rows * 2);
   }
 
   size_t MemoryBytes() const {
