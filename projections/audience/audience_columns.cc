@@ -1,7 +1,9 @@
 #include "projections/audience/audience_columns.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -12,6 +14,10 @@
 #include <unordered_map>
 
 #include "domain/text.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace keel {
 namespace {
@@ -24,6 +30,8 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kNoTime = kMin;
 constexpr int64_t kDayMillis = 86'400'000;
 constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
+// Texts handed to PaddedContains are followed by at least this many readable bytes.
+constexpr size_t kTextPadding = 64;
 
 // FoldCase, with ASCII text (most names, emails and phones) lowered directly: folding leaves
 // any other ASCII byte as it is, and a load folds three texts per customer.
@@ -32,12 +40,6 @@ std::string Fold(std::string_view text) {
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   return ascii ? AsciiLower(text) : FoldCase(text);
 }
-
-// A row's record in the arena: a flags byte; the id (a canonical UUID packed in 16 bytes, any
-// other id as a varint length and its bytes); then the folded name, email and (with kHasPhone)
-// phone, each a varint length and its bytes.
-constexpr uint8_t kPackedId = 1;
-constexpr uint8_t kHasPhone = 2;
 
 enum class TextField : uint8_t { kName, kEmail, kPhone };
 
@@ -58,11 +60,13 @@ const char* GetVarint(const char* p, size_t& n) {
   }
 }
 
+using Uuid = std::array<char, 16>;
+
 constexpr bool IsUuidDash(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 // Lowercase hex only, so that the packed id unpacks to the same text.
-bool PackUuid(std::string_view id, char* out) {
+bool PackUuid(std::string_view id, Uuid& out) {
   if (id.size() != 36) return false;
   size_t k = 0;
   for (size_t i = 0; i < id.size(); ++i) {
@@ -89,7 +93,7 @@ bool PackUuid(std::string_view id, char* out) {
   return true;
 }
 
-std::string UnpackUuid(const char* p) {
+std::string UnpackUuid(const Uuid& packed) {
   std::string out;
   out.reserve(36);
   size_t k = 0;
@@ -98,81 +102,14 @@ std::string UnpackUuid(const char* p) {
       out.push_back('-');
       continue;
     }
-    const auto b = static_cast<uint8_t>(p[k / 2]);
+    const auto b = static_cast<uint8_t>(packed[k / 2]);
     out.push_back(kHexDigits[k % 2 == 0 ? b >> 4 : b & 15]);
     ++k;
   }
   return out;
 }
 
-// The id's bytes as the record holds them (what the id → row table hashes).
-std::string_view IdKey(const char* record) {
-  if (static_cast<uint8_t>(record[0]) & kPackedId) return {record + 1, 16};
-  size_t n;
-  const char* p = GetVarint(record + 1, n);
-  return {record + 1, static_cast<size_t>(p - (record + 1)) + n};
-}
-
-bool SameId(const char* a, const char* b) {
-  return ((static_cast<uint8_t>(a[0]) ^ static_cast<uint8_t>(b[0])) & kPackedId) == 0 &&
-         IdKey(a) == IdKey(b);
-}
-
-std::string IdOf(const char* record) {
-  if (static_cast<uint8_t>(record[0]) & kPackedId) return UnpackUuid(record + 1);
-  size_t n;
-  const char* p = GetVarint(record + 1, n);
-  return std::string(p, n);
-}
-
-// The text field of a record; false for a phone the customer lacks.
-bool TextOf(const char* record, TextField field, std::string_view& out) {
-  if (field == TextField::kPhone && !(static_cast<uint8_t>(record[0]) & kHasPhone)) return false;
-  const std::string_view id = IdKey(record);
-  const char* p = id.data() + id.size();
-  for (int i = 0;; ++i) {
-    size_t n;
-    p = GetVarint(p, n);
-    if (i == static_cast<int>(field)) {
-      out = {p, n};
-      return true;
-    }
-    p += n;
-  }
-}
-
-size_t RecordLength(const char* record) {
-  const std::string_view id = IdKey(record);
-  const char* p = id.data() + id.size();
-  const int fields = static_cast<uint8_t>(record[0]) & kHasPhone ? 3 : 2;
-  for (int i = 0; i < fields; ++i) {
-    size_t n;
-    p = GetVarint(p, n);
-    p += n;
-  }
-  return static_cast<size_t>(p - record);
-}
-
-void EncodeRecord(const Customer& c, std::string& out) {
-  out.clear();
-  char packed[16];
-  const bool is_packed = PackUuid(c.id, packed);
-  out.push_back(static_cast<char>((is_packed ? kPackedId : 0) | (c.phone ? kHasPhone : 0)));
-  if (is_packed) {
-    out.append(packed, sizeof packed);
-  } else {
-    PutVarint(out, c.id.size());
-    out += c.id;
-  }
-  auto text = [&](std::string_view value) {
-    const std::string folded = Fold(value);
-    PutVarint(out, folded.size());
-    out += folded;
-  };
-  text(c.name);
-  text(c.email);
-  if (c.phone) text(*c.phone);
-}
+bool BitAt(const std::vector<Word>& bits, size_t row) { return (bits[row / 64] >> (row % 64)) & 1; }
 
 void SetBit(std::vector<Word>& bits, size_t row, bool on) {
   const Word mask = Word{1} << (row % 64);
@@ -188,6 +125,230 @@ size_t CapacityBytes(const std::vector<T>& v) {
   return v.capacity() * sizeof(T);
 }
 
+// After a load reserved for more customers than it found.
+template <typename T>
+void ShrinkIfLoose(std::vector<T>& v) {
+  if (v.capacity() - v.size() > v.size() / 8 + 64) v.shrink_to_fit();
+}
+
+// A figure column: int32 while every value fits (most customers' spending in cents and counts
+// do), int64 from the first value that does not.
+class NumberColumn {
+ public:
+  void Push(int64_t v) {
+    if (!wide_ && !Fits(v)) Widen();
+    if (wide_) {
+      wide_values_.push_back(v);
+    } else {
+      narrow_.push_back(static_cast<int32_t>(v));
+    }
+  }
+  void Set(size_t row, int64_t v) {
+    if (!wide_ && !Fits(v)) Widen();
+    if (wide_) {
+      wide_values_[row] = v;
+    } else {
+      narrow_[row] = static_cast<int32_t>(v);
+    }
+  }
+  // One of the two is null.
+  const int32_t* narrow() const { return wide_ ? nullptr : narrow_.data(); }
+  const int64_t* wide() const { return wide_ ? wide_values_.data() : nullptr; }
+  size_t MemoryBytes() const { return CapacityBytes(narrow_) + CapacityBytes(wide_values_); }
+  void Reserve(size_t rows) { wide_ ? wide_values_.reserve(rows) : narrow_.reserve(rows); }
+  void ShrinkToFit() {
+    ShrinkIfLoose(narrow_);
+    ShrinkIfLoose(wide_values_);
+  }
+
+ private:
+  static bool Fits(int64_t v) {
+    return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+  }
+  void Widen() {
+    wide_values_.assign(narrow_.begin(), narrow_.end());
+    std::vector<int32_t>().swap(narrow_);
+    wide_ = true;
+  }
+
+  bool wide_ = false;
+  std::vector<int32_t> narrow_;
+  std::vector<int64_t> wide_values_;
+};
+
+// Bytes in chunks that never move: growing copies nothing and frees nothing (a string that
+// doubles leaves its old copies to the allocator: tens of MB over a load of a million
+// customers). Chunks hold up to 1 MiB (the first ones less: 4 KiB, then twice the one before);
+// an entry lies within one chunk, addressed by a 32-bit offset (chunk × 1 MiB + position): 4 GiB
+// in all. Each chunk is followed by kTextPadding bytes (for PaddedContains).
+class Arena {
+ public:
+  static constexpr uint32_t kChunkBits = 20;
+  static constexpr uint32_t kChunkBytes = uint32_t{1} << kChunkBits;
+  static constexpr size_t kMaxChunks = size_t{1} << (32 - kChunkBits);
+
+  // Where the bytes now are; nullopt when they do not fit (over 1 MiB, or past 4 GiB).
+  std::optional<uint32_t> Append(std::string_view bytes) {
+    if (bytes.size() > kChunkBytes) return std::nullopt;
+    if (chunks_.empty() || used_ + bytes.size() > capacity_) {
+      if (chunks_.size() == kMaxChunks) return std::nullopt;
+      capacity_ = std::clamp<uint32_t>(2 * capacity_, 4096, kChunkBytes);
+      capacity_ = std::max(capacity_, static_cast<uint32_t>(bytes.size()));
+      chunks_.push_back(std::make_unique<char[]>(capacity_ + kTextPadding));
+      allocated_ += capacity_ + kTextPadding;
+      used_ = 0;
+    }
+    const auto at = static_cast<uint32_t>(((chunks_.size() - 1) << kChunkBits) + used_);
+    std::memcpy(chunks_.back().get() + used_, bytes.data(), bytes.size());
+    used_ += static_cast<uint32_t>(bytes.size());
+    return at;
+  }
+  char* At(uint32_t offset) {
+    return chunks_[offset >> kChunkBits].get() + (offset & (kChunkBytes - 1));
+  }
+  const char* At(uint32_t offset) const {
+    return chunks_[offset >> kChunkBits].get() + (offset & (kChunkBytes - 1));
+  }
+  // The bytes of the chunks (entries, dead ones included, and what is left of the last).
+  size_t size() const { return allocated_; }
+  size_t MemoryBytes() const { return allocated_ + CapacityBytes(chunks_); }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  uint32_t capacity_ = 0;  // of the last chunk
+  uint32_t used_ = 0;      // bytes of the last chunk
+  size_t allocated_ = 0;
+};
+
+// A text column: each row's folded text in one arena (a varint length, then the bytes), found by
+// its offset, so that a text condition reads that field's bytes alone. A rewrite that fits stays
+// in place (an order changes no text: most rewrites write nothing); else it moves to the end,
+// and the arena is compacted once more than half of it is dead. With `split_domain` (emails), the
+// text after the last '@' is a varint code into a dictionary of domains (0: no '@'), which never
+// shrinks.
+class TextColumn {
+ public:
+  explicit TextColumn(bool split_domain) : split_domain_(split_domain) {}
+
+  // False when the arena cannot take the text (past 4 GiB).
+  bool Push(std::string_view folded) {
+    Encode(folded);
+    const std::optional<uint32_t> at = arena_.Append(scratch_);
+    if (!at) return false;
+    offset_.push_back(*at);
+    return true;
+  }
+
+  bool Set(size_t row, std::string_view folded) {
+    Encode(folded);
+    char* old = arena_.At(offset_[row]);
+    const size_t old_length = EntryLength(old);
+    if (scratch_.size() <= old_length) {
+      if (std::memcmp(old, scratch_.data(), scratch_.size()) != 0) {
+        std::memcpy(old, scratch_.data(), scratch_.size());
+      }
+      garbage_ += old_length - scratch_.size();
+    } else {
+      const std::optional<uint32_t> at = arena_.Append(scratch_);
+      if (!at) return false;
+      offset_[row] = *at;
+      garbage_ += old_length;
+    }
+    if (garbage_ > Arena::kChunkBytes && garbage_ > arena_.size() / 2) Compact();
+    return true;
+  }
+
+  void Reserve(size_t rows) { offset_.reserve(rows); }
+
+  // The row's text, followed by kTextPadding readable bytes; `buffer` holds it when it has to be
+  // put together (an email and its domain).
+  std::string_view At(size_t row, std::string& buffer) const {
+    size_t n;
+    const char* p = GetVarint(arena_.At(offset_[row]), n);
+    const std::string_view local(p, n);
+    if (!split_domain_) return local;
+    size_t code;
+    GetVarint(p + n, code);
+    if (code == 0) return local;
+    buffer.assign(local);
+    buffer += '@';
+    buffer += domains_[code - 1];
+    const size_t length = buffer.size();
+    buffer.append(kTextPadding, '\0');
+    return std::string_view(buffer.data(), length);
+  }
+
+  size_t MemoryBytes() const {
+    size_t bytes = CapacityBytes(offset_) + arena_.MemoryBytes() + scratch_.capacity() +
+                   CapacityBytes(domains_) + domain_codes_.bucket_count() * sizeof(void*);
+    for (const std::string& d : domains_) bytes += 2 * d.capacity() + sizeof(std::string) + 32;
+    return bytes;
+  }
+
+  void ShrinkToFit() { ShrinkIfLoose(offset_); }
+
+ private:
+  void Encode(std::string_view folded) {
+    scratch_.clear();
+    const size_t at = split_domain_ ? folded.rfind('@') : std::string_view::npos;
+    const std::string_view local = folded.substr(0, at);
+    PutVarint(scratch_, local.size());
+    scratch_ += local;
+    if (!split_domain_) return;
+    if (at == std::string_view::npos) {
+      PutVarint(scratch_, 0);
+      return;
+    }
+    const std::string_view domain = folded.substr(at + 1);
+    auto it = domain_codes_.find(std::string(domain));
+    if (it == domain_codes_.end()) {
+      domains_.emplace_back(domain);
+      it = domain_codes_.emplace(domains_.back(), static_cast<uint32_t>(domains_.size())).first;
+    }
+    PutVarint(scratch_, it->second);
+  }
+
+  size_t EntryLength(const char* entry) const {
+    size_t n;
+    const char* p = GetVarint(entry, n);
+    p += n;
+    if (split_domain_) p = GetVarint(p, n);
+    return static_cast<size_t>(p - entry);
+  }
+
+  // Cannot fail: the live entries, at most half of the arena, take fewer chunks.
+  void Compact() {
+    Arena packed;
+    for (uint32_t& offset : offset_) {
+      const char* entry = arena_.At(offset);
+      offset = *packed.Append(std::string_view(entry, EntryLength(entry)));
+    }
+    arena_ = std::move(packed);
+    garbage_ = 0;
+  }
+
+  const bool split_domain_;
+  std::vector<uint32_t> offset_;
+  Arena arena_;
+  size_t garbage_ = 0;  // bytes of texts rewritten elsewhere since
+  std::vector<std::string> domains_;
+  std::unordered_map<std::string, uint32_t> domain_codes_;
+  std::string scratch_;  // the entry being written
+};
+
+// A customer id as the id → row table looks it up.
+struct IdProbe {
+  explicit IdProbe(std::string_view id) : text(id) {
+    packed = PackUuid(id, uuid);
+    hash = packed ? std::hash<std::string_view>{}(std::string_view(uuid.data(), uuid.size()))
+                  : std::hash<std::string_view>{}(id);
+  }
+  std::string_view text;
+  Uuid uuid{};
+  bool packed;
+  uint64_t hash;
+};
+
 }  // namespace
 
 namespace audience_internal {
@@ -195,39 +356,48 @@ namespace audience_internal {
 struct Columns {
   size_t rows = 0;
   // The figures as served (TotalSpendingCents, AverageOrderCents, TotalVisits, order_count).
-  std::vector<int64_t> total_spending, average_order, visits, order_count;
+  NumberColumn total_spending, average_order, visits, order_count;
   // Millis, kNoTime when the customer has none.
   std::vector<int64_t> last_visit, last_order_at, first_order_at, created_at;
-  std::vector<uint32_t> owner;             // 0: none; else 1 + the owner's index in owners
-  std::vector<Word> is_active, has_phone;  // a bit per row
-  std::vector<uint32_t> record;            // the offset of the row's record in arena
-  std::string arena;
-  size_t garbage = 0;  // arena bytes of records rewritten elsewhere since
+  std::vector<uint32_t> owner;                      // 0: none; else 1 + the owner's index in owners
+  std::vector<Word> is_active, has_phone, text_id;  // a bit per row
+  // The ids: a canonical UUID (what Keel assigns) packed; any other id in text_ids.
+  std::vector<Uuid> uuid;
+  std::unordered_map<uint32_t, std::string> text_ids;
+  TextColumn name{false}, email{true}, phone{false};  // folded; a missing phone is ""
   std::vector<std::string> owners;
   std::unordered_map<std::string, uint32_t> owner_codes;
   // id → row: open addressing with linear probing over a table of any size (the slot of a hash
   // is hash × size / 2^64). A slot holds row + 1 (0: empty), its tag 8 bits of the id's hash so
-  // that most probes never read the arena.
+  // that most probes read no id.
   std::vector<uint32_t> slots;
   std::vector<uint8_t> tags;
-  std::string scratch;  // the record being written
 
-  const char* RecordAt(size_t row) const { return arena.data() + record[row]; }
-  std::string IdAt(size_t row) const { return IdOf(RecordAt(row)); }
+  std::string IdAt(size_t row) const {
+    return BitAt(text_id, row) ? text_ids.at(static_cast<uint32_t>(row)) : UnpackUuid(uuid[row]);
+  }
+  const TextColumn& Text(TextField field) const {
+    return field == TextField::kName ? name : field == TextField::kEmail ? email : phone;
+  }
 
-  static uint64_t HashOf(const char* rec) { return std::hash<std::string_view>{}(IdKey(rec)); }
+  bool Is(const IdProbe& id, size_t row) const {
+    if (BitAt(text_id, row)) {
+      return !id.packed && text_ids.at(static_cast<uint32_t>(row)) == id.text;
+    }
+    return id.packed && uuid[row] == id.uuid;
+  }
   size_t SlotOf(uint64_t hash) const {
     return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots.size()) >> 64);
   }
   size_t Next(size_t slot) const { return slot + 1 == slots.size() ? 0 : slot + 1; }
 
-  uint32_t Find(uint64_t hash, const char* rec) const {
+  uint32_t Find(const IdProbe& id) const {
     if (slots.empty()) return kNoRow;
-    const auto tag = static_cast<uint8_t>(hash);
-    for (size_t i = SlotOf(hash);; i = Next(i)) {
+    const auto tag = static_cast<uint8_t>(id.hash);
+    for (size_t i = SlotOf(id.hash);; i = Next(i)) {
       const uint32_t s = slots[i];
       if (s == 0) return kNoRow;
-      if (tags[i] == tag && SameId(RecordAt(s - 1), rec)) return s - 1;
+      if (tags[i] == tag && Is(id, s - 1)) return s - 1;
     }
   }
 
@@ -240,13 +410,14 @@ struct Columns {
 
   // The row just appended enters the table; past 80% full, the table is rebuilt at 50%.
   void Index(uint64_t hash, uint32_t row) {
-    if (rows * 5 > slots.size() * 4) {
-      std::vector<uint32_t>(std::max<size_t>(64, rows * 2)).swap(slots);
-      std::vector<uint8_t>(slots.size()).swap(tags);
-      for (size_t r = 0; r < rows; ++r) Place(HashOf(RecordAt(r)), static_cast<uint32_t>(r));
-      return;
-    }
+    if (rows * 5 > slots.size() * 4) return Reindex(rows * 2);
     Place(hash, row);
+  }
+
+  void Reindex(size_t size) {
+    std::vector<uint32_t>(std::max<size_t>(64, size)).swap(slots);
+    std::vector<uint8_t>(slots.size()).swap(tags);
+    for (size_t r = 0; r < rows; ++r) Place(IdProbe(IdAt(r)).hash, static_cast<uint32_t>(r));
   }
 
   uint32_t OwnerCode(const std::optional<std::string>& id) {
@@ -256,22 +427,24 @@ struct Columns {
     return it->second;
   }
 
-  // False when the arena's offsets cannot reach the record (4 GiB).
+  // False when a text arena's offsets cannot reach the text (4 GiB).
   bool Upsert(const Customer& c) {
-    EncodeRecord(c, scratch);
-    const uint64_t hash = HashOf(scratch.data());
-    uint32_t row = Find(hash, scratch.data());
-    const uint32_t owner_code = OwnerCode(c.owner_id);
-    if (row == kNoRow) {
-      if (arena.size() + scratch.size() > std::numeric_limits<uint32_t>::max() ||
-          rows + 1 >= kNoRow) {
-        return false;
+    const IdProbe id(c.id);
+    uint32_t row = Find(id);
+    const std::string name_folded = Fold(c.name), email_folded = Fold(c.email);
+    const std::string phone_folded = c.phone ? Fold(*c.phone) : std::string();
+    const bool is_new = row == kNoRow;
+    if (is_new) {
+      if (rows + 1 >= kNoRow) return false;
+      row = static_cast<uint32_t>(rows);
+      if (!name.Push(name_folded) || !email.Push(email_folded) || !phone.Push(phone_folded)) {
+        return false;  // (the columns are broken for good: rows no longer lines up)
       }
-      row = static_cast<uint32_t>(rows++);
-      total_spending.push_back(0);
-      average_order.push_back(0);
-      visits.push_back(0);
-      order_count.push_back(0);
+      ++rows;
+      total_spending.Push(0);
+      average_order.Push(0);
+      visits.Push(0);
+      order_count.Push(0);
       last_visit.push_back(0);
       last_order_at.push_back(0);
       first_order_at.push_back(0);
@@ -280,71 +453,164 @@ struct Columns {
       if (row % 64 == 0) {
         is_active.push_back(0);
         has_phone.push_back(0);
+        text_id.push_back(0);
       }
-      record.push_back(static_cast<uint32_t>(arena.size()));
-      arena += scratch;
-      Index(hash, row);
-    } else if (!Rewrite(row)) {
+      uuid.push_back(id.uuid);
+      if (!id.packed) text_ids.emplace(row, c.id);
+      SetBit(text_id, row, !id.packed);
+      Index(id.hash, row);
+    } else if (!name.Set(row, name_folded) || !email.Set(row, email_folded) ||
+               !phone.Set(row, phone_folded)) {
       return false;
     }
-    total_spending[row] = TotalSpendingCents(c);
-    average_order[row] = AverageOrderCents(c);
-    visits[row] = TotalVisits(c);
-    order_count[row] = c.stats.order_count;
+    total_spending.Set(row, TotalSpendingCents(c));
+    average_order.Set(row, AverageOrderCents(c));
+    visits.Set(row, TotalVisits(c));
+    order_count.Set(row, c.stats.order_count);
     last_visit[row] = LastVisit(c).value_or(kNoTime);
     last_order_at[row] = c.stats.last_order_at.value_or(kNoTime);
     first_order_at[row] = c.stats.first_order_at.value_or(kNoTime);
     created_at[row] = c.created_at;
-    owner[row] = owner_code;
+    owner[row] = OwnerCode(c.owner_id);
     SetBit(is_active, row, c.is_active);
     SetBit(has_phone, row, c.phone.has_value());
     return true;
   }
 
-  // The row's record becomes scratch: in place when it fits (an order changes no text, so most
-  // updates write nothing), else at the end of the arena.
-  bool Rewrite(uint32_t row) {
-    char* old = arena.data() + record[row];
-    const size_t old_length = RecordLength(old);
-    if (scratch.size() <= old_length) {
-      if (std::memcmp(old, scratch.data(), scratch.size()) != 0) {
-        std::memcpy(old, scratch.data(), scratch.size());
-      }
-      garbage += old_length - scratch.size();
-    } else {
-      if (arena.size() + scratch.size() > std::numeric_limits<uint32_t>::max()) return false;
-      record[row] = static_cast<uint32_t>(arena.size());
-      arena += scratch;
-      garbage += old_length;
+  // Room for `customers` rows, so that a load grows no array (and leaves the allocator no
+  // copies), and an id table that takes them without a rebuild.
+  void Reserve(size_t customers) {
+    for (NumberColumn* column : {&total_spending, &average_order, &visits, &order_count}) {
+      column->Reserve(customers);
     }
-    if (garbage > (1 << 20) && garbage > arena.size() / 2) Compact();
-    return true;
+    for (auto* column : {&last_visit, &last_order_at, &first_order_at, &created_at}) {
+      column->reserve(customers);
+    }
+    owner.reserve(customers);
+    uuid.reserve(customers);
+    for (auto* bits : {&is_active, &has_phone, &text_id}) bits->reserve(customers / 64 + 1);
+    for (TextColumn* column : {&name, &email, &phone}) column->Reserve(customers);
+    if (rows == 0 && customers > 0) {
+      slots.assign(customers + customers / 2, 0);
+      tags.assign(slots.size(), 0);
+    }
   }
 
-  void Compact() {
-    std::string packed;
-    packed.reserve(arena.size() - garbage);
-    for (size_t r = 0; r < rows; ++r) {
-      const char* rec = RecordAt(r);
-      record[r] = static_cast<uint32_t>(packed.size());
-      packed.append(rec, RecordLength(rec));
+  // After a load: the room reserved beyond the rows found (a hint that was too high).
+  void ShrinkToFit() {
+    for (NumberColumn* column : {&total_spending, &average_order, &visits, &order_count}) {
+      column->ShrinkToFit();
     }
-    arena.swap(packed);
-    garbage = 0;
+    for (auto* column : {&last_visit, &last_order_at, &first_order_at, &created_at}) {
+      ShrinkIfLoose(*column);
+    }
+    ShrinkIfLoose(owner);
+    ShrinkIfLoose(uuid);
+    for (auto* bits : {&is_active, &has_phone, &text_id}) ShrinkIfLoose(*bits);
+    for (TextColumn* column : {&name, &email, &phone}) column->ShrinkToFit();
+    if (slots.size() > 4 * rows + 64) Reindex(rows * 2);
   }
 
   size_t MemoryBytes() const {
-    size_t bytes = sizeof(*this) + CapacityBytes(total_spending) + CapacityBytes(average_order) +
-                   CapacityBytes(visits) + CapacityBytes(order_count) + CapacityBytes(last_visit) +
-                   CapacityBytes(last_order_at) + CapacityBytes(first_order_at) +
-                   CapacityBytes(created_at) + CapacityBytes(owner) + CapacityBytes(is_active) +
-                   CapacityBytes(has_phone) + CapacityBytes(record) + arena.capacity() +
-                   CapacityBytes(slots) + CapacityBytes(tags) + CapacityBytes(owners) +
-                   owner_codes.bucket_count() * sizeof(void*) + scratch.capacity();
-    // Each owner id twice (the list and the map's node), and the node.
+    size_t bytes = sizeof(*this);
+    for (const NumberColumn* column : {&total_spending, &average_order, &visits, &order_count}) {
+      bytes += column->MemoryBytes();
+    }
+    for (const auto* column : {&last_visit, &last_order_at, &first_order_at, &created_at}) {
+      bytes += CapacityBytes(*column);
+    }
+    for (const TextColumn* column : {&name, &email, &phone}) bytes += column->MemoryBytes();
+    bytes += CapacityBytes(owner) + CapacityBytes(is_active) + CapacityBytes(has_phone) +
+             CapacityBytes(text_id) + CapacityBytes(uuid) + CapacityBytes(slots) +
+             CapacityBytes(tags) + CapacityBytes(owners) +
+             (owner_codes.bucket_count() + text_ids.bucket_count()) * sizeof(void*);
+    // Each owner id twice (the list and the map's node), and the node; the same for text ids.
     for (const std::string& id : owners) bytes += 2 * id.capacity() + sizeof(std::string) + 32;
+    bytes += text_ids.size() * (sizeof(std::string) + 32);
+    for (const auto& [row, id] : text_ids) bytes += id.capacity();
     return bytes;
   }
+};
+
+// What queries share beyond the columns: the second thread, which evaluates one half of a
+// query's rows while the caller evaluates the other (one query's half at a time: a query that
+// finds it busy evaluates both halves itself), and the scratch memory of past queries, reused
+// (a query's bitsets in one block: no allocation, and no page faults, per query).
+class QueryThreads {
+ public:
+  QueryThreads() : thread_([this](std::stop_token stop) { Loop(stop); }) {}
+
+  // Starts `task` on the second thread and returns true, or returns false when the thread is
+  // busy. After true, Wait must be called before `task` goes.
+  template <typename Task>
+  bool TryStart(Task& task) {
+    std::lock_guard lock(mu_);
+    if (busy_) return false;
+    busy_ = true;
+    done_ = false;
+    run_ = [](void* t) { (*static_cast<Task*>(t))(); };
+    task_ = &task;
+    wake_.notify_one();
+    return true;
+  }
+
+  void Wait() {
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return done_; });
+    busy_ = false;
+  }
+
+  std::vector<Word> TakeBlock(size_t words) {
+    std::vector<Word> block;
+    {
+      std::lock_guard lock(mu_);
+      if (!blocks_.empty()) {
+        block = std::move(blocks_.back());
+        blocks_.pop_back();
+      }
+    }
+    if (block.size() < words) block.resize(words);
+    return block;
+  }
+
+  void GiveBack(std::vector<Word> block) {
+    std::lock_guard lock(mu_);
+    if (blocks_.size() < kMaxBlocks) blocks_.push_back(std::move(block));
+  }
+
+  size_t MemoryBytes() const {
+    std::lock_guard lock(mu_);
+    size_t bytes = sizeof(*this);
+    for (const auto& block : blocks_) bytes += CapacityBytes(block);
+    return bytes;
+  }
+
+ private:
+  static constexpr size_t kMaxBlocks = 4;  // as many queries at once as need no allocation
+
+  void Loop(std::stop_token stop) {
+    std::unique_lock lock(mu_);
+    while (wake_.wait(lock, stop, [&] { return task_ != nullptr; })) {
+      void (*run)(void*) = run_;
+      void* task = task_;
+      task_ = nullptr;
+      lock.unlock();
+      run(task);
+      lock.lock();
+      done_ = true;
+      done_cv_.notify_all();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable_any wake_;
+  std::condition_variable done_cv_;
+  bool busy_ = false;                      // guarded by mu_; a query holds the thread
+  bool done_ = false;                      // guarded by mu_; its task ran
+  void (*run_)(void*) = nullptr;           // guarded by mu_
+  void* task_ = nullptr;                   // guarded by mu_; the task to run, until it starts
+  std::vector<std::vector<Word>> blocks_;  // guarded by mu_
+  std::jthread thread_;                    // last: stopped and joined first
 };
 
 }  // namespace audience_internal
@@ -362,8 +628,8 @@ struct Plan {
     kNot,
     kNone,           // no row
     kAll,            // every row
-    kRange,          // values[row] in [lo, hi]
-    kSet,            // values[row] in set
+    kRange,          // the column's value in [lo, hi]
+    kSet,            // the column's value in set
     kActivityRange,  // the row's activity time (see ActivityAt) in [lo, hi]
     kActivitySet,    // the row's inactive days in set
     kBits,           // bits[row]
@@ -373,9 +639,11 @@ struct Plan {
   Kind kind = Kind::kNone;
   // A leaf selects the complement of what its kind says (a missing value included).
   bool negate = false;
-  int cost = 0;  // AND and OR evaluate their cheaper children first
+  int cost = 0;   // AND and OR evaluate their cheaper children first
+  int depth = 0;  // groups nested in this one, itself included (0 for a leaf)
   std::vector<Plan> children;
-  const int64_t* values = nullptr;
+  const int64_t* values = nullptr;  // kRange, kSet: the column, if it is int64
+  const int32_t* narrow = nullptr;  // kRange, kSet: the column, if it is int32
   int64_t lo = 1, hi = 0;
   std::vector<int64_t> set;  // sorted, distinct
   const Word* bits = nullptr;
@@ -415,6 +683,38 @@ int64_t InactiveDays(int64_t from, Millis now) {
                               static_cast<uint64_t>(kDayMillis));
 }
 
+// Whether `text` holds `pattern`, 16 places at a time: the places whose first and last bytes
+// match are checked in full (for the short texts of names, emails and phones, about twice as
+// fast as find, which stops at every first byte).
+bool PaddedContains(std::string_view text, std::string_view pattern) {
+  const size_t m = pattern.size();
+  if (m == 0) return true;
+  if (m > text.size()) return false;
+#if defined(__SSE2__)
+  const __m128i first = _mm_set1_epi8(pattern.front());
+  const __m128i last = _mm_set1_epi8(pattern.back());
+  const char* t = text.data();
+  const size_t places = text.size() - m + 1;
+  for (size_t i = 0; i < places; i += 16) {
+    // Reads up to 15 bytes past the text: the padding.
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + i + m - 1));
+    auto bits = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
+    if (places - i < 16) bits &= (1u << (places - i)) - 1;
+    for (; bits != 0; bits &= bits - 1) {
+      const char* at = t + i + static_cast<size_t>(std::countr_zero(bits));
+      size_t k = 1;
+      while (k + 1 < m && at[k] == pattern[k]) ++k;
+      if (k + 1 >= m) return true;
+    }
+  }
+  return false;
+#else
+  return text.find(pattern) != std::string_view::npos;
+#endif
+}
+
 bool ExactTextMatches(RuleOp op, std::string_view value, const std::vector<std::string>& texts) {
   const std::string_view first = texts.empty() ? std::string_view() : texts.front();
   auto any_equal = [&] { return std::find(texts.begin(), texts.end(), value) != texts.end(); };
@@ -446,6 +746,7 @@ class Planner {
 
   Plan Of(const RuleNode& node) const {
     Plan p;
+    p.depth = 0;
     switch (node.kind) {
       case RuleNode::Kind::kAnd:
       case RuleNode::Kind::kOr: {
@@ -458,6 +759,7 @@ class Planner {
         for (const RuleNode& child : node.children) {
           p.children.push_back(Of(child));
           p.cost += p.children.back().cost;
+          p.depth = std::max(p.depth, p.children.back().depth + 1);
         }
         std::stable_sort(p.children.begin(), p.children.end(),
                          [](const Plan& a, const Plan& b) { return a.cost < b.cost; });
@@ -468,6 +770,7 @@ class Planner {
         p.kind = Plan::Kind::kNot;
         p.children.push_back(Of(node.children.front()));
         p.cost = p.children.back().cost + 1;
+        p.depth = p.children.back().depth + 1;
         return p;
       case RuleNode::Kind::kCondition:
         return Leaf(node.condition);
@@ -483,23 +786,23 @@ class Planner {
   Plan Leaf(const RuleCondition& c) const {
     switch (c.field) {
       case RuleField::kTotalSpending:
-        return Number(c, c_.total_spending.data(), false);
+        return Figure(c, c_.total_spending);
       case RuleField::kAverageOrderValue:
-        return Number(c, c_.average_order.data(), false);
+        return Figure(c, c_.average_order);
       case RuleField::kVisits:
-        return Number(c, c_.visits.data(), false);
+        return Figure(c, c_.visits);
       case RuleField::kOrderCount:
-        return Number(c, c_.order_count.data(), false);
+        return Figure(c, c_.order_count);
       case RuleField::kInactiveDays:
-        return Number(c, nullptr, false);
+        return Number(c, {}, false);
       case RuleField::kLastVisit:
-        return Number(c, c_.last_visit.data(), true);
+        return Number(c, {c_.last_visit.data(), nullptr}, true);
       case RuleField::kLastOrderAt:
-        return Number(c, c_.last_order_at.data(), true);
+        return Number(c, {c_.last_order_at.data(), nullptr}, true);
       case RuleField::kFirstOrderAt:
-        return Number(c, c_.first_order_at.data(), true);
+        return Number(c, {c_.first_order_at.data(), nullptr}, true);
       case RuleField::kCreatedAt:
-        return Number(c, c_.created_at.data(), false);
+        return Number(c, {c_.created_at.data(), nullptr}, false);
       case RuleField::kName:
         return Text(c, TextField::kName);
       case RuleField::kEmail:
@@ -520,9 +823,20 @@ class Planner {
     return p;
   }
 
-  // `values`: null for inactive days (derived from the activity time); `optional`: whether
-  // the column holds kNoTime for customers without a value.
-  Plan Number(const RuleCondition& c, const int64_t* values, bool optional) const {
+  // A column of int64 or int32 values; neither for inactive days (derived from the activity
+  // time).
+  struct Column {
+    const int64_t* wide = nullptr;
+    const int32_t* narrow = nullptr;
+    bool derived() const { return !wide && !narrow; }
+  };
+
+  Plan Figure(const RuleCondition& c, const NumberColumn& column) const {
+    return Number(c, {column.wide(), column.narrow()}, false);
+  }
+
+  // `optional`: whether the column holds kNoTime for customers without a value.
+  Plan Number(const RuleCondition& c, Column values, bool optional) const {
     const int64_t a = Operand(c, 0);
     Interval selected = kEmpty;
     bool negate = false;
@@ -571,7 +885,7 @@ class Planner {
     return Range(selected, values, optional, negate);
   }
 
-  Plan Range(Interval selected, const int64_t* values, bool optional, bool negate) const {
+  Plan Range(Interval selected, Column values, bool optional, bool negate) const {
     Plan p;
     p.negate = negate;
     if (optional && selected.lo == kMin) {
@@ -580,9 +894,10 @@ class Planner {
       else
         selected.lo = kMin + 1;  // never the missing value's sentinel
     }
-    if (values) {
+    if (!values.derived()) {
       p.kind = Plan::Kind::kRange;
-      p.values = values;
+      p.values = values.wide;
+      p.narrow = values.narrow;
       p.cost = 2;
     } else {
       selected = ActivityInterval(selected, now_);
@@ -598,7 +913,7 @@ class Planner {
     return p;
   }
 
-  Plan Set(std::vector<int64_t> set, const int64_t* values, bool optional, bool negate) const {
+  Plan Set(std::vector<int64_t> set, Column values, bool optional, bool negate) const {
     std::sort(set.begin(), set.end());
     set.erase(std::unique(set.begin(), set.end()), set.end());
     if (optional && !set.empty() && set.front() == kNoTime) set.erase(set.begin());
@@ -610,9 +925,10 @@ class Planner {
     if (set.size() == 1) return Range({set[0], set[0]}, values, optional, negate);
     Plan p;
     p.negate = negate;
-    p.kind = values ? Plan::Kind::kSet : Plan::Kind::kActivitySet;
-    p.values = values;
-    p.cost = values ? (set.size() <= 8 ? 4 : 8) : 12;
+    p.kind = values.derived() ? Plan::Kind::kActivitySet : Plan::Kind::kSet;
+    p.values = values.wide;
+    p.narrow = values.narrow;
+    p.cost = values.derived() ? 12 : set.size() <= 8 ? 4 : 8;
     p.set = std::move(set);
     return p;
   }
@@ -688,34 +1004,35 @@ class Planner {
   const Millis now_;
 };
 
-bool NoneSet(const std::vector<Word>& bits) {
-  return std::all_of(bits.begin(), bits.end(), [](Word w) { return w == 0; });
-}
-
 // Evaluates a plan over the rows of words [w0, w1): out[i] holds the rows of word w0 + i that
-// are among the candidates `cand` and match.
+// are among the candidates `cand` and match. `scratch`: 2 × the plan's depth bitsets of the
+// range, for the groups (a group at level L uses the two of that level).
 class Evaluator {
  public:
-  Evaluator(const Columns& columns, Millis now, size_t w0, size_t w1)
-      : c_(columns), now_(now), w0_(w0), n_(w1 - w0) {}
+  Evaluator(const Columns& columns, Millis now, size_t w0, size_t w1, Word* scratch)
+      : c_(columns), now_(now), w0_(w0), n_(w1 - w0), scratch_(scratch) {}
 
-  void Run(const Plan& p, const Word* cand, Word* out) const {
+  void Run(const Plan& p, const Word* cand, Word* out, int level = 0) const {
     switch (p.kind) {
       case Plan::Kind::kAnd: {
-        std::vector<Word> acc(cand, cand + n_), next(n_);
+        Word* acc = Scratch(level, 0);
+        Word* next = Scratch(level, 1);
+        std::copy(cand, cand + n_, acc);
         for (const Plan& child : p.children) {
-          Run(child, acc.data(), next.data());
-          acc.swap(next);
+          Run(child, acc, next, level + 1);
+          std::swap(acc, next);
           if (NoneSet(acc)) break;
         }
-        std::copy(acc.begin(), acc.end(), out);
+        std::copy(acc, acc + n_, out);
         return;
       }
       case Plan::Kind::kOr: {
-        std::vector<Word> rest(cand, cand + n_), found(n_);
+        Word* rest = Scratch(level, 0);
+        Word* found = Scratch(level, 1);
+        std::copy(cand, cand + n_, rest);
         std::fill(out, out + n_, 0);
         for (const Plan& child : p.children) {
-          Run(child, rest.data(), found.data());
+          Run(child, rest, found, level + 1);
           for (size_t i = 0; i < n_; ++i) {
             out[i] |= found[i];
             rest[i] &= ~found[i];
@@ -725,8 +1042,8 @@ class Evaluator {
         return;
       }
       case Plan::Kind::kNot: {
-        std::vector<Word> inner(n_);
-        Run(p.children.front(), cand, inner.data());
+        Word* inner = Scratch(level, 0);
+        Run(p.children.front(), cand, inner, level + 1);
         for (size_t i = 0; i < n_; ++i) out[i] = cand[i] & ~inner[i];
         return;
       }
@@ -741,30 +1058,20 @@ class Evaluator {
         for (size_t i = 0; i < n_; ++i) out[i] = cand[i] & (p.negate ? ~bits[i] : bits[i]);
         return;
       }
-      case Plan::Kind::kRange: {
-        // lo ≤ v ≤ hi as one unsigned comparison: v − lo ≤ hi − lo, modulo 2^64.
-        const int64_t* v = p.values;
-        const auto lo = static_cast<uint64_t>(p.lo);
-        const uint64_t span = static_cast<uint64_t>(p.hi) - lo;
-        Scan(cand, p.negate, out,
-             [=](size_t r) { return static_cast<uint64_t>(v[r]) - lo <= span; });
-        return;
-      }
-      case Plan::Kind::kSet: {
-        const int64_t* v = p.values;
-        const std::vector<int64_t>& set = p.set;
-        if (set.size() <= 8) {
-          Scan(cand, p.negate, out, [&](size_t r) {
-            bool any = false;
-            for (int64_t s : set) any |= v[r] == s;
-            return any;
-          });
+      case Plan::Kind::kRange:
+        if (p.narrow) {
+          RunRange(p, p.narrow, cand, out);
         } else {
-          Probe(cand, p.negate, out,
-                [&](size_t r) { return std::binary_search(set.begin(), set.end(), v[r]); });
+          RunRange(p, p.values, cand, out);
         }
         return;
-      }
+      case Plan::Kind::kSet:
+        if (p.narrow) {
+          RunSet(p, p.narrow, cand, out);
+        } else {
+          RunSet(p, p.values, cand, out);
+        }
+        return;
       case Plan::Kind::kActivityRange: {
         const auto lo = static_cast<uint64_t>(p.lo);
         const uint64_t span = static_cast<uint64_t>(p.hi) - lo;
@@ -790,6 +1097,38 @@ class Evaluator {
   }
 
  private:
+  Word* Scratch(int level, int which) const {
+    return scratch_ + (2 * static_cast<size_t>(level) + static_cast<size_t>(which)) * n_;
+  }
+  bool NoneSet(const Word* bits) const {
+    return std::all_of(bits, bits + n_, [](Word w) { return w == 0; });
+  }
+
+  template <typename T>
+  void RunRange(const Plan& p, const T* v, const Word* cand, Word* out) const {
+    // lo ≤ v ≤ hi as one unsigned comparison: v − lo ≤ hi − lo, modulo 2^64.
+    const auto lo = static_cast<uint64_t>(p.lo);
+    const uint64_t span = static_cast<uint64_t>(p.hi) - lo;
+    Scan(cand, p.negate, out,
+         [=](size_t r) { return static_cast<uint64_t>(static_cast<int64_t>(v[r])) - lo <= span; });
+  }
+
+  template <typename T>
+  void RunSet(const Plan& p, const T* v, const Word* cand, Word* out) const {
+    const std::vector<int64_t>& set = p.set;
+    if (set.size() <= 8) {
+      Scan(cand, p.negate, out, [&](size_t r) {
+        bool any = false;
+        for (int64_t s : set) any |= static_cast<int64_t>(v[r]) == s;
+        return any;
+      });
+    } else {
+      Probe(cand, p.negate, out, [&](size_t r) {
+        return std::binary_search(set.begin(), set.end(), static_cast<int64_t>(v[r]));
+      });
+    }
+  }
+
   // The latest of the last order and the last visit, else the creation (what inactive days
   // count from). kNoTime is below every time, so the larger of the two is the latest present.
   int64_t ActivityAt(size_t r) const {
@@ -835,11 +1174,12 @@ class Evaluator {
 
   void RunText(const Plan& p, const Word* cand, Word* out) const {
     const std::string_view first = p.patterns.front();
-    const TextField field = p.text_field;
+    const TextColumn& column = c_.Text(p.text_field);
+    const bool optional = p.text_field == TextField::kPhone;
+    std::string buffer;
     auto with_text = [&](auto match) {
       Probe(cand, p.negate, out, [&](size_t r) {
-        std::string_view value;
-        return TextOf(c_.RecordAt(r), field, value) && match(value);
+        return (!optional || BitAt(c_.has_phone, r)) && match(column.At(r, buffer));
       });
     };
     switch (p.text_op) {
@@ -847,7 +1187,7 @@ class Evaluator {
         with_text([&](std::string_view v) { return v == first; });
         return;
       case RuleOp::kContains:
-        with_text([&](std::string_view v) { return v.find(first) != std::string_view::npos; });
+        with_text([&](std::string_view v) { return PaddedContains(v, first); });
         return;
       case RuleOp::kStartsWith:
         with_text([&](std::string_view v) { return v.starts_with(first); });
@@ -871,12 +1211,14 @@ class Evaluator {
   const Millis now_;
   const size_t w0_;
   const size_t n_;
+  Word* const scratch_;
 };
 
 }  // namespace
 
 AudienceColumns::AudienceColumns(size_t parallel_min_rows)
-    : parallel_min_rows_(parallel_min_rows) {}
+    : parallel_min_rows_(parallel_min_rows),
+      threads_(std::make_unique<audience_internal::QueryThreads>()) {}
 
 AudienceColumns::~AudienceColumns() = default;
 
@@ -885,8 +1227,9 @@ Status AudienceColumns::Load(ReadStore& store) {
   return LoadCustomerViews(store, {&self, 1});
 }
 
-void AudienceColumns::StartLoad() {
+void AudienceColumns::StartLoad(size_t expected_customers) {
   loaded_ = std::make_unique<Columns>();
+  loaded_->Reserve(expected_customers);
   load_overflowed_ = false;
   std::unique_lock lock(mu_);
   loading_ = true;
@@ -899,6 +1242,7 @@ void AudienceColumns::Loaded(const Customer& customer) {
 
 void AudienceColumns::FinishLoad(const Status& scan) {
   std::unique_ptr<Columns> fresh = std::move(loaded_);
+  fresh->ShrinkToFit();
   std::unique_lock lock(mu_);
   loading_ = false;
   bool sound = scan && !load_overflowed_;
@@ -931,24 +1275,33 @@ void AudienceColumns::Apply(const std::vector<Customer>& changed) {
   }
 }
 
-std::vector<uint64_t> AudienceColumns::Evaluate(const RuleNode& rules, Millis now) const {
+void AudienceColumns::Evaluate(const RuleNode& rules, Millis now,
+                               const std::function<void(std::span<const uint64_t>)>& use) const {
   const Columns& c = *rows_;
   const size_t words = (c.rows + 63) / 64;
-  std::vector<Word> all(words, ~Word{0});
-  if (c.rows % 64 != 0) all.back() = (Word{1} << (c.rows % 64)) - 1;
-  std::vector<Word> out(words);
   const Plan plan = Planner(c, now).Of(rules);
+  const size_t depth = static_cast<size_t>(plan.depth);
+  // One block: every row (the candidates of the top), the matches, then the groups' bitsets.
+  std::vector<Word> block = threads_->TakeBlock(words * (2 + 2 * depth));
+  Word* all = block.data();
+  Word* out = all + words;
+  Word* scratch = out + words;
+  std::fill(all, all + words, ~Word{0});
+  if (c.rows % 64 != 0) all[words - 1] = (Word{1} << (c.rows % 64)) - 1;
+  // A half's groups use its share of the scratch: 2 × depth bitsets of its words.
   auto run = [&](size_t w0, size_t w1) {
-    Evaluator(c, now, w0, w1).Run(plan, all.data() + w0, out.data() + w0);
+    Evaluator(c, now, w0, w1, scratch + 2 * depth * w0).Run(plan, all + w0, out + w0);
   };
-  if (c.rows >= parallel_min_rows_ && words >= 2) {
-    const size_t mid = words / 2;
-    std::jthread second(run, mid, words);
+  const size_t mid = words / 2;
+  auto second_half = [&] { run(mid, words); };
+  if (c.rows >= parallel_min_rows_ && words >= 2 && threads_->TryStart(second_half)) {
     run(0, mid);
+    threads_->Wait();
   } else {
     run(0, words);
   }
-  return out;
+  use(std::span<const Word>(out, words));
+  threads_->GiveBack(std::move(block));
 }
 
 AudienceColumns::Audience AudienceColumns::Count(const RuleNode& rules, Millis now,
@@ -956,13 +1309,14 @@ AudienceColumns::Audience AudienceColumns::Count(const RuleNode& rules, Millis n
   Audience audience;
   std::shared_lock lock(mu_);
   if (!ready()) return audience;
-  const std::vector<Word> matches = Evaluate(rules, now);
-  for (size_t i = 0; i < matches.size(); ++i) {
-    audience.count += std::popcount(matches[i]);
-    for (Word m = matches[i]; m != 0 && audience.sample.size() < sample_size; m &= m - 1) {
-      audience.sample.push_back(rows_->IdAt(i * 64 + static_cast<size_t>(std::countr_zero(m))));
+  Evaluate(rules, now, [&](std::span<const Word> matches) {
+    for (size_t i = 0; i < matches.size(); ++i) {
+      audience.count += std::popcount(matches[i]);
+      for (Word m = matches[i]; m != 0 && audience.sample.size() < sample_size; m &= m - 1) {
+        audience.sample.push_back(rows_->IdAt(i * 64 + static_cast<size_t>(std::countr_zero(m))));
+      }
     }
-  }
+  });
   return audience;
 }
 
@@ -972,31 +1326,32 @@ std::vector<std::string> AudienceColumns::Members(const RuleNode& rules, Millis 
   if (total) *total = 0;
   std::shared_lock lock(mu_);
   if (!ready()) return ids;
-  const std::vector<Word> matches = Evaluate(rules, now);
-  size_t skip = offset;
-  for (size_t i = 0; i < matches.size(); ++i) {
-    const Word word = matches[i];
-    const auto n = static_cast<size_t>(std::popcount(word));
-    if (total) *total += static_cast<int64_t>(n);
-    if (ids.size() >= limit) continue;
-    if (skip >= n) {
-      skip -= n;
-      continue;
-    }
-    for (Word m = word; m != 0 && ids.size() < limit; m &= m - 1) {
-      if (skip > 0) {
-        --skip;
+  Evaluate(rules, now, [&](std::span<const Word> matches) {
+    size_t skip = offset;
+    for (size_t i = 0; i < matches.size(); ++i) {
+      const Word word = matches[i];
+      const auto n = static_cast<size_t>(std::popcount(word));
+      if (total) *total += static_cast<int64_t>(n);
+      if (ids.size() >= limit) continue;
+      if (skip >= n) {
+        skip -= n;
         continue;
       }
-      ids.push_back(rows_->IdAt(i * 64 + static_cast<size_t>(std::countr_zero(m))));
+      for (Word m = word; m != 0 && ids.size() < limit; m &= m - 1) {
+        if (skip > 0) {
+          --skip;
+          continue;
+        }
+        ids.push_back(rows_->IdAt(i * 64 + static_cast<size_t>(std::countr_zero(m))));
+      }
     }
-  }
+  });
   return ids;
 }
 
 size_t AudienceColumns::MemoryBytes() const {
   std::shared_lock lock(mu_);
-  size_t bytes = sizeof(*this) + pending_.capacity() * sizeof(Customer);
+  size_t bytes = sizeof(*this) + pending_.capacity() * sizeof(Customer) + threads_->MemoryBytes();
   if (rows_) bytes += rows_->MemoryBytes();
   return bytes;
 }

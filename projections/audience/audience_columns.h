@@ -1,18 +1,20 @@
 // AudienceColumns: a columnar, in-memory copy of the fields segment rules read, for every
 // customer, so that an audience count over a million customers answers in milliseconds
-// (issue 15). One array per field, a row per customer: the figures and times as int64 (a time a
-// customer lacks holds a sentinel no instant Keel takes can equal), isActive and "has a phone" as
-// bits, the owner as a code into a dictionary of owner ids, and the id with the case-folded
-// name, email and phone in one contiguous arena (a canonical UUID id packed in 16 bytes), found
-// by an id → row hash table. Rows are appended in load order, then in the order customers
-// appear; an updated customer overwrites its row. About 150 bytes per customer (see
-// MemoryBytes).
+// (issue 15). A row per customer, an array per field: the figures (int32 while every value fits,
+// int64 from the first that does not), the times as int64 millis (a time a customer lacks holds a
+// sentinel no instant Keel takes can equal), isActive and "has a phone" as bits, the owner as a
+// code into a dictionary of owner ids, the id packed in 16 bytes (a canonical UUID; any other id
+// is kept as text beside), and the case-folded name, email (its domain coded through a
+// dictionary) and phone each in an arena of their own, found by offsets; an id → row hash table.
+// Rows are appended in load order, then in the order new customers appear; an updated customer
+// overwrites its row. About 130 bytes per customer (MemoryBytes).
 //
 // A rule tree is evaluated to a bitset over the rows: each condition compares a whole column
 // against constants computed once per query; AND, OR and NOT combine bitsets word by word, and
-// the text conditions (contains, startsWith, …) run last, on the rows still in question. Above
-// `parallel_min_rows` rows a query evaluates the two halves of the rows on two threads. The
-// outcome is EvaluateRules' on every customer (domain/segment_rules.h).
+// the text conditions (contains, startsWith, …) run last, on the rows still in question. From
+// `parallel_min_rows` rows up, a query evaluates the two halves of the rows on two threads (the
+// caller's and a second one the columns keep). The outcome is EvaluateRules' on every customer
+// (domain/segment_rules.h).
 //
 // Loaded and kept current as a CustomerView (projections/customers/customer_view.h).
 // Thread-safe: queries share a lock, Apply and FinishLoad take it alone.
@@ -21,8 +23,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,7 +40,8 @@
 namespace keel {
 
 namespace audience_internal {
-struct Columns;  // the arrays, in audience_columns.cc
+struct Columns;      // the arrays, in audience_columns.cc
+class QueryThreads;  // the second thread and the queries' scratch memory
 }  // namespace audience_internal
 
 class AudienceColumns final : public CustomerView {
@@ -50,7 +55,7 @@ class AudienceColumns final : public CustomerView {
 
   // Every customer in the store's customers table (LoadCustomerViews with this view alone).
   Status Load(ReadStore& store);
-  void StartLoad() override;
+  void StartLoad(size_t expected_customers) override;
   void Loaded(const Customer& customer) override;
   void FinishLoad(const Status& scan) override;
   void Apply(const std::vector<Customer>& changed) override;
@@ -78,10 +83,12 @@ class AudienceColumns final : public CustomerView {
  private:
   using Columns = audience_internal::Columns;
 
-  // mu_ held (shared or alone); the rows that match, as a bitset.
-  std::vector<uint64_t> Evaluate(const RuleNode& rules, Millis now) const;
+  // mu_ held (shared or alone): hands `use` the rows that match, as a bitset.
+  void Evaluate(const RuleNode& rules, Millis now,
+                const std::function<void(std::span<const uint64_t>)>& use) const;
 
   const size_t parallel_min_rows_;
+  const std::unique_ptr<audience_internal::QueryThreads> threads_;
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   // The loading thread's alone, from StartLoad to FinishLoad.

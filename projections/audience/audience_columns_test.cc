@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <limits>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "domain/text.h"
 #include "projections/testing/map_read_store.h"
@@ -374,6 +376,101 @@ TEST_F(AudienceColumnsTest, RewritesThatMoveRecordsCompactTheArena) {
       3000);
 }
 
+TEST_F(AudienceColumnsTest, EmailsCompareWholeWhateverTheirDomain) {
+  Customer two_ats = Person("two", "T");
+  two_ats.email = "X@Y@Example.COM";  // the domain is what follows the last '@'
+  Customer none = Person("none", "N");
+  none.email = "no-domain";
+  Customer plain = Person("plain", "P");
+  plain.email = "p@example.com";
+  columns_.Apply({two_ats, none, plain});
+  using F = RuleField;
+  using O = RuleOp;
+  EXPECT_EQ(Match(Text(F::kEmail, O::kEq, {"x@y@example.com"})), Ids{"two"});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kContains, {"Y@EX"})), Ids{"two"});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kEndsWith, {"@example.com"})), (Ids{"two", "plain"}));
+  EXPECT_EQ(Match(Text(F::kEmail, O::kEq, {"no-domain"})), Ids{"none"});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kContains, {"-"})), Ids{"none"});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kIn, {"P@Example.com", "no-domain"})), (Ids{"none", "plain"}));
+  plain.email = "p@other.org";  // the same length: rewritten in place, with another domain
+  columns_.Apply({plain});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kEndsWith, {"@example.com"})), Ids{"two"});
+  EXPECT_EQ(Match(Text(F::kEmail, O::kEq, {"p@other.org"})), Ids{"plain"});
+}
+
+// Texts over many chunks of an arena (4 KiB, 8 KiB, … 1 MiB), contains found at any of them.
+TEST_F(AudienceColumnsTest, TextsFillManyChunks) {
+  std::vector<Customer> all;
+  for (int i = 0; i < 12000; ++i) {
+    Customer c = Person(CId(i), std::string(100, 'a' + static_cast<char>(i % 26)));
+    c.name += CId(i);
+    all.push_back(c);
+  }
+  columns_.Apply(all);  // 12000 × ~106 bytes of names: 10 chunks
+  using F = RuleField;
+  using O = RuleOp;
+  for (int i : {0, 9000, 9891, 9892, 11999}) {
+    std::string tail(1, 'a' + static_cast<char>(i % 26));  // the last letter, then the id
+    tail += CId(i);
+    EXPECT_EQ(Match(Text(F::kName, O::kContains, {tail})), Ids{CId(i)}) << i;
+    EXPECT_EQ(Match(Text(F::kName, O::kEndsWith, {CId(i)})), Ids{CId(i)}) << i;
+  }
+  EXPECT_EQ(columns_.Count(Text(F::kName, O::kContains, {"zzzz"}), kNow, 0).count, 12000 / 26);
+}
+
+TEST(AudienceColumnsLoadTest, AWrongCountOnlyCostsRoom) {
+  for (size_t expected : {0, 2, 10, 100000}) {
+    AudienceColumns columns;
+    columns.StartLoad(expected);
+    for (int i = 0; i < 10; ++i) columns.Loaded(Person(CId(i), i % 2 ? "Odd" : "Even"));
+    columns.FinishLoad({});
+    ASSERT_TRUE(columns.ready());
+    EXPECT_EQ(columns.size(), 10u);
+    EXPECT_LT(columns.MemoryBytes(), 1'000'000u) << expected;  // the room reserved is given back
+    int64_t total = 0;
+    EXPECT_EQ(columns.Members(Text(RuleField::kName, RuleOp::kEq, {"odd"}), kNow, 0, 2, &total),
+              (Ids{"c1", "c3"}));
+    EXPECT_EQ(total, 5);
+    columns.Apply({Person("c10", "Odd")});
+    EXPECT_EQ(columns.Count(Text(RuleField::kName, RuleOp::kEq, {"odd"}), kNow, 0).count, 6);
+  }
+}
+
+// Queries on several threads at once (the second thread busy with one, the others evaluate both
+// halves themselves) while batches commit.
+TEST(AudienceColumnsConcurrencyTest, QueriesRunWhileBatchesCommit) {
+  MapReadStore empty;
+  AudienceColumns columns(/*parallel_min_rows=*/1);
+  ASSERT_TRUE(columns.Load(empty));
+  std::vector<Customer> all;
+  for (int i = 0; i < 5000; ++i) {
+    Customer c = Person(CId(i), "Before");
+    c.visits = i % 2;
+    all.push_back(c);
+  }
+  columns.Apply(all);
+  const RuleNode odd = And({Num(RuleField::kVisits, RuleOp::kEq, {1}),
+                            Or({Text(RuleField::kName, RuleOp::kContains, {"fore"}),
+                                Text(RuleField::kName, RuleOp::kContains, {"fter"})})});
+  std::atomic<bool> wrong{false};
+  {
+    std::vector<std::jthread> readers;
+    for (int t = 0; t < 4; ++t) {
+      readers.emplace_back([&] {
+        for (int i = 0; i < 100; ++i) {
+          if (columns.Count(odd, kNow, 3).count != 2500) wrong = true;
+        }
+      });
+    }
+    for (int round = 0; round < 20; ++round) {
+      for (Customer& c : all) c.name = round % 2 ? "Before" : "After";
+      columns.Apply(all);
+    }
+  }
+  EXPECT_FALSE(wrong);
+  EXPECT_EQ(columns.Count(Text(RuleField::kName, RuleOp::kEq, {"before"}), kNow, 0).count, 5000);
+}
+
 Customer RandomCustomer(std::mt19937_64& rng, int i) {
   static const char* kNames[] = {"Ada", "alan", "Barbara", "ada lovelace", "Chen", "Zoe"};
   Customer c = Person(std::to_string(i), kNames[rng() % 6]);
@@ -612,7 +709,9 @@ class RuleProperty {
         return now - Below(300) * kDay;
       default: {
         auto v = FigureOf(field, customers[rng_() % customers.size()], now);
-        return v ? *v + Below(3) - 1 : Below(100);
+        if (!v) return Below(100);
+        int64_t near;  // one below, the same or one above, where int64 has them
+        return __builtin_add_overflow(*v, Below(3) - 1, &near) ? *v : near;
       }
     }
   }

@@ -27,11 +27,12 @@ Status CustomerIndex::Load(ReadStore& store) {
   return LoadCustomerViews(store, {&self, 1});
 }
 
-void CustomerIndex::StartLoad() {
+void CustomerIndex::StartLoad(size_t expected_customers) {
+  loaded_.clear();
+  loaded_.reserve(expected_customers);
   std::unique_lock lock(mu_);
   loading_ = true;
   pending_.clear();
-  loaded_.clear();
 }
 
 void CustomerIndex::Loaded(const Customer& c) { loaded_.push_back(RowOf(c)); }

@@ -40,7 +40,7 @@ class CustomerIndex final : public CustomerView {
   // A load that failed breaks the index for good (queries must then scan the store).
   bool broken() const { return broken_.load(); }
 
-  void StartLoad() override;
+  void StartLoad(size_t expected_customers) override;
   void Loaded(const Customer& customer) override;
   void FinishLoad(const Status& scan) override;
   void Apply(const std::vector<Customer>& changed) override;
@@ -77,10 +77,10 @@ class CustomerIndex final : public CustomerView {
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
   mutable std::shared_mutex mu_;
-  std::vector<Row> loaded_;  // the loading thread's alone, from StartLoad to FinishLoad
-  bool loading_ = false;     // guarded by mu_
-  std::vector<Row> pending_;                     // guarded by mu_; Apply's changes while loading
-  std::vector<Row> rows_;                        // guarded by mu_
+  std::vector<Row> loaded_;   // the loading thread's alone, from StartLoad to FinishLoad
+  bool loading_ = false;      // guarded by mu_
+  std::vector<Row> pending_;  // guarded by mu_; Apply's changes while loading
+  std::vector<Row> rows_;     // guarded by mu_
   std::unordered_map<std::string, size_t> pos_;  // guarded by mu_; id → index in rows_
 };
 

@@ -9,6 +9,7 @@
 // for good: it never holds a guess.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <vector>
 
@@ -21,7 +22,8 @@ namespace keel {
 class CustomerView {
  public:
   virtual ~CustomerView() = default;
-  virtual void StartLoad() = 0;
+  // `expected_customers`: about how many the scan will find (room to reserve; 0: unknown).
+  virtual void StartLoad(size_t expected_customers) = 0;
   virtual void Loaded(const Customer& customer) = 0;
   virtual void FinishLoad(const Status& scan) = 0;
   // The customers a committed batch changed, as they are now. Thread-safe.
@@ -29,7 +31,7 @@ class CustomerView {
 };
 
 // Loads every view from one scan of the store (each customer is read and parsed once), and
-// returns the scan's outcome.
+// returns the scan's outcome. The views are told how many customers the projection counted.
 Status LoadCustomerViews(ReadStore& store, std::span<CustomerView* const> views);
 
 }  // namespace keel
