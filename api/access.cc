@@ -46,7 +46,7 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/customers/:id/events", "customers:read*"},
     Rule{"POST", "/api/v1/customers/:id/visits", "customers:update*"},
     Rule{"GET", "/api/v1/customers/:id/orders", "orders:read*"},
-    Rule{"GET", "/api/v1/customers/:id/segments", "customers:read*"},
+    Rule{"GET", "/api/v1/customers/:id/segments", "segments:read"},
 
     Rule{"POST", "/api/v1/segments", "segments:manage"},
     Rule{"GET", "/api/v1/segments", "segments:read"},

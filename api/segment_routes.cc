@@ -1,6 +1,7 @@
 // Segments (issue 15): their definitions through the segments stream, their live audiences
 // counted from the customers' audience columns at the moment of the request, exact.
 #include <atomic>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,45 +108,60 @@ Result<std::vector<std::string>> CustomerDocuments(ReadStore& store,
   return docs;
 }
 
-// {"audienceSize":n,"sample":[customers]}: the count over every customer, the sample of those
-// the caller may see (none without customers:read).
-Result<std::string> PreviewJson(ReadModel& rm, const AudienceColumns& audience,
-                                const RuleNode& rules, Millis now, const HttpRequest& req) {
-  const int64_t count = audience.Count(rules, now, 0).count;
-  std::vector<std::string> sample;
+// The rules narrowed to the customers the caller may read, which are all a count covers (a
+// count over customers they may not read would tell them about those: a rule on one email and a
+// spending threshold is a question about one customer). nullopt: they may read none.
+std::optional<RuleNode> VisibleRules(const HttpRequest& req, RuleNode rules) {
   switch (CustomersVisibleTo(req)) {
     case Visible::kAll:
-      sample = audience.Count(rules, now, kSampleSize).sample;
-      break;
+      return rules;
     case Visible::kOwn:
-      sample = audience.Count(OwnedBy(rules, req.principal->user_id), now, kSampleSize).sample;
-      break;
+      return OwnedBy(std::move(rules), req.principal->user_id);
     case Visible::kNone:
       break;
   }
-  auto docs = CustomerDocuments(*rm.store, sample);
+  return std::nullopt;
+}
+
+Error CountsNeedCustomers() {
+  return Error::PermissionDenied(
+      "Access denied: counting an audience needs customers:read (its count covers the customers "
+      "you may read)");
+}
+
+// {"audienceSize":n,"sample":[customers]}: the count over the customers the caller may read and
+// up to kSampleSize of them.
+Result<std::string> PreviewJson(ReadModel& rm, const AudienceColumns& audience,
+                                const RuleNode& rules, Millis now, const HttpRequest& req) {
+  auto visible = VisibleRules(req, rules);
+  if (!visible) return Fail(CountsNeedCustomers());
+  const auto counted = audience.Count(*visible, now, kSampleSize);
+  auto docs = CustomerDocuments(*rm.store, counted.sample);
   if (!docs) return Fail(docs.error());
   JsonWriter w;
-  w.BeginObject().Key("audienceSize").Int(count);
+  w.BeginObject().Key("audienceSize").Int(counted.count);
   w.Key("sample").Raw(JsonArray(*docs));
   w.EndObject();
   return w.Take();
 }
 
-// A segment as served: its definition and its live audience (0 once archived).
-Result<std::string> SegmentJson(const Segment& segment, const AudienceColumns& audience,
-                                Millis now) {
-  int64_t size = 0;
+// A segment as served: its definition and its live audience among the customers the caller may
+// read (0 once archived; null when they may read none).
+Result<std::string> SegmentJson(const Segment& segment, const AudienceColumns& audience, Millis now,
+                                const HttpRequest& req) {
+  std::optional<int64_t> size = 0;
   if (!segment.archived) {
     auto rules = ParseSegmentRulesJson(segment.rules_json);
     if (!rules) return Fail(Error::Internal("Segment " + segment.id + " holds unreadable rules"));
-    size = audience.Count(*rules, now, 0).count;
+    auto visible = VisibleRules(req, std::move(*rules));
+    size = visible ? std::optional<int64_t>(audience.Count(*visible, now, 0).count) : std::nullopt;
   }
   const std::string doc = SegmentToJson(segment);
   JsonWriter w;
   w.BeginObject();
   w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
-  w.Key("audienceSize").Int(size);
+  w.Key("audienceSize");
+  size ? w.Int(*size) : w.Null();
   w.EndObject();
   return w.Take();
 }
@@ -221,11 +237,14 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
       if (!expected) return refuse(expected.error());
       auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
-      const AudienceColumns* audience = AudienceOf(*ctx.read_models.Current());
+      auto visible = VisibleRules(req, input->rules);
+      if (!visible) return refuse(CountsNeedCustomers());
+      auto rm = ctx.read_models.Current();  // held while its columns are read
+      const AudienceColumns* audience = AudienceOf(*rm);
       if (!audience) return refuse(AudienceUnavailable());
       CountSlot slot;
       if (slot.Refused(r)) return ctx.metrics.Command(type, false);
-      const int64_t size = audience->Count(input->rules, ctx.clock.NowMillis(), 0).count;
+      const int64_t size = audience->Count(*visible, ctx.clock.NowMillis(), 0).count;
       auto done = [&ctx, r, type, size, create](Result<SegmentOutcome> out) mutable {
         AnswerSegmentCommand(ctx, type, r, out, size,
                              create ? "Segment created"
@@ -273,7 +292,7 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
     if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
     AwaitPosition(
         req, ctx, r,
-        [&ctx, page, limit, include_archived](HttpRequest&, ReadModel& rm, HttpResponder& r,
+        [&ctx, page, limit, include_archived](HttpRequest& req, ReadModel& rm, HttpResponder& r,
                                               bool caught_up) {
           const AudienceColumns* audience = AudienceOf(rm);
           if (!audience) return SendError(r, AudienceUnavailable());
@@ -286,7 +305,7 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
           const size_t from = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
           for (size_t i = from; i < segments->size() && items.size() < static_cast<size_t>(limit);
                ++i) {
-            auto doc = SegmentJson((*segments)[i], *audience, now);
+            auto doc = SegmentJson((*segments)[i], *audience, now, req);
             if (!doc) return SendError(r, doc.error());
             items.push_back(std::move(*doc));
           }
@@ -310,7 +329,7 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
           auto segment = QuerySegment(*rm.store, id);
           if (!segment) return SendError(r, segment.error());
           if (!*segment) return SendError(r, Error::NotFound("Segment " + id + " not found"));
-          auto doc = SegmentJson(**segment, *audience, ctx.clock.NowMillis());
+          auto doc = SegmentJson(**segment, *audience, ctx.clock.NowMillis(), req);
           if (!doc) return SendError(r, doc.error());
           Headers headers{{"ETag", VersionTag((*segment)->version)}};
           if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
@@ -358,10 +377,7 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
     std::vector<FieldError> errors;
     ReadPaging(req, page, limit, errors);
     if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
-    if (CustomersVisibleTo(req) == Visible::kNone) {
-      return SendError(r, Error::PermissionDenied(
-                              "Access denied: listing a segment's members needs customers:read"));
-    }
+    if (CustomersVisibleTo(req) == Visible::kNone) return SendError(r, CountsNeedCustomers());
     AwaitPosition(
         req, ctx, r,
         [&ctx, page, limit](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
@@ -371,14 +387,12 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
           if (slot.Refused(r)) return;
           auto live = FindLiveSegment(*rm.store, req.params["id"]);
           if (!live) return SendError(r, live.error());
-          RuleNode rules = CustomersVisibleTo(req) == Visible::kOwn
-                               ? OwnedBy(std::move(live->rules), req.principal->user_id)
-                               : std::move(live->rules);
+          auto rules = VisibleRules(req, std::move(live->rules));
+          if (!rules) return SendError(r, CountsNeedCustomers());
           int64_t total = 0;
-          auto ids = audience->Members(
-              rules, ctx.clock.NowMillis(),
-              static_cast<size_t>(page - 1) * static_cast<size_t>(limit),
-              static_cast<size_t>(limit), &total);
+          auto ids = audience->Members(*rules, ctx.clock.NowMillis(),
+                                       static_cast<size_t>(page - 1) * static_cast<size_t>(limit),
+                                       static_cast<size_t>(limit), &total);
           auto docs = CustomerDocuments(*rm.store, ids);
           if (!docs) return SendError(r, docs.error());
           r.Send(200,
@@ -389,38 +403,47 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
         kSegmentsTopic);
   });
 
-  server.AddRoute("GET", "/api/v1/customers/:id/segments", [&ctx](HttpRequest& req,
-                                                                  HttpResponder r) {
-    AwaitPosition(req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
-      const std::string& id = req.params["id"];
-      auto doc = QueryCustomer(*rm.store, id);
-      if (!doc) return SendError(r, doc.error());
-      if (auto st = CheckCustomerScope(req, "customers", "read", id,
-                                       *doc ? std::optional<std::string_view>(**doc)
-                                            : std::nullopt);
-          !st) {
-        return SendError(r, st.error());
-      }
-      if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
-      auto customer = CustomerFromJson(**doc);
-      if (!customer) return SendError(r, customer.error());
-      auto segments = QuerySegments(*rm.store, /*include_archived=*/false);
-      if (!segments) return SendError(r, segments.error());
-      const Millis now = ctx.clock.NowMillis();
-      JsonWriter w;
-      w.BeginArray();
-      for (const Segment& segment : *segments) {
-        auto rules = ParseSegmentRulesJson(segment.rules_json);
-        if (!rules) {
-          return SendError(r, Error::Internal("Segment " + segment.id + " holds unreadable rules"));
+  server.AddRoute(
+      "GET", "/api/v1/customers/:id/segments", [&ctx](HttpRequest& req, HttpResponder r) {
+        if (CustomersVisibleTo(req) == Visible::kNone) {
+          return SendError(r, Error::PermissionDenied("Access denied: this needs customers:read"));
         }
-        if (!EvaluateRules(*rules, *customer, now)) continue;
-        w.BeginObject().Key("id").String(segment.id).Key("name").String(segment.name).EndObject();
-      }
-      w.EndArray();
-      r.Send(200, SuccessBody("Customer segments retrieved", w.str()));
-    });
-  });
+        AwaitPosition(req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+          const std::string& id = req.params["id"];
+          auto doc = QueryCustomer(*rm.store, id);
+          if (!doc) return SendError(r, doc.error());
+          if (auto st =
+                  CheckCustomerScope(req, "customers", "read", id,
+                                     *doc ? std::optional<std::string_view>(**doc) : std::nullopt);
+              !st) {
+            return SendError(r, st.error());
+          }
+          if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
+          auto customer = CustomerFromJson(**doc);
+          if (!customer) return SendError(r, customer.error());
+          auto segments = QuerySegments(*rm.store, /*include_archived=*/false);
+          if (!segments) return SendError(r, segments.error());
+          const Millis now = ctx.clock.NowMillis();
+          JsonWriter w;
+          w.BeginArray();
+          for (const Segment& segment : *segments) {
+            auto rules = ParseSegmentRulesJson(segment.rules_json);
+            if (!rules) {
+              return SendError(
+                  r, Error::Internal("Segment " + segment.id + " holds unreadable rules"));
+            }
+            if (!EvaluateRules(*rules, *customer, now)) continue;
+            w.BeginObject()
+                .Key("id")
+                .String(segment.id)
+                .Key("name")
+                .String(segment.name)
+                .EndObject();
+          }
+          w.EndArray();
+          r.Send(200, SuccessBody("Customer segments retrieved", w.str()));
+        });
+      });
 }
 
 }  // namespace keel

@@ -43,6 +43,16 @@ std::optional<std::string> ReadText(element v, std::string_view field, size_t mi
   return std::string(s);
 }
 
+// Conditions that scan the customers' text (name, email, phone): the costly ones to count.
+int TextConditions(const RuleNode& node) {
+  if (node.kind != RuleNode::Kind::kCondition) {
+    int n = 0;
+    for (const auto& child : node.children) n += TextConditions(child);
+    return n;
+  }
+  return RuleFieldOf(node.condition.field).type == RuleType::kText ? 1 : 0;
+}
+
 // The body's rules (and seed 004's top-level logicalOperator), their errors added to `errors`.
 std::optional<RuleNode> ReadRules(std::optional<element> rules,
                                   std::optional<element> logical_operator,
@@ -56,6 +66,19 @@ std::optional<RuleNode> ReadRules(std::optional<element> rules,
     const Error& e = parsed.error();
     if (e.field_errors.empty()) errors.push_back({"rules", e.message});
     errors.insert(errors.end(), e.field_errors.begin(), e.field_errors.end());
+    return std::nullopt;
+  }
+  // What one count may cost: each text condition is a pass over every customer's text.
+  if (TextConditions(*parsed) > kMaxTextConditions) {
+    std::string message = "At most ";
+    message += std::to_string(kMaxTextConditions);
+    message += " conditions on name, email or phone are allowed";
+    errors.push_back({"rules", std::move(message)});
+    return std::nullopt;
+  }
+  // The canonical form may be longer than the body (1e11 written out): it must fit an event.
+  if (EncodeSegmentRules(*parsed).size() > kMaxEncodedRulesBytes) {
+    errors.push_back({"rules", "The rules are too long: at most 256 KiB once written out"});
     return std::nullopt;
   }
   return std::move(*parsed);

@@ -24,6 +24,11 @@ inline constexpr std::string_view kSegmentArchived = "SegmentArchived";
 
 inline constexpr size_t kMaxSegmentNameLength = 100;        // code points, after trimming
 inline constexpr size_t kMaxSegmentDescriptionLength = 500;  // code points, after trimming
+// Besides the rule language's own limits (segment_rules.h), what one definition or preview may
+// hold: conditions on name, email or phone (each a pass over every customer's text when counted),
+// and the size of the rules once written in canonical form (they travel in one event).
+inline constexpr int kMaxTextConditions = 20;
+inline constexpr size_t kMaxEncodedRulesBytes = 256 << 10;
 
 struct Segment {
   std::string id;

@@ -237,8 +237,27 @@ class RulesParser {
   std::vector<FieldError> TakeErrors() { return std::move(errors_); }
 
  private:
+  // Past kMaxErrors the parse stops with one more entry saying so: a body of a million bad
+  // items must not buy a million error messages.
+  static constexpr size_t kMaxErrors = 50;
   void Add(std::string path, std::string message) {
+    if (errors_.size() >= kMaxErrors) {
+      if (!too_many_) errors_.push_back({"rules", "Too many errors; the rest were not checked"});
+      too_many_ = true;
+      return;
+    }
     errors_.push_back({std::move(path), std::move(message)});
+  }
+  // A list (flat, or a group's) longer than the conditions allowed is refused whole, before any
+  // of its items is read.
+  bool TooLong(simdjson::dom::array list) {
+    if (list.size() <= static_cast<size_t>(kMaxRuleConditions)) return false;
+    std::string message = "At most ";
+    message += std::to_string(kMaxRuleConditions);
+    message += " conditions are allowed";
+    Add("rules", std::move(message));
+    too_many_ = true;
+    return true;
   }
 
   // Seeds 000 and 004: conditions joined by their own logicalOperators (AND binding tighter than
@@ -254,6 +273,7 @@ class RulesParser {
       Add(path, "At least one rule is required");
       return std::nullopt;
     }
+    if (TooLong(list)) return std::nullopt;
     bool ok = true;
     bool rule_joiners = false;
     std::vector<std::vector<RuleNode>> runs(1);  // the AND runs between ORs
@@ -354,6 +374,7 @@ class RulesParser {
       Add(group_path, "A group needs at least one rule");
       return std::nullopt;
     }
+    if (TooLong(list)) return std::nullopt;
     RuleNode node;
     node.kind = key == "and" ? RuleNode::Kind::kAnd : RuleNode::Kind::kOr;
     bool ok = true;

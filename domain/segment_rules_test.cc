@@ -489,9 +489,21 @@ TEST(SegmentRulesValidationTest, TooManyConditionsIsOneError) {
     list += R"({"field":"visits","op":">","value":"bad"})";
   }
   list += "]}";
-  auto errors = Errors(list);
-  ASSERT_EQ(errors.size(), static_cast<size_t>(kMaxRuleConditions) + 1);
-  EXPECT_EQ(errors.back(), (FieldError{"rules", "At most 200 conditions are allowed"}));
+  // A list that long is refused whole, before its items are read.
+  EXPECT_EQ(Errors(list),
+            (std::vector<FieldError>{{"rules", "At most 200 conditions are allowed"}}));
+
+  // Errors stop at 50, with one more entry saying so: many bad items buy no more.
+  std::string bad = R"({"rules":[)";
+  for (int i = 0; i < 150; ++i) {
+    if (i > 0) bad += ',';
+    bad += R"({"field":"visits","op":">","value":"bad"})";
+  }
+  bad += "]}";
+  auto errors = Errors(bad);
+  ASSERT_EQ(errors.size(), 51u);
+  EXPECT_EQ(errors.back(), (FieldError{"rules", "Too many errors; the rest were not checked"}));
+  EXPECT_EQ(errors.front().field, "rules[0].value");
 
   std::string group = R"({"rules":{"or":[)";
   for (int i = 0; i < 300; ++i) {

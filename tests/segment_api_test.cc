@@ -245,3 +245,75 @@ TEST_F(SegmentApiTest, MembersArePagedAndACustomerListsItsSegments) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// What a count says is about the customers it covers: it covers only those the caller may read.
+TEST_F(SegmentApiTest, CountsCoverOnlyTheCustomersTheCallerMayRead) {
+  Customer("Admin's", "a1@x.io", 100, 1);
+  Customer("Admin's too", "a2@x.io", 100, 1);
+  auto make_user = [&](const std::string& email, const std::string& role) {
+    auto r = client_.Send("POST", "/api/v1/users",
+                          R"({"name":"U","email":")" + email +
+                              R"(","password":"password-123","role":")" + role + R"("})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  };
+  make_user("rep@keel.test", "sales_rep");
+  auto role = client_.Send("POST", "/api/v1/roles",
+                           R"({"name":"analyst","permissions":["segments:read"]})");
+  ASSERT_EQ(role.status, 201) << role.body;
+  make_user("analyst@keel.test", "analyst");
+  HttpClient rep(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
+  auto own = rep.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
+  ASSERT_EQ(own.status, 201) << own.body;
+  customer_position_ = own.headers["x-keel-position"];
+  AwaitCustomers();
+  auto segment = Define(R"({"name":"All","rules":{"field":"visits","op":">=","value":0}})");
+  ASSERT_EQ(segment.status, 201) << segment.body;
+  EXPECT_EQ(Json(segment.body).Int("/data/audienceSize"), 3);
+  const std::string id = Json(segment.body).Str("/data/id");
+
+  // A rep counts and samples their own customer only, however the rules are put.
+  const std::string all = R"({"rules":{"field":"visits","op":">=","value":0}})";
+  auto mine = rep.Send("POST", "/api/v1/segments/preview", all);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(Json(mine.body).Int("/data/audienceSize"), 1);
+  EXPECT_EQ(Json(mine.body).Str("/data/sample/0/email"), "mine@x.io");
+  auto probe = rep.Send("POST", "/api/v1/segments/preview",
+                        R"({"rules":{"field":"email","op":"=","value":"a1@x.io"}})");
+  EXPECT_EQ(Json(probe.body).Int("/data/audienceSize"), 0) << probe.body;
+  EXPECT_EQ(Json(rep.Send("GET", AtPosition("/api/v1/segments/" + id, segment_position_)).body)
+                .Int("/data/audienceSize"),
+            1);
+
+  // Without customers:read there is nothing to count: previews are refused, sizes are null.
+  HttpClient analyst(app_.base(), LoginToken(app_.base(), "analyst@keel.test", "password-123"));
+  EXPECT_EQ(analyst.Send("POST", "/api/v1/segments/preview", all).status, 403);
+  EXPECT_EQ(analyst.Send("GET", "/api/v1/segments/" + id + "/preview").status, 403);
+  EXPECT_EQ(analyst.Send("GET", "/api/v1/segments/" + id + "/members").status, 403);
+  auto seen = analyst.Send("GET", "/api/v1/segments/" + id);
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_TRUE(Json(seen.body).At("/data/audienceSize")->is_null()) << seen.body;
+}
+
+TEST_F(SegmentApiTest, CostlyRulesAreRefusedBeforeTheyAreCounted) {
+  std::string rules = R"({"rules":{"or":[)";
+  for (int i = 0; i < 21; ++i) {
+    if (i) rules += ",";
+    rules += R"({"field":"email","op":"contains","value":"zq"})";
+  }
+  rules += "]}}";
+  auto r = client_.Send("POST", "/api/v1/segments/preview", rules);
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("At most 20 conditions on name, email or phone"), std::string::npos);
+  std::string many = R"({"rules":[)";
+  for (int i = 0; i < 100000; ++i) many += i ? ",1" : "1";
+  many += "]}";
+  auto big = client_.Send("POST", "/api/v1/segments/preview", many);
+  ASSERT_EQ(big.status, 400);
+  EXPECT_LT(big.body.size(), 1000u) << "one error, not one per item";
+}
+
+}  // namespace
+}  // namespace keel
