@@ -1295,8 +1295,12 @@ void AudienceColumns::Evaluate(const RuleNode& rules, Millis now,
   const size_t mid = words / 2;
   auto second_half = [&] { run(mid, words); };
   if (c.rows >= parallel_min_rows_ && words >= 2 && threads_->TryStart(second_half)) {
+    // Waited for even if this half throws: the other half reads the plan and the block.
+    struct Joined {
+      audience_internal::QueryThreads& threads;
+      ~Joined() { threads.Wait(); }
+    } joined{*threads_};
     run(0, mid);
-    threads_->Wait();
   } else {
     run(0, words);
   }

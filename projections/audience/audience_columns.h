@@ -36,6 +36,7 @@
 #include "domain/time.h"
 #include "infra/read_store.h"
 #include "projections/customers/customer_view.h"
+#include "projections/writer_first_mutex.h"
 
 namespace keel {
 
@@ -94,7 +95,7 @@ class AudienceColumns final : public CustomerView {
   // The loading thread's alone, from StartLoad to FinishLoad.
   std::unique_ptr<Columns> loaded_;
   bool load_overflowed_ = false;
-  mutable std::shared_mutex mu_;
+  mutable WriterFirstMutex mu_;    // Apply, from the projection, is not kept waiting by reads
   bool loading_ = false;           // guarded by mu_
   std::vector<Customer> pending_;  // guarded by mu_; Apply's changes while loading
   std::unique_ptr<Columns> rows_;  // guarded by mu_

@@ -25,6 +25,7 @@
 #include "infra/read_store.h"
 #include "projections/customers/customer_queries.h"
 #include "projections/customers/customer_view.h"
+#include "projections/writer_first_mutex.h"
 
 namespace keel {
 
@@ -76,7 +77,7 @@ class CustomerIndex final : public CustomerView {
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> ready_{false};
-  mutable std::shared_mutex mu_;
+  mutable WriterFirstMutex mu_;  // Apply, from the projection, is not kept waiting by reads
   std::vector<Row> loaded_;   // the loading thread's alone, from StartLoad to FinishLoad
   bool loading_ = false;      // guarded by mu_
   std::vector<Row> pending_;  // guarded by mu_; Apply's changes while loading
