@@ -29,6 +29,10 @@ constexpr int kAdminTimeoutMs = 10000;
 constexpr int kCommitTimeoutMs = 30000;
 // Records of one transaction at most (librdkafka's queue holds 100,000 messages by default).
 constexpr size_t kMaxTransactionRecords = 20000;
+// One record's key and value at most: librdkafka's message.max.bytes (1,000,000 by default),
+// less room for the record's framing. A larger one is refused before it is queued, so that it
+// never fails a transaction (which stops the writer).
+constexpr size_t kMaxRecordBytes = 1'000'000 - 4096;
 
 // One append: queued, then produced in a transaction, acknowledged after its commit.
 struct AppendContext {
@@ -572,7 +576,17 @@ struct KafkaLog::Impl {
     }
     std::optional<Error> failure = produce_error;
     if (!failure) failure = CommitTransaction();
-    if (failure && !Failed()) AbortTransaction();
+    if (failure && !Failed()) {
+      AbortTransaction();
+      // The appends queued behind this transaction, and any a command is deciding right now,
+      // were decided on write models that hold this transaction's events: committed, they
+      // could refer to what the log never got (an order for a customer whose registration was
+      // aborted) and be dead-lettered once acknowledged. As the embedded log does after a
+      // failed write, the writer stops; a restart folds the log as it is.
+      StopAppends(Error::Unavailable("A Kafka transaction failed (" + failure->message +
+                                     "); appends decided after it may depend on it, so this "
+                                     "writer takes no more. Restart keel to recover"));
+    }
     // Every delivery report is in before an append is answered or freed.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (auto& ctx : batch) {
@@ -808,6 +822,15 @@ void KafkaLog::AppendAsync(const std::string& topic, const std::string& key,
   if (auto st = impl_->EnsureTopic(topic); !st) {
     done(Fail(st.error()));
     return;
+  }
+  for (const auto& value : values) {
+    if (key.size() + value.size() > kMaxRecordBytes) {
+      // Refused here, before it is queued: nothing decided after it can have been queued yet.
+      done(Fail(Error::PayloadTooLarge("An event of " + std::to_string(value.size()) +
+                                       " bytes is over Kafka's record limit of " +
+                                       std::to_string(kMaxRecordBytes) + " bytes")));
+      return;
+    }
   }
   auto ctx = std::make_unique<AppendContext>();
   ctx->topic = topic;

@@ -129,6 +129,38 @@ TEST_F(KafkaLogTest, AWriterTheBrokersFenceAcknowledgesNothingMore) {
   EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
 }
 
+// Appends queued behind a failed transaction were decided on write models holding its events:
+// the writer stops (as the embedded log does after a failed write) rather than commit them.
+TEST_F(KafkaLogTest, AFailedTransactionStopsTheWriter) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->Append(kTopic, "ann", {"before"}));
+  constexpr int16_t kProduce = 0;
+  constexpr int kMessageTooLarge = 10;  // permanent: the transaction must be aborted
+  cluster_->FailNextRequests(kProduce, {kMessageTooLarge});
+  auto failed = log->Append(kTopic, "ann", {"failed"});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  auto health = log->Health();
+  ASSERT_FALSE(health);
+  EXPECT_NE(health.error().message.find("A Kafka transaction failed"), std::string::npos)
+      << health.error().message;
+  auto later = log->Append(kTopic, "ann", {"later"});
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+}
+
+// A record over Kafka's limit is refused alone, before it is queued; the writer goes on.
+TEST_F(KafkaLogTest, ARecordOverTheLimitIsRefusedAloneBeforeItIsQueued) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  auto big = log->Append(kTopic, "ann", {std::string(1'000'000, 'x')});
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kPayloadTooLarge);
+  EXPECT_TRUE(log->Health());
+  EXPECT_TRUE(log->Append(kTopic, "ann", {"small"}));
+}
+
 TEST_F(KafkaLogTest, AReaderTakesNoLease) {
   auto writer = Open();
   ASSERT_TRUE(writer);
