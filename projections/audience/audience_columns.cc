@@ -13,8 +13,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "domain/text.h"
-
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -33,13 +31,33 @@ constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
 // Texts handed to PaddedContains are followed by at least this many readable bytes.
 constexpr size_t kTextPadding = 64;
 
-// FoldCase, with ASCII text (most names, emails and phones) lowered directly: folding leaves
-// any other ASCII byte as it is, and a load folds three texts per customer.
-std::string Fold(std::string_view text) {
+// FoldCase into `out`, with ASCII text (most names, emails and phones) lowered directly: folding
+// leaves any other ASCII byte as it is, and a load folds three texts per customer.
+void FoldInto(std::string_view text, std::string& out) {
   const bool ascii = std::all_of(text.begin(), text.end(),
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  return ascii ? AsciiLower(text) : FoldCase(text);
+  if (!ascii) {
+    out = FoldCase(text);
+    return;
+  }
+  out.resize(text.size());
+  std::transform(text.begin(), text.end(), out.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
 }
+
+std::string Fold(std::string_view text) {
+  std::string out;
+  FoldInto(text, out);
+  return out;
+}
+
+// Maps keyed by text that a string_view looks up without a copy.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+template <typename V>
+using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
 
 enum class TextField : uint8_t { kName, kEmail, kPhone };
 
@@ -300,7 +318,7 @@ class TextColumn {
       return;
     }
     const std::string_view domain = folded.substr(at + 1);
-    auto it = domain_codes_.find(std::string(domain));
+    auto it = domain_codes_.find(domain);
     if (it == domain_codes_.end()) {
       domains_.emplace_back(domain);
       it = domain_codes_.emplace(domains_.back(), static_cast<uint32_t>(domains_.size())).first;
@@ -332,7 +350,7 @@ class TextColumn {
   Arena arena_;
   size_t garbage_ = 0;  // bytes of texts rewritten elsewhere since
   std::vector<std::string> domains_;
-  std::unordered_map<std::string, uint32_t> domain_codes_;
+  TextMap<uint32_t> domain_codes_;
   std::string scratch_;  // the entry being written
 };
 
@@ -366,12 +384,13 @@ struct Columns {
   std::unordered_map<uint32_t, std::string> text_ids;
   TextColumn name{false}, email{true}, phone{false};  // folded; a missing phone is ""
   std::vector<std::string> owners;
-  std::unordered_map<std::string, uint32_t> owner_codes;
+  TextMap<uint32_t> owner_codes;
   // id → row: open addressing with linear probing over a table of any size (the slot of a hash
   // is hash × size / 2^64). A slot holds row + 1 (0: empty), its tag 8 bits of the id's hash so
   // that most probes read no id.
   std::vector<uint32_t> slots;
   std::vector<uint8_t> tags;
+  std::string name_folded, email_folded, phone_folded;  // Upsert's, kept for their room
 
   std::string IdAt(size_t row) const {
     return BitAt(text_id, row) ? text_ids.at(static_cast<uint32_t>(row)) : UnpackUuid(uuid[row]);
@@ -422,17 +441,18 @@ struct Columns {
 
   uint32_t OwnerCode(const std::optional<std::string>& id) {
     if (!id) return 0;
-    auto [it, inserted] = owner_codes.try_emplace(*id, static_cast<uint32_t>(owners.size() + 1));
-    if (inserted) owners.push_back(*id);
-    return it->second;
+    if (auto it = owner_codes.find(*id); it != owner_codes.end()) return it->second;
+    owners.push_back(*id);
+    return owner_codes.emplace(*id, static_cast<uint32_t>(owners.size())).first->second;
   }
 
   // False when a text arena's offsets cannot reach the text (4 GiB).
   bool Upsert(const Customer& c) {
     const IdProbe id(c.id);
     uint32_t row = Find(id);
-    const std::string name_folded = Fold(c.name), email_folded = Fold(c.email);
-    const std::string phone_folded = c.phone ? Fold(*c.phone) : std::string();
+    FoldInto(c.name, name_folded);
+    FoldInto(c.email, email_folded);
+    FoldInto(c.phone ? std::string_view(*c.phone) : std::string_view(), phone_folded);
     const bool is_new = row == kNoRow;
     if (is_new) {
       if (rows + 1 >= kNoRow) return false;
