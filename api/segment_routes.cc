@@ -35,6 +35,7 @@ class CountSlot {
   ~CountSlot() { counts_running.fetch_sub(1); }
   CountSlot(const CountSlot&) = delete;
   CountSlot& operator=(const CountSlot&) = delete;
+  bool taken() const { return taken_; }
   // Answers 429 when no slot was free.
   bool Refused(HttpResponder& r) const {
     if (taken_) return false;
@@ -167,7 +168,7 @@ Result<std::string> SegmentJson(const Segment& segment, const AudienceColumns& a
 }
 
 void AnswerSegmentCommand(RouteContext& ctx, std::string_view type, HttpResponder& r,
-                          const Result<SegmentOutcome>& out, int64_t audience_size,
+                          const Result<SegmentOutcome>& out, std::optional<int64_t> audience_size,
                           std::string_view message) {
   ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
@@ -184,7 +185,14 @@ void AnswerSegmentCommand(RouteContext& ctx, std::string_view type, HttpResponde
   JsonWriter w;
   w.BeginObject();
   w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
-  w.Key("audienceSize").Int(out->segment.archived ? 0 : audience_size);
+  w.Key("audienceSize");
+  if (out->segment.archived) {
+    w.Int(0);
+  } else if (audience_size) {
+    w.Int(*audience_size);
+  } else {
+    w.Null();
+  }
   w.EndObject();
   r.Send(out->created ? 201 : 200, SuccessBody(message, w.str(), meta), headers);
 }
@@ -237,14 +245,17 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
       if (!expected) return refuse(expected.error());
       auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
+      // The answer's audience, counted as the request arrives: null rather than a refused
+      // command when it cannot be counted (no customers:read, the columns not loaded, every
+      // count slot busy): a definition never depends on a view.
+      std::optional<int64_t> size;
       auto visible = VisibleRules(req, input->rules);
-      if (!visible) return refuse(CountsNeedCustomers());
       auto rm = ctx.read_models.Current();  // held while its columns are read
       const AudienceColumns* audience = AudienceOf(*rm);
-      if (!audience) return refuse(AudienceUnavailable());
-      CountSlot slot;
-      if (slot.Refused(r)) return ctx.metrics.Command(type, false);
-      const int64_t size = audience->Count(*visible, ctx.clock.NowMillis(), 0).count;
+      if (visible && audience) {
+        CountSlot slot;
+        if (slot.taken()) size = audience->Count(*visible, ctx.clock.NowMillis(), 0).count;
+      }
       auto done = [&ctx, r, type, size, create](Result<SegmentOutcome> out) mutable {
         AnswerSegmentCommand(ctx, type, r, out, size,
                              create ? "Segment created"

@@ -295,6 +295,20 @@ TEST_F(SegmentApiTest, CountsCoverOnlyTheCustomersTheCallerMayRead) {
   auto seen = analyst.Send("GET", "/api/v1/segments/" + id);
   ASSERT_EQ(seen.status, 200) << seen.body;
   EXPECT_TRUE(Json(seen.body).At("/data/audienceSize")->is_null()) << seen.body;
+
+  // Defining needs no count: a curator without customers:read defines, with a null size.
+  ASSERT_EQ(client_
+                .Send("POST", "/api/v1/roles",
+                      R"({"name":"curator","permissions":["segments:read","segments:manage"]})")
+                .status,
+            201);
+  make_user("curator@keel.test", "curator");
+  HttpClient curator(app_.base(), LoginToken(app_.base(), "curator@keel.test", "password-123"));
+  auto defined =
+      curator.Send("POST", "/api/v1/segments",
+                   R"({"name":"Curated","rules":{"field":"visits","op":">","value":1}})");
+  ASSERT_EQ(defined.status, 201) << defined.body;
+  EXPECT_TRUE(Json(defined.body).At("/data/audienceSize")->is_null()) << defined.body;
 }
 
 TEST_F(SegmentApiTest, CostlyRulesAreRefusedBeforeTheyAreCounted) {
