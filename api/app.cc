@@ -16,6 +16,7 @@
 #include "api/metrics.h"
 #include "api/read_model.h"
 #include "api/request_auth.h"
+#include "api/route_helpers.h"
 #include "api/routes.h"
 #include "commands/command_service.h"
 #include "commands/segment_service.h"
@@ -27,7 +28,6 @@
 #include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/audience/audience_columns.h"
-#include "projections/customers/customers_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -205,9 +205,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();
   });
   impl->metrics.WatchMemory("audience_columns", [raw]() -> uint64_t {
-    auto current = raw->read_models.Current();
-    const auto* customers = current->projections->Find<CustomersProjector>();
-    const AudienceColumns* audience = customers ? customers->audience() : nullptr;
+    auto current = raw->read_models.Current();  // held while its columns are read
+    const AudienceColumns* audience = AudienceColumnsOf(*current);
     return audience ? audience->MemoryBytes() : 0;
   });
   auto trusted_proxies = TrustedProxies::Parse(config.trusted_proxies);

@@ -111,6 +111,11 @@ const CustomerIndex* CustomerIndexOf(const ReadModel& rm) {
   return customers ? customers->index() : nullptr;
 }
 
+const AudienceColumns* AudienceColumnsOf(const ReadModel& rm) {
+  const auto* customers = rm.projections->Find<CustomersProjector>();
+  return customers ? customers->audience() : nullptr;
+}
+
 void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then,
                    std::string_view topic) {
   auto rm = ctx.read_models.Current();

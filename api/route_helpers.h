@@ -73,12 +73,15 @@ std::optional<std::string> StoredStringMember(std::string_view json, std::string
 // one beyond the log's end, is answered 400 here; too many waits at once, 429. Positions are
 // of `topic` (the stream whose commands answered them); its projections are waited for.
 class CustomerIndex;
+class AudienceColumns;
 using AfterPosition = std::function<void(HttpRequest&, ReadModel&, HttpResponder&, bool)>;
 void AwaitPosition(HttpRequest& req, RouteContext& ctx, HttpResponder r, AfterPosition then,
                    std::string_view topic = kCustomersTopic);
 
 // The live customer index of a generation, or nullptr (lists then scan the store).
 const CustomerIndex* CustomerIndexOf(const ReadModel& rm);
+// The audience columns of a generation (loaded or not), or nullptr.
+const AudienceColumns* AudienceColumnsOf(const ReadModel& rm);
 
 // The lookup and the visibility check run after the wait: they get the copied request, and
 // must capture nothing of the handler's.

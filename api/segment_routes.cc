@@ -15,7 +15,6 @@
 #include "domain/segment.h"
 #include "projections/audience/audience_columns.h"
 #include "projections/customers/customer_queries.h"
-#include "projections/customers/customers_projector.h"
 #include "projections/segments/segments_projector.h"
 
 namespace keel {
@@ -56,9 +55,9 @@ std::string VersionTag(int64_t version) {
   return tag;
 }
 
+// The generation's audience columns once they can answer.
 const AudienceColumns* AudienceOf(const ReadModel& rm) {
-  const auto* customers = rm.projections->Find<CustomersProjector>();
-  const AudienceColumns* audience = customers ? customers->audience() : nullptr;
+  const AudienceColumns* audience = AudienceColumnsOf(rm);
   return audience && audience->ready() ? audience : nullptr;
 }
 
