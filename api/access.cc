@@ -55,6 +55,7 @@ constexpr std::array kRules = {
     Rule{"DELETE", "/api/v1/segments/:id", "segments:manage"},
     Rule{"GET", "/api/v1/segments/:id/preview", "segments:read"},
     Rule{"GET", "/api/v1/segments/:id/members", "segments:read"},
+    Rule{"GET", "/api/v1/segments/:id/history", "segments:read"},
     Rule{"POST", "/api/v1/segments/preview", "segments:read"},
     Rule{"POST", "/api/v1/campaigns/check-audience-size", "segments:read"},
 

@@ -19,6 +19,7 @@
 #include "api/route_helpers.h"
 #include "api/routes.h"
 #include "commands/command_service.h"
+#include "commands/marker_publisher.h"
 #include "commands/segment_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
@@ -43,6 +44,7 @@ struct App::Impl {
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
   std::unique_ptr<SegmentService> segments;
+  std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
@@ -76,6 +78,7 @@ struct App::Impl {
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    if (markers) markers->Stop();  // a segment changed now is published at the next start
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
     if (sign_ins) sign_ins->Stop();
     if (user_commands) user_commands->Stop();
@@ -93,6 +96,7 @@ struct App::Impl {
     // The log drains before the command side goes: its last callbacks still reach it.
     log.reset();
     commands.reset();
+    markers.reset();
     segments.reset();
   }
   ~Impl() { Stop(); }
@@ -127,11 +131,32 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->read_models.Exchange(std::move(*gen));
   impl->rebuilder = std::make_unique<Rebuilder>(impl->config, *impl->log, impl->read_models,
                                                 impl->metrics, impl->clock);
+  // Read models this build added to an older store lack the events folded before: the
+  // generation is rebuilt beside the live one, which serves meanwhile.
+  if (auto missing = impl->read_models.Current()->projections->MissingReadModels(); !missing) {
+    return Fail(missing.error());
+  } else if (!missing->empty()) {
+    std::string names;
+    for (const auto& name : *missing) names += (names.empty() ? "" : ",") + name;
+    Log(LogLevel::kWarn, "read models new to this store; rebuilding the generation",
+        {{"read_models", names}});
+    if (auto started = impl->rebuilder->Start(missing->front()); !started) {
+      return Fail(started.error());
+    }
+  }
 
   impl->snapshots = std::make_unique<FileSnapshotStore>(config.data_dir + "/snapshots");
   impl->commands = std::make_unique<CommandService>(
       *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get());
   impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
+  if (config.clock_tick_ms != 0 && config.clock_tick_ms < 1000) {
+    return Fail(Error::InvalidArgument("--clock-tick-ms must be 0 (no ticks) or at least 1000"));
+  }
+  impl->markers = std::make_unique<MarkerPublisher>(
+      *impl->log, impl->clock, *impl->ids,
+      MarkerPublisher::Options{.tick_interval = std::chrono::milliseconds(config.clock_tick_ms)},
+      [segments = impl->segments.get()] { return segments->Segments(); });
+  impl->segments->OnChange([markers = impl->markers.get()] { markers->SegmentsChanged(); });
 
   AuthConfig auth_config = config.auth;
   if (auth_config.jwt_secret.empty()) {
@@ -278,6 +303,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());
+  impl->markers->Start();  // every segment published again, then ticks
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
   Log(LogLevel::kInfo, "the command side has read the log",

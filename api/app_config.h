@@ -33,6 +33,8 @@ struct AppConfig {
   size_t max_connections = 1024;             // open HTTP connections; more are closed at once
   size_t max_requests_in_flight = 1024;      // requests in progress; more get 503
   size_t max_connections_per_address = 256;  // from one client address (not trusted proxies)
+  // Between two clock ticks (the time segment membership is re-evaluated to); 0: none.
+  int clock_tick_ms = 60000;
   std::string docs_dir;  // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;       // sessions, dev mode, the first admin
   OidcConfig oidc;       // Google sign-in

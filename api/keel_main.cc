@@ -4,6 +4,7 @@
 //   keel kafka-mock   start librdkafka's mock cluster and print its bootstrap servers
 //   keel bench-fill   append N synthetic customer registrations (for the replay benchmark)
 //   keel bench-store  write the read-model writes of N orders straight to RocksDB (a floor)
+//   keel bench-membership  what live segment membership costs the customers projection
 //   keel demo-data    write realistic customers and orders as NDJSON for /api/v1/ingest/*
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 
 #include "api/app.h"
 #include "api/demo_data.h"
+#include "api/membership_bench.h"
 #include "api/store_bench.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
@@ -258,6 +260,12 @@ int main(int argc, char** argv) {
                    "Requests in progress at most; more are answered 503 at once")
       ->envname("KEEL_MAX_REQUESTS_IN_FLIGHT")
       ->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  serve
+      ->add_option("--clock-tick-ms", serve_config.clock_tick_ms,
+                   "Milliseconds between clock ticks, to which time-relative segment rules are "
+                   "re-evaluated (0: no ticks)")
+      ->envname("KEEL_CLOCK_TICK_MS")
+      ->check(CLI::Range(0, 86'400'000));
   serve->add_option("--docs-dir", serve_config.docs_dir,
                     "Swagger UI assets (default: where scripts/setup installs them)")
       ->envname("KEEL_DOCS_DIR");
@@ -393,7 +401,29 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
   demo_cmd->add_option("--seed", demo.seed, "Random seed (same seed, same data)");
 
+  MembershipBenchOptions membership_bench;
+  auto* membership_cmd = cli.add_subcommand(
+      "bench-membership", "Measure what live segment membership costs the customers projection");
+  membership_cmd->add_option("--dir", membership_bench.dir, "A fresh directory (removed first)")
+      ->required();
+  membership_cmd->add_option("--customers", membership_bench.customers, "Customers")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  membership_cmd->add_option("--orders", membership_bench.orders, "Orders in each half")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  membership_cmd->add_option("--segments", membership_bench.segments, "Segments defined")
+      ->check(CLI::Range(1, 1000));
+  membership_cmd
+      ->add_option("--time-segments", membership_bench.time_segments, "Of them, time-relative")
+      ->check(CLI::Range(0, 1000));
+
   CLI11_PARSE(cli, argc, argv);
+  if (*membership_cmd) {
+    if (auto st = RunMembershipBench(membership_bench); !st) {
+      std::fprintf(stderr, "keel bench-membership: %s\n", st.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  }
   if (*demo_cmd) {
     if (auto st = WriteDemoData(demo); !st) {
       std::fprintf(stderr, "keel demo-data: %s\n", st.error().message.c_str());

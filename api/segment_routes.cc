@@ -3,6 +3,7 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "domain/segment.h"
 #include "projections/audience/audience_columns.h"
 #include "projections/customers/customer_queries.h"
+#include "projections/membership/membership_queries.h"
 #include "projections/segments/segments_projector.h"
 
 namespace keel {
@@ -214,6 +216,65 @@ Result<LiveSegment> FindLiveSegment(ReadStore& store, const std::string& id) {
   return LiveSegment{std::move(**segment), std::move(*rules)};
 }
 
+// Reconstructing who was in a segment at a past time reads the changes since then: at most this
+// many (a request beyond it is refused, not answered slowly).
+constexpr size_t kMaxChangesReplayed = 100'000;
+
+// A change of membership as served.
+void WriteChange(JsonWriter& w, const MembershipChange& change) {
+  w.BeginObject();
+  w.Key("customerId").String(change.customer_id);
+  w.Key("change").String(change.joined ? "joined" : "left");
+  w.Key("at").String(FormatIso8601(change.at.at));
+  w.Key("position")
+      .BeginObject()
+      .Key("partition")
+      .Int(change.at.partition)
+      .Key("offset")
+      .Int(change.at.offset)
+      .EndObject();
+  w.EndObject();
+}
+
+// A query parameter holding an ISO-8601 time; nullopt when absent (an error when malformed).
+std::optional<Millis> TimeParam(const HttpRequest& req, const char* name,
+                                std::vector<FieldError>& errors) {
+  const std::string* v = QueryParam(req, name);
+  if (!v) return std::nullopt;
+  auto t = ParseIso8601(*v);
+  if (!t) errors.push_back({name, "Must be an ISO-8601 time with a zone"});
+  return t;
+}
+
+Error HistoryNeedsAllCustomers() {
+  return Error::PermissionDenied(
+      "Access denied: a segment's history and past members name customers of every owner, which "
+      "needs customers:read_all");
+}
+
+// GET /segments/:id/members?at=: who was a member at `at`, from the membership read model.
+void SendMembersAt(HttpRequest& req, ReadModel& rm, HttpResponder& r, Millis at, int page,
+                   int limit) {
+  CountSlot slot;  // a pass over the segment's members, like a count
+  if (slot.Refused(r)) return;
+  auto segment = QuerySegment(*rm.store, req.params["id"]);
+  if (!segment) return SendError(r, segment.error());
+  if (!*segment) return SendError(r, Error::NotFound("Segment " + req.params["id"] + " not found"));
+  auto members = QueryMembersAt(*rm.store, (*segment)->id, at, kMaxChangesReplayed,
+                                static_cast<size_t>(page - 1) * static_cast<size_t>(limit),
+                                static_cast<size_t>(limit));
+  if (!members) {
+    if (members.error().code == ErrorCode::kInvalidArgument) {
+      return SendError(r, Error::Validation({{"at", members.error().message}}));
+    }
+    return SendError(r, members.error());
+  }
+  auto docs = CustomerDocuments(*rm.store, members->ids);
+  if (!docs) return SendError(r, docs.error());
+  r.Send(200, SuccessBody("Segment members retrieved", JsonArray(*docs),
+                          PageMeta(members->total, page, limit)));
+}
+
 }  // namespace
 
 void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
@@ -386,8 +447,18 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
     int page = 1, limit = 20;
     std::vector<FieldError> errors;
     ReadPaging(req, page, limit, errors);
+    const std::optional<Millis> at = TimeParam(req, "at", errors);
     if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
     if (CustomersVisibleTo(req) == Visible::kNone) return SendError(r, CountsNeedCustomers());
+    if (at) {
+      if (CustomersVisibleTo(req) != Visible::kAll) return SendError(r, HistoryNeedsAllCustomers());
+      return AwaitPosition(
+          req, ctx, r,
+          [page, limit, at](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+            SendMembersAt(req, rm, r, *at, page, limit);
+          },
+          kCustomersTopic);
+    }
     AwaitPosition(
         req, ctx, r,
         [&ctx, page, limit](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
@@ -411,6 +482,59 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
                  caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
         },
         kSegmentsTopic);
+  });
+
+  // Joins and leaves, oldest first, and their counts per day (UTC), between `from` and `to`.
+  server.AddRoute("GET", "/api/v1/segments/:id/history", [&ctx](HttpRequest& req, HttpResponder r) {
+    std::vector<FieldError> errors;
+    const Millis from = TimeParam(req, "from", errors).value_or(INT64_MIN);
+    const Millis to = TimeParam(req, "to", errors).value_or(INT64_MAX);
+    int page = 1, limit = 100;
+    ReadPaging(req, page, limit, errors);
+    std::string cursor;
+    if (const std::string* c = QueryParam(req, "cursor")) cursor = *c;
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
+    if (CustomersVisibleTo(req) != Visible::kAll) return SendError(r, HistoryNeedsAllCustomers());
+    AwaitPosition(
+        req, ctx, r,
+        [from, to, limit, cursor](HttpRequest& req, ReadModel& rm, HttpResponder& r,
+                                  bool caught_up) {
+          auto segment = QuerySegment(*rm.store, req.params["id"]);
+          if (!segment) return SendError(r, segment.error());
+          if (!*segment) {
+            return SendError(r, Error::NotFound("Segment " + req.params["id"] + " not found"));
+          }
+          std::string next;
+          auto changes = QuerySegmentHistory(*rm.store, (*segment)->id, from, to,
+                                             static_cast<size_t>(limit), cursor, &next);
+          if (!changes) return SendError(r, changes.error());
+          // Counts per day over the page's changes.
+          std::vector<std::tuple<std::string, int64_t, int64_t>> days;
+          for (const auto& change : *changes) {
+            const std::string day = FormatIso8601(change.at.at).substr(0, 10);
+            if (days.empty() || std::get<0>(days.back()) != day) days.emplace_back(day, 0, 0);
+            ++(change.joined ? std::get<1>(days.back()) : std::get<2>(days.back()));
+          }
+          JsonWriter w;
+          w.BeginObject();
+          w.Key("changes").BeginArray();
+          for (const auto& change : *changes) WriteChange(w, change);
+          w.EndArray();
+          w.Key("days").BeginArray();
+          for (const auto& [day, joins, leaves] : days) {
+            w.BeginObject().Key("date").String(day).Key("joined").Int(joins).Key("left").Int(
+                leaves);
+            w.EndObject();
+          }
+          w.EndArray();
+          w.EndObject();
+          JsonWriter meta;
+          meta.BeginObject().Key("nextCursor");
+          next.empty() ? meta.Null() : meta.String(next);
+          meta.EndObject();
+          r.Send(200, SuccessBody("Segment history retrieved", w.str(), meta.str()),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        });
   });
 
   server.AddRoute(

@@ -117,6 +117,9 @@ struct StreamDefaults {
   void Loaded(Model&, Millis) {}
   template <typename Model>
   void BeforeDecide(Model&, Millis) {}
+  // Whether a record of the topic that this process did not fold holds state of the model (one
+  // that holds none, such as a partition marker, does not stand in the way of a snapshot).
+  static bool HoldsState(const LogRecord&) { return true; }
 };
 
 template <typename S>
@@ -487,8 +490,9 @@ class CommandRuntime final {
     // records, before a lease changed hands): those are folded, answers and all, by the next
     // load, which then snapshots.
     int64_t foreign = 0;
-    auto ends =
-        log_.ReadFrom(std::string(S::kTopic), at.next, [&](const LogRecord&) { ++foreign; });
+    auto ends = log_.ReadFrom(std::string(S::kTopic), at.next, [&](const LogRecord& r) {
+      if (S::HoldsState(r)) ++foreign;
+    });
     if (!ends) return Fail(ends.error());
     if (foreign > 0) {
       return Fail(Error::Unavailable("Not snapshotted: the log holds " + std::to_string(foreign) +

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "domain/partition_markers.h"
+
 namespace keel {
 
 Status CommandService::Stream::Fold(WriteModel& state, const Decision& decision,
@@ -17,6 +19,11 @@ Result<CommandOutcome> CommandService::Stream::AnswerFor(const WriteModel& state
   auto outcome = AnswerOf(state, decision.subject, decision.subject_id, decision.created);
   if (outcome && !decision.answer_json.empty()) outcome->json = std::move(decision.answer_json);
   return outcome;
+}
+
+bool CommandService::Stream::HoldsState(const LogRecord& r) {
+  auto event = DecodeEvent(r.value);
+  return !event || !IsPartitionMarker(*event);
 }
 
 std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteModel& state,

@@ -98,6 +98,8 @@ class CommandService final {
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
     static constexpr uint64_t kSnapshotFormat = 1;
+    // Partition markers (domain/partition_markers.h) are for the membership read model alone.
+    static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
     bool RestoreAnswer(SnapshotReader& in, CommandOutcome& answer);
     Status Fold(WriteModel& state, const Decision& decision, const EventEnvelope& event);

@@ -27,6 +27,8 @@ class SegmentWriteModel final {
   // The fold; a refused event changes nothing.
   Status Apply(const EventEnvelope& event);
   size_t size() const { return segments_.size(); }
+  // Every segment, archived ones too, by id.
+  const std::map<std::string, Segment, std::less<>>& all() const { return segments_; }
 
  private:
   std::map<std::string, Segment, std::less<>> segments_;

@@ -19,6 +19,37 @@ std::optional<SegmentOutcome> SegmentService::Stream::Remembered(const SegmentWr
 SegmentService::SegmentService(EventLog& log, Clock& clock, IdGenerator& ids)
     : ids_(ids), runtime_(Stream{}, log, clock) {}
 
+Status SegmentService::Load() {
+  if (auto st = runtime_.Load(); !st) return st;
+  std::lock_guard lock(acknowledged_mu_);
+  runtime_.Read([&](const SegmentWriteModel& model) {
+    for (const auto& [id, segment] : model.all()) acknowledged_[id] = segment;
+  });
+  return {};
+}
+
+SegmentService::Done SegmentService::Notifying(Done done) {
+  return [this, done = std::move(done)](Result<SegmentOutcome> out) {
+    if (out && out->position) {
+      {
+        std::lock_guard lock(acknowledged_mu_);
+        Segment& known = acknowledged_[out->segment.id];
+        if (known.version < out->segment.version) known = out->segment;
+      }
+      if (changed_) changed_();
+    }
+    done(std::move(out));
+  };
+}
+
+std::vector<Segment> SegmentService::Segments() const {
+  std::lock_guard lock(acknowledged_mu_);
+  std::vector<Segment> out;
+  out.reserve(acknowledged_.size());
+  for (const auto& [id, segment] : acknowledged_) out.push_back(segment);
+  return out;
+}
+
 Result<SegmentService::Decision> SegmentService::On(const std::string& id,
                                                     Result<std::vector<EventEnvelope>> events) {
   if (!events) return Fail(events.error());
@@ -35,7 +66,7 @@ void SegmentService::Define(SegmentInput input, CommandMeta meta, Done done) {
         if (!event) return Fail(event.error());
         return Decision{id, {std::move(*event)}, true};
       },
-      std::move(done));
+      Notifying(std::move(done)));
 }
 
 void SegmentService::Redefine(std::string id, SegmentInput input,
@@ -47,7 +78,7 @@ void SegmentService::Redefine(std::string id, SegmentInput input,
           const SegmentWriteModel& model, const CommandMeta& m) -> Result<Decision> {
         return On(id, DecideRedefineSegment(model, id, input, expected_version, m, ids_));
       },
-      std::move(done));
+      Notifying(std::move(done)));
 }
 
 void SegmentService::Archive(std::string id, std::optional<int64_t> expected_version,
@@ -58,7 +89,7 @@ void SegmentService::Archive(std::string id, std::optional<int64_t> expected_ver
                                                    const CommandMeta& m) -> Result<Decision> {
         return On(id, DecideArchiveSegment(model, id, expected_version, m, ids_));
       },
-      std::move(done));
+      Notifying(std::move(done)));
 }
 
 }  // namespace keel

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -33,9 +35,18 @@ class SegmentService final {
   SegmentService& operator=(const SegmentService&) = delete;
 
   // Folds the whole segments topic. Until it has succeeded, commands get kUnavailable.
-  Status Load() { return runtime_.Load(); }
+  Status Load();
   bool loaded() const { return runtime_.loaded(); }
   int64_t in_flight() const { return runtime_.in_flight(); }
+
+  // Called after each command that appended events, on the thread that answers it; set before
+  // the first command. Must be quick.
+  void OnChange(std::function<void()> changed) { changed_ = std::move(changed); }
+
+  // Every segment, archived ones too, as the log holds it: as Load found it, then as each
+  // command whose events the log acknowledged left it (never a version still being appended,
+  // which may yet fail).
+  std::vector<Segment> Segments() const;
 
   void Define(SegmentInput input, CommandMeta meta, Done done);
   void Redefine(std::string id, SegmentInput input, std::optional<int64_t> expected_version,
@@ -65,7 +76,13 @@ class SegmentService final {
   // A decision on the segment `id`, from events or a refusal.
   static Result<Decision> On(const std::string& id, Result<std::vector<EventEnvelope>> events);
 
+  // `done`, after telling OnChange's callback of events appended.
+  Done Notifying(Done done);
+
   IdGenerator& ids_;
+  std::function<void()> changed_;
+  mutable std::mutex acknowledged_mu_;
+  std::map<std::string, Segment> acknowledged_;  // guarded by acknowledged_mu_
   Runtime runtime_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "commands/customer_commands.h"
 #include "commands/order_commands.h"
+#include "domain/partition_markers.h"
 
 namespace keel {
 
@@ -15,6 +16,7 @@ struct WriteModel {
   // Folds one event of the stream (already checked with CheckSupport); kDataLoss when it does
   // not apply. An order event moves the order and its customer's stats together, or neither.
   Status Apply(const EventEnvelope& event) {
+    if (IsPartitionMarker(event)) return {};  // for the membership read model alone
     if (event.aggregate_type == kOrderAggregate) {
       auto change = DecodeOrderChange(event);
       if (!change) return Fail(change.error());

@@ -5,6 +5,7 @@
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/order.h"
+#include "domain/partition_markers.h"
 #include "domain/segment.h"
 #include "domain/user.h"
 
@@ -38,6 +39,8 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kSegmentDefined, 1},
     {kSegmentRedefined, 1},
     {kSegmentArchived, 1},
+    {kClockTicked, 1},
+    {kSegmentRulesPublished, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

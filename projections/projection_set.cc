@@ -11,7 +11,7 @@ ProjectionSet::ProjectionSet(EventLog& log, ReadStore& store, bool serving,
     : store_(store) {
   std::vector<ProjectorRunner::ProjectionGroup> groups;
   for (const ReadModelRegistration& registration : RegisteredReadModels()) {
-    projectors_.push_back(registration.make(serving ? &store : nullptr));
+    projectors_.push_back(registration.make({serving ? &store : nullptr, projectors_}));
     Projector* projector = projectors_.back().get();
     for (std::string_view topic : projector->topics()) {
       auto group = std::find_if(groups.begin(), groups.end(),
@@ -33,8 +33,10 @@ ProjectionSet::~ProjectionSet() { runners_.clear(); }
 std::vector<std::string> ProjectionSet::Tables() {
   std::vector<std::string> tables{std::string(kCheckpointsTable), std::string(kDeadLettersTable),
                                   std::string(kProjectionMetaTable)};
+  std::vector<std::unique_ptr<Projector>> projectors;
   for (const ReadModelRegistration& registration : RegisteredReadModels()) {
-    for (auto& table : registration.make(nullptr)->tables()) tables.push_back(std::move(table));
+    projectors.push_back(registration.make({nullptr, projectors}));
+    for (auto& table : projectors.back()->tables()) tables.push_back(std::move(table));
   }
   return tables;
 }
@@ -45,7 +47,55 @@ std::string ProjectionSet::GroupName(std::string_view topic) {
   return std::string(topic);
 }
 
+namespace {
+
+std::string PresenceKey(std::string_view read_model) {
+  std::string key = "readmodel/";
+  key += read_model;
+  return key;
+}
+
+}  // namespace
+
+Status ProjectionSet::MarkNewReadModels() {
+  auto missing = MissingReadModels();
+  if (!missing) return Fail(missing.error());
+  std::vector<StoreWrite> marks;
+  for (const auto& projector : projectors_) {
+    const std::string name(projector->name());
+    if (std::find(missing->begin(), missing->end(), name) != missing->end()) continue;
+    marks.push_back({kProjectionMetaTable, PresenceKey(name), "1"});
+  }
+  return store_.Write(marks);
+}
+
+Result<std::vector<std::string>> ProjectionSet::MissingReadModels() {
+  std::vector<std::string> missing;
+  for (const auto& projector : projectors_) {
+    auto present = store_.Get(kProjectionMetaTable, PresenceKey(projector->name()));
+    if (!present) return Fail(present.error());
+    if (*present) continue;
+    // Not marked: missing if a group it belongs to has folded anything.
+    bool folded = false;
+    for (std::string_view topic : projector->topics()) {
+      std::string prefix = GroupName(topic);
+      prefix += '/';
+      prefix += topic;
+      prefix += '/';
+      auto st = store_.Scan(kCheckpointsTable, prefix, prefix,
+                            [&](std::string_view, std::string_view value) {
+                              folded = folded || (value != "0" && !value.empty());
+                              return !folded;
+                            });
+      if (!st) return Fail(st.error());
+    }
+    if (folded) missing.emplace_back(projector->name());
+  }
+  return missing;
+}
+
 Status ProjectionSet::Start() {
+  if (auto st = MarkNewReadModels(); !st) return st;
   for (auto& runner : runners_) {
     if (auto st = runner->Start(); !st) return st;
   }
@@ -61,6 +111,7 @@ Status ProjectionSet::StartViews() {
 }
 
 Status ProjectionSet::RunToEnd(const std::function<void(int64_t, int64_t)>& progress) {
+  if (auto st = MarkNewReadModels(); !st) return st;
   int64_t before = 0;  // events of the groups already run
   for (auto& runner : runners_) {
     int64_t last = 0;

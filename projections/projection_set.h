@@ -33,6 +33,12 @@ class ProjectionSet final {
   // The group name of the projections of `topic`.
   static std::string GroupName(std::string_view topic);
 
+  // The registered read models this store was built without: their group had folded events
+  // already when they were added to it (a newer build over an older store), so they lack those
+  // events until the generation is rebuilt. A read model is marked present in the store when
+  // its group starts from the log's beginning (Start, RunToEnd).
+  Result<std::vector<std::string>> MissingReadModels();
+
   // Starts every runner.
   Status Start();
   // Loads every projector's in-memory views, once the runners run. The first error is
@@ -68,6 +74,9 @@ class ProjectionSet final {
   }
 
  private:
+  // Marks present the read models whose group has folded nothing yet.
+  Status MarkNewReadModels();
+
   ReadStore& store_;
   std::vector<std::unique_ptr<Projector>> projectors_;     // registry order
   std::vector<std::unique_ptr<ProjectorRunner>> runners_;  // one per topic, first-seen order

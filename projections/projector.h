@@ -5,6 +5,7 @@
 // writes commit together in one batch with one checkpoint.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,16 @@ class StateView {
  public:
   virtual ~StateView() = default;
   virtual Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) = 0;
+  // Visits, in key order, the keys of `table` that begin with `prefix` and are >= `start` (the
+  // batch's writes included, its deletions left out), until `visit` returns false. The writes
+  // of the event being applied are not seen (they are recorded once every projector has
+  // applied it).
+  virtual Status Scan(std::string_view /*table*/, std::string_view /*prefix*/,
+                      std::string_view /*start*/,
+                      const std::function<bool(std::string_view key, std::string_view value)>&
+                      /*visit*/) {
+    return Fail(Error::Internal("This state view cannot scan"));
+  }
 };
 
 // Where an event sits in the log, and the record exactly as it was appended there (valid for

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <map>
 #include <numeric>
 
 #include "domain/json.h"
@@ -42,6 +43,41 @@ class OverlayView final : public StateView {
     const uint32_t found = slots_[Find(h, table, key)];
     if (found != kEmpty) return writes_[found].value;
     return store_->Get(table, key);
+  }
+
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    // The batch's writes under the prefix, the last of each key winning, merged in key order
+    // with the store's keys.
+    std::map<std::string_view, const std::optional<std::string>*> staged;
+    for (const StoreWrite& w : writes_) {
+      if (w.table == table && w.key.starts_with(prefix) && w.key >= start) {
+        staged[w.key] = &w.value;
+      }
+    }
+    auto next = staged.begin();
+    bool go = true;
+    // Visits the staged keys before `bound` (all of them when none).
+    auto staged_before = [&](std::optional<std::string_view> bound) {
+      for (; go && next != staged.end() && (!bound || next->first < *bound); ++next) {
+        if (*next->second) go = visit(next->first, **next->second);
+      }
+    };
+    auto st =
+        store_->Scan(table, prefix, prefix, [&](std::string_view key, std::string_view value) {
+          staged_before(key);
+          if (!go) return false;
+          if (next != staged.end() && next->first == key) {
+            if (*next->second) go = visit(key, **next->second);
+            ++next;
+            return go;
+          }
+          go = visit(key, value);
+          return go;
+        });
+    if (!st) return st;
+    staged_before(std::nullopt);
+    return {};
   }
 
   void Record(StoreWrite w) {

@@ -2,6 +2,7 @@
 
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
+#include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/users/sessions_projector.h"
@@ -10,13 +11,18 @@ namespace keel {
 namespace {
 
 template <typename P>
-std::unique_ptr<Projector> Make(ReadStore*) {
+std::unique_ptr<Projector> Make(const ProjectorContext&) {
   return std::make_unique<P>();
 }
 
 template <typename P>
-std::unique_ptr<Projector> MakeServing(ReadStore* serving_store) {
-  return std::make_unique<P>(serving_store);
+std::unique_ptr<Projector> MakeServing(const ProjectorContext& context) {
+  return std::make_unique<P>(context.serving_store);
+}
+
+// Membership folds after the customers projector, from the customers it folded.
+std::unique_ptr<Projector> MakeMembership(const ProjectorContext& context) {
+  return std::make_unique<MembershipProjector>(*context.Find<CustomersProjector>());
 }
 
 // Orders first: an order event the order's own fold refuses is dead-lettered before its
@@ -27,6 +33,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"customer_history", &Make<CustomerHistoryProjector>},
     {"sessions", &MakeServing<SessionsProjector>},
     {"segments", &Make<SegmentsProjector>},
+    {"segment_membership", &MakeMembership},
 };
 
 }  // namespace

@@ -12,12 +12,28 @@
 
 namespace keel {
 
+// What a projector is made with.
+struct ProjectorContext {
+  // The store of a generation that serves reads, whose in-memory views are kept; nullptr for
+  // one built from scratch (none until it is reopened to serve) and for listing tables.
+  ReadStore* serving_store = nullptr;
+  // The projectors of the generation registered before this one: one that folds after another
+  // of its group may read what that one just folded.
+  std::span<const std::unique_ptr<Projector>> earlier;
+
+  template <typename P>
+  P* Find() const {
+    for (const auto& projector : earlier) {
+      if (auto* p = dynamic_cast<P*>(projector.get())) return p;
+    }
+    return nullptr;
+  }
+};
+
 struct ReadModelRegistration {
   std::string_view name;
-  // One generation's projector. `serving_store`: the store of a generation that serves reads,
-  // whose in-memory views are kept; nullptr for one built from scratch (none until it is
-  // reopened to serve) and for listing tables.
-  std::unique_ptr<Projector> (*make)(ReadStore* serving_store);
+  // One generation's projector.
+  std::unique_ptr<Projector> (*make)(const ProjectorContext& context);
 };
 
 // In the order their projectors fold each event of a topic they share: a projector that may

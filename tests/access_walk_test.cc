@@ -76,6 +76,8 @@ const std::map<std::string, Sample>& Samples() {
       // A rep counts every customer but samples and lists only their own.
       {"GET /api/v1/segments/:id/preview", {"/api/v1/segments/{seg}/preview"}},
       {"GET /api/v1/segments/:id/members", {"/api/v1/segments/{seg}/members"}},
+      // Past members and history name customers of every owner: customers:read_all.
+      {"GET /api/v1/segments/:id/history", {"/api/v1/segments/{seg}/history", "", 403}},
       {"POST /api/v1/segments/preview",
        {"/api/v1/segments/preview", R"({"rules":{"field":"visits","op":">=","value":0}})"}},
       {"POST /api/v1/campaigns/check-audience-size",

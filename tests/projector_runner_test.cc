@@ -244,7 +244,8 @@ TEST(ProjectionSetTest, GroupsTheRegisteredReadModelsByTopic) {
   std::vector<std::string> registered;
   for (const auto& r : RegisteredReadModels()) registered.emplace_back(r.name);
   EXPECT_EQ(std::count(groups.begin(), groups.end(), "customers"), 1);
-  EXPECT_EQ(customers_topic, (std::vector<std::string>{"orders", "customers", "customer_history"}));
+  EXPECT_EQ(customers_topic, (std::vector<std::string>{"orders", "customers", "customer_history",
+                                                       "segment_membership"}));
   for (const auto& name : registered) EXPECT_TRUE(set.Knows(name)) << name;
   EXPECT_FALSE(set.Knows("nothing"));
   ASSERT_NE(set.Find<CustomersProjector>(), nullptr);
@@ -299,6 +300,15 @@ class MapView final : public StateView {
     auto it = rows.find(std::string(table) + "/" + std::string(key));
     if (it == rows.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
+  }
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    const std::string from = std::string(table) + "/" + std::string(prefix);
+    const std::string first = std::string(table) + "/" + std::string(std::max(prefix, start));
+    for (auto it = rows.lower_bound(first); it != rows.end() && it->first.starts_with(from); ++it) {
+      if (!visit(std::string_view(it->first).substr(table.size() + 1), it->second)) break;
+    }
+    return {};
   }
   void Commit(const std::vector<StoreWrite>& writes) {
     for (const auto& w : writes) {
@@ -445,7 +455,7 @@ struct RegisteredGroup {
   // `serving_store`: in-memory views are kept, over it.
   explicit RegisteredGroup(ReadStore* serving_store = nullptr) {
     for (const auto& registration : RegisteredReadModels()) {
-      projectors.push_back(registration.make(serving_store));
+      projectors.push_back(registration.make({serving_store, projectors}));
     }
   }
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
@@ -522,6 +532,10 @@ class StoreView final : public StateView {
   explicit StoreView(ReadStore& store) : store_(store) {}
   Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
     return store_.Get(table, key);
+  }
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return store_.Scan(table, prefix, std::max(prefix, start), visit);
   }
 
  private:

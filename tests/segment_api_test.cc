@@ -3,8 +3,10 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "domain/time.h"
 #include "domain/topics.h"
 #include "tests/test_app.h"
 
@@ -241,6 +243,67 @@ TEST_F(SegmentApiTest, MembersArePagedAndACustomerListsItsSegments) {
   ASSERT_EQ(Json(of_first.body).Size("/data"), 1u);
   EXPECT_EQ(Json(of_first.body).Str("/data/0/name"), "Everyone");
   EXPECT_EQ(client_.Send("GET", "/api/v1/customers/nope/segments").status, 404);
+}
+
+// The membership read model follows the segment's rules (published onto the customers stream
+// after the definition): its history names each join with the event that caused it, and the
+// members at a past time are reconstructed from it.
+TEST_F(SegmentApiTest, HistoryRecordsJoinsAndLeavesAndMembersCanBeAskedAtAPastTime) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(Customer(Numbered("H", i), Numbered("h", i, "@x.io"), 10, i));
+  }
+  AwaitCustomers();
+  const std::string before = FormatIso8601(SystemClock().NowMillis());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto defined = Define(R"({"name":"Frequent","rules":{"field":"visits","op":">=","value":2}})");
+  ASSERT_EQ(defined.status, 201) << defined.body;
+  const std::string id = Json(defined.body).Str("/data/id");
+  const std::string history = "/api/v1/segments/" + id + "/history";
+  ASSERT_EQ(GetSegment("/api/v1/segments/" + id).status, 200);
+  // The rules reach the customers stream shortly after the definition is answered.
+  auto joins = [&] {
+    auto r = client_.Send("GET", history);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json(r.body).Size("/data/changes");
+  };
+  for (int i = 0; i < 500 && joins() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto r = client_.Send("GET", history);
+  Json h(r.body);
+  ASSERT_EQ(h.Size("/data/changes"), 2u) << r.body;
+  std::set<std::string> joined{h.Str("/data/changes/0/customerId"),
+                               h.Str("/data/changes/1/customerId")};
+  EXPECT_EQ(joined, (std::set<std::string>{ids[2], ids[3]}));
+  EXPECT_EQ(h.Str("/data/changes/0/change"), "joined");
+  EXPECT_EQ(h.Int("/data/days/0/joined"), 2);
+  EXPECT_TRUE(h.At("/meta/nextCursor").has_value());
+
+  // A visit takes a customer in; a page of one has a cursor to the next.
+  auto visit = client_.Send("POST", "/api/v1/customers/" + ids[1] + "/visits", "{}");
+  ASSERT_EQ(visit.status, 200) << visit.body;
+  auto paged =
+      client_.Send("GET", AtPosition(history + "?limit=1", visit.headers["x-keel-position"]));
+  ASSERT_EQ(paged.status, 200) << paged.body;
+  const std::string cursor = Json(paged.body).Str("/meta/nextCursor");
+  auto rest = client_.Send("GET", history + "?limit=10&cursor=" + cursor);
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(Json(rest.body).Size("/data/changes"), 2u) << rest.body;
+  EXPECT_EQ(Json(rest.body).Str("/data/changes/1/customerId"), ids[1]);
+
+  auto at = [&](const std::string& when) {
+    return client_.Send("GET", "/api/v1/segments/" + id + "/members?at=" + when);
+  };
+  auto then = at(before);
+  ASSERT_EQ(then.status, 200) << then.body;
+  EXPECT_EQ(Json(then.body).Int("/meta/total"), 0);
+  auto now = at("2100-01-01T00:00:00Z");
+  ASSERT_EQ(now.status, 200) << now.body;
+  EXPECT_EQ(Json(now.body).Int("/meta/total"), 3);
+  EXPECT_EQ(at("yesterday").status, 400);
+  EXPECT_EQ(client_.Send("GET", history + "?from=soon").status, 400);
+  EXPECT_EQ(client_.Send("GET", "/api/v1/segments/nope/history").status, 404);
 }
 
 }  // namespace

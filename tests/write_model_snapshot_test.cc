@@ -14,6 +14,7 @@
 #include <string>
 
 #include "commands/command_service.h"
+#include "commands/marker_publisher.h"
 #include "domain/ids.h"
 #include "infra/embedded_log.h"
 #include "infra/file_snapshot_store.h"
@@ -145,6 +146,25 @@ TEST_F(WriteModelSnapshotTest, AStartFromTheSnapshotHoldsWhatAWholeFoldHolds) {
   auto freed = Run(
       [&](auto done) { restarted->Register({.name = "Reuse", .email = "c0@x.io"}, Meta(), done); });
   EXPECT_TRUE(freed) << "c0's old email was freed by its rename";
+}
+
+// The membership read model's partition markers (clock ticks, segment rules) hold no state of
+// the write model: markers appended after the last command do not stand in the way of a
+// snapshot, and a start from it folds past them.
+TEST_F(WriteModelSnapshotTest, MarkersAfterTheLastCommandDoNotStopASnapshot) {
+  auto commands = Started(*log_, &store_);
+  Traffic(*commands, 0, 5);
+  MarkerPublisher markers(*log_, clock_, ids_, {.tick_interval = std::chrono::milliseconds(0)},
+                          [] { return std::vector<Segment>{}; });
+  ASSERT_TRUE(markers.Tick());
+  ASSERT_TRUE(markers.Tick());
+  ASSERT_TRUE(commands->Snapshot());
+  auto restarted = Started(*log_, &store_);
+  EXPECT_TRUE(restarted->last_load().from_snapshot) << restarted->last_load().snapshot_refused;
+  EXPECT_TRUE(HoldsTheWholeLog(*restarted));
+  ASSERT_TRUE(markers.Tick());
+  Traffic(*restarted, 5, 1);
+  EXPECT_TRUE(restarted->Snapshot());
 }
 
 TEST_F(WriteModelSnapshotTest, ADamagedOrUnreadableSnapshotIsRefusedAndTheLogFoldedWhole) {

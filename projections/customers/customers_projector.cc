@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "domain/partition_markers.h"
 #include "projections/counters.h"
 #include "projections/orders/orders_projector.h"
 
@@ -43,12 +44,16 @@ void CustomersProjector::Discard(const std::vector<int32_t>& partitions) {
     cache.customers.clear();
     cache.changed.clear();
     cache.changed_at.clear();
+    cache.folded = nullptr;
+    cache.folded_at = -1;
   }
 }
 
 void CustomersProjector::Unapply(int32_t partition, int64_t offset) {
   Cache& cache = CacheOf(partition);
   cache.customers.clear();  // read again through the batch, which lacks the event's writes
+  cache.folded = nullptr;
+  cache.folded_at = -1;
   while (!cache.changed_at.empty() && cache.changed_at.back() == offset) {
     cache.changed.pop_back();
     cache.changed_at.pop_back();
@@ -115,6 +120,8 @@ Status CustomersProjector::ApplyOrderEvent(const EventEnvelope& event,
     c.stats = stats;
     writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
     Changed(cache, c, position.offset);
+    cache.folded = &c;
+    cache.folded_at = position.offset;
   }
   return {};
 }
@@ -122,9 +129,11 @@ Status CustomersProjector::ApplyOrderEvent(const EventEnvelope& event,
 Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                  StateView& view, std::vector<StoreWrite>& writes) {
   Cache& cache = CacheOf(position.partition);
+  cache.folded = nullptr;
   if (event.aggregate_type == kOrderAggregate) {
     return ApplyOrderEvent(event, position, view, cache, writes);
   }
+  if (IsPartitionMarker(event)) return {};  // for the membership read model
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));
@@ -164,8 +173,28 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
   // in at registration, even only while the memory has room, cost a replay of registrations
   // about a fifth of its CPU (lookups in a fuller map, and the memory itself), for one read
   // saved at the customer's first order.
-  if (*loaded) **loaded = std::move(customer);
+  if (*loaded) {
+    **loaded = std::move(customer);
+    cache.folded = *loaded;
+  } else {
+    cache.last_new = std::move(customer);
+    cache.folded = &cache.last_new;
+  }
+  cache.folded_at = position.offset;
   return {};
+}
+
+const Customer* CustomersProjector::Folded(int32_t partition, int64_t offset) {
+  Cache& cache = CacheOf(partition);
+  return cache.folded_at == offset ? cache.folded : nullptr;
+}
+
+Result<const Customer*> CustomersProjector::Load(StateView& view, int32_t partition,
+                                                 const std::string& id) {
+  Cache& cache = CacheOf(partition);
+  auto loaded = LoadCustomer(view, cache, id);
+  if (!loaded) return Fail(loaded.error());
+  return static_cast<const Customer*>(*loaded);
 }
 
 }  // namespace keel

@@ -39,6 +39,14 @@ class CustomersProjector final : public Projector {
   void Committed(const std::vector<int32_t>& partitions) override;
   Status StartViews(ReadStore& store) override;
 
+  // For the projectors of the group that fold after this one, on the same thread: the customer
+  // as the event at (partition, offset), just applied, left it; nullptr when that event changed
+  // no customer (or was refused). Valid until the partition's next event is applied.
+  const Customer* Folded(int32_t partition, int64_t offset);
+  // The customer `id` as the batch being built leaves it (read through `view` when not
+  // remembered); nullptr when there is none. Valid until the partition's next Load or Apply.
+  Result<const Customer*> Load(StateView& view, int32_t partition, const std::string& id);
+
   // The in-memory index of a serving generation; nullptr otherwise. Thread-safe.
   const CustomerIndex* index() const { return index_.get(); }
   // The audience columns of a serving generation; nullptr otherwise. Thread-safe.
@@ -56,6 +64,11 @@ class CustomersProjector final : public Projector {
     std::unordered_map<std::string, Customer> customers;
     std::vector<Customer> changed;
     std::vector<int64_t> changed_at;
+    // What Folded answers: the customer the last applied event left, in `customers` or, for
+    // a new one not remembered, in `last_new`.
+    const Customer* folded = nullptr;
+    int64_t folded_at = -1;
+    Customer last_new;
   };
   Cache& CacheOf(int32_t partition);
   // The customer as stored (or as the batch left it), remembered from now on; nullptr when

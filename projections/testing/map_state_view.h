@@ -19,6 +19,15 @@ class MapStateView final : public StateView {
     if (it == rows.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    const std::string from = Key(table, prefix);
+    for (auto it = rows.lower_bound(Key(table, std::max(prefix, start)));
+         it != rows.end() && it->first.starts_with(from); ++it) {
+      if (!visit(std::string_view(it->first).substr(table.size() + 1), it->second)) break;
+    }
+    return {};
+  }
   // Applies writes as the runner commits them.
   void Commit(const std::vector<StoreWrite>& writes) {
     for (const auto& w : writes) {

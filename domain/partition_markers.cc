@@ -1,0 +1,68 @@
+#include "domain/partition_markers.h"
+
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "domain/partitioner.h"
+
+namespace keel {
+
+using simdjson::dom::element;
+
+std::string EncodeClockTicked(Millis at) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("at").String(FormatIso8601(at));
+  w.EndObject();
+  return w.Take();
+}
+
+Result<Millis> DecodeClockTicked(const EventEnvelope& event) {
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  std::string_view at;
+  if (doc->at_key("at").get(at)) return Fail(Error::DataLoss("ClockTicked without at"));
+  auto parsed = ParseIso8601(at);
+  if (!parsed) return Fail(Error::DataLoss("ClockTicked with a bad time: " + std::string(at)));
+  return *parsed;
+}
+
+std::string EncodePublishedRules(const PublishedRules& rules) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("segmentId").String(rules.segment_id);
+  w.Key("version").Int(rules.version);
+  w.Key("rules");
+  if (rules.rules_json) {
+    w.Raw(*rules.rules_json);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+Result<PublishedRules> DecodePublishedRules(const EventEnvelope& event) {
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  std::string_view id;
+  int64_t version = 0;
+  element rules;
+  if (doc->at_key("segmentId").get(id) || doc->at_key("version").get(version) ||
+      doc->at_key("rules").get(rules) || id.empty() || version < 1) {
+    return Fail(Error::DataLoss("SegmentRulesPublished without segmentId, version or rules"));
+  }
+  PublishedRules out{std::string(id), version, std::nullopt};
+  if (!rules.is_null()) out.rules_json = simdjson::minify(rules);
+  return out;
+}
+
+std::string KeyForPartition(int32_t partition, int32_t partition_count) {
+  // About partition_count tries on average: murmur2 spreads "partition-N" evenly.
+  for (int64_t n = partition;; ++n) {
+    std::string key = "partition-";
+    key += std::to_string(n);
+    if (PartitionForKey(key, partition_count) == partition) return key;
+  }
+}
+
+}  // namespace keel

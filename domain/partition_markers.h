@@ -1,0 +1,54 @@
+// Partition markers: events that the segments stream and the clock place on every partition of
+// the customers stream, so that a projector folding one partition sees segment definitions and
+// the passing of time at one fixed place among that partition's customer events. A replay then
+// folds them in the same order and gives the same segment membership.
+//
+// - ClockTicked {at}: time has reached `at` (a scheduler appends one per partition every
+//   minute by default). Ticks at or before one already folded in a partition change nothing.
+// - SegmentRulesPublished {segmentId, version, rules | null}: from here on, the partition's
+//   customers are members of the segment by these rules (its version `version`); null rules:
+//   archived, no member. A version at or below one already folded in a partition changes
+//   nothing, so a marker appended twice (a publisher retrying, two processes) is harmless.
+//
+// Markers are aggregate type "marker" (aggregate version always 1); the customer and order
+// folds pass over them. Pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/error.h"
+#include "domain/event.h"
+#include "domain/time.h"
+
+namespace keel {
+
+inline constexpr std::string_view kMarkerAggregate = "marker";
+inline constexpr std::string_view kClockTicked = "ClockTicked";
+inline constexpr std::string_view kSegmentRulesPublished = "SegmentRulesPublished";
+
+inline bool IsPartitionMarker(const EventEnvelope& event) {
+  return event.aggregate_type == kMarkerAggregate;
+}
+
+struct PublishedRules {
+  std::string segment_id;
+  int64_t version = 0;
+  std::optional<std::string> rules_json;  // canonical (EncodeSegmentRules); none: archived
+
+  bool operator==(const PublishedRules&) const = default;
+};
+
+// The payloads, and their reading back (kDataLoss when malformed).
+std::string EncodeClockTicked(Millis at);
+Result<Millis> DecodeClockTicked(const EventEnvelope& event);
+std::string EncodePublishedRules(const PublishedRules& rules);
+Result<PublishedRules> DecodePublishedRules(const EventEnvelope& event);
+
+// A key that the partitioner (partitioner.h) sends to `partition` of `partition_count`: what a
+// marker for that partition is appended under.
+std::string KeyForPartition(int32_t partition, int32_t partition_count);
+
+}  // namespace keel
