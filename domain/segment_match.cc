@@ -19,48 +19,6 @@ bool MatchesMissing(RuleOp op, RuleType type) {
          (op == RuleOp::kNotInLastDays && type != RuleType::kText && type != RuleType::kId);
 }
 
-// Where inactive_days counts from: the latest of the last order and the last visit, else
-// createdAt.
-Millis InactiveSince(const Customer& c) {
-  std::optional<Millis> since = c.stats.last_order_at;
-  if (auto visit = LastVisit(c); visit && (!since || *visit > *since)) since = visit;
-  return since.value_or(c.created_at);
-}
-
-// Whole days from `from` to `now`, never below 0.
-int64_t DaysSince(Millis from, Millis now) {
-  if (now <= from) return 0;
-  // The difference of two int64 in uint64: exact, as now > from.
-  return static_cast<int64_t>((static_cast<uint64_t>(now) - static_cast<uint64_t>(from)) /
-                              static_cast<uint64_t>(kDayMillis));
-}
-
-// The figure a customer has for a numeric or time field, if any (as EvaluateRules reads it).
-std::optional<int64_t> NumberOf(RuleField field, const Customer& c, Millis now) {
-  switch (field) {
-    case RuleField::kTotalSpending:
-      return TotalSpendingCents(c);
-    case RuleField::kAverageOrderValue:
-      return AverageOrderCents(c);
-    case RuleField::kVisits:
-      return TotalVisits(c);
-    case RuleField::kOrderCount:
-      return c.stats.order_count;
-    case RuleField::kInactiveDays:
-      return DaysSince(InactiveSince(c), now);
-    case RuleField::kLastVisit:
-      return LastVisit(c);
-    case RuleField::kLastOrderAt:
-      return c.stats.last_order_at;
-    case RuleField::kFirstOrderAt:
-      return c.stats.first_order_at;
-    case RuleField::kCreatedAt:
-      return c.created_at;
-    default:
-      return std::nullopt;
-  }
-}
-
 // The least d > v at which a number condition's answer differs from its answer at v; nullopt
 // when it is the same for every d > v.
 std::optional<int64_t> NextFlip(RuleOp op, int64_t first, int64_t second,
@@ -228,7 +186,7 @@ bool SegmentMatcher::EvaluateCondition(const Condition& c, const Customer& custo
     case RuleType::kMoney:
     case RuleType::kCount:
     case RuleType::kTime: {
-      auto v = NumberOf(c.field, customer, now);
+      auto v = RuleNumberOf(c.field, customer, now);
       if (!v) return MatchesMissing(c.op, c.type);
       return EvaluateNumber(c, *v, now);
     }
@@ -323,14 +281,14 @@ std::optional<Millis> SegmentMatcher::ConditionNextChange(const Condition& c,
     // The count steps by one at each from + d days (d ≥ 1): it reaches d at that instant, the
     // first after now when d > the count at now.
     const Millis from = InactiveSince(customer);
-    auto d = NextFlip(c.op, c.first, c.second, c.number_set, DaysSince(from, now));
+    auto d = NextFlip(c.op, c.first, c.second, c.number_set, WholeDaysSince(from, now));
     if (!d) return std::nullopt;
     int64_t span;
     if (__builtin_mul_overflow(*d, kDayMillis, &span)) return std::nullopt;
     return CheckedAdd(from, span);  // past int64: never reached
   }
   if (!IsLastDays(c.op)) return std::nullopt;
-  auto v = NumberOf(c.field, customer, now);
+  auto v = RuleNumberOf(c.field, customer, now);
   if (!v || !c.span) return std::nullopt;  // missing, or days so many the answer is fixed
   // True exactly while now ≤ v + span; once false, false for good.
   auto last = CheckedAdd(*v, *c.span);

@@ -773,35 +773,7 @@ void WriteNode(JsonWriter& w, const RuleNode& node) {
 
 // The figure a customer has for a numeric or time field, if any.
 std::optional<int64_t> NumberOf(RuleField field, const Customer& c, Millis now) {
-  switch (field) {
-    case RuleField::kTotalSpending:
-      return TotalSpendingCents(c);
-    case RuleField::kAverageOrderValue:
-      return AverageOrderCents(c);
-    case RuleField::kVisits:
-      return TotalVisits(c);
-    case RuleField::kOrderCount:
-      return c.stats.order_count;
-    case RuleField::kInactiveDays: {
-      std::optional<Millis> since = c.stats.last_order_at;
-      if (auto visit = LastVisit(c); visit && (!since || *visit > *since)) since = visit;
-      const Millis from = since.value_or(c.created_at);
-      if (now <= from) return 0;
-      // The difference of two int64 in uint64: exact, as now > from.
-      return static_cast<int64_t>((static_cast<uint64_t>(now) - static_cast<uint64_t>(from)) /
-                                  static_cast<uint64_t>(kDayMillis));
-    }
-    case RuleField::kLastVisit:
-      return LastVisit(c);
-    case RuleField::kLastOrderAt:
-      return c.stats.last_order_at;
-    case RuleField::kFirstOrderAt:
-      return c.stats.first_order_at;
-    case RuleField::kCreatedAt:
-      return c.created_at;
-    default:
-      return std::nullopt;
-  }
+  return RuleNumberOf(field, c, now);
 }
 
 // Whether `value` is at or after `now` − `days` days, with no overflow whatever the operands.
@@ -1026,6 +998,44 @@ bool EvaluateRules(const RuleNode& rules, const Customer& customer, Millis now) 
       return EvaluateCondition(rules.condition, customer, now);
   }
   return false;
+}
+
+Millis InactiveSince(const Customer& c) {
+  std::optional<Millis> since = c.stats.last_order_at;
+  if (auto visit = LastVisit(c); visit && (!since || *visit > *since)) since = visit;
+  return since.value_or(c.created_at);
+}
+
+int64_t WholeDaysSince(Millis from, Millis now) {
+  if (now <= from) return 0;
+  // The difference of two int64 in uint64: exact, as now > from.
+  return static_cast<int64_t>((static_cast<uint64_t>(now) - static_cast<uint64_t>(from)) /
+                              static_cast<uint64_t>(kDayMillis));
+}
+
+std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& c, Millis now) {
+  switch (field) {
+    case RuleField::kTotalSpending:
+      return TotalSpendingCents(c);
+    case RuleField::kAverageOrderValue:
+      return AverageOrderCents(c);
+    case RuleField::kVisits:
+      return TotalVisits(c);
+    case RuleField::kOrderCount:
+      return c.stats.order_count;
+    case RuleField::kInactiveDays:
+      return WholeDaysSince(InactiveSince(c), now);
+    case RuleField::kLastVisit:
+      return LastVisit(c);
+    case RuleField::kLastOrderAt:
+      return c.stats.last_order_at;
+    case RuleField::kFirstOrderAt:
+      return c.stats.first_order_at;
+    case RuleField::kCreatedAt:
+      return c.created_at;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace keel

@@ -168,6 +168,15 @@ bool DependsOnTime(const RuleNode& rules);
 // comparison. Valid UTF-8 in, valid UTF-8 out.
 std::string FoldCase(std::string_view text);
 
+// The figure `customer` has for a money, count or time field at `now`, as every evaluator reads
+// it; nullopt when it has none (or for a field of another type).
+std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& customer, Millis now);
+// Where inactive_days counts from: the latest of the last order and the last visit, else
+// createdAt.
+Millis InactiveSince(const Customer& customer);
+// Whole days from `from` to `now`, rounded down, never below 0; exact for any two times.
+int64_t WholeDaysSince(Millis from, Millis now);
+
 // The reference evaluator: whether `customer` matches `rules` at `now`. Plain and direct; the
 // audience columns must agree with it on every tree and customer.
 bool EvaluateRules(const RuleNode& rules, const Customer& customer, Millis now);
