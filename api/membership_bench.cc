@@ -85,8 +85,10 @@ std::string RulesOf(int i, int time_segments) {
     return R"({"and":[{"field":"inactive_days","op":">=","value":)" + std::to_string(60 + 10 * i) +
            R"(},{"field":"visits","op":">","value":1}]})";
   }
-  return R"({"or":[{"field":"totalSpending","op":">","value":)" + std::to_string(100 * i) +
-         R"(},{"field":"orderCount","op":">=","value":)" + std::to_string(1 + i % 7) + "}]}";
+  // Spending tiers above what the orders reach: a segment an order rarely moves anyone across,
+  // so that the figure is what evaluating every segment at every event costs.
+  return R"({"and":[{"field":"totalSpending","op":">","value":)" + std::to_string(2000 + 100 * i) +
+         R"(},{"field":"visits","op":">=","value":)" + std::to_string(i % 5) + "}]}";
 }
 
 }  // namespace

@@ -408,7 +408,9 @@ void ProjectorRunner::Loop(int worker) {
       if (std::all_of(worker_caught_up_.begin(), worker_caught_up_.end(), [](bool b) { return b; })) {
         caught_up_ = true;
       }
-    } else if (auto st = ProcessBatch(*records, store_epoch); !st) {
+    } else if (bool cut = false; auto st = ProcessBatch(*records, store_epoch, &cut)) {
+      if (cut) reader.reset();  // read again from the positions the batch reached
+    } else {
       // A store that failed a write resumes or reopens here (at most once a second), not on
       // the read path; once reopened, the loop reads the checkpoints again without a pause.
       (void)store_.Recover();
@@ -444,7 +446,9 @@ void ProjectorRunner::SkipGaps(LogReader& reader, const std::vector<int32_t>& pa
   if (moved) applied_cv_.notify_all();
 }
 
-Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch) {
+Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch,
+                                     bool* cut_short) {
+  *cut_short = false;
   const auto started = std::chrono::steady_clock::now();
   thread_local OverlayView view;
   view.Reset(&store_, records.size() * 6);
@@ -492,6 +496,10 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
     if (r.partition < 0 || static_cast<size_t>(r.partition) >= positions.size()) continue;
     const auto p = static_cast<size_t>(r.partition);
     if (r.offset < positions[p]) continue;  // already applied (a reader may redeliver)
+    if (view.writes().size() >= options_.max_batch_writes) {
+      *cut_short = true;  // this record and those after it are read again
+      break;
+    }
     positions[p] = r.offset + 1;
     touched[p] = true;
     auto event = DecodeEvent(r.value);
@@ -622,7 +630,12 @@ Status ProjectorRunner::RunToEnd(const std::function<void(int64_t, int64_t)>& pr
           SkipGaps(**reader, partitions);
           continue;
         }
-        if (auto st = ProcessBatch(*records, epoch); !st) return record_failure(st.error());
+        bool cut = false;
+        if (auto st = ProcessBatch(*records, epoch, &cut); !st) return record_failure(st.error());
+        if (cut) {  // read again from the positions the batch reached
+          reader = OpenReader(partitions);
+          if (!reader) return record_failure(reader.error());
+        }
       }
     });
   }

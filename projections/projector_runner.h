@@ -67,6 +67,10 @@ class ProjectorRunner final {
     // Read models are written without a WAL; they become durable on this schedule, at Stop
     // and when RocksDB flushes full memtables.
     std::chrono::milliseconds flush_interval{10000};
+    // A batch is committed early, and the rest of what was read is read again, once it holds
+    // this many writes: events whose writes fan out (new segment rules re-evaluating every
+    // customer of a partition) must not grow a batch past memory.
+    size_t max_batch_writes = 500'000;
     // Consuming threads; worker w owns the partitions p with p % workers == w. Events of one
     // aggregate share a partition, so workers never touch the same aggregate.
     int workers = 1;
@@ -158,7 +162,9 @@ class ProjectorRunner final {
   // Folds and commits one batch of records from partitions the caller owns; on error nothing
   // of it is committed.
   // `epoch`: the store's, when the positions the batch starts from were read (ReadStore).
-  Status ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch);
+  // `*cut_short` is set when the batch stopped at max_batch_writes: the records after the
+  // last one applied are to be read again (from the positions, which stop there).
+  Status ProcessBatch(const std::vector<LogRecord>& records, uint64_t epoch, bool* cut_short);
   void Loop(int worker);
   // The waiting thread: fires the waits that are met or due, then sleeps until the next
   // commit or deadline.

@@ -75,6 +75,77 @@ std::string Event(const std::string& id, Millis recorded_at) {
   return EncodeEvent(e);
 }
 
+// Writes ten keys for each event besides its count: batches fill up with writes fast.
+class FanOutProjector final : public Projector {
+ public:
+  std::string_view name() const override { return "fanout"; }
+  std::vector<std::string_view> topics() const override { return {kTopic}; }
+  std::vector<std::string> tables() const override { return {"counts", "fanned"}; }
+  void Unapply(int32_t, int64_t) override {}
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
+               std::vector<StoreWrite>& writes) override {
+    auto current = view.Get("counts", event.aggregate_id);
+    if (!current) return Fail(current.error());
+    const int n = *current ? std::stoi(**current) : 0;
+    writes.push_back({"counts", event.aggregate_id, std::to_string(n + 1)});
+    for (int i = 0; i < 10; ++i) {
+      std::string key = std::to_string(position.partition);
+      key += '/';
+      key += std::to_string(position.offset);
+      key += '/';
+      key += std::to_string(i);
+      writes.push_back({"fanned", std::move(key), ""});
+    }
+    return {};
+  }
+};
+
+// A batch that reaches max_batch_writes is committed there and the rest read again: every
+// event is applied once, live and in a replay.
+TEST(ProjectorRunnerTest, ABatchFullOfWritesIsCommittedEarlyAndTheRestReadAgain) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2, .fsync = false});
+  ASSERT_TRUE(log);
+  std::vector<std::pair<int32_t, int64_t>> last;
+  for (int i = 0; i < 120; ++i) {
+    std::string key = "k";
+    key += std::to_string(i % 7);
+    auto r = (*log)->Append(kTopic, key, {Event(key, 1)});
+    ASSERT_TRUE(r);
+    last.emplace_back(r->partition, r->last_offset);
+  }
+  auto check = [&](ReadStore& store) {
+    int total = 0, fanned = 0;
+    ASSERT_TRUE(store.Scan("counts", "", "", [&](std::string_view, std::string_view v) {
+      total += std::stoi(std::string(v));
+      return true;
+    }));
+    ASSERT_TRUE(store.Scan("fanned", "", "", [&](std::string_view, std::string_view) {
+      ++fanned;
+      return true;
+    }));
+    EXPECT_EQ(total, 120);
+    EXPECT_EQ(fanned, 1200);
+  };
+  FanOutProjector projector;
+  {
+    auto store = RocksStore::Open(dir.path() + "/live", RunnerTables(projector));
+    ASSERT_TRUE(store);
+    ProjectorRunner runner(**log, **store, projector,
+                           {.batch_size = 50, .max_batch_writes = 25, .workers = 2});
+    ASSERT_TRUE(runner.Start());
+    for (auto [p, o] : last) ASSERT_TRUE(runner.WaitFor(p, o, std::chrono::seconds(10)));
+    runner.Stop();
+    check(**store);
+  }
+  auto store = RocksStore::Open(dir.path() + "/replayed", RunnerTables(projector));
+  ASSERT_TRUE(store);
+  ProjectorRunner runner(**log, **store, projector,
+                         {.batch_size = 50, .max_batch_writes = 25, .workers = 2});
+  ASSERT_TRUE(runner.RunToEnd(nullptr));
+  check(**store);
+}
+
 TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
   TempDir dir;
   auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2});
