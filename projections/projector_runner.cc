@@ -496,7 +496,8 @@ Status ProjectorRunner::ProcessBatch(const std::vector<LogRecord>& records, uint
     if (r.partition < 0 || static_cast<size_t>(r.partition) >= positions.size()) continue;
     const auto p = static_cast<size_t>(r.partition);
     if (r.offset < positions[p]) continue;  // already applied (a reader may redeliver)
-    if (view.writes().size() >= options_.max_batch_writes) {
+    // Between events only: one event's writes are atomic, however many.
+    if (!view.writes().empty() && view.writes().size() >= options_.max_batch_writes) {
       *cut_short = true;  // this record and those after it are read again
       break;
     }

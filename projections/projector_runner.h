@@ -68,8 +68,9 @@ class ProjectorRunner final {
     // and when RocksDB flushes full memtables.
     std::chrono::milliseconds flush_interval{10000};
     // A batch is committed early, and the rest of what was read is read again, once it holds
-    // this many writes: events whose writes fan out (new segment rules re-evaluating every
-    // customer of a partition) must not grow a batch past memory.
+    // this many writes: many events whose writes fan out (new segment rules re-evaluating every
+    // customer of a partition) must not pile up in one batch. One event's writes are never
+    // split: a single event may take a batch past it.
     size_t max_batch_writes = 500'000;
     // Consuming threads; worker w owns the partitions p with p % workers == w. Events of one
     // aggregate share a partition, so workers never touch the same aggregate.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -101,7 +102,8 @@ class FanOutProjector final : public Projector {
 };
 
 // A batch that reaches max_batch_writes is committed there and the rest read again: every
-// event is applied once, live and in a replay.
+// event is applied once, live and in a replay, with one worker reading partitions whose records
+// are mixed in each batch; a limit below one event's writes still moves on.
 TEST(ProjectorRunnerTest, ABatchFullOfWritesIsCommittedEarlyAndTheRestReadAgain) {
   TempDir dir;
   auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 2, .fsync = false});
@@ -128,22 +130,41 @@ TEST(ProjectorRunnerTest, ABatchFullOfWritesIsCommittedEarlyAndTheRestReadAgain)
     EXPECT_EQ(fanned, 1200);
   };
   FanOutProjector projector;
+  std::mutex mu;
+  std::vector<size_t> commits;  // events per commit
+  auto counted = [&](std::string_view, const std::vector<Millis>& applied) {
+    std::lock_guard lock(mu);
+    commits.push_back(applied.size());
+  };
+  auto expect_cut = [&](size_t most) {
+    std::lock_guard lock(mu);
+    EXPECT_GE(commits.size(), 120 / most);
+    for (size_t n : commits) EXPECT_LE(n, most);
+    commits.clear();
+  };
   {
     auto store = RocksStore::Open(dir.path() + "/live", RunnerTables(projector));
     ASSERT_TRUE(store);
-    ProjectorRunner runner(**log, **store, projector,
-                           {.batch_size = 50, .max_batch_writes = 25, .workers = 2});
+    ProjectorRunner runner(
+        **log, **store, projector,
+        {.batch_size = 50, .max_batch_writes = 25, .workers = 1, .on_commit = counted});
     ASSERT_TRUE(runner.Start());
     for (auto [p, o] : last) ASSERT_TRUE(runner.WaitFor(p, o, std::chrono::seconds(10)));
     runner.Stop();
     check(**store);
+    expect_cut(3);  // 11 writes an event: the third takes a batch to 33
   }
-  auto store = RocksStore::Open(dir.path() + "/replayed", RunnerTables(projector));
-  ASSERT_TRUE(store);
-  ProjectorRunner runner(**log, **store, projector,
-                         {.batch_size = 50, .max_batch_writes = 25, .workers = 2});
-  ASSERT_TRUE(runner.RunToEnd(nullptr));
-  check(**store);
+  for (size_t limit : {size_t{25}, size_t{5}}) {
+    auto store =
+        RocksStore::Open(dir.path() + "/replayed" + std::to_string(limit), RunnerTables(projector));
+    ASSERT_TRUE(store);
+    ProjectorRunner runner(
+        **log, **store, projector,
+        {.batch_size = 50, .max_batch_writes = limit, .workers = 1, .on_commit = counted});
+    ASSERT_TRUE(runner.RunToEnd(nullptr));
+    check(**store);
+    expect_cut(limit == 5 ? 1 : 3);
+  }
 }
 
 TEST(ProjectorRunnerTest, ReportsAStallWithItsErrorAndLagAndRecovers) {
