@@ -32,10 +32,15 @@ Result<int64_t> SumCounters(ReadStore& store, std::string_view prefix) {
 }
 
 Status BumpCounter(StateView& view, const std::string& key, std::vector<StoreWrite>& writes) {
+  return AddToCounter(view, key, 1, writes);
+}
+
+Status AddToCounter(StateView& view, const std::string& key, int64_t delta,
+                    std::vector<StoreWrite>& writes) {
   auto count = view.Get(kProjectionMetaTable, key);
   if (!count) return Fail(count.error());
   writes.push_back({kProjectionMetaTable, key,
-                    std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + 1)});
+                    std::to_string((*count ? ParseInt64(**count).value_or(0) : 0) + delta)});
   return {};
 }
 

@@ -25,5 +25,8 @@ Result<int64_t> SumCounters(ReadStore& store, std::string_view prefix);
 
 // Adds one to the counter `key` as `view` holds it.
 Status BumpCounter(StateView& view, const std::string& key, std::vector<StoreWrite>& writes);
+// Adds `delta` to the counter `key` as `view` holds it.
+Status AddToCounter(StateView& view, const std::string& key, int64_t delta,
+                    std::vector<StoreWrite>& writes);
 
 }  // namespace keel

@@ -1,7 +1,6 @@
 #include "projections/membership/membership_projector.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 
 #include "domain/customer.h"
@@ -11,13 +10,6 @@
 
 namespace keel {
 namespace {
-
-std::string RulesKey(int32_t partition, std::string_view segment) {
-  std::string key = PartitionPart(partition);
-  key += '/';
-  key += segment;
-  return key;
-}
 
 std::string TimerKey(int32_t partition, Millis due, std::string_view customer) {
   std::string key = PartitionPart(partition);
@@ -94,10 +86,20 @@ std::string OrderedTime(int64_t t) {
   return std::string(buf, 16);
 }
 
-std::string PartitionPart(int32_t partition) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%05d", partition);
-  return buf;
+std::string PartitionPart(int32_t partition) { return PartitionCounterKey("", partition); }
+
+std::string MembershipRulesKey(int32_t partition, std::string_view segment) {
+  std::string key = PartitionPart(partition);
+  key += '/';
+  key += segment;
+  return key;
+}
+
+Result<int64_t> RulesVersionOf(std::string_view record) {
+  BinaryReader in(record);
+  const int64_t version = in.I64();
+  if (in.bad()) return Fail(Error::DataLoss("Membership rules record unreadable"));
+  return version;
 }
 
 std::string EncodeCustomerRecord(const CustomerRecord& record) {
@@ -279,7 +281,7 @@ Status MembershipProjector::OnRules(const EventEnvelope& event, const EventPosit
   auto matcher = MatcherOf(*rules);
   if (!matcher) return Fail(matcher.error());
   // Nothing below refuses the event; a failed read drops the batch and what is remembered.
-  changes.writes.push_back({kMembershipRulesTable, RulesKey(position.partition, rules->segment_id),
+  changes.writes.push_back({kMembershipRulesTable, MembershipRulesKey(position.partition, rules->segment_id),
                             EncodeRulesRecord(*rules)});
   const bool first_seen = known == part.segments.end();
   part.segments[rules->segment_id] = Segment{rules->version, std::move(*matcher)};
@@ -448,17 +450,7 @@ Status MembershipProjector::WriteCounts(StateView& view, int32_t partition, Chan
   for (const auto& [segment, delta] : changes.count_deltas) {
     if (delta == 0) continue;
     const std::string key = PartitionCounterKey(CountPrefix(segment), partition);
-    auto stored = view.Get(kProjectionMetaTable, key);
-    if (!stored) return Fail(stored.error());
-    int64_t count = 0;
-    if (*stored) {
-      auto [end, ec] =
-          std::from_chars((*stored)->data(), (*stored)->data() + (*stored)->size(), count);
-      if (ec != std::errc() || end != (*stored)->data() + (*stored)->size()) {
-        return Fail(Error::Internal("Member count unreadable: " + key));
-      }
-    }
-    changes.writes.push_back({kProjectionMetaTable, key, std::to_string(count + delta)});
+    if (auto st = AddToCounter(view, key, delta, changes.writes); !st) return st;
   }
   return {};
 }

@@ -84,6 +84,9 @@ Result<MembershipAt> DecodeJoin(std::string_view record);
 // A time as 16 hex digits that sort as the times do, negative ones included.
 std::string OrderedTime(int64_t t);
 std::string PartitionPart(int32_t partition);  // 5 digits
+// The key of a segment's rules as a partition folded them, and the version such a record holds.
+std::string MembershipRulesKey(int32_t partition, std::string_view segment);
+Result<int64_t> RulesVersionOf(std::string_view record);
 
 class MembershipProjector final : public Projector {
  public:

@@ -92,16 +92,13 @@ Result<std::vector<int64_t>> QueryFoldedVersions(ReadStore& store, std::string_v
                                                  int32_t partitions) {
   std::vector<int64_t> versions;
   for (int32_t p = 0; p < partitions; ++p) {
-    std::string key = PartitionPart(p);
-    key += '/';
-    key += segment;
-    auto record = store.Get(kMembershipRulesTable, key);
+    auto record = store.Get(kMembershipRulesTable, MembershipRulesKey(p, segment));
     if (!record) return Fail(record.error());
     int64_t version = 0;
-    if (*record && (*record)->size() >= 8) {
-      for (int i = 7; i >= 0; --i) {
-        version = (version << 8) | static_cast<unsigned char>((**record)[static_cast<size_t>(i)]);
-      }
+    if (*record) {
+      auto folded = RulesVersionOf(**record);
+      if (!folded) return Fail(Error::Internal(folded.error().message));
+      version = *folded;
     }
     versions.push_back(version);
   }
