@@ -56,14 +56,7 @@ class Appender {
   }
   void Marker(std::string_view type, const std::string& payload, Millis at) {
     for (int32_t p = 0; p < kPartitions; ++p) {
-      EventEnvelope e;
-      e.type = std::string(type);
-      e.aggregate_type = std::string(kMarkerAggregate);
-      e.aggregate_id = "bench";
-      e.aggregate_version = 1;
-      e.occurred_at = e.recorded_at = at;
-      e.payload = payload;
-      Add(KeyForPartition(p, kPartitions), std::move(e));
+      Add(KeyForPartition(p, kPartitions), MakeMarker(type, "bench", payload, at, ""));
     }
   }
 
@@ -193,14 +186,7 @@ Status RunMembershipBench(const MembershipBenchOptions& o) {
   if (auto st = set.Start(); !st) return st;
   ProjectorRunner* runner = set.RunnerOfTopic(kCustomersTopic);
   auto tick = [&](Millis when, const char* what) -> Result<double> {
-    EventEnvelope e;
-    e.type = std::string(kClockTicked);
-    e.schema_version = CurrentSchemaVersion(e.type);
-    e.aggregate_type = std::string(kMarkerAggregate);
-    e.aggregate_id = "bench";
-    e.aggregate_version = 1;
-    e.occurred_at = e.recorded_at = when;
-    e.payload = EncodeClockTicked(when);
+    EventEnvelope e = MakeMarker(kClockTicked, "bench", EncodeClockTicked(when), when, "");
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::pair<int32_t, int64_t>> positions;
     for (int32_t p = 0; p < kPartitions; ++p) {

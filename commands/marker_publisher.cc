@@ -62,29 +62,10 @@ Status MarkerPublisher::AppendToEveryPartition(const EventEnvelope& event) {
   return first;
 }
 
-namespace {
-
-EventEnvelope Marker(std::string_view type, std::string id, std::string payload, Millis now,
-                     IdGenerator& ids) {
-  EventEnvelope e;
-  e.event_id = ids.NewId();
-  e.type = std::string(type);
-  e.schema_version = CurrentSchemaVersion(type);
-  e.aggregate_type = std::string(kMarkerAggregate);
-  e.aggregate_id = std::move(id);
-  e.aggregate_version = 1;  // markers are facts, not versions of an aggregate
-  e.occurred_at = e.recorded_at = now;
-  e.actor = "system:clock";
-  e.correlation_id = e.event_id;
-  e.payload = std::move(payload);
-  return e;
-}
-
-}  // namespace
-
 Status MarkerPublisher::Tick() {
   const Millis now = clock_.NowMillis();
-  return AppendToEveryPartition(Marker(kClockTicked, "clock", EncodeClockTicked(now), now, ids_));
+  return AppendToEveryPartition(
+      MakeMarker(kClockTicked, "clock", EncodeClockTicked(now), now, ids_.NewId()));
 }
 
 Status MarkerPublisher::PublishSegments() {
@@ -95,8 +76,8 @@ Status MarkerPublisher::PublishSegments() {
     PublishedRules rules{segment.id, segment.version, std::nullopt};
     if (!segment.archived) rules.rules_json = segment.rules_json;
     const Millis now = clock_.NowMillis();
-    auto st = AppendToEveryPartition(
-        Marker(kSegmentRulesPublished, segment.id, EncodePublishedRules(rules), now, ids_));
+    auto st = AppendToEveryPartition(MakeMarker(kSegmentRulesPublished, segment.id,
+                                                EncodePublishedRules(rules), now, ids_.NewId()));
     if (!st) return st;
     published_[segment.id] = segment.version;
   }

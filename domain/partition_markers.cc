@@ -8,6 +8,22 @@ namespace keel {
 
 using simdjson::dom::element;
 
+EventEnvelope MakeMarker(std::string_view type, std::string id, std::string payload, Millis at,
+                         std::string event_id) {
+  EventEnvelope e;
+  e.event_id = std::move(event_id);
+  e.type = std::string(type);
+  e.schema_version = CurrentSchemaVersion(type);
+  e.aggregate_type = std::string(kMarkerAggregate);
+  e.aggregate_id = std::move(id);
+  e.aggregate_version = 1;  // markers are facts, not versions of an aggregate
+  e.occurred_at = e.recorded_at = at;
+  e.actor = "system:clock";
+  e.correlation_id = e.event_id;
+  e.payload = std::move(payload);
+  return e;
+}
+
 std::string EncodeClockTicked(Millis at) {
   JsonWriter w;
   w.BeginObject();

@@ -41,6 +41,11 @@ struct PublishedRules {
   bool operator==(const PublishedRules&) const = default;
 };
 
+// A marker of `type` ("ClockTicked", "SegmentRulesPublished") recorded at `at`: aggregate
+// `id` of type "marker", version 1, by the system's clock.
+EventEnvelope MakeMarker(std::string_view type, std::string id, std::string payload, Millis at,
+                         std::string event_id);
+
 // The payloads, and their reading back (kDataLoss when malformed).
 std::string EncodeClockTicked(Millis at);
 Result<Millis> DecodeClockTicked(const EventEnvelope& event);
