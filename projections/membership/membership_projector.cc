@@ -281,7 +281,8 @@ Status MembershipProjector::OnRules(const EventEnvelope& event, const EventPosit
   auto matcher = MatcherOf(*rules);
   if (!matcher) return Fail(matcher.error());
   // Nothing below refuses the event; a failed read drops the batch and what is remembered.
-  changes.writes.push_back({kMembershipRulesTable, MembershipRulesKey(position.partition, rules->segment_id),
+  changes.writes.push_back({kMembershipRulesTable,
+                            MembershipRulesKey(position.partition, rules->segment_id),
                             EncodeRulesRecord(*rules)});
   const bool first_seen = known == part.segments.end();
   part.segments[rules->segment_id] = Segment{rules->version, std::move(*matcher)};
