@@ -18,6 +18,8 @@
 #include "api/request_auth.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "commands/campaign_launcher.h"
+#include "commands/campaign_service.h"
 #include "commands/command_service.h"
 #include "commands/marker_publisher.h"
 #include "commands/segment_service.h"
@@ -29,6 +31,7 @@
 #include "infra/log.h"
 #include "infra/rocks_store.h"
 #include "projections/audience/audience_columns.h"
+#include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -45,6 +48,8 @@ struct App::Impl {
   std::unique_ptr<CommandService> commands;
   std::unique_ptr<SegmentService> segments;
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
+  std::unique_ptr<CampaignService> campaigns;
+  std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
@@ -73,11 +78,14 @@ struct App::Impl {
     // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
     ingest.reset();
     auto in_flight = [&] {
-      return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0);
+      return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
+             (campaigns ? campaigns->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    // A launch whose audience is not frozen yet is taken up again at the next start.
+    if (launcher) launcher->Stop();
     if (markers) markers->Stop();  // a segment changed now is published at the next start
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
     if (sign_ins) sign_ins->Stop();
@@ -96,7 +104,9 @@ struct App::Impl {
     // The log drains before the command side goes: its last callbacks still reach it.
     log.reset();
     commands.reset();
+    launcher.reset();
     markers.reset();
+    campaigns.reset();
     segments.reset();
   }
   ~Impl() { Stop(); }
@@ -157,6 +167,24 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       MarkerPublisher::Options{.tick_interval = std::chrono::milliseconds(config.clock_tick_ms)},
       [segments = impl->segments.get()] { return segments->Segments(); });
   impl->segments->OnChange([markers = impl->markers.get()] { markers->SegmentsChanged(); });
+  impl->campaigns = std::make_unique<CampaignService>(
+      *impl->log, impl->clock, *impl->ids,
+      [segments = impl->segments.get()](const std::string& id) -> SegmentCheck {
+        auto segment = segments->Find(id);
+        if (!segment) return "Segment " + id + " not found";
+        if (segment->archived) return "Segment " + id + " is archived";
+        return std::nullopt;
+      });
+  {
+    Impl* raw = impl.get();
+    impl->launcher = std::make_unique<CampaignLauncher>(
+        *impl->campaigns, *impl->markers, impl->clock, CampaignLauncher::Options{},
+        [raw](const std::string& id) {
+          auto current = raw->read_models.Current();  // held while its store is read
+          return QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());
+        });
+    impl->campaigns->OnChange([launcher = impl->launcher.get()] { launcher->Changed(); });
+  }
 
   AuthConfig auth_config = config.auth;
   if (auth_config.jwt_secret.empty()) {
@@ -215,6 +243,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->sign_ins = impl->sign_ins.get();
   impl->routes->user_commands = impl->user_commands.get();
   impl->routes->segments = impl->segments.get();
+  impl->routes->campaigns = impl->campaigns.get();
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
         [raw, topic = runner->group().topic]() -> std::optional<ProjectionStatus> {
@@ -261,6 +290,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddCustomerRoutes(*impl->server, *impl->routes);
   AddOrderRoutes(*impl->server, *impl->routes);
   AddSegmentRoutes(*impl->server, *impl->routes);
+  AddCampaignRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
@@ -300,10 +330,12 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   });
   auto loaded = impl->commands->Load();
   if (loaded) loaded = impl->segments->Load();
+  if (loaded) loaded = impl->campaigns->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());
   impl->markers->Start();  // every segment published again, then ticks
+  impl->launcher->Start();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
   Log(LogLevel::kInfo, "the command side has read the log",

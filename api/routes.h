@@ -42,6 +42,7 @@ struct RouteContext {
   class BlockingWork* sign_ins = nullptr;
   class BlockingWork* user_commands = nullptr;
   class SegmentService* segments = nullptr;
+  class CampaignService* campaigns = nullptr;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
@@ -52,6 +53,9 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx);
 void AddOrderRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/segments and its previews (also POST /api/v1/campaigns/check-audience-size).
 void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/campaigns: commands, records and communication logs; GET
+// /api/v1/customers/:id/communications.
+void AddCampaignRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
 void AddIngestRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);

@@ -11,8 +11,10 @@
 #include "api/route_helpers.h"
 #include "api/routes.h"
 #include "commands/segment_service.h"
+#include "domain/campaign.h"
 #include "domain/customer.h"
 #include "domain/json.h"
+#include "domain/message_template.h"
 #include "domain/segment.h"
 #include "projections/audience/audience_columns.h"
 #include "projections/customers/customer_queries.h"
@@ -441,6 +443,50 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
   };
   server.AddRoute("POST", "/api/v1/segments/preview", preview);
   server.AddRoute("POST", "/api/v1/campaigns/check-audience-size", preview);
+
+  // A campaign's message rendered for a sample of its segment's audience (the customers the
+  // caller may read), with the audience's size.
+  server.AddRoute("POST", "/api/v1/campaigns/preview", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto input = ParseCampaignPreviewInput(req.body);
+    if (!input) return SendError(r, input.error());
+    auto tmpl = MessageTemplate::Parse(input->message, "message", kMaxCampaignMessageLength);
+    if (!tmpl) return SendError(r, tmpl.error());
+    auto rm = ctx.read_models.Current();
+    const AudienceColumns* audience = AudienceOf(*rm);
+    if (!audience) return SendError(r, AudienceUnavailable());
+    CountSlot slot;
+    if (slot.Refused(r)) return;
+    auto live = FindLiveSegment(*rm->store, input->segment_id);
+    if (!live) {
+      if (live.error().code == ErrorCode::kNotFound) {
+        return SendError(r, Error::Validation({{"segmentId", live.error().message}}));
+      }
+      return SendError(r, live.error());
+    }
+    auto visible = VisibleRules(req, std::move(live->rules));
+    if (!visible) return SendError(r, CountsNeedCustomers());
+    const auto counted = audience->Count(*visible, ctx.clock.NowMillis(), kSampleSize);
+    auto docs = CustomerDocuments(*rm->store, counted.sample);
+    if (!docs) return SendError(r, docs.error());
+    JsonWriter w;
+    w.BeginObject().Key("audienceSize").Int(counted.count);
+    w.Key("placeholders").BeginArray();
+    for (const auto& name : tmpl->placeholders()) w.String(name);
+    w.EndArray();
+    w.Key("samples").BeginArray();
+    for (const auto& doc : *docs) {
+      auto customer = CustomerFromJson(doc);
+      if (!customer) return SendError(r, customer.error());
+      w.BeginObject();
+      w.Key("customerId").String(customer->id);
+      w.Key("name").String(customer->name);
+      w.Key("text").String(tmpl->Render(*customer));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    r.Send(200, SuccessBody("Campaign message previewed", w.str()));
+  });
 
   server.AddRoute("GET", "/api/v1/segments/:id/members", [&ctx](HttpRequest& req,
                                                                 HttpResponder r) {

@@ -84,6 +84,13 @@ Status MarkerPublisher::PublishSegments() {
   return {};
 }
 
+Status MarkerPublisher::RequestAudience(const AudienceRequest& request) {
+  if (auto st = PublishSegments(); !st) return st;
+  const Millis now = clock_.NowMillis();
+  return AppendToEveryPartition(MakeMarker(kCampaignAudienceRequested, request.campaign_id,
+                                           EncodeAudienceRequest(request), now, ids_.NewId()));
+}
+
 bool MarkerPublisher::AnySegmentDependsOnTime() {
   for (const Segment& segment : segments_()) {
     if (segment.archived) continue;

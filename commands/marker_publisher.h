@@ -22,6 +22,7 @@
 
 #include "domain/error.h"
 #include "domain/ids.h"
+#include "domain/partition_markers.h"
 #include "domain/segment.h"
 #include "domain/time.h"
 #include "infra/event_log.h"
@@ -53,6 +54,10 @@ class MarkerPublisher final {
   Status Tick();
   // Publishes every segment whose current version this publisher has not published.
   Status PublishSegments();
+  // Appends a launched campaign's CampaignAudienceRequested to every partition, after the
+  // rules of every segment known now (so that each partition resolves the audience with the
+  // rules its campaign was launched under).
+  Status RequestAudience(const AudienceRequest& request);
 
  private:
   // Appends one event to every partition; the first failure is returned.

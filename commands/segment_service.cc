@@ -50,6 +50,13 @@ std::vector<Segment> SegmentService::Segments() const {
   return out;
 }
 
+std::optional<Segment> SegmentService::Find(const std::string& id) const {
+  std::lock_guard lock(acknowledged_mu_);
+  auto it = acknowledged_.find(id);
+  if (it == acknowledged_.end()) return std::nullopt;
+  return it->second;
+}
+
 Result<SegmentService::Decision> SegmentService::On(const std::string& id,
                                                     Result<std::vector<EventEnvelope>> events) {
   if (!events) return Fail(events.error());

@@ -47,6 +47,8 @@ class SegmentService final {
   // command whose events the log acknowledged left it (never a version still being appended,
   // which may yet fail).
   std::vector<Segment> Segments() const;
+  // One of them; nullopt for an id the log has no acknowledged segment of.
+  std::optional<Segment> Find(const std::string& id) const;
 
   void Define(SegmentInput input, CommandMeta meta, Done done);
   void Redefine(std::string id, SegmentInput input, std::optional<int64_t> expected_version,

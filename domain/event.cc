@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "domain/campaign.h"
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/order.h"
@@ -41,6 +42,17 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kSegmentArchived, 1},
     {kClockTicked, 1},
     {kSegmentRulesPublished, 1},
+    {kCampaignAudienceRequested, 1},
+    {kCampaignCreated, 1},
+    {kCampaignEdited, 1},
+    {kCampaignScheduled, 1},
+    {kCampaignLaunched, 1},
+    {kCampaignAudienceFrozen, 1},
+    {kCampaignPaused, 1},
+    {kCampaignResumed, 1},
+    {kCampaignCancelled, 1},
+    {kCampaignCompleted, 1},
+    {kCampaignFailed, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

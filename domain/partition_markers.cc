@@ -72,6 +72,32 @@ Result<PublishedRules> DecodePublishedRules(const EventEnvelope& event) {
   return out;
 }
 
+std::string EncodeAudienceRequest(const AudienceRequest& request) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("campaignId").String(request.campaign_id);
+  w.Key("segmentId").String(request.segment_id);
+  w.Key("message").String(request.message);
+  w.Key("channel").String(request.channel);
+  w.EndObject();
+  return w.Take();
+}
+
+Result<AudienceRequest> DecodeAudienceRequest(const EventEnvelope& event) {
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  std::string_view campaign, segment, message, channel;
+  if (doc->at_key("campaignId").get(campaign) || doc->at_key("segmentId").get(segment) ||
+      doc->at_key("message").get(message) || doc->at_key("channel").get(channel) ||
+      campaign.empty() || segment.empty()) {
+    return Fail(
+        Error::DataLoss("CampaignAudienceRequested without campaignId, segmentId, "
+                        "message or channel"));
+  }
+  return AudienceRequest{std::string(campaign), std::string(segment), std::string(message),
+                         std::string(channel)};
+}
+
 std::string KeyForPartition(int32_t partition, int32_t partition_count) {
   // About partition_count tries on average: murmur2 spreads "partition-N" evenly.
   for (int64_t n = partition;; ++n) {

@@ -9,6 +9,9 @@
 //   customers are members of the segment by these rules (its version `version`); null rules:
 //   archived, no member. A version at or below one already folded in a partition changes
 //   nothing, so a marker appended twice (a publisher retrying, two processes) is harmless.
+// - CampaignAudienceRequested {campaignId, segmentId, message, channel}: a campaign was
+//   launched; the partition's members of the segment here are its audience (each gets the
+//   message rendered for them). Once per campaign and partition: a repeat changes nothing.
 //
 // Markers are aggregate type "marker" (aggregate version always 1); the customer and order
 // folds pass over them. Pure.
@@ -28,6 +31,7 @@ namespace keel {
 inline constexpr std::string_view kMarkerAggregate = "marker";
 inline constexpr std::string_view kClockTicked = "ClockTicked";
 inline constexpr std::string_view kSegmentRulesPublished = "SegmentRulesPublished";
+inline constexpr std::string_view kCampaignAudienceRequested = "CampaignAudienceRequested";
 
 inline bool IsPartitionMarker(const EventEnvelope& event) {
   return event.aggregate_type == kMarkerAggregate;
@@ -41,6 +45,16 @@ struct PublishedRules {
   bool operator==(const PublishedRules&) const = default;
 };
 
+// A launched campaign's request for its audience.
+struct AudienceRequest {
+  std::string campaign_id;
+  std::string segment_id;
+  std::string message;  // the template's source
+  std::string channel;
+
+  bool operator==(const AudienceRequest&) const = default;
+};
+
 // A marker of `type` ("ClockTicked", "SegmentRulesPublished") recorded at `at`: aggregate
 // `id` of type "marker", version 1, by the system's clock.
 EventEnvelope MakeMarker(std::string_view type, std::string id, std::string payload, Millis at,
@@ -51,6 +65,8 @@ std::string EncodeClockTicked(Millis at);
 Result<Millis> DecodeClockTicked(const EventEnvelope& event);
 std::string EncodePublishedRules(const PublishedRules& rules);
 Result<PublishedRules> DecodePublishedRules(const EventEnvelope& event);
+std::string EncodeAudienceRequest(const AudienceRequest& request);
+Result<AudienceRequest> DecodeAudienceRequest(const EventEnvelope& event);
 
 // A key that the partitioner (partitioner.h) sends to `partition` of `partition_count`: what a
 // marker for that partition is appended under.

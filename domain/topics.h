@@ -14,7 +14,11 @@ inline constexpr std::string_view kUsersTopic = "keel.users";
 // Segment definitions, keyed by segment id.
 inline constexpr std::string_view kSegmentsTopic = "keel.segments";
 
+// Campaigns and their delivery, keyed by campaign id.
+inline constexpr std::string_view kCampaignsTopic = "keel.campaigns";
+
 // Every stream of this build: what a log is opened with and a mock cluster creates.
-inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic, kSegmentsTopic};
+inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic, kSegmentsTopic,
+                                                  kCampaignsTopic};
 
 }  // namespace keel

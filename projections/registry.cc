@@ -1,5 +1,7 @@
 #include "projections/registry.h"
 
+#include "projections/campaign_audience/campaign_audience_projector.h"
+#include "projections/campaigns/campaigns_projector.h"
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
 #include "projections/membership/membership_projector.h"
@@ -25,6 +27,11 @@ std::unique_ptr<Projector> MakeMembership(const ProjectorContext& context) {
   return std::make_unique<MembershipProjector>(*context.Find<CustomersProjector>());
 }
 
+// Campaign audiences resolve after membership, from the members it folded.
+std::unique_ptr<Projector> MakeCampaignAudience(const ProjectorContext& context) {
+  return std::make_unique<CampaignAudienceProjector>(*context.Find<CustomersProjector>());
+}
+
 // Orders first: an order event the order's own fold refuses is dead-lettered before its
 // customer's figures are touched.
 constexpr ReadModelRegistration kReadModels[] = {
@@ -34,6 +41,8 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"sessions", &MakeServing<SessionsProjector>},
     {"segments", &Make<SegmentsProjector>},
     {"segment_membership", &MakeMembership},
+    {"campaigns", &Make<CampaignsProjector>},
+    {"campaign_audience", &MakeCampaignAudience},
 };
 
 }  // namespace

@@ -83,6 +83,24 @@ const std::map<std::string, Sample>& Samples() {
       {"POST /api/v1/campaigns/check-audience-size",
        {"/api/v1/campaigns/check-audience-size",
         R"({"rules":[{"field":"totalSpend","operator":">","value":1}],"logicalOperator":"AND"})"}},
+      {"POST /api/v1/campaigns/preview",
+       {"/api/v1/campaigns/preview", R"({"segmentId":"{seg}","message":"Hi {{name}}"})"}},
+      {"POST /api/v1/campaigns",
+       {"/api/v1/campaigns", R"({"name":"Walk {n}","segmentId":"{seg}","message":"Hi"})", 403}},
+      {"GET /api/v1/campaigns", {"/api/v1/campaigns"}},
+      {"GET /api/v1/campaigns/history", {"/api/v1/campaigns/history"}},
+      {"GET /api/v1/campaigns/:id", {"/api/v1/campaigns/{campd}"}},
+      {"PATCH /api/v1/campaigns/:id",
+       {"/api/v1/campaigns/{campd}", R"({"name":"Walked {n}"})", 403}},
+      {"POST /api/v1/campaigns/:id/schedule",
+       {"/api/v1/campaigns/{camps}/schedule", R"({"scheduledAt":"2999-01-01T00:00:00Z"})", 403}},
+      {"POST /api/v1/campaigns/:id/launch", {"/api/v1/campaigns/{campl}/launch", "", 403}},
+      {"POST /api/v1/campaigns/:id/execute", {"/api/v1/campaigns/{campx}/execute", "", 403}},
+      {"POST /api/v1/campaigns/:id/pause", {"/api/v1/campaigns/{campp}/pause", "", 403}},
+      {"POST /api/v1/campaigns/:id/resume", {"/api/v1/campaigns/{campp}/resume", "", 403}},
+      {"POST /api/v1/campaigns/:id/cancel", {"/api/v1/campaigns/{campc}/cancel", "", 403}},
+      {"GET /api/v1/customers/:id/communications",
+       {"/api/v1/customers/{cust}/communications", "", 403}},
       {"POST /api/v1/orders",
        {"/api/v1/orders", R"({"customerId":"{cust}","orderAmount":5})", 403}},
       {"GET /api/v1/orders", {"/api/v1/orders"}},  // a rep's: their own customers' orders
@@ -149,6 +167,18 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                                   R"(","rules":{"field":"visits","op":">=","value":0}})");
     ASSERT_EQ(segment.status, 201) << segment.body;
     values["{" + std::string(name) + "}"] = Json(segment.body).Str("/data/id");
+  }
+  // Campaigns in the state each command needs: Drafts, and one Running (paused, then resumed).
+  for (const char* name : {"campd", "camps", "campl", "campx", "campc", "campp"}) {
+    const bool running = std::string(name) == "campp";
+    auto campaign =
+        admin.Send("POST", "/api/v1/campaigns",
+                   Fill(std::string(R"({"name":")") + name +
+                            R"(","segmentId":"{seg}","message":"Hi {{name}}","launch":)" +
+                            (running ? "true" : "false") + "}",
+                        values));
+    ASSERT_EQ(campaign.status, 201) << campaign.body;
+    values["{" + std::string(name) + "}"] = Json(campaign.body).Str("/data/id");
   }
   auto job = admin.Send("POST", "/api/v1/ingest/customers?async=true",
                         R"([{"name":"Job","email":"job@x.io"}])");

@@ -1,0 +1,397 @@
+// Campaigns (issue 18): their commands through the campaigns stream, their records from the
+// campaigns read model, their messages from the campaign_audience read model.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/envelope.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "commands/campaign_service.h"
+#include "domain/campaign.h"
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "projections/campaign_audience/campaign_audience_projector.h"
+#include "projections/campaigns/campaigns_projector.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/segments/segments_projector.h"
+
+namespace keel {
+namespace {
+
+constexpr int kMaxMessagesPage = 500;
+
+std::string VersionTag(int64_t version) {
+  std::string tag = "\"";
+  tag += std::to_string(version);
+  tag += '"';
+  return tag;
+}
+
+void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<Millis>& t) {
+  w.Key(key);
+  t ? w.String(FormatIso8601(*t)) : w.Null();
+}
+
+// A campaign as served: its definition, state, audience and stats. Until the dispatcher runs
+// (the next slice of issue 18) nothing is sent: every queued message is pending.
+std::string CampaignJson(const Campaign& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id").String(c.id);
+  w.Key("name").String(c.name);
+  w.Key("segmentId").String(c.segment_id);
+  w.Key("message").String(c.message);
+  w.Key("channel").String(c.channel);
+  w.Key("status").String(CampaignStateName(c.state));
+  OptionalTime(w, "scheduledAt", c.scheduled_at);
+  OptionalTime(w, "launchedAt", c.launched_at);
+  w.Key("launchTrigger");
+  c.launch_trigger.empty() ? w.Null() : w.String(c.launch_trigger);
+  OptionalTime(w, "completedAt", c.finished_at);
+  w.Key("reason");
+  c.reason.empty() ? w.Null() : w.String(c.reason);
+  w.Key("stats");
+  if (c.audience) {
+    const CampaignAudience& a = *c.audience;
+    w.BeginObject();
+    w.Key("totalAudience").Int(a.size);
+    w.Key("excluded").BeginObject();
+    for (size_t i = 0; i < kExclusionCount; ++i) {
+      w.Key(ExclusionName(static_cast<Exclusion>(i))).Int(a.excluded[i]);
+    }
+    w.EndObject();
+    w.Key("queued").Int(a.queued);
+    w.Key("sent").Int(0);
+    w.Key("delivered").Int(0);
+    w.Key("failed").Int(0);
+    w.Key("pending").Int(a.queued);
+    w.Key("deliveryRate").Null();
+    w.Key("audiencePositions").BeginArray();
+    for (int64_t p : a.positions) w.Int(p);
+    w.EndArray();
+    w.EndObject();
+  } else {
+    w.Null();  // not launched, or its audience not resolved yet
+  }
+  w.Key("createdBy").String(c.created_by);
+  w.Key("createdAt").String(FormatIso8601(c.created_at));
+  w.Key("updatedAt").String(FormatIso8601(c.updated_at));
+  w.Key("version").Int(c.version);
+  w.EndObject();
+  return w.Take();
+}
+
+void WriteMessage(JsonWriter& w, const CampaignMessage& m) {
+  w.BeginObject();
+  w.Key("id").String(m.id);
+  w.Key("campaignId").String(m.campaign_id);
+  w.Key("customerId").String(m.customer_id);
+  w.Key("channel").String(m.channel);
+  w.Key("to").String(m.to);
+  w.Key("text").String(m.text);
+  w.Key("status").String("PENDING");
+  w.Key("queuedAt").String(FormatIso8601(m.queued_at));
+  w.EndObject();
+}
+
+void AnswerCampaignCommand(RouteContext& ctx, std::string_view type, HttpResponder& r,
+                           const Result<CampaignOutcome>& out, std::string_view message) {
+  ctx.metrics.Command(type, out.has_value());
+  if (!out) return SendError(r, out.error());
+  Headers headers{{"ETag", VersionTag(out->campaign.version)}};
+  std::string meta = "{}";
+  if (out->position) {
+    ctx.metrics.EventsAppended(out->position->topic,
+                               out->position->last_offset - out->position->first_offset + 1);
+    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
+                                                std::to_string(out->position->last_offset));
+    meta = "{\"position\":" + PositionJson(*out->position) + "}";
+  }
+  r.Send(out->created ? 201 : 200, SuccessBody(message, CampaignJson(out->campaign), meta),
+         headers);
+}
+
+// Reads a {"reason"} body of a cancel (optional).
+Result<std::string> ReasonOf(const HttpRequest& req) {
+  if (req.body.empty()) return std::string();
+  auto doc = json::Parse(req.body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  simdjson::dom::object obj;
+  if (doc->get(obj)) return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  std::string reason;
+  std::vector<FieldError> errors;
+  for (auto [key, value] : obj) {
+    std::string_view text;
+    if (key != "reason") {
+      errors.push_back({std::string(key), "Unknown field"});
+    } else if (value.get(text) || text.size() > 500) {
+      errors.push_back({"reason", "Must be a string of at most 500 bytes"});
+    } else {
+      reason = std::string(text);
+    }
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return reason;
+}
+
+std::optional<CampaignState> StateParam(const std::string& v) {
+  for (int s = 0; s <= static_cast<int>(CampaignState::kCancelled); ++s) {
+    const auto state = static_cast<CampaignState>(s);
+    if (v == CampaignStateName(state)) return state;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
+  auto refuse_if_unable = [&ctx](HttpResponder& r) {
+    if (ctx.draining) {
+      SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+      return true;
+    }
+    if (!ctx.campaigns) {
+      SendError(r, Error::Unavailable("Campaigns are not available"));
+      return true;
+    }
+    return false;
+  };
+
+  server.AddRoute(
+      "POST", "/api/v1/campaigns", [&ctx, refuse_if_unable](HttpRequest& req, HttpResponder r) {
+        if (refuse_if_unable(r)) return;
+        auto refuse = [&](const Error& e) {
+          ctx.metrics.Command("CreateCampaign", false);
+          SendError(r, e);
+        };
+        auto input = ParseCampaignInput(req.body, ctx.clock.NowMillis());
+        if (!input) return refuse(input.error());
+        auto meta = MetaFor(req);
+        if (!meta) return refuse(meta.error());
+        ctx.campaigns->Create(
+            std::move(*input), std::move(*meta), [&ctx, r](Result<CampaignOutcome> out) mutable {
+              AnswerCampaignCommand(ctx, "CreateCampaign", r, out, "Campaign created");
+            });
+      });
+
+  server.AddRoute("PATCH", "/api/v1/campaigns/:id",
+                  [&ctx, refuse_if_unable](HttpRequest& req, HttpResponder r) {
+                    if (refuse_if_unable(r)) return;
+                    auto refuse = [&](const Error& e) {
+                      ctx.metrics.Command("EditCampaign", false);
+                      SendError(r, e);
+                    };
+                    auto edit = ParseCampaignEdit(req.body);
+                    if (!edit) return refuse(edit.error());
+                    auto expected = ExpectedVersion(req);
+                    if (!expected) return refuse(expected.error());
+                    auto meta = MetaFor(req);
+                    if (!meta) return refuse(meta.error());
+                    ctx.campaigns->Edit(
+                        req.params["id"], std::move(*edit), *expected, std::move(*meta),
+                        [&ctx, r](Result<CampaignOutcome> out) mutable {
+                          AnswerCampaignCommand(
+                              ctx, "EditCampaign", r, out,
+                              out && out->position ? "Campaign edited" : "Campaign unchanged");
+                        });
+                  });
+
+  server.AddRoute("POST", "/api/v1/campaigns/:id/schedule",
+                  [&ctx, refuse_if_unable](HttpRequest& req, HttpResponder r) {
+                    if (refuse_if_unable(r)) return;
+                    auto refuse = [&](const Error& e) {
+                      ctx.metrics.Command("ScheduleCampaign", false);
+                      SendError(r, e);
+                    };
+                    auto at = ParseScheduleInput(req.body, ctx.clock.NowMillis());
+                    if (!at) return refuse(at.error());
+                    auto expected = ExpectedVersion(req);
+                    if (!expected) return refuse(expected.error());
+                    auto meta = MetaFor(req);
+                    if (!meta) return refuse(meta.error());
+                    ctx.campaigns->Schedule(req.params["id"], *at, *expected, std::move(*meta),
+                                            [&ctx, r](Result<CampaignOutcome> out) mutable {
+                                              AnswerCampaignCommand(ctx, "ScheduleCampaign", r, out,
+                                                                    "Campaign scheduled");
+                                            });
+                  });
+
+  auto launch = [&ctx, refuse_if_unable](HttpRequest& req, HttpResponder r) {
+    if (refuse_if_unable(r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("LaunchCampaign", false);
+      SendError(r, e);
+    };
+    auto expected = ExpectedVersion(req);
+    if (!expected) return refuse(expected.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    ctx.campaigns->Launch(req.params["id"], "manual", *expected, std::move(*meta),
+                          [&ctx, r](Result<CampaignOutcome> out) mutable {
+                            AnswerCampaignCommand(ctx, "LaunchCampaign", r, out,
+                                                  "Campaign launched");
+                          });
+  };
+  server.AddRoute("POST", "/api/v1/campaigns/:id/launch", launch);
+  server.AddRoute("POST", "/api/v1/campaigns/:id/execute", launch);  // seed 002
+
+  struct Move {
+    const char* path;
+    const char* type;
+    CampaignState to;
+    const char* message;
+  };
+  static constexpr Move kMoves[] = {
+      {"/api/v1/campaigns/:id/pause", "PauseCampaign", CampaignState::kPaused, "Campaign paused"},
+      {"/api/v1/campaigns/:id/resume", "ResumeCampaign", CampaignState::kRunning,
+       "Campaign resumed"},
+      {"/api/v1/campaigns/:id/cancel", "CancelCampaign", CampaignState::kCancelled,
+       "Campaign cancelled"},
+  };
+  for (const Move& move : kMoves) {
+    server.AddRoute(
+        "POST", move.path, [&ctx, refuse_if_unable, move](HttpRequest& req, HttpResponder r) {
+          if (refuse_if_unable(r)) return;
+          auto refuse = [&](const Error& e) {
+            ctx.metrics.Command(move.type, false);
+            SendError(r, e);
+          };
+          auto reason = move.to == CampaignState::kCancelled ? ReasonOf(req) : std::string();
+          if (!reason) return refuse(reason.error());
+          auto expected = ExpectedVersion(req);
+          if (!expected) return refuse(expected.error());
+          auto meta = MetaFor(req);
+          if (!meta) return refuse(meta.error());
+          ctx.campaigns->Move(req.params["id"], move.to, std::move(*reason), *expected,
+                              std::move(*meta),
+                              [&ctx, r, move](Result<CampaignOutcome> out) mutable {
+                                AnswerCampaignCommand(ctx, move.type, r, out, move.message);
+                              });
+        });
+  }
+
+  auto list = [&ctx](HttpRequest& req, HttpResponder r) {
+    int page = 1, limit = 20;
+    std::vector<FieldError> errors;
+    ReadPaging(req, page, limit, errors);
+    std::optional<CampaignState> state;
+    if (const std::string* v = QueryParam(req, "status")) {
+      state = StateParam(*v);
+      if (!state) {
+        errors.push_back({"status",
+                          "Must be one of Draft, Scheduled, Running, Paused, Sent, Failed, "
+                          "Cancelled"});
+      }
+    }
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
+    AwaitPosition(
+        req, ctx, r,
+        [page, limit, state](HttpRequest&, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          int64_t total = 0;
+          auto campaigns = QueryCampaigns(*rm.store, state, static_cast<size_t>(page - 1) * limit,
+                                          static_cast<size_t>(limit), total);
+          if (!campaigns) return SendError(r, campaigns.error());
+          std::vector<std::string> items;
+          items.reserve(campaigns->size());
+          for (const Campaign& c : *campaigns) items.push_back(CampaignJson(c));
+          r.Send(200,
+                 SuccessBody("Campaigns retrieved", JsonArray(items), PageMeta(total, page, limit)),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        },
+        kCampaignsTopic);
+  };
+  server.AddRoute("GET", "/api/v1/campaigns", list);
+  server.AddRoute("GET", "/api/v1/campaigns/history", list);  // seed 003
+
+  // A campaign with its segment and a page of its communication log.
+  server.AddRoute("GET", "/api/v1/campaigns/:id", [&ctx](HttpRequest& req, HttpResponder r) {
+    std::vector<FieldError> errors;
+    int limit = 50;
+    if (const std::string* v = QueryParam(req, "limit")) {
+      try {
+        size_t used = 0;
+        limit = std::stoi(*v, &used);
+        if (used != v->size() || limit < 1 || limit > kMaxMessagesPage) throw 0;
+      } catch (...) {
+        errors.push_back({"limit", "Must be a whole number from 1 to 500"});
+      }
+    }
+    std::string cursor;
+    if (const std::string* v = QueryParam(req, "cursor")) cursor = *v;
+    if (const std::string* v = QueryParam(req, "status"); v && *v != "PENDING") {
+      errors.push_back(
+          {"status", "Must be PENDING: messages are not sent yet (the dispatcher comes next)"});
+    }
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
+    AwaitPosition(
+        req, ctx, r,
+        [limit, cursor](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          const std::string& id = req.params["id"];
+          auto campaign = QueryCampaign(*rm.store, id);
+          if (!campaign) return SendError(r, campaign.error());
+          if (!*campaign) return SendError(r, Error::NotFound("Campaign " + id + " not found"));
+          auto segment = QuerySegment(*rm.store, (*campaign)->segment_id);
+          if (!segment) return SendError(r, segment.error());
+          auto messages = QueryCampaignMessages(*rm.store, id, cursor, static_cast<size_t>(limit));
+          if (!messages) return SendError(r, messages.error());
+          const std::string doc = CampaignJson(**campaign);
+          JsonWriter w;
+          w.BeginObject();
+          w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
+          w.Key("segment");
+          if (*segment) {
+            w.BeginObject()
+                .Key("id")
+                .String((*segment)->id)
+                .Key("name")
+                .String((*segment)->name)
+                .EndObject();
+          } else {
+            w.Null();
+          }
+          w.Key("communications").BeginArray();
+          for (const auto& m : *messages) WriteMessage(w, m);
+          w.EndArray();
+          w.EndObject();
+          JsonWriter meta;
+          meta.BeginObject().Key("nextCursor");
+          if (messages->size() == static_cast<size_t>(limit)) {
+            meta.String(messages->back().customer_id);
+          } else {
+            meta.Null();
+          }
+          meta.EndObject();
+          Headers headers{{"ETag", VersionTag((*campaign)->version)}};
+          if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+          r.Send(200, SuccessBody("Campaign retrieved", w.str(), meta.str()), headers);
+        },
+        kCampaignsTopic);
+  });
+
+  server.AddRoute(
+      "GET", "/api/v1/customers/:id/communications", [&ctx](HttpRequest& req, HttpResponder r) {
+        AwaitPosition(req, ctx, r, [](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
+          const std::string& id = req.params["id"];
+          auto doc = QueryCustomer(*rm.store, id);
+          if (!doc) return SendError(r, doc.error());
+          if (auto st =
+                  CheckCustomerScope(req, "customers", "read", id,
+                                     *doc ? std::optional<std::string_view>(**doc) : std::nullopt);
+              !st) {
+            return SendError(r, st.error());
+          }
+          if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
+          auto messages = QueryCustomerMessages(*rm.store, id, 100);
+          if (!messages) return SendError(r, messages.error());
+          JsonWriter w;
+          w.BeginArray();
+          for (const auto& m : *messages) WriteMessage(w, m);
+          w.EndArray();
+          r.Send(200, SuccessBody("Customer communications retrieved", w.str()));
+        });
+      });
+}
+
+}  // namespace keel

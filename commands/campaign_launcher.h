@@ -1,0 +1,75 @@
+// CampaignLauncher: the process manager between a launch and its audience. It
+// - launches each Scheduled campaign whose time has come (CampaignService::Launch with the
+//   "schedule" trigger: the state machine makes that at most once, across restarts);
+// - asks the customers stream for the audience of each launched campaign whose audience is not
+//   frozen yet (MarkerPublisher::RequestAudience: once per campaign and process; a repeat after
+//   a restart changes nothing, since each partition resolves a campaign once);
+// - freezes the audience (CampaignService::FreezeAudience) once every partition has resolved
+//   it, as `audience_of` reads it from the read side.
+//
+// Thread-safety: Start/Stop from one thread; Changed and RunOnce from any (RunOnce is not
+// reentrant: tests call it with the thread stopped).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "commands/campaign_service.h"
+#include "commands/marker_publisher.h"
+#include "domain/campaign.h"
+#include "domain/error.h"
+#include "domain/time.h"
+
+namespace keel {
+
+class CampaignLauncher final {
+ public:
+  struct Options {
+    // Between two passes when nothing wakes it: how late a scheduled launch may be, and how
+    // soon a resolved audience is frozen.
+    std::chrono::milliseconds poll_interval{1000};
+  };
+  // The campaign's audience once every partition has resolved it; nullopt until then.
+  using AudienceOf =
+      std::function<Result<std::optional<CampaignAudience>>(const std::string& campaign_id)>;
+
+  CampaignLauncher(CampaignService& campaigns, MarkerPublisher& markers, Clock& clock,
+                   Options options, AudienceOf audience_of);
+  ~CampaignLauncher();  // Stop()s
+  CampaignLauncher(const CampaignLauncher&) = delete;
+  CampaignLauncher& operator=(const CampaignLauncher&) = delete;
+
+  void Start();
+  void Stop();
+  // A campaign changed: the thread makes a pass soon.
+  void Changed();
+  // One pass over every campaign; the first failure is returned (the others still ran).
+  Status RunOnce();
+
+ private:
+  // Runs a command and waits for its answer.
+  Result<CampaignOutcome> Await(const std::function<void(CampaignService::Done)>& command);
+  CommandMeta SystemMeta(std::string_view actor) const;
+  void Loop();
+
+  CampaignService& campaigns_;
+  MarkerPublisher& markers_;
+  Clock& clock_;
+  const Options options_;
+  const AudienceOf audience_of_;
+  std::set<std::string> requested_;  // RunOnce's: campaigns whose audience was asked for
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool changed_ = false;  // guarded by mu_
+  bool stop_ = false;     // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace keel

@@ -1,0 +1,444 @@
+#include "domain/campaign.h"
+
+#include <algorithm>
+
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "domain/message_template.h"
+#include "domain/text.h"
+
+namespace keel {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+namespace {
+
+constexpr std::string_view kStateNames[] = {"Draft", "Scheduled", "Running",  "Paused",
+                                            "Sent",  "Failed",    "Cancelled"};
+constexpr std::string_view kExclusionNames[] = {"inactive", "noAddress", "unsubscribed",
+                                                "frequencyCap"};
+constexpr size_t kMaxIdLength = 64;
+
+Result<simdjson::dom::object> BodyObject(std::string_view body) {
+  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != element_type::OBJECT) {
+    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  }
+  return doc->get_object().value_unsafe();
+}
+
+std::optional<std::string> ReadName(element v, std::vector<FieldError>& errors) {
+  if (v.type() != element_type::STRING) {
+    errors.push_back({"name", "Expected a string, got " + std::string(json::TypeName(v))});
+    return std::nullopt;
+  }
+  const std::string_view s = TrimSpace(v.get_string().value_unsafe());
+  const size_t len = Utf8Length(s);
+  if (len < 1 || len > kMaxCampaignNameLength) {
+    errors.push_back({"name", "Must be 1 to 100 characters"});
+    return std::nullopt;
+  }
+  if (std::any_of(s.begin(), s.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    errors.push_back({"name", "Must not contain control characters"});
+    return std::nullopt;
+  }
+  return std::string(s);
+}
+
+std::optional<std::string> ReadSegmentId(element v, std::vector<FieldError>& errors) {
+  std::string_view s;
+  if (v.get(s) || s.empty() || s.size() > kMaxIdLength ||
+      std::any_of(s.begin(), s.end(), [](char c) {
+        return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_');
+      })) {
+    errors.push_back({"segmentId", "Must be a segment's id"});
+    return std::nullopt;
+  }
+  return std::string(s);
+}
+
+// The template's source, checked by the template language.
+std::optional<std::string> ReadMessage(element v, std::vector<FieldError>& errors) {
+  if (v.type() != element_type::STRING) {
+    errors.push_back({"message", "Expected a string, got " + std::string(json::TypeName(v))});
+    return std::nullopt;
+  }
+  const std::string_view s = v.get_string().value_unsafe();
+  auto parsed = MessageTemplate::Parse(s, "message", kMaxCampaignMessageLength);
+  if (!parsed) {
+    const Error& e = parsed.error();
+    if (e.field_errors.empty()) errors.push_back({"message", e.message});
+    errors.insert(errors.end(), e.field_errors.begin(), e.field_errors.end());
+    return std::nullopt;
+  }
+  return std::string(s);
+}
+
+std::optional<Millis> ReadFutureTime(element v, std::string_view field, Millis now,
+                                     std::vector<FieldError>& errors) {
+  std::string_view s;
+  std::optional<Millis> t;
+  if (!v.get(s)) t = ParseIso8601(s);
+  if (!t) {
+    errors.push_back({std::string(field), "Must be an ISO-8601 time with a zone"});
+    return std::nullopt;
+  }
+  if (*t <= now) {
+    errors.push_back({std::string(field), "Must be in the future"});
+    return std::nullopt;
+  }
+  return t;
+}
+
+void ReadChannel(element v, std::vector<FieldError>& errors) {
+  std::string_view s;
+  if (v.get(s) || s != "email") errors.push_back({"channel", "Must be \"email\""});
+}
+
+// An object's members; kDataLoss for a payload that is not one.
+Result<simdjson::dom::object> PayloadObject(const EventEnvelope& event) {
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  simdjson::dom::object obj;
+  if (doc->get(obj)) return Fail(Error::DataLoss(event.type + " payload is not an object"));
+  return obj;
+}
+
+Error Malformed(const EventEnvelope& event) {
+  return Error::DataLoss(event.type + " for campaign " + event.aggregate_id + " is malformed");
+}
+
+// Reads name, segmentId and message from a creation or an edit.
+Status ReadDefinition(const EventEnvelope& event, Campaign& c) {
+  auto obj = PayloadObject(event);
+  if (!obj) return Fail(obj.error());
+  std::string_view name, segment, message;
+  if (obj->at_key("name").get(name) || obj->at_key("segmentId").get(segment) ||
+      obj->at_key("message").get(message)) {
+    return Fail(Malformed(event));
+  }
+  c.name = std::string(name);
+  c.segment_id = std::string(segment);
+  c.message = std::string(message);
+  return {};
+}
+
+Result<CampaignAudience> ReadAudience(const EventEnvelope& event) {
+  auto obj = PayloadObject(event);
+  if (!obj) return Fail(obj.error());
+  CampaignAudience a;
+  simdjson::dom::object excluded;
+  simdjson::dom::array positions;
+  if (obj->at_key("audienceSize").get(a.size) || obj->at_key("queued").get(a.queued) ||
+      obj->at_key("excluded").get(excluded) || obj->at_key("positions").get(positions)) {
+    return Fail(Malformed(event));
+  }
+  for (size_t i = 0; i < kExclusionCount; ++i) {
+    if (excluded.at_key(kExclusionNames[i]).get(a.excluded[i])) return Fail(Malformed(event));
+  }
+  for (element p : positions) {
+    int64_t offset = 0;
+    if (p.get(offset)) return Fail(Malformed(event));
+    a.positions.push_back(offset);
+  }
+  return a;
+}
+
+std::string ReasonOf(const EventEnvelope& event) {
+  auto obj = PayloadObject(event);
+  std::string_view reason;
+  if (!obj || obj->at_key("reason").get(reason)) return {};
+  return std::string(reason);
+}
+
+// The state an event moves a campaign to (the edits and the audience keep it).
+std::optional<CampaignState> TargetOf(std::string_view type, CampaignState current) {
+  if (type == kCampaignEdited || type == kCampaignAudienceFrozen) return current;
+  if (type == kCampaignScheduled) return CampaignState::kScheduled;
+  if (type == kCampaignLaunched || type == kCampaignResumed) return CampaignState::kRunning;
+  if (type == kCampaignPaused) return CampaignState::kPaused;
+  if (type == kCampaignCancelled) return CampaignState::kCancelled;
+  if (type == kCampaignCompleted) return CampaignState::kSent;
+  if (type == kCampaignFailed) return CampaignState::kFailed;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view CampaignStateName(CampaignState state) {
+  return kStateNames[static_cast<size_t>(state)];
+}
+
+std::string_view ExclusionName(Exclusion reason) {
+  return kExclusionNames[static_cast<size_t>(reason)];
+}
+
+Result<CampaignInput> ParseCampaignInput(std::string_view body, Millis now) {
+  auto obj = BodyObject(body);
+  if (!obj) return Fail(obj.error());
+  std::vector<FieldError> errors;
+  std::optional<std::string> name, segment, message;
+  bool name_seen = false, segment_seen = false, message_seen = false;
+  CampaignInput input;
+  for (auto [key, value] : *obj) {
+    if (key == "name") {
+      name_seen = true;
+      name = ReadName(value, errors);
+    } else if (key == "segmentId") {
+      segment_seen = true;
+      segment = ReadSegmentId(value, errors);
+    } else if (key == "message") {
+      message_seen = true;
+      message = ReadMessage(value, errors);
+    } else if (key == "channel") {
+      ReadChannel(value, errors);
+    } else if (key == "scheduledAt") {
+      if (value.type() != element_type::NULL_VALUE) {
+        input.scheduled_at = ReadFutureTime(value, "scheduledAt", now, errors);
+      }
+    } else if (key == "launch") {
+      if (value.get(input.launch)) errors.push_back({"launch", "Must be true or false"});
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!name_seen) errors.push_back({"name", "Is required"});
+  if (!segment_seen) errors.push_back({"segmentId", "Is required"});
+  if (!message_seen) errors.push_back({"message", "Is required"});
+  if (input.launch && input.scheduled_at) {
+    errors.push_back({"launch", "A campaign is launched now or scheduled, not both"});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  input.name = std::move(*name);
+  input.segment_id = std::move(*segment);
+  input.message = std::move(*message);
+  return input;
+}
+
+Result<CampaignEdit> ParseCampaignEdit(std::string_view body) {
+  auto obj = BodyObject(body);
+  if (!obj) return Fail(obj.error());
+  std::vector<FieldError> errors;
+  CampaignEdit edit;
+  for (auto [key, value] : *obj) {
+    if (key == "name") {
+      edit.name = ReadName(value, errors);
+    } else if (key == "segmentId") {
+      edit.segment_id = ReadSegmentId(value, errors);
+    } else if (key == "message") {
+      edit.message = ReadMessage(value, errors);
+    } else if (key == "channel") {
+      ReadChannel(value, errors);
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return edit;
+}
+
+Result<Millis> ParseScheduleInput(std::string_view body, Millis now) {
+  auto obj = BodyObject(body);
+  if (!obj) return Fail(obj.error());
+  std::vector<FieldError> errors;
+  std::optional<Millis> at;
+  bool seen = false;
+  for (auto [key, value] : *obj) {
+    if (key == "scheduledAt") {
+      seen = true;
+      at = ReadFutureTime(value, "scheduledAt", now, errors);
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!seen) errors.push_back({"scheduledAt", "Is required"});
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return *at;
+}
+
+Result<CampaignPreviewInput> ParseCampaignPreviewInput(std::string_view body) {
+  auto obj = BodyObject(body);
+  if (!obj) return Fail(obj.error());
+  std::vector<FieldError> errors;
+  std::optional<std::string> segment, message;
+  bool segment_seen = false, message_seen = false;
+  for (auto [key, value] : *obj) {
+    if (key == "segmentId") {
+      segment_seen = true;
+      segment = ReadSegmentId(value, errors);
+    } else if (key == "message") {
+      message_seen = true;
+      message = ReadMessage(value, errors);
+    } else if (key == "channel") {
+      ReadChannel(value, errors);
+    } else {
+      errors.push_back({std::string(key), "Unknown field"});
+    }
+  }
+  if (!segment_seen) errors.push_back({"segmentId", "Is required"});
+  if (!message_seen) errors.push_back({"message", "Is required"});
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return CampaignPreviewInput{std::move(*segment), std::move(*message)};
+}
+
+std::string EncodeCampaignCreated(const CampaignInput& input) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name").String(input.name);
+  w.Key("segmentId").String(input.segment_id);
+  w.Key("message").String(input.message);
+  w.Key("channel").String("email");
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeCampaignEdited(const Campaign& edited) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name").String(edited.name);
+  w.Key("segmentId").String(edited.segment_id);
+  w.Key("message").String(edited.message);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeCampaignScheduled(Millis at) {
+  JsonWriter w;
+  w.BeginObject().Key("scheduledAt").String(FormatIso8601(at)).EndObject();
+  return w.Take();
+}
+
+std::string EncodeCampaignLaunched(const Campaign& c, std::string_view trigger) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("trigger").String(trigger);
+  w.Key("segmentId").String(c.segment_id);
+  w.Key("message").String(c.message);
+  w.Key("channel").String(c.channel);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeCampaignAudience(const CampaignAudience& a) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("audienceSize").Int(a.size);
+  w.Key("queued").Int(a.queued);
+  w.Key("excluded").BeginObject();
+  for (size_t i = 0; i < kExclusionCount; ++i) w.Key(kExclusionNames[i]).Int(a.excluded[i]);
+  w.EndObject();
+  w.Key("positions").BeginArray();
+  for (int64_t p : a.positions) w.Int(p);
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeCampaignReason(std::string_view reason) {
+  JsonWriter w;
+  w.BeginObject().Key("reason").String(reason).EndObject();
+  return w.Take();
+}
+
+bool CampaignMayMove(CampaignState from, CampaignState to) {
+  using S = CampaignState;
+  switch (from) {
+    case S::kDraft:
+      return to == S::kScheduled || to == S::kRunning || to == S::kCancelled;
+    case S::kScheduled:
+      return to == S::kScheduled || to == S::kRunning || to == S::kCancelled;
+    case S::kRunning:
+      return to == S::kPaused || to == S::kSent || to == S::kFailed || to == S::kCancelled;
+    case S::kPaused:
+      return to == S::kRunning || to == S::kCancelled || to == S::kFailed;
+    case S::kSent:
+    case S::kFailed:
+    case S::kCancelled:
+      return false;
+  }
+  return false;
+}
+
+Error IllegalCampaignMove(const Campaign& c, CampaignState to) {
+  std::string message = "Campaign ";
+  message += c.id;
+  message += " is ";
+  message += CampaignStateName(c.state);
+  message += "; it cannot become ";
+  message += CampaignStateName(to);
+  return Error::FailedPrecondition(std::move(message));
+}
+
+Status ApplyCampaignEvent(Campaign& c, const EventEnvelope& event) {
+  if (auto st = CheckNextVersion(event, c.version); !st) return st;
+  if (event.type == kCampaignCreated) {
+    if (c.version != 0) {
+      return Fail(Error::DataLoss("CampaignCreated for existing campaign " + event.aggregate_id));
+    }
+    if (auto st = ReadDefinition(event, c); !st) return st;
+    c.id = event.aggregate_id;
+    c.state = CampaignState::kDraft;
+    c.created_by = event.actor;
+    c.created_at = event.occurred_at;
+  } else {
+    if (c.version == 0) {
+      return Fail(Error::DataLoss(event.type + " for unknown campaign " + event.aggregate_id));
+    }
+    auto to = TargetOf(event.type, c.state);
+    if (!to) return Fail(Error::DataLoss("Not a campaign event: " + event.type));
+    const bool same_state_event =
+        event.type == kCampaignEdited || event.type == kCampaignAudienceFrozen;
+    if (!same_state_event && !CampaignMayMove(c.state, *to)) {
+      return Fail(Error::DataLoss(IllegalCampaignMove(c, *to).message));
+    }
+    if (event.type == kCampaignEdited) {
+      if (c.state != CampaignState::kDraft) {
+        return Fail(Error::DataLoss("CampaignEdited for a campaign that is not a Draft: " + c.id));
+      }
+      if (auto st = ReadDefinition(event, c); !st) return st;
+    } else if (event.type == kCampaignScheduled) {
+      auto obj = PayloadObject(event);
+      if (!obj) return Fail(obj.error());
+      std::string_view at;
+      std::optional<Millis> t;
+      if (!obj->at_key("scheduledAt").get(at)) t = ParseIso8601(at);
+      if (!t) return Fail(Malformed(event));
+      c.scheduled_at = *t;
+    } else if (event.type == kCampaignLaunched) {
+      auto obj = PayloadObject(event);
+      if (!obj) return Fail(obj.error());
+      std::string_view trigger;
+      if (obj->at_key("trigger").get(trigger)) return Fail(Malformed(event));
+      c.launch_trigger = std::string(trigger);
+      c.launched_at = event.occurred_at;
+    } else if (event.type == kCampaignAudienceFrozen) {
+      if (c.audience || (c.state != CampaignState::kRunning && c.state != CampaignState::kPaused)) {
+        return Fail(Error::DataLoss("CampaignAudienceFrozen twice or out of order: " + c.id));
+      }
+      auto audience = ReadAudience(event);
+      if (!audience) return Fail(audience.error());
+      c.audience = std::move(*audience);
+    } else if (event.type == kCampaignCompleted) {
+      if (!c.audience) {
+        return Fail(Error::DataLoss("CampaignCompleted before its audience: " + c.id));
+      }
+    }
+    if (event.type == kCampaignCancelled || event.type == kCampaignFailed) {
+      c.reason = ReasonOf(event);
+    }
+    if (*to == CampaignState::kSent || *to == CampaignState::kFailed ||
+        *to == CampaignState::kCancelled) {
+      c.finished_at = event.occurred_at;
+    }
+    c.state = *to;
+  }
+  c.updated_at = event.occurred_at;
+  c.version = event.aggregate_version;
+  return {};
+}
+
+}  // namespace keel

@@ -1,0 +1,137 @@
+// The campaign aggregate (seed 000's model and state machine): a message template sent to a
+// segment's audience through the messaging vendor. Its events, the validation of input, the
+// state machine and the one fold that the write side and the projector use. Pure; value types.
+//
+// States: Draft → Scheduled → Running ⇄ Paused → Sent | Failed | Cancelled. A launch (by hand,
+// or by the scheduler once its time has come) makes a campaign Running; its audience is then
+// frozen once, at the log positions where the customers stream was told of the launch
+// (CampaignAudienceFrozen: the size, the exclusions by reason and those positions).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/error.h"
+#include "domain/event.h"
+#include "domain/time.h"
+
+namespace keel {
+
+inline constexpr std::string_view kCampaignAggregate = "campaign";
+// {name, segmentId, message, channel}: a new campaign, a Draft.
+inline constexpr std::string_view kCampaignCreated = "CampaignCreated";
+// {name, segmentId, message}: a Draft's new definition.
+inline constexpr std::string_view kCampaignEdited = "CampaignEdited";
+// {scheduledAt}: to be launched then (a Draft, or a Scheduled one moved).
+inline constexpr std::string_view kCampaignScheduled = "CampaignScheduled";
+// {trigger ("manual" | "schedule"), segmentId, message, channel}: Running; the audience is
+// resolved next.
+inline constexpr std::string_view kCampaignLaunched = "CampaignLaunched";
+// {audienceSize, queued, excluded {inactive, noAddress, unsubscribed, frequencyCap},
+//  positions [offset per partition of the customers stream]}.
+inline constexpr std::string_view kCampaignAudienceFrozen = "CampaignAudienceFrozen";
+inline constexpr std::string_view kCampaignPaused = "CampaignPaused";    // {}
+inline constexpr std::string_view kCampaignResumed = "CampaignResumed";  // {}
+// {reason}: no more messages leave; those sent keep their receipts.
+inline constexpr std::string_view kCampaignCancelled = "CampaignCancelled";
+// {}: every recipient has reached a terminal state.
+inline constexpr std::string_view kCampaignCompleted = "CampaignCompleted";
+// {reason}: the vendor stayed unreachable past the retry budget, or the audience could not be
+// resolved.
+inline constexpr std::string_view kCampaignFailed = "CampaignFailed";
+
+inline constexpr size_t kMaxCampaignNameLength = 100;      // code points, after trimming
+inline constexpr size_t kMaxCampaignMessageLength = 1000;  // code points of the template
+
+enum class CampaignState { kDraft, kScheduled, kRunning, kPaused, kSent, kFailed, kCancelled };
+// "Draft", "Scheduled", … as served and named in errors.
+std::string_view CampaignStateName(CampaignState state);
+
+// Why members of the segment get no message.
+enum class Exclusion { kInactive, kNoAddress, kUnsubscribed, kFrequencyCap };
+inline constexpr size_t kExclusionCount = 4;
+std::string_view ExclusionName(Exclusion reason);  // "inactive", "noAddress", …
+
+// Who the launch reached: counted once the customers stream has folded the launch everywhere.
+struct CampaignAudience {
+  int64_t size = 0;    // members of the segment at the launch positions
+  int64_t queued = 0;  // of them, those who get a message
+  std::array<int64_t, kExclusionCount> excluded{};
+  std::vector<int64_t> positions;  // per partition of the customers stream
+
+  bool operator==(const CampaignAudience&) const = default;
+};
+
+struct Campaign {
+  std::string id;
+  std::string name;
+  std::string segment_id;
+  std::string message;  // the template's source (message_template.h)
+  std::string channel = "email";
+  CampaignState state = CampaignState::kDraft;
+  std::optional<Millis> scheduled_at;
+  std::optional<Millis> launched_at;
+  std::string launch_trigger;  // "manual" | "schedule", once launched
+  std::optional<CampaignAudience> audience;
+  std::optional<Millis> finished_at;  // Sent, Failed or Cancelled
+  std::string reason;                 // why it failed or was cancelled
+  std::string created_by;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  int64_t version = 0;  // 0: does not exist
+
+  bool operator==(const Campaign&) const = default;
+};
+
+// A new campaign's body: {name, segmentId, message, channel?, scheduledAt?, launch?}.
+struct CampaignInput {
+  std::string name;
+  std::string segment_id;
+  std::string message;
+  std::optional<Millis> scheduled_at;
+  bool launch = false;
+};
+// A Draft's edit (PATCH): the fields present.
+struct CampaignEdit {
+  std::optional<std::string> name;
+  std::optional<std::string> segment_id;
+  std::optional<std::string> message;
+};
+
+// Validate a request body, listing every violation with its field (kInvalidArgument): name
+// 1–100 code points, a segment id, a message template (message_template.h), the only channel
+// "email", scheduledAt an ISO-8601 time after `now` (and not with launch: true).
+Result<CampaignInput> ParseCampaignInput(std::string_view body, Millis now);
+Result<CampaignEdit> ParseCampaignEdit(std::string_view body);
+// {scheduledAt}: a time after `now`.
+Result<Millis> ParseScheduleInput(std::string_view body, Millis now);
+
+// POST /campaigns/preview: {segmentId, message}.
+struct CampaignPreviewInput {
+  std::string segment_id;
+  std::string message;
+};
+Result<CampaignPreviewInput> ParseCampaignPreviewInput(std::string_view body);
+
+// The payloads.
+std::string EncodeCampaignCreated(const CampaignInput& input);
+std::string EncodeCampaignEdited(const Campaign& edited);
+std::string EncodeCampaignScheduled(Millis at);
+std::string EncodeCampaignLaunched(const Campaign& campaign, std::string_view trigger);
+std::string EncodeCampaignAudience(const CampaignAudience& audience);
+std::string EncodeCampaignReason(std::string_view reason);
+
+// Whether the state machine lets a campaign in `from` go to `to`.
+bool CampaignMayMove(CampaignState from, CampaignState to);
+// The refusal of a move the state machine does not allow (kFailedPrecondition, naming both).
+Error IllegalCampaignMove(const Campaign& campaign, CampaignState to);
+
+// The fold. kDataLoss when the payload is bad, the version does not follow or the move is not
+// one the state machine allows.
+Status ApplyCampaignEvent(Campaign& campaign, const EventEnvelope& event);
+
+}  // namespace keel

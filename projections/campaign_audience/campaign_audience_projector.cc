@@ -1,0 +1,251 @@
+#include "projections/campaign_audience/campaign_audience_projector.h"
+
+#include "domain/message_template.h"
+#include "domain/partition_markers.h"
+#include "projections/binary.h"
+#include "projections/counters.h"
+#include "projections/membership/membership_projector.h"
+
+namespace keel {
+namespace {
+
+constexpr uint8_t kMessageFormat = 1;
+constexpr uint8_t kPartFormat = 1;
+
+std::string PartKey(std::string_view campaign, int32_t partition) {
+  std::string key(campaign);
+  key += '/';
+  key += PartitionPart(partition);
+  return key;
+}
+
+std::string PairKey(std::string_view a, std::string_view b) {
+  std::string key(a);
+  key += '/';
+  key += b;
+  return key;
+}
+
+}  // namespace
+
+std::string CampaignMessageId(std::string_view campaign_id, std::string_view customer_id) {
+  std::string id(campaign_id);
+  id += ':';
+  id += customer_id;
+  return id;
+}
+
+std::string EncodeCampaignMessage(const CampaignMessage& m) {
+  std::string out;
+  out.reserve(64 + m.text.size() + m.to.size());
+  out += static_cast<char>(kMessageFormat);
+  PutText(out, m.campaign_id);
+  PutText(out, m.customer_id);
+  PutText(out, m.channel);
+  PutText(out, m.to);
+  PutText(out, m.text);
+  PutU32(out, static_cast<uint32_t>(m.partition));
+  PutI64(out, m.offset);
+  PutI64(out, m.queued_at);
+  return out;
+}
+
+Result<CampaignMessage> DecodeCampaignMessage(std::string_view record) {
+  BinaryReader in(record);
+  CampaignMessage m;
+  const uint8_t format = in.Byte();
+  m.campaign_id = in.Text();
+  m.customer_id = in.Text();
+  m.channel = in.Text();
+  m.to = in.Text();
+  m.text = in.Text();
+  m.partition = static_cast<int32_t>(in.U32());
+  m.offset = in.I64();
+  m.queued_at = in.I64();
+  if (format != kMessageFormat || in.bad() || !in.done()) {
+    return Fail(Error::DataLoss("Campaign message record unreadable"));
+  }
+  m.id = CampaignMessageId(m.campaign_id, m.customer_id);
+  return m;
+}
+
+std::string EncodeAudiencePart(const AudiencePart& p) {
+  std::string out;
+  out += static_cast<char>(kPartFormat);
+  PutI64(out, p.offset);
+  PutI64(out, p.members);
+  PutI64(out, p.queued);
+  for (int64_t n : p.excluded) PutI64(out, n);
+  return out;
+}
+
+Result<AudiencePart> DecodeAudiencePart(std::string_view record) {
+  BinaryReader in(record);
+  AudiencePart p;
+  const uint8_t format = in.Byte();
+  p.offset = in.I64();
+  p.members = in.I64();
+  p.queued = in.I64();
+  for (int64_t& n : p.excluded) n = in.I64();
+  if (format != kPartFormat || in.bad() || !in.done()) {
+    return Fail(Error::DataLoss("Campaign audience record unreadable"));
+  }
+  return p;
+}
+
+std::vector<std::string> CampaignAudienceProjector::tables() const {
+  return {std::string(kCampaignMessagesTable), std::string(kCustomerMessagesTable),
+          std::string(kCampaignAudiencePartsTable)};
+}
+
+Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventPosition& position,
+                                        StateView& view, std::vector<StoreWrite>& writes) {
+  if (event.type != kCampaignAudienceRequested) return {};
+  auto request = DecodeAudienceRequest(event);
+  if (!request) return Fail(request.error());
+  const std::string part_key = PartKey(request->campaign_id, position.partition);
+  auto resolved = view.Get(kCampaignAudiencePartsTable, part_key);
+  if (!resolved) return Fail(resolved.error());
+  if (*resolved) return {};  // resolved here already
+  auto tmpl = MessageTemplate::Parse(request->message, "message", kMaxCampaignMessageLength);
+  if (!tmpl) {
+    return Fail(Error::DataLoss("Campaign " + request->campaign_id +
+                                " has a message this build refuses: " + tmpl.error().message));
+  }
+  // The partition's members of the segment, as the membership read model holds them here.
+  std::vector<std::string> members;
+  const std::string prefix = request->segment_id + "/";
+  Status decode_failed;
+  auto st = view.Scan(kSegmentMembersTable, prefix, prefix,
+                      [&](std::string_view key, std::string_view value) {
+                        auto joined = DecodeJoin(value);
+                        if (!joined) {
+                          decode_failed = Fail(joined.error());
+                          return false;
+                        }
+                        if (joined->partition == position.partition) {
+                          members.emplace_back(key.substr(prefix.size()));
+                        }
+                        return true;
+                      });
+  if (!st) return st;
+  if (!decode_failed) return decode_failed;
+  AudiencePart part;
+  part.offset = position.offset;
+  for (const std::string& id : members) {
+    auto customer = customers_.Load(view, position.partition, id);
+    if (!customer) return Fail(customer.error());
+    if (!*customer) continue;  // a member the customers read model lacks: not possible
+    ++part.members;
+    const Customer& c = **customer;
+    if (!c.is_active) {
+      ++part.excluded[static_cast<size_t>(Exclusion::kInactive)];
+      continue;
+    }
+    if (c.email.empty()) {
+      ++part.excluded[static_cast<size_t>(Exclusion::kNoAddress)];
+      continue;
+    }
+    CampaignMessage m;
+    m.campaign_id = request->campaign_id;
+    m.customer_id = id;
+    m.channel = request->channel;
+    m.to = c.email;
+    m.text = tmpl->Render(c);
+    m.partition = position.partition;
+    m.offset = position.offset;
+    m.queued_at = event.recorded_at;
+    writes.push_back(
+        {kCampaignMessagesTable, PairKey(m.campaign_id, id), EncodeCampaignMessage(m)});
+    writes.push_back({kCustomerMessagesTable, PairKey(id, m.campaign_id), ""});
+    ++part.queued;
+  }
+  writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});
+  return {};
+}
+
+Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
+                                                              std::string_view campaign_id,
+                                                              int32_t partitions) {
+  CampaignAudience audience;
+  audience.positions.assign(static_cast<size_t>(partitions), -1);
+  int32_t seen = 0;
+  Status bad;
+  const std::string prefix = std::string(campaign_id) + "/";
+  auto st = store.Scan(kCampaignAudiencePartsTable, prefix, prefix,
+                       [&](std::string_view key, std::string_view value) {
+                         auto part = DecodeAudiencePart(value);
+                         int32_t p = -1;
+                         const std::string_view digits = key.substr(prefix.size());
+                         if (part && digits.size() == 5) p = std::stoi(std::string(digits));
+                         if (!part || p < 0 || p >= partitions) {
+                           bad = Fail(Error::DataLoss("Campaign audience record unreadable"));
+                           return false;
+                         }
+                         ++seen;
+                         audience.size += part->members;
+                         audience.queued += part->queued;
+                         for (size_t i = 0; i < kExclusionCount; ++i) {
+                           audience.excluded[i] += part->excluded[i];
+                         }
+                         audience.positions[static_cast<size_t>(p)] = part->offset;
+                         return true;
+                       });
+  if (!st) return Fail(st.error());
+  if (!bad) return Fail(bad.error());
+  if (seen < partitions) return std::optional<CampaignAudience>();
+  return std::optional<CampaignAudience>(std::move(audience));
+}
+
+Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
+                                                           std::string_view campaign_id,
+                                                           std::string_view after, size_t limit) {
+  std::vector<CampaignMessage> out;
+  Status bad;
+  const std::string prefix = std::string(campaign_id) + "/";
+  std::string start = prefix;
+  if (!after.empty()) {
+    start += after;
+    start += '\0';  // just past `after`
+  }
+  auto st = store.Scan(kCampaignMessagesTable, prefix, start,
+                       [&](std::string_view, std::string_view value) {
+                         if (out.size() >= limit) return false;
+                         auto m = DecodeCampaignMessage(value);
+                         if (!m) {
+                           bad = Fail(m.error());
+                           return false;
+                         }
+                         out.push_back(std::move(*m));
+                         return true;
+                       });
+  if (!st) return Fail(st.error());
+  if (!bad) return Fail(bad.error());
+  return out;
+}
+
+Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
+                                                           std::string_view customer_id,
+                                                           size_t limit) {
+  std::vector<std::string> campaigns;
+  const std::string prefix = std::string(customer_id) + "/";
+  auto st = store.ScanReverse(kCustomerMessagesTable, prefix, "",
+                              [&](std::string_view key, std::string_view) {
+                                if (campaigns.size() >= limit) return false;
+                                campaigns.emplace_back(key.substr(prefix.size()));
+                                return true;
+                              });
+  if (!st) return Fail(st.error());
+  std::vector<CampaignMessage> out;
+  for (const auto& campaign : campaigns) {
+    auto record = store.Get(kCampaignMessagesTable, PairKey(campaign, customer_id));
+    if (!record) return Fail(record.error());
+    if (!*record) continue;
+    auto m = DecodeCampaignMessage(**record);
+    if (!m) return Fail(m.error());
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+}  // namespace keel

@@ -1,0 +1,92 @@
+// The audiences of launched campaigns (issue 18): who gets each campaign's message, and what it
+// says. Folded in the customers group after the membership read model. A launched campaign's
+// CampaignAudienceRequested marker (domain/partition_markers.h) reaches every partition; there
+// the partition's members of the segment at that position are its audience, so the audience is
+// the segment's membership at the launch positions, exactly, and a replay gives the same one.
+// Each member gets a communication log entry (PENDING) with the message rendered for them, or
+// is excluded and counted by reason (inactive; no address for the channel). A partition resolves
+// a campaign once: a repeated request changes nothing.
+//
+// Thread-safety: as every projector (partitions folded concurrently, each by one thread).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/campaign.h"
+#include "domain/topics.h"
+#include "projections/customers/customers_projector.h"
+#include "projections/projector.h"
+
+namespace keel {
+
+// campaign/customer → the communication log entry (EncodeCampaignMessage).
+inline constexpr std::string_view kCampaignMessagesTable = "campaign_messages";
+// customer/campaign → "": a customer's communications.
+inline constexpr std::string_view kCustomerMessagesTable = "customer_messages";
+// campaign/partition (5 digits) → what the partition resolved (EncodeAudiencePart).
+inline constexpr std::string_view kCampaignAudiencePartsTable = "campaign_audience_parts";
+
+// One recipient's message, as resolved at launch.
+struct CampaignMessage {
+  std::string id;  // campaign id + ":" + customer id: the vendor's idempotency key
+  std::string campaign_id;
+  std::string customer_id;
+  std::string channel;
+  std::string to;
+  std::string text;
+  int32_t partition = 0;
+  int64_t offset = 0;  // of the request it was resolved at
+  Millis queued_at = 0;
+
+  bool operator==(const CampaignMessage&) const = default;
+};
+
+// What one partition resolved for a campaign.
+struct AudiencePart {
+  int64_t offset = 0;  // where the request sits in the partition
+  int64_t members = 0;
+  int64_t queued = 0;
+  std::array<int64_t, kExclusionCount> excluded{};
+
+  bool operator==(const AudiencePart&) const = default;
+};
+
+std::string CampaignMessageId(std::string_view campaign_id, std::string_view customer_id);
+std::string EncodeCampaignMessage(const CampaignMessage& message);
+Result<CampaignMessage> DecodeCampaignMessage(std::string_view record);  // kDataLoss if bad
+std::string EncodeAudiencePart(const AudiencePart& part);
+Result<AudiencePart> DecodeAudiencePart(std::string_view record);  // kDataLoss if bad
+
+class CampaignAudienceProjector final : public Projector {
+ public:
+  explicit CampaignAudienceProjector(CustomersProjector& customers) : customers_(customers) {}
+
+  std::string_view name() const override { return "campaign_audience"; }
+  std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
+  std::vector<std::string> tables() const override;
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
+               std::vector<StoreWrite>& writes) override;
+  void Unapply(int32_t, int64_t) override {}  // remembers nothing
+
+ private:
+  CustomersProjector& customers_;
+};
+
+// The campaign's audience once all `partitions` have resolved it (the sum of their parts, the
+// positions of its requests); nullopt until then.
+Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
+                                                              std::string_view campaign_id,
+                                                              int32_t partitions);
+// A page of a campaign's messages, in customer id order, after the customer `after` (empty:
+// from the first).
+Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
+                                                           std::string_view campaign_id,
+                                                           std::string_view after, size_t limit);
+// A customer's messages, newest campaign first (campaign ids are time-ordered).
+Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
+                                                           std::string_view customer_id,
+                                                           size_t limit);
+
+}  // namespace keel

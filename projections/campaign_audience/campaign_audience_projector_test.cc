@@ -1,0 +1,114 @@
+// CampaignAudienceProjector: a launched campaign's audience is the segment's members of each
+// partition at the request's position, rendered, excluded by reason, and resolved once.
+#include "projections/campaign_audience/campaign_audience_projector.h"
+
+#include <gtest/gtest.h>
+
+#include "domain/partition_markers.h"
+#include "projections/membership/membership_projector.h"
+#include "projections/testing/map_state_view.h"
+
+namespace keel {
+namespace {
+
+using testing::MakeTestEvent;
+using testing::MapStateView;
+
+constexpr Millis kAt = 1'780'000'000'000;
+constexpr char kBig[] = R"({"field":"totalSpending","op":">","value":1000})";
+
+// Two partitions folded by hand through customers, membership and audiences, as the group runs.
+class Partitions {
+ public:
+  Partitions() : membership_(customers_), audience_(customers_) {}
+  Status Apply(int32_t partition, const EventEnvelope& e) {
+    std::vector<StoreWrite> writes;
+    const EventPosition at{partition, offsets_[partition]++, ""};
+    for (Projector* p : std::initializer_list<Projector*>{&customers_, &membership_, &audience_}) {
+      if (auto st = p->Apply(e, at, view_, writes); !st) return st;
+    }
+    view_.Commit(writes);
+    return {};
+  }
+  Status Everywhere(const EventEnvelope& e) {
+    for (int32_t p = 0; p < 2; ++p) {
+      if (auto st = Apply(p, e); !st) return st;
+    }
+    return {};
+  }
+  Status Register(int32_t partition, const std::string& id, const std::string& name, int64_t cents,
+                  bool active = true) {
+    CustomerFields f = WithDefaults({.name = name, .email = id + "@x.io"});
+    f.total_spending_cents = cents;
+    if (auto st = Apply(partition, MakeTestEvent(kCustomerRegistered, kCustomerAggregate, id, 1,
+                                                 EncodeCustomerFields(f), kAt));
+        !st) {
+      return st;
+    }
+    if (active) return {};
+    return Apply(partition,
+                 MakeTestEvent(kCustomerDeactivated, kCustomerAggregate, id, 2, "{}", kAt));
+  }
+  Status Request(const std::string& campaign, const std::string& message) {
+    return Everywhere(MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, campaign, 1,
+                                    EncodeAudienceRequest({campaign, "s", message, "email"}),
+                                    kAt + 5));
+  }
+  MapStateView view_;
+  int64_t offsets_[2] = {0, 0};
+
+ private:
+  CustomersProjector customers_;
+  MembershipProjector membership_;
+  CampaignAudienceProjector audience_;
+};
+
+TEST(CampaignAudienceRecordsTest, RecordsRoundTripAndDamageIsRefused) {
+  CampaignMessage m{"c:u", "c", "u", "email", "u@x.io", "Hi ✓", 3, 99, kAt};
+  const std::string record = EncodeCampaignMessage(m);
+  EXPECT_EQ(DecodeCampaignMessage(record).value(), m);
+  for (size_t cut = 0; cut < record.size(); ++cut) {
+    EXPECT_FALSE(DecodeCampaignMessage(record.substr(0, cut))) << cut;
+  }
+  AudiencePart part{7, 10, 8, {1, 1, 0, 0}};
+  EXPECT_EQ(DecodeAudiencePart(EncodeAudiencePart(part)).value(), part);
+  EXPECT_FALSE(DecodeAudiencePart(EncodeAudiencePart(part) + "x"));
+}
+
+TEST(CampaignAudienceProjectorTest, EachPartitionResolvesItsMembersOnceAtTheRequest) {
+  Partitions p;
+  ASSERT_TRUE(p.Everywhere(MakeTestEvent(kSegmentRulesPublished, kMarkerAggregate, "s", 1,
+                                         EncodePublishedRules({"s", 1, kBig}), kAt)));
+  ASSERT_TRUE(p.Register(0, "a", "Ada Lovelace", 500000));
+  ASSERT_TRUE(p.Register(0, "b", "Bob", 100));  // not a member
+  ASSERT_TRUE(p.Register(1, "c", "Cy", 200000));
+  ASSERT_TRUE(p.Register(1, "d", "Di", 300000, false));  // a member, inactive
+  ASSERT_TRUE(p.Request("c1", "Hello {{firstName}}: {{totalSpending}}"));
+
+  auto a = p.view_.At(kCampaignMessagesTable, "c1/a");
+  ASSERT_TRUE(a);
+  auto message = DecodeCampaignMessage(*a);
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->id, "c1:a");
+  EXPECT_EQ(message->to, "a@x.io");
+  EXPECT_EQ(message->text, "Hello Ada: 5000.00");
+  EXPECT_EQ(message->partition, 0);
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c1/c"));
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/b"));
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/d"));
+  EXPECT_TRUE(p.view_.At(kCustomerMessagesTable, "a/c1"));
+
+  auto part0 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000"));
+  auto part1 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00001"));
+  EXPECT_EQ(*part0, (AudiencePart{3, 1, 1, {0, 0, 0, 0}}));
+  EXPECT_EQ(*part1, (AudiencePart{4, 2, 1, {1, 0, 0, 0}}));
+
+  // A customer who joins later is not in the audience, and a repeated request changes nothing.
+  ASSERT_TRUE(p.Register(0, "e", "Eve", 900000));
+  ASSERT_TRUE(p.Request("c1", "Hello {{firstName}}: {{totalSpending}}"));
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/e"));
+  EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000")), *part0);
+}
+
+}  // namespace
+}  // namespace keel

@@ -1,0 +1,228 @@
+// Campaigns end to end over HTTP: the real server on port 0, the embedded log and RocksDB, the
+// launcher resolving audiences through the customers stream.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "domain/time.h"
+#include "domain/topics.h"
+#include "tests/test_app.h"
+
+namespace keel {
+namespace {
+
+class CampaignApiTest : public ::testing::Test {
+ protected:
+  std::string Customer(const std::string& name, const std::string& email, double spending) {
+    std::string body = R"({"name":")" + name + R"(","email":")" + email;
+    body += R"(","totalSpending":)";
+    body += std::to_string(spending);
+    body += "}";
+    auto r = client_.Send("POST", "/api/v1/customers", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    customer_position_ = r.headers["x-keel-position"];
+    return Json(r.body).Str("/data/id");
+  }
+  void AwaitCustomers() {
+    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customer_position_));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  // A segment of the customers who spent over `spending`.
+  std::string Segment(const std::string& name, int spending) {
+    std::string body = R"({"name":")" + name;
+    body += R"(","rules":{"field":"totalSpending","op":">","value":)";
+    body += std::to_string(spending);
+    body += "}}";
+    auto r = client_.Send("POST", "/api/v1/segments", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  }
+  HttpResult Create(const std::string& body) {
+    auto r = client_.Send("POST", "/api/v1/campaigns", body);
+    if (r.status == 201 || r.status == 200) campaign_position_ = r.headers["x-keel-position"];
+    return r;
+  }
+  HttpResult Command(const std::string& path, const std::string& body = "") {
+    auto r = client_.Send("POST", path, body);
+    if (r.status == 200 && !r.headers["x-keel-position"].empty()) {
+      campaign_position_ = r.headers["x-keel-position"];
+    }
+    return r;
+  }
+  HttpResult Get(const std::string& path) {
+    return client_.Send("GET", AtPosition(path, campaign_position_));
+  }
+  // Waits (bounded) until the campaign's audience is frozen; returns its last reading.
+  std::string AwaitAudience(const std::string& id) {
+    std::string body;
+    for (int i = 0; i < 200; ++i) {
+      auto r = client_.Send("GET", "/api/v1/campaigns/" + id);
+      EXPECT_EQ(r.status, 200) << r.body;
+      body = r.body;
+      if (r.body.find("\"totalAudience\"") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return body;
+  }
+
+  TestApp app_;
+  HttpClient client_{app_.base(), app_.token()};
+  std::string customer_position_ = "0:0";
+  std::string campaign_position_ = "0:0";
+};
+
+TEST_F(CampaignApiTest, CreateEditLaunchFreezesTheSegmentsAudienceWithRenderedMessages) {
+  const std::string ada = Customer("Ada Lovelace", "ada@x.io", 5000);
+  Customer("Bob", "bob@x.io", 200);
+  const std::string cy = Customer("Cy", "cy@x.io", 1500);
+  const std::string di = Customer("Di", "di@x.io", 3000);
+  ASSERT_EQ(client_.Send("DELETE", "/api/v1/customers/" + di).status, 200);
+  AwaitCustomers();
+  const std::string segment = Segment("Big spenders", 1000);
+
+  // Bad input: every field named, nothing appended.
+  const int64_t before = LogSize(app_.app(), std::string(kCampaignsTopic));
+  auto bad = Create(R"({"name":"","segmentId":"nope","message":"Hi {{frstName}}","x":1})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("frstName"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("\"name\""), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("\"x\""), std::string::npos) << bad.body;
+  auto unknown = Create(R"({"name":"A","segmentId":"nope","message":"Hi"})");
+  ASSERT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("segmentId"), std::string::npos) << unknown.body;
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), before);
+
+  auto created =
+      Create(R"({"name":"Spring","segmentId":")" + segment +
+             R"(","message":"Hello {{firstName | \"there\"}}, you spent {{totalSpending}}"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  EXPECT_EQ(Json(created.body).Str("/data/status"), "Draft");
+  EXPECT_EQ(created.headers["etag"], "\"1\"");
+
+  auto edited = client_.Send("PATCH", "/api/v1/campaigns/" + id, R"({"name":"Spring sale"})",
+                             {"If-Match: \"1\""});
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(Json(edited.body).Str("/data/name"), "Spring sale");
+  EXPECT_EQ(Json(edited.body).Int("/data/version"), 2);
+
+  // A Draft cannot be paused: 409 naming both states.
+  auto illegal = Command("/api/v1/campaigns/" + id + "/pause");
+  ASSERT_EQ(illegal.status, 409) << illegal.body;
+  EXPECT_NE(illegal.body.find("is Draft; it cannot become Paused"), std::string::npos)
+      << illegal.body;
+
+  auto launched = Command("/api/v1/campaigns/" + id + "/launch");
+  ASSERT_EQ(launched.status, 200) << launched.body;
+  EXPECT_EQ(Json(launched.body).Str("/data/status"), "Running");
+  EXPECT_EQ(Json(launched.body).Str("/data/launchTrigger"), "manual");
+  auto again = Command("/api/v1/campaigns/" + id + "/execute");
+  EXPECT_EQ(again.status, 409) << again.body;
+  auto late_edit = client_.Send("PATCH", "/api/v1/campaigns/" + id, R"({"name":"X"})");
+  EXPECT_EQ(late_edit.status, 409) << late_edit.body;
+
+  // The audience: Ada, Cy and Di are in the segment by its rules; Di, deactivated, is excluded.
+  const std::string frozen_body = AwaitAudience(id);
+  Json frozen(frozen_body);
+  ASSERT_EQ(frozen.Int("/data/stats/totalAudience"), 3) << frozen_body;
+  EXPECT_EQ(frozen.Int("/data/stats/excluded/inactive"), 1);
+  EXPECT_EQ(frozen.Int("/data/stats/queued"), 2);
+  EXPECT_EQ(frozen.Int("/data/stats/pending"), 2);
+  EXPECT_EQ(frozen.Size("/data/stats/audiencePositions"),
+            static_cast<size_t>(app_.app().log().PartitionCount()));
+  EXPECT_EQ(frozen.Str("/data/segment/name"), "Big spenders");
+  ASSERT_EQ(frozen.Size("/data/communications"), 2u);
+  std::map<std::string, std::string> texts;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string at = "/data/communications/" + std::to_string(i);
+    texts[frozen.Str(at + "/customerId")] = frozen.Str(at + "/text");
+    EXPECT_EQ(frozen.Str(at + "/status"), "PENDING");
+    EXPECT_EQ(frozen.Str(at + "/id"), id + ":" + frozen.Str(at + "/customerId"));
+  }
+  EXPECT_EQ(texts[ada], "Hello Ada, you spent 5000.00");
+  EXPECT_EQ(texts[cy], "Hello Cy, you spent 1500.00");
+
+  // Pages of the communication log.
+  auto first = client_.Send("GET", "/api/v1/campaigns/" + id + "?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string cursor = Json(first.body).Str("/meta/nextCursor");
+  auto second = client_.Send("GET", "/api/v1/campaigns/" + id + "?limit=1&cursor=" + cursor);
+  ASSERT_EQ(Json(second.body).Size("/data/communications"), 1u);
+  EXPECT_NE(Json(second.body).Str("/data/communications/0/customerId"),
+            Json(first.body).Str("/data/communications/0/customerId"));
+
+  auto mine = client_.Send("GET", "/api/v1/customers/" + ada + "/communications");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  ASSERT_EQ(Json(mine.body).Size("/data"), 1u);
+  EXPECT_EQ(Json(mine.body).Str("/data/0/text"), "Hello Ada, you spent 5000.00");
+
+  ASSERT_EQ(Command("/api/v1/campaigns/" + id + "/pause").status, 200);
+  ASSERT_EQ(Command("/api/v1/campaigns/" + id + "/resume").status, 200);
+  auto cancelled = Command("/api/v1/campaigns/" + id + "/cancel", R"({"reason":"wrong offer"})");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(Json(cancelled.body).Str("/data/status"), "Cancelled");
+  EXPECT_EQ(Json(cancelled.body).Str("/data/reason"), "wrong offer");
+  EXPECT_EQ(Command("/api/v1/campaigns/" + id + "/resume").status, 409);
+
+  auto list = Get("/api/v1/campaigns/history?status=Cancelled");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(Json(list.body).Int("/meta/total"), 1);
+  EXPECT_EQ(Json(list.body).Str("/data/0/id"), id);
+}
+
+TEST_F(CampaignApiTest, ScheduledCampaignLaunchesOnceItsTimeComesAndAnEmptyAudienceIsSent) {
+  Customer("Ada", "ada@x.io", 50);
+  AwaitCustomers();
+  const std::string segment = Segment("Nobody", 1000000);
+  const std::string at = FormatIso8601(SystemClock().NowMillis() + 1500);
+  auto created = Create(R"({"name":"Later","segmentId":")" + segment +
+                        R"(","message":"Hi {{name}}","scheduledAt":")" + at + R"("})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  EXPECT_EQ(Json(created.body).Str("/data/status"), "Scheduled");
+  auto past =
+      Command("/api/v1/campaigns/" + id + "/schedule", R"({"scheduledAt":"2001-01-01T00:00:00Z"})");
+  EXPECT_EQ(past.status, 400) << past.body;
+
+  std::string status, body;
+  for (int i = 0; i < 200 && status != "Sent"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    body = client_.Send("GET", "/api/v1/campaigns/" + id).body;
+    status = Json(body).Str("/data/status");
+  }
+  ASSERT_EQ(status, "Sent") << body;
+  Json last(body);
+  EXPECT_EQ(last.Str("/data/launchTrigger"), "schedule");
+  EXPECT_EQ(last.Int("/data/stats/totalAudience"), 0);
+  EXPECT_GE(ParseIso8601(last.Str("/data/launchedAt")).value_or(0),
+            ParseIso8601(at).value_or(INT64_MAX));
+}
+
+TEST_F(CampaignApiTest, AnAudienceIsResolvedAgainAfterARestartAndOnceOnly) {
+  Customer("Ada", "ada@x.io", 5000);
+  AwaitCustomers();
+  const std::string segment = Segment("Big", 1000);
+  auto created = Create(R"({"name":"Now","segmentId":")" + segment +
+                        R"(","message":"Hi {{name}}","launch":true})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  EXPECT_EQ(Json(created.body).Str("/data/status"), "Running");
+  const std::string frozen_body = AwaitAudience(id);
+  ASSERT_EQ(Json(frozen_body).Int("/data/stats/queued"), 1) << frozen_body;
+  const int64_t events = LogSize(app_.app(), std::string(kCampaignsTopic));
+
+  app_.Restart();
+  HttpClient again(app_.base(), app_.token());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Nothing is appended again for a campaign whose audience is frozen.
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), events);
+  auto got = again.Send("GET", "/api/v1/campaigns/" + id);
+  EXPECT_EQ(Json(got.body).Int("/data/stats/queued"), 1) << got.body;
+  EXPECT_EQ(Json(got.body).Size("/data/communications"), 1u);
+}
+
+}  // namespace
+}  // namespace keel
