@@ -461,7 +461,6 @@ TEST(DummyVendorTest, StallLeavesTheRequestUnansweredThenCloses) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(290));
   EXPECT_EQ(vendor->TimesSent("st-1"), 0u);
   // Stop closes a stalled connection at once.
-  vendor->SetFaults(0, 0, 1);
   auto options2 = options;
   options2.stall_for = std::chrono::seconds(60);
   auto stalling = StartVendor(options2);
