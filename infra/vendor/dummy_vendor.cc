@@ -626,6 +626,7 @@ void DummyVendor::Impl::ReceiptLoop() {
       const std::string_view status = ok ? kDelivered : kFailed;
       const std::string vendor_id = VendorMessageId(facts.key);
       ok ? ++delivered : ++failed;
+      if (curl == nullptr) continue;  // counted, never called back
       if (i > 0) body += ',';
       body += R"({"eventId":")";
       body += vendor_id;
