@@ -6,6 +6,7 @@
 //   keel bench-store  write the read-model writes of N orders straight to RocksDB (a floor)
 //   keel bench-membership  what live segment membership costs the customers projection
 //   keel demo-data    write realistic customers and orders as NDJSON for /api/v1/ingest/*
+//   keel vendor       a dummy messaging vendor: takes sends, calls back signed delivery receipts
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "infra/embedded_log.h"
 #include "infra/kafka_log.h"
 #include "infra/log.h"
+#include "infra/vendor/dummy_vendor.h"
 
 namespace {
 
@@ -187,6 +189,39 @@ int BenchFill(const AppConfig& config, int64_t count) {
     return 1;
   }
   std::printf("appended %lld events in %.2f s\n", static_cast<long long>(count), seconds);
+  return 0;
+}
+
+// Runs the dummy vendor until SIGTERM or SIGINT. The first line on stdout is its port.
+int RunVendor(const vendor::DummyVendor::Options& options) {
+  sigset_t signals = BlockTerminationSignals();
+  std::signal(SIGPIPE, SIG_IGN);
+  auto started = vendor::DummyVendor::Start(options);
+  if (!started) {
+    std::fprintf(stderr, "keel vendor: %s\n", started.error().message.c_str());
+    for (const auto& f : started.error().field_errors) {
+      std::fprintf(stderr, "  %s: %s\n", f.field.c_str(), f.message.c_str());
+    }
+    return 1;
+  }
+  auto& dummy = **started;
+  std::printf("%u\n", static_cast<unsigned>(dummy.port()));
+  std::fflush(stdout);
+  std::fprintf(stderr, "keel vendor listening on %s:%u; receipts to %s\n", options.host.c_str(),
+               static_cast<unsigned>(dummy.port()),
+               options.receipt_url.empty() ? "nowhere" : options.receipt_url.c_str());
+  int sig = 0;
+  sigwait(&signals, &sig);
+  dummy.Stop();
+  const auto t = dummy.tally();
+  std::fprintf(
+      stderr,
+      "keel vendor stopped: %llu accepted, %llu duplicates, %llu delivered, %llu failed, "
+      "%llu receipts acknowledged, %llu pending\n",
+      static_cast<unsigned long long>(t.accepted), static_cast<unsigned long long>(t.duplicates),
+      static_cast<unsigned long long>(t.delivered), static_cast<unsigned long long>(t.failed),
+      static_cast<unsigned long long>(t.callbacks_acknowledged),
+      static_cast<unsigned long long>(t.callbacks_pending));
   return 0;
 }
 
@@ -416,7 +451,84 @@ int main(int argc, char** argv) {
       ->add_option("--time-segments", membership_bench.time_segments, "Of them, time-relative")
       ->check(CLI::Range(0, 1000));
 
+  vendor::DummyVendor::Options vendor_options;
+  int64_t vendor_delay_min_ms = vendor_options.receipt_delay_min.count();
+  int64_t vendor_delay_max_ms = vendor_options.receipt_delay_max.count();
+  int64_t vendor_stall_ms = vendor_options.stall_for.count();
+  auto* vendor_cmd = cli.add_subcommand(
+      "vendor", "Run a dummy messaging vendor: sends in, signed delivery receipts called back");
+  vendor_cmd->add_option("--host", vendor_options.host, "Address to listen on")
+      ->envname("KEEL_VENDOR_HOST");
+  vendor_cmd->add_option("--port", vendor_options.port, "Port; 0 picks a free one (printed)")
+      ->envname("KEEL_VENDOR_PORT");
+  vendor_cmd
+      ->add_option("--secret", vendor_options.secret,
+                   "Bearer key of the sends and HMAC key of the receipt callbacks")
+      ->envname("KEEL_VENDOR_SECRET")
+      ->required();
+  vendor_cmd
+      ->add_option("--receipt-url", vendor_options.receipt_url,
+                   "http://host:port/path receipts are POSTed to; empty: none")
+      ->envname("KEEL_VENDOR_RECEIPT_URL");
+  vendor_cmd->add_option("--seed", vendor_options.seed, "Same seed, same outcome per message id")
+      ->envname("KEEL_VENDOR_SEED");
+  vendor_cmd
+      ->add_option("--delivered-rate", vendor_options.delivered_rate,
+                   "Share of messages DELIVERED; the rest FAILED")
+      ->envname("KEEL_VENDOR_DELIVERED_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  vendor_cmd->add_option("--fail-rate", vendor_options.fail_rate, "Share of sends answered 503")
+      ->envname("KEEL_VENDOR_FAIL_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  vendor_cmd
+      ->add_option("--throttle-rate", vendor_options.throttle_rate,
+                   "Share of sends answered 429 with Retry-After")
+      ->envname("KEEL_VENDOR_THROTTLE_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  vendor_cmd
+      ->add_option("--throttle-retry-after", vendor_options.throttle_retry_after_s,
+                   "Retry-After of those 429s, in seconds")
+      ->envname("KEEL_VENDOR_THROTTLE_RETRY_AFTER")
+      ->check(CLI::Range(0, 3600));
+  vendor_cmd
+      ->add_option("--stall-rate", vendor_options.stall_rate,
+                   "Share of sends never answered (closed after --stall-for-ms)")
+      ->envname("KEEL_VENDOR_STALL_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  vendor_cmd->add_option("--stall-for-ms", vendor_stall_ms, "How long a stalled send hangs")
+      ->envname("KEEL_VENDOR_STALL_FOR_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
+  vendor_cmd
+      ->add_option("--rate-limit", vendor_options.rate_limit,
+                   "Messages per second tolerated; beyond, 429 (0: no limit)")
+      ->envname("KEEL_VENDOR_RATE_LIMIT")
+      ->check(CLI::NonNegativeNumber);
+  vendor_cmd
+      ->add_option("--receipt-delay-min-ms", vendor_delay_min_ms,
+                   "Shortest delay from a send to its receipt")
+      ->envname("KEEL_VENDOR_RECEIPT_DELAY_MIN_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
+  vendor_cmd
+      ->add_option("--receipt-delay-max-ms", vendor_delay_max_ms,
+                   "Longest delay from a send to its receipt")
+      ->envname("KEEL_VENDOR_RECEIPT_DELAY_MAX_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
+  vendor_cmd
+      ->add_option("--receipt-batch", vendor_options.receipt_batch,
+                   "Receipts per callback, at most")
+      ->envname("KEEL_VENDOR_RECEIPT_BATCH")
+      ->check(CLI::Range(size_t{1}, size_t{100'000}));
+  vendor_cmd->add_option("--threads", vendor_options.threads, "HTTP server threads")
+      ->envname("KEEL_VENDOR_THREADS")
+      ->check(CLI::Range(1, 64));
+
   CLI11_PARSE(cli, argc, argv);
+  if (*vendor_cmd) {
+    vendor_options.receipt_delay_min = std::chrono::milliseconds(vendor_delay_min_ms);
+    vendor_options.receipt_delay_max = std::chrono::milliseconds(vendor_delay_max_ms);
+    vendor_options.stall_for = std::chrono::milliseconds(vendor_stall_ms);
+    return RunVendor(vendor_options);
+  }
   if (*membership_cmd) {
     if (auto st = RunMembershipBench(membership_bench); !st) {
       std::fprintf(stderr, "keel bench-membership: %s\n", st.error().message.c_str());

@@ -16,6 +16,7 @@
 //   200 {"results": [{"id", "vendorMessageId", "duplicate"}, …]} for a batch, in its order;
 //   400 {"error": "…"}: the request is malformed; permanent, never retried;
 //   401: a bad or missing key; permanent;
+//   413: the body is over the vendor's limit (DummyVendor's: kMaxBodyBytes, 32 MiB); permanent;
 //   429 with `Retry-After: <seconds>`: throttled; retry after that long;
 //   5xx, a reset connection or no answer: transient; retry with the same ids.
 //   GET /v1/tally: the vendor's own count, {"accepted", "duplicates", "delivered", "failed",
