@@ -350,6 +350,7 @@ TEST(VendorClientTest, GivesUpAfterTheRetryBudgetOnceTheVendorIsGone) {
   Collector collector;
   auto options = ClientOptions(*vendor);
   options.retry_budget = 400ms;
+  options.request_timeout = 200ms;
   auto client = StartClient(options);
   ASSERT_TRUE(vendor && client);
   client->Send(Messages("g", 5), collector.Callback());
@@ -361,7 +362,7 @@ TEST(VendorClientTest, GivesUpAfterTheRetryBudgetOnceTheVendorIsGone) {
   ASSERT_TRUE(collector.WaitFor(10));
 
   const double ms = MillisSince(start);
-  EXPECT_LE(ms, 400 + 200);
+  EXPECT_LE(ms, 400 + 200 + 300);  // the budget, the last attempt's timeout, scheduling
   EXPECT_EQ(collector.Count(SendOutcome::kAccepted), 5u);
   EXPECT_EQ(collector.Count(SendOutcome::kGaveUp), 5u);
   for (const auto& r : collector.results()) {
