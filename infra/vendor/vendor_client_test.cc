@@ -375,6 +375,33 @@ TEST(VendorClientTest, GivesUpAfterTheRetryBudgetOnceTheVendorIsGone) {
   EXPECT_EQ(client->pending(), 0u);
 }
 
+TEST(VendorClientTest, ReconnectsAtOnceWhenThePooledConnectionWasClosed) {
+  auto first = StartVendor();
+  Collector collector;
+  auto options = ClientOptions(*first);
+  options.backoff_base = options.backoff_max = 2s;  // a backed-off retry would show
+  auto client = StartClient(options);
+  ASSERT_TRUE(first && client);
+  client->Send(Messages("k", 10), collector.Callback());
+  ASSERT_TRUE(collector.WaitFor(10));
+  // A restart on the same port closes the kept-alive connection under the client.
+  DummyVendor::Options again;
+  again.port = first->port();
+  first->Stop();
+  auto second = StartVendor(again);
+  ASSERT_TRUE(second);
+
+  const auto start = Clock::now();
+  client->Send(Messages("k", 10, 10), collector.Callback());
+  ASSERT_TRUE(collector.WaitFor(20));
+
+  EXPECT_LT(MillisSince(start), 1000);
+  EXPECT_EQ(collector.Count(SendOutcome::kAccepted), 20u);
+  EXPECT_EQ(client->stats().requests, 3u);
+  EXPECT_EQ(client->stats().retries, 1u);  // the resend on a fresh connection
+  for (const auto& m : Messages("k", 10, 10)) EXPECT_EQ(second->TimesSent(m.id), 1u) << m.id;
+}
+
 TEST(VendorClientTest, GivesUpOnAnUnauthorizedKeyWithoutRetrying) {
   auto vendor = StartVendor();
   Collector collector;
