@@ -334,8 +334,29 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
           if (!*campaign) return SendError(r, Error::NotFound("Campaign " + id + " not found"));
           auto segment = QuerySegment(*rm.store, (*campaign)->segment_id);
           if (!segment) return SendError(r, segment.error());
-          auto messages = QueryCampaignMessages(*rm.store, id, cursor, static_cast<size_t>(limit));
-          if (!messages) return SendError(r, messages.error());
+          // The communication log names customers: a caller sees those they may read (a sales
+          // rep their own; without customers:read, none).
+          std::optional<std::string> owner;
+          bool none = false;
+          if (req.principal) {
+            switch (req.principal->ScopeFor("customers", "read")) {
+              case Scope::kAll:
+                break;
+              case Scope::kOwn:
+                owner = req.principal->user_id;
+                break;
+              case Scope::kNone:
+                none = true;
+                break;
+            }
+          }
+          CampaignMessagePage messages;
+          if (!none) {
+            auto page = QueryCampaignMessages(*rm.store, id, cursor, static_cast<size_t>(limit),
+                                              owner ? &*owner : nullptr);
+            if (!page) return SendError(r, page.error());
+            messages = std::move(*page);
+          }
           const std::string doc = CampaignJson(**campaign);
           JsonWriter w;
           w.BeginObject();
@@ -351,17 +372,18 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
           } else {
             w.Null();
           }
-          w.Key("communications").BeginArray();
-          for (const auto& m : *messages) WriteMessage(w, m);
-          w.EndArray();
+          w.Key("communications");
+          if (none) {
+            w.Null();
+          } else {
+            w.BeginArray();
+            for (const auto& m : messages.messages) WriteMessage(w, m);
+            w.EndArray();
+          }
           w.EndObject();
           JsonWriter meta;
           meta.BeginObject().Key("nextCursor");
-          if (messages->size() == static_cast<size_t>(limit)) {
-            meta.String(messages->back().customer_id);
-          } else {
-            meta.Null();
-          }
+          messages.next.empty() ? meta.Null() : meta.String(messages.next);
           meta.EndObject();
           Headers headers{{"ETag", VersionTag((*campaign)->version)}};
           if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
@@ -372,6 +394,9 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
 
   server.AddRoute(
       "GET", "/api/v1/customers/:id/communications", [&ctx](HttpRequest& req, HttpResponder r) {
+        if (req.principal && req.principal->ScopeFor("customers", "read") == Scope::kNone) {
+          return SendError(r, Error::PermissionDenied("Access denied: this needs customers:read"));
+        }
         AwaitPosition(req, ctx, r, [](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool) {
           const std::string& id = req.params["id"];
           auto doc = QueryCustomer(*rm.store, id);

@@ -148,6 +148,15 @@ Result<std::vector<EventEnvelope>> DecideLaunchCampaign(const CampaignWriteModel
     return Fail(IllegalCampaignMove(**c, CampaignState::kRunning));
   }
   if (segment_refusal) {
+    // The scheduler's launch of a campaign whose segment is gone ends it, with the reason, rather
+    // than being refused at every pass.
+    if (trigger == "schedule") {
+      std::string reason = "Not launched at its time: ";
+      reason += *segment_refusal;
+      return std::vector<EventEnvelope>{NewEvent(kCampaignAggregate, kCampaignFailed, id,
+                                                 (*c)->version + 1, EncodeCampaignReason(reason),
+                                                 meta, ids)};
+    }
     return Fail(
         Error::FailedPrecondition("Campaign " + id + " cannot be launched: " + *segment_refusal));
   }
@@ -189,7 +198,7 @@ Result<std::vector<EventEnvelope>> DecideFreezeAudience(const CampaignWriteModel
   std::vector<EventEnvelope> events;
   events.push_back(NewEvent(kCampaignAggregate, kCampaignAudienceFrozen, id, (*c)->version + 1,
                             EncodeCampaignAudience(audience), meta, ids));
-  if (audience.queued == 0 && (*c)->state == CampaignState::kRunning) {
+  if (audience.queued == 0) {
     events.push_back(
         NewEvent(kCampaignAggregate, kCampaignCompleted, id, (*c)->version + 2, "{}", meta, ids));
   }

@@ -128,11 +128,16 @@ TEST_F(CampaignCommandsTest, TheSchedulerLaunchesOnlyADueScheduledCampaign) {
       DecideLaunchCampaign(model_, "c1", "schedule", std::nullopt, std::nullopt, Meta(6000), ids_);
   ASSERT_TRUE(twice);
   EXPECT_TRUE(twice->empty());
-  // An archived segment stops a launch.
+  // An archived segment stops a launch by hand, and ends a scheduled one with the reason.
   Create("c2");
   auto archived = DecideLaunchCampaign(model_, "c2", "manual", "Segment seg is archived",
                                        std::nullopt, Meta(), ids_);
   EXPECT_EQ(archived.error().code, ErrorCode::kFailedPrecondition);
+  Create("c3", 5000);
+  Fold(DecideLaunchCampaign(model_, "c3", "schedule", "Segment seg is archived", std::nullopt,
+                            Meta(5000), ids_));
+  EXPECT_EQ(StateOf("c3"), CampaignState::kFailed);
+  EXPECT_EQ(model_.Find("c3")->reason, "Not launched at its time: Segment seg is archived");
 }
 
 TEST_F(CampaignCommandsTest, AnAudienceIsFrozenOnceAndAnEmptyOneCompletesTheCampaign) {
@@ -148,6 +153,12 @@ TEST_F(CampaignCommandsTest, AnAudienceIsFrozenOnceAndAnEmptyOneCompletesTheCamp
   Fold(DecideLaunchCampaign(model_, "c2", "manual", std::nullopt, std::nullopt, Meta(), ids_));
   Fold(DecideFreezeAudience(model_, "c2", Audience(0), Meta(), ids_));
   EXPECT_EQ(StateOf("c2"), CampaignState::kSent);
+  // Paused before its audience was resolved, with nobody to send to: Sent as well.
+  Create("c3");
+  Fold(DecideLaunchCampaign(model_, "c3", "manual", std::nullopt, std::nullopt, Meta(), ids_));
+  Fold(Move("c3", CampaignState::kPaused));
+  Fold(DecideFreezeAudience(model_, "c3", Audience(0), Meta(), ids_));
+  EXPECT_EQ(StateOf("c3"), CampaignState::kSent);
 }
 
 TEST_F(CampaignCommandsTest, TheFoldRefusesAMoveTheStateMachineForbids) {

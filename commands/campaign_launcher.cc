@@ -78,6 +78,18 @@ Status CampaignLauncher::RunOnce() {
     const bool launched = c.state == CampaignState::kRunning || c.state == CampaignState::kPaused;
     if (!launched || c.audience) continue;
     if (!requested_.contains(c.id)) {
+      // A segment archived since the launch has no audience to resolve: the campaign fails,
+      // with the reason, instead of being sent to nobody.
+      if (auto gone = campaigns_.CheckSegment(c.segment_id)) {
+        std::string reason = "Its segment could not be resolved: ";
+        reason += *gone;
+        auto out = Await([&](CampaignService::Done done) {
+          campaigns_.Move(c.id, CampaignState::kFailed, std::move(reason), std::nullopt,
+                          SystemMeta("system:launcher"), std::move(done));
+        });
+        note(out ? Status{} : Status(Fail(out.error())), "campaign not failed", c.id);
+        continue;
+      }
       auto st = markers_.RequestAudience({c.id, c.segment_id, c.message, c.channel});
       note(st, "audience request not appended", c.id);
       if (!st) continue;

@@ -61,6 +61,8 @@ class CampaignService final {
   void Move(std::string id, CampaignState to, std::string reason,
             std::optional<int64_t> expected_version, CommandMeta meta, Done done);
   void FreezeAudience(std::string id, CampaignAudience audience, CommandMeta meta, Done done);
+  // Why the segment `segment_id` cannot be targeted now (none: it can).
+  SegmentCheck CheckSegment(const std::string& segment_id) const { return segments_(segment_id); }
 
  private:
   struct Decision {

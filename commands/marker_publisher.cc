@@ -70,6 +70,10 @@ Status MarkerPublisher::Tick() {
 
 Status MarkerPublisher::PublishSegments() {
   std::lock_guard lock(publish_mu_);
+  return PublishSegmentsLocked();
+}
+
+Status MarkerPublisher::PublishSegmentsLocked() {
   for (const Segment& segment : segments_()) {
     auto known = published_.find(segment.id);
     if (known != published_.end() && known->second >= segment.version) continue;
@@ -85,7 +89,10 @@ Status MarkerPublisher::PublishSegments() {
 }
 
 Status MarkerPublisher::RequestAudience(const AudienceRequest& request) {
-  if (auto st = PublishSegments(); !st) return st;
+  // Under the publication lock: no new rules can land between the request's markers, so every
+  // partition resolves the audience with the same rules.
+  std::lock_guard lock(publish_mu_);
+  if (auto st = PublishSegmentsLocked(); !st) return st;
   const Millis now = clock_.NowMillis();
   return AppendToEveryPartition(MakeMarker(kCampaignAudienceRequested, request.campaign_id,
                                            EncodeAudienceRequest(request), now, ids_.NewId()));

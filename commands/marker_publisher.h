@@ -60,6 +60,7 @@ class MarkerPublisher final {
   Status RequestAudience(const AudienceRequest& request);
 
  private:
+  Status PublishSegmentsLocked();  // publish_mu_ held
   // Appends one event to every partition; the first failure is returned.
   Status AppendToEveryPartition(const EventEnvelope& event);
   void Loop();

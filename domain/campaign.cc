@@ -75,6 +75,17 @@ std::optional<std::string> ReadMessage(element v, std::vector<FieldError>& error
     errors.insert(errors.end(), e.field_errors.begin(), e.field_errors.end());
     return std::nullopt;
   }
+  // Each recipient's text is resolved at launch and sent as one vendor message: its size is
+  // bounded for every customer, whatever their name.
+  if (parsed->MaxRenderedBytes() > kMaxRenderedMessageBytes) {
+    std::string message = "Rendered for the longest names and addresses, the message could reach ";
+    message += std::to_string(parsed->MaxRenderedBytes());
+    message += " bytes; at most ";
+    message += std::to_string(kMaxRenderedMessageBytes);
+    message += " are sent (use fewer placeholders)";
+    errors.push_back({"message", std::move(message)});
+    return std::nullopt;
+  }
   return std::string(s);
 }
 
@@ -89,6 +100,10 @@ std::optional<Millis> ReadFutureTime(element v, std::string_view field, Millis n
   }
   if (*t <= now) {
     errors.push_back({std::string(field), "Must be in the future"});
+    return std::nullopt;
+  }
+  if (*t > now + kMaxScheduleAhead) {
+    errors.push_back({std::string(field), "Must be within 5 years"});
     return std::nullopt;
   }
   return t;
@@ -349,12 +364,12 @@ bool CampaignMayMove(CampaignState from, CampaignState to) {
   switch (from) {
     case S::kDraft:
       return to == S::kScheduled || to == S::kRunning || to == S::kCancelled;
-    case S::kScheduled:
-      return to == S::kScheduled || to == S::kRunning || to == S::kCancelled;
+    case S::kScheduled:  // Failed: its segment was archived before its time came
+      return to == S::kScheduled || to == S::kRunning || to == S::kCancelled || to == S::kFailed;
     case S::kRunning:
       return to == S::kPaused || to == S::kSent || to == S::kFailed || to == S::kCancelled;
-    case S::kPaused:
-      return to == S::kRunning || to == S::kCancelled || to == S::kFailed;
+    case S::kPaused:  // Sent: nobody was left to send to
+      return to == S::kRunning || to == S::kCancelled || to == S::kFailed || to == S::kSent;
     case S::kSent:
     case S::kFailed:
     case S::kCancelled:

@@ -46,6 +46,10 @@ inline constexpr std::string_view kCampaignFailed = "CampaignFailed";
 
 inline constexpr size_t kMaxCampaignNameLength = 100;      // code points, after trimming
 inline constexpr size_t kMaxCampaignMessageLength = 1000;  // code points of the template
+// What one recipient's text may reach, rendered for the longest values a customer may hold.
+inline constexpr size_t kMaxRenderedMessageBytes = 8 << 10;
+// How far ahead a campaign may be scheduled.
+inline constexpr Millis kMaxScheduleAhead = 5LL * 366 * 86'400'000;
 
 enum class CampaignState { kDraft, kScheduled, kRunning, kPaused, kSent, kFailed, kCancelled };
 // "Draft", "Scheduled", … as served and named in errors.

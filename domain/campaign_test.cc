@@ -49,6 +49,21 @@ TEST(CampaignInputTest, AValidBodyIsTrimmedAndEveryViolationIsNamed) {
             "message");
 }
 
+TEST(CampaignInputTest, AMessageIsBoundedRenderedAndTimesWithinFiveYears) {
+  std::string many = "Hi";
+  for (int i = 0; i < 25; ++i) many += " {{name}}";  // 25 names of up to 400 bytes: over 8 KiB
+  auto refused =
+      ParseCampaignInput(R"({"name":"A","segmentId":"s","message":")" + many + R"("})", kNow);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(Fields(refused.error()), (std::vector<std::string>{"message"}));
+  EXPECT_NE(refused.error().field_errors[0].message.find("at most 8192"), std::string::npos);
+  EXPECT_TRUE(
+      ParseCampaignInput(R"({"name":"A","segmentId":"s","message":"{{name}} {{email}}"})", kNow));
+  auto far = ParseScheduleInput(R"({"scheduledAt":"2100-01-01T00:00:00Z"})", kNow);
+  ASSERT_FALSE(far);
+  EXPECT_EQ(far.error().field_errors[0].message, "Must be within 5 years");
+}
+
 TEST(CampaignInputTest, EditsScheduleAndPreviewBodies) {
   auto edit = ParseCampaignEdit(R"({"message":"Hello {{firstName | \"there\"}}"})");
   ASSERT_TRUE(edit);

@@ -402,6 +402,19 @@ std::string MessageTemplate::Render(const Customer& customer) const {
   return out;
 }
 
+size_t MessageTemplate::MaxRenderedBytes() const {
+  // In the order of Field: name, firstName, lastName (each at most 100 code points of up to 4
+  // bytes), email, phone, totalSpending ("-92233720368547758.08"), lastOrderAt (a date).
+  static constexpr size_t kMaxValueBytes[] = {400, 400, 400, 254, 50, 24, 16};
+  size_t size = literal_bytes_;
+  for (const Part& part : parts_) {
+    if (part.has_placeholder) {
+      size += std::max(kMaxValueBytes[static_cast<size_t>(part.field)], part.fallback.size());
+    }
+  }
+  return size;
+}
+
 std::vector<std::string> MessageTemplate::placeholders() const {
   std::vector<std::string> names;
   names.reserve(used_.size());

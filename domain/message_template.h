@@ -48,6 +48,10 @@ class MessageTemplate final {
   // The text as given to Parse.
   const std::string& source() const { return source_; }
 
+  // The most bytes Render can write, for any customer Keel accepts (a name of 100 code points,
+  // an email of 254 bytes, a phone of 50, …): what a campaign's message is held to.
+  size_t MaxRenderedBytes() const;
+
   // The placeholder names used, in order of first use, each once: "firstName", "lastOrderAt"…
   std::vector<std::string> placeholders() const;
 

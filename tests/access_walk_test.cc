@@ -9,6 +9,7 @@
 
 #include "api/access.h"
 #include "api/http_server.h"
+#include "domain/time.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -93,7 +94,7 @@ const std::map<std::string, Sample>& Samples() {
       {"PATCH /api/v1/campaigns/:id",
        {"/api/v1/campaigns/{campd}", R"({"name":"Walked {n}"})", 403}},
       {"POST /api/v1/campaigns/:id/schedule",
-       {"/api/v1/campaigns/{camps}/schedule", R"({"scheduledAt":"2999-01-01T00:00:00Z"})", 403}},
+       {"/api/v1/campaigns/{camps}/schedule", R"({"scheduledAt":"{future}"})", 403}},
       {"POST /api/v1/campaigns/:id/launch", {"/api/v1/campaigns/{campl}/launch", "", 403}},
       {"POST /api/v1/campaigns/:id/execute", {"/api/v1/campaigns/{campx}/execute", "", 403}},
       {"POST /api/v1/campaigns/:id/pause", {"/api/v1/campaigns/{campp}/pause", "", 403}},
@@ -168,6 +169,7 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
     ASSERT_EQ(segment.status, 201) << segment.body;
     values["{" + std::string(name) + "}"] = Json(segment.body).Str("/data/id");
   }
+  values["{future}"] = FormatIso8601(SystemClock().NowMillis() + 86'400'000);
   // Campaigns in the state each command needs: Drafts, and one Running (paused, then resumed).
   for (const char* name : {"campd", "camps", "campl", "campx", "campc", "campp"}) {
     const bool running = std::string(name) == "campp";

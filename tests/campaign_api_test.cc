@@ -58,7 +58,7 @@ class CampaignApiTest : public ::testing::Test {
   // Waits (bounded) until the campaign's audience is frozen; returns its last reading.
   std::string AwaitAudience(const std::string& id) {
     std::string body;
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 600; ++i) {  // 30 s at most: the launcher polls every second
       auto r = client_.Send("GET", "/api/v1/campaigns/" + id);
       EXPECT_EQ(r.status, 200) << r.body;
       body = r.body;
@@ -188,7 +188,7 @@ TEST_F(CampaignApiTest, ScheduledCampaignLaunchesOnceItsTimeComesAndAnEmptyAudie
   EXPECT_EQ(past.status, 400) << past.body;
 
   std::string status, body;
-  for (int i = 0; i < 200 && status != "Sent"; ++i) {
+  for (int i = 0; i < 600 && status != "Sent"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     body = client_.Send("GET", "/api/v1/campaigns/" + id).body;
     status = Json(body).Str("/data/status");
@@ -222,6 +222,36 @@ TEST_F(CampaignApiTest, AnAudienceIsResolvedAgainAfterARestartAndOnceOnly) {
   auto got = again.Send("GET", "/api/v1/campaigns/" + id);
   EXPECT_EQ(Json(got.body).Int("/data/stats/queued"), 1) << got.body;
   EXPECT_EQ(Json(got.body).Size("/data/communications"), 1u);
+}
+
+TEST_F(CampaignApiTest, ARepReadsOnlyTheirOwnCustomersInACampaignsCommunicationLog) {
+  auto user = client_.Send(
+      "POST", "/api/v1/users",
+      R"({"name":"Rep","email":"rep@keel.test","password":"password-123","role":"sales_rep"})");
+  ASSERT_EQ(user.status, 201) << user.body;
+  HttpClient rep(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
+  auto mine = rep.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  const std::string mine_id = Json(mine.body).Str("/data/id");
+  const std::string theirs = Customer("Theirs", "theirs@x.io", 10);
+  AwaitCustomers();
+  auto segment = client_.Send("POST", "/api/v1/segments",
+                              R"({"name":"All","rules":{"field":"visits","op":">=","value":0}})");
+  ASSERT_EQ(segment.status, 201) << segment.body;
+  auto created = Create(R"({"name":"Both","segmentId":")" + Json(segment.body).Str("/data/id") +
+                        R"(","message":"Hi {{name}}","launch":true})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  ASSERT_EQ(Json(AwaitAudience(id)).Int("/data/stats/queued"), 2);
+
+  auto as_admin = client_.Send("GET", "/api/v1/campaigns/" + id);
+  EXPECT_EQ(Json(as_admin.body).Size("/data/communications"), 2u);
+  auto as_rep = rep.Send("GET", "/api/v1/campaigns/" + id);
+  ASSERT_EQ(as_rep.status, 200) << as_rep.body;
+  ASSERT_EQ(Json(as_rep.body).Size("/data/communications"), 1u) << as_rep.body;
+  EXPECT_EQ(Json(as_rep.body).Str("/data/communications/0/customerId"), mine_id);
+  EXPECT_EQ(rep.Send("GET", "/api/v1/customers/" + theirs + "/communications").status, 403);
+  EXPECT_EQ(rep.Send("GET", "/api/v1/customers/" + mine_id + "/communications").status, 200);
 }
 
 }  // namespace

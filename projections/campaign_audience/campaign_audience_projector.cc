@@ -9,7 +9,7 @@
 namespace keel {
 namespace {
 
-constexpr uint8_t kMessageFormat = 1;
+constexpr uint8_t kMessageFormat = 1;  // with the owner
 constexpr uint8_t kPartFormat = 1;
 
 std::string PartKey(std::string_view campaign, int32_t partition) {
@@ -44,6 +44,7 @@ std::string EncodeCampaignMessage(const CampaignMessage& m) {
   PutText(out, m.channel);
   PutText(out, m.to);
   PutText(out, m.text);
+  PutText(out, m.owner_id);
   PutU32(out, static_cast<uint32_t>(m.partition));
   PutI64(out, m.offset);
   PutI64(out, m.queued_at);
@@ -59,6 +60,7 @@ Result<CampaignMessage> DecodeCampaignMessage(std::string_view record) {
   m.channel = in.Text();
   m.to = in.Text();
   m.text = in.Text();
+  m.owner_id = in.Text();
   m.partition = static_cast<int32_t>(in.U32());
   m.offset = in.I64();
   m.queued_at = in.I64();
@@ -152,6 +154,7 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
     m.channel = request->channel;
     m.to = c.email;
     m.text = tmpl->Render(c);
+    m.owner_id = c.owner_id.value_or("");
     m.partition = position.partition;
     m.offset = position.offset;
     m.queued_at = event.recorded_at;
@@ -197,10 +200,10 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
   return std::optional<CampaignAudience>(std::move(audience));
 }
 
-Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
-                                                           std::string_view campaign_id,
-                                                           std::string_view after, size_t limit) {
-  std::vector<CampaignMessage> out;
+Result<CampaignMessagePage> QueryCampaignMessages(ReadStore& store, std::string_view campaign_id,
+                                                  std::string_view after, size_t limit,
+                                                  const std::string* owner, size_t max_read) {
+  CampaignMessagePage page;
   Status bad;
   const std::string prefix = std::string(campaign_id) + "/";
   std::string start = prefix;
@@ -208,20 +211,30 @@ Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
     start += after;
     start += '\0';  // just past `after`
   }
+  size_t read = 0;
+  std::string last;
+  bool more = false;
   auto st = store.Scan(kCampaignMessagesTable, prefix, start,
-                       [&](std::string_view, std::string_view value) {
-                         if (out.size() >= limit) return false;
+                       [&](std::string_view key, std::string_view value) {
+                         if (page.messages.size() >= limit || read >= max_read) {
+                           more = true;
+                           return false;
+                         }
+                         ++read;
+                         last = std::string(key.substr(prefix.size()));
                          auto m = DecodeCampaignMessage(value);
                          if (!m) {
                            bad = Fail(m.error());
                            return false;
                          }
-                         out.push_back(std::move(*m));
+                         if (!owner || m->owner_id == *owner)
+                           page.messages.push_back(std::move(*m));
                          return true;
                        });
   if (!st) return Fail(st.error());
   if (!bad) return Fail(bad.error());
-  return out;
+  if (more) page.next = std::move(last);
+  return page;
 }
 
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,

@@ -36,6 +36,7 @@ struct CampaignMessage {
   std::string channel;
   std::string to;
   std::string text;
+  std::string owner_id;  // the customer's owner then (empty: none), for the reps' scope
   int32_t partition = 0;
   int64_t offset = 0;  // of the request it was resolved at
   Millis queued_at = 0;
@@ -80,10 +81,16 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                                                               std::string_view campaign_id,
                                                               int32_t partitions);
 // A page of a campaign's messages, in customer id order, after the customer `after` (empty:
-// from the first).
-Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
-                                                           std::string_view campaign_id,
-                                                           std::string_view after, size_t limit);
+// from the first); with `owner`, only those of that owner's customers, reading at most
+// `max_read` messages. `next` is where the next page starts (empty: none is left).
+struct CampaignMessagePage {
+  std::vector<CampaignMessage> messages;
+  std::string next;
+};
+Result<CampaignMessagePage> QueryCampaignMessages(ReadStore& store, std::string_view campaign_id,
+                                                  std::string_view after, size_t limit,
+                                                  const std::string* owner = nullptr,
+                                                  size_t max_read = 100'000);
 // A customer's messages, newest campaign first (campaign ids are time-ordered).
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
                                                            std::string_view customer_id,

@@ -64,7 +64,7 @@ class Partitions {
 };
 
 TEST(CampaignAudienceRecordsTest, RecordsRoundTripAndDamageIsRefused) {
-  CampaignMessage m{"c:u", "c", "u", "email", "u@x.io", "Hi ✓", 3, 99, kAt};
+  CampaignMessage m{"c:u", "c", "u", "email", "u@x.io", "Hi ✓", "rep-1", 3, 99, kAt};
   const std::string record = EncodeCampaignMessage(m);
   EXPECT_EQ(DecodeCampaignMessage(record).value(), m);
   for (size_t cut = 0; cut < record.size(); ++cut) {
