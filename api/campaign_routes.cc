@@ -22,13 +22,6 @@ namespace {
 
 constexpr int kMaxMessagesPage = 500;
 
-std::string VersionTag(int64_t version) {
-  std::string tag = "\"";
-  tag += std::to_string(version);
-  tag += '"';
-  return tag;
-}
-
 void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<Millis>& t) {
   w.Key(key);
   t ? w.String(FormatIso8601(*t)) : w.Null();
@@ -100,29 +93,18 @@ void AnswerCampaignCommand(RouteContext& ctx, std::string_view type, HttpRespond
                            const Result<CampaignOutcome>& out, std::string_view message) {
   ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
-  Headers headers{{"ETag", VersionTag(out->campaign.version)}};
-  std::string meta = "{}";
-  if (out->position) {
-    ctx.metrics.EventsAppended(out->position->topic,
-                               out->position->last_offset - out->position->first_offset + 1);
-    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
-                                                std::to_string(out->position->last_offset));
-    meta = "{\"position\":" + PositionJson(*out->position) + "}";
-  }
-  r.Send(out->created ? 201 : 200, SuccessBody(message, CampaignJson(out->campaign), meta),
-         headers);
+  SendCommandAnswer(ctx, r, out->created, VersionTag(out->campaign.version), out->position, message,
+                    CampaignJson(out->campaign));
 }
 
 // Reads a {"reason"} body of a cancel (optional).
 Result<std::string> ReasonOf(const HttpRequest& req) {
   if (req.body.empty()) return std::string();
-  auto doc = json::Parse(req.body, "Request body", ErrorCode::kInvalidArgument);
-  if (!doc) return Fail(doc.error());
-  simdjson::dom::object obj;
-  if (doc->get(obj)) return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  auto obj = json::BodyObject(req.body);
+  if (!obj) return Fail(obj.error());
   std::string reason;
   std::vector<FieldError> errors;
-  for (auto [key, value] : obj) {
+  for (auto [key, value] : *obj) {
     std::string_view text;
     if (key != "reason") {
       errors.push_back({std::string(key), "Unknown field"});
@@ -148,15 +130,7 @@ std::optional<CampaignState> StateParam(const std::string& v) {
 
 void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
   auto refuse_if_unable = [&ctx](HttpResponder& r) {
-    if (ctx.draining) {
-      SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
-      return true;
-    }
-    if (!ctx.campaigns) {
-      SendError(r, Error::Unavailable("Campaigns are not available"));
-      return true;
-    }
-    return false;
+    return RefusedUnavailable(ctx, ctx.campaigns != nullptr, "Campaigns", r);
   };
 
   server.AddRoute(

@@ -86,24 +86,50 @@ Status CheckAssignment(const AuthService& auth, const Principal* p, CustomerFiel
   return {};
 }
 
+std::string VersionTag(int64_t version) {
+  std::string tag = "\"";
+  tag += std::to_string(version);
+  tag += '"';
+  return tag;
+}
+
+bool RefusedUnavailable(RouteContext& ctx, bool available, std::string_view what,
+                        HttpResponder& r) {
+  if (ctx.draining) {
+    SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+    return true;
+  }
+  if (!available) {
+    std::string message(what);
+    message += " are not available";
+    SendError(r, Error::Unavailable(std::move(message)));
+    return true;
+  }
+  return false;
+}
+
+void SendCommandAnswer(RouteContext& ctx, HttpResponder& r, bool created, std::string etag,
+                       const std::optional<AppendResult>& position, std::string_view message,
+                       std::string_view data_json, const Headers& extra_headers) {
+  Headers headers{{"ETag", std::move(etag)}};
+  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
+  std::string meta = "{}";
+  if (position) {
+    ctx.metrics.EventsAppended(position->topic, position->last_offset - position->first_offset + 1);
+    headers.emplace_back("X-Keel-Position", std::to_string(position->partition) + ":" +
+                                                std::to_string(position->last_offset));
+    meta = "{\"position\":" + PositionJson(*position) + "}";
+  }
+  r.Send(created ? 201 : 200, SuccessBody(message, data_json, meta), headers);
+}
+
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,
                    const Result<CommandOutcome>& out, std::string_view message,
                    const Headers& extra_headers) {
   ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
-  if (out->position) {
-    ctx.metrics.EventsAppended(out->position->topic,
-                               out->position->last_offset - out->position->first_offset + 1);
-  }
-  Headers headers{{"ETag", QuotedETag(out->json)}};
-  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
-  std::string meta = "{}";
-  if (out->position) {
-    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
-                                                std::to_string(out->position->last_offset));
-    meta = "{\"position\":" + PositionJson(*out->position) + "}";
-  }
-  r.Send(out->created ? 201 : 200, SuccessBody(message, out->json, meta), headers);
+  SendCommandAnswer(ctx, r, out->created, QuotedETag(out->json), out->position, message, out->json,
+                    extra_headers);
 }
 
 const CustomerIndex* CustomerIndexOf(const ReadModel& rm) {

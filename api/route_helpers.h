@@ -39,6 +39,18 @@ Result<CommandMeta> MetaFor(const HttpRequest& req);
 Status CheckAssignment(const AuthService& auth, const Principal* principal, CustomerFields& fields,
                        bool creating);
 
+// A versioned resource's ETag: its version, quoted.
+std::string VersionTag(int64_t version);
+// 503 when the server is draining or a stream's service is missing (`what`: "Segments"); says
+// whether it answered.
+bool RefusedUnavailable(RouteContext& ctx, bool available, std::string_view what, HttpResponder& r);
+// Sends a successful command's answer: 201 when it created, 200 otherwise; `data_json`, the ETag
+// (already quoted), and where its last event landed (X-Keel-Position and meta.position), whose
+// events are counted in the metrics.
+void SendCommandAnswer(RouteContext& ctx, HttpResponder& r, bool created, std::string etag,
+                       const std::optional<AppendResult>& position, std::string_view message,
+                       std::string_view data_json, const Headers& extra_headers = {});
+
 // The answer to a command once its events are durable: the resource, its ETag and the log
 // position (X-Keel-Position and meta.position). Counts the command in the metrics.
 void AnswerCommand(RouteContext& ctx, std::string_view type, HttpResponder r,

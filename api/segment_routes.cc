@@ -51,14 +51,6 @@ class CountSlot {
   const bool taken_;
 };
 
-// A segment's ETag: its version, quoted.
-std::string VersionTag(int64_t version) {
-  std::string tag = "\"";
-  tag += std::to_string(version);
-  tag += '"';
-  return tag;
-}
-
 // The generation's audience columns once they can answer.
 const AudienceColumns* AudienceOf(const ReadModel& rm) {
   const AudienceColumns* audience = AudienceColumnsOf(rm);
@@ -175,15 +167,6 @@ void AnswerSegmentCommand(RouteContext& ctx, std::string_view type, HttpResponde
                           std::string_view message) {
   ctx.metrics.Command(type, out.has_value());
   if (!out) return SendError(r, out.error());
-  Headers headers{{"ETag", VersionTag(out->segment.version)}};
-  std::string meta = "{}";
-  if (out->position) {
-    ctx.metrics.EventsAppended(out->position->topic,
-                               out->position->last_offset - out->position->first_offset + 1);
-    headers.emplace_back("X-Keel-Position", std::to_string(out->position->partition) + ":" +
-                                                std::to_string(out->position->last_offset));
-    meta = "{\"position\":" + PositionJson(*out->position) + "}";
-  }
   const std::string doc = SegmentToJson(out->segment);
   JsonWriter w;
   w.BeginObject();
@@ -197,7 +180,8 @@ void AnswerSegmentCommand(RouteContext& ctx, std::string_view type, HttpResponde
     w.Null();
   }
   w.EndObject();
-  r.Send(out->created ? 201 : 200, SuccessBody(message, w.str(), meta), headers);
+  SendCommandAnswer(ctx, r, out->created, VersionTag(out->segment.version), out->position, message,
+                    w.str());
 }
 
 // The segment `id` of the live read model after the request's wait, with its rules, or the
@@ -281,15 +265,7 @@ void SendMembersAt(HttpRequest& req, ReadModel& rm, HttpResponder& r, Millis at,
 
 void AddSegmentRoutes(HttpServer& server, RouteContext& ctx) {
   auto refuse_if_unable = [&ctx](HttpResponder& r) {
-    if (ctx.draining) {
-      SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
-      return true;
-    }
-    if (!ctx.segments) {
-      SendError(r, Error::Unavailable("Segments are not available"));
-      return true;
-    }
-    return false;
+    return RefusedUnavailable(ctx, ctx.segments != nullptr, "Segments", r);
   };
 
   // A definition's command (POST and PUT): its audience is counted as the request arrives.

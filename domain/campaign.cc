@@ -20,32 +20,8 @@ constexpr std::string_view kExclusionNames[] = {"inactive", "noAddress", "unsubs
                                                 "frequencyCap"};
 constexpr size_t kMaxIdLength = 64;
 
-Result<simdjson::dom::object> BodyObject(std::string_view body) {
-  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
-  if (!doc) return Fail(doc.error());
-  if (doc->type() != element_type::OBJECT) {
-    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
-  }
-  return doc->get_object().value_unsafe();
-}
-
 std::optional<std::string> ReadName(element v, std::vector<FieldError>& errors) {
-  if (v.type() != element_type::STRING) {
-    errors.push_back({"name", "Expected a string, got " + std::string(json::TypeName(v))});
-    return std::nullopt;
-  }
-  const std::string_view s = TrimSpace(v.get_string().value_unsafe());
-  const size_t len = Utf8Length(s);
-  if (len < 1 || len > kMaxCampaignNameLength) {
-    errors.push_back({"name", "Must be 1 to 100 characters"});
-    return std::nullopt;
-  }
-  if (std::any_of(s.begin(), s.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    errors.push_back({"name", "Must not contain control characters"});
-    return std::nullopt;
-  }
-  return std::string(s);
+  return json::ReadTrimmedText(v, "name", 1, kMaxCampaignNameLength, errors);
 }
 
 std::optional<std::string> ReadSegmentId(element v, std::vector<FieldError>& errors) {
@@ -193,7 +169,7 @@ std::string_view ExclusionName(Exclusion reason) {
 }
 
 Result<CampaignInput> ParseCampaignInput(std::string_view body, Millis now) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   std::optional<std::string> name, segment, message;
@@ -235,7 +211,7 @@ Result<CampaignInput> ParseCampaignInput(std::string_view body, Millis now) {
 }
 
 Result<CampaignEdit> ParseCampaignEdit(std::string_view body) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   CampaignEdit edit;
@@ -257,7 +233,7 @@ Result<CampaignEdit> ParseCampaignEdit(std::string_view body) {
 }
 
 Result<Millis> ParseScheduleInput(std::string_view body, Millis now) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   std::optional<Millis> at;
@@ -276,7 +252,7 @@ Result<Millis> ParseScheduleInput(std::string_view body, Millis now) {
 }
 
 Result<CampaignPreviewInput> ParseCampaignPreviewInput(std::string_view body) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   std::optional<std::string> segment, message;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "domain/text.h"
+
 namespace keel::json {
 
 using simdjson::dom::element_type;
@@ -81,6 +83,41 @@ std::string_view TypeName(simdjson::dom::element v) {
     case element_type::NULL_VALUE: return "null";
   }
   return "unknown";
+}
+
+Result<simdjson::dom::object> BodyObject(std::string_view body) {
+  auto doc = Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != element_type::OBJECT) {
+    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  }
+  return doc->get_object().value_unsafe();
+}
+
+std::optional<std::string> ReadTrimmedText(simdjson::dom::element v, std::string_view field,
+                                           size_t min, size_t max,
+                                           std::vector<FieldError>& errors) {
+  if (v.type() != element_type::STRING) {
+    errors.push_back({std::string(field), "Expected a string, got " + std::string(TypeName(v))});
+    return std::nullopt;
+  }
+  const std::string_view s = TrimSpace(v.get_string().value_unsafe());
+  const size_t len = Utf8Length(s);
+  if (len < min || len > max) {
+    std::string message = "Must be ";
+    message += std::to_string(min);
+    message += " to ";
+    message += std::to_string(max);
+    message += " characters";
+    errors.push_back({std::string(field), std::move(message)});
+    return std::nullopt;
+  }
+  if (std::any_of(s.begin(), s.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    errors.push_back({std::string(field), "Must not contain control characters"});
+    return std::nullopt;
+  }
+  return std::string(s);
 }
 
 }  // namespace keel::json

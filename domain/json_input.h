@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/error.h"
 
@@ -26,5 +27,13 @@ std::optional<int64_t> ToCents(simdjson::dom::element v);
 std::optional<int64_t> ToInt(simdjson::dom::element v);
 
 std::string_view TypeName(simdjson::dom::element v);
+
+// A request body that must be a JSON object (kInvalidArgument otherwise).
+Result<simdjson::dom::object> BodyObject(std::string_view body);
+
+// A string of `min` to `max` code points once trimmed, without control characters; otherwise
+// nullopt, with the error at `field` added to `errors`.
+std::optional<std::string> ReadTrimmedText(simdjson::dom::element v, std::string_view field,
+                                           size_t min, size_t max, std::vector<FieldError>& errors);
 
 }  // namespace keel::json

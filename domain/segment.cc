@@ -15,34 +15,6 @@ using simdjson::dom::element_type;
 
 namespace {
 
-// A trimmed text of `min` to `max` code points without control characters, or an error at
-// `field`.
-std::optional<std::string> ReadText(element v, std::string_view field, size_t min, size_t max,
-                                    std::vector<FieldError>& errors) {
-  if (v.type() != element_type::STRING) {
-    errors.push_back(
-        {std::string(field), "Expected a string, got " + std::string(json::TypeName(v))});
-    return std::nullopt;
-  }
-  const std::string_view s = TrimSpace(v.get_string().value_unsafe());
-  const size_t len = Utf8Length(s);
-  if (len < min || len > max) {
-    std::string message = "Must be ";
-    message += std::to_string(min);
-    message += " to ";
-    message += std::to_string(max);
-    message += " characters";
-    errors.push_back({std::string(field), std::move(message)});
-    return std::nullopt;
-  }
-  if (std::any_of(s.begin(), s.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    errors.push_back({std::string(field), "Must not contain control characters"});
-    return std::nullopt;
-  }
-  return std::string(s);
-}
-
 // Conditions that scan the customers' text (name, email, phone): the costly ones to count.
 int TextConditions(const RuleNode& node) {
   if (node.kind != RuleNode::Kind::kCondition) {
@@ -84,30 +56,22 @@ std::optional<RuleNode> ReadRules(std::optional<element> rules,
   return std::move(*parsed);
 }
 
-Result<simdjson::dom::object> BodyObject(std::string_view body) {
-  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
-  if (!doc) return Fail(doc.error());
-  if (doc->type() != element_type::OBJECT) {
-    return Fail(Error::InvalidArgument("Request body must be a JSON object"));
-  }
-  return doc->get_object().value_unsafe();
-}
-
 }  // namespace
 
 Result<SegmentInput> ParseSegmentInput(std::string_view body) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   std::optional<std::string> name, description;
   std::optional<element> rules, logical_operator;
   for (auto [key, value] : *obj) {
     if (key == "name") {
-      name = ReadText(value, "name", 1, kMaxSegmentNameLength, errors);
+      name = json::ReadTrimmedText(value, "name", 1, kMaxSegmentNameLength, errors);
       if (!name) name = std::string();  // reported; not "required" as well
     } else if (key == "description") {
       if (value.type() != element_type::NULL_VALUE) {
-        description = ReadText(value, "description", 0, kMaxSegmentDescriptionLength, errors);
+        description =
+            json::ReadTrimmedText(value, "description", 0, kMaxSegmentDescriptionLength, errors);
       }
     } else if (key == "rules") {
       rules = value;
@@ -124,7 +88,7 @@ Result<SegmentInput> ParseSegmentInput(std::string_view body) {
 }
 
 Result<RuleNode> ParsePreviewInput(std::string_view body) {
-  auto obj = BodyObject(body);
+  auto obj = json::BodyObject(body);
   if (!obj) return Fail(obj.error());
   std::vector<FieldError> errors;
   std::optional<element> rules, logical_operator;

@@ -59,7 +59,8 @@ class CampaignApiTest : public ::testing::Test {
   std::string AwaitAudience(const std::string& id) {
     std::string body;
     for (int i = 0; i < 600; ++i) {  // 30 s at most: the launcher polls every second
-      auto r = client_.Send("GET", "/api/v1/campaigns/" + id);
+      // After the campaign's last command (its record), until the audience is frozen.
+      auto r = client_.Send("GET", AtPosition("/api/v1/campaigns/" + id, campaign_position_));
       EXPECT_EQ(r.status, 200) << r.body;
       body = r.body;
       if (r.body.find("\"totalAudience\"") != std::string::npos) break;
