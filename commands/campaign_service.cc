@@ -128,4 +128,28 @@ void CampaignService::FreezeAudience(std::string id, CampaignAudience audience, 
       });
 }
 
+void CampaignService::RecordMessagesSent(std::string id, MessagesSent sent, CommandMeta meta,
+                                         Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id, sent = std::move(sent)](const CampaignWriteModel& model, const CommandMeta& m) {
+        return DecideRecordMessagesSent(model, id, sent, m, ids_);
+      });
+}
+
+void CampaignService::Complete(std::string id, CommandMeta meta, Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id](const CampaignWriteModel& model, const CommandMeta& m) {
+        return DecideCompleteCampaign(model, id, m, ids_);
+      });
+}
+
+void CampaignService::RecordReceipts(std::string id, std::vector<DeliveryReceipt> receipts,
+                                     CommandMeta meta, Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id, receipts = std::move(receipts)](const CampaignWriteModel& model,
+                                                 const CommandMeta& m) {
+        return DecideRecordReceipts(model, id, receipts, m, ids_);
+      });
+}
+
 }  // namespace keel

@@ -61,6 +61,11 @@ class CampaignService final {
   void Move(std::string id, CampaignState to, std::string reason,
             std::optional<int64_t> expected_version, CommandMeta meta, Done done);
   void FreezeAudience(std::string id, CampaignAudience audience, CommandMeta meta, Done done);
+  // The dispatcher's progress, its completion of a campaign, and the vendor's receipts.
+  void RecordMessagesSent(std::string id, MessagesSent sent, CommandMeta meta, Done done);
+  void Complete(std::string id, CommandMeta meta, Done done);
+  void RecordReceipts(std::string id, std::vector<DeliveryReceipt> receipts, CommandMeta meta,
+                      Done done);
 
  private:
   struct Decision {
