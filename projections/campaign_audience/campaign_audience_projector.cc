@@ -224,6 +224,17 @@ Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
   return out;
 }
 
+Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
+                                                            std::string_view campaign_id,
+                                                            std::string_view customer_id) {
+  auto record = store.Get(kCampaignMessagesTable, PairKey(campaign_id, customer_id));
+  if (!record) return Fail(record.error());
+  if (!*record) return std::optional<CampaignMessage>();
+  auto m = DecodeCampaignMessage(**record);
+  if (!m) return Fail(m.error());
+  return std::optional<CampaignMessage>(std::move(*m));
+}
+
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
                                                            std::string_view customer_id,
                                                            size_t limit) {

@@ -84,6 +84,10 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
 Result<std::vector<CampaignMessage>> QueryCampaignMessages(ReadStore& store,
                                                            std::string_view campaign_id,
                                                            std::string_view after, size_t limit);
+// One recipient's message; nullopt when the customer is not in the campaign's audience.
+Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
+                                                            std::string_view campaign_id,
+                                                            std::string_view customer_id);
 // A customer's messages, newest campaign first (campaign ids are time-ordered).
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
                                                            std::string_view customer_id,
