@@ -345,6 +345,29 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           return std::move(*status);
         });
   }
+  if (impl->dispatcher) {
+    impl->metrics.WatchDispatch([raw] {
+      DispatchFigures f;
+      for (const Campaign& c : raw->campaigns->Campaigns()) {
+        if (c.state != CampaignState::kRunning || !c.audience) continue;
+        const int64_t left = c.audience->queued - c.sent - c.rejected;
+        if (left > 0) f.backlog += static_cast<uint64_t>(left);
+      }
+      f.in_client = raw->vendor->pending();
+      const auto d = raw->dispatcher->stats();
+      f.accepted = d.sent;
+      f.duplicates = d.duplicates;
+      f.rejected = d.rejected;
+      f.gave_up = d.gave_up;
+      const auto v = raw->vendor->stats();
+      f.requests = v.requests;
+      f.retries = v.retries;
+      f.throttled = v.throttled;
+      f.timeouts = v.timeouts;
+      f.server_errors = v.server_errors;
+      return f;
+    });
+  }
   impl->metrics.WatchMemory("rocksdb", [raw] {
     auto current = raw->read_models.Current();
     return static_cast<RocksStore&>(*current->store).ApproximateMemoryBytes();

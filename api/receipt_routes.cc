@@ -9,6 +9,7 @@
 // the write side serialises them with the dispatcher's commands. Duplicates are not refused
 // here: the campaigns read model applies the first terminal status of each message and ignores
 // the rest, which makes the vendor's retries (same eventIds) and a repeated callback harmless.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "api/envelope.h"
+#include "api/metrics.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
 #include "commands/campaign_service.h"
@@ -205,6 +207,15 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
         if (!meta) return SendError(r, meta.error());
         meta->actor = "vendor";
         meta->idempotency_key.clear();  // idempotent per message, in the read model's fold
+        std::vector<double> lags;
+        const Millis now = ctx.clock.NowMillis();
+        for (const auto& [campaign, list] : by_campaign) {
+          for (const auto& receipt : list) {
+            lags.push_back(static_cast<double>(std::max<Millis>(0, now - receipt.occurred_at)) /
+                           1000.0);
+          }
+        }
+        ctx.metrics.ReceiptsRecorded(lags);
         gathered->waiting = by_campaign.size();
         for (auto& [campaign, list] : by_campaign) {
           const auto count = static_cast<int64_t>(list.size());

@@ -145,7 +145,10 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     stats_.sent += static_cast<uint64_t>(sent.accepted);
     stats_.duplicates += static_cast<uint64_t>(sent.duplicates);
     stats_.rejected += sent.rejected.size();
-    if (gave_up) ++stats_.gave_up;
+    for (const auto& [id, customer] : order) {
+      auto it = by_id.find(id);
+      if (it == by_id.end() || it->second.answer == SendAnswer::kGaveUp) ++stats_.gave_up;
+    }
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   if (!sent.through.empty()) {

@@ -139,6 +139,15 @@ TEST_F(CampaignDispatchTest, EveryRecipientIsAcceptedOnceAndTheStatsEqualTheVend
   ASSERT_EQ(ids.size(), 2000u);
   for (const auto& m : ids) ASSERT_EQ(vendor_->TimesSent(m), 1u) << m;
 
+  // The dispatcher's metrics.
+  auto metrics = client_->Send("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("keel_dispatch_messages{outcome=\"accepted\"} 2000"),
+            std::string::npos)
+      << metrics.body.substr(0, 2000);
+  EXPECT_NE(metrics.body.find("keel_dispatch_queue_depth{stage=\"backlog\"} 0"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("keel_receipt_lag_seconds_count"), std::string::npos);
+
   // The status filter.
   auto failed = client_->Send("GET", "/api/v1/campaigns/" + id + "?status=FAILED&limit=500");
   ASSERT_EQ(failed.status, 200) << failed.body;
