@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -144,8 +145,7 @@ TEST_F(CampaignDispatchTest, EveryRecipientIsAcceptedOnceAndTheStatsEqualTheVend
   EXPECT_NE(metrics.body.find("keel_dispatch_messages{outcome=\"accepted\"} 2000"),
             std::string::npos)
       << metrics.body.substr(0, 2000);
-  EXPECT_NE(metrics.body.find("keel_dispatch_queue_depth{stage=\"backlog\"} 0"),
-            std::string::npos);
+  EXPECT_NE(metrics.body.find("keel_dispatch_queue_depth{stage=\"backlog\"} 0"), std::string::npos);
   EXPECT_NE(metrics.body.find("keel_receipt_lag_seconds_count"), std::string::npos);
 
   // The status filter.
@@ -195,6 +195,25 @@ TEST_F(CampaignDispatchTest, EveryRecipientIsAcceptedOnceAndTheStatsEqualTheVend
   Json aj(Get(id));
   EXPECT_EQ(aj.Int("/data/stats/delivered"), j.Int("/data/stats/delivered"));
   EXPECT_EQ(aj.Int("/data/stats/failed"), j.Int("/data/stats/failed"));
+}
+
+// A measurement, not a check: KEEL_DISPATCH_BENCH=<recipients> runs it.
+TEST_F(CampaignDispatchTest, MeasuresLaunchToEveryReceiptApplied) {
+  const char* n = std::getenv("KEEL_DISPATCH_BENCH");
+  if (!n) GTEST_SKIP() << "set KEEL_DISPATCH_BENCH=<recipients> to measure";
+  const int count = std::atoi(n);
+  StartVendor();
+  const std::string segment = Audience(count);
+  const auto started = std::chrono::steady_clock::now();
+  const std::string id = Launch(segment);
+  Json j(AwaitCampaign(id, IsSent, 600));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(j.Str("/data/status"), "Sent");
+  EXPECT_EQ(j.Int("/data/stats/sent"), count);
+  EXPECT_EQ(vendor_->tally().accepted, static_cast<uint64_t>(count));
+  std::printf("[ measured ] %d recipients, launch to Sent: %.2f s, %.0f messages/s\n", count,
+              seconds, count / seconds);
 }
 
 TEST_F(CampaignDispatchTest, ARestartMidSendLosesNoRecipientAndAcceptsNoneTwice) {
