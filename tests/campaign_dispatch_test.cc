@@ -182,6 +182,18 @@ TEST_F(CampaignDispatchTest, EveryRecipientIsAcceptedOnceAndTheStatsEqualTheVend
   EXPECT_EQ(forged.status, 401) << forged.body;
   EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), events);
 
+  // Malformed, or more than 10,000: refused, nothing appended.
+  auto malformed = PostReceipts(R"({"receipts":[{"eventId":"e","status":"LOST"}]})", NowSeconds());
+  EXPECT_EQ(malformed.status, 400) << malformed.body;
+  std::string huge = R"({"receipts":[)";
+  for (int i = 0; i <= 10'000; ++i) {
+    if (i > 0) huge += ',';
+    huge += repeat;
+  }
+  huge += "]}";
+  EXPECT_EQ(PostReceipts(huge, NowSeconds()).status, 413);
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), events);
+
   // A second receipt for a delivered message, and an unknown message: the first is recorded and
   // changes no count; the second is reported.
   const std::string batch = R"({"receipts":[)" + repeat +
