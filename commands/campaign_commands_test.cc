@@ -163,7 +163,7 @@ TEST_F(CampaignCommandsTest, TheFoldRefusesAMoveTheStateMachineForbids) {
 TEST_F(CampaignCommandsTest, MessagesSentAdvanceTheCursorOnceAndOnlyWhileDispatching) {
   CampaignInput now{"Now", "seg", "Hi", std::nullopt, true};
   Fold(DecideCreateCampaign(model_, "c1", now, std::nullopt, Meta(), ids_));
-  MessagesSent first{"", "cust-2", 1, 1, {{"cust-0", "bad address"}}};
+  MessagesSent first{"", "cust-2", 1, 1, {{"cust-0", "bad address"}}, {}};
   // No audience yet: nothing can have been sent.
   auto early = DecideRecordMessagesSent(model_, "c1", first, Meta(), ids_);
   ASSERT_FALSE(early);
@@ -180,7 +180,7 @@ TEST_F(CampaignCommandsTest, MessagesSentAdvanceTheCursorOnceAndOnlyWhileDispatc
   EXPECT_EQ(twice.error().code, ErrorCode::kAborted);
   // A chunk in flight when the campaign was paused is still recorded.
   Fold(Move("c1", CampaignState::kPaused));
-  Fold(DecideRecordMessagesSent(model_, "c1", {"cust-2", "cust-4", 2, 0, {}}, Meta(), ids_));
+  Fold(DecideRecordMessagesSent(model_, "c1", {"cust-2", "cust-4", 2, 0, {}, {}}, Meta(), ids_));
   EXPECT_EQ(model_.Find("c1")->sent, 4);
   EXPECT_EQ(StateOf("c1"), CampaignState::kPaused);
   // Completion only from Running.
@@ -194,7 +194,8 @@ TEST_F(CampaignCommandsTest, MessagesSentAdvanceTheCursorOnceAndOnlyWhileDispatc
   auto again = DecideCompleteCampaign(model_, "c1", Meta(), ids_);
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->empty());
-  auto after = DecideRecordMessagesSent(model_, "c1", {"cust-4", "cust-5", 1, 0, {}}, Meta(), ids_);
+  auto after =
+      DecideRecordMessagesSent(model_, "c1", {"cust-4", "cust-5", 1, 0, {}, {}}, Meta(), ids_);
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().code, ErrorCode::kFailedPrecondition);
   // Receipts still count after the end (messages sent before it).

@@ -9,6 +9,9 @@
 namespace keel {
 namespace {
 
+// The failure reason of a message given up (the campaign's reason says why).
+constexpr std::string_view kNotSent = "not_sent";
+
 // The answers to one chunk, filled by the sender's callbacks (which may outlive the wait).
 struct ChunkAnswers {
   std::mutex mu;
@@ -119,16 +122,18 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
       return true;
     }
   }
-  // The answered prefix of the chunk: the cursor never passes a message the vendor did not
-  // answer for good.
+  // Every message of the chunk has its answer; one given up fails the campaign once the chunk
+  // is recorded (the others the vendor accepted are sent, and get their receipts).
   MessagesSent sent;
   sent.after = c.dispatch_cursor;
+  sent.through = order.back().second;
   std::optional<std::string> gave_up;
   for (const auto& [id, customer] : order) {
     auto it = by_id.find(id);
     if (it == by_id.end() || it->second.answer == SendAnswer::kGaveUp) {
-      gave_up = it == by_id.end() ? std::string("no answer") : it->second.reason;
-      break;
+      if (!gave_up) gave_up = it == by_id.end() ? std::string("no answer") : it->second.reason;
+      sent.gave_up.push_back({customer, std::string(kNotSent)});
+      continue;
     }
     const SendReport& r = it->second;
     if (r.answer == SendAnswer::kAccepted) {
@@ -136,7 +141,6 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     } else {
       sent.rejected.push_back({customer, r.reason});
     }
-    sent.through = customer;
   }
   {
     std::lock_guard lock(mu_);
@@ -145,13 +149,10 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     stats_.sent += static_cast<uint64_t>(sent.accepted);
     stats_.duplicates += static_cast<uint64_t>(sent.duplicates);
     stats_.rejected += sent.rejected.size();
-    for (const auto& [id, customer] : order) {
-      auto it = by_id.find(id);
-      if (it == by_id.end() || it->second.answer == SendAnswer::kGaveUp) ++stats_.gave_up;
-    }
+    stats_.gave_up += sent.gave_up.size();
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
-  if (!sent.through.empty()) {
+  {
     auto out = Await([&](CampaignService::Done done) {
       campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), std::move(done));
     });

@@ -7,9 +7,9 @@
 // ids, which the vendor deduplicates: one acceptance per recipient.
 // - A Paused campaign gets no new chunk (the one in flight is recorded); Cancelled, Failed and
 //   Sent ones get none.
-// - A message the sender gave up on (the retry budget spent, the vendor unreachable): what the
-//   vendor answered before it in the chunk is recorded, then the campaign is Failed with the
-//   reason.
+// - A message the sender gave up on (the retry budget spent, the vendor unreachable): the chunk
+//   is recorded with it as given up (what the vendor accepted in it is sent), then the campaign
+//   is Failed with the reason.
 // - A campaign fully dispatched whose every queued recipient is terminal (delivered, failed or
 //   rejected, as `read` says from the campaigns read model) is completed (Sent).
 //

@@ -360,6 +360,12 @@ std::string EncodeMessagesSent(const MessagesSent& m) {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("gaveUp").BeginArray();
+  for (const auto& r : m.gave_up) {
+    w.BeginObject().Key("customerId").String(r.customer_id).Key("reason").String(r.reason);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return w.Take();
 }
@@ -383,6 +389,16 @@ Result<MessagesSent> DecodeMessagesSent(const EventEnvelope& event) {
       return Fail(Malformed(event));
     }
     m.rejected.push_back({std::string(customer), std::string(reason)});
+  }
+  simdjson::dom::array gave_up;
+  if (!obj->at_key("gaveUp").get(gave_up)) {
+    for (element r : gave_up) {
+      std::string_view customer, reason;
+      if (r.at_key("customerId").get(customer) || r.at_key("reason").get(reason)) {
+        return Fail(Malformed(event));
+      }
+      m.gave_up.push_back({std::string(customer), std::string(reason)});
+    }
   }
   return m;
 }

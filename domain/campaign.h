@@ -44,7 +44,8 @@ inline constexpr std::string_view kCampaignCompleted = "CampaignCompleted";
 // {reason}: the vendor stayed unreachable past the retry budget, or the audience could not be
 // resolved.
 inline constexpr std::string_view kCampaignFailed = "CampaignFailed";
-// {after, through, accepted, duplicates, rejected [{customerId, reason}]}: the dispatcher's
+// {after, through, accepted, duplicates, rejected [{customerId, reason}], gaveUp [same]}: the
+// dispatcher's
 // progress, recorded once the vendor has answered every message of a chunk (the audience's
 // messages in customer-id order after the customer `after`, up to `through`). Accepted and
 // duplicates are sent (a duplicate: accepted before a crash kept it from being recorded).
@@ -157,6 +158,9 @@ struct MessagesSent {
     bool operator==(const Rejection&) const = default;
   };
   std::vector<Rejection> rejected;
+  // Given up (the vendor unreachable past the retry budget): never accepted; the campaign
+  // fails with them, and the read model counts them failed with their reason.
+  std::vector<Rejection> gave_up;
 
   bool operator==(const MessagesSent&) const = default;
 };

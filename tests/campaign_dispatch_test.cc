@@ -322,6 +322,9 @@ TEST_F(CampaignDispatchTest, AnUnreachableVendorFailsTheCampaignWithTheReason) {
   ASSERT_EQ(j.Str("/data/status"), "Failed");
   EXPECT_NE(j.Str("/data/reason").find("vendor"), std::string::npos) << j.Str("/data/reason");
   EXPECT_EQ(j.Int("/data/stats/sent"), 0);
+  EXPECT_EQ(j.Int("/data/stats/failed"), 3);
+  EXPECT_EQ(j.Int("/data/stats/failedByReason/not_sent"), 3);
+  EXPECT_EQ(j.Int("/data/stats/pending"), 0);
 }
 
 }  // namespace

@@ -154,6 +154,15 @@ Status CampaignsProjector::Apply(const EventEnvelope& event, const EventPosition
       if (!done) return Fail(done.error());
       if (!*done) set(key, {MessageStatus::kRejected, r.reason});
     }
+    for (const auto& r : sent->gave_up) {
+      const std::string key = StatusKey(campaign.id, r.customer_id);
+      auto done = is_terminal(key);
+      if (!done) return Fail(done.error());
+      if (*done) continue;
+      set(key, {MessageStatus::kFailed, r.reason});
+      ++campaign.failed;
+      ++campaign.failed_by_reason[r.reason];
+    }
   } else if (event.type == kDeliveryReceiptsRecorded) {
     auto receipts = DecodeDeliveryReceipts(event);
     if (!receipts) return Fail(receipts.error());

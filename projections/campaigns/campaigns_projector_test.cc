@@ -86,8 +86,11 @@ TEST(CampaignsProjectorTest, ReceiptsCountOncePerMessageAndRejectionsAreTerminal
       fold(kCampaignCreated, R"({"name":"A","segmentId":"s1","message":"Hi","channel":"email"})"));
   ASSERT_TRUE(fold(kCampaignLaunched,
                    R"({"trigger":"manual","segmentId":"s1","message":"Hi","channel":"email"})"));
-  ASSERT_TRUE(fold(kCampaignAudienceFrozen, EncodeCampaignAudience({4, 4, {}, {0}})));
-  ASSERT_TRUE(fold(kCampaignMessagesSent, EncodeMessagesSent({"", "d", 3, 0, {{"b", "bad"}}})));
+  ASSERT_TRUE(fold(kCampaignAudienceFrozen, EncodeCampaignAudience({5, 5, {}, {0}})));
+  ASSERT_TRUE(fold(kCampaignMessagesSent, EncodeMessagesSent({"", "d", 3, 0, {{"b", "bad"}}, {}})));
+  // A message given up is failed, with its reason.
+  ASSERT_TRUE(
+      fold(kCampaignMessagesSent, EncodeMessagesSent({"d", "e", 0, 0, {}, {{"e", "not_sent"}}})));
   // A receipt for a rejected message, a repeat within one event and across events.
   ASSERT_TRUE(fold(kDeliveryReceiptsRecorded,
                    EncodeDeliveryReceipts({{"e1", "a", true, "", kNow},
@@ -101,9 +104,9 @@ TEST(CampaignsProjectorTest, ReceiptsCountOncePerMessageAndRejectionsAreTerminal
   EXPECT_EQ(c.sent, 3);
   EXPECT_EQ(c.rejected, 1);
   EXPECT_EQ(c.delivered, 1);
-  EXPECT_EQ(c.failed, 2);
-  EXPECT_EQ(c.failed_by_reason,
-            (std::map<std::string, int64_t, std::less<>>{{"blocked", 1}, {"mailbox_full", 1}}));
+  EXPECT_EQ(c.failed, 3);
+  EXPECT_EQ(c.failed_by_reason, (std::map<std::string, int64_t, std::less<>>{
+                                    {"blocked", 1}, {"mailbox_full", 1}, {"not_sent", 1}}));
   EXPECT_EQ(DecodeMessageStatus(*view.At(kCampaignMessageStatusTable, "c1/b")).value(),
             (TerminalStatus{MessageStatus::kRejected, "bad"}));
   EXPECT_EQ(DecodeCampaignRecord(EncodeCampaignRecord(c)).value(), c);
