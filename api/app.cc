@@ -254,6 +254,14 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           [raw](const std::string& id, const std::string& after,
                 size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
             auto current = raw->read_models.Current();  // held while its store is read
+            // After a crash the read model may be behind the frozen audience (it re-folds from
+            // its checkpoint): a partition's messages missing would be skipped for good.
+            auto audience = QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());
+            if (!audience) return Fail(audience.error());
+            if (!*audience) {
+              return Fail(Error::Unavailable("Campaign " + id +
+                                             "'s audience is not in the read model yet"));
+            }
             auto messages = QueryCampaignMessages(*current->store, id, after, limit);
             if (!messages) return Fail(messages.error());
             std::vector<OutgoingCampaignMessage> out;

@@ -185,9 +185,32 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
         std::map<std::string, std::vector<DeliveryReceipt>> by_campaign;
         {
           auto current = ctx.read_models.Current();  // held while its store is read
+          // Whether a launched campaign's messages are all in the read model: after a crash it
+          // re-folds from its checkpoint, and a receipt must not be reported unknown (and so
+          // dropped by the vendor) because its message is not back yet. 503: retry later.
+          std::map<std::string, bool> complete;
+          auto audience_in = [&](const std::string& campaign) -> Result<bool> {
+            auto it = complete.find(campaign);
+            if (it != complete.end()) return it->second;
+            auto c = ctx.campaigns->Find(campaign);
+            bool in = true;  // an unknown campaign or one without an audience has no messages
+            if (c && c->audience) {
+              auto a = QueryCampaignAudience(*current->store, campaign, ctx.log.PartitionCount());
+              if (!a) return Fail(a.error());
+              in = a->has_value();
+            }
+            complete.emplace(campaign, in);
+            return in;
+          };
           for (auto& p : *receipts) {
             bool known = !p.campaign_id.empty() && !p.customer_id.empty();
             if (known) {
+              auto in = audience_in(p.campaign_id);
+              if (!in) return SendError(r, in.error());
+              if (!*in) {
+                return SendError(r, Error::Unavailable("Campaign " + p.campaign_id +
+                                                       "'s messages are not readable yet; retry"));
+              }
               auto m = QueryCampaignMessage(*current->store, p.campaign_id, p.customer_id);
               if (!m) return SendError(r, m.error());
               known = m->has_value();

@@ -51,6 +51,13 @@ std::vector<Campaign> CampaignService::Campaigns() const {
   return out;
 }
 
+std::optional<Campaign> CampaignService::Find(const std::string& id) const {
+  std::lock_guard lock(acknowledged_mu_);
+  auto it = acknowledged_.find(id);
+  if (it == acknowledged_.end()) return std::nullopt;
+  return it->second;
+}
+
 void CampaignService::Run(
     std::string id, CommandMeta meta, Done done,
     std::function<Result<std::vector<EventEnvelope>>(const CampaignWriteModel&, const CommandMeta&)>

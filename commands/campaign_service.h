@@ -48,6 +48,8 @@ class CampaignService final {
   void OnChange(std::function<void()> changed) { changed_ = std::move(changed); }
   // Every campaign as the log holds it (never a version still being appended).
   std::vector<Campaign> Campaigns() const;
+  // One campaign as the log holds it; nullopt for an unknown id.
+  std::optional<Campaign> Find(const std::string& id) const;
 
   void Create(CampaignInput input, CommandMeta meta, Done done);
   void Edit(std::string id, CampaignEdit edit, std::optional<int64_t> expected_version,
