@@ -72,6 +72,8 @@ constexpr std::array kRules = {
     Rule{"POST", "/api/v1/campaigns/:id/cancel", "campaigns:create"},
     Rule{"POST", "/api/v1/campaigns/preview", "campaigns:read"},
     Rule{"GET", "/api/v1/customers/:id/communications", "campaigns:read"},
+    // The vendor's callbacks: authenticated by the HMAC signature over the body, not a session.
+    Rule{"POST", "/api/v1/delivery-receipts", "public"},
 
     Rule{"POST", "/api/v1/orders", "orders:create*"},
     Rule{"GET", "/api/v1/orders", "orders:read*"},

@@ -18,6 +18,7 @@
 #include "api/request_auth.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "commands/campaign_dispatcher.h"
 #include "commands/campaign_launcher.h"
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
@@ -30,11 +31,48 @@
 #include "infra/file_snapshot_store.h"
 #include "infra/log.h"
 #include "infra/rocks_store.h"
+#include "infra/vendor/vendor_client.h"
 #include "projections/audience/audience_columns.h"
 #include "projections/campaign_audience/campaign_audience_projector.h"
+#include "projections/campaigns/campaigns_projector.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
+namespace {
+
+// The dispatcher's sender: the vendor client, in the dispatcher's terms.
+class VendorSender final : public MessageSender {
+ public:
+  explicit VendorSender(vendor::VendorClient& client) : client_(client) {}
+  void Send(std::vector<OutgoingCampaignMessage> messages,
+            std::function<void(std::vector<SendReport>)> done) override {
+    std::vector<vendor::OutgoingMessage> out;
+    out.reserve(messages.size());
+    for (auto& m : messages) {
+      out.push_back({std::move(m.id), std::move(m.to), std::move(m.channel), std::move(m.text)});
+    }
+    client_.Send(std::move(out), [done = std::move(done)](std::vector<vendor::SendResult> results) {
+      std::vector<SendReport> reports;
+      reports.reserve(results.size());
+      for (auto& r : results) {
+        SendReport report;
+        report.id = std::move(r.id);
+        report.answer = r.outcome == vendor::SendOutcome::kAccepted   ? SendAnswer::kAccepted
+                        : r.outcome == vendor::SendOutcome::kRejected ? SendAnswer::kRejected
+                                                                      : SendAnswer::kGaveUp;
+        report.duplicate = r.duplicate;
+        report.reason = std::move(r.reason);
+        reports.push_back(std::move(report));
+      }
+      done(std::move(reports));
+    });
+  }
+
+ private:
+  vendor::VendorClient& client_;
+};
+
+}  // namespace
 
 struct App::Impl {
   AppConfig config;
@@ -50,6 +88,10 @@ struct App::Impl {
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
+  // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
+  std::unique_ptr<vendor::VendorClient> vendor;
+  std::unique_ptr<VendorSender> sender;
+  std::unique_ptr<CampaignDispatcher> dispatcher;
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<OidcClient> oidc;
@@ -77,6 +119,9 @@ struct App::Impl {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
     ingest.reset();
+    // A chunk in flight is abandoned unrecorded and re-sent with the same ids at the next start.
+    if (dispatcher) dispatcher->Stop();
+    if (vendor) vendor->Stop();
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0);
@@ -105,6 +150,9 @@ struct App::Impl {
     log.reset();
     commands.reset();
     launcher.reset();
+    dispatcher.reset();
+    sender.reset();
+    vendor.reset();
     markers.reset();
     campaigns.reset();
     segments.reset();
@@ -183,7 +231,57 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           auto current = raw->read_models.Current();  // held while its store is read
           return QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());
         });
-    impl->campaigns->OnChange([launcher = impl->launcher.get()] { launcher->Changed(); });
+    if (config.vendor_url.empty()) {
+      Log(LogLevel::kWarn,
+          "no vendor URL (KEEL_VENDOR_URL): launched campaigns stay Running, every message "
+          "pending");
+    } else {
+      vendor::VendorClient::Options options;
+      options.url = config.vendor_url;
+      options.secret = config.vendor_secret;
+      options.connections = config.vendor_connections;
+      options.rate_per_second = config.vendor_rate;
+      options.request_timeout = std::chrono::milliseconds(config.vendor_request_timeout_ms);
+      options.retry_budget = std::chrono::milliseconds(config.vendor_retry_budget_ms);
+      options.seed = std::random_device()();
+      auto client = vendor::VendorClient::Start(std::move(options));
+      if (!client) return Fail(client.error());
+      impl->vendor = std::move(*client);
+      impl->sender = std::make_unique<VendorSender>(*impl->vendor);
+      impl->dispatcher = std::make_unique<CampaignDispatcher>(
+          *impl->campaigns, *impl->sender, impl->clock,
+          CampaignDispatcher::Options{.chunk_size = config.dispatch_chunk_size},
+          [raw](const std::string& id, const std::string& after,
+                size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
+            auto current = raw->read_models.Current();  // held while its store is read
+            // After a crash the read model may be behind the frozen audience (it re-folds from
+            // its checkpoint): a partition's messages missing would be skipped for good.
+            auto audience = QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());
+            if (!audience) return Fail(audience.error());
+            if (!*audience) {
+              return Fail(Error::Unavailable("Campaign " + id +
+                                             "'s audience is not in the read model yet"));
+            }
+            auto page = QueryCampaignMessages(*current->store, id, after, limit);
+            if (!page) return Fail(page.error());
+            std::vector<OutgoingCampaignMessage> out;
+            out.reserve(page->messages.size());
+            for (auto& m : page->messages) {
+              out.push_back({std::move(m.id), std::move(m.customer_id), std::move(m.channel),
+                             std::move(m.to), std::move(m.text)});
+            }
+            return out;
+          },
+          [raw](const std::string& id) {
+            auto current = raw->read_models.Current();
+            return QueryCampaign(*current->store, id);
+          });
+    }
+    impl->campaigns->OnChange(
+        [launcher = impl->launcher.get(), dispatcher = impl->dispatcher.get()] {
+          launcher->Changed();
+          if (dispatcher) dispatcher->Changed();
+        });
   }
 
   AuthConfig auth_config = config.auth;
@@ -244,6 +342,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->user_commands = impl->user_commands.get();
   impl->routes->segments = impl->segments.get();
   impl->routes->campaigns = impl->campaigns.get();
+  impl->routes->vendor_secret = config.vendor_secret;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
         [raw, topic = runner->group().topic]() -> std::optional<ProjectionStatus> {
@@ -253,6 +352,29 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           if (!status) return std::nullopt;
           return std::move(*status);
         });
+  }
+  if (impl->dispatcher) {
+    impl->metrics.WatchDispatch([raw] {
+      DispatchFigures f;
+      for (const Campaign& c : raw->campaigns->Campaigns()) {
+        if (c.state != CampaignState::kRunning || !c.audience) continue;
+        const int64_t left = c.audience->queued - c.sent - c.rejected;
+        if (left > 0) f.backlog += static_cast<uint64_t>(left);
+      }
+      f.in_client = raw->vendor->pending();
+      const auto d = raw->dispatcher->stats();
+      f.accepted = d.sent;
+      f.duplicates = d.duplicates;
+      f.rejected = d.rejected;
+      f.gave_up = d.gave_up;
+      const auto v = raw->vendor->stats();
+      f.requests = v.requests;
+      f.retries = v.retries;
+      f.throttled = v.throttled;
+      f.timeouts = v.timeouts;
+      f.server_errors = v.server_errors;
+      return f;
+    });
   }
   impl->metrics.WatchMemory("rocksdb", [raw] {
     auto current = raw->read_models.Current();
@@ -291,6 +413,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddOrderRoutes(*impl->server, *impl->routes);
   AddSegmentRoutes(*impl->server, *impl->routes);
   AddCampaignRoutes(*impl->server, *impl->routes);
+  AddReceiptRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);
@@ -336,6 +459,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (!loaded) return Fail(loaded.error());
   impl->markers->Start();  // every segment published again, then ticks
   impl->launcher->Start();
+  if (impl->dispatcher) impl->dispatcher->Start();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
   Log(LogLevel::kInfo, "the command side has read the log",

@@ -45,6 +45,16 @@ struct AppConfig {
   // state-changing requests signed in by the session cookie must come from (csrf_guard.h).
   // Empty: the origin of oidc.redirect_uri, or else the one the request's Host header names.
   std::string public_origins;
+  // The messaging vendor (infra/vendor/vendor_contract.h). No URL: no dispatcher; launched
+  // campaigns stay Running with every message pending. The secret is the Bearer key of sends
+  // and the HMAC key that delivery receipts are verified with.
+  std::string vendor_url;
+  std::string vendor_secret;
+  double vendor_rate = 0;  // messages/s; 0: unlimited
+  int vendor_connections = 8;
+  int vendor_retry_budget_ms = 60000;  // a batch's retries before the campaign fails
+  int vendor_request_timeout_ms = 5000;
+  size_t dispatch_chunk_size = 2000;  // messages sent before the dispatcher records progress
 };
 
 }  // namespace keel

@@ -1,5 +1,6 @@
 // Campaigns (issue 18): their commands through the campaigns stream, their records from the
 // campaigns read model, their messages from the campaign_audience read model.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,8 +28,8 @@ void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<Milli
   t ? w.String(FormatIso8601(*t)) : w.Null();
 }
 
-// A campaign as served: its definition, state, audience and stats. Until the dispatcher runs
-// (the next slice of issue 18) nothing is sent: every queued message is pending.
+// A campaign as served: its definition, state, audience and stats (sent from the dispatcher's
+// progress, delivered and failed from the receipts, as the campaigns read model counts them).
 std::string CampaignJson(const Campaign& c) {
   JsonWriter w;
   w.BeginObject();
@@ -56,11 +57,17 @@ std::string CampaignJson(const Campaign& c) {
     }
     w.EndObject();
     w.Key("queued").Int(a.queued);
-    w.Key("sent").Int(0);
-    w.Key("delivered").Int(0);
-    w.Key("failed").Int(0);
-    w.Key("pending").Int(a.queued);
-    w.Key("deliveryRate").Null();
+    w.Key("sent").Int(c.sent);
+    w.Key("rejected").Int(c.rejected);
+    w.Key("delivered").Int(c.delivered);
+    w.Key("failed").Int(c.failed);
+    w.Key("failedByReason").BeginObject();
+    for (const auto& [reason, n] : c.failed_by_reason) w.Key(reason).Int(n);
+    w.EndObject();
+    w.Key("pending").Int(std::max<int64_t>(0, a.queued - c.delivered - c.failed - c.rejected));
+    w.Key("deliveryRate");
+    c.sent > 0 ? w.Double(static_cast<double>(c.delivered) / static_cast<double>(c.sent))
+               : w.Null();
     w.Key("audiencePositions").BeginArray();
     for (int64_t p : a.positions) w.Int(p);
     w.EndArray();
@@ -76,7 +83,7 @@ std::string CampaignJson(const Campaign& c) {
   return w.Take();
 }
 
-void WriteMessage(JsonWriter& w, const CampaignMessage& m) {
+void WriteMessage(JsonWriter& w, const CampaignMessage& m, const TerminalStatus& status) {
   w.BeginObject();
   w.Key("id").String(m.id);
   w.Key("campaignId").String(m.campaign_id);
@@ -84,9 +91,74 @@ void WriteMessage(JsonWriter& w, const CampaignMessage& m) {
   w.Key("channel").String(m.channel);
   w.Key("to").String(m.to);
   w.Key("text").String(m.text);
-  w.Key("status").String("PENDING");
+  w.Key("status").String(MessageStatusName(status.status));
+  w.Key("reason");
+  status.reason.empty() ? w.Null() : w.String(status.reason);
   w.Key("queuedAt").String(FormatIso8601(m.queued_at));
   w.EndObject();
+}
+
+// A page of the campaign's communication log after the customer `cursor`, each with its status,
+// only those in `status` if given, only `owner`'s customers if given. At most kMaxReadPerPage
+// messages are read for one page: `next` says where the next one starts (empty: the end).
+constexpr size_t kMaxReadPerPage = 100'000;
+struct StatusPage {
+  std::vector<std::pair<CampaignMessage, TerminalStatus>> items;
+  std::string next;
+};
+Result<StatusPage> MessagePage(ReadStore& store, const Campaign& c, std::string cursor,
+                               std::optional<MessageStatus> status, size_t limit,
+                               const std::string* owner) {
+  StatusPage out;
+  size_t read = 0;
+  const size_t chunk = std::max<size_t>(limit, 100);
+  if (status && *status != MessageStatus::kPending && *status != MessageStatus::kSent) {
+    // Terminal statuses have their own table: no scan of the whole audience.
+    while (out.items.size() < limit && read < kMaxReadPerPage) {
+      auto ids = QueryCustomersWithStatus(store, c.id, *status, cursor, chunk);
+      if (!ids) return Fail(ids.error());
+      for (const auto& id : *ids) {
+        if (out.items.size() >= limit) break;
+        ++read;
+        cursor = id;
+        auto m = QueryCampaignMessage(store, c.id, id);
+        if (!m) return Fail(m.error());
+        if (!*m || (owner && (*m)->owner_id != *owner)) continue;
+        auto st = QueryMessageStatus(store, c, id);
+        if (!st) return Fail(st.error());
+        out.items.emplace_back(std::move(**m), std::move(*st));
+      }
+      if (ids->size() < chunk && out.items.size() < limit) return out;  // the end
+    }
+    out.next = cursor;
+    return out;
+  }
+  // PENDING messages are past the cursor; SENT ones at most at it.
+  if (status == MessageStatus::kPending && cursor < c.dispatch_cursor) cursor = c.dispatch_cursor;
+  while (out.items.size() < limit && read < kMaxReadPerPage) {
+    auto page = QueryCampaignMessages(store, c.id, cursor, chunk, owner, kMaxReadPerPage - read);
+    if (!page) return Fail(page.error());
+    read += page->read;
+    for (auto& m : page->messages) {
+      if (out.items.size() >= limit) {
+        out.next = cursor;
+        return out;
+      }
+      cursor = m.customer_id;
+      if (status == MessageStatus::kSent &&
+          (c.dispatch_cursor.empty() || m.customer_id > c.dispatch_cursor)) {
+        return out;  // none after the dispatch cursor is SENT
+      }
+      auto st = QueryMessageStatus(store, c, m.customer_id);
+      if (!st) return Fail(st.error());
+      if (status && st->status != *status) continue;
+      out.items.emplace_back(std::move(m), std::move(*st));
+    }
+    if (page->next.empty()) return out;  // the end
+    cursor = page->next;
+  }
+  out.next = cursor;
+  return out;
 }
 
 void AnswerCampaignCommand(RouteContext& ctx, std::string_view type, HttpResponder& r,
@@ -294,14 +366,17 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
     }
     std::string cursor;
     if (const std::string* v = QueryParam(req, "cursor")) cursor = *v;
-    if (const std::string* v = QueryParam(req, "status"); v && *v != "PENDING") {
-      errors.push_back(
-          {"status", "Must be PENDING: messages are not sent yet (the dispatcher comes next)"});
+    std::optional<MessageStatus> status;
+    if (const std::string* v = QueryParam(req, "status")) {
+      status = ParseMessageStatus(*v);
+      if (!status) {
+        errors.push_back({"status", "Must be one of PENDING, SENT, DELIVERED, FAILED, REJECTED"});
+      }
     }
     if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
     AwaitPosition(
         req, ctx, r,
-        [limit, cursor](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
+        [limit, cursor, status](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
           const std::string& id = req.params["id"];
           auto campaign = QueryCampaign(*rm.store, id);
           if (!campaign) return SendError(r, campaign.error());
@@ -324,10 +399,10 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
                 break;
             }
           }
-          CampaignMessagePage messages;
+          StatusPage messages;
           if (!none) {
-            auto page = QueryCampaignMessages(*rm.store, id, cursor, static_cast<size_t>(limit),
-                                              owner ? &*owner : nullptr);
+            auto page = MessagePage(*rm.store, **campaign, cursor, status,
+                                    static_cast<size_t>(limit), owner ? &*owner : nullptr);
             if (!page) return SendError(r, page.error());
             messages = std::move(*page);
           }
@@ -351,7 +426,7 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
             w.Null();
           } else {
             w.BeginArray();
-            for (const auto& m : messages.messages) WriteMessage(w, m);
+            for (const auto& [m, st] : messages.items) WriteMessage(w, m, st);
             w.EndArray();
           }
           w.EndObject();
@@ -386,7 +461,18 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
           if (!messages) return SendError(r, messages.error());
           JsonWriter w;
           w.BeginArray();
-          for (const auto& m : *messages) WriteMessage(w, m);
+          for (const auto& m : *messages) {
+            auto campaign = QueryCampaign(*rm.store, m.campaign_id);
+            if (!campaign) return SendError(r, campaign.error());
+            TerminalStatus st;
+            st.status = MessageStatus::kPending;
+            if (*campaign) {
+              auto known = QueryMessageStatus(*rm.store, **campaign, m.customer_id);
+              if (!known) return SendError(r, known.error());
+              st = std::move(*known);
+            }
+            WriteMessage(w, m, st);
+          }
           w.EndArray();
           r.Send(200, SuccessBody("Customer communications retrieved", w.str()));
         });

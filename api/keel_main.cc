@@ -301,6 +301,25 @@ int main(int argc, char** argv) {
                    "re-evaluated (0: no ticks)")
       ->envname("KEEL_CLOCK_TICK_MS")
       ->check(CLI::Range(0, 86'400'000));
+  serve
+      ->add_option("--vendor-url", serve_config.vendor_url,
+                   "The messaging vendor (http://host:port); none: launched campaigns wait, "
+                   "every message pending")
+      ->envname("KEEL_VENDOR_URL");
+  serve
+      ->add_option("--vendor-secret", serve_config.vendor_secret,
+                   "The key shared with the vendor: sends' Bearer key, receipts' HMAC key")
+      ->envname("KEEL_VENDOR_SECRET");
+  serve
+      ->add_option("--vendor-rate", serve_config.vendor_rate,
+                   "Messages per second sent to the vendor at most (0: unlimited)")
+      ->envname("KEEL_VENDOR_RATE")
+      ->check(CLI::Range(0.0, 1e7));
+  serve
+      ->add_option("--vendor-connections", serve_config.vendor_connections,
+                   "Keep-alive connections to the vendor (requests in flight at most)")
+      ->envname("KEEL_VENDOR_CONNECTIONS")
+      ->check(CLI::Range(1, 256));
   serve->add_option("--docs-dir", serve_config.docs_dir,
                     "Swagger UI assets (default: where scripts/setup installs them)")
       ->envname("KEEL_DOCS_DIR");

@@ -103,7 +103,34 @@ struct Metrics::Impl {
           .Help("Memory: the process's resident set, RocksDB's memtables and block cache, and the in-memory audience columns")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Gauge>& dispatch_queue =
+      prometheus::BuildGauge()
+          .Name("keel_dispatch_queue_depth")
+          .Help(
+              "Messages waiting: backlog (of Running campaigns, not yet dispatched) and "
+              "in_client (handed to the vendor client, not yet answered)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& dispatch_messages =
+      prometheus::BuildGauge()
+          .Name("keel_dispatch_messages")
+          .Help(
+              "Messages answered by the vendor since the start, by outcome (accepted, "
+              "duplicate, rejected, gave_up)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& dispatch_requests =
+      prometheus::BuildGauge()
+          .Name("keel_dispatch_vendor_requests")
+          .Help(
+              "Requests to the vendor since the start, by kind (sent, retries, throttled, "
+              "timeouts, server_errors)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& receipt_lag =
+      prometheus::BuildHistogram()
+          .Name("keel_receipt_lag_seconds")
+          .Help("From a delivery receipt's occurredAt (the vendor's) to its recording")
+          .Register(*registry);
   std::mutex mu;
+  std::vector<std::function<DispatchFigures()>> dispatch_sources;             // guarded by mu
   std::vector<std::function<std::optional<ProjectionStatus>()>> projections;  // guarded by mu
   std::vector<std::pair<std::string, std::function<uint64_t()>>> memory_sources;  // guarded by mu
 
@@ -164,8 +191,39 @@ void Metrics::WatchMemory(std::string kind, std::function<uint64_t()> bytes) {
   impl_->memory_sources.emplace_back(std::move(kind), std::move(bytes));
 }
 
+void Metrics::WatchDispatch(std::function<DispatchFigures()> figures) {
+  std::lock_guard lock(impl_->mu);
+  impl_->dispatch_sources.push_back(std::move(figures));
+}
+
+void Metrics::ReceiptsRecorded(const std::vector<double>& lag_seconds) {
+  auto& histogram =
+      impl_->Cached(impl_->receipt_lag, "receipt_lag", {},
+                    prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                            2.5, 5, 10, 30, 60, 300});
+  for (double lag : lag_seconds) histogram.Observe(lag);
+}
+
 std::string Metrics::Render() {
   std::lock_guard lock(impl_->mu);
+  for (const auto& source : impl_->dispatch_sources) {
+    const DispatchFigures f = source();
+    auto set = [](prometheus::Family<prometheus::Gauge>& family, const char* label,
+                  const char* value, uint64_t n) {
+      family.Add({{label, value}}).Set(static_cast<double>(n));
+    };
+    set(impl_->dispatch_queue, "stage", "backlog", f.backlog);
+    set(impl_->dispatch_queue, "stage", "in_client", f.in_client);
+    set(impl_->dispatch_messages, "outcome", "accepted", f.accepted);
+    set(impl_->dispatch_messages, "outcome", "duplicate", f.duplicates);
+    set(impl_->dispatch_messages, "outcome", "rejected", f.rejected);
+    set(impl_->dispatch_messages, "outcome", "gave_up", f.gave_up);
+    set(impl_->dispatch_requests, "kind", "sent", f.requests);
+    set(impl_->dispatch_requests, "kind", "retries", f.retries);
+    set(impl_->dispatch_requests, "kind", "throttled", f.throttled);
+    set(impl_->dispatch_requests, "kind", "timeouts", f.timeouts);
+    set(impl_->dispatch_requests, "kind", "server_errors", f.server_errors);
+  }
   for (const auto& describe : impl_->projections) {
     auto status = describe();
     if (!status) continue;  // the log is unreachable; the last values stay

@@ -43,6 +43,8 @@ struct RouteContext {
   class BlockingWork* user_commands = nullptr;
   class SegmentService* segments = nullptr;
   class CampaignService* campaigns = nullptr;
+  // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
+  std::string vendor_secret;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
@@ -56,6 +58,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/campaigns: commands, records and communication logs; GET
 // /api/v1/customers/:id/communications.
 void AddCampaignRoutes(HttpServer& server, RouteContext& ctx);
+// POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
+void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
 void AddIngestRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);

@@ -205,4 +205,67 @@ Result<std::vector<EventEnvelope>> DecideFreezeAudience(const CampaignWriteModel
   return events;
 }
 
+Result<std::vector<EventEnvelope>> DecideRecordMessagesSent(const CampaignWriteModel& model,
+                                                            const std::string& id,
+                                                            const MessagesSent& sent,
+                                                            const CommandMeta& meta,
+                                                            IdGenerator& ids) {
+  auto c = FindChecked(model, id, std::nullopt);
+  if (!c) return Fail(c.error());
+  const CampaignState state = (*c)->state;
+  if (!(*c)->audience || (state != CampaignState::kRunning && state != CampaignState::kPaused &&
+                          state != CampaignState::kCancelled)) {
+    std::string message = "Campaign ";
+    message += id;
+    message += " is ";
+    message += CampaignStateName(state);
+    message += "; no messages can be recorded as sent";
+    return Fail(Error::FailedPrecondition(std::move(message)));
+  }
+  if ((*c)->dispatch_cursor != sent.after) {
+    std::string message = "Campaign ";
+    message += id;
+    message += " was dispatched through \"";
+    message += (*c)->dispatch_cursor;
+    message += "\", not \"";
+    message += sent.after;
+    message += "\"";
+    return Fail(Error::Aborted(std::move(message)));
+  }
+  if (sent.through <= sent.after) {
+    return Fail(Error::InvalidArgument("A chunk must end after the customer it was read after"));
+  }
+  return std::vector<EventEnvelope>{NewEvent(kCampaignAggregate, kCampaignMessagesSent, id,
+                                             (*c)->version + 1, EncodeMessagesSent(sent), meta,
+                                             ids)};
+}
+
+Result<std::vector<EventEnvelope>> DecideRecordReceipts(
+    const CampaignWriteModel& model, const std::string& id,
+    const std::vector<DeliveryReceipt>& receipts, const CommandMeta& meta, IdGenerator& ids) {
+  auto c = FindChecked(model, id, std::nullopt);
+  if (!c) return Fail(c.error());
+  if (!(*c)->audience) {
+    return Fail(Error::FailedPrecondition("Campaign " + id + " has no messages yet"));
+  }
+  if (receipts.empty()) return std::vector<EventEnvelope>{};
+  return std::vector<EventEnvelope>{NewEvent(kCampaignAggregate, kDeliveryReceiptsRecorded, id,
+                                             (*c)->version + 1, EncodeDeliveryReceipts(receipts),
+                                             meta, ids)};
+}
+
+Result<std::vector<EventEnvelope>> DecideCompleteCampaign(const CampaignWriteModel& model,
+                                                          const std::string& id,
+                                                          const CommandMeta& meta,
+                                                          IdGenerator& ids) {
+  auto c = FindChecked(model, id, std::nullopt);
+  if (!c) return Fail(c.error());
+  if ((*c)->state == CampaignState::kSent) return std::vector<EventEnvelope>{};
+  if ((*c)->state != CampaignState::kRunning || !(*c)->audience) {
+    return Fail(IllegalCampaignMove(**c, CampaignState::kSent));
+  }
+  return std::vector<EventEnvelope>{
+      NewEvent(kCampaignAggregate, kCampaignCompleted, id, (*c)->version + 1, "{}", meta, ids)};
+}
+
 }  // namespace keel

@@ -74,4 +74,25 @@ Result<std::vector<EventEnvelope>> DecideFreezeAudience(const CampaignWriteModel
                                                         const CampaignAudience& audience,
                                                         const CommandMeta& meta, IdGenerator& ids);
 
+// The dispatcher's progress: a chunk the vendor has answered, read after `sent.after`.
+// kAborted when the campaign's cursor is not `sent.after` any more (recorded already);
+// kFailedPrecondition when the campaign is not Running, Paused or Cancelled (a chunk in flight
+// when it was paused or cancelled is recorded) or has no frozen audience.
+Result<std::vector<EventEnvelope>> DecideRecordMessagesSent(const CampaignWriteModel& model,
+                                                            const std::string& id,
+                                                            const MessagesSent& sent,
+                                                            const CommandMeta& meta,
+                                                            IdGenerator& ids);
+// Delivery receipts for a launched campaign's messages (any state once the audience is
+// frozen: receipts of messages sent before a cancel still count). None for none.
+Result<std::vector<EventEnvelope>> DecideRecordReceipts(
+    const CampaignWriteModel& model, const std::string& id,
+    const std::vector<DeliveryReceipt>& receipts, const CommandMeta& meta, IdGenerator& ids);
+// Running → Sent, once the dispatcher has read that every queued recipient is terminal (the
+// receipts are counted on the read side). None for a campaign that is Sent already.
+Result<std::vector<EventEnvelope>> DecideCompleteCampaign(const CampaignWriteModel& model,
+                                                          const std::string& id,
+                                                          const CommandMeta& meta,
+                                                          IdGenerator& ids);
+
 }  // namespace keel

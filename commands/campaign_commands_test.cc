@@ -171,5 +171,47 @@ TEST_F(CampaignCommandsTest, TheFoldRefusesAMoveTheStateMachineForbids) {
   EXPECT_EQ(c, *model_.Find("c1"));
 }
 
+TEST_F(CampaignCommandsTest, MessagesSentAdvanceTheCursorOnceAndOnlyWhileDispatching) {
+  CampaignInput now{"Now", "seg", "Hi", std::nullopt, true};
+  Fold(DecideCreateCampaign(model_, "c1", now, std::nullopt, Meta(), ids_));
+  MessagesSent first{"", "cust-2", 1, 1, {{"cust-0", "bad address"}}, {}};
+  // No audience yet: nothing can have been sent.
+  auto early = DecideRecordMessagesSent(model_, "c1", first, Meta(), ids_);
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, ErrorCode::kFailedPrecondition);
+  Fold(DecideFreezeAudience(model_, "c1", Audience(5), Meta(), ids_));
+  Fold(DecideRecordMessagesSent(model_, "c1", first, Meta(), ids_));
+  const Campaign* c = model_.Find("c1");
+  EXPECT_EQ(c->dispatch_cursor, "cust-2");
+  EXPECT_EQ(c->sent, 2);
+  EXPECT_EQ(c->rejected, 1);
+  // The same chunk again (read after the old cursor): refused, nothing counted twice.
+  auto twice = DecideRecordMessagesSent(model_, "c1", first, Meta(), ids_);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, ErrorCode::kAborted);
+  // A chunk in flight when the campaign was paused is still recorded.
+  Fold(Move("c1", CampaignState::kPaused));
+  Fold(DecideRecordMessagesSent(model_, "c1", {"cust-2", "cust-4", 2, 0, {}, {}}, Meta(), ids_));
+  EXPECT_EQ(model_.Find("c1")->sent, 4);
+  EXPECT_EQ(StateOf("c1"), CampaignState::kPaused);
+  // Completion only from Running.
+  auto paused = DecideCompleteCampaign(model_, "c1", Meta(), ids_);
+  ASSERT_FALSE(paused);
+  EXPECT_EQ(paused.error().code, ErrorCode::kFailedPrecondition);
+  Fold(Move("c1", CampaignState::kRunning));
+  Fold(DecideRecordReceipts(model_, "c1", {{"e1", "cust-1", true, "", 5}}, Meta(), ids_));
+  Fold(DecideCompleteCampaign(model_, "c1", Meta(), ids_));
+  EXPECT_EQ(StateOf("c1"), CampaignState::kSent);
+  auto again = DecideCompleteCampaign(model_, "c1", Meta(), ids_);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto after =
+      DecideRecordMessagesSent(model_, "c1", {"cust-4", "cust-5", 1, 0, {}, {}}, Meta(), ids_);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, ErrorCode::kFailedPrecondition);
+  // Receipts still count after the end (messages sent before it).
+  Fold(DecideRecordReceipts(model_, "c1", {{"e2", "cust-3", false, "blocked", 6}}, Meta(), ids_));
+}
+
 }  // namespace
 }  // namespace keel

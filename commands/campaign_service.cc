@@ -51,6 +51,13 @@ std::vector<Campaign> CampaignService::Campaigns() const {
   return out;
 }
 
+std::optional<Campaign> CampaignService::Find(const std::string& id) const {
+  std::lock_guard lock(acknowledged_mu_);
+  auto it = acknowledged_.find(id);
+  if (it == acknowledged_.end()) return std::nullopt;
+  return it->second;
+}
+
 void CampaignService::Run(
     std::string id, CommandMeta meta, Done done,
     std::function<Result<std::vector<EventEnvelope>>(const CampaignWriteModel&, const CommandMeta&)>
@@ -125,6 +132,30 @@ void CampaignService::FreezeAudience(std::string id, CampaignAudience audience, 
       [this, id, audience = std::move(audience)](const CampaignWriteModel& model,
                                                  const CommandMeta& m) {
         return DecideFreezeAudience(model, id, audience, m, ids_);
+      });
+}
+
+void CampaignService::RecordMessagesSent(std::string id, MessagesSent sent, CommandMeta meta,
+                                         Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id, sent = std::move(sent)](const CampaignWriteModel& model, const CommandMeta& m) {
+        return DecideRecordMessagesSent(model, id, sent, m, ids_);
+      });
+}
+
+void CampaignService::Complete(std::string id, CommandMeta meta, Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id](const CampaignWriteModel& model, const CommandMeta& m) {
+        return DecideCompleteCampaign(model, id, m, ids_);
+      });
+}
+
+void CampaignService::RecordReceipts(std::string id, std::vector<DeliveryReceipt> receipts,
+                                     CommandMeta meta, Done done) {
+  Run(id, std::move(meta), std::move(done),
+      [this, id, receipts = std::move(receipts)](const CampaignWriteModel& model,
+                                                 const CommandMeta& m) {
+        return DecideRecordReceipts(model, id, receipts, m, ids_);
       });
 }
 

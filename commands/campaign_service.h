@@ -48,6 +48,8 @@ class CampaignService final {
   void OnChange(std::function<void()> changed) { changed_ = std::move(changed); }
   // Every campaign as the log holds it (never a version still being appended).
   std::vector<Campaign> Campaigns() const;
+  // One campaign as the log holds it; nullopt for an unknown id.
+  std::optional<Campaign> Find(const std::string& id) const;
 
   void Create(CampaignInput input, CommandMeta meta, Done done);
   void Edit(std::string id, CampaignEdit edit, std::optional<int64_t> expected_version,
@@ -63,6 +65,11 @@ class CampaignService final {
   void FreezeAudience(std::string id, CampaignAudience audience, CommandMeta meta, Done done);
   // Why the segment `segment_id` cannot be targeted now (none: it can).
   SegmentCheck CheckSegment(const std::string& segment_id) const { return segments_(segment_id); }
+  // The dispatcher's progress, its completion of a campaign, and the vendor's receipts.
+  void RecordMessagesSent(std::string id, MessagesSent sent, CommandMeta meta, Done done);
+  void Complete(std::string id, CommandMeta meta, Done done);
+  void RecordReceipts(std::string id, std::vector<DeliveryReceipt> receipts, CommandMeta meta,
+                      Done done);
 
  private:
   struct Decision {

@@ -148,7 +148,10 @@ std::string ReasonOf(const EventEnvelope& event) {
 
 // The state an event moves a campaign to (the edits and the audience keep it).
 std::optional<CampaignState> TargetOf(std::string_view type, CampaignState current) {
-  if (type == kCampaignEdited || type == kCampaignAudienceFrozen) return current;
+  if (type == kCampaignEdited || type == kCampaignAudienceFrozen || type == kCampaignMessagesSent ||
+      type == kDeliveryReceiptsRecorded) {
+    return current;
+  }
   if (type == kCampaignScheduled) return CampaignState::kScheduled;
   if (type == kCampaignLaunched || type == kCampaignResumed) return CampaignState::kRunning;
   if (type == kCampaignPaused) return CampaignState::kPaused;
@@ -335,6 +338,99 @@ std::string EncodeCampaignReason(std::string_view reason) {
   return w.Take();
 }
 
+std::string EncodeMessagesSent(const MessagesSent& m) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("after").String(m.after);
+  w.Key("through").String(m.through);
+  w.Key("accepted").Int(m.accepted);
+  w.Key("duplicates").Int(m.duplicates);
+  w.Key("rejected").BeginArray();
+  for (const auto& r : m.rejected) {
+    w.BeginObject().Key("customerId").String(r.customer_id).Key("reason").String(r.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("gaveUp").BeginArray();
+  for (const auto& r : m.gave_up) {
+    w.BeginObject().Key("customerId").String(r.customer_id).Key("reason").String(r.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+Result<MessagesSent> DecodeMessagesSent(const EventEnvelope& event) {
+  auto obj = PayloadObject(event);
+  if (!obj) return Fail(obj.error());
+  MessagesSent m;
+  std::string_view after, through;
+  simdjson::dom::array rejected;
+  if (obj->at_key("after").get(after) || obj->at_key("through").get(through) ||
+      obj->at_key("accepted").get(m.accepted) || obj->at_key("duplicates").get(m.duplicates) ||
+      obj->at_key("rejected").get(rejected) || m.accepted < 0 || m.duplicates < 0) {
+    return Fail(Malformed(event));
+  }
+  m.after = std::string(after);
+  m.through = std::string(through);
+  for (element r : rejected) {
+    std::string_view customer, reason;
+    if (r.at_key("customerId").get(customer) || r.at_key("reason").get(reason)) {
+      return Fail(Malformed(event));
+    }
+    m.rejected.push_back({std::string(customer), std::string(reason)});
+  }
+  simdjson::dom::array gave_up;
+  if (!obj->at_key("gaveUp").get(gave_up)) {
+    for (element r : gave_up) {
+      std::string_view customer, reason;
+      if (r.at_key("customerId").get(customer) || r.at_key("reason").get(reason)) {
+        return Fail(Malformed(event));
+      }
+      m.gave_up.push_back({std::string(customer), std::string(reason)});
+    }
+  }
+  return m;
+}
+
+std::string EncodeDeliveryReceipts(const std::vector<DeliveryReceipt>& receipts) {
+  JsonWriter w;
+  w.BeginObject().Key("receipts").BeginArray();
+  for (const auto& r : receipts) {
+    w.BeginObject();
+    w.Key("eventId").String(r.event_id);
+    w.Key("customerId").String(r.customer_id);
+    w.Key("status").String(r.delivered ? "DELIVERED" : "FAILED");
+    w.Key("reason").String(r.reason);
+    w.Key("occurredAt").String(FormatIso8601(r.occurred_at));
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+Result<std::vector<DeliveryReceipt>> DecodeDeliveryReceipts(const EventEnvelope& event) {
+  auto obj = PayloadObject(event);
+  if (!obj) return Fail(obj.error());
+  simdjson::dom::array receipts;
+  if (obj->at_key("receipts").get(receipts)) return Fail(Malformed(event));
+  std::vector<DeliveryReceipt> out;
+  for (element e : receipts) {
+    std::string_view event_id, customer, status, reason, at;
+    std::optional<Millis> t;
+    if (e.at_key("eventId").get(event_id) || e.at_key("customerId").get(customer) ||
+        e.at_key("status").get(status) || e.at_key("reason").get(reason) ||
+        e.at_key("occurredAt").get(at) || (status != "DELIVERED" && status != "FAILED") ||
+        !(t = ParseIso8601(at))) {
+      return Fail(Malformed(event));
+    }
+    out.push_back({std::string(event_id), std::string(customer), status == "DELIVERED",
+                   std::string(reason), *t});
+  }
+  return out;
+}
+
 bool CampaignMayMove(CampaignState from, CampaignState to) {
   using S = CampaignState;
   switch (from) {
@@ -382,7 +478,8 @@ Status ApplyCampaignEvent(Campaign& c, const EventEnvelope& event) {
     auto to = TargetOf(event.type, c.state);
     if (!to) return Fail(Error::DataLoss("Not a campaign event: " + event.type));
     const bool same_state_event =
-        event.type == kCampaignEdited || event.type == kCampaignAudienceFrozen;
+        event.type == kCampaignEdited || event.type == kCampaignAudienceFrozen ||
+        event.type == kCampaignMessagesSent || event.type == kDeliveryReceiptsRecorded;
     if (!same_state_event && !CampaignMayMove(c.state, *to)) {
       return Fail(Error::DataLoss(IllegalCampaignMove(c, *to).message));
     }
@@ -413,6 +510,24 @@ Status ApplyCampaignEvent(Campaign& c, const EventEnvelope& event) {
       auto audience = ReadAudience(event);
       if (!audience) return Fail(audience.error());
       c.audience = std::move(*audience);
+    } else if (event.type == kCampaignMessagesSent) {
+      // A chunk in flight when the campaign was paused or cancelled is still recorded.
+      if (!c.audience || (c.state != CampaignState::kRunning && c.state != CampaignState::kPaused &&
+                          c.state != CampaignState::kCancelled)) {
+        return Fail(Error::DataLoss("CampaignMessagesSent out of order: " + c.id));
+      }
+      auto sent = DecodeMessagesSent(event);
+      if (!sent) return Fail(sent.error());
+      if (sent->after != c.dispatch_cursor || sent->through <= c.dispatch_cursor) {
+        return Fail(Error::DataLoss("CampaignMessagesSent does not follow the cursor: " + c.id));
+      }
+      c.dispatch_cursor = sent->through;
+      c.sent += sent->accepted + sent->duplicates;
+      c.rejected += static_cast<int64_t>(sent->rejected.size());
+    } else if (event.type == kDeliveryReceiptsRecorded) {
+      if (!c.audience) {
+        return Fail(Error::DataLoss("DeliveryReceiptsRecorded before the audience: " + c.id));
+      }
     } else if (event.type == kCampaignCompleted) {
       if (!c.audience) {
         return Fail(Error::DataLoss("CampaignCompleted before its audience: " + c.id));

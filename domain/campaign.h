@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,16 @@ inline constexpr std::string_view kCampaignCompleted = "CampaignCompleted";
 // {reason}: the vendor stayed unreachable past the retry budget, or the audience could not be
 // resolved.
 inline constexpr std::string_view kCampaignFailed = "CampaignFailed";
+// {after, through, accepted, duplicates, rejected [{customerId, reason}], gaveUp [same]}: the
+// dispatcher's
+// progress, recorded once the vendor has answered every message of a chunk (the audience's
+// messages in customer-id order after the customer `after`, up to `through`). Accepted and
+// duplicates are sent (a duplicate: accepted before a crash kept it from being recorded).
+inline constexpr std::string_view kCampaignMessagesSent = "CampaignMessagesSent";
+// {receipts [{eventId, customerId, status ("DELIVERED" | "FAILED"), reason, occurredAt}]}: the
+// vendor's delivery receipts for this campaign's messages, as received (a repeat included: the
+// campaigns read model applies the first receipt of a message and ignores the rest).
+inline constexpr std::string_view kDeliveryReceiptsRecorded = "DeliveryReceiptsRecorded";
 
 inline constexpr size_t kMaxCampaignNameLength = 100;      // code points, after trimming
 inline constexpr size_t kMaxCampaignMessageLength = 1000;  // code points of the template
@@ -83,6 +94,16 @@ struct Campaign {
   std::optional<CampaignAudience> audience;
   std::optional<Millis> finished_at;  // Sent, Failed or Cancelled
   std::string reason;                 // why it failed or was cancelled
+  // Dispatch (the write side's fold): every message up to this customer id has been answered by
+  // the vendor; empty: none yet.
+  std::string dispatch_cursor;
+  int64_t sent = 0;      // accepted by the vendor
+  int64_t rejected = 0;  // refused by the vendor for good (400)
+  // Receipts: counted by the campaigns read model only (it knows each message's status, so a
+  // repeated receipt counts once); the write side leaves them 0.
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  std::map<std::string, int64_t, std::less<>> failed_by_reason;
   std::string created_by;
   Millis created_at = 0;
   Millis updated_at = 0;
@@ -128,6 +149,40 @@ std::string EncodeCampaignScheduled(Millis at);
 std::string EncodeCampaignLaunched(const Campaign& campaign, std::string_view trigger);
 std::string EncodeCampaignAudience(const CampaignAudience& audience);
 std::string EncodeCampaignReason(std::string_view reason);
+
+// A dispatched chunk (kCampaignMessagesSent).
+struct MessagesSent {
+  std::string after;    // the cursor it was read after
+  std::string through;  // its last customer id: the new cursor
+  int64_t accepted = 0;
+  int64_t duplicates = 0;
+  struct Rejection {
+    std::string customer_id;
+    std::string reason;
+    bool operator==(const Rejection&) const = default;
+  };
+  std::vector<Rejection> rejected;
+  // Given up (the vendor unreachable past the retry budget): never accepted; the campaign
+  // fails with them, and the read model counts them failed with their reason.
+  std::vector<Rejection> gave_up;
+
+  bool operator==(const MessagesSent&) const = default;
+};
+std::string EncodeMessagesSent(const MessagesSent& sent);
+Result<MessagesSent> DecodeMessagesSent(const EventEnvelope& event);  // kDataLoss if bad
+
+// One delivery receipt of a campaign's message (kDeliveryReceiptsRecorded).
+struct DeliveryReceipt {
+  std::string event_id;  // the vendor's, unique per receipt
+  std::string customer_id;
+  bool delivered = false;  // else FAILED
+  std::string reason;      // why it failed ("" when delivered)
+  Millis occurred_at = 0;
+
+  bool operator==(const DeliveryReceipt&) const = default;
+};
+std::string EncodeDeliveryReceipts(const std::vector<DeliveryReceipt>& receipts);
+Result<std::vector<DeliveryReceipt>> DecodeDeliveryReceipts(const EventEnvelope& event);
 
 // Whether the state machine lets a campaign in `from` go to `to`.
 bool CampaignMayMove(CampaignState from, CampaignState to);

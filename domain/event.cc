@@ -53,6 +53,8 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCampaignCancelled, 1},
     {kCampaignCompleted, 1},
     {kCampaignFailed, 1},
+    {kCampaignMessagesSent, 1},
+    {kDeliveryReceiptsRecorded, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

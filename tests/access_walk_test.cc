@@ -100,6 +100,9 @@ const std::map<std::string, Sample>& Samples() {
       {"POST /api/v1/campaigns/:id/pause", {"/api/v1/campaigns/{campp}/pause", "", 403}},
       {"POST /api/v1/campaigns/:id/resume", {"/api/v1/campaigns/{campp}/resume", "", 403}},
       {"POST /api/v1/campaigns/:id/cancel", {"/api/v1/campaigns/{campc}/cancel", "", 403}},
+      // Unsigned: 401 whoever asks (the signature, not a session, authenticates the vendor).
+      {"POST /api/v1/delivery-receipts",
+       {"/api/v1/delivery-receipts", R"({"receipts":[]})", 401, 401}},
       {"GET /api/v1/customers/:id/communications",
        {"/api/v1/customers/{cust}/communications", "", 403}},
       {"POST /api/v1/orders",
@@ -206,8 +209,10 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
     // The issue's list of what may answer without a session, and nothing else.
     static const std::set<std::string> kPublic = {
         "GET /health", "GET /ready", "GET /openapi.json", "GET /docs", "GET /docs/:asset",
-        "GET /api/v1/auth/google", "GET /api/v1/auth/google/callback",
-        "POST /api/v1/auth/login", "POST /api/v1/auth/dev-token"};
+        "GET /api/v1/auth/google", "GET /api/v1/auth/google/callback", "POST /api/v1/auth/login",
+        "POST /api/v1/auth/dev-token",
+        // The vendor's receipts: authenticated by their HMAC signature, not a session.
+        "POST /api/v1/delivery-receipts"};
     EXPECT_EQ(is_public, kPublic.contains(key)) << key;
 
     auto call = [&](const std::string& token) {

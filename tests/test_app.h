@@ -59,6 +59,11 @@ class TestApp {
     Start();
   }
 
+  // Later starts listen on the port of this one (a vendor's receipt URL names it).
+  void KeepPort() { config_.port = app_->port(); }
+  // Settings for the next Start or Restart.
+  AppConfig& mutable_config() { return config_; }
+
   App& app() { return *app_; }
   const std::string& base() const { return base_; }
   // The first admin's session token (signed in once; sessions outlive restarts).

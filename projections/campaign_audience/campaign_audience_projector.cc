@@ -234,7 +234,19 @@ Result<CampaignMessagePage> QueryCampaignMessages(ReadStore& store, std::string_
   if (!st) return Fail(st.error());
   if (!bad) return Fail(bad.error());
   if (more) page.next = std::move(last);
+  page.read = read;
   return page;
+}
+
+Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
+                                                            std::string_view campaign_id,
+                                                            std::string_view customer_id) {
+  auto record = store.Get(kCampaignMessagesTable, PairKey(campaign_id, customer_id));
+  if (!record) return Fail(record.error());
+  if (!*record) return std::optional<CampaignMessage>();
+  auto m = DecodeCampaignMessage(**record);
+  if (!m) return Fail(m.error());
+  return std::optional<CampaignMessage>(std::move(*m));
 }
 
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,

@@ -86,11 +86,16 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
 struct CampaignMessagePage {
   std::vector<CampaignMessage> messages;
   std::string next;
+  size_t read = 0;  // messages read to find them
 };
 Result<CampaignMessagePage> QueryCampaignMessages(ReadStore& store, std::string_view campaign_id,
                                                   std::string_view after, size_t limit,
                                                   const std::string* owner = nullptr,
                                                   size_t max_read = 100'000);
+// One recipient's message; nullopt when the customer is not in the campaign's audience.
+Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
+                                                            std::string_view campaign_id,
+                                                            std::string_view customer_id);
 // A customer's messages, newest campaign first (campaign ids are time-ordered).
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
                                                            std::string_view customer_id,

@@ -29,6 +29,12 @@ TEST(CampaignRecordTest, RoundTripsEveryFieldAndRefusesDamage) {
   c.created_at = kNow - 5;
   c.updated_at = kNow + 2;
   c.version = 4;
+  c.dispatch_cursor = "cust-9";
+  c.sent = 3;
+  c.rejected = 1;
+  c.delivered = 2;
+  c.failed = 1;
+  c.failed_by_reason = {{"blocked", 1}};
   const std::string record = EncodeCampaignRecord(c);
   EXPECT_EQ(DecodeCampaignRecord(record).value(), c);
   for (size_t cut = 0; cut < record.size(); ++cut) {
@@ -62,6 +68,48 @@ TEST(CampaignsProjectorTest, ACampaignFollowsItsEventsAndABadOneIsRefused) {
   EXPECT_EQ(stored->state, CampaignState::kRunning);
   EXPECT_EQ(stored->created_by, "u1");
   EXPECT_EQ(stored->version, 2);
+}
+
+TEST(CampaignsProjectorTest, ReceiptsCountOncePerMessageAndRejectionsAreTerminal) {
+  CampaignsProjector projector;
+  MapStateView view;
+  int64_t version = 0;
+  auto fold = [&](std::string_view type, std::string payload) {
+    std::vector<StoreWrite> writes;
+    ++version;
+    auto e = MakeTestEvent(type, kCampaignAggregate, "c1", version, std::move(payload), kNow);
+    auto st = projector.Apply(e, {0, version, ""}, view, writes);
+    if (st) view.Commit(writes);
+    return st;
+  };
+  ASSERT_TRUE(
+      fold(kCampaignCreated, R"({"name":"A","segmentId":"s1","message":"Hi","channel":"email"})"));
+  ASSERT_TRUE(fold(kCampaignLaunched,
+                   R"({"trigger":"manual","segmentId":"s1","message":"Hi","channel":"email"})"));
+  ASSERT_TRUE(fold(kCampaignAudienceFrozen, EncodeCampaignAudience({5, 5, {}, {0}})));
+  ASSERT_TRUE(fold(kCampaignMessagesSent, EncodeMessagesSent({"", "d", 3, 0, {{"b", "bad"}}, {}})));
+  // A message given up is failed, with its reason.
+  ASSERT_TRUE(
+      fold(kCampaignMessagesSent, EncodeMessagesSent({"d", "e", 0, 0, {}, {{"e", "not_sent"}}})));
+  // A receipt for a rejected message, a repeat within one event and across events.
+  ASSERT_TRUE(fold(kDeliveryReceiptsRecorded,
+                   EncodeDeliveryReceipts({{"e1", "a", true, "", kNow},
+                                           {"e1", "a", true, "", kNow},
+                                           {"e2", "b", true, "", kNow},
+                                           {"e3", "c", false, "mailbox_full", kNow}})));
+  ASSERT_TRUE(fold(kDeliveryReceiptsRecorded,
+                   EncodeDeliveryReceipts({{"e3", "c", false, "mailbox_full", kNow},
+                                           {"e4", "d", false, "blocked", kNow}})));
+  auto c = DecodeCampaignRecord(*view.At(kCampaignsTable, "c1")).value();
+  EXPECT_EQ(c.sent, 3);
+  EXPECT_EQ(c.rejected, 1);
+  EXPECT_EQ(c.delivered, 1);
+  EXPECT_EQ(c.failed, 3);
+  EXPECT_EQ(c.failed_by_reason, (std::map<std::string, int64_t, std::less<>>{
+                                    {"blocked", 1}, {"mailbox_full", 1}, {"not_sent", 1}}));
+  EXPECT_EQ(DecodeMessageStatus(*view.At(kCampaignMessageStatusTable, "c1/b")).value(),
+            (TerminalStatus{MessageStatus::kRejected, "bad"}));
+  EXPECT_EQ(DecodeCampaignRecord(EncodeCampaignRecord(c)).value(), c);
 }
 
 }  // namespace

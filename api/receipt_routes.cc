@@ -1,0 +1,265 @@
+// POST /api/v1/delivery-receipts (issue 18, "Delivery receipts"): the messaging vendor's signed
+// callbacks. Public in the access rules because the HMAC signature over the raw body
+// (vendor_contract.h), not a session, authenticates the caller.
+//
+// Receipts are appended through the campaigns stream, one DeliveryReceiptsRecorded per campaign
+// and callback, with the campaign's next version: receipts then sit in the campaign's own order
+// with its dispatch progress and completion (so a replay folds them in the same order, and a
+// campaign is completed only by a command that follows every receipt it was decided from), and
+// the write side serialises them with the dispatcher's commands. Duplicates are not refused
+// here: the campaigns read model applies the first terminal status of each message and ignores
+// the rest, which makes the vendor's retries (same eventIds) and a repeated callback harmless.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/envelope.h"
+#include "api/metrics.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "commands/campaign_service.h"
+#include "domain/campaign.h"
+#include "domain/json.h"
+#include "domain/json_input.h"
+#include "infra/vendor/vendor_contract.h"
+#include "projections/campaign_audience/campaign_audience_projector.h"
+
+namespace keel {
+namespace {
+
+constexpr size_t kMaxReceipts = 10'000;
+// 10,000 receipts of a few hundred bytes each, with room to spare.
+constexpr size_t kMaxReceiptBodyBytes = 16 << 20;
+constexpr size_t kMaxUnknownListed = 100;
+
+struct ParsedReceipt {
+  std::string message_id;
+  std::string campaign_id;
+  std::string customer_id;
+  DeliveryReceipt receipt;
+};
+
+void ReadReceipt(simdjson::dom::element e, size_t index, bool batch,
+                 std::vector<ParsedReceipt>& out, std::vector<FieldError>& errors) {
+  std::string field = batch ? "receipts[" : "";
+  if (batch) {
+    field += std::to_string(index);
+    field += "].";
+  }
+  simdjson::dom::object obj;
+  if (e.get(obj)) {
+    errors.push_back({batch ? field.substr(0, field.size() - 1) : "body", "Must be an object"});
+    return;
+  }
+  ParsedReceipt p;
+  std::string_view event_id, message_id, status, reason, at;
+  bool ok = true;
+  auto need = [&](std::string_view key, std::string_view& v) {
+    if (obj.at_key(key).get(v) || v.empty() || v.size() > 256) {
+      std::string name = field;
+      name += key;
+      errors.push_back({std::move(name), "Must be a non-empty string of at most 256 bytes"});
+      ok = false;
+    }
+  };
+  need("eventId", event_id);
+  need("messageId", message_id);
+  need("status", status);
+  need("occurredAt", at);
+  if (simdjson::dom::element rv; !obj.at_key("reason").get(rv) && !rv.is_null()) {
+    if (rv.get(reason) || reason.size() > 256) {
+      std::string name = field;
+      name += "reason";
+      errors.push_back({std::move(name), "Must be a string of at most 256 bytes"});
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  if (status != vendor::kDelivered && status != vendor::kFailed) {
+    std::string name = field;
+    name += "status";
+    errors.push_back({std::move(name), "Must be DELIVERED or FAILED"});
+    return;
+  }
+  auto t = ParseIso8601(at);
+  if (!t) {
+    std::string name = field;
+    name += "occurredAt";
+    errors.push_back({std::move(name), "Must be an ISO-8601 time with a zone"});
+    return;
+  }
+  p.message_id = std::string(message_id);
+  const size_t colon = message_id.find(':');
+  if (colon != std::string_view::npos) {
+    p.campaign_id = std::string(message_id.substr(0, colon));
+    p.customer_id = std::string(message_id.substr(colon + 1));
+  }
+  p.receipt.event_id = std::string(event_id);
+  p.receipt.customer_id = p.customer_id;
+  p.receipt.delivered = status == vendor::kDelivered;
+  p.receipt.reason = p.receipt.delivered ? "" : (reason.empty() ? "unknown" : std::string(reason));
+  p.receipt.occurred_at = *t;
+  out.push_back(std::move(p));
+}
+
+// {"receipts": [...]} or one receipt object.
+Result<std::vector<ParsedReceipt>> ParseReceipts(std::string_view body) {
+  auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
+  if (!doc) return Fail(doc.error());
+  simdjson::dom::object obj;
+  if (doc->get(obj)) return Fail(Error::InvalidArgument("Request body must be a JSON object"));
+  std::vector<ParsedReceipt> out;
+  std::vector<FieldError> errors;
+  simdjson::dom::array list;
+  if (simdjson::dom::element rv; !obj.at_key("receipts").get(rv)) {
+    if (rv.get(list)) return Fail(Error::Validation({{"receipts", "Must be an array"}}));
+    if (list.size() > kMaxReceipts) {
+      return Fail(Error::PayloadTooLarge("At most 10000 receipts in one request"));
+    }
+    size_t i = 0;
+    for (auto e : list) ReadReceipt(e, i++, true, out, errors);
+  } else {
+    ReadReceipt(*doc, 0, false, out, errors);
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return out;
+}
+
+// The answers of the per-campaign commands, gathered into one response.
+struct Gathered {
+  std::mutex mu;
+  size_t waiting = 0;                // guarded by mu
+  int64_t recorded = 0;              // guarded by mu
+  std::optional<Error> first_error;  // guarded by mu
+  int64_t unknown = 0;
+  std::vector<std::string> unknown_ids;
+  HttpResponder r;
+  explicit Gathered(HttpResponder responder) : r(std::move(responder)) {}
+
+  void Answer() {
+    if (first_error) return SendError(r, *first_error);
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("recorded").Int(recorded);
+    w.Key("unknown").BeginObject();
+    w.Key("count").Int(unknown);
+    w.Key("messageIds").BeginArray();
+    for (const auto& id : unknown_ids) w.String(id);
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+    r.Send(200, SuccessBody("Delivery receipts recorded", w.str()));
+  }
+};
+
+}  // namespace
+
+void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute(
+      "POST", "/api/v1/delivery-receipts",
+      [&ctx](HttpRequest& req, HttpResponder r) {
+        if (ctx.draining) {
+          return SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
+        }
+        // The signature first: an unsigned body is not even parsed.
+        if (ctx.vendor_secret.empty()) {
+          return SendError(r, Error::Unauthenticated(
+                                  "Delivery receipts are not accepted: no vendor secret is set"));
+        }
+        const auto ts = req.header(std::string(vendor::kTimestampHeader));
+        const auto sig = req.header(std::string(vendor::kSignatureHeader));
+        if (auto st = vendor::VerifySignature(ctx.vendor_secret, ts.value_or(""), sig.value_or(""),
+                                              req.body, ctx.clock.NowMillis() / 1000);
+            !st) {
+          return SendError(r, st.error());
+        }
+        if (!ctx.campaigns) {
+          return SendError(r, Error::Unavailable("Campaigns are not available"));
+        }
+        auto receipts = ParseReceipts(req.body);
+        if (!receipts) return SendError(r, receipts.error());
+        auto gathered = std::make_shared<Gathered>(r);
+        std::map<std::string, std::vector<DeliveryReceipt>> by_campaign;
+        {
+          auto current = ctx.read_models.Current();  // held while its store is read
+          // Whether a launched campaign's messages are all in the read model: after a crash it
+          // re-folds from its checkpoint, and a receipt must not be reported unknown (and so
+          // dropped by the vendor) because its message is not back yet. 503: retry later.
+          std::map<std::string, bool> complete;
+          auto audience_in = [&](const std::string& campaign) -> Result<bool> {
+            auto it = complete.find(campaign);
+            if (it != complete.end()) return it->second;
+            auto c = ctx.campaigns->Find(campaign);
+            bool in = true;  // an unknown campaign or one without an audience has no messages
+            if (c && c->audience) {
+              auto a = QueryCampaignAudience(*current->store, campaign, ctx.log.PartitionCount());
+              if (!a) return Fail(a.error());
+              in = a->has_value();
+            }
+            complete.emplace(campaign, in);
+            return in;
+          };
+          for (auto& p : *receipts) {
+            bool known = !p.campaign_id.empty() && !p.customer_id.empty();
+            if (known) {
+              auto in = audience_in(p.campaign_id);
+              if (!in) return SendError(r, in.error());
+              if (!*in) {
+                return SendError(r, Error::Unavailable("Campaign " + p.campaign_id +
+                                                       "'s messages are not readable yet; retry"));
+              }
+              auto m = QueryCampaignMessage(*current->store, p.campaign_id, p.customer_id);
+              if (!m) return SendError(r, m.error());
+              known = m->has_value();
+            }
+            if (!known) {
+              ++gathered->unknown;
+              if (gathered->unknown_ids.size() < kMaxUnknownListed) {
+                gathered->unknown_ids.push_back(std::move(p.message_id));
+              }
+              continue;
+            }
+            by_campaign[p.campaign_id].push_back(std::move(p.receipt));
+          }
+        }
+        if (by_campaign.empty()) return gathered->Answer();
+        auto meta = MetaFor(req);
+        if (!meta) return SendError(r, meta.error());
+        meta->actor = "vendor";
+        meta->idempotency_key.clear();  // idempotent per message, in the read model's fold
+        std::vector<double> lags;
+        const Millis now = ctx.clock.NowMillis();
+        for (const auto& [campaign, list] : by_campaign) {
+          for (const auto& receipt : list) {
+            lags.push_back(static_cast<double>(std::max<Millis>(0, now - receipt.occurred_at)) /
+                           1000.0);
+          }
+        }
+        ctx.metrics.ReceiptsRecorded(lags);
+        gathered->waiting = by_campaign.size();
+        for (auto& [campaign, list] : by_campaign) {
+          const auto count = static_cast<int64_t>(list.size());
+          ctx.campaigns->RecordReceipts(campaign, std::move(list), *meta,
+                                        [gathered, count, &ctx](Result<CampaignOutcome> out) {
+                                          ctx.metrics.Command("RecordDeliveryReceipts",
+                                                              out.has_value());
+                                          std::unique_lock lock(gathered->mu);
+                                          if (out) {
+                                            gathered->recorded += count;
+                                          } else if (!gathered->first_error) {
+                                            gathered->first_error = out.error();
+                                          }
+                                          if (--gathered->waiting == 0) {
+                                            lock.unlock();
+                                            gathered->Answer();
+                                          }
+                                        });
+        }
+      },
+      kMaxReceiptBodyBytes);
+}
+
+}  // namespace keel

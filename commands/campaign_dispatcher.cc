@@ -1,0 +1,229 @@
+#include "commands/campaign_dispatcher.h"
+
+#include <future>
+#include <memory>
+#include <unordered_map>
+
+#include "infra/log.h"
+
+namespace keel {
+namespace {
+
+// The failure reason of a message given up (the campaign's reason says why).
+constexpr std::string_view kNotSent = "not_sent";
+
+// The answers to one chunk, filled by the sender's callbacks (which may outlive the wait).
+struct ChunkAnswers {
+  std::mutex mu;
+  std::condition_variable answered;
+  std::unordered_map<std::string, SendReport> by_id;  // guarded by mu
+};
+
+}  // namespace
+
+CampaignDispatcher::CampaignDispatcher(CampaignService& campaigns, MessageSender& sender,
+                                       Clock& clock, Options options, NextMessages next,
+                                       ReadCampaign read)
+    : campaigns_(campaigns),
+      sender_(sender),
+      clock_(clock),
+      options_(options),
+      next_(std::move(next)),
+      read_(std::move(read)) {}
+
+CampaignDispatcher::~CampaignDispatcher() { Stop(); }
+
+void CampaignDispatcher::Start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = false;
+    changed_ = true;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CampaignDispatcher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CampaignDispatcher::Changed() {
+  {
+    std::lock_guard lock(mu_);
+    changed_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool CampaignDispatcher::stopping() const {
+  std::lock_guard lock(mu_);
+  return stop_;
+}
+
+CampaignDispatcher::Stats CampaignDispatcher::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+CommandMeta CampaignDispatcher::SystemMeta() const {
+  CommandMeta meta;
+  meta.now = clock_.NowMillis();
+  meta.actor = "system:dispatcher";
+  return meta;
+}
+
+Result<CampaignOutcome> CampaignDispatcher::Await(
+    const std::function<void(CampaignService::Done)>& command) {
+  auto promise = std::make_shared<std::promise<Result<CampaignOutcome>>>();
+  auto answered = promise->get_future();
+  command([promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
+  return answered.get();
+}
+
+Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
+  auto messages = next_(c.id, c.dispatch_cursor, options_.chunk_size);
+  if (!messages) return Fail(messages.error());
+  if (messages->empty()) return false;
+  const size_t n = messages->size();
+  std::vector<std::pair<std::string, std::string>> order;  // message id, customer id
+  order.reserve(n);
+  for (const auto& m : *messages) order.emplace_back(m.id, m.customer_id);
+  {
+    std::lock_guard lock(mu_);
+    stats_.in_flight += n;
+  }
+  auto answers = std::make_shared<ChunkAnswers>();
+  sender_.Send(std::move(*messages), [answers](std::vector<SendReport> reports) {
+    {
+      std::lock_guard lock(answers->mu);
+      for (auto& r : reports) answers->by_id[r.id] = std::move(r);
+    }
+    answers->answered.notify_all();
+  });
+  // Waits for every answer; a Stop abandons the chunk, to be re-sent from the cursor.
+  std::unordered_map<std::string, SendReport> by_id;
+  for (;;) {
+    std::unique_lock lock(answers->mu);
+    answers->answered.wait_for(lock, std::chrono::milliseconds(50),
+                               [&] { return answers->by_id.size() >= n; });
+    if (answers->by_id.size() >= n) {
+      by_id = std::move(answers->by_id);
+      break;
+    }
+    lock.unlock();
+    if (stopping()) {
+      std::lock_guard guard(mu_);
+      stats_.in_flight -= n;
+      return true;
+    }
+  }
+  // Every message of the chunk has its answer; one given up fails the campaign once the chunk
+  // is recorded (the others the vendor accepted are sent, and get their receipts).
+  MessagesSent sent;
+  sent.after = c.dispatch_cursor;
+  sent.through = order.back().second;
+  std::optional<std::string> gave_up;
+  for (const auto& [id, customer] : order) {
+    auto it = by_id.find(id);
+    if (it == by_id.end() || it->second.answer == SendAnswer::kGaveUp) {
+      if (!gave_up) gave_up = it == by_id.end() ? std::string("no answer") : it->second.reason;
+      sent.gave_up.push_back({customer, std::string(kNotSent)});
+      continue;
+    }
+    const SendReport& r = it->second;
+    if (r.answer == SendAnswer::kAccepted) {
+      ++(r.duplicate ? sent.duplicates : sent.accepted);
+    } else {
+      sent.rejected.push_back({customer, r.reason});
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    stats_.in_flight -= n;
+    ++stats_.chunks;
+    stats_.sent += static_cast<uint64_t>(sent.accepted);
+    stats_.duplicates += static_cast<uint64_t>(sent.duplicates);
+    stats_.rejected += sent.rejected.size();
+    stats_.gave_up += sent.gave_up.size();
+  }
+  if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
+  {
+    auto out = Await([&](CampaignService::Done done) {
+      campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), std::move(done));
+    });
+    if (!out) return Fail(out.error());
+  }
+  if (gave_up) {
+    std::string reason = "The vendor did not accept the messages: ";
+    reason += *gave_up;
+    Log(LogLevel::kWarn, "campaign failed: the vendor gave up",
+        {{"campaign", c.id}, {"reason", reason}});
+    auto out = Await([&](CampaignService::Done done) {
+      campaigns_.Move(c.id, CampaignState::kFailed, reason, std::nullopt, SystemMeta(),
+                      std::move(done));
+    });
+    if (!out) return Fail(out.error());
+  }
+  return true;
+}
+
+Status CampaignDispatcher::MaybeComplete(const Campaign& c) {
+  auto read = read_(c.id);
+  if (!read) return Fail(read.error());
+  if (!*read || !(*read)->audience) return {};
+  const Campaign& r = **read;
+  // Fully dispatched as the read side has it too, and every recipient terminal there.
+  if (r.dispatch_cursor != c.dispatch_cursor) return {};
+  if (r.delivered + r.failed + r.rejected < r.audience->queued) return {};
+  auto out = Await([&](CampaignService::Done done) {
+    campaigns_.Complete(c.id, SystemMeta(), std::move(done));
+  });
+  if (!out) return Fail(out.error());
+  return {};
+}
+
+Status CampaignDispatcher::RunOnce() {
+  Status first;
+  bool worked = false;
+  for (const Campaign& c : campaigns_.Campaigns()) {
+    if (stopping()) break;
+    if (c.state != CampaignState::kRunning || !c.audience) continue;
+    Status st;
+    auto chunk = DispatchChunk(c);
+    if (!chunk) {
+      st = Fail(chunk.error());
+    } else if (*chunk) {
+      worked = true;
+    } else {
+      st = MaybeComplete(c);
+    }
+    if (!st) {
+      Log(LogLevel::kWarn, "dispatch failed", {{"campaign", c.id}, {"error", st.error().message}});
+      if (first) first = st;
+    }
+  }
+  if (worked) {
+    std::lock_guard lock(mu_);
+    changed_ = true;  // the next chunk at once
+  }
+  return first;
+}
+
+void CampaignDispatcher::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    changed_ = false;
+    lock.unlock();
+    (void)RunOnce();
+    lock.lock();
+    if (stop_ || changed_) continue;
+    wake_.wait_for(lock, options_.poll_interval);
+  }
+}
+
+}  // namespace keel

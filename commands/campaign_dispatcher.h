@@ -1,0 +1,127 @@
+// CampaignDispatcher: the process manager between a frozen audience and the messaging vendor
+// (issue 18, "Delivery: the dispatcher"). For each Running campaign whose audience is frozen and
+// not fully dispatched, one chunk at a time: read the next messages after the campaign's
+// dispatch cursor (`next`, from the read side), hand them to the `sender`, wait for every
+// answer, then record the chunk (CampaignService::RecordMessagesSent). The cursor moves only
+// once the vendor has answered, so a crash mid-chunk re-sends the chunk with the same message
+// ids, which the vendor deduplicates: one acceptance per recipient.
+// - A Paused campaign gets no new chunk (the one in flight is recorded); Cancelled, Failed and
+//   Sent ones get none.
+// - A message the sender gave up on (the retry budget spent, the vendor unreachable): the chunk
+//   is recorded with it as given up (what the vendor accepted in it is sent), then the campaign
+//   is Failed with the reason.
+// - A campaign fully dispatched whose every queued recipient is terminal (delivered, failed or
+//   rejected, as `read` says from the campaigns read model) is completed (Sent).
+//
+// Ownership: the sender and the service are borrowed and must outlive the dispatcher.
+// Thread-safety: Start/Stop from one thread; Changed from any. RunOnce is not reentrant (tests
+// call it with the thread stopped). Stop abandons a chunk in flight without recording it (the
+// next start re-sends it); sender callbacks that come later are harmless.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands/campaign_service.h"
+#include "domain/campaign.h"
+#include "domain/error.h"
+#include "domain/time.h"
+
+namespace keel {
+
+// One recipient's message as the vendor gets it.
+struct OutgoingCampaignMessage {
+  std::string id;  // campaign id + ":" + customer id: the vendor's idempotency key
+  std::string customer_id;
+  std::string channel;
+  std::string to;
+  std::string text;
+};
+
+enum class SendAnswer { kAccepted, kRejected, kGaveUp };
+
+struct SendReport {
+  std::string id;
+  SendAnswer answer = SendAnswer::kGaveUp;
+  bool duplicate = false;  // accepted before under the same id
+  std::string reason;      // when not accepted
+};
+
+// What the dispatcher sends through (app.cc adapts the vendor client to it).
+class MessageSender {
+ public:
+  virtual ~MessageSender() = default;
+  // Answers each message exactly once, in one or more calls of `done`, from any thread.
+  virtual void Send(std::vector<OutgoingCampaignMessage> messages,
+                    std::function<void(std::vector<SendReport>)> done) = 0;
+};
+
+class CampaignDispatcher final {
+ public:
+  struct Options {
+    size_t chunk_size = 2000;
+    // Between two passes when nothing wakes it (how soon receipts counted on the read side
+    // complete a campaign).
+    std::chrono::milliseconds poll_interval{200};
+  };
+  // The campaign's messages in customer-id order after the customer `after` (empty: from the
+  // first), at most `limit`.
+  using NextMessages = std::function<Result<std::vector<OutgoingCampaignMessage>>(
+      const std::string& campaign_id, const std::string& after, size_t limit)>;
+  // The campaign as the campaigns read model holds it (receipts counted); nullopt if unknown.
+  using ReadCampaign =
+      std::function<Result<std::optional<Campaign>>(const std::string& campaign_id)>;
+
+  // Counters since construction (metrics): chunks recorded; messages accepted (new), accepted
+  // as duplicates, rejected, given up; messages of the chunk in flight.
+  struct Stats {
+    uint64_t chunks = 0, sent = 0, duplicates = 0, rejected = 0, gave_up = 0, in_flight = 0;
+  };
+
+  CampaignDispatcher(CampaignService& campaigns, MessageSender& sender, Clock& clock,
+                     Options options, NextMessages next, ReadCampaign read);
+  ~CampaignDispatcher();  // Stop()s
+  CampaignDispatcher(const CampaignDispatcher&) = delete;
+  CampaignDispatcher& operator=(const CampaignDispatcher&) = delete;
+
+  void Start();
+  void Stop();
+  // A campaign changed: the thread makes a pass soon.
+  void Changed();
+  // One pass: at most one chunk per campaign. The first failure is returned.
+  Status RunOnce();
+  Stats stats() const;
+
+ private:
+  // Sends one chunk and records it; false when there was nothing to send.
+  Result<bool> DispatchChunk(const Campaign& c);
+  Status MaybeComplete(const Campaign& c);
+  Result<CampaignOutcome> Await(const std::function<void(CampaignService::Done)>& command);
+  CommandMeta SystemMeta() const;
+  bool stopping() const;
+  void Loop();
+
+  CampaignService& campaigns_;
+  MessageSender& sender_;
+  Clock& clock_;
+  const Options options_;
+  const NextMessages next_;
+  const ReadCampaign read_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool changed_ = false;  // guarded by mu_
+  bool stop_ = false;     // guarded by mu_
+  Stats stats_;           // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace keel
