@@ -31,8 +31,10 @@ namespace keel {
 namespace {
 
 constexpr size_t kMaxReceipts = 10'000;
-// 10,000 receipts of a few hundred bytes each, with room to spare.
-constexpr size_t kMaxReceiptBodyBytes = 16 << 20;
+// 10,000 receipts of about 250 bytes each (ids of at most 128 bytes), with room to spare: the
+// route is public (the signature authenticates it), so what one caller can make the server
+// buffer before the check is kept small.
+constexpr size_t kMaxReceiptBodyBytes = 4 << 20;
 constexpr size_t kMaxUnknownListed = 100;
 
 struct ParsedReceipt {
@@ -176,8 +178,10 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
             !st) {
           return SendError(r, st.error());
         }
-        if (!ctx.campaigns) {
-          return SendError(r, Error::Unavailable("Campaigns are not available"));
+        // Until the campaigns stream is folded, no campaign is known: a receipt would be
+        // reported unknown (and so dropped by the vendor). 503: the vendor retries.
+        if (!ctx.campaigns || !ctx.campaigns->loaded()) {
+          return SendError(r, Error::Unavailable("Campaigns are not loaded yet; retry shortly"));
         }
         auto receipts = ParseReceipts(req.body);
         if (!receipts) return SendError(r, receipts.error());

@@ -235,9 +235,19 @@ Result<std::vector<EventEnvelope>> DecideRecordMessagesSent(const CampaignWriteM
   if (sent.through <= sent.after) {
     return Fail(Error::InvalidArgument("A chunk must end after the customer it was read after"));
   }
-  return std::vector<EventEnvelope>{NewEvent(kCampaignAggregate, kCampaignMessagesSent, id,
+  std::vector<EventEnvelope> events{NewEvent(kCampaignAggregate, kCampaignMessagesSent, id,
                                              (*c)->version + 1, EncodeMessagesSent(sent), meta,
                                              ids)};
+  // Messages given up end the campaign in the same append: a crash between the two must not
+  // leave it Running with its cursor past recipients that were never sent.
+  if (!sent.gave_up.empty() && state != CampaignState::kCancelled) {
+    std::string reason = "The vendor did not accept ";
+    reason += std::to_string(sent.gave_up.size());
+    reason += " messages within the retry budget";
+    events.push_back(NewEvent(kCampaignAggregate, kCampaignFailed, id, (*c)->version + 2,
+                              EncodeCampaignReason(reason), meta, ids));
+  }
+  return events;
 }
 
 Result<std::vector<EventEnvelope>> DecideRecordReceipts(

@@ -213,5 +213,21 @@ TEST_F(CampaignCommandsTest, MessagesSentAdvanceTheCursorOnceAndOnlyWhileDispatc
   Fold(DecideRecordReceipts(model_, "c1", {{"e2", "cust-3", false, "blocked", 6}}, Meta(), ids_));
 }
 
+TEST_F(CampaignCommandsTest, AChunkWithMessagesGivenUpFailsTheCampaignInTheSameAppend) {
+  Create("c1");
+  Fold(DecideLaunchCampaign(model_, "c1", "manual", std::nullopt, std::nullopt, Meta(), ids_));
+  Fold(DecideFreezeAudience(model_, "c1", Audience(3), Meta(), ids_));
+  MessagesSent sent{"", "cust-3", 1, 0, {}, {{"cust-2", "not_sent"}, {"cust-3", "not_sent"}}};
+  auto events = DecideRecordMessagesSent(model_, "c1", sent, Meta(), ids_);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].type, kCampaignFailed);
+  Fold(events);
+  EXPECT_EQ(StateOf("c1"), CampaignState::kFailed);
+  EXPECT_EQ(model_.Find("c1")->dispatch_cursor, "cust-3");
+  EXPECT_EQ(model_.Find("c1")->reason,
+            "The vendor did not accept 2 messages within the retry budget");
+}
+
 }  // namespace
 }  // namespace keel
