@@ -1,6 +1,5 @@
 #include "commands/campaign_dispatcher.h"
 
-#include <future>
 #include <memory>
 #include <unordered_map>
 
@@ -29,41 +28,15 @@ CampaignDispatcher::CampaignDispatcher(CampaignService& campaigns, MessageSender
       clock_(clock),
       options_(options),
       next_(std::move(next)),
-      read_(std::move(read)) {}
+      read_(std::move(read)),
+      loop_(options_.poll_interval, [this] { (void)RunOnce(); }) {}
 
 CampaignDispatcher::~CampaignDispatcher() { Stop(); }
 
-void CampaignDispatcher::Start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-    changed_ = true;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void CampaignDispatcher::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void CampaignDispatcher::Changed() {
-  {
-    std::lock_guard lock(mu_);
-    changed_ = true;
-  }
-  wake_.notify_all();
-}
-
-bool CampaignDispatcher::stopping() const {
-  std::lock_guard lock(mu_);
-  return stop_;
-}
+void CampaignDispatcher::Start() { loop_.Start(); }
+void CampaignDispatcher::Stop() { loop_.Stop(); }
+void CampaignDispatcher::Changed() { loop_.Wake(); }
+bool CampaignDispatcher::stopping() const { return loop_.stopping(); }
 
 CampaignDispatcher::Stats CampaignDispatcher::stats() const {
   std::lock_guard lock(mu_);
@@ -75,14 +48,6 @@ CommandMeta CampaignDispatcher::SystemMeta() const {
   meta.now = clock_.NowMillis();
   meta.actor = "system:dispatcher";
   return meta;
-}
-
-Result<CampaignOutcome> CampaignDispatcher::Await(
-    const std::function<void(CampaignService::Done)>& command) {
-  auto promise = std::make_shared<std::promise<Result<CampaignOutcome>>>();
-  auto answered = promise->get_future();
-  command([promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
-  return answered.get();
 }
 
 Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
@@ -153,7 +118,7 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   {
-    auto out = Await([&](CampaignService::Done done) {
+    auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), std::move(done));
     });
     if (!out) return Fail(out.error());
@@ -163,7 +128,7 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     reason += *gave_up;
     Log(LogLevel::kWarn, "campaign failed: the vendor gave up",
         {{"campaign", c.id}, {"reason", reason}});
-    auto out = Await([&](CampaignService::Done done) {
+    auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.Move(c.id, CampaignState::kFailed, reason, std::nullopt, SystemMeta(),
                       std::move(done));
     });
@@ -180,7 +145,7 @@ Status CampaignDispatcher::MaybeComplete(const Campaign& c) {
   // Fully dispatched as the read side has it too, and every recipient terminal there.
   if (r.dispatch_cursor != c.dispatch_cursor) return {};
   if (r.delivered + r.failed + r.rejected < r.audience->queued) return {};
-  auto out = Await([&](CampaignService::Done done) {
+  auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
     campaigns_.Complete(c.id, SystemMeta(), std::move(done));
   });
   if (!out) return Fail(out.error());
@@ -207,23 +172,8 @@ Status CampaignDispatcher::RunOnce() {
       if (first) first = st;
     }
   }
-  if (worked) {
-    std::lock_guard lock(mu_);
-    changed_ = true;  // the next chunk at once
-  }
+  if (worked) loop_.Wake();  // the next chunk at once
   return first;
-}
-
-void CampaignDispatcher::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    changed_ = false;
-    lock.unlock();
-    (void)RunOnce();
-    lock.lock();
-    if (stop_ || changed_) continue;
-    wake_.wait_for(lock, options_.poll_interval);
-  }
 }
 
 }  // namespace keel

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "commands/campaign_service.h"
+#include "commands/wake_loop.h"
 #include "domain/campaign.h"
 #include "domain/error.h"
 #include "domain/time.h"
@@ -104,10 +105,8 @@ class CampaignDispatcher final {
   // Sends one chunk and records it; false when there was nothing to send.
   Result<bool> DispatchChunk(const Campaign& c);
   Status MaybeComplete(const Campaign& c);
-  Result<CampaignOutcome> Await(const std::function<void(CampaignService::Done)>& command);
   CommandMeta SystemMeta() const;
   bool stopping() const;
-  void Loop();
 
   CampaignService& campaigns_;
   MessageSender& sender_;
@@ -117,11 +116,8 @@ class CampaignDispatcher final {
   const ReadCampaign read_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool changed_ = false;  // guarded by mu_
-  bool stop_ = false;     // guarded by mu_
-  Stats stats_;           // guarded by mu_
-  std::thread thread_;
+  Stats stats_;    // guarded by mu_
+  WakeLoop loop_;  // last: its thread uses the members above
 };
 
 }  // namespace keel

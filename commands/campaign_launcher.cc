@@ -1,7 +1,5 @@
 #include "commands/campaign_launcher.h"
 
-#include <future>
-
 #include "infra/log.h"
 
 namespace keel {
@@ -12,50 +10,20 @@ CampaignLauncher::CampaignLauncher(CampaignService& campaigns, MarkerPublisher& 
       markers_(markers),
       clock_(clock),
       options_(options),
-      audience_of_(std::move(audience_of)) {}
+      audience_of_(std::move(audience_of)),
+      loop_(options_.poll_interval, [this] { (void)RunOnce(); }) {}
 
 CampaignLauncher::~CampaignLauncher() { Stop(); }
 
-void CampaignLauncher::Start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-    changed_ = true;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void CampaignLauncher::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void CampaignLauncher::Changed() {
-  {
-    std::lock_guard lock(mu_);
-    changed_ = true;
-  }
-  wake_.notify_all();
-}
+void CampaignLauncher::Start() { loop_.Start(); }
+void CampaignLauncher::Stop() { loop_.Stop(); }
+void CampaignLauncher::Changed() { loop_.Wake(); }
 
 CommandMeta CampaignLauncher::SystemMeta(std::string_view actor) const {
   CommandMeta meta;
   meta.now = clock_.NowMillis();
   meta.actor = std::string(actor);
   return meta;
-}
-
-Result<CampaignOutcome> CampaignLauncher::Await(
-    const std::function<void(CampaignService::Done)>& command) {
-  auto promise = std::make_shared<std::promise<Result<CampaignOutcome>>>();
-  auto answered = promise->get_future();
-  command([promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
-  return answered.get();
 }
 
 Status CampaignLauncher::RunOnce() {
@@ -68,7 +36,7 @@ Status CampaignLauncher::RunOnce() {
   const Millis now = clock_.NowMillis();
   for (const Campaign& c : campaigns_.Campaigns()) {
     if (c.state == CampaignState::kScheduled && c.scheduled_at && *c.scheduled_at <= now) {
-      auto out = Await([&](CampaignService::Done done) {
+      auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
         campaigns_.Launch(c.id, "schedule", std::nullopt, SystemMeta("system:scheduler"),
                           std::move(done));
       });
@@ -83,7 +51,7 @@ Status CampaignLauncher::RunOnce() {
       if (auto gone = campaigns_.CheckSegment(c.segment_id)) {
         std::string reason = "Its segment could not be resolved: ";
         reason += *gone;
-        auto out = Await([&](CampaignService::Done done) {
+        auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
           campaigns_.Move(c.id, CampaignState::kFailed, std::move(reason), std::nullopt,
                           SystemMeta("system:launcher"), std::move(done));
         });
@@ -101,25 +69,13 @@ Status CampaignLauncher::RunOnce() {
       continue;
     }
     if (!*audience) continue;  // not every partition has resolved it yet
-    auto out = Await([&](CampaignService::Done done) {
+    auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.FreezeAudience(c.id, std::move(**audience), SystemMeta("system:launcher"),
                                 std::move(done));
     });
     note(out ? Status{} : Status(Fail(out.error())), "audience not frozen", c.id);
   }
   return first;
-}
-
-void CampaignLauncher::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    changed_ = false;
-    lock.unlock();
-    (void)RunOnce();
-    lock.lock();
-    if (stop_ || changed_) continue;
-    wake_.wait_for(lock, options_.poll_interval);
-  }
 }
 
 }  // namespace keel

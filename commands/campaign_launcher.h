@@ -12,16 +12,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "commands/campaign_service.h"
 #include "commands/marker_publisher.h"
+#include "commands/wake_loop.h"
 #include "domain/campaign.h"
 #include "domain/error.h"
 #include "domain/time.h"
@@ -53,10 +51,7 @@ class CampaignLauncher final {
   Status RunOnce();
 
  private:
-  // Runs a command and waits for its answer.
-  Result<CampaignOutcome> Await(const std::function<void(CampaignService::Done)>& command);
   CommandMeta SystemMeta(std::string_view actor) const;
-  void Loop();
 
   CampaignService& campaigns_;
   MarkerPublisher& markers_;
@@ -65,11 +60,7 @@ class CampaignLauncher final {
   const AudienceOf audience_of_;
   std::set<std::string> requested_;  // RunOnce's: campaigns whose audience was asked for
 
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool changed_ = false;  // guarded by mu_
-  bool stop_ = false;     // guarded by mu_
-  std::thread thread_;
+  WakeLoop loop_;  // last: its thread uses the members above
 };
 
 }  // namespace keel

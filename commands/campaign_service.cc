@@ -1,5 +1,7 @@
 #include "commands/campaign_service.h"
 
+#include <future>
+
 namespace keel {
 
 Result<CampaignOutcome> CampaignService::Stream::AnswerFor(const CampaignWriteModel& model,
@@ -157,6 +159,14 @@ void CampaignService::RecordReceipts(std::string id, std::vector<DeliveryReceipt
                                                  const CommandMeta& m) {
         return DecideRecordReceipts(model, id, receipts, m, ids_);
       });
+}
+
+Result<CampaignOutcome> AwaitCampaignCommand(
+    const std::function<void(CampaignService::Done)>& command) {
+  auto promise = std::make_shared<std::promise<Result<CampaignOutcome>>>();
+  auto answered = promise->get_future();
+  command([promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
+  return answered.get();
 }
 
 }  // namespace keel

@@ -104,4 +104,9 @@ class CampaignService final {
   Runtime runtime_;
 };
 
+// Runs one of a CampaignService's commands (`command` calls it with the `done` given) and waits
+// for its answer: for the process managers' threads, never an HTTP thread.
+Result<CampaignOutcome> AwaitCampaignCommand(
+    const std::function<void(CampaignService::Done)>& command);
+
 }  // namespace keel
