@@ -23,6 +23,18 @@ const std::vector<PermissionInfo>& BuiltinPermissions() {
       {"segments:manage", "Create, change and delete segments"},
       {"campaigns:read", "Read campaigns and their stats"},
       {"campaigns:create", "Create and send campaigns"},
+      {"projects:read_own", "Read the projects you own and those of your customers"},
+      {"projects:read_all", "Read every project"},
+      {"projects:write_own", "Create projects you own on your customers, and change them"},
+      {"projects:write_all", "Create and change every project, for any owner"},
+      {"tasks:read_own", "Read the tasks assigned to you and those of your customers"},
+      {"tasks:read_all", "Read every task"},
+      {"tasks:write_own", "Create tasks for yourself on your customers; change your tasks"},
+      {"tasks:write_all", "Create tasks for anyone, and change every task"},
+      {"worklogs:read_own", "Read your work logs and those on your customers"},
+      {"worklogs:read_all", "Read every work log"},
+      {"worklogs:write_own", "Log your own work"},
+      {"worklogs:write_all", "Log work for any user"},
       {"users:read", "List users"},
       {"users:manage", "Register, change and disable users; assign roles"},
       {"roles:manage", "Define roles and permissions"},
@@ -37,17 +49,20 @@ const std::vector<RoleInfo>& BuiltinRoles() {
     for (const auto& p : BuiltinPermissions()) admin.permissions.insert(p.name);
     RoleInfo manager{
         std::string(kRoleManager),
-        "Sales manager: every customer and order, segments and campaigns",
+        "Sales manager: every customer and order, segments, campaigns and the team's work",
         {"customers:create", "customers:read_all", "customers:update_all", "customers:assign",
          "orders:create_all", "orders:read_all", "orders:update_all", "ingest:run", "segments:read",
-         "segments:manage", "campaigns:read", "campaigns:create", "users:read"},
+         "segments:manage", "campaigns:read", "campaigns:create", "projects:read_all",
+         "projects:write_all", "tasks:read_all", "tasks:write_all", "worklogs:read_all",
+         "worklogs:write_all", "users:read"},
         true};
-    RoleInfo rep{
-        std::string(kRoleSalesRep),
-        "Sales rep: the customers assigned to them",
-        {"customers:create", "customers:read_own", "customers:update_own", "orders:create_own",
-         "orders:read_own", "orders:update_own", "segments:read", "campaigns:read"},
-        true};
+    RoleInfo rep{std::string(kRoleSalesRep),
+                 "Sales rep: the customers assigned to them, their tasks, projects and work logs",
+                 {"customers:create", "customers:read_own", "customers:update_own",
+                  "orders:create_own", "orders:read_own", "orders:update_own", "segments:read",
+                  "campaigns:read", "projects:read_own", "projects:write_own", "tasks:read_own",
+                  "tasks:write_own", "worklogs:read_own", "worklogs:write_own"},
+                 true};
     return std::vector<RoleInfo>{admin, manager, rep};
   }();
   return kRoles;

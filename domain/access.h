@@ -1,7 +1,8 @@
 // Roles and permissions (seed 002). A permission is "resource:action"; an action may carry a
 // scope, "_own" (only resources the user owns: customers assigned to them and their orders) or
-// "_all". Three roles are built in: admin (everything), manager (every customer, segments and
-// campaigns) and sales_rep (the customers they own). Admins may define more roles and more
+// "_all". Three roles are built in: admin (everything), manager (every customer, segments,
+// campaigns, projects, tasks and work logs) and sales_rep (the customers they own, and their own
+// projects, tasks and work logs). Admins may define more roles and more
 // permissions; the built-in admin role cannot be changed, so nobody can lock the admins out.
 // Pure.
 #pragma once

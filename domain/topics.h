@@ -17,8 +17,16 @@ inline constexpr std::string_view kSegmentsTopic = "keel.segments";
 // Campaigns and their delivery, keyed by campaign id.
 inline constexpr std::string_view kCampaignsTopic = "keel.campaigns";
 
+// The sales team's work (seed 002): projects keyed by project id; tasks keyed by the id of their
+// series (a recurring task's occurrences share one key, so that an occurrence and the next one
+// it creates land in one append, in order); work logs keyed by work log id.
+inline constexpr std::string_view kProjectsTopic = "keel.projects";
+inline constexpr std::string_view kTasksTopic = "keel.tasks";
+inline constexpr std::string_view kWorklogsTopic = "keel.worklogs";
+
 // Every stream of this build: what a log is opened with and a mock cluster creates.
-inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic, kSegmentsTopic,
-                                                  kCampaignsTopic};
+inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic,    kSegmentsTopic,
+                                                  kCampaignsTopic, kProjectsTopic, kTasksTopic,
+                                                  kWorklogsTopic};
 
 }  // namespace keel
