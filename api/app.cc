@@ -294,6 +294,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   } else if (auth_config.jwt_secret.size() < 32) {
     return Fail(Error::InvalidArgument("KEEL_JWT_SECRET must be at least 32 characters"));
   }
+  // The vendor secret keys both the sends' Bearer header and the receipts' HMAC: a short one
+  // could be guessed, and a guessed one forges receipts.
+  if (!config.vendor_secret.empty() && config.vendor_secret.size() < 32) {
+    return Fail(Error::InvalidArgument("KEEL_VENDOR_SECRET must be at least 32 characters"));
+  }
   if (auth_config.dev_no_auth && !auth_config.dev_mode) {
     return Fail(Error::InvalidArgument("KEEL_DEV_NO_AUTH needs KEEL_DEV_MODE=1"));
   }

@@ -610,6 +610,22 @@ TEST(AuthConfigTest, RefusesToStartWithoutASecretOutsideDevMode) {
   EXPECT_FALSE(App::Start(config));
 }
 
+TEST(AuthConfigTest, RefusesAVendorSecretShorterThan32Characters) {
+  TempDir dir;
+  AppConfig config;
+  config.data_dir = dir.path();
+  config.port = 0;
+  config.host = "127.0.0.1";
+  WithTestAuth(config);
+  config.vendor_secret = std::string(31, 'v');
+  auto app = App::Start(config);
+  ASSERT_FALSE(app);
+  EXPECT_EQ(app.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(app.error().message, "KEEL_VENDOR_SECRET must be at least 32 characters");
+  config.vendor_secret = std::string(32, 'v');
+  EXPECT_TRUE(App::Start(config));
+}
+
 TEST(AuthConfigTest, RefusesToStartWithAMalformedGoogleAllowList) {
   TempDir dir;
   AppConfig config;

@@ -19,7 +19,7 @@
 namespace keel {
 namespace {
 
-constexpr const char* kSecret = "vendor-test-secret";
+constexpr const char* kSecret = "vendor-test-secret-of-32-characters";
 
 class CampaignDispatchTest : public ::testing::Test {
  protected:
