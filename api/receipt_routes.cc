@@ -6,10 +6,15 @@
 // and callback, with the campaign's next version: receipts then sit in the campaign's own order
 // with its dispatch progress and completion (so a replay folds them in the same order, and a
 // campaign is completed only by a command that follows every receipt it was decided from), and
-// the write side serialises them with the dispatcher's commands. Duplicates are not refused
-// here: the campaigns read model applies the first terminal status of each message and ignores
-// the rest, which makes the vendor's retries (same eventIds) and a repeated callback harmless.
+// the write side serialises them with the dispatcher's commands. A receipt for a message whose
+// terminal status the read model already holds is counted as a duplicate and not appended; one
+// that arrives before the read model has its first is appended, and the campaigns read model
+// applies the first terminal status of each message and ignores the rest, so the vendor's retries
+// (same eventIds) and a repeated callback are harmless either way. A campaign's receipts are
+// appended in events of at most kReceiptsPerEvent, so that one event stays far below a Kafka
+// record's size limit (1 MB by default) whatever the batch.
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +31,7 @@
 #include "domain/json_input.h"
 #include "infra/vendor/vendor_contract.h"
 #include "projections/campaign_audience/campaign_audience_projector.h"
+#include "projections/campaigns/campaigns_projector.h"
 
 namespace keel {
 namespace {
@@ -36,6 +42,8 @@ constexpr size_t kMaxReceipts = 10'000;
 // buffer before the check is kept small.
 constexpr size_t kMaxReceiptBodyBytes = 4 << 20;
 constexpr size_t kMaxUnknownListed = 100;
+// About 600 bytes each at most as an event's JSON (ids and reason of at most 256 bytes).
+constexpr size_t kReceiptsPerEvent = 1'000;
 
 struct ParsedReceipt {
   std::string message_id;
@@ -137,6 +145,7 @@ struct Gathered {
   int64_t recorded = 0;              // guarded by mu
   std::optional<Error> first_error;  // guarded by mu
   int64_t unknown = 0;
+  int64_t duplicates = 0;  // their message's terminal status was already recorded
   std::vector<std::string> unknown_ids;
   HttpResponder r;
   explicit Gathered(HttpResponder responder) : r(std::move(responder)) {}
@@ -146,6 +155,7 @@ struct Gathered {
     JsonWriter w;
     w.BeginObject();
     w.Key("recorded").Int(recorded);
+    w.Key("duplicates").Int(duplicates);
     w.Key("unknown").BeginObject();
     w.Key("count").Int(unknown);
     w.Key("messageIds").BeginArray();
@@ -206,6 +216,22 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
             complete.emplace(campaign, in);
             return in;
           };
+          // Whether the read model already holds the message's DELIVERED or FAILED.
+          std::map<std::string, std::optional<Campaign>> records;
+          auto already_final = [&](const std::string& campaign,
+                                   const std::string& customer) -> Result<bool> {
+            auto it = records.find(campaign);
+            if (it == records.end()) {
+              auto c = QueryCampaign(*current->store, campaign);
+              if (!c) return Fail(c.error());
+              it = records.emplace(campaign, std::move(*c)).first;
+            }
+            if (!it->second) return false;
+            auto status = QueryMessageStatus(*current->store, *it->second, customer);
+            if (!status) return Fail(status.error());
+            return status->status == MessageStatus::kDelivered ||
+                   status->status == MessageStatus::kFailed;
+          };
           for (auto& p : *receipts) {
             bool known = !p.campaign_id.empty() && !p.customer_id.empty();
             if (known) {
@@ -218,6 +244,14 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
               auto m = QueryCampaignMessage(*current->store, p.campaign_id, p.customer_id);
               if (!m) return SendError(r, m.error());
               known = m->has_value();
+              if (known) {
+                auto recorded = already_final(p.campaign_id, p.customer_id);
+                if (!recorded) return SendError(r, recorded.error());
+                if (*recorded) {
+                  ++gathered->duplicates;
+                  continue;
+                }
+              }
             }
             if (!known) {
               ++gathered->unknown;
@@ -243,8 +277,17 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
           }
         }
         ctx.metrics.ReceiptsRecorded(lags);
-        gathered->waiting = by_campaign.size();
+        std::vector<std::pair<std::string, std::vector<DeliveryReceipt>>> chunks;
         for (auto& [campaign, list] : by_campaign) {
+          for (size_t at = 0; at < list.size(); at += kReceiptsPerEvent) {
+            const size_t end = std::min(list.size(), at + kReceiptsPerEvent);
+            chunks.emplace_back(campaign, std::vector<DeliveryReceipt>(
+                                              std::make_move_iterator(list.begin() + at),
+                                              std::make_move_iterator(list.begin() + end)));
+          }
+        }
+        gathered->waiting = chunks.size();
+        for (auto& [campaign, list] : chunks) {
           const auto count = static_cast<int64_t>(list.size());
           ctx.campaigns->RecordReceipts(campaign, std::move(list), *meta,
                                         [gathered, count, &ctx](Result<CampaignOutcome> out) {

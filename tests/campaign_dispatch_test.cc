@@ -194,15 +194,17 @@ TEST_F(CampaignDispatchTest, EveryRecipientIsAcceptedOnceAndTheStatsEqualTheVend
   EXPECT_EQ(PostReceipts(huge, NowSeconds()).status, 413);
   EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), events);
 
-  // A second receipt for a delivered message, and an unknown message: the first is recorded and
-  // changes no count; the second is reported.
+  // A second receipt for a delivered message, and an unknown message: the first is a duplicate,
+  // not appended, and changes no count; the second is reported.
   const std::string batch = R"({"receipts":[)" + repeat +
                             R"(,{"eventId":"x","messageId":"nope:nobody","status":"DELIVERED",)"
                             R"("occurredAt":"2026-01-01T00:00:00Z"}]})";
   auto mixed = PostReceipts(batch, NowSeconds());
   ASSERT_EQ(mixed.status, 200) << mixed.body;
-  EXPECT_EQ(Json(mixed.body).Int("/data/recorded"), 1);
+  EXPECT_EQ(Json(mixed.body).Int("/data/recorded"), 0);
+  EXPECT_EQ(Json(mixed.body).Int("/data/duplicates"), 1);
   EXPECT_EQ(Json(mixed.body).Int("/data/unknown/count"), 1);
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCampaignsTopic)), events);
   EXPECT_EQ(Json(mixed.body).Str("/data/unknown/messageIds/0"), "nope:nobody");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the projection folds it
   Json aj(Get(id));
