@@ -1,5 +1,6 @@
 #include "commands/campaign_dispatcher.h"
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -155,9 +156,16 @@ Status CampaignDispatcher::MaybeComplete(const Campaign& c) {
 Status CampaignDispatcher::RunOnce() {
   Status first;
   bool worked = false;
+  const Millis now = clock_.NowMillis();
   for (const Campaign& c : campaigns_.Campaigns()) {
     if (stopping()) break;
-    if (c.state != CampaignState::kRunning || !c.audience) continue;
+    if (c.state != CampaignState::kRunning || !c.audience) {
+      retries_.erase(c.id);
+      continue;
+    }
+    if (auto it = retries_.find(c.id); it != retries_.end() && now < it->second.not_before) {
+      continue;
+    }
     Status st;
     auto chunk = DispatchChunk(c);
     if (!chunk) {
@@ -168,8 +176,19 @@ Status CampaignDispatcher::RunOnce() {
       st = MaybeComplete(c);
     }
     if (!st) {
-      Log(LogLevel::kWarn, "dispatch failed", {{"campaign", c.id}, {"error", st.error().message}});
+      Retry& retry = retries_[c.id];
+      const int64_t delay =
+          std::min<int64_t>(options_.max_retry_delay.count(), options_.retry_delay.count()
+                                                                  << std::min(retry.failures, 20));
+      ++retry.failures;
+      retry.not_before = now + delay;
+      Log(LogLevel::kWarn, "dispatch failed",
+          {{"campaign", c.id},
+           {"error", st.error().message},
+           {"retry_in_ms", std::to_string(delay)}});
       if (first) first = st;
+    } else {
+      retries_.erase(c.id);
     }
   }
   if (worked) loop_.Wake();  // the next chunk at once

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -72,6 +73,12 @@ class CampaignDispatcher final {
     // Between two passes when nothing wakes it (how soon receipts counted on the read side
     // complete a campaign).
     std::chrono::milliseconds poll_interval{200};
+    // After a campaign's pass failed (the vendor's answers could not be recorded, the read model
+    // could not be read), its next try waits this long, doubled at each further failure up to
+    // max_retry_delay, so that a log that refuses appends is not handed the same chunk (and the
+    // vendor the same messages) every poll.
+    std::chrono::milliseconds retry_delay{200};
+    std::chrono::milliseconds max_retry_delay{30'000};
   };
   // The campaign's messages in customer-id order after the customer `after` (empty: from the
   // first), at most `limit`.
@@ -97,7 +104,8 @@ class CampaignDispatcher final {
   void Stop();
   // A campaign changed: the thread makes a pass soon.
   void Changed();
-  // One pass: at most one chunk per campaign. The first failure is returned.
+  // One pass: at most one chunk per campaign, skipping those still waiting after a failure. The
+  // first failure is returned. Not concurrently with itself (the thread's pass, or a test's).
   Status RunOnce();
   Stats stats() const;
 
@@ -114,6 +122,12 @@ class CampaignDispatcher final {
   const Options options_;
   const NextMessages next_;
   const ReadCampaign read_;
+
+  struct Retry {
+    int failures = 0;
+    Millis not_before = 0;
+  };
+  std::map<std::string, Retry> retries_;  // by campaign id; only RunOnce touches it
 
   mutable std::mutex mu_;
   Stats stats_;    // guarded by mu_

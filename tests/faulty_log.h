@@ -42,6 +42,11 @@ class FaultyLog final : public EventLog {
     passing_ = passing;
     error_ = std::move(error);
   }
+  // Appends go through again (undoes FailAppendsAfter).
+  void PassAppends() {
+    std::lock_guard lock(mu_);
+    failing_ = false;
+  }
   // The next append alone waits for Release or ReleaseFailing; later ones go on.
   void HoldNextAppend() {
     std::lock_guard lock(mu_);

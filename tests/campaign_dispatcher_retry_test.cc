@@ -1,0 +1,135 @@
+// The dispatcher when the log refuses to record what the vendor accepted: on the real embedded
+// log behind a FaultyLog and the real CampaignService, with a recording MessageSender in the
+// vendor's place (the vendor loop itself is campaign_dispatch_test's). A chunk that cannot be
+// recorded is sent again after 200 ms, 400 ms, 800 ms…, not at every pass; once the log takes
+// appends again, it is recorded and the next chunk follows.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "commands/campaign_dispatcher.h"
+#include "commands/campaign_service.h"
+#include "domain/ids.h"
+#include "infra/embedded_log.h"
+#include "tests/faulty_log.h"
+#include "tests/test_util.h"
+
+namespace keel {
+namespace {
+
+class SteppedClock final : public Clock {
+ public:
+  Millis NowMillis() override { return now_.load(); }
+  void Advance(Millis by) { now_ += by; }
+
+ private:
+  std::atomic<Millis> now_{1'767'225'600'000};  // 2026-01-01T00:00:00Z
+};
+
+// Accepts every message at once and remembers how often each id was sent.
+class RecordingSender final : public MessageSender {
+ public:
+  void Send(std::vector<OutgoingCampaignMessage> messages,
+            std::function<void(std::vector<SendReport>)> done) override {
+    std::vector<SendReport> reports;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& m : messages) {
+        const bool again = sends_[m.id]++ > 0;
+        reports.push_back({m.id, SendAnswer::kAccepted, again, ""});
+      }
+      ++requests_;
+    }
+    done(std::move(reports));
+  }
+  int requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, int> sends_;  // guarded by mu_
+  int requests_ = 0;                  // guarded by mu_
+};
+
+TEST(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowingDelays) {
+  TempDir dir;
+  auto embedded = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 3});
+  ASSERT_TRUE(embedded) << embedded.error().message;
+  FaultyLog log(**embedded);
+  SteppedClock clock;
+  UuidV7Generator ids(clock, 3);
+  CampaignService campaigns(log, clock, ids, [](const std::string&) { return SegmentCheck{}; });
+  ASSERT_TRUE(campaigns.Load());
+  CommandMeta meta;
+  meta.actor = "test";
+  auto created = AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.Create({"Retry", "segment-1", "Hello {{name}}", std::nullopt, false}, meta,
+                     std::move(done));
+  });
+  ASSERT_TRUE(created) << created.error().message;
+  const std::string id = created->campaign.id;
+  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.Launch(id, "manual", std::nullopt, meta, std::move(done));
+  }));
+  CampaignAudience audience;
+  audience.size = audience.queued = 4;
+  audience.positions = {0, 0, 0};
+  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.FreezeAudience(id, audience, meta, std::move(done));
+  }));
+
+  RecordingSender sender;
+  CampaignDispatcher dispatcher(
+      campaigns, sender, clock, {.chunk_size = 2},
+      [](const std::string& campaign, const std::string& after,
+         size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
+        std::vector<OutgoingCampaignMessage> out;
+        for (std::string c : {"c1", "c2", "c3", "c4"}) {
+          if (c > after && out.size() < limit) {
+            out.push_back({campaign + ":" + c, c, "email", c + "@x.io", "Hello"});
+          }
+        }
+        return out;
+      },
+      [&](const std::string& campaign) -> Result<std::optional<Campaign>> {
+        return campaigns.Find(campaign);
+      });
+
+  log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 1);
+  // Passes before the delay has run out send nothing.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 1);
+  clock.Advance(200);
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 2);
+  clock.Advance(399);  // the delay doubled
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 2);
+  clock.Advance(1);
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 3);
+  // Capped: at most 30 s apart, however long it fails.
+  for (int i = 0; i < 12; ++i) {
+    clock.Advance(30'000);
+    EXPECT_FALSE(dispatcher.RunOnce());
+  }
+  EXPECT_EQ(sender.requests(), 15);
+
+  // The log takes appends again: the chunk is recorded once, and the next one follows at once.
+  log.PassAppends();
+  clock.Advance(30'000);
+  ASSERT_TRUE(dispatcher.RunOnce());
+  ASSERT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 17);
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->sent, 4) << "both chunks recorded";
+}
+
+}  // namespace
+}  // namespace keel
