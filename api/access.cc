@@ -45,6 +45,8 @@ constexpr std::array kRules = {
     Rule{"DELETE", "/api/v1/customers/:id", "customers:update*"},
     Rule{"GET", "/api/v1/customers/:id/events", "customers:read*"},
     Rule{"POST", "/api/v1/customers/:id/visits", "customers:update*"},
+    Rule{"POST", "/api/v1/customers/:id/unsubscribe", "customers:update*"},
+    Rule{"POST", "/api/v1/customers/:id/resubscribe", "customers:update*"},
     Rule{"GET", "/api/v1/customers/:id/orders", "orders:read*"},
     Rule{"GET", "/api/v1/customers/:id/segments", "segments:read"},
 

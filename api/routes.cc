@@ -215,6 +215,30 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
                              });
   });
 
+  // The customer's own wish, recorded by whoever serves them: no If-Match (it is not an edit of
+  // the profile), and a repeat changes nothing.
+  for (const bool unsubscribe : {true, false}) {
+    const std::string_view type = unsubscribe ? "Unsubscribe" : "Resubscribe";
+    server.AddRoute(
+        "POST",
+        unsubscribe ? "/api/v1/customers/:id/unsubscribe" : "/api/v1/customers/:id/resubscribe",
+        [&ctx, refuse_if_draining, unsubscribe, type](HttpRequest& req, HttpResponder r) {
+          if (refuse_if_draining(r)) return;
+          auto meta = ScopedMetaFor(req, "customers", "update");
+          if (!meta) {
+            ctx.metrics.Command(type, false);
+            return SendError(r, meta.error());
+          }
+          ctx.commands.ChangeSubscription(
+              {req.params["id"], unsubscribe}, std::move(*meta),
+              [&ctx, r, unsubscribe, type](Result<CommandOutcome> out) {
+                AnswerCommand(ctx, type, r, out,
+                              unsubscribe ? "Customer unsubscribed from campaign messages"
+                                          : "Customer resubscribed to campaign messages");
+              });
+        });
+  }
+
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     SendStoredDocument(ctx, req, r, "Customer", QueryCustomer,
                        [](const HttpRequest& req, ReadStore&, std::string_view doc) {

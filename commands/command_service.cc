@@ -135,6 +135,10 @@ void CommandService::Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done d
   ExecuteOnCustomer(std::move(cmd), DecideDeactivate, std::move(meta), std::move(done));
 }
 
+void CommandService::ChangeSubscription(keel::ChangeSubscription cmd, CommandMeta meta, Done done) {
+  ExecuteOnCustomer(std::move(cmd), DecideChangeSubscription, std::move(meta), std::move(done));
+}
+
 void CommandService::RecordVisit(keel::RecordVisit cmd, CommandMeta meta, Done done) {
   ExecuteOnCustomer(std::move(cmd), DecideRecordVisit, std::move(meta), std::move(done));
 }

@@ -97,7 +97,7 @@ class CommandService final {
     static constexpr std::string_view kSnapshot = "keel.customers";
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
-    static constexpr uint64_t kSnapshotFormat = 1;
+    static constexpr uint64_t kSnapshotFormat = 2;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -140,6 +140,7 @@ class CommandService final {
   void Register(CustomerFields fields, CommandMeta meta, Done done);
   void Update(UpdateCustomer cmd, CommandMeta meta, Done done);
   void Deactivate(DeactivateCustomer cmd, CommandMeta meta, Done done);
+  void ChangeSubscription(keel::ChangeSubscription cmd, CommandMeta meta, Done done);
   void RecordVisit(RecordVisit cmd, CommandMeta meta, Done done);
   // A new order (created); the existing order, not created, when its external id was seen.
   void PlaceOrder(OrderInput input, CommandMeta meta, Done done);

@@ -129,6 +129,20 @@ Result<std::vector<EventEnvelope>> DecideDeactivate(const CustomerWriteModel& st
   return events;
 }
 
+Result<std::vector<EventEnvelope>> DecideChangeSubscription(const CustomerWriteModel& state,
+                                                            const ChangeSubscription& cmd,
+                                                            const CommandMeta& meta,
+                                                            IdGenerator& ids) {
+  auto found = FindChecked(state, cmd.id, std::nullopt);
+  if (!found) return Fail(found.error());
+  std::vector<EventEnvelope> events;
+  if ((*found)->unsubscribed != cmd.unsubscribe) {
+    events.push_back(NewEvent(kCustomerAggregate,
+                              cmd.unsubscribe ? kCustomerUnsubscribed : kCustomerResubscribed,
+                              cmd.id, (*found)->version + 1, "{}", meta, ids));
+  }
+  return events;
+}
 
 Result<std::vector<EventEnvelope>> DecideRecordVisit(const CustomerWriteModel& state,
                                                      const RecordVisit& cmd,

@@ -35,6 +35,12 @@ struct DeactivateCustomer {
   std::optional<int64_t> expected_version;
 };
 
+// Unsubscribe (true) or resubscribe (false): no event when the customer is already so.
+struct ChangeSubscription {
+  std::string id;
+  bool unsubscribe = true;
+};
+
 struct RecordVisit {
   std::string id;
   std::optional<Millis> visited_at;  // default: now
@@ -106,5 +112,10 @@ Result<std::vector<EventEnvelope>> DecideDeactivate(const CustomerWriteModel& st
 Result<std::vector<EventEnvelope>> DecideRecordVisit(const CustomerWriteModel& state,
                                                      const RecordVisit& cmd,
                                                      const CommandMeta& meta, IdGenerator& ids);
+// kNotFound for an unknown customer; nothing when it is already as asked.
+Result<std::vector<EventEnvelope>> DecideChangeSubscription(const CustomerWriteModel& state,
+                                                            const ChangeSubscription& cmd,
+                                                            const CommandMeta& meta,
+                                                            IdGenerator& ids);
 
 }  // namespace keel

@@ -121,6 +121,27 @@ TEST_F(CustomerCommandsTest, ChangingEmailToATakenOneIsRefusedAndFreesTheOldOne)
   EXPECT_EQ(state_.FindByEmail("1999@x.io"), state_.Find("n1999"));
 }
 
+TEST_F(CustomerCommandsTest, SubscriptionChangesOnlyWhenItDiffers) {
+  Register("c1", "ann@x.io");
+  auto first = Run(DecideChangeSubscription(state_, {"c1", true}, Meta(), ids_));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].type, kCustomerUnsubscribed);
+  EXPECT_EQ((*first)[0].aggregate_version, 2);
+  EXPECT_TRUE(state_.Find("c1")->unsubscribed);
+  auto again = DecideChangeSubscription(state_, {"c1", true}, Meta(), ids_);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto back = Run(DecideChangeSubscription(state_, {"c1", false}, Meta(), ids_));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].type, kCustomerResubscribed);
+  EXPECT_FALSE(state_.Find("c1")->unsubscribed);
+  auto unknown = DecideChangeSubscription(state_, {"nope", true}, Meta(), ids_);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(CustomerCommandsTest, UnknownCustomerIsNotFound) {
   auto r = DecideDeactivate(state_, {"nope", std::nullopt}, Meta(), ids_);
   ASSERT_FALSE(r);

@@ -25,6 +25,7 @@ void CustomerWriteModel::Save(SnapshotWriter& out,
     out.Signed(c.visits);
     out.OptionalSigned(c.last_visit);
     out.Bool(c.is_active);
+    out.Bool(c.unsubscribed);
     out.OptionalText(c.owner_id);
     out.Signed(c.created_at);
     out.Signed(c.updated_at);
@@ -58,6 +59,7 @@ bool CustomerWriteModel::Restore(SnapshotReader& in, std::vector<const std::stri
     c.visits = in.Signed();
     c.last_visit = in.OptionalSigned();
     c.is_active = in.Bool();
+    c.unsubscribed = in.Bool();
     c.owner_id = in.OptionalText();
     c.created_at = in.Signed();
     c.updated_at = in.Signed();

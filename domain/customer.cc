@@ -266,6 +266,9 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
   if (e.type == kCustomerDeactivated) {
     if (c.version == 0) return Fail(Error::DataLoss("Deactivation of an unknown customer"));
     c.is_active = false;
+  } else if (e.type == kCustomerUnsubscribed || e.type == kCustomerResubscribed) {
+    if (c.version == 0) return Fail(Error::DataLoss("Subscription change of an unknown customer"));
+    c.unsubscribed = e.type == kCustomerUnsubscribed;
   } else if (e.type == kCustomerVisitRecorded) {
     if (c.version == 0) return Fail(Error::DataLoss("Visit of an unknown customer"));
     auto at = DecodeVisit(e.payload);
@@ -384,6 +387,7 @@ void WriteProfileMembers(JsonWriter& w, const Customer& c) {
   w.Key("phone");
   c.phone ? w.String(*c.phone) : w.Null();
   w.Key("isActive").Bool(c.is_active);
+  w.Key("unsubscribed").Bool(c.unsubscribed);
   w.Key("ownerId");
   c.owner_id ? w.String(*c.owner_id) : w.Null();
   w.Key("createdAt").String(FormatIso8601(c.created_at));
@@ -478,6 +482,10 @@ Result<Customer> CustomerFromJson(std::string_view text) {
     c.phone = std::string(v.get_string().value_unsafe());
   }
   if (doc->at_key("isActive").get(c.is_active)) return bad("isActive");
+  // Absent in records written before subscriptions existed: subscribed.
+  if (auto u = doc->at_key("unsubscribed"); u.error() != simdjson::NO_SUCH_FIELD) {
+    if (u.get(c.unsubscribed)) return bad("unsubscribed");
+  }
   if (!doc->at_key("ownerId").get(v) && v.type() == element_type::STRING) {
     c.owner_id = std::string(v.get_string().value_unsafe());
   }

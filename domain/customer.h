@@ -20,6 +20,10 @@ inline constexpr std::string_view kCustomerRegistered = "CustomerRegistered";
 inline constexpr std::string_view kCustomerUpdated = "CustomerUpdated";
 inline constexpr std::string_view kCustomerDeactivated = "CustomerDeactivated";
 inline constexpr std::string_view kCustomerVisitRecorded = "CustomerVisitRecorded";
+// {}: the customer asked for no more campaign messages (they stay a customer); campaigns launched
+// from here on exclude them, counted as "unsubscribed". Resubscribed undoes it.
+inline constexpr std::string_view kCustomerUnsubscribed = "CustomerUnsubscribed";
+inline constexpr std::string_view kCustomerResubscribed = "CustomerResubscribed";
 inline constexpr int kCustomerRegisteredVersion = 2;
 
 inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units: one amount
@@ -53,6 +57,7 @@ struct Customer {
   int64_t visits = 0;
   std::optional<Millis> last_visit;
   bool is_active = true;
+  bool unsubscribed = false;            // from campaign messages
   std::optional<std::string> owner_id;  // the user (sales rep) the customer is assigned to
   Millis created_at = 0;
   Millis updated_at = 0;

@@ -164,6 +164,19 @@ TEST(ApplyCustomerEventTest, FoldsRegisterUpdateDeactivate) {
   ASSERT_TRUE(ApplyCustomerEvent(c, Event("CustomerDeactivated", 3, "{}", 3000)));
   EXPECT_FALSE(c.is_active);
   EXPECT_EQ(c.version, 3);
+  EXPECT_FALSE(c.unsubscribed);
+  ASSERT_TRUE(ApplyCustomerEvent(c, Event("CustomerUnsubscribed", 4, "{}", 4000)));
+  EXPECT_TRUE(c.unsubscribed);
+  ASSERT_TRUE(ApplyCustomerEvent(c, Event("CustomerResubscribed", 5, "{}", 5000)));
+  EXPECT_FALSE(c.unsubscribed);
+  EXPECT_EQ(c.version, 5);
+}
+
+TEST(ApplyCustomerEventTest, ASubscriptionChangeOfAnUnknownCustomerIsDataLoss) {
+  Customer c;
+  auto r = ApplyCustomerEvent(c, Event("CustomerUnsubscribed", 1, "{}", 0));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
 }
 
 TEST(ApplyCustomerEventTest, RefusesVersionGapsAndDuplicates) {
@@ -178,15 +191,32 @@ TEST(ApplyCustomerEventTest, RefusesVersionGapsAndDuplicates) {
 }
 
 TEST(CustomerJsonTest, RoundTrips) {
-  Customer c{.id = "id", .name = "N \"q\"", .email = "e@x.io", .phone = "+1 2",
-             .total_spending_cents = 123456, .visits = 7, .last_visit = 1700000000000,
-             .is_active = false, .created_at = 1, .updated_at = 2, .version = 9};
+  Customer c{.id = "id",
+             .name = "N \"q\"",
+             .email = "e@x.io",
+             .phone = "+1 2",
+             .total_spending_cents = 123456,
+             .visits = 7,
+             .last_visit = 1700000000000,
+             .is_active = false,
+             .unsubscribed = true,
+             .created_at = 1,
+             .updated_at = 2,
+             .version = 9};
   auto back = CustomerFromJson(CustomerToJson(c));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, c);
   c.phone.reset();
   c.last_visit.reset();
   EXPECT_EQ(*CustomerFromJson(CustomerToJson(c)), c);
+  // A record written before subscriptions existed reads as subscribed.
+  std::string old = CustomerToJson(c);
+  const size_t at = old.find(R"("unsubscribed":true,)");
+  ASSERT_NE(at, std::string::npos) << old;
+  old.erase(at, std::string_view(R"("unsubscribed":true,)").size());
+  auto read = CustomerFromJson(old);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_FALSE(read->unsubscribed);
 }
 
 }  // namespace

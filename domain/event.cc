@@ -24,6 +24,8 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCustomerUpdated, 1},
     {kCustomerDeactivated, 1},
     {kCustomerVisitRecorded, 1},
+    {kCustomerUnsubscribed, 1},
+    {kCustomerResubscribed, 1},
     {kOrderPlaced, 1},
     {kOrderStatusChanged, 1},
     {kUserRegistered, 1},

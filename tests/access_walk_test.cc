@@ -63,6 +63,8 @@ const std::map<std::string, Sample>& Samples() {
       {"DELETE /api/v1/customers/:id", {"/api/v1/customers/{cust2}", "", 403}},
       {"GET /api/v1/customers/:id/events", {"/api/v1/customers/{cust}/events", "", 403}},
       {"POST /api/v1/customers/:id/visits", {"/api/v1/customers/{cust}/visits", "{}", 403}},
+      {"POST /api/v1/customers/:id/unsubscribe", {"/api/v1/customers/{cust}/unsubscribe", "", 403}},
+      {"POST /api/v1/customers/:id/resubscribe", {"/api/v1/customers/{cust}/resubscribe", "", 403}},
       {"GET /api/v1/customers/:id/orders", {"/api/v1/customers/{cust}/orders", "", 403}},
       {"GET /api/v1/customers/:id/segments", {"/api/v1/customers/{cust}/segments", "", 403}},
       {"POST /api/v1/segments",

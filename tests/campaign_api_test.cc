@@ -174,6 +174,50 @@ TEST_F(CampaignApiTest, CreateEditLaunchFreezesTheSegmentsAudienceWithRenderedMe
   EXPECT_EQ(Json(list.body).Str("/data/0/id"), id);
 }
 
+TEST_F(CampaignApiTest, UnsubscribedCustomersAreExcludedUntilTheyResubscribe) {
+  const std::string ada = Customer("Ada", "ada@x.io", 5000);
+  const std::string cy = Customer("Cy", "cy@x.io", 1500);
+  auto unsubscribed = client_.Send("POST", "/api/v1/customers/" + cy + "/unsubscribe");
+  ASSERT_EQ(unsubscribed.status, 200) << unsubscribed.body;
+  EXPECT_TRUE(Json(unsubscribed.body).Bool("/data/unsubscribed"));
+  EXPECT_EQ(Json(unsubscribed.body).Int("/data/version"), 2);
+  customer_position_ = unsubscribed.headers["x-keel-position"];
+  // Again: nothing appended, the same answer.
+  const int64_t events = LogSize(app_.app(), std::string(kCustomersTopic));
+  auto again = client_.Send("POST", "/api/v1/customers/" + cy + "/unsubscribe");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json(again.body).Int("/data/version"), 2);
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCustomersTopic)), events);
+  EXPECT_EQ(client_.Send("POST", "/api/v1/customers/nobody/unsubscribe").status, 404);
+  AwaitCustomers();
+  auto read = client_.Send("GET", "/api/v1/customers/" + cy);
+  EXPECT_TRUE(Json(read.body).Bool("/data/unsubscribed")) << read.body;
+
+  const std::string segment = Segment("Spenders", 1000);
+  auto first = Create(R"({"name":"First","segmentId":")" + segment + R"(","message":"Hi"})");
+  ASSERT_EQ(first.status, 201) << first.body;
+  const std::string id = Json(first.body).Str("/data/id");
+  ASSERT_EQ(Command("/api/v1/campaigns/" + id + "/launch").status, 200);
+  Json frozen(AwaitAudience(id));
+  EXPECT_EQ(frozen.Int("/data/stats/totalAudience"), 2);
+  EXPECT_EQ(frozen.Int("/data/stats/excluded/unsubscribed"), 1);
+  EXPECT_EQ(frozen.Int("/data/stats/queued"), 1);
+  ASSERT_EQ(frozen.Size("/data/communications"), 1u);
+  EXPECT_EQ(frozen.Str("/data/communications/0/customerId"), ada);
+
+  auto back = client_.Send("POST", "/api/v1/customers/" + cy + "/resubscribe");
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_FALSE(Json(back.body).Bool("/data/unsubscribed"));
+  customer_position_ = back.headers["x-keel-position"];
+  AwaitCustomers();
+  auto second = Create(R"({"name":"Second","segmentId":")" + segment + R"(","message":"Hi"})");
+  const std::string id2 = Json(second.body).Str("/data/id");
+  ASSERT_EQ(Command("/api/v1/campaigns/" + id2 + "/launch").status, 200);
+  Json again_frozen(AwaitAudience(id2));
+  EXPECT_EQ(again_frozen.Int("/data/stats/excluded/unsubscribed"), 0);
+  EXPECT_EQ(again_frozen.Int("/data/stats/queued"), 2);
+}
+
 TEST_F(CampaignApiTest, ScheduledCampaignLaunchesOnceItsTimeComesAndAnEmptyAudienceIsSent) {
   Customer("Ada", "ada@x.io", 50);
   AwaitCustomers();

@@ -144,6 +144,10 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
       ++part.excluded[static_cast<size_t>(Exclusion::kInactive)];
       continue;
     }
+    if (c.unsubscribed) {
+      ++part.excluded[static_cast<size_t>(Exclusion::kUnsubscribed)];
+      continue;
+    }
     if (c.email.empty()) {
       ++part.excluded[static_cast<size_t>(Exclusion::kNoAddress)];
       continue;

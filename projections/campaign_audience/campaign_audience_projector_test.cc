@@ -110,5 +110,26 @@ TEST(CampaignAudienceProjectorTest, EachPartitionResolvesItsMembersOnceAtTheRequ
   EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000")), *part0);
 }
 
+TEST(CampaignAudienceProjectorTest, UnsubscribedMembersAreCountedNotMessaged) {
+  Partitions p;
+  ASSERT_TRUE(p.Everywhere(MakeTestEvent(kSegmentRulesPublished, kMarkerAggregate, "s", 1,
+                                         EncodePublishedRules({"s", 1, kBig}), kAt)));
+  ASSERT_TRUE(p.Register(0, "a", "Ada", 500000));
+  ASSERT_TRUE(p.Register(0, "f", "Flo", 500000));
+  ASSERT_TRUE(
+      p.Apply(0, MakeTestEvent(kCustomerUnsubscribed, kCustomerAggregate, "f", 2, "{}", kAt)));
+  ASSERT_TRUE(p.Request("c1", "Hi"));
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c1/a"));
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/f"));
+  EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000")),
+            (AudiencePart{4, 2, 1, {0, 0, 1, 0}}));
+
+  // Resubscribed: the next campaign reaches them.
+  ASSERT_TRUE(
+      p.Apply(0, MakeTestEvent(kCustomerResubscribed, kCustomerAggregate, "f", 3, "{}", kAt)));
+  ASSERT_TRUE(p.Request("c2", "Hi"));
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/f"));
+}
+
 }  // namespace
 }  // namespace keel
