@@ -226,7 +226,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   {
     Impl* raw = impl.get();
     impl->launcher = std::make_unique<CampaignLauncher>(
-        *impl->campaigns, *impl->markers, impl->clock, CampaignLauncher::Options{},
+        *impl->campaigns, *impl->markers, impl->clock,
+        CampaignLauncher::Options{.frequency_cap = config.frequency_cap},
         [raw](const std::string& id) {
           auto current = raw->read_models.Current();  // held while its store is read
           return QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());

@@ -55,6 +55,9 @@ struct AppConfig {
   int vendor_retry_budget_ms = 60000;  // a batch's retries before the campaign fails
   int vendor_request_timeout_ms = 5000;
   size_t dispatch_chunk_size = 2000;  // messages sent before the dispatcher records progress
+  // Campaign messages a customer may get per rolling 24 hours; more are excluded from an
+  // audience, counted as frequencyCap (0: no cap).
+  int64_t frequency_cap = 0;
 };
 
 }  // namespace keel

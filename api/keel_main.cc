@@ -320,6 +320,11 @@ int main(int argc, char** argv) {
                    "Keep-alive connections to the vendor (requests in flight at most)")
       ->envname("KEEL_VENDOR_CONNECTIONS")
       ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--frequency-cap", serve_config.frequency_cap,
+                   "Campaign messages a customer may get per rolling 24 hours (0: no cap)")
+      ->envname("KEEL_FREQUENCY_CAP")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000}));
   serve->add_option("--docs-dir", serve_config.docs_dir,
                     "Swagger UI assets (default: where scripts/setup installs them)")
       ->envname("KEEL_DOCS_DIR");

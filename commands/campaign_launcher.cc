@@ -58,7 +58,8 @@ Status CampaignLauncher::RunOnce() {
         note(out ? Status{} : Status(Fail(out.error())), "campaign not failed", c.id);
         continue;
       }
-      auto st = markers_.RequestAudience({c.id, c.segment_id, c.message, c.channel});
+      auto st = markers_.RequestAudience(
+          {c.id, c.segment_id, c.message, c.channel, options_.frequency_cap});
       note(st, "audience request not appended", c.id);
       if (!st) continue;
       requested_.insert(c.id);

@@ -32,6 +32,9 @@ class CampaignLauncher final {
     // Between two passes when nothing wakes it: how late a scheduled launch may be, and how
     // soon a resolved audience is frozen.
     std::chrono::milliseconds poll_interval{1000};
+    // Campaign messages a customer may get per rolling 24 hours (0: no cap); carried in each
+    // audience request, so a change applies to campaigns whose audience is asked for after it.
+    int64_t frequency_cap = 0;
   };
   // The campaign's audience once every partition has resolved it; nullopt until then.
   using AudienceOf =

@@ -79,6 +79,7 @@ std::string EncodeAudienceRequest(const AudienceRequest& request) {
   w.Key("segmentId").String(request.segment_id);
   w.Key("message").String(request.message);
   w.Key("channel").String(request.channel);
+  if (request.frequency_cap > 0) w.Key("frequencyCap").Int(request.frequency_cap);
   w.EndObject();
   return w.Take();
 }
@@ -94,8 +95,14 @@ Result<AudienceRequest> DecodeAudienceRequest(const EventEnvelope& event) {
         Error::DataLoss("CampaignAudienceRequested without campaignId, segmentId, "
                         "message or channel"));
   }
+  int64_t cap = 0;
+  if (auto v = doc->at_key("frequencyCap"); v.error() != simdjson::NO_SUCH_FIELD) {
+    if (v.get(cap) || cap < 0) {
+      return Fail(Error::DataLoss("CampaignAudienceRequested with a bad frequencyCap"));
+    }
+  }
   return AudienceRequest{std::string(campaign), std::string(segment), std::string(message),
-                         std::string(channel)};
+                         std::string(channel), cap};
 }
 
 std::string KeyForPartition(int32_t partition, int32_t partition_count) {

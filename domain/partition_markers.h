@@ -9,7 +9,8 @@
 //   customers are members of the segment by these rules (its version `version`); null rules:
 //   archived, no member. A version at or below one already folded in a partition changes
 //   nothing, so a marker appended twice (a publisher retrying, two processes) is harmless.
-// - CampaignAudienceRequested {campaignId, segmentId, message, channel}: a campaign was
+// - CampaignAudienceRequested {campaignId, segmentId, message, channel, frequencyCap?}: a campaign
+// was
 //   launched; the partition's members of the segment here are its audience (each gets the
 //   message rendered for them). Once per campaign and partition: a repeat changes nothing.
 //
@@ -51,6 +52,10 @@ struct AudienceRequest {
   std::string segment_id;
   std::string message;  // the template's source
   std::string channel;
+  // At most this many campaign messages per customer in the 24 hours before the request, this
+  // one included (0: no cap): the setting in force when the launcher asked, so that a replay
+  // resolves the same audience whatever the setting is then.
+  int64_t frequency_cap = 0;
 
   bool operator==(const AudienceRequest&) const = default;
 };

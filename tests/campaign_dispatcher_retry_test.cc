@@ -89,7 +89,12 @@ TEST(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowing
         std::vector<OutgoingCampaignMessage> out;
         for (std::string c : {"c1", "c2", "c3", "c4"}) {
           if (c > after && out.size() < limit) {
-            out.push_back({campaign + ":" + c, c, "email", c + "@x.io", "Hello"});
+            std::string id = campaign;
+            id += ':';
+            id += c;
+            std::string to = c;
+            to += "@x.io";
+            out.push_back({std::move(id), c, "email", std::move(to), "Hello"});
           }
         }
         return out;

@@ -1,5 +1,8 @@
 #include "projections/campaign_audience/campaign_audience_projector.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "domain/message_template.h"
 #include "domain/partition_markers.h"
 #include "projections/binary.h"
@@ -95,9 +98,43 @@ Result<AudiencePart> DecodeAudiencePart(std::string_view record) {
   return p;
 }
 
+namespace {
+
+constexpr Millis kFrequencyWindowMs = 24 * 60 * 60 * 1000;
+
+// customer/<queued at, 20 digits>/campaign: a customer's messages in the order they were queued.
+std::string TimePrefix(std::string_view customer, Millis at) {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, "%020lld", static_cast<long long>(std::max<Millis>(0, at)));
+  std::string key(customer);
+  key += '/';
+  key += digits;
+  return key;
+}
+
+std::string TimeKey(std::string_view customer, Millis at, std::string_view campaign) {
+  std::string key = TimePrefix(customer, at);
+  key += '/';
+  key += campaign;
+  return key;
+}
+
+// How many messages were queued for `customer` after `after`, counting up to `enough`.
+Result<int64_t> MessagesSince(StateView& view, std::string_view customer, Millis after,
+                              int64_t enough) {
+  int64_t count = 0;
+  const std::string prefix = std::string(customer) + "/";
+  auto st = view.Scan(kCustomerMessageTimesTable, prefix, TimePrefix(customer, after + 1),
+                      [&](std::string_view, std::string_view) { return ++count < enough; });
+  if (!st) return Fail(st.error());
+  return count;
+}
+
+}  // namespace
+
 std::vector<std::string> CampaignAudienceProjector::tables() const {
   return {std::string(kCampaignMessagesTable), std::string(kCustomerMessagesTable),
-          std::string(kCampaignAudiencePartsTable)};
+          std::string(kCampaignAudiencePartsTable), std::string(kCustomerMessageTimesTable)};
 }
 
 Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventPosition& position,
@@ -148,6 +185,15 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
       ++part.excluded[static_cast<size_t>(Exclusion::kUnsubscribed)];
       continue;
     }
+    if (request->frequency_cap > 0) {
+      auto recent =
+          MessagesSince(view, id, event.recorded_at - kFrequencyWindowMs, request->frequency_cap);
+      if (!recent) return Fail(recent.error());
+      if (*recent >= request->frequency_cap) {
+        ++part.excluded[static_cast<size_t>(Exclusion::kFrequencyCap)];
+        continue;
+      }
+    }
     if (c.email.empty()) {
       ++part.excluded[static_cast<size_t>(Exclusion::kNoAddress)];
       continue;
@@ -165,6 +211,7 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
     writes.push_back(
         {kCampaignMessagesTable, PairKey(m.campaign_id, id), EncodeCampaignMessage(m)});
     writes.push_back({kCustomerMessagesTable, PairKey(id, m.campaign_id), ""});
+    writes.push_back({kCustomerMessageTimesTable, TimeKey(id, m.queued_at, m.campaign_id), ""});
     ++part.queued;
   }
   writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});

@@ -4,8 +4,9 @@
 // the partition's members of the segment at that position are its audience, so the audience is
 // the segment's membership at the launch positions, exactly, and a replay gives the same one.
 // Each member gets a communication log entry (PENDING) with the message rendered for them, or
-// is excluded and counted by reason (inactive; no address for the channel). A partition resolves
-// a campaign once: a repeated request changes nothing.
+// is excluded and counted by reason (inactive; unsubscribed; over the request's frequency cap,
+// counting the messages queued for them in the 24 hours before the request; no address for the
+// channel). A partition resolves a campaign once: a repeated request changes nothing.
 //
 // Thread-safety: as every projector (partitions folded concurrently, each by one thread).
 #pragma once
@@ -25,6 +26,9 @@ namespace keel {
 inline constexpr std::string_view kCampaignMessagesTable = "campaign_messages";
 // customer/campaign → "": a customer's communications.
 inline constexpr std::string_view kCustomerMessagesTable = "customer_messages";
+// customer/queued at (20 digits, ms)/campaign → "": when each message was queued, for the
+// frequency cap's rolling 24 hours.
+inline constexpr std::string_view kCustomerMessageTimesTable = "customer_message_times";
 // campaign/partition (5 digits) → what the partition resolved (EncodeAudiencePart).
 inline constexpr std::string_view kCampaignAudiencePartsTable = "campaign_audience_parts";
 

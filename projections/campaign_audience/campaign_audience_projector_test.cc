@@ -49,10 +49,11 @@ class Partitions {
     return Apply(partition,
                  MakeTestEvent(kCustomerDeactivated, kCustomerAggregate, id, 2, "{}", kAt));
   }
-  Status Request(const std::string& campaign, const std::string& message) {
+  Status Request(const std::string& campaign, const std::string& message, int64_t cap = 0,
+                 Millis at = kAt + 5) {
     return Everywhere(MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, campaign, 1,
-                                    EncodeAudienceRequest({campaign, "s", message, "email"}),
-                                    kAt + 5));
+                                    EncodeAudienceRequest({campaign, "s", message, "email", cap}),
+                                    at));
   }
   MapStateView view_;
   int64_t offsets_[2] = {0, 0};
@@ -129,6 +130,39 @@ TEST(CampaignAudienceProjectorTest, UnsubscribedMembersAreCountedNotMessaged) {
       p.Apply(0, MakeTestEvent(kCustomerResubscribed, kCustomerAggregate, "f", 3, "{}", kAt)));
   ASSERT_TRUE(p.Request("c2", "Hi"));
   EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/f"));
+}
+
+TEST(CampaignAudienceProjectorTest, TheFrequencyCapCountsTheMessagesOfTheLast24Hours) {
+  Partitions p;
+  ASSERT_TRUE(p.Everywhere(MakeTestEvent(kSegmentRulesPublished, kMarkerAggregate, "s", 1,
+                                         EncodePublishedRules({"s", 1, kBig}), kAt)));
+  ASSERT_TRUE(p.Register(0, "a", "Ada", 500000));
+  constexpr Millis kHour = 60 * 60 * 1000;
+  ASSERT_TRUE(p.Request("c1", "Hi", 0, kAt + kHour));      // no cap: counted all the same
+  ASSERT_TRUE(p.Request("c2", "Hi", 2, kAt + 2 * kHour));  // the second in 24 h: within 2
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/a"));
+  ASSERT_TRUE(p.Request("c3", "Hi", 2, kAt + 3 * kHour));  // a third: over
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c3/a"));
+  EXPECT_EQ(DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c3/00000"))->excluded,
+            (std::array<int64_t, kExclusionCount>{0, 0, 0, 1}));
+  ASSERT_TRUE(p.Request("c4", "Hi", 3, kAt + 3 * kHour));  // a higher cap lets it through
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c4/a"));
+  // 24 hours after c1 it has left the window; c2 and c4 are still in it.
+  ASSERT_TRUE(p.Request("c5", "Hi", 3, kAt + 25 * kHour));
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c5/a"));
+  ASSERT_TRUE(p.Request("c6", "Hi", 3, kAt + 25 * kHour + 1));
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c6/a"));
+}
+
+TEST(PartitionMarkersTest, AnAudienceRequestCarriesItsFrequencyCap) {
+  AudienceRequest r{"c", "s", "Hi", "email", 3};
+  auto e = MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, "c", 1,
+                         EncodeAudienceRequest(r), kAt);
+  EXPECT_EQ(DecodeAudienceRequest(e).value(), r);
+  r.frequency_cap = 0;
+  e.payload = EncodeAudienceRequest(r);
+  EXPECT_EQ(e.payload.find("frequencyCap"), std::string::npos);  // as before caps existed
+  EXPECT_EQ(DecodeAudienceRequest(e).value(), r);
 }
 
 }  // namespace
