@@ -51,19 +51,21 @@ void AnswerTaskCommand(RouteContext& ctx, std::string_view type, HttpResponder& 
                     TaskJson(out->task, TasksNow(ctx), out->next));
 }
 
-// The customer a create or an edit names: it must exist on the command side (the customers
-// stream's write model, so that a customer just registered is found; a field error otherwise)
-// and, for tasks:write_own, be assigned to the caller (403).
+// The customer a create or an edit names: it must exist and be active on the command side (the
+// customers stream's write model, so that a customer just registered is found; a field error
+// otherwise) and, for tasks:write_own, be assigned to the caller (403).
 Status CheckTaskCustomer(RouteContext& ctx, const HttpRequest& req, const TaskInput& input) {
   if (!input.customer_id) return {};
   const std::string& id = *input.customer_id;
   std::optional<std::optional<std::string>> owner = ctx.commands.ReadWriteModel(
       [&id](const WriteModel& model) -> std::optional<std::optional<std::string>> {
         const Customer* c = model.customers.Find(id);
-        if (!c) return std::nullopt;
+        if (!c || !c->is_active) return std::nullopt;
         return c->owner_id;
       });
-  if (!owner) return Fail(Error::Validation({{"customerId", "Customer " + id + " not found"}}));
+  if (!owner) {
+    return Fail(Error::Validation({{"customerId", "Customer " + id + " not found or not active"}}));
+  }
   if (ScopeOfCaller(req, "write") == Scope::kOwn && *owner != req.principal->user_id) {
     return Fail(Error::PermissionDenied("Customer " + id + " is not assigned to you"));
   }
@@ -147,7 +149,8 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
       };
       auto input = ParseTaskInput(req.body);
       if (!input) return refuse(input.error());
-      if (input->assigned_to.empty()) {
+      // A create's assignee defaults to the caller; an edit's, to the task's assignee.
+      if (create && input->assigned_to.empty()) {
         if (!req.principal) {
           return refuse(Error::Validation({{"assignedToUserId", "Is required"}}));
         }

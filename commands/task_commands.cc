@@ -121,10 +121,12 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
     message += "; it cannot be edited";
     return Fail(Error::FailedPrecondition(std::move(message)));
   }
-  if (auto st = CheckAssignee(input, meta); !st) return Fail(st.error());
-  if ((*t)->fields == input) return std::vector<EventEnvelope>{};
+  TaskInput edited = input;
+  if (edited.assigned_to.empty()) edited.assigned_to = (*t)->fields.assigned_to;
+  if (auto st = CheckAssignee(edited, meta); !st) return Fail(st.error());
+  if ((*t)->fields == edited) return std::vector<EventEnvelope>{};
   return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskEdited, id, (*t)->version + 1,
-                                             EncodeTaskEdited(input), meta, ids)};
+                                             EncodeTaskEdited(edited), meta, ids)};
 }
 
 Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& model,
@@ -170,9 +172,8 @@ Result<std::vector<EventEnvelope>> DecideRemindTask(const TaskWriteModel& model,
   const Task* t = model.Find(id);
   if (!t) return Fail(Error::NotFound("Task " + id + " not found"));
   if (!t->awaits_reminder() || meta.now < t->reminder_at()) return std::vector<EventEnvelope>{};
-  return std::vector<EventEnvelope>{
-      NewEvent(kTaskAggregate, kTaskReminderDue, id, t->version + 1,
-               EncodeTaskReminderDue(t->fields.due_date, t->reminder_at()), meta, ids)};
+  return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskReminderDue, id, t->version + 1,
+                                             EncodeTaskReminderDue(*t), meta, ids)};
 }
 
 }  // namespace keel

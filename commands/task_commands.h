@@ -52,7 +52,8 @@ class TaskWriteModel final {
 Result<std::vector<EventEnvelope>> DecideCreateTask(const TaskWriteModel& model,
                                                     const std::string& id, const TaskInput& input,
                                                     const CommandMeta& meta, IdGenerator& ids);
-// Edits an open task; none when nothing changes. kNotFound, kAborted (If-Match),
+// Edits an open task (an empty input.assigned_to keeps the assignee); none when nothing
+// changes. kNotFound, kAborted (If-Match),
 // kPermissionDenied (scope), kFailedPrecondition (completed or cancelled).
 Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
                                                   const std::string& id, const TaskInput& input,

@@ -190,6 +190,18 @@ TEST_F(TaskCommandsTest, TheReminderIsDueOnceAndAnEditOfTheDateArmsItAgain) {
   auto unchanged = DecideEditTask(model_, "t1", later, std::nullopt, Meta(), ids_);
   ASSERT_TRUE(unchanged);
   EXPECT_TRUE(unchanged->empty());
+  // No assignee named: the task's is kept (the same edit, so nothing changes).
+  later.assigned_to.clear();
+  auto kept = DecideEditTask(model_, "t1", later, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(kept->empty());
+  // A rep may not hand their task to someone else.
+  CommandMeta rep = Meta();
+  rep.owner_scope = "u1";
+  later.assigned_to = "u2";
+  auto handed = DecideEditTask(model_, "t1", later, std::nullopt, rep, ids_);
+  ASSERT_FALSE(handed);
+  EXPECT_EQ(handed.error().code, ErrorCode::kPermissionDenied);
 }
 
 }  // namespace

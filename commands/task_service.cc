@@ -90,7 +90,7 @@ Status TaskService::Check(const TaskInput& input) const {
     errors.push_back({field, st.error().message});
     return {};
   };
-  if (checks_.user_active) {
+  if (checks_.user_active && !input.assigned_to.empty()) {
     if (auto st = note(checks_.user_active(input.assigned_to), "assignedToUserId"); !st) return st;
   }
   if (input.project_id) {

@@ -71,6 +71,7 @@ class TaskService final {
 
   // `input.assigned_to` must be set (the route fills in the caller).
   void Create(TaskInput input, CommandMeta meta, Done done);
+  // An empty `input.assigned_to` keeps the task's assignee.
   void Edit(std::string id, TaskInput input, std::optional<int64_t> expected_version,
             CommandMeta meta, Done done);
   void ChangeStatus(std::string id, TaskStatus to, std::optional<int64_t> expected_version,

@@ -347,11 +347,13 @@ std::string EncodeTaskRecurred(const std::string& next_task_id, std::string_view
   return w.Take();
 }
 
-std::string EncodeTaskReminderDue(Millis due_date, Millis reminder_at) {
+std::string EncodeTaskReminderDue(const Task& task) {
   JsonWriter w;
   w.BeginObject();
-  w.Key("dueDate").String(FormatIso8601(due_date));
-  w.Key("reminderAt").String(FormatIso8601(reminder_at));
+  w.Key("dueDate").String(FormatIso8601(task.fields.due_date));
+  w.Key("reminderAt").String(FormatIso8601(task.reminder_at()));
+  w.Key("assignedToUserId").String(task.fields.assigned_to);
+  w.Key("title").String(task.fields.title);
   w.EndObject();
   return w.Take();
 }

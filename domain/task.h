@@ -43,7 +43,8 @@ inline constexpr std::string_view kTaskStatusChanged = "TaskStatusChanged";
 // {nextTaskId, trigger ("completed" | "due")}: this occurrence's next one was created (the
 // TaskCreated that follows in the same append).
 inline constexpr std::string_view kTaskRecurred = "TaskRecurred";
-// {dueDate, reminderAt}: the reminder time of an open task has come; a notifier follows it.
+// {dueDate, reminderAt, assignedToUserId, title}: the reminder time of an open task has come;
+// a notifier follows these (the fold reads reminderAt only).
 inline constexpr std::string_view kTaskReminderDue = "TaskReminderDue";
 
 inline constexpr size_t kMaxTaskTitleLength = 200;         // code points, after trimming
@@ -101,9 +102,11 @@ struct Task {
   bool operator==(const Task&) const = default;
 
   bool open() const { return TaskOpen(status); }
-  // dueDate − reminderDaysBefore days.
+  // dueDate − reminderDaysBefore days (not before year 1, which Keel cannot write).
   Millis reminder_at() const {
-    return fields.due_date - static_cast<Millis>(fields.reminder_days_before) * kDayMillis;
+    const Millis at =
+        fields.due_date - static_cast<Millis>(fields.reminder_days_before) * kDayMillis;
+    return at < kMinTimestampMillis ? kMinTimestampMillis : at;
   }
   // An open recurring occurrence whose next one does not exist yet.
   bool awaits_recurrence() const {
@@ -132,7 +135,7 @@ std::string EncodeTaskCreated(const TaskInput& input, const std::string& series_
 std::string EncodeTaskEdited(const TaskInput& input);
 std::string EncodeTaskStatusChanged(TaskStatus from, TaskStatus to);
 std::string EncodeTaskRecurred(const std::string& next_task_id, std::string_view trigger);
-std::string EncodeTaskReminderDue(Millis due_date, Millis reminder_at);
+std::string EncodeTaskReminderDue(const Task& task);
 
 // The next occurrence's fields: due one interval later, the rest as this one's.
 TaskInput NextOccurrenceInput(const Task& task);

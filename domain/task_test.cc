@@ -125,8 +125,7 @@ TEST(TaskFoldTest, FoldsALifeAndRoundTripsTheRecord) {
   EXPECT_EQ(t.reminder_at(), kDec10 - 2 * kDayMillis);
   EXPECT_TRUE(t.awaits_recurrence());
   EXPECT_TRUE(t.awaits_reminder());
-  ASSERT_TRUE(ApplyTaskEvent(
-      t, Event(kTaskReminderDue, 2, EncodeTaskReminderDue(in.due_date, t.reminder_at()))));
+  ASSERT_TRUE(ApplyTaskEvent(t, Event(kTaskReminderDue, 2, EncodeTaskReminderDue(t))));
   EXPECT_EQ(t.reminded_at, kDec10 - 2 * kDayMillis);
   ASSERT_TRUE(ApplyTaskEvent(
       t, Event(kTaskStatusChanged, 3,
@@ -142,6 +141,17 @@ TEST(TaskFoldTest, FoldsALifeAndRoundTripsTheRecord) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, t);
   EXPECT_EQ(NextOccurrenceInput(t).due_date, kDec10 + 7 * kDayMillis);
+}
+
+TEST(TaskFoldTest, TheReminderTimeIsNeverBeforeYearOne) {
+  auto in = ParseTaskInput(R"({"title":"T","dueDate":"0001-01-05","reminderDaysBefore":30})");
+  ASSERT_TRUE(in) << in.error().message;
+  Task t;
+  ASSERT_TRUE(ApplyTaskEvent(t, Event(kTaskCreated, 1, EncodeTaskCreated(*in, "t1", 1, {}))));
+  EXPECT_EQ(t.reminder_at(), kMinTimestampMillis);
+  // Its reminder folds (what the API accepts, the fold accepts).
+  ASSERT_TRUE(ApplyTaskEvent(t, Event(kTaskReminderDue, 2, EncodeTaskReminderDue(t))));
+  EXPECT_EQ(t.reminded_at, kMinTimestampMillis);
 }
 
 TEST(TaskFoldTest, IllegalEventsAreDataLoss) {

@@ -4,6 +4,7 @@
 // exactly once across a restart and a rebuild of the read model, and the _own scopes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "domain/event.h"
 #include "domain/task.h"
 #include "domain/time.h"
 #include "domain/topics.h"
@@ -140,7 +142,8 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
   auto customer =
       admin_.Send("POST", "/api/v1/tasks", TaskBody("C", kStart, R"(,"customerId":"no-such")"));
   ASSERT_EQ(customer.status, 400);
-  EXPECT_EQ(Json(customer.body).Str("/errors/0/message"), "Customer no-such not found");
+  EXPECT_EQ(Json(customer.body).Str("/errors/0/message"),
+            "Customer no-such not found or not active");
   EXPECT_EQ(TaskEvents(), events + 2);
   EXPECT_EQ(admin_.Send("GET", "/api/v1/tasks/nope").status, 404);
   EXPECT_EQ(Move(admin_, "nope", "cancelled").status, 404);
@@ -186,6 +189,23 @@ TEST_F(TaskApiTest, MyTasksPutOverdueFirstAndRemindersFollowTheClock) {
   EXPECT_EQ(now_mine.Str("/data/0/id"), late);
   EXPECT_EQ(now_mine.Str("/data/1/id"), soon);
   EXPECT_TRUE(now_mine.Bool("/data/1/isOverdue"));
+  // Each is an event a notifier can follow, naming the assignee, in the series' partition.
+  const std::string me = Json(admin_.Send("GET", "/api/v1/auth/me").body).Str("/data/user/id");
+  std::vector<EventEnvelope> reminded;
+  ASSERT_TRUE(app_.app().log().ReadAll(std::string(kTasksTopic), [&](const LogRecord& r) {
+    auto e = DecodeEvent(r.value);
+    ASSERT_TRUE(e) << e.error().message;
+    if (e->type == kTaskReminderDue) reminded.push_back(std::move(*e));
+  }));
+  ASSERT_EQ(reminded.size(), 3u);
+  auto of_late = std::find_if(reminded.begin(), reminded.end(),
+                              [&](const EventEnvelope& e) { return e.aggregate_id == late; });
+  ASSERT_NE(of_late, reminded.end());
+  Json payload(of_late->payload);
+  EXPECT_EQ(payload.Str("/assignedToUserId"), me);
+  EXPECT_EQ(payload.Str("/title"), "Late");
+  EXPECT_EQ(payload.Str("/reminderAt"), Date(kStart - kDayMillis));
+  EXPECT_EQ(of_late->actor, "system:task-clock");
   // Once each: more passes append no more reminders; a closed task leaves the list.
   const int64_t events = TaskEvents();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -288,6 +308,14 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   ASSERT_EQ(not_theirs.status, 403);
   EXPECT_EQ(Json(not_theirs.body).Str("/message"), "Task " + shared + " is not assigned to you");
   EXPECT_EQ(Move(r2, shared, "in_progress").status, 200);
+  // An edit that names no assignee keeps the task's.
+  auto edited = admin_.Send(
+      "PUT", "/api/v1/tasks/" + shared,
+      TaskBody("Shared, edited", kStart + 2 * kDayMillis, R"(,"customerId":")" + c1 + "\""));
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(Json(edited.body).Str("/data/assignedToUserId"), rep2);
+  EXPECT_EQ(Json(edited.body).Str("/data/title"), "Shared, edited");
+  position_ = edited.headers["x-keel-position"];
 
   // Creating: for themself only, on no customer or their own.
   auto for_other = r1.Send("POST", "/api/v1/tasks",
