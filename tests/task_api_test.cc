@@ -315,7 +315,19 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   ASSERT_EQ(edited.status, 200) << edited.body;
   EXPECT_EQ(Json(edited.body).Str("/data/assignedToUserId"), rep2);
   EXPECT_EQ(Json(edited.body).Str("/data/title"), "Shared, edited");
-  position_ = edited.headers["x-keel-position"];
+  // rep2 edits the task assigned to them on rep1's customer, keeping the customer; moving it to
+  // a customer not theirs is refused.
+  auto by_rep2 = r2.Send(
+      "PUT", "/api/v1/tasks/" + shared,
+      TaskBody("Shared, by rep2", kStart + 2 * kDayMillis, R"(,"customerId":")" + c1 + "\""));
+  ASSERT_EQ(by_rep2.status, 200) << by_rep2.body;
+  position_ = by_rep2.headers["x-keel-position"];
+  auto c2 = admin_.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"other@x.io"})");
+  ASSERT_EQ(c2.status, 201);
+  auto moved = r2.Send(
+      "PUT", "/api/v1/tasks/" + shared,
+      TaskBody("Shared", kStart, R"(,"customerId":")" + Json(c2.body).Str("/data/id") + "\""));
+  EXPECT_EQ(moved.status, 403) << moved.body;
 
   // Creating: for themself only, on no customer or their own.
   auto for_other = r1.Send("POST", "/api/v1/tasks",
