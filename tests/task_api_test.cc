@@ -148,6 +148,17 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
   EXPECT_EQ(admin_.Send("GET", "/api/v1/tasks/nope").status, 404);
   EXPECT_EQ(Move(admin_, "nope", "cancelled").status, 404);
 
+  // Idempotency-Key: a retry gets the first answer and appends nothing.
+  const int64_t before_keyed = TaskEvents();
+  auto first = admin_.Send("POST", "/api/v1/tasks", TaskBody("Keyed", kStart),
+                           {"Idempotency-Key: task-key-1"});
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto retry = admin_.Send("POST", "/api/v1/tasks", TaskBody("Keyed", kStart),
+                           {"Idempotency-Key: task-key-1"});
+  ASSERT_EQ(retry.status, 201) << retry.body;
+  EXPECT_EQ(Json(retry.body).Str("/data/id"), Json(first.body).Str("/data/id"));
+  EXPECT_EQ(TaskEvents(), before_keyed + 1);
+
   // If-Match: a stale version is refused.
   const std::string other = Create(admin_, TaskBody("Other", kStart + kDayMillis));
   auto stale = admin_.Send("PUT", "/api/v1/tasks/" + other + "/status", R"({"status":"cancelled"})",
