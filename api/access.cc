@@ -82,6 +82,14 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/orders/:id", "orders:read*"},
     Rule{"PATCH", "/api/v1/orders/:id/status", "orders:update*"},
 
+    Rule{"POST", "/api/v1/tasks", "tasks:write*"},
+    Rule{"GET", "/api/v1/tasks", "tasks:read*"},
+    Rule{"GET", "/api/v1/tasks/my-tasks", "tasks:read*"},
+    Rule{"GET", "/api/v1/tasks/reminders", "tasks:read*"},
+    Rule{"GET", "/api/v1/tasks/:id", "tasks:read*"},
+    Rule{"PUT", "/api/v1/tasks/:id", "tasks:write*"},
+    Rule{"PUT", "/api/v1/tasks/:id/status", "tasks:write*"},
+
     Rule{"POST", "/api/v1/ingest/customers", "ingest:run"},
     Rule{"POST", "/api/v1/ingest/orders", "ingest:run"},
     Rule{"GET", "/api/v1/ingest/jobs/:id", "ingest:run"},

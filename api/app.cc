@@ -24,6 +24,8 @@
 #include "commands/command_service.h"
 #include "commands/marker_publisher.h"
 #include "commands/segment_service.h"
+#include "commands/task_clock.h"
+#include "commands/task_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
@@ -88,6 +90,8 @@ struct App::Impl {
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
+  std::unique_ptr<TaskService> tasks;
+  std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -124,13 +128,14 @@ struct App::Impl {
     if (vendor) vendor->Stop();
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
-             (campaigns ? campaigns->in_flight() : 0);
+             (campaigns ? campaigns->in_flight() : 0) + (tasks ? tasks->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // A launch whose audience is not frozen yet is taken up again at the next start.
     if (launcher) launcher->Stop();
+    if (task_clock) task_clock->Stop();  // a recurrence not appended yet is at the next start
     if (markers) markers->Stop();  // a segment changed now is published at the next start
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
     if (sign_ins) sign_ins->Stop();
@@ -150,6 +155,8 @@ struct App::Impl {
     log.reset();
     commands.reset();
     launcher.reset();
+    task_clock.reset();
+    tasks.reset();
     dispatcher.reset();
     sender.reset();
     vendor.reset();
@@ -322,6 +329,22 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (auto st = impl->auth->Load(announce); !st) return Fail(st.error());
   impl->oidc = std::make_unique<OidcClient>(config.oidc, impl->clock);
 
+  {
+    Clock& tasks_clock = config.tasks_clock ? *config.tasks_clock : impl->clock;
+    // Projects are not wired yet: a task naming one is refused (TaskChecks::project_exists).
+    TaskChecks checks;
+    checks.user_active = [auth = impl->auth.get()](const std::string& id) -> Status {
+      if (auth->UserExists(id, /*active_only=*/true)) return {};
+      return Fail(Error::NotFound("User " + id + " not found or not active"));
+    };
+    impl->tasks =
+        std::make_unique<TaskService>(*impl->log, tasks_clock, *impl->ids, std::move(checks));
+    impl->task_clock = std::make_unique<TaskClock>(
+        *impl->tasks, tasks_clock,
+        TaskClock::Options{.poll_interval = std::chrono::milliseconds(config.task_clock_poll_ms)});
+    impl->tasks->OnChange([task_clock = impl->task_clock.get()] { task_clock->Changed(); });
+  }
+
   impl->ingest = std::make_unique<IngestService>(
       *impl->commands, impl->clock, *impl->ids,
       IngestService::Options{.jobs_file = config.data_dir + "/ingest-jobs.ndjson"});
@@ -348,6 +371,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->user_commands = impl->user_commands.get();
   impl->routes->segments = impl->segments.get();
   impl->routes->campaigns = impl->campaigns.get();
+  impl->routes->tasks = impl->tasks.get();
+  impl->routes->tasks_clock = config.tasks_clock;
   impl->routes->vendor_secret = config.vendor_secret;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
@@ -419,6 +444,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddOrderRoutes(*impl->server, *impl->routes);
   AddSegmentRoutes(*impl->server, *impl->routes);
   AddCampaignRoutes(*impl->server, *impl->routes);
+  AddTaskRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
@@ -460,11 +486,13 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   auto loaded = impl->commands->Load();
   if (loaded) loaded = impl->segments->Load();
   if (loaded) loaded = impl->campaigns->Load();
+  if (loaded) loaded = impl->tasks->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());
   impl->markers->Start();  // every segment published again, then ticks
   impl->launcher->Start();
+  impl->task_clock->Start();
   if (impl->dispatcher) impl->dispatcher->Start();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();

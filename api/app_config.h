@@ -35,6 +35,12 @@ struct AppConfig {
   size_t max_connections_per_address = 256;  // from one client address (not trusted proxies)
   // Between two clock ticks (the time segment membership is re-evaluated to); 0: none.
   int clock_tick_ms = 60000;
+  // The clock the tasks stream, its process manager (TaskClock: recurrences and reminders) and
+  // the task routes (what is overdue) read; not owned, must outlive the App. Null: the
+  // system's. Tests move it by days without touching the sessions' clock.
+  Clock* tasks_clock = nullptr;
+  // Between two passes of the TaskClock when nothing wakes it.
+  int task_clock_poll_ms = 1000;
   std::string docs_dir;  // Swagger UI assets; empty: where scripts/setup puts them
   AuthConfig auth;       // sessions, dev mode, the first admin
   OidcConfig oidc;       // Google sign-in

@@ -43,6 +43,9 @@ struct RouteContext {
   class BlockingWork* user_commands = nullptr;
   class SegmentService* segments = nullptr;
   class CampaignService* campaigns = nullptr;
+  class TaskService* tasks = nullptr;
+  // What the task routes take as now (what is overdue); null: `clock`.
+  Clock* tasks_clock = nullptr;
   // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
   std::string vendor_secret;
 };
@@ -58,6 +61,8 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/campaigns: commands, records and communication logs; GET
 // /api/v1/customers/:id/communications.
 void AddCampaignRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/tasks: commands, records, my-tasks and reminders (task_routes.cc).
+void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.

@@ -8,6 +8,7 @@
 #include "domain/order.h"
 #include "domain/partition_markers.h"
 #include "domain/segment.h"
+#include "domain/task.h"
 #include "domain/user.h"
 
 namespace keel {
@@ -57,6 +58,11 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCampaignFailed, 1},
     {kCampaignMessagesSent, 1},
     {kDeliveryReceiptsRecorded, 1},
+    {kTaskCreated, 1},
+    {kTaskEdited, 1},
+    {kTaskStatusChanged, 1},
+    {kTaskRecurred, 1},
+    {kTaskReminderDue, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -7,6 +7,7 @@
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
 #include "projections/segments/segments_projector.h"
+#include "projections/tasks/tasks_projector.h"
 #include "projections/users/sessions_projector.h"
 
 namespace keel {
@@ -43,6 +44,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"segment_membership", &MakeMembership},
     {"campaigns", &Make<CampaignsProjector>},
     {"campaign_audience", &MakeCampaignAudience},
+    {"tasks", &Make<TasksProjector>},
 };
 
 }  // namespace

@@ -113,6 +113,19 @@ const std::map<std::string, Sample>& Samples() {
       {"GET /api/v1/orders/:id", {"/api/v1/orders/{order}", "", 403}},
       {"PATCH /api/v1/orders/:id/status",
        {"/api/v1/orders/{order}/status", R"({"status":"Shipped"})", 403}},
+      // The owner's tasks on their customer: another rep neither reads nor changes them.
+      {"POST /api/v1/tasks",
+       {"/api/v1/tasks", R"({"title":"Walk {n}","dueDate":"2026-12-10","customerId":"{cust}"})",
+        403}},
+      {"GET /api/v1/tasks", {"/api/v1/tasks"}},  // a rep's: their own and their customers'
+      {"GET /api/v1/tasks/my-tasks", {"/api/v1/tasks/my-tasks"}},
+      {"GET /api/v1/tasks/reminders", {"/api/v1/tasks/reminders"}},
+      {"GET /api/v1/tasks/:id", {"/api/v1/tasks/{task}", "", 403}},
+      {"PUT /api/v1/tasks/:id",
+       {"/api/v1/tasks/{task}",
+        R"({"title":"Walked {n}","dueDate":"2026-12-11","assignedToUserId":"{user}"})", 403}},
+      {"PUT /api/v1/tasks/:id/status",
+       {"/api/v1/tasks/{task2}/status", R"({"status":"in_progress"})", 403}},
       {"POST /api/v1/ingest/customers",
        {"/api/v1/ingest/customers", R"([{"name":"Bulk","email":"bulk{n}@x.io"}])", 403}},
       {"POST /api/v1/ingest/orders",
@@ -186,6 +199,19 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                         values));
     ASSERT_EQ(campaign.status, 201) << campaign.body;
     values["{" + std::string(name) + "}"] = Json(campaign.body).Str("/data/id");
+  }
+  for (const char* name : {"task", "task2"}) {
+    auto task = owner.Send("POST", "/api/v1/tasks",
+                           Fill(std::string(R"({"title":")") + name +
+                                    R"(","dueDate":"2026-12-10","customerId":"{cust}"})",
+                                values));
+    ASSERT_EQ(task.status, 201) << task.body;
+    values["{" + std::string(name) + "}"] = Json(task.body).Str("/data/id");
+    const std::string position = task.headers["x-keel-position"];
+    ASSERT_EQ(
+        admin.Send("GET", AtPosition("/api/v1/tasks/" + Json(task.body).Str("/data/id"), position))
+            .status,
+        200);
   }
   auto job = admin.Send("POST", "/api/v1/ingest/customers?async=true",
                         R"([{"name":"Job","email":"job@x.io"}])");

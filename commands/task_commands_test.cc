@@ -1,0 +1,208 @@
+// The tasks stream's decisions: scope, the state machine's refusals with both states named,
+// recurrence exactly once (on completion or at the due date), reminders once.
+#include "commands/task_commands.h"
+
+#include <gtest/gtest.h>
+
+namespace keel {
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  Millis NowMillis() override { return 1'700'000'000'000; }
+};
+
+constexpr Millis kDue = 1'796'860'800'000;  // 2026-12-10T00:00:00Z
+
+class TaskCommandsTest : public ::testing::Test {
+ protected:
+  CommandMeta Meta(Millis now = kDue - 10 * kDayMillis) {
+    return {.now = now, .actor = "u1", .correlation_id = "req"};
+  }
+  static TaskInput Input(bool recurring) {
+    TaskInput in;
+    in.title = "Call";
+    in.assigned_to = "u1";
+    in.due_date = kDue;
+    in.reminder_days_before = 3;
+    in.is_recurring = recurring;
+    if (recurring) in.recurring_interval_days = 7;
+    return in;
+  }
+  void Fold(const std::vector<EventEnvelope>& events) {
+    for (const auto& e : events) ASSERT_TRUE(model_.Apply(e)) << e.type;
+  }
+  void Create(const std::string& id, bool recurring) {
+    auto events = DecideCreateTask(model_, id, Input(recurring), Meta(), ids_);
+    ASSERT_TRUE(events) << events.error().message;
+    Fold(*events);
+  }
+  void Move(const std::string& id, TaskStatus to, Millis now = kDue - 10 * kDayMillis) {
+    auto events = DecideChangeTaskStatus(model_, id, to, std::nullopt, Meta(now), ids_);
+    ASSERT_TRUE(events) << events.error().message;
+    Fold(*events);
+  }
+
+  FixedClock clock_;
+  UuidV7Generator ids_{clock_, 7};
+  TaskWriteModel model_;
+};
+
+TEST_F(TaskCommandsTest, CreateStartsASeriesOfItsOwn) {
+  auto events = DecideCreateTask(model_, "t1", Input(false), Meta(), ids_);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, kTaskCreated);
+  Fold(*events);
+  EXPECT_EQ(model_.Find("t1")->series_id, "t1");
+  EXPECT_EQ(model_.Find("t1")->occurrence, 1);
+  auto again = DecideCreateTask(model_, "t1", Input(false), Meta(), ids_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(TaskCommandsTest, OwnScopeCreatesAndChangesOnlyOwnTasks) {
+  CommandMeta rep = Meta();
+  rep.owner_scope = "u2";
+  auto other = DecideCreateTask(model_, "t1", Input(false), rep, ids_);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(other.error().message,
+            "Access denied: with tasks:write_own a task can only be assigned to yourself");
+  Create("t1", false);
+  auto move =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kInProgress, std::nullopt, rep, ids_);
+  ASSERT_FALSE(move);
+  EXPECT_EQ(move.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(move.error().message, "Task t1 is not assigned to you");
+  rep.owner_scope = "u1";
+  EXPECT_TRUE(
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kInProgress, std::nullopt, rep, ids_));
+}
+
+TEST_F(TaskCommandsTest, IllegalMovesNameBothStates) {
+  Create("t1", false);
+  auto skip =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(skip);
+  EXPECT_EQ(skip.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(skip.error().message, "Task t1 is pending; it cannot become completed");
+  Move("t1", TaskStatus::kInProgress);
+  Move("t1", TaskStatus::kCompleted);
+  auto back =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kInProgress, std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().message, "Task t1 is completed; it cannot become in_progress");
+  auto cancel =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kCancelled, std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(cancel);
+  EXPECT_EQ(cancel.error().message, "Task t1 is completed; it cannot become cancelled");
+  auto same =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty());
+  auto edit = DecideEditTask(model_, "t1", Input(false), std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(edit);
+  EXPECT_EQ(edit.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(edit.error().message, "Task t1 is completed; it cannot be edited");
+  auto stale = DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, 1, Meta(), ids_);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::kAborted);
+  auto unknown =
+      DecideChangeTaskStatus(model_, "nope", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(unknown.error().message, "Task nope not found");
+}
+
+TEST_F(TaskCommandsTest, CompletingARecurringOccurrenceCreatesTheNextInTheSameDecision) {
+  Create("t1", true);
+  Move("t1", TaskStatus::kInProgress);
+  auto done =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->size(), 3u);
+  EXPECT_EQ((*done)[0].type, kTaskStatusChanged);
+  EXPECT_EQ((*done)[1].type, kTaskRecurred);
+  EXPECT_EQ((*done)[2].type, kTaskCreated);
+  Fold(*done);
+  const std::string next = (*done)[2].aggregate_id;
+  const Task* n = model_.Find(next);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->series_id, "t1");
+  EXPECT_EQ(n->occurrence, 2);
+  EXPECT_EQ(n->previous_task_id, "t1");
+  EXPECT_EQ(n->fields.due_date, kDue + 7 * kDayMillis);
+  EXPECT_EQ(n->status, TaskStatus::kPending);
+  EXPECT_EQ(model_.Find("t1")->next_task_id, next);
+  // The clock finds nothing more to do for t1 at its due date.
+  auto recur = DecideRecurTask(model_, "t1", Meta(kDue + 1), ids_);
+  ASSERT_TRUE(recur);
+  EXPECT_TRUE(recur->empty());
+  EXPECT_EQ(model_.DueToRecur(kDue + 1), std::vector<std::string>{});
+}
+
+TEST_F(TaskCommandsTest, TheDueDateRecursOnceAndLeavesTheOccurrenceOpen) {
+  Create("t1", true);
+  EXPECT_TRUE(DecideRecurTask(model_, "t1", Meta(kDue - 1), ids_)->empty());
+  EXPECT_EQ(model_.DueToRecur(kDue), std::vector<std::string>{"t1"});
+  auto recur = DecideRecurTask(model_, "t1", Meta(kDue), ids_);
+  ASSERT_TRUE(recur);
+  ASSERT_EQ(recur->size(), 2u);
+  Fold(*recur);
+  EXPECT_EQ(model_.Find("t1")->status, TaskStatus::kPending);
+  EXPECT_TRUE(DecideRecurTask(model_, "t1", Meta(kDue + 1), ids_)->empty());
+  // Completing it later creates no other occurrence.
+  Move("t1", TaskStatus::kInProgress, kDue + 2);
+  auto done = DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt,
+                                     Meta(kDue + 3), ids_);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->size(), 1u);
+  EXPECT_EQ(model_.size(), 2u);
+}
+
+TEST_F(TaskCommandsTest, CancellingEndsTheSeries) {
+  Create("t1", true);
+  Move("t1", TaskStatus::kCancelled);
+  EXPECT_TRUE(DecideRecurTask(model_, "t1", Meta(kDue + 1), ids_)->empty());
+  EXPECT_TRUE(model_.DueToRecur(kDue + 1).empty());
+  EXPECT_TRUE(model_.DueToRemind(kDue + 1).empty());
+}
+
+TEST_F(TaskCommandsTest, TheReminderIsDueOnceAndAnEditOfTheDateArmsItAgain) {
+  Create("t1", false);
+  const Millis at = kDue - 3 * kDayMillis;
+  EXPECT_TRUE(model_.DueToRemind(at - 1).empty());
+  EXPECT_TRUE(DecideRemindTask(model_, "t1", Meta(at - 1), ids_)->empty());
+  auto remind = DecideRemindTask(model_, "t1", Meta(at), ids_);
+  ASSERT_TRUE(remind);
+  ASSERT_EQ(remind->size(), 1u);
+  EXPECT_EQ((*remind)[0].type, kTaskReminderDue);
+  Fold(*remind);
+  EXPECT_TRUE(DecideRemindTask(model_, "t1", Meta(at + 1), ids_)->empty());
+  EXPECT_TRUE(model_.DueToRemind(at + 1).empty());
+  TaskInput later = Input(false);
+  later.due_date += kDayMillis;
+  auto edit = DecideEditTask(model_, "t1", later, std::nullopt, Meta(at + 1), ids_);
+  ASSERT_TRUE(edit);
+  Fold(*edit);
+  EXPECT_EQ(model_.DueToRemind(at + kDayMillis), std::vector<std::string>{"t1"});
+  auto unchanged = DecideEditTask(model_, "t1", later, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(unchanged);
+  EXPECT_TRUE(unchanged->empty());
+  // No assignee named: the task's is kept (the same edit, so nothing changes).
+  later.assigned_to.clear();
+  auto kept = DecideEditTask(model_, "t1", later, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(kept->empty());
+  // A rep may not hand their task to someone else.
+  CommandMeta rep = Meta();
+  rep.owner_scope = "u1";
+  later.assigned_to = "u2";
+  auto handed = DecideEditTask(model_, "t1", later, std::nullopt, rep, ids_);
+  ASSERT_FALSE(handed);
+  EXPECT_EQ(handed.error().code, ErrorCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace keel

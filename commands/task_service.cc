@@ -1,0 +1,168 @@
+#include "commands/task_service.h"
+
+#include <future>
+
+namespace keel {
+
+Result<TaskOutcome> TaskService::Stream::AnswerFor(const TaskWriteModel& model,
+                                                   const Decision& decision) {
+  const Task* t = model.Find(decision.task_id);
+  if (!t) return Fail(Error::Internal("Task " + decision.task_id + " is not in the write model"));
+  TaskOutcome out{*t, decision.created, std::nullopt, std::nullopt};
+  for (const auto& e : decision.events) {
+    if (e.type == kTaskCreated && e.aggregate_id != decision.task_id) {
+      if (const Task* next = model.Find(e.aggregate_id)) out.next = *next;
+    }
+  }
+  return out;
+}
+
+std::optional<TaskOutcome> TaskService::Stream::Remembered(const TaskWriteModel& model,
+                                                           const EventEnvelope& event) {
+  // A keyed command's events share its key; the one it is about is the first one's task (a
+  // create's new task, or the task whose status or fields changed).
+  const Task* t = model.Find(event.aggregate_id);
+  if (!t) return std::nullopt;
+  if (event.type == kTaskCreated && t->previous_task_id) return std::nullopt;  // a next one
+  return TaskOutcome{*t, event.type == kTaskCreated, std::nullopt, std::nullopt};
+}
+
+TaskService::TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks)
+    : ids_(ids), checks_(std::move(checks)), runtime_(Stream{}, log, clock) {}
+
+Status TaskService::Load() {
+  if (auto st = runtime_.Load(); !st) return st;
+  std::lock_guard lock(acknowledged_mu_);
+  runtime_.Read([&](const TaskWriteModel& model) {
+    for (const auto& [id, task] : model.all()) acknowledged_[id] = task;
+  });
+  return {};
+}
+
+TaskService::Done TaskService::Notifying(Done done) {
+  return [this, done = std::move(done)](Result<TaskOutcome> out) {
+    if (out && out->position) {
+      {
+        std::lock_guard lock(acknowledged_mu_);
+        auto note = [&](const Task& t) {
+          Task& known = acknowledged_[t.id];
+          if (known.version < t.version) known = t;
+        };
+        note(out->task);
+        if (out->next) note(*out->next);
+      }
+      if (changed_) changed_();
+    }
+    done(std::move(out));
+  };
+}
+
+std::optional<Task> TaskService::Find(const std::string& id) const {
+  std::lock_guard lock(acknowledged_mu_);
+  auto it = acknowledged_.find(id);
+  if (it == acknowledged_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> TaskService::DueToRecur(Millis now) const {
+  return runtime_.Read([now](const TaskWriteModel& model) { return model.DueToRecur(now); });
+}
+
+std::vector<std::string> TaskService::DueToRemind(Millis now) const {
+  return runtime_.Read([now](const TaskWriteModel& model) { return model.DueToRemind(now); });
+}
+
+Result<TaskService::Decision> TaskService::On(const TaskWriteModel& model, const std::string& id,
+                                              Result<std::vector<EventEnvelope>> events) {
+  if (!events) return Fail(events.error());
+  const Task* t = model.Find(id);
+  std::string key = t ? t->series_id : id;
+  return Decision{std::move(key), std::move(*events), id, false};
+}
+
+Status TaskService::Check(const TaskInput& input) const {
+  std::vector<FieldError> errors;
+  auto note = [&errors](const Status& st, const char* field) -> Status {
+    if (st) return {};
+    if (st.error().code == ErrorCode::kUnavailable || st.error().code == ErrorCode::kInternal) {
+      return st;
+    }
+    errors.push_back({field, st.error().message});
+    return {};
+  };
+  if (checks_.user_active && !input.assigned_to.empty()) {
+    if (auto st = note(checks_.user_active(input.assigned_to), "assignedToUserId"); !st) return st;
+  }
+  if (input.project_id) {
+    if (!checks_.project_exists) {
+      errors.push_back({"projectId", "projects are not available"});
+    } else if (auto st = note(checks_.project_exists(*input.project_id), "projectId"); !st) {
+      return st;
+    }
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return {};
+}
+
+void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
+  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  runtime_.Execute(
+      std::move(meta),
+      [this, input = std::move(input)](const TaskWriteModel& model,
+                                       const CommandMeta& m) -> Result<Decision> {
+        const std::string id = ids_.NewId();
+        auto events = DecideCreateTask(model, id, input, m, ids_);
+        if (!events) return Fail(events.error());
+        return Decision{id, std::move(*events), id, true};
+      },
+      Notifying(std::move(done)));
+}
+
+void TaskService::Edit(std::string id, TaskInput input, std::optional<int64_t> expected_version,
+                       CommandMeta meta, Done done) {
+  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  runtime_.Execute(
+      std::move(meta),
+      [this, id = std::move(id), input = std::move(input), expected_version](
+          const TaskWriteModel& model, const CommandMeta& m) -> Result<Decision> {
+        return On(model, id, DecideEditTask(model, id, input, expected_version, m, ids_));
+      },
+      Notifying(std::move(done)));
+}
+
+void TaskService::ChangeStatus(std::string id, TaskStatus to,
+                               std::optional<int64_t> expected_version, CommandMeta meta,
+                               Done done) {
+  runtime_.Execute(
+      std::move(meta),
+      [this, id = std::move(id), to, expected_version](const TaskWriteModel& model,
+                                                       const CommandMeta& m) -> Result<Decision> {
+        return On(model, id, DecideChangeTaskStatus(model, id, to, expected_version, m, ids_));
+      },
+      Notifying(std::move(done)));
+}
+
+void TaskService::Recur(std::string id, CommandMeta meta, Done done) {
+  runtime_.Execute(
+      std::move(meta),
+      [this, id = std::move(id)](const TaskWriteModel& model, const CommandMeta& m)
+          -> Result<Decision> { return On(model, id, DecideRecurTask(model, id, m, ids_)); },
+      Notifying(std::move(done)));
+}
+
+void TaskService::Remind(std::string id, CommandMeta meta, Done done) {
+  runtime_.Execute(
+      std::move(meta),
+      [this, id = std::move(id)](const TaskWriteModel& model, const CommandMeta& m)
+          -> Result<Decision> { return On(model, id, DecideRemindTask(model, id, m, ids_)); },
+      Notifying(std::move(done)));
+}
+
+Result<TaskOutcome> AwaitTaskCommand(const std::function<void(TaskService::Done)>& command) {
+  std::promise<Result<TaskOutcome>> promise;
+  auto answered = promise.get_future();
+  command([&promise](Result<TaskOutcome> out) { promise.set_value(std::move(out)); });
+  return answered.get();
+}
+
+}  // namespace keel

@@ -1,0 +1,119 @@
+// TaskService: runs the commands of the tasks stream (create, edit, change status, and the
+// clock's recur and remind) against the TaskWriteModel, on a pipelined CommandRuntime
+// (command_runtime.h): decided and folded under the stream's lock, appended under the task's
+// series key, answered once the log has the events. Idempotency-Keys as IdempotentAnswers says.
+// New ids (a task's, its next occurrence's) come from the IdGenerator inside the decision, so
+// they are in the log and a replay gives the same tasks.
+//
+// External checks are injected (TaskChecks) and run before a create or an edit is decided;
+// they read other streams, so they are as of the moment of the request, not under this lock.
+//
+// Thread-safety: all methods may be called from any thread; `done` runs on a log thread or the
+// caller's and must not block.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/command_runtime.h"
+#include "commands/task_commands.h"
+#include "domain/topics.h"
+#include "infra/event_log.h"
+
+namespace keel {
+
+struct TaskOutcome {
+  Task task;  // as the command left it
+  bool created = false;
+  std::optional<Task> next;              // the next occurrence this command created, if any
+  std::optional<AppendResult> position;  // where its last event landed; none if unchanged
+};
+
+struct TaskChecks {
+  // Whether the user may be assigned tasks (exists and is active): ok, or an error whose
+  // message becomes the field error of assignedToUserId (kUnavailable is answered as is).
+  // Empty: not checked.
+  std::function<Status(const std::string& user_id)> user_active;
+  // Whether the project exists and may hold tasks, the same way for projectId. Empty: projects
+  // are not available, and a task naming one is refused ("projects are not available").
+  std::function<Status(const std::string& project_id)> project_exists;
+};
+
+class TaskService final {
+ public:
+  using Done = std::function<void(Result<TaskOutcome>)>;
+
+  TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks);
+  TaskService(const TaskService&) = delete;
+  TaskService& operator=(const TaskService&) = delete;
+
+  // Folds the whole tasks topic. Until it has succeeded, commands get kUnavailable.
+  Status Load();
+  bool loaded() const { return runtime_.loaded(); }
+  int64_t in_flight() const { return runtime_.in_flight(); }
+
+  // Called after each command that appended events, on the thread that answers it; set before
+  // the first command. Must be quick.
+  void OnChange(std::function<void()> changed) { changed_ = std::move(changed); }
+
+  // A task as the log holds it: as Load found it, then as each command whose events the log
+  // acknowledged left it (never a version still being appended). nullopt for an unknown id.
+  std::optional<Task> Find(const std::string& id) const;
+
+  // The clock's work at `now`: occurrences due to recur, tasks due to be reminded (each
+  // decision checks again under the lock).
+  std::vector<std::string> DueToRecur(Millis now) const;
+  std::vector<std::string> DueToRemind(Millis now) const;
+
+  // `input.assigned_to` must be set (the route fills in the caller).
+  void Create(TaskInput input, CommandMeta meta, Done done);
+  // An empty `input.assigned_to` keeps the task's assignee.
+  void Edit(std::string id, TaskInput input, std::optional<int64_t> expected_version,
+            CommandMeta meta, Done done);
+  void ChangeStatus(std::string id, TaskStatus to, std::optional<int64_t> expected_version,
+                    CommandMeta meta, Done done);
+  void Recur(std::string id, CommandMeta meta, Done done);
+  void Remind(std::string id, CommandMeta meta, Done done);
+
+ private:
+  struct Decision {
+    std::string key;  // the task's series id
+    std::vector<EventEnvelope> events;
+    std::string task_id;  // the task the answer is about
+    bool created = false;
+  };
+  struct Stream : StreamDefaults {
+    using Model = TaskWriteModel;
+    using Decision = TaskService::Decision;
+    using Answer = TaskOutcome;
+    static constexpr std::string_view kTopic = kTasksTopic;
+    static constexpr Visibility kVisibility = Visibility::kPipelined;
+    static constexpr bool kIdempotent = true;
+    Result<TaskOutcome> AnswerFor(const TaskWriteModel& model, const Decision& decision);
+    std::optional<TaskOutcome> Remembered(const TaskWriteModel& model, const EventEnvelope& event);
+  };
+  using Runtime = CommandRuntime<Stream>;
+
+  // A decision on the task `id` (of the model), from events or a refusal.
+  static Result<Decision> On(const TaskWriteModel& model, const std::string& id,
+                             Result<std::vector<EventEnvelope>> events);
+  // The injected checks of a create or an edit; the error to answer, if any.
+  Status Check(const TaskInput& input) const;
+  Done Notifying(Done done);
+
+  IdGenerator& ids_;
+  const TaskChecks checks_;
+  std::function<void()> changed_;
+  mutable std::mutex acknowledged_mu_;
+  std::map<std::string, Task> acknowledged_;  // guarded by acknowledged_mu_
+  Runtime runtime_;
+};
+
+// Runs one command of the service and waits for its answer (the clock's passes).
+Result<TaskOutcome> AwaitTaskCommand(const std::function<void(TaskService::Done)>& command);
+
+}  // namespace keel

@@ -1,0 +1,42 @@
+// The tasks read model: every task (occurrences included) as stored (domain/task.h
+// TaskToJson), and indexes by assignee, customer and project, folded from keel.tasks. The
+// projector holds no state of its own: it reads a task's record before each event. Time comes
+// from the events only (a reminder is "due" once its TaskReminderDue is folded); what is overdue
+// is the query's to say, against the now it is given.
+//
+// Keys: tasks: id; tasks_by_assignee: "<userId>/<taskId>"; tasks_by_customer:
+// "<customerId>/<taskId>"; tasks_by_project: "<projectId>/<taskId>" (index values are empty).
+// All of a task's keys are written from its series' partition.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "domain/task.h"
+#include "domain/topics.h"
+#include "infra/read_store.h"
+#include "projections/projector.h"
+
+namespace keel {
+
+inline constexpr std::string_view kTasksTable = "tasks";
+inline constexpr std::string_view kTasksByAssigneeTable = "tasks_by_assignee";
+inline constexpr std::string_view kTasksByCustomerTable = "tasks_by_customer";
+inline constexpr std::string_view kTasksByProjectTable = "tasks_by_project";
+
+class TasksProjector final : public Projector {
+ public:
+  std::string_view name() const override { return "tasks"; }
+  std::vector<std::string_view> topics() const override { return {kTasksTopic}; }
+  std::vector<std::string> tables() const override {
+    return {std::string(kTasksTable), std::string(kTasksByAssigneeTable),
+            std::string(kTasksByCustomerTable), std::string(kTasksByProjectTable)};
+  }
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
+               std::vector<StoreWrite>& writes) override;
+  void Unapply(int32_t, int64_t) override {}  // remembers nothing
+};
+
+}  // namespace keel
