@@ -7,8 +7,10 @@
 #include "domain/json.h"
 #include "domain/order.h"
 #include "domain/partition_markers.h"
+#include "domain/project.h"
 #include "domain/segment.h"
 #include "domain/user.h"
+#include "domain/worklog.h"
 
 namespace keel {
 namespace {
@@ -55,6 +57,10 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCampaignFailed, 1},
     {kCampaignMessagesSent, 1},
     {kDeliveryReceiptsRecorded, 1},
+    {kProjectCreated, 1},
+    {kProjectEdited, 1},
+    {kProjectStatusChanged, 1},
+    {kWorklogRecorded, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by
