@@ -6,8 +6,10 @@
 #include "projections/customers/customers_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
+#include "projections/projects/projects_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/users/sessions_projector.h"
+#include "projections/worklogs/worklogs_projector.h"
 
 namespace keel {
 namespace {
@@ -43,6 +45,8 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"segment_membership", &MakeMembership},
     {"campaigns", &Make<CampaignsProjector>},
     {"campaign_audience", &MakeCampaignAudience},
+    {"projects", &Make<ProjectsProjector>},
+    {"worklogs", &Make<WorklogsProjector>},
 };
 
 }  // namespace
