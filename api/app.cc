@@ -23,7 +23,9 @@
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
 #include "commands/marker_publisher.h"
+#include "commands/project_service.h"
 #include "commands/segment_service.h"
+#include "commands/worklog_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
@@ -88,6 +90,8 @@ struct App::Impl {
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
+  std::unique_ptr<ProjectService> projects;
+  std::unique_ptr<WorklogService> worklogs;  // validates projects through `projects`
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -124,7 +128,8 @@ struct App::Impl {
     if (vendor) vendor->Stop();
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
-             (campaigns ? campaigns->in_flight() : 0);
+             (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
+             (worklogs ? worklogs->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -156,6 +161,8 @@ struct App::Impl {
     markers.reset();
     campaigns.reset();
     segments.reset();
+    worklogs.reset();
+    projects.reset();
   }
   ~Impl() { Stop(); }
 
@@ -223,6 +230,12 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
         if (segment->archived) return "Segment " + id + " is archived";
         return std::nullopt;
       });
+  impl->projects = std::make_unique<ProjectService>(*impl->log, impl->clock, *impl->ids);
+  // Tasks are not wired yet: a work log naming a task is refused (WorklogTaskLookup); the tasks
+  // capability passes its lookup here.
+  impl->worklogs = std::make_unique<WorklogService>(
+      *impl->log, impl->clock, *impl->ids, WorklogTaskLookup(),
+      [projects = impl->projects.get()](const std::string& id) { return projects->Find(id); });
   {
     Impl* raw = impl.get();
     impl->launcher = std::make_unique<CampaignLauncher>(
@@ -342,6 +355,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->user_commands = impl->user_commands.get();
   impl->routes->segments = impl->segments.get();
   impl->routes->campaigns = impl->campaigns.get();
+  impl->routes->projects = impl->projects.get();
+  impl->routes->worklogs = impl->worklogs.get();
   impl->routes->vendor_secret = config.vendor_secret;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
@@ -413,6 +428,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddOrderRoutes(*impl->server, *impl->routes);
   AddSegmentRoutes(*impl->server, *impl->routes);
   AddCampaignRoutes(*impl->server, *impl->routes);
+  AddProjectRoutes(*impl->server, *impl->routes);
+  AddWorklogRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
@@ -454,6 +471,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   auto loaded = impl->commands->Load();
   if (loaded) loaded = impl->segments->Load();
   if (loaded) loaded = impl->campaigns->Load();
+  if (loaded) loaded = impl->projects->Load();
+  if (loaded) loaded = impl->worklogs->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());

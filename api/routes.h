@@ -43,6 +43,11 @@ struct RouteContext {
   class BlockingWork* user_commands = nullptr;
   class SegmentService* segments = nullptr;
   class CampaignService* campaigns = nullptr;
+  class ProjectService* projects = nullptr;
+  class WorklogService* worklogs = nullptr;
+  // The tasks of a project, as a JSON array, for GET /api/v1/projects/:id; unset: the answer
+  // has no "tasks" (the tasks capability wires it to its read model).
+  std::function<Result<std::string>(ReadStore&, const std::string& project_id)> project_tasks_json;
   // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
   std::string vendor_secret;
 };
@@ -58,6 +63,10 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/campaigns: commands, records and communication logs; GET
 // /api/v1/customers/:id/communications.
 void AddCampaignRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/projects (project_routes.cc).
+void AddProjectRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/worklogs, its summary, and GET /api/v1/customers/:id/worklogs (worklog_routes.cc).
+void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
