@@ -4,7 +4,8 @@
 // Scope: projects:write_own creates projects owned by the caller on the caller's customers and
 // changes the caller's projects (403 otherwise); projects:read_own reads the projects the caller
 // owns or that are on the caller's customers. The customer a command names is checked on the
-// command side's customers (CommandSideCustomer): it must exist (400 at customerId otherwise).
+// command side's customers (CommandSideCustomer): it must exist and be active (400 at customerId
+// otherwise). A work log may still name a deactivated customer (time logged late).
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,6 +46,10 @@ Status CheckNames(RouteContext& ctx, const HttpRequest& req,
   if (customer_id) {
     auto customer = CommandSideCustomer(ctx, *customer_id);
     if (!customer) return Fail(Error::Validation({{"customerId", "No customer " + *customer_id}}));
+    if (!customer->active) {
+      return Fail(
+          Error::Validation({{"customerId", "Customer " + *customer_id + " is deactivated"}}));
+    }
     if (own && customer->owner_id != req.principal->user_id) {
       return Fail(Error::PermissionDenied("Customer " + *customer_id + " is not assigned to you"));
     }
@@ -65,7 +70,9 @@ Status CheckReadable(ReadStore& store, const HttpRequest& req, const Project& p)
   if (!OwnScope(req, "read") || p.owner_id == req.principal->user_id) return {};
   auto customer = QueryCustomer(store, p.customer_id);
   if (!customer) return Fail(customer.error());
-  if (*customer && StoredStringMember(**customer, "ownerId") == req.principal->user_id) return {};
+  if (*customer && CheckCustomerScope(req, "projects", "read", p.customer_id, **customer)) {
+    return {};
+  }
   return Fail(Error::PermissionDenied("Project " + p.id + " is not yours nor your customer's"));
 }
 

@@ -76,6 +76,13 @@ TEST_F(ProjectApiTest, BadInputIsRefusedByFieldAndChangesNothing) {
                  R"({"name":"X","customerId":")" + ann_customer_ + R"(","ownerId":"ghost"})");
   ASSERT_EQ(ghost.status, 400) << ghost.body;
   EXPECT_EQ(Json(ghost.body).Str("/errors/0/message"), "No active user ghost");
+  const std::string gone = MakeCustomer(*ann_, "Gone", "gone@x.io");
+  ASSERT_EQ(ann_->Send("DELETE", "/api/v1/customers/" + gone).status, 200);
+  auto deactivated =
+      ann_->Send("POST", "/api/v1/projects", R"({"name":"X","customerId":")" + gone + R"("})");
+  ASSERT_EQ(deactivated.status, 400) << deactivated.body;
+  EXPECT_EQ(Json(deactivated.body).Str("/errors/0/message"),
+            "Customer " + gone + " is deactivated");
   auto not_json = ann_->Send("POST", "/api/v1/projects", "{nope");
   EXPECT_EQ(not_json.status, 400) << not_json.body;
   const std::string id = MakeProject(*ann_, ann_customer_);
