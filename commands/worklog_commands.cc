@@ -26,6 +26,9 @@ Result<Worklog> ResolveWorklog(const WorklogInput& input, const std::string& use
       if (!found) return Fail(found.error());
       if (!*found) errors.push_back({"taskId", "No task " + *input.task_id});
       task = std::move(*found);
+      // An empty id is none: the event must carry only ids its fold accepts.
+      if (task && task->project_id && task->project_id->empty()) task->project_id.reset();
+      if (task && task->customer_id && task->customer_id->empty()) task->customer_id.reset();
     }
   }
   if (task && task->project_id) {

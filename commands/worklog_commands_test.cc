@@ -40,6 +40,7 @@ WorklogTaskLookup Tasks() {
   return [](const std::string& id) -> Result<std::optional<WorklogTaskRef>> {
     if (id == "t1") return std::optional<WorklogTaskRef>(WorklogTaskRef{"c1", "p1", "u1"});
     if (id == "t2") return std::optional<WorklogTaskRef>(WorklogTaskRef{"c3", std::nullopt, "u1"});
+    if (id == "loose") return std::optional<WorklogTaskRef>(WorklogTaskRef{"", "", "u1"});
     if (id == "down") return Fail(Error::Unavailable("tasks are down"));
     return std::optional<WorklogTaskRef>();
   };
@@ -106,6 +107,11 @@ TEST(ResolveWorklogTest, WithoutTasksATaskIsRefusedAndALookupErrorPassesThrough)
   auto r = ResolveWorklog(in, "u1", WorklogTaskLookup(), Projects(), kNow);
   EXPECT_EQ(r.error().field_errors,
             (std::vector<FieldError>{{"taskId", "Tasks are not available"}}));
+  in.task_id = "loose";  // empty ids from the lookup are none
+  auto loose = ResolveWorklog(in, "u1", Tasks(), Projects(), kNow);
+  ASSERT_TRUE(loose) << loose.error().message;
+  EXPECT_EQ(loose->project_id, std::nullopt);
+  EXPECT_EQ(loose->customer_id, std::nullopt);
   in.task_id = "down";
   r = ResolveWorklog(in, "u1", Tasks(), Projects(), kNow);
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);

@@ -78,6 +78,15 @@ TEST_F(WorklogApiTest, RecordResolvesTheProjectsCustomerAndIsIdempotent) {
   auto p = ann_->Send("GET", "/api/v1/projects/" + project);
   EXPECT_EQ(Json(p.body).Int("/data/loggedMinutes"), 45);
   EXPECT_EQ(Json(p.body).Int("/data/worklogCount"), 1);
+  // After a restart the key is still answered from the log, and nothing is appended.
+  app_.Restart();
+  HttpClient ann(app_.base(), Login("ann@keel.test"));
+  auto after = Log(ann, fields, 45, {"Idempotency-Key: w-1"});
+  ASSERT_EQ(after.status, 201) << after.body;
+  EXPECT_EQ(Json(after.body).Str("/data/id"), id);
+  EXPECT_EQ(LogSize(app_.app(), std::string(kWorklogsTopic)), before + 2);
+  // The project is known to the restarted command side.
+  EXPECT_EQ(Log(ann, Field("projectId", project), 5).status, 201);
 }
 
 TEST_F(WorklogApiTest, BadInputIsRefusedByFieldAndChangesNothing) {
