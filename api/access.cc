@@ -77,6 +77,15 @@ constexpr std::array kRules = {
     // The vendor's callbacks: authenticated by the HMAC signature over the body, not a session.
     Rule{"POST", "/api/v1/delivery-receipts", "public"},
 
+    Rule{"POST", "/api/v1/projects", "projects:write*"},
+    Rule{"GET", "/api/v1/projects", "projects:read*"},
+    Rule{"GET", "/api/v1/projects/:id", "projects:read*"},
+    Rule{"PUT", "/api/v1/projects/:id", "projects:write*"},
+    Rule{"POST", "/api/v1/worklogs", "worklogs:write*"},
+    Rule{"GET", "/api/v1/worklogs", "worklogs:read*"},
+    Rule{"GET", "/api/v1/worklogs/summary", "worklogs:read*"},
+    Rule{"GET", "/api/v1/customers/:id/worklogs", "worklogs:read*"},
+
     Rule{"POST", "/api/v1/orders", "orders:create*"},
     Rule{"GET", "/api/v1/orders", "orders:read*"},
     Rule{"GET", "/api/v1/orders/:id", "orders:read*"},

@@ -23,9 +23,11 @@
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
 #include "commands/marker_publisher.h"
+#include "commands/project_service.h"
 #include "commands/segment_service.h"
 #include "commands/task_clock.h"
 #include "commands/task_service.h"
+#include "commands/worklog_service.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
@@ -90,8 +92,10 @@ struct App::Impl {
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
-  std::unique_ptr<TaskService> tasks;
+  std::unique_ptr<ProjectService> projects;
+  std::unique_ptr<TaskService> tasks;     // validates projects through `projects`
   std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
+  std::unique_ptr<WorklogService> worklogs;  // resolves tasks and projects through both
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -128,7 +132,8 @@ struct App::Impl {
     if (vendor) vendor->Stop();
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
-             (campaigns ? campaigns->in_flight() : 0) + (tasks ? tasks->in_flight() : 0);
+             (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
+             (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -163,6 +168,8 @@ struct App::Impl {
     markers.reset();
     campaigns.reset();
     segments.reset();
+    worklogs.reset();
+    projects.reset();
   }
   ~Impl() { Stop(); }
 
@@ -230,6 +237,19 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
         if (segment->archived) return "Segment " + id + " is archived";
         return std::nullopt;
       });
+  impl->projects = std::make_unique<ProjectService>(*impl->log, impl->clock, *impl->ids);
+  // A work log's task is looked up in the tasks stream, made below (after the users it checks
+  // assignees against) and before the first command.
+  impl->worklogs = std::make_unique<WorklogService>(
+      *impl->log, impl->clock, *impl->ids,
+      [raw = impl.get()](const std::string& id) -> Result<std::optional<WorklogTaskRef>> {
+        if (!raw->tasks) return Fail(Error::Unavailable("Tasks are not loaded yet; retry shortly"));
+        auto task = raw->tasks->Find(id);
+        if (!task) return std::optional<WorklogTaskRef>();
+        return std::optional<WorklogTaskRef>(WorklogTaskRef{
+            task->fields.customer_id, task->fields.project_id, task->fields.assigned_to});
+      },
+      [projects = impl->projects.get()](const std::string& id) { return projects->Find(id); });
   {
     Impl* raw = impl.get();
     impl->launcher = std::make_unique<CampaignLauncher>(
@@ -331,8 +351,19 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   {
     Clock& tasks_clock = config.tasks_clock ? *config.tasks_clock : impl->clock;
-    // Projects are not wired yet: a task naming one is refused (TaskChecks::project_exists).
     TaskChecks checks;
+    checks.project_exists = [projects = impl->projects.get()](const std::string& id) -> Status {
+      auto project = projects->Find(id);
+      if (!project) return Fail(Error::NotFound("Project " + id + " not found"));
+      if (IsFinalProjectStatus(project->status)) {
+        std::string message = "Project " + id;
+        message += " is ";
+        message += ProjectStatusName(project->status);
+        message += "; it takes no more tasks";
+        return Fail(Error::FailedPrecondition(std::move(message)));
+      }
+      return {};
+    };
     checks.user_active = [auth = impl->auth.get()](const std::string& id) -> Status {
       if (auth->UserExists(id, /*active_only=*/true)) return {};
       return Fail(Error::NotFound("User " + id + " not found or not active"));
@@ -371,8 +402,10 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->user_commands = impl->user_commands.get();
   impl->routes->segments = impl->segments.get();
   impl->routes->campaigns = impl->campaigns.get();
+  impl->routes->projects = impl->projects.get();
   impl->routes->tasks = impl->tasks.get();
   impl->routes->tasks_clock = config.tasks_clock;
+  impl->routes->worklogs = impl->worklogs.get();
   impl->routes->vendor_secret = config.vendor_secret;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
@@ -444,7 +477,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddOrderRoutes(*impl->server, *impl->routes);
   AddSegmentRoutes(*impl->server, *impl->routes);
   AddCampaignRoutes(*impl->server, *impl->routes);
+  AddProjectRoutes(*impl->server, *impl->routes);
   AddTaskRoutes(*impl->server, *impl->routes);
+  AddWorklogRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
@@ -486,7 +521,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   auto loaded = impl->commands->Load();
   if (loaded) loaded = impl->segments->Load();
   if (loaded) loaded = impl->campaigns->Load();
+  if (loaded) loaded = impl->projects->Load();
   if (loaded) loaded = impl->tasks->Load();
+  if (loaded) loaded = impl->worklogs->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());

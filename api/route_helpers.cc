@@ -253,6 +253,14 @@ Result<CommandMeta> ScopedMetaFor(const HttpRequest& req, std::string_view resou
   return meta;
 }
 
+std::optional<NamedCustomer> CommandSideCustomer(RouteContext& ctx, const std::string& id) {
+  return ctx.commands.ReadWriteModel([&](const WriteModel& model) -> std::optional<NamedCustomer> {
+    const Customer* c = model.customers.Find(id);
+    if (!c) return std::nullopt;
+    return NamedCustomer{c->owner_id, c->is_active};
+  });
+}
+
 std::optional<std::string> StoredStringMember(std::string_view json, std::string_view name) {
   std::string needle(1, '"');
   needle.append(name).append("\":\"");

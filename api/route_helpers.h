@@ -72,6 +72,15 @@ Status CheckCustomerScope(const HttpRequest& req, std::string_view resource,
                           std::string_view action, const std::string& customer_id,
                           std::optional<std::string_view> customer_json);
 
+// A customer that a command names (a project's, a work log's), as the command side holds it:
+// consistent with the log, so that a customer registered a moment ago is found. nullopt when
+// there is no such customer.
+struct NamedCustomer {
+  std::optional<std::string> owner_id;
+  bool active = true;
+};
+std::optional<NamedCustomer> CommandSideCustomer(RouteContext& ctx, const std::string& id);
+
 // The value of a top-level string member of a document Keel wrote ("ownerId", "customerId"),
 // found without a parse; nullopt when absent or null.
 std::optional<std::string> StoredStringMember(std::string_view json, std::string_view name);

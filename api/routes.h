@@ -43,6 +43,8 @@ struct RouteContext {
   class BlockingWork* user_commands = nullptr;
   class SegmentService* segments = nullptr;
   class CampaignService* campaigns = nullptr;
+  class ProjectService* projects = nullptr;
+  class WorklogService* worklogs = nullptr;
   class TaskService* tasks = nullptr;
   // What the task routes take as now (what is overdue); null: `clock`.
   Clock* tasks_clock = nullptr;
@@ -61,6 +63,10 @@ void AddSegmentRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/campaigns: commands, records and communication logs; GET
 // /api/v1/customers/:id/communications.
 void AddCampaignRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/projects (project_routes.cc).
+void AddProjectRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/worklogs, its summary, and GET /api/v1/customers/:id/worklogs (worklog_routes.cc).
+void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/tasks: commands, records, my-tasks and reminders (task_routes.cc).
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).

@@ -7,9 +7,11 @@
 #include "domain/json.h"
 #include "domain/order.h"
 #include "domain/partition_markers.h"
+#include "domain/project.h"
 #include "domain/segment.h"
 #include "domain/task.h"
 #include "domain/user.h"
+#include "domain/worklog.h"
 
 namespace keel {
 namespace {
@@ -58,6 +60,10 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCampaignFailed, 1},
     {kCampaignMessagesSent, 1},
     {kDeliveryReceiptsRecorded, 1},
+    {kProjectCreated, 1},
+    {kProjectEdited, 1},
+    {kProjectStatusChanged, 1},
+    {kWorklogRecorded, 1},
     {kTaskCreated, 1},
     {kTaskEdited, 1},
     {kTaskStatusChanged, 1},

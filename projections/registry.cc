@@ -6,9 +6,11 @@
 #include "projections/customers/customers_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
+#include "projections/projects/projects_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/tasks/tasks_projector.h"
 #include "projections/users/sessions_projector.h"
+#include "projections/worklogs/worklogs_projector.h"
 
 namespace keel {
 namespace {
@@ -44,7 +46,9 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"segment_membership", &MakeMembership},
     {"campaigns", &Make<CampaignsProjector>},
     {"campaign_audience", &MakeCampaignAudience},
+    {"projects", &Make<ProjectsProjector>},
     {"tasks", &Make<TasksProjector>},
+    {"worklogs", &Make<WorklogsProjector>},
 };
 
 }  // namespace

@@ -107,6 +107,20 @@ const std::map<std::string, Sample>& Samples() {
        {"/api/v1/delivery-receipts", R"({"receipts":[]})", 401, 401}},
       {"GET /api/v1/customers/:id/communications",
        {"/api/v1/customers/{cust}/communications", "", 403}},
+      // A rep may not create projects on another's customer, nor read or change their projects.
+      {"POST /api/v1/projects",
+       {"/api/v1/projects", R"({"name":"Walk {n}","customerId":"{cust}"})", 403}},
+      {"GET /api/v1/projects", {"/api/v1/projects"}},  // a rep's: their own and their customers'
+      {"GET /api/v1/projects/:id", {"/api/v1/projects/{proj}", "", 403}},
+      {"PUT /api/v1/projects/:id", {"/api/v1/projects/{proj}", R"({"name":"Walked {n}"})", 403}},
+      // A rep logs only their own work: logging for the owner is 403.
+      {"POST /api/v1/worklogs",
+       {"/api/v1/worklogs",
+        R"({"userId":"{user}","customerId":"{cust}","logDate":"2026-01-05","durationMinutes":{n}})",
+        403}},
+      {"GET /api/v1/worklogs", {"/api/v1/worklogs"}},  // a rep's: their own and their customers'
+      {"GET /api/v1/worklogs/summary", {"/api/v1/worklogs/summary?by=customer"}},
+      {"GET /api/v1/customers/:id/worklogs", {"/api/v1/customers/{cust}/worklogs", "", 403}},
       {"POST /api/v1/orders",
        {"/api/v1/orders", R"({"customerId":"{cust}","orderAmount":5})", 403}},
       {"GET /api/v1/orders", {"/api/v1/orders"}},  // a rep's: their own customers' orders
@@ -180,6 +194,10 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                           Fill(R"({"customerId":"{cust}","orderAmount":9})", values));
   ASSERT_EQ(order.status, 201) << order.body;
   values["{order}"] = Json(order.body).Str("/data/id");
+  auto project = owner.Send("POST", "/api/v1/projects",
+                            Fill(R"({"name":"Walk project","customerId":"{cust}"})", values));
+  ASSERT_EQ(project.status, 201) << project.body;
+  values["{proj}"] = Json(project.body).Str("/data/id");
   for (const char* name : {"seg", "seg2"}) {
     auto segment = admin.Send("POST", "/api/v1/segments",
                               std::string(R"({"name":")") + name +

@@ -277,8 +277,9 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   ASSERT_EQ(r.status, 200) << r.body;
   Json doc(r.body);
   // One entry per topic group: the customers stream's read models, the users stream's, the
-  // segments stream's, the campaigns stream's, the tasks stream's.
-  ASSERT_EQ(doc.Size("/data"), 5u);
+  // segments stream's, the campaigns stream's, the projects stream's, the tasks stream's, the
+  // work logs stream's.
+  ASSERT_EQ(doc.Size("/data"), 7u);
   EXPECT_EQ(doc.Str("/data/0/name"), "customers");
   EXPECT_EQ(doc.Str("/data/0/topic"), "keel.customers");
   EXPECT_EQ(doc.Str("/data/0/readModels/0"), "orders");
@@ -290,9 +291,13 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   EXPECT_EQ(doc.Str("/data/2/readModels/0"), "segments");
   EXPECT_EQ(doc.Str("/data/3/name"), "campaigns");
   EXPECT_EQ(doc.Str("/data/3/readModels/0"), "campaigns");
-  EXPECT_EQ(doc.Str("/data/4/name"), "tasks");
-  EXPECT_EQ(doc.Str("/data/4/topic"), "keel.tasks");
-  EXPECT_EQ(doc.Str("/data/4/readModels/0"), "tasks");
+  EXPECT_EQ(doc.Str("/data/4/name"), "projects");
+  EXPECT_EQ(doc.Str("/data/4/readModels/0"), "projects");
+  EXPECT_EQ(doc.Str("/data/5/name"), "tasks");
+  EXPECT_EQ(doc.Str("/data/5/topic"), "keel.tasks");
+  EXPECT_EQ(doc.Str("/data/5/readModels/0"), "tasks");
+  EXPECT_EQ(doc.Str("/data/6/name"), "worklogs");
+  EXPECT_EQ(doc.Str("/data/6/readModels/0"), "worklogs");
   EXPECT_EQ(doc.Str("/data/0/state"), "running");
   EXPECT_EQ(doc.Int("/data/0/lag"), 0);
   EXPECT_EQ(doc.Int("/data/0/counters/eventsApplied"), 2);

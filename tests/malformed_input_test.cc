@@ -106,6 +106,32 @@ TEST(MalformedInputTest, HostileBodiesOnOrderVisitAndIngestRoutes) {
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
 }
 
+TEST(MalformedInputTest, HostileBodiesOnProjectAndWorklogRoutes) {
+  TestApp app;
+  HttpClient client(app.base(), app.token());
+  int sent = 0;
+  for (const auto& body : HostileBodies()) {
+    for (auto [method, path] :
+         {std::pair{"POST", "/api/v1/projects"}, std::pair{"PUT", "/api/v1/projects/x"},
+          std::pair{"POST", "/api/v1/worklogs"}}) {
+      auto r = client.Send(method, path, body);
+      ASSERT_TRUE(r.curl_error.empty())
+          << r.curl_error << " for body of " << body.size() << " bytes";
+      ++sent;
+      EXPECT_GE(r.status, 400) << path << " " << body;
+      EXPECT_LT(r.status, 500) << path << " " << body << " -> " << r.body;
+      Json doc(r.body);
+      ASSERT_TRUE(doc.ok()) << path << ": " << r.body;
+      EXPECT_FALSE(doc.Bool("/success"));
+      EXPECT_FALSE(doc.Str("/message").empty());
+    }
+  }
+  EXPECT_GT(sent, 900);
+  EXPECT_EQ(LogSize(app.app(), std::string(kProjectsTopic)), 0);
+  EXPECT_EQ(LogSize(app.app(), std::string(kWorklogsTopic)), 0);
+  EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
 TEST(MalformedInputTest, HostileBodiesAndTokensOnSignInAndUserRoutes) {
   TestApp app;
   HttpClient admin(app.base(), app.token());
@@ -170,10 +196,16 @@ TEST(MalformedInputTest, BodiesOverTheLimitGet413) {
 TEST(MalformedInputTest, WrongContentIsRefusedOnEveryCommandRoute) {
   TestApp app;
   HttpClient client(app.base(), app.token());
-  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"POST", "/api/v1/customers"}, {"PUT", "/api/v1/customers/x"},
-           {"PATCH", "/api/v1/customers/x"}, {"POST", "/api/v1/orders"},
-           {"PATCH", "/api/v1/orders/x/status"}, {"POST", "/api/v1/customers/x/visits"}}) {
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/api/v1/customers"},
+                                                        {"PUT", "/api/v1/customers/x"},
+                                                        {"PATCH", "/api/v1/customers/x"},
+                                                        {"POST", "/api/v1/orders"},
+                                                        {"PATCH", "/api/v1/orders/x/status"},
+                                                        {"POST", "/api/v1/customers/x/visits"},
+                                                        {"POST", "/api/v1/projects"},
+                                                        {"PUT", "/api/v1/projects/x"},
+                                                        {"POST", "/api/v1/worklogs"}}) {
     auto r = client.Send(method, path, "<xml/>");
     EXPECT_EQ(r.status, 400) << method << " " << path;
     EXPECT_NE(Json(r.body).Str("/message").find("not valid JSON"), std::string::npos) << r.body;

@@ -134,7 +134,7 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
   auto project =
       admin_.Send("POST", "/api/v1/tasks", TaskBody("P", kStart, R"(,"projectId":"p1")"));
   ASSERT_EQ(project.status, 400);
-  EXPECT_EQ(Json(project.body).Str("/errors/0/message"), "projects are not available");
+  EXPECT_EQ(Json(project.body).Str("/errors/0/message"), "Project p1 not found");
   auto nobody = admin_.Send("POST", "/api/v1/tasks",
                             TaskBody("N", kStart, R"(,"assignedToUserId":"nobody")"));
   ASSERT_EQ(nobody.status, 400);

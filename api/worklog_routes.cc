@@ -1,0 +1,268 @@
+// Work logs (issue 19): recorded through the worklogs stream, read from the work logs read
+// model with their running sums.
+//
+// Scope: worklogs:write_own logs the caller's own work (another userId is 403); worklogs:
+// write_all logs for any active user. Either way the customer a log is for (named, or taken from
+// its project or task) must exist (400 at customerId) and be one the caller may read
+// (customers:read_own: assigned to them, unless the log is on a project the caller owns; 403
+// otherwise). worklogs:read_own reads the caller's own logs and the logs on the caller's
+// customers; GET /customers/:id/worklogs of another's customer is 403 for it.
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "api/envelope.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "commands/project_service.h"
+#include "commands/worklog_service.h"
+#include "domain/json.h"
+#include "domain/worklog.h"
+#include "projections/customers/customer_queries.h"
+#include "projections/projects/projects_projector.h"
+#include "projections/worklogs/worklogs_projector.h"
+
+namespace keel {
+namespace {
+
+bool OwnScope(const HttpRequest& req, std::string_view resource, std::string_view action) {
+  return req.principal && req.principal->ScopeFor(resource, action) == Scope::kOwn;
+}
+
+// The user a log is for: the caller's own unless worklogs:write_all; an active user.
+Status CheckUser(RouteContext& ctx, const HttpRequest& req, const std::string& user_id) {
+  if (OwnScope(req, "worklogs", "write") && user_id != req.principal->user_id) {
+    return Fail(Error::PermissionDenied(
+        "Logging work for someone else needs the worklogs:write_all permission"));
+  }
+  if (ctx.auth && !ctx.auth->UserExists(user_id)) {
+    return Fail(Error::Validation({{"userId", "No active user " + user_id}}));
+  }
+  return {};
+}
+
+// The customer of a resolved log: it exists and the caller may read it.
+Status CheckCustomer(RouteContext& ctx, const HttpRequest& req, const Worklog& log) {
+  if (!log.customer_id) return {};
+  auto customer = CommandSideCustomer(ctx, *log.customer_id);
+  if (!customer)
+    return Fail(Error::Validation({{"customerId", "No customer " + *log.customer_id}}));
+  if (!req.principal) return {};
+  switch (req.principal->ScopeFor("customers", "read")) {
+    case Scope::kAll:
+      return {};
+    case Scope::kOwn: {
+      if (customer->owner_id == req.principal->user_id) return {};
+      if (log.project_id && ctx.projects) {
+        auto project = ctx.projects->Find(*log.project_id);
+        if (project && project->owner_id == req.principal->user_id) return {};
+      }
+      break;
+    }
+    case Scope::kNone:
+      break;
+  }
+  return Fail(Error::PermissionDenied("Customer " + *log.customer_id + " is not assigned to you"));
+}
+
+std::string ListMeta(const WorklogPage& page, int n, int limit) {
+  const std::string paging = PageMeta(page.totals.count, n, limit);
+  JsonWriter w;
+  w.BeginObject();
+  w.RawMembers(std::string_view(paging).substr(1, paging.size() - 2));
+  w.Key("totalMinutes").Int(page.totals.minutes);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string WorklogsJson(const WorklogPage& page) {
+  std::vector<std::string> items;
+  items.reserve(page.items.size());
+  for (const Worklog& w : page.items) items.push_back(WorklogToJson(w));
+  return JsonArray(items);
+}
+
+// GET filters: page, limit, userId, customerId, projectId, from, to (dates, inclusive).
+Result<WorklogListQuery> ParseListQuery(const HttpRequest& req) {
+  WorklogListQuery q;
+  std::vector<FieldError> errors;
+  ReadPaging(req, q.page, q.limit, errors);
+  for (auto [name, field] :
+       {std::pair{"userId", &q.user_id}, std::pair{"customerId", &q.customer_id},
+        std::pair{"projectId", &q.project_id}}) {
+    if (const std::string* v = QueryParam(req, name)) {
+      if (v->empty() || v->size() > kMaxWorklogIdLength) {
+        errors.push_back({name, "Must be 1 to 100 characters"});
+      } else {
+        *field = *v;
+      }
+    }
+  }
+  for (auto [name, field] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+    if (const std::string* v = QueryParam(req, name)) {
+      if (!IsIsoDate(*v)) {
+        errors.push_back({name, "Must be a date YYYY-MM-DD, e.g. 2026-01-31"});
+      } else {
+        *field = *v;
+      }
+    }
+  }
+  if (q.from && q.to && *q.from > *q.to) errors.push_back({"from", "Must not be after 'to'"});
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  return q;
+}
+
+}  // namespace
+
+void AddWorklogRoutes(HttpServer& server, RouteContext& ctx) {
+  server.AddRoute("POST", "/api/v1/worklogs", [&ctx](HttpRequest& req, HttpResponder r) {
+    if (RefusedUnavailable(ctx, ctx.worklogs != nullptr, "Work logs", r)) return;
+    auto refuse = [&](const Error& e) {
+      ctx.metrics.Command("RecordWorklog", false);
+      SendError(r, e);
+    };
+    auto input = ParseWorklogInput(req.body);
+    if (!input) return refuse(input.error());
+    auto meta = MetaFor(req);
+    if (!meta) return refuse(meta.error());
+    const std::string user = input->user_id.value_or(req.principal ? req.principal->user_id : "");
+    if (user.empty())
+      return refuse(Error::Validation({{"userId", "Is required without a session"}}));
+    if (auto st = CheckUser(ctx, req, user); !st) return refuse(st.error());
+    auto log = ctx.worklogs->Resolve(*input, user);
+    if (!log) return refuse(log.error());
+    if (auto st = CheckCustomer(ctx, req, *log); !st) return refuse(st.error());
+    ctx.worklogs->Record(
+        std::move(*log), std::move(*meta), [&ctx, r](Result<WorklogOutcome> out) mutable {
+          ctx.metrics.Command("RecordWorklog", out.has_value());
+          if (!out) return SendError(r, out.error());
+          SendCommandAnswer(ctx, r, out->created, VersionTag(out->worklog.version), out->position,
+                            "Work log recorded", WorklogToJson(out->worklog));
+        });
+  });
+
+  server.AddRoute("GET", "/api/v1/worklogs", [&ctx](HttpRequest& req, HttpResponder r) {
+    auto q = ParseListQuery(req);
+    if (!q) return SendError(r, q.error());
+    if (OwnScope(req, "worklogs", "read")) q->reader = req.principal->user_id;
+    AwaitPosition(
+        req, ctx, r,
+        [q = std::move(*q)](HttpRequest&, ReadModel& rm, HttpResponder& r, bool caught_up) mutable {
+          if (q.reader) {
+            auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), *q.reader);
+            if (!mine) return SendError(r, mine.error());
+            q.visible_customers = std::move(*mine);
+          }
+          auto page = QueryWorklogs(*rm.store, q);
+          if (!page) return SendError(r, page.error());
+          r.Send(200,
+                 SuccessBody("Work logs retrieved", WorklogsJson(*page),
+                             ListMeta(*page, q.page, q.limit)),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        },
+        kWorklogsTopic);
+  });
+
+  server.AddRoute(
+      "GET", "/api/v1/customers/:id/worklogs", [&ctx](HttpRequest& req, HttpResponder r) {
+        auto q = ParseListQuery(req);
+        if (!q) return SendError(r, q.error());
+        if (q->customer_id) {
+          return SendError(r, Error::Validation({{"customerId", "Is the path's: leave it out"}}));
+        }
+        AwaitPosition(
+            req, ctx, r,
+            [q = std::move(*q)](HttpRequest& req, ReadModel& rm, HttpResponder& r,
+                                bool caught_up) mutable {
+              const std::string& id = req.params["id"];
+              auto doc = QueryCustomer(*rm.store, id);
+              if (!doc) return SendError(r, doc.error());
+              if (auto st = CheckCustomerScope(
+                      req, "worklogs", "read", id,
+                      *doc ? std::optional<std::string_view>(**doc) : std::nullopt);
+                  !st) {
+                return SendError(r, st.error());
+              }
+              if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
+              q.customer_id = id;
+              auto page = QueryWorklogs(*rm.store, q);
+              if (!page) return SendError(r, page.error());
+              r.Send(200,
+                     SuccessBody("Customer work logs retrieved", WorklogsJson(*page),
+                                 ListMeta(*page, q.page, q.limit)),
+                     caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+            },
+            kWorklogsTopic);
+      });
+
+  // The running sums per user, customer or project; a worklogs:read_own caller sees their own
+  // row (by=user), their customers' (by=customer), and the projects they may read (by=project).
+  server.AddRoute("GET", "/api/v1/worklogs/summary", [&ctx](HttpRequest& req, HttpResponder r) {
+    const std::string* by = QueryParam(req, "by");
+    std::optional<WorklogDimension> dimension;
+    if (!by || *by == "user")
+      dimension = WorklogDimension::kUser;
+    else if (*by == "customer")
+      dimension = WorklogDimension::kCustomer;
+    else if (*by == "project")
+      dimension = WorklogDimension::kProject;
+    if (!dimension) {
+      return SendError(r, Error::Validation({{"by", "Must be one of user, customer, project"}}));
+    }
+    std::optional<std::string> reader;
+    if (OwnScope(req, "worklogs", "read")) reader = req.principal->user_id;
+    AwaitPosition(
+        req, ctx, r,
+        [dimension = *dimension, reader](HttpRequest&, ReadModel& rm, HttpResponder& r,
+                                         bool caught_up) {
+          auto sums = QueryWorklogSums(*rm.store, dimension);
+          if (!sums) return SendError(r, sums.error());
+          std::optional<std::unordered_set<std::string>> allowed;
+          if (reader) {
+            allowed.emplace();
+            auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), *reader);
+            if (!mine) return SendError(r, mine.error());
+            if (dimension == WorklogDimension::kUser) {
+              allowed->insert(*reader);
+            } else if (dimension == WorklogDimension::kCustomer) {
+              allowed->insert(mine->begin(), mine->end());
+            } else {
+              ProjectListQuery pq;
+              pq.limit = 1'000'000;
+              pq.reader = reader;
+              pq.visible_customers = std::move(*mine);
+              auto projects = QueryProjects(*rm.store, pq);
+              if (!projects) return SendError(r, projects.error());
+              for (const Project& p : projects->items) allowed->insert(p.id);
+            }
+          }
+          JsonWriter w;
+          w.BeginArray();
+          int64_t minutes = 0, count = 0;
+          for (const auto& [id, sum] : *sums) {
+            if (allowed && !allowed->contains(id)) continue;
+            w.BeginObject();
+            w.Key("id").String(id);
+            w.Key("minutes").Int(sum.minutes);
+            w.Key("count").Int(sum.count);
+            w.EndObject();
+            minutes += sum.minutes;
+            count += sum.count;
+          }
+          w.EndArray();
+          JsonWriter meta;
+          meta.BeginObject();
+          meta.Key("by").String(WorklogDimensionName(dimension));
+          meta.Key("totalMinutes").Int(minutes);
+          meta.Key("totalCount").Int(count);
+          meta.EndObject();
+          r.Send(200, SuccessBody("Work log summary retrieved", w.str(), meta.str()),
+                 caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+        },
+        kWorklogsTopic);
+  });
+}
+
+}  // namespace keel
