@@ -7,14 +7,14 @@
 // with its dispatch progress and completion (so a replay folds them in the same order, and a
 // campaign is completed only by a command that follows every receipt it was decided from), and
 // the write side serialises them with the dispatcher's commands. A receipt for a message whose
-// terminal status the read model already holds is counted as a duplicate and not appended; one
-// that arrives before the read model has its first is appended, and the campaigns read model
-// applies the first terminal status of each message and ignores the rest, so the vendor's retries
-// (same eventIds) and a repeated callback are harmless either way. A campaign's receipts are
-// appended in events of at most kReceiptsPerEvent, so that one event stays far below a Kafka
-// record's size limit (1 MB by default) whatever the batch.
+// terminal status (DELIVERED, FAILED, or REJECTED at the send) the read model already holds is
+// counted as a duplicate and not appended; one that arrives before the read model has its first
+// is appended, and the campaigns read model applies the first terminal status of each message
+// and ignores the rest, so the vendor's retries (same eventIds) and a repeated callback are
+// harmless either way. A campaign's receipts are appended in events of at most
+// kReceiptsPerEvent receipts and kReceiptBytesPerEvent bytes, so that one event stays far below
+// a Kafka record's size limit (1 MB by default) whatever the batch.
 #include <algorithm>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,8 +42,15 @@ constexpr size_t kMaxReceipts = 10'000;
 // buffer before the check is kept small.
 constexpr size_t kMaxReceiptBodyBytes = 4 << 20;
 constexpr size_t kMaxUnknownListed = 100;
-// About 600 bytes each at most as an event's JSON (ids and reason of at most 256 bytes).
+// One event holds at most this many receipts, and at most kReceiptBytesPerEvent of them as the
+// event's JSON could grow them (every byte of an id or reason escaped as \u00XX): far below a
+// Kafka record's 1 MB whatever the receipts hold.
 constexpr size_t kReceiptsPerEvent = 1'000;
+constexpr size_t kReceiptBytesPerEvent = 512 << 10;
+
+size_t WorstEncodedBytes(const DeliveryReceipt& r) {
+  return 6 * (r.event_id.size() + r.customer_id.size() + r.reason.size()) + 128;
+}
 
 struct ParsedReceipt {
   std::string message_id;
@@ -230,7 +237,8 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
             auto status = QueryMessageStatus(*current->store, *it->second, customer);
             if (!status) return Fail(status.error());
             return status->status == MessageStatus::kDelivered ||
-                   status->status == MessageStatus::kFailed;
+                   status->status == MessageStatus::kFailed ||
+                   status->status == MessageStatus::kRejected;
           };
           for (auto& p : *receipts) {
             bool known = !p.campaign_id.empty() && !p.customer_id.empty();
@@ -279,12 +287,20 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
         ctx.metrics.ReceiptsRecorded(lags);
         std::vector<std::pair<std::string, std::vector<DeliveryReceipt>>> chunks;
         for (auto& [campaign, list] : by_campaign) {
-          for (size_t at = 0; at < list.size(); at += kReceiptsPerEvent) {
-            const size_t end = std::min(list.size(), at + kReceiptsPerEvent);
-            chunks.emplace_back(campaign, std::vector<DeliveryReceipt>(
-                                              std::make_move_iterator(list.begin() + at),
-                                              std::make_move_iterator(list.begin() + end)));
+          std::vector<DeliveryReceipt> chunk;
+          size_t bytes = 0;
+          for (auto& receipt : list) {
+            const size_t size = WorstEncodedBytes(receipt);
+            if (!chunk.empty() &&
+                (chunk.size() == kReceiptsPerEvent || bytes + size > kReceiptBytesPerEvent)) {
+              chunks.emplace_back(campaign, std::move(chunk));
+              chunk.clear();
+              bytes = 0;
+            }
+            bytes += size;
+            chunk.push_back(std::move(receipt));
           }
+          if (!chunk.empty()) chunks.emplace_back(campaign, std::move(chunk));
         }
         gathered->waiting = chunks.size();
         for (auto& [campaign, list] : chunks) {

@@ -181,7 +181,8 @@ Status CampaignDispatcher::RunOnce() {
           std::min<int64_t>(options_.max_retry_delay.count(), options_.retry_delay.count()
                                                                   << std::min(retry.failures, 20));
       ++retry.failures;
-      retry.not_before = now + delay;
+      // From now, not the pass's start: the chunk may have waited minutes on the vendor.
+      retry.not_before = clock_.NowMillis() + delay;
       Log(LogLevel::kWarn, "dispatch failed",
           {{"campaign", c.id},
            {"error", st.error().message},

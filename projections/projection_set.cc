@@ -64,7 +64,7 @@ Status ProjectionSet::MarkNewReadModels() {
   for (const auto& projector : projectors_) {
     const std::string name(projector->name());
     if (std::find(missing->begin(), missing->end(), name) != missing->end()) continue;
-    marks.push_back({kProjectionMetaTable, PresenceKey(name), "1"});
+    marks.push_back({kProjectionMetaTable, PresenceKey(name), std::to_string(projector->format())});
   }
   return store_.Write(marks);
 }
@@ -74,8 +74,9 @@ Result<std::vector<std::string>> ProjectionSet::MissingReadModels() {
   for (const auto& projector : projectors_) {
     auto present = store_.Get(kProjectionMetaTable, PresenceKey(projector->name()));
     if (!present) return Fail(present.error());
-    if (*present) continue;
-    // Not marked: missing if a group it belongs to has folded anything.
+    if (*present && **present == std::to_string(projector->format())) continue;
+    // Not marked, or marked by a build that wrote another format: missing if a group it belongs
+    // to has folded anything.
     bool folded = false;
     for (std::string_view topic : projector->topics()) {
       std::string prefix = GroupName(topic);

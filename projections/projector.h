@@ -51,6 +51,10 @@ class Projector {
   virtual std::vector<std::string_view> topics() const = 0;
   // The tables this projector owns (column families to create).
   virtual std::vector<std::string> tables() const = 0;
+  // The layout of those tables and their records: raised when a build changes what the fold
+  // writes, so that a store folded by an older build is rebuilt at start (beside the live one,
+  // which serves meanwhile) instead of holding a mix of both.
+  virtual int format() const { return 1; }
   // Appends the writes that fold `event` (already upcast and supported) into the read model.
   // kDataLoss: the event cannot be applied and is dead-lettered; any other error stops the
   // batch, which is retried.

@@ -63,18 +63,18 @@ class OverlayView final : public StateView {
         if (*next->second) go = visit(next->first, **next->second);
       }
     };
-    auto st =
-        store_->Scan(table, prefix, prefix, [&](std::string_view key, std::string_view value) {
-          staged_before(key);
-          if (!go) return false;
-          if (next != staged.end() && next->first == key) {
-            if (*next->second) go = visit(key, **next->second);
-            ++next;
-            return go;
-          }
-          go = visit(key, value);
-          return go;
-        });
+    auto st = store_->Scan(table, prefix, std::max(prefix, start),
+                           [&](std::string_view key, std::string_view value) {
+                             staged_before(key);
+                             if (!go) return false;
+                             if (next != staged.end() && next->first == key) {
+                               if (*next->second) go = visit(key, **next->second);
+                               ++next;
+                               return go;
+                             }
+                             go = visit(key, value);
+                             return go;
+                           });
     if (!st) return st;
     staged_before(std::nullopt);
     return {};

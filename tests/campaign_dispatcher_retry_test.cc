@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 
 #include "commands/campaign_dispatcher.h"
@@ -41,12 +43,19 @@ class RecordingSender final : public MessageSender {
       }
       ++requests_;
     }
+    if (on_send) on_send();  // a slow vendor: time passes before it answers
     done(std::move(reports));
   }
   int requests() const {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  int TimesSent(const std::string& id) const {
+    std::lock_guard lock(mu_);
+    auto it = sends_.find(id);
+    return it == sends_.end() ? 0 : it->second;
+  }
+  std::function<void()> on_send;
 
  private:
   mutable std::mutex mu_;
@@ -124,13 +133,28 @@ TEST(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowing
     EXPECT_FALSE(dispatcher.RunOnce());
   }
   EXPECT_EQ(sender.requests(), 15);
+  // Always the same chunk, under the same ids (the vendor's idempotency keys).
+  EXPECT_EQ(sender.TimesSent(id + ":c1"), 15);
+  EXPECT_EQ(sender.TimesSent(id + ":c2"), 15);
+  EXPECT_EQ(sender.TimesSent(id + ":c3"), 0);
+
+  // A slow vendor: the delay counts from its answer, not from the pass's start.
+  sender.on_send = [&] { clock.Advance(60'000); };
+  clock.Advance(30'000);
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 16);
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 16);
+  sender.on_send = nullptr;
 
   // The log takes appends again: the chunk is recorded once, and the next one follows at once.
   log.PassAppends();
   clock.Advance(30'000);
   ASSERT_TRUE(dispatcher.RunOnce());
   ASSERT_TRUE(dispatcher.RunOnce());
-  EXPECT_EQ(sender.requests(), 17);
+  EXPECT_EQ(sender.requests(), 18);
+  EXPECT_EQ(sender.TimesSent(id + ":c1"), 17);
+  EXPECT_EQ(sender.TimesSent(id + ":c3"), 1);
   auto c = campaigns.Find(id);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->sent, 4) << "both chunks recorded";

@@ -345,6 +345,21 @@ TEST(MembershipPropertyTest, AReadModelNewToAnOlderStoreIsFoundMissing) {
   EXPECT_EQ(set.MissingReadModels().value(), std::vector<std::string>{"segment_membership"});
 }
 
+// A read model folded by a build that wrote another format of it is found missing too.
+TEST(MembershipPropertyTest, AReadModelOfAnOlderFormatIsFoundMissing) {
+  MembershipWorld world;
+  CustomerFields f = WithDefaults({.name = "A", .email = "a@x.io"});
+  world.Append("a", MakeTestEvent(kCustomerRegistered, kCustomerAggregate, "a", 1,
+                                  EncodeCustomerFields(f), kStart));
+  world.Fold();
+  ProjectionSet set(world.log(), world.store(), false, {});
+  ASSERT_TRUE(set.MissingReadModels().value().empty());
+  EXPECT_EQ(world.store().Get(kProjectionMetaTable, "readmodel/customers").value(), "2");
+  // As the build before customers' format 2 left it.
+  ASSERT_TRUE(world.store().Write({{kProjectionMetaTable, "readmodel/customers", "1"}}));
+  EXPECT_EQ(set.MissingReadModels().value(), std::vector<std::string>{"customers"});
+}
+
 int64_t Records(EventLog& log) {
   int64_t n = 0;
   for (int32_t p = 0; p < log.PartitionCount(); ++p) {

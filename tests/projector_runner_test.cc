@@ -238,6 +238,17 @@ class ScriptedProjector final : public Projector {
       writes.push_back({"late", key, arg});
       return {};
     }
+    if (script[0] == 's') {  // "s/<start>/<arg>": the keys of "late" from <start> on
+      std::string keys;
+      auto st = view.Scan("late", "", key, [&](std::string_view k, std::string_view) {
+        if (!keys.empty()) keys += ',';
+        keys += k;
+        return true;
+      });
+      if (!st) return st;
+      writes.push_back({"seen", arg, keys});
+      return {};
+    }
     auto current = view.Get("late", key);
     if (!current) return Fail(current.error());
     writes.push_back({"seen", arg, current->value_or("none")});
@@ -381,6 +392,34 @@ TEST(ProjectorRunnerTest, AReadInABatchSeesItsLastWriteOfAKey) {
   auto described = runner.Describe(1'800'000'000'000);
   ASSERT_TRUE(described);
   EXPECT_EQ(described->counters.events_applied, static_cast<int64_t>(script.size()));
+  runner.Stop();
+}
+
+// A scan from a start key sees the committed keys and the batch's own from there on, not those
+// before it.
+TEST(ProjectorRunnerTest, AScanStartsAtItsStartKeyInTheStoreAndInTheBatch) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 1});
+  ASSERT_TRUE(log);
+  ScriptedProjector projector;
+  auto store = RocksStore::Open(dir.path() + "/store", RunnerTables(projector));
+  ASSERT_TRUE(store);
+  ProjectorRunner runner(**log, **store, projector, {.poll_wait = std::chrono::milliseconds(10)});
+  ASSERT_TRUE(runner.Start());
+  auto append = [&](const std::vector<std::string>& script) {
+    std::vector<std::string> events;
+    for (const auto& step : script) events.push_back(Event(step, 1'800'000'000'000));
+    auto appended = (*log)->Append(kTopic, "one-partition", events);
+    ASSERT_TRUE(appended);
+    ASSERT_TRUE(
+        runner.WaitFor(appended->partition, appended->last_offset, std::chrono::seconds(10)));
+  };
+  append({"w/a/1", "w/b/1", "w/c/1"});  // committed
+  append({"w/d/1", "w/ab/1", "s/b/from_b", "s/0/from_0", "s/z/from_z"});
+  auto get = [&](const char* key) { return (*store)->Get("seen", key)->value_or("missing"); };
+  EXPECT_EQ(get("from_b"), "b,c,d");
+  EXPECT_EQ(get("from_0"), "a,ab,b,c,d");
+  EXPECT_EQ(get("from_z"), "");
   runner.Stop();
 }
 

@@ -1,7 +1,7 @@
 #include "projections/campaign_audience/campaign_audience_projector.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 #include "domain/message_template.h"
 #include "domain/partition_markers.h"
@@ -102,32 +102,33 @@ namespace {
 
 constexpr Millis kFrequencyWindowMs = 24 * 60 * 60 * 1000;
 
-// customer/<queued at, 20 digits>/campaign: a customer's messages in the order they were queued.
-std::string TimePrefix(std::string_view customer, Millis at) {
-  char digits[24];
-  std::snprintf(digits, sizeof digits, "%020lld", static_cast<long long>(std::max<Millis>(0, at)));
-  std::string key(customer);
-  key += '/';
-  key += digits;
-  return key;
+// A customer's record of recent messages: when each was queued, ascending, as decimal
+// milliseconds joined by ','. Only those inside the window of the latest request are kept.
+Result<std::vector<Millis>> DecodeQueuedTimes(std::string_view record) {
+  std::vector<Millis> times;
+  while (!record.empty()) {
+    const size_t comma = record.find(',');
+    const std::string_view part = record.substr(0, comma);
+    Millis t = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), t);
+    if (ec != std::errc() || end != part.data() + part.size() || part.empty() ||
+        (!times.empty() && t < times.back())) {
+      return Fail(Error::DataLoss("Customer message times record unreadable"));
+    }
+    times.push_back(t);
+    if (comma == std::string_view::npos) break;
+    record.remove_prefix(comma + 1);
+  }
+  return times;
 }
 
-std::string TimeKey(std::string_view customer, Millis at, std::string_view campaign) {
-  std::string key = TimePrefix(customer, at);
-  key += '/';
-  key += campaign;
-  return key;
-}
-
-// How many messages were queued for `customer` after `after`, counting up to `enough`.
-Result<int64_t> MessagesSince(StateView& view, std::string_view customer, Millis after,
-                              int64_t enough) {
-  int64_t count = 0;
-  const std::string prefix = std::string(customer) + "/";
-  auto st = view.Scan(kCustomerMessageTimesTable, prefix, TimePrefix(customer, after + 1),
-                      [&](std::string_view, std::string_view) { return ++count < enough; });
-  if (!st) return Fail(st.error());
-  return count;
+std::string EncodeQueuedTimes(const std::vector<Millis>& times) {
+  std::string out;
+  for (Millis t : times) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(t);
+  }
+  return out;
 }
 
 }  // namespace
@@ -185,14 +186,22 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
       ++part.excluded[static_cast<size_t>(Exclusion::kUnsubscribed)];
       continue;
     }
-    if (request->frequency_cap > 0) {
-      auto recent =
-          MessagesSince(view, id, event.recorded_at - kFrequencyWindowMs, request->frequency_cap);
-      if (!recent) return Fail(recent.error());
-      if (*recent >= request->frequency_cap) {
-        ++part.excluded[static_cast<size_t>(Exclusion::kFrequencyCap)];
-        continue;
-      }
+    // The customer's messages queued in the 24 hours before this request (kept whether or not
+    // a cap is asked for, so that one asked for later counts them).
+    auto times_record = view.Get(kCustomerMessageTimesTable, id);
+    if (!times_record) return Fail(times_record.error());
+    std::vector<Millis> times;
+    if (*times_record) {
+      auto decoded = DecodeQueuedTimes(**times_record);
+      if (!decoded) return Fail(decoded.error());
+      times = std::move(*decoded);
+    }
+    const Millis window_start = event.recorded_at - kFrequencyWindowMs;
+    times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), window_start));
+    if (request->frequency_cap > 0 &&
+        static_cast<int64_t>(times.size()) >= request->frequency_cap) {
+      ++part.excluded[static_cast<size_t>(Exclusion::kFrequencyCap)];
+      continue;
     }
     if (c.email.empty()) {
       ++part.excluded[static_cast<size_t>(Exclusion::kNoAddress)];
@@ -211,7 +220,10 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
     writes.push_back(
         {kCampaignMessagesTable, PairKey(m.campaign_id, id), EncodeCampaignMessage(m)});
     writes.push_back({kCustomerMessagesTable, PairKey(id, m.campaign_id), ""});
-    writes.push_back({kCustomerMessageTimesTable, TimeKey(id, m.queued_at, m.campaign_id), ""});
+    // Requests of one partition come in log order, so times mostly grow; one recorded earlier
+    // than the last (two publishers' clocks) is kept in order all the same.
+    times.insert(std::upper_bound(times.begin(), times.end(), m.queued_at), m.queued_at);
+    writes.push_back({kCustomerMessageTimesTable, id, EncodeQueuedTimes(times)});
     ++part.queued;
   }
   writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});

@@ -26,8 +26,8 @@ namespace keel {
 inline constexpr std::string_view kCampaignMessagesTable = "campaign_messages";
 // customer/campaign → "": a customer's communications.
 inline constexpr std::string_view kCustomerMessagesTable = "customer_messages";
-// customer/queued at (20 digits, ms)/campaign → "": when each message was queued, for the
-// frequency cap's rolling 24 hours.
+// customer → when their messages of the last 24 hours (as of their latest request) were queued:
+// the frequency cap's window, read with one Get per member.
 inline constexpr std::string_view kCustomerMessageTimesTable = "customer_message_times";
 // campaign/partition (5 digits) → what the partition resolved (EncodeAudiencePart).
 inline constexpr std::string_view kCampaignAudiencePartsTable = "campaign_audience_parts";
@@ -69,6 +69,7 @@ class CampaignAudienceProjector final : public Projector {
   explicit CampaignAudienceProjector(CustomersProjector& customers) : customers_(customers) {}
 
   std::string_view name() const override { return "campaign_audience"; }
+  int format() const override { return 2; }  // 2: customer_message_times
   std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,

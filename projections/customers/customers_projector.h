@@ -30,6 +30,7 @@ class CustomersProjector final : public Projector {
   explicit CustomersProjector(ReadStore* serving_store = nullptr);
 
   std::string_view name() const override { return "customers"; }
+  int format() const override { return 2; }  // 2: profiles hold "unsubscribed"
   std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
