@@ -182,7 +182,38 @@ struct App::Impl {
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 App::~App() { Shutdown(); }
 
+namespace {
+
+// What can be refused from the settings alone, before the data directory is locked and the log
+// opened: on Kafka opening the log takes the writer lease and fences the running writer, so a
+// deployment with a bad setting must not get that far.
+Status CheckSettings(const AppConfig& config) {
+  if (config.clock_tick_ms != 0 && config.clock_tick_ms < 1000) {
+    return Fail(Error::InvalidArgument("--clock-tick-ms must be 0 (no ticks) or at least 1000"));
+  }
+  const AuthConfig& auth = config.auth;
+  if (auth.jwt_secret.empty() && !auth.dev_mode) {
+    return Fail(Error::InvalidArgument(
+        "KEEL_JWT_SECRET is required (at least 32 characters) unless KEEL_DEV_MODE=1"));
+  }
+  if (!auth.jwt_secret.empty() && auth.jwt_secret.size() < 32) {
+    return Fail(Error::InvalidArgument("KEEL_JWT_SECRET must be at least 32 characters"));
+  }
+  // The vendor secret keys both the sends' Bearer header and the receipts' HMAC: a short one
+  // could be guessed, and a guessed one forges receipts.
+  if (!config.vendor_secret.empty() && config.vendor_secret.size() < 32) {
+    return Fail(Error::InvalidArgument("KEEL_VENDOR_SECRET must be at least 32 characters"));
+  }
+  if (auth.dev_no_auth && !auth.dev_mode) {
+    return Fail(Error::InvalidArgument("KEEL_DEV_NO_AUTH needs KEEL_DEV_MODE=1"));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
+  if (auto st = CheckSettings(config); !st) return Fail(st.error());
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   auto lock = DataDirLock::Acquire(config.data_dir);
@@ -221,9 +252,6 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->commands = std::make_unique<CommandService>(
       *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get());
   impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
-  if (config.clock_tick_ms != 0 && config.clock_tick_ms < 1000) {
-    return Fail(Error::InvalidArgument("--clock-tick-ms must be 0 (no ticks) or at least 1000"));
-  }
   impl->markers = std::make_unique<MarkerPublisher>(
       *impl->log, impl->clock, *impl->ids,
       MarkerPublisher::Options{.tick_interval = std::chrono::milliseconds(config.clock_tick_ms)},
@@ -314,21 +342,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
 
   AuthConfig auth_config = config.auth;
   if (auth_config.jwt_secret.empty()) {
-    if (!auth_config.dev_mode) {
-      return Fail(Error::InvalidArgument(
-          "KEEL_JWT_SECRET is required (at least 32 characters) unless KEEL_DEV_MODE=1"));
-    }
     auth_config.jwt_secret = crypto::RandomToken(32);  // dev mode: sessions end with the process
-  } else if (auth_config.jwt_secret.size() < 32) {
-    return Fail(Error::InvalidArgument("KEEL_JWT_SECRET must be at least 32 characters"));
-  }
-  // The vendor secret keys both the sends' Bearer header and the receipts' HMAC: a short one
-  // could be guessed, and a guessed one forges receipts.
-  if (!config.vendor_secret.empty() && config.vendor_secret.size() < 32) {
-    return Fail(Error::InvalidArgument("KEEL_VENDOR_SECRET must be at least 32 characters"));
-  }
-  if (auth_config.dev_no_auth && !auth_config.dev_mode) {
-    return Fail(Error::InvalidArgument("KEEL_DEV_NO_AUTH needs KEEL_DEV_MODE=1"));
   }
   if (auth_config.dev_no_auth) {
     Log(LogLevel::kWarn, "DEV MODE WITHOUT AUTHENTICATION (KEEL_DEV_NO_AUTH=1): every route is open");

@@ -1,6 +1,7 @@
 // Sign-in, sessions, roles and owner scoping, end to end over HTTP on the real server.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "api/auth_service.h"
@@ -622,6 +623,8 @@ TEST(AuthConfigTest, RefusesAVendorSecretShorterThan32Characters) {
   ASSERT_FALSE(app);
   EXPECT_EQ(app.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(app.error().message, "KEEL_VENDOR_SECRET must be at least 32 characters");
+  // Refused from the settings alone: nothing was locked, opened or written.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   config.vendor_secret = std::string(32, 'v');
   EXPECT_TRUE(App::Start(config));
 }
