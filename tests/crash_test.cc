@@ -15,62 +15,12 @@
 #include "projections/orders/orders_projector.h"
 #include "projections/projector.h"
 #include "tests/http_client.h"
+#include "tests/keel_process.h"
 #include "tests/test_app.h"
 #include "tests/test_util.h"
 
 namespace keel {
 namespace {
-
-// A child `keel serve` on a free port.
-class KeelProcess {
- public:
-  explicit KeelProcess(const std::string& data_dir) {
-    int out[2];
-    EXPECT_EQ(::pipe(out), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      ::setenv("KEEL_JWT_SECRET", kTestJwtSecret, 1);
-      ::setenv("KEEL_ADMIN_EMAIL", kTestAdminEmail, 1);
-      ::setenv("KEEL_ADMIN_PASSWORD", kTestAdminPassword, 1);
-      execl(KEEL_BINARY, KEEL_BINARY, "serve", "--port", "0", "--host", "127.0.0.1",
-            "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ::close(out[1]);
-    // The JSON log line saying where it listens: {..."port":"PORT",...} (lines before it say
-    // what the start found).
-    out_fd_ = out[0];
-    while (port_ == 0) {
-      std::string line;
-      char c;
-      bool more = false;
-      while ((more = ::read(out[0], &c, 1) == 1) && c != '\n') line.push_back(c);
-      const size_t at = line.find("\"port\":\"");
-      if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 8);
-      if (!more) break;
-    }
-  }
-  ~KeelProcess() {
-    if (pid_ > 0) Kill(SIGKILL);
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  int Kill(int sig) {
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int port_ = 0;
-};
 
 TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
   TempDir dir;
