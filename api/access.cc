@@ -76,6 +76,9 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/customers/:id/communications", "campaigns:read"},
     // The vendor's callbacks: authenticated by the HMAC signature over the body, not a session.
     Rule{"POST", "/api/v1/delivery-receipts", "public"},
+    // Authenticated by the link's signature, not a session.
+    Rule{"GET", "/api/v1/unsubscribe", "public"},
+    Rule{"POST", "/api/v1/unsubscribe", "public"},
 
     Rule{"POST", "/api/v1/projects", "projects:write*"},
     Rule{"GET", "/api/v1/projects", "projects:read*"},

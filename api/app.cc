@@ -99,6 +99,7 @@ struct App::Impl {
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
+  std::string unsubscribe_key;  // signs the messages' unsubscribe links
   std::unique_ptr<CampaignDispatcher> dispatcher;
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<AuthService> auth;
@@ -204,6 +205,10 @@ Status CheckSettings(const AppConfig& config) {
   if (!config.vendor_secret.empty() && config.vendor_secret.size() < 32) {
     return Fail(Error::InvalidArgument("KEEL_VENDOR_SECRET must be at least 32 characters"));
   }
+  if (!config.public_url.empty() && !config.public_url.starts_with("https://") &&
+      !config.public_url.starts_with("http://")) {
+    return Fail(Error::InvalidArgument("KEEL_PUBLIC_URL must begin with https:// or http://"));
+  }
   if (auth.dev_no_auth && !auth.dev_mode) {
     return Fail(Error::InvalidArgument("KEEL_DEV_NO_AUTH needs KEEL_DEV_MODE=1"));
   }
@@ -287,6 +292,12 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           auto current = raw->read_models.Current();  // held while its store is read
           return QueryCampaignAudience(*current->store, id, raw->log->PartitionCount());
         });
+    // Derived from the session secret, so links outlive restarts; in dev mode without one, a
+    // random key: links then hold for the process's life.
+    impl->unsubscribe_key =
+        config.auth.jwt_secret.empty()
+            ? crypto::RandomToken(32)
+            : crypto::HmacSha256Base64Url(config.auth.jwt_secret, "keel unsubscribe links v1");
     if (config.vendor_url.empty()) {
       Log(LogLevel::kWarn,
           "no vendor URL (KEEL_VENDOR_URL): launched campaigns stay Running, every message "
@@ -323,6 +334,10 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
             std::vector<OutgoingCampaignMessage> out;
             out.reserve(page->messages.size());
             for (auto& m : page->messages) {
+              if (!raw->config.public_url.empty()) {
+                m.text += "\n\nUnsubscribe: ";
+                m.text += UnsubscribeUrl(raw->config.public_url, raw->unsubscribe_key, m.id);
+              }
               out.push_back({std::move(m.id), std::move(m.customer_id), std::move(m.channel),
                              std::move(m.to), std::move(m.text)});
             }
@@ -421,6 +436,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->tasks_clock = config.tasks_clock;
   impl->routes->worklogs = impl->worklogs.get();
   impl->routes->vendor_secret = config.vendor_secret;
+  impl->routes->unsubscribe_key = impl->unsubscribe_key;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
     impl->metrics.WatchProjection(
         [raw, topic = runner->group().topic]() -> std::optional<ProjectionStatus> {
@@ -495,6 +511,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddTaskRoutes(*impl->server, *impl->routes);
   AddWorklogRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
+  AddUnsubscribeRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
   AddAdminRoutes(*impl->server, *impl->routes);
   AddMetricsRoute(*impl->server, *impl->routes);

@@ -56,6 +56,10 @@ struct AppConfig {
   // and the HMAC key that delivery receipts are verified with.
   std::string vendor_url;
   std::string vendor_secret;
+  // This server as the public reaches it ("https://crm.example.com"): each campaign message then
+  // ends with its signed one-click unsubscribe link, POST /api/v1/unsubscribe?m=…&t=… (empty:
+  // no link).
+  std::string public_url;
   double vendor_rate = 0;  // messages/s; 0: unlimited
   int vendor_connections = 8;
   int vendor_retry_budget_ms = 60000;  // a batch's retries before the campaign fails

@@ -321,6 +321,11 @@ int main(int argc, char** argv) {
       ->envname("KEEL_VENDOR_CONNECTIONS")
       ->check(CLI::Range(1, 256));
   serve
+      ->add_option("--public-url", serve_config.public_url,
+                   "This server as the public reaches it (https://crm.example.com): campaign "
+                   "messages then end with a signed one-click unsubscribe link")
+      ->envname("KEEL_PUBLIC_URL");
+  serve
       ->add_option("--frequency-cap", serve_config.frequency_cap,
                    "Campaign messages a customer may get per rolling 24 hours (0: no cap)")
       ->envname("KEEL_FREQUENCY_CAP")

@@ -50,6 +50,8 @@ struct RouteContext {
   Clock* tasks_clock = nullptr;
   // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
   std::string vendor_secret;
+  // The key unsubscribe links are signed with (UnsubscribeUrl).
+  std::string unsubscribe_key;
 };
 
 void AddHealthRoutes(HttpServer& server, RouteContext& ctx);
@@ -71,6 +73,13 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
+// GET and POST /api/v1/unsubscribe?m=<message id>&t=<token>: a recipient's one-click
+// unsubscribe link (unsubscribe_routes.cc).
+void AddUnsubscribeRoutes(HttpServer& server, RouteContext& ctx);
+// The link of a campaign message (`message_id`, "campaignId:customerId") under `public_url`,
+// signed with `key`.
+std::string UnsubscribeUrl(std::string_view public_url, std::string_view key,
+                           std::string_view message_id);
 // POST /api/v1/ingest/customers, /api/v1/ingest/orders; GET /api/v1/ingest/jobs/:id.
 void AddIngestRoutes(HttpServer& server, RouteContext& ctx);
 void AddAdminRoutes(HttpServer& server, RouteContext& ctx);

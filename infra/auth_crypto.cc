@@ -138,6 +138,17 @@ std::string Sha256Base64Url(std::string_view data) {
   return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
+std::string HmacSha256Base64Url(std::string_view key, std::string_view data) {
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
+                              key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&state, mac);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+}
+
 Result<JwtParts> SplitJwt(std::string_view token) {
   const size_t a = token.find('.');
   const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);

@@ -30,6 +30,8 @@ std::string RandomToken(size_t bytes = 32);
 bool SameSecret(std::string_view a, std::string_view b);
 // SHA-256 as unpadded base64url (PKCE's S256 code challenge).
 std::string Sha256Base64Url(std::string_view data);
+// HMAC-SHA-256 of `data` under `key` (any length), base64url without padding (43 characters).
+std::string HmacSha256Base64Url(std::string_view key, std::string_view data);
 // Unpadded base64url ↔ bytes; nullopt for bad input.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 std::string Base64UrlEncode(std::string_view bytes);

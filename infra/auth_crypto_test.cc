@@ -42,6 +42,9 @@ TEST_F(AuthCryptoTest, Base64UrlRoundTripsAndRefusesJunk) {
   // RFC 7636 appendix B.
   EXPECT_EQ(Sha256Base64Url("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  // The classic HMAC-SHA-256 example ("key", the quick brown fox), base64url.
+  EXPECT_EQ(HmacSha256Base64Url("key", "The quick brown fox jumps over the lazy dog"),
+            "97yD9DBThCSxMpjmqm-xQ-9NWaFJRhdZl0edvC0aPNg");
 }
 
 TEST_F(AuthCryptoTest, Hs256SignsAndVerifies) {

@@ -105,6 +105,9 @@ const std::map<std::string, Sample>& Samples() {
       // Unsigned: 401 whoever asks (the signature, not a session, authenticates the vendor).
       {"POST /api/v1/delivery-receipts",
        {"/api/v1/delivery-receipts", R"({"receipts":[]})", 401, 401}},
+      // Unsigned: 401 whoever asks (the link's signature authenticates the recipient).
+      {"GET /api/v1/unsubscribe", {"/api/v1/unsubscribe?m=c:x&t=forged", "", 401, 401}},
+      {"POST /api/v1/unsubscribe", {"/api/v1/unsubscribe?m=c:x&t=forged", "", 401, 401}},
       {"GET /api/v1/customers/:id/communications",
        {"/api/v1/customers/{cust}/communications", "", 403}},
       // A rep may not create projects on another's customer, nor read or change their projects.
@@ -258,7 +261,9 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
         "GET /api/v1/auth/google", "GET /api/v1/auth/google/callback", "POST /api/v1/auth/login",
         "POST /api/v1/auth/dev-token",
         // The vendor's receipts: authenticated by their HMAC signature, not a session.
-        "POST /api/v1/delivery-receipts"};
+        "POST /api/v1/delivery-receipts",
+        // A recipient's unsubscribe link: authenticated by its signature.
+        "GET /api/v1/unsubscribe", "POST /api/v1/unsubscribe"};
     EXPECT_EQ(is_public, kPublic.contains(key)) << key;
 
     auto call = [&](const std::string& token) {

@@ -7,8 +7,10 @@
 #include <string>
 #include <thread>
 
+#include "api/routes.h"
 #include "domain/time.h"
 #include "domain/topics.h"
+#include "infra/auth_crypto.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -216,6 +218,40 @@ TEST_F(CampaignApiTest, UnsubscribedCustomersAreExcludedUntilTheyResubscribe) {
   Json again_frozen(AwaitAudience(id2));
   EXPECT_EQ(again_frozen.Int("/data/stats/excluded/unsubscribed"), 0);
   EXPECT_EQ(again_frozen.Int("/data/stats/queued"), 2);
+}
+
+// The link a campaign message ends with: signed with a key derived from the session secret.
+TEST_F(CampaignApiTest, AMessagesSignedLinkUnsubscribesItsCustomerAndAForgedOneNothing) {
+  const std::string cy = Customer("Cy", "cy@x.io", 1500);
+  const std::string key = crypto::HmacSha256Base64Url(kTestJwtSecret, "keel unsubscribe links v1");
+  const std::string link = UnsubscribeUrl(app_.base() + "/", key, "camp-1:" + cy);
+  EXPECT_EQ(link.rfind(app_.base() + "/api/v1/unsubscribe?m=camp-1%3A" + cy + "&t=", 0), 0u)
+      << link;
+  HttpClient anyone(app_.base());  // no session: the signature authenticates
+  const int64_t events = LogSize(app_.app(), std::string(kCustomersTopic));
+  auto page = anyone.Send("GET", link.substr(app_.base().size()));
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("<form method=\"post\">"), std::string::npos) << page.body;
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCustomersTopic)), events);  // GET changes nothing
+  std::string forged = link.substr(app_.base().size());
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(anyone.Send("POST", forged).status, 401);
+  const std::string other = UnsubscribeUrl("", key, "camp-1:someone-else");
+  EXPECT_EQ(anyone.Send("POST", other.substr(0, other.find("&t=")) + link.substr(link.find("&t=")))
+                .status,
+            401);  // a token of another message
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCustomersTopic)), events);
+
+  auto done = anyone.Send("POST", link.substr(app_.base().size()), "List-Unsubscribe=One-Click",
+                          {"Content-Type: application/x-www-form-urlencoded"});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_TRUE(Json(done.body).Bool("/data/unsubscribed"));
+  EXPECT_EQ(done.body.find("cy@x.io"), std::string::npos);  // nothing of the customer
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCustomersTopic)), events + 1);
+  EXPECT_EQ(anyone.Send("POST", link.substr(app_.base().size())).status, 200);
+  EXPECT_EQ(LogSize(app_.app(), std::string(kCustomersTopic)), events + 1);
+  auto read = client_.Send("GET", "/api/v1/customers/" + cy);
+  EXPECT_TRUE(Json(read.body).Bool("/data/unsubscribed")) << read.body;
 }
 
 TEST_F(CampaignApiTest, ScheduledCampaignLaunchesOnceItsTimeComesAndAnEmptyAudienceIsSent) {
