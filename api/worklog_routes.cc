@@ -5,8 +5,12 @@
 // write_all logs for any active user. Either way the customer a log is for (named, or taken from
 // its project or task) must exist (400 at customerId) and be one the caller may read
 // (customers:read_own: assigned to them, unless the log is on a project the caller owns; 403
-// otherwise). worklogs:read_own reads the caller's own logs and the logs on the caller's
-// customers; GET /customers/:id/worklogs of another's customer is 403 for it.
+// otherwise). A worklogs:write_own caller logs time only on a task assigned to them or on one of
+// their customers (403 "Task <id> is neither assigned to you nor on one of your customers"); an
+// unknown task id is 400 at taskId, as an unknown customer is. A deactivated customer still takes
+// work logs (time is often logged late), unlike new projects. worklogs:read_own reads the caller's
+// own logs and the logs on the caller's customers; GET /customers/:id/worklogs of another's
+// customer is 403 for it.
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -131,7 +135,18 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx) {
     if (user.empty())
       return refuse(Error::Validation({{"userId", "Is required without a session"}}));
     if (auto st = CheckUser(ctx, req, user); !st) return refuse(st.error());
-    auto log = ctx.worklogs->Resolve(*input, user);
+    WorklogTaskGate gate;
+    if (OwnScope(req, "worklogs", "write")) {
+      gate = [&ctx, caller = req.principal->user_id](const std::string& task_id,
+                                                     const WorklogTaskRef& task) {
+        std::optional<std::string> owner;
+        if (task.customer_id && !task.customer_id->empty()) {
+          if (auto c = CommandSideCustomer(ctx, *task.customer_id)) owner = c->owner_id;
+        }
+        return CheckOwnWorklogTask(task_id, task, caller, owner);
+      };
+    }
+    auto log = ctx.worklogs->Resolve(*input, user, gate);
     if (!log) return refuse(log.error());
     if (auto st = CheckCustomer(ctx, req, *log); !st) return refuse(st.error());
     ctx.worklogs->Record(
