@@ -309,6 +309,24 @@ TEST_F(WorklogApiTest, RepsReadTheirOwnLogsAndThoseOnTheirCustomers) {
   auto bad = ann_->Send("GET", "/api/v1/worklogs?from=2026-03-05&to=2026-03-01&userId=");
   EXPECT_EQ(ErrorFields(bad.body), (std::vector<std::string>{"userId", "from"}));
   EXPECT_EQ(ann_->Send("GET", "/api/v1/worklogs/summary?by=team").status, 400);
+  // The summary pages like the other lists, its totals of every row.
+  auto paged = max_->Send("GET", "/api/v1/worklogs/summary?by=user&limit=1&page=2");
+  ASSERT_EQ(paged.status, 200) << paged.body;
+  Json p(paged.body);
+  EXPECT_EQ(p.Size("/data"), 1u);
+  EXPECT_EQ(p.Int("/meta/total"), 3);  // ann, bob, max
+  EXPECT_EQ(p.Int("/meta/pages"), 3);
+  EXPECT_EQ(p.Int("/meta/totalMinutes"), 150);
+  EXPECT_EQ(ErrorFields(max_->Send("GET", "/api/v1/worklogs/summary?limit=0").body),
+            (std::vector<std::string>{"limit"}));
+  // A list says whether it stopped at its bound, and a page may not reach beyond it.
+  auto listed = max_->Send("GET", "/api/v1/worklogs?limit=2");
+  EXPECT_FALSE(Json(listed.body).Bool("/meta/truncated")) << listed.body;
+  EXPECT_EQ(Json(listed.body).Int("/meta/total"), 5);
+  auto deep = max_->Send("GET", "/api/v1/worklogs?limit=100&page=101");
+  ASSERT_EQ(deep.status, 400) << deep.body;
+  EXPECT_EQ(Json(deep.body).Str("/errors/0/message"),
+            "Must not reach beyond the 10000th work log; narrow from and to");
 }
 
 }  // namespace
