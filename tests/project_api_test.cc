@@ -209,6 +209,16 @@ TEST_F(ProjectApiTest, ARepSeesOnlyTheProjectsTasksTheyMayRead) {
   ASSERT_EQ(page.status, 200) << page.body;
   ASSERT_EQ(Json(page.body).Size("/data/tasks"), 1u) << page.body;
   EXPECT_EQ(Json(page.body).Str("/data/tasks/0/id"), bob_task);
+  // Without tasks:read the page has no tasks member.
+  auto role = admin_.Send("POST", "/api/v1/roles",
+                          R"({"name":"viewer","permissions":["projects:read_all"]})");
+  ASSERT_EQ(role.status, 201) << role.body;
+  MakeUser("vic@keel.test", "viewer");
+  HttpClient vic(app_.base(), Login("vic@keel.test"));
+  auto viewed = vic.Send("GET", "/api/v1/projects/" + bobs);
+  ASSERT_EQ(viewed.status, 200) << viewed.body;
+  EXPECT_EQ(Json(viewed.body).At("/data/tasks"), std::nullopt) << viewed.body;
+  EXPECT_EQ(Json(viewed.body).Str("/data/id"), bobs);
 }
 
 }  // namespace
