@@ -275,6 +275,15 @@ TEST_F(WorklogApiTest, ARepLogsTimeOnlyOnTheirTasksAndTheirCustomersTasks) {
   EXPECT_EQ(Log(*max_, Field("taskId", anns) + "," + Field("userId", bob_id_), 30).status, 201);
 }
 
+// Time is often logged late: a deactivated customer takes no new projects but still work logs.
+TEST_F(WorklogApiTest, ADeactivatedCustomerStillTakesWorkLogs) {
+  const std::string gone = MakeCustomer(*ann_, "Gone", "gone@x.io");
+  ASSERT_EQ(ann_->Send("DELETE", "/api/v1/customers/" + gone).status, 200);
+  auto logged = Log(*ann_, Field("customerId", gone), 30);
+  ASSERT_EQ(logged.status, 201) << logged.body;
+  EXPECT_EQ(Json(logged.body).Str("/data/customerId"), gone);
+}
+
 TEST_F(WorklogApiTest, RepsReadTheirOwnLogsAndThoseOnTheirCustomers) {
   ASSERT_EQ(Log(*ann_, Field("customerId", ann_customer_), 10).status, 201);
   ASSERT_EQ(Log(*ann_, "", 20).status, 201);
