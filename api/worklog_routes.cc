@@ -11,6 +11,9 @@
 // work logs (time is often logged late), unlike new projects. worklogs:read_own reads the caller's
 // own logs and the logs on the caller's customers; GET /customers/:id/worklogs of another's
 // customer is 403 for it.
+//
+// Cost: a list reads at most kMaxWorklogsRead index entries newest first (meta.truncated when it
+// stopped there; QueryWorklogs), and page × limit may not reach beyond it (400 at page).
 #include <algorithm>
 #include <optional>
 #include <string>
