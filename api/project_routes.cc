@@ -181,8 +181,12 @@ void AddProjectRoutes(HttpServer& server, RouteContext& ctx) {
         kProjectsTopic);
   });
 
-  // A project with its logged time (the work logs' sums) and, once the tasks capability is
-  // wired, its tasks.
+  // A project with its logged time (the work logs' sums) and its tasks (at most
+  // kMaxProjectTasksShown, by due date) that the caller may read: every one for tasks:read_all,
+  // for tasks:read_own those assigned to the caller or on the caller's customers (the tasks
+  // list's rule, TaskVisibleTo); without tasks:read the document has no `tasks` member. A
+  // position to wait for is of the projects stream only: the tasks and the logged time may lag
+  // a task or work log just written (read the task or log at its position first).
   server.AddRoute("GET", "/api/v1/projects/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     AwaitPosition(
         req, ctx, r,
@@ -202,11 +206,25 @@ void AddProjectRoutes(HttpServer& server, RouteContext& ctx) {
           w.RawMembers(std::string_view(doc).substr(1, doc.size() - 2));
           w.Key("loggedMinutes").Int(logged->minutes);
           w.Key("worklogCount").Int(logged->count);
-          auto tasks = QueryTasksOfProject(*rm.store, id, kMaxProjectTasksShown);
-          if (!tasks) return SendError(r, tasks.error());
-          w.Key("tasks").BeginArray();
-          for (const Task& task : *tasks) w.Raw(TaskToJson(task));
-          w.EndArray();
+          const Scope task_scope =
+              req.principal ? req.principal->ScopeFor("tasks", "read") : Scope::kAll;
+          if (task_scope != Scope::kNone) {
+            std::optional<TaskReader> reader;
+            if (task_scope == Scope::kOwn) {
+              reader.emplace();
+              reader->user_id = req.principal->user_id;
+              auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), reader->user_id);
+              if (!mine) return SendError(r, mine.error());
+              reader->customer_ids.insert(mine->begin(), mine->end());
+            }
+            auto tasks = QueryTasksOfProject(*rm.store, id, kMaxProjectTasksShown);
+            if (!tasks) return SendError(r, tasks.error());
+            w.Key("tasks").BeginArray();
+            for (const Task& task : *tasks) {
+              if (!reader || TaskVisibleTo(task, *reader)) w.Raw(TaskToJson(task));
+            }
+            w.EndArray();
+          }
           w.EndObject();
           Headers headers{{"ETag", VersionTag((*project)->version)}};
           if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");

@@ -5,11 +5,18 @@
 // write_all logs for any active user. Either way the customer a log is for (named, or taken from
 // its project or task) must exist (400 at customerId) and be one the caller may read
 // (customers:read_own: assigned to them, unless the log is on a project the caller owns; 403
-// otherwise). worklogs:read_own reads the caller's own logs and the logs on the caller's
-// customers; GET /customers/:id/worklogs of another's customer is 403 for it.
+// otherwise). A worklogs:write_own caller logs time only on a task assigned to them or on one of
+// their customers (403 "Task <id> is neither assigned to you nor on one of your customers"); an
+// unknown task id is 400 at taskId, as an unknown customer is. A deactivated customer still takes
+// work logs (time is often logged late), unlike new projects. worklogs:read_own reads the caller's
+// own logs and the logs on the caller's customers; GET /customers/:id/worklogs of another's
+// customer is 403 for it.
+//
+// Cost: a list reads at most kMaxWorklogsRead index entries newest first (meta.truncated when it
+// stopped there; QueryWorklogs), and page × limit may not reach beyond it (400 at page).
+#include <algorithm>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -73,6 +80,7 @@ std::string ListMeta(const WorklogPage& page, int n, int limit) {
   w.BeginObject();
   w.RawMembers(std::string_view(paging).substr(1, paging.size() - 2));
   w.Key("totalMinutes").Int(page.totals.minutes);
+  w.Key("truncated").Bool(page.truncated);
   w.EndObject();
   return w.Take();
 }
@@ -110,6 +118,9 @@ Result<WorklogListQuery> ParseListQuery(const HttpRequest& req) {
     }
   }
   if (q.from && q.to && *q.from > *q.to) errors.push_back({"from", "Must not be after 'to'"});
+  if (static_cast<size_t>(q.page) * static_cast<size_t>(q.limit) > kMaxWorklogsRead) {
+    errors.push_back({"page", "Must not reach beyond the 10000th work log; narrow from and to"});
+  }
   if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
   return q;
 }
@@ -131,7 +142,18 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx) {
     if (user.empty())
       return refuse(Error::Validation({{"userId", "Is required without a session"}}));
     if (auto st = CheckUser(ctx, req, user); !st) return refuse(st.error());
-    auto log = ctx.worklogs->Resolve(*input, user);
+    WorklogTaskGate gate;
+    if (OwnScope(req, "worklogs", "write")) {
+      gate = [&ctx, caller = req.principal->user_id](const std::string& task_id,
+                                                     const WorklogTaskRef& task) {
+        std::optional<std::string> owner;
+        if (task.customer_id && !task.customer_id->empty()) {
+          if (auto c = CommandSideCustomer(ctx, *task.customer_id)) owner = c->owner_id;
+        }
+        return CheckOwnWorklogTask(task_id, task, caller, owner);
+      };
+    }
+    auto log = ctx.worklogs->Resolve(*input, user, gate);
     if (!log) return refuse(log.error());
     if (auto st = CheckCustomer(ctx, req, *log); !st) return refuse(st.error());
     ctx.worklogs->Record(
@@ -197,8 +219,11 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx) {
             kWorklogsTopic);
       });
 
-  // The running sums per user, customer or project; a worklogs:read_own caller sees their own
-  // row (by=user), their customers' (by=customer), and the projects they may read (by=project).
+  // The running sums per user, customer or project, by id, a page at a time (page, limit); a
+  // worklogs:read_own caller sees their own row (by=user), their customers' (by=customer), and
+  // the projects they may read (by=project), each read by its id rather than by a scan of every
+  // sum. meta.truncated: more than kMaxWorklogsRead projects were readable and only that many
+  // were summed.
   server.AddRoute("GET", "/api/v1/worklogs/summary", [&ctx](HttpRequest& req, HttpResponder r) {
     const std::string* by = QueryParam(req, "by");
     std::optional<WorklogDimension> dimension;
@@ -208,55 +233,75 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx) {
       dimension = WorklogDimension::kCustomer;
     else if (*by == "project")
       dimension = WorklogDimension::kProject;
-    if (!dimension) {
-      return SendError(r, Error::Validation({{"by", "Must be one of user, customer, project"}}));
-    }
+    std::vector<FieldError> errors;
+    if (!dimension) errors.push_back({"by", "Must be one of user, customer, project"});
+    int page = 1, limit = 20;
+    ReadPaging(req, page, limit, errors);
+    if (!errors.empty()) return SendError(r, Error::Validation(std::move(errors)));
     std::optional<std::string> reader;
     if (OwnScope(req, "worklogs", "read")) reader = req.principal->user_id;
     AwaitPosition(
         req, ctx, r,
-        [dimension = *dimension, reader](HttpRequest&, ReadModel& rm, HttpResponder& r,
-                                         bool caught_up) {
-          auto sums = QueryWorklogSums(*rm.store, dimension);
-          if (!sums) return SendError(r, sums.error());
-          std::optional<std::unordered_set<std::string>> allowed;
-          if (reader) {
-            allowed.emplace();
-            auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), *reader);
-            if (!mine) return SendError(r, mine.error());
+        [dimension = *dimension, reader, page, limit](HttpRequest&, ReadModel& rm, HttpResponder& r,
+                                                      bool caught_up) {
+          std::vector<std::pair<std::string, WorklogSum>> rows;
+          bool truncated = false;
+          if (!reader) {
+            auto sums = QueryWorklogSums(*rm.store, dimension);
+            if (!sums) return SendError(r, sums.error());
+            rows = std::move(*sums);
+          } else {
+            std::vector<std::string> ids;
             if (dimension == WorklogDimension::kUser) {
-              allowed->insert(*reader);
-            } else if (dimension == WorklogDimension::kCustomer) {
-              allowed->insert(mine->begin(), mine->end());
+              ids.push_back(*reader);
             } else {
-              ProjectListQuery pq;
-              pq.limit = 1'000'000;
-              pq.reader = reader;
-              pq.visible_customers = std::move(*mine);
-              auto projects = QueryProjects(*rm.store, pq);
-              if (!projects) return SendError(r, projects.error());
-              for (const Project& p : projects->items) allowed->insert(p.id);
+              auto mine = QueryCustomerIdsOwnedBy(*rm.store, CustomerIndexOf(rm), *reader);
+              if (!mine) return SendError(r, mine.error());
+              if (dimension == WorklogDimension::kCustomer) {
+                ids = std::move(*mine);
+              } else {
+                ProjectListQuery pq;
+                pq.limit = static_cast<int>(kMaxWorklogsRead);
+                pq.reader = reader;
+                pq.visible_customers = std::move(*mine);
+                auto projects = QueryProjects(*rm.store, pq);
+                if (!projects) return SendError(r, projects.error());
+                truncated = projects->total > static_cast<int64_t>(projects->items.size());
+                for (const Project& p : projects->items) ids.push_back(p.id);
+              }
+            }
+            std::sort(ids.begin(), ids.end());
+            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+            for (const std::string& id : ids) {
+              auto sum = QueryWorklogSum(*rm.store, dimension, id);
+              if (!sum) return SendError(r, sum.error());
+              if (sum->count > 0) rows.emplace_back(id, *sum);
             }
           }
           JsonWriter w;
           w.BeginArray();
           int64_t minutes = 0, count = 0;
-          for (const auto& [id, sum] : *sums) {
-            if (allowed && !allowed->contains(id)) continue;
+          const size_t skip = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+          for (size_t i = 0; i < rows.size(); ++i) {
+            const auto& [id, sum] = rows[i];
+            minutes += sum.minutes;
+            count += sum.count;
+            if (i < skip || i >= skip + static_cast<size_t>(limit)) continue;
             w.BeginObject();
             w.Key("id").String(id);
             w.Key("minutes").Int(sum.minutes);
             w.Key("count").Int(sum.count);
             w.EndObject();
-            minutes += sum.minutes;
-            count += sum.count;
           }
           w.EndArray();
+          const std::string paging = PageMeta(static_cast<int64_t>(rows.size()), page, limit);
           JsonWriter meta;
           meta.BeginObject();
+          meta.RawMembers(std::string_view(paging).substr(1, paging.size() - 2));
           meta.Key("by").String(WorklogDimensionName(dimension));
           meta.Key("totalMinutes").Int(minutes);
           meta.Key("totalCount").Int(count);
+          meta.Key("truncated").Bool(truncated);
           meta.EndObject();
           r.Send(200, SuccessBody("Work log summary retrieved", w.str(), meta.str()),
                  caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});

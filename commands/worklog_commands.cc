@@ -4,9 +4,19 @@
 
 namespace keel {
 
+Status CheckOwnWorklogTask(const std::string& task_id, const WorklogTaskRef& task,
+                           const std::string& user_id,
+                           const std::optional<std::string>& customer_owner) {
+  if (task.assignee == user_id) return {};
+  if (task.customer_id && !task.customer_id->empty() && customer_owner == user_id) return {};
+  std::string message = "Task " + task_id;
+  message += " is neither assigned to you nor on one of your customers";
+  return Fail(Error::PermissionDenied(std::move(message)));
+}
+
 Result<Worklog> ResolveWorklog(const WorklogInput& input, const std::string& user_id,
                                const WorklogTaskLookup& tasks, const WorklogProjectLookup& projects,
-                               Millis now) {
+                               Millis now, const WorklogTaskGate& gate) {
   std::vector<FieldError> errors;
   Worklog log;
   log.user_id = user_id;
@@ -25,6 +35,9 @@ Result<Worklog> ResolveWorklog(const WorklogInput& input, const std::string& use
       auto found = tasks(*input.task_id);
       if (!found) return Fail(found.error());
       if (!*found) errors.push_back({"taskId", "No task " + *input.task_id});
+      if (*found && gate) {
+        if (auto st = gate(*input.task_id, **found); !st) return Fail(st.error());
+      }
       task = std::move(*found);
       // An empty id is none: the event must carry only ids its fold accepts.
       if (task && task->project_id && task->project_id->empty()) task->project_id.reset();

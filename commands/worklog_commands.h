@@ -29,6 +29,17 @@ struct WorklogTaskRef {
 // nullopt: no such task. An empty function: tasks are not available (a taskId is refused).
 using WorklogTaskLookup =
     std::function<Result<std::optional<WorklogTaskRef>>(const std::string& task_id)>;
+// Whether the caller may log time on a task that exists: kPermissionDenied when not. An empty
+// function admits every task (worklogs:write_all).
+using WorklogTaskGate =
+    std::function<Status(const std::string& task_id, const WorklogTaskRef& task)>;
+// The gate of a worklogs:write_own caller `user_id`: the task is assigned to them, or is on a
+// customer whose owner (`customer_owner`, none for a task without a customer or an unknown
+// customer) is them. kPermissionDenied "Task <id> is neither assigned to you nor on one of your
+// customers" otherwise.
+Status CheckOwnWorklogTask(const std::string& task_id, const WorklogTaskRef& task,
+                           const std::string& user_id,
+                           const std::optional<std::string>& customer_owner);
 // The acknowledged project (ProjectService::Find); nullopt: no such project.
 using WorklogProjectLookup = std::function<std::optional<Project>(const std::string& project_id)>;
 
@@ -38,10 +49,12 @@ using WorklogProjectLookup = std::function<std::optional<Project>(const std::str
 //   projectId   "No project <id>", "Task <t> belongs to project <p>"
 //   customerId  "Project <p> is for customer <c>", "Task <t> is for customer <c>"
 //   logDate     "Must not be after <today + 1 day>" (UTC, a day's grace for time zones)
-// A lookup's own error (kUnavailable, …) is returned as it is.
+// A lookup's own error (kUnavailable, …) is returned as it is, and so is the gate's for a task
+// that exists (before any field error: a caller learns nothing of another's task but that it
+// exists, as with customers: 403 for another's, 400 "No task" for an unknown id).
 Result<Worklog> ResolveWorklog(const WorklogInput& input, const std::string& user_id,
                                const WorklogTaskLookup& tasks, const WorklogProjectLookup& projects,
-                               Millis now);
+                               Millis now, const WorklogTaskGate& gate = {});
 
 // Every work log, by id (for the answers of repeated Idempotency-Keys). A value type; not
 // thread-safe.

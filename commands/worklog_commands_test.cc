@@ -117,6 +117,38 @@ TEST(ResolveWorklogTest, WithoutTasksATaskIsRefusedAndALookupErrorPassesThrough)
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
 }
 
+TEST(ResolveWorklogTest, AnOwnScopeCallerLogsOnlyOnTheirTasksOrTheirCustomers) {
+  // t1 is u1's, on c1 (owned by u2); t2 is u1's, on c3 (owned by u3).
+  auto gate_of = [](std::string caller) -> WorklogTaskGate {
+    return [caller](const std::string& id, const WorklogTaskRef& task) {
+      std::optional<std::string> owner;
+      if (task.customer_id == "c1") owner = "u2";
+      if (task.customer_id == "c3") owner = "u3";
+      return CheckOwnWorklogTask(id, task, caller, owner);
+    };
+  };
+  WorklogInput in = Input();
+  in.task_id = "t1";
+  EXPECT_TRUE(ResolveWorklog(in, "u1", Tasks(), Projects(), kNow, gate_of("u1")));  // assignee
+  EXPECT_TRUE(ResolveWorklog(in, "u2", Tasks(), Projects(), kNow, gate_of("u2")));  // customer's
+  auto r = ResolveWorklog(in, "u3", Tasks(), Projects(), kNow, gate_of("u3"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(r.error().message, "Task t1 is neither assigned to you nor on one of your customers");
+  // The gate comes before the field errors; an unknown task is still a field error.
+  in.project_id = "p2";
+  r = ResolveWorklog(in, "u3", Tasks(), Projects(), kNow, gate_of("u3"));
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  in = Input();
+  in.task_id = "t404";
+  r = ResolveWorklog(in, "u3", Tasks(), Projects(), kNow, gate_of("u3"));
+  EXPECT_EQ(r.error().field_errors, (std::vector<FieldError>{{"taskId", "No task t404"}}));
+  // A task without a customer: only its assignee.
+  in.task_id = "loose";
+  EXPECT_EQ(ResolveWorklog(in, "u2", Tasks(), Projects(), kNow, gate_of("u2")).error().code,
+            ErrorCode::kPermissionDenied);
+}
+
 TEST(RecordWorklogTest, RecordedOnceUnderItsId) {
   FixedClock clock;
   UuidV7Generator ids{clock, 3};

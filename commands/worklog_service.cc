@@ -26,9 +26,9 @@ WorklogService::WorklogService(EventLog& log, Clock& clock, IdGenerator& ids,
 
 Status WorklogService::Load() { return runtime_.Load(); }
 
-Result<Worklog> WorklogService::Resolve(const WorklogInput& input,
-                                        const std::string& user_id) const {
-  return ResolveWorklog(input, user_id, tasks_, projects_, clock_.NowMillis());
+Result<Worklog> WorklogService::Resolve(const WorklogInput& input, const std::string& user_id,
+                                        const WorklogTaskGate& gate) const {
+  return ResolveWorklog(input, user_id, tasks_, projects_, clock_.NowMillis(), gate);
 }
 
 void WorklogService::Record(Worklog log, CommandMeta meta, Done done) {

@@ -39,8 +39,9 @@ class WorklogService final {
   bool loaded() const { return runtime_.loaded(); }
   int64_t in_flight() const { return runtime_.in_flight(); }
 
-  // ResolveWorklog with this service's lookups and clock.
-  Result<Worklog> Resolve(const WorklogInput& input, const std::string& user_id) const;
+  // ResolveWorklog with this service's lookups and clock, and the caller's `gate`.
+  Result<Worklog> Resolve(const WorklogInput& input, const std::string& user_id,
+                          const WorklogTaskGate& gate = {}) const;
   // Records a resolved work log under a new id.
   void Record(Worklog log, CommandMeta meta, Done done);
 

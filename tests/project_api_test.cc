@@ -187,5 +187,39 @@ TEST_F(ProjectApiTest, RepsSeeAndChangeOnlyTheirsAndTheirCustomers) {
   EXPECT_EQ(ErrorFields(bad.body), (std::vector<std::string>{"limit", "status"}));
 }
 
+// A rep reads a project's tasks by the tasks' rule: assigned to them or on their customers.
+TEST_F(ProjectApiTest, ARepSeesOnlyTheProjectsTasksTheyMayRead) {
+  const std::string bobs = MakeProject(*bob_, bob_customer_, "Bob's");
+  auto for_ann = max_->Send("POST", "/api/v1/tasks",
+                            R"({"title":"Ann's","dueDate":"2026-12-20","projectId":")" + bobs +
+                                R"(","assignedToUserId":")" + ann_id_ + R"("})");
+  ASSERT_EQ(for_ann.status, 201) << for_ann.body;
+  auto for_bob = bob_->Send("POST", "/api/v1/tasks",
+                            R"({"title":"Bob's","dueDate":"2026-12-21","projectId":")" + bobs +
+                                R"(","customerId":")" + bob_customer_ + R"("})");
+  ASSERT_EQ(for_bob.status, 201) << for_bob.body;
+  const std::string bob_task = Json(for_bob.body).Str("/data/id");
+  size_t listed = 0;
+  for (int i = 0; i < 250 && listed < 2; ++i) {
+    listed = Json(max_->Send("GET", "/api/v1/projects/" + bobs).body).Size("/data/tasks");
+    if (listed < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(listed, 2u);
+  auto page = bob_->Send("GET", "/api/v1/projects/" + bobs);
+  ASSERT_EQ(page.status, 200) << page.body;
+  ASSERT_EQ(Json(page.body).Size("/data/tasks"), 1u) << page.body;
+  EXPECT_EQ(Json(page.body).Str("/data/tasks/0/id"), bob_task);
+  // Without tasks:read the page has no tasks member.
+  auto role = admin_.Send("POST", "/api/v1/roles",
+                          R"({"name":"viewer","permissions":["projects:read_all"]})");
+  ASSERT_EQ(role.status, 201) << role.body;
+  MakeUser("vic@keel.test", "viewer");
+  HttpClient vic(app_.base(), Login("vic@keel.test"));
+  auto viewed = vic.Send("GET", "/api/v1/projects/" + bobs);
+  ASSERT_EQ(viewed.status, 200) << viewed.body;
+  EXPECT_EQ(Json(viewed.body).At("/data/tasks"), std::nullopt) << viewed.body;
+  EXPECT_EQ(Json(viewed.body).Str("/data/id"), bobs);
+}
+
 }  // namespace
 }  // namespace keel

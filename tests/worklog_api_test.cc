@@ -240,6 +240,50 @@ TEST_F(WorklogApiTest, SumsPerUserCustomerAndProjectHoldAfterManyLogsAndARebuild
   EXPECT_EQ(Summary(max, "project"), projects);
 }
 
+// worklogs:write_own: a task must be the caller's (assigned to them) or on their customer.
+TEST_F(WorklogApiTest, ARepLogsTimeOnlyOnTheirTasksAndTheirCustomersTasks) {
+  auto make_task = [&](HttpClient& c, const std::string& extra) {
+    std::string body = R"({"title":"Call","dueDate":"2026-12-20")";
+    if (!extra.empty()) body += "," + extra;
+    body += "}";
+    auto r = c.Send("POST", "/api/v1/tasks", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string anns = make_task(*ann_, Field("customerId", ann_customer_));
+  // max's task for bob, on ann's customer: bob's by assignment, ann's by customer.
+  const std::string shared = make_task(
+      *max_, Field("customerId", ann_customer_) + "," + Field("assignedToUserId", bob_id_));
+  const int64_t before = LogSize(app_.app(), std::string(kWorklogsTopic));
+  auto refused = Log(*bob_, Field("taskId", anns), 30);
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Json(refused.body).Str("/message"),
+            "Task " + anns + " is neither assigned to you nor on one of your customers");
+  EXPECT_EQ(LogSize(app_.app(), std::string(kWorklogsTopic)), before);
+  // Without a customer, no customer check stood in the way: only the assignee may log on it.
+  const std::string loose = make_task(*max_, Field("assignedToUserId", ann_id_));
+  auto on_loose = Log(*bob_, Field("taskId", loose), 30);
+  ASSERT_EQ(on_loose.status, 403) << on_loose.body;
+  EXPECT_EQ(Json(on_loose.body).Str("/message"),
+            "Task " + loose + " is neither assigned to you nor on one of your customers");
+  EXPECT_EQ(LogSize(app_.app(), std::string(kWorklogsTopic)), before);
+  EXPECT_EQ(Log(*ann_, Field("taskId", loose), 30).status, 201);
+  EXPECT_EQ(Log(*bob_, Field("taskId", "no-such-task"), 30).status, 400);
+  EXPECT_EQ(Log(*ann_, Field("taskId", anns), 30).status, 201);
+  // bob's by assignment: his log on it names ann's customer, which he may not read (403 there).
+  EXPECT_EQ(Log(*ann_, Field("taskId", shared), 30).status, 201);
+  EXPECT_EQ(Log(*max_, Field("taskId", anns) + "," + Field("userId", bob_id_), 30).status, 201);
+}
+
+// Time is often logged late: a deactivated customer takes no new projects but still work logs.
+TEST_F(WorklogApiTest, ADeactivatedCustomerStillTakesWorkLogs) {
+  const std::string gone = MakeCustomer(*ann_, "Gone", "gone@x.io");
+  ASSERT_EQ(ann_->Send("DELETE", "/api/v1/customers/" + gone).status, 200);
+  auto logged = Log(*ann_, Field("customerId", gone), 30);
+  ASSERT_EQ(logged.status, 201) << logged.body;
+  EXPECT_EQ(Json(logged.body).Str("/data/customerId"), gone);
+}
+
 TEST_F(WorklogApiTest, RepsReadTheirOwnLogsAndThoseOnTheirCustomers) {
   ASSERT_EQ(Log(*ann_, Field("customerId", ann_customer_), 10).status, 201);
   ASSERT_EQ(Log(*ann_, "", 20).status, 201);
@@ -274,6 +318,24 @@ TEST_F(WorklogApiTest, RepsReadTheirOwnLogsAndThoseOnTheirCustomers) {
   auto bad = ann_->Send("GET", "/api/v1/worklogs?from=2026-03-05&to=2026-03-01&userId=");
   EXPECT_EQ(ErrorFields(bad.body), (std::vector<std::string>{"userId", "from"}));
   EXPECT_EQ(ann_->Send("GET", "/api/v1/worklogs/summary?by=team").status, 400);
+  // The summary pages like the other lists, its totals of every row.
+  auto paged = max_->Send("GET", "/api/v1/worklogs/summary?by=user&limit=1&page=2");
+  ASSERT_EQ(paged.status, 200) << paged.body;
+  Json p(paged.body);
+  EXPECT_EQ(p.Size("/data"), 1u);
+  EXPECT_EQ(p.Int("/meta/total"), 3);  // ann, bob, max
+  EXPECT_EQ(p.Int("/meta/pages"), 3);
+  EXPECT_EQ(p.Int("/meta/totalMinutes"), 150);
+  EXPECT_EQ(ErrorFields(max_->Send("GET", "/api/v1/worklogs/summary?limit=0").body),
+            (std::vector<std::string>{"limit"}));
+  // A list says whether it stopped at its bound, and a page may not reach beyond it.
+  auto listed = max_->Send("GET", "/api/v1/worklogs?limit=2");
+  EXPECT_FALSE(Json(listed.body).Bool("/meta/truncated")) << listed.body;
+  EXPECT_EQ(Json(listed.body).Int("/meta/total"), 5);
+  auto deep = max_->Send("GET", "/api/v1/worklogs?limit=100&page=101");
+  ASSERT_EQ(deep.status, 400) << deep.body;
+  EXPECT_EQ(Json(deep.body).Str("/errors/0/message"),
+            "Must not reach beyond the 10000th work log; narrow from and to");
 }
 
 }  // namespace

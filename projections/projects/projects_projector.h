@@ -1,6 +1,8 @@
 // The projects read model: each project as served (domain/project.h ProjectToJson), folded
-// from the projects stream. Projects are few (a team's, not a customer base's): a list reads
-// them all and filters, newest first (ids are time-ordered). The projector holds no state.
+// from the projects stream, with indexes by owner and by customer. A list filtered by owner or
+// customer, or a projects:read_own caller's, reads only the indexed projects; an unfiltered
+// *_all list reads them all (projects are a team's, not a customer base's), newest first (ids are
+// time-ordered). The projector holds no state.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +19,19 @@ namespace keel {
 
 // project id → ProjectToJson.
 inline constexpr std::string_view kProjectsTable = "projects";
+// ownerId/projectId → "", customerId/projectId → "".
+inline constexpr std::string_view kProjectsByOwnerTable = "projects_by_owner";
+inline constexpr std::string_view kProjectsByCustomerTable = "projects_by_customer";
 
 class ProjectsProjector final : public Projector {
  public:
   std::string_view name() const override { return "projects"; }
   std::vector<std::string_view> topics() const override { return {kProjectsTopic}; }
-  std::vector<std::string> tables() const override { return {std::string(kProjectsTable)}; }
+  std::vector<std::string> tables() const override {
+    return {std::string(kProjectsTable), std::string(kProjectsByOwnerTable),
+            std::string(kProjectsByCustomerTable)};
+  }
+  int format() const override { return 2; }  // 2: the owner and customer indexes
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
   void Unapply(int32_t, int64_t) override {}  // remembers nothing

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
@@ -85,6 +87,67 @@ TEST_F(ProjectsProjectorTest, ListsFilterScopeAndPageNewestFirst) {
   // ann owns p1 and the customer c3: p4 too, not bob's on c1 or c2.
   EXPECT_EQ(Ids({.reader = "ann", .visible_customers = {"c3"}}),
             (std::vector<std::string>{"p4", "p1"}));
+}
+
+// Counts the project records a query reads (scanned or got).
+class CountingStore final : public ReadStore {
+ public:
+  explicit CountingStore(ReadStore& inner) : inner_(inner) {}
+  Status Write(const std::vector<StoreWrite>& batch) override { return inner_.Write(batch); }
+  Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
+    if (table == kProjectsTable) ++read;
+    return inner_.Get(table, key);
+  }
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return inner_.Scan(table, prefix, start, Counted(table, visit));
+  }
+  Status ScanReverse(
+      std::string_view table, std::string_view prefix, std::string_view last,
+      const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return inner_.ScanReverse(table, prefix, last, Counted(table, visit));
+  }
+  Status Flush() override { return inner_.Flush(); }
+  int64_t read = 0;
+
+ private:
+  std::function<bool(std::string_view, std::string_view)> Counted(
+      std::string_view table, const std::function<bool(std::string_view, std::string_view)>& f) {
+    const bool records = table == kProjectsTable;
+    return [this, records, &f](std::string_view k, std::string_view v) {
+      if (records) ++read;
+      return f(k, v);
+    };
+  }
+  ReadStore& inner_;
+};
+
+TEST_F(ProjectsProjectorTest, ARepsListReadsOnlyTheirProjectsAndTheirCustomers) {
+  Create("p01", "c1", "ann");
+  for (int i = 10; i < 60; ++i) {
+    std::string id = "p";
+    id += std::to_string(i);  // +=: GCC 12 warns falsely on "literal" + std::string
+    Create(id, "c9", "cy");
+  }
+  Create("p60", "c3", "bob");
+  CountingStore counting(store_);
+  auto page = QueryProjects(counting, {.reader = "ann", .visible_customers = {"c3"}});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].id, "p60");
+  EXPECT_EQ(page->items[1].id, "p01");
+  EXPECT_EQ(page->total, 2);
+  EXPECT_EQ(counting.read, 2);
+  counting.read = 0;
+  EXPECT_EQ(QueryProjects(counting, {.limit = 2, .owner_id = "cy"})->total, 50);
+  EXPECT_EQ(QueryProjects(counting, {.customer_id = "c1"})->total, 1);
+  EXPECT_EQ(counting.read, 51);
+  // A new owner or customer moves the project between the indexes.
+  ASSERT_TRUE(Fold(kProjectEdited, "p01", 2, R"({"ownerId":"bob","customerId":"c2"})"));
+  EXPECT_EQ(Ids({.reader = "ann", .visible_customers = {"c3"}}), (std::vector<std::string>{"p60"}));
+  EXPECT_EQ(Ids({.owner_id = "bob"}), (std::vector<std::string>{"p60", "p01"}));
+  EXPECT_EQ(Ids({.customer_id = "c1"}), (std::vector<std::string>{}));
+  EXPECT_EQ(Ids({.customer_id = "c2"}), (std::vector<std::string>{"p01"}));
 }
 
 }  // namespace

@@ -129,30 +129,62 @@ Result<std::vector<std::pair<std::string, WorklogSum>>> QueryWorklogSums(
 }
 
 Result<WorklogPage> QueryWorklogs(ReadStore& store, const WorklogListQuery& q) {
-  // The index scans: the most selective filter's, or for a read_own caller without one, the
-  // caller's own logs and each visible customer's.
+  const std::unordered_set<std::string> visible(q.visible_customers.begin(),
+                                                q.visible_customers.end());
+  // The index scans, newest first: the most selective filter's, or for a read_own caller
+  // without one, the caller's own logs and each visible customer's. `admits_all`: every entry
+  // of the scan matches, so no record is read to filter it.
   struct Scan {
     std::string_view table;
     std::string head;  // "" for the date index
+    bool admits_all;
   };
-  std::vector<Scan> scans;
-  if (q.user_id) {
-    scans.push_back({kWorklogsByUserTable, *q.user_id});
-  } else if (q.project_id) {
-    scans.push_back({kWorklogsByProjectTable, *q.project_id});
-  } else if (q.customer_id) {
-    scans.push_back({kWorklogsByCustomerTable, *q.customer_id});
-  } else if (q.reader) {
-    scans.push_back({kWorklogsByUserTable, *q.reader});
-    for (const auto& c : q.visible_customers) scans.push_back({kWorklogsByCustomerTable, c});
-  } else {
-    scans.push_back({kWorklogsByDateTable, ""});
-  }
-  // Whether the index alone decides: one scan on the only filter there is.
   const int filters = (q.user_id ? 1 : 0) + (q.project_id ? 1 : 0) + (q.customer_id ? 1 : 0);
-  const bool index_decides = scans.size() == 1 && filters <= 1 && !q.reader;
-  const std::unordered_set<std::string> visible(q.visible_customers.begin(),
-                                                q.visible_customers.end());
+  const bool reader_admits_filter =
+      !q.reader || (q.user_id && *q.user_id == *q.reader) ||
+      (!q.user_id && q.customer_id && visible.contains(*q.customer_id));
+  const bool one_filter_decides = filters == 1 && reader_admits_filter;
+  std::vector<Scan> scans;
+  std::optional<std::pair<WorklogDimension, std::string>> counted;  // the sum that is the total
+  if (q.user_id) {
+    scans.push_back({kWorklogsByUserTable, *q.user_id, one_filter_decides});
+    counted.emplace(WorklogDimension::kUser, *q.user_id);
+  } else if (q.project_id) {
+    scans.push_back({kWorklogsByProjectTable, *q.project_id, one_filter_decides});
+    counted.emplace(WorklogDimension::kProject, *q.project_id);
+  } else if (q.customer_id) {
+    scans.push_back({kWorklogsByCustomerTable, *q.customer_id, one_filter_decides});
+    counted.emplace(WorklogDimension::kCustomer, *q.customer_id);
+  } else if (q.reader) {
+    scans.push_back({kWorklogsByUserTable, *q.reader, true});
+    for (const auto& c : q.visible_customers) scans.push_back({kWorklogsByCustomerTable, c, true});
+  } else {
+    scans.push_back({kWorklogsByDateTable, "", true});
+  }
+  const size_t wanted = static_cast<size_t>(q.page) * static_cast<size_t>(q.limit);
+  WorklogPage page;
+  // Without dates, one scan that decides alone has its total in the sums: it reads one page.
+  bool totals_known = false;
+  if (!q.from && !q.to && scans.size() == 1 && scans[0].admits_all) {
+    if (counted) {
+      auto sum = QueryWorklogSum(store, counted->first, counted->second);
+      if (!sum) return Fail(sum.error());
+      page.totals = *sum;
+      totals_known = true;
+    } else if (filters == 0 && !q.reader) {
+      auto sums = QueryWorklogSums(store, WorklogDimension::kUser);
+      if (!sums) return Fail(sums.error());
+      for (const auto& [id, sum] : *sums) {
+        page.totals.minutes += sum.minutes;
+        page.totals.count += sum.count;
+      }
+      totals_known = true;
+    }
+  }
+  // Each scan reads at most its share of kMaxWorklogsRead index entries, and never fewer than
+  // the page needs: the newest `wanted` of every scan are read, so the page is exact even when
+  // a scan is cut short (and the totals are then of what was read).
+  const size_t cap = totals_known ? wanted : std::max(kMaxWorklogsRead / scans.size(), wanted);
   struct Hit {
     std::string date, id;
     int64_t minutes;
@@ -161,43 +193,58 @@ Result<WorklogPage> QueryWorklogs(ReadStore& store, const WorklogListQuery& q) {
   std::unordered_set<std::string> seen;
   Status failed;
   for (const Scan& s : scans) {
-    const std::string prefix = s.head.empty() ? "" : s.head + "/";
-    const std::string start = q.from ? prefix + *q.from : "";
-    auto st = store.Scan(s.table, prefix, start, [&](std::string_view key, std::string_view v) {
-      const std::string_view rest = key.substr(prefix.size());
-      const std::string_view date = rest.substr(0, 10);
-      if (q.to && date > *q.to) return false;
-      std::string id(rest.substr(11));
-      if (!seen.insert(id).second) return true;
-      if (!index_decides) {
-        auto log = QueryWorklog(store, id);
-        if (!log || !*log) {
-          failed = log ? Status(Fail(Error::DataLoss("Work log " + id + " is indexed, not stored")))
-                       : Status(Fail(log.error()));
-          return false;
-        }
-        const Worklog& w = **log;
-        if (q.user_id && w.user_id != *q.user_id) return true;
-        if (q.customer_id && w.customer_id != *q.customer_id) return true;
-        if (q.project_id && w.project_id != *q.project_id) return true;
-        if (q.reader && w.user_id != *q.reader &&
-            (!w.customer_id || !visible.contains(*w.customer_id))) {
+    std::string prefix = s.head;
+    if (!prefix.empty()) prefix += '/';
+    std::string last;
+    if (q.to) {
+      last = prefix;
+      last += *q.to;
+      last += "/\xff";
+    }
+    size_t read = 0;
+    auto st =
+        store.ScanReverse(s.table, prefix, last, [&](std::string_view key, std::string_view v) {
+          const std::string_view rest = key.substr(prefix.size());
+          const std::string_view date = rest.substr(0, 10);
+          if (q.from && date < *q.from) return false;
+          if (read == cap) {
+            page.truncated = !totals_known;
+            return false;
+          }
+          ++read;
+          std::string id(rest.substr(11));
+          if (!seen.insert(id).second) return true;
+          if (!s.admits_all) {
+            auto log = QueryWorklog(store, id);
+            if (!log || !*log) {
+              failed =
+                  log ? Status(Fail(Error::DataLoss("Work log " + id + " is indexed, not stored")))
+                      : Status(Fail(log.error()));
+              return false;
+            }
+            const Worklog& w = **log;
+            if (q.user_id && w.user_id != *q.user_id) return true;
+            if (q.customer_id && w.customer_id != *q.customer_id) return true;
+            if (q.project_id && w.project_id != *q.project_id) return true;
+            if (q.reader && w.user_id != *q.reader &&
+                (!w.customer_id || !visible.contains(*w.customer_id))) {
+              return true;
+            }
+          }
+          hits.push_back({std::string(date), std::move(id), ParseInt64(v).value_or(0)});
           return true;
-        }
-      }
-      hits.push_back({std::string(date), std::move(id), ParseInt64(v).value_or(0)});
-      return true;
-    });
+        });
     if (!st) return Fail(st.error());
     if (!failed) return Fail(failed.error());
   }
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
     return std::tie(b.date, b.id) < std::tie(a.date, a.id);
   });
-  WorklogPage page;
-  for (const Hit& h : hits) {
-    page.totals.minutes += h.minutes;
-    ++page.totals.count;
+  if (!totals_known) {
+    for (const Hit& h : hits) {
+      page.totals.minutes += h.minutes;
+      ++page.totals.count;
+    }
   }
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   for (size_t i = skip; i < hits.size() && page.items.size() < static_cast<size_t>(q.limit); ++i) {

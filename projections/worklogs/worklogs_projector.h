@@ -61,6 +61,10 @@ Result<WorklogSum> QueryWorklogSum(ReadStore& store, WorklogDimension dimension,
 Result<std::vector<std::pair<std::string, WorklogSum>>> QueryWorklogSums(
     ReadStore& store, WorklogDimension dimension);
 
+// At most this many index entries one list request reads (spread over its scans), and the
+// deepest a page may reach (page × limit).
+inline constexpr size_t kMaxWorklogsRead = 10'000;
+
 struct WorklogListQuery {
   int page = 1;
   int limit = 20;
@@ -73,9 +77,16 @@ struct WorklogListQuery {
 
 struct WorklogPage {
   std::vector<Worklog> items;  // by logDate, newest first (then id, descending)
-  WorklogSum totals;           // of every match, not only the page
+  WorklogSum totals;           // of every match, not only the page (see `truncated`)
+  // The read stopped at kMaxWorklogsRead: the totals are of the newest matches read only.
+  bool truncated = false;
 };
 
+// One page of the logs `query` admits, newest first. Reads the index newest first (from `to`,
+// stopping at `from`); without dates, one filter (or none, for a *_all reader) takes its totals
+// from the sums and reads only as far as the page. Otherwise at most kMaxWorklogsRead entries
+// are read in all (each scan its share, but never fewer than page × limit, so the page itself
+// is exact).
 Result<WorklogPage> QueryWorklogs(ReadStore& store, const WorklogListQuery& query);
 
 }  // namespace keel

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
+
 #include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
@@ -102,6 +105,79 @@ TEST_F(WorklogsProjectorTest, ListsFilterScopeAndPage) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->items.size(), 1u);
   EXPECT_EQ(page->totals, (WorklogSum{210, 3}));
+}
+
+// Counts the index entries the queries visit (the worklogs_by_* tables).
+class CountingStore final : public ReadStore {
+ public:
+  explicit CountingStore(ReadStore& inner) : inner_(inner) {}
+  Status Write(const std::vector<StoreWrite>& batch) override { return inner_.Write(batch); }
+  Result<std::optional<std::string>> Get(std::string_view table, std::string_view key) override {
+    return inner_.Get(table, key);
+  }
+  Status Scan(std::string_view table, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return inner_.Scan(table, prefix, start, Counted(table, visit));
+  }
+  Status ScanReverse(
+      std::string_view table, std::string_view prefix, std::string_view last,
+      const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return inner_.ScanReverse(table, prefix, last, Counted(table, visit));
+  }
+  Status Flush() override { return inner_.Flush(); }
+  int64_t visited = 0;
+
+ private:
+  std::function<bool(std::string_view, std::string_view)> Counted(
+      std::string_view table, const std::function<bool(std::string_view, std::string_view)>& f) {
+    const bool index = table.starts_with("worklogs_by_");
+    return [this, index, &f](std::string_view k, std::string_view v) {
+      if (index) ++visited;
+      return f(k, v);
+    };
+  }
+  ReadStore& inner_;
+};
+
+TEST_F(WorklogsProjectorTest, AListReadsNewestFirstAndAtMostItsBound) {
+  const int n = static_cast<int>(kMaxWorklogsRead) + 10;
+  int64_t minutes = 0;
+  for (int i = 0; i < n; ++i) {
+    char id[16], date[16];
+    std::snprintf(id, sizeof id, "x%05d", i);
+    std::snprintf(date, sizeof date, "2026-03-%02d", 1 + i * 28 / n);
+    Log l{id, i % 2 ? "bob" : "ann", date, 1 + i % 7, "c1", std::nullopt};
+    minutes += l.minutes;
+    ASSERT_TRUE(Fold(l, i % 3, view_, &store_));
+  }
+  CountingStore counting(store_);
+  // Without dates: the totals from the sums, and one page read.
+  auto page = QueryWorklogs(counting, {.limit = 20});
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->items.front().id, "x10009");
+  EXPECT_EQ(page->items.size(), 20u);
+  EXPECT_EQ(page->totals, (WorklogSum{minutes, n}));
+  EXPECT_FALSE(page->truncated);
+  EXPECT_LE(counting.visited, 21);
+  counting.visited = 0;
+  page = QueryWorklogs(counting, {.page = 2, .limit = 5, .customer_id = "c1"});
+  EXPECT_EQ(page->items.front().id, "x10004");
+  EXPECT_EQ(page->totals.count, n);
+  EXPECT_LE(counting.visited, 11);
+  // With dates: at most the bound is read, newest first, and the answer says it stopped.
+  counting.visited = 0;
+  page = QueryWorklogs(counting, {.limit = 3, .from = "2026-03-01", .to = "2026-03-28"});
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->totals.count, static_cast<int64_t>(kMaxWorklogsRead));
+  EXPECT_EQ(page->items.front().id, "x10009");
+  EXPECT_LE(counting.visited, static_cast<int64_t>(kMaxWorklogsRead) + 1);
+  // A date range stops where it ends.
+  counting.visited = 0;
+  page = QueryWorklogs(counting, {.from = "2026-03-28", .to = "2026-03-28"});
+  EXPECT_FALSE(page->truncated);
+  EXPECT_LT(page->totals.count, 400);
+  EXPECT_EQ(counting.visited, page->totals.count + 1);
 }
 
 TEST_F(WorklogsProjectorTest, ARepeatedOrBadEventIsDataLoss) {
