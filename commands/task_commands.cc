@@ -30,11 +30,19 @@ Status CheckAssignee(const TaskInput& input, const CommandMeta& meta) {
   return {};
 }
 
-// TaskRecurred on `t` and the next occurrence, or none when the next would be due past the
-// last instant Keel writes.
+// A recurring task due more than kMaxRecurringDueDateAge before now would start a series in the
+// past (domain/task.h); a field error at dueDate.
+Status CheckRecurringDueDate(const TaskInput& input, const CommandMeta& meta) {
+  if (!input.is_recurring || input.due_date >= meta.now - kMaxRecurringDueDateAge) return {};
+  return Fail(Error::Validation(
+      {{"dueDate", "A recurring task's due date may be at most 365 days in the past"}}));
+}
+
+// TaskRecurred on `t` and the next occurrence (due after meta.now), or none when the next would
+// be due past the last instant Keel writes.
 std::vector<EventEnvelope> Recur(const Task& t, int64_t version, std::string_view trigger,
                                  const CommandMeta& meta, IdGenerator& ids) {
-  TaskInput next = NextOccurrenceInput(t);
+  TaskInput next = NextOccurrenceInput(t, meta.now);
   if (next.due_date > kMaxTimestampMillis) return {};
   const std::string next_id = ids.NewId();
   std::vector<EventEnvelope> events;
@@ -103,6 +111,7 @@ Result<std::vector<EventEnvelope>> DecideCreateTask(const TaskWriteModel& model,
   if (input.assigned_to.empty()) {
     return Fail(Error::Validation({{"assignedToUserId", "Is required"}}));
   }
+  if (auto st = CheckRecurringDueDate(input, meta); !st) return Fail(st.error());
   return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskCreated, id, 1,
                                              EncodeTaskCreated(input, id, 1, std::nullopt), meta,
                                              ids)};
@@ -125,6 +134,11 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
   if (edited.assigned_to.empty()) edited.assigned_to = (*t)->fields.assigned_to;
   if (auto st = CheckAssignee(edited, meta); !st) return Fail(st.error());
   if ((*t)->fields == edited) return std::vector<EventEnvelope>{};
+  // An edit that keeps the due date and the recurrence keeps the series as it is.
+  if (edited.due_date != (*t)->fields.due_date ||
+      edited.recurring_interval_days != (*t)->fields.recurring_interval_days) {
+    if (auto st = CheckRecurringDueDate(edited, meta); !st) return Fail(st.error());
+  }
   return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskEdited, id, (*t)->version + 1,
                                              EncodeTaskEdited(edited), meta, ids)};
 }
@@ -137,7 +151,7 @@ Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& 
   auto found = FindChecked(model, id, expected_version, meta);
   if (!found) return Fail(found.error());
   const Task& t = **found;
-  if (t.status == to) return std::vector<EventEnvelope>{};
+  if (t.status == to && t.open()) return std::vector<EventEnvelope>{};
   if (!TaskStatusAllowed(t.status, to)) {
     std::string message = "Task " + id;
     message += " is ";

@@ -48,7 +48,9 @@ class TaskWriteModel final {
   std::set<std::pair<Millis, std::string>> to_remind_;  // (reminderAt, id)
 };
 
-// A new task `id` (from the caller's id generator), the first of its series.
+// A new task `id` (from the caller's id generator), the first of its series. A recurring one
+// due more than kMaxRecurringDueDateAge before meta.now is refused (kInvalidArgument, dueDate);
+// so is an edit to one that moves its due date or changes its interval.
 Result<std::vector<EventEnvelope>> DecideCreateTask(const TaskWriteModel& model,
                                                     const std::string& id, const TaskInput& input,
                                                     const CommandMeta& meta, IdGenerator& ids);
@@ -59,17 +61,20 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
                                                   const std::string& id, const TaskInput& input,
                                                   std::optional<int64_t> expected_version,
                                                   const CommandMeta& meta, IdGenerator& ids);
-// Moves the state machine; none when the task is in `to` already. kFailedPrecondition for a
-// move it does not allow ("Task X is completed; it cannot become in_progress"). Completing a
-// recurring occurrence that has no next one yet also creates it (TaskRecurred, TaskCreated).
+// Moves the state machine; none when an open task is in `to` already. kFailedPrecondition for
+// a move it does not allow ("Task X is completed; it cannot become in_progress"), a closed
+// task's own status included ("… is completed; it cannot become completed"). Completing a
+// recurring occurrence that has no next one yet also creates it (TaskRecurred, TaskCreated),
+// due at the first interval after meta.now (domain/task.h).
 Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& model,
                                                           const std::string& id, TaskStatus to,
                                                           std::optional<int64_t> expected_version,
                                                           const CommandMeta& meta,
                                                           IdGenerator& ids);
-// The clock's: the next occurrence of `id` once meta.now reached its due date; none when it is
-// not due, has one already, is closed or not recurring (so that two passes create one). No
-// next either when its due date would pass year 9999. kNotFound for an unknown id.
+// The clock's: the next occurrence of `id` once meta.now reached its due date, due at the first
+// interval after meta.now (one catch-up occurrence however many intervals were missed); none
+// when it is not due, has one already, is closed or not recurring (so that two passes create
+// one). No next either when its due date would pass year 9999. kNotFound for an unknown id.
 Result<std::vector<EventEnvelope>> DecideRecurTask(const TaskWriteModel& model,
                                                    const std::string& id, const CommandMeta& meta,
                                                    IdGenerator& ids);

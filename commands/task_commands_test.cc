@@ -99,8 +99,9 @@ TEST_F(TaskCommandsTest, IllegalMovesNameBothStates) {
   EXPECT_EQ(cancel.error().message, "Task t1 is completed; it cannot become cancelled");
   auto same =
       DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
-  ASSERT_TRUE(same);
-  EXPECT_TRUE(same->empty());
+  ASSERT_FALSE(same);
+  EXPECT_EQ(same.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(same.error().message, "Task t1 is completed; it cannot become completed");
   auto edit = DecideEditTask(model_, "t1", Input(false), std::nullopt, Meta(), ids_);
   ASSERT_FALSE(edit);
   EXPECT_EQ(edit.error().code, ErrorCode::kFailedPrecondition);
@@ -159,6 +160,70 @@ TEST_F(TaskCommandsTest, TheDueDateRecursOnceAndLeavesTheOccurrenceOpen) {
   ASSERT_TRUE(done);
   EXPECT_EQ(done->size(), 1u);
   EXPECT_EQ(model_.size(), 2u);
+}
+
+TEST_F(TaskCommandsTest, AnOpenTaskMovedToItsOwnStatusIsUnchanged) {
+  Create("t1", false);
+  auto same =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kPending, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_TRUE(same->empty());
+}
+
+TEST_F(TaskCommandsTest, ASeriesFarBehindCatchesUpWithOneOccurrenceAfterNow) {
+  TaskInput in = Input(true);
+  in.due_date = kDue - 300 * kDayMillis;  // within the year allowed at creation
+  in.recurring_interval_days = 1;
+  auto created = DecideCreateTask(model_, "t1", in, Meta(in.due_date), ids_);
+  ASSERT_TRUE(created) << created.error().message;
+  Fold(*created);
+  const Millis now = kDue + 5;
+  auto recur = DecideRecurTask(model_, "t1", Meta(now), ids_);
+  ASSERT_TRUE(recur);
+  ASSERT_EQ(recur->size(), 2u);
+  Fold(*recur);
+  const Task* next = model_.Find((*recur)[1].aggregate_id);
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->fields.due_date, kDue + kDayMillis);
+  EXPECT_EQ(next->occurrence, 2);
+  // Nothing else is due at the same now: the clock stops after one.
+  EXPECT_TRUE(model_.DueToRecur(now).empty());
+}
+
+TEST_F(TaskCommandsTest, ALateCompletionCreatesAnOccurrenceDueAfterNow) {
+  Create("t1", true);
+  Move("t1", TaskStatus::kInProgress);
+  auto done = DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt,
+                                     Meta(kDue + 20 * kDayMillis), ids_);
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->size(), 3u);
+  Fold(*done);
+  EXPECT_EQ(model_.Find((*done)[2].aggregate_id)->fields.due_date, kDue + 21 * kDayMillis);
+}
+
+TEST_F(TaskCommandsTest, ARecurringTaskDueMoreThanAYearAgoIsRefused) {
+  TaskInput in = Input(true);
+  in.due_date = kDue - 366 * kDayMillis;
+  auto created = DecideCreateTask(model_, "t1", in, Meta(kDue), ids_);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(created.error().field_errors.size(), 1u);
+  EXPECT_EQ(created.error().field_errors[0].field, "dueDate");
+  EXPECT_EQ(created.error().field_errors[0].message,
+            "A recurring task's due date may be at most 365 days in the past");
+  // Not recurring: a task may be long overdue.
+  EXPECT_TRUE(DecideCreateTask(model_, "t1", Input(false), Meta(kDue + 400 * kDayMillis), ids_));
+  // An edit that makes an existing task recur with such a date is refused too.
+  Create("t2", false);
+  auto edit = DecideEditTask(model_, "t2", in, std::nullopt, Meta(kDue), ids_);
+  ASSERT_FALSE(edit);
+  EXPECT_EQ(edit.error().field_errors.at(0).field, "dueDate");
+  // An edit that keeps an old occurrence's date and interval is not.
+  Create("t3", true);
+  TaskInput retitled = Input(true);
+  retitled.title = "Call back";
+  EXPECT_TRUE(
+      DecideEditTask(model_, "t3", retitled, std::nullopt, Meta(kDue + 400 * kDayMillis), ids_));
 }
 
 TEST_F(TaskCommandsTest, CancellingEndsTheSeries) {

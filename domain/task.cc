@@ -358,10 +358,19 @@ std::string EncodeTaskReminderDue(const Task& task) {
   return w.Take();
 }
 
-TaskInput NextOccurrenceInput(const Task& task) {
+Millis NextDueDate(const TaskInput& fields, Millis now) {
+  if (!fields.recurring_interval_days || *fields.recurring_interval_days < 1) {
+    return fields.due_date;
+  }
+  const Millis step = static_cast<Millis>(*fields.recurring_interval_days) * kDayMillis;
+  // Both are within years 1–9999, so neither the difference nor the product overflows.
+  const Millis k = now >= fields.due_date ? (now - fields.due_date) / step + 1 : 1;
+  return fields.due_date + k * step;
+}
+
+TaskInput NextOccurrenceInput(const Task& task, Millis now) {
   TaskInput next = task.fields;
-  next.due_date +=
-      static_cast<Millis>(task.fields.recurring_interval_days.value_or(0)) * kDayMillis;
+  next.due_date = NextDueDate(task.fields, now);
   return next;
 }
 

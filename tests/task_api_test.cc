@@ -117,6 +117,10 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
   ASSERT_EQ(back.status, 409);
   EXPECT_EQ(Json(back.body).Str("/message"),
             "Task " + id + " is completed; it cannot become in_progress");
+  auto again = Move(admin_, id, "completed");
+  ASSERT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(Json(again.body).Str("/message"),
+            "Task " + id + " is completed; it cannot become completed");
   auto edit = admin_.Send("PUT", "/api/v1/tasks/" + id, TaskBody("Again", kStart));
   ASSERT_EQ(edit.status, 409);
   EXPECT_EQ(Json(edit.body).Str("/message"), "Task " + id + " is completed; it cannot be edited");
