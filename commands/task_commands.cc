@@ -56,6 +56,30 @@ std::vector<EventEnvelope> Recur(const Task& t, int64_t version, std::string_vie
 
 }  // namespace
 
+Status ApplyTaskProject(TaskInput& input, const std::string& project_id, const ProjectRef& project,
+                        bool named, const CommandMeta& meta) {
+  if (named && !project.open) {
+    std::string message = "Project " + project_id;
+    message += " is ";
+    message += project.status;
+    message += "; it takes no more tasks";
+    return Fail(Error::Validation({{"projectId", std::move(message)}}));
+  }
+  if (named && meta.owner_scope && project.owner_id != *meta.owner_scope &&
+      project.customer_owner_id != *meta.owner_scope) {
+    return Fail(Error::PermissionDenied("Project " + project_id +
+                                        " is neither yours nor on one of your customers"));
+  }
+  if (!input.customer_id) {
+    input.customer_id = project.customer_id;
+  } else if (*input.customer_id != project.customer_id) {
+    std::string message = "Must be the project's customer, ";
+    message += project.customer_id;
+    return Fail(Error::Validation({{"customerId", std::move(message)}}));
+  }
+  return {};
+}
+
 const Task* TaskWriteModel::Find(std::string_view id) const {
   auto it = tasks_.find(id);
   return it == tasks_.end() ? nullptr : &it->second;

@@ -48,6 +48,24 @@ class TaskWriteModel final {
   std::set<std::pair<Millis, std::string>> to_remind_;  // (reminderAt, id)
 };
 
+// A project as a task's create or edit is checked against (TaskChecks::project).
+struct ProjectRef {
+  std::string customer_id;                       // every project is on a customer
+  std::string owner_id;                          // the project's owner
+  std::optional<std::string> customer_owner_id;  // the owner of the project's customer, if any
+  std::string status;                            // its status's name, for messages
+  bool open = true;                              // takes tasks (not completed or cancelled)
+};
+
+// The project rules of a create or an edit that names project `project_id` (`named`: it is new
+// to the task, a create's or an edit's that changes it): a project just named must be open
+// (kInvalidArgument at projectId) and, for a caller with meta.owner_scope, owned by them or on
+// one of their customers (kPermissionDenied); the task's customer must be the project's
+// (kInvalidArgument at customerId); a task that names no customer takes the project's, which
+// `input` then carries into the event.
+Status ApplyTaskProject(TaskInput& input, const std::string& project_id, const ProjectRef& project,
+                        bool named, const CommandMeta& meta);
+
 // A new task `id` (from the caller's id generator), the first of its series. A recurring one
 // due more than kMaxRecurringDueDateAge before meta.now is refused (kInvalidArgument, dueDate);
 // so is an edit to one that moves its due date or changes its interval.

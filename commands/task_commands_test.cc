@@ -226,6 +226,54 @@ TEST_F(TaskCommandsTest, ARecurringTaskDueMoreThanAYearAgoIsRefused) {
       DecideEditTask(model_, "t3", retitled, std::nullopt, Meta(kDue + 400 * kDayMillis), ids_));
 }
 
+TEST(TaskProjectTest, TheTaskTakesTheProjectsCustomerAndMustNotNameAnother) {
+  const ProjectRef project{.customer_id = "c1",
+                           .owner_id = "u9",
+                           .customer_owner_id = "u8",
+                           .status = "active",
+                           .open = true};
+  const CommandMeta meta{.now = kDue, .actor = "u1"};
+  TaskInput in;
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, meta));
+  EXPECT_EQ(in.customer_id, "c1");
+  in.customer_id = "c2";
+  auto other = ApplyTaskProject(in, "p1", project, true, meta);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(other.error().field_errors,
+            (std::vector<FieldError>{{"customerId", "Must be the project's customer, c1"}}));
+}
+
+TEST(TaskProjectTest, ARepNamesOnlyTheirProjectsOrTheirCustomersOpenOnes) {
+  ProjectRef project{.customer_id = "c1",
+                     .owner_id = "u9",
+                     .customer_owner_id = "u8",
+                     .status = "active",
+                     .open = true};
+  CommandMeta rep{.now = kDue, .actor = "u1"};
+  rep.owner_scope = "u1";
+  TaskInput in;
+  auto denied = ApplyTaskProject(in, "p1", project, true, rep);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(denied.error().message, "Project p1 is neither yours nor on one of your customers");
+  // Kept by an edit: not checked again.
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, false, rep));
+  project.owner_id = "u1";
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, rep));
+  project.owner_id = "u9";
+  project.customer_owner_id = "u1";
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, rep));
+  project.open = false;
+  project.status = "completed";
+  auto closed = ApplyTaskProject(in, "p1", project, true, rep);
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(
+      closed.error().field_errors,
+      (std::vector<FieldError>{{"projectId", "Project p1 is completed; it takes no more tasks"}}));
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, false, rep));  // an edit keeping it
+}
+
 TEST_F(TaskCommandsTest, CancellingEndsTheSeries) {
   Create("t1", true);
   Move("t1", TaskStatus::kCancelled);

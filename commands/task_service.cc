@@ -80,7 +80,8 @@ Result<TaskService::Decision> TaskService::On(const TaskWriteModel& model, const
   return Decision{std::move(key), std::move(*events), id, false};
 }
 
-Status TaskService::Check(const TaskInput& input) const {
+Status TaskService::Check(TaskInput& input, const CommandMeta& meta,
+                          const std::optional<Task>& current) const {
   std::vector<FieldError> errors;
   auto note = [&errors](const Status& st, const char* field) -> Status {
     if (st) return {};
@@ -93,11 +94,21 @@ Status TaskService::Check(const TaskInput& input) const {
   if (checks_.user_active && !input.assigned_to.empty()) {
     if (auto st = note(checks_.user_active(input.assigned_to), "assignedToUserId"); !st) return st;
   }
-  if (input.project_id) {
-    if (!checks_.project_exists) {
+  const bool named =
+      input.project_id && (!current || current->fields.project_id != input.project_id);
+  const bool recustomered = current && current->fields.customer_id != input.customer_id;
+  if (input.project_id && (named || recustomered)) {
+    if (!checks_.project) {
       errors.push_back({"projectId", "projects are not available"});
-    } else if (auto st = note(checks_.project_exists(*input.project_id), "projectId"); !st) {
-      return st;
+    } else {
+      auto project = checks_.project(*input.project_id);
+      if (!project) {
+        if (auto st = note(Fail(project.error()), "projectId"); !st) return st;
+      } else if (errors.empty()) {
+        if (auto st = ApplyTaskProject(input, *input.project_id, *project, named, meta); !st) {
+          return st;
+        }
+      }
     }
   }
   if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
@@ -105,7 +116,7 @@ Status TaskService::Check(const TaskInput& input) const {
 }
 
 void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
-  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  if (auto st = Check(input, meta, std::nullopt); !st) return done(Fail(st.error()));
   runtime_.Execute(
       std::move(meta),
       [this, input = std::move(input)](const TaskWriteModel& model,
@@ -120,7 +131,8 @@ void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
 
 void TaskService::Edit(std::string id, TaskInput input, std::optional<int64_t> expected_version,
                        CommandMeta meta, Done done) {
-  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  const std::optional<Task> current = Find(id);  // unknown: the decision answers kNotFound
+  if (auto st = Check(input, meta, current); !st) return done(Fail(st.error()));
   runtime_.Execute(
       std::move(meta),
       [this, id = std::move(id), input = std::move(input), expected_version](

@@ -7,6 +7,8 @@
 //
 // External checks are injected (TaskChecks) and run before a create or an edit is decided;
 // they read other streams, so they are as of the moment of the request, not under this lock.
+// A task's project is looked up only when a create names one or an edit changes it or the
+// customer of a task on one (an edit that keeps both is not refused for a project closed since).
 //
 // Thread-safety: all methods may be called from any thread; `done` runs on a log thread or the
 // caller's and must not block.
@@ -38,9 +40,11 @@ struct TaskChecks {
   // message becomes the field error of assignedToUserId (kUnavailable is answered as is).
   // Empty: not checked.
   std::function<Status(const std::string& user_id)> user_active;
-  // Whether the project exists and may hold tasks, the same way for projectId. Empty: projects
-  // are not available, and a task naming one is refused ("projects are not available").
-  std::function<Status(const std::string& project_id)> project_exists;
+  // The project a task names, as ApplyTaskProject checks it (task_commands.h); an error whose
+  // message becomes the field error of projectId when it is unknown (kUnavailable is answered
+  // as is). Empty: projects are not available, and a task naming one is refused ("projects are
+  // not available").
+  std::function<Result<ProjectRef>(const std::string& project_id)> project;
 };
 
 class TaskService final {
@@ -101,8 +105,9 @@ class TaskService final {
   // A decision on the task `id` (of the model), from events or a refusal.
   static Result<Decision> On(const TaskWriteModel& model, const std::string& id,
                              Result<std::vector<EventEnvelope>> events);
-  // The injected checks of a create or an edit; the error to answer, if any.
-  Status Check(const TaskInput& input) const;
+  // The injected checks of a create or an edit (`current`: the task edited, as acknowledged);
+  // the error to answer, if any. Fills in the project's customer (ApplyTaskProject).
+  Status Check(TaskInput& input, const CommandMeta& meta, const std::optional<Task>& current) const;
   Done Notifying(Done done);
 
   IdGenerator& ids_;

@@ -372,5 +372,45 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   (void)rep1;
 }
 
+TEST_F(TaskApiTest, ATasksProjectIsInTheCallersScopeAndOnTheTasksCustomer) {
+  MakeUser("rep1@keel.test");
+  HttpClient r1(app_.base(), LoginToken(app_.base(), "rep1@keel.test", "password-123"));
+  auto mine = r1.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  const std::string c1 = Json(mine.body).Str("/data/id");
+  auto other = admin_.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"o@x.io"})");
+  ASSERT_EQ(other.status, 201) << other.body;
+  const std::string c2 = Json(other.body).Str("/data/id");
+  auto project = [&](const std::string& customer) {
+    auto r = admin_.Send("POST", "/api/v1/projects",
+                         R"({"name":"P","customerId":")" + customer + R"(","status":"active"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string on_theirs = project(c1);
+  const std::string on_others = project(c2);
+  const int64_t events = TaskEvents();
+
+  // A rep: not a project of someone else's customer that is not theirs either.
+  auto denied = r1.Send("POST", "/api/v1/tasks",
+                        TaskBody("X", kStart, R"(,"projectId":")" + on_others + "\""));
+  ASSERT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(Json(denied.body).Str("/message"),
+            "Project " + on_others + " is neither yours nor on one of your customers");
+  // Anyone: the task's customer is the project's.
+  auto mismatch = admin_.Send(
+      "POST", "/api/v1/tasks",
+      TaskBody("X", kStart, R"(,"projectId":")" + on_others + R"(","customerId":")" + c1 + "\""));
+  ASSERT_EQ(mismatch.status, 400) << mismatch.body;
+  EXPECT_EQ(Json(mismatch.body).Str("/errors/0/field"), "customerId");
+  EXPECT_EQ(Json(mismatch.body).Str("/errors/0/message"), "Must be the project's customer, " + c2);
+  EXPECT_EQ(TaskEvents(), events);
+  // A task that names a project and no customer is on the project's customer.
+  auto taken = r1.Send("POST", "/api/v1/tasks",
+                       TaskBody("Y", kStart, R"(,"projectId":")" + on_theirs + "\""));
+  ASSERT_EQ(taken.status, 201) << taken.body;
+  EXPECT_EQ(Json(taken.body).Str("/data/customerId"), c1);
+}
+
 }  // namespace
 }  // namespace keel
