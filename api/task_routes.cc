@@ -1,7 +1,8 @@
 // Tasks (issue 19): commands through the tasks stream (TaskService), reads from the tasks read
 // model. Scope: tasks:read_own reads the tasks assigned to the caller and those on the
 // customers assigned to them; tasks:write_own creates tasks assigned to the caller, on no
-// customer or one of theirs, and changes the tasks assigned to them. _all: anything.
+// customer or one of theirs, and changes the tasks assigned to them that are on no customer or
+// one of theirs (the task's resulting customer is checked at every edit). _all: anything.
 #include <optional>
 #include <set>
 #include <string>
@@ -161,11 +162,11 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
       auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
       if (ScopeOfCaller(req, "write") == Scope::kOwn) meta->owner_scope = req.principal->user_id;
-      // An edit that keeps the task's customer is not checked again: a rep changes the tasks
-      // assigned to them, whoever's customer they are on (the assignment is checked in the
-      // decision).
+      // An _all caller's edit that keeps the task's customer is not checked again (a customer
+      // deactivated since does not freeze its tasks). A tasks:write_own caller's task is always
+      // checked, at the customer it would be on: the task as known here may be stale.
       std::optional<Task> current;
-      if (!create) current = ctx.tasks->Find(req.params["id"]);
+      if (!create && !meta->owner_scope) current = ctx.tasks->Find(req.params["id"]);
       if (!current || current->fields.customer_id != input->customer_id) {
         if (auto st = CheckTaskCustomer(ctx, req, *input); !st) return refuse(st.error());
       }

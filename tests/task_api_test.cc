@@ -330,13 +330,14 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   ASSERT_EQ(edited.status, 200) << edited.body;
   EXPECT_EQ(Json(edited.body).Str("/data/assignedToUserId"), rep2);
   EXPECT_EQ(Json(edited.body).Str("/data/title"), "Shared, edited");
-  // rep2 edits the task assigned to them on rep1's customer, keeping the customer; moving it to
-  // a customer not theirs is refused.
+  // rep2's edit of the task assigned to them is checked at the customer it would be on: keeping
+  // rep1's customer is refused, as is moving it to another customer not theirs.
   auto by_rep2 = r2.Send(
       "PUT", "/api/v1/tasks/" + shared,
       TaskBody("Shared, by rep2", kStart + 2 * kDayMillis, R"(,"customerId":")" + c1 + "\""));
-  ASSERT_EQ(by_rep2.status, 200) << by_rep2.body;
-  position_ = by_rep2.headers["x-keel-position"];
+  ASSERT_EQ(by_rep2.status, 403) << by_rep2.body;
+  EXPECT_EQ(Json(by_rep2.body).Str("/message"), "Customer " + c1 + " is not assigned to you");
+  position_ = edited.headers["x-keel-position"];
   auto c2 = admin_.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"other@x.io"})");
   ASSERT_EQ(c2.status, 201);
   auto moved = r2.Send(
