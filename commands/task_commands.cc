@@ -41,8 +41,14 @@ Status CheckRecurringDueDate(const TaskInput& input, const CommandMeta& meta) {
 // TaskRecurred on `t` and the next occurrence (due after meta.now), or none when the next would
 // be due past the last instant Keel writes.
 std::vector<EventEnvelope> Recur(const Task& t, int64_t version, std::string_view trigger,
-                                 const CommandMeta& meta, IdGenerator& ids) {
+                                 const CommandMeta& meta, IdGenerator& ids,
+                                 const RecurrenceChecks& checks) {
+  if (!checks.assignee_active) {
+    return {NewEvent(kTaskAggregate, kTaskSeriesEnded, t.id, version,
+                     EncodeTaskSeriesEnded("assignee_inactive", trigger), meta, ids)};
+  }
   TaskInput next = NextOccurrenceInput(t, meta.now);
+  if (!checks.project_open) next.project_id.reset();
   if (next.due_date > kMaxTimestampMillis) return {};
   const std::string next_id = ids.NewId();
   std::vector<EventEnvelope> events;
@@ -170,8 +176,8 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
 Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& model,
                                                           const std::string& id, TaskStatus to,
                                                           std::optional<int64_t> expected_version,
-                                                          const CommandMeta& meta,
-                                                          IdGenerator& ids) {
+                                                          const CommandMeta& meta, IdGenerator& ids,
+                                                          const RecurrenceChecks& recurrence) {
   auto found = FindChecked(model, id, expected_version, meta);
   if (!found) return Fail(found.error());
   const Task& t = **found;
@@ -188,20 +194,22 @@ Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& 
   events.push_back(NewEvent(kTaskAggregate, kTaskStatusChanged, id, t.version + 1,
                             EncodeTaskStatusChanged(t.status, to), meta, ids));
   if (to == TaskStatus::kCompleted && t.awaits_recurrence()) {
-    for (auto& e : Recur(t, t.version + 2, "completed", meta, ids)) events.push_back(std::move(e));
+    for (auto& e : Recur(t, t.version + 2, "completed", meta, ids, recurrence))
+      events.push_back(std::move(e));
   }
   return events;
 }
 
 Result<std::vector<EventEnvelope>> DecideRecurTask(const TaskWriteModel& model,
                                                    const std::string& id, const CommandMeta& meta,
-                                                   IdGenerator& ids) {
+                                                   IdGenerator& ids,
+                                                   const RecurrenceChecks& recurrence) {
   const Task* t = model.Find(id);
   if (!t) return Fail(Error::NotFound("Task " + id + " not found"));
   if (!t->awaits_recurrence() || meta.now < t->fields.due_date) {
     return std::vector<EventEnvelope>{};
   }
-  return Recur(*t, t->version + 1, "due", meta, ids);
+  return Recur(*t, t->version + 1, "due", meta, ids, recurrence);
 }
 
 Result<std::vector<EventEnvelope>> DecideRemindTask(const TaskWriteModel& model,

@@ -66,6 +66,13 @@ struct ProjectRef {
 Status ApplyTaskProject(TaskInput& input, const std::string& project_id, const ProjectRef& project,
                         bool named, const CommandMeta& meta);
 
+// What the next occurrence of a task would be on, as the caller found it before the decision
+// (domain/task.h, Recurrence): its project still takes tasks, its assignee is still active.
+struct RecurrenceChecks {
+  bool project_open = true;
+  bool assignee_active = true;
+};
+
 // A new task `id` (from the caller's id generator), the first of its series. A recurring one
 // due more than kMaxRecurringDueDateAge before meta.now is refused (kInvalidArgument, dueDate);
 // so is an edit to one that moves its due date or changes its interval.
@@ -84,18 +91,22 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
 // task's own status included ("… is completed; it cannot become completed"). Completing a
 // recurring occurrence that has no next one yet also creates it (TaskRecurred, TaskCreated),
 // due at the first interval after meta.now (domain/task.h).
+// `recurrence`: as for DecideRecurTask.
 Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& model,
                                                           const std::string& id, TaskStatus to,
                                                           std::optional<int64_t> expected_version,
-                                                          const CommandMeta& meta,
-                                                          IdGenerator& ids);
+                                                          const CommandMeta& meta, IdGenerator& ids,
+                                                          const RecurrenceChecks& recurrence = {});
 // The clock's: the next occurrence of `id` once meta.now reached its due date, due at the first
 // interval after meta.now (one catch-up occurrence however many intervals were missed); none
 // when it is not due, has one already, is closed or not recurring (so that two passes create
-// one). No next either when its due date would pass year 9999. kNotFound for an unknown id.
+// one). No next either when its due date would pass year 9999. `recurrence`: a closed project
+// leaves the next one without it; an inactive assignee ends the series (TaskSeriesEnded).
+// kNotFound for an unknown id.
 Result<std::vector<EventEnvelope>> DecideRecurTask(const TaskWriteModel& model,
                                                    const std::string& id, const CommandMeta& meta,
-                                                   IdGenerator& ids);
+                                                   IdGenerator& ids,
+                                                   const RecurrenceChecks& recurrence = {});
 // The clock's: TaskReminderDue once meta.now reached the task's reminder time; none when not
 // due, reminded already or closed. kNotFound for an unknown id.
 Result<std::vector<EventEnvelope>> DecideRemindTask(const TaskWriteModel& model,

@@ -274,6 +274,30 @@ TEST(TaskProjectTest, ARepNamesOnlyTheirProjectsOrTheirCustomersOpenOnes) {
   EXPECT_TRUE(ApplyTaskProject(in, "p1", project, false, rep));  // an edit keeping it
 }
 
+TEST_F(TaskCommandsTest, ANextOccurrenceLeavesAClosedProjectAndAnInactiveAssigneeEndsTheSeries) {
+  TaskInput in = Input(true);
+  in.customer_id = "c1";
+  in.project_id = "p1";
+  Fold(*DecideCreateTask(model_, "t1", in, Meta(), ids_));
+  auto recur = DecideRecurTask(model_, "t1", Meta(kDue), ids_, {.project_open = false});
+  ASSERT_TRUE(recur);
+  ASSERT_EQ(recur->size(), 2u);
+  Fold(*recur);
+  const std::string next = (*recur)[1].aggregate_id;
+  EXPECT_EQ(model_.Find(next)->fields.project_id, std::nullopt);
+  EXPECT_EQ(model_.Find(next)->fields.customer_id, "c1");
+  // Its assignee gone: the series ends, once, and the clock has nothing more to do.
+  const Millis later = kDue + 7 * kDayMillis;
+  auto ended = DecideRecurTask(model_, next, Meta(later), ids_, {.assignee_active = false});
+  ASSERT_TRUE(ended);
+  ASSERT_EQ(ended->size(), 1u);
+  EXPECT_EQ((*ended)[0].type, kTaskSeriesEnded);
+  Fold(*ended);
+  EXPECT_TRUE(model_.DueToRecur(later).empty());
+  EXPECT_TRUE(DecideRecurTask(model_, next, Meta(later), ids_)->empty());
+  EXPECT_EQ(model_.size(), 2u);
+}
+
 TEST_F(TaskCommandsTest, CancellingEndsTheSeries) {
   Create("t1", true);
   Move("t1", TaskStatus::kCancelled);

@@ -115,6 +115,24 @@ Status TaskService::Check(TaskInput& input, const CommandMeta& meta,
   return {};
 }
 
+RecurrenceChecks TaskService::RecurrenceChecksFor(const std::string& id) const {
+  RecurrenceChecks out;
+  const std::optional<Task> task = Find(id);
+  if (!task || !task->awaits_recurrence()) return out;
+  auto answers = [](const Error& e) {
+    return e.code != ErrorCode::kUnavailable && e.code != ErrorCode::kInternal;
+  };
+  if (task->fields.project_id && checks_.project) {
+    auto project = checks_.project(*task->fields.project_id);
+    out.project_open = project ? project->open : !answers(project.error());
+  }
+  if (checks_.user_active) {
+    auto active = checks_.user_active(task->fields.assigned_to);
+    out.assignee_active = active || !answers(active.error());
+  }
+  return out;
+}
+
 void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
   if (auto st = Check(input, meta, std::nullopt); !st) return done(Fail(st.error()));
   runtime_.Execute(
@@ -145,20 +163,26 @@ void TaskService::Edit(std::string id, TaskInput input, std::optional<int64_t> e
 void TaskService::ChangeStatus(std::string id, TaskStatus to,
                                std::optional<int64_t> expected_version, CommandMeta meta,
                                Done done) {
+  RecurrenceChecks recurrence;
+  if (to == TaskStatus::kCompleted) recurrence = RecurrenceChecksFor(id);
   runtime_.Execute(
       std::move(meta),
-      [this, id = std::move(id), to, expected_version](const TaskWriteModel& model,
-                                                       const CommandMeta& m) -> Result<Decision> {
-        return On(model, id, DecideChangeTaskStatus(model, id, to, expected_version, m, ids_));
+      [this, id = std::move(id), to, expected_version, recurrence](
+          const TaskWriteModel& model, const CommandMeta& m) -> Result<Decision> {
+        return On(model, id,
+                  DecideChangeTaskStatus(model, id, to, expected_version, m, ids_, recurrence));
       },
       Notifying(std::move(done)));
 }
 
 void TaskService::Recur(std::string id, CommandMeta meta, Done done) {
+  const RecurrenceChecks recurrence = RecurrenceChecksFor(id);
   runtime_.Execute(
       std::move(meta),
-      [this, id = std::move(id)](const TaskWriteModel& model, const CommandMeta& m)
-          -> Result<Decision> { return On(model, id, DecideRecurTask(model, id, m, ids_)); },
+      [this, id = std::move(id), recurrence](const TaskWriteModel& model,
+                                             const CommandMeta& m) -> Result<Decision> {
+        return On(model, id, DecideRecurTask(model, id, m, ids_, recurrence));
+      },
       Notifying(std::move(done)));
 }
 

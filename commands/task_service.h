@@ -80,6 +80,8 @@ class TaskService final {
             CommandMeta meta, Done done);
   void ChangeStatus(std::string id, TaskStatus to, std::optional<int64_t> expected_version,
                     CommandMeta meta, Done done);
+  // The next occurrence's project and assignee are checked first (RecurrenceChecksFor), as is
+  // a completion's.
   void Recur(std::string id, CommandMeta meta, Done done);
   void Remind(std::string id, CommandMeta meta, Done done);
 
@@ -108,6 +110,10 @@ class TaskService final {
   // The injected checks of a create or an edit (`current`: the task edited, as acknowledged);
   // the error to answer, if any. Fills in the project's customer (ApplyTaskProject).
   Status Check(TaskInput& input, const CommandMeta& meta, const std::optional<Task>& current) const;
+  // What the next occurrence of task `id` (as acknowledged) would be on, by the injected checks:
+  // a project that is not found or closed is not open; an assignee refused by user_active is
+  // not active (a check that cannot answer, kUnavailable or kInternal, counts as a yes).
+  RecurrenceChecks RecurrenceChecksFor(const std::string& id) const;
   Done Notifying(Done done);
 
   IdGenerator& ids_;

@@ -358,6 +358,15 @@ std::string EncodeTaskReminderDue(const Task& task) {
   return w.Take();
 }
 
+std::string EncodeTaskSeriesEnded(std::string_view reason, std::string_view trigger) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("reason").String(reason);
+  w.Key("trigger").String(trigger);
+  w.EndObject();
+  return w.Take();
+}
+
 Millis NextDueDate(const TaskInput& fields, Millis now) {
   if (!fields.recurring_interval_days || *fields.recurring_interval_days < 1) {
     return fields.due_date;
@@ -426,6 +435,11 @@ Status ApplyTaskEvent(Task& t, const EventEnvelope& event) {
       return Fail(BadEvent(event, "the task is not awaiting its next occurrence"));
     }
     t.next_task_id = std::string(next);
+  } else if (event.type == kTaskSeriesEnded) {
+    if (!t.awaits_recurrence()) {
+      return Fail(BadEvent(event, "the task is not awaiting its next occurrence"));
+    }
+    t.series_ended = true;
   } else if (event.type == kTaskReminderDue) {
     std::optional<Millis> at;
     if (!GetOptionalTime(*doc, "reminderAt", at) || !at) {

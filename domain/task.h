@@ -19,6 +19,11 @@
 // triggers, so that a late completion does not create an occurrence that is due already. A
 // recurring task's due date may not be more than kMaxRecurringDueDateAge before now when it is
 // created or its due date or recurrence is edited (a field error at dueDate).
+// When the next occurrence is due to be created, what it would be on is checked first (by the
+// caller, outside the decision, which takes the answers as values): a next occurrence on a
+// project that is closed by then is created without the project, on the same customer; and
+// when the assignee is no longer active the series ends there (TaskSeriesEnded), so that the
+// clock stops, rather than create occurrences nobody can work.
 // Cancelling an occurrence whose next one does not exist yet ends the series; when the next one
 // exists already (the clock created it at the due date), the series goes on from that one, and
 // cancelling that one ends it.
@@ -52,6 +57,9 @@ inline constexpr std::string_view kTaskStatusChanged = "TaskStatusChanged";
 // {nextTaskId, trigger ("completed" | "due")}: this occurrence's next one was created (the
 // TaskCreated that follows in the same append).
 inline constexpr std::string_view kTaskRecurred = "TaskRecurred";
+// {reason ("assignee_inactive"), trigger ("completed" | "due")}: this occurrence gets no next
+// one; the series ends with it.
+inline constexpr std::string_view kTaskSeriesEnded = "TaskSeriesEnded";
 // {dueDate, reminderAt, assignedToUserId, title}: the reminder time of an open task has come;
 // a notifier follows these (the fold reads reminderAt only).
 inline constexpr std::string_view kTaskReminderDue = "TaskReminderDue";
@@ -102,6 +110,7 @@ struct Task {
   TaskInput fields;
   TaskStatus status = TaskStatus::kPending;
   std::optional<std::string> next_task_id;  // TaskRecurred: its next occurrence exists
+  bool series_ended = false;                // TaskSeriesEnded (the write side's; not served)
   std::optional<Millis> reminded_at;        // TaskReminderDue folded for the current due date
   std::string created_by;
   Millis created_at = 0;
@@ -120,7 +129,8 @@ struct Task {
   }
   // An open recurring occurrence whose next one does not exist yet.
   bool awaits_recurrence() const {
-    return open() && fields.is_recurring && !next_task_id && fields.recurring_interval_days;
+    return open() && fields.is_recurring && !next_task_id && !series_ended &&
+           fields.recurring_interval_days;
   }
   // An open occurrence whose reminder has not been folded yet.
   bool awaits_reminder() const { return open() && !reminded_at; }
@@ -146,6 +156,7 @@ std::string EncodeTaskEdited(const TaskInput& input);
 std::string EncodeTaskStatusChanged(TaskStatus from, TaskStatus to);
 std::string EncodeTaskRecurred(const std::string& next_task_id, std::string_view trigger);
 std::string EncodeTaskReminderDue(const Task& task);
+std::string EncodeTaskSeriesEnded(std::string_view reason, std::string_view trigger);
 
 // The first dueDate + k·intervalDays (k ≥ 1) after `now` (Recurrence above); may pass
 // kMaxTimestampMillis. The due date itself for a task that does not recur.
