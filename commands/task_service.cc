@@ -27,17 +27,18 @@ std::optional<TaskOutcome> TaskService::Stream::Remembered(const TaskWriteModel&
   return TaskOutcome{*t, event.type == kTaskCreated, std::nullopt, std::nullopt};
 }
 
-TaskService::TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks)
-    : ids_(ids), checks_(std::move(checks)), runtime_(Stream{}, log, clock) {}
-
-Status TaskService::Load() {
-  if (auto st = runtime_.Load(); !st) return st;
-  std::lock_guard lock(acknowledged_mu_);
-  runtime_.Read([&](const TaskWriteModel& model) {
-    for (const auto& [id, task] : model.all()) acknowledged_[id] = task;
-  });
-  return {};
+void TaskService::Stream::Loaded(TaskWriteModel& model, Millis) {
+  std::lock_guard lock(service->acknowledged_mu_);
+  for (const auto& [id, task] : model.all()) {
+    Task& known = service->acknowledged_[id];
+    if (known.version <= task.version) known = task;
+  }
 }
+
+TaskService::TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks)
+    : ids_(ids), checks_(std::move(checks)), runtime_(Stream{{}, this}, log, clock) {}
+
+Status TaskService::Load() { return runtime_.Load(); }
 
 TaskService::Done TaskService::Notifying(Done done) {
   return [this, done = std::move(done)](Result<TaskOutcome> out) {

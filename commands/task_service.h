@@ -101,6 +101,11 @@ class TaskService final {
     static constexpr bool kIdempotent = true;
     Result<TaskOutcome> AnswerFor(const TaskWriteModel& model, const Decision& decision);
     std::optional<TaskOutcome> Remembered(const TaskWriteModel& model, const EventEnvelope& event);
+    // After every fold from the log (Load, and a refold after a failed append), under the
+    // runtime's lock: what the log holds is acknowledged. The lock order is the runtime's, then
+    // acknowledged_mu_, as in the answers' callbacks; nothing takes them the other way round.
+    void Loaded(TaskWriteModel& model, Millis now);
+    TaskService* service = nullptr;
   };
   using Runtime = CommandRuntime<Stream>;
 
