@@ -128,6 +128,19 @@ void SendTaskPage(HttpResponder& r, const std::vector<Task>& tasks, int page, in
          caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
 }
 
+// A page read as a page (QueryOpenTasksOfAssignee): its tasks and the total.
+void SendReadPage(HttpResponder& r, const TaskPage& tasks, int page, int limit, Millis now,
+                  std::string_view message, bool caught_up) {
+  std::vector<std::string> items;
+  for (const auto& t : tasks.tasks) items.push_back(TaskJson(t, now));
+  r.Send(200, SuccessBody(message, JsonArray(items), PageMeta(tasks.total, page, limit)),
+         caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+}
+
+size_t OffsetOf(int page, int limit) {
+  return static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+}
+
 Error NeedsUser() {
   return Error::InvalidArgument("This list is the signed-in user's: sign in to read it");
 }
@@ -256,9 +269,15 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
         req, ctx, r,
         [&ctx, page, limit, query = std::move(query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
                                                       bool caught_up) {
+          const Millis now = TasksNow(ctx);
+          if (query.open_only) {  // the open ones, a page of them read, in my-tasks' order
+            auto open = QueryOpenTasksOfAssignee(*rm.store, *query.assigned_to, false,
+                                                 OffsetOf(page, limit), static_cast<size_t>(limit));
+            if (!open) return SendError(r, open.error());
+            return SendReadPage(r, *open, page, limit, now, "My tasks retrieved", caught_up);
+          }
           auto tasks = QueryTasks(*rm.store, query);
           if (!tasks) return SendError(r, tasks.error());
-          const Millis now = TasksNow(ctx);
           SortForMyTasks(*tasks, now);
           SendTaskPage(r, *tasks, page, limit, now, "My tasks retrieved", caught_up);
         },
@@ -279,10 +298,10 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
         req, ctx, r,
         [&ctx, page, limit, query = std::move(query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
                                                       bool caught_up) {
-          auto tasks = QueryTasks(*rm.store, query);
+          auto tasks = QueryOpenTasksOfAssignee(*rm.store, *query.assigned_to, true,
+                                                OffsetOf(page, limit), static_cast<size_t>(limit));
           if (!tasks) return SendError(r, tasks.error());
-          std::erase_if(*tasks, [](const Task& t) { return !t.reminded_at; });
-          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Task reminders retrieved",
+          SendReadPage(r, *tasks, page, limit, TasksNow(ctx), "Task reminders retrieved",
                        caught_up);
         },
         kTasksTopic);

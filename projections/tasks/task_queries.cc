@@ -99,6 +99,30 @@ Result<std::vector<Task>> QueryTasksOfProject(ReadStore& store, std::string_view
   return tasks;
 }
 
+Result<TaskPage> QueryOpenTasksOfAssignee(ReadStore& store, std::string_view user_id,
+                                          bool reminded_only, size_t offset, size_t limit) {
+  std::string prefix(user_id);
+  prefix += '/';
+  std::vector<std::string> ids;
+  TaskPage page;
+  auto st = store.Scan(kOpenTasksByAssigneeTable, prefix, "",
+                       [&](std::string_view key, std::string_view value) {
+                         if (reminded_only && value != "r") return true;
+                         const size_t n = static_cast<size_t>(page.total++);
+                         if (n >= offset && ids.size() < limit) {
+                           ids.emplace_back(key.substr(key.rfind('/') + 1));
+                         }
+                         return true;
+                       });
+  if (!st) return Fail(st.error());
+  for (const auto& id : ids) {
+    auto task = QueryTask(store, id);
+    if (!task) return Fail(task.error());
+    if (*task) page.tasks.push_back(std::move(**task));
+  }
+  return page;
+}
+
 void SortForMyTasks(std::vector<Task>& tasks, Millis now) {
   std::sort(tasks.begin(), tasks.end(), [now](const Task& a, const Task& b) {
     const bool ao = a.overdue(now), bo = b.overdue(now);

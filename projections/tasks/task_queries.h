@@ -43,6 +43,17 @@ Result<std::vector<Task>> QueryTasks(ReadStore& store, const TaskListQuery& quer
 Result<std::vector<Task>> QueryTasksOfProject(ReadStore& store, std::string_view project_id,
                                               size_t limit);
 
+// One page of a user's open tasks (open_tasks_by_assignee), by due date then id, which is
+// my-tasks' order too (an open task due before now is overdue): `offset` skipped, at most
+// `limit` read; `reminded_only`: those whose reminder is due. `total`: how many there are in
+// all (a count of index keys; no task is read for it).
+struct TaskPage {
+  std::vector<Task> tasks;
+  int64_t total = 0;
+};
+Result<TaskPage> QueryOpenTasksOfAssignee(ReadStore& store, std::string_view user_id,
+                                          bool reminded_only, size_t offset, size_t limit);
+
 // my-tasks' order: overdue tasks first (open and due before `now`), then by due date, then id.
 void SortForMyTasks(std::vector<Task>& tasks, Millis now);
 
