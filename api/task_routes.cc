@@ -114,9 +114,9 @@ std::optional<std::string> StringParam(const HttpRequest& req, const char* name)
   return *v;
 }
 
-// One page of `tasks` as served.
+// One page of `tasks` as served; `truncated`: the list was cut (QueryTasks), which meta says.
 void SendTaskPage(HttpResponder& r, const std::vector<Task>& tasks, int page, int limit, Millis now,
-                  std::string_view message, bool caught_up) {
+                  std::string_view message, bool caught_up, bool truncated = false) {
   std::vector<std::string> items;
   const size_t from = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
   for (size_t i = from; i < tasks.size() && items.size() < static_cast<size_t>(limit); ++i) {
@@ -124,7 +124,7 @@ void SendTaskPage(HttpResponder& r, const std::vector<Task>& tasks, int page, in
   }
   r.Send(200,
          SuccessBody(message, JsonArray(items),
-                     PageMeta(static_cast<int64_t>(tasks.size()), page, limit)),
+                     PageMeta(static_cast<int64_t>(tasks.size()), page, limit, truncated)),
          caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
 }
 
@@ -245,9 +245,11 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
           auto reader = ReaderOf(req, rm);
           if (!reader) return SendError(r, reader.error());
           query.reader = std::move(*reader);
-          auto tasks = QueryTasks(*rm.store, query);
+          bool truncated = false;
+          auto tasks = QueryTasks(*rm.store, query, &truncated);
           if (!tasks) return SendError(r, tasks.error());
-          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Tasks retrieved", caught_up);
+          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Tasks retrieved", caught_up,
+                       truncated);
         },
         kTasksTopic);
   });

@@ -22,6 +22,10 @@ struct TaskReader {
 };
 bool TaskVisibleTo(const Task& task, const TaskReader& reader);
 
+// At most this many task records are read by a list that names no assignee, project or
+// customer and has no reader (tasks:read_all): a larger list is cut (`truncated`).
+inline constexpr size_t kMaxUnfilteredTaskScan = 10'000;
+
 struct TaskListQuery {
   std::optional<TaskStatus> status;
   std::optional<TaskPriority> priority;
@@ -32,13 +36,18 @@ struct TaskListQuery {
   bool open_only = false;
   // Only the tasks this reader may read; none: every task.
   std::optional<TaskReader> reader;
+  // At most this many records read when no index applies (QueryTasks).
+  size_t scan_limit = kMaxUnfilteredTaskScan;
 };
 
 // One task; nullopt for an unknown id.
 Result<std::optional<Task>> QueryTask(ReadStore& store, std::string_view id);
 // Every task the query admits, by due date (then id). Reads the narrowest index the query
-// names (assignee, then project, then customer), or every task.
-Result<std::vector<Task>> QueryTasks(ReadStore& store, const TaskListQuery& query);
+// names (assignee, then project, then customer); for a reader who names none, the reader's
+// assignee index and their customers' (never every task); otherwise the first
+// query.scan_limit records by id, `*truncated` set when there were more.
+Result<std::vector<Task>> QueryTasks(ReadStore& store, const TaskListQuery& query,
+                                     bool* truncated = nullptr);
 // Up to `limit` tasks of the project, by due date (then id): what a project's page lists.
 Result<std::vector<Task>> QueryTasksOfProject(ReadStore& store, std::string_view project_id,
                                               size_t limit);

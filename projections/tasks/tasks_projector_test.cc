@@ -166,5 +166,25 @@ TEST_F(TasksProjectorTest, TheOpenTasksIndexHoldsOpenTasksByDueDateAndPagesWitho
   EXPECT_EQ(open->tasks[1].id, "t3");
 }
 
+TEST_F(TasksProjectorTest, AnUnfilteredListReadsAtMostItsScanLimitAndARepsOnlyTheirIndexes) {
+  Create("t1", Input("u1", kDue, std::nullopt));
+  Create("t2", Input("u2", kDue, "c2"));
+  Create("t3", Input("u3", kDue, std::nullopt));
+  TaskListQuery all;
+  all.scan_limit = 2;
+  bool truncated = false;
+  EXPECT_EQ(Ids(QueryTasks(store_, all, &truncated)), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_TRUE(truncated);
+  all.scan_limit = 3;
+  EXPECT_EQ(Ids(QueryTasks(store_, all, &truncated)).size(), 3u);
+  EXPECT_FALSE(truncated);
+  // A reader's list comes from their indexes, whatever the scan limit.
+  TaskListQuery rep;
+  rep.reader = TaskReader{"u1", {"c2"}};
+  rep.scan_limit = 0;
+  EXPECT_EQ(Ids(QueryTasks(store_, rep, &truncated)), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_FALSE(truncated);
+}
+
 }  // namespace
 }  // namespace keel
