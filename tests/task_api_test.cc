@@ -139,6 +139,13 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
       admin_.Send("POST", "/api/v1/tasks", TaskBody("P", kStart, R"(,"projectId":"p1")"));
   ASSERT_EQ(project.status, 400);
   EXPECT_EQ(Json(project.body).Str("/errors/0/message"), "Project p1 not found");
+  auto ancient = admin_.Send(
+      "POST", "/api/v1/tasks",
+      R"({"title":"Daily","dueDate":"0001-01-01","isRecurring":true,"recurringIntervalDays":1})");
+  ASSERT_EQ(ancient.status, 400) << ancient.body;
+  EXPECT_EQ(Json(ancient.body).Str("/errors/0/field"), "dueDate");
+  EXPECT_EQ(Json(ancient.body).Str("/errors/0/message"),
+            "A recurring task's due date may be at most 365 days in the past");
   auto nobody = admin_.Send("POST", "/api/v1/tasks",
                             TaskBody("N", kStart, R"(,"assignedToUserId":"nobody")"));
   ASSERT_EQ(nobody.status, 400);
