@@ -465,6 +465,7 @@ std::string TaskToJson(const Task& t) {
   w.Key("occurrence").Int(t.occurrence);
   WriteOptional(w, "previousTaskId", t.previous_task_id);
   WriteOptional(w, "nextTaskId", t.next_task_id);
+  w.Key("seriesEnded").Bool(t.series_ended);
   w.Key("reminderDueAt");
   t.reminded_at ? w.String(FormatIso8601(*t.reminded_at)) : w.Null();
   w.Key("createdBy").String(t.created_by);
@@ -499,6 +500,8 @@ Result<Task> TaskFromJson(std::string_view json) {
   if (!s || !created || !updated) {
     return Fail(Error::DataLoss("Task record " + std::string(id) + " is malformed"));
   }
+  bool ended = false;
+  if (doc->at_key("seriesEnded").get(ended) == simdjson::SUCCESS) t.series_ended = ended;
   t.id = std::string(id);
   t.status = *s;
   t.series_id = std::string(series);

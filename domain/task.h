@@ -110,7 +110,7 @@ struct Task {
   TaskInput fields;
   TaskStatus status = TaskStatus::kPending;
   std::optional<std::string> next_task_id;  // TaskRecurred: its next occurrence exists
-  bool series_ended = false;                // TaskSeriesEnded (the write side's; not served)
+  bool series_ended = false;                // TaskSeriesEnded: no next occurrence will come
   std::optional<Millis> reminded_at;        // TaskReminderDue folded for the current due date
   std::string created_by;
   Millis created_at = 0;
@@ -170,8 +170,8 @@ Status ApplyTaskEvent(Task& task, const EventEnvelope& event);
 
 // As served: {id, title, description, customerId, projectId, assignedToUserId, dueDate,
 // reminderDaysBefore, reminderAt, priority, status, isRecurring, recurringIntervalDays,
-// seriesId, occurrence, previousTaskId, nextTaskId, reminderDueAt, createdBy, createdAt,
-// updatedAt, completedAt, version}.
+// seriesId, occurrence, previousTaskId, nextTaskId, seriesEnded, reminderDueAt, createdBy,
+// createdAt, updatedAt, completedAt, version}.
 std::string TaskToJson(const Task& task);
 // Reads what TaskToJson wrote; kDataLoss when it does not hold a task.
 Result<Task> TaskFromJson(std::string_view json);

@@ -143,6 +143,26 @@ TEST(TaskFoldTest, FoldsALifeAndRoundTripsTheRecord) {
   EXPECT_EQ(NextOccurrenceInput(t, kDec10).due_date, kDec10 + 7 * kDayMillis);
 }
 
+TEST(TaskFoldTest, ASeriesEndedIsFoldedAndServed) {
+  auto in = ParseTaskInput(
+      R"({"title":"T","dueDate":"2026-12-10","isRecurring":true,"recurringIntervalDays":7})");
+  ASSERT_TRUE(in) << in.error().message;
+  Task t;
+  ASSERT_TRUE(ApplyTaskEvent(t, Event(kTaskCreated, 1, EncodeTaskCreated(*in, "t1", 1, {}))));
+  EXPECT_TRUE(t.awaits_recurrence());
+  ASSERT_TRUE(ApplyTaskEvent(
+      t, Event(kTaskSeriesEnded, 2, EncodeTaskSeriesEnded("assignee_inactive", "due"))));
+  EXPECT_TRUE(t.series_ended);
+  EXPECT_FALSE(t.awaits_recurrence());
+  EXPECT_NE(TaskToJson(t).find(R"("seriesEnded":true)"), std::string::npos);
+  auto back = TaskFromJson(TaskToJson(t));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, t);
+  // Once: a second end is not a move the fold allows.
+  EXPECT_FALSE(ApplyTaskEvent(
+      t, Event(kTaskSeriesEnded, 3, EncodeTaskSeriesEnded("assignee_inactive", "due"))));
+}
+
 TEST(TaskRecurrenceTest, TheNextDueDateIsTheFirstIntervalAfterNow) {
   TaskInput in;
   in.due_date = kDec10;
