@@ -17,7 +17,8 @@ namespace {
 
 class StillClock final : public Clock {
  public:
-  Millis NowMillis() override { return 1'790'000'000'000; }
+  Millis NowMillis() override { return now; }
+  Millis now = 1'790'000'000'000;  // moved by the test only while no command runs
 };
 
 TaskInput Input(const std::string& title) {
@@ -54,6 +55,50 @@ TEST(TaskServiceTest, FindFollowsTheLogAfterARefold) {
   ASSERT_TRUE(first.Find(id));
   EXPECT_EQ(first.Find(id)->version, 2);
   EXPECT_EQ(first.Find(id)->fields.title, "A, edited");
+}
+
+TEST(TaskServiceTest, TheClocksRecurrenceChecksTheProjectAndTheAssigneeFirst) {
+  TempDir dir;
+  auto log = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 3});
+  ASSERT_TRUE(log) << log.error().message;
+  StillClock clock;
+  UuidV7Generator ids(clock, 1);
+  bool project_open = true, user_active = true;
+  TaskChecks checks;
+  checks.project = [&](const std::string&) -> Result<ProjectRef> {
+    return ProjectRef{
+        .customer_id = "c1", .owner_id = "u1", .status = "completed", .open = project_open};
+  };
+  checks.user_active = [&](const std::string& id) -> Status {
+    if (user_active) return {};
+    return Fail(Error::NotFound("User " + id + " not found or not active"));
+  };
+  TaskService tasks(**log, clock, ids, std::move(checks));
+  ASSERT_TRUE(tasks.Load());
+  TaskInput in = Input("Weekly");
+  in.due_date = clock.NowMillis() - kDayMillis;
+  in.is_recurring = true;
+  in.recurring_interval_days = 7;
+  in.project_id = "p1";
+  auto created = AwaitTaskCommand([&](auto done) { tasks.Create(in, {}, done); });
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->task.fields.customer_id, "c1");  // the project's
+  CommandMeta meta;
+  meta.now = clock.NowMillis();
+  project_open = false;  // closed since
+  auto recurred = AwaitTaskCommand([&](auto done) { tasks.Recur(created->task.id, meta, done); });
+  ASSERT_TRUE(recurred) << recurred.error().message;
+  ASSERT_TRUE(recurred->next);
+  EXPECT_EQ(recurred->next->fields.project_id, std::nullopt);
+  EXPECT_EQ(recurred->next->fields.customer_id, "c1");
+  user_active = false;
+  clock.now = recurred->next->fields.due_date;
+  meta.now = clock.now;
+  auto ended = AwaitTaskCommand([&](auto done) { tasks.Recur(recurred->next->id, meta, done); });
+  ASSERT_TRUE(ended) << ended.error().message;
+  EXPECT_FALSE(ended->next);
+  EXPECT_TRUE(ended->task.series_ended);
+  EXPECT_TRUE(tasks.DueToRecur(meta.now).empty());
 }
 
 }  // namespace
