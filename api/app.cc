@@ -381,17 +381,21 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   {
     Clock& tasks_clock = config.tasks_clock ? *config.tasks_clock : impl->clock;
     TaskChecks checks;
-    checks.project_exists = [projects = impl->projects.get()](const std::string& id) -> Status {
+    checks.project = [projects = impl->projects.get(), commands = impl->commands.get()](
+                         const std::string& id) -> Result<ProjectRef> {
       auto project = projects->Find(id);
       if (!project) return Fail(Error::NotFound("Project " + id + " not found"));
-      if (IsFinalProjectStatus(project->status)) {
-        std::string message = "Project " + id;
-        message += " is ";
-        message += ProjectStatusName(project->status);
-        message += "; it takes no more tasks";
-        return Fail(Error::FailedPrecondition(std::move(message)));
-      }
-      return {};
+      ProjectRef ref;
+      ref.customer_id = project->customer_id;
+      ref.owner_id = project->owner_id;
+      ref.status = std::string(ProjectStatusName(project->status));
+      ref.open = !IsFinalProjectStatus(project->status);
+      ref.customer_owner_id =
+          commands->ReadWriteModel([&ref](const WriteModel& model) -> std::optional<std::string> {
+            const Customer* c = model.customers.Find(ref.customer_id);
+            return c ? c->owner_id : std::nullopt;
+          });
+      return ref;
     };
     checks.user_active = [auth = impl->auth.get()](const std::string& id) -> Status {
       if (auth->UserExists(id, /*active_only=*/true)) return {};

@@ -326,11 +326,13 @@ void ReadPaging(const HttpRequest& req, int& page, int& limit, std::vector<Field
   }
 }
 
-std::string PageMeta(int64_t total, int page, int limit) {
+std::string PageMeta(int64_t total, int page, int limit, bool truncated) {
   JsonWriter meta;
   meta.BeginObject().Key("total").Int(total).Key("page").Int(page);
   meta.Key("limit").Int(limit);
-  meta.Key("pages").Int((total + limit - 1) / limit).EndObject();
+  meta.Key("pages").Int((total + limit - 1) / limit);
+  if (truncated) meta.Key("truncated").Bool(true);
+  meta.EndObject();
   return meta.Take();
 }
 

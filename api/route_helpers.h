@@ -134,6 +134,7 @@ void ReadPaging(const HttpRequest& req, int& page, int& limit, std::vector<Field
 std::string JsonArray(const std::vector<std::string>& items);
 
 // {"total":..,"page":..,"limit":..,"pages":..}
-std::string PageMeta(int64_t total, int page, int limit);
+// `truncated`: the list paged through was cut short of all it would hold ("truncated": true).
+std::string PageMeta(int64_t total, int page, int limit, bool truncated = false);
 
 }  // namespace keel

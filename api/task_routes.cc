@@ -1,7 +1,8 @@
 // Tasks (issue 19): commands through the tasks stream (TaskService), reads from the tasks read
 // model. Scope: tasks:read_own reads the tasks assigned to the caller and those on the
 // customers assigned to them; tasks:write_own creates tasks assigned to the caller, on no
-// customer or one of theirs, and changes the tasks assigned to them. _all: anything.
+// customer or one of theirs, and changes the tasks assigned to them that are on no customer or
+// one of theirs (the task's resulting customer is checked at every edit). _all: anything.
 #include <optional>
 #include <set>
 #include <string>
@@ -113,9 +114,9 @@ std::optional<std::string> StringParam(const HttpRequest& req, const char* name)
   return *v;
 }
 
-// One page of `tasks` as served.
+// One page of `tasks` as served; `truncated`: the list was cut (QueryTasks), which meta says.
 void SendTaskPage(HttpResponder& r, const std::vector<Task>& tasks, int page, int limit, Millis now,
-                  std::string_view message, bool caught_up) {
+                  std::string_view message, bool caught_up, bool truncated = false) {
   std::vector<std::string> items;
   const size_t from = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
   for (size_t i = from; i < tasks.size() && items.size() < static_cast<size_t>(limit); ++i) {
@@ -123,8 +124,21 @@ void SendTaskPage(HttpResponder& r, const std::vector<Task>& tasks, int page, in
   }
   r.Send(200,
          SuccessBody(message, JsonArray(items),
-                     PageMeta(static_cast<int64_t>(tasks.size()), page, limit)),
+                     PageMeta(static_cast<int64_t>(tasks.size()), page, limit, truncated)),
          caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+}
+
+// A page read as a page (QueryOpenTasksOfAssignee): its tasks and the total.
+void SendReadPage(HttpResponder& r, const TaskPage& tasks, int page, int limit, Millis now,
+                  std::string_view message, bool caught_up) {
+  std::vector<std::string> items;
+  for (const auto& t : tasks.tasks) items.push_back(TaskJson(t, now));
+  r.Send(200, SuccessBody(message, JsonArray(items), PageMeta(tasks.total, page, limit)),
+         caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
+}
+
+size_t OffsetOf(int page, int limit) {
+  return static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
 }
 
 Error NeedsUser() {
@@ -161,11 +175,11 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
       auto meta = MetaFor(req);
       if (!meta) return refuse(meta.error());
       if (ScopeOfCaller(req, "write") == Scope::kOwn) meta->owner_scope = req.principal->user_id;
-      // An edit that keeps the task's customer is not checked again: a rep changes the tasks
-      // assigned to them, whoever's customer they are on (the assignment is checked in the
-      // decision).
+      // An _all caller's edit that keeps the task's customer is not checked again (a customer
+      // deactivated since does not freeze its tasks). A tasks:write_own caller's task is always
+      // checked, at the customer it would be on: the task as known here may be stale.
       std::optional<Task> current;
-      if (!create) current = ctx.tasks->Find(req.params["id"]);
+      if (!create && !meta->owner_scope) current = ctx.tasks->Find(req.params["id"]);
       if (!current || current->fields.customer_id != input->customer_id) {
         if (auto st = CheckTaskCustomer(ctx, req, *input); !st) return refuse(st.error());
       }
@@ -231,9 +245,11 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
           auto reader = ReaderOf(req, rm);
           if (!reader) return SendError(r, reader.error());
           query.reader = std::move(*reader);
-          auto tasks = QueryTasks(*rm.store, query);
+          bool truncated = false;
+          auto tasks = QueryTasks(*rm.store, query, &truncated);
           if (!tasks) return SendError(r, tasks.error());
-          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Tasks retrieved", caught_up);
+          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Tasks retrieved", caught_up,
+                       truncated);
         },
         kTasksTopic);
   });
@@ -255,9 +271,15 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
         req, ctx, r,
         [&ctx, page, limit, query = std::move(query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
                                                       bool caught_up) {
+          const Millis now = TasksNow(ctx);
+          if (query.open_only) {  // the open ones, a page of them read, in my-tasks' order
+            auto open = QueryOpenTasksOfAssignee(*rm.store, *query.assigned_to, false,
+                                                 OffsetOf(page, limit), static_cast<size_t>(limit));
+            if (!open) return SendError(r, open.error());
+            return SendReadPage(r, *open, page, limit, now, "My tasks retrieved", caught_up);
+          }
           auto tasks = QueryTasks(*rm.store, query);
           if (!tasks) return SendError(r, tasks.error());
-          const Millis now = TasksNow(ctx);
           SortForMyTasks(*tasks, now);
           SendTaskPage(r, *tasks, page, limit, now, "My tasks retrieved", caught_up);
         },
@@ -278,10 +300,10 @@ void AddTaskRoutes(HttpServer& server, RouteContext& ctx) {
         req, ctx, r,
         [&ctx, page, limit, query = std::move(query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
                                                       bool caught_up) {
-          auto tasks = QueryTasks(*rm.store, query);
+          auto tasks = QueryOpenTasksOfAssignee(*rm.store, *query.assigned_to, true,
+                                                OffsetOf(page, limit), static_cast<size_t>(limit));
           if (!tasks) return SendError(r, tasks.error());
-          std::erase_if(*tasks, [](const Task& t) { return !t.reminded_at; });
-          SendTaskPage(r, *tasks, page, limit, TasksNow(ctx), "Task reminders retrieved",
+          SendReadPage(r, *tasks, page, limit, TasksNow(ctx), "Task reminders retrieved",
                        caught_up);
         },
         kTasksTopic);

@@ -16,17 +16,18 @@ std::optional<ProjectOutcome> ProjectService::Stream::Remembered(const ProjectWr
   return ProjectOutcome{*p, event.type == kProjectCreated, std::nullopt};
 }
 
-ProjectService::ProjectService(EventLog& log, Clock& clock, IdGenerator& ids)
-    : ids_(ids), runtime_(Stream{}, log, clock) {}
-
-Status ProjectService::Load() {
-  if (auto st = runtime_.Load(); !st) return st;
-  std::lock_guard lock(acknowledged_mu_);
-  runtime_.Read([&](const ProjectWriteModel& model) {
-    for (const auto& [id, project] : model.all()) acknowledged_[id] = project;
-  });
-  return {};
+void ProjectService::Stream::Loaded(ProjectWriteModel& model, Millis) {
+  std::lock_guard lock(service->acknowledged_mu_);
+  for (const auto& [id, project] : model.all()) {
+    Project& known = service->acknowledged_[id];
+    if (known.version <= project.version) known = project;
+  }
 }
+
+ProjectService::ProjectService(EventLog& log, Clock& clock, IdGenerator& ids)
+    : ids_(ids), runtime_(Stream{{}, this}, log, clock) {}
+
+Status ProjectService::Load() { return runtime_.Load(); }
 
 ProjectService::Done ProjectService::Acknowledging(Done done) {
   return [this, done = std::move(done)](Result<ProjectOutcome> out) {

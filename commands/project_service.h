@@ -66,6 +66,11 @@ class ProjectService final {
     Result<ProjectOutcome> AnswerFor(const ProjectWriteModel& model, const Decision& decision);
     std::optional<ProjectOutcome> Remembered(const ProjectWriteModel& model,
                                              const EventEnvelope& event);
+    // After every fold from the log (Load, and a refold after a failed append), under the
+    // runtime's lock: what the log holds is acknowledged. The lock order is the runtime's, then
+    // acknowledged_mu_, as in the answers' callbacks; nothing takes them the other way round.
+    void Loaded(ProjectWriteModel& model, Millis now);
+    ProjectService* service = nullptr;
   };
   using Runtime = CommandRuntime<Stream>;
 

@@ -6,7 +6,8 @@
 //   were not reminded: each gets TaskReminderDue (TaskService::Remind).
 // Each is decided under the stream's lock, which checks again, so two passes racing, or a pass
 // after a restart (the write model is folded from the log on Load), append nothing twice. A
-// next occurrence that is itself already due is created at the following pass.
+// next occurrence is due after the pass's now (domain/task.h), so a pass creates at most one
+// occurrence per series, however far behind the series is.
 //
 // Thread-safety: Start/Stop from one thread; Changed and RunOnce from any (RunOnce is not
 // reentrant: tests call it with the thread stopped).

@@ -30,11 +30,25 @@ Status CheckAssignee(const TaskInput& input, const CommandMeta& meta) {
   return {};
 }
 
-// TaskRecurred on `t` and the next occurrence, or none when the next would be due past the
-// last instant Keel writes.
+// A recurring task due more than kMaxRecurringDueDateAge before now would start a series in the
+// past (domain/task.h); a field error at dueDate.
+Status CheckRecurringDueDate(const TaskInput& input, const CommandMeta& meta) {
+  if (!input.is_recurring || input.due_date >= meta.now - kMaxRecurringDueDateAge) return {};
+  return Fail(Error::Validation(
+      {{"dueDate", "A recurring task's due date may be at most 365 days in the past"}}));
+}
+
+// TaskRecurred on `t` and the next occurrence (due after meta.now), or none when the next would
+// be due past the last instant Keel writes.
 std::vector<EventEnvelope> Recur(const Task& t, int64_t version, std::string_view trigger,
-                                 const CommandMeta& meta, IdGenerator& ids) {
-  TaskInput next = NextOccurrenceInput(t);
+                                 const CommandMeta& meta, IdGenerator& ids,
+                                 const RecurrenceChecks& checks) {
+  if (!checks.assignee_active) {
+    return {NewEvent(kTaskAggregate, kTaskSeriesEnded, t.id, version,
+                     EncodeTaskSeriesEnded("assignee_inactive", trigger), meta, ids)};
+  }
+  TaskInput next = NextOccurrenceInput(t, meta.now);
+  if (!checks.project_open) next.project_id.reset();
   if (next.due_date > kMaxTimestampMillis) return {};
   const std::string next_id = ids.NewId();
   std::vector<EventEnvelope> events;
@@ -47,6 +61,30 @@ std::vector<EventEnvelope> Recur(const Task& t, int64_t version, std::string_vie
 }
 
 }  // namespace
+
+Status ApplyTaskProject(TaskInput& input, const std::string& project_id, const ProjectRef& project,
+                        bool named, const CommandMeta& meta) {
+  if (named && !project.open) {
+    std::string message = "Project " + project_id;
+    message += " is ";
+    message += project.status;
+    message += "; it takes no more tasks";
+    return Fail(Error::Validation({{"projectId", std::move(message)}}));
+  }
+  if (named && meta.owner_scope && project.owner_id != *meta.owner_scope &&
+      project.customer_owner_id != *meta.owner_scope) {
+    return Fail(Error::PermissionDenied("Project " + project_id +
+                                        " is neither yours nor on one of your customers"));
+  }
+  if (!input.customer_id) {
+    input.customer_id = project.customer_id;
+  } else if (*input.customer_id != project.customer_id) {
+    std::string message = "Must be the project's customer, ";
+    message += project.customer_id;
+    return Fail(Error::Validation({{"customerId", std::move(message)}}));
+  }
+  return {};
+}
 
 const Task* TaskWriteModel::Find(std::string_view id) const {
   auto it = tasks_.find(id);
@@ -103,6 +141,7 @@ Result<std::vector<EventEnvelope>> DecideCreateTask(const TaskWriteModel& model,
   if (input.assigned_to.empty()) {
     return Fail(Error::Validation({{"assignedToUserId", "Is required"}}));
   }
+  if (auto st = CheckRecurringDueDate(input, meta); !st) return Fail(st.error());
   return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskCreated, id, 1,
                                              EncodeTaskCreated(input, id, 1, std::nullopt), meta,
                                              ids)};
@@ -125,6 +164,11 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
   if (edited.assigned_to.empty()) edited.assigned_to = (*t)->fields.assigned_to;
   if (auto st = CheckAssignee(edited, meta); !st) return Fail(st.error());
   if ((*t)->fields == edited) return std::vector<EventEnvelope>{};
+  // An edit that keeps the due date and the recurrence keeps the series as it is.
+  if (edited.due_date != (*t)->fields.due_date ||
+      edited.recurring_interval_days != (*t)->fields.recurring_interval_days) {
+    if (auto st = CheckRecurringDueDate(edited, meta); !st) return Fail(st.error());
+  }
   return std::vector<EventEnvelope>{NewEvent(kTaskAggregate, kTaskEdited, id, (*t)->version + 1,
                                              EncodeTaskEdited(edited), meta, ids)};
 }
@@ -132,12 +176,12 @@ Result<std::vector<EventEnvelope>> DecideEditTask(const TaskWriteModel& model,
 Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& model,
                                                           const std::string& id, TaskStatus to,
                                                           std::optional<int64_t> expected_version,
-                                                          const CommandMeta& meta,
-                                                          IdGenerator& ids) {
+                                                          const CommandMeta& meta, IdGenerator& ids,
+                                                          const RecurrenceChecks& recurrence) {
   auto found = FindChecked(model, id, expected_version, meta);
   if (!found) return Fail(found.error());
   const Task& t = **found;
-  if (t.status == to) return std::vector<EventEnvelope>{};
+  if (t.status == to && t.open()) return std::vector<EventEnvelope>{};
   if (!TaskStatusAllowed(t.status, to)) {
     std::string message = "Task " + id;
     message += " is ";
@@ -150,20 +194,22 @@ Result<std::vector<EventEnvelope>> DecideChangeTaskStatus(const TaskWriteModel& 
   events.push_back(NewEvent(kTaskAggregate, kTaskStatusChanged, id, t.version + 1,
                             EncodeTaskStatusChanged(t.status, to), meta, ids));
   if (to == TaskStatus::kCompleted && t.awaits_recurrence()) {
-    for (auto& e : Recur(t, t.version + 2, "completed", meta, ids)) events.push_back(std::move(e));
+    for (auto& e : Recur(t, t.version + 2, "completed", meta, ids, recurrence))
+      events.push_back(std::move(e));
   }
   return events;
 }
 
 Result<std::vector<EventEnvelope>> DecideRecurTask(const TaskWriteModel& model,
                                                    const std::string& id, const CommandMeta& meta,
-                                                   IdGenerator& ids) {
+                                                   IdGenerator& ids,
+                                                   const RecurrenceChecks& recurrence) {
   const Task* t = model.Find(id);
   if (!t) return Fail(Error::NotFound("Task " + id + " not found"));
   if (!t->awaits_recurrence() || meta.now < t->fields.due_date) {
     return std::vector<EventEnvelope>{};
   }
-  return Recur(*t, t->version + 1, "due", meta, ids);
+  return Recur(*t, t->version + 1, "due", meta, ids, recurrence);
 }
 
 Result<std::vector<EventEnvelope>> DecideRemindTask(const TaskWriteModel& model,

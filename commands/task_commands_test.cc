@@ -99,8 +99,9 @@ TEST_F(TaskCommandsTest, IllegalMovesNameBothStates) {
   EXPECT_EQ(cancel.error().message, "Task t1 is completed; it cannot become cancelled");
   auto same =
       DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt, Meta(), ids_);
-  ASSERT_TRUE(same);
-  EXPECT_TRUE(same->empty());
+  ASSERT_FALSE(same);
+  EXPECT_EQ(same.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(same.error().message, "Task t1 is completed; it cannot become completed");
   auto edit = DecideEditTask(model_, "t1", Input(false), std::nullopt, Meta(), ids_);
   ASSERT_FALSE(edit);
   EXPECT_EQ(edit.error().code, ErrorCode::kFailedPrecondition);
@@ -158,6 +159,142 @@ TEST_F(TaskCommandsTest, TheDueDateRecursOnceAndLeavesTheOccurrenceOpen) {
                                      Meta(kDue + 3), ids_);
   ASSERT_TRUE(done);
   EXPECT_EQ(done->size(), 1u);
+  EXPECT_EQ(model_.size(), 2u);
+}
+
+TEST_F(TaskCommandsTest, AnOpenTaskMovedToItsOwnStatusIsUnchanged) {
+  Create("t1", false);
+  auto same =
+      DecideChangeTaskStatus(model_, "t1", TaskStatus::kPending, std::nullopt, Meta(), ids_);
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_TRUE(same->empty());
+}
+
+TEST_F(TaskCommandsTest, ASeriesFarBehindCatchesUpWithOneOccurrenceAfterNow) {
+  TaskInput in = Input(true);
+  in.due_date = kDue - 300 * kDayMillis;  // within the year allowed at creation
+  in.recurring_interval_days = 1;
+  auto created = DecideCreateTask(model_, "t1", in, Meta(in.due_date), ids_);
+  ASSERT_TRUE(created) << created.error().message;
+  Fold(*created);
+  const Millis now = kDue + 5;
+  auto recur = DecideRecurTask(model_, "t1", Meta(now), ids_);
+  ASSERT_TRUE(recur);
+  ASSERT_EQ(recur->size(), 2u);
+  Fold(*recur);
+  const Task* next = model_.Find((*recur)[1].aggregate_id);
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->fields.due_date, kDue + kDayMillis);
+  EXPECT_EQ(next->occurrence, 2);
+  // Nothing else is due at the same now: the clock stops after one.
+  EXPECT_TRUE(model_.DueToRecur(now).empty());
+}
+
+TEST_F(TaskCommandsTest, ALateCompletionCreatesAnOccurrenceDueAfterNow) {
+  Create("t1", true);
+  Move("t1", TaskStatus::kInProgress);
+  auto done = DecideChangeTaskStatus(model_, "t1", TaskStatus::kCompleted, std::nullopt,
+                                     Meta(kDue + 20 * kDayMillis), ids_);
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->size(), 3u);
+  Fold(*done);
+  EXPECT_EQ(model_.Find((*done)[2].aggregate_id)->fields.due_date, kDue + 21 * kDayMillis);
+}
+
+TEST_F(TaskCommandsTest, ARecurringTaskDueMoreThanAYearAgoIsRefused) {
+  TaskInput in = Input(true);
+  in.due_date = kDue - 366 * kDayMillis;
+  auto created = DecideCreateTask(model_, "t1", in, Meta(kDue), ids_);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(created.error().field_errors.size(), 1u);
+  EXPECT_EQ(created.error().field_errors[0].field, "dueDate");
+  EXPECT_EQ(created.error().field_errors[0].message,
+            "A recurring task's due date may be at most 365 days in the past");
+  // Not recurring: a task may be long overdue.
+  EXPECT_TRUE(DecideCreateTask(model_, "t1", Input(false), Meta(kDue + 400 * kDayMillis), ids_));
+  // An edit that makes an existing task recur with such a date is refused too.
+  Create("t2", false);
+  auto edit = DecideEditTask(model_, "t2", in, std::nullopt, Meta(kDue), ids_);
+  ASSERT_FALSE(edit);
+  EXPECT_EQ(edit.error().field_errors.at(0).field, "dueDate");
+  // An edit that keeps an old occurrence's date and interval is not.
+  Create("t3", true);
+  TaskInput retitled = Input(true);
+  retitled.title = "Call back";
+  EXPECT_TRUE(
+      DecideEditTask(model_, "t3", retitled, std::nullopt, Meta(kDue + 400 * kDayMillis), ids_));
+}
+
+TEST(TaskProjectTest, TheTaskTakesTheProjectsCustomerAndMustNotNameAnother) {
+  const ProjectRef project{.customer_id = "c1",
+                           .owner_id = "u9",
+                           .customer_owner_id = "u8",
+                           .status = "active",
+                           .open = true};
+  const CommandMeta meta{.now = kDue, .actor = "u1"};
+  TaskInput in;
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, meta));
+  EXPECT_EQ(in.customer_id, "c1");
+  in.customer_id = "c2";
+  auto other = ApplyTaskProject(in, "p1", project, true, meta);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(other.error().field_errors,
+            (std::vector<FieldError>{{"customerId", "Must be the project's customer, c1"}}));
+}
+
+TEST(TaskProjectTest, ARepNamesOnlyTheirProjectsOrTheirCustomersOpenOnes) {
+  ProjectRef project{.customer_id = "c1",
+                     .owner_id = "u9",
+                     .customer_owner_id = "u8",
+                     .status = "active",
+                     .open = true};
+  CommandMeta rep{.now = kDue, .actor = "u1"};
+  rep.owner_scope = "u1";
+  TaskInput in;
+  auto denied = ApplyTaskProject(in, "p1", project, true, rep);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(denied.error().message, "Project p1 is neither yours nor on one of your customers");
+  // Kept by an edit: not checked again.
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, false, rep));
+  project.owner_id = "u1";
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, rep));
+  project.owner_id = "u9";
+  project.customer_owner_id = "u1";
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, true, rep));
+  project.open = false;
+  project.status = "completed";
+  auto closed = ApplyTaskProject(in, "p1", project, true, rep);
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(
+      closed.error().field_errors,
+      (std::vector<FieldError>{{"projectId", "Project p1 is completed; it takes no more tasks"}}));
+  EXPECT_TRUE(ApplyTaskProject(in, "p1", project, false, rep));  // an edit keeping it
+}
+
+TEST_F(TaskCommandsTest, ANextOccurrenceLeavesAClosedProjectAndAnInactiveAssigneeEndsTheSeries) {
+  TaskInput in = Input(true);
+  in.customer_id = "c1";
+  in.project_id = "p1";
+  Fold(*DecideCreateTask(model_, "t1", in, Meta(), ids_));
+  auto recur = DecideRecurTask(model_, "t1", Meta(kDue), ids_, {.project_open = false});
+  ASSERT_TRUE(recur);
+  ASSERT_EQ(recur->size(), 2u);
+  Fold(*recur);
+  const std::string next = (*recur)[1].aggregate_id;
+  EXPECT_EQ(model_.Find(next)->fields.project_id, std::nullopt);
+  EXPECT_EQ(model_.Find(next)->fields.customer_id, "c1");
+  // Its assignee gone: the series ends, once, and the clock has nothing more to do.
+  const Millis later = kDue + 7 * kDayMillis;
+  auto ended = DecideRecurTask(model_, next, Meta(later), ids_, {.assignee_active = false});
+  ASSERT_TRUE(ended);
+  ASSERT_EQ(ended->size(), 1u);
+  EXPECT_EQ((*ended)[0].type, kTaskSeriesEnded);
+  Fold(*ended);
+  EXPECT_TRUE(model_.DueToRecur(later).empty());
+  EXPECT_TRUE(DecideRecurTask(model_, next, Meta(later), ids_)->empty());
   EXPECT_EQ(model_.size(), 2u);
 }
 

@@ -27,17 +27,18 @@ std::optional<TaskOutcome> TaskService::Stream::Remembered(const TaskWriteModel&
   return TaskOutcome{*t, event.type == kTaskCreated, std::nullopt, std::nullopt};
 }
 
-TaskService::TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks)
-    : ids_(ids), checks_(std::move(checks)), runtime_(Stream{}, log, clock) {}
-
-Status TaskService::Load() {
-  if (auto st = runtime_.Load(); !st) return st;
-  std::lock_guard lock(acknowledged_mu_);
-  runtime_.Read([&](const TaskWriteModel& model) {
-    for (const auto& [id, task] : model.all()) acknowledged_[id] = task;
-  });
-  return {};
+void TaskService::Stream::Loaded(TaskWriteModel& model, Millis) {
+  std::lock_guard lock(service->acknowledged_mu_);
+  for (const auto& [id, task] : model.all()) {
+    Task& known = service->acknowledged_[id];
+    if (known.version <= task.version) known = task;
+  }
 }
+
+TaskService::TaskService(EventLog& log, Clock& clock, IdGenerator& ids, TaskChecks checks)
+    : ids_(ids), checks_(std::move(checks)), runtime_(Stream{{}, this}, log, clock) {}
+
+Status TaskService::Load() { return runtime_.Load(); }
 
 TaskService::Done TaskService::Notifying(Done done) {
   return [this, done = std::move(done)](Result<TaskOutcome> out) {
@@ -80,7 +81,8 @@ Result<TaskService::Decision> TaskService::On(const TaskWriteModel& model, const
   return Decision{std::move(key), std::move(*events), id, false};
 }
 
-Status TaskService::Check(const TaskInput& input) const {
+Status TaskService::Check(TaskInput& input, const CommandMeta& meta,
+                          const std::optional<Task>& current) const {
   std::vector<FieldError> errors;
   auto note = [&errors](const Status& st, const char* field) -> Status {
     if (st) return {};
@@ -93,19 +95,47 @@ Status TaskService::Check(const TaskInput& input) const {
   if (checks_.user_active && !input.assigned_to.empty()) {
     if (auto st = note(checks_.user_active(input.assigned_to), "assignedToUserId"); !st) return st;
   }
-  if (input.project_id) {
-    if (!checks_.project_exists) {
+  const bool named =
+      input.project_id && (!current || current->fields.project_id != input.project_id);
+  const bool recustomered = current && current->fields.customer_id != input.customer_id;
+  if (input.project_id && (named || recustomered)) {
+    if (!checks_.project) {
       errors.push_back({"projectId", "projects are not available"});
-    } else if (auto st = note(checks_.project_exists(*input.project_id), "projectId"); !st) {
-      return st;
+    } else {
+      auto project = checks_.project(*input.project_id);
+      if (!project) {
+        if (auto st = note(Fail(project.error()), "projectId"); !st) return st;
+      } else if (errors.empty()) {
+        if (auto st = ApplyTaskProject(input, *input.project_id, *project, named, meta); !st) {
+          return st;
+        }
+      }
     }
   }
   if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
   return {};
 }
 
+RecurrenceChecks TaskService::RecurrenceChecksFor(const std::string& id) const {
+  RecurrenceChecks out;
+  const std::optional<Task> task = Find(id);
+  if (!task || !task->awaits_recurrence()) return out;
+  auto answers = [](const Error& e) {
+    return e.code != ErrorCode::kUnavailable && e.code != ErrorCode::kInternal;
+  };
+  if (task->fields.project_id && checks_.project) {
+    auto project = checks_.project(*task->fields.project_id);
+    out.project_open = project ? project->open : !answers(project.error());
+  }
+  if (checks_.user_active) {
+    auto active = checks_.user_active(task->fields.assigned_to);
+    out.assignee_active = active || !answers(active.error());
+  }
+  return out;
+}
+
 void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
-  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  if (auto st = Check(input, meta, std::nullopt); !st) return done(Fail(st.error()));
   runtime_.Execute(
       std::move(meta),
       [this, input = std::move(input)](const TaskWriteModel& model,
@@ -120,7 +150,8 @@ void TaskService::Create(TaskInput input, CommandMeta meta, Done done) {
 
 void TaskService::Edit(std::string id, TaskInput input, std::optional<int64_t> expected_version,
                        CommandMeta meta, Done done) {
-  if (auto st = Check(input); !st) return done(Fail(st.error()));
+  const std::optional<Task> current = Find(id);  // unknown: the decision answers kNotFound
+  if (auto st = Check(input, meta, current); !st) return done(Fail(st.error()));
   runtime_.Execute(
       std::move(meta),
       [this, id = std::move(id), input = std::move(input), expected_version](
@@ -133,20 +164,26 @@ void TaskService::Edit(std::string id, TaskInput input, std::optional<int64_t> e
 void TaskService::ChangeStatus(std::string id, TaskStatus to,
                                std::optional<int64_t> expected_version, CommandMeta meta,
                                Done done) {
+  RecurrenceChecks recurrence;
+  if (to == TaskStatus::kCompleted) recurrence = RecurrenceChecksFor(id);
   runtime_.Execute(
       std::move(meta),
-      [this, id = std::move(id), to, expected_version](const TaskWriteModel& model,
-                                                       const CommandMeta& m) -> Result<Decision> {
-        return On(model, id, DecideChangeTaskStatus(model, id, to, expected_version, m, ids_));
+      [this, id = std::move(id), to, expected_version, recurrence](
+          const TaskWriteModel& model, const CommandMeta& m) -> Result<Decision> {
+        return On(model, id,
+                  DecideChangeTaskStatus(model, id, to, expected_version, m, ids_, recurrence));
       },
       Notifying(std::move(done)));
 }
 
 void TaskService::Recur(std::string id, CommandMeta meta, Done done) {
+  const RecurrenceChecks recurrence = RecurrenceChecksFor(id);
   runtime_.Execute(
       std::move(meta),
-      [this, id = std::move(id)](const TaskWriteModel& model, const CommandMeta& m)
-          -> Result<Decision> { return On(model, id, DecideRecurTask(model, id, m, ids_)); },
+      [this, id = std::move(id), recurrence](const TaskWriteModel& model,
+                                             const CommandMeta& m) -> Result<Decision> {
+        return On(model, id, DecideRecurTask(model, id, m, ids_, recurrence));
+      },
       Notifying(std::move(done)));
 }
 

@@ -7,6 +7,8 @@
 //
 // External checks are injected (TaskChecks) and run before a create or an edit is decided;
 // they read other streams, so they are as of the moment of the request, not under this lock.
+// A task's project is looked up only when a create names one or an edit changes it or the
+// customer of a task on one (an edit that keeps both is not refused for a project closed since).
 //
 // Thread-safety: all methods may be called from any thread; `done` runs on a log thread or the
 // caller's and must not block.
@@ -38,9 +40,11 @@ struct TaskChecks {
   // message becomes the field error of assignedToUserId (kUnavailable is answered as is).
   // Empty: not checked.
   std::function<Status(const std::string& user_id)> user_active;
-  // Whether the project exists and may hold tasks, the same way for projectId. Empty: projects
-  // are not available, and a task naming one is refused ("projects are not available").
-  std::function<Status(const std::string& project_id)> project_exists;
+  // The project a task names, as ApplyTaskProject checks it (task_commands.h); an error whose
+  // message becomes the field error of projectId when it is unknown (kUnavailable is answered
+  // as is). Empty: projects are not available, and a task naming one is refused ("projects are
+  // not available").
+  std::function<Result<ProjectRef>(const std::string& project_id)> project;
 };
 
 class TaskService final {
@@ -76,6 +80,8 @@ class TaskService final {
             CommandMeta meta, Done done);
   void ChangeStatus(std::string id, TaskStatus to, std::optional<int64_t> expected_version,
                     CommandMeta meta, Done done);
+  // The next occurrence's project and assignee are checked first (RecurrenceChecksFor), as is
+  // a completion's.
   void Recur(std::string id, CommandMeta meta, Done done);
   void Remind(std::string id, CommandMeta meta, Done done);
 
@@ -95,14 +101,24 @@ class TaskService final {
     static constexpr bool kIdempotent = true;
     Result<TaskOutcome> AnswerFor(const TaskWriteModel& model, const Decision& decision);
     std::optional<TaskOutcome> Remembered(const TaskWriteModel& model, const EventEnvelope& event);
+    // After every fold from the log (Load, and a refold after a failed append), under the
+    // runtime's lock: what the log holds is acknowledged. The lock order is the runtime's, then
+    // acknowledged_mu_, as in the answers' callbacks; nothing takes them the other way round.
+    void Loaded(TaskWriteModel& model, Millis now);
+    TaskService* service = nullptr;
   };
   using Runtime = CommandRuntime<Stream>;
 
   // A decision on the task `id` (of the model), from events or a refusal.
   static Result<Decision> On(const TaskWriteModel& model, const std::string& id,
                              Result<std::vector<EventEnvelope>> events);
-  // The injected checks of a create or an edit; the error to answer, if any.
-  Status Check(const TaskInput& input) const;
+  // The injected checks of a create or an edit (`current`: the task edited, as acknowledged);
+  // the error to answer, if any. Fills in the project's customer (ApplyTaskProject).
+  Status Check(TaskInput& input, const CommandMeta& meta, const std::optional<Task>& current) const;
+  // What the next occurrence of task `id` (as acknowledged) would be on, by the injected checks:
+  // a project that is not found or closed is not open; an assignee refused by user_active is
+  // not active (a check that cannot answer, kUnavailable or kInternal, counts as a yes).
+  RecurrenceChecks RecurrenceChecksFor(const std::string& id) const;
   Done Notifying(Done done);
 
   IdGenerator& ids_;

@@ -69,6 +69,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kTaskStatusChanged, 1},
     {kTaskRecurred, 1},
     {kTaskReminderDue, 1},
+    {kTaskSeriesEnded, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

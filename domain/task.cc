@@ -358,10 +358,28 @@ std::string EncodeTaskReminderDue(const Task& task) {
   return w.Take();
 }
 
-TaskInput NextOccurrenceInput(const Task& task) {
+std::string EncodeTaskSeriesEnded(std::string_view reason, std::string_view trigger) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("reason").String(reason);
+  w.Key("trigger").String(trigger);
+  w.EndObject();
+  return w.Take();
+}
+
+Millis NextDueDate(const TaskInput& fields, Millis now) {
+  if (!fields.recurring_interval_days || *fields.recurring_interval_days < 1) {
+    return fields.due_date;
+  }
+  const Millis step = static_cast<Millis>(*fields.recurring_interval_days) * kDayMillis;
+  // Both are within years 1–9999, so neither the difference nor the product overflows.
+  const Millis k = now >= fields.due_date ? (now - fields.due_date) / step + 1 : 1;
+  return fields.due_date + k * step;
+}
+
+TaskInput NextOccurrenceInput(const Task& task, Millis now) {
   TaskInput next = task.fields;
-  next.due_date +=
-      static_cast<Millis>(task.fields.recurring_interval_days.value_or(0)) * kDayMillis;
+  next.due_date = NextDueDate(task.fields, now);
   return next;
 }
 
@@ -417,6 +435,11 @@ Status ApplyTaskEvent(Task& t, const EventEnvelope& event) {
       return Fail(BadEvent(event, "the task is not awaiting its next occurrence"));
     }
     t.next_task_id = std::string(next);
+  } else if (event.type == kTaskSeriesEnded) {
+    if (!t.awaits_recurrence()) {
+      return Fail(BadEvent(event, "the task is not awaiting its next occurrence"));
+    }
+    t.series_ended = true;
   } else if (event.type == kTaskReminderDue) {
     std::optional<Millis> at;
     if (!GetOptionalTime(*doc, "reminderAt", at) || !at) {
@@ -442,6 +465,7 @@ std::string TaskToJson(const Task& t) {
   w.Key("occurrence").Int(t.occurrence);
   WriteOptional(w, "previousTaskId", t.previous_task_id);
   WriteOptional(w, "nextTaskId", t.next_task_id);
+  w.Key("seriesEnded").Bool(t.series_ended);
   w.Key("reminderDueAt");
   t.reminded_at ? w.String(FormatIso8601(*t.reminded_at)) : w.Null();
   w.Key("createdBy").String(t.created_by);
@@ -476,6 +500,8 @@ Result<Task> TaskFromJson(std::string_view json) {
   if (!s || !created || !updated) {
     return Fail(Error::DataLoss("Task record " + std::string(id) + " is malformed"));
   }
+  bool ended = false;
+  if (doc->at_key("seriesEnded").get(ended) == simdjson::SUCCESS) t.series_ended = ended;
   t.id = std::string(id);
   t.status = *s;
   t.series_id = std::string(series);

@@ -8,11 +8,25 @@
 // its events are appended under that key on keel.tasks (domain/topics.h), so that a completion
 // and the next occurrence it creates land in one append, in order, in one partition.
 //
-// Recurrence: the next occurrence of a recurring occurrence (due = dueDate + intervalDays, the
-// same fields, pending) is created once, at the earlier of its completion (in the same append
-// as the status change) and the clock reaching its due date (the interval since the previous
-// due date has passed; the open occurrence stays open and is overdue). TaskRecurred on the old
-// occurrence names the new one, which is what makes it once. Cancelling ends the series.
+// Recurrence: the next occurrence of a recurring occurrence (the same fields, pending) is
+// created once, at the earlier of its completion (in the same append as the status change) and
+// the clock reaching its due date (the open occurrence stays open and is overdue). TaskRecurred
+// on the old occurrence names the new one, which is what makes it once. Its due date is the
+// first dueDate + k·intervalDays (k ≥ 1) after the decision's now (meta.now, recorded in the
+// event, so a replay gives the same): an occurrence completed on time is due one interval
+// later, and a series the clock meets late (a server that was down, a due date long past)
+// catches up with one occurrence, not one per missed interval. The same rule holds for both
+// triggers, so that a late completion does not create an occurrence that is due already. A
+// recurring task's due date may not be more than kMaxRecurringDueDateAge before now when it is
+// created or its due date or recurrence is edited (a field error at dueDate).
+// When the next occurrence is due to be created, what it would be on is checked first (by the
+// caller, outside the decision, which takes the answers as values): a next occurrence on a
+// project that is closed by then is created without the project, on the same customer; and
+// when the assignee is no longer active the series ends there (TaskSeriesEnded), so that the
+// clock stops, rather than create occurrences nobody can work.
+// Cancelling an occurrence whose next one does not exist yet ends the series; when the next one
+// exists already (the clock created it at the due date), the series goes on from that one, and
+// cancelling that one ends it.
 //
 // Reminder: TaskReminderDue, once per occurrence and due date, when the clock reaches
 // dueDate − reminderDaysBefore days while the task is open. An edit that moves the due date or
@@ -43,6 +57,9 @@ inline constexpr std::string_view kTaskStatusChanged = "TaskStatusChanged";
 // {nextTaskId, trigger ("completed" | "due")}: this occurrence's next one was created (the
 // TaskCreated that follows in the same append).
 inline constexpr std::string_view kTaskRecurred = "TaskRecurred";
+// {reason ("assignee_inactive"), trigger ("completed" | "due")}: this occurrence gets no next
+// one; the series ends with it.
+inline constexpr std::string_view kTaskSeriesEnded = "TaskSeriesEnded";
 // {dueDate, reminderAt, assignedToUserId, title}: the reminder time of an open task has come;
 // a notifier follows these (the fold reads reminderAt only).
 inline constexpr std::string_view kTaskReminderDue = "TaskReminderDue";
@@ -52,6 +69,7 @@ inline constexpr size_t kMaxTaskDescriptionLength = 2000;  // code points, after
 inline constexpr int kMaxReminderDaysBefore = 365;
 inline constexpr int kMaxRecurringIntervalDays = 3650;
 inline constexpr Millis kDayMillis = 86'400'000;
+inline constexpr Millis kMaxRecurringDueDateAge = 365 * kDayMillis;
 
 enum class TaskStatus { kPending, kInProgress, kCompleted, kCancelled };
 enum class TaskPriority { kLow, kMedium, kHigh, kUrgent };
@@ -92,6 +110,7 @@ struct Task {
   TaskInput fields;
   TaskStatus status = TaskStatus::kPending;
   std::optional<std::string> next_task_id;  // TaskRecurred: its next occurrence exists
+  bool series_ended = false;                // TaskSeriesEnded: no next occurrence will come
   std::optional<Millis> reminded_at;        // TaskReminderDue folded for the current due date
   std::string created_by;
   Millis created_at = 0;
@@ -110,7 +129,8 @@ struct Task {
   }
   // An open recurring occurrence whose next one does not exist yet.
   bool awaits_recurrence() const {
-    return open() && fields.is_recurring && !next_task_id && fields.recurring_interval_days;
+    return open() && fields.is_recurring && !next_task_id && !series_ended &&
+           fields.recurring_interval_days;
   }
   // An open occurrence whose reminder has not been folded yet.
   bool awaits_reminder() const { return open() && !reminded_at; }
@@ -136,9 +156,13 @@ std::string EncodeTaskEdited(const TaskInput& input);
 std::string EncodeTaskStatusChanged(TaskStatus from, TaskStatus to);
 std::string EncodeTaskRecurred(const std::string& next_task_id, std::string_view trigger);
 std::string EncodeTaskReminderDue(const Task& task);
+std::string EncodeTaskSeriesEnded(std::string_view reason, std::string_view trigger);
 
-// The next occurrence's fields: due one interval later, the rest as this one's.
-TaskInput NextOccurrenceInput(const Task& task);
+// The first dueDate + k·intervalDays (k ≥ 1) after `now` (Recurrence above); may pass
+// kMaxTimestampMillis. The due date itself for a task that does not recur.
+Millis NextDueDate(const TaskInput& fields, Millis now);
+// The next occurrence's fields: due at NextDueDate(task.fields, now), the rest as this one's.
+TaskInput NextOccurrenceInput(const Task& task, Millis now);
 
 // The fold. kDataLoss when the payload is bad, the version does not follow, or the move is not
 // one the state machine allows.
@@ -146,8 +170,8 @@ Status ApplyTaskEvent(Task& task, const EventEnvelope& event);
 
 // As served: {id, title, description, customerId, projectId, assignedToUserId, dueDate,
 // reminderDaysBefore, reminderAt, priority, status, isRecurring, recurringIntervalDays,
-// seriesId, occurrence, previousTaskId, nextTaskId, reminderDueAt, createdBy, createdAt,
-// updatedAt, completedAt, version}.
+// seriesId, occurrence, previousTaskId, nextTaskId, seriesEnded, reminderDueAt, createdBy,
+// createdAt, updatedAt, completedAt, version}.
 std::string TaskToJson(const Task& task);
 // Reads what TaskToJson wrote; kDataLoss when it does not hold a task.
 Result<Task> TaskFromJson(std::string_view json);

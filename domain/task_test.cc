@@ -140,7 +140,45 @@ TEST(TaskFoldTest, FoldsALifeAndRoundTripsTheRecord) {
   auto back = TaskFromJson(TaskToJson(t));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, t);
-  EXPECT_EQ(NextOccurrenceInput(t).due_date, kDec10 + 7 * kDayMillis);
+  EXPECT_EQ(NextOccurrenceInput(t, kDec10).due_date, kDec10 + 7 * kDayMillis);
+}
+
+TEST(TaskFoldTest, ASeriesEndedIsFoldedAndServed) {
+  auto in = ParseTaskInput(
+      R"({"title":"T","dueDate":"2026-12-10","isRecurring":true,"recurringIntervalDays":7})");
+  ASSERT_TRUE(in) << in.error().message;
+  Task t;
+  ASSERT_TRUE(ApplyTaskEvent(t, Event(kTaskCreated, 1, EncodeTaskCreated(*in, "t1", 1, {}))));
+  EXPECT_TRUE(t.awaits_recurrence());
+  ASSERT_TRUE(ApplyTaskEvent(
+      t, Event(kTaskSeriesEnded, 2, EncodeTaskSeriesEnded("assignee_inactive", "due"))));
+  EXPECT_TRUE(t.series_ended);
+  EXPECT_FALSE(t.awaits_recurrence());
+  EXPECT_NE(TaskToJson(t).find(R"("seriesEnded":true)"), std::string::npos);
+  auto back = TaskFromJson(TaskToJson(t));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, t);
+  // Once: a second end is not a move the fold allows.
+  EXPECT_FALSE(ApplyTaskEvent(
+      t, Event(kTaskSeriesEnded, 3, EncodeTaskSeriesEnded("assignee_inactive", "due"))));
+}
+
+TEST(TaskRecurrenceTest, TheNextDueDateIsTheFirstIntervalAfterNow) {
+  TaskInput in;
+  in.due_date = kDec10;
+  in.is_recurring = true;
+  in.recurring_interval_days = 7;
+  EXPECT_EQ(NextDueDate(in, kDec10 - 1), kDec10 + 7 * kDayMillis);  // completed early
+  EXPECT_EQ(NextDueDate(in, kDec10), kDec10 + 7 * kDayMillis);
+  EXPECT_EQ(NextDueDate(in, kDec10 + 7 * kDayMillis - 1), kDec10 + 7 * kDayMillis);
+  // Exactly at the next due date: that one is not after now, the one after it is.
+  EXPECT_EQ(NextDueDate(in, kDec10 + 7 * kDayMillis), kDec10 + 14 * kDayMillis);
+  EXPECT_EQ(NextDueDate(in, kDec10 + 100 * kDayMillis), kDec10 + 105 * kDayMillis);
+  // Year 1, every day, met in 2026: one step to the day after now.
+  in.due_date = kMinTimestampMillis;
+  in.recurring_interval_days = 1;
+  const Millis next = NextDueDate(in, kDec10 + 1);
+  EXPECT_EQ(next, kDec10 + kDayMillis);
 }
 
 TEST(TaskFoldTest, TheReminderTimeIsNeverBeforeYearOne) {

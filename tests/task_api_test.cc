@@ -117,6 +117,10 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
   ASSERT_EQ(back.status, 409);
   EXPECT_EQ(Json(back.body).Str("/message"),
             "Task " + id + " is completed; it cannot become in_progress");
+  auto again = Move(admin_, id, "completed");
+  ASSERT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(Json(again.body).Str("/message"),
+            "Task " + id + " is completed; it cannot become completed");
   auto edit = admin_.Send("PUT", "/api/v1/tasks/" + id, TaskBody("Again", kStart));
   ASSERT_EQ(edit.status, 409);
   EXPECT_EQ(Json(edit.body).Str("/message"), "Task " + id + " is completed; it cannot be edited");
@@ -135,6 +139,13 @@ TEST_F(TaskApiTest, TheStateMachineAnswersAndRefusesNamingBothStates) {
       admin_.Send("POST", "/api/v1/tasks", TaskBody("P", kStart, R"(,"projectId":"p1")"));
   ASSERT_EQ(project.status, 400);
   EXPECT_EQ(Json(project.body).Str("/errors/0/message"), "Project p1 not found");
+  auto ancient = admin_.Send(
+      "POST", "/api/v1/tasks",
+      R"({"title":"Daily","dueDate":"0001-01-01","isRecurring":true,"recurringIntervalDays":1})");
+  ASSERT_EQ(ancient.status, 400) << ancient.body;
+  EXPECT_EQ(Json(ancient.body).Str("/errors/0/field"), "dueDate");
+  EXPECT_EQ(Json(ancient.body).Str("/errors/0/message"),
+            "A recurring task's due date may be at most 365 days in the past");
   auto nobody = admin_.Send("POST", "/api/v1/tasks",
                             TaskBody("N", kStart, R"(,"assignedToUserId":"nobody")"));
   ASSERT_EQ(nobody.status, 400);
@@ -326,13 +337,14 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   ASSERT_EQ(edited.status, 200) << edited.body;
   EXPECT_EQ(Json(edited.body).Str("/data/assignedToUserId"), rep2);
   EXPECT_EQ(Json(edited.body).Str("/data/title"), "Shared, edited");
-  // rep2 edits the task assigned to them on rep1's customer, keeping the customer; moving it to
-  // a customer not theirs is refused.
+  // rep2's edit of the task assigned to them is checked at the customer it would be on: keeping
+  // rep1's customer is refused, as is moving it to another customer not theirs.
   auto by_rep2 = r2.Send(
       "PUT", "/api/v1/tasks/" + shared,
       TaskBody("Shared, by rep2", kStart + 2 * kDayMillis, R"(,"customerId":")" + c1 + "\""));
-  ASSERT_EQ(by_rep2.status, 200) << by_rep2.body;
-  position_ = by_rep2.headers["x-keel-position"];
+  ASSERT_EQ(by_rep2.status, 403) << by_rep2.body;
+  EXPECT_EQ(Json(by_rep2.body).Str("/message"), "Customer " + c1 + " is not assigned to you");
+  position_ = edited.headers["x-keel-position"];
   auto c2 = admin_.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"other@x.io"})");
   ASSERT_EQ(c2.status, 201);
   auto moved = r2.Send(
@@ -366,6 +378,46 @@ TEST_F(TaskApiTest, RepsReadAndChangeOnlyTheirOwnTasksAndTheirCustomersTasks) {
   ASSERT_EQ(mine.Size("/data"), 1u);
   EXPECT_EQ(mine.Str("/data/0/id"), own);
   (void)rep1;
+}
+
+TEST_F(TaskApiTest, ATasksProjectIsInTheCallersScopeAndOnTheTasksCustomer) {
+  MakeUser("rep1@keel.test");
+  HttpClient r1(app_.base(), LoginToken(app_.base(), "rep1@keel.test", "password-123"));
+  auto mine = r1.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  const std::string c1 = Json(mine.body).Str("/data/id");
+  auto other = admin_.Send("POST", "/api/v1/customers", R"({"name":"Other","email":"o@x.io"})");
+  ASSERT_EQ(other.status, 201) << other.body;
+  const std::string c2 = Json(other.body).Str("/data/id");
+  auto project = [&](const std::string& customer) {
+    auto r = admin_.Send("POST", "/api/v1/projects",
+                         R"({"name":"P","customerId":")" + customer + R"(","status":"active"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string on_theirs = project(c1);
+  const std::string on_others = project(c2);
+  const int64_t events = TaskEvents();
+
+  // A rep: not a project of someone else's customer that is not theirs either.
+  auto denied = r1.Send("POST", "/api/v1/tasks",
+                        TaskBody("X", kStart, R"(,"projectId":")" + on_others + "\""));
+  ASSERT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(Json(denied.body).Str("/message"),
+            "Project " + on_others + " is neither yours nor on one of your customers");
+  // Anyone: the task's customer is the project's.
+  auto mismatch = admin_.Send(
+      "POST", "/api/v1/tasks",
+      TaskBody("X", kStart, R"(,"projectId":")" + on_others + R"(","customerId":")" + c1 + "\""));
+  ASSERT_EQ(mismatch.status, 400) << mismatch.body;
+  EXPECT_EQ(Json(mismatch.body).Str("/errors/0/field"), "customerId");
+  EXPECT_EQ(Json(mismatch.body).Str("/errors/0/message"), "Must be the project's customer, " + c2);
+  EXPECT_EQ(TaskEvents(), events);
+  // A task that names a project and no customer is on the project's customer.
+  auto taken = r1.Send("POST", "/api/v1/tasks",
+                       TaskBody("Y", kStart, R"(,"projectId":")" + on_theirs + "\""));
+  ASSERT_EQ(taken.status, 201) << taken.body;
+  EXPECT_EQ(Json(taken.body).Str("/data/customerId"), c1);
 }
 
 }  // namespace

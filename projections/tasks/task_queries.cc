@@ -53,27 +53,49 @@ Result<std::optional<Task>> QueryTask(ReadStore& store, std::string_view id) {
   return std::optional<Task>(std::move(*task));
 }
 
-Result<std::vector<Task>> QueryTasks(ReadStore& store, const TaskListQuery& query) {
+Result<std::vector<Task>> QueryTasks(ReadStore& store, const TaskListQuery& query,
+                                     bool* truncated) {
+  if (truncated) *truncated = false;
   std::vector<Task> out;
-  std::optional<std::vector<std::string>> ids;
-  Result<std::vector<std::string>> indexed = std::vector<std::string>{};
-  if (query.assigned_to) {
-    indexed = IndexedIds(store, kTasksByAssigneeTable, *query.assigned_to);
-  } else if (query.project_id) {
-    indexed = IndexedIds(store, kTasksByProjectTable, *query.project_id);
-  } else if (query.customer_id) {
-    indexed = IndexedIds(store, kTasksByCustomerTable, *query.customer_id);
-  }
-  if (!indexed) return Fail(indexed.error());
-  if (query.assigned_to || query.project_id || query.customer_id) {
-    for (const auto& id : *indexed) {
+  const bool narrowed = query.assigned_to || query.project_id || query.customer_id;
+  if (narrowed || query.reader) {
+    std::vector<std::string> ids;
+    auto add = [&](std::string_view table, std::string_view owner) -> Status {
+      auto indexed = IndexedIds(store, table, owner);
+      if (!indexed) return Fail(indexed.error());
+      ids.insert(ids.end(), indexed->begin(), indexed->end());
+      return {};
+    };
+    Status st;
+    if (query.assigned_to) {
+      st = add(kTasksByAssigneeTable, *query.assigned_to);
+    } else if (query.project_id) {
+      st = add(kTasksByProjectTable, *query.project_id);
+    } else if (query.customer_id) {
+      st = add(kTasksByCustomerTable, *query.customer_id);
+    } else {  // what the reader may read: theirs and their customers'
+      st = add(kTasksByAssigneeTable, query.reader->user_id);
+      for (const auto& c : query.reader->customer_ids) {
+        if (!st) break;
+        st = add(kTasksByCustomerTable, c);
+      }
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    }
+    if (!st) return Fail(st.error());
+    for (const auto& id : ids) {
       auto task = QueryTask(store, id);
       if (!task) return Fail(task.error());
       if (*task && Admits(query, **task)) out.push_back(std::move(**task));
     }
   } else {
     Status bad;
+    size_t read = 0;
     auto st = store.Scan(kTasksTable, "", "", [&](std::string_view, std::string_view value) {
+      if (read++ == query.scan_limit) {
+        if (truncated) *truncated = true;
+        return false;
+      }
       auto task = TaskFromJson(value);
       if (!task) {
         bad = Fail(task.error());
@@ -97,6 +119,30 @@ Result<std::vector<Task>> QueryTasksOfProject(ReadStore& store, std::string_view
   if (!tasks) return Fail(tasks.error());
   if (tasks->size() > limit) tasks->resize(limit);
   return tasks;
+}
+
+Result<TaskPage> QueryOpenTasksOfAssignee(ReadStore& store, std::string_view user_id,
+                                          bool reminded_only, size_t offset, size_t limit) {
+  std::string prefix(user_id);
+  prefix += '/';
+  std::vector<std::string> ids;
+  TaskPage page;
+  auto st = store.Scan(kOpenTasksByAssigneeTable, prefix, "",
+                       [&](std::string_view key, std::string_view value) {
+                         if (reminded_only && value != "r") return true;
+                         const size_t n = static_cast<size_t>(page.total++);
+                         if (n >= offset && ids.size() < limit) {
+                           ids.emplace_back(key.substr(key.rfind('/') + 1));
+                         }
+                         return true;
+                       });
+  if (!st) return Fail(st.error());
+  for (const auto& id : ids) {
+    auto task = QueryTask(store, id);
+    if (!task) return Fail(task.error());
+    if (*task) page.tasks.push_back(std::move(**task));
+  }
+  return page;
 }
 
 void SortForMyTasks(std::vector<Task>& tasks, Millis now) {

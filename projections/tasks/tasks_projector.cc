@@ -1,5 +1,7 @@
 #include "projections/tasks/tasks_projector.h"
 
+#include <cstdio>
+
 namespace keel {
 namespace {
 
@@ -21,6 +23,18 @@ void Reindex(std::string_view table, const std::optional<std::string>& before,
 }
 
 }  // namespace
+
+std::string OpenTaskKey(std::string_view user_id, Millis due_date, std::string_view task_id) {
+  char digits[21];
+  std::snprintf(digits, sizeof digits, "%020lld",
+                static_cast<long long>(due_date - kMinTimestampMillis));
+  std::string key(user_id);
+  key += '/';
+  key += digits;
+  key += '/';
+  key += task_id;
+  return key;
+}
 
 Status TasksProjector::Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                              std::vector<StoreWrite>& writes) {
@@ -45,6 +59,20 @@ Status TasksProjector::Apply(const EventEnvelope& event, const EventPosition&, S
           task.fields.customer_id, task.id, writes);
   Reindex(kTasksByProjectTable, existed ? before.fields.project_id : std::nullopt,
           task.fields.project_id, task.id, writes);
+  const std::optional<std::string> open_before =
+      existed && before.open()
+          ? std::optional(OpenTaskKey(before.fields.assigned_to, before.fields.due_date, task.id))
+          : std::nullopt;
+  const std::optional<std::string> open_after =
+      task.open()
+          ? std::optional(OpenTaskKey(task.fields.assigned_to, task.fields.due_date, task.id))
+          : std::nullopt;
+  if (open_before && open_before != open_after) {
+    writes.push_back({kOpenTasksByAssigneeTable, *open_before, std::nullopt});
+  }
+  if (open_after) {
+    writes.push_back({kOpenTasksByAssigneeTable, *open_after, task.reminded_at ? "r" : ""});
+  }
   return {};
 }
 

@@ -126,5 +126,65 @@ TEST(TaskQueriesTest, MyTasksPutOverdueFirstThenByDueDate) {
   EXPECT_EQ(ids, (std::vector<std::string>{"late1", "late2", "done", "soon", "later"}));
 }
 
+TEST_F(TasksProjectorTest, TheOpenTasksIndexHoldsOpenTasksByDueDateAndPagesWithoutClosedOnes) {
+  Create("t1", Input("u1", kDue + kDayMillis, std::nullopt));
+  Create("t2", Input("u1", kDue, std::nullopt));
+  Create("t3", Input("u1", kDue + 2 * kDayMillis, std::nullopt));
+  Create("x1", Input("u2", kDue, std::nullopt));
+  const std::string t1 = OpenTaskKey("u1", kDue + kDayMillis, "t1");
+  EXPECT_TRUE(view_.At(kOpenTasksByAssigneeTable, t1));
+  // Keys sort by due date, a year-1 date included.
+  EXPECT_LT(OpenTaskKey("u1", kMinTimestampMillis, "z"), OpenTaskKey("u1", 0, "a"));
+  EXPECT_LT(OpenTaskKey("u1", 0, "z"), OpenTaskKey("u1", kDue, "a"));
+  auto page = QueryOpenTasksOfAssignee(store_, "u1", false, 1, 1);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 3);
+  ASSERT_EQ(page->tasks.size(), 1u);
+  EXPECT_EQ(page->tasks[0].id, "t1");
+  // A new due date moves the key; a reminder marks it; closing removes it.
+  ASSERT_TRUE(
+      Fold(kTaskEdited, "t1", 2, EncodeTaskEdited(Input("u1", kDue - kDayMillis, std::nullopt))));
+  EXPECT_FALSE(view_.At(kOpenTasksByAssigneeTable, t1));
+  const std::string moved = OpenTaskKey("u1", kDue - kDayMillis, "t1");
+  EXPECT_EQ(view_.At(kOpenTasksByAssigneeTable, moved), std::optional<std::string>(""));
+  Task t1_task = **QueryTask(store_, "t1");
+  ASSERT_TRUE(Fold(kTaskReminderDue, "t1", 3, EncodeTaskReminderDue(t1_task)));
+  EXPECT_EQ(view_.At(kOpenTasksByAssigneeTable, moved), std::optional<std::string>("r"));
+  auto reminded = QueryOpenTasksOfAssignee(store_, "u1", true, 0, 10);
+  ASSERT_TRUE(reminded);
+  EXPECT_EQ(reminded->total, 1);
+  ASSERT_EQ(reminded->tasks.size(), 1u);
+  EXPECT_EQ(reminded->tasks[0].id, "t1");
+  ASSERT_TRUE(Fold(kTaskStatusChanged, "t2", 2,
+                   EncodeTaskStatusChanged(TaskStatus::kPending, TaskStatus::kCancelled)));
+  EXPECT_FALSE(view_.At(kOpenTasksByAssigneeTable, OpenTaskKey("u1", kDue, "t2")));
+  auto open = QueryOpenTasksOfAssignee(store_, "u1", false, 0, 10);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->total, 2);
+  ASSERT_EQ(open->tasks.size(), 2u);
+  EXPECT_EQ(open->tasks[0].id, "t1");
+  EXPECT_EQ(open->tasks[1].id, "t3");
+}
+
+TEST_F(TasksProjectorTest, AnUnfilteredListReadsAtMostItsScanLimitAndARepsOnlyTheirIndexes) {
+  Create("t1", Input("u1", kDue, std::nullopt));
+  Create("t2", Input("u2", kDue, "c2"));
+  Create("t3", Input("u3", kDue, std::nullopt));
+  TaskListQuery all;
+  all.scan_limit = 2;
+  bool truncated = false;
+  EXPECT_EQ(Ids(QueryTasks(store_, all, &truncated)), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_TRUE(truncated);
+  all.scan_limit = 3;
+  EXPECT_EQ(Ids(QueryTasks(store_, all, &truncated)).size(), 3u);
+  EXPECT_FALSE(truncated);
+  // A reader's list comes from their indexes, whatever the scan limit.
+  TaskListQuery rep;
+  rep.reader = TaskReader{"u1", {"c2"}};
+  rep.scan_limit = 0;
+  EXPECT_EQ(Ids(QueryTasks(store_, rep, &truncated)), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_FALSE(truncated);
+}
+
 }  // namespace
 }  // namespace keel
