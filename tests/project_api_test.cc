@@ -187,28 +187,37 @@ TEST_F(ProjectApiTest, RepsSeeAndChangeOnlyTheirsAndTheirCustomers) {
   EXPECT_EQ(ErrorFields(bad.body), (std::vector<std::string>{"limit", "status"}));
 }
 
-// A rep reads a project's tasks by the tasks' rule: assigned to them or on their customers.
+// A rep reads a project's tasks by the tasks' rule: assigned to them or on their customers. Ann
+// owns a project on Bob's customer: she reads the project, and of its tasks only hers; Bob, whose
+// customer it is, reads them all.
 TEST_F(ProjectApiTest, ARepSeesOnlyTheProjectsTasksTheyMayRead) {
-  const std::string bobs = MakeProject(*bob_, bob_customer_, "Bob's");
-  auto for_ann = max_->Send("POST", "/api/v1/tasks",
-                            R"({"title":"Ann's","dueDate":"2026-12-20","projectId":")" + bobs +
-                                R"(","assignedToUserId":")" + ann_id_ + R"("})");
-  ASSERT_EQ(for_ann.status, 201) << for_ann.body;
-  auto for_bob = bob_->Send("POST", "/api/v1/tasks",
-                            R"({"title":"Bob's","dueDate":"2026-12-21","projectId":")" + bobs +
-                                R"(","customerId":")" + bob_customer_ + R"("})");
-  ASSERT_EQ(for_bob.status, 201) << for_bob.body;
-  const std::string bob_task = Json(for_bob.body).Str("/data/id");
+  auto project = max_->Send("POST", "/api/v1/projects",
+                            R"({"name":"Ann's on Bob's","customerId":")" + bob_customer_ +
+                                R"(","ownerId":")" + ann_id_ + R"("})");
+  ASSERT_EQ(project.status, 201) << project.body;
+  const std::string bobs = Json(project.body).Str("/data/id");
+  auto task_for = [&](const std::string& title, const std::string& user) {
+    auto r = max_->Send("POST", "/api/v1/tasks",
+                        R"({"title":")" + title + R"(","dueDate":"2026-12-20","projectId":")" +
+                            bobs + R"(","assignedToUserId":")" + user + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string ann_task = task_for("Ann's", ann_id_);
+  task_for("Bob's", bob_id_);
   size_t listed = 0;
   for (int i = 0; i < 250 && listed < 2; ++i) {
     listed = Json(max_->Send("GET", "/api/v1/projects/" + bobs).body).Size("/data/tasks");
     if (listed < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_EQ(listed, 2u);
-  auto page = bob_->Send("GET", "/api/v1/projects/" + bobs);
+  auto page = ann_->Send("GET", "/api/v1/projects/" + bobs);
   ASSERT_EQ(page.status, 200) << page.body;
   ASSERT_EQ(Json(page.body).Size("/data/tasks"), 1u) << page.body;
-  EXPECT_EQ(Json(page.body).Str("/data/tasks/0/id"), bob_task);
+  EXPECT_EQ(Json(page.body).Str("/data/tasks/0/id"), ann_task);
+  auto bobs_view = bob_->Send("GET", "/api/v1/projects/" + bobs);
+  ASSERT_EQ(bobs_view.status, 200) << bobs_view.body;
+  EXPECT_EQ(Json(bobs_view.body).Size("/data/tasks"), 2u) << bobs_view.body;
   // Without tasks:read the page has no tasks member.
   auto role = admin_.Send("POST", "/api/v1/roles",
                           R"({"name":"viewer","permissions":["projects:read_all"]})");
