@@ -12,28 +12,13 @@
 #include "api/route_helpers.h"
 #include "api/routes.h"
 #include "commands/command_service.h"
+#include "domain/text.h"
 #include "infra/auth_crypto.h"
 
 namespace keel {
 namespace {
 
 constexpr size_t kMaxUnsubscribeBodyBytes = 1024;  // "List-Unsubscribe=One-Click", or a form's
-
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // The customer of a signed message id; kUnauthenticated for a missing or bad signature.
 Result<std::string> SignedCustomer(const HttpRequest& req, std::string_view key) {

@@ -9,6 +9,23 @@
 
 namespace keel {
 
+// RFC 3986 percent-encoding: every byte but the unreserved ones (letters, digits, - . _ ~).
+inline std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 inline std::string_view TrimSpace(std::string_view s) {
   constexpr std::string_view kWhitespace = " \t\r\n\f\v";
   const size_t b = s.find_first_not_of(kWhitespace);

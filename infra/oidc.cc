@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 #include <simdjson.h>
 
-#include <cctype>
 #include <memory>
 
 #include "domain/text.h"
@@ -20,21 +19,6 @@ constexpr Millis kClockSkew = 60 * 1000;
 constexpr Millis kMinJwksRefetch = 1000;
 
 Error Refused(std::string why) { return Error::Unauthenticated("Google sign-in failed: " + why); }
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      static const char* kHex = "0123456789ABCDEF";
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 size_t Collect(char* data, size_t size, size_t n, void* out) {
   auto* body = static_cast<std::string*>(out);
@@ -117,10 +101,11 @@ Result<OidcClient::Started> OidcClient::Begin(const std::string& return_to,
   const std::string state = crypto::RandomToken(24);
   std::string url = config_.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
-  url += "response_type=code&client_id=" + Escape(config_.client_id) +
-         "&redirect_uri=" + Escape(config_.redirect_uri) +
-         "&scope=" + Escape("openid email profile") + "&state=" + state + "&nonce=" + p.nonce +
-         "&code_challenge=" + crypto::Sha256Base64Url(p.verifier) + "&code_challenge_method=S256";
+  url += "response_type=code&client_id=" + PercentEncode(config_.client_id) +
+         "&redirect_uri=" + PercentEncode(config_.redirect_uri) +
+         "&scope=" + PercentEncode("openid email profile") + "&state=" + state +
+         "&nonce=" + p.nonce + "&code_challenge=" + crypto::Sha256Base64Url(p.verifier) +
+         "&code_challenge_method=S256";
   std::lock_guard lock(mu_);
   const Millis now = clock_.NowMillis();
   std::erase_if(pending_, [&](const auto& kv) {
@@ -165,11 +150,11 @@ Result<OidcIdentity> OidcClient::Complete(const std::string& state, const std::s
     ForgetAddressLocked(pending.address_bucket);
     pending_.erase(it);  // once only: a replayed callback is refused
   }
-  const std::string form = "grant_type=authorization_code&code=" + Escape(code) +
-                           "&redirect_uri=" + Escape(config_.redirect_uri) +
-                           "&client_id=" + Escape(config_.client_id) +
-                           "&client_secret=" + Escape(config_.client_secret) +
-                           "&code_verifier=" + Escape(pending.verifier);
+  const std::string form = "grant_type=authorization_code&code=" + PercentEncode(code) +
+                           "&redirect_uri=" + PercentEncode(config_.redirect_uri) +
+                           "&client_id=" + PercentEncode(config_.client_id) +
+                           "&client_secret=" + PercentEncode(config_.client_secret) +
+                           "&code_verifier=" + PercentEncode(pending.verifier);
   auto answer = Fetch(config_.token_endpoint, &form, config_);
   if (!answer) return Fail(answer.error());
   simdjson::dom::parser parser;

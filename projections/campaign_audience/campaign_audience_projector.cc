@@ -1,7 +1,6 @@
 #include "projections/campaign_audience/campaign_audience_projector.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "domain/message_template.h"
 #include "domain/partition_markers.h"
@@ -102,32 +101,25 @@ namespace {
 
 constexpr Millis kFrequencyWindowMs = 24 * 60 * 60 * 1000;
 
-// A customer's record of recent messages: when each was queued, ascending, as decimal
-// milliseconds joined by ','. Only those inside the window of the latest request are kept.
+// A customer's record of recent messages: when each was queued, ascending (PutI64 each). Only
+// those inside the window of the latest request are kept.
 Result<std::vector<Millis>> DecodeQueuedTimes(std::string_view record) {
   std::vector<Millis> times;
-  while (!record.empty()) {
-    const size_t comma = record.find(',');
-    const std::string_view part = record.substr(0, comma);
-    Millis t = 0;
-    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), t);
-    if (ec != std::errc() || end != part.data() + part.size() || part.empty() ||
-        (!times.empty() && t < times.back())) {
-      return Fail(Error::DataLoss("Customer message times record unreadable"));
-    }
+  BinaryReader in(record);
+  while (!in.bad() && !in.done()) {
+    const Millis t = in.I64();
+    if (!times.empty() && t < times.back()) break;
     times.push_back(t);
-    if (comma == std::string_view::npos) break;
-    record.remove_prefix(comma + 1);
+  }
+  if (in.bad() || !in.done()) {
+    return Fail(Error::DataLoss("Customer message times record unreadable"));
   }
   return times;
 }
 
 std::string EncodeQueuedTimes(const std::vector<Millis>& times) {
   std::string out;
-  for (Millis t : times) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(t);
-  }
+  for (Millis t : times) PutI64(out, t);
   return out;
 }
 
