@@ -25,11 +25,11 @@ class CampaignApiTest : public ::testing::Test {
     body += "}";
     auto r = client_.Send("POST", "/api/v1/customers", body);
     EXPECT_EQ(r.status, 201) << r.body;
-    customer_position_ = r.headers["x-keel-position"];
+    customers_.Remember(r.headers["x-keel-position"]);
     return Json(r.body).Str("/data/id");
   }
   void AwaitCustomers() {
-    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customer_position_));
+    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customers_.Joined()));
     ASSERT_EQ(r.status, 200) << r.body;
   }
   // A segment of the customers who spent over `spending`.
@@ -73,7 +73,7 @@ class CampaignApiTest : public ::testing::Test {
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
-  std::string customer_position_ = "0:0";
+  Positions customers_;  // every customer command's position, per partition
   std::string campaign_position_ = "0:0";
 };
 
@@ -183,7 +183,7 @@ TEST_F(CampaignApiTest, UnsubscribedCustomersAreExcludedUntilTheyResubscribe) {
   ASSERT_EQ(unsubscribed.status, 200) << unsubscribed.body;
   EXPECT_TRUE(Json(unsubscribed.body).Bool("/data/unsubscribed"));
   EXPECT_EQ(Json(unsubscribed.body).Int("/data/version"), 2);
-  customer_position_ = unsubscribed.headers["x-keel-position"];
+  customers_.Remember(unsubscribed.headers["x-keel-position"]);
   // Again: nothing appended, the same answer.
   const int64_t events = LogSize(app_.app(), std::string(kCustomersTopic));
   auto again = client_.Send("POST", "/api/v1/customers/" + cy + "/unsubscribe");
@@ -210,7 +210,7 @@ TEST_F(CampaignApiTest, UnsubscribedCustomersAreExcludedUntilTheyResubscribe) {
   auto back = client_.Send("POST", "/api/v1/customers/" + cy + "/resubscribe");
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_FALSE(Json(back.body).Bool("/data/unsubscribed"));
-  customer_position_ = back.headers["x-keel-position"];
+  customers_.Remember(back.headers["x-keel-position"]);
   AwaitCustomers();
   auto second = Create(R"({"name":"Second","segmentId":")" + segment + R"(","message":"Hi"})");
   const std::string id2 = Json(second.body).Str("/data/id");

@@ -40,29 +40,16 @@ class OrderApiTest : public ::testing::Test {
       Remember(r.headers["x-keel-position"]);
     return r;
   }
-  // The furthest position reached in each partition: customers of a test may sit in
-  // different partitions, which are folded independently.
-  void Remember(const std::string& position) {
-    if (position.empty()) return;  // the command appended nothing
-    const size_t colon = position.find(':');
-    ASSERT_NE(colon, std::string::npos) << position;
-    int64_t& at = positions_[std::stoi(position.substr(0, colon))];
-    at = std::max<int64_t>(at, std::stoll(position.substr(colon + 1)));
-  }
+  void Remember(const std::string& position) { positions_.Remember(position); }
   // Reads after every command so far.
   HttpResult Get(const std::string& path) {
-    std::string all;
-    for (auto [partition, offset] : positions_) {
-      if (!all.empty()) all.push_back(',');
-      all.append(std::to_string(partition)).append(":").append(std::to_string(offset));
-    }
-    return client_.Send("GET", AtPosition(path, all.empty() ? "0:0" : all));
+    return client_.Send("GET", AtPosition(path, positions_.Joined()));
   }
   int64_t LogSize() { return keel::LogSize(app_.app()); }
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
-  std::map<int32_t, int64_t> positions_;
+  Positions positions_;
 };
 
 TEST_F(OrderApiTest, OrdersCancellationsAndVisitsMakeTheStats) {

@@ -33,13 +33,13 @@ class SegmentApiTest : public ::testing::Test {
     body += "}";
     auto r = client_.Send("POST", "/api/v1/customers", body);
     EXPECT_EQ(r.status, 201) << r.body;
-    customer_position_ = r.headers["x-keel-position"];
+    customers_.Remember(r.headers["x-keel-position"]);
     return Json(r.body).Str("/data/id");
   }
   // Waits until the customers' projection (and so their audience columns) has every command
   // answered so far.
   void AwaitCustomers() {
-    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customer_position_));
+    auto r = client_.Send("GET", AtPosition("/api/v1/customers?limit=1", customers_.Joined()));
     ASSERT_EQ(r.status, 200) << r.body;
   }
   HttpResult Define(const std::string& body) {
@@ -54,7 +54,7 @@ class SegmentApiTest : public ::testing::Test {
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
-  std::string customer_position_ = "0:0";
+  Positions customers_;  // every customer command's position, per partition
   std::string segment_position_ = "0:0";
 };
 
@@ -235,8 +235,8 @@ TEST_F(SegmentApiTest, MembersArePagedAndACustomerListsItsSegments) {
   }
   EXPECT_EQ(members, (std::set<std::string>{ids[2], ids[3], ids[4]}));
 
-  auto of = client_.Send("GET", AtPosition("/api/v1/customers/" + ids[3] + "/segments",
-                                           customer_position_));
+  auto of = client_.Send(
+      "GET", AtPosition("/api/v1/customers/" + ids[3] + "/segments", customers_.Joined()));
   ASSERT_EQ(of.status, 200) << of.body;
   EXPECT_EQ(Json(of.body).Size("/data"), 2u);
   auto of_first = client_.Send("GET", "/api/v1/customers/" + ids[0] + "/segments");
@@ -330,7 +330,7 @@ TEST_F(SegmentApiTest, CountsCoverOnlyTheCustomersTheCallerMayRead) {
   HttpClient rep(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
   auto own = rep.Send("POST", "/api/v1/customers", R"({"name":"Mine","email":"mine@x.io"})");
   ASSERT_EQ(own.status, 201) << own.body;
-  customer_position_ = own.headers["x-keel-position"];
+  customers_.Remember(own.headers["x-keel-position"]);
   AwaitCustomers();
   auto segment = Define(R"({"name":"All","rules":{"field":"visits","op":">=","value":0}})");
   ASSERT_EQ(segment.status, 201) << segment.body;

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "api/app.h"
 #include "infra/event_log.h"
@@ -85,6 +87,32 @@ class TestApp {
 inline std::string AtPosition(const std::string& path, const std::string& position) {
   return path + (path.find('?') == std::string::npos ? "?" : "&") + "minPosition=" + position;
 }
+
+// The furthest position each partition of a stream has reached in a test's answers. A stream's
+// partitions are folded independently, so a read after several commands waits on all of them.
+class Positions {
+ public:
+  // Remembers a command's `x-keel-position` (empty when it appended nothing).
+  void Remember(const std::string& position) {
+    if (position.empty()) return;
+    const size_t colon = position.find(':');
+    ASSERT_NE(colon, std::string::npos) << position;
+    int64_t& at = furthest_[std::stoi(position.substr(0, colon))];
+    at = std::max<int64_t>(at, std::stoll(position.substr(colon + 1)));
+  }
+  // "p:o,p:o": the minPosition that waits for every remembered command ("0:0" for none).
+  std::string Joined() const {
+    std::string all;
+    for (auto [partition, offset] : furthest_) {
+      if (!all.empty()) all.push_back(',');
+      all.append(std::to_string(partition)).append(":").append(std::to_string(offset));
+    }
+    return all.empty() ? "0:0" : all;
+  }
+
+ private:
+  std::map<int32_t, int64_t> furthest_;
+};
 
 // Records in a topic (by default the customers topic), over every partition.
 inline int64_t LogSize(App& app, const std::string& topic = "keel.customers") {
