@@ -1,0 +1,1 @@
+// Builds the precompiled headers every target of Keel reuses (see the top-level CMakeLists.txt).
