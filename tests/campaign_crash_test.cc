@@ -153,7 +153,16 @@ TEST(CampaignCrashTest, KillNineDuringASendAcceptsEveryRecipientOnceAndTheStatsM
   std::printf("[ measured ] 10 kills: %llu accepted, %llu re-sent as duplicates\n",
               static_cast<unsigned long long>(tally.accepted),
               static_cast<unsigned long long>(tally.duplicates));
-  // Every recipient's message was sent, under its one id.
+  // Every recipient's message was sent, under its one id. The communication log is folded from
+  // the customers stream, which the restarted process may still be re-folding after the
+  // campaign's own stream said Sent (a kill rolls each read model back to its last flush): read
+  // it once every projection has caught up (/ready).
+  bool ready = false;
+  for (int i = 0; i < 1200 && !ready; ++i) {  // 60 s at most
+    ready = c.Send("GET", "/ready").status == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(ready) << c.Send("GET", "/ready").body;
   std::set<std::string> ids;
   std::string cursor;
   for (;;) {

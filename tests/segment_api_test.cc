@@ -44,18 +44,22 @@ class SegmentApiTest : public ::testing::Test {
   }
   HttpResult Define(const std::string& body) {
     auto r = client_.Send("POST", "/api/v1/segments", body);
-    if (r.status == 201) segment_position_ = r.headers["x-keel-position"];
+    if (r.status == 201) segments_.Remember(r.headers["x-keel-position"]);
     return r;
   }
   HttpResult GetSegment(const std::string& path) {
-    return client_.Send("GET", AtPosition(path, segment_position_));
+    // After every segment command so far: segments sit in partitions by id.
+    Positions every = segments_;
+    every.Remember(segment_position_);
+    return client_.Send("GET", AtPosition(path, every.Joined()));
   }
   int64_t SegmentEvents() { return LogSize(app_.app(), std::string(kSegmentsTopic)); }
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
   Positions customers_;  // every customer command's position, per partition
-  std::string segment_position_ = "0:0";
+  Positions segments_;                   // every segment defined, per partition
+  std::string segment_position_;  // the last redefinition or archive
 };
 
 TEST_F(SegmentApiTest, DefineReadRedefineArchiveWithLiveAudience) {
@@ -346,7 +350,7 @@ TEST_F(SegmentApiTest, CountsCoverOnlyTheCustomersTheCallerMayRead) {
   auto probe = rep.Send("POST", "/api/v1/segments/preview",
                         R"({"rules":{"field":"email","op":"=","value":"a1@x.io"}})");
   EXPECT_EQ(Json(probe.body).Int("/data/audienceSize"), 0) << probe.body;
-  EXPECT_EQ(Json(rep.Send("GET", AtPosition("/api/v1/segments/" + id, segment_position_)).body)
+  EXPECT_EQ(Json(rep.Send("GET", AtPosition("/api/v1/segments/" + id, segments_.Joined())).body)
                 .Int("/data/audienceSize"),
             1);
 
