@@ -241,9 +241,7 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
   values["{job}"] = location.substr(location.rfind('/') + 1);
   // Reads below must see the commands above.
   ASSERT_EQ(AwaitCustomerTotal(admin, 3), 3);
-  for (int i = 0; i < 250 && admin.Send("GET", "/ready").status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  AwaitReady(admin, std::chrono::seconds(5));
 
   int n = 0;
   std::vector<const Route*> routes;

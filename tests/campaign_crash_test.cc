@@ -157,12 +157,8 @@ TEST(CampaignCrashTest, KillNineDuringASendAcceptsEveryRecipientOnceAndTheStatsM
   // the customers stream, which the restarted process may still be re-folding after the
   // campaign's own stream said Sent (a kill rolls each read model back to its last flush): read
   // it once every projection has caught up (/ready).
-  bool ready = false;
-  for (int i = 0; i < 1200 && !ready; ++i) {  // 60 s at most
-    ready = c.Send("GET", "/ready").status == 200;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(ready) << c.Send("GET", "/ready").body;
+  const auto ready = AwaitReady(c, std::chrono::seconds(60));
+  ASSERT_EQ(ready.status, 200) << ready.body;
   std::set<std::string> ids;
   std::string cursor;
   for (;;) {

@@ -75,10 +75,7 @@ TEST(CrashTest, KillNineWhileProjectingLosesAndDoublesNothing) {
     KeelProcess keel(dir.path());
     ASSERT_GT(keel.port(), 0);
     HttpClient c("http://127.0.0.1:" + std::to_string(keel.port()), token);
-    for (int i = 0; i < 500 && c.Send("GET", "/ready").status != 200; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_EQ(c.Send("GET", "/ready").status, 200);
+    ASSERT_EQ(AwaitReady(c).status, 200);
     auto list = Json(c.Send("GET", "/api/v1/customers?limit=1").body);
     EXPECT_EQ(list.Int("/meta/total"), kCustomers);
     EXPECT_EQ(Json(c.Send("GET", "/api/v1/orders?limit=1").body).Int("/meta/total"), kCustomers);

@@ -358,10 +358,7 @@ TEST_F(CustomerApiTest, RequestIdsAreEchoedAndRecordedInTheEvents) {
 
 TEST_F(CustomerApiTest, HealthAndReady) {
   EXPECT_EQ(client_.Send("GET", "/health").status, 200);
-  for (int i = 0; i < 100 && client_.Send("GET", "/ready").status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(client_.Send("GET", "/ready").status, 200);
+  EXPECT_EQ(AwaitReady(client_).status, 200);
 }
 
 // A plain TCP connection to the server, reads timing out after `seconds`; -1 if refused.

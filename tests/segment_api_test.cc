@@ -49,17 +49,14 @@ class SegmentApiTest : public ::testing::Test {
   }
   HttpResult GetSegment(const std::string& path) {
     // After every segment command so far: segments sit in partitions by id.
-    Positions every = segments_;
-    every.Remember(segment_position_);
-    return client_.Send("GET", AtPosition(path, every.Joined()));
+    return client_.Send("GET", AtPosition(path, segments_.Joined()));
   }
   int64_t SegmentEvents() { return LogSize(app_.app(), std::string(kSegmentsTopic)); }
 
   TestApp app_;
   HttpClient client_{app_.base(), app_.token()};
   Positions customers_;  // every customer command's position, per partition
-  Positions segments_;                   // every segment defined, per partition
-  std::string segment_position_;  // the last redefinition or archive
+  Positions segments_;   // every segment command's position, per partition
 };
 
 TEST_F(SegmentApiTest, DefineReadRedefineArchiveWithLiveAudience) {
@@ -104,7 +101,7 @@ TEST_F(SegmentApiTest, DefineReadRedefineArchiveWithLiveAudience) {
   ASSERT_EQ(redefined.status, 200) << redefined.body;
   EXPECT_EQ(Json(redefined.body).Int("/data/version"), 2);
   EXPECT_EQ(Json(redefined.body).Int("/data/audienceSize"), 2);  // Bob, Cy
-  segment_position_ = redefined.headers["x-keel-position"];
+  segments_.Remember(redefined.headers["x-keel-position"]);
   auto stale = client_.Send("PUT", "/api/v1/segments/" + id,
                             R"({"name":"X","rules":{"field":"visits","op":">","value":1}})",
                             {"If-Match: \"1\""});
@@ -121,7 +118,7 @@ TEST_F(SegmentApiTest, DefineReadRedefineArchiveWithLiveAudience) {
   auto archived = client_.Send("DELETE", "/api/v1/segments/" + id);
   ASSERT_EQ(archived.status, 200) << archived.body;
   EXPECT_EQ(Json(archived.body).Str("/data/status"), "archived");
-  segment_position_ = archived.headers["x-keel-position"];
+  segments_.Remember(archived.headers["x-keel-position"]);
   EXPECT_EQ(Json(GetSegment("/api/v1/segments").body).Size("/data"), 0u);
   EXPECT_EQ(Json(GetSegment("/api/v1/segments?includeArchived=true").body).Size("/data"), 1u);
   EXPECT_EQ(client_.Send("GET", "/api/v1/segments/" + id + "/preview").status, 409);

@@ -145,4 +145,17 @@ inline int64_t AwaitCustomerTotal(HttpClient& client, int64_t expected) {
   return total;
 }
 
+// Polls /ready until it answers 200 (every projection has caught up with the log since the
+// start) or `limit` passes; returns its last answer.
+inline HttpResult AwaitReady(HttpClient& client,
+                             std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  HttpResult ready = client.Send("GET", "/ready");
+  while (ready.status != 200 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ready = client.Send("GET", "/ready");
+  }
+  return ready;
+}
+
 }  // namespace keel
