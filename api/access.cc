@@ -84,6 +84,13 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/projects", "projects:read*"},
     Rule{"GET", "/api/v1/projects/:id", "projects:read*"},
     Rule{"PUT", "/api/v1/projects/:id", "projects:write*"},
+
+    Rule{"POST", "/api/v1/products", "products:write"},
+    Rule{"GET", "/api/v1/products", "products:read"},
+    Rule{"GET", "/api/v1/products/:id", "products:read"},
+    Rule{"PUT", "/api/v1/products/:id", "products:write"},
+    Rule{"DELETE", "/api/v1/products/:id", "products:write"},
+
     Rule{"POST", "/api/v1/worklogs", "worklogs:write*"},
     Rule{"GET", "/api/v1/worklogs", "worklogs:read*"},
     Rule{"GET", "/api/v1/worklogs/summary", "worklogs:read*"},

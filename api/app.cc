@@ -23,6 +23,7 @@
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
 #include "commands/marker_publisher.h"
+#include "commands/product_service.h"
 #include "commands/project_service.h"
 #include "commands/segment_service.h"
 #include "commands/task_clock.h"
@@ -96,6 +97,7 @@ struct App::Impl {
   std::unique_ptr<TaskService> tasks;     // validates projects through `projects`
   std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
   std::unique_ptr<WorklogService> worklogs;  // resolves tasks and projects through both
+  std::unique_ptr<ProductService> products;
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -134,7 +136,8 @@ struct App::Impl {
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
-             (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0);
+             (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0) +
+             (products ? products->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -171,6 +174,7 @@ struct App::Impl {
     segments.reset();
     worklogs.reset();
     projects.reset();
+    products.reset();
   }
   ~Impl() { Stop(); }
 
@@ -271,6 +275,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
         return std::nullopt;
       });
   impl->projects = std::make_unique<ProjectService>(*impl->log, impl->clock, *impl->ids);
+  impl->products = std::make_unique<ProductService>(*impl->log, impl->clock, *impl->ids);
   // A work log's task is looked up in the tasks stream, made below (after the users it checks
   // assignees against) and before the first command.
   impl->worklogs = std::make_unique<WorklogService>(
@@ -436,6 +441,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->segments = impl->segments.get();
   impl->routes->campaigns = impl->campaigns.get();
   impl->routes->projects = impl->projects.get();
+  impl->routes->products = impl->products.get();
   impl->routes->tasks = impl->tasks.get();
   impl->routes->tasks_clock = config.tasks_clock;
   impl->routes->worklogs = impl->worklogs.get();
@@ -514,6 +520,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddProjectRoutes(*impl->server, *impl->routes);
   AddTaskRoutes(*impl->server, *impl->routes);
   AddWorklogRoutes(*impl->server, *impl->routes);
+  AddProductRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddUnsubscribeRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
@@ -559,6 +566,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (loaded) loaded = impl->projects->Load();
   if (loaded) loaded = impl->tasks->Load();
   if (loaded) loaded = impl->worklogs->Load();
+  if (loaded) loaded = impl->products->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());

@@ -46,6 +46,7 @@ struct RouteContext {
   class ProjectService* projects = nullptr;
   class WorklogService* worklogs = nullptr;
   class TaskService* tasks = nullptr;
+  class ProductService* products = nullptr;
   // What the task routes take as now (what is overdue); null: `clock`.
   Clock* tasks_clock = nullptr;
   // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
@@ -71,6 +72,8 @@ void AddProjectRoutes(HttpServer& server, RouteContext& ctx);
 void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/tasks: commands, records, my-tasks and reminders (task_routes.cc).
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/products: the product catalogue (product_routes.cc).
+void AddProductRoutes(HttpServer& server, RouteContext& ctx);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
 // GET and POST /api/v1/unsubscribe?m=<message id>&t=<token>: a recipient's one-click

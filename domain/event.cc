@@ -7,6 +7,7 @@
 #include "domain/json.h"
 #include "domain/order.h"
 #include "domain/partition_markers.h"
+#include "domain/product.h"
 #include "domain/project.h"
 #include "domain/segment.h"
 #include "domain/task.h"
@@ -64,6 +65,9 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kProjectEdited, 1},
     {kProjectStatusChanged, 1},
     {kWorklogRecorded, 1},
+    {kProductCreated, 1},
+    {kProductUpdated, 1},
+    {kProductDeactivated, 1},
     {kTaskCreated, 1},
     {kTaskEdited, 1},
     {kTaskStatusChanged, 1},

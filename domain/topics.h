@@ -24,9 +24,13 @@ inline constexpr std::string_view kProjectsTopic = "keel.projects";
 inline constexpr std::string_view kTasksTopic = "keel.tasks";
 inline constexpr std::string_view kWorklogsTopic = "keel.worklogs";
 
+// The product catalogue, keyed by product id. Its write model is whole in one command runtime
+// (sku uniqueness is global): commands/product_service.h.
+inline constexpr std::string_view kProductsTopic = "keel.products";
+
 // Every stream of this build: what a log is opened with and a mock cluster creates.
 inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic,    kSegmentsTopic,
                                                   kCampaignsTopic, kProjectsTopic, kTasksTopic,
-                                                  kWorklogsTopic};
+                                                  kWorklogsTopic,  kProductsTopic};
 
 }  // namespace keel

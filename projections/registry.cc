@@ -6,6 +6,7 @@
 #include "projections/customers/customers_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
+#include "projections/products/products_projector.h"
 #include "projections/projects/projects_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/tasks/tasks_projector.h"
@@ -49,6 +50,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"projects", &Make<ProjectsProjector>},
     {"tasks", &Make<TasksProjector>},
     {"worklogs", &Make<WorklogsProjector>},
+    {"products", &Make<ProductsProjector>},
 };
 
 }  // namespace

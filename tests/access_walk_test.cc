@@ -116,6 +116,14 @@ const std::map<std::string, Sample>& Samples() {
       {"GET /api/v1/projects", {"/api/v1/projects"}},  // a rep's: their own and their customers'
       {"GET /api/v1/projects/:id", {"/api/v1/projects/{proj}", "", 403}},
       {"PUT /api/v1/projects/:id", {"/api/v1/projects/{proj}", R"({"name":"Walked {n}"})", 403}},
+      // Every role reads the catalogue; only admins and managers change it.
+      {"POST /api/v1/products",
+       {"/api/v1/products", R"({"name":"Walk {n}","sku":"WALK-{n}","price":1})", 403}},
+      {"GET /api/v1/products", {"/api/v1/products?search=walk"}},
+      {"GET /api/v1/products/:id", {"/api/v1/products/{prod}"}},
+      {"PUT /api/v1/products/:id",
+       {"/api/v1/products/{prod}", R"({"name":"Walked {n}","sku":"WALK-PROD","price":2})", 403}},
+      {"DELETE /api/v1/products/:id", {"/api/v1/products/{prod2}", "", 403}},
       // A rep logs only their own work: logging for the owner is 403.
       {"POST /api/v1/worklogs",
        {"/api/v1/worklogs",
@@ -201,6 +209,19 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                             Fill(R"({"name":"Walk project","customerId":"{cust}"})", values));
   ASSERT_EQ(project.status, 201) << project.body;
   values["{proj}"] = Json(project.body).Str("/data/id");
+  for (const char* name : {"prod", "prod2"}) {
+    auto product = admin.Send(
+        "POST", "/api/v1/products",
+        std::string(R"({"name":"Walk product","price":1,"sku":"WALK-)") + name + R"("})");
+    ASSERT_EQ(product.status, 201) << product.body;
+    values["{" + std::string(name) + "}"] = Json(product.body).Str("/data/id");
+    // The GET of it below reads the read model, which must have it.
+    ASSERT_EQ(admin
+                  .Send("GET", AtPosition("/api/v1/products/" + Json(product.body).Str("/data/id"),
+                                          product.headers["x-keel-position"]))
+                  .status,
+              200);
+  }
   for (const char* name : {"seg", "seg2"}) {
     auto segment = admin.Send("POST", "/api/v1/segments",
                               std::string(R"({"name":")") + name +
