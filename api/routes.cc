@@ -15,6 +15,7 @@
 #include "domain/customer.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
+#include "domain/text.h"
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customer_queries.h"
 
@@ -37,6 +38,22 @@ Result<CustomerListQuery> ParseListQuery(const HttpRequest& req) {
     else errors.push_back({"isActive", "Must be true or false"});
   }
   if (auto v = get("ownerId")) q.owner_id = *v;
+  if (auto v = get("status")) {
+    q.status = ParseCustomerStatus(*v);
+    if (!q.status) errors.push_back({"status", "Must be LEAD, OPPORTUNITY, CUSTOMER or CHURNED"});
+  }
+  if (auto v = get("customerType")) {
+    q.customer_type = ParseCustomerType(*v);
+    if (!q.customer_type) errors.push_back({"customerType", "Must be PERSON or COMPANY"});
+  }
+  if (auto v = get("tag")) {
+    std::string_view tag = TrimSpace(*v);
+    if (tag.empty() || Utf8Length(tag) > kMaxTagLength) {
+      errors.push_back({"tag", "Must be 1 to " + std::to_string(kMaxTagLength) + " characters"});
+    } else {
+      q.tag = std::string(tag);
+    }
+  }
   // A user who reads only their own customers lists only those.
   if (req.principal && req.principal->ScopeFor("customers", "read") == Scope::kOwn) {
     q.owner_id = req.principal->user_id;

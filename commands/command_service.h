@@ -97,7 +97,7 @@ class CommandService final {
     static constexpr std::string_view kSnapshot = "keel.customers";
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
-    static constexpr uint64_t kSnapshotFormat = 2;
+    static constexpr uint64_t kSnapshotFormat = 3;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);

@@ -1,5 +1,7 @@
 #include "commands/customer_commands.h"
 
+#include "domain/text.h"
+
 namespace keel {
 namespace {
 
@@ -22,6 +24,32 @@ Status CheckEmailFree(const CustomerWriteModel& state, const std::string& email,
     return Fail(Error::AlreadyExists("A customer with email " + email + " already exists"));
   }
   return {};
+}
+
+// What the body alone cannot tell: a birthDate not after today, a referredBy naming another
+// existing customer. Every violation is listed.
+void CheckAgainstState(const CustomerWriteModel& state, const CustomerFields& f,
+                       std::string_view self, const CommandMeta& meta,
+                       std::vector<FieldError>& errors) {
+  if (f.birth_date && *f.birth_date && **f.birth_date > DateOf(meta.now)) {
+    errors.push_back({"birthDate", "Must not be in the future"});
+  }
+  if (f.referred_by && *f.referred_by) {
+    if (**f.referred_by == self) {
+      errors.push_back({"referredBy", "A customer cannot refer themselves"});
+    } else if (!state.Find(**f.referred_by)) {
+      errors.push_back({"referredBy", "Customer " + **f.referred_by + " not found"});
+    }
+  }
+}
+
+std::string IllegalStatusMessage(CustomerStatus from, CustomerStatus to) {
+  std::string m = "Cannot change status from ";
+  m += CustomerStatusName(from);
+  m += " to ";
+  m += CustomerStatusName(to);
+  m += ": a status moves forward along LEAD, OPPORTUNITY, CUSTOMER, to CHURNED, or from CHURNED";
+  return m;
 }
 
 }  // namespace
@@ -73,6 +101,13 @@ Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& stat
     return Fail(Error::InvalidArgument("Registration needs a name and an email"));
   }
   if (state.Find(cmd.new_id)) return Fail(Error::AlreadyExists("Customer id is taken"));
+  std::vector<FieldError> errors;
+  CheckAgainstState(state, cmd.fields, cmd.new_id, meta, errors);
+  if (cmd.fields.customer_type == CustomerType::kCompany &&
+      !cmd.fields.company_name.value_or(std::nullopt)) {
+    errors.push_back({"companyName", "Company name is required when customerType is COMPANY"});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
   if (auto st = CheckEmailFree(state, *cmd.fields.email, cmd.new_id); !st) return Fail(st.error());
   std::vector<EventEnvelope> events;
   events.push_back(NewEvent(kCustomerAggregate, kCustomerRegistered, cmd.new_id, 1,
@@ -86,7 +121,28 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
   auto found = FindChecked(state, cmd.id, cmd.expected_version);
   if (!found) return Fail(found.error());
   const Customer& c = **found;
-  const CustomerFields wanted = cmd.replace ? WithDefaults(cmd.fields) : cmd.fields;
+  CustomerFields wanted = cmd.replace ? WithProfileDefaults(cmd.fields) : cmd.fields;
+  const CustomerDetails& d = c.details.get();
+  std::vector<FieldError> errors;
+  CheckAgainstState(state, wanted, c.id, meta, errors);
+  if (!wanted.name && (wanted.first_name || wanted.last_name)) {
+    auto derived = NameFromParts(wanted.first_name.value_or(d.first_name),
+                                 wanted.last_name.value_or(d.last_name));
+    if (derived && Utf8Length(*derived) > 100) {
+      errors.push_back(
+          {"name", "Name (from firstName and lastName) must be at most 100 characters"});
+    } else if (derived) {
+      wanted.name = std::move(derived);
+    }
+  }
+  if (wanted.customer_type.value_or(c.customer_type) == CustomerType::kCompany &&
+      !wanted.company_name.value_or(d.company_name)) {
+    errors.push_back({"companyName", "Company name is required when customerType is COMPANY"});
+  }
+  if (wanted.status && !IsLegalStatusChange(c.status, *wanted.status)) {
+    errors.push_back({"status", IllegalStatusMessage(c.status, *wanted.status)});
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
   // Only what actually changes goes into the event; an update that changes nothing appends
   // nothing, so retried PUTs and PATCHes are naturally idempotent.
   CustomerFields diff;
@@ -108,10 +164,28 @@ Result<std::vector<EventEnvelope>> DecideUpdate(const CustomerWriteModel& state,
   if (wanted.last_visit && *wanted.last_visit != c.last_visit) diff.last_visit = wanted.last_visit;
   if (wanted.is_active && *wanted.is_active != c.is_active) diff.is_active = wanted.is_active;
   if (wanted.owner_id && *wanted.owner_id != c.owner_id) diff.owner_id = wanted.owner_id;
+  if (wanted.customer_type && *wanted.customer_type != c.customer_type) {
+    diff.customer_type = wanted.customer_type;
+  }
+  auto detail = [](const auto& want, const auto& have, auto& out) {
+    if (want && *want != have) out = want;
+  };
+  detail(wanted.first_name, d.first_name, diff.first_name);
+  detail(wanted.last_name, d.last_name, diff.last_name);
+  detail(wanted.company_name, d.company_name, diff.company_name);
+  detail(wanted.birth_date, d.birth_date, diff.birth_date);
+  detail(wanted.address, d.address, diff.address);
+  detail(wanted.referred_by, d.referred_by, diff.referred_by);
+  detail(wanted.tags, d.tags, diff.tags);
   std::vector<EventEnvelope> events;
+  int64_t version = c.version;
   if (!diff.empty()) {
-    events.push_back(NewEvent(kCustomerAggregate, kCustomerUpdated, c.id, c.version + 1, EncodeCustomerFields(diff),
-                              meta, ids));
+    events.push_back(NewEvent(kCustomerAggregate, kCustomerUpdated, c.id, ++version,
+                              EncodeCustomerFields(diff), meta, ids));
+  }
+  if (wanted.status && *wanted.status != c.status) {
+    events.push_back(NewEvent(kCustomerAggregate, kCustomerStatusChanged, c.id, ++version,
+                              EncodeStatusChange({c.status, *wanted.status}), meta, ids));
   }
   return events;
 }

@@ -99,7 +99,11 @@ class CustomerWriteModel {
 // Each returns the events to append (possibly none: the command changes nothing) or the
 // error: kAlreadyExists for a taken email, kNotFound, kAborted for a stale expected version,
 // kInvalidArgument naming totalSpending for a baseline raised past kMaxCustomerSpendingCents
-// with the customer's orders.
+// with the customer's orders; kInvalidArgument naming the field for a birthDate after the day
+// of meta.now, a referredBy that is not another existing customer, an illegal status change
+// (IsLegalStatusChange) or a COMPANY left without companyName. An update that changes the
+// status appends CustomerStatusChanged after the CustomerUpdated of the other fields; a PATCH
+// of firstName or lastName without name derives the name again (NameFromParts).
 Result<std::vector<EventEnvelope>> DecideRegister(const CustomerWriteModel& state,
                                                   const RegisterCustomer& cmd,
                                                   const CommandMeta& meta, IdGenerator& ids);

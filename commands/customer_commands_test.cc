@@ -158,5 +158,142 @@ TEST_F(CustomerCommandsTest, DeactivatingTwiceAppendsOnce) {
   EXPECT_TRUE(second->empty());
 }
 
+// Seed 002: the fields whose rules need the state.
+
+// A referrer: referredBy names customers by their (UUID) ids.
+constexpr const char* kReferrer = "0190a5e0-0000-7000-8000-000000000001";
+
+CustomerFields WithStatus(CustomerStatus status) {
+  CustomerFields f;
+  f.status = status;
+  return f;
+}
+
+TEST_F(CustomerCommandsTest, AStatusChangeIsItsOwnEventAfterTheOtherFields) {
+  CustomerFields lead{.name = "N", .email = "a@x.io"};
+  lead.status = CustomerStatus::kLead;
+  ASSERT_TRUE(Run(DecideRegister(state_, {"c1", lead}, Meta(), ids_)));
+  EXPECT_EQ(state_.Find("c1")->status, CustomerStatus::kLead);
+  CustomerFields patch = WithStatus(CustomerStatus::kCustomer);
+  patch.visits = 2;
+  auto r = Run(DecideUpdate(state_, {"c1", patch, false, std::nullopt}, Meta(), ids_));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].type, kCustomerUpdated);
+  EXPECT_EQ((*r)[0].payload, R"({"visits":2})");
+  EXPECT_EQ((*r)[0].aggregate_version, 2);
+  EXPECT_EQ((*r)[1].type, kCustomerStatusChanged);
+  EXPECT_EQ((*r)[1].payload, R"({"from":"LEAD","to":"CUSTOMER"})");
+  EXPECT_EQ((*r)[1].aggregate_version, 3);
+  EXPECT_EQ(state_.Find("c1")->status, CustomerStatus::kCustomer);
+  // The same status again changes nothing.
+  auto again = DecideUpdate(
+      state_, {"c1", WithStatus(CustomerStatus::kCustomer), false, std::nullopt}, Meta(), ids_);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
+TEST_F(CustomerCommandsTest, AnIllegalStatusChangeIsRefusedNamingStatus) {
+  Register("c1", "a@x.io");  // CUSTOMER by default
+  CustomerFields back = WithStatus(CustomerStatus::kLead);
+  back.visits = 9;
+  auto r = DecideUpdate(state_, {"c1", back, false, std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(r.error().field_errors.size(), 1u);
+  EXPECT_EQ(r.error().field_errors[0].field, "status");
+  EXPECT_NE(r.error().field_errors[0].message.find("from CUSTOMER to LEAD"), std::string::npos);
+  // Churned, then won back as a lead.
+  ASSERT_TRUE(Run(DecideUpdate(
+      state_, {"c1", WithStatus(CustomerStatus::kChurned), false, std::nullopt}, Meta(), ids_)));
+  auto won = Run(DecideUpdate(
+      state_, {"c1", WithStatus(CustomerStatus::kLead), false, std::nullopt}, Meta(), ids_));
+  ASSERT_TRUE(won) << won.error().message;
+  EXPECT_EQ(state_.Find("c1")->status, CustomerStatus::kLead);
+}
+
+TEST_F(CustomerCommandsTest, AReplaceKeepsStatusAndReferralButResetsTheOtherDetails) {
+  Register(kReferrer, "r@x.io");
+  CustomerFields f{.name = "N", .email = "a@x.io"};
+  f.status = CustomerStatus::kOpportunity;
+  f.referred_by = std::optional<std::string>(kReferrer);
+  f.tags = std::vector<std::string>{"vip"};
+  f.address = std::optional<std::string>("Main St");
+  ASSERT_TRUE(Run(DecideRegister(state_, {"c1", f}, Meta(), ids_)));
+  auto r = Run(DecideUpdate(state_, {"c1", {.name = "N", .email = "a@x.io"}, true, std::nullopt},
+                            Meta(), ids_));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].payload, R"({"address":null,"tags":[]})");
+  const Customer* c = state_.Find("c1");
+  EXPECT_EQ(c->status, CustomerStatus::kOpportunity);
+  EXPECT_EQ(c->details.get().referred_by, std::optional<std::string>(kReferrer));
+}
+
+TEST_F(CustomerCommandsTest, ReferredByMustBeAnotherExistingCustomer) {
+  Register(kReferrer, "r@x.io");
+  CustomerFields f{.name = "N", .email = "a@x.io"};
+  f.referred_by = std::optional<std::string>("nobody");
+  auto r = DecideRegister(state_, {"c1", f}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  ASSERT_EQ(r.error().field_errors.size(), 1u);
+  EXPECT_EQ(r.error().field_errors[0], (FieldError{"referredBy", "Customer nobody not found"}));
+  f.referred_by = std::optional<std::string>(kReferrer);
+  ASSERT_TRUE(Run(DecideRegister(state_, {"c1", f}, Meta(), ids_)));
+  CustomerFields self;
+  self.referred_by = std::optional<std::string>("c1");
+  auto own = DecideUpdate(state_, {"c1", self, false, std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(own);
+  ASSERT_EQ(own.error().field_errors.size(), 1u);
+  EXPECT_EQ(own.error().field_errors[0].field, "referredBy");
+}
+
+TEST_F(CustomerCommandsTest, BirthDateMustNotBeInTheFuture) {
+  // Meta().now is 1970-01-01T00:00:01Z.
+  CustomerFields f{.name = "N", .email = "a@x.io"};
+  f.birth_date = std::optional<std::string>("1970-01-02");
+  auto r = DecideRegister(state_, {"c1", f}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  ASSERT_EQ(r.error().field_errors.size(), 1u);
+  EXPECT_EQ(r.error().field_errors[0], (FieldError{"birthDate", "Must not be in the future"}));
+  f.birth_date = std::optional<std::string>("1970-01-01");
+  EXPECT_TRUE(Run(DecideRegister(state_, {"c1", f}, Meta(), ids_)));
+}
+
+TEST_F(CustomerCommandsTest, APatchOfANamePartDerivesTheNameAgain) {
+  CustomerFields f{.email = "a@x.io"};
+  f.first_name = std::optional<std::string>("Ada");
+  f.last_name = std::optional<std::string>("Byron");
+  f.name = NameFromParts("Ada", "Byron");
+  ASSERT_TRUE(Run(DecideRegister(state_, {"c1", f}, Meta(), ids_)));
+  CustomerFields patch;
+  patch.last_name = std::optional<std::string>("Lovelace");
+  auto r = Run(DecideUpdate(state_, {"c1", patch, false, std::nullopt}, Meta(), ids_));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(state_.Find("c1")->name, "Ada Lovelace");
+  // A name given beside the part wins.
+  patch.last_name = std::optional<std::string>("King");
+  patch.name = "Countess";
+  ASSERT_TRUE(Run(DecideUpdate(state_, {"c1", patch, false, std::nullopt}, Meta(), ids_)));
+  EXPECT_EQ(state_.Find("c1")->name, "Countess");
+}
+
+TEST_F(CustomerCommandsTest, ACompanyWithoutCompanyNameIsRefused) {
+  Register("c1", "a@x.io");
+  CustomerFields patch;
+  patch.customer_type = CustomerType::kCompany;
+  auto r = DecideUpdate(state_, {"c1", patch, false, std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(r);
+  ASSERT_EQ(r.error().field_errors.size(), 1u);
+  EXPECT_EQ(r.error().field_errors[0].field, "companyName");
+  patch.company_name = std::optional<std::string>("Acme");
+  ASSERT_TRUE(Run(DecideUpdate(state_, {"c1", patch, false, std::nullopt}, Meta(), ids_)));
+  CustomerFields clear;
+  clear.company_name = std::optional<std::string>();
+  auto cleared = DecideUpdate(state_, {"c1", clear, false, std::nullopt}, Meta(), ids_);
+  ASSERT_FALSE(cleared);
+  EXPECT_EQ(cleared.error().field_errors[0].field, "companyName");
+}
+
 }  // namespace
 }  // namespace keel

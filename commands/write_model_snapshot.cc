@@ -26,6 +26,17 @@ void CustomerWriteModel::Save(SnapshotWriter& out,
     out.OptionalSigned(c.last_visit);
     out.Bool(c.is_active);
     out.Bool(c.unsubscribed);
+    out.Unsigned(static_cast<uint64_t>(c.status));
+    out.Unsigned(static_cast<uint64_t>(c.customer_type));
+    const CustomerDetails& d = c.details.get();
+    out.OptionalText(d.first_name);
+    out.OptionalText(d.last_name);
+    out.OptionalText(d.company_name);
+    out.OptionalText(d.birth_date);
+    out.OptionalText(d.address);
+    out.OptionalText(d.referred_by);
+    out.Unsigned(d.tags.size());
+    for (const auto& tag : d.tags) out.Text(tag);
     out.OptionalText(c.owner_id);
     out.Signed(c.created_at);
     out.Signed(c.updated_at);
@@ -60,6 +71,25 @@ bool CustomerWriteModel::Restore(SnapshotReader& in, std::vector<const std::stri
     c.last_visit = in.OptionalSigned();
     c.is_active = in.Bool();
     c.unsubscribed = in.Bool();
+    const uint64_t status = in.Unsigned();
+    const uint64_t type = in.Unsigned();
+    if (status > static_cast<uint64_t>(CustomerStatus::kChurned) ||
+        type > static_cast<uint64_t>(CustomerType::kCompany)) {
+      return false;
+    }
+    c.status = static_cast<CustomerStatus>(status);
+    c.customer_type = static_cast<CustomerType>(type);
+    CustomerDetails d;
+    d.first_name = in.OptionalText();
+    d.last_name = in.OptionalText();
+    d.company_name = in.OptionalText();
+    d.birth_date = in.OptionalText();
+    d.address = in.OptionalText();
+    d.referred_by = in.OptionalText();
+    const uint64_t tags = in.Unsigned();
+    if (in.bad() || tags > kMaxCustomerTags) return false;
+    for (uint64_t t = 0; t < tags; ++t) d.tags.emplace_back(in.Text());
+    if (!(d == CustomerDetails{})) c.details.mut() = std::move(d);
     c.owner_id = in.OptionalText();
     c.created_at = in.Signed();
     c.updated_at = in.Signed();

@@ -68,6 +68,67 @@ bool IsValidPhone(std::string_view p) {
   return true;
 }
 
+// YYYY-MM-DD, a real day of the Gregorian calendar, from kMinBirthDate.
+bool IsValidBirthDate(std::string_view d) {
+  if (d.size() != 10 || d < kMinBirthDate) return false;
+  std::string at(d);
+  at += "T00:00:00Z";
+  auto t = ParseIso8601(at);
+  return t && FormatIso8601(*t).substr(0, 10) == d;  // refuses 2023-02-30
+}
+
+// A nullable text field: trimmed, 1 to `max` characters.
+void ReadNullableText(std::string_view key, element value, size_t max,
+                      std::optional<std::optional<std::string>>& out,
+                      std::vector<FieldError>& errors) {
+  if (value.type() == element_type::NULL_VALUE) {
+    out = std::optional<std::string>();
+    return;
+  }
+  if (value.type() != element_type::STRING) {
+    errors.push_back(
+        {std::string(key), "Expected a string or null, got " + std::string(json::TypeName(value))});
+    return;
+  }
+  std::string_view text = TrimSpace(value.get_string().value_unsafe());
+  const size_t len = Utf8Length(text);
+  if (len < 1 || len > max) {
+    errors.push_back({std::string(key), "Must be 1 to " + std::to_string(max) + " characters"});
+    return;
+  }
+  out = std::optional<std::string>(std::string(text));
+}
+
+void ReadTags(element value, std::optional<std::vector<std::string>>& out,
+              std::vector<FieldError>& errors) {
+  if (value.type() != element_type::ARRAY) {
+    errors.push_back(
+        {"tags", "Expected an array of strings, got " + std::string(json::TypeName(value))});
+    return;
+  }
+  std::vector<std::string> tags;
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  for (element tag : items) {
+    if (tag.type() != element_type::STRING) {
+      errors.push_back({"tags", "Each tag must be a string"});
+      return;
+    }
+    std::string_view text = TrimSpace(tag.get_string().value_unsafe());
+    const size_t len = Utf8Length(text);
+    if (len < 1 || len > kMaxTagLength) {
+      errors.push_back(
+          {"tags", "Each tag must be 1 to " + std::to_string(kMaxTagLength) + " characters"});
+      return;
+    }
+    if (std::find(tags.begin(), tags.end(), text) == tags.end()) tags.emplace_back(text);
+  }
+  if (tags.size() > kMaxCustomerTags) {
+    errors.push_back({"tags", "At most " + std::to_string(kMaxCustomerTags) + " distinct tags"});
+    return;
+  }
+  out = std::move(tags);
+}
+
 // Reads the fields of `obj` into `out`, appending one FieldError per violation.
 void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<FieldError>& errors) {
   auto type_error = [&](std::string_view field, std::string_view want, element v) {
@@ -170,6 +231,57 @@ void ReadFields(simdjson::dom::object obj, CustomerFields& out, std::vector<Fiel
       } else {
         out.owner_id = std::optional<std::string>(std::string(value.get_string().value_unsafe()));
       }
+    } else if (key == "status") {
+      std::optional<CustomerStatus> status;
+      if (value.type() == element_type::STRING) {
+        status = ParseCustomerStatus(value.get_string().value_unsafe());
+      }
+      if (!status) {
+        errors.push_back({"status", "Must be LEAD, OPPORTUNITY, CUSTOMER or CHURNED"});
+        continue;
+      }
+      out.status = *status;
+    } else if (key == "customerType") {
+      std::optional<CustomerType> type;
+      if (value.type() == element_type::STRING) {
+        type = ParseCustomerType(value.get_string().value_unsafe());
+      }
+      if (!type) {
+        errors.push_back({"customerType", "Must be PERSON or COMPANY"});
+        continue;
+      }
+      out.customer_type = *type;
+    } else if (key == "firstName") {
+      ReadNullableText(key, value, kMaxNamePartLength, out.first_name, errors);
+    } else if (key == "lastName") {
+      ReadNullableText(key, value, kMaxNamePartLength, out.last_name, errors);
+    } else if (key == "companyName") {
+      ReadNullableText(key, value, kMaxCompanyNameLength, out.company_name, errors);
+    } else if (key == "address") {
+      ReadNullableText(key, value, kMaxAddressLength, out.address, errors);
+    } else if (key == "birthDate") {
+      if (value.type() == element_type::NULL_VALUE) {
+        out.birth_date = std::optional<std::string>();
+        continue;
+      }
+      if (value.type() != element_type::STRING ||
+          !IsValidBirthDate(value.get_string().value_unsafe())) {
+        errors.push_back({"birthDate", "Must be a date YYYY-MM-DD from 1900-01-01, or null"});
+        continue;
+      }
+      out.birth_date = std::optional<std::string>(std::string(value.get_string().value_unsafe()));
+    } else if (key == "referredBy") {
+      if (value.type() == element_type::NULL_VALUE) {
+        out.referred_by = std::optional<std::string>();
+      } else if (value.type() != element_type::STRING ||
+                 !IsUuid(value.get_string().value_unsafe())) {
+        errors.push_back({"referredBy", "Must be a customer id or null"});
+      } else {
+        out.referred_by =
+            std::optional<std::string>(std::string(value.get_string().value_unsafe()));
+      }
+    } else if (key == "tags") {
+      ReadTags(value, out.tags, errors);
     } else {
       errors.push_back({std::string(key), "Unknown field"});
     }
@@ -202,7 +314,23 @@ Result<CustomerFields> ParseCustomerInput(simdjson::dom::element doc, CustomerIn
     auto has_error = [&](std::string_view f) {
       return std::any_of(errors.begin(), errors.end(), [&](auto& e) { return e.field == f; });
     };
-    if (!fields.name && !has_error("name")) errors.push_back({"name", "Name is required"});
+    if (!fields.name && !has_error("name") && !has_error("firstName") && !has_error("lastName")) {
+      auto derived = NameFromParts(fields.first_name.value_or(std::nullopt),
+                                   fields.last_name.value_or(std::nullopt));
+      if (derived && Utf8Length(*derived) > 100) {
+        errors.push_back(
+            {"name", "Name (from firstName and lastName) must be at most 100 characters"});
+      } else {
+        fields.name = std::move(derived);
+      }
+    }
+    if (!fields.name && !has_error("name")) {
+      errors.push_back({"name", "Name is required"});
+    }
+    if (fields.customer_type == CustomerType::kCompany &&
+        !fields.company_name.value_or(std::nullopt) && !has_error("companyName")) {
+      errors.push_back({"companyName", "Company name is required when customerType is COMPANY"});
+    }
     if (!fields.email && !has_error("email")) errors.push_back({"email", "Email is required"});
   } else if (fields.empty() && errors.empty()) {
     errors.push_back({"body", "At least one field must be given"});
@@ -218,6 +346,97 @@ CustomerFields WithDefaults(CustomerFields f) {
   if (!f.last_visit) f.last_visit = std::optional<Millis>();
   if (!f.is_active) f.is_active = true;
   return f;
+}
+
+CustomerFields WithProfileDefaults(CustomerFields f) {
+  f = WithDefaults(std::move(f));
+  if (!f.customer_type) f.customer_type = CustomerType::kPerson;
+  if (!f.first_name) f.first_name = std::optional<std::string>();
+  if (!f.last_name) f.last_name = std::optional<std::string>();
+  if (!f.company_name) f.company_name = std::optional<std::string>();
+  if (!f.birth_date) f.birth_date = std::optional<std::string>();
+  if (!f.address) f.address = std::optional<std::string>();
+  if (!f.tags) f.tags = std::vector<std::string>();
+  return f;
+}
+
+std::optional<std::string> NameFromParts(const std::optional<std::string>& first,
+                                         const std::optional<std::string>& last) {
+  if (!first) return last;
+  if (!last) return first;
+  std::string name = *first;
+  name += ' ';
+  name += *last;
+  return name;
+}
+
+std::string DateOf(Millis at) { return FormatIso8601(at).substr(0, 10); }
+
+namespace {
+
+constexpr std::string_view kStatusNames[] = {"LEAD", "OPPORTUNITY", "CUSTOMER", "CHURNED"};
+constexpr std::string_view kTypeNames[] = {"PERSON", "COMPANY"};
+
+void NullableText(JsonWriter& w, std::string_view key, const std::optional<std::string>& v) {
+  w.Key(key);
+  v ? w.String(*v) : w.Null();
+}
+
+void WriteTags(JsonWriter& w, const std::vector<std::string>& tags) {
+  w.Key("tags").BeginArray();
+  for (const auto& t : tags) w.String(t);
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string_view CustomerStatusName(CustomerStatus s) {
+  return kStatusNames[static_cast<size_t>(s)];
+}
+
+std::optional<CustomerStatus> ParseCustomerStatus(std::string_view name) {
+  for (size_t i = 0; i < std::size(kStatusNames); ++i) {
+    if (kStatusNames[i] == name) return static_cast<CustomerStatus>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view CustomerTypeName(CustomerType t) { return kTypeNames[static_cast<size_t>(t)]; }
+
+std::optional<CustomerType> ParseCustomerType(std::string_view name) {
+  for (size_t i = 0; i < std::size(kTypeNames); ++i) {
+    if (kTypeNames[i] == name) return static_cast<CustomerType>(i);
+  }
+  return std::nullopt;
+}
+
+bool IsLegalStatusChange(CustomerStatus from, CustomerStatus to) {
+  if (from == to || to == CustomerStatus::kChurned || from == CustomerStatus::kChurned) {
+    return true;
+  }
+  return static_cast<int>(to) > static_cast<int>(from);  // forward along the pipeline
+}
+
+std::string EncodeStatusChange(const CustomerStatusChange& change) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("from").String(CustomerStatusName(change.from));
+  w.Key("to").String(CustomerStatusName(change.to));
+  w.EndObject();
+  return w.Take();
+}
+
+Result<CustomerStatusChange> DecodeStatusChange(std::string_view payload) {
+  auto doc = json::Parse(payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  std::string_view from, to;
+  if (doc->at_key("from").get(from) || doc->at_key("to").get(to)) {
+    return Fail(Error::DataLoss("Status change without from and to"));
+  }
+  auto f = ParseCustomerStatus(from);
+  auto t = ParseCustomerStatus(to);
+  if (!f || !t) return Fail(Error::DataLoss("Status change with an unknown status"));
+  return CustomerStatusChange{*f, *t};
 }
 
 std::string EncodeCustomerFields(const CustomerFields& f) {
@@ -240,6 +459,15 @@ std::string EncodeCustomerFields(const CustomerFields& f) {
     w.Key("ownerId");
     *f.owner_id ? w.String(**f.owner_id) : w.Null();
   }
+  if (f.status) w.Key("status").String(CustomerStatusName(*f.status));
+  if (f.customer_type) w.Key("customerType").String(CustomerTypeName(*f.customer_type));
+  if (f.first_name) NullableText(w, "firstName", *f.first_name);
+  if (f.last_name) NullableText(w, "lastName", *f.last_name);
+  if (f.company_name) NullableText(w, "companyName", *f.company_name);
+  if (f.birth_date) NullableText(w, "birthDate", *f.birth_date);
+  if (f.address) NullableText(w, "address", *f.address);
+  if (f.referred_by) NullableText(w, "referredBy", *f.referred_by);
+  if (f.tags) WriteTags(w, *f.tags);
   w.EndObject();
   return w.Take();
 }
@@ -269,6 +497,11 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
   } else if (e.type == kCustomerUnsubscribed || e.type == kCustomerResubscribed) {
     if (c.version == 0) return Fail(Error::DataLoss("Subscription change of an unknown customer"));
     c.unsubscribed = e.type == kCustomerUnsubscribed;
+  } else if (e.type == kCustomerStatusChanged) {
+    if (c.version == 0) return Fail(Error::DataLoss("Status change of an unknown customer"));
+    auto change = DecodeStatusChange(e.payload);
+    if (!change) return Fail(change.error());
+    c.status = change->to;
   } else if (e.type == kCustomerVisitRecorded) {
     if (c.version == 0) return Fail(Error::DataLoss("Visit of an unknown customer"));
     auto at = DecodeVisit(e.payload);
@@ -304,6 +537,15 @@ Status ApplyCustomerEvent(Customer& c, const EventEnvelope& e) {
     if (fields->last_visit) c.last_visit = *fields->last_visit;
     if (fields->is_active) c.is_active = *fields->is_active;
     if (fields->owner_id) c.owner_id = std::move(*fields->owner_id);
+    if (fields->status) c.status = *fields->status;
+    if (fields->customer_type) c.customer_type = *fields->customer_type;
+    if (fields->first_name) c.details.mut().first_name = std::move(*fields->first_name);
+    if (fields->last_name) c.details.mut().last_name = std::move(*fields->last_name);
+    if (fields->company_name) c.details.mut().company_name = std::move(*fields->company_name);
+    if (fields->birth_date) c.details.mut().birth_date = std::move(*fields->birth_date);
+    if (fields->address) c.details.mut().address = std::move(*fields->address);
+    if (fields->referred_by) c.details.mut().referred_by = std::move(*fields->referred_by);
+    if (fields->tags) c.details.mut().tags = std::move(*fields->tags);
   }
   c.updated_at = e.occurred_at;
   c.version = e.aggregate_version;
@@ -388,6 +630,16 @@ void WriteProfileMembers(JsonWriter& w, const Customer& c) {
   c.phone ? w.String(*c.phone) : w.Null();
   w.Key("isActive").Bool(c.is_active);
   w.Key("unsubscribed").Bool(c.unsubscribed);
+  w.Key("status").String(CustomerStatusName(c.status));
+  w.Key("customerType").String(CustomerTypeName(c.customer_type));
+  const CustomerDetails& d = c.details.get();
+  NullableText(w, "firstName", d.first_name);
+  NullableText(w, "lastName", d.last_name);
+  NullableText(w, "companyName", d.company_name);
+  NullableText(w, "birthDate", d.birth_date);
+  NullableText(w, "address", d.address);
+  NullableText(w, "referredBy", d.referred_by);
+  WriteTags(w, d.tags);
   w.Key("ownerId");
   c.owner_id ? w.String(*c.owner_id) : w.Null();
   w.Key("createdAt").String(FormatIso8601(c.created_at));
@@ -489,6 +741,37 @@ Result<Customer> CustomerFromJson(std::string_view text) {
   if (!doc->at_key("ownerId").get(v) && v.type() == element_type::STRING) {
     c.owner_id = std::string(v.get_string().value_unsafe());
   }
+  // Absent in records written before the seed-002 fields: their defaults.
+  if (!doc->at_key("status").get(s)) {
+    auto status = ParseCustomerStatus(s);
+    if (!status) return bad("status");
+    c.status = *status;
+  }
+  if (!doc->at_key("customerType").get(s)) {
+    auto type = ParseCustomerType(s);
+    if (!type) return bad("customerType");
+    c.customer_type = *type;
+  }
+  auto read_text = [&](std::string_view key, std::optional<std::string>& out) {
+    if (!doc->at_key(key).get(v) && v.type() == element_type::STRING) {
+      out = std::string(v.get_string().value_unsafe());
+    }
+  };
+  CustomerDetails details;
+  read_text("firstName", details.first_name);
+  read_text("lastName", details.last_name);
+  read_text("companyName", details.company_name);
+  read_text("birthDate", details.birth_date);
+  read_text("address", details.address);
+  read_text("referredBy", details.referred_by);
+  simdjson::dom::array tags;
+  if (!doc->at_key("tags").get(tags)) {
+    for (element t : tags) {
+      if (t.get(s)) return bad("tags");
+      details.tags.emplace_back(s);
+    }
+  }
+  if (!(details == CustomerDetails{})) c.details.mut() = std::move(details);
   if (doc->at_key("createdAt").get(s)) return bad("createdAt");
   c.created_at = ParseIso8601(s).value_or(0);
   if (doc->at_key("updatedAt").get(s)) return bad("updatedAt");

@@ -2,12 +2,14 @@
 // fold function that both the write side and the projector use. Pure; value types.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
+#include <vector>
 
 #include "domain/error.h"
 #include "domain/event.h"
@@ -24,6 +26,11 @@ inline constexpr std::string_view kCustomerVisitRecorded = "CustomerVisitRecorde
 // from here on exclude them, counted as "unsubscribed". Resubscribed undoes it.
 inline constexpr std::string_view kCustomerUnsubscribed = "CustomerUnsubscribed";
 inline constexpr std::string_view kCustomerResubscribed = "CustomerResubscribed";
+// {"from":"LEAD","to":"OPPORTUNITY"}: the customer moved along the sales pipeline (seed 002).
+// Appended whenever an update changes the status, after the CustomerUpdated of the same command
+// (if any). "A customer becomes CUSTOMER" is this event with to CUSTOMER, or a CustomerRegistered
+// whose status is CUSTOMER (absent from its payload: CUSTOMER, the default).
+inline constexpr std::string_view kCustomerStatusChanged = "CustomerStatusChanged";
 inline constexpr int kCustomerRegisteredVersion = 2;
 
 inline constexpr int64_t kMaxCents = 100'000'000'000'000;  // 1e12 in currency units: one amount
@@ -47,6 +54,81 @@ struct CustomerStats {
   bool operator==(const CustomerStats&) const = default;
 };
 
+// Where the customer stands in the sales pipeline (seed 002). A customer registered without a
+// status, and every customer registered before statuses existed, is a CUSTOMER.
+enum class CustomerStatus : uint8_t { kLead, kOpportunity, kCustomer, kChurned };
+enum class CustomerType : uint8_t { kPerson, kCompany };
+
+// "LEAD", "OPPORTUNITY", "CUSTOMER", "CHURNED"; "PERSON", "COMPANY". Parse: exact, upper case.
+std::string_view CustomerStatusName(CustomerStatus status);
+std::optional<CustomerStatus> ParseCustomerStatus(std::string_view name);
+std::string_view CustomerTypeName(CustomerType type);
+std::optional<CustomerType> ParseCustomerType(std::string_view name);
+
+// The legal status changes: forward along LEAD → OPPORTUNITY → CUSTOMER (skipping a step is
+// allowed: a lead may buy at once), from any status to CHURNED, and from CHURNED back to any
+// (win-back). Moving backwards (CUSTOMER → LEAD, OPPORTUNITY → LEAD, ...) is refused.
+// A status equal to the current one is no change, not an illegal one.
+bool IsLegalStatusChange(CustomerStatus from, CustomerStatus to);
+
+struct CustomerStatusChange {
+  CustomerStatus from = CustomerStatus::kCustomer;
+  CustomerStatus to = CustomerStatus::kCustomer;
+  bool operator==(const CustomerStatusChange&) const = default;
+};
+std::string EncodeStatusChange(const CustomerStatusChange& change);
+// kDataLoss for a payload without two known statuses.
+Result<CustomerStatusChange> DecodeStatusChange(std::string_view payload);
+
+// Limits of the seed-002 fields, in characters after trimming (tags: per tag).
+inline constexpr size_t kMaxNamePartLength = 50;  // firstName, lastName
+inline constexpr size_t kMaxCompanyNameLength = 200;
+inline constexpr size_t kMaxAddressLength = 500;  // one free-text string, lines allowed
+inline constexpr size_t kMaxTagLength = 50;
+inline constexpr size_t kMaxCustomerTags = 20;
+inline constexpr std::string_view kMinBirthDate = "1900-01-01";
+
+// The seed-002 profile fields most customers lack. Absent is null on the wire.
+struct CustomerDetails {
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> company_name;
+  std::optional<std::string> birth_date;  // YYYY-MM-DD: compares as a date
+  std::optional<std::string> address;
+  std::optional<std::string> referred_by;  // another customer's id
+  std::vector<std::string> tags;           // trimmed, distinct, in the order given
+
+  bool operator==(const CustomerDetails&) const = default;
+};
+
+// A value held behind one pointer: 8 bytes while it is the default (the write model holds a
+// million customers, most without details). Copies deeply; compares by value.
+template <typename T>
+class ValueBox {
+ public:
+  ValueBox() = default;
+  ValueBox(const ValueBox& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  ValueBox(ValueBox&&) noexcept = default;
+  ValueBox& operator=(const ValueBox& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  ValueBox& operator=(ValueBox&&) noexcept = default;
+  const T& get() const { return p_ ? *p_ : Default(); }
+  T& mut() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+  bool operator==(const ValueBox& o) const { return get() == o.get(); }
+
+ private:
+  static const T& Default() {
+    static const T kDefault;
+    return kDefault;
+  }
+  std::unique_ptr<T> p_;
+};
+
 struct Customer {
   std::string id;
   std::string name;
@@ -58,7 +140,10 @@ struct Customer {
   std::optional<Millis> last_visit;
   bool is_active = true;
   bool unsubscribed = false;            // from campaign messages
+  CustomerStatus status = CustomerStatus::kCustomer;
+  CustomerType customer_type = CustomerType::kPerson;
   std::optional<std::string> owner_id;  // the user (sales rep) the customer is assigned to
+  ValueBox<CustomerDetails> details;
   Millis created_at = 0;
   Millis updated_at = 0;
   int64_t version = 0;  // aggregate_version of the last event applied; 0: does not exist
@@ -92,10 +177,23 @@ struct CustomerFields {
   std::optional<bool> is_active;
   // Present-and-null unassigns. Not a profile field: a PUT that omits it keeps the owner.
   std::optional<std::optional<std::string>> owner_id;
+  // Seed 002. A PUT that omits status or referredBy keeps them (a status changes only when
+  // asked, through CustomerStatusChanged; a referral is history); the others return to their
+  // defaults (WithProfileDefaults). Present-and-null clears.
+  std::optional<CustomerStatus> status;
+  std::optional<CustomerType> customer_type;
+  std::optional<std::optional<std::string>> first_name;
+  std::optional<std::optional<std::string>> last_name;
+  std::optional<std::optional<std::string>> company_name;
+  std::optional<std::optional<std::string>> birth_date;
+  std::optional<std::optional<std::string>> address;
+  std::optional<std::optional<std::string>> referred_by;
+  std::optional<std::vector<std::string>> tags;
 
   bool empty() const {
     return !name && !email && !phone && !total_spending_cents && !visits && !last_visit &&
-           !is_active && !owner_id;
+           !is_active && !owner_id && !status && !customer_type && !first_name && !last_name &&
+           !company_name && !birth_date && !address && !referred_by && !tags;
   }
   bool operator==(const CustomerFields&) const = default;
 };
@@ -106,14 +204,29 @@ enum class CustomerInputMode {
   kPatch,    // PATCH: every field optional, at least one
 };
 
-// Validates a request body (seed 000 rules): trims name, lowercases email, rejects unknown
-// fields by name. Every violation is listed; the error is kInvalidArgument.
+// Validates a request body (seed 000 rules, and seed 002's fields): trims name, lowercases
+// email, rejects unknown fields by name. Every violation is listed; the error is
+// kInvalidArgument. In kCreate and kReplace, a body without name but with firstName or lastName
+// gets the name derived from them (NameFromParts), and a COMPANY needs a companyName. What needs
+// more than the body (birthDate not in the future, referredBy an existing customer, a legal
+// status change) is the decide functions' (commands/customer_commands.h).
 Result<CustomerFields> ParseCustomerInput(std::string_view body, CustomerInputMode mode);
 // The same for an already parsed element (bulk ingestion parses each record once).
 Result<CustomerFields> ParseCustomerInput(simdjson::dom::element record, CustomerInputMode mode);
 
-// In kReplace mode the absent optional fields are filled with their defaults.
+// In kReplace mode the absent optional fields are filled with their defaults. The seed-000
+// fields only: a registration's payload holds the seed-002 fields only when given (absent ones
+// fold to their defaults), so that it stays what it was for clients that do not use them.
 CustomerFields WithDefaults(CustomerFields fields);
+// For PUT: WithDefaults, and the seed-002 profile fields but status and referredBy back to theirs
+// (PERSON, nulls, no tags).
+CustomerFields WithProfileDefaults(CustomerFields fields);
+
+// "first last", either alone when the other is absent; nullopt when both are.
+std::optional<std::string> NameFromParts(const std::optional<std::string>& first,
+                                         const std::optional<std::string>& last);
+// Today's date in UTC, YYYY-MM-DD: the latest birthDate accepted.
+std::string DateOf(Millis at);
 
 std::string EncodeCustomerFields(const CustomerFields& fields);
 // Decodes a payload from the log; kDataLoss when it does not hold valid fields.
@@ -128,13 +241,15 @@ std::string EncodeVisit(Millis visited_at);
 Result<Millis> DecodeVisit(std::string_view payload);
 
 // JSON representation, served by the API: the profile (id, name, email, phone, isActive,
-// ownerId, createdAt, updatedAt, version), then the figures: the served ones at the top level
-// (totalSpending, visits, lastVisit, orderCount, averageOrderValue, firstOrderAt, lastOrderAt),
-// the baseline under "baseline", and the stats (orderSpending, recordedVisits, lastActivityAt,
-// statsRevision).
+// unsubscribed, status, customerType, firstName, lastName, companyName, birthDate, address,
+// referredBy, tags, ownerId, createdAt, updatedAt, version), then the figures: the served ones at
+// the top level (totalSpending, visits, lastVisit, orderCount, averageOrderValue, firstOrderAt,
+// lastOrderAt), the baseline under "baseline", and the stats (orderSpending, recordedVisits,
+// lastActivityAt, statsRevision).
 std::string CustomerToJson(const Customer& customer);
 // Reads the profile, and the figures when present (a served document, or a read-model record
 // written before the figures were stored apart); without them the baseline and stats stay 0.
+// A record written before the seed-002 fields reads with their defaults.
 Result<Customer> CustomerFromJson(std::string_view json);
 
 // The customer's profile alone (the read model keeps its figures apart:

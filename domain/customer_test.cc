@@ -219,5 +219,244 @@ TEST(CustomerJsonTest, RoundTrips) {
   EXPECT_FALSE(read->unsubscribed);
 }
 
+TEST(CustomerInputTest, AcceptsTheSeed002Fields) {
+  auto r = ParseCustomerInput(
+      R"({"name":"Acme","email":"a@acme.io","status":"LEAD","customerType":"COMPANY",)"
+      R"("companyName":" Acme Ltd ","firstName":"Ada","lastName":"Lovelace",)"
+      R"("birthDate":"1990-02-28","address":"1 Main St\nSpringfield",)"
+      R"("referredBy":"0190a5e0-0000-7000-8000-000000000001","tags":[" vip ","b2b","vip"]})",
+      CustomerInputMode::kCreate);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, CustomerStatus::kLead);
+  EXPECT_EQ(r->customer_type, CustomerType::kCompany);
+  EXPECT_EQ(r->company_name, std::optional<std::string>("Acme Ltd"));
+  EXPECT_EQ(r->first_name, std::optional<std::string>("Ada"));
+  EXPECT_EQ(r->last_name, std::optional<std::string>("Lovelace"));
+  EXPECT_EQ(r->birth_date, std::optional<std::string>("1990-02-28"));
+  EXPECT_EQ(r->address, std::optional<std::string>("1 Main St\nSpringfield"));
+  EXPECT_EQ(r->referred_by, std::optional<std::string>("0190a5e0-0000-7000-8000-000000000001"));
+  EXPECT_EQ(r->tags, (std::vector<std::string>{"vip", "b2b"}));  // trimmed, deduplicated
+  EXPECT_EQ(r->name, "Acme");                                    // given: not derived
+}
+
+TEST(CustomerInputTest, DerivesTheNameFromFirstAndLastName) {
+  auto both = ParseCustomerInput(R"({"firstName":" Ada ","lastName":"Lovelace","email":"a@b.io"})",
+                                 CustomerInputMode::kCreate);
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(both->name, "Ada Lovelace");
+  auto last = ParseCustomerInput(R"({"lastName":"Lovelace","email":"a@b.io"})",
+                                 CustomerInputMode::kReplace);
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->name, "Lovelace");
+  // A PATCH derives nothing here: the decide function knows the other half.
+  auto patch = ParseCustomerInput(R"({"lastName":"Byron"})", CustomerInputMode::kPatch);
+  ASSERT_TRUE(patch) << patch.error().message;
+  EXPECT_FALSE(patch->name);
+  // Two parts of 50 make a name of 101 characters: refused, naming name.
+  const std::string fifty(50, 'x');
+  std::string body = R"({"firstName":")";
+  body += fifty;
+  body += R"(","lastName":")";
+  body += fifty;
+  body += R"(","email":"a@b.io"})";
+  auto errors = Errors(body, CustomerInputMode::kCreate);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "name");
+}
+
+TEST(CustomerInputTest, ListsEverySeed002ViolationByField) {
+  std::string body = R"({"name":"A","email":"a@b.io","status":"PROSPECT","customerType":"ROBOT",)"
+                     R"("companyName":"","firstName":12,"lastName":")";
+  body += std::string(51, 'y');
+  body += R"(","birthDate":"1899-12-31","address":")";
+  body += std::string(501, 'z');
+  body += R"(","referredBy":"me","tags":"vip"})";
+  auto errors = Errors(body, CustomerInputMode::kCreate);
+  std::vector<std::string> fields;
+  for (auto& e : errors) fields.push_back(e.field);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"status", "customerType", "companyName", "firstName",
+                                      "lastName", "birthDate", "address", "referredBy", "tags"}));
+}
+
+TEST(CustomerInputTest, BirthDateMustBeARealDayFrom1900) {
+  for (const char* bad : {R"("2023-02-29")", R"("2023-13-01")", R"("1990-1-1")",
+                          R"("1990-01-01T00:00:00Z")", R"(19900101)", R"("1899-12-31")"}) {
+    std::string body = R"({"birthDate":)";
+    body += bad;
+    body += "}";
+    auto errors = Errors(body, CustomerInputMode::kPatch);
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0].field, "birthDate") << bad;
+  }
+  for (const char* good : {"1900-01-01", "2024-02-29"}) {
+    std::string body = R"({"birthDate":")";
+    body += good;
+    body += R"("})";
+    auto r = ParseCustomerInput(body, CustomerInputMode::kPatch);
+    ASSERT_TRUE(r) << good;
+    EXPECT_EQ(r->birth_date, std::optional<std::string>(good));
+  }
+  auto cleared = ParseCustomerInput(R"({"birthDate":null})", CustomerInputMode::kPatch);
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(cleared->birth_date,
+            std::optional<std::optional<std::string>>(std::optional<std::string>()));
+}
+
+TEST(CustomerInputTest, TagsAreShortStringsAndFew) {
+  auto errors = Errors(R"({"tags":["ok", 3]})", CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "tags");
+  errors = Errors(R"({"tags":["  "]})", CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "tags");
+  std::string long_tag = R"({"tags":[")";
+  long_tag += std::string(51, 't');
+  long_tag += R"("]})";
+  errors = Errors(long_tag, CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "tags");
+  std::string many = R"({"tags":[)";
+  for (int i = 0; i < 21; ++i) {
+    many += i ? ",\"t" : "\"t";
+    many += std::to_string(i);
+    many += "\"";
+  }
+  many += "]}";
+  errors = Errors(many, CustomerInputMode::kPatch);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "tags");
+  // Twenty distinct tags, given twice over, are twenty.
+  std::string twice = R"({"tags":[)";
+  for (int i = 0; i < 40; ++i) {
+    twice += i ? ",\"t" : "\"t";
+    twice += std::to_string(i % 20);
+    twice += "\"";
+  }
+  twice += "]}";
+  auto r = ParseCustomerInput(twice, CustomerInputMode::kPatch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->tags->size(), 20u);
+  auto none = ParseCustomerInput(R"({"tags":[]})", CustomerInputMode::kPatch);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->tags, std::vector<std::string>());
+}
+
+TEST(CustomerInputTest, ACompanyNeedsACompanyNameOnCreateAndReplace) {
+  for (auto mode : {CustomerInputMode::kCreate, CustomerInputMode::kReplace}) {
+    auto errors = Errors(R"({"name":"A","email":"a@b.io","customerType":"COMPANY"})", mode);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0],
+              (FieldError{"companyName", "Company name is required when customerType is COMPANY"}));
+  }
+  EXPECT_TRUE(ParseCustomerInput(R"({"name":"A","email":"a@b.io","customerType":"PERSON"})",
+                                 CustomerInputMode::kCreate));
+}
+
+TEST(CustomerStatusTest, LegalChanges) {
+  using S = CustomerStatus;
+  EXPECT_TRUE(IsLegalStatusChange(S::kLead, S::kOpportunity));
+  EXPECT_TRUE(IsLegalStatusChange(S::kOpportunity, S::kCustomer));
+  EXPECT_TRUE(IsLegalStatusChange(S::kLead, S::kCustomer));
+  for (S from : {S::kLead, S::kOpportunity, S::kCustomer}) {
+    EXPECT_TRUE(IsLegalStatusChange(from, S::kChurned));
+  }
+  for (S to : {S::kLead, S::kOpportunity, S::kCustomer}) {
+    EXPECT_TRUE(IsLegalStatusChange(S::kChurned, to));
+  }
+  EXPECT_FALSE(IsLegalStatusChange(S::kCustomer, S::kLead));
+  EXPECT_FALSE(IsLegalStatusChange(S::kCustomer, S::kOpportunity));
+  EXPECT_FALSE(IsLegalStatusChange(S::kOpportunity, S::kLead));
+  for (const char* name : {"LEAD", "OPPORTUNITY", "CUSTOMER", "CHURNED"}) {
+    EXPECT_EQ(CustomerStatusName(*ParseCustomerStatus(name)), name);
+  }
+  EXPECT_FALSE(ParseCustomerStatus("lead"));
+}
+
+TEST(ApplyCustomerEventTest, AnOldRegistrationFoldsToTheDefaults) {
+  // A CustomerRegistered v2 payload as written before the seed-002 fields.
+  Customer c;
+  ASSERT_TRUE(ApplyCustomerEvent(
+      c, Event("CustomerRegistered", 1,
+               R"({"name":"Ada","email":"ada@x.io","phone":null,"totalSpending":0,"visits":0,)"
+               R"("lastVisit":null,"isActive":true})",
+               1000)));
+  EXPECT_EQ(c.status, CustomerStatus::kCustomer);
+  EXPECT_EQ(c.customer_type, CustomerType::kPerson);
+  EXPECT_EQ(c.details.get(), CustomerDetails{});
+  EXPECT_EQ(c.name, "Ada");
+  EXPECT_EQ(CurrentSchemaVersion(kCustomerStatusChanged), 1);
+  // And the payload of a registration without the new fields is what it was.
+  EXPECT_EQ(EncodeCustomerFields(WithDefaults({.name = "Ada", .email = "ada@x.io"})),
+            R"({"name":"Ada","email":"ada@x.io","phone":null,"totalSpending":0.00,"visits":0,)"
+            R"("lastVisit":null,"isActive":true})");
+}
+
+TEST(ApplyCustomerEventTest, FoldsTheSeed002FieldsAndStatusChanges) {
+  Customer c;
+  CustomerFields f{.name = "Ada", .email = "ada@x.io"};
+  f.status = CustomerStatus::kLead;
+  f.tags = std::vector<std::string>{"vip"};
+  f.birth_date = std::optional<std::string>("1990-01-01");
+  ASSERT_TRUE(ApplyCustomerEvent(
+      c, Event("CustomerRegistered", 1, EncodeCustomerFields(WithDefaults(f)), 1000)));
+  EXPECT_EQ(c.status, CustomerStatus::kLead);
+  EXPECT_EQ(c.details.get().tags, std::vector<std::string>{"vip"});
+  EXPECT_EQ(c.details.get().birth_date, std::optional<std::string>("1990-01-01"));
+  ASSERT_TRUE(ApplyCustomerEvent(
+      c, Event("CustomerUpdated", 2, R"({"customerType":"COMPANY","companyName":"Acme"})", 2000)));
+  EXPECT_EQ(c.customer_type, CustomerType::kCompany);
+  EXPECT_EQ(c.details.get().company_name, std::optional<std::string>("Acme"));
+  EXPECT_EQ(c.details.get().tags, std::vector<std::string>{"vip"});  // untouched
+  ASSERT_TRUE(ApplyCustomerEvent(
+      c, Event("CustomerStatusChanged", 3,
+               EncodeStatusChange({CustomerStatus::kLead, CustomerStatus::kCustomer}), 3000)));
+  EXPECT_EQ(c.status, CustomerStatus::kCustomer);
+  EXPECT_EQ(c.version, 3);
+  EXPECT_EQ(*DecodeStatusChange(R"({"from":"LEAD","to":"CUSTOMER"})"),
+            (CustomerStatusChange{CustomerStatus::kLead, CustomerStatus::kCustomer}));
+  auto bad = ApplyCustomerEvent(c, Event("CustomerStatusChanged", 4, R"({"to":"VIP"})", 4000));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kDataLoss);
+  Customer unknown;
+  EXPECT_FALSE(ApplyCustomerEvent(
+      unknown, Event("CustomerStatusChanged", 1, R"({"from":"LEAD","to":"CUSTOMER"})", 0)));
+}
+
+TEST(CustomerJsonTest, RoundTripsTheSeed002FieldsAndReadsOlderRecords) {
+  Customer c{
+      .id = "id", .name = "N", .email = "e@x.io", .created_at = 1, .updated_at = 2, .version = 3};
+  c.status = CustomerStatus::kOpportunity;
+  c.customer_type = CustomerType::kCompany;
+  c.details.mut() = {.first_name = "A",
+                     .last_name = "B",
+                     .company_name = "C \"q\"",
+                     .birth_date = "2000-01-31",
+                     .address = "x\ny",
+                     .referred_by = "r",
+                     .tags = {"t1", "t2"}};
+  auto back = CustomerFromJson(CustomerToJson(c));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c);
+  auto profile = CustomerFromJson(CustomerProfileToJson(c));
+  ASSERT_TRUE(profile) << profile.error().message;
+  EXPECT_EQ(*profile, c);
+  EXPECT_FALSE(ProfileHoldsFigures(CustomerProfileToJson(c)));
+  // A profile stored before the seed-002 fields reads with their defaults.
+  auto old = CustomerFromJson(
+      R"({"id":"id","name":"N","email":"e@x.io","phone":null,"isActive":true,)"
+      R"("unsubscribed":false,"ownerId":null,"createdAt":"1970-01-01T00:00:00.001Z",)"
+      R"("updatedAt":"1970-01-01T00:00:00.002Z","version":3})");
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->status, CustomerStatus::kCustomer);
+  EXPECT_EQ(old->customer_type, CustomerType::kPerson);
+  EXPECT_EQ(old->details.get(), CustomerDetails{});
+  const std::string served = CustomerToJson(*old);
+  EXPECT_NE(served.find(R"("status":"CUSTOMER","customerType":"PERSON","firstName":null)"),
+            std::string::npos)
+      << served;
+  EXPECT_NE(served.find(R"("tags":[])"), std::string::npos) << served;
+}
+
 }  // namespace
 }  // namespace keel

@@ -30,6 +30,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCustomerVisitRecorded, 1},
     {kCustomerUnsubscribed, 1},
     {kCustomerResubscribed, 1},
+    {kCustomerStatusChanged, 1},
     {kOrderPlaced, 1},
     {kOrderStatusChanged, 1},
     {kUserRegistered, 1},

@@ -19,7 +19,10 @@ CustomerIndex::Row CustomerIndex::RowOf(const Customer& c) {
           c.stats.order_count,
           AverageOrderCents(c),
           c.stats.last_order_at,
-          c.created_at};
+          c.created_at,
+          c.status,
+          c.customer_type,
+          c.details.get().tags};
 }
 
 Status CustomerIndex::Load(ReadStore& store) {
@@ -82,6 +85,9 @@ size_t CustomerIndex::size() const {
 bool CustomerIndex::RowMatches(const CustomerListQuery& q, std::string_view needle, const Row& r) {
   if (q.is_active && r.is_active != *q.is_active) return false;
   if (q.owner_id && r.owner_id != *q.owner_id) return false;
+  if (q.status && r.status != *q.status) return false;
+  if (q.customer_type && r.customer_type != *q.customer_type) return false;
+  if (q.tag && std::find(r.tags.begin(), r.tags.end(), *q.tag) == r.tags.end()) return false;
   if (q.name_contains && r.name_lower.find(needle) == std::string::npos) return false;
   if (q.min_total_spending_cents && r.total_spending_cents < *q.min_total_spending_cents)
     return false;

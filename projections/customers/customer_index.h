@@ -69,6 +69,9 @@ class CustomerIndex final : public CustomerView {
     int64_t average_order_cents = 0;
     std::optional<Millis> last_order_at;
     Millis created_at = 0;
+    CustomerStatus status = CustomerStatus::kCustomer;
+    CustomerType customer_type = CustomerType::kPerson;
+    std::vector<std::string> tags;
   };
   static Row RowOf(const Customer& customer);
   // `needle`: the query's name filter, lowercased.

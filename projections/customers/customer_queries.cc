@@ -94,7 +94,7 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
 
   // Unfiltered by creation date, either way: stream the creation index, one page at a time.
   if (!q.name_contains && !q.is_active && !q.owner_id && !q.has_stats_filter() &&
-      q.sort == CustomerSort::kCreatedAt) {
+      !q.has_profile_filter() && q.sort == CustomerSort::kCreatedAt) {
     auto total = QueryCustomerCount(store);
     if (!total) return Fail(total.error());
     page.total = *total;

@@ -30,6 +30,10 @@ struct CustomerListQuery {
   std::optional<std::string> name_contains;  // case-insensitive
   std::optional<bool> is_active;
   std::optional<std::string> owner_id;  // the assigned user; "" for unassigned customers
+  // Seed 002: exact matches (tag: one of the customer's tags, as stored).
+  std::optional<CustomerStatus> status;
+  std::optional<CustomerType> customer_type;
+  std::optional<std::string> tag;
   // Stats filters, all inclusive.
   std::optional<int64_t> min_total_spending_cents, max_total_spending_cents;
   std::optional<int64_t> min_order_count, max_order_count;
@@ -38,6 +42,7 @@ struct CustomerListQuery {
   CustomerSort sort = CustomerSort::kCreatedAt;
   bool descending = true;
 
+  bool has_profile_filter() const { return status || customer_type || tag; }
   bool has_stats_filter() const {
     return min_total_spending_cents || max_total_spending_cents || min_order_count ||
            max_order_count || min_visits || last_order_from || last_order_to;
