@@ -35,6 +35,8 @@ const std::vector<PermissionInfo>& BuiltinPermissions() {
       {"worklogs:read_all", "Read every work log"},
       {"worklogs:write_own", "Log your own work"},
       {"worklogs:write_all", "Log work for any user"},
+      {"levels:read", "Read the loyalty levels, their thresholds and counts"},
+      {"levels:write", "Change the loyalty levels' settings (thresholds, mode, bounds)"},
       {"users:read", "List users"},
       {"users:manage", "Register, change and disable users; assign roles"},
       {"roles:manage", "Define roles and permissions"},
@@ -50,18 +52,18 @@ const std::vector<RoleInfo>& BuiltinRoles() {
     RoleInfo manager{
         std::string(kRoleManager),
         "Sales manager: every customer and order, segments, campaigns and the team's work",
-        {"customers:create", "customers:read_all", "customers:update_all", "customers:assign",
-         "orders:create_all", "orders:read_all", "orders:update_all", "ingest:run", "segments:read",
-         "segments:manage", "campaigns:read", "campaigns:create", "projects:read_all",
-         "projects:write_all", "tasks:read_all", "tasks:write_all", "worklogs:read_all",
-         "worklogs:write_all", "users:read"},
+        {"customers:create",  "customers:read_all", "customers:update_all", "customers:assign",
+         "orders:create_all", "orders:read_all",    "orders:update_all",    "ingest:run",
+         "segments:read",     "segments:manage",    "campaigns:read",       "campaigns:create",
+         "projects:read_all", "projects:write_all", "tasks:read_all",       "tasks:write_all",
+         "worklogs:read_all", "worklogs:write_all", "levels:read",          "users:read"},
         true};
     RoleInfo rep{std::string(kRoleSalesRep),
                  "Sales rep: the customers assigned to them, their tasks, projects and work logs",
                  {"customers:create", "customers:read_own", "customers:update_own",
                   "orders:create_own", "orders:read_own", "orders:update_own", "segments:read",
                   "campaigns:read", "projects:read_own", "projects:write_own", "tasks:read_own",
-                  "tasks:write_own", "worklogs:read_own", "worklogs:write_own"},
+                  "tasks:write_own", "worklogs:read_own", "worklogs:write_own", "levels:read"},
                  true};
     return std::vector<RoleInfo>{admin, manager, rep};
   }();

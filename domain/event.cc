@@ -5,6 +5,7 @@
 #include "domain/campaign.h"
 #include "domain/customer.h"
 #include "domain/json.h"
+#include "domain/loyalty.h"
 #include "domain/order.h"
 #include "domain/partition_markers.h"
 #include "domain/project.h"
@@ -63,6 +64,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kProjectCreated, 1},
     {kProjectEdited, 1},
     {kProjectStatusChanged, 1},
+    {kLoyaltySettingsChanged, 1},
     {kWorklogRecorded, 1},
     {kTaskCreated, 1},
     {kTaskEdited, 1},

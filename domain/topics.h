@@ -24,9 +24,12 @@ inline constexpr std::string_view kProjectsTopic = "keel.projects";
 inline constexpr std::string_view kTasksTopic = "keel.tasks";
 inline constexpr std::string_view kWorklogsTopic = "keel.worklogs";
 
+// Loyalty settings (issue 16): one aggregate, kLoyaltySettingsId (domain/loyalty.h).
+inline constexpr std::string_view kLoyaltyTopic = "keel.loyalty";
+
 // Every stream of this build: what a log is opened with and a mock cluster creates.
 inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic,    kSegmentsTopic,
                                                   kCampaignsTopic, kProjectsTopic, kTasksTopic,
-                                                  kWorklogsTopic};
+                                                  kWorklogsTopic,  kLoyaltyTopic};
 
 }  // namespace keel

@@ -4,6 +4,7 @@
 #include "projections/campaigns/campaigns_projector.h"
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
+#include "projections/loyalty/loyalty_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
 #include "projections/projects/projects_projector.h"
@@ -49,6 +50,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"projects", &Make<ProjectsProjector>},
     {"tasks", &Make<TasksProjector>},
     {"worklogs", &Make<WorklogsProjector>},
+    {"loyalty", &Make<LoyaltyProjector>},
 };
 
 }  // namespace
