@@ -337,24 +337,53 @@ RfmCuts FixedCuts(const LoyaltySettings& s, int64_t today) {
   return cuts;
 }
 
-CutPoints QuintileCuts(std::span<int64_t> values) {
+namespace {
+
+// Sets the cut points from the groups of equal values, visited in increasing order:
+// `group(visit)` calls visit(value, count) for each.
+template <typename Groups>
+CutPoints CutsOfGroups(int64_t n, Groups&& groups) {
   CutPoints cuts;
   cuts.fill(kUnreachableCut);
-  const auto n = static_cast<int64_t>(values.size());
-  if (n == 0) return cuts;
-  std::sort(values.begin(), values.end());
   int64_t below = 0;
   int next_score = 2;  // the least score whose cut point is not set yet
-  while (below < n && next_score <= 5) {
-    const int64_t v = values[static_cast<size_t>(below)];
-    // The group of values equal to v.
-    const auto end = std::upper_bound(values.begin() + below, values.end(), v);
-    const int64_t equal = (end - values.begin()) - below;
+  groups([&](int64_t v, int64_t equal) {
     const int score = 1 + static_cast<int>((5 * (2 * below + equal)) / (2 * n));
     while (next_score <= score) cuts[static_cast<size_t>(next_score++ - 2)] = v;
     below += equal;
-  }
+    return next_score <= 5;
+  });
   return cuts;
+}
+
+}  // namespace
+
+CutPoints QuintileCuts(std::span<int64_t> values) {
+  const auto n = static_cast<int64_t>(values.size());
+  if (n == 0) return CutPoints{kUnreachableCut, kUnreachableCut, kUnreachableCut, kUnreachableCut};
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  const int64_t min = *lo;
+  // Values over a narrow range (days, order counts): counted, in linear time. The difference is
+  // computed unsigned: the range of any two int64 fits in uint64.
+  const uint64_t range = static_cast<uint64_t>(*hi) - static_cast<uint64_t>(min);
+  if (range < static_cast<uint64_t>(4 * n + 1024)) {
+    std::vector<int64_t> counts(range + 1, 0);
+    for (int64_t v : values) ++counts[static_cast<uint64_t>(v) - static_cast<uint64_t>(min)];
+    return CutsOfGroups(n, [&](auto&& visit) {
+      for (size_t i = 0; i < counts.size(); ++i) {
+        if (counts[i] == 0) continue;
+        if (!visit(min + static_cast<int64_t>(i), counts[i])) return;
+      }
+    });
+  }
+  std::sort(values.begin(), values.end());
+  return CutsOfGroups(n, [&](auto&& visit) {
+    for (auto at = values.begin(); at != values.end();) {
+      const auto end = std::upper_bound(at, values.end(), *at);
+      if (!visit(*at, end - at)) return;
+      at = end;
+    }
+  });
 }
 
 LoyaltyLevel LevelOf(const RfmScores& s, const std::array<int64_t, 3>& level_tenths) {

@@ -151,6 +151,7 @@ RfmCuts FixedCuts(const LoyaltySettings& settings, int64_t today);
 // fifths as ranks 20/40/60/80 % would; ties straddling a fifth take the score of their
 // middle, which may leave a score unused (all values equal: every customer earns 3). Computed
 // in integers: 1 + floor(5 × (2 × below + equal) / (2 × n)). No values: every cut unreachable.
+// Values over a narrow range (days, order counts) are counted in linear time, others sorted.
 CutPoints QuintileCuts(std::span<int64_t> values);
 
 // The level of three scores under the settings' bounds.

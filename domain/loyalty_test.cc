@@ -229,6 +229,26 @@ TEST(QuintileCutsTest, EqualValuesAlwaysGetEqualScores) {
   }
 }
 
+TEST(QuintileCutsTest, CountedAndSortedValuesGiveTheSameCuts) {
+  // Narrow ranges are counted, wide ones sorted: spread the same multiset wide (× 10^12, which
+  // keeps the order and the ties) and the cut points spread with it.
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<int64_t> narrow(1 + rng() % 500);
+    const uint64_t spread = 1 + rng() % 40;
+    for (auto& x : narrow) x = static_cast<int64_t>(rng() % spread) - 20;
+    std::vector<int64_t> wide;
+    for (int64_t x : narrow) wide.push_back(x * 1'000'000'000'000);
+    CutPoints expected = Cuts(narrow);
+    for (auto& c : expected) {
+      if (c != kUnreachableCut) c *= 1'000'000'000'000;
+    }
+    ASSERT_EQ(Cuts(wide), expected) << round;
+  }
+  // The extremes of int64 in one multiset.
+  EXPECT_EQ(Cuts({INT64_MIN, INT64_MAX - 1, 0, 5, 5}), (CutPoints{0, 5, 5, INT64_MAX - 1}));
+}
+
 TEST(QuintileCutsTest, AllEqualFewAndNone) {
   // Everyone alike: the middle score for all, no cut below it, nobody reaches 4.
   const CutPoints same = Cuts({7, 7, 7, 7});

@@ -4,10 +4,7 @@ namespace keel {
 
 Status LoyaltyProjector::Apply(const EventEnvelope& event, const EventPosition&, StateView& view,
                                std::vector<StoreWrite>& writes) {
-  if (event.aggregate_type != kLoyaltyAggregate) {
-    return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
-                                "' on the loyalty topic"));
-  }
+  if (event.aggregate_type != kLoyaltyAggregate) return {};
   LoyaltySettingsState state;
   auto stored = view.Get(kLoyaltySettingsTable, kLoyaltySettingsId);
   if (!stored) return Fail(stored.error());
