@@ -96,6 +96,9 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/worklogs/summary", "worklogs:read*"},
     Rule{"GET", "/api/v1/customers/:id/worklogs", "worklogs:read*"},
 
+    Rule{"GET", "/api/v1/customer-levels", "levels:read"},
+    Rule{"PUT", "/api/v1/customer-levels", "levels:write"},
+
     Rule{"POST", "/api/v1/orders", "orders:create*"},
     Rule{"GET", "/api/v1/orders", "orders:read*"},
     Rule{"GET", "/api/v1/orders/:id", "orders:read*"},

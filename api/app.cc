@@ -22,6 +22,7 @@
 #include "commands/campaign_launcher.h"
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
+#include "commands/loyalty_service.h"
 #include "commands/marker_publisher.h"
 #include "commands/product_service.h"
 #include "commands/project_service.h"
@@ -40,6 +41,7 @@
 #include "projections/audience/audience_columns.h"
 #include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/campaigns/campaigns_projector.h"
+#include "projections/loyalty/rfm_columns.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -98,6 +100,7 @@ struct App::Impl {
   std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
   std::unique_ptr<WorklogService> worklogs;  // resolves tasks and projects through both
   std::unique_ptr<ProductService> products;
+  std::unique_ptr<LoyaltyService> loyalty;   // the loyalty levels' settings
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -137,7 +140,8 @@ struct App::Impl {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
              (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0) +
-             (products ? products->in_flight() : 0);
+             (products ? products->in_flight() : 0) +
+             (loyalty ? loyalty->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -175,6 +179,7 @@ struct App::Impl {
     worklogs.reset();
     projects.reset();
     products.reset();
+    loyalty.reset();
   }
   ~Impl() { Stop(); }
 
@@ -276,6 +281,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       });
   impl->projects = std::make_unique<ProjectService>(*impl->log, impl->clock, *impl->ids);
   impl->products = std::make_unique<ProductService>(*impl->log, impl->clock, *impl->ids);
+  impl->loyalty = std::make_unique<LoyaltyService>(*impl->log, impl->clock, *impl->ids);
   // A work log's task is looked up in the tasks stream, made below (after the users it checks
   // assignees against) and before the first command.
   impl->worklogs = std::make_unique<WorklogService>(
@@ -445,6 +451,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->tasks = impl->tasks.get();
   impl->routes->tasks_clock = config.tasks_clock;
   impl->routes->worklogs = impl->worklogs.get();
+  impl->routes->loyalty = impl->loyalty.get();
   impl->routes->vendor_secret = config.vendor_secret;
   impl->routes->unsubscribe_key = impl->unsubscribe_key;
   for (const auto& runner : impl->read_models.Current()->projections->runners()) {
@@ -489,6 +496,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     const AudienceColumns* audience = AudienceColumnsOf(*current);
     return audience ? audience->MemoryBytes() : 0;
   });
+  impl->metrics.WatchMemory("loyalty_rfm_columns", [raw]() -> uint64_t {
+    auto current = raw->read_models.Current();  // held while its columns are read
+    const RfmColumns* rfm = RfmColumnsOf(*current);
+    return rfm ? rfm->MemoryBytes() : 0;
+  });
   auto trusted_proxies = TrustedProxies::Parse(config.trusted_proxies);
   if (!trusted_proxies) return Fail(trusted_proxies.error());
   auto csrf = CsrfGuard::Make(config.public_origins, config.oidc.redirect_uri);
@@ -521,6 +533,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddTaskRoutes(*impl->server, *impl->routes);
   AddWorklogRoutes(*impl->server, *impl->routes);
   AddProductRoutes(*impl->server, *impl->routes);
+  AddLoyaltyRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddUnsubscribeRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);
@@ -567,6 +580,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (loaded) loaded = impl->tasks->Load();
   if (loaded) loaded = impl->worklogs->Load();
   if (loaded) loaded = impl->products->Load();
+  if (loaded) loaded = impl->loyalty->Load();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());

@@ -5,6 +5,7 @@
 //   keel bench-fill   append N synthetic customer registrations (for the replay benchmark)
 //   keel bench-store  write the read-model writes of N orders straight to RocksDB (a floor)
 //   keel bench-membership  what live segment membership costs the customers projection
+//   keel bench-loyalty  a full re-score of the loyalty levels over N synthetic customers
 //   keel demo-data    write realistic customers and orders as NDJSON for /api/v1/ingest/*
 //   keel vendor       a dummy messaging vendor: takes sends, calls back signed delivery receipts
 #include <pthread.h>
@@ -20,6 +21,7 @@
 
 #include "api/app.h"
 #include "api/demo_data.h"
+#include "api/loyalty_bench.h"
 #include "api/membership_bench.h"
 #include "api/store_bench.h"
 #include "domain/customer.h"
@@ -480,6 +482,14 @@ int main(int argc, char** argv) {
       ->add_option("--time-segments", membership_bench.time_segments, "Of them, time-relative")
       ->check(CLI::Range(0, 1000));
 
+  LoyaltyBenchOptions loyalty_bench;
+  auto* loyalty_cmd = cli.add_subcommand(
+      "bench-loyalty", "Time a full re-score of the loyalty levels over synthetic customers");
+  loyalty_cmd->add_option("--customers", loyalty_bench.customers, "Customers")
+      ->check(CLI::Range(int64_t{1}, int64_t{20'000'000}));
+  loyalty_cmd->add_option("--rounds", loyalty_bench.rounds, "Re-scores timed per scenario")
+      ->check(CLI::Range(1, 100));
+
   vendor::DummyVendor::Options vendor_options;
   int64_t vendor_delay_min_ms = vendor_options.receipt_delay_min.count();
   int64_t vendor_delay_max_ms = vendor_options.receipt_delay_max.count();
@@ -557,6 +567,13 @@ int main(int argc, char** argv) {
     vendor_options.receipt_delay_max = std::chrono::milliseconds(vendor_delay_max_ms);
     vendor_options.stall_for = std::chrono::milliseconds(vendor_stall_ms);
     return RunVendor(vendor_options);
+  }
+  if (*loyalty_cmd) {
+    if (auto st = RunLoyaltyBench(loyalty_bench); !st) {
+      std::fprintf(stderr, "keel bench-loyalty: %s\n", st.error().message.c_str());
+      return 1;
+    }
+    return 0;
   }
   if (*membership_cmd) {
     if (auto st = RunMembershipBench(membership_bench); !st) {

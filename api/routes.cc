@@ -256,12 +256,24 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
         });
   }
 
+  // The stored customer with its loyalty level, scored at the request's clock.
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
-    SendStoredDocument(ctx, req, r, "Customer", QueryCustomer,
-                       [](const HttpRequest& req, ReadStore&, std::string_view doc) {
-                         return CheckCustomerScope(req, "customers", "read", req.params.at("id"),
-                                                   doc);
-                       });
+    AwaitPosition(
+        req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
+          const std::string& id = req.params["id"];
+          auto doc = QueryCustomer(*rm.store, id);
+          if (!doc) return SendError(r, doc.error());
+          if (!*doc) return SendError(r, Error::NotFound("Customer " + id + " not found"));
+          if (auto st = CheckCustomerScope(req, "customers", "read", id, **doc); !st) {
+            return SendError(r, st.error());
+          }
+          Headers headers{{"ETag", QuotedETag(**doc)}};
+          if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+          const auto loyalty = LoyaltyOfCustomersJson(rm, {id}, ctx.clock.NowMillis());
+          r.Send(200,
+                 SuccessBody("Customer retrieved", WithLoyalty(std::move(**doc), loyalty.front())),
+                 headers);
+        });
   });
 
   server.AddRoute("GET", "/api/v1/customers", [&ctx](HttpRequest& req, HttpResponder r) {
@@ -269,9 +281,14 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!query) return SendError(r, query.error());
     AwaitPosition(
         req, ctx, r,
-        [query = std::move(*query)](HttpRequest&, ReadModel& rm, HttpResponder& r, bool caught_up) {
+        [&ctx, query = std::move(*query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
+                                          bool caught_up) {
           auto page = QueryCustomers(*rm.store, CustomerIndexOf(rm), query);
           if (!page) return SendError(r, page.error());
+          const auto loyalty = LoyaltyOfCustomersJson(rm, page->ids, ctx.clock.NowMillis());
+          for (size_t i = 0; i < page->items.size(); ++i) {
+            page->items[i] = WithLoyalty(std::move(page->items[i]), loyalty[i]);
+          }
           r.Send(200,
                  SuccessBody("Customers retrieved", JsonArray(page->items),
                              PageMeta(page->total, query.page, query.limit)),

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "api/auth_service.h"
 #include "api/http_server.h"
@@ -47,6 +50,7 @@ struct RouteContext {
   class WorklogService* worklogs = nullptr;
   class TaskService* tasks = nullptr;
   class ProductService* products = nullptr;
+  class LoyaltyService* loyalty = nullptr;
   // What the task routes take as now (what is overdue); null: `clock`.
   Clock* tasks_clock = nullptr;
   // The HMAC key delivery receipts are signed with (empty: receipts are refused, 401).
@@ -74,6 +78,17 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/products: the product catalogue (product_routes.cc).
 void AddProductRoutes(HttpServer& server, RouteContext& ctx);
+// GET and PUT /api/v1/customer-levels: loyalty levels by RFM (loyalty_routes.cc).
+void AddLoyaltyRoutes(HttpServer& server, RouteContext& ctx);
+// The live RFM columns of a generation, or nullptr.
+class RfmColumns;
+const RfmColumns* RfmColumnsOf(const ReadModel& rm);
+// {level, recency, frequency, monetary} of each customer under the settings in force at `now`;
+// "null" while the view loads or for a customer it does not hold.
+std::vector<std::string> LoyaltyOfCustomersJson(ReadModel& rm, const std::vector<std::string>& ids,
+                                                Millis now);
+// A served customer document with its "loyalty" member added.
+std::string WithLoyalty(std::string customer_json, std::string_view loyalty_json);
 // POST /api/v1/delivery-receipts: the vendor's signed receipts (receipt_routes.cc).
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx);
 // GET and POST /api/v1/unsubscribe?m=<message id>&t=<token>: a recipient's one-click

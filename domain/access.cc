@@ -37,6 +37,8 @@ const std::vector<PermissionInfo>& BuiltinPermissions() {
       {"worklogs:write_all", "Log work for any user"},
       {"products:read", "Read the product catalogue"},
       {"products:write", "Create, replace and deactivate products"},
+      {"levels:read", "Read the loyalty levels, their thresholds and counts"},
+      {"levels:write", "Change the loyalty levels' settings (thresholds, mode, bounds)"},
       {"users:read", "List users"},
       {"users:manage", "Register, change and disable users; assign roles"},
       {"roles:manage", "Define roles and permissions"},
@@ -57,14 +59,15 @@ const std::vector<RoleInfo>& BuiltinRoles() {
          "segments:read",     "segments:manage",    "campaigns:read",       "campaigns:create",
          "projects:read_all", "projects:write_all", "tasks:read_all",       "tasks:write_all",
          "worklogs:read_all", "worklogs:write_all", "products:read",        "products:write",
-         "users:read"},
+         "levels:read", "users:read"},
         true};
     RoleInfo rep{std::string(kRoleSalesRep),
                  "Sales rep: the customers assigned to them, their tasks, projects and work logs",
                  {"customers:create", "customers:read_own", "customers:update_own",
                   "orders:create_own", "orders:read_own", "orders:update_own", "segments:read",
                   "campaigns:read", "projects:read_own", "projects:write_own", "tasks:read_own",
-                  "tasks:write_own", "worklogs:read_own", "worklogs:write_own", "products:read"},
+                  "tasks:write_own", "worklogs:read_own", "worklogs:write_own", "products:read",
+                  "levels:read"},
                  true};
     return std::vector<RoleInfo>{admin, manager, rep};
   }();

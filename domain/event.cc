@@ -5,6 +5,7 @@
 #include "domain/campaign.h"
 #include "domain/customer.h"
 #include "domain/json.h"
+#include "domain/loyalty.h"
 #include "domain/order.h"
 #include "domain/partition_markers.h"
 #include "domain/product.h"
@@ -65,6 +66,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kProjectCreated, 1},
     {kProjectEdited, 1},
     {kProjectStatusChanged, 1},
+    {kLoyaltySettingsChanged, 1},
     {kWorklogRecorded, 1},
     {kProductCreated, 1},
     {kProductUpdated, 1},

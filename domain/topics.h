@@ -27,10 +27,12 @@ inline constexpr std::string_view kWorklogsTopic = "keel.worklogs";
 // The product catalogue, keyed by product id. Its write model is whole in one command runtime
 // (sku uniqueness is global): commands/product_service.h.
 inline constexpr std::string_view kProductsTopic = "keel.products";
+// Loyalty settings (issue 16): one aggregate, kLoyaltySettingsId (domain/loyalty.h).
+inline constexpr std::string_view kLoyaltyTopic = "keel.loyalty";
 
 // Every stream of this build: what a log is opened with and a mock cluster creates.
 inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic,    kSegmentsTopic,
                                                   kCampaignsTopic, kProjectsTopic, kTasksTopic,
-                                                  kWorklogsTopic,  kProductsTopic};
+                                                  kWorklogsTopic,  kProductsTopic, kLoyaltyTopic};
 
 }  // namespace keel

@@ -4,6 +4,7 @@
 #include "projections/campaigns/campaigns_projector.h"
 #include "projections/customer_history/history_projector.h"
 #include "projections/customers/customers_projector.h"
+#include "projections/loyalty/loyalty_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
 #include "projections/products/products_projector.h"
@@ -51,6 +52,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"tasks", &Make<TasksProjector>},
     {"worklogs", &Make<WorklogsProjector>},
     {"products", &Make<ProductsProjector>},
+    {"loyalty", &Make<LoyaltyProjector>},
 };
 
 }  // namespace

@@ -113,7 +113,12 @@ const std::map<std::string, Sample>& Samples() {
       // A rep may not create projects on another's customer, nor read or change their projects.
       {"POST /api/v1/projects",
        {"/api/v1/projects", R"({"name":"Walk {n}","customerId":"{cust}"})", 403}},
-      {"GET /api/v1/projects", {"/api/v1/projects"}},  // a rep's: their own and their customers'
+      {"GET /api/v1/projects", {"/api/v1/projects"}},
+      // Every role reads the loyalty levels; only admins change their settings.
+      {"GET /api/v1/customer-levels", {"/api/v1/customer-levels"}},
+      {"PUT /api/v1/customer-levels",
+       {"/api/v1/customer-levels", R"({"quintileMinCustomers":{n}})",
+        403}},  // a rep's: their own and their customers'
       {"GET /api/v1/projects/:id", {"/api/v1/projects/{proj}", "", 403}},
       {"PUT /api/v1/projects/:id", {"/api/v1/projects/{proj}", R"({"name":"Walked {n}"})", 403}},
       // Every role reads the catalogue; only admins and managers change it.

@@ -87,7 +87,10 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     if (!c) return Fail(c.error());
     if (CustomerIndex::Matches(q, *c)) {
       page.total = 1;
-      if (skip == 0) page.items.push_back(std::move(**doc));
+      if (skip == 0) {
+        page.items.push_back(std::move(**doc));
+        page.ids.push_back(std::move(**id));
+      }
     }
     return page;
   }
@@ -107,10 +110,13 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
     auto st = q.descending ? store.ScanReverse(kCustomersByCreatedTable, "", "", visit)
                            : store.Scan(kCustomersByCreatedTable, "", "", visit);
     if (!st) return Fail(st.error());
-    for (const auto& id : ids) {
+    for (auto& id : ids) {
       auto doc = QueryCustomer(store, id);
       if (!doc) return Fail(doc.error());
-      if (*doc) page.items.push_back(std::move(**doc));
+      if (*doc) {
+        page.items.push_back(std::move(**doc));
+        page.ids.push_back(std::move(id));
+      }
     }
     return page;
   }
@@ -119,10 +125,13 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
   auto found = QueryIndex(store, index, q);
   if (!found) return Fail(found.error());
   page.total = found->total;
-  for (const auto& id : found->ids) {
+  for (auto& id : found->ids) {
     auto doc = QueryCustomer(store, id);
     if (!doc) return Fail(doc.error());
-    if (*doc) page.items.push_back(std::move(**doc));
+    if (*doc) {
+      page.items.push_back(std::move(**doc));
+      page.ids.push_back(std::move(id));
+    }
   }
   return page;
 }

@@ -51,6 +51,7 @@ struct CustomerListQuery {
 
 struct CustomerPage {
   std::vector<std::string> items;  // customer JSON objects
+  std::vector<std::string> ids;    // their ids, in the same order
   int64_t total = 0;               // matching customers over all pages
 };
 

@@ -13,7 +13,8 @@ std::string CustomerCreatedKey(const Customer& c) { return Digits20(c.created_at
 
 CustomersProjector::CustomersProjector(ReadStore* serving_store)
     : index_(serving_store ? std::make_unique<CustomerIndex>() : nullptr),
-      audience_(serving_store ? std::make_unique<AudienceColumns>() : nullptr) {}
+      audience_(serving_store ? std::make_unique<AudienceColumns>() : nullptr),
+      rfm_(serving_store ? std::make_unique<RfmColumns>() : nullptr) {}
 
 std::vector<std::string> CustomersProjector::tables() const {
   return {std::string(kCustomersTable), std::string(kCustomerFiguresTable),
@@ -66,6 +67,7 @@ void CustomersProjector::Committed(const std::vector<int32_t>& partitions) {
     if (index_ && !cache.changed.empty()) {
       index_->Apply(cache.changed);
       audience_->Apply(cache.changed);
+      rfm_->Apply(cache.changed);
     }
     cache.changed.clear();
     cache.changed_at.clear();
@@ -74,7 +76,7 @@ void CustomersProjector::Committed(const std::vector<int32_t>& partitions) {
 
 Status CustomersProjector::StartViews(ReadStore& store) {
   if (!index_) return {};
-  CustomerView* const views[] = {index_.get(), audience_.get()};
+  CustomerView* const views[] = {index_.get(), audience_.get(), rfm_.get()};
   return LoadCustomerViews(store, views);
 }
 

@@ -1,9 +1,9 @@
 // The customers read model: each customer's profile and figures (stats kept current by its
 // orders), the email index, the creation index and the count; in a serving generation also the
 // in-memory views of every customer (the CustomerIndex of lists, the AudienceColumns of
-// segments), loaded from one scan of the store, which the projector hands the customers each
-// batch changed.
-// Folded from the customers stream (customer events, and order events for the figures).
+// segments, the RfmColumns of loyalty levels), loaded from one scan of the store, which the
+// projector hands the customers each batch changed. Folded from the customers stream (customer
+// events, and order events for the figures).
 #pragma once
 
 #include <array>
@@ -19,6 +19,7 @@
 #include "projections/audience/audience_columns.h"
 #include "projections/customers/customer_index.h"
 #include "projections/customers/customer_records.h"
+#include "projections/loyalty/rfm_columns.h"
 #include "projections/projector.h"
 
 namespace keel {
@@ -52,6 +53,8 @@ class CustomersProjector final : public Projector {
   const CustomerIndex* index() const { return index_.get(); }
   // The audience columns of a serving generation; nullptr otherwise. Thread-safe.
   const AudienceColumns* audience() const { return audience_.get(); }
+  // The loyalty levels' RFM columns of a serving generation; nullptr otherwise. Thread-safe.
+  const RfmColumns* rfm() const { return rfm_.get(); }
 
   // Customers remembered per partition; past it, the partition's are forgotten and reread.
   static constexpr size_t kMaxCachedPerPartition = 16384;
@@ -81,6 +84,7 @@ class CustomersProjector final : public Projector {
 
   const std::unique_ptr<CustomerIndex> index_;
   const std::unique_ptr<AudienceColumns> audience_;
+  const std::unique_ptr<RfmColumns> rfm_;
   std::mutex caches_mu_;
   std::unordered_map<int32_t, std::unique_ptr<Cache>> caches_;  // guarded by caches_mu_
   // caches_ of the first partitions, read without the lock (every event asks for its own).
