@@ -105,6 +105,7 @@ class CommandService final {
     Status Fold(WriteModel& state, const Decision& decision, const EventEnvelope& event);
     Result<CommandOutcome> AnswerFor(const WriteModel& state, Decision& decision);
     std::optional<CommandOutcome> Remembered(const WriteModel& state, const EventEnvelope& event);
+    void Loaded(WriteModel& state, Millis) { state.customers.RepairEmailIndex(); }
   };
   using Runtime = CommandRuntime<Stream>;
 

@@ -86,6 +86,13 @@ Status CustomerWriteModel::Apply(const EventEnvelope& event) {
   return {};
 }
 
+void CustomerWriteModel::RepairEmailIndex() {
+  std::erase_if(email_owner_, [](const auto& entry) { return entry.second->email != entry.first; });
+  for (const auto& [id, c] : customers_) {
+    if (!c.email.empty()) email_owner_.try_emplace(c.email, &c);
+  }
+}
+
 Status CustomerWriteModel::ApplyOrder(const OrderChange& change) {
   auto it = customers_.find(change.customer_id);
   if (it == customers_.end()) {

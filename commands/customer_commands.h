@@ -69,6 +69,12 @@ class CustomerWriteModel {
   const std::string* OwnerOfEmail(std::string_view email) const;
   // Folds one customer event in; the same fold as the read model.
   Status Apply(const EventEnvelope& event);
+  // Makes the email index say again who holds each email now. A fold from the log reads the
+  // partitions interleaved in any order, so an email that moved from one customer to another
+  // may have been released by its old holder's later event after its new holder took it. An
+  // entry whose customer still holds the email stays (an imported log may give two customers
+  // one email); every other email gets a holder. Called after every fold from the log.
+  void RepairEmailIndex();
   // Folds an order event into its customer's stats; kDataLoss for an unknown customer, or for
   // stats the order would overflow (then unchanged).
   Status ApplyOrder(const OrderChange& change);

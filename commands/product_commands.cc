@@ -57,6 +57,11 @@ Status ProductWriteModel::Apply(const EventEnvelope& event) {
   return {};
 }
 
+void ProductWriteModel::RebuildSkuIndex() {
+  sku_owner_.clear();
+  for (const auto& [id, product] : products_) sku_owner_[SkuKey(product.sku)] = id;
+}
+
 Result<EventEnvelope> DecideCreateProduct(const ProductWriteModel& model, const std::string& id,
                                           const ProductInput& input, const CommandMeta& meta,
                                           IdGenerator& ids) {

@@ -28,6 +28,12 @@ class ProductWriteModel final {
   const std::string* OwnerOfSku(std::string_view sku) const;
   // The fold; a refused event changes nothing.
   Status Apply(const EventEnvelope& event);
+  // Makes the sku index say again who holds each sku now. A fold from the log reads the
+  // partitions interleaved in any order, so a sku that moved from one product to another may
+  // have been released by its old holder's later event after its new holder took it; the stream
+  // calls this after every fold from the log (the live path folds in decision order and needs
+  // it not).
+  void RebuildSkuIndex();
   const std::map<std::string, Product, std::less<>>& all() const { return products_; }
 
  private:

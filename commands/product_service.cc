@@ -17,6 +17,7 @@ std::optional<ProductOutcome> ProductService::Stream::Remembered(const ProductWr
 }
 
 void ProductService::Stream::Loaded(ProductWriteModel& model, Millis) {
+  model.RebuildSkuIndex();
   std::lock_guard lock(service->acknowledged_mu_);
   for (const auto& [id, product] : model.all()) {
     Product& known = service->acknowledged_[id];
