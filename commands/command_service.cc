@@ -122,6 +122,14 @@ void CommandService::ExecuteOnCustomer(Command cmd, DecideOnCustomers decide, Co
       std::move(meta),
       [this, cmd = std::move(cmd), decide](const WriteModel& state,
                                            const CommandMeta& m) -> Result<Decision> {
+        // Ownership before the decision: a refusal (an illegal status move, a missing company
+        // name) would otherwise tell a rep something of another's customer.
+        if (m.owner_scope) {
+          const Customer* c = state.customers.Find(cmd.id);
+          if (c && c->owner_id != *m.owner_scope) {
+            return Fail(Error::PermissionDenied("Customer " + cmd.id + " is not assigned to you"));
+          }
+        }
         return ForCustomer(cmd.id, decide(state.customers, cmd, m, ids_));
       },
       std::move(done));

@@ -225,5 +225,24 @@ TEST_F(CustomerFieldsApiTest, ARestartKeepsTheFieldsTheFiltersAndTheStatusRules)
   EXPECT_EQ(referred.status, 201) << referred.body;
 }
 
+TEST_F(CustomerFieldsApiTest, ARepLearnsNothingOfAnotherRepsCustomerFromARefusal) {
+  // A CUSTOMER assigned to nobody: a rep's backwards move would be refused as illegal (400
+  // naming status), which would tell them its status; ownership is checked first.
+  const std::string id = Create(R"({"name":"Other","email":"other@x.io"})");
+  auto user = client_.Send(
+      "POST", "/api/v1/users",
+      R"({"name":"R","email":"rep@keel.test","password":"password-123","role":"sales_rep"})");
+  ASSERT_EQ(user.status, 201) << user.body;
+  HttpClient rep(app_.base(), LoginToken(app_.base(), "rep@keel.test", "password-123"));
+  const int64_t before = LogSize();
+  for (const char* body : {R"({"status":"LEAD"})", R"({"customerType":"COMPANY"})"}) {
+    auto r = rep.Send("PATCH", "/api/v1/customers/" + id, body);
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_NE(r.body.find("is not assigned to you"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("companyName"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(LogSize(), before);
+}
+
 }  // namespace
 }  // namespace keel
