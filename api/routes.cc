@@ -162,6 +162,13 @@ void AddHealthRoutes(HttpServer& server, RouteContext& ctx) {
   });
 }
 
+namespace {
+// Whether the caller may see loyalty levels (no principal: authentication is off).
+bool SeesLoyalty(const HttpRequest& req) {
+  return !req.principal || req.principal->Has("levels:read");
+}
+}  // namespace
+
 void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
   auto refuse_if_draining = [&ctx](HttpResponder& r) {
     if (!ctx.draining) return false;
@@ -256,7 +263,8 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
         });
   }
 
-  // The stored customer with its loyalty level, scored at the request's clock.
+  // The stored customer with its loyalty level, scored at the request's clock (only for a
+  // caller who may read levels: a role without levels:read gets the customer without it).
   server.AddRoute("GET", "/api/v1/customers/:id", [&ctx](HttpRequest& req, HttpResponder r) {
     AwaitPosition(
         req, ctx, r, [&ctx](HttpRequest& req, ReadModel& rm, HttpResponder& r, bool caught_up) {
@@ -269,6 +277,9 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
           }
           Headers headers{{"ETag", QuotedETag(**doc)}};
           if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+          if (!SeesLoyalty(req)) {
+            return r.Send(200, SuccessBody("Customer retrieved", std::move(**doc)), headers);
+          }
           const auto loyalty = LoyaltyOfCustomersJson(rm, {id}, ctx.clock.NowMillis());
           r.Send(200,
                  SuccessBody("Customer retrieved", WithLoyalty(std::move(**doc), loyalty.front())),
@@ -281,13 +292,15 @@ void AddCustomerRoutes(HttpServer& server, RouteContext& ctx) {
     if (!query) return SendError(r, query.error());
     AwaitPosition(
         req, ctx, r,
-        [&ctx, query = std::move(*query)](HttpRequest&, ReadModel& rm, HttpResponder& r,
+        [&ctx, query = std::move(*query)](HttpRequest& req, ReadModel& rm, HttpResponder& r,
                                           bool caught_up) {
           auto page = QueryCustomers(*rm.store, CustomerIndexOf(rm), query);
           if (!page) return SendError(r, page.error());
-          const auto loyalty = LoyaltyOfCustomersJson(rm, page->ids, ctx.clock.NowMillis());
-          for (size_t i = 0; i < page->items.size(); ++i) {
-            page->items[i] = WithLoyalty(std::move(page->items[i]), loyalty[i]);
+          if (SeesLoyalty(req)) {
+            const auto loyalty = LoyaltyOfCustomersJson(rm, page->ids, ctx.clock.NowMillis());
+            for (size_t i = 0; i < page->items.size(); ++i) {
+              page->items[i] = WithLoyalty(std::move(page->items[i]), loyalty[i]);
+            }
           }
           r.Send(200,
                  SuccessBody("Customers retrieved", JsonArray(page->items),

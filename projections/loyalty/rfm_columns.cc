@@ -103,7 +103,10 @@ RfmColumns::Thresholds RfmColumns::ThresholdsFor(const LoyaltySettings& settings
   }
   t.quintile = true;
   std::lock_guard cache(cache_mu_);
-  if (cached_generation_ != generation_) {
+  const auto steady_now = std::chrono::steady_clock::now();
+  if (cached_generation_ != generation_ &&
+      (cached_generation_ == 0 || steady_now - computed_at_ >= min_recompute_interval_)) {
+    computed_at_ = steady_now;
     std::vector<int64_t> days, orders, spend;
     days.reserve(static_cast<size_t>(with_orders_));
     orders.reserve(static_cast<size_t>(with_orders_));

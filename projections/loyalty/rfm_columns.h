@@ -21,6 +21,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -40,7 +41,12 @@ namespace keel {
 
 class RfmColumns final : public CustomerView {
  public:
-  RfmColumns() = default;
+  // The quintile cut points are computed again at most once per `min_recompute_interval` (a read
+  // in between, after a change of the data, is served the last ones computed): while orders flow
+  // a read does not pay a full sort of the base each time (about 240 ms at 1M customers).
+  explicit RfmColumns(
+      std::chrono::milliseconds min_recompute_interval = std::chrono::milliseconds(1000))
+      : min_recompute_interval_(min_recompute_interval) {}
   RfmColumns(const RfmColumns&) = delete;
   RfmColumns& operator=(const RfmColumns&) = delete;
 
@@ -119,6 +125,8 @@ class RfmColumns final : public CustomerView {
   // The quintile cut points of generation cached_generation_ (0: none yet).
   mutable std::mutex cache_mu_;
   mutable uint64_t cached_generation_ = 0;  // guarded by cache_mu_
+  mutable std::chrono::steady_clock::time_point computed_at_{};  // guarded by cache_mu_
+  const std::chrono::milliseconds min_recompute_interval_;
   mutable RfmCuts quintiles_{};             // guarded by cache_mu_
   mutable std::atomic<int64_t> quintile_computations_{0};
 };
