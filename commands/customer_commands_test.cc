@@ -121,6 +121,38 @@ TEST_F(CustomerCommandsTest, ChangingEmailToATakenOneIsRefusedAndFreesTheOldOne)
   EXPECT_EQ(state_.FindByEmail("1999@x.io"), state_.Find("n1999"));
 }
 
+TEST_F(CustomerCommandsTest, AFoldInAnyPartitionOrderKeepsTheEmailWithItsHolder) {
+  // Decided in this order: a registers x, a moves to y, b registers x (freed).
+  std::vector<EventEnvelope> events;
+  auto a = DecideRegister(state_, {"a", {.name = "A", .email = "x@x.io"}}, Meta(), ids_);
+  ASSERT_TRUE(a);
+  for (auto& e : *a) {
+    ASSERT_TRUE(state_.Apply(e));
+    events.push_back(e);
+  }
+  auto moved = DecideUpdate(state_, {"a", {.email = "y@x.io"}, false, std::nullopt}, Meta(), ids_);
+  ASSERT_TRUE(moved);
+  for (auto& e : *moved) {
+    ASSERT_TRUE(state_.Apply(e));
+    events.push_back(e);
+  }
+  auto b = DecideRegister(state_, {"b", {.name = "B", .email = "x@x.io"}}, Meta(), ids_);
+  ASSERT_TRUE(b) << b.error().message;
+  for (auto& e : *b) events.push_back(e);
+  // Folded from the log with b's partition read first: a's later move released x after b took
+  // it, and the repair after the fold gives x back to b.
+  CustomerWriteModel folded;
+  for (size_t i : {events.size() - 1, size_t{0}, size_t{1}}) ASSERT_TRUE(folded.Apply(events[i]));
+  folded.RepairEmailIndex();
+  ASSERT_NE(folded.OwnerOfEmail("x@x.io"), nullptr);
+  EXPECT_EQ(*folded.OwnerOfEmail("x@x.io"), "b");
+  ASSERT_NE(folded.OwnerOfEmail("y@x.io"), nullptr);
+  EXPECT_EQ(*folded.OwnerOfEmail("y@x.io"), "a");
+  auto again = DecideRegister(folded, {"c", {.name = "C", .email = "x@x.io"}}, Meta(), ids_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+}
+
 TEST_F(CustomerCommandsTest, SubscriptionChangesOnlyWhenItDiffers) {
   Register("c1", "ann@x.io");
   auto first = Run(DecideChangeSubscription(state_, {"c1", true}, Meta(), ids_));

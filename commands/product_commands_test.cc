@@ -115,5 +115,32 @@ TEST_F(ProductCommandsTest, DeactivateOnceKeepsTheSkuAndAReplaceActivatesAgain) 
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ProductCommandsTest, AFoldInAnyPartitionOrderKeepsTheSkuWithItsHolder) {
+  // Decided in this order: p1 takes X, p1 moves to Y, p2 takes X (freed).
+  std::vector<EventEnvelope> events;
+  auto created = Create("p1", "X");
+  ASSERT_TRUE(created);
+  events.push_back(*created);
+  auto moved = Fold(DecideReplaceProduct(model_, "p1", Input("Y"), 1, Meta(), ids_));
+  ASSERT_TRUE(moved) << moved.error().message;
+  for (auto& e : *moved) events.push_back(e);
+  auto second = Create("p2", "X");
+  ASSERT_TRUE(second) << second.error().message;
+  events.push_back(*second);
+  // Folded from the log with p2's partition read first: p1's later move released X after p2
+  // took it; the rebuild after the fold gives X back to p2.
+  ProductWriteModel folded;
+  ASSERT_TRUE(folded.Apply(events.back()));
+  for (size_t i = 0; i + 1 < events.size(); ++i) ASSERT_TRUE(folded.Apply(events[i]));
+  folded.RebuildSkuIndex();
+  ASSERT_NE(folded.OwnerOfSku("x"), nullptr);
+  EXPECT_EQ(*folded.OwnerOfSku("x"), "p2");
+  ASSERT_NE(folded.OwnerOfSku("y"), nullptr);
+  EXPECT_EQ(*folded.OwnerOfSku("y"), "p1");
+  auto again = DecideCreateProduct(folded, "p3", Input("x"), Meta(), ids_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+}
+
 }  // namespace
 }  // namespace keel

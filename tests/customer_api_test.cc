@@ -278,8 +278,8 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   Json doc(r.body);
   // One entry per topic group: the customers stream's read models, the users stream's, the
   // segments stream's, the campaigns stream's, the projects stream's, the tasks stream's, the
-  // work logs stream's, the loyalty stream's.
-  ASSERT_EQ(doc.Size("/data"), 8u);
+  // work logs stream's, the products stream's, the loyalty stream's.
+  ASSERT_EQ(doc.Size("/data"), 9u);
   EXPECT_EQ(doc.Str("/data/0/name"), "customers");
   EXPECT_EQ(doc.Str("/data/0/topic"), "keel.customers");
   EXPECT_EQ(doc.Str("/data/0/readModels/0"), "orders");
@@ -298,8 +298,10 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   EXPECT_EQ(doc.Str("/data/5/readModels/0"), "tasks");
   EXPECT_EQ(doc.Str("/data/6/name"), "worklogs");
   EXPECT_EQ(doc.Str("/data/6/readModels/0"), "worklogs");
-  EXPECT_EQ(doc.Str("/data/7/name"), "loyalty");
-  EXPECT_EQ(doc.Str("/data/7/readModels/0"), "loyalty");
+  EXPECT_EQ(doc.Str("/data/7/name"), "products");
+  EXPECT_EQ(doc.Str("/data/7/readModels/0"), "products");
+  EXPECT_EQ(doc.Str("/data/8/name"), "loyalty");
+  EXPECT_EQ(doc.Str("/data/8/readModels/0"), "loyalty");
   EXPECT_EQ(doc.Str("/data/0/state"), "running");
   EXPECT_EQ(doc.Int("/data/0/lag"), 0);
   EXPECT_EQ(doc.Int("/data/0/counters/eventsApplied"), 2);
