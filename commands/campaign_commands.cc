@@ -7,14 +7,8 @@ Result<const Campaign*> FindChecked(const CampaignWriteModel& model, const std::
                                     std::optional<int64_t> expected_version) {
   const Campaign* c = model.Find(id);
   if (!c) return Fail(Error::NotFound("Campaign " + id + " not found"));
-  if (expected_version && *expected_version != c->version) {
-    std::string message = "Campaign " + id;
-    message += " is at version ";
-    message += std::to_string(c->version);
-    message += ", not ";
-    message += std::to_string(*expected_version);
-    message += "; re-read it and retry";
-    return Fail(Error::Aborted(std::move(message)));
+  if (auto st = CheckExpectedVersion("Campaign", id, c->version, expected_version); !st) {
+    return Fail(st.error());
   }
   return c;
 }

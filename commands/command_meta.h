@@ -24,6 +24,22 @@ struct CommandMeta {
   std::optional<std::string> owner_scope;
 };
 
+// A command's expected version (If-Match) against the aggregate's: kAborted naming both when
+// they differ ("<What> <id> is at version V, not E; re-read it and retry"), OK without one.
+inline Status CheckExpectedVersion(std::string_view what, const std::string& id, int64_t version,
+                                   std::optional<int64_t> expected) {
+  if (!expected || *expected == version) return {};
+  std::string message(what);
+  message += ' ';
+  message += id;
+  message += " is at version ";
+  message += std::to_string(version);
+  message += ", not ";
+  message += std::to_string(*expected);
+  message += "; re-read it and retry";
+  return Fail(Error::Aborted(std::move(message)));
+}
+
 inline EventEnvelope NewEvent(std::string_view aggregate_type, std::string_view type,
                               const std::string& id, int64_t version, std::string payload,
                               const CommandMeta& meta, IdGenerator& ids) {

@@ -9,10 +9,8 @@ Result<const Customer*> FindChecked(const CustomerWriteModel& state, const std::
                                     std::optional<int64_t> expected_version) {
   const Customer* c = state.Find(id);
   if (!c) return Fail(Error::NotFound("Customer " + id + " not found"));
-  if (expected_version && *expected_version != c->version) {
-    return Fail(Error::Aborted("Customer " + id + " is at version " + std::to_string(c->version) +
-                               ", not " + std::to_string(*expected_version) +
-                               "; re-read it and retry"));
+  if (auto st = CheckExpectedVersion("Customer", id, c->version, expected_version); !st) {
+    return Fail(st.error());
   }
   return c;
 }

@@ -170,10 +170,8 @@ Result<std::vector<EventEnvelope>> DecideChangeOrderStatus(const OrderWriteModel
                                                            IdGenerator& ids) {
   const OrderWriteModel::Entry* o = orders.Find(cmd.id);
   if (!o) return Fail(Error::NotFound("Order " + cmd.id + " not found"));
-  if (cmd.expected_version && *cmd.expected_version != o->version) {
-    return Fail(Error::Aborted("Order " + cmd.id + " is at version " + std::to_string(o->version) +
-                               ", not " + std::to_string(*cmd.expected_version) +
-                               "; re-read it and retry"));
+  if (auto st = CheckExpectedVersion("Order", cmd.id, o->version, cmd.expected_version); !st) {
+    return Fail(st.error());
   }
   std::vector<EventEnvelope> events;
   if (o->status == cmd.to) return events;

@@ -7,14 +7,8 @@ Result<const Product*> FindChecked(const ProductWriteModel& model, const std::st
                                    std::optional<int64_t> expected_version) {
   const Product* p = model.Find(id);
   if (!p) return Fail(Error::NotFound("Product " + id + " not found"));
-  if (expected_version && *expected_version != p->version) {
-    std::string message = "Product " + id;
-    message += " is at version ";
-    message += std::to_string(p->version);
-    message += ", not ";
-    message += std::to_string(*expected_version);
-    message += "; re-read it and retry";
-    return Fail(Error::Aborted(std::move(message)));
+  if (auto st = CheckExpectedVersion("Product", id, p->version, expected_version); !st) {
+    return Fail(st.error());
   }
   return p;
 }

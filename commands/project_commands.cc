@@ -33,14 +33,8 @@ Result<std::vector<EventEnvelope>> DecideChangeProject(const ProjectWriteModel& 
   if (meta.owner_scope && p->owner_id != *meta.owner_scope) {
     return Fail(Error::PermissionDenied("Project " + id + " is not yours"));
   }
-  if (expected_version && *expected_version != p->version) {
-    std::string message = "Project " + id;
-    message += " is at version ";
-    message += std::to_string(p->version);
-    message += ", not ";
-    message += std::to_string(*expected_version);
-    message += "; re-read it and retry";
-    return Fail(Error::Aborted(std::move(message)));
+  if (auto st = CheckExpectedVersion("Project", id, p->version, expected_version); !st) {
+    return Fail(st.error());
   }
   const bool moves = patch.status && *patch.status != p->status;
   if (moves && !CanMoveProject(p->status, *patch.status)) {

@@ -7,14 +7,8 @@ Result<const Segment*> FindChecked(const SegmentWriteModel& model, const std::st
                                    std::optional<int64_t> expected_version) {
   const Segment* s = model.Find(id);
   if (!s) return Fail(Error::NotFound("Segment " + id + " not found"));
-  if (expected_version && *expected_version != s->version) {
-    std::string message = "Segment " + id;
-    message += " is at version ";
-    message += std::to_string(s->version);
-    message += ", not ";
-    message += std::to_string(*expected_version);
-    message += "; re-read it and retry";
-    return Fail(Error::Aborted(std::move(message)));
+  if (auto st = CheckExpectedVersion("Segment", id, s->version, expected_version); !st) {
+    return Fail(st.error());
   }
   return s;
 }

@@ -10,14 +10,8 @@ Result<const Task*> FindChecked(const TaskWriteModel& model, const std::string& 
   if (meta.owner_scope && t->fields.assigned_to != *meta.owner_scope) {
     return Fail(Error::PermissionDenied("Task " + id + " is not assigned to you"));
   }
-  if (expected_version && *expected_version != t->version) {
-    std::string message = "Task " + id;
-    message += " is at version ";
-    message += std::to_string(t->version);
-    message += ", not ";
-    message += std::to_string(*expected_version);
-    message += "; re-read it and retry";
-    return Fail(Error::Aborted(std::move(message)));
+  if (auto st = CheckExpectedVersion("Task", id, t->version, expected_version); !st) {
+    return Fail(st.error());
   }
   return t;
 }
