@@ -170,7 +170,7 @@ void AddLoyaltyRoutes(HttpServer& server, RouteContext& ctx) {
       const Millis now = ctx.clock.NowMillis();
       const auto summary = rfm->Levels(state->settings, now);
       Headers headers{{"ETag", VersionTag(state->version)}};
-      if (!caught_up) headers.emplace_back("X-Keel-Stale", "true");
+      if (!caught_up || !summary.thresholds.current) headers.emplace_back("X-Keel-Stale", "true");
       r.Send(200, SuccessBody("Customer levels retrieved", LevelsJson(*state, summary, now)),
              headers);
     };

@@ -106,7 +106,6 @@ RfmColumns::Thresholds RfmColumns::ThresholdsFor(const LoyaltySettings& settings
   const auto steady_now = std::chrono::steady_clock::now();
   if (cached_generation_ != generation_ &&
       (cached_generation_ == 0 || steady_now - computed_at_ >= min_recompute_interval_)) {
-    computed_at_ = steady_now;
     std::vector<int64_t> days, orders, spend;
     days.reserve(static_cast<size_t>(with_orders_));
     orders.reserve(static_cast<size_t>(with_orders_));
@@ -122,10 +121,13 @@ RfmColumns::Thresholds RfmColumns::ThresholdsFor(const LoyaltySettings& settings
     quintiles_.recency_day = QuintileCuts(days);
     quintiles_.frequency = QuintileCuts(orders);
     quintiles_.monetary = monetary.get();
+    // Stamped once computed: a sort longer than the interval does not make every read sort.
+    computed_at_ = std::chrono::steady_clock::now();
     cached_generation_ = generation_;
     ++quintile_computations_;
   }
   t.cuts = quintiles_;
+  t.current = cached_generation_ == generation_;
   return t;
 }
 

@@ -67,6 +67,9 @@ class RfmColumns final : public CustomerView {
     bool quintile = false;   // quintiles of the base (false: the fixed ladders)
     bool fell_back = false;  // quintile mode, but the base is below quintile_min_customers
     int64_t customers_with_orders = 0;  // the quintile base: active customers with orders
+    // False when the quintile cut points are of older data (computed at most
+    // min_recompute_interval ago): the answer says it is stale.
+    bool current = true;
   };
   struct Summary {
     Thresholds thresholds;

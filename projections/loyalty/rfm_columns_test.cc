@@ -170,10 +170,11 @@ TEST(RfmColumnsTest, QuintilesAreComputedAgainAtMostOncePerInterval) {
   quintile.quintile_min_customers = 5;
   ASSERT_TRUE(view.Of("c9", quintile, kNow));
   EXPECT_EQ(view.quintile_computations(), 1);
+  EXPECT_TRUE(view.Levels(quintile, kNow).thresholds.current);
   // A change of the data within the interval: the last cut points serve, nothing is sorted.
   view.Apply({Make("c0", 9, 0, 1'000'000)});
   ASSERT_TRUE(view.Of("c0", quintile, kNow));
-  view.Levels(quintile, kNow);
+  EXPECT_FALSE(view.Levels(quintile, kNow).thresholds.current);  // served as stale
   EXPECT_EQ(view.quintile_computations(), 1);
 }
 
