@@ -152,5 +152,33 @@ TEST_F(UserCommandsTest, RolesNeedKnownPermissionsAndAdminIsFixed) {
   EXPECT_EQ(ok->aggregate_version, 1);
 }
 
+TEST_F(UserCommandsTest, AFoldInAnyPartitionOrderKeepsTheEmailWithItsHolder) {
+  // Decided in this order: u1 takes a@, u1 moves to c@, u2 takes a@ (freed).
+  std::vector<EventEnvelope> events;
+  auto keep = [&](Result<std::vector<EventEnvelope>> decided) {
+    ASSERT_TRUE(decided) << decided.error().message;
+    for (const auto& e : *decided) {
+      ASSERT_TRUE(dir_.Apply(e));
+      events.push_back(e);
+    }
+  };
+  keep(DecideRegisterUser(dir_, "u1", Admin("a@x.io"), Meta(), ids_));
+  keep(DecideChangeUser(dir_, "u1", UserChange{.email = "c@x.io"}, Meta(), ids_));
+  keep(DecideRegisterUser(dir_, "u2", Admin("a@x.io"), Meta(), ids_));
+  ASSERT_EQ(events.size(), 3u);
+  // Folded from the log with u2's partition read first: u1's later move released a@ after u2
+  // took it; the repair after the fold gives it back to u2.
+  UserDirectory folded;
+  for (size_t i : {size_t{2}, size_t{0}, size_t{1}}) ASSERT_TRUE(folded.Apply(events[i]));
+  folded.RepairIndexes();
+  ASSERT_NE(folded.FindByEmail("a@x.io"), nullptr);
+  EXPECT_EQ(folded.FindByEmail("a@x.io")->id, "u2");
+  ASSERT_NE(folded.FindByEmail("c@x.io"), nullptr);
+  EXPECT_EQ(folded.FindByEmail("c@x.io")->id, "u1");
+  auto again = DecideRegisterUser(folded, "u3", Admin("a@x.io"), Meta(), ids_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+}
+
 }  // namespace
 }  // namespace keel

@@ -55,7 +55,10 @@ class UserService final {
     using Model = UserDirectory;
     static constexpr std::string_view kTopic = kUsersTopic;
     static constexpr Visibility kVisibility = Visibility::kAfterAppend;
-    void Loaded(UserDirectory& dir, Millis now) { dir.PruneSessions(now); }
+    void Loaded(UserDirectory& dir, Millis now) {
+      dir.RepairIndexes();
+      dir.PruneSessions(now);
+    }
     void BeforeDecide(UserDirectory& dir, Millis now);
 
     Millis pruned_at = 0;  // when expired sessions last left the directory

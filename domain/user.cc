@@ -262,12 +262,20 @@ Result<bool> UserDirectory::Apply(const EventEnvelope& e) {
     }
     User& u = it->second;
     if (f->email && *f->email != u.email) {
-      if (!u.email.empty()) by_email_.erase(u.email);
+      // Only this user's entry: on a fold from the log another user may already hold it.
+      if (auto old = by_email_.find(u.email); old != by_email_.end() && old->second == u.id) {
+        by_email_.erase(old);
+      }
       u.email = *f->email;
       by_email_[u.email] = u.id;
     }
     if (f->google_id && *f->google_id != u.google_id) {
-      if (u.google_id) by_google_.erase(*u.google_id);
+      if (u.google_id) {
+        if (auto old = by_google_.find(*u.google_id);
+            old != by_google_.end() && old->second == u.id) {
+          by_google_.erase(old);
+        }
+      }
       u.google_id = *f->google_id;
       if (u.google_id) by_google_[*u.google_id] = u.id;
     }
@@ -394,6 +402,21 @@ std::optional<Principal> UserDirectory::PrincipalFor(std::string_view user_id,
   if (const RoleInfo* role = FindRole(u->role)) p.permissions = role->permissions;
   p.session_id = std::move(session_id);
   return p;
+}
+
+void UserDirectory::RepairIndexes() {
+  std::erase_if(by_email_, [this](const auto& entry) {
+    const User* u = Find(entry.second);
+    return !u || u->email != entry.first;
+  });
+  std::erase_if(by_google_, [this](const auto& entry) {
+    const User* u = Find(entry.second);
+    return !u || u->google_id != entry.first;
+  });
+  for (const auto& [id, u] : users_) {
+    if (!u.email.empty()) by_email_.try_emplace(u.email, id);
+    if (u.google_id) by_google_.try_emplace(*u.google_id, id);
+  }
 }
 
 void UserDirectory::PruneSessions(Millis now) {

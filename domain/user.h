@@ -149,6 +149,11 @@ class UserDirectory final {
 
   // Forgets sessions that expired before `now`.
   void PruneSessions(Millis now);
+  // Makes the email and Google id indexes say again who holds each now. A fold from the log reads
+  // the partitions interleaved in any order, so an email that moved from one user to another may
+  // have been released by its old holder's later event after its new holder took it. Called
+  // after every fold from the log.
+  void RepairIndexes();
 
  private:
   std::unordered_map<std::string, User> users_;
