@@ -86,8 +86,16 @@ Status CustomerWriteModel::Apply(const EventEnvelope& event) {
 
 void CustomerWriteModel::RepairEmailIndex() {
   std::erase_if(email_owner_, [](const auto& entry) { return entry.second->email != entry.first; });
+  // Two holders of one email only from an imported log: the one updated last keeps it (ties: the
+  // smaller id), as the read model's lookup answers, whatever the map's order.
   for (const auto& [id, c] : customers_) {
-    if (!c.email.empty()) email_owner_.try_emplace(c.email, &c);
+    if (c.email.empty()) continue;
+    auto [it, fresh] = email_owner_.try_emplace(c.email, &c);
+    const Customer& held = *it->second;
+    if (!fresh &&
+        (c.updated_at > held.updated_at || (c.updated_at == held.updated_at && c.id < held.id))) {
+      it->second = &c;
+    }
   }
 }
 

@@ -153,6 +153,25 @@ TEST_F(CustomerCommandsTest, AFoldInAnyPartitionOrderKeepsTheEmailWithItsHolder)
   EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
 }
 
+TEST_F(CustomerCommandsTest, AnEmailHeldTwiceInAnImportedLogGoesToTheOneUpdatedLast) {
+  // Two logs merged: each registered x on its own, "z" later than "a".
+  CustomerWriteModel first, second;
+  CommandMeta later = Meta();
+  later.now += 5000;
+  auto a = DecideRegister(first, {"z", {.name = "Z", .email = "x@x.io"}}, later, ids_);
+  auto b = DecideRegister(second, {"a", {.name = "A", .email = "x@x.io"}}, Meta(), ids_);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  for (bool z_first : {true, false}) {
+    CustomerWriteModel folded;
+    for (const auto& e : z_first ? *a : *b) ASSERT_TRUE(folded.Apply(e));
+    for (const auto& e : z_first ? *b : *a) ASSERT_TRUE(folded.Apply(e));
+    folded.RepairEmailIndex();
+    ASSERT_NE(folded.OwnerOfEmail("x@x.io"), nullptr);
+    EXPECT_EQ(*folded.OwnerOfEmail("x@x.io"), "z") << z_first;
+  }
+}
+
 TEST_F(CustomerCommandsTest, SubscriptionChangesOnlyWhenItDiffers) {
   Register("c1", "ann@x.io");
   auto first = Run(DecideChangeSubscription(state_, {"c1", true}, Meta(), ids_));

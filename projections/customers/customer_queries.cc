@@ -1,6 +1,8 @@
 #include "projections/customers/customer_queries.h"
 
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "projections/counters.h"
 #include "projections/customers/customer_index.h"
@@ -46,6 +48,9 @@ Result<int64_t> QueryCustomerCount(ReadStore& store) {
 
 namespace {
 
+// At most this many holders of one email are looked at (more only in an imported log).
+constexpr size_t kMaxEmailHolders = 16;
+
 // From `index`; without a ready one, from one loaded for this query (O(customers)).
 Result<CustomerIndex::Page> QueryIndex(ReadStore& store, const CustomerIndex* index,
                                        const CustomerListQuery& q) {
@@ -77,19 +82,35 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
   const size_t limit = static_cast<size_t>(q.limit);
 
   if (q.email) {
-    auto id = store.Get(kCustomersByEmailTable, *q.email);
-    if (!id) return Fail(id.error());
-    if (!*id) return page;
-    auto doc = QueryCustomer(store, **id);
-    if (!doc) return Fail(doc.error());
-    if (!*doc) return page;
-    auto c = CustomerFromJson(**doc);
-    if (!c) return Fail(c.error());
-    if (CustomerIndex::Matches(q, *c)) {
+    // The holders of the email; more than one only when an imported log gave two customers one
+    // email: the one updated last answers, as the write side's repair decides.
+    std::vector<std::string> holders;
+    const std::string prefix = CustomerEmailKey(*q.email, "");
+    auto scanned = store.Scan(kCustomersByEmailTable, prefix, prefix,
+                              [&](std::string_view key, std::string_view) {
+                                holders.emplace_back(key.substr(prefix.size()));
+                                return holders.size() < kMaxEmailHolders;
+                              });
+    if (!scanned) return Fail(scanned.error());
+    std::optional<Customer> best;
+    std::string best_doc;
+    for (const auto& id : holders) {
+      auto doc = QueryCustomer(store, id);
+      if (!doc) return Fail(doc.error());
+      if (!*doc) continue;
+      auto c = CustomerFromJson(**doc);
+      if (!c) return Fail(c.error());
+      if (c->email != *q.email) continue;
+      if (!best || c->updated_at > best->updated_at) {
+        best = std::move(*c);
+        best_doc = std::move(**doc);
+      }
+    }
+    if (best && CustomerIndex::Matches(q, *best)) {
       page.total = 1;
       if (skip == 0) {
-        page.items.push_back(std::move(**doc));
-        page.ids.push_back(std::move(**id));
+        page.ids.push_back(best->id);
+        page.items.push_back(std::move(best_doc));
       }
     }
     return page;

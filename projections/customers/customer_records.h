@@ -15,7 +15,9 @@ namespace keel {
 inline constexpr std::string_view kCustomersTable = "customers";
 // id → the customer's figures (baseline and stats).
 inline constexpr std::string_view kCustomerFiguresTable = "customer_figures";
-// email → id.
+// email + "\0" + id → "": who holds each email. Keyed by both, so that a rebuild that folds the
+// partitions in any order never loses a holder: each customer adds and drops only its own entry.
+// A lookup checks the profile (an imported log may give two customers one email).
 inline constexpr std::string_view kCustomersByEmailTable = "customers_by_email";
 // createdAt (20 digits of milliseconds) + "/" + id → "": the customers in creation order.
 inline constexpr std::string_view kCustomersByCreatedTable = "customers_by_created";
@@ -23,6 +25,7 @@ inline constexpr std::string_view kCustomersByCreatedTable = "customers_by_creat
 inline constexpr std::string_view kCustomerCountPrefix = "customers/count/";
 
 std::string CustomerCreatedKey(const Customer& customer);
+std::string CustomerEmailKey(std::string_view email, std::string_view id);
 
 // The figures (baseline and stats) in a fixed binary layout of 82 bytes.
 std::string EncodeCustomerFigures(const Customer& customer);

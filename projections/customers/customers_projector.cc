@@ -11,6 +11,13 @@ namespace keel {
 
 std::string CustomerCreatedKey(const Customer& c) { return Digits20(c.created_at) + "/" + c.id; }
 
+std::string CustomerEmailKey(std::string_view email, std::string_view id) {
+  std::string key(email);
+  key += '\0';
+  key += id;
+  return key;
+}
+
 CustomersProjector::CustomersProjector(ReadStore* serving_store)
     : index_(serving_store ? std::make_unique<CustomerIndex>() : nullptr),
       audience_(serving_store ? std::make_unique<AudienceColumns>() : nullptr),
@@ -153,14 +160,10 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
   writes.push_back({kCustomerFiguresTable, customer.id, EncodeCustomerFigures(customer)});
   if (customer.email != old_email) {
     if (!old_email.empty()) {
-      // Only drop the index entry if it still points here (an imported log may reuse emails).
-      auto owner = view.Get(kCustomersByEmailTable, old_email);
-      if (!owner) return Fail(owner.error());
-      if (*owner && **owner == customer.id) {
-        writes.push_back({kCustomersByEmailTable, old_email, std::nullopt});
-      }
+      writes.push_back(
+          {kCustomersByEmailTable, CustomerEmailKey(old_email, customer.id), std::nullopt});
     }
-    writes.push_back({kCustomersByEmailTable, customer.email, customer.id});
+    writes.push_back({kCustomersByEmailTable, CustomerEmailKey(customer.email, customer.id), ""});
   }
   if (is_new) {
     writes.push_back({kCustomersByCreatedTable, CustomerCreatedKey(customer), ""});

@@ -32,8 +32,9 @@ class CustomersProjector final : public Projector {
 
   std::string_view name() const override { return "customers"; }
   // 2: profiles hold "unsubscribed"; 3: profiles hold the seed-002 fields (status, customerType,
-  // names, birthDate, address, referredBy, tags), so an older store is rebuilt and serves them.
-  int format() const override { return 3; }
+  // names, birthDate, address, referredBy, tags), so an older store is rebuilt and serves them;
+  // 4: the email index is keyed by email and id (CustomerEmailKey).
+  int format() const override { return 4; }
   std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,

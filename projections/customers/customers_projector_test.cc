@@ -7,6 +7,7 @@
 
 #include "domain/order.h"
 #include "projections/counters.h"
+#include "projections/customers/customer_queries.h"
 #include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
@@ -43,11 +44,45 @@ TEST(CustomersProjectorTest, ARegistrationWritesTheProfileFiguresIndexesAndCount
   auto profile = CustomerFromJson(*view.At(kCustomersTable, kId));
   ASSERT_TRUE(profile);
   EXPECT_EQ(profile->name, "Ada");
-  EXPECT_EQ(view.At(kCustomersByEmailTable, "ada@x.io"), kId);
+  EXPECT_EQ(view.At(kCustomersByEmailTable, CustomerEmailKey("ada@x.io", kId)), "");
   EXPECT_EQ(view.At(kCustomersByCreatedTable, Digits20(kAt) + "/" + kId), "");
   EXPECT_EQ(view.At(kProjectionMetaTable, PartitionCounterKey(kCustomerCountPrefix, 2)), "1");
   EXPECT_TRUE(view.At(kCustomerFiguresTable, kId));
   EXPECT_EQ(projector.index(), nullptr);  // not serving: no index
+}
+
+TEST(CustomersProjectorTest, AnEmailThatMovedKeepsItsNewHolderInAnyFoldOrder) {
+  // Decided: A takes a@, A moves to c@, B takes a@. Folded with B's partition read first, A's
+  // move comes last: it must drop only A's own entry.
+  constexpr char kA[] = "018f0000-0000-7000-8000-00000000000a";
+  constexpr char kB[] = "018f0000-0000-7000-8000-00000000000b";
+  auto registered = [](const char* id, const char* email) {
+    return MakeTestEvent(kCustomerRegistered, kCustomerAggregate, id, 1,
+                         EncodeCustomerFields(WithDefaults({.name = "N", .email = email})), kAt);
+  };
+  const EventEnvelope moved =
+      MakeTestEvent(kCustomerUpdated, kCustomerAggregate, kA, 2,
+                    EncodeCustomerFields({.email = std::string("c@x.io")}), kAt + 1);
+  CustomersProjector projector;
+  MapStateView view;
+  MapReadStore store;
+  int64_t offset = 0;
+  for (const EventEnvelope& e : {registered(kB, "a@x.io"), registered(kA, "a@x.io"), moved}) {
+    std::vector<StoreWrite> writes;
+    ASSERT_TRUE(projector.Apply(e, {e.aggregate_id == kA ? 0 : 1, offset++, ""}, view, writes));
+    view.Commit(writes);
+    ASSERT_TRUE(store.Write(writes));
+  }
+  auto holder = [&](const char* email) -> std::string {
+    CustomerListQuery q;
+    q.email = email;
+    auto page = QueryCustomers(store, nullptr, q);
+    EXPECT_TRUE(page) << page.error().message;
+    return page && page->ids.size() == 1 ? page->ids[0] : std::string("none");
+  };
+  EXPECT_EQ(holder("a@x.io"), kB);
+  EXPECT_EQ(holder("c@x.io"), kA);
+  EXPECT_EQ(holder("b@x.io"), "none");
 }
 
 TEST(CustomersProjectorTest, AnOrderMovesTheFiguresAlone) {
