@@ -85,7 +85,7 @@ void SegmentMatcher::Compile(const RuleNode& node) {
     c.first = number(0);
     c.second = number(1);
     if (int64_t span; !__builtin_mul_overflow(c.first, kDayMillis, &span)) c.span = span;
-    const bool fold = c.type == RuleType::kText;
+    const bool fold = c.type == RuleType::kText || c.type == RuleType::kList;
     auto operand = [&](const std::string& s) { return fold ? FoldCase(s) : s; };
     if (!rc.texts.empty()) c.text = operand(rc.texts.front());
     if (rc.op == RuleOp::kIn || rc.op == RuleOp::kNotIn) {
@@ -141,8 +141,22 @@ bool SegmentMatcher::EvaluateCondition(const Condition& c, const Customer& custo
       if (c.op == RuleOp::kNe) return customer.is_active != c.flag;
       return false;
     case RuleType::kId:
+      if (c.field == RuleField::kStatus) {
+        return EvaluateText(c, CustomerStatusName(customer.status));
+      }
+      if (c.field == RuleField::kCustomerType) {
+        return EvaluateText(c, CustomerTypeName(customer.customer_type));
+      }
       if (!customer.owner_id) return MatchesMissing(c.op, c.type);
       return EvaluateText(c, *customer.owner_id);
+    case RuleType::kList: {
+      const std::vector<std::string>& tags = customer.details.get().tags;
+      if (c.op == RuleOp::kIsEmpty) return tags.empty();
+      if (c.op == RuleOp::kIsNotEmpty) return !tags.empty();
+      if (c.op != RuleOp::kContains) return false;
+      return std::any_of(tags.begin(), tags.end(),
+                         [&](const std::string& tag) { return FoldCase(tag) == c.text; });
+    }
     case RuleType::kText: {
       auto fold = [](std::optional<std::string> & slot, const std::string& raw) -> const auto& {
         if (!slot) slot = FoldCase(raw);

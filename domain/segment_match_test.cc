@@ -200,10 +200,15 @@ class RandomCases {
     const RuleOp op = ops[Int(0, ops.size() - 1)];
     RuleNode node = Cond(info.field, op);
     RuleCondition& c = node.condition;
-    const bool text = info.type == RuleType::kText || info.type == RuleType::kId;
+    const bool text =
+        info.type == RuleType::kText || info.type == RuleType::kId || info.type == RuleType::kList;
     auto operand = [&] {
       if (info.type == RuleType::kBool) {
         c.flag = Int(0, 1) == 1;
+      } else if (info.field == RuleField::kStatus) {
+        c.texts.emplace_back(CustomerStatusName(static_cast<CustomerStatus>(Int(0, 3))));
+      } else if (info.field == RuleField::kCustomerType) {
+        c.texts.emplace_back(CustomerTypeName(static_cast<CustomerType>(Int(0, 1))));
       } else if (text) {
         c.texts.push_back(info.type == RuleType::kId ? (Int(0, 1) ? "u1" : "U1") : Text());
       } else {

@@ -40,6 +40,10 @@ constexpr RuleFieldInfo kFields[] = {
     {"phone", RuleField::kPhone, RuleType::kText, true},
     {"ownerId", RuleField::kOwnerId, RuleType::kId, true},
     {"isActive", RuleField::kIsActive, RuleType::kBool, false},
+    {"status", RuleField::kStatus, RuleType::kId, false},
+    {"customerType", RuleField::kCustomerType, RuleType::kId, false},
+    {"birthDate", RuleField::kBirthDate, RuleType::kTime, true},
+    {"tags", RuleField::kTags, RuleType::kList, true},
 };
 
 struct Alias {
@@ -85,7 +89,7 @@ static_assert([] {
   for (size_t i = 0; i < std::size(kOps); ++i) {
     if (static_cast<size_t>(kOps[i].op) != i) return false;
   }
-  return std::size(kFields) == static_cast<size_t>(RuleField::kIsActive) + 1 &&
+  return std::size(kFields) == static_cast<size_t>(RuleField::kTags) + 1 &&
          std::size(kOps) == static_cast<size_t>(RuleOp::kIsNotEmpty) + 1;
 }());
 
@@ -111,6 +115,8 @@ std::string_view TypeLabel(RuleType type) {
       return "id";
     case RuleType::kBool:
       return "boolean";
+    case RuleType::kList:
+      return "tags";
   }
   return "unknown";
 }
@@ -477,7 +483,22 @@ class RulesParser {
     if (!Value(value, *info, *rule_op, Member(path, "value"), node.condition) || !ok) {
       return std::nullopt;
     }
+    if (!KnownNames(node.condition, Member(path, "value"))) return std::nullopt;
     return node;
+  }
+
+  // status and customerType take only their names.
+  bool KnownNames(const RuleCondition& c, const std::string& path) {
+    if (c.field != RuleField::kStatus && c.field != RuleField::kCustomerType) return true;
+    const bool status = c.field == RuleField::kStatus;
+    for (const std::string& t : c.texts) {
+      if (status ? !ParseCustomerStatus(t) : !ParseCustomerType(t)) {
+        Add(path, status ? "Must be LEAD, OPPORTUNITY, CUSTOMER or CHURNED"
+                         : "Must be PERSON or COMPANY");
+        return false;
+      }
+    }
+    return true;
   }
 
   bool Value(std::optional<element> v, const RuleFieldInfo& info, RuleOp op,
@@ -568,6 +589,8 @@ class RulesParser {
         return "id";
       case RuleType::kBool:
         return "boolean";
+      case RuleType::kList:
+        return "tag";
     }
     return "";
   }
@@ -632,7 +655,8 @@ class RulesParser {
         return true;
       }
       case RuleType::kText:
-      case RuleType::kId: {
+      case RuleType::kId:
+      case RuleType::kList: {
         if (v.type() != element_type::STRING) return expected("a string");
         const std::string_view s = v.get_string().value_unsafe();
         const size_t length = Utf8Length(s);
@@ -690,6 +714,7 @@ void WriteOperand(JsonWriter& w, RuleType type, const RuleCondition& c, size_t i
       break;
     case RuleType::kText:
     case RuleType::kId:
+    case RuleType::kList:
       if (i < c.texts.size()) {
         w.String(c.texts[i]);
         return;
@@ -741,7 +766,9 @@ void WriteNode(JsonWriter& w, const RuleNode& node) {
         case RuleOp::kNotIn: {
           w.Key("value").BeginArray();
           const size_t n =
-              type == RuleType::kText || type == RuleType::kId ? c.texts.size() : c.numbers.size();
+              type == RuleType::kText || type == RuleType::kId || type == RuleType::kList
+                  ? c.texts.size()
+                  : c.numbers.size();
           for (size_t i = 0; i < n; ++i) WriteOperand(w, type, c, i);
           w.EndArray();
           break;
@@ -838,6 +865,21 @@ bool EvaluateText(const RuleCondition& c, std::string_view v, bool exact) {
 
 bool EvaluateCondition(const RuleCondition& c, const Customer& customer, Millis now) {
   const RuleType type = RuleFieldOf(c.field).type;
+  if (type == RuleType::kList) {
+    const std::vector<std::string>& tags = customer.details.get().tags;
+    if (c.op == RuleOp::kIsEmpty) return tags.empty();
+    if (c.op == RuleOp::kIsNotEmpty) return !tags.empty();
+    if (c.op != RuleOp::kContains || c.texts.empty()) return false;
+    const std::string wanted = FoldCase(c.texts.front());
+    return std::any_of(tags.begin(), tags.end(),
+                       [&](const std::string& tag) { return FoldCase(tag) == wanted; });
+  }
+  if (c.field == RuleField::kStatus || c.field == RuleField::kCustomerType) {
+    return EvaluateText(c,
+                        c.field == RuleField::kStatus ? CustomerStatusName(customer.status)
+                                                      : CustomerTypeName(customer.customer_type),
+                        /*exact=*/true);
+  }
   if (type == RuleType::kBool) {
     const bool v = customer.is_active;
     if (c.op == RuleOp::kEq) return v == c.flag;
@@ -914,6 +956,8 @@ bool RuleOpApplies(RuleOp op, RuleType type) {
              op == RuleOp::kIsEmpty || op == RuleOp::kIsNotEmpty;
     case RuleType::kBool:
       return op == RuleOp::kEq || op == RuleOp::kNe;
+    case RuleType::kList:
+      return op == RuleOp::kContains || op == RuleOp::kIsEmpty || op == RuleOp::kIsNotEmpty;
   }
   return false;
 }
@@ -1018,9 +1062,20 @@ std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& c, Millis n
       return c.stats.first_order_at;
     case RuleField::kCreatedAt:
       return c.created_at;
+    case RuleField::kBirthDate: {
+      const auto& date = c.details.get().birth_date;
+      return date ? BirthDateMillis(*date) : std::nullopt;
+    }
     default:
       return std::nullopt;
   }
+}
+
+std::optional<Millis> BirthDateMillis(std::string_view date) {
+  if (date.size() != 10) return std::nullopt;
+  std::string at(date);
+  at += "T00:00:00Z";
+  return ParseIso8601(at);
 }
 
 }  // namespace keel

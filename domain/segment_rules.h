@@ -22,6 +22,8 @@
 //   FoldCase).
 // - kId: a string compared exactly (ownerId).
 // - kBool: true or false.
+// - kList (tags): a string, 1 to 254 characters, compared with each of the customer's tags
+//   case-insensitively (FoldCase).
 // `in` / `not_in` take an array of 1 to 1000 values of the field's type; `between` an array of
 // exactly two, low ≤ high, both ends included; `is_empty` / `is_not_empty` take no value (absent
 // or null).
@@ -32,6 +34,8 @@
 // - kText: = != contains startsWith endsWith in not_in is_empty is_not_empty
 // - kId: = != in not_in is_empty is_not_empty
 // - kBool: = !=
+// - kList: contains (one of the customer's tags equals the value) is_empty is_not_empty (no tags
+//   / some)
 // `==` is accepted for `=`.
 //
 // Meaning (EvaluateRules), at the instant `now`:
@@ -44,7 +48,9 @@
 // - Each field reads the figure the API serves: totalSpending = TotalSpendingCents, visits =
 //   TotalVisits, orderCount = stats.order_count, averageOrderValue = AverageOrderCents,
 //   lastVisit = LastVisit, lastOrderAt / firstOrderAt = stats.last_order_at / first_order_at,
-//   createdAt, name, email, phone, isActive, ownerId.
+//   createdAt, name, email, phone, isActive, ownerId; and seed 002's: status and customerType
+//   (kId: their names, LEAD … CHURNED, PERSON or COMPANY, exactly; any other value is an error),
+//   birthDate (kTime: midnight UTC of the date; empty when unknown) and tags (kList).
 //
 // Limits: at most 200 conditions and groups nested at most 10 deep (a condition at the top is
 // at depth 0; each group or `not` around it adds one); an empty group is an error.
@@ -83,9 +89,13 @@ enum class RuleField : uint8_t {
   kPhone,
   kOwnerId,
   kIsActive,
+  kStatus,  // seed 002, from here on
+  kCustomerType,
+  kBirthDate,
+  kTags,
 };
 
-enum class RuleType : uint8_t { kMoney, kCount, kTime, kText, kId, kBool };
+enum class RuleType : uint8_t { kMoney, kCount, kTime, kText, kId, kBool, kList };
 
 enum class RuleOp : uint8_t {
   kGt,
@@ -127,7 +137,7 @@ struct RuleCondition {
   // The operands of kMoney (cents), kCount, kTime (millis) fields, and the days of
   // in_last_days / not_in_last_days: one, two for `between` (low, high), any for in / not_in.
   std::vector<int64_t> numbers;
-  // The operands of kText (as given; evaluators fold them) and kId fields.
+  // The operands of kText and kList (as given; evaluators fold them) and kId fields.
   std::vector<std::string> texts;
   bool flag = false;  // the operand of kBool fields
 
@@ -171,6 +181,8 @@ std::string FoldCase(std::string_view text);
 // The figure `customer` has for a money, count or time field at `now`, as every evaluator reads
 // it; nullopt when it has none (or for a field of another type).
 std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& customer, Millis now);
+// A birthDate (YYYY-MM-DD) as the millis of its midnight UTC; nullopt for anything else.
+std::optional<Millis> BirthDateMillis(std::string_view date);
 // Where inactive_days counts from: the latest of the last order and the last visit, else
 // createdAt.
 Millis InactiveSince(const Customer& customer);

@@ -859,10 +859,15 @@ class RandomRules {
     const RuleOp op = ops[Int(0, ops.size() - 1)];
     RuleNode node = Cond(info.field, op);
     RuleCondition& c = node.condition;
-    const bool text = info.type == RuleType::kText || info.type == RuleType::kId;
+    const bool text =
+        info.type == RuleType::kText || info.type == RuleType::kId || info.type == RuleType::kList;
     auto operand = [&] {
       if (info.type == RuleType::kBool) {
         c.flag = Int(0, 1) == 1;
+      } else if (info.field == RuleField::kStatus) {  // only their names parse
+        c.texts.emplace_back(CustomerStatusName(static_cast<CustomerStatus>(Int(0, 3))));
+      } else if (info.field == RuleField::kCustomerType) {
+        c.texts.emplace_back(CustomerTypeName(static_cast<CustomerType>(Int(0, 1))));
       } else if (text) {
         c.texts.push_back(Text());
       } else {
@@ -920,6 +925,59 @@ TEST(SegmentRulesEncodeTest, ExtremeValuesParseBackEqual) {
   EXPECT_EQ(*parsed, tree);
 }
 
+// --- Seed 002's fields ---
+
+TEST(SegmentRulesSeed002Test, ParsesAndEvaluatesStatusTypeBirthDateAndTags) {
+  auto tree = ParseSegmentRulesJson(
+      R"({"and":[{"field":"status","op":"in","value":["LEAD","OPPORTUNITY"]},)"
+      R"({"field":"customerType","op":"=","value":"COMPANY"},)"
+      R"({"field":"birthDate","op":"<","value":"2000-01-01"},)"
+      R"({"field":"tags","op":"contains","value":"VIP"}]})");
+  ASSERT_TRUE(tree) << Describe(tree.error());
+  auto back = ParseSegmentRulesJson(EncodeSegmentRules(*tree));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, *tree);
+
+  Customer c;
+  c.id = "c1";
+  c.status = CustomerStatus::kLead;
+  c.customer_type = CustomerType::kCompany;
+  c.details.mut().birth_date = "1990-05-01";
+  c.details.mut().tags = {"vip", "b2b"};
+  const Millis now = 1'700'000'000'000;
+  EXPECT_TRUE(EvaluateRules(*tree, c, now));
+  c.status = CustomerStatus::kCustomer;
+  EXPECT_FALSE(EvaluateRules(*tree, c, now));
+  c.status = CustomerStatus::kOpportunity;
+  c.details.mut().tags = {"b2b"};
+  EXPECT_FALSE(EvaluateRules(*tree, c, now));
+  c.details.mut().tags = {"Vip"};
+  EXPECT_TRUE(EvaluateRules(*tree, c, now));
+  c.details.mut().birth_date.reset();  // unknown: < matches nothing
+  EXPECT_FALSE(EvaluateRules(*tree, c, now));
+
+  auto empty = ParseSegmentRulesJson(
+      R"({"and":[{"field":"tags","op":"is_empty"},{"field":"birthDate","op":"is_empty"}]})");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(EvaluateRules(*empty, c, now));
+  c.details.mut().tags.clear();
+  EXPECT_TRUE(EvaluateRules(*empty, c, now));
+}
+
+TEST(SegmentRulesSeed002Test, RefusesUnknownStatusesTypesAndOperators) {
+  auto bad =
+      ParseSegmentRulesJson(R"({"and":[{"field":"status","op":"=","value":"lead"},)"
+                            R"({"field":"customerType","op":"in","value":["PERSON","ROBOT"]},)"
+                            R"({"field":"tags","op":"=","value":"vip"},)"
+                            R"({"field":"birthDate","op":">","value":"not a date"}]})");
+  ASSERT_FALSE(bad);
+  std::vector<std::string> fields;
+  for (const auto& e : bad.error().field_errors) fields.push_back(e.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"rules.and[0].value", "rules.and[1].value",
+                                              "rules.and[2].op", "rules.and[3].value"}))
+      << Describe(bad.error());
+}
+
 // --- Case folding ---
 
 TEST(SegmentRulesFoldCaseTest, FoldsUnicodeCase) {
@@ -942,10 +1000,11 @@ TEST(SegmentRulesTableTest, FieldsInCanonicalOrder) {
     EXPECT_EQ(&RuleFieldOf(f.field), &f);
     EXPECT_EQ(FindRuleField(f.name), f.field);
   }
-  EXPECT_EQ(names, (std::vector<std::string_view>{
-                       "totalSpending", "averageOrderValue", "visits", "orderCount",
-                       "inactive_days", "lastVisit", "lastOrderAt", "firstOrderAt", "createdAt",
-                       "name", "email", "phone", "ownerId", "isActive"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string_view>{
+                "totalSpending", "averageOrderValue", "visits", "orderCount", "inactive_days",
+                "lastVisit", "lastOrderAt", "firstOrderAt", "createdAt", "name", "email", "phone",
+                "ownerId", "isActive", "status", "customerType", "birthDate", "tags"}));
   EXPECT_EQ(FindRuleField("totalSpend"), RuleField::kTotalSpending);
   EXPECT_EQ(FindRuleField("TotalSpending"), std::nullopt);
   EXPECT_TRUE(RuleFieldOf(RuleField::kPhone).may_be_empty);

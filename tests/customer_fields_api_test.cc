@@ -115,6 +115,36 @@ TEST_F(CustomerFieldsApiTest, CreateWithTheFieldsThenGetAndFilterTheList) {
   EXPECT_EQ(ErrorFields(bad), (std::set<std::string>{"status", "customerType", "tag"}));
 }
 
+TEST_F(CustomerFieldsApiTest, SegmentRulesSelectByStatusTypeBirthDateAndTags) {
+  const std::string referrer = Create(R"({"name":"Charles Babbage","email":"cb@x.io"})");
+  CreateLead(referrer, "ada@x.io");  // LEAD, COMPANY, 1990, vip b2b
+  Create(R"({"name":"Grace","email":"g@x.io","status":"OPPORTUNITY","tags":["VIP"]})");
+  Create(R"({"name":"Alan","email":"a@x.io","birthDate":"2001-06-23"})");
+  ASSERT_EQ(Read("/api/v1/customers?limit=1").status, 200);  // the views hold them all
+  auto count = [&](const std::string& rules) {
+    auto r = client_.Send("POST", "/api/v1/segments/preview", R"({"rules":)" + rules + "}");
+    EXPECT_EQ(r.status, 200) << rules << " " << r.body;
+    return Json(r.body).Int("/data/audienceSize");
+  };
+  EXPECT_EQ(count(R"({"field":"tags","op":"contains","value":"vip"})"), 2);  // any case
+  EXPECT_EQ(count(R"({"field":"tags","op":"is_empty"})"), 2);
+  EXPECT_EQ(count(R"({"field":"status","op":"in","value":["LEAD","OPPORTUNITY"]})"), 2);
+  EXPECT_EQ(count(R"({"field":"status","op":"=","value":"CUSTOMER"})"), 2);  // the default
+  EXPECT_EQ(count(R"({"field":"customerType","op":"=","value":"COMPANY"})"), 1);
+  EXPECT_EQ(count(R"({"field":"birthDate","op":"<","value":"2000-01-01"})"), 1);
+  EXPECT_EQ(count(R"({"field":"birthDate","op":"is_not_empty"})"), 2);
+  EXPECT_EQ(count(R"({"and":[{"field":"tags","op":"contains","value":"B2B"},)"
+                  R"({"field":"status","op":"=","value":"LEAD"}]})"),
+            1);
+
+  auto bad = client_.Send("POST", "/api/v1/segments/preview",
+                          R"({"rules":{"and":[{"field":"status","op":"=","value":"lead"},)"
+                          R"({"field":"tags","op":">","value":"vip"}]}})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(ErrorFields(bad), (std::set<std::string>{"rules.and[0].value", "rules.and[1].op"}))
+      << bad.body;
+}
+
 TEST_F(CustomerFieldsApiTest, StatusChangesAreEventsAndIllegalOnesAreRefused) {
   const std::string id = Create(R"({"name":"Grace","email":"grace@x.io","status":"LEAD"})");
   auto opp = Command("PATCH", "/api/v1/customers/" + id, R"({"status":"OPPORTUNITY"})");

@@ -354,9 +354,9 @@ TEST(MembershipPropertyTest, AReadModelOfAnOlderFormatIsFoundMissing) {
   world.Fold();
   ProjectionSet set(world.log(), world.store(), false, {});
   ASSERT_TRUE(set.MissingReadModels().value().empty());
-  EXPECT_EQ(world.store().Get(kProjectionMetaTable, "readmodel/customers").value(), "3");
-  // As the build before customers' format 3 left it.
-  ASSERT_TRUE(world.store().Write({{kProjectionMetaTable, "readmodel/customers", "2"}}));
+  EXPECT_EQ(world.store().Get(kProjectionMetaTable, "readmodel/customers").value(), "4");
+  // As the build before customers' format 4 left it.
+  ASSERT_TRUE(world.store().Write({{kProjectionMetaTable, "readmodel/customers", "3"}}));
   EXPECT_EQ(set.MissingReadModels().value(), std::vector<std::string>{"customers"});
 }
 

@@ -378,6 +378,15 @@ struct Columns {
   // Millis, kNoTime when the customer has none.
   std::vector<int64_t> last_visit, last_order_at, first_order_at, created_at;
   std::vector<uint32_t> owner;                      // 0: none; else 1 + the owner's index in owners
+  // Seed 002: CustomerStatus and CustomerType as their values; the birth date's midnight UTC
+  // (kNoTime when unknown); the tags as codes into tag_names (folded), a list per row that has
+  // ever had tags (tag_list: 0 none, else 1 + its index in tag_lists).
+  std::vector<uint8_t> status, customer_type;
+  std::vector<int64_t> birth_date;
+  std::vector<uint32_t> tag_list;
+  std::vector<std::vector<uint32_t>> tag_lists;
+  std::vector<std::string> tag_names;
+  TextMap<uint32_t> tag_codes;
   std::vector<Word> is_active, has_phone, text_id;  // a bit per row
   // The ids: a canonical UUID (what Keel assigns) packed; any other id in text_ids.
   std::vector<Uuid> uuid;
@@ -439,6 +448,24 @@ struct Columns {
     for (size_t r = 0; r < rows; ++r) Place(IdProbe(IdAt(r)).hash, static_cast<uint32_t>(r));
   }
 
+  uint32_t TagCode(std::string folded) {
+    if (auto it = tag_codes.find(folded); it != tag_codes.end()) return it->second;
+    tag_names.push_back(folded);
+    return tag_codes.emplace(std::move(folded), static_cast<uint32_t>(tag_names.size() - 1))
+        .first->second;
+  }
+
+  void SetTags(uint32_t row, const std::vector<std::string>& tags) {
+    if (tags.empty() && tag_list[row] == 0) return;
+    if (tag_list[row] == 0) {
+      tag_lists.emplace_back();
+      tag_list[row] = static_cast<uint32_t>(tag_lists.size());
+    }
+    std::vector<uint32_t>& codes = tag_lists[tag_list[row] - 1];
+    codes.clear();
+    for (const std::string& tag : tags) codes.push_back(TagCode(FoldCase(tag)));
+  }
+
   uint32_t OwnerCode(const std::optional<std::string>& id) {
     if (!id) return 0;
     if (auto it = owner_codes.find(*id); it != owner_codes.end()) return it->second;
@@ -470,6 +497,10 @@ struct Columns {
       first_order_at.push_back(0);
       created_at.push_back(0);
       owner.push_back(0);
+      status.push_back(0);
+      customer_type.push_back(0);
+      birth_date.push_back(kNoTime);
+      tag_list.push_back(0);
       if (row % 64 == 0) {
         is_active.push_back(0);
         has_phone.push_back(0);
@@ -492,6 +523,10 @@ struct Columns {
     first_order_at[row] = c.stats.first_order_at.value_or(kNoTime);
     created_at[row] = c.created_at;
     owner[row] = OwnerCode(c.owner_id);
+    status[row] = static_cast<uint8_t>(c.status);
+    customer_type[row] = static_cast<uint8_t>(c.customer_type);
+    birth_date[row] = RuleNumberOf(RuleField::kBirthDate, c, 0).value_or(kNoTime);
+    SetTags(row, c.details.get().tags);
     SetBit(is_active, row, c.is_active);
     SetBit(has_phone, row, c.phone.has_value());
     return true;
@@ -507,6 +542,10 @@ struct Columns {
       column->reserve(customers);
     }
     owner.reserve(customers);
+    status.reserve(customers);
+    customer_type.reserve(customers);
+    birth_date.reserve(customers);
+    tag_list.reserve(customers);
     uuid.reserve(customers);
     for (auto* bits : {&is_active, &has_phone, &text_id}) bits->reserve(customers / 64 + 1);
     for (TextColumn* column : {&name, &email, &phone}) column->Reserve(customers);
@@ -525,6 +564,10 @@ struct Columns {
       ShrinkIfLoose(*column);
     }
     ShrinkIfLoose(owner);
+    ShrinkIfLoose(status);
+    ShrinkIfLoose(customer_type);
+    ShrinkIfLoose(birth_date);
+    ShrinkIfLoose(tag_list);
     ShrinkIfLoose(uuid);
     for (auto* bits : {&is_active, &has_phone, &text_id}) ShrinkIfLoose(*bits);
     for (TextColumn* column : {&name, &email, &phone}) column->ShrinkToFit();
@@ -540,6 +583,11 @@ struct Columns {
       bytes += CapacityBytes(*column);
     }
     for (const TextColumn* column : {&name, &email, &phone}) bytes += column->MemoryBytes();
+    bytes += CapacityBytes(status) + CapacityBytes(customer_type) + CapacityBytes(birth_date) +
+             CapacityBytes(tag_list) + CapacityBytes(tag_lists) + CapacityBytes(tag_names) +
+             tag_codes.bucket_count() * sizeof(void*);
+    for (const auto& codes : tag_lists) bytes += CapacityBytes(codes);
+    for (const std::string& tag : tag_names) bytes += 2 * tag.capacity() + sizeof(std::string) + 32;
     bytes += CapacityBytes(owner) + CapacityBytes(is_active) + CapacityBytes(has_phone) +
              CapacityBytes(text_id) + CapacityBytes(uuid) + CapacityBytes(slots) +
              CapacityBytes(tags) + CapacityBytes(owners) +
@@ -654,6 +702,8 @@ struct Plan {
     kActivitySet,    // the row's inactive days in set
     kBits,           // bits[row]
     kOwner,          // owner_match[owner code of row]
+    kCode,           // owner_match[codes[row]] (status, customerType)
+    kTags,           // owner_match[tag code] for any of the row's tags; negate for none
     kText,           // text_op on the row's folded text field
   };
   Kind kind = Kind::kNone;
@@ -668,6 +718,7 @@ struct Plan {
   std::vector<int64_t> set;  // sorted, distinct
   const Word* bits = nullptr;
   std::vector<uint8_t> owner_match;
+  const uint8_t* codes = nullptr;  // kCode: the column
   TextField text_field = TextField::kName;
   RuleOp text_op = RuleOp::kEq;
   std::vector<std::string> patterns;  // folded; sorted and distinct for kIn
@@ -833,6 +884,14 @@ class Planner {
         return Owner(c);
       case RuleField::kIsActive:
         return Active(c);
+      case RuleField::kStatus:
+        return Code(c, c_.status.data(), {"LEAD", "OPPORTUNITY", "CUSTOMER", "CHURNED"});
+      case RuleField::kCustomerType:
+        return Code(c, c_.customer_type.data(), {"PERSON", "COMPANY"});
+      case RuleField::kBirthDate:
+        return Number(c, {c_.birth_date.data(), nullptr}, true);
+      case RuleField::kTags:
+        return Tags(c);
     }
     return Plan{};
   }
@@ -1010,6 +1069,44 @@ class Planner {
     return p;
   }
 
+  // A field of a few values (`names`, by value), compared exactly: each value evaluated once.
+  static Plan Code(const RuleCondition& c, const uint8_t* column,
+                   std::initializer_list<std::string_view> names) {
+    Plan p;
+    p.kind = Plan::Kind::kCode;
+    p.cost = 2;
+    p.codes = column;
+    for (std::string_view name : names) {
+      p.owner_match.push_back(ExactTextMatches(c.op, name, c.texts) ? 1 : 0);
+    }
+    return p;
+  }
+
+  // tags contains a value (folded), or has none / some.
+  Plan Tags(const RuleCondition& c) const {
+    Plan p;
+    p.kind = Plan::Kind::kTags;
+    p.cost = 8;
+    p.owner_match.assign(c_.tag_names.size(), 0);
+    switch (c.op) {
+      case RuleOp::kIsEmpty:
+        p.owner_match.assign(c_.tag_names.size(), 1);
+        p.negate = true;  // the rows with no tag
+        return p;
+      case RuleOp::kIsNotEmpty:
+        p.owner_match.assign(c_.tag_names.size(), 1);
+        return p;
+      case RuleOp::kContains:
+        if (c.texts.empty()) return Constant(false);
+        if (auto it = c_.tag_codes.find(FoldCase(c.texts.front())); it != c_.tag_codes.end()) {
+          p.owner_match[it->second] = 1;
+        }
+        return p;
+      default:
+        return Constant(false);
+    }
+  }
+
   Plan Active(const RuleCondition& c) const {
     if (c.op != RuleOp::kEq && c.op != RuleOp::kNe) return Constant(false);
     Plan p;
@@ -1108,6 +1205,24 @@ class Evaluator {
         const uint32_t* owner = c_.owner.data();
         const uint8_t* match = p.owner_match.data();
         Scan(cand, p.negate, out, [=](size_t r) { return match[owner[r]] != 0; });
+        return;
+      }
+      case Plan::Kind::kCode: {
+        const uint8_t* codes = p.codes;
+        const uint8_t* match = p.owner_match.data();
+        Scan(cand, p.negate, out, [=](size_t r) { return match[codes[r]] != 0; });
+        return;
+      }
+      case Plan::Kind::kTags: {
+        const uint8_t* match = p.owner_match.data();
+        Probe(cand, p.negate, out, [&](size_t r) {
+          const uint32_t list = c_.tag_list[r];
+          if (list == 0) return false;
+          for (uint32_t code : c_.tag_lists[list - 1]) {
+            if (match[code]) return true;
+          }
+          return false;
+        });
         return;
       }
       case Plan::Kind::kText:

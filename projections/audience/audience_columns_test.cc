@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "domain/segment_match.h"
 #include "domain/text.h"
 #include "projections/testing/map_read_store.h"
 
@@ -625,6 +626,82 @@ std::optional<int64_t> FigureOf(RuleField field, const Customer& c, Millis now) 
   }
 }
 
+// Seed 002's fields: the columns, the reference evaluator and the membership matcher agree on
+// every condition over them, before and after the customers change.
+TEST(AudienceColumnsSeed002Test, StatusTypeBirthDateAndTagsAgreeWithTheReferenceEvaluator) {
+  std::mt19937_64 rng(16);
+  static const char* kTags[] = {"vip", "VIP", "b2b", "Straße", "STRASSE", "new"};
+  auto refresh = [&](Customer& c) {
+    c.status = static_cast<CustomerStatus>(rng() % 4);
+    c.customer_type = static_cast<CustomerType>(rng() % 2);
+    CustomerDetails d;
+    if (rng() % 3) {
+      char date[11];
+      std::snprintf(date, sizeof date, "%04d-%02d-%02d", 1900 + static_cast<int>(rng() % 124),
+                    1 + static_cast<int>(rng() % 12), 1 + static_cast<int>(rng() % 28));
+      d.birth_date = date;
+    }
+    for (int n = static_cast<int>(rng() % 4); n > 0; --n) d.tags.push_back(kTags[rng() % 6]);
+    c.details.mut() = std::move(d);
+  };
+  std::vector<Customer> customers;
+  for (int i = 0; i < 700; ++i) {
+    customers.push_back(Person(CId(i), "P"));
+    refresh(customers.back());
+  }
+  std::vector<RuleNode> conditions;
+  for (RuleOp op : {RuleOp::kEq, RuleOp::kNe, RuleOp::kIn, RuleOp::kNotIn, RuleOp::kIsEmpty,
+                    RuleOp::kIsNotEmpty, RuleOp::kContains}) {
+    conditions.push_back(Text(RuleField::kStatus, op, {"LEAD"}));
+    conditions.push_back(Text(RuleField::kStatus, op, {"CHURNED", "OPPORTUNITY"}));
+    conditions.push_back(Text(RuleField::kCustomerType, op, {"COMPANY"}));
+  }
+  for (RuleOp op : {RuleOp::kContains, RuleOp::kIsEmpty, RuleOp::kIsNotEmpty, RuleOp::kEq}) {
+    for (const char* tag : {"vip", "strasse", "B2B", "none"}) {
+      conditions.push_back(Text(RuleField::kTags, op, {tag}));
+    }
+  }
+  const Millis y2000 = *ParseIso8601("2000-01-01T00:00:00Z");
+  for (RuleOp op : {RuleOp::kLt, RuleOp::kGe, RuleOp::kEq, RuleOp::kNe, RuleOp::kIsEmpty,
+                    RuleOp::kIsNotEmpty}) {
+    conditions.push_back(Num(RuleField::kBirthDate, op, {y2000}));
+  }
+  conditions.push_back(
+      Num(RuleField::kBirthDate, RuleOp::kBetween, {*ParseIso8601("1950-01-01T00:00:00Z"), y2000}));
+  conditions.push_back(Num(RuleField::kBirthDate, RuleOp::kInLastDays, {20000}));
+  // Pairs under and / or / not.
+  const size_t singles = conditions.size();
+  for (size_t i = 0; i + 1 < singles; i += 2) {
+    conditions.push_back(And({conditions[i], Not(conditions[i + 1])}));
+    conditions.push_back(Or({conditions[i], conditions[singles - 1 - i]}));
+  }
+
+  MapReadStore empty;
+  AudienceColumns columns(/*parallel_min_rows=*/256);
+  ASSERT_TRUE(columns.Load(empty));
+  int nonempty = 0;
+  for (int round = 0; round < 3; ++round) {
+    columns.Apply(customers);
+    for (const RuleNode& tree : conditions) {
+      const SegmentMatcher matcher(tree);
+      int64_t expected = 0;
+      for (const Customer& c : customers) {
+        const bool match = EvaluateRules(tree, c, kNow);
+        ASSERT_EQ(matcher.Matches(c, kNow), match) << EncodeSegmentRules(tree);
+        expected += match ? 1 : 0;
+      }
+      ASSERT_EQ(columns.Count(tree, kNow, 0).count, expected)
+          << "round " << round << ": " << EncodeSegmentRules(tree);
+      nonempty += expected > 0 && expected < 700 ? 1 : 0;
+    }
+    for (Customer& c : customers) {  // a third change, some to no tags at all
+      if (rng() % 3 == 0) refresh(c);
+      if (rng() % 5 == 0) c.details.mut().tags.clear();
+    }
+  }
+  EXPECT_GT(nonempty, static_cast<int>(conditions.size()));  // most split the customers
+}
+
 // Random customers and trees, checked against the reference evaluator.
 class RuleProperty {
  public:
@@ -671,6 +748,14 @@ class RuleProperty {
       c.stats.last_order_at = *c.stats.first_order_at + Below(40) * kDay / 2;
       c.stats.last_activity = Chance(2) ? c.stats.last_order_at : std::optional<Millis>(Time());
     }
+    // Seed 002's fields.
+    c.status = static_cast<CustomerStatus>(Below(4));
+    c.customer_type = static_cast<CustomerType>(Below(2));
+    auto& details = c.details.mut();
+    details.birth_date.reset();
+    if (Chance(2)) details.birth_date = Chance(2) ? "1990-05-01" : "2001-12-31";
+    details.tags.clear();
+    for (int i = static_cast<int>(Below(4)); i > 0; --i) details.tags.emplace_back(Pick(kTags));
     c.version = 1;
   }
 
@@ -693,6 +778,7 @@ class RuleProperty {
       "STRASSE",     "İstanbul",     "ǅemal",          "Σίσυφος",  "ΣΊΣΥΦΟΣ", "ﬁne",     "FINE",
       "\u212Aelvin", "kelvin",       "A\u030Angström", "Ångström", "Zoë",     "O'Brien", "李小龍"};
   static constexpr const char* kOwners[] = {"rep-1", "REP-1", "rep-2", "", "rep-3"};
+  static constexpr const char* kTags[] = {"vip", "VIP", "b2b", "Straße", "STRASSE", "new"};
   static constexpr int64_t kExtremes[] = {kMin, kMax, -1, 0};
 
   bool Chance(int one_in) { return rng_() % static_cast<uint64_t>(one_in) == 0; }
@@ -724,6 +810,13 @@ class RuleProperty {
 
   std::string Text(RuleField field, const std::vector<Customer>& customers) {
     const Customer& c = customers[rng_() % customers.size()];
+    if (field == RuleField::kStatus) return std::string(CustomerStatusName(c.status));
+    if (field == RuleField::kCustomerType) {
+      return std::string(CustomerTypeName(c.customer_type));
+    }
+    if (field == RuleField::kTags && !c.details.get().tags.empty() && !Chance(4)) {
+      return c.details.get().tags[rng_() % c.details.get().tags.size()];
+    }
     std::string value = field == RuleField::kEmail     ? c.email
                         : field == RuleField::kPhone   ? c.phone.value_or("555")
                         : field == RuleField::kOwnerId ? c.owner_id.value_or("rep-1")
