@@ -171,6 +171,11 @@ class CommandService final {
   // The answer for the subject as the write model holds it.
   static Result<CommandOutcome> AnswerOf(const WriteModel& state, Subject subject,
                                          const std::string& id, bool created);
+  // kPermissionDenied, naming the customer as `named`, when a rep (meta.owner_scope) acts on a
+  // customer of another; nothing for a customer that does not exist (the decision refuses it
+  // as it would for anyone).
+  static Status CheckOwner(const Customer* customer, std::string_view named,
+                           const CommandMeta& meta);
   void Execute(CommandMeta meta, const Decide& decide, Done done);
   // A command on the existing customer `cmd.id`, decided by `decide(customers, cmd, meta, ids)`.
   template <typename Command, typename DecideOnCustomers>
