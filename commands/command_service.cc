@@ -65,8 +65,11 @@ bool CommandService::Stream::RestoreAnswer(SnapshotReader& in, CommandOutcome& a
 }
 
 CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
-                               std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots)
-    : ids_(ids), runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
+                               std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots,
+                               ProductLookup products)
+    : ids_(ids),
+      products_(std::move(products)),
+      runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
@@ -90,7 +93,7 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
                                                                  const OrderInput& input,
                                                                  const CommandMeta& meta,
                                                                  bool render_answer) {
-  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_);
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_);
   if (!d) return Fail(d.error());
   // The write model keeps no items: a new order's answer is rendered from the decision.
   return Decision{d->customer_id,
