@@ -263,8 +263,16 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   }
 
   impl->snapshots = std::make_unique<FileSnapshotStore>(config.data_dir + "/snapshots");
+  // An order's items by product are priced from the products stream, made below and loaded
+  // after the customers stream: until it is, such an order is refused (503), never mispriced.
   impl->commands = std::make_unique<CommandService>(
-      *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get());
+      *impl->log, impl->clock, *impl->ids, CommandService::kDuplicateWait, impl->snapshots.get(),
+      [raw = impl.get()](const std::string& id) -> Result<std::optional<Product>> {
+        if (!raw->products || !raw->products->loaded()) {
+          return Fail(Error::Unavailable("Products are not loaded yet; retry shortly"));
+        }
+        return raw->products->Find(id);
+      });
   impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
   impl->markers = std::make_unique<MarkerPublisher>(
       *impl->log, impl->clock, *impl->ids,

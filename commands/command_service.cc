@@ -65,8 +65,11 @@ bool CommandService::Stream::RestoreAnswer(SnapshotReader& in, CommandOutcome& a
 }
 
 CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
-                               std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots)
-    : ids_(ids), runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
+                               std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots,
+                               ProductLookup products)
+    : ids_(ids),
+      products_(std::move(products)),
+      runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
@@ -90,7 +93,7 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
                                                                  const OrderInput& input,
                                                                  const CommandMeta& meta,
                                                                  bool render_answer) {
-  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_);
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_);
   if (!d) return Fail(d.error());
   // The write model keeps no items: a new order's answer is rendered from the decision.
   return Decision{d->customer_id,
@@ -124,11 +127,8 @@ void CommandService::ExecuteOnCustomer(Command cmd, DecideOnCustomers decide, Co
                                            const CommandMeta& m) -> Result<Decision> {
         // Ownership before the decision: a refusal (an illegal status move, a missing company
         // name) would otherwise tell a rep something of another's customer.
-        if (m.owner_scope) {
-          const Customer* c = state.customers.Find(cmd.id);
-          if (c && c->owner_id != *m.owner_scope) {
-            return Fail(Error::PermissionDenied("Customer " + cmd.id + " is not assigned to you"));
-          }
+        if (auto owned = CheckOwner(state.customers.Find(cmd.id), cmd.id, m); !owned) {
+          return Fail(owned.error());
         }
         return ForCustomer(cmd.id, decide(state.customers, cmd, m, ids_));
       },
@@ -151,11 +151,31 @@ void CommandService::RecordVisit(keel::RecordVisit cmd, CommandMeta meta, Done d
   ExecuteOnCustomer(std::move(cmd), DecideRecordVisit, std::move(meta), std::move(done));
 }
 
+Status CommandService::CheckOwner(const Customer* customer, std::string_view named,
+                                  const CommandMeta& meta) {
+  if (!meta.owner_scope || !customer || customer->owner_id == *meta.owner_scope) return {};
+  std::string message = "Customer ";
+  message += named;
+  message += " is not assigned to you";
+  return Fail(Error::PermissionDenied(std::move(message)));
+}
+
 void CommandService::PlaceOrder(OrderInput input, CommandMeta meta, Done done) {
   Execute(
       std::move(meta),
-      [this, input = std::move(input)](const WriteModel& state, const CommandMeta& m)
-          -> Result<Decision> { return DecidePlacement(state, input, m, /*render_answer=*/true); },
+      [this, input = std::move(input)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+        // Ownership before the decision: an inactive customer or the spending limit would
+        // otherwise tell a rep something of another's customer. A customer named by email is
+        // refused under that email, so that the refusal does not tell its id either.
+        const Status owned =
+            input.customer_email
+                ? CheckOwner(state.customers.FindByEmail(*input.customer_email),
+                             *input.customer_email, m)
+                : CheckOwner(state.customers.Find(input.customer_id), input.customer_id, m);
+        if (!owned) return Fail(owned.error());
+        return DecidePlacement(state, input, m, /*render_answer=*/true);
+      },
       std::move(done));
 }
 
@@ -164,6 +184,11 @@ void CommandService::ChangeOrderStatus(keel::ChangeOrderStatus cmd, CommandMeta 
       std::move(meta),
       [this, cmd = std::move(cmd)](const WriteModel& state,
                                    const CommandMeta& m) -> Result<Decision> {
+        // Ownership before the decision: an illegal move's message names the order's status.
+        if (const OrderWriteModel::Entry* o = state.orders.Find(cmd.id); o && m.owner_scope) {
+          auto owned = CheckOwner(state.customers.Find(*o->customer_id), *o->customer_id, m);
+          if (!owned) return Fail(owned.error());
+        }
         auto events = DecideChangeOrderStatus(state.orders, cmd, m, ids_);
         if (!events) return Fail(events.error());
         return Decision{*state.orders.Find(cmd.id)->customer_id, std::move(*events),

@@ -117,9 +117,12 @@ class CommandService final {
   // `duplicate_wait`: how long a request waits for the first one with its Idempotency-Key.
   // `snapshots`: where the write model's snapshots are kept (CommandRuntime says how they are
   // used); none: every load folds the whole log.
+  // `products`: how an order's items by product find their product (DecidePlaceOrder); none:
+  // such items are refused with kUnavailable. Called under the stream's lock: it must not call
+  // back into this service.
   CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
                  std::chrono::milliseconds duplicate_wait = kDuplicateWait,
-                 SnapshotStore* snapshots = nullptr);
+                 SnapshotStore* snapshots = nullptr, ProductLookup products = {});
   // Requests still waiting for a first one get kUnavailable (the App waits for in_flight() to
   // drain before it gets here).
   CommandService(const CommandService&) = delete;
@@ -171,6 +174,11 @@ class CommandService final {
   // The answer for the subject as the write model holds it.
   static Result<CommandOutcome> AnswerOf(const WriteModel& state, Subject subject,
                                          const std::string& id, bool created);
+  // kPermissionDenied, naming the customer as `named`, when a rep (meta.owner_scope) acts on a
+  // customer of another; nothing for a customer that does not exist (the decision refuses it
+  // as it would for anyone).
+  static Status CheckOwner(const Customer* customer, std::string_view named,
+                           const CommandMeta& meta);
   void Execute(CommandMeta meta, const Decide& decide, Done done);
   // A command on the existing customer `cmd.id`, decided by `decide(customers, cmd, meta, ids)`.
   template <typename Command, typename DecideOnCustomers>
@@ -181,6 +189,7 @@ class CommandService final {
       const std::function<size_t(size_t)>& index_of, const CommandMeta& meta);
 
   IdGenerator& ids_;
+  const ProductLookup products_;
   Runtime runtime_;
 };
 

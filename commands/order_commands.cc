@@ -110,9 +110,59 @@ std::string OrderIdForExternalId(std::string_view external_id) {
   return DeriveUuid("keel.order.external-id", external_id);
 }
 
+namespace {
+
+// `in`'s items, those by product priced as their products are now, and the order's amount.
+Result<std::pair<std::vector<OrderItem>, int64_t>> PriceItems(const OrderInput& in,
+                                                              const ProductLookup& products) {
+  std::vector<OrderItem> items;
+  items.reserve(in.items.size());
+  std::vector<FieldError> errors;
+  for (size_t i = 0; i < in.items.size(); ++i) {
+    const OrderItem& item = in.items[i];
+    if (!AwaitsPricing(item)) {
+      items.push_back(item);
+      continue;
+    }
+    if (!products) return Fail(Error::Unavailable("Products cannot be looked up; retry shortly"));
+    auto product = products(*item.product_id);
+    if (!product) return Fail(product.error());
+    std::string field = "items[" + std::to_string(i) + "].productId";
+    if (!*product) {
+      errors.push_back({std::move(field), "No product with id " + *item.product_id});
+    } else if (!(*product)->is_active) {
+      errors.push_back(
+          {std::move(field), "Product " + *item.product_id + " is inactive and cannot be ordered"});
+    } else {
+      items.push_back(PricedItem(**product, item.qty));
+    }
+  }
+  if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+  auto total = OrderItemsTotal(items);
+  if (!total) {
+    return Fail(Error::Validation({{"items", "The items add up to more than 1000000000000"}}));
+  }
+  if (in.amount_cents == 0) {
+    if (*total == 0) {
+      return Fail(
+          Error::Validation({{"items", "The items add up to 0; an order must be worth more"}}));
+    }
+    return std::pair(std::move(items), *total);
+  }
+  if (in.amount_cents != *total) {
+    return Fail(
+        Error::Validation({{"orderAmount", "Must equal the sum of the items with their tax (" +
+                                               FormatCents(*total) + ")"}}));
+  }
+  return std::pair(std::move(items), *total);
+}
+
+}  // namespace
+
 Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
-                                       const CommandMeta& meta, IdGenerator& ids) {
+                                       const CommandMeta& meta, IdGenerator& ids,
+                                       const ProductLookup& products) {
   const OrderInput& in = cmd.input;
   const Customer* customer = nullptr;
   const char* field = "customerId";
@@ -143,18 +193,25 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     decision.duplicate = true;
     return decision;
   }
+  Order o;
+  if (in.HasItemsToPrice()) {
+    auto priced = PriceItems(in, products);
+    if (!priced) return Fail(priced.error());
+    o.items = std::move(priced->first);
+    o.amount_cents = priced->second;
+  } else {
+    o.items = in.items;
+    o.amount_cents = in.amount_cents;
+  }
   if (in.status != OrderStatus::kCancelled &&
       !WithinSpendingLimit(customer->total_spending_cents, customer->stats.order_cents,
-                           in.amount_cents)) {
+                           o.amount_cents)) {
     return Fail(Error::Validation({{"orderAmount", SpendingLimitMessage()}}));
   }
-  Order o;
   o.customer_id = customer->id;
   o.external_id = in.external_id;
   o.order_date = in.order_date.value_or(meta.now);
-  o.amount_cents = in.amount_cents;
   o.status = in.status;
-  o.items = in.items;
   decision.events.push_back(NewEvent(kOrderAggregate, kOrderPlaced, decision.order_id, 1,
                                      EncodeOrderPlaced(o), meta, ids));
   o.id = decision.order_id;

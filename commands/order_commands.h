@@ -2,6 +2,7 @@
 // caller serialises access and appends the events under the order's customer key.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,10 @@ namespace keel {
 struct PlaceOrder {
   OrderInput input;
 };
+
+// How a placement finds the product an item names: nullopt for an id the catalogue does not
+// have; an error (kUnavailable while the catalogue is loading) refuses the placement with it.
+using ProductLookup = std::function<Result<std::optional<Product>>(const std::string& id)>;
 
 struct ChangeOrderStatus {
   std::string id;
@@ -96,9 +101,16 @@ struct OrderDecision {
 // order that would take the customer's total spending past kMaxCustomerSpendingCents (a
 // cancelled one does not count); kAlreadyExists when the external id belongs to another
 // customer's order.
+//
+// Items by product are priced from `products` (PricedItem) once the order is known to be new
+// (a re-sent external id is a duplicate whatever its products have become): kInvalidArgument
+// naming items[i].productId for each unknown or inactive product, orderAmount when the amount
+// given is not the priced items' sum (OrderItemsTotal), items when that sum is 0 or too large;
+// kUnavailable without `products`.
 Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
-                                       const CommandMeta& meta, IdGenerator& ids);
+                                       const CommandMeta& meta, IdGenerator& ids,
+                                       const ProductLookup& products = {});
 // kNotFound; kAborted for a stale expected version; kFailedPrecondition for a transition the
 // state machine forbids (the message names both states). No events when the order is in
 // `to` already.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "commands/write_model.h"
 
 namespace keel {
@@ -24,7 +26,8 @@ class OrderCommandsTest : public ::testing::Test {
     for (const auto& e : *events) ASSERT_TRUE(state_.Apply(e));
   }
   Result<OrderDecision> Place(OrderInput in) {
-    auto d = DecidePlaceOrder(state_.customers, state_.orders, {std::move(in)}, Meta(), ids_);
+    auto d =
+        DecidePlaceOrder(state_.customers, state_.orders, {std::move(in)}, Meta(), ids_, lookup_);
     if (d) Fold(d->events);
     return d;
   }
@@ -34,9 +37,36 @@ class OrderCommandsTest : public ::testing::Test {
     return events;
   }
 
+  void AddProduct(const std::string& id, const std::string& sku, int64_t price_cents,
+                  int64_t tax_rate_bp, bool active = true) {
+    Product& p = products_[id];
+    p.id = id;
+    p.sku = sku;
+    p.name = "Name of " + sku;
+    p.price_cents = price_cents;
+    p.tax_rate_bp = tax_rate_bp;
+    p.is_active = active;
+    p.version = 1;
+  }
+  // An item {productId, quantity} as ParseOrderInput gives it.
+  static OrderItem ByProduct(const std::string& id, int64_t qty) {
+    OrderItem it;
+    it.product_id = id;
+    it.qty = qty;
+    return it;
+  }
+
   FixedClock clock_;
   UuidV7Generator ids_{clock_, 7};
   WriteModel state_;
+  std::map<std::string, Product> products_;
+  std::vector<std::string> looked_up_;
+  ProductLookup lookup_ = [this](const std::string& id) -> Result<std::optional<Product>> {
+    looked_up_.push_back(id);
+    auto it = products_.find(id);
+    if (it == products_.end()) return std::optional<Product>();
+    return std::optional<Product>(it->second);
+  };
 };
 
 TEST_F(OrderCommandsTest, PlacementMovesTheCustomersStats) {
@@ -217,6 +247,93 @@ TEST_F(OrderCommandsTest, ACustomerMayBeNamedByEmail) {
   EXPECT_EQ(unknown.error().field_errors[0].field, "customerEmail");
   EXPECT_FALSE(ParseOrderInput(R"({"customerId":"c1","customerEmail":"b@x.io","orderAmount":1})"));
   EXPECT_EQ(ParseOrderInput(R"({"customerEmail":" B@X.io ","orderAmount":1})")->customer_email, "b@x.io");
+}
+
+TEST_F(OrderCommandsTest, ItemsByProductArePricedFromTheProductAndRecorded) {
+  AddProduct("p1", "W-1", 1000, 750);  // 10.00 at 7.5%
+  AddProduct("p2", "P-2", 99, 1925);   // 0.99 at 19.25%
+  auto d = Place({.customer_id = "c1",
+                  .items = {ByProduct("p1", 3), ByProduct("p2", 1), {"A", "Apple", 2, 50}}});
+  ASSERT_TRUE(d) << d.error().message;
+  // 3 × 10.00 + 2.25 tax, 0.99 + 0.19 (0.190575 rounded), 2 × 0.50 without tax.
+  const int64_t total = 3000 + 225 + 99 + 19 + 100;
+  ASSERT_TRUE(d->placed);
+  EXPECT_EQ(d->placed->amount_cents, total);
+  ASSERT_EQ(d->placed->items.size(), 3u);
+  EXPECT_EQ(d->placed->items[0], PricedItem(products_["p1"], 3));
+  EXPECT_EQ(d->placed->items[1], PricedItem(products_["p2"], 1));
+  EXPECT_EQ(d->placed->items[2], (OrderItem{"A", "Apple", 2, 50}));
+  // The event records the prices and rates: what is folded later needs no product.
+  auto change = DecodeOrderChange(d->events.at(0));
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_EQ(change->items, d->placed->items);
+  EXPECT_EQ(change->amount_cents, total);
+  EXPECT_EQ(TotalSpendingCents(*state_.customers.Find("c1")), total);
+
+  // An amount given must be that sum.
+  auto wrong = Place({.customer_id = "c1", .amount_cents = 3000, .items = {ByProduct("p1", 3)}});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(wrong.error().field_errors.size(), 1u);
+  EXPECT_EQ(wrong.error().field_errors[0].field, "orderAmount");
+  EXPECT_NE(wrong.error().field_errors[0].message.find("32.25"), std::string::npos);
+  auto right = Place({.customer_id = "c1", .amount_cents = 3225, .items = {ByProduct("p1", 3)}});
+  ASSERT_TRUE(right) << right.error().message;
+  EXPECT_EQ(right->placed->amount_cents, 3225);
+}
+
+TEST_F(OrderCommandsTest, UnknownOrInactiveProductsAreFieldErrorsAndDecideNothing) {
+  AddProduct("p1", "W-1", 1000, 0);
+  AddProduct("gone", "G-1", 500, 0, /*active=*/false);
+  const int64_t spent = TotalSpendingCents(*state_.customers.Find("c1"));
+  auto d = Place({.customer_id = "c1",
+                  .items = {ByProduct("nope", 1), ByProduct("p1", 1), ByProduct("gone", 2)}});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(d.error().field_errors.size(), 2u);
+  EXPECT_EQ(d.error().field_errors[0].field, "items[0].productId");
+  EXPECT_EQ(d.error().field_errors[0].message, "No product with id nope");
+  EXPECT_EQ(d.error().field_errors[1].field, "items[2].productId");
+  EXPECT_EQ(d.error().field_errors[1].message, "Product gone is inactive and cannot be ordered");
+  EXPECT_EQ(state_.orders.size(), 0u);
+  EXPECT_EQ(TotalSpendingCents(*state_.customers.Find("c1")), spent);
+  // A free product alone makes an order worth nothing.
+  AddProduct("free", "F-1", 0, 2000);
+  auto nothing = Place({.customer_id = "c1", .items = {ByProduct("free", 5)}});
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().field_errors.at(0).field, "items");
+}
+
+TEST_F(OrderCommandsTest, AReSentOrderIsADuplicateWhateverItsProductsBecame) {
+  AddProduct("p1", "W-1", 1000, 0);
+  auto first = Place({.customer_id = "c1", .items = {ByProduct("p1", 1)}, .external_id = "X-9"});
+  ASSERT_TRUE(first) << first.error().message;
+  products_["p1"].is_active = false;
+  looked_up_.clear();
+  auto again = Place({.customer_id = "c1", .items = {ByProduct("p1", 1)}, .external_id = "X-9"});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_TRUE(looked_up_.empty());  // not priced: nothing is placed
+}
+
+TEST_F(OrderCommandsTest, ItemsByProductNeedTheCatalogue) {
+  auto without =
+      DecidePlaceOrder(state_.customers, state_.orders,
+                       {{.customer_id = "c1", .items = {ByProduct("p1", 1)}}}, Meta(), ids_);
+  ASSERT_FALSE(without);
+  EXPECT_EQ(without.error().code, ErrorCode::kUnavailable);
+  ProductLookup loading = [](const std::string&) -> Result<std::optional<Product>> {
+    return Fail(Error::Unavailable("Products are not loaded yet; retry shortly"));
+  };
+  auto d = DecidePlaceOrder(state_.customers, state_.orders,
+                            {{.customer_id = "c1", .items = {ByProduct("p1", 1)}}}, Meta(), ids_,
+                            loading);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+  // Orders without items by product never look a product up.
+  auto plain = DecidePlaceOrder(state_.customers, state_.orders,
+                                {{.customer_id = "c1", .amount_cents = 5}}, Meta(), ids_, loading);
+  EXPECT_TRUE(plain) << plain.error().message;
 }
 
 }  // namespace

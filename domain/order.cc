@@ -68,7 +68,44 @@ std::optional<int64_t> ReadAmount(element v, std::string_view field, bool allow_
   return cents;
 }
 
-void ReadItems(element v, std::vector<OrderItem>& out, std::vector<FieldError>& errors) {
+// Where items come from: a request (by sku, name, qty and price, or by productId and quantity)
+// or what Keel recorded (events and records: sku, name, qty, price, and productId and taxRate
+// for an item ordered by product).
+enum class ItemSource { kRequest, kRecorded };
+
+std::optional<int64_t> ReadQty(element v, const std::string& field,
+                               std::vector<FieldError>& errors) {
+  auto n = json::ToInt(v);
+  if (!n || *n < 1 || *n > kMaxQty) {
+    errors.push_back({field, "Must be an integer from 1 to " + std::to_string(kMaxQty)});
+    return std::nullopt;
+  }
+  return n;
+}
+
+// {productId, quantity} (or qty) of a request.
+void ReadProductItem(simdjson::dom::object fields, const std::string& at, OrderItem& it,
+                     std::vector<FieldError>& errors) {
+  bool has_quantity = false, has_qty = false;
+  for (auto [key, value] : fields) {
+    const std::string field = at + "." + std::string(key);
+    if (key == "productId") {
+      if (auto s = ReadText(value, field, 100, errors)) it.product_id = std::move(*s);
+    } else if (key == "quantity" || key == "qty") {
+      (key == "qty" ? has_qty : has_quantity) = true;
+      if (auto n = ReadQty(value, field, errors)) it.qty = *n;
+    } else if (key == "sku" || key == "name" || key == "price" || key == "taxRate") {
+      errors.push_back({field, "Taken from the product: give productId and quantity only"});
+    } else {
+      errors.push_back({field, "Unknown field"});
+    }
+  }
+  if (has_quantity && has_qty) errors.push_back({at + ".qty", "Give quantity or qty, not both"});
+  if (!has_quantity && !has_qty) errors.push_back({at + ".quantity", "Required"});
+}
+
+void ReadItems(element v, ItemSource source, std::vector<OrderItem>& out,
+               std::vector<FieldError>& errors) {
   if (v.type() != element_type::ARRAY) {
     errors.push_back({"items", "Expected an array, got " + std::string(json::TypeName(v))});
     return;
@@ -89,6 +126,11 @@ void ReadItems(element v, std::vector<OrderItem>& out, std::vector<FieldError>& 
     bool has_sku = false, has_name = false, has_qty = false, has_price = false;
     const size_t errors_before = errors.size();
     const simdjson::dom::object fields = item.get_object().value_unsafe();
+    if (source == ItemSource::kRequest && !item.at_key("productId").error()) {
+      ReadProductItem(fields, at, it, errors);
+      if (errors.size() == errors_before) out.push_back(std::move(it));
+      continue;
+    }
     for (auto [key, value] : fields) {
       const std::string field = at + "." + std::string(key);
       if (key == "sku") {
@@ -99,15 +141,19 @@ void ReadItems(element v, std::vector<OrderItem>& out, std::vector<FieldError>& 
         if (auto s = ReadText(value, field, 200, errors)) it.name = std::move(*s);
       } else if (key == "qty") {
         has_qty = true;
-        auto n = json::ToInt(value);
-        if (!n || *n < 1 || *n > kMaxQty) {
-          errors.push_back({field, "Must be an integer from 1 to " + std::to_string(kMaxQty)});
-        } else {
-          it.qty = *n;
-        }
+        if (auto n = ReadQty(value, field, errors)) it.qty = *n;
       } else if (key == "price") {
         has_price = true;
         if (auto c = ReadAmount(value, field, /*allow_zero=*/true, errors)) it.price_cents = *c;
+      } else if (source == ItemSource::kRecorded && key == "productId") {
+        if (auto s = ReadText(value, field, 100, errors)) it.product_id = std::move(*s);
+      } else if (source == ItemSource::kRecorded && key == "taxRate") {
+        auto rate = IsNumber(value) ? json::ToCents(value) : std::nullopt;
+        if (!rate || *rate < 0 || *rate > kMaxTaxRateBasisPoints) {
+          errors.push_back({field, "Must be a rate from 0 to 100"});
+        } else {
+          it.tax_rate_bp = *rate;
+        }
       } else {
         errors.push_back({field, "Unknown field"});
       }
@@ -120,17 +166,6 @@ void ReadItems(element v, std::vector<OrderItem>& out, std::vector<FieldError>& 
   }
 }
 
-// Σ qty × price, or nullopt past kMaxCents.
-std::optional<int64_t> ItemsTotal(const std::vector<OrderItem>& items) {
-  int64_t total = 0;
-  for (const auto& it : items) {
-    if (it.price_cents != 0 && it.qty > kMaxCents / it.price_cents) return std::nullopt;
-    total += it.qty * it.price_cents;
-    if (total > kMaxCents) return std::nullopt;
-  }
-  return total;
-}
-
 void WriteItems(JsonWriter& w, const std::vector<OrderItem>& items) {
   w.Key("items").BeginArray();
   for (const auto& it : items) {
@@ -139,6 +174,9 @@ void WriteItems(JsonWriter& w, const std::vector<OrderItem>& items) {
     w.Key("name").String(it.name);
     w.Key("qty").Int(it.qty);
     w.Key("price").Cents(it.price_cents);
+    // Only on items by product, so that every other item is written as before.
+    if (it.product_id) w.Key("productId").String(*it.product_id);
+    if (it.tax_rate_bp) w.Key("taxRate").Cents(*it.tax_rate_bp);
     w.EndObject();
   }
   w.EndArray();
@@ -148,7 +186,7 @@ void WriteItems(JsonWriter& w, const std::vector<OrderItem>& items) {
 Result<std::vector<OrderItem>> DecodeItems(element v) {
   std::vector<OrderItem> items;
   std::vector<FieldError> errors;
-  ReadItems(v, items, errors);
+  ReadItems(v, ItemSource::kRecorded, items, errors);
   if (!errors.empty()) {
     return Fail(Error::DataLoss("Invalid order item '" + errors[0].field + "': " + errors[0].message));
   }
@@ -180,6 +218,34 @@ Result<Millis> DecodeTime(element obj, std::string_view key) {
 }
 
 }  // namespace
+
+OrderItem PricedItem(const Product& product, int64_t qty) {
+  OrderItem it;
+  it.sku = product.sku;
+  it.name = product.name;
+  it.qty = qty;
+  it.price_cents = product.price_cents;
+  it.product_id = product.id;
+  it.tax_rate_bp = product.tax_rate_bp;
+  return it;
+}
+
+std::optional<int64_t> OrderItemsTotal(const std::vector<OrderItem>& items) {
+  int64_t total = 0;
+  for (const auto& it : items) {
+    if (it.price_cents != 0 && it.qty > kMaxCents / it.price_cents) return std::nullopt;
+    const int64_t net = it.qty * it.price_cents;
+    // net <= 1e14 and the rate <= 1e4 basis points: the product stays below 2^63.
+    const int64_t tax = it.tax_rate_bp ? (net * *it.tax_rate_bp + 5'000) / 10'000 : 0;
+    total += net + tax;
+    if (total > kMaxCents) return std::nullopt;
+  }
+  return total;
+}
+
+bool OrderInput::HasItemsToPrice() const {
+  return std::any_of(items.begin(), items.end(), AwaitsPricing);
+}
 
 std::string_view OrderStatusName(OrderStatus status) {
   for (const auto& [s, name] : kStatusNames) {
@@ -256,7 +322,7 @@ Result<OrderInput> ParseOrderInput(element doc) {
       in.status = *ParseOrderStatus(s);
     } else if (key == "items") {
       has_items = true;
-      ReadItems(value, in.items, errors);
+      ReadItems(value, ItemSource::kRequest, in.items, errors);
     } else if (key == "orderId") {
       if (auto s = ReadText(value, "orderId", 100, errors)) in.external_id = std::move(*s);
     } else {
@@ -271,8 +337,11 @@ Result<OrderInput> ParseOrderInput(element doc) {
   const bool items_ok = has_items && std::none_of(errors.begin(), errors.end(), [](auto& e) {
                           return e.field.starts_with("items");
                         });
-  if (items_ok) {
-    auto total = ItemsTotal(in.items);
+  if (items_ok && in.HasItemsToPrice()) {
+    // Their sum is known once the command has priced them.
+    if (!amount) amount = 0;
+  } else if (items_ok) {
+    auto total = OrderItemsTotal(in.items);
     if (!total) {
       errors.push_back({"items", "The items add up to more than 1000000000000"});
     } else if (amount && *amount > 0 && *amount != *total) {

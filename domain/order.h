@@ -8,17 +8,18 @@
 // stats fold never has to look an order up.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "domain/customer.h"
 #include "domain/error.h"
 #include "domain/event.h"
+#include "domain/product.h"
 #include "domain/time.h"
 
 namespace keel {
@@ -35,13 +36,28 @@ std::optional<OrderStatus> ParseOrderStatus(std::string_view name);
 // Seed 000's state machine: Pending → Shipped → Delivered; Cancelled only from Pending.
 bool IsAllowedTransition(OrderStatus from, OrderStatus to);
 
+// An order line. Given by the client as {sku, name, qty, price}, or by product (issue 16) as
+// {productId, quantity}: then the command takes sku, name, price and tax rate from the product
+// as it is at order time (PricedItem) and the order records them, so a later change of the
+// product never changes the order. Until priced, an item by product holds only product_id and
+// qty (an empty sku).
 struct OrderItem {
   std::string sku;
   std::string name;
   int64_t qty = 0;
-  int64_t price_cents = 0;
+  int64_t price_cents = 0;                               // the unit price, without tax
+  std::optional<std::string> product_id = std::nullopt;  // items by product only
+  std::optional<int64_t> tax_rate_bp = std::nullopt;     // basis points; items by product only
   bool operator==(const OrderItem&) const = default;
 };
+
+// An item by product not priced yet (ParseOrderInput's form of {productId, quantity}).
+inline bool AwaitsPricing(const OrderItem& item) { return item.product_id && item.sku.empty(); }
+// `qty` of `product` as it is now: its sku, name, price and tax rate recorded in the item.
+OrderItem PricedItem(const Product& product, int64_t qty);
+// What the items come to: for each line qty × price, plus its tax qty × price × rate rounded
+// half up to the cent (per line; items by sku carry none). nullopt past kMaxCents.
+std::optional<int64_t> OrderItemsTotal(const std::vector<OrderItem>& items);
 
 struct Order {
   std::string id;
@@ -58,8 +74,9 @@ struct Order {
   bool operator==(const Order&) const = default;
 };
 
-// A validated POST /orders body. `amount_cents` is final: the items' sum when only items were
-// given.
+// A validated POST /orders body. `amount_cents` is final (the items' sum when only items were
+// given), except with items by product: then it is the amount given (which the command checks
+// against the priced items' sum), or 0 when none was, and the command takes the sum.
 struct OrderInput {
   std::string customer_id;
   // Instead of the id, for imports from systems that do not know Keel's ids; the command
@@ -70,11 +87,14 @@ struct OrderInput {
   OrderStatus status = OrderStatus::kPending;
   std::vector<OrderItem> items;
   std::optional<std::string> external_id;
+
+  bool HasItemsToPrice() const;
 };
 
-// Validates a body: customerId (required; or customerEmail instead), orderDate, orderAmount (> 0; optional when items
-// are given, and then it must equal their sum), status, items [{sku, name, qty, price}],
-// orderId (the client's id). Unknown fields are named; every violation is listed.
+// Validates a body: customerId (required; or customerEmail instead), orderDate, orderAmount
+// (> 0; optional when items are given, and then it must equal their sum), status, items, each
+// {sku, name, qty, price} or {productId, quantity (or qty)}, orderId (the client's id). Unknown
+// fields are named; every violation is listed.
 Result<OrderInput> ParseOrderInput(std::string_view body);
 // The same from an already parsed element (bulk ingestion parses each record once).
 Result<OrderInput> ParseOrderInput(simdjson::dom::element record);

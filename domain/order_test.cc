@@ -58,6 +58,113 @@ TEST(OrderInputTest, AmountMustEqualTheItems) {
   EXPECT_NE(in.error().field_errors[0].message.find("1.50"), std::string::npos);
 }
 
+TEST(OrderInputTest, ItemsMayNameAProductAndAQuantity) {
+  auto in = ParseOrderInput(
+      R"({"customerId":"c1","items":[{"productId":" p1 ","quantity":2},{"qty":1,"productId":"p2"},)"
+      R"({"sku":"A","name":"Apple","qty":3,"price":0.5}]})");
+  ASSERT_TRUE(in) << in.error().message;
+  ASSERT_EQ(in->items.size(), 3u);
+  OrderItem p1;
+  p1.product_id = "p1";
+  p1.qty = 2;
+  EXPECT_EQ(in->items[0], p1);
+  EXPECT_TRUE(AwaitsPricing(in->items[0]));
+  EXPECT_EQ(in->items[1].product_id, "p2");
+  EXPECT_EQ(in->items[1].qty, 1);
+  EXPECT_EQ(in->items[2], (OrderItem{"A", "Apple", 3, 50}));
+  EXPECT_FALSE(AwaitsPricing(in->items[2]));
+  EXPECT_TRUE(in->HasItemsToPrice());
+  EXPECT_EQ(in->amount_cents, 0);  // the command sums them once priced
+
+  auto given = ParseOrderInput(
+      R"({"customerId":"c1","orderAmount":12.34,"items":[{"productId":"p1","quantity":1}]})");
+  ASSERT_TRUE(given) << given.error().message;
+  EXPECT_EQ(given->amount_cents, 1234);  // checked by the command against the priced items
+
+  auto bad = ParseOrderInput(
+      R"({"customerId":"c1","items":[{"productId":"p1"},{"productId":"p1","quantity":1,"qty":1},)"
+      R"({"productId":"p1","quantity":1,"price":3,"taxRate":5,"colour":"red"},)"
+      R"({"productId":"","quantity":0},{"sku":"A","name":"A","qty":1,"price":1,"taxRate":5}]})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(Fields(bad.error()),
+            (std::vector<std::string>{"items[0].quantity", "items[1].qty", "items[2].price",
+                                      "items[2].taxRate", "items[2].colour", "items[3].productId",
+                                      "items[3].quantity", "items[4].taxRate"}));
+  EXPECT_EQ(bad.error().field_errors[2].message,
+            "Taken from the product: give productId and quantity only");
+  EXPECT_EQ(bad.error().field_errors[4].message, "Unknown field");
+  EXPECT_EQ(bad.error().field_errors[7].message, "Unknown field");  // a rate is the product's
+}
+
+TEST(OrderItemsTest, TaxIsRoundedHalfUpOnEachLine) {
+  Product p;
+  p.id = "p1";
+  p.sku = "SKU-1";
+  p.name = "Pen";
+  p.price_cents = 10;
+  p.tax_rate_bp = 500;  // 5%: half a cent on one pen
+  const OrderItem pen = PricedItem(p, 1);
+  EXPECT_EQ(pen.sku, "SKU-1");
+  EXPECT_EQ(pen.name, "Pen");
+  EXPECT_EQ(pen.qty, 1);
+  EXPECT_EQ(pen.price_cents, 10);
+  EXPECT_EQ(pen.product_id, "p1");
+  EXPECT_EQ(pen.tax_rate_bp, 500);
+  EXPECT_EQ(OrderItemsTotal({pen}), 11);
+  // Per line: two lines of one pen are 22; one line of two pens 21.
+  EXPECT_EQ(OrderItemsTotal({pen, pen}), 22);
+  EXPECT_EQ(OrderItemsTotal({PricedItem(p, 2)}), 21);
+  p.price_cents = 333;
+  p.tax_rate_bp = 1925;  // 999 × 19.25% = 192.3075
+  EXPECT_EQ(OrderItemsTotal({PricedItem(p, 3)}), 999 + 192);
+  p.tax_rate_bp = 0;
+  EXPECT_EQ(OrderItemsTotal({PricedItem(p, 3), OrderItem{"A", "Apple", 2, 50}}), 999 + 100);
+  p.price_cents = kMaxCents;
+  p.tax_rate_bp = kMaxTaxRateBasisPoints;
+  EXPECT_EQ(OrderItemsTotal({PricedItem(p, 1)}), std::nullopt);  // past the maximum with its tax
+  p.tax_rate_bp = 0;
+  EXPECT_EQ(OrderItemsTotal({PricedItem(p, 1)}), kMaxCents);
+}
+
+TEST(OrderTest, ItemsByProductKeepTheirProductAndRateInTheEventAndOthersAreWrittenAsBefore) {
+  Order o;
+  o.customer_id = "c1";
+  o.order_date = 0;
+  o.amount_cents = 150;
+  o.items = {{"A", "Apple", 3, 50}};
+  // An event of an order without items by product is byte for byte what it was.
+  EXPECT_EQ(EncodeOrderPlaced(o),
+            R"({"customerId":"c1","orderDate":"1970-01-01T00:00:00.000Z","orderAmount":1.50,)"
+            R"("status":"Pending","items":[{"sku":"A","name":"Apple","qty":3,"price":0.50}]})");
+  Product p;
+  p.id = "p1";
+  p.sku = "W-1";
+  p.name = "Widget";
+  p.price_cents = 1250;
+  p.tax_rate_bp = 1925;
+  o.items.push_back(PricedItem(p, 2));
+  o.amount_cents = *OrderItemsTotal(o.items);
+  const std::string payload = EncodeOrderPlaced(o);
+  EXPECT_NE(
+      payload.find(
+          R"({"sku":"W-1","name":"Widget","qty":2,"price":12.50,"productId":"p1","taxRate":19.25})"),
+      std::string::npos)
+      << payload;
+  auto change = DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, payload, 5));
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_EQ(change->items, o.items);
+  Order folded;
+  ASSERT_TRUE(ApplyOrderChange(folded, OrderEvent(kOrderPlaced, "o1", 1, payload, 5), *change));
+  auto served = OrderFromJson(OrderToJson(folded));
+  ASSERT_TRUE(served) << served.error().message;
+  EXPECT_EQ(served->items, o.items);
+  // A recorded rate out of range is data loss, never a guess.
+  std::string bad = payload;
+  bad.replace(bad.find("19.25"), 5, "100.01");
+  EXPECT_EQ(DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, bad, 5)).error().code,
+            ErrorCode::kDataLoss);
+}
+
 TEST(OrderInputTest, ListsEveryViolation) {
   auto in = ParseOrderInput(
       R"({"orderAmount":0,"status":"Lost","orderDate":"yesterday","colour":"red","items":[{"sku":"","qty":0,"price":-1,"extra":1}]})");

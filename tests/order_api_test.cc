@@ -152,6 +152,72 @@ TEST_F(OrderApiTest, StatusChangesFollowTheStateMachine) {
   EXPECT_EQ(SetStatus(o, "Lost").status, 400);
 }
 
+TEST_F(OrderApiTest, ARepLearnsNothingOfAnotherRepsCustomerOrOrderFromARefusal) {
+  for (const char* email : {"rep1@keel.test", "rep2@keel.test"}) {
+    auto user = client_.Send("POST", "/api/v1/users",
+                             R"({"name":"R","email":")" + std::string(email) +
+                                 R"(","password":"password-123","role":"sales_rep"})");
+    ASSERT_EQ(user.status, 201) << user.body;
+  }
+  HttpClient rep1(app_.base(), LoginToken(app_.base(), "rep1@keel.test", "password-123"));
+  HttpClient rep2(app_.base(), LoginToken(app_.base(), "rep2@keel.test", "password-123"));
+  // rep1's customers: one with a delivered order, one inactive.
+  auto mine = rep1.Send("POST", "/api/v1/customers", R"({"name":"A","email":"a@x.io"})");
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  const std::string active = Json(mine.body).Str("/data/id");
+  auto gone = rep1.Send("POST", "/api/v1/customers", R"({"name":"B","email":"b@x.io"})");
+  ASSERT_EQ(gone.status, 201) << gone.body;
+  const std::string inactive = Json(gone.body).Str("/data/id");
+  ASSERT_EQ(rep1.Send("DELETE", "/api/v1/customers/" + inactive).status, 200);
+  auto placed =
+      rep1.Send("POST", "/api/v1/orders", R"({"customerId":")" + active + R"(","orderAmount":10})");
+  ASSERT_EQ(placed.status, 201) << placed.body;
+  const std::string order = Json(placed.body).Str("/data/id");
+  for (const char* to : {"Shipped", "Delivered"}) {
+    auto moved = rep1.Send("PATCH", "/api/v1/orders/" + order + "/status",
+                           R"({"status":")" + std::string(to) + R"("})");
+    ASSERT_EQ(moved.status, 200) << moved.body;
+  }
+  // What the owner is told: the customer is inactive (400), the move is illegal (409).
+  ASSERT_EQ(rep1.Send("POST", "/api/v1/orders",
+                      R"({"customerId":")" + inactive + R"(","orderAmount":10})")
+                .status,
+            400);
+  ASSERT_EQ(
+      rep1.Send("PATCH", "/api/v1/orders/" + order + "/status", R"({"status":"Cancelled"})").status,
+      409);
+
+  const int64_t before = LogSize();
+  auto by_id = rep2.Send("POST", "/api/v1/orders",
+                         R"({"customerId":")" + inactive + R"(","orderAmount":10})");
+  ASSERT_EQ(by_id.status, 403) << by_id.body;
+  EXPECT_EQ(Json(by_id.body).Str("/message"), "Customer " + inactive + " is not assigned to you");
+  // Named by email, the refusal names the email: it does not tell the customer's id either.
+  auto by_email =
+      rep2.Send("POST", "/api/v1/orders", R"({"customerEmail":"b@x.io","orderAmount":10})");
+  ASSERT_EQ(by_email.status, 403) << by_email.body;
+  EXPECT_EQ(Json(by_email.body).Str("/message"), "Customer b@x.io is not assigned to you");
+  EXPECT_EQ(by_email.body.find(inactive), std::string::npos) << by_email.body;
+  auto illegal =
+      rep2.Send("PATCH", "/api/v1/orders/" + order + "/status", R"({"status":"Cancelled"})");
+  ASSERT_EQ(illegal.status, 403) << illegal.body;
+  EXPECT_EQ(Json(illegal.body).Str("/message"), "Customer " + active + " is not assigned to you");
+  EXPECT_EQ(illegal.body.find("Delivered"), std::string::npos) << illegal.body;
+  // A stale If-Match would tell the version: refused as not theirs too.
+  auto stale = rep2.Send("PATCH", "/api/v1/orders/" + order + "/status",
+                         R"({"status":"Cancelled"})", {"If-Match: \"1\""});
+  EXPECT_EQ(stale.status, 403) << stale.body;
+  // What does not exist answers a rep as it answers anyone.
+  auto no_customer =
+      rep2.Send("POST", "/api/v1/orders", R"({"customerId":"no-such","orderAmount":10})");
+  EXPECT_EQ(no_customer.status, 400) << no_customer.body;
+  EXPECT_EQ(Json(no_customer.body).Str("/errors/0/field"), "customerId");
+  EXPECT_EQ(
+      rep2.Send("PATCH", "/api/v1/orders/no-such-order/status", R"({"status":"Shipped"})").status,
+      404);
+  EXPECT_EQ(LogSize(), before);
+}
+
 TEST_F(OrderApiTest, StatusAnswersCarryTheItemsFromTheReadModel) {
   const std::string c = CreateCustomer("items@x.io");
   const std::string o = PlaceOrder(c, "3", "2026-01-01T00:00:00Z",

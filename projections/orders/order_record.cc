@@ -4,15 +4,24 @@
 
 namespace keel {
 
-// 1: without the events' positions (never written since 2, still read).
-constexpr char kOrderRecordFormat = 2;
+// 1: without the events' positions; 2: without the items' product and tax rate (neither
+// written since 3, both still read).
+constexpr char kOrderRecordFormat = 3;
+
+// Which of an item's optional members follow it (format 3).
+constexpr uint8_t kItemProduct = 1;
+constexpr uint8_t kItemTaxRate = 2;
 
 std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& events) {
   std::string out;
   size_t bytes =
       3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4 + 4 + 12 * events.size();
   if (o.external_id) bytes += o.external_id->size();
-  for (const auto& item : o.items) bytes += 24 + item.sku.size() + item.name.size();
+  for (const auto& item : o.items) {
+    bytes += 25 + item.sku.size() + item.name.size();
+    if (item.product_id) bytes += 4 + item.product_id->size();
+    if (item.tax_rate_bp) bytes += 8;
+  }
   out.reserve(bytes);
   out.push_back(kOrderRecordFormat);
   out.push_back(static_cast<char>(o.status));
@@ -29,6 +38,10 @@ std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& ev
     PutText(out, item.name);
     PutI64(out, item.qty);
     PutI64(out, item.price_cents);
+    out.push_back(static_cast<char>((item.product_id ? kItemProduct : 0) |
+                                    (item.tax_rate_bp ? kItemTaxRate : 0)));
+    if (item.product_id) PutText(out, *item.product_id);
+    if (item.tax_rate_bp) PutI64(out, *item.tax_rate_bp);
   }
   PutU32(out, static_cast<uint32_t>(events.size()));
   for (const LogPosition& at : events) {
@@ -47,7 +60,7 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
   };
   BinaryReader in(record);
   const uint8_t format = in.Byte();
-  if (format != 1 && format != kOrderRecordFormat) return bad();
+  if (format < 1 || format > kOrderRecordFormat) return bad();
   const uint8_t status = in.Byte();
   const uint8_t flags = in.Byte();
   if (status > static_cast<uint8_t>(OrderStatus::kCancelled) || flags > 1) return bad();
@@ -71,6 +84,12 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
     item.name = in.Text();
     item.qty = in.I64();
     item.price_cents = in.I64();
+    if (format >= 3) {
+      const uint8_t members = in.Byte();
+      if (members > (kItemProduct | kItemTaxRate)) return bad();
+      if (members & kItemProduct) item.product_id = in.Text();
+      if (members & kItemTaxRate) item.tax_rate_bp = in.I64();
+    }
   }
   if (format >= 2) {
     const uint64_t count = in.U32();
