@@ -1,7 +1,9 @@
 // Transactions (payments and refunds) end to end over HTTP: the real server on port 0, the
 // embedded log and RocksDB; two sales reps (ann, bob), a manager (max) and the admin.
+#include <atomic>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "domain/ids.h"
@@ -123,6 +125,13 @@ TEST_F(TransactionApiTest, PaymentsAndRefundsMakeTheOrdersBalance) {
   ASSERT_EQ(one.status, 200) << one.body;
   EXPECT_EQ(Json(one.body).Str("/data/recordedBy"), Json(first.body).Str("/data/recordedBy"));
   EXPECT_EQ(Json(one.body).Num("/data/amount"), 40);
+  // The customer's history (audit trail) has them, in log order after the order.
+  Json history(Get(admin_, "/api/v1/customers/" + ann_customer_ + "/events").body);
+  ASSERT_EQ(history.Int("/meta/total"), 1 + 1 + 3);
+  EXPECT_EQ(history.Str("/data/1/type"), "OrderPlaced");
+  EXPECT_EQ(history.Str("/data/4/type"), "TransactionRecorded");
+  EXPECT_EQ(history.Str("/data/4/aggregate_id"), Json(refund.body).Str("/data/id"));
+
   EXPECT_EQ(Get(admin_, "/api/v1/transactions/no-such").status, 404);
   EXPECT_EQ(Get(admin_, "/api/v1/orders/no-such/balance").status, 404);
   EXPECT_EQ(Get(admin_, "/api/v1/customers/no-such/transactions").status, 404);
@@ -195,6 +204,33 @@ TEST_F(TransactionApiTest, WhatTheOrderAndCustomerDoNotAllowIsRefusedAndAppendsN
   EXPECT_EQ(admin_.Send("POST", "/api/v1/transactions", "[1]").status, 400);
   EXPECT_EQ(Logged(), before);
   EXPECT_EQ(Figures(admin_, cancelled), (Figures_{{0, 0, 0, 0}, "cancelled"}));
+}
+
+// Decided under the customers stream's lock, against what was paid: of racing refunds of the
+// whole payment, exactly one is recorded.
+TEST_F(TransactionApiTest, RacingRefundsOfOnePaymentHaveExactlyOneWinner) {
+  const std::string order = Order(admin_, ann_customer_, "50");
+  ASSERT_EQ(Pay(admin_, ann_customer_, order, "50").status, 201);
+  const int64_t before = Logged();
+  const std::string token = app_.token();
+  std::atomic<int> recorded{0}, refused{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 16; ++i) {
+    racers.emplace_back([&] {
+      HttpClient c(app_.base(), token);
+      auto r = c.Send("POST", "/api/v1/transactions",
+                      R"({"customerId":")" + ann_customer_ + R"(","orderId":")" + order +
+                          R"(","paymentMethod":"card","amount":-50})");
+      if (r.status == 201) ++recorded;
+      if (r.status == 400 && ErrorFields(r.body) == std::vector<std::string>{"amount"}) ++refused;
+      if (r.status == 201) positions_.Remember(r.headers["x-keel-position"]);
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(recorded.load(), 1);
+  EXPECT_EQ(refused.load(), 15);
+  EXPECT_EQ(Logged(), before + 1);
+  EXPECT_EQ(Figures(admin_, order), (Figures_{{5000, 5000, 0, 5000}, "unpaid"}));
 }
 
 TEST_F(TransactionApiTest, AKeyedRetryGetsTheFirstAnswerAndAppendsOnce) {
