@@ -96,6 +96,12 @@ constexpr std::array kRules = {
     Rule{"GET", "/api/v1/worklogs/summary", "worklogs:read*"},
     Rule{"GET", "/api/v1/customers/:id/worklogs", "worklogs:read*"},
 
+    Rule{"POST", "/api/v1/transactions", "transactions:write*"},
+    Rule{"GET", "/api/v1/transactions", "transactions:read*"},
+    Rule{"GET", "/api/v1/transactions/:id", "transactions:read*"},
+    Rule{"GET", "/api/v1/customers/:id/transactions", "transactions:read*"},
+    Rule{"GET", "/api/v1/orders/:id/balance", "transactions:read*"},
+
     Rule{"GET", "/api/v1/customer-levels", "levels:read"},
     Rule{"PUT", "/api/v1/customer-levels", "levels:write"},
 

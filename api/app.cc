@@ -542,6 +542,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddWorklogRoutes(*impl->server, *impl->routes);
   AddProductRoutes(*impl->server, *impl->routes);
   AddLoyaltyRoutes(*impl->server, *impl->routes);
+  AddTransactionRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
   AddUnsubscribeRoutes(*impl->server, *impl->routes);
   AddIngestRoutes(*impl->server, *impl->routes);

@@ -78,6 +78,9 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/products: the product catalogue (product_routes.cc).
 void AddProductRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/transactions (payments and refunds), GET /api/v1/customers/:id/transactions and
+// GET /api/v1/orders/:id/balance (transaction_routes.cc).
+void AddTransactionRoutes(HttpServer& server, RouteContext& ctx);
 // GET and PUT /api/v1/customer-levels: loyalty levels by RFM (loyalty_routes.cc).
 void AddLoyaltyRoutes(HttpServer& server, RouteContext& ctx);
 // The live RFM columns of a generation, or nullptr.

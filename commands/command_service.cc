@@ -28,6 +28,12 @@ bool CommandService::Stream::HoldsState(const LogRecord& r) {
 
 std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteModel& state,
                                                                  const EventEnvelope& event) {
+  if (event.aggregate_type == kTransactionAggregate) {
+    // A transaction never changes: its event is its answer.
+    auto transaction = DecodeTransactionRecorded(event);
+    if (!transaction) return std::nullopt;
+    return CommandOutcome{true, TransactionToJson(*transaction), 1, std::nullopt};
+  }
   const bool created = event.type == kCustomerRegistered || event.type == kOrderPlaced;
   auto outcome = AnswerOf(
       state, event.aggregate_type == kOrderAggregate ? Subject::kOrder : Subject::kCustomer,
@@ -73,6 +79,8 @@ CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
+  // The write model keeps no transactions: the decision renders the answer (answer_json).
+  if (subject == Subject::kTransaction) return CommandOutcome{created, "", 1, std::nullopt};
   if (subject == Subject::kOrder) {
     const OrderWriteModel::Entry* o = state.orders.Find(id);
     if (!o) return Fail(Error::Internal("Command on a missing order " + id));
@@ -193,6 +201,29 @@ void CommandService::ChangeOrderStatus(keel::ChangeOrderStatus cmd, CommandMeta 
         if (!events) return Fail(events.error());
         return Decision{*state.orders.Find(cmd.id)->customer_id, std::move(*events),
                         Subject::kOrder, cmd.id};
+      },
+      std::move(done));
+}
+
+void CommandService::RecordTransaction(TransactionInput input, CommandMeta meta, Done done) {
+  std::string id = ids_.NewId();
+  Execute(
+      std::move(meta),
+      [this, id, input = std::move(input)](const WriteModel& state,
+                                           const CommandMeta& m) -> Result<Decision> {
+        // Ownership before the decision: an order of the customer, or what was paid on it,
+        // must not be told to a rep who does not own the customer.
+        if (auto owned = CheckOwner(state.customers.Find(input.customer_id), input.customer_id, m);
+            !owned) {
+          return Fail(owned.error());
+        }
+        auto d = DecideRecordTransaction(state.customers, state.orders, state.payments, {input}, id,
+                                         m, ids_);
+        if (!d) return Fail(d.error());
+        Decision decision{d->transaction.customer_id, std::move(d->events), Subject::kTransaction,
+                          id, /*created=*/true};
+        decision.answer_json = TransactionToJson(d->transaction);
+        return decision;
       },
       std::move(done));
 }

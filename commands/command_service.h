@@ -5,6 +5,7 @@
 // order; answered once the log has the events. An append that fails marks the write model
 // stale and the next command re-folds it from the log, so it never holds an event the log
 // lacks. Idempotency-Keys as IdempotentAnswers says.
+// Payments and refunds (transactions) are commands of this stream too, keyed by their customer.
 //
 // Bulk ingestion decides a chunk of records under the lock, enqueues one append per record
 // (the log's group commit turns them into few syncs) and waits for the log outside it.
@@ -30,7 +31,7 @@
 namespace keel {
 
 struct CommandOutcome {
-  bool created = false;  // the command created the customer or the order
+  bool created = false;  // the command created the customer, the order or the transaction
   // The customer or order after the command. An order's "items" may be null: the write model
   // does not keep them; the API fills them in from the read model.
   std::string json;
@@ -72,7 +73,7 @@ class CommandService final {
   using Done = std::function<void(Result<CommandOutcome>)>;
 
  private:
-  enum class Subject { kCustomer, kOrder };
+  enum class Subject { kCustomer, kOrder, kTransaction };
   // What a command decided: its events (maybe none), the stream key they go under, and what
   // to answer with once they are folded.
   struct Decision {
@@ -97,7 +98,7 @@ class CommandService final {
     static constexpr std::string_view kSnapshot = "keel.customers";
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
-    static constexpr uint64_t kSnapshotFormat = 3;
+    static constexpr uint64_t kSnapshotFormat = 4;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -149,6 +150,9 @@ class CommandService final {
   // A new order (created); the existing order, not created, when its external id was seen.
   void PlaceOrder(OrderInput input, CommandMeta meta, Done done);
   void ChangeOrderStatus(ChangeOrderStatus cmd, CommandMeta meta, Done done);
+  // A payment or refund (created), on one of the customer's orders or on their account; a
+  // sales rep's only on their own customers (refused before it is decided).
+  void RecordTransaction(TransactionInput input, CommandMeta meta, Done done);
 
   // Bulk ingestion of already validated records: customers are upserted by email (fields
   // absent from a record keep their values), orders are placed unless their external id was

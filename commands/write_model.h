@@ -1,10 +1,11 @@
 // WriteModel: everything the commands of the customers stream read (customers with their
-// stats, orders), folded from that stream in log order. Not thread-safe; the command service
-// serialises access.
+// stats, orders, what was paid on them), folded from that stream in log order. Not thread-safe; the
+// command service serialises access.
 #pragma once
 
 #include "commands/customer_commands.h"
 #include "commands/order_commands.h"
+#include "commands/transaction_commands.h"
 #include "domain/partition_markers.h"
 
 namespace keel {
@@ -12,6 +13,7 @@ namespace keel {
 struct WriteModel {
   CustomerWriteModel customers;
   OrderWriteModel orders;
+  PaymentWriteModel payments;
 
   // Folds one event of the stream (already checked with CheckSupport); kDataLoss when it does
   // not apply. An order event moves the order and its customer's stats together, or neither.
@@ -21,6 +23,11 @@ struct WriteModel {
       auto change = DecodeOrderChange(event);
       if (!change) return Fail(change.error());
       return ApplyOrder(event, *change);
+    }
+    if (event.aggregate_type == kTransactionAggregate) {
+      auto transaction = DecodeTransactionRecorded(event);
+      if (!transaction) return Fail(transaction.error());
+      return payments.Apply(*transaction);
     }
     return customers.Apply(event);
   }
@@ -43,7 +50,8 @@ struct WriteModel {
   bool Save(SnapshotWriter& out) const;
   bool Restore(SnapshotReader& in);
   bool SameAs(const WriteModel& other) const {
-    return customers.SameAs(other.customers) && orders.SameAs(other.orders);
+    return customers.SameAs(other.customers) && orders.SameAs(other.orders) &&
+           payments.SameAs(other.payments);
   }
 };
 

@@ -223,15 +223,40 @@ bool OrderWriteModel::SameAs(const OrderWriteModel& other) const {
   return true;
 }
 
+void PaymentWriteModel::Save(SnapshotWriter& out) const {
+  for (const auto* sums : {&by_order_, &on_account_}) {
+    out.Unsigned(sums->size());
+    for (const auto& [id, net] : *sums) {
+      out.Text(id);
+      out.Signed(net);
+    }
+  }
+}
+
+bool PaymentWriteModel::Restore(SnapshotReader& in) {
+  if (!by_order_.empty() || !on_account_.empty()) return false;
+  for (auto* sums : {&by_order_, &on_account_}) {
+    const uint64_t count = in.Unsigned();
+    for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+      std::string id(in.Text());
+      const int64_t net = in.Signed();
+      if (in.bad() || !sums->emplace(std::move(id), net).second) return false;
+    }
+  }
+  return !in.bad();
+}
+
 bool WriteModel::Save(SnapshotWriter& out) const {
   std::unordered_map<const std::string*, uint64_t> ordinals;
   customers.Save(out, ordinals);
-  return orders.Save(out, ordinals);
+  if (!orders.Save(out, ordinals)) return false;
+  payments.Save(out);
+  return true;
 }
 
 bool WriteModel::Restore(SnapshotReader& in) {
   std::vector<const std::string*> ids;
-  return customers.Restore(in, ids) && orders.Restore(in, ids);
+  return customers.Restore(in, ids) && orders.Restore(in, ids) && payments.Restore(in);
 }
 
 }  // namespace keel

@@ -37,6 +37,11 @@ const std::vector<PermissionInfo>& BuiltinPermissions() {
       {"worklogs:write_all", "Log work for any user"},
       {"products:read", "Read the product catalogue"},
       {"products:write", "Create, replace and deactivate products"},
+      {"transactions:read_own",
+       "Read the payments and refunds of your customers, and their orders' balances"},
+      {"transactions:read_all", "Read every payment and refund, and every order's balance"},
+      {"transactions:write_own", "Record payments and refunds of your customers"},
+      {"transactions:write_all", "Record payments and refunds of every customer"},
       {"levels:read", "Read the loyalty levels, their thresholds and counts"},
       {"levels:write", "Change the loyalty levels' settings (thresholds, mode, bounds)"},
       {"users:read", "List users"},
@@ -69,6 +74,9 @@ const std::vector<RoleInfo>& BuiltinRoles() {
                   "tasks:write_own", "worklogs:read_own", "worklogs:write_own", "products:read",
                   "levels:read"},
                  true};
+    // Payments and refunds (issue 16): a manager's of every customer, a rep's of their own.
+    manager.permissions.insert({"transactions:read_all", "transactions:write_all"});
+    rep.permissions.insert({"transactions:read_own", "transactions:write_own"});
     return std::vector<RoleInfo>{admin, manager, rep};
   }();
   return kRoles;

@@ -12,6 +12,7 @@
 #include "domain/project.h"
 #include "domain/segment.h"
 #include "domain/task.h"
+#include "domain/transaction.h"
 #include "domain/user.h"
 #include "domain/worklog.h"
 
@@ -77,6 +78,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kTaskRecurred, 1},
     {kTaskReminderDue, 1},
     {kTaskSeriesEnded, 1},
+    {kTransactionRecorded, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -11,6 +11,7 @@
 #include "projections/projects/projects_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/tasks/tasks_projector.h"
+#include "projections/transactions/transactions_projector.h"
 #include "projections/users/sessions_projector.h"
 #include "projections/worklogs/worklogs_projector.h"
 
@@ -53,6 +54,7 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"worklogs", &Make<WorklogsProjector>},
     {"products", &Make<ProductsProjector>},
     {"loyalty", &Make<LoyaltyProjector>},
+    {"transactions", &Make<TransactionsProjector>},
 };
 
 }  // namespace

@@ -139,6 +139,16 @@ const std::map<std::string, Sample>& Samples() {
       {"GET /api/v1/customers/:id/worklogs", {"/api/v1/customers/{cust}/worklogs", "", 403}},
       {"POST /api/v1/orders",
        {"/api/v1/orders", R"({"customerId":"{cust}","orderAmount":5})", 403}},
+      // A rep records and reads only their own customers' payments (the list: theirs alone).
+      {"POST /api/v1/transactions",
+       {"/api/v1/transactions",
+        R"({"customerId":"{cust}","orderId":"{order}","paymentMethod":"cash","amount":0.01})",
+        403}},
+      {"GET /api/v1/transactions", {"/api/v1/transactions"}},
+      {"GET /api/v1/transactions/:id", {"/api/v1/transactions/{txn}", "", 403}},
+      {"GET /api/v1/customers/:id/transactions",
+       {"/api/v1/customers/{cust}/transactions", "", 403}},
+      {"GET /api/v1/orders/:id/balance", {"/api/v1/orders/{order}/balance", "", 403}},
       {"GET /api/v1/orders", {"/api/v1/orders"}},  // a rep's: their own customers' orders
       {"GET /api/v1/orders/:id", {"/api/v1/orders/{order}", "", 403}},
       {"PATCH /api/v1/orders/:id/status",
@@ -210,6 +220,17 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
                           Fill(R"({"customerId":"{cust}","orderAmount":9})", values));
   ASSERT_EQ(order.status, 201) << order.body;
   values["{order}"] = Json(order.body).Str("/data/id");
+  auto txn = owner.Send(
+      "POST", "/api/v1/transactions",
+      Fill(R"({"customerId":"{cust}","orderId":"{order}","paymentMethod":"card","amount":1})",
+           values));
+  ASSERT_EQ(txn.status, 201) << txn.body;
+  values["{txn}"] = Json(txn.body).Str("/data/id");
+  ASSERT_EQ(admin
+                .Send("GET", AtPosition("/api/v1/transactions/" + values["{txn}"],
+                                        txn.headers["x-keel-position"]))
+                .status,
+            200);
   auto project = owner.Send("POST", "/api/v1/projects",
                             Fill(R"({"name":"Walk project","customerId":"{cust}"})", values));
   ASSERT_EQ(project.status, 201) << project.body;

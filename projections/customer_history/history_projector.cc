@@ -5,6 +5,7 @@
 
 #include "domain/customer.h"
 #include "domain/numbers.h"
+#include "domain/transaction.h"
 #include "projections/counters.h"
 #include "projections/orders/order_queries.h"
 #include "projections/orders/orders_projector.h"
@@ -16,8 +17,18 @@ namespace keel {
 // all share one partition, so the offset orders them.
 Status CustomerHistoryProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                        StateView&, std::vector<StoreWrite>& writes) {
-  if (event.aggregate_type != kCustomerAggregate) return {};
-  writes.push_back({kCustomerEventsTable, event.aggregate_id + "/" + Digits20(position.offset),
+  std::string customer_id;
+  if (event.aggregate_type == kCustomerAggregate) {
+    customer_id = event.aggregate_id;
+  } else if (event.aggregate_type == kTransactionAggregate) {
+    // A payment or refund is the customer's too: an entry under the customer it names.
+    auto transaction = DecodeTransactionRecorded(event);
+    if (!transaction) return Fail(transaction.error());
+    customer_id = std::move(transaction->customer_id);
+  } else {
+    return {};
+  }
+  writes.push_back({kCustomerEventsTable, customer_id + "/" + Digits20(position.offset),
                     std::to_string(position.partition)});
   return {};
 }

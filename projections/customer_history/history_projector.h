@@ -1,7 +1,7 @@
 // The customer history read model: where each of a customer's own events sits in the log, so
 // that GET /customers/:id/events serves them, oldest first, exactly as they were appended. Its
 // orders' events are found through their order records (the orders read model) instead of an
-// entry each.
+// entry each; its payments and refunds (TransactionRecorded) have an entry each.
 // The projector holds no state of its own.
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "domain/customer.h"
 #include "domain/order.h"
+#include "domain/transaction.h"
 #include "projections/counters.h"
 #include "projections/testing/map_state_view.h"
 
@@ -35,6 +36,24 @@ TEST(CustomerHistoryProjectorTest, AnOrderEventHasNoEntryOfItsOwn) {
   ASSERT_TRUE(projector.Apply(MakeTestEvent(kOrderPlaced, kOrderAggregate, "o1", 1, "{}", 1),
                               {0, 1, ""}, view, writes));
   EXPECT_TRUE(writes.empty());
+}
+
+TEST(CustomerHistoryProjectorTest, APaymentIsAnEntryOfTheCustomerItNames) {
+  CustomerHistoryProjector projector;
+  MapStateView view;
+  std::vector<StoreWrite> writes;
+  Transaction t{.id = "t1", .customer_id = "c1", .amount_cents = -100, .transaction_date = 1};
+  ASSERT_TRUE(projector.Apply(MakeTestEvent(kTransactionRecorded, kTransactionAggregate, "t1", 1,
+                                            EncodeTransactionRecorded(t), 1),
+                              {3, 40, ""}, view, writes));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].key, "c1/" + Digits20(40));
+  EXPECT_EQ(writes[0].value, "3");
+  auto bad =
+      projector.Apply(MakeTestEvent(kTransactionRecorded, kTransactionAggregate, "t2", 1, "{}", 1),
+                      {3, 41, ""}, view, writes);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kDataLoss);
 }
 
 }  // namespace

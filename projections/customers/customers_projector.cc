@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "domain/partition_markers.h"
+#include "domain/transaction.h"
 #include "projections/counters.h"
 #include "projections/orders/orders_projector.h"
 
@@ -143,6 +144,8 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
     return ApplyOrderEvent(event, position, view, cache, writes);
   }
   if (IsPartitionMarker(event)) return {};  // for the membership read model
+  // Payments move no customer figure: the transactions read model has them.
+  if (event.aggregate_type == kTransactionAggregate) return {};
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));
