@@ -427,7 +427,10 @@ bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields
   for (int attempt = 0;; ++attempt) {
     chunk = customers.empty() ? commands_.IngestOrders(orders, job.meta)
                               : commands_.IngestCustomers(customers, job.meta);
-    if (chunk || commands_.loaded() || attempt >= 600) break;
+    // Also while the catalogue loads (a chunk with items by product is then unavailable).
+    const bool waiting =
+        !commands_.loaded() || (!chunk && chunk.error().code == ErrorCode::kUnavailable);
+    if (chunk || !waiting || attempt >= 600) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   customers.clear();

@@ -1,5 +1,6 @@
 #include "commands/command_service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "domain/partition_markers.h"
@@ -268,6 +269,19 @@ Result<std::shared_ptr<IngestChunk>> CommandService::IngestCustomers(
 
 Result<std::shared_ptr<IngestChunk>> CommandService::IngestOrders(
     const std::vector<std::pair<size_t, OrderInput>>& records, const CommandMeta& meta) {
+  // Items by product while the catalogue is not available (still loading at start): the chunk
+  // is not handed over, so that no record is reported rejected for what is not its fault.
+  for (const auto& [_, input] : records) {
+    auto item = std::find_if(input.items.begin(), input.items.end(),
+                             [](const OrderItem& it) { return it.product_id.has_value(); });
+    if (item == input.items.end()) continue;
+    if (!products_) return Fail(Error::Unavailable("Orders by product cannot be priced here"));
+    if (auto found = products_(*item->product_id);
+        !found && found.error().code == ErrorCode::kUnavailable) {
+      return Fail(found.error());
+    }
+    break;
+  }
   return Ingest(
       records.size(),
       [&](size_t i, const WriteModel& state, const CommandMeta& m) -> Result<Decision> {

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "domain/partition_markers.h"
+#include "domain/segment.h"
 #include "domain/segment_rules.h"
 #include "domain/topics.h"
 #include "infra/log.h"
@@ -80,8 +81,15 @@ Status MarkerPublisher::PublishSegmentsLocked() {
     PublishedRules rules{segment.id, segment.version, std::nullopt};
     if (!segment.archived) rules.rules_json = segment.rules_json;
     const Millis now = clock_.NowMillis();
-    auto st = AppendToEveryPartition(MakeMarker(kSegmentRulesPublished, segment.id,
-                                                EncodePublishedRules(rules), now, ids_.NewId()));
+    EventEnvelope marker = MakeMarker(kSegmentRulesPublished, segment.id,
+                                      EncodePublishedRules(rules), now, ids_.NewId());
+    marker.schema_version = 1;
+    if (rules.rules_json) {
+      // Rules the write model accepted: they parse (else the newer version, to be safe).
+      auto tree = ParseSegmentRulesJson(*rules.rules_json);
+      marker.schema_version = tree ? RulesSchemaVersion(*tree) : kSegmentRulesVersion;
+    }
+    auto st = AppendToEveryPartition(marker);
     if (!st) return st;
     published_[segment.id] = segment.version;
   }

@@ -212,8 +212,21 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   o.external_id = in.external_id;
   o.order_date = in.order_date.value_or(meta.now);
   o.status = in.status;
-  decision.events.push_back(NewEvent(kOrderAggregate, kOrderPlaced, decision.order_id, 1,
-                                     EncodeOrderPlaced(o), meta, ids));
+  std::string payload = EncodeOrderPlaced(o);
+  const bool by_product = std::any_of(o.items.begin(), o.items.end(),
+                                      [](const OrderItem& item) { return item.product_id; });
+  if (by_product && payload.size() > kMaxPricedOrderBytes) {
+    // Items by product grow by their product's sku and name: the body's limit no longer bounds
+    // the event, and a record over the log's limit would be refused only after the decision.
+    std::string message = "The items, priced, take ";
+    message += std::to_string(payload.size());
+    message += " bytes written out; at most ";
+    message += std::to_string(kMaxPricedOrderBytes);
+    return Fail(Error::Validation({{"items", std::move(message)}}));
+  }
+  decision.events.push_back(
+      NewEvent(kOrderAggregate, kOrderPlaced, decision.order_id, 1, std::move(payload), meta, ids));
+  if (!by_product) decision.events.back().schema_version = 1;
   o.id = decision.order_id;
   o.created_at = o.updated_at = meta.now;
   o.version = 1;

@@ -23,7 +23,10 @@ class OrderCommandsTest : public ::testing::Test {
   CommandMeta Meta() { return {.now = 5000, .actor = "tester"}; }
   void Fold(const Result<std::vector<EventEnvelope>>& events) {
     ASSERT_TRUE(events) << events.error().message;
-    for (const auto& e : *events) ASSERT_TRUE(state_.Apply(e));
+    for (const auto& e : *events) {
+      auto applied = state_.Apply(e);
+      ASSERT_TRUE(applied) << applied.error().message;
+    }
   }
   Result<OrderDecision> Place(OrderInput in) {
     auto d =
@@ -280,6 +283,41 @@ TEST_F(OrderCommandsTest, ItemsByProductArePricedFromTheProductAndRecorded) {
   auto right = Place({.customer_id = "c1", .amount_cents = 3225, .items = {ByProduct("p1", 3)}});
   ASSERT_TRUE(right) << right.error().message;
   EXPECT_EQ(right->placed->amount_cents, 3225);
+}
+
+TEST_F(OrderCommandsTest, AnOrderByProductIsWrittenAsV2AndOthersAsV1) {
+  AddProduct("p1", "W-1", 1000, 750);
+  auto by_product = Place({.customer_id = "c1", .items = {ByProduct("p1", 1)}});
+  ASSERT_TRUE(by_product) << by_product.error().message;
+  EXPECT_EQ(by_product->events.at(0).schema_version, 2);  // a build before it skips it as newer
+  auto by_sku = Place({.customer_id = "c1", .amount_cents = 100, .items = {{"A", "Apple", 2, 50}}});
+  ASSERT_TRUE(by_sku) << by_sku.error().message;
+  EXPECT_EQ(by_sku->events.at(0).schema_version, 1);  // as before
+  // Both fold: a v1 OrderPlaced reads as a v2 one without products.
+  for (const auto* d : {&*by_product, &*by_sku}) {
+    auto decoded = DecodeEvent(EncodeEvent(d->events.at(0)));
+    ASSERT_TRUE(decoded) << decoded.error().message;
+    auto change = DecodeOrderChange(*decoded);
+    EXPECT_TRUE(change) << change.error().message;
+  }
+}
+
+TEST_F(OrderCommandsTest, ItemsByProductMayNotGrowTheEventPastItsLimit) {
+  // A thousand items whose product has a long name of four-byte characters: about 0.8 MB
+  // written out from a body of about 60 KB.
+  AddProduct("p1", "W-1", 1, 0);
+  std::string name;
+  for (int i = 0; i < 200; ++i) name += "\U0001F600";
+  products_["p1"].name = name;
+  OrderInput input{.customer_id = "c1"};
+  for (int i = 0; i < 1000; ++i) input.items.push_back(ByProduct("p1", 1));
+  auto d = Place(input);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(d.error().field_errors.size(), 1u);
+  EXPECT_EQ(d.error().field_errors[0].field, "items");
+  input.items.resize(100);  // a tenth of it is fine
+  EXPECT_TRUE(Place(input));
 }
 
 TEST_F(OrderCommandsTest, UnknownOrInactiveProductsAreFieldErrorsAndDecideNothing) {

@@ -50,8 +50,10 @@ Result<EventEnvelope> DecideDefineSegment(const SegmentWriteModel& model, const 
                                           IdGenerator& ids) {
   if (model.Find(id)) return Fail(Error::AlreadyExists("Segment " + id + " already exists"));
   if (auto st = CheckNameFree(model, input.name, id); !st) return Fail(st.error());
-  return NewEvent(kSegmentAggregate, kSegmentDefined, id, 1, EncodeSegmentDefinition(input), meta,
-                  ids);
+  EventEnvelope e = NewEvent(kSegmentAggregate, kSegmentDefined, id, 1,
+                             EncodeSegmentDefinition(input), meta, ids);
+  e.schema_version = RulesSchemaVersion(input.rules);
+  return e;
 }
 
 Result<std::vector<EventEnvelope>> DecideRedefineSegment(
@@ -67,9 +69,10 @@ Result<std::vector<EventEnvelope>> DecideRedefineSegment(
       (*s)->rules_json == EncodeSegmentRules(input.rules)) {
     return std::vector<EventEnvelope>{};
   }
-  return std::vector<EventEnvelope>{NewEvent(kSegmentAggregate, kSegmentRedefined, id,
-                                             (*s)->version + 1, EncodeSegmentDefinition(input),
-                                             meta, ids)};
+  EventEnvelope e = NewEvent(kSegmentAggregate, kSegmentRedefined, id, (*s)->version + 1,
+                             EncodeSegmentDefinition(input), meta, ids);
+  e.schema_version = RulesSchemaVersion(input.rules);
+  return std::vector<EventEnvelope>{std::move(e)};
 }
 
 Result<std::vector<EventEnvelope>> DecideArchiveSegment(const SegmentWriteModel& model,

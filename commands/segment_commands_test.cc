@@ -47,6 +47,33 @@ TEST_F(SegmentCommandsTest, DefineRecordsTheCanonicalRulesAndTheCreator) {
   EXPECT_FALSE(s->archived);
 }
 
+TEST_F(SegmentCommandsTest, RulesOnSeed002FieldsAreWrittenAsV2AndOthersAsV1) {
+  auto plain = DecideDefineSegment(model_, "s1", Input("Big spenders", kBig), Meta(), ids_);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->schema_version, 1);  // as before
+  Fold(*plain);
+  constexpr std::string_view kTagged =
+      R"({"and":[{"field":"visits","op":">","value":1},)"
+      R"({"not":{"field":"tags","op":"contains","value":" vip "}}]})";
+  auto tagged = DecideDefineSegment(model_, "s2", Input("VIPs", kTagged), Meta(), ids_);
+  ASSERT_TRUE(tagged);
+  EXPECT_EQ(tagged->schema_version, 2);  // a build before seed 002's fields skips it as newer
+  Fold(*tagged);
+  auto redefined = DecideRedefineSegment(model_, "s1", Input("Big spenders", kTagged), std::nullopt,
+                                         Meta(), ids_);
+  ASSERT_TRUE(redefined);
+  ASSERT_EQ(redefined->size(), 1u);
+  EXPECT_EQ(redefined->at(0).schema_version, 2);
+  // Both read back as the current version; the tag looked for is trimmed, as tags are stored.
+  for (const EventEnvelope& e : {*plain, *tagged}) {
+    auto decoded = DecodeEvent(EncodeEvent(e));
+    ASSERT_TRUE(decoded) << decoded.error().message;
+    EXPECT_EQ(decoded->schema_version, kSegmentRulesVersion);
+  }
+  EXPECT_NE(model_.Find("s2")->rules_json.find(R"("vip")"), std::string::npos)
+      << model_.Find("s2")->rules_json;
+}
+
 TEST_F(SegmentCommandsTest, NamesAreUniqueAmongActiveSegmentsIgnoringCase) {
   Define("s1", "Big spenders");
   auto dup = DecideDefineSegment(model_, "s2", Input("BIG SPENDERS", kLoyal), Meta(), ids_);

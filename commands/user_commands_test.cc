@@ -152,6 +152,25 @@ TEST_F(UserCommandsTest, RolesNeedKnownPermissionsAndAdminIsFixed) {
   EXPECT_EQ(ok->aggregate_version, 1);
 }
 
+TEST_F(UserCommandsTest, AnEmailHeldTwiceInAnImportedLogGoesToTheOneUpdatedLast) {
+  // Two logs merged: each registered a@ on its own, "u0" later than "u9".
+  UserDirectory first, second;
+  CommandMeta later = Meta();
+  later.now += 5000;
+  auto a = DecideRegisterUser(first, "u0", Admin("a@x.io"), later, ids_);
+  auto b = DecideRegisterUser(second, "u9", Admin("a@x.io"), Meta(), ids_);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  for (bool a_first : {true, false}) {
+    UserDirectory folded;
+    for (const auto& e : a_first ? *a : *b) ASSERT_TRUE(folded.Apply(e));
+    for (const auto& e : a_first ? *b : *a) ASSERT_TRUE(folded.Apply(e));
+    folded.RepairIndexes();
+    ASSERT_NE(folded.FindByEmail("a@x.io"), nullptr);
+    EXPECT_EQ(folded.FindByEmail("a@x.io")->id, "u0") << a_first;
+  }
+}
+
 TEST_F(UserCommandsTest, AFoldInAnyPartitionOrderKeepsTheEmailWithItsHolder) {
   // Decided in this order: u1 takes a@, u1 moves to c@, u2 takes a@ (freed).
   std::vector<EventEnvelope> events;

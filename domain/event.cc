@@ -33,7 +33,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kCustomerUnsubscribed, 1},
     {kCustomerResubscribed, 1},
     {kCustomerStatusChanged, 1},
-    {kOrderPlaced, 1},
+    {kOrderPlaced, kOrderPlacedVersion},
     {kOrderStatusChanged, 1},
     {kUserRegistered, 1},
     {kUserUpdated, 1},
@@ -46,11 +46,11 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kUserSessionsRevoked, 1},
     {kRoleDefined, 1},
     {kPermissionDefined, 1},
-    {kSegmentDefined, 1},
-    {kSegmentRedefined, 1},
+    {kSegmentDefined, kSegmentRulesVersion},
+    {kSegmentRedefined, kSegmentRulesVersion},
     {kSegmentArchived, 1},
     {kClockTicked, 1},
-    {kSegmentRulesPublished, 1},
+    {kSegmentRulesPublished, kSegmentRulesVersion},
     {kCampaignAudienceRequested, 1},
     {kCampaignCreated, 1},
     {kCampaignEdited, 1},
@@ -90,6 +90,10 @@ Status Upcast(EventEnvelope& e) {
       auto lifted = UpcastCustomerRegisteredV1(e.payload);
       if (!lifted) return Fail(lifted.error());
       e.payload = std::move(*lifted);
+    } else if (e.schema_version == 1 &&
+               (e.type == kOrderPlaced || e.type == kSegmentDefined ||
+                e.type == kSegmentRedefined || e.type == kSegmentRulesPublished)) {
+      // v2 only added members (an item's product; seed 002's rule fields): nothing to lift.
     } else {
       return Fail(Error::DataLoss("No upcaster for " + e.type + " v" +
                                   std::to_string(e.schema_version)));

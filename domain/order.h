@@ -10,6 +10,7 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,14 @@ namespace keel {
 inline constexpr std::string_view kOrderAggregate = "order";
 inline constexpr std::string_view kOrderPlaced = "OrderPlaced";
 inline constexpr std::string_view kOrderStatusChanged = "OrderStatusChanged";
+// OrderPlaced v2: items may name a product (productId, taxRate). A v1 payload is a v2 payload
+// without them, so lifting it changes nothing. An order without such items is still written as
+// v1, byte for byte as before; one with them is v2, so that a build before them skips it as
+// newer (and keeps no snapshot past it) instead of dead-lettering it.
+inline constexpr int kOrderPlacedVersion = 2;
+// The most an OrderPlaced payload with items by product may take (their skus and names are the
+// products'): well within a Kafka record (about 1,000,000 bytes with the envelope).
+inline constexpr size_t kMaxPricedOrderBytes = 768 * 1024;
 
 enum class OrderStatus { kPending, kShipped, kDelivered, kCancelled };
 

@@ -658,7 +658,9 @@ class RulesParser {
       case RuleType::kId:
       case RuleType::kList: {
         if (v.type() != element_type::STRING) return expected("a string");
-        const std::string_view s = v.get_string().value_unsafe();
+        std::string_view s = v.get_string().value_unsafe();
+        // Tags are stored trimmed: so is a tag to look for.
+        if (type == RuleType::kList) s = TrimSpace(s);
         const size_t length = Utf8Length(s);
         if (length < 1 || length > kMaxTextLength) {
           std::string message = "Must be 1 to ";
@@ -922,6 +924,16 @@ bool EvaluateCondition(const RuleCondition& c, const Customer& customer, Millis 
 std::span<const RuleFieldInfo> RuleFields() { return kFields; }
 
 const RuleFieldInfo& RuleFieldOf(RuleField field) { return kFields[static_cast<size_t>(field)]; }
+
+int RulesSchemaVersion(const RuleNode& rules) {
+  if (rules.kind == RuleNode::Kind::kCondition) {
+    return rules.condition.field >= RuleField::kStatus ? 2 : 1;
+  }
+  int version = 1;
+  for (const RuleNode& child : rules.children)
+    version = std::max(version, RulesSchemaVersion(child));
+  return version;
+}
 
 std::optional<RuleField> FindRuleField(std::string_view name) {
   for (const auto& f : kFields) {

@@ -162,6 +162,9 @@ Result<RuleNode> ParseSegmentRules(simdjson::dom::element rules,
                                    std::optional<simdjson::dom::element> logical_operator);
 // The same from JSON text holding the rules alone (what EncodeSegmentRules wrote).
 Result<RuleNode> ParseSegmentRulesJson(std::string_view rules_json);
+// The schema version of an event carrying `rules`: 2 when a condition is on one of seed 002's
+// fields (RuleField::kStatus and after), else 1 (kSegmentRulesVersion in domain/segment.h).
+int RulesSchemaVersion(const RuleNode& rules);
 
 // The canonical JSON of a tree, in the seed-001 shape with canonical field and operator names
 // (money in currency units, times in ISO-8601): stored in events, served with a segment, and

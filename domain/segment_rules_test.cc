@@ -6,6 +6,7 @@
 #include <random>
 
 #include "domain/json_input.h"
+#include "domain/text.h"
 
 namespace keel {
 
@@ -868,6 +869,9 @@ class RandomRules {
         c.texts.emplace_back(CustomerStatusName(static_cast<CustomerStatus>(Int(0, 3))));
       } else if (info.field == RuleField::kCustomerType) {
         c.texts.emplace_back(CustomerTypeName(static_cast<CustomerType>(Int(0, 1))));
+      } else if (info.type == RuleType::kList) {  // a tag looked for is read trimmed
+        std::string tag(TrimSpace(Text()));
+        c.texts.push_back(tag.empty() ? "t" : tag);
       } else if (text) {
         c.texts.push_back(Text());
       } else {

@@ -413,9 +413,20 @@ void UserDirectory::RepairIndexes() {
     const User* u = Find(entry.second);
     return !u || u->google_id != entry.first;
   });
+  // Two holders of one key only from an imported log: the one updated last keeps it (ties: the
+  // smaller id), whatever the map's order.
+  auto claim = [this](auto& index, const std::string& key, const User& u) {
+    auto [it, fresh] = index.try_emplace(key, u.id);
+    if (fresh || it->second == u.id) return;
+    const User* held = Find(it->second);
+    if (!held || u.updated_at > held->updated_at ||
+        (u.updated_at == held->updated_at && u.id < held->id)) {
+      it->second = u.id;
+    }
+  };
   for (const auto& [id, u] : users_) {
-    if (!u.email.empty()) by_email_.try_emplace(u.email, id);
-    if (u.google_id) by_google_.try_emplace(*u.google_id, id);
+    if (!u.email.empty()) claim(by_email_, u.email, u);
+    if (u.google_id) claim(by_google_, *u.google_id, u);
   }
 }
 

@@ -92,6 +92,12 @@ Result<CustomerPage> QueryCustomers(ReadStore& store, const CustomerIndex* index
                                 return holders.size() < kMaxEmailHolders;
                               });
     if (!scanned) return Fail(scanned.error());
+    if (holders.empty()) {
+      // A store of format 3 or before (email → id) serves while its successor is rebuilt.
+      auto id = store.Get(kCustomersByEmailTable, *q.email);
+      if (!id) return Fail(id.error());
+      if (*id) holders.push_back(std::move(**id));
+    }
     std::optional<Customer> best;
     std::string best_doc;
     for (const auto& id : holders) {

@@ -85,6 +85,24 @@ TEST(CustomersProjectorTest, AnEmailThatMovedKeepsItsNewHolderInAnyFoldOrder) {
   EXPECT_EQ(holder("b@x.io"), "none");
 }
 
+TEST(CustomersProjectorTest, AStoreOfTheOlderEmailIndexStillAnswersWhileItsSuccessorIsBuilt) {
+  MapReadStore store;
+  Customer c{.id = kId, .name = "Ada", .email = "ada@x.io", .version = 1};
+  store.PutCustomer(c);
+  ASSERT_TRUE(store.Write({{kCustomersByEmailTable, "ada@x.io", kId},     // format 3: email → id
+                           {kCustomersByEmailTable, "old@x.io", kId}}));  // a stale entry
+  CustomerListQuery q;
+  q.email = "ada@x.io";
+  auto page = QueryCustomers(store, nullptr, q);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->ids.size(), 1u);
+  EXPECT_EQ(page->ids[0], kId);
+  q.email = "old@x.io";  // checked against the profile
+  page = QueryCustomers(store, nullptr, q);
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->ids.empty());
+}
+
 TEST(CustomersProjectorTest, AnOrderMovesTheFiguresAlone) {
   CustomersProjector projector;
   MapStateView view;
