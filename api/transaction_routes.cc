@@ -103,7 +103,8 @@ void SendTransactions(RouteContext& ctx, HttpRequest& req, HttpResponder& r,
                   }
                   auto page = QueryTransactions(*rm.store, query);
                   if (!page) return SendError(r, page.error());
-                  std::string meta = PageMeta(page->total, query.page, query.limit);
+                  std::string meta =
+                      PageMeta(page->total, query.page, query.limit, page->truncated);
                   if (of_customer) {
                     auto totals = QueryCustomerPayments(*rm.store, *query.customer_id);
                     if (!totals) return SendError(r, totals.error());
@@ -112,7 +113,7 @@ void SendTransactions(RouteContext& ctx, HttpRequest& req, HttpResponder& r,
                     w.RawMembers(std::string_view(meta).substr(1, meta.size() - 2));
                     w.Key("paid").Cents(totals->paid_cents);
                     w.Key("refunded").Cents(totals->refunded_cents);
-                    w.Key("netPaid").Cents(totals->net_cents());
+                    w.Key("netPaid").Cents(totals->net_cents);
                     w.EndObject();
                     meta = w.Take();
                   }
@@ -135,11 +136,13 @@ void AddTransactionRoutes(HttpServer& server, RouteContext& ctx) {
     if (!input) return refuse(input.error());
     auto meta = ScopedMetaFor(req, "transactions", "write");
     if (!meta) return refuse(meta.error());
-    const bool refund = input->amount_cents < 0;
     ctx.commands.RecordTransaction(
-        std::move(*input), std::move(*meta), [&ctx, r, refund](Result<CommandOutcome> out) mutable {
+        std::move(*input), std::move(*meta), [&ctx, r](Result<CommandOutcome> out) mutable {
           ctx.metrics.Command("RecordTransaction", out.has_value());
           if (!out) return SendError(r, out.error());
+          // From the answer, not the body: a keyed retry answers the first transaction.
+          auto recorded = TransactionFromJson(out->json);
+          const bool refund = recorded && recorded->is_refund();
           // A transaction has no version member: it never changes, and its tag is always 1.
           SendCommandAnswer(ctx, r, out->created, VersionTag(out->version), out->position,
                             refund ? "Refund recorded" : "Payment recorded", out->json);
@@ -160,6 +163,8 @@ void AddTransactionRoutes(HttpServer& server, RouteContext& ctx) {
           !st) {
         return SendError(r, st.error());
       }
+      // Filtered by their customers too: the customer may not have been there to check yet.
+      return SendTransactions(ctx, req, r, std::move(*query), req.principal->user_id);
     }
     SendTransactions(ctx, req, r, std::move(*query));
   });

@@ -48,6 +48,7 @@ Status AddToTotals(StateView& view, const std::string& key, const Transaction& t
     totals.paid_cents = SaturatingAdd(totals.paid_cents, t.amount_cents);
   }
   totals.count = SaturatingAdd(totals.count, 1);
+  totals.net_cents = SaturatingAdd(totals.net_cents, t.amount_cents);
   writes.push_back({kPaymentTotalsTable, key, EncodePaymentTotals(totals)});
   return {};
 }
@@ -101,6 +102,7 @@ std::string EncodePaymentTotals(const PaymentTotals& totals) {
   PutI64(out, totals.paid_cents);
   PutI64(out, totals.refunded_cents);
   PutI64(out, totals.count);
+  PutI64(out, totals.net_cents);
   return out;
 }
 
@@ -110,6 +112,7 @@ std::optional<PaymentTotals> DecodePaymentTotals(std::string_view bytes) {
   totals.paid_cents = in.I64();
   totals.refunded_cents = in.I64();
   totals.count = in.I64();
+  totals.net_cents = in.I64();
   if (in.bad() || !in.done()) return std::nullopt;
   return totals;
 }
@@ -119,7 +122,7 @@ OrderBalance BalanceOf(const Order& order, const PaymentTotals& totals) {
   const bool cancelled = order.status == OrderStatus::kCancelled;
   b.due_cents = cancelled ? 0 : order.amount_cents;
   b.totals = totals;
-  const int64_t net = totals.net_cents();
+  const int64_t net = totals.net_cents;
   b.outstanding_cents = b.due_cents - net;
   if (cancelled && net == 0) {
     b.status = "cancelled";
@@ -145,7 +148,7 @@ std::string OrderBalanceToJson(const Order& order, const OrderBalance& b) {
   w.Key("due").Cents(b.due_cents);
   w.Key("paid").Cents(b.totals.paid_cents);
   w.Key("refunded").Cents(b.totals.refunded_cents);
-  w.Key("netPaid").Cents(b.totals.net_cents());
+  w.Key("netPaid").Cents(b.totals.net_cents);
   w.Key("outstanding").Cents(b.outstanding_cents);
   w.Key("status").String(b.status);
   w.Key("transactionCount").Int(b.totals.count);
@@ -170,7 +173,8 @@ Result<PaymentTotals> QueryCustomerPayments(ReadStore& store, std::string_view c
   return QueryTotals(store, CustomerTotalsKey(customer_id));
 }
 
-Result<TransactionPage> QueryTransactions(ReadStore& store, const TransactionListQuery& q) {
+Result<TransactionPage> QueryTransactions(ReadStore& store, const TransactionListQuery& q,
+                                          int64_t max_read) {
   std::optional<std::set<std::string, std::less<>>> owned;
   if (q.customer_ids) owned.emplace(q.customer_ids->begin(), q.customer_ids->end());
   std::string_view table = kTransactionsTable;
@@ -185,7 +189,12 @@ Result<TransactionPage> QueryTransactions(ReadStore& store, const TransactionLis
   TransactionPage page;
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   Status bad;
+  int64_t read = 0;
   auto st = store.ScanReverse(table, prefix, "", [&](std::string_view, std::string_view v) {
+    if (read++ >= max_read) {
+      page.truncated = true;
+      return false;
+    }
     auto t = TransactionFromJson(v);
     if (!t) {
       bad = Fail(t.error());

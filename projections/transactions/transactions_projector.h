@@ -44,13 +44,15 @@ class TransactionsProjector final : public Projector {
   void Unapply(int32_t, int64_t) override {}  // remembers nothing
 };
 
-// What was paid and refunded (both as positive cents), in how many transactions.
+// What was paid and refunded (both as positive cents), in how many transactions; and the net,
+// kept exactly on its own: the gross sums are held at the int64 limit (a payment and refund
+// cycle can grow them without bound), the net is bounded by the write model's caps.
 struct PaymentTotals {
   int64_t paid_cents = 0;
   int64_t refunded_cents = 0;
   int64_t count = 0;
+  int64_t net_cents = 0;
 
-  int64_t net_cents() const { return paid_cents - refunded_cents; }
   bool operator==(const PaymentTotals&) const = default;
 };
 
@@ -91,12 +93,19 @@ struct TransactionListQuery {
   std::optional<Millis> from, to;  // transactionDate, inclusive
 };
 
+// A list reads at most this many rows: past it the page says `truncated`, and `total` counts the
+// matches among the rows read.
+inline constexpr int64_t kMaxTransactionsRead = 10'000;
+
 struct TransactionPage {
   std::vector<Transaction> items;  // newest recorded first
-  int64_t total = 0;               // every match
+  int64_t total = 0;               // every match (among the rows read: see `truncated`)
+  bool truncated = false;          // more than kMaxTransactionsRead rows would have been read
 };
 
 // Reads the order's or the customer's index when the query names one, else every transaction.
-Result<TransactionPage> QueryTransactions(ReadStore& store, const TransactionListQuery& query);
+// Reads at most `max_read` rows (then the page is `truncated`).
+Result<TransactionPage> QueryTransactions(ReadStore& store, const TransactionListQuery& query,
+                                          int64_t max_read = kMaxTransactionsRead);
 
 }  // namespace keel

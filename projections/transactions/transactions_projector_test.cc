@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
@@ -69,10 +71,23 @@ TEST_F(TransactionsProjectorTest, TransactionsAreServedAndTotalled) {
   EXPECT_EQ((*t2)->recorded_by, "u1");
   EXPECT_FALSE(*QueryTransaction(store_, "t9"));
 
-  EXPECT_EQ(*QueryOrderPayments(store_, "o1"), (PaymentTotals{4000, 1500, 2}));
-  EXPECT_EQ(*QueryCustomerPayments(store_, "c1"), (PaymentTotals{4700, 1500, 3}));
-  EXPECT_EQ(*QueryCustomerPayments(store_, "c2"), (PaymentTotals{100, 0, 1}));
+  EXPECT_EQ(*QueryOrderPayments(store_, "o1"), (PaymentTotals{4000, 1500, 2, 2500}));
+  EXPECT_EQ(*QueryCustomerPayments(store_, "c1"), (PaymentTotals{4700, 1500, 3, 3200}));
+  EXPECT_EQ(*QueryCustomerPayments(store_, "c2"), (PaymentTotals{100, 0, 1, 100}));
   EXPECT_EQ(*QueryOrderPayments(store_, "o9"), PaymentTotals{});
+}
+
+TEST_F(TransactionsProjectorTest, AListReadsAtMostItsBudgetAndSaysItWasTruncated) {
+  for (int i = 0; i < 5; ++i) Record("t" + std::to_string(i), "c1", std::nullopt, 100 + i);
+  TransactionListQuery q;
+  auto all = QueryTransactions(store_, q, /*max_read=*/5);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->total, 5);
+  EXPECT_FALSE(all->truncated);
+  auto cut = QueryTransactions(store_, q, /*max_read=*/3);
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->total, 3);  // the matches among the rows read
+  EXPECT_TRUE(cut->truncated);
 }
 
 TEST_F(TransactionsProjectorTest, ListsFilterAndPageNewestFirst) {
@@ -108,7 +123,7 @@ TEST_F(TransactionsProjectorTest, AnUndecodableOrRepeatedTransactionIsDataLoss) 
                                 R"({"customerId":"c1"})", kNow));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kDataLoss);
-  EXPECT_EQ(*QueryCustomerPayments(store_, "c1"), (PaymentTotals{100, 0, 1}));
+  EXPECT_EQ(*QueryCustomerPayments(store_, "c1"), (PaymentTotals{100, 0, 1, 100}));
   // Other events of the stream are not this model's.
   EXPECT_TRUE(Fold(MakeTestEvent(kOrderPlaced, kOrderAggregate, "o1", 1, "{}", kNow)));
 }
@@ -119,25 +134,37 @@ TEST(OrderBalanceTest, TheStatusFollowsWhatWasPaidAgainstWhatIsDue) {
   o.customer_id = "c1";
   o.amount_cents = 10000;
   auto status = [&](int64_t paid, int64_t refunded) {
-    return std::string(BalanceOf(o, {paid, refunded, 1}).status);
+    return std::string(BalanceOf(o, {paid, refunded, 1, paid - refunded}).status);
   };
   EXPECT_EQ(status(0, 0), "unpaid");
   EXPECT_EQ(status(4000, 0), "partial");
   EXPECT_EQ(status(12000, 2000), "paid");
   EXPECT_EQ(status(12000, 1000), "overpaid");
   EXPECT_EQ(status(3000, 3000), "unpaid");
-  EXPECT_EQ(BalanceOf(o, {4000, 1000, 2}).outstanding_cents, 7000);
+  EXPECT_EQ(BalanceOf(o, {4000, 1000, 2, 3000}).outstanding_cents, 7000);
   o.status = OrderStatus::kCancelled;
   EXPECT_EQ(status(0, 0), "cancelled");
   EXPECT_EQ(status(4000, 0), "overpaid");  // a refund is owed
   EXPECT_EQ(status(4000, 4000), "cancelled");
-  const OrderBalance b = BalanceOf(o, {4000, 1000, 2});
+  const OrderBalance b = BalanceOf(o, {4000, 1000, 2, 3000});
   EXPECT_EQ(b.due_cents, 0);
   EXPECT_EQ(b.outstanding_cents, -3000);
   EXPECT_EQ(OrderBalanceToJson(o, b),
             R"({"orderId":"o1","customerId":"c1","orderAmount":100.00,"orderStatus":"Cancelled",)"
             R"("due":0.00,"paid":40.00,"refunded":10.00,"netPaid":30.00,"outstanding":-30.00,)"
             R"("status":"overpaid","transactionCount":2})");
+}
+
+TEST(PaymentTotalsTest, TheNetStaysExactWhenTheGrossSumsAreHeldAtTheLimit) {
+  PaymentTotals t{std::numeric_limits<int64_t>::max(), 5000, 3, 1000};
+  auto back = DecodePaymentTotals(EncodePaymentTotals(t));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+  Order o;
+  o.amount_cents = 1000;
+  // The gross paid sum saturated: the balance follows the net, not paid - refunded.
+  EXPECT_EQ(BalanceOf(o, t).outstanding_cents, 0);
+  EXPECT_EQ(std::string(BalanceOf(o, t).status), "paid");
 }
 
 }  // namespace
