@@ -430,7 +430,12 @@ bool IngestService::Flush(Job& job, std::vector<std::pair<size_t, CustomerFields
     // Also while the catalogue loads (a chunk with items by product is then unavailable).
     const bool waiting =
         !commands_.loaded() || (!chunk && chunk.error().code == ErrorCode::kUnavailable);
-    if (chunk || !waiting || attempt >= 600) break;
+    bool stopping;
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    if (chunk || !waiting || stopping || attempt >= 600) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   customers.clear();

@@ -213,8 +213,9 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   o.order_date = in.order_date.value_or(meta.now);
   o.status = in.status;
   std::string payload = EncodeOrderPlaced(o);
-  const bool by_product = std::any_of(o.items.begin(), o.items.end(),
-                                      [](const OrderItem& item) { return item.product_id; });
+  const bool by_product = std::any_of(o.items.begin(), o.items.end(), [](const OrderItem& item) {
+    return item.product_id.has_value();
+  });
   if (by_product && payload.size() > kMaxPricedOrderBytes) {
     // Items by product grow by their product's sku and name: the body's limit no longer bounds
     // the event, and a record over the log's limit would be refused only after the decision.
