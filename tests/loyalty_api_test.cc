@@ -30,6 +30,11 @@ std::vector<double> Amounts(const Json& j, const std::string& pointer) {
 
 class LoyaltyApiTest : public WorkFixture {
  protected:
+  // The levels' reads wait for the fixture's customers too.
+  void SetUp() override {
+    WorkFixture::SetUp();
+    positions_ = customer_positions_;
+  }
   // `count` orders of `amount` each, all dated `days_ago` days before now.
   void Orders(const std::string& customer, int count, const std::string& amount, int days_ago) {
     const Millis now = SystemClock().NowMillis();

@@ -51,11 +51,12 @@ class WorkFixture : public ::testing::Test {
   std::string Login(const std::string& email) {
     return LoginToken(app_.base(), email, "password-123");
   }
-  static std::string MakeCustomer(HttpClient& c, const std::string& name,
-                                  const std::string& email) {
+  // A customer; its position is remembered in `customer_positions_`.
+  std::string MakeCustomer(HttpClient& c, const std::string& name, const std::string& email) {
     auto r = c.Send("POST", "/api/v1/customers",
                     R"({"name":")" + name + R"(","email":")" + email + R"("})");
     EXPECT_EQ(r.status, 201) << r.body;
+    customer_positions_.Remember(r.headers["x-keel-position"]);
     return Json(r.body).Str("/data/id");
   }
   std::string MakeProject(HttpClient& c, const std::string& customer,
@@ -81,6 +82,8 @@ class WorkFixture : public ::testing::Test {
   std::string ann_id_, bob_id_, max_id_;
   std::unique_ptr<HttpClient> ann_, bob_, max_;
   std::string ann_customer_, bob_customer_;
+  // Where the customers made through MakeCustomer were appended: a read waiting on them.
+  Positions customer_positions_;
 };
 
 }  // namespace keel
