@@ -224,6 +224,12 @@ int RunVendor(const vendor::DummyVendor::Options& options) {
       static_cast<unsigned long long>(t.delivered), static_cast<unsigned long long>(t.failed),
       static_cast<unsigned long long>(t.callbacks_acknowledged),
       static_cast<unsigned long long>(t.callbacks_pending));
+  // One line for rate checks: the distinct messages accepted in each whole second since start.
+  std::fprintf(stderr, "keel vendor accepted per second:");
+  for (uint64_t n : dummy.AcceptedPerSecond()) {
+    std::fprintf(stderr, " %llu", static_cast<unsigned long long>(n));
+  }
+  std::fprintf(stderr, "\n");
   return 0;
 }
 
