@@ -203,6 +203,12 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     o.items = in.items;
     o.amount_cents = in.amount_cents;
   }
+  if (in.order_date && *in.order_date > meta.now + kMaxOrderDateAhead) {
+    std::string message = "May not be more than a day after now (";
+    message += FormatIso8601(meta.now);
+    message += ")";
+    return Fail(Error::Validation({{"orderDate", std::move(message)}}));
+  }
   if (in.status != OrderStatus::kCancelled &&
       !WithinSpendingLimit(customer->total_spending_cents, customer->stats.order_cents,
                            o.amount_cents)) {

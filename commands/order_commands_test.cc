@@ -100,6 +100,23 @@ TEST_F(OrderCommandsTest, UnknownOrInactiveCustomerIsRefusedNamingCustomerId) {
   EXPECT_NE(d.error().field_errors[0].message.find("inactive"), std::string::npos);
 }
 
+// A date more than a day ahead of the clock is refused (it would hold the customer's recency at
+// its best score); a day ahead (a client's time zone) is taken.
+TEST_F(OrderCommandsTest, AnOrderDateMoreThanADayAheadIsRefusedNamingOrderDate) {
+  OrderInput ahead{.customer_id = "c1", .amount_cents = 1};
+  ahead.order_date = Meta().now + kMaxOrderDateAhead + 1;
+  auto d = Place(ahead);
+  ASSERT_FALSE(d);
+  ASSERT_EQ(d.error().field_errors.size(), 1u);
+  EXPECT_EQ(d.error().field_errors[0].field, "orderDate");
+  EXPECT_EQ(state_.customers.Find("c1")->stats.order_count, 0);
+
+  OrderInput tomorrow{.customer_id = "c1", .amount_cents = 1};
+  tomorrow.order_date = Meta().now + kMaxOrderDateAhead;
+  ASSERT_TRUE(Place(tomorrow));
+  EXPECT_EQ(state_.customers.Find("c1")->stats.order_count, 1);
+}
+
 TEST_F(OrderCommandsTest, ReSentExternalIdIsADuplicate) {
   auto first = Place({.customer_id = "c1", .amount_cents = 100, .external_id = "X-1"});
   ASSERT_TRUE(first);

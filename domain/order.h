@@ -36,6 +36,9 @@ inline constexpr int kOrderPlacedVersion = 2;
 // The most an OrderPlaced payload with items by product may take (their skus and names are the
 // products'): well within a Kafka record (about 1,000,000 bytes with the envelope).
 inline constexpr size_t kMaxPricedOrderBytes = 768 * 1024;
+// How far after the command's clock an orderDate may lie (a day: the client's time zone). A later
+// date would hold the customer's recency at its best score until that day came.
+inline constexpr Millis kMaxOrderDateAhead = 24 * 3600 * 1000;
 
 enum class OrderStatus { kPending, kShipped, kDelivered, kCancelled };
 

@@ -104,8 +104,9 @@ TEST(StatsPropertyTest, RandomHistoriesGiveTheRecomputedStatsBeforeAndAfterRepla
       const int kind = static_cast<int>(rng() % 10);
       if (kind < 5 || orders.empty()) {
         char date[32];
-        std::snprintf(date, sizeof date, "2026-%02d-%02dT%02d:00:00Z", 1 + static_cast<int>(rng() % 12),
-                      1 + static_cast<int>(rng() % 28), static_cast<int>(rng() % 24));
+        std::snprintf(date, sizeof date, "2026-%02d-%02dT%02d:00:00Z",
+                      1 + static_cast<int>(rng() % 11), 1 + static_cast<int>(rng() % 28),
+                      static_cast<int>(rng() % 24));
         const std::string body = R"({"customerId":")" + c + R"(","orderAmount":)" +
                                  std::to_string(1 + rng() % 500) + "." + std::to_string(10 + rng() % 90) +
                                  R"(,"orderDate":")" + date + R"(","status":")" + kStatuses[rng() % 4] + "\"}";
