@@ -42,6 +42,7 @@
 #include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/campaigns/campaigns_projector.h"
 #include "projections/loyalty/rfm_columns.h"
+#include "projections/projection_set.h"
 #include "projections/projector_runner.h"
 
 namespace keel {
@@ -89,6 +90,7 @@ struct App::Impl {
   std::unique_ptr<EventLog> log;
   std::unique_ptr<FileSnapshotStore> snapshots;  // the command side's write models
   Metrics metrics;  // before the read models: their projection threads report to it
+  CommitSignal commit_signal;  // the same: each of their commits wakes the process managers
   ReadModels read_models;
   std::unique_ptr<CommandService> commands;
   std::unique_ptr<SegmentService> segments;
@@ -127,6 +129,7 @@ struct App::Impl {
     if (stopped) return;
     stopped = true;
     draining = true;
+    commit_signal.Set(nullptr);  // the launcher and dispatcher are stopped and go below
     // A rebuild in flight is abandoned; the live read model stays as it was.
     if (rebuilder) rebuilder->Stop();
     // Commands already accepted finish and are answered before the server goes.
@@ -242,12 +245,13 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->log = std::move(*log);
 
   auto gen = OpenGeneration(config, *impl->log, ActiveReadModelDir(config.data_dir),
-                            /*bulk_load=*/false, LiveOptions(config, impl->metrics, impl->clock));
+                            /*bulk_load=*/false,
+                            LiveOptions(config, impl->metrics, impl->clock, impl->commit_signal));
   if (!gen) return Fail(gen.error());
   if (auto st = (*gen)->projections->Start(); !st) return Fail(st.error());
   impl->read_models.Exchange(std::move(*gen));
   impl->rebuilder = std::make_unique<Rebuilder>(impl->config, *impl->log, impl->read_models,
-                                                impl->metrics, impl->clock);
+                                                impl->metrics, impl->clock, impl->commit_signal);
   // Read models this build added to an older store lack the events folded before: the
   // generation is rebuilt beside the live one, which serves meanwhile.
   if (auto missing = impl->read_models.Current()->projections->MissingReadModels(); !missing) {
@@ -371,6 +375,15 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
         [launcher = impl->launcher.get(), dispatcher = impl->dispatcher.get()] {
           launcher->Changed();
           if (dispatcher) dispatcher->Changed();
+        });
+    // Audiences are resolved by the customers group and receipts counted by the campaigns
+    // group: each of their commits wakes whoever waits on them, instead of their next poll.
+    impl->commit_signal.Set(
+        [launcher = impl->launcher.get(), dispatcher = impl->dispatcher.get(),
+         customers = ProjectionSet::GroupName(kCustomersTopic),
+         campaigns = ProjectionSet::GroupName(kCampaignsTopic)](std::string_view group) {
+          if (group == customers) launcher->AudiencesMoved();
+          if (dispatcher && group == campaigns) dispatcher->ReceiptsMoved();
         });
   }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,9 +32,23 @@ Result<std::unique_ptr<EventLog>> OpenLog(const AppConfig& config, bool read_onl
 // Folding threads: one per core, at most one per partition.
 int ProjectionWorkers(const AppConfig& config);
 
+// Who is told that a live projection group committed: the process managers that read the read
+// side (the launcher waits for audiences, the dispatcher for receipts) and would otherwise only
+// poll. Thread-safe; Set(nullptr) returns once no call of the one before is running.
+class CommitSignal {
+ public:
+  void Set(std::function<void(std::string_view group)> listener);
+  void Notify(std::string_view group);
+
+ private:
+  std::mutex mu_;
+  std::function<void(std::string_view group)> listener_;  // guarded by mu_
+};
+
 // A live projection's runner settings: every core, large batches once it lags, freshness
-// metrics on each commit.
-ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock);
+// metrics and `signal` on each commit.
+ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock,
+                                     CommitSignal& signal);
 
 // A read-model generation on data_dir/`dir` (not started). `bulk_load`: for building from
 // scratch (no compaction, no in-memory index).
@@ -57,7 +72,7 @@ struct BuildSlot;
 class Rebuilder final {
  public:
   Rebuilder(const AppConfig& config, EventLog& log, ReadModels& read_models, Metrics& metrics,
-            Clock& clock);
+            Clock& clock, CommitSignal& signal);
   ~Rebuilder();  // Stop()s
   Rebuilder(const Rebuilder&) = delete;
   Rebuilder& operator=(const Rebuilder&) = delete;
@@ -80,6 +95,7 @@ class Rebuilder final {
   ReadModels& read_models_;
   Metrics& metrics_;
   Clock& clock_;
+  CommitSignal& signal_;
   std::unique_ptr<BuildSlot> slot_;
   std::atomic<bool> stopping_{false};
 

@@ -37,6 +37,9 @@ CampaignDispatcher::~CampaignDispatcher() { Stop(); }
 void CampaignDispatcher::Start() { loop_.Start(); }
 void CampaignDispatcher::Stop() { loop_.Stop(); }
 void CampaignDispatcher::Changed() { loop_.Wake(); }
+void CampaignDispatcher::ReceiptsMoved() {
+  if (awaiting_receipts_.load(std::memory_order_relaxed)) loop_.Wake();
+}
 bool CampaignDispatcher::stopping() const { return loop_.stopping(); }
 
 CampaignDispatcher::Stats CampaignDispatcher::stats() const {
@@ -155,7 +158,7 @@ Status CampaignDispatcher::MaybeComplete(const Campaign& c) {
 
 Status CampaignDispatcher::RunOnce() {
   Status first;
-  bool worked = false;
+  bool worked = false, awaiting = false;
   const Millis now = clock_.NowMillis();
   for (const Campaign& c : campaigns_.Campaigns()) {
     if (stopping()) break;
@@ -174,6 +177,7 @@ Status CampaignDispatcher::RunOnce() {
       worked = true;
     } else {
       st = MaybeComplete(c);
+      awaiting = true;  // until a pass finds it Sent
     }
     if (!st) {
       Retry& retry = retries_[c.id];
@@ -192,6 +196,7 @@ Status CampaignDispatcher::RunOnce() {
       retries_.erase(c.id);
     }
   }
+  awaiting_receipts_.store(awaiting, std::memory_order_relaxed);
   if (worked) loop_.Wake();  // the next chunk at once
   return first;
 }

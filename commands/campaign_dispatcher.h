@@ -104,6 +104,9 @@ class CampaignDispatcher final {
   void Stop();
   // A campaign changed: the thread makes a pass soon.
   void Changed();
+  // The read side counted more receipts: a pass soon if a campaign fully dispatched waits for
+  // its last ones (to be completed), else nothing.
+  void ReceiptsMoved();
   // One pass: at most one chunk per campaign, skipping those still waiting after a failure. The
   // first failure is returned. Not concurrently with itself (the thread's pass, or a test's).
   Status RunOnce();
@@ -128,6 +131,9 @@ class CampaignDispatcher final {
     Millis not_before = 0;
   };
   std::map<std::string, Retry> retries_;  // by campaign id; only RunOnce touches it
+
+  // After RunOnce: a Running campaign had nothing left to send and was not completed yet.
+  std::atomic<bool> awaiting_receipts_{false};
 
   mutable std::mutex mu_;
   Stats stats_;    // guarded by mu_

@@ -18,6 +18,9 @@ CampaignLauncher::~CampaignLauncher() { Stop(); }
 void CampaignLauncher::Start() { loop_.Start(); }
 void CampaignLauncher::Stop() { loop_.Stop(); }
 void CampaignLauncher::Changed() { loop_.Wake(); }
+void CampaignLauncher::AudiencesMoved() {
+  if (awaiting_.load(std::memory_order_relaxed)) loop_.Wake();
+}
 
 CommandMeta CampaignLauncher::SystemMeta(std::string_view actor) const {
   CommandMeta meta;
@@ -34,6 +37,7 @@ Status CampaignLauncher::RunOnce() {
     if (first) first = st;
   };
   const Millis now = clock_.NowMillis();
+  bool awaiting = false;
   for (const Campaign& c : campaigns_.Campaigns()) {
     if (c.state == CampaignState::kScheduled && c.scheduled_at && *c.scheduled_at <= now) {
       auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
@@ -67,15 +71,21 @@ Status CampaignLauncher::RunOnce() {
     auto audience = audience_of_(c.id);
     if (!audience) {
       note(Fail(audience.error()), "audience not readable", c.id);
+      awaiting = true;
       continue;
     }
-    if (!*audience) continue;  // not every partition has resolved it yet
+    if (!*audience) {  // not every partition has resolved it yet
+      awaiting = true;
+      continue;
+    }
     auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.FreezeAudience(c.id, std::move(**audience), SystemMeta("system:launcher"),
                                 std::move(done));
     });
     note(out ? Status{} : Status(Fail(out.error())), "audience not frozen", c.id);
+    if (!out) awaiting = true;
   }
+  awaiting_.store(awaiting, std::memory_order_relaxed);
   return first;
 }
 

@@ -11,6 +11,7 @@
 // reentrant: tests call it with the thread stopped).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -50,6 +51,9 @@ class CampaignLauncher final {
   void Stop();
   // A campaign changed: the thread makes a pass soon.
   void Changed();
+  // The read side resolved more of some audiences: a pass soon if a launch waits for its
+  // audience (else nothing: a customers projection busy with ingestion wakes nobody).
+  void AudiencesMoved();
   // One pass over every campaign; the first failure is returned (the others still ran).
   Status RunOnce();
 
@@ -62,6 +66,7 @@ class CampaignLauncher final {
   const Options options_;
   const AudienceOf audience_of_;
   std::set<std::string> requested_;  // RunOnce's: campaigns whose audience was asked for
+  std::atomic<bool> awaiting_{false};  // after RunOnce: an audience asked for is not frozen yet
 
   WakeLoop loop_;  // last: its thread uses the members above
 };
