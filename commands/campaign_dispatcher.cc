@@ -176,6 +176,7 @@ Status CampaignDispatcher::RunOnce() {
     } else if (*chunk) {
       worked = true;
     } else {
+      awaiting_receipts_.store(true, std::memory_order_relaxed);  // a commit meanwhile wakes us
       st = MaybeComplete(c);
       awaiting = true;  // until a pass finds it Sent
     }

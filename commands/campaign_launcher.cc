@@ -49,6 +49,7 @@ Status CampaignLauncher::RunOnce() {
     }
     const bool launched = c.state == CampaignState::kRunning || c.state == CampaignState::kPaused;
     if (!launched || c.audience) continue;
+    awaiting_.store(true, std::memory_order_relaxed);  // at once: a commit meanwhile wakes us
     if (!requested_.contains(c.id)) {
       // A segment archived since the launch has no audience to resolve: the campaign fails,
       // with the reason, instead of being sent to nobody.
