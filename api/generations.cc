@@ -41,8 +41,6 @@ int ProjectionWorkers(const AppConfig& config) {
       1u, std::min(std::thread::hardware_concurrency(), static_cast<unsigned>(config.partitions))));
 }
 
-// The live projection folds partitions on every core: bulk ingestion appends faster than one
-// thread folds.
 void CommitSignal::Set(std::function<void(std::string_view group)> listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
@@ -53,6 +51,8 @@ void CommitSignal::Notify(std::string_view group) {
   if (listener_) listener_(group);
 }
 
+// The live projection folds partitions on every core: bulk ingestion appends faster than one
+// thread folds.
 ProjectorRunner::Options LiveOptions(const AppConfig& config, Metrics& metrics, Clock& clock,
                                      CommitSignal& signal) {
   ProjectorRunner::Options options;

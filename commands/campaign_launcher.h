@@ -66,7 +66,9 @@ class CampaignLauncher final {
   const Options options_;
   const AudienceOf audience_of_;
   std::set<std::string> requested_;  // RunOnce's: campaigns whose audience was asked for
-  std::atomic<bool> awaiting_{false};  // after RunOnce: an audience asked for is not frozen yet
+  // Whether a launched campaign waits for its audience: set as soon as RunOnce meets one, exact
+  // at the end of each pass.
+  std::atomic<bool> awaiting_{false};
 
   WakeLoop loop_;  // last: its thread uses the members above
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "commands/date_limits.h"
 #include "domain/json.h"
 
 namespace keel {
@@ -203,11 +204,11 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     o.items = in.items;
     o.amount_cents = in.amount_cents;
   }
-  if (in.order_date && *in.order_date > meta.now + kMaxOrderDateAhead) {
-    std::string message = "May not be more than a day after now (";
-    message += FormatIso8601(meta.now);
-    message += ")";
-    return Fail(Error::Validation({{"orderDate", std::move(message)}}));
+  if (in.order_date) {
+    if (auto st = CheckNotTooFarAhead("orderDate", *in.order_date, meta.now, kMaxOrderDateAhead);
+        !st) {
+      return Fail(st.error());
+    }
   }
   if (in.status != OrderStatus::kCancelled &&
       !WithinSpendingLimit(customer->total_spending_cents, customer->stats.order_cents,

@@ -1,5 +1,6 @@
 #include "commands/transaction_commands.h"
 
+#include "commands/date_limits.h"
 #include "domain/json.h"
 #include "domain/numbers.h"
 
@@ -80,11 +81,9 @@ Result<TransactionDecision> DecideRecordTransaction(const CustomerWriteModel& cu
     return Fail(Error::Validation({{"customerId", std::move(message)}}));
   }
   const Millis date = in.transaction_date.value_or(meta.now);
-  if (date > meta.now + kMaxTransactionDateAhead) {
-    std::string message = "May not be more than a day after now (";
-    message += FormatIso8601(meta.now);
-    message += ")";
-    return Fail(Error::Validation({{"transactionDate", std::move(message)}}));
+  if (auto st = CheckNotTooFarAhead("transactionDate", date, meta.now, kMaxTransactionDateAhead);
+      !st) {
+    return Fail(st.error());
   }
   if (in.order_id) {
     const OrderWriteModel::Entry* order = orders.Find(*in.order_id);
