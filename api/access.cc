@@ -91,6 +91,14 @@ constexpr std::array kRules = {
     Rule{"PUT", "/api/v1/products/:id", "products:write"},
     Rule{"DELETE", "/api/v1/products/:id", "products:write"},
 
+    Rule{"POST", "/api/v1/promotions", "promotions:write"},
+    Rule{"GET", "/api/v1/promotions", "promotions:read"},
+    Rule{"GET", "/api/v1/promotions/:id", "promotions:read"},
+    Rule{"PUT", "/api/v1/promotions/:id", "promotions:write"},
+    Rule{"DELETE", "/api/v1/promotions/:id", "promotions:write"},
+    Rule{"POST", "/api/v1/promotions/:id/assign", "promotions:assign*"},
+    Rule{"GET", "/api/v1/customers/:id/promotions", "promotions:assign*"},
+
     Rule{"POST", "/api/v1/worklogs", "worklogs:write*"},
     Rule{"GET", "/api/v1/worklogs", "worklogs:read*"},
     Rule{"GET", "/api/v1/worklogs/summary", "worklogs:read*"},

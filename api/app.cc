@@ -26,6 +26,7 @@
 #include "commands/marker_publisher.h"
 #include "commands/product_service.h"
 #include "commands/project_service.h"
+#include "commands/promotion_service.h"
 #include "commands/segment_service.h"
 #include "commands/task_clock.h"
 #include "commands/task_service.h"
@@ -102,6 +103,7 @@ struct App::Impl {
   std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
   std::unique_ptr<WorklogService> worklogs;  // resolves tasks and projects through both
   std::unique_ptr<ProductService> products;
+  std::unique_ptr<PromotionService> promotions;
   std::unique_ptr<LoyaltyService> loyalty;   // the loyalty levels' settings
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
@@ -143,7 +145,7 @@ struct App::Impl {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
              (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0) +
-             (products ? products->in_flight() : 0) +
+             (products ? products->in_flight() : 0) + (promotions ? promotions->in_flight() : 0) +
              (loyalty ? loyalty->in_flight() : 0);
     };
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -182,6 +184,7 @@ struct App::Impl {
     worklogs.reset();
     projects.reset();
     products.reset();
+    promotions.reset();
     loyalty.reset();
   }
   ~Impl() { Stop(); }
@@ -276,6 +279,14 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           return Fail(Error::Unavailable("Products are not loaded yet; retry shortly"));
         }
         return raw->products->Find(id);
+      },
+      // A promotion is assigned as the promotions stream (made and loaded after the customers
+      // stream) acknowledged it: until it is loaded, an assignment is refused (503).
+      [raw = impl.get()](const std::string& id) -> Result<std::optional<Promotion>> {
+        if (!raw->promotions || !raw->promotions->loaded()) {
+          return Fail(Error::Unavailable("Promotions are not loaded yet; retry shortly"));
+        }
+        return raw->promotions->Find(id);
       });
   impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
   impl->markers = std::make_unique<MarkerPublisher>(
@@ -293,6 +304,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       });
   impl->projects = std::make_unique<ProjectService>(*impl->log, impl->clock, *impl->ids);
   impl->products = std::make_unique<ProductService>(*impl->log, impl->clock, *impl->ids);
+  impl->promotions = std::make_unique<PromotionService>(*impl->log, impl->clock, *impl->ids);
   impl->loyalty = std::make_unique<LoyaltyService>(*impl->log, impl->clock, *impl->ids);
   // A work log's task is looked up in the tasks stream, made below (after the users it checks
   // assignees against) and before the first command.
@@ -469,6 +481,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->routes->campaigns = impl->campaigns.get();
   impl->routes->projects = impl->projects.get();
   impl->routes->products = impl->products.get();
+  impl->routes->promotions = impl->promotions.get();
   impl->routes->tasks = impl->tasks.get();
   impl->routes->tasks_clock = config.tasks_clock;
   impl->routes->worklogs = impl->worklogs.get();
@@ -554,6 +567,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   AddTaskRoutes(*impl->server, *impl->routes);
   AddWorklogRoutes(*impl->server, *impl->routes);
   AddProductRoutes(*impl->server, *impl->routes);
+  AddPromotionRoutes(*impl->server, *impl->routes);
   AddLoyaltyRoutes(*impl->server, *impl->routes);
   AddTransactionRoutes(*impl->server, *impl->routes);
   AddReceiptRoutes(*impl->server, *impl->routes);
@@ -602,6 +616,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   if (loaded) loaded = impl->tasks->Load();
   if (loaded) loaded = impl->worklogs->Load();
   if (loaded) loaded = impl->products->Load();
+  if (loaded) loaded = impl->promotions->Load();
   if (loaded) loaded = impl->loyalty->Load();
   const std::string load_ms = since(started);
   views.join();

@@ -50,6 +50,7 @@ struct RouteContext {
   class WorklogService* worklogs = nullptr;
   class TaskService* tasks = nullptr;
   class ProductService* products = nullptr;
+  class PromotionService* promotions = nullptr;
   class LoyaltyService* loyalty = nullptr;
   // What the task routes take as now (what is overdue); null: `clock`.
   Clock* tasks_clock = nullptr;
@@ -78,6 +79,9 @@ void AddWorklogRoutes(HttpServer& server, RouteContext& ctx);
 void AddTaskRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/products: the product catalogue (product_routes.cc).
 void AddProductRoutes(HttpServer& server, RouteContext& ctx);
+// /api/v1/promotions, POST /api/v1/promotions/:id/assign and GET /api/v1/customers/:id/promotions
+// (promotion_routes.cc).
+void AddPromotionRoutes(HttpServer& server, RouteContext& ctx);
 // /api/v1/transactions (payments and refunds), GET /api/v1/customers/:id/transactions and
 // GET /api/v1/orders/:id/balance (transaction_routes.cc).
 void AddTransactionRoutes(HttpServer& server, RouteContext& ctx);

@@ -35,6 +35,13 @@ std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteMode
     if (!transaction) return std::nullopt;
     return CommandOutcome{true, TransactionToJson(*transaction), 1, std::nullopt};
   }
+  if (event.aggregate_type == kPromotionAssignmentAggregate) {
+    // An assignment's answer is what it was when made: available.
+    auto assignment = DecodePromotionAssigned(event);
+    if (!assignment) return std::nullopt;
+    return CommandOutcome{true, AssignmentToJson(*assignment, assignment->assigned_at), 1,
+                          std::nullopt};
+  }
   const bool created = event.type == kCustomerRegistered || event.type == kOrderPlaced;
   auto outcome = AnswerOf(
       state, event.aggregate_type == kOrderAggregate ? Subject::kOrder : Subject::kCustomer,
@@ -73,15 +80,18 @@ bool CommandService::Stream::RestoreAnswer(SnapshotReader& in, CommandOutcome& a
 
 CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
                                std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots,
-                               ProductLookup products)
+                               ProductLookup products, PromotionLookup promotions)
     : ids_(ids),
       products_(std::move(products)),
+      promotions_(std::move(promotions)),
       runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
   // The write model keeps no transactions: the decision renders the answer (answer_json).
-  if (subject == Subject::kTransaction) return CommandOutcome{created, "", 1, std::nullopt};
+  if (subject == Subject::kTransaction || subject == Subject::kAssignment) {
+    return CommandOutcome{created, "", 1, std::nullopt};
+  }
   if (subject == Subject::kOrder) {
     const OrderWriteModel::Entry* o = state.orders.Find(id);
     if (!o) return Fail(Error::Internal("Command on a missing order " + id));
@@ -224,6 +234,33 @@ void CommandService::RecordTransaction(TransactionInput input, CommandMeta meta,
         Decision decision{d->transaction.customer_id, std::move(d->events), Subject::kTransaction,
                           id, /*created=*/true};
         decision.answer_json = TransactionToJson(d->transaction);
+        return decision;
+      },
+      std::move(done));
+}
+
+void CommandService::AssignPromotion(keel::AssignPromotion cmd, CommandMeta meta, Done done) {
+  std::string id = ids_.NewId();
+  Execute(
+      std::move(meta),
+      [this, id, cmd = std::move(cmd)](const WriteModel& state,
+                                       const CommandMeta& m) -> Result<Decision> {
+        // Ownership before the decision: what the customer holds must not be told to a rep who
+        // does not own the customer.
+        if (auto owned = CheckOwner(state.customers.Find(cmd.customer_id), cmd.customer_id, m);
+            !owned) {
+          return Fail(owned.error());
+        }
+        const Result<std::optional<Promotion>> promotion =
+            promotions_ ? promotions_(cmd.promotion_id)
+                        : Result<std::optional<Promotion>>(
+                              Fail(Error::Unavailable("Promotions cannot be assigned here")));
+        auto d =
+            DecideAssignPromotion(state.customers, state.assignments, promotion, cmd, id, m, ids_);
+        if (!d) return Fail(d.error());
+        Decision decision{d->assignment.customer_id, std::move(d->events), Subject::kAssignment, id,
+                          /*created=*/true};
+        decision.answer_json = AssignmentToJson(d->assignment, m.now);
         return decision;
       },
       std::move(done));

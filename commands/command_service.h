@@ -5,7 +5,8 @@
 // order; answered once the log has the events. An append that fails marks the write model
 // stale and the next command re-folds it from the log, so it never holds an event the log
 // lacks. Idempotency-Keys as IdempotentAnswers says.
-// Payments and refunds (transactions) are commands of this stream too, keyed by their customer.
+// Payments and refunds (transactions) are commands of this stream too, keyed by their customer;
+// so are promotions given to a customer (assignments).
 //
 // Bulk ingestion decides a chunk of records under the lock, enqueues one append per record
 // (the log's group commit turns them into few syncs) and waits for the log outside it.
@@ -73,7 +74,7 @@ class CommandService final {
   using Done = std::function<void(Result<CommandOutcome>)>;
 
  private:
-  enum class Subject { kCustomer, kOrder, kTransaction };
+  enum class Subject { kCustomer, kOrder, kTransaction, kAssignment };
   // What a command decided: its events (maybe none), the stream key they go under, and what
   // to answer with once they are folded.
   struct Decision {
@@ -98,7 +99,8 @@ class CommandService final {
     static constexpr std::string_view kSnapshot = "keel.customers";
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
-    static constexpr uint64_t kSnapshotFormat = 4;
+    // 5: the promotions assigned to customers (AssignmentWriteModel).
+    static constexpr uint64_t kSnapshotFormat = 5;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -121,9 +123,12 @@ class CommandService final {
   // `products`: how an order's items by product find their product (DecidePlaceOrder); none:
   // such items are refused with kUnavailable. Called under the stream's lock: it must not call
   // back into this service.
+  // `promotions`: how an assignment finds its promotion (DecideAssignPromotion); none: every
+  // assignment is refused with kUnavailable. Called under the stream's lock, as `products`.
   CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
                  std::chrono::milliseconds duplicate_wait = kDuplicateWait,
-                 SnapshotStore* snapshots = nullptr, ProductLookup products = {});
+                 SnapshotStore* snapshots = nullptr, ProductLookup products = {},
+                 PromotionLookup promotions = {});
   // Requests still waiting for a first one get kUnavailable (the App waits for in_flight() to
   // drain before it gets here).
   CommandService(const CommandService&) = delete;
@@ -153,6 +158,9 @@ class CommandService final {
   // A payment or refund (created), on one of the customer's orders or on their account; a
   // sales rep's only on their own customers (refused before it is decided).
   void RecordTransaction(TransactionInput input, CommandMeta meta, Done done);
+  // A promotion given by hand to a customer (created); a sales rep's only to their own customers
+  // (refused before it is decided).
+  void AssignPromotion(keel::AssignPromotion cmd, CommandMeta meta, Done done);
 
   // Bulk ingestion of already validated records: customers are upserted by email (fields
   // absent from a record keep their values), orders are placed unless their external id was
@@ -194,6 +202,7 @@ class CommandService final {
 
   IdGenerator& ids_;
   const ProductLookup products_;
+  const PromotionLookup promotions_;
   Runtime runtime_;
 };
 

@@ -1,10 +1,11 @@
 // WriteModel: everything the commands of the customers stream read (customers with their
-// stats, orders, what was paid on them), folded from that stream in log order. Not thread-safe; the
-// command service serialises access.
+// stats, orders, what was paid on them, the promotions they were given), folded from that stream in
+// log order. Not thread-safe; the command service serialises access.
 #pragma once
 
 #include "commands/customer_commands.h"
 #include "commands/order_commands.h"
+#include "commands/promotion_assignment_commands.h"
 #include "commands/transaction_commands.h"
 #include "domain/partition_markers.h"
 
@@ -14,6 +15,7 @@ struct WriteModel {
   CustomerWriteModel customers;
   OrderWriteModel orders;
   PaymentWriteModel payments;
+  AssignmentWriteModel assignments;
 
   // Folds one event of the stream (already checked with CheckSupport); kDataLoss when it does
   // not apply. An order event moves the order and its customer's stats together, or neither.
@@ -28,6 +30,11 @@ struct WriteModel {
       auto transaction = DecodeTransactionRecorded(event);
       if (!transaction) return Fail(transaction.error());
       return payments.Apply(*transaction);
+    }
+    if (event.aggregate_type == kPromotionAssignmentAggregate) {
+      auto assignment = DecodePromotionAssigned(event);
+      if (!assignment) return Fail(assignment.error());
+      return assignments.Apply(*assignment);
     }
     return customers.Apply(event);
   }
@@ -51,7 +58,7 @@ struct WriteModel {
   bool Restore(SnapshotReader& in);
   bool SameAs(const WriteModel& other) const {
     return customers.SameAs(other.customers) && orders.SameAs(other.orders) &&
-           payments.SameAs(other.payments);
+           payments.SameAs(other.payments) && assignments.SameAs(other.assignments);
   }
 };
 

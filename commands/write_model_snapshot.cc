@@ -246,17 +246,56 @@ bool PaymentWriteModel::Restore(SnapshotReader& in) {
   return !in.bad();
 }
 
+void AssignmentWriteModel::Save(SnapshotWriter& out) const {
+  out.Unsigned(by_customer_.size());
+  for (const auto& [customer, ids] : by_customer_) {
+    out.Text(customer);
+    out.Unsigned(ids.size());
+    for (const std::string& id : ids) {
+      const Entry& e = by_id_.at(id);
+      out.Text(id);
+      out.Text(e.promotion_id);
+      out.OptionalSigned(e.expires_at);
+      out.Bool(e.used);
+    }
+  }
+}
+
+bool AssignmentWriteModel::Restore(SnapshotReader& in) {
+  if (!by_id_.empty() || !by_customer_.empty()) return false;
+  const uint64_t customers = in.Unsigned();
+  for (uint64_t c = 0; c < customers && !in.bad(); ++c) {
+    std::string customer(in.Text());
+    const uint64_t count = in.Unsigned();
+    if (in.bad() || count == 0 || by_customer_.contains(customer)) return false;
+    std::vector<std::string>& ids = by_customer_[customer];
+    for (uint64_t i = 0; i < count && !in.bad(); ++i) {
+      std::string id(in.Text());
+      Entry e;
+      e.customer_id = customer;
+      e.promotion_id = std::string(in.Text());
+      e.expires_at = in.OptionalSigned();
+      e.used = in.Bool();
+      if (in.bad() || !by_id_.emplace(id, std::move(e)).second) return false;
+      ids.push_back(std::move(id));
+    }
+  }
+  return !in.bad();
+}
+
 bool WriteModel::Save(SnapshotWriter& out) const {
   std::unordered_map<const std::string*, uint64_t> ordinals;
   customers.Save(out, ordinals);
   if (!orders.Save(out, ordinals)) return false;
   payments.Save(out);
+  assignments.Save(out);
   return true;
 }
 
 bool WriteModel::Restore(SnapshotReader& in) {
   std::vector<const std::string*> ids;
-  return customers.Restore(in, ids) && orders.Restore(in, ids) && payments.Restore(in);
+  return customers.Restore(in, ids) && orders.Restore(in, ids) && payments.Restore(in) &&
+         assignments.Restore(in);
 }
 
 }  // namespace keel

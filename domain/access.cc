@@ -37,6 +37,12 @@ const std::vector<PermissionInfo>& BuiltinPermissions() {
       {"worklogs:write_all", "Log work for any user"},
       {"products:read", "Read the product catalogue"},
       {"products:write", "Create, replace and deactivate products"},
+      {"promotions:read", "Read the promotions"},
+      {"promotions:write", "Create, replace and deactivate promotions"},
+      {"promotions:assign_own",
+       "Give promotions to your customers, and read the promotions they were given"},
+      {"promotions:assign_all",
+       "Give promotions to every customer, and read the promotions every customer was given"},
       {"transactions:read_own",
        "Read the payments and refunds of your customers, and their orders' balances"},
       {"transactions:read_all", "Read every payment and refund, and every order's balance"},
@@ -77,6 +83,10 @@ const std::vector<RoleInfo>& BuiltinRoles() {
     // Payments and refunds (issue 16): a manager's of every customer, a rep's of their own.
     manager.permissions.insert({"transactions:read_all", "transactions:write_all"});
     rep.permissions.insert({"transactions:read_own", "transactions:write_own"});
+    // Promotions (issue 16): every role reads them; admins and managers define them and give
+    // them to any customer, a rep gives them to their own.
+    manager.permissions.insert({"promotions:read", "promotions:write", "promotions:assign_all"});
+    rep.permissions.insert({"promotions:read", "promotions:assign_own"});
     return std::vector<RoleInfo>{admin, manager, rep};
   }();
   return kRoles;

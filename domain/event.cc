@@ -10,6 +10,8 @@
 #include "domain/partition_markers.h"
 #include "domain/product.h"
 #include "domain/project.h"
+#include "domain/promotion.h"
+#include "domain/promotion_assignment.h"
 #include "domain/segment.h"
 #include "domain/task.h"
 #include "domain/transaction.h"
@@ -79,6 +81,10 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kTaskReminderDue, 1},
     {kTaskSeriesEnded, 1},
     {kTransactionRecorded, 1},
+    {kPromotionCreated, 1},
+    {kPromotionUpdated, 1},
+    {kPromotionDeactivated, 1},
+    {kPromotionAssigned, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

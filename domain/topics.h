@@ -27,12 +27,15 @@ inline constexpr std::string_view kWorklogsTopic = "keel.worklogs";
 // The product catalogue, keyed by product id. Its write model is whole in one command runtime
 // (sku uniqueness is global): commands/product_service.h.
 inline constexpr std::string_view kProductsTopic = "keel.products";
+// Promotion definitions (seed 002), keyed by promotion id. A promotion given to a customer is an
+// event of the customers stream, keyed by the customer (domain/promotion_assignment.h).
+inline constexpr std::string_view kPromotionsTopic = "keel.promotions";
 // Loyalty settings (issue 16): one aggregate, kLoyaltySettingsId (domain/loyalty.h).
 inline constexpr std::string_view kLoyaltyTopic = "keel.loyalty";
 
 // Every stream of this build: what a log is opened with and a mock cluster creates.
-inline constexpr std::string_view kAllTopics[] = {kCustomersTopic, kUsersTopic,    kSegmentsTopic,
-                                                  kCampaignsTopic, kProjectsTopic, kTasksTopic,
-                                                  kWorklogsTopic,  kProductsTopic, kLoyaltyTopic};
+inline constexpr std::string_view kAllTopics[] = {
+    kCustomersTopic, kUsersTopic,    kSegmentsTopic, kCampaignsTopic,  kProjectsTopic,
+    kTasksTopic,     kWorklogsTopic, kProductsTopic, kPromotionsTopic, kLoyaltyTopic};
 
 }  // namespace keel

@@ -3,12 +3,14 @@
 #include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/campaigns/campaigns_projector.h"
 #include "projections/customer_history/history_projector.h"
+#include "projections/customer_promotions/customer_promotions_projector.h"
 #include "projections/customers/customers_projector.h"
 #include "projections/loyalty/loyalty_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/orders/orders_projector.h"
 #include "projections/products/products_projector.h"
 #include "projections/projects/projects_projector.h"
+#include "projections/promotions/promotions_projector.h"
 #include "projections/segments/segments_projector.h"
 #include "projections/tasks/tasks_projector.h"
 #include "projections/transactions/transactions_projector.h"
@@ -53,8 +55,10 @@ constexpr ReadModelRegistration kReadModels[] = {
     {"tasks", &Make<TasksProjector>},
     {"worklogs", &Make<WorklogsProjector>},
     {"products", &Make<ProductsProjector>},
+    {"promotions", &Make<PromotionsProjector>},
     {"loyalty", &Make<LoyaltyProjector>},
     {"transactions", &Make<TransactionsProjector>},
+    {"customer_promotions", &Make<CustomerPromotionsProjector>},
 };
 
 }  // namespace

@@ -129,6 +129,24 @@ const std::map<std::string, Sample>& Samples() {
       {"PUT /api/v1/products/:id",
        {"/api/v1/products/{prod}", R"({"name":"Walked {n}","sku":"WALK-PROD","price":2})", 403}},
       {"DELETE /api/v1/products/:id", {"/api/v1/products/{prod2}", "", 403}},
+      // Every role reads the promotions; only admins and managers define them.
+      {"POST /api/v1/promotions",
+       {"/api/v1/promotions",
+        R"({"title":"Walk {n}","rewardType":"PERCENTAGE","rewardValue":5,)"
+        R"("condition":{"type":"referral"}})",
+        403}},
+      {"GET /api/v1/promotions", {"/api/v1/promotions?search=walk"}},
+      {"GET /api/v1/promotions/:id", {"/api/v1/promotions/{promo}"}},
+      {"PUT /api/v1/promotions/:id",
+       {"/api/v1/promotions/{promo}",
+        R"({"title":"Walked {n}","rewardType":"FIXED_AMOUNT","rewardValue":1,)"
+        R"("condition":{"type":"first_purchase"}})",
+        403}},
+      {"DELETE /api/v1/promotions/:id", {"/api/v1/promotions/{promo2}", "", 403}},
+      // A rep gives promotions to and reads those of their own customers only.
+      {"POST /api/v1/promotions/:id/assign",
+       {"/api/v1/promotions/{promo}/assign", R"({"customerId":"{cust}"})", 403}},
+      {"GET /api/v1/customers/:id/promotions", {"/api/v1/customers/{cust}/promotions", "", 403}},
       // A rep logs only their own work: logging for the owner is 403.
       {"POST /api/v1/worklogs",
        {"/api/v1/worklogs",
@@ -245,6 +263,19 @@ TEST(AccessWalkTest, EveryRouteAnswersAsTheRoleModelSays) {
     ASSERT_EQ(admin
                   .Send("GET", AtPosition("/api/v1/products/" + Json(product.body).Str("/data/id"),
                                           product.headers["x-keel-position"]))
+                  .status,
+              200);
+  }
+  for (const char* name : {"promo", "promo2"}) {
+    auto promotion = admin.Send("POST", "/api/v1/promotions",
+                                R"({"title":"Walk promotion","rewardType":"PERCENTAGE",)"
+                                R"("rewardValue":10,"condition":{"type":"first_purchase"}})");
+    ASSERT_EQ(promotion.status, 201) << promotion.body;
+    const std::string id = Json(promotion.body).Str("/data/id");
+    values["{" + std::string(name) + "}"] = id;
+    ASSERT_EQ(admin
+                  .Send("GET", AtPosition("/api/v1/promotions/" + id,
+                                          promotion.headers["x-keel-position"]))
                   .status,
               200);
   }

@@ -278,8 +278,8 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   Json doc(r.body);
   // One entry per topic group: the customers stream's read models, the users stream's, the
   // segments stream's, the campaigns stream's, the projects stream's, the tasks stream's, the
-  // work logs stream's, the products stream's, the loyalty stream's.
-  ASSERT_EQ(doc.Size("/data"), 9u);
+  // work logs stream's, the products stream's, the promotions stream's, the loyalty stream's.
+  ASSERT_EQ(doc.Size("/data"), 10u);
   EXPECT_EQ(doc.Str("/data/0/name"), "customers");
   EXPECT_EQ(doc.Str("/data/0/topic"), "keel.customers");
   EXPECT_EQ(doc.Str("/data/0/readModels/0"), "orders");
@@ -300,8 +300,10 @@ TEST_F(CustomerApiTest, ProjectionAdminShowsPositionsLagAndCounters) {
   EXPECT_EQ(doc.Str("/data/6/readModels/0"), "worklogs");
   EXPECT_EQ(doc.Str("/data/7/name"), "products");
   EXPECT_EQ(doc.Str("/data/7/readModels/0"), "products");
-  EXPECT_EQ(doc.Str("/data/8/name"), "loyalty");
-  EXPECT_EQ(doc.Str("/data/8/readModels/0"), "loyalty");
+  EXPECT_EQ(doc.Str("/data/8/name"), "promotions");
+  EXPECT_EQ(doc.Str("/data/8/readModels/0"), "promotions");
+  EXPECT_EQ(doc.Str("/data/9/name"), "loyalty");
+  EXPECT_EQ(doc.Str("/data/9/readModels/0"), "loyalty");
   EXPECT_EQ(doc.Str("/data/0/state"), "running");
   EXPECT_EQ(doc.Int("/data/0/lag"), 0);
   EXPECT_EQ(doc.Int("/data/0/counters/eventsApplied"), 2);

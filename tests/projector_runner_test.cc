@@ -347,9 +347,9 @@ TEST(ProjectionSetTest, GroupsTheRegisteredReadModelsByTopic) {
   std::vector<std::string> registered;
   for (const auto& r : RegisteredReadModels()) registered.emplace_back(r.name);
   EXPECT_EQ(std::count(groups.begin(), groups.end(), "customers"), 1);
-  EXPECT_EQ(customers_topic,
-            (std::vector<std::string>{"orders", "customers", "customer_history",
-                                      "segment_membership", "campaign_audience", "transactions"}));
+  EXPECT_EQ(customers_topic, (std::vector<std::string>{"orders", "customers", "customer_history",
+                                                       "segment_membership", "campaign_audience",
+                                                       "transactions", "customer_promotions"}));
   for (const auto& name : registered) EXPECT_TRUE(set.Knows(name)) << name;
   EXPECT_FALSE(set.Knows("nothing"));
   ASSERT_NE(set.Find<CustomersProjector>(), nullptr);

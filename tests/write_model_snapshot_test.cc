@@ -35,8 +35,17 @@ class WriteModelSnapshotTest : public ::testing::Test {
   }
   // A command service over `log`, loaded; with the snapshot store unless `snapshots` is null.
   std::unique_ptr<CommandService> Started(EventLog& log, SnapshotStore* snapshots) {
-    auto service = std::make_unique<CommandService>(log, clock_, ids_,
-                                                    CommandService::kDuplicateWait, snapshots);
+    auto service = std::make_unique<CommandService>(
+        log, clock_, ids_, CommandService::kDuplicateWait, snapshots, ProductLookup{},
+        [](const std::string& id) -> Result<std::optional<Promotion>> {
+          Promotion p;
+          p.id = id;
+          p.definition.title = "Snapshot promotion";
+          p.definition.reward_value = 500;
+          p.definition.duration_days = 30;
+          p.version = 1;
+          return std::optional<Promotion>(std::move(p));
+        });
     auto st = service->Load();
     EXPECT_TRUE(st) << st.error().message;
     return service;
@@ -77,6 +86,12 @@ class WriteModelSnapshotTest : public ::testing::Test {
       if (i % 4 == 1) {
         ChangeOrderStatus cancel{.id = Id(*placed), .to = OrderStatus::kCancelled};
         ASSERT_TRUE(Run([&](auto done) { commands.ChangeOrderStatus(cancel, Meta(), done); }));
+      }
+      if (i % 3 == 1) {
+        auto assigned = Run([&](auto done) {
+          commands.AssignPromotion({"pr-" + std::to_string(i % 2), id}, Meta(), done);
+        });
+        ASSERT_TRUE(assigned) << assigned.error().message;
       }
       if (i % 5 == 2) {
         ASSERT_TRUE(Run([&](auto done) { commands.Deactivate({.id = id}, Meta(), done); }));

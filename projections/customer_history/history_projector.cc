@@ -5,6 +5,7 @@
 
 #include "domain/customer.h"
 #include "domain/numbers.h"
+#include "domain/promotion_assignment.h"
 #include "domain/transaction.h"
 #include "projections/counters.h"
 #include "projections/orders/order_queries.h"
@@ -25,6 +26,11 @@ Status CustomerHistoryProjector::Apply(const EventEnvelope& event, const EventPo
     auto transaction = DecodeTransactionRecorded(event);
     if (!transaction) return Fail(transaction.error());
     customer_id = std::move(transaction->customer_id);
+  } else if (event.aggregate_type == kPromotionAssignmentAggregate) {
+    // So is a promotion they were given.
+    auto assignment = DecodePromotionAssigned(event);
+    if (!assignment) return Fail(assignment.error());
+    customer_id = std::move(assignment->customer_id);
   } else {
     return {};
   }

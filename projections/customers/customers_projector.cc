@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "domain/partition_markers.h"
+#include "domain/promotion_assignment.h"
 #include "domain/transaction.h"
 #include "projections/counters.h"
 #include "projections/orders/orders_projector.h"
@@ -146,6 +147,8 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
   if (IsPartitionMarker(event)) return {};  // for the membership read model
   // Payments move no customer figure: the transactions read model has them.
   if (event.aggregate_type == kTransactionAggregate) return {};
+  // Nor do the promotions a customer is given: the customer_promotions read model has them.
+  if (event.aggregate_type == kPromotionAssignmentAggregate) return {};
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
                                 "' on the customers topic"));

@@ -1,0 +1,83 @@
+// Promotion assignments (issue 16): what the customers stream's write model keeps of them and the
+// pure decide function. No I/O; the caller serialises access and appends the events under the
+// customer's key, on the customers stream, so that a customer's assignments are decided against
+// one model in log order.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/command_meta.h"
+#include "commands/customer_commands.h"
+#include "commands/snapshot_codec.h"
+#include "domain/promotion_assignment.h"
+
+namespace keel {
+
+// How the customers stream finds a promotion (in the promotions stream): nullopt for none;
+// kUnavailable while the promotions are not loaded. Called under the customers stream's lock.
+using PromotionLookup =
+    std::function<Result<std::optional<Promotion>>(const std::string& promotion_id)>;
+
+struct AssignPromotion {
+  std::string promotion_id;
+  std::string customer_id;
+};
+
+// Every assignment by id, and each customer's in the order they were made: what a duplicate is
+// judged by (and, later, what an order redeems). Not thread-safe.
+class AssignmentWriteModel {
+ public:
+  struct Entry {
+    std::string customer_id;
+    std::string promotion_id;
+    std::optional<Millis> expires_at;
+    bool used = false;
+
+    bool operator==(const Entry&) const = default;
+  };
+
+  const Entry* Find(std::string_view id) const;
+  // The id of the customer's assignment of `promotion_id` that is neither used nor expired at
+  // `now`, if any.
+  std::optional<std::string> OpenAssignment(std::string_view customer_id,
+                                            std::string_view promotion_id, Millis now) const;
+  // Folds an assignment; kDataLoss for an id assigned before.
+  Status Apply(const PromotionAssignment& assignment);
+
+  // The snapshot form (write_model_snapshot.cc).
+  void Save(SnapshotWriter& out) const;
+  bool Restore(SnapshotReader& in);
+  bool SameAs(const AssignmentWriteModel& other) const {
+    return by_id_ == other.by_id_ && by_customer_ == other.by_customer_;
+  }
+
+ private:
+  std::unordered_map<std::string, Entry> by_id_;
+  std::unordered_map<std::string, std::vector<std::string>> by_customer_;  // ids, as folded
+};
+
+struct AssignmentDecision {
+  PromotionAssignment assignment;  // as assigned
+  std::vector<EventEnvelope> events;
+};
+
+// By hand (reason "manual"). Refuses with
+// - kUnavailable when `promotion` could not be looked up (not loaded yet);
+// - kNotFound for an unknown promotion;
+// - kInvalidArgument naming customerId for an unknown or inactive customer, and promotionId for
+//   an inactive promotion;
+// - kFailedPrecondition when the customer holds an assignment of the promotion that is neither
+//   used nor expired at meta.now.
+// The assignment's id is `id`.
+Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& customers,
+                                                 const AssignmentWriteModel& assignments,
+                                                 const Result<std::optional<Promotion>>& promotion,
+                                                 const AssignPromotion& cmd, std::string id,
+                                                 const CommandMeta& meta, IdGenerator& ids);
+
+}  // namespace keel

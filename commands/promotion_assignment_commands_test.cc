@@ -1,0 +1,129 @@
+#include "commands/promotion_assignment_commands.h"
+
+#include <gtest/gtest.h>
+
+#include "commands/write_model.h"
+
+namespace keel {
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  Millis NowMillis() override { return 1'700'000'000'000; }
+};
+
+constexpr Millis kNow = 1'700'000'000'000;
+constexpr Millis kDay = 86'400'000;
+
+class AssignmentCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Fold(DecideRegister(state_.customers, {"c1", {.name = "A", .email = "a@x.io"}}, Meta(), ids_));
+    Fold(DecideRegister(state_.customers, {"c2", {.name = "B", .email = "b@x.io"}}, Meta(), ids_));
+    promotion_.id = "pr1";
+    promotion_.definition.title = "Ten off";
+    promotion_.definition.reward_value = 1000;
+    promotion_.definition.duration_days = 10;
+    promotion_.version = 1;
+  }
+  CommandMeta Meta(Millis now = kNow) { return {.now = now, .actor = "tester"}; }
+  void Fold(const Result<std::vector<EventEnvelope>>& events) {
+    ASSERT_TRUE(events) << events.error().message;
+    for (const auto& e : *events) ASSERT_TRUE(state_.Apply(e));
+  }
+  // Decides and, when decided, folds the assignment as the command service does.
+  Result<AssignmentDecision> Assign(const std::string& customer, Millis now = kNow,
+                                    std::optional<Promotion> promotion = std::nullopt) {
+    Result<std::optional<Promotion>> found(promotion ? promotion : std::optional(promotion_));
+    auto d = DecideAssignPromotion(state_.customers, state_.assignments, found, {"pr1", customer},
+                                   "a" + std::to_string(++n_), Meta(now), ids_);
+    if (d) Fold(d->events);
+    return d;
+  }
+
+  FixedClock clock_;
+  UuidV7Generator ids_{clock_, 7};
+  WriteModel state_;
+  Promotion promotion_;
+  int n_ = 0;
+};
+
+TEST_F(AssignmentCommandsTest, AnAssignmentIsAnEventOfTheCustomersStream) {
+  auto d = Assign("c1");
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->events.size(), 1u);
+  const EventEnvelope& e = d->events[0];
+  EXPECT_EQ(e.type, kPromotionAssigned);
+  EXPECT_EQ(e.aggregate_type, kPromotionAssignmentAggregate);
+  EXPECT_EQ(e.aggregate_id, "a1");
+  EXPECT_EQ(e.aggregate_version, 1);
+  EXPECT_EQ(d->assignment.customer_id, "c1");
+  EXPECT_EQ(d->assignment.reason, "manual");
+  EXPECT_EQ(d->assignment.expires_at, kNow + 10 * kDay);
+  EXPECT_EQ(d->assignment.assigned_by, "tester");
+  const auto* entry = state_.assignments.Find("a1");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->customer_id, "c1");
+  EXPECT_EQ(entry->promotion_id, "pr1");
+}
+
+TEST_F(AssignmentCommandsTest, ASecondOpenAssignmentIsRefusedUntilTheFirstExpires) {
+  ASSERT_TRUE(Assign("c1"));
+  auto twice = Assign("c1", kNow + kDay);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(twice.error().message.find("already holds promotion pr1, unused and unexpired"),
+            std::string::npos)
+      << twice.error().message;
+  EXPECT_TRUE(Assign("c2", kNow + kDay)) << "another customer may have it";
+  EXPECT_TRUE(Assign("c1", kNow + 10 * kDay)) << "once expired, it may be given again";
+  // a2 was refused, a3 is c2's: a4 is c1's open one now.
+  EXPECT_EQ(state_.assignments.OpenAssignment("c1", "pr1", kNow + 10 * kDay), "a4");
+  EXPECT_EQ(state_.assignments.OpenAssignment("c1", "pr1", kNow), "a1");
+}
+
+TEST_F(AssignmentCommandsTest, UnknownOrInactiveThingsAreNamed) {
+  auto field_of = [](const Result<AssignmentDecision>& d) {
+    return !d && d.error().field_errors.size() == 1 ? d.error().field_errors[0].field : "";
+  };
+  EXPECT_EQ(field_of(Assign("nope")), "customerId");
+  Promotion off = promotion_;
+  off.definition.is_active = false;
+  auto inactive = Assign("c1", kNow, off);
+  EXPECT_EQ(field_of(inactive), "promotionId");
+  EXPECT_EQ(inactive.error().field_errors[0].message, "Promotion pr1 is inactive");
+  Fold(DecideDeactivate(state_.customers, {"c2", std::nullopt}, Meta(), ids_));
+  EXPECT_EQ(field_of(Assign("c2")), "customerId");
+
+  const Result<std::optional<Promotion>> none(std::optional<Promotion>{});
+  auto missing = DecideAssignPromotion(state_.customers, state_.assignments, none, {"pr9", "c1"},
+                                       "x", Meta(), ids_);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, "Promotion pr9 not found");
+  const Result<std::optional<Promotion>> loading = Fail(Error::Unavailable("loading"));
+  auto later = DecideAssignPromotion(state_.customers, state_.assignments, loading, {"pr1", "c1"},
+                                     "x", Meta(), ids_);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(state_.assignments.Find("x"), nullptr);
+}
+
+TEST_F(AssignmentCommandsTest, TheSnapshotFormRestoresTheSameModel) {
+  ASSERT_TRUE(Assign("c1"));
+  ASSERT_TRUE(Assign("c2"));
+  ASSERT_TRUE(Assign("c1", kNow + 11 * kDay));
+  SnapshotWriter out;
+  state_.assignments.Save(out);
+  const std::string bytes = out.bytes();
+  SnapshotReader in(bytes);
+  AssignmentWriteModel restored;
+  ASSERT_TRUE(restored.Restore(in));
+  EXPECT_TRUE(restored.SameAs(state_.assignments));
+  EXPECT_EQ(restored.OpenAssignment("c1", "pr1", kNow + 11 * kDay), "a3");
+  SnapshotReader again(bytes);
+  EXPECT_FALSE(restored.Restore(again)) << "only into an empty model";
+}
+
+}  // namespace
+}  // namespace keel

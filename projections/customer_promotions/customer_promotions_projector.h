@@ -1,0 +1,54 @@
+// The customer_promotions read model (issue 16): the promotions each customer was given, folded
+// from the customers stream where assignments travel; key customer id/assignment id, so that a
+// customer's list is one prefix scan, newest first (assignment ids are time-ordered). A status
+// (available, used, expired) is computed when read: expiry depends on the clock, which a
+// projection never reads. The projector holds no state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/promotion_assignment.h"
+#include "domain/topics.h"
+#include "infra/read_store.h"
+#include "projections/projector.h"
+
+namespace keel {
+
+// customer id/assignment id → AssignmentToJson (without status).
+inline constexpr std::string_view kCustomerPromotionsTable = "customer_promotions";
+
+class CustomerPromotionsProjector final : public Projector {
+ public:
+  std::string_view name() const override { return "customer_promotions"; }
+  std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
+  std::vector<std::string> tables() const override {
+    return {std::string(kCustomerPromotionsTable)};
+  }
+  // kDataLoss for an undecodable assignment or one made twice.
+  Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
+               std::vector<StoreWrite>& writes) override;
+  void Unapply(int32_t, int64_t) override {}  // remembers nothing
+};
+
+struct CustomerPromotionQuery {
+  std::string customer_id;
+  int page = 1;
+  int limit = 20;
+  std::optional<AssignmentStatus> status;  // at `now`
+  Millis now = 0;
+};
+
+struct CustomerPromotionPage {
+  std::vector<PromotionAssignment> items;  // newest first
+  int64_t total = 0;                       // every match
+};
+
+// Thread-safe as the store is.
+Result<CustomerPromotionPage> QueryCustomerPromotions(ReadStore& store,
+                                                      const CustomerPromotionQuery& query);
+
+}  // namespace keel
