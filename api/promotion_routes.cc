@@ -217,7 +217,7 @@ void AddPromotionRoutes(HttpServer& server, RouteContext& ctx) {
                         }
                         r.Send(200,
                                SuccessBody("Customer promotions retrieved", JsonArray(items),
-                                           PageMeta(page->total, q.page, q.limit)),
+                                           PageMeta(page->total, q.page, q.limit, page->truncated)),
                                caught_up ? Headers{} : Headers{{"X-Keel-Stale", "true"}});
                       });
       });

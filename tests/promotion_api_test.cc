@@ -1,5 +1,6 @@
 // Promotions end to end over HTTP: the real server on port 0, the embedded log and RocksDB; two
 // sales reps (ann, bob), a manager (max) and the admin.
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -334,6 +335,27 @@ TEST_F(PromotionApiTest, WhatCannotBeAssignedIsRefusedByName) {
   EXPECT_EQ(ErrorFields(inactive.body), (std::vector<std::string>{"promotionId"}));
   EXPECT_EQ(Json(inactive.body).Str("/errors/0/message"), "Promotion " + id + " is inactive");
   EXPECT_EQ(LogSize(app_.app()), before);
+}
+
+TEST_F(PromotionApiTest, RacingAssignmentsOfOnePromotionHaveExactlyOneWinner) {
+  const std::string id = Define(admin_);
+  const int64_t before = LogSize(app_.app());
+  const std::string token = app_.token();
+  std::atomic<int> assigned{0}, refused{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 16; ++i) {
+    racers.emplace_back([&] {
+      HttpClient c(app_.base(), token);
+      auto r = c.Send("POST", "/api/v1/promotions/" + id + "/assign",
+                      R"({"customerId":")" + ann_customer_ + R"("})");
+      if (r.status == 201) ++assigned;
+      if (r.status == 409) ++refused;
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(assigned.load(), 1);
+  EXPECT_EQ(refused.load(), 15);
+  EXPECT_EQ(LogSize(app_.app()), before + 1);
 }
 
 TEST_F(PromotionApiTest, ARepAssignsToAndReadsTheirOwnCustomersOnly) {

@@ -28,12 +28,18 @@ Status CustomerPromotionsProjector::Apply(const EventEnvelope& event, const Even
 }
 
 Result<CustomerPromotionPage> QueryCustomerPromotions(ReadStore& store,
-                                                      const CustomerPromotionQuery& q) {
+                                                      const CustomerPromotionQuery& q,
+                                                      int64_t max_read) {
   CustomerPromotionPage page;
   const size_t skip = static_cast<size_t>(q.page - 1) * static_cast<size_t>(q.limit);
   Status bad;
+  int64_t read = 0;
   auto st = store.ScanReverse(kCustomerPromotionsTable, Key(q.customer_id, ""), "",
                               [&](std::string_view, std::string_view v) {
+                                if (read++ >= max_read) {
+                                  page.truncated = true;
+                                  return false;
+                                }
                                 auto a = AssignmentFromJson(v);
                                 if (!a) {
                                   bad = Fail(a.error());

@@ -42,13 +42,20 @@ struct CustomerPromotionQuery {
   Millis now = 0;
 };
 
+// A list reads at most this many of the customer's assignments: past it the page says
+// `truncated`, and `total` counts the matches among those read.
+inline constexpr int64_t kMaxCustomerPromotionsRead = 10'000;
+
 struct CustomerPromotionPage {
   std::vector<PromotionAssignment> items;  // newest first
-  int64_t total = 0;                       // every match
+  int64_t total = 0;                       // every match (among the rows read: see `truncated`)
+  bool truncated = false;                  // more than `max_read` rows would have been read
 };
 
-// Thread-safe as the store is.
-Result<CustomerPromotionPage> QueryCustomerPromotions(ReadStore& store,
-                                                      const CustomerPromotionQuery& query);
+// Reads at most `max_read` of the customer's assignments, newest first. Thread-safe as the
+// store is.
+Result<CustomerPromotionPage> QueryCustomerPromotions(
+    ReadStore& store, const CustomerPromotionQuery& query,
+    int64_t max_read = kMaxCustomerPromotionsRead);
 
 }  // namespace keel

@@ -80,5 +80,19 @@ TEST_F(CustomerPromotionsProjectorTest, ACustomersAssignmentsAreListedWithTheirS
   EXPECT_EQ(twice.error().code, ErrorCode::kDataLoss);
 }
 
+TEST_F(CustomerPromotionsProjectorTest, AListReadsAtMostItsCapAndSaysItWasCutShort) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Fold("a" + std::to_string(i), "c1", 5, kNow + i));
+  auto capped = QueryCustomerPromotions(store_, {.customer_id = "c1", .limit = 2, .now = kNow}, 3);
+  ASSERT_TRUE(capped) << capped.error().message;
+  EXPECT_TRUE(capped->truncated);
+  EXPECT_EQ(capped->total, 3);  // the matches among the three read
+  ASSERT_EQ(capped->items.size(), 2u);
+  EXPECT_EQ(capped->items[0].id, "a4");
+  auto whole = QueryCustomerPromotions(store_, {.customer_id = "c1", .limit = 2, .now = kNow}, 5);
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_FALSE(whole->truncated);
+  EXPECT_EQ(whole->total, 5);
+}
+
 }  // namespace
 }  // namespace keel
