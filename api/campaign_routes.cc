@@ -111,7 +111,8 @@ Result<StatusPage> MessagePage(ReadStore& store, const Campaign& c, std::string 
                                const std::string* owner) {
   StatusPage out;
   size_t read = 0;
-  const size_t chunk = std::max<size_t>(limit, 100);
+  // Unfiltered, a page reads what it serves; a filter skips some, so reads ahead more.
+  const size_t chunk = status || owner ? std::max<size_t>(limit, 100) : limit;
   if (status && *status != MessageStatus::kPending && *status != MessageStatus::kSent) {
     // Terminal statuses have their own table: no scan of the whole audience.
     while (out.items.size() < limit && read < kMaxReadPerPage) {

@@ -1,6 +1,7 @@
 #include "commands/campaign_dispatcher.h"
 
 #include <algorithm>
+#include <future>
 #include <memory>
 #include <unordered_map>
 
@@ -54,10 +55,33 @@ CommandMeta CampaignDispatcher::SystemMeta() const {
   return meta;
 }
 
+Status CampaignDispatcher::AwaitRecorded(const std::string& campaign_id) {
+  auto it = recording_.find(campaign_id);
+  if (it == recording_.end()) return {};
+  auto out = it->second.answered.get();
+  recording_.erase(it);
+  if (!out) return Fail(out.error());
+  return {};
+}
+
 Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
-  auto messages = next_(c.id, c.dispatch_cursor, options_.chunk_size);
+  // The chunk before, while its record is on its way, ends where this one starts.
+  auto pending = recording_.find(c.id);
+  const std::string after =
+      pending != recording_.end() ? pending->second.through : c.dispatch_cursor;
+  auto messages = next_(c.id, after, options_.chunk_size);
   if (!messages) return Fail(messages.error());
-  if (messages->empty()) return false;
+  if (messages->empty()) {
+    if (pending == recording_.end()) return false;
+    // The last chunk's record first: the next pass sees the cursor moved and completes.
+    if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
+    return true;
+  }
+  // The record before already answered: a failure is noticed before anything more is sent.
+  if (pending != recording_.end() &&
+      pending->second.answered.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
+  }
   const size_t n = messages->size();
   std::vector<std::pair<std::string, std::string>> order;  // message id, customer id
   order.reserve(n);
@@ -94,7 +118,7 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   // Every message of the chunk has its answer; one given up fails the campaign once the chunk
   // is recorded (the others the vendor accepted are sent, and get their receipts).
   MessagesSent sent;
-  sent.after = c.dispatch_cursor;
+  sent.after = after;
   sent.through = order.back().second;
   std::optional<std::string> gave_up;
   for (const auto& [id, customer] : order) {
@@ -121,6 +145,23 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     stats_.gave_up += sent.gave_up.size();
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
+  // Chunks are recorded in order: the one before first. If its record failed, this chunk is not
+  // recorded either; both are sent again from the cursor (the vendor deduplicates them).
+  if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
+  // After a failure the campaign's chunks are recorded one at a time again, so that a log that
+  // refuses appends is handed one chunk per try.
+  if (!gave_up && !retries_.contains(c.id)) {
+    // Recorded while the next chunk is read and sent (the log's fsync beside the vendor's round
+    // trip); the next chunk's record waits for this one.
+    auto promise = std::make_shared<std::promise<Result<CampaignOutcome>>>();
+    PendingRecord& record = recording_[c.id];
+    record.answered = promise->get_future();
+    record.through = sent.through;
+    campaigns_.RecordMessagesSent(
+        c.id, std::move(sent), SystemMeta(),
+        [promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
+    return true;
+  }
   {
     auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), std::move(done));
@@ -164,6 +205,8 @@ Status CampaignDispatcher::RunOnce() {
     if (stopping()) break;
     if (c.state != CampaignState::kRunning || !c.audience) {
       retries_.erase(c.id);
+      // Paused (or ended) with a chunk's record on its way: it lands, and nothing follows it.
+      if (auto st = AwaitRecorded(c.id); !st && first) first = st;
       continue;
     }
     if (auto it = retries_.find(c.id); it != retries_.end() && now < it->second.not_before) {

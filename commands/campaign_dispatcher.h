@@ -2,9 +2,12 @@
 // (issue 18, "Delivery: the dispatcher"). For each Running campaign whose audience is frozen and
 // not fully dispatched, one chunk at a time: read the next messages after the campaign's
 // dispatch cursor (`next`, from the read side), hand them to the `sender`, wait for every
-// answer, then record the chunk (CampaignService::RecordMessagesSent). The cursor moves only
-// once the vendor has answered, so a crash mid-chunk re-sends the chunk with the same message
-// ids, which the vendor deduplicates: one acceptance per recipient.
+// answer, then record the chunk (CampaignService::RecordMessagesSent). The record is awaited
+// only before the next chunk's record, so that its append and fsync overlap the next chunk's
+// round trip to the vendor: at most two chunks are unrecorded at once, recorded in order. After
+// a failed record (the campaign is in its retry delay) each record is awaited again. The
+// cursor moves only once the vendor has answered, so a crash re-sends the unrecorded chunks
+// with the same message ids, which the vendor deduplicates: one acceptance per recipient.
 // - A Paused campaign gets no new chunk (the one in flight is recorded); Cancelled, Failed and
 //   Sent ones get none.
 // - A message the sender gave up on (the retry budget spent, the vendor unreachable): the chunk
@@ -24,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -116,6 +120,8 @@ class CampaignDispatcher final {
   // Sends one chunk and records it; false when there was nothing to send.
   Result<bool> DispatchChunk(const Campaign& c);
   Status MaybeComplete(const Campaign& c);
+  // Waits for the campaign's chunk record on its way, if any.
+  Status AwaitRecorded(const std::string& campaign_id);
   CommandMeta SystemMeta() const;
   bool stopping() const;
 
@@ -131,6 +137,13 @@ class CampaignDispatcher final {
     Millis not_before = 0;
   };
   std::map<std::string, Retry> retries_;  // by campaign id; only RunOnce touches it
+  // A chunk whose record was appended but not yet answered, by campaign id (at most one each):
+  // the next chunk is read after `through` and sent meanwhile. Only RunOnce touches it.
+  struct PendingRecord {
+    std::future<Result<CampaignOutcome>> answered;
+    std::string through;
+  };
+  std::map<std::string, PendingRecord> recording_;
 
   // After RunOnce: a Running campaign had nothing left to send and was not completed yet.
   std::atomic<bool> awaiting_receipts_{false};
