@@ -70,8 +70,10 @@ class ProjectorRunner final {
     // A batch is committed early, and the rest of what was read is read again, once it holds
     // this many writes: many events whose writes fan out (new segment rules re-evaluating every
     // customer of a partition) must not pile up in one batch. One event's writes are never
-    // split: a single event may take a batch past it.
-    size_t max_batch_writes = 500'000;
+    // split: a single event may take a batch past it. At 100,000 (was 500,000) a launched
+    // campaign's audience resolves one or two partitions per batch, not four: the 1M-recipient
+    // send peaked at 2,140 MiB against 2,488 (scripts/bench, KEEL_BENCH_ONLY=campaigns).
+    size_t max_batch_writes = 100'000;
     // Consuming threads; worker w owns the partitions p with p % workers == w. Events of one
     // aggregate share a partition, so workers never touch the same aggregate.
     int workers = 1;
