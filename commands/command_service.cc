@@ -112,7 +112,8 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
                                                                  const OrderInput& input,
                                                                  const CommandMeta& meta,
                                                                  bool render_answer) {
-  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_);
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_,
+                            &state.assignments);
   if (!d) return Fail(d.error());
   // The write model keeps no items: a new order's answer is rendered from the decision.
   return Decision{d->customer_id,

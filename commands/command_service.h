@@ -100,7 +100,8 @@ class CommandService final {
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
     // 5: the promotions assigned to customers (AssignmentWriteModel).
-    static constexpr uint64_t kSnapshotFormat = 5;
+    // 6: an assignment's reward, and orders that redeem one (mark it used).
+    static constexpr uint64_t kSnapshotFormat = 6;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);

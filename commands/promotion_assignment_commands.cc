@@ -21,8 +21,32 @@ std::optional<std::string> AssignmentWriteModel::OpenAssignment(std::string_view
   return std::nullopt;
 }
 
+Status AssignmentWriteModel::CheckRedeemable(std::string_view id,
+                                             std::string_view customer_id) const {
+  const Entry* e = Find(id);
+  std::string message = "Order redeems promotion assignment ";
+  message += id;
+  if (!e || e->customer_id != customer_id) {
+    message += ", which customer ";
+    message += customer_id;
+    message += " does not hold";
+    return Fail(Error::DataLoss(std::move(message)));
+  }
+  if (e->used) {
+    message += ", used already";
+    return Fail(Error::DataLoss(std::move(message)));
+  }
+  return {};
+}
+
+void AssignmentWriteModel::MarkUsed(std::string_view id) {
+  auto it = by_id_.find(std::string(id));
+  if (it != by_id_.end()) it->second.used = true;
+}
+
 Status AssignmentWriteModel::Apply(const PromotionAssignment& a) {
-  Entry entry{a.customer_id, a.promotion_id, a.expires_at, a.used_at.has_value()};
+  Entry entry{a.customer_id,         a.promotion_id, a.expires_at,
+              a.used_at.has_value(), a.reward_type,  a.reward_value};
   if (!by_id_.emplace(a.id, std::move(entry)).second) {
     return Fail(Error::DataLoss("Promotion assignment " + a.id + " was made twice"));
   }
@@ -72,6 +96,37 @@ Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& custo
   d.events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, d.assignment.id, 1,
                               EncodePromotionAssigned(d.assignment), meta, ids));
   return d;
+}
+
+Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
+                                        std::string_view id, std::string_view customer_id,
+                                        int64_t gross_cents, Millis now) {
+  constexpr const char* kField = "promotionAssignmentId";
+  const AssignmentWriteModel::Entry* e = assignments.Find(id);
+  std::string message = "Promotion assignment ";
+  message += id;
+  if (!e || e->customer_id != customer_id) {
+    message += " is not one of customer ";
+    message += customer_id;
+    message += "'s";
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  if (e->used) {
+    message += " was used already (by another order)";
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  if (e->expires_at && now >= *e->expires_at) {
+    message += " expired at ";
+    message += FormatIso8601(*e->expires_at);
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  OrderPromotion p;
+  p.assignment_id = std::string(id);
+  p.promotion_id = e->promotion_id;
+  p.reward_type = e->reward_type;
+  p.reward_value = e->reward_value;
+  p.discount_cents = RewardDiscount(e->reward_type, e->reward_value, gross_cents);
+  return p;
 }
 
 }  // namespace keel

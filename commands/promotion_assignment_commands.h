@@ -29,7 +29,8 @@ struct AssignPromotion {
 };
 
 // Every assignment by id, and each customer's in the order they were made: what a duplicate is
-// judged by (and, later, what an order redeems). Not thread-safe.
+// judged by, and what an order redeems (the reward it carries, and whether it was used). Not
+// thread-safe.
 class AssignmentWriteModel {
  public:
   struct Entry {
@@ -37,11 +38,18 @@ class AssignmentWriteModel {
     std::string promotion_id;
     std::optional<Millis> expires_at;
     bool used = false;
+    RewardType reward_type = RewardType::kPercentage;
+    int64_t reward_value = 0;  // hundredths
 
     bool operator==(const Entry&) const = default;
   };
 
   const Entry* Find(std::string_view id) const;
+  // Whether an order of `customer_id` may fold as redeeming assignment `id`: kDataLoss for an
+  // unknown assignment, another customer's, or one used already.
+  Status CheckRedeemable(std::string_view id, std::string_view customer_id) const;
+  // Marks it used (after CheckRedeemable).
+  void MarkUsed(std::string_view id);
   // The id of the customer's assignment of `promotion_id` that is neither used nor expired at
   // `now`, if any.
   std::optional<std::string> OpenAssignment(std::string_view customer_id,
@@ -79,5 +87,13 @@ Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& custo
                                                  const Result<std::optional<Promotion>>& promotion,
                                                  const AssignPromotion& cmd, std::string id,
                                                  const CommandMeta& meta, IdGenerator& ids);
+
+// What an order of `customer_id` worth `gross_cents` gets for redeeming assignment `id` at
+// `now`. kInvalidArgument naming promotionAssignmentId for an assignment that is unknown or
+// another customer's (one message for both, so that nothing tells whether it exists), used
+// already, or expired (expiresAt <= now).
+Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
+                                        std::string_view id, std::string_view customer_id,
+                                        int64_t gross_cents, Millis now);
 
 }  // namespace keel

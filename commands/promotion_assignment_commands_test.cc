@@ -125,5 +125,66 @@ TEST_F(AssignmentCommandsTest, TheSnapshotFormRestoresTheSameModel) {
   EXPECT_FALSE(restored.Restore(again)) << "only into an empty model";
 }
 
+TEST_F(AssignmentCommandsTest, ARedemptionTakesTheRewardTheAssignmentCarries) {
+  promotion_.definition.reward_type = RewardType::kFixedAmount;
+  promotion_.definition.reward_value = 2500;
+  ASSERT_TRUE(Assign("c1"));
+  promotion_.definition.reward_value = 1;  // a later change of the promotion changes nothing
+  auto half = DecideRedemption(state_.assignments, "a1", "c1", 10'000, kNow);
+  ASSERT_TRUE(half) << half.error().message;
+  EXPECT_EQ(half->assignment_id, "a1");
+  EXPECT_EQ(half->promotion_id, "pr1");
+  EXPECT_EQ(half->reward_type, RewardType::kFixedAmount);
+  EXPECT_EQ(half->reward_value, 2500);
+  EXPECT_EQ(half->discount_cents, 2500);
+  auto capped = DecideRedemption(state_.assignments, "a1", "c1", 1999, kNow);
+  ASSERT_TRUE(capped);
+  EXPECT_EQ(capped->discount_cents, 1999);
+}
+
+TEST_F(AssignmentCommandsTest, ARedemptionIsRefusedForAnotherCustomerAUsedOrAnExpiredOne) {
+  ASSERT_TRUE(Assign("c1"));  // expires 10 days on
+  auto field_of = [](const Result<OrderPromotion>& r) {
+    return r ? std::string("decided") : r.error().field_errors.at(0).field;
+  };
+  EXPECT_EQ(field_of(DecideRedemption(state_.assignments, "a1", "c2", 100, kNow)),
+            "promotionAssignmentId");
+  EXPECT_EQ(field_of(DecideRedemption(state_.assignments, "zz", "c1", 100, kNow)),
+            "promotionAssignmentId");
+  EXPECT_EQ(field_of(DecideRedemption(state_.assignments, "a1", "c1", 100, kNow + 10 * kDay)),
+            "promotionAssignmentId");
+  EXPECT_EQ(field_of(DecideRedemption(state_.assignments, "a1", "c1", 100, kNow + 10 * kDay - 1)),
+            "decided");
+  EXPECT_TRUE(state_.assignments.CheckRedeemable("a1", "c1"));
+  EXPECT_EQ(state_.assignments.CheckRedeemable("a1", "c2").error().code, ErrorCode::kDataLoss);
+  state_.assignments.MarkUsed("a1");
+  EXPECT_EQ(state_.assignments.CheckRedeemable("a1", "c1").error().code, ErrorCode::kDataLoss);
+  auto used = DecideRedemption(state_.assignments, "a1", "c1", 100, kNow);
+  ASSERT_FALSE(used);
+  EXPECT_EQ(used.error().field_errors.at(0).message,
+            "Promotion assignment a1 was used already (by another order)");
+  // Used, it no longer stands in the way of another assignment of the promotion.
+  EXPECT_FALSE(state_.assignments.OpenAssignment("c1", "pr1", kNow));
+}
+
+TEST_F(AssignmentCommandsTest, TheSnapshotKeepsTheRewardAndWhetherItWasUsed) {
+  promotion_.definition.reward_type = RewardType::kFixedAmount;
+  promotion_.definition.reward_value = 777;
+  ASSERT_TRUE(Assign("c1"));
+  ASSERT_TRUE(Assign("c2"));
+  state_.assignments.MarkUsed("a2");
+  SnapshotWriter out;
+  state_.assignments.Save(out);
+  const std::string bytes = out.bytes();
+  SnapshotReader in(bytes);
+  AssignmentWriteModel restored;
+  ASSERT_TRUE(restored.Restore(in));
+  EXPECT_TRUE(restored.SameAs(state_.assignments));
+  EXPECT_EQ(restored.Find("a1")->reward_type, RewardType::kFixedAmount);
+  EXPECT_EQ(restored.Find("a1")->reward_value, 777);
+  EXPECT_FALSE(restored.Find("a1")->used);
+  EXPECT_TRUE(restored.Find("a2")->used);
+}
+
 }  // namespace
 }  // namespace keel

@@ -50,6 +50,7 @@ struct PromotionAssignment {
   std::optional<Millis> expires_at;  // none: never
   std::string assigned_by;           // the actor
   std::optional<Millis> used_at;     // none: not used
+  std::optional<std::string> order_id;  // the order that used it
 
   // Used, expired (at or after expiresAt) or available at `now`.
   AssignmentStatus StatusAt(Millis now) const;
@@ -72,7 +73,7 @@ std::string EncodePromotionAssigned(const PromotionAssignment& assignment);
 Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event);
 
 // As stored: {id, promotionId, customerId, title, rewardType, rewardValue, reason, assignedAt,
-// expiresAt, assignedBy, usedAt}; as served, with `status` at `status_at` added.
+// expiresAt, assignedBy, usedAt, orderId}; as served, with `status` at `status_at` added.
 std::string AssignmentToJson(const PromotionAssignment& assignment,
                              std::optional<Millis> status_at = std::nullopt);
 // Reads what AssignmentToJson wrote; kDataLoss when it does not hold an assignment.
