@@ -9,12 +9,14 @@ const AssignmentWriteModel::Entry* AssignmentWriteModel::Find(std::string_view i
 
 std::optional<std::string> AssignmentWriteModel::OpenAssignment(std::string_view customer_id,
                                                                 std::string_view promotion_id,
-                                                                Millis now) const {
+                                                                Millis now,
+                                                                std::string_view except) const {
   auto ids = by_customer_.find(std::string(customer_id));
   if (ids == by_customer_.end()) return std::nullopt;
   for (const std::string& id : ids->second) {
     const Entry& e = by_id_.at(id);
-    if (e.promotion_id == promotion_id && !e.used && !(e.expires_at && now >= *e.expires_at)) {
+    if (e.promotion_id == promotion_id && !e.used && !(e.expires_at && now >= *e.expires_at) &&
+        id != except) {
       return id;
     }
   }
@@ -127,6 +129,36 @@ Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
   p.reward_value = e->reward_value;
   p.discount_cents = RewardDiscount(e->reward_type, e->reward_value, gross_cents);
   return p;
+}
+
+std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& assignments,
+                                                   const std::vector<Promotion>& earnable,
+                                                   const Customer& customer, const Order& order,
+                                                   const CommandMeta& meta, IdGenerator& ids) {
+  std::vector<EventEnvelope> events;
+  if (order.status == OrderStatus::kCancelled) return events;
+  const bool first = !customer.stats.first_order_at.has_value();
+  for (const Promotion& p : earnable) {
+    if (!p.is_active()) continue;
+    const PromotionCondition& condition = p.definition.condition;
+    std::string_view reason;
+    if (condition.type == ConditionType::kFirstPurchase && first) {
+      reason = kFirstPurchaseAssignment;
+    } else if (condition.type == ConditionType::kMinimumPurchase &&
+               order.amount_cents >= condition.amount_cents) {
+      reason = kMinimumPurchaseAssignment;
+    } else {
+      continue;
+    }
+    const std::string_view redeemed =
+        order.promotion ? std::string_view(order.promotion->assignment_id) : std::string_view();
+    if (assignments.OpenAssignment(customer.id, p.id, meta.now, redeemed)) continue;
+    PromotionAssignment a =
+        NewAssignment(ids.NewId(), p, customer.id, std::string(reason), meta.now, meta.actor);
+    events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
+                              EncodePromotionAssigned(a), meta, ids));
+  }
+  return events;
 }
 
 }  // namespace keel

@@ -186,5 +186,67 @@ TEST_F(AssignmentCommandsTest, TheSnapshotKeepsTheRewardAndWhetherItWasUsed) {
   EXPECT_TRUE(restored.Find("a2")->used);
 }
 
+// A promotion an order may earn: `type` with `amount` (minimum_purchase), active or not.
+Promotion Earnable(const std::string& id, ConditionType type, int64_t amount = 0,
+                   bool active = true) {
+  Promotion p;
+  p.id = id;
+  p.definition.title = "Earned " + id;
+  p.definition.reward_value = 500;
+  p.definition.condition.type = type;
+  p.definition.condition.amount_cents = amount;
+  p.definition.is_active = active;
+  p.version = 1;
+  return p;
+}
+
+TEST_F(AssignmentCommandsTest, AnOrderEarnsEachPromotionWhoseConditionItMeetsOnce) {
+  const std::vector<Promotion> earnable = {
+      Earnable("first", ConditionType::kFirstPurchase),
+      Earnable("hundred", ConditionType::kMinimumPurchase, 10'000),
+      Earnable("off", ConditionType::kMinimumPurchase, 1, /*active=*/false),
+  };
+  auto earned = [&](int64_t amount, OrderStatus status = OrderStatus::kPending) {
+    Order o;
+    o.customer_id = "c1";
+    o.amount_cents = amount;
+    o.status = status;
+    auto events = DecideEarnedAssignments(state_.assignments, earnable,
+                                          *state_.customers.Find("c1"), o, Meta(), ids_);
+    std::vector<std::string> reasons;
+    for (const auto& e : events) {
+      auto a = DecodePromotionAssigned(e);
+      EXPECT_TRUE(a) << a.error().message;
+      if (!a) continue;
+      EXPECT_EQ(a->customer_id, "c1");
+      EXPECT_EQ(a->assigned_at, kNow);
+      reasons.push_back(a->promotion_id + ":" + a->reason);
+    }
+    return std::pair(reasons, events);
+  };
+  // Placed Cancelled: nothing, whatever it meets.
+  EXPECT_TRUE(earned(50'000, OrderStatus::kCancelled).first.empty());
+  // A first order under the minimum: the first purchase's only (the inactive one never).
+  auto [first, first_events] = earned(9'999);
+  EXPECT_EQ(first, (std::vector<std::string>{"first:first_purchase"}));
+  Fold(first_events);
+  // The minimum is met at the amount itself.
+  auto [minimum, minimum_events] = earned(10'000);
+  EXPECT_EQ(minimum, (std::vector<std::string>{"hundred:minimum_purchase"}));
+  Fold(minimum_events);
+  // Held unused: not again. After an order (so no longer the first), nothing.
+  Order placed;
+  placed.customer_id = "c1";
+  placed.amount_cents = 9'999;
+  placed.order_date = kNow;
+  ASSERT_TRUE(state_.customers.ApplyOrder(PlacementWithoutItems(placed)));
+  EXPECT_TRUE(earned(20'000).first.empty());
+  // Once the held one is used, a qualifying order earns it again.
+  auto held = state_.assignments.OpenAssignment("c1", "hundred", kNow);
+  ASSERT_TRUE(held);
+  state_.assignments.MarkUsed(*held);
+  EXPECT_EQ(earned(20'000).first, (std::vector<std::string>{"hundred:minimum_purchase"}));
+}
+
 }  // namespace
 }  // namespace keel

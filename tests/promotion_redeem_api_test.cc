@@ -362,5 +362,93 @@ TEST_F(PromotionRedeemApiTest, RedemptionsOutliveARebuildAndARestart) {
   EXPECT_EQ(Logged(), before);
 }
 
+// Automatic assignment at order time (phase 2): what an order earns is assigned in its decision
+// and appended with it.
+TEST_F(PromotionRedeemApiTest, AnOrderEarnsTheFirstAndMinimumPurchasePromotionsItQualifiesFor) {
+  auto define = [&](const std::string& body) {
+    auto r = admin_.Send("POST", "/api/v1/promotions", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  };
+  const std::string first =
+      define(R"({"title":"Welcome","rewardType":"PERCENTAGE","rewardValue":10,)"
+             R"("condition":{"type":"first_purchase"},"durationDays":30})");
+  const std::string hundred =
+      define(R"({"title":"Big basket","rewardType":"FIXED_AMOUNT","rewardValue":5,)"
+             R"("condition":{"type":"minimum_purchase","amount":100}})");
+  const std::string off = define(R"({"title":"Off","rewardType":"FIXED_AMOUNT","rewardValue":1,)"
+                                 R"("condition":{"type":"minimum_purchase","amount":1}})");
+  ASSERT_EQ(admin_.Send("DELETE", "/api/v1/promotions/" + off).status, 200);
+  define(R"({"title":"Gold","rewardType":"FIXED_AMOUNT","rewardValue":1,)"
+         R"("condition":{"type":"customer_level","level":"Bronze"}})");
+  const std::string path = "/api/v1/customers/" + ann_customer_ + "/promotions";
+  // {promotionId:reason:status} of the customer's assignments, newest first.
+  auto held = [&]() {
+    Json list(Get(admin_, path).body);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < list.Size("/data"); ++i) {
+      const std::string at = Numbered("/data/", static_cast<int64_t>(i));
+      out.push_back(list.Str(at + "/promotionId") + ":" + list.Str(at + "/reason") + ":" +
+                    list.Str(at + "/status"));
+    }
+    return out;
+  };
+
+  int64_t before = Logged();
+  auto o1 = Order(admin_, ann_customer_, R"("orderAmount":50)", {"Idempotency-Key: earns-1"});
+  ASSERT_EQ(o1.status, 201) << o1.body;
+  EXPECT_EQ(Logged(), before + 2) << "the order and its first purchase's promotion, together";
+  EXPECT_EQ(held(), (std::vector<std::string>{first + ":first_purchase:available"}));
+  before = Logged();
+  ASSERT_EQ(Order(admin_, ann_customer_, R"("orderAmount":100)").status, 201);
+  EXPECT_EQ(Logged(), before + 2);
+  EXPECT_EQ(held(), (std::vector<std::string>{hundred + ":minimum_purchase:available",
+                                              first + ":first_purchase:available"}));
+  // Held unused: not earned again.
+  before = Logged();
+  ASSERT_EQ(Order(admin_, ann_customer_, R"("orderAmount":200)").status, 201);
+  EXPECT_EQ(Logged(), before + 1);
+  // The minimum counts the amount net of a discount: 103 less 5 is under 100.
+  const std::string basket = Json(Get(admin_, path).body).Str("/data/0/id");
+  before = Logged();
+  ASSERT_EQ(Order(admin_, ann_customer_, Redeeming("103", basket)).status, 201);
+  EXPECT_EQ(Logged(), before + 1);
+  // Redeeming the next one on an order that still meets it: the order earns it again.
+  const std::string welcome = Json(Get(admin_, path).body).Str("/data/1/id");
+  EXPECT_EQ(held(), (std::vector<std::string>{hundred + ":minimum_purchase:used",
+                                              first + ":first_purchase:available"}));
+  before = Logged();
+  ASSERT_EQ(Order(admin_, ann_customer_, Redeeming("150", welcome)).status, 201);
+  EXPECT_EQ(Logged(), before + 2);
+  EXPECT_EQ(held(), (std::vector<std::string>{hundred + ":minimum_purchase:available",
+                                              hundred + ":minimum_purchase:used",
+                                              first + ":first_purchase:used"}));
+  // Bob's customer's first order, placed by Bob, earns it too (its actor is Bob).
+  auto bobs = Order(*bob_, bob_customer_, R"("orderAmount":10)");
+  ASSERT_EQ(bobs.status, 201) << bobs.body;
+  Json bob_list(Get(admin_, "/api/v1/customers/" + bob_customer_ + "/promotions").body);
+  EXPECT_EQ(bob_list.Str("/data/0/reason"), "first_purchase");
+  EXPECT_EQ(bob_list.Str("/data/0/assignedBy"), bob_id_);
+
+  // After a restart the keyed order still answers with the order, not what it earned.
+  app_.Restart();
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  before = Logged();
+  auto replay = admin.Send("POST", "/api/v1/orders",
+                           R"({"customerId":")" + ann_customer_ + R"(","orderAmount":50})",
+                           {"Idempotency-Key: earns-1"});
+  ASSERT_EQ(replay.status, 201) << replay.body;
+  EXPECT_EQ(Json(replay.body).Str("/data/id"), Json(o1.body).Str("/data/id"));
+  EXPECT_EQ(Logged(), before);
+  // And the write side folded what was earned: the held one is not earned again.
+  ASSERT_EQ(admin
+                .Send("POST", "/api/v1/orders",
+                      R"({"customerId":")" + ann_customer_ + R"(","orderAmount":300})")
+                .status,
+            201);
+  EXPECT_EQ(Logged(), before + 1);
+}
+
 }  // namespace
 }  // namespace keel
