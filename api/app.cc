@@ -287,6 +287,14 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
           return Fail(Error::Unavailable("Promotions are not loaded yet; retry shortly"));
         }
         return raw->promotions->Find(id);
+      },
+      // So is what an order earns: until then, an order is refused (503), never decided
+      // without the promotions it may earn.
+      [raw = impl.get()]() -> Result<std::shared_ptr<const std::vector<Promotion>>> {
+        if (!raw->promotions || !raw->promotions->loaded()) {
+          return Fail(Error::Unavailable("Promotions are not loaded yet; retry shortly"));
+        }
+        return raw->promotions->EarnedAtOrder();
       });
   impl->segments = std::make_unique<SegmentService>(*impl->log, impl->clock, *impl->ids);
   impl->markers = std::make_unique<MarkerPublisher>(

@@ -39,6 +39,8 @@ std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteMode
     // An assignment's answer is what it was when made: available.
     auto assignment = DecodePromotionAssigned(event);
     if (!assignment) return std::nullopt;
+    // One an order earned answers nothing: the order, appended before it, does.
+    if (assignment->reason != kManualAssignment) return std::nullopt;
     return CommandOutcome{true, AssignmentToJson(*assignment, assignment->assigned_at), 1,
                           std::nullopt};
   }
@@ -80,10 +82,12 @@ bool CommandService::Stream::RestoreAnswer(SnapshotReader& in, CommandOutcome& a
 
 CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
                                std::chrono::milliseconds duplicate_wait, SnapshotStore* snapshots,
-                               ProductLookup products, PromotionLookup promotions)
+                               ProductLookup products, PromotionLookup promotions,
+                               EarnedPromotionsLookup earned)
     : ids_(ids),
       products_(std::move(products)),
       promotions_(std::move(promotions)),
+      earned_(std::move(earned)),
       runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
@@ -112,8 +116,21 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
                                                                  const OrderInput& input,
                                                                  const CommandMeta& meta,
                                                                  bool render_answer) {
-  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_);
+  auto d = DecidePlaceOrder(state.customers, state.orders, {input}, meta, ids_, products_,
+                            &state.assignments);
   if (!d) return Fail(d.error());
+  if (d->placed && earned_) {
+    // What the order earns goes out with it, after its OrderPlaced, in one append.
+    auto earnable = earned_();
+    if (!earnable) return Fail(earnable.error());
+    if (!(*earnable)->empty()) {
+      const Customer* customer = state.customers.Find(d->customer_id);
+      if (!customer) return Fail(Error::Internal("Order of a missing customer " + d->customer_id));
+      auto earned =
+          DecideEarnedAssignments(state.assignments, **earnable, *customer, *d->placed, meta, ids_);
+      for (EventEnvelope& e : earned) d->events.push_back(std::move(e));
+    }
+  }
   // The write model keeps no items: a new order's answer is rendered from the decision.
   return Decision{d->customer_id,
                   std::move(d->events),
@@ -318,6 +335,10 @@ Result<std::shared_ptr<IngestChunk>> CommandService::IngestOrders(
       return Fail(found.error());
     }
     break;
+  }
+  // Nor while the promotions an order may earn are (the ingestion waits for them).
+  if (earned_) {
+    if (auto earnable = earned_(); !earnable) return Fail(earnable.error());
   }
   return Ingest(
       records.size(),

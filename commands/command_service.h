@@ -100,7 +100,8 @@ class CommandService final {
     // Changes whenever WriteModel, its fold or CommandOutcome change: an older snapshot is
     // then refused and the log folded whole.
     // 5: the promotions assigned to customers (AssignmentWriteModel).
-    static constexpr uint64_t kSnapshotFormat = 5;
+    // 6: an assignment's reward, and orders that redeem one (mark it used).
+    static constexpr uint64_t kSnapshotFormat = 6;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -125,10 +126,13 @@ class CommandService final {
   // back into this service.
   // `promotions`: how an assignment finds its promotion (DecideAssignPromotion); none: every
   // assignment is refused with kUnavailable. Called under the stream's lock, as `products`.
+  // `earned`: the promotions an order may earn (DecideEarnedAssignments), assigned in the
+  // order's decision and appended with it; none: orders earn nothing. While it is unavailable
+  // (the promotions still loading at start) every order is refused with it.
   CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
                  std::chrono::milliseconds duplicate_wait = kDuplicateWait,
                  SnapshotStore* snapshots = nullptr, ProductLookup products = {},
-                 PromotionLookup promotions = {});
+                 PromotionLookup promotions = {}, EarnedPromotionsLookup earned = {});
   // Requests still waiting for a first one get kUnavailable (the App waits for in_flight() to
   // drain before it gets here).
   CommandService(const CommandService&) = delete;
@@ -153,6 +157,7 @@ class CommandService final {
   void ChangeSubscription(keel::ChangeSubscription cmd, CommandMeta meta, Done done);
   void RecordVisit(RecordVisit cmd, CommandMeta meta, Done done);
   // A new order (created); the existing order, not created, when its external id was seen.
+  // The promotions the order earns are assigned in the same decision (`earned`).
   void PlaceOrder(OrderInput input, CommandMeta meta, Done done);
   void ChangeOrderStatus(ChangeOrderStatus cmd, CommandMeta meta, Done done);
   // A payment or refund (created), on one of the customer's orders or on their account; a
@@ -203,6 +208,7 @@ class CommandService final {
   IdGenerator& ids_;
   const ProductLookup products_;
   const PromotionLookup promotions_;
+  const EarnedPromotionsLookup earned_;
   Runtime runtime_;
 };
 

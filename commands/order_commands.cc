@@ -163,7 +163,8 @@ Result<std::pair<std::vector<OrderItem>, int64_t>> PriceItems(const OrderInput& 
 Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
                                        const CommandMeta& meta, IdGenerator& ids,
-                                       const ProductLookup& products) {
+                                       const ProductLookup& products,
+                                       const AssignmentWriteModel* assignments) {
   const OrderInput& in = cmd.input;
   const Customer* customer = nullptr;
   const char* field = "customerId";
@@ -204,6 +205,15 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
     o.items = in.items;
     o.amount_cents = in.amount_cents;
   }
+  if (in.promotion_assignment_id) {
+    static const AssignmentWriteModel kNone;
+    auto redeemed =
+        DecideRedemption(assignments ? *assignments : kNone, *in.promotion_assignment_id,
+                         customer->id, o.amount_cents, meta.now);
+    if (!redeemed) return Fail(redeemed.error());
+    o.amount_cents -= redeemed->discount_cents;
+    o.promotion = std::move(*redeemed);
+  }
   if (in.order_date) {
     if (auto st = CheckNotTooFarAhead("orderDate", *in.order_date, meta.now, kMaxOrderDateAhead);
         !st) {
@@ -234,7 +244,9 @@ Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
   }
   decision.events.push_back(
       NewEvent(kOrderAggregate, kOrderPlaced, decision.order_id, 1, std::move(payload), meta, ids));
-  if (!by_product) decision.events.back().schema_version = 1;
+  // The oldest version that holds the order, so that a build before a member skips only the
+  // orders that have it.
+  if (!o.promotion) decision.events.back().schema_version = by_product ? 2 : 1;
   o.id = decision.order_id;
   o.created_at = o.updated_at = meta.now;
   o.version = 1;

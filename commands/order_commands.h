@@ -10,6 +10,7 @@
 
 #include "commands/command_meta.h"
 #include "commands/customer_commands.h"
+#include "commands/promotion_assignment_commands.h"
 #include "domain/order.h"
 
 namespace keel {
@@ -107,10 +108,16 @@ struct OrderDecision {
 // naming items[i].productId for each unknown or inactive product, orderAmount when the amount
 // given is not the priced items' sum (OrderItemsTotal), items when that sum is 0 or too large;
 // kUnavailable without `products`.
+//
+// An order that redeems a promotion assignment (input.promotion_assignment_id) takes its
+// discount off the gross amount (the priced items' sum, or the amount given), as
+// DecideRedemption says and refuses, and its OrderPlaced records it (v3); the assignment is then
+// used. Without `assignments` no assignment is known.
 Result<OrderDecision> DecidePlaceOrder(const CustomerWriteModel& customers,
                                        const OrderWriteModel& orders, const PlaceOrder& cmd,
                                        const CommandMeta& meta, IdGenerator& ids,
-                                       const ProductLookup& products = {});
+                                       const ProductLookup& products = {},
+                                       const AssignmentWriteModel* assignments = nullptr);
 // kNotFound; kAborted for a stale expected version; kFailedPrecondition for a transition the
 // state machine forbids (the message names both states). No events when the order is in
 // `to` already.

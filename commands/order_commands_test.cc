@@ -28,12 +28,35 @@ class OrderCommandsTest : public ::testing::Test {
       ASSERT_TRUE(applied) << applied.error().message;
     }
   }
-  Result<OrderDecision> Place(OrderInput in) {
-    auto d =
-        DecidePlaceOrder(state_.customers, state_.orders, {std::move(in)}, Meta(), ids_, lookup_);
+  Result<OrderDecision> Place(OrderInput in, Millis now = 5000) {
+    CommandMeta meta = Meta();
+    meta.now = now;
+    auto d = DecidePlaceOrder(state_.customers, state_.orders, {std::move(in)}, meta, ids_, lookup_,
+                              &state_.assignments);
     if (d) Fold(d->events);
     return d;
   }
+  // Gives `customer` promotion `promotion_id` (`type`, `value` in hundredths; expiring
+  // `days` after 5000 if any): the assignment's id.
+  std::string Give(const std::string& customer, RewardType type, int64_t value,
+                   std::optional<int> days = std::nullopt,
+                   const std::string& promotion_id = "pr1") {
+    Promotion p;
+    p.id = promotion_id;
+    p.definition.title = "Reward";
+    p.definition.reward_type = type;
+    p.definition.reward_value = value;
+    p.definition.duration_days = days;
+    p.version = 1;
+    const std::string id = "as" + std::to_string(++assignments_made_);
+    auto d = DecideAssignPromotion(state_.customers, state_.assignments,
+                                   Result<std::optional<Promotion>>(std::optional(p)),
+                                   {promotion_id, customer}, id, Meta(), ids_);
+    EXPECT_TRUE(d) << d.error().message;
+    if (d) Fold(d->events);
+    return id;
+  }
+  int assignments_made_ = 0;
   Result<std::vector<EventEnvelope>> Change(const std::string& id, OrderStatus to) {
     auto events = DecideChangeOrderStatus(state_.orders, {id, to, std::nullopt}, Meta(), ids_);
     if (events) Fold(events);
@@ -389,6 +412,119 @@ TEST_F(OrderCommandsTest, ItemsByProductNeedTheCatalogue) {
   auto plain = DecidePlaceOrder(state_.customers, state_.orders,
                                 {{.customer_id = "c1", .amount_cents = 5}}, Meta(), ids_, loading);
   EXPECT_TRUE(plain) << plain.error().message;
+}
+
+TEST_F(OrderCommandsTest, ARedeemedPercentageIsTakenOffTheGrossRoundedHalfUp) {
+  const std::string as = Give("c1", RewardType::kPercentage, 1250);  // 12.50%
+  // 1.01 × 12.5% = 0.12625: 0.13 off, 0.88 left.
+  auto d = Place({.customer_id = "c1", .amount_cents = 101, .promotion_assignment_id = as});
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d->placed->promotion);
+  EXPECT_EQ(d->placed->amount_cents, 88);
+  EXPECT_EQ(d->placed->promotion->discount_cents, 13);
+  EXPECT_EQ(d->placed->promotion->promotion_id, "pr1");
+  const EventEnvelope& e = d->events.at(0);
+  EXPECT_EQ(e.schema_version, 3);  // a build before redemption skips it as newer
+  EXPECT_NE(e.payload.find("\"orderAmount\":0.88"), std::string::npos) << e.payload;
+  EXPECT_NE(e.payload.find("\"grossAmount\":1.01"), std::string::npos) << e.payload;
+  EXPECT_NE(e.payload.find("\"discount\":0.13"), std::string::npos) << e.payload;
+  // The event, as the log gives it back, folds to the same order and marks the assignment used.
+  auto decoded = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  auto change = DecodeOrderChange(*decoded);
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_EQ(change->amount_cents, 88);
+  EXPECT_EQ(change->promotion, d->placed->promotion);
+  EXPECT_TRUE(state_.assignments.Find(as)->used);
+  EXPECT_EQ(state_.customers.Find("c1")->stats.order_cents, 88);
+  EXPECT_EQ(state_.orders.Find(d->order_id)->amount_cents, 88);
+}
+
+TEST_F(OrderCommandsTest, AFixedAmountTakesAtMostTheGrossAndMayLeaveNothing) {
+  const std::string small = Give("c1", RewardType::kFixedAmount, 500, std::nullopt, "pr1");
+  const std::string large = Give("c1", RewardType::kFixedAmount, 5000, std::nullopt, "pr2");
+  auto part = Place({.customer_id = "c1", .amount_cents = 2000, .promotion_assignment_id = small});
+  ASSERT_TRUE(part) << part.error().message;
+  EXPECT_EQ(part->placed->amount_cents, 1500);
+  EXPECT_EQ(part->placed->promotion->discount_cents, 500);
+  auto whole = Place({.customer_id = "c1", .amount_cents = 2000, .promotion_assignment_id = large});
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->placed->amount_cents, 0);
+  EXPECT_EQ(whole->placed->promotion->discount_cents, 2000);
+  auto change = DecodeOrderChange(whole->events.at(0));
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_EQ(change->amount_cents, 0);
+  const Customer* c = state_.customers.Find("c1");
+  EXPECT_EQ(c->stats.order_count, 2);
+  EXPECT_EQ(c->stats.order_cents, 1500);
+  // An order worth nothing after its discount can still be cancelled (its events fold).
+  ASSERT_TRUE(Change(whole->order_id, OrderStatus::kCancelled));
+  EXPECT_EQ(state_.customers.Find("c1")->stats.order_count, 1);
+  EXPECT_TRUE(state_.assignments.Find(large)->used) << "a cancellation gives nothing back";
+}
+
+TEST_F(OrderCommandsTest, TheGrossIsTheItemsSumOrTheAmountGiven) {
+  AddProduct("p1", "W-1", 1000, 750);  // 10.75 each with tax
+  const std::string as = Give("c1", RewardType::kPercentage, 1000);
+  auto wrong = Place({.customer_id = "c1",
+                      .amount_cents = 2000,
+                      .items = {ByProduct("p1", 2)},
+                      .promotion_assignment_id = as});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().field_errors.at(0).field, "orderAmount");
+  EXPECT_FALSE(state_.assignments.Find(as)->used);
+  auto right = Place({.customer_id = "c1",
+                      .amount_cents = 2150,
+                      .items = {ByProduct("p1", 2)},
+                      .promotion_assignment_id = as});
+  ASSERT_TRUE(right) << right.error().message;
+  EXPECT_EQ(right->placed->amount_cents, 2150 - 215);
+}
+
+TEST_F(OrderCommandsTest, ARedemptionIsRefusedNamingPromotionAssignmentId) {
+  const std::string theirs = Give("c2", RewardType::kPercentage, 1000);
+  const std::string expiring = Give("c1", RewardType::kPercentage, 1000, 1, "pr1");
+  const std::string once = Give("c1", RewardType::kPercentage, 1000, std::nullopt, "pr2");
+  ASSERT_TRUE(Place({.customer_id = "c1", .amount_cents = 100, .promotion_assignment_id = once}));
+  const size_t orders = state_.orders.size();
+  auto refused = [&](const std::string& id, Millis now) {
+    auto d = Place({.customer_id = "c1", .amount_cents = 100, .promotion_assignment_id = id}, now);
+    EXPECT_FALSE(d);
+    if (d) return std::string();
+    EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(d.error().field_errors.size(), 1u);
+    EXPECT_EQ(d.error().field_errors.at(0).field, "promotionAssignmentId");
+    return d.error().field_errors.at(0).message;
+  };
+  // Unknown and another customer's read alike, whether it exists or not.
+  EXPECT_EQ(refused("nope", 5000), "Promotion assignment nope is not one of customer c1's");
+  EXPECT_EQ(refused(theirs, 5000),
+            "Promotion assignment " + theirs + " is not one of customer c1's");
+  EXPECT_NE(refused(once, 5000).find("was used already"), std::string::npos);
+  // Expired at expiresAt itself, not a millisecond later.
+  const Millis expires = 5000 + 86'400'000;
+  EXPECT_NE(refused(expiring, expires).find("expired at 1970-01-02T00:00:05"), std::string::npos);
+  EXPECT_EQ(state_.orders.size(), orders) << "nothing decided";
+  EXPECT_FALSE(state_.assignments.Find(expiring)->used);
+  EXPECT_FALSE(state_.assignments.Find(theirs)->used);
+  // A millisecond before it expires, it is taken.
+  EXPECT_TRUE(Place({.customer_id = "c1", .amount_cents = 100, .promotion_assignment_id = expiring},
+                    expires - 1));
+}
+
+TEST_F(OrderCommandsTest, AReSentOrderThatRedeemedIsADuplicateNotARefusal) {
+  const std::string as = Give("c1", RewardType::kFixedAmount, 300);
+  OrderInput in{.customer_id = "c1",
+                .amount_cents = 1000,
+                .external_id = "ext-1",
+                .promotion_assignment_id = as};
+  auto first = Place(in);
+  ASSERT_TRUE(first) << first.error().message;
+  auto again = Place(in);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_TRUE(again->events.empty());
+  EXPECT_EQ(state_.orders.Find(first->order_id)->amount_cents, 700);
 }
 
 }  // namespace

@@ -9,20 +9,46 @@ const AssignmentWriteModel::Entry* AssignmentWriteModel::Find(std::string_view i
 
 std::optional<std::string> AssignmentWriteModel::OpenAssignment(std::string_view customer_id,
                                                                 std::string_view promotion_id,
-                                                                Millis now) const {
+                                                                Millis now,
+                                                                std::string_view except) const {
   auto ids = by_customer_.find(std::string(customer_id));
   if (ids == by_customer_.end()) return std::nullopt;
   for (const std::string& id : ids->second) {
     const Entry& e = by_id_.at(id);
-    if (e.promotion_id == promotion_id && !e.used && !(e.expires_at && now >= *e.expires_at)) {
+    if (e.promotion_id == promotion_id && !e.used && !(e.expires_at && now >= *e.expires_at) &&
+        id != except) {
       return id;
     }
   }
   return std::nullopt;
 }
 
+Status AssignmentWriteModel::CheckRedeemable(std::string_view id,
+                                             std::string_view customer_id) const {
+  const Entry* e = Find(id);
+  std::string message = "Order redeems promotion assignment ";
+  message += id;
+  if (!e || e->customer_id != customer_id) {
+    message += ", which customer ";
+    message += customer_id;
+    message += " does not hold";
+    return Fail(Error::DataLoss(std::move(message)));
+  }
+  if (e->used) {
+    message += ", used already";
+    return Fail(Error::DataLoss(std::move(message)));
+  }
+  return {};
+}
+
+void AssignmentWriteModel::MarkUsed(std::string_view id) {
+  auto it = by_id_.find(std::string(id));
+  if (it != by_id_.end()) it->second.used = true;
+}
+
 Status AssignmentWriteModel::Apply(const PromotionAssignment& a) {
-  Entry entry{a.customer_id, a.promotion_id, a.expires_at, a.used_at.has_value()};
+  Entry entry{a.customer_id,         a.promotion_id, a.expires_at,
+              a.used_at.has_value(), a.reward_type,  a.reward_value};
   if (!by_id_.emplace(a.id, std::move(entry)).second) {
     return Fail(Error::DataLoss("Promotion assignment " + a.id + " was made twice"));
   }
@@ -72,6 +98,67 @@ Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& custo
   d.events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, d.assignment.id, 1,
                               EncodePromotionAssigned(d.assignment), meta, ids));
   return d;
+}
+
+Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
+                                        std::string_view id, std::string_view customer_id,
+                                        int64_t gross_cents, Millis now) {
+  constexpr const char* kField = "promotionAssignmentId";
+  const AssignmentWriteModel::Entry* e = assignments.Find(id);
+  std::string message = "Promotion assignment ";
+  message += id;
+  if (!e || e->customer_id != customer_id) {
+    message += " is not one of customer ";
+    message += customer_id;
+    message += "'s";
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  if (e->used) {
+    message += " was used already (by another order)";
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  if (e->expires_at && now >= *e->expires_at) {
+    message += " expired at ";
+    message += FormatIso8601(*e->expires_at);
+    return Fail(Error::Validation({{kField, std::move(message)}}));
+  }
+  OrderPromotion p;
+  p.assignment_id = std::string(id);
+  p.promotion_id = e->promotion_id;
+  p.reward_type = e->reward_type;
+  p.reward_value = e->reward_value;
+  p.discount_cents = RewardDiscount(e->reward_type, e->reward_value, gross_cents);
+  return p;
+}
+
+std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& assignments,
+                                                   const std::vector<Promotion>& earnable,
+                                                   const Customer& customer, const Order& order,
+                                                   const CommandMeta& meta, IdGenerator& ids) {
+  std::vector<EventEnvelope> events;
+  if (order.status == OrderStatus::kCancelled) return events;
+  const bool first = !customer.stats.first_order_at.has_value();
+  for (const Promotion& p : earnable) {
+    if (!p.is_active()) continue;
+    const PromotionCondition& condition = p.definition.condition;
+    std::string_view reason;
+    if (condition.type == ConditionType::kFirstPurchase && first) {
+      reason = kFirstPurchaseAssignment;
+    } else if (condition.type == ConditionType::kMinimumPurchase &&
+               order.amount_cents >= condition.amount_cents) {
+      reason = kMinimumPurchaseAssignment;
+    } else {
+      continue;
+    }
+    const std::string_view redeemed =
+        order.promotion ? std::string_view(order.promotion->assignment_id) : std::string_view();
+    if (assignments.OpenAssignment(customer.id, p.id, meta.now, redeemed)) continue;
+    PromotionAssignment a =
+        NewAssignment(ids.NewId(), p, customer.id, std::string(reason), meta.now, meta.actor);
+    events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
+                              EncodePromotionAssigned(a), meta, ids));
+  }
+  return events;
 }
 
 }  // namespace keel

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ namespace keel {
 // kUnavailable while the promotions are not loaded. Called under the customers stream's lock.
 using PromotionLookup =
     std::function<Result<std::optional<Promotion>>(const std::string& promotion_id)>;
+// The promotions an order may earn (PromotionService::EarnedAtOrder): kUnavailable while the
+// promotions are not loaded. Called under the customers stream's lock, for every order.
+using EarnedPromotionsLookup =
+    std::function<Result<std::shared_ptr<const std::vector<Promotion>>>()>;
 
 struct AssignPromotion {
   std::string promotion_id;
@@ -29,7 +34,8 @@ struct AssignPromotion {
 };
 
 // Every assignment by id, and each customer's in the order they were made: what a duplicate is
-// judged by (and, later, what an order redeems). Not thread-safe.
+// judged by, and what an order redeems (the reward it carries, and whether it was used). Not
+// thread-safe.
 class AssignmentWriteModel {
  public:
   struct Entry {
@@ -37,15 +43,23 @@ class AssignmentWriteModel {
     std::string promotion_id;
     std::optional<Millis> expires_at;
     bool used = false;
+    RewardType reward_type = RewardType::kPercentage;
+    int64_t reward_value = 0;  // hundredths
 
     bool operator==(const Entry&) const = default;
   };
 
   const Entry* Find(std::string_view id) const;
+  // Whether an order of `customer_id` may fold as redeeming assignment `id`: kDataLoss for an
+  // unknown assignment, another customer's, or one used already.
+  Status CheckRedeemable(std::string_view id, std::string_view customer_id) const;
+  // Marks it used (after CheckRedeemable).
+  void MarkUsed(std::string_view id);
   // The id of the customer's assignment of `promotion_id` that is neither used nor expired at
-  // `now`, if any.
+  // `now`, if any, other than `except` (one an order being decided redeems).
   std::optional<std::string> OpenAssignment(std::string_view customer_id,
-                                            std::string_view promotion_id, Millis now) const;
+                                            std::string_view promotion_id, Millis now,
+                                            std::string_view except = {}) const;
   // Folds an assignment; kDataLoss for an id assigned before.
   Status Apply(const PromotionAssignment& assignment);
 
@@ -79,5 +93,25 @@ Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& custo
                                                  const Result<std::optional<Promotion>>& promotion,
                                                  const AssignPromotion& cmd, std::string id,
                                                  const CommandMeta& meta, IdGenerator& ids);
+
+// What an order of `customer_id` worth `gross_cents` gets for redeeming assignment `id` at
+// `now`. kInvalidArgument naming promotionAssignmentId for an assignment that is unknown or
+// another customer's (one message for both, so that nothing tells whether it exists), used
+// already, or expired (expiresAt <= now).
+Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
+                                        std::string_view id, std::string_view customer_id,
+                                        int64_t gross_cents, Millis now);
+
+// What order `order` (just decided, not folded yet) of `customer` (as before it) earns, in
+// the same decision: an assignment of each of `earnable` that is active and whose condition it
+// meets, first_purchase (the customer never placed an order before, cancelled ones included)
+// or minimum_purchase (the order's amount, net of any discount, at least the condition's),
+// unless the customer holds an assignment of it that is neither used nor expired at meta.now
+// (other than the one the order itself redeems).
+// An order placed Cancelled earns nothing. Reason: the condition's type; ids from `ids`.
+std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& assignments,
+                                                   const std::vector<Promotion>& earnable,
+                                                   const Customer& customer, const Order& order,
+                                                   const CommandMeta& meta, IdGenerator& ids);
 
 }  // namespace keel

@@ -24,6 +24,24 @@ void PromotionService::Stream::Loaded(PromotionWriteModel& model, Millis) {
     Promotion& known = service->acknowledged_[id];
     if (known.version <= promotion.version) known = promotion;
   }
+  service->AcknowledgedChanged();
+}
+
+void PromotionService::AcknowledgedChanged() {
+  auto earned = std::make_shared<std::vector<Promotion>>();
+  for (const auto& [id, promotion] : acknowledged_) {
+    const ConditionType type = promotion.definition.condition.type;
+    if (promotion.is_active() &&
+        (type == ConditionType::kFirstPurchase || type == ConditionType::kMinimumPurchase)) {
+      earned->push_back(promotion);
+    }
+  }
+  earned_at_order_ = std::move(earned);
+}
+
+std::shared_ptr<const std::vector<Promotion>> PromotionService::EarnedAtOrder() const {
+  std::lock_guard lock(acknowledged_mu_);
+  return earned_at_order_;
 }
 
 PromotionService::PromotionService(EventLog& log, Clock& clock, IdGenerator& ids)
@@ -36,7 +54,10 @@ PromotionService::Done PromotionService::Acknowledging(Done done) {
     if (out && out->position) {
       std::lock_guard lock(acknowledged_mu_);
       Promotion& known = acknowledged_[out->promotion.id];
-      if (known.version < out->promotion.version) known = out->promotion;
+      if (known.version < out->promotion.version) {
+        known = out->promotion;
+        AcknowledgedChanged();
+      }
     }
     done(std::move(out));
   };

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,6 +46,11 @@ class PromotionService final {
   // log acknowledged left it (never a version still being appended). nullopt for an id the log
   // has no acknowledged promotion of.
   std::optional<Promotion> Find(const std::string& id) const;
+  // The acknowledged promotions that an order may earn (active, condition first_purchase or
+  // minimum_purchase), by id: what CommandService assigns automatically at order time. One
+  // shared list, rebuilt when an acknowledged promotion changes, so that an order pays a lock
+  // and a pointer copy for it.
+  std::shared_ptr<const std::vector<Promotion>> EarnedAtOrder() const;
 
   void Create(PromotionInput input, CommandMeta meta, Done done);
   void Replace(std::string id, PromotionInput input, std::optional<int64_t> expected_version,
@@ -79,12 +85,16 @@ class PromotionService final {
 
   // `done`, after recording what the log acknowledged.
   Done Acknowledging(Done done);
+  // Rebuilds earned_at_order_ from acknowledged_; acknowledged_mu_ held.
+  void AcknowledgedChanged();
   // Runs a decision on one existing promotion.
   void Change(std::string id, CommandMeta meta, DecideChange decide, Done done);
 
   IdGenerator& ids_;
   mutable std::mutex acknowledged_mu_;
   std::map<std::string, Promotion> acknowledged_;  // guarded by acknowledged_mu_
+  std::shared_ptr<const std::vector<Promotion>> earned_at_order_ =
+      std::make_shared<const std::vector<Promotion>>();  // guarded by acknowledged_mu_
   Runtime runtime_;
 };
 

@@ -48,7 +48,15 @@ struct WriteModel {
     // The stats first on a copy: an order they refuse must not reach the orders either.
     CustomerStats stats = customer->stats;
     if (auto st = ApplyOrderToStats(stats, change); !st) return st;
+    // The promotion it redeems must be the customer's and unused: an order that would use one
+    // twice does not fold at all.
+    const bool redeems = change.placed && change.promotion;
+    if (redeems) {
+      auto st = assignments.CheckRedeemable(change.promotion->assignment_id, customer->id);
+      if (!st) return st;
+    }
     if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
+    if (redeems) assignments.MarkUsed(change.promotion->assignment_id);
     return customers.ApplyOrder(change);
   }
 

@@ -257,6 +257,8 @@ void AssignmentWriteModel::Save(SnapshotWriter& out) const {
       out.Text(e.promotion_id);
       out.OptionalSigned(e.expires_at);
       out.Bool(e.used);
+      out.Unsigned(static_cast<uint64_t>(e.reward_type));
+      out.Signed(e.reward_value);
     }
   }
 }
@@ -276,6 +278,10 @@ bool AssignmentWriteModel::Restore(SnapshotReader& in) {
       e.promotion_id = std::string(in.Text());
       e.expires_at = in.OptionalSigned();
       e.used = in.Bool();
+      const uint64_t type = in.Unsigned();
+      if (type > static_cast<uint64_t>(RewardType::kFixedAmount)) return false;
+      e.reward_type = static_cast<RewardType>(type);
+      e.reward_value = in.Signed();
       if (in.bad() || !by_id_.emplace(id, std::move(e)).second) return false;
       ids.push_back(std::move(id));
     }

@@ -217,7 +217,63 @@ Result<Millis> DecodeTime(element obj, std::string_view key) {
   return *t;
 }
 
+// "grossAmount":…,"promotion":{…}, after the items (only for an order that redeemed one).
+void WritePromotion(JsonWriter& w, const Order& o) {
+  if (!o.promotion) return;
+  const OrderPromotion& p = *o.promotion;
+  w.Key("grossAmount").Cents(o.amount_cents + p.discount_cents);
+  w.Key("promotion").BeginObject();
+  w.Key("assignmentId").String(p.assignment_id);
+  w.Key("promotionId").String(p.promotion_id);
+  w.Key("rewardType").String(RewardTypeName(p.reward_type));
+  w.Key("rewardValue").Cents(p.reward_value);
+  w.Key("discount").Cents(p.discount_cents);
+  w.EndObject();
+}
+
+// What WritePromotion wrote, checked against the net `amount`: none when absent; kDataLoss when
+// it is not a promotion that leaves `amount` of its gross.
+Result<std::optional<OrderPromotion>> DecodePromotion(element obj, int64_t amount) {
+  element p;
+  if (obj.at_key("promotion").get(p)) return std::optional<OrderPromotion>();
+  auto lost = [](std::string_view why) {
+    std::string message = "Order promotion: ";
+    message += why;
+    return Fail(Error::DataLoss(std::move(message)));
+  };
+  if (p.type() != element_type::OBJECT) return lost("not an object");
+  OrderPromotion out;
+  std::string_view s;
+  if (p.at_key("assignmentId").get(s) || s.empty()) return lost("assignmentId missing");
+  out.assignment_id = std::string(s);
+  if (p.at_key("promotionId").get(s) || s.empty()) return lost("promotionId missing");
+  out.promotion_id = std::string(s);
+  std::optional<RewardType> type;
+  if (!p.at_key("rewardType").get(s)) type = ParseRewardType(s);
+  if (!type) return lost("rewardType is not a reward");
+  out.reward_type = *type;
+  auto value = DecodeCents(p, "rewardValue");
+  auto discount = DecodeCents(p, "discount");
+  auto gross = DecodeCents(obj, "grossAmount");
+  if (!value || !discount || !gross) return lost("an amount is missing");
+  const int64_t max = *type == RewardType::kPercentage ? kMaxPercentageReward : kMaxCents;
+  if (*value <= 0 || *value > max) return lost("rewardValue out of range");
+  if (*gross <= 0 || *gross > kMaxCents || *discount < 0 || *discount > *gross ||
+      *gross - *discount != amount) {
+    return lost("grossAmount less discount is not orderAmount");
+  }
+  out.reward_value = *value;
+  out.discount_cents = *discount;
+  return std::optional<OrderPromotion>(std::move(out));
+}
+
 }  // namespace
+
+int64_t RewardDiscount(RewardType type, int64_t reward_value, int64_t gross_cents) {
+  if (type == RewardType::kFixedAmount) return std::min(reward_value, gross_cents);
+  // gross <= kMaxCents (1e14) and the rate <= 1e4 hundredths of a percent: below 2^63.
+  return (gross_cents * reward_value + 5'000) / 10'000;
+}
 
 OrderItem PricedItem(const Product& product, int64_t qty) {
   OrderItem it;
@@ -325,6 +381,10 @@ Result<OrderInput> ParseOrderInput(element doc) {
       ReadItems(value, ItemSource::kRequest, in.items, errors);
     } else if (key == "orderId") {
       if (auto s = ReadText(value, "orderId", 100, errors)) in.external_id = std::move(*s);
+    } else if (key == "promotionAssignmentId") {
+      if (auto s = ReadText(value, "promotionAssignmentId", 100, errors)) {
+        in.promotion_assignment_id = std::move(*s);
+      }
     } else {
       errors.push_back({std::string(key), "Unknown field"});
     }
@@ -395,6 +455,7 @@ std::string EncodeOrderPlaced(const Order& o) {
   w.Key("status").String(OrderStatusName(o.status));
   WriteItems(w, o.items);
   if (o.external_id) w.Key("orderId").String(*o.external_id);
+  WritePromotion(w, o);
   w.EndObject();
   return w.Take();
 }
@@ -418,6 +479,7 @@ OrderChange PlacementWithoutItems(const Order& o) {
   c.order_date = o.order_date;
   c.status = o.status;
   c.external_id = o.external_id;
+  c.promotion = o.promotion;
   c.placed = true;
   return c;
 }
@@ -434,7 +496,9 @@ Result<OrderChange> DecodeOrderChange(const EventEnvelope& event) {
   c.customer_id = s;
   auto amount = DecodeCents(*doc, "orderAmount");
   if (!amount) return Fail(amount.error());
-  if (*amount <= 0 || *amount > kMaxCents) return Fail(Error::DataLoss("Order amount out of range"));
+  // 0 only for an order whose promotion took its whole amount (checked with the promotion), and
+  // for its status changes.
+  if (*amount < 0 || *amount > kMaxCents) return Fail(Error::DataLoss("Order amount out of range"));
   c.amount_cents = *amount;
   auto date = DecodeTime(*doc, "orderDate");
   if (!date) return Fail(date.error());
@@ -451,6 +515,12 @@ Result<OrderChange> DecodeOrderChange(const EventEnvelope& event) {
       c.items = std::move(*decoded);
     }
     if (!doc->at_key("orderId").get(s)) c.external_id = std::string(s);
+    auto promotion = DecodePromotion(*doc, c.amount_cents);
+    if (!promotion) return Fail(promotion.error());
+    c.promotion = std::move(*promotion);
+    if (c.amount_cents == 0 && !c.promotion) {
+      return Fail(Error::DataLoss("Order amount out of range"));
+    }
   } else if (event.type == kOrderStatusChanged) {
     auto from = DecodeStatus(*doc, "from");
     if (!from) return Fail(from.error());
@@ -474,6 +544,7 @@ Status ApplyOrderChange(Order& o, const EventEnvelope& e, const OrderChange& c) 
     o.order_date = c.order_date;
     o.amount_cents = c.amount_cents;
     o.items = c.items;
+    o.promotion = c.promotion;
     o.created_at = e.occurred_at;
   } else {
     if (o.version == 0) return Fail(Error::DataLoss("Status change of an unknown order"));
@@ -525,6 +596,7 @@ std::string OrderDetailsMembers(const Order& o) {
   w.Key("orderId");
   o.external_id ? w.String(*o.external_id) : w.Null();
   WriteItems(w, o.items);
+  WritePromotion(w, o);
   w.EndObject();
   std::string out = w.Take();
   return out.substr(1, out.size() - 2);
@@ -572,6 +644,9 @@ Result<Order> OrderFromJson(std::string_view text) {
   auto decoded = DecodeItems(items);
   if (!decoded) return Fail(decoded.error());
   o.items = std::move(*decoded);
+  auto promotion = DecodePromotion(*doc, o.amount_cents);
+  if (!promotion) return Fail(promotion.error());
+  o.promotion = std::move(*promotion);
   auto created = DecodeTime(*doc, "createdAt");
   if (!created) return Fail(created.error());
   o.created_at = *created;

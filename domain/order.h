@@ -21,6 +21,7 @@
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/product.h"
+#include "domain/promotion.h"
 #include "domain/time.h"
 
 namespace keel {
@@ -32,7 +33,10 @@ inline constexpr std::string_view kOrderStatusChanged = "OrderStatusChanged";
 // without them, so lifting it changes nothing. An order without such items is still written as
 // v1, byte for byte as before; one with them is v2, so that a build before them skips it as
 // newer (and keeps no snapshot past it) instead of dead-lettering it.
-inline constexpr int kOrderPlacedVersion = 2;
+// OrderPlaced v3: the order redeemed a promotion its customer held (grossAmount, promotion;
+// orderAmount is then what is left after the discount, 0 or more). Only such an order is
+// written as v3, for the same reason; a v2 payload is a v3 payload without them.
+inline constexpr int kOrderPlacedVersion = 3;
 // The most an OrderPlaced payload with items by product may take (their skus and names are the
 // products'): well within a Kafka record (about 1,000,000 bytes with the envelope).
 inline constexpr size_t kMaxPricedOrderBytes = 768 * 1024;
@@ -71,14 +75,30 @@ OrderItem PricedItem(const Product& product, int64_t qty);
 // half up to the cent (per line; items by sku carry none). nullopt past kMaxCents.
 std::optional<int64_t> OrderItemsTotal(const std::vector<OrderItem>& items);
 
+// The promotion an order redeemed (issue 16): the customer's assignment, the reward it carried
+// and what it took off the order's gross amount (the items' sum, or the orderAmount given).
+struct OrderPromotion {
+  std::string assignment_id;
+  std::string promotion_id;
+  RewardType reward_type = RewardType::kPercentage;
+  int64_t reward_value = 0;    // hundredths, as the assignment had it
+  int64_t discount_cents = 0;  // at most the gross amount (0: a percentage of a few cents)
+  bool operator==(const OrderPromotion&) const = default;
+};
+
+// What a reward takes off `gross_cents`: a percentage (in hundredths of a percent) of it,
+// rounded half up to the cent; a fixed amount, at most the gross.
+int64_t RewardDiscount(RewardType type, int64_t reward_value, int64_t gross_cents);
+
 struct Order {
   std::string id;
   std::string customer_id;
   std::optional<std::string> external_id;  // the client's own order id, unique
   Millis order_date = 0;
-  int64_t amount_cents = 0;
+  int64_t amount_cents = 0;  // net of the promotion's discount, if any
   OrderStatus status = OrderStatus::kPending;
   std::vector<OrderItem> items;
+  std::optional<OrderPromotion> promotion;  // gross = amount_cents + its discount
   Millis created_at = 0;
   Millis updated_at = 0;
   int64_t version = 0;  // 0: does not exist
@@ -99,14 +119,17 @@ struct OrderInput {
   OrderStatus status = OrderStatus::kPending;
   std::vector<OrderItem> items;
   std::optional<std::string> external_id;
+  // The customer's promotion assignment this order redeems; amount_cents is then the gross.
+  std::optional<std::string> promotion_assignment_id;
 
   bool HasItemsToPrice() const;
 };
 
 // Validates a body: customerId (required; or customerEmail instead), orderDate, orderAmount
 // (> 0; optional when items are given, and then it must equal their sum), status, items, each
-// {sku, name, qty, price} or {productId, quantity (or qty)}, orderId (the client's id). Unknown
-// fields are named; every violation is listed.
+// {sku, name, qty, price} or {productId, quantity (or qty)}, orderId (the client's id),
+// promotionAssignmentId (orderAmount and the items are then the gross, before the discount).
+// Unknown fields are named; every violation is listed.
 Result<OrderInput> ParseOrderInput(std::string_view body);
 // The same from an already parsed element (bulk ingestion parses each record once).
 Result<OrderInput> ParseOrderInput(simdjson::dom::element record);
@@ -123,6 +146,7 @@ struct OrderChange {
   OrderStatus status = OrderStatus::kPending;
   std::vector<OrderItem> items;
   std::optional<std::string> external_id;
+  std::optional<OrderPromotion> promotion;  // amount_cents is net of its discount
   // OrderStatusChanged
   OrderStatus from = OrderStatus::kPending;
   bool placed = false;  // true for OrderPlaced

@@ -259,6 +259,75 @@ TEST(OrderStatusTest, FollowsTheSeedStateMachine) {
   EXPECT_FALSE(ParseOrderStatusInput(R"({})"));
 }
 
+TEST(OrderInputTest, TakesAPromotionAssignmentId) {
+  auto in =
+      ParseOrderInput(R"({"customerId":"c1","orderAmount":10.5,"promotionAssignmentId":" as-1 "})");
+  ASSERT_TRUE(in) << in.error().message;
+  EXPECT_EQ(in->promotion_assignment_id, "as-1");
+  EXPECT_EQ(in->amount_cents, 1050);  // the gross: the command takes the discount off
+  auto bad = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"promotionAssignmentId":7})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(Fields(bad.error()), std::vector<std::string>{"promotionAssignmentId"});
+  auto empty = ParseOrderInput(R"({"customerId":"c1","orderAmount":1,"promotionAssignmentId":""})");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(Fields(empty.error()), std::vector<std::string>{"promotionAssignmentId"});
+}
+
+TEST(RewardDiscountTest, APercentageRoundsHalfUpAndAFixedAmountStopsAtTheGross) {
+  EXPECT_EQ(RewardDiscount(RewardType::kPercentage, 1000, 1999), 200);  // 199.9 → 200
+  EXPECT_EQ(RewardDiscount(RewardType::kPercentage, 1250, 101), 13);    // 12.625 → 13
+  EXPECT_EQ(RewardDiscount(RewardType::kPercentage, 1000, 5), 1);       // 0.5 → 1
+  EXPECT_EQ(RewardDiscount(RewardType::kPercentage, 1000, 4), 0);       // 0.4 → 0
+  EXPECT_EQ(RewardDiscount(RewardType::kPercentage, 10'000, kMaxCents), kMaxCents);
+  EXPECT_EQ(RewardDiscount(RewardType::kFixedAmount, 500, 2000), 500);
+  EXPECT_EQ(RewardDiscount(RewardType::kFixedAmount, 5000, 2000), 2000);
+}
+
+TEST(OrderTest, ARedeemedOrderRecordsItsPromotionAndFoldsItsNetAmount) {
+  Order placed;
+  placed.customer_id = "c1";
+  placed.order_date = 1'700'000'000'000;
+  placed.amount_cents = 0;  // the whole 20.00 taken off
+  placed.items = {{"S", "Sock", 2, 1000}};
+  placed.promotion =
+      OrderPromotion{"as-1", "pr-1", RewardType::kFixedAmount, 5000, /*discount_cents=*/2000};
+  const std::string payload = EncodeOrderPlaced(placed);
+  EXPECT_NE(payload.find(R"("orderAmount":0.00,)"), std::string::npos) << payload;
+  EXPECT_NE(payload.find(R"("grossAmount":20.00,"promotion":{"assignmentId":"as-1",)"
+                         R"("promotionId":"pr-1","rewardType":"FIXED_AMOUNT","rewardValue":50.00,)"
+                         R"("discount":20.00})"),
+            std::string::npos)
+      << payload;
+  auto change = DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, payload, 5));
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_EQ(change->amount_cents, 0);
+  EXPECT_EQ(change->promotion, placed.promotion);
+  OrderChange without_items = *change;
+  without_items.items.clear();
+  EXPECT_EQ(PlacementWithoutItems(placed), without_items);
+  Order o;
+  ASSERT_TRUE(ApplyOrderChange(o, OrderEvent(kOrderPlaced, "o1", 1, payload, 5), *change));
+  EXPECT_EQ(o.promotion, placed.promotion);
+  auto back = OrderFromJson(OrderToJson(o));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, o);
+  CustomerStats stats;
+  ASSERT_TRUE(ApplyOrderToStats(stats, *change));
+  EXPECT_EQ(stats.order_count, 1);
+  EXPECT_EQ(stats.order_cents, 0);
+
+  // The gross less the discount must be the amount; 0 is an amount only after a discount.
+  std::string wrong = payload;
+  wrong.replace(wrong.find("\"grossAmount\":20"), 16, "\"grossAmount\":21");
+  EXPECT_EQ(DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, wrong, 5)).error().code,
+            ErrorCode::kDataLoss);
+  placed.promotion.reset();
+  EXPECT_EQ(DecodeOrderChange(OrderEvent(kOrderPlaced, "o1", 1, EncodeOrderPlaced(placed), 5))
+                .error()
+                .code,
+            ErrorCode::kDataLoss);
+}
+
 TEST(OrderTest, EventsRoundTripAndFold) {
   Order placed;
   placed.customer_id = "c1";

@@ -182,6 +182,8 @@ std::string AssignmentToJson(const PromotionAssignment& a, std::optional<Millis>
   w.Key("assignedBy").String(a.assigned_by);
   w.Key("usedAt");
   a.used_at ? w.String(FormatIso8601(*a.used_at)) : w.Null();
+  w.Key("orderId");
+  a.order_id ? w.String(*a.order_id) : w.Null();
   if (status_at) w.Key("status").String(AssignmentStatusName(a.StatusAt(*status_at)));
   w.EndObject();
   return w.Take();
@@ -202,6 +204,8 @@ Result<PromotionAssignment> AssignmentFromJson(std::string_view json) {
   auto used = OptionalTime(*doc, "usedAt");
   if (!used) return Fail(used.error());
   a.used_at = *used;
+  // Records from before redemption have no orderId.
+  if (auto order = Text(*doc, "orderId")) a.order_id = std::string(*order);
   return a;
 }
 

@@ -29,9 +29,11 @@ inline constexpr std::string_view kPromotionAssignmentAggregate = "promotion_ass
 // rewardType, rewardValue, title}; the envelope's actor is who assigned it.
 inline constexpr std::string_view kPromotionAssigned = "PromotionAssigned";
 
-// Why an assignment was made: by hand through the API (the only reason so far; the automatic
-// assignment will add the condition's type).
+// Why an assignment was made: by hand through the API, or earned by an order that met the
+// promotion's condition (the condition's type).
 inline constexpr std::string_view kManualAssignment = "manual";
+inline constexpr std::string_view kFirstPurchaseAssignment = "first_purchase";
+inline constexpr std::string_view kMinimumPurchaseAssignment = "minimum_purchase";
 inline constexpr size_t kMaxAssignmentReasonLength = 50;
 
 enum class AssignmentStatus { kAvailable, kUsed, kExpired };
@@ -50,6 +52,7 @@ struct PromotionAssignment {
   std::optional<Millis> expires_at;  // none: never
   std::string assigned_by;           // the actor
   std::optional<Millis> used_at;     // none: not used
+  std::optional<std::string> order_id;  // the order that used it
 
   // Used, expired (at or after expiresAt) or available at `now`.
   AssignmentStatus StatusAt(Millis now) const;
@@ -72,7 +75,7 @@ std::string EncodePromotionAssigned(const PromotionAssignment& assignment);
 Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event);
 
 // As stored: {id, promotionId, customerId, title, rewardType, rewardValue, reason, assignedAt,
-// expiresAt, assignedBy, usedAt}; as served, with `status` at `status_at` added.
+// expiresAt, assignedBy, usedAt, orderId}; as served, with `status` at `status_at` added.
 std::string AssignmentToJson(const PromotionAssignment& assignment,
                              std::optional<Millis> status_at = std::nullopt);
 // Reads what AssignmentToJson wrote; kDataLoss when it does not hold an assignment.

@@ -92,6 +92,12 @@ class WriteModelSnapshotTest : public ::testing::Test {
           commands.AssignPromotion({"pr-" + std::to_string(i % 2), id}, Meta(), done);
         });
         ASSERT_TRUE(assigned) << assigned.error().message;
+        if (i % 6 == 1) {  // redeemed: the order is net of it, the assignment used
+          OrderInput redeeming{.customer_id = id, .amount_cents = 2000 + i};
+          redeeming.promotion_assignment_id = Id(*assigned);
+          auto redeemed = Run([&](auto done) { commands.PlaceOrder(redeeming, Meta(), done); });
+          ASSERT_TRUE(redeemed) << redeemed.error().message;
+        }
       }
       if (i % 5 == 2) {
         ASSERT_TRUE(Run([&](auto done) { commands.Deactivate({.id = id}, Meta(), done); }));

@@ -2,7 +2,8 @@
 // from the customers stream where assignments travel; key customer id/assignment id, so that a
 // customer's list is one prefix scan, newest first (assignment ids are time-ordered). A status
 // (available, used, expired) is computed when read: expiry depends on the clock, which a
-// projection never reads. The projector holds no state.
+// projection never reads. An OrderPlaced that redeemed an assignment marks it used (usedAt: the
+// order's time; orderId). The projector holds no state.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,8 @@ class CustomerPromotionsProjector final : public Projector {
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
                std::vector<StoreWrite>& writes) override;
   void Unapply(int32_t, int64_t) override {}  // remembers nothing
+  // 2: orders that redeem an assignment mark it used (a store folded before is rebuilt).
+  int format() const override { return 2; }
 };
 
 struct CustomerPromotionQuery {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "domain/order.h"
 #include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
@@ -37,6 +38,35 @@ class CustomerPromotionsProjectorTest : public ::testing::Test {
     std::vector<StoreWrite> writes;
     auto st = projector_.Apply(e, {0, at, ""}, view_, writes);
     if (st) {
+      view_.Commit(writes);
+      EXPECT_TRUE(store_.Write(writes));
+    }
+    return st;
+  }
+  // An OrderPlaced of `customer` (at offset `at`) redeeming `assignment` if any.
+  Status PlaceOrder(const std::string& order_id, const std::string& customer,
+                    std::optional<std::string> assignment, Millis at) {
+    keel::Order o;
+    o.customer_id = customer;
+    o.order_date = at;
+    o.amount_cents = 900;
+    if (assignment) {
+      o.promotion = OrderPromotion{*assignment, "pr1", RewardType::kPercentage, 1000, 100};
+    }
+    EventEnvelope e;
+    e.event_id = "e-" + order_id;
+    e.type = std::string(kOrderPlaced);
+    e.aggregate_type = std::string(kOrderAggregate);
+    e.aggregate_id = order_id;
+    e.aggregate_version = 1;
+    e.occurred_at = at;
+    e.payload = EncodeOrderPlaced(o);
+    std::vector<StoreWrite> writes;
+    auto st = projector_.Apply(e, {0, at, ""}, view_, writes);
+    if (st) {
+      if (!assignment) {
+        EXPECT_TRUE(writes.empty());
+      }
       view_.Commit(writes);
       EXPECT_TRUE(store_.Write(writes));
     }
@@ -92,6 +122,30 @@ TEST_F(CustomerPromotionsProjectorTest, AListReadsAtMostItsCapAndSaysItWasCutSho
   ASSERT_TRUE(whole) << whole.error().message;
   EXPECT_FALSE(whole->truncated);
   EXPECT_EQ(whole->total, 5);
+}
+
+TEST_F(CustomerPromotionsProjectorTest, AnOrderThatRedeemsAnAssignmentMarksItUsedByThatOrder) {
+  ASSERT_TRUE(Fold("a1", "c1", 5, kNow));
+  ASSERT_TRUE(Fold("a2", "c1", 5, kNow + 1));
+  ASSERT_TRUE(PlaceOrder("o0", "c1", std::nullopt, kNow + 2));  // redeems nothing, writes nothing
+  ASSERT_TRUE(PlaceOrder("o1", "c1", "a1", kNow + 3));
+  auto page = QueryCustomerPromotions(store_, {.customer_id = "c1", .now = kNow + 4});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->items.size(), 2u);
+  const PromotionAssignment& used = page->items[1];
+  EXPECT_EQ(used.id, "a1");
+  EXPECT_EQ(used.used_at, kNow + 3);
+  EXPECT_EQ(used.order_id, "o1");
+  EXPECT_EQ(used.StatusAt(kNow + 4), AssignmentStatus::kUsed);
+  EXPECT_NE(AssignmentToJson(used, kNow + 4).find(R"("orderId":"o1","status":"used")"),
+            std::string::npos);
+  EXPECT_FALSE(page->items[0].used_at);
+  EXPECT_EQ(Ids({.customer_id = "c1", .status = AssignmentStatus::kUsed, .now = kNow + 4}),
+            (std::vector<std::string>{"a1"}));
+  // Used twice, another customer's or unknown: data loss (the commands never decide it).
+  EXPECT_EQ(PlaceOrder("o2", "c1", "a1", kNow + 5).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(PlaceOrder("o3", "c2", "a2", kNow + 6).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(PlaceOrder("o4", "c1", "zz", kNow + 7).error().code, ErrorCode::kDataLoss);
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 
 namespace keel {
 
-// 1: without the events' positions; 2: without the items' product and tax rate (neither
-// written since 3, both still read).
-constexpr char kOrderRecordFormat = 3;
+// 1: without the events' positions; 2: without the items' product and tax rate; 3: without the
+// promotion (none written since 4, all still read).
+constexpr char kOrderRecordFormat = 4;
 
 // Which of an item's optional members follow it (format 3).
 constexpr uint8_t kItemProduct = 1;
@@ -17,6 +17,9 @@ std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& ev
   size_t bytes =
       3 + 5 * 8 + 3 * 4 + o.id.size() + o.customer_id.size() + 4 + 4 + 12 * events.size();
   if (o.external_id) bytes += o.external_id->size();
+  if (o.promotion) {
+    bytes += 25 + o.promotion->assignment_id.size() + o.promotion->promotion_id.size();
+  }
   for (const auto& item : o.items) {
     bytes += 25 + item.sku.size() + item.name.size();
     if (item.product_id) bytes += 4 + item.product_id->size();
@@ -42,6 +45,15 @@ std::string EncodeOrderRecord(const Order& o, const std::vector<LogPosition>& ev
                                     (item.tax_rate_bp ? kItemTaxRate : 0)));
     if (item.product_id) PutText(out, *item.product_id);
     if (item.tax_rate_bp) PutI64(out, *item.tax_rate_bp);
+  }
+  out.push_back(o.promotion ? 1 : 0);
+  if (o.promotion) {
+    const OrderPromotion& p = *o.promotion;
+    PutText(out, p.assignment_id);
+    PutText(out, p.promotion_id);
+    out.push_back(static_cast<char>(p.reward_type));
+    PutI64(out, p.reward_value);
+    PutI64(out, p.discount_cents);
   }
   PutU32(out, static_cast<uint32_t>(events.size()));
   for (const LogPosition& at : events) {
@@ -89,6 +101,21 @@ Result<Order> DecodeOrderRecord(std::string_view record, std::vector<LogPosition
       if (members > (kItemProduct | kItemTaxRate)) return bad();
       if (members & kItemProduct) item.product_id = in.Text();
       if (members & kItemTaxRate) item.tax_rate_bp = in.I64();
+    }
+  }
+  if (format >= 4) {
+    const uint8_t has_promotion = in.Byte();
+    if (has_promotion > 1) return bad();
+    if (has_promotion) {
+      OrderPromotion p;
+      p.assignment_id = in.Text();
+      p.promotion_id = in.Text();
+      const uint8_t type = in.Byte();
+      if (type > static_cast<uint8_t>(RewardType::kFixedAmount)) return bad();
+      p.reward_type = static_cast<RewardType>(type);
+      p.reward_value = in.I64();
+      p.discount_cents = in.I64();
+      o.promotion = std::move(p);
     }
   }
   if (format >= 2) {

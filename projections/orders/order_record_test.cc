@@ -118,5 +118,28 @@ TEST(OrderRecordTest, ItemsByProductKeepTheirProductAndTaxRate) {
   EXPECT_FALSE(DecodeOrderRecord(unknown_members));
 }
 
+TEST(OrderRecordTest, ARedeemedPromotionIsKept) {
+  Order o;
+  o.id = "o1";
+  o.customer_id = "c1";
+  o.amount_cents = 1'800;
+  o.items = {{"A", "Apple", 2, 1'000}};
+  o.promotion = OrderPromotion{"as-1", "pr-9", RewardType::kPercentage, 1'000, 200};
+  const std::string record = EncodeOrderRecord(o, {{1, 2}});
+  std::vector<LogPosition> events;
+  auto back = DecodeOrderRecord(record, &events);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, o);
+  EXPECT_EQ(events, (std::vector<LogPosition>{{1, 2}}));
+  // An order without one is read without one; a format-2 record still reads.
+  o.promotion.reset();
+  auto plain = DecodeOrderRecord(EncodeOrderRecord(o));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(*plain, o);
+  auto older = DecodeOrderRecord(OlderRecord(o, 2, {{0, 1}}));
+  ASSERT_TRUE(older) << older.error().message;
+  EXPECT_EQ(*older, o);
+}
+
 }  // namespace
 }  // namespace keel
