@@ -28,10 +28,36 @@ Status PromotionWriteModel::Apply(const EventEnvelope& event) {
   return {};
 }
 
+bool EarnedByOrders(const PromotionInput& definition) {
+  return definition.is_active && (definition.condition.type == ConditionType::kFirstPurchase ||
+                                  definition.condition.type == ConditionType::kMinimumPurchase);
+}
+
+namespace {
+
+// kFailedPrecondition when `id` defined as `input` would make one earnable promotion too many.
+Status CheckEarnableRoom(const PromotionWriteModel& model, const std::string& id,
+                         const PromotionInput& input) {
+  if (!EarnedByOrders(input)) return {};
+  if (const Promotion* now = model.Find(id); now && EarnedByOrders(now->definition)) return {};
+  size_t earnable = 0;
+  for (const auto& [other, p] : model.all()) earnable += EarnedByOrders(p.definition) ? 1 : 0;
+  if (earnable < kMaxEarnablePromotions) return {};
+  std::string message = "At most ";
+  message += std::to_string(kMaxEarnablePromotions);
+  message +=
+      " active first_purchase and minimum_purchase promotions at once (each order is decided "
+      "against every one of them); deactivate one first";
+  return Fail(Error::FailedPrecondition(std::move(message)));
+}
+
+}  // namespace
+
 Result<EventEnvelope> DecideCreatePromotion(const PromotionWriteModel& model, const std::string& id,
                                             const PromotionInput& input, const CommandMeta& meta,
                                             IdGenerator& ids) {
   if (model.Find(id)) return Fail(Error::AlreadyExists("Promotion " + id + " already exists"));
+  if (auto st = CheckEarnableRoom(model, id, input); !st) return Fail(st.error());
   return NewEvent(kPromotionAggregate, kPromotionCreated, id, 1, EncodePromotionCreated(input),
                   meta, ids);
 }
@@ -41,6 +67,7 @@ Result<std::vector<EventEnvelope>> DecideReplacePromotion(
     std::optional<int64_t> expected_version, const CommandMeta& meta, IdGenerator& ids) {
   auto found = FindChecked(model, id, expected_version);
   if (!found) return Fail(found.error());
+  if (auto st = CheckEarnableRoom(model, id, input); !st) return Fail(st.error());
   std::vector<EventEnvelope> events;
   if (auto updated = EncodePromotionUpdated(**found, input)) {
     events.push_back(NewEvent(kPromotionAggregate, kPromotionUpdated, id, (*found)->version + 1,

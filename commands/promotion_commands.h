@@ -29,13 +29,22 @@ class PromotionWriteModel final {
   std::map<std::string, Promotion, std::less<>> promotions_;
 };
 
-// A new promotion `id`: PromotionCreated. kAlreadyExists for an id taken.
+// At most this many promotions an order earns (active, first_purchase or minimum_purchase) at
+// once: every order is decided against each of them, and appends one assignment per promotion it
+// meets, in its one append.
+inline constexpr size_t kMaxEarnablePromotions = 50;
+// Whether an order may earn it (active, first_purchase or minimum_purchase).
+bool EarnedByOrders(const PromotionInput& definition);
+
+// A new promotion `id`: PromotionCreated. kAlreadyExists for an id taken; kFailedPrecondition
+// when it would be earnable beyond kMaxEarnablePromotions.
 Result<EventEnvelope> DecideCreatePromotion(const PromotionWriteModel& model, const std::string& id,
                                             const PromotionInput& input, const CommandMeta& meta,
                                             IdGenerator& ids);
 
 // PUT, a replace: PromotionUpdated with the fields that change; none when nothing does (a retry
-// appends nothing). kNotFound; kAborted for a stale If-Match.
+// appends nothing). kNotFound; kAborted for a stale If-Match; kFailedPrecondition when it would
+// become earnable beyond kMaxEarnablePromotions.
 Result<std::vector<EventEnvelope>> DecideReplacePromotion(
     const PromotionWriteModel& model, const std::string& id, const PromotionInput& input,
     std::optional<int64_t> expected_version, const CommandMeta& meta, IdGenerator& ids);

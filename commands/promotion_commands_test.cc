@@ -69,6 +69,40 @@ TEST_F(PromotionCommandsTest, ReplaceChangesOnlyWhatDiffersAndChecksTheVersion) 
   EXPECT_EQ(missing.error().message, "Promotion nope not found");
 }
 
+TEST_F(PromotionCommandsTest, AtMostFiftyPromotionsAnOrderEarnsAreActiveAtOnce) {
+  auto create = [&](const std::string& id, const PromotionInput& in) -> Status {
+    auto e = DecideCreatePromotion(model_, id, in, Meta(), ids_);
+    if (!e) return Fail(e.error());
+    EXPECT_TRUE(model_.Apply(*e));
+    return {};
+  };
+  for (size_t i = 0; i < kMaxEarnablePromotions; ++i) {
+    ASSERT_TRUE(create("pr" + std::to_string(i), Input()));
+  }
+  auto over = create("one-too-many", Input());
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(model_.Find("one-too-many"), nullptr);
+  // Not earned by orders: no limit.
+  PromotionInput level = Input();
+  level.condition.type = ConditionType::kCustomerLevel;
+  ASSERT_TRUE(create("level", level));
+  PromotionInput inactive = Input();
+  inactive.is_active = false;
+  ASSERT_TRUE(create("inactive", inactive));
+  // Activating one, or making the level one earnable, is refused; replacing an earnable one is not.
+  auto activate = DecideReplacePromotion(model_, "inactive", Input(), std::nullopt, Meta(), ids_);
+  ASSERT_FALSE(activate);
+  EXPECT_EQ(activate.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(DecideReplacePromotion(model_, "level", Input(), std::nullopt, Meta(), ids_));
+  EXPECT_TRUE(
+      Fold(DecideReplacePromotion(model_, "pr0", Input("Renamed"), std::nullopt, Meta(), ids_)));
+  // One deactivated makes room.
+  ASSERT_TRUE(Fold(DecideDeactivatePromotion(model_, "pr1", std::nullopt, Meta(), ids_)));
+  EXPECT_TRUE(
+      Fold(DecideReplacePromotion(model_, "inactive", Input(), std::nullopt, Meta(), ids_)));
+}
+
 TEST_F(PromotionCommandsTest, DeactivateOnceThenNothing) {
   ASSERT_TRUE(model_.Apply(*DecideCreatePromotion(model_, "pr1", Input(), Meta(), ids_)));
   auto stale = DecideDeactivatePromotion(model_, "pr1", 2, Meta(), ids_);
