@@ -92,8 +92,9 @@ class CampaignDispatcher final {
   using ReadCampaign =
       std::function<Result<std::optional<Campaign>>(const std::string& campaign_id)>;
 
-  // Counters since construction (metrics): chunks recorded; messages accepted (new), accepted
-  // as duplicates, rejected, given up; messages of the chunk in flight.
+  // Counters since construction (metrics): chunks the vendor answered (a chunk sent ahead of a
+  // record that then failed counts, and counts again when re-sent); messages accepted (new),
+  // accepted as duplicates, rejected, given up; messages of the chunks in flight.
   struct Stats {
     uint64_t chunks = 0, sent = 0, duplicates = 0, rejected = 0, gave_up = 0, in_flight = 0;
   };
