@@ -587,6 +587,17 @@ std::string SpendingLimitMessage() {
          ", the most one customer may reach";
 }
 
+Status ApplyStandingEvent(Customer& customer, const EventEnvelope& event) {
+  if (customer.version == 0) {
+    return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
+  }
+  auto standing = DecodeStandingChange(event);
+  if (!standing) return Fail(standing.error());
+  customer.standing = *standing;
+  customer.standing_version = std::max(customer.standing_version + 1, event.aggregate_version);
+  return {};
+}
+
 std::string EncodeVisit(Millis visited_at) {
   JsonWriter w;
   w.BeginObject();

@@ -13,6 +13,7 @@
 
 #include "domain/error.h"
 #include "domain/event.h"
+#include "domain/loyalty.h"
 #include "domain/time.h"
 
 namespace keel {
@@ -148,6 +149,10 @@ struct Customer {
   Millis updated_at = 0;
   int64_t version = 0;  // aggregate_version of the last event applied; 0: does not exist
   CustomerStats stats;
+  // The loyalty standing the level keeper last recorded (domain/loyalty.h), and how many such
+  // events were folded (the aggregate_version of the next one is this + 1).
+  LoyaltyStanding standing;
+  int64_t standing_version = 0;
 
   bool operator==(const Customer&) const = default;
 };
@@ -235,6 +240,10 @@ Result<CustomerFields> DecodeCustomerFields(std::string_view payload);
 // The fold. Applies one customer event to the state; kDataLoss when the payload is bad.
 // The caller has already checked CheckSupport().
 Status ApplyCustomerEvent(Customer& customer, const EventEnvelope& event);
+
+// Folds a CustomerLevelChanged or CustomerScoresChanged (aggregate kCustomerStandingAggregate)
+// into its customer; kDataLoss for a bad payload or a customer that does not exist.
+Status ApplyStandingEvent(Customer& customer, const EventEnvelope& event);
 
 // Payload of CustomerVisitRecorded: {"visitedAt": "<ISO-8601>"}.
 std::string EncodeVisit(Millis visited_at);

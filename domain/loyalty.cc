@@ -200,6 +200,77 @@ std::string_view LoyaltyLevelName(LoyaltyLevel level) {
   return kLevelNames[static_cast<int>(level)];
 }
 
+std::optional<LoyaltyLevel> ParseLoyaltyLevel(std::string_view name) {
+  for (int i = 0; i < kLoyaltyLevels; ++i) {
+    const auto level = static_cast<LoyaltyLevel>(i);
+    if (LoyaltyLevelName(level) == name) return level;
+  }
+  return std::nullopt;
+}
+
+LoyaltyStanding StandingOf(const RfmScores& scores, LoyaltyLevel level) {
+  return LoyaltyStanding{static_cast<uint8_t>(scores.recency),
+                         static_cast<uint8_t>(scores.frequency),
+                         static_cast<uint8_t>(scores.monetary), level};
+}
+
+std::string_view StandingEventType(const LoyaltyStanding& before, const LoyaltyStanding& after) {
+  return !before.scored() || before.level != after.level ? kCustomerLevelChanged
+                                                         : kCustomerScoresChanged;
+}
+
+std::string EncodeStandingChange(const LoyaltyStanding& before, const LoyaltyStanding& after) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("level").String(LoyaltyLevelName(after.level));
+  w.Key("recency").Int(after.recency);
+  w.Key("frequency").Int(after.frequency);
+  w.Key("monetary").Int(after.monetary);
+  w.Key("previousLevel");
+  before.scored() ? w.String(LoyaltyLevelName(before.level)) : w.Null();
+  w.EndObject();
+  return w.Take();
+}
+
+Result<LoyaltyStanding> DecodeStandingChange(const EventEnvelope& event) {
+  if (event.aggregate_type != kCustomerStandingAggregate ||
+      (event.type != kCustomerLevelChanged && event.type != kCustomerScoresChanged)) {
+    return Fail(Error::DataLoss("Not a standing change: " + event.type));
+  }
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  auto bad = [] {
+    return Fail(Error::DataLoss("Standing change without a valid level and scores"));
+  };
+  std::string_view level_name;
+  if (doc->at_key("level").get(level_name)) return bad();
+  const auto level = ParseLoyaltyLevel(level_name);
+  if (!level) return bad();
+  LoyaltyStanding out;
+  out.level = *level;
+  for (auto [key, score] :
+       {std::pair{"recency", &out.recency}, std::pair{"frequency", &out.frequency},
+        std::pair{"monetary", &out.monetary}}) {
+    int64_t v = 0;
+    if (doc->at_key(key).get(v) || v < 1 || v > 5) return bad();
+    *score = static_cast<uint8_t>(v);
+  }
+  std::optional<LoyaltyLevel> previous;
+  auto prev = doc->at_key("previousLevel");
+  if (prev.error()) return bad();
+  if (!prev.is_null()) {
+    std::string_view name;
+    if (prev.get(name)) return bad();
+    previous = ParseLoyaltyLevel(name);
+    if (!previous) return bad();
+  }
+  const bool level_changed = !previous || *previous != out.level;
+  if (level_changed != (event.type == kCustomerLevelChanged)) {
+    return Fail(Error::DataLoss(event.type + " that does not match its previous level"));
+  }
+  return out;
+}
+
 Result<LoyaltySettingsPatch> ParseLoyaltySettingsPatch(std::string_view body) {
   auto doc = json::Parse(body, "Request body", ErrorCode::kInvalidArgument);
   if (!doc) return Fail(doc.error());

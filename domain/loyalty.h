@@ -157,6 +157,40 @@ CutPoints QuintileCuts(std::span<int64_t> values);
 // The level of three scores under the settings' bounds.
 LoyaltyLevel LevelOf(const RfmScores& scores, const std::array<int64_t, 3>& level_tenths);
 
+// Exact, as LoyaltyLevelName writes it; nullopt otherwise.
+std::optional<LoyaltyLevel> ParseLoyaltyLevel(std::string_view name);
+
+// --- The recorded standing ---------------------------------------------------------------
+//
+// The level and the scores are computed at read time (above), but segments, promotions and
+// campaigns react to a change of them, and a reaction must replay: the level keeper
+// (commands/level_keeper.h) compares every customer's computed standing with the one recorded,
+// and records a change as an event on the customers stream, keyed by the customer, aggregate
+// kCustomerStandingAggregate (its own version counter, so that the customer's version and
+// ETag do not move under a client's If-Match): CustomerLevelChanged when the level changes,
+// CustomerScoresChanged when only the scores do. Payload {level, recency, frequency, monetary,
+// previousLevel (null: never scored before)}.
+inline constexpr std::string_view kCustomerStandingAggregate = "customer_standing";
+inline constexpr std::string_view kCustomerLevelChanged = "CustomerLevelChanged";
+inline constexpr std::string_view kCustomerScoresChanged = "CustomerScoresChanged";
+
+// Packed small: the write model holds one per customer.
+struct LoyaltyStanding {
+  uint8_t recency = 0, frequency = 0, monetary = 0;  // 1–5; all 0: never recorded
+  LoyaltyLevel level = LoyaltyLevel::kBronze;
+  bool scored() const { return recency != 0; }
+  bool operator==(const LoyaltyStanding&) const = default;
+};
+LoyaltyStanding StandingOf(const RfmScores& scores, LoyaltyLevel level);
+
+// The event that takes a customer from `before` to `after` (different, `after` scored):
+// CustomerLevelChanged or CustomerScoresChanged.
+std::string_view StandingEventType(const LoyaltyStanding& before, const LoyaltyStanding& after);
+std::string EncodeStandingChange(const LoyaltyStanding& before, const LoyaltyStanding& after);
+// The standing an event records; kDataLoss for another aggregate or type, a payload without
+// three scores 1–5 and a known level, or a type that does not match the level change.
+Result<LoyaltyStanding> DecodeStandingChange(const EventEnvelope& event);
+
 // Thresholds as served, listed from score 5 down to 2 (null: no value reaches it). Recency in
 // days at `today`; monetary in cents.
 struct ServedLadders {

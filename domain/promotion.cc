@@ -56,14 +56,6 @@ std::optional<int64_t> ReadPositiveHundredths(element v, std::string_view field,
   return hundredths;
 }
 
-std::optional<LoyaltyLevel> ParseLevel(std::string_view name) {
-  for (int i = 0; i < kLoyaltyLevels; ++i) {
-    const auto level = static_cast<LoyaltyLevel>(i);
-    if (LoyaltyLevelName(level) == name) return level;
-  }
-  return std::nullopt;
-}
-
 std::optional<ConditionType> ParseConditionType(std::string_view name) {
   for (size_t i = 0; i < std::size(kConditionTypeNames); ++i) {
     if (kConditionTypeNames[i] == name) return static_cast<ConditionType>(i);
@@ -100,7 +92,7 @@ std::optional<PromotionCondition> ReadCondition(element v, std::vector<FieldErro
       level_seen = true;
       if (value.get(text)) {
         errors.push_back({"condition.level", TypeError("a string", value)});
-      } else if (!(level = ParseLevel(text))) {
+      } else if (!(level = ParseLoyaltyLevel(text))) {
         errors.push_back({"condition.level", "Must be one of Bronze, Silver, Gold, Platinum"});
       }
     } else {
