@@ -22,6 +22,7 @@
 #include "commands/campaign_launcher.h"
 #include "commands/campaign_service.h"
 #include "commands/command_service.h"
+#include "commands/level_keeper.h"
 #include "commands/loyalty_service.h"
 #include "commands/marker_publisher.h"
 #include "commands/product_service.h"
@@ -42,6 +43,7 @@
 #include "projections/audience/audience_columns.h"
 #include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/campaigns/campaigns_projector.h"
+#include "projections/loyalty/loyalty_projector.h"
 #include "projections/loyalty/rfm_columns.h"
 #include "projections/projection_set.h"
 #include "projections/projector_runner.h"
@@ -105,6 +107,7 @@ struct App::Impl {
   std::unique_ptr<ProductService> products;
   std::unique_ptr<PromotionService> promotions;
   std::unique_ptr<LoyaltyService> loyalty;   // the loyalty levels' settings
+  std::unique_ptr<LevelKeeper> levels;       // records changed loyalty standings as events
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -141,6 +144,7 @@ struct App::Impl {
     // A chunk in flight is abandoned unrecorded and re-sent with the same ids at the next start.
     if (dispatcher) dispatcher->Stop();
     if (vendor) vendor->Stop();
+    if (levels) levels->Stop();  // its pass in progress ends once its appends are answered
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
@@ -171,6 +175,7 @@ struct App::Impl {
     read_models.Exchange(nullptr);  // the projections checkpoint and flush, the store closes
     // The log drains before the command side goes: its last callbacks still reach it.
     log.reset();
+    levels.reset();
     commands.reset();
     launcher.reset();
     task_clock.reset();
@@ -206,6 +211,10 @@ namespace {
 Status CheckSettings(const AppConfig& config) {
   if (config.clock_tick_ms != 0 && config.clock_tick_ms < 1000) {
     return Fail(Error::InvalidArgument("--clock-tick-ms must be 0 (no ticks) or at least 1000"));
+  }
+  if (config.level_interval_ms != 0 && config.level_interval_ms < 100) {
+    return Fail(
+        Error::InvalidArgument("--level-interval-ms must be 0 (no level keeper) or at least 100"));
   }
   const AuthConfig& auth = config.auth;
   if (auth.jwt_secret.empty() && !auth.dev_mode) {
@@ -314,6 +323,26 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->products = std::make_unique<ProductService>(*impl->log, impl->clock, *impl->ids);
   impl->promotions = std::make_unique<PromotionService>(*impl->log, impl->clock, *impl->ids);
   impl->loyalty = std::make_unique<LoyaltyService>(*impl->log, impl->clock, *impl->ids);
+  // The level keeper compares the customers' standings in the RFM columns of the read model in
+  // force, under the settings that read model holds, with the ones recorded.
+  impl->levels = std::make_unique<LevelKeeper>(
+      *impl->commands, impl->clock,
+      [raw = impl.get()](Millis now, size_t max) -> std::optional<LevelKeeper::Found> {
+        auto current = raw->read_models.Current();  // held while its columns are read
+        if (!current) return std::nullopt;
+        const RfmColumns* rfm = RfmColumnsOf(*current);
+        if (!rfm || !rfm->ready()) return std::nullopt;
+        auto state = QueryLoyaltySettings(*current->store);
+        if (!state) return std::nullopt;
+        auto changed = rfm->ChangedStandings(state->settings, now, max);
+        LevelKeeper::Found found;
+        found.more = changed.more;
+        found.changes.reserve(changed.changes.size());
+        for (auto& c : changed.changes) found.changes.push_back({std::move(c.id), c.standing});
+        return found;
+      },
+      LevelKeeper::Options{.interval =
+                               std::chrono::milliseconds(std::max(config.level_interval_ms, 100))});
   // A work log's task is looked up in the tasks stream, made below (after the users it checks
   // assignees against) and before the first command.
   impl->worklogs = std::make_unique<WorklogService>(
@@ -632,6 +661,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->markers->Start();  // every segment published again, then ticks
   impl->launcher->Start();
   impl->task_clock->Start();
+  if (config.level_interval_ms > 0) impl->levels->Start();
   if (impl->dispatcher) impl->dispatcher->Start();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
@@ -648,6 +678,7 @@ HttpServer& App::server() { return *impl_->server; }
 AuthService& App::auth() { return *impl_->auth; }
 EventLog& App::log() { return *impl_->log; }
 CommandService& App::commands() { return *impl_->commands; }
+LevelKeeper& App::levels() { return *impl_->levels; }
 ReadStore& App::store() { return *impl_->read_models.Current()->store; }
 ProjectorRunner& App::customer_projection() {
   return *impl_->read_models.Current()->projections->RunnerOfTopic(kCustomersTopic);

@@ -22,6 +22,7 @@ namespace keel {
 class HttpServer;
 class EventLog;
 class CommandService;
+class LevelKeeper;
 class ReadStore;
 class ProjectorRunner;
 
@@ -41,6 +42,9 @@ class App final {
   AuthService& auth();
   EventLog& log();
   CommandService& commands();
+  // The process manager that records loyalty standings (started when level_interval_ms > 0;
+  // tests run its passes by hand).
+  LevelKeeper& levels();
   ReadStore& store();
   ProjectorRunner& customer_projection();
 

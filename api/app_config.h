@@ -35,6 +35,9 @@ struct AppConfig {
   size_t max_connections_per_address = 256;  // from one client address (not trusted proxies)
   // Between two clock ticks (the time segment membership is re-evaluated to); 0: none.
   int clock_tick_ms = 60000;
+  // Between two passes of the level keeper (commands/level_keeper.h), which records changed
+  // loyalty standings as events; 0: none (no level events; tests run passes by hand).
+  int level_interval_ms = 5000;
   // The clock the tasks stream, its process manager (TaskClock: recurrences and reminders) and
   // the task routes (what is overdue) read; not owned, must outlive the App. Null: the
   // system's. Tests move it by days without touching the sessions' clock.

@@ -310,6 +310,12 @@ int main(int argc, char** argv) {
       ->envname("KEEL_CLOCK_TICK_MS")
       ->check(CLI::Range(0, 86'400'000));
   serve
+      ->add_option("--level-interval-ms", serve_config.level_interval_ms,
+                   "Milliseconds between two passes of the level keeper, which records each "
+                   "customer's changed loyalty level and scores as an event (0: none)")
+      ->envname("KEEL_LEVEL_INTERVAL_MS")
+      ->check(CLI::Range(0, 86'400'000));
+  serve
       ->add_option("--vendor-url", serve_config.vendor_url,
                    "The messaging vendor (http://host:port); none: launched campaigns wait, "
                    "every message pending")

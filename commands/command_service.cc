@@ -93,7 +93,8 @@ CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
   // The write model keeps no transactions: the decision renders the answer (answer_json).
-  if (subject == Subject::kTransaction || subject == Subject::kAssignment) {
+  if (subject == Subject::kTransaction || subject == Subject::kAssignment ||
+      subject == Subject::kStanding) {
     return CommandOutcome{created, "", 1, std::nullopt};
   }
   if (subject == Subject::kOrder) {
@@ -279,6 +280,26 @@ void CommandService::AssignPromotion(keel::AssignPromotion cmd, CommandMeta meta
                           /*created=*/true};
         decision.answer_json = AssignmentToJson(d->assignment, m.now);
         return decision;
+      },
+      std::move(done));
+}
+
+void CommandService::RecordStanding(keel::RecordStanding cmd, CommandMeta meta, Done done) {
+  Execute(
+      std::move(meta),
+      [this, cmd = std::move(cmd)](const WriteModel& state,
+                                   const CommandMeta& m) -> Result<Decision> {
+        static const std::vector<Promotion> kNone;
+        std::shared_ptr<const std::vector<Promotion>> earnable;
+        if (earned_) {
+          auto listed = earned_();
+          if (!listed) return Fail(listed.error());
+          earnable = std::move(*listed);
+        }
+        auto events = DecideRecordStanding(state.customers, state.assignments,
+                                           earnable ? *earnable : kNone, cmd, m, ids_);
+        if (!events) return Fail(events.error());
+        return Decision{cmd.customer_id, std::move(*events), Subject::kStanding, cmd.customer_id};
       },
       std::move(done));
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "commands/command_runtime.h"
+#include "commands/standing_commands.h"
 #include "commands/write_model.h"
 #include "domain/topics.h"
 #include "infra/event_log.h"
@@ -74,7 +75,7 @@ class CommandService final {
   using Done = std::function<void(Result<CommandOutcome>)>;
 
  private:
-  enum class Subject { kCustomer, kOrder, kTransaction, kAssignment };
+  enum class Subject { kCustomer, kOrder, kTransaction, kAssignment, kStanding };
   // What a command decided: its events (maybe none), the stream key they go under, and what
   // to answer with once they are folded.
   struct Decision {
@@ -101,7 +102,8 @@ class CommandService final {
     // then refused and the log folded whole.
     // 5: the promotions assigned to customers (AssignmentWriteModel).
     // 6: an assignment's reward, and orders that redeem one (mark it used).
-    static constexpr uint64_t kSnapshotFormat = 6;
+    // 7: each customer's recorded loyalty standing.
+    static constexpr uint64_t kSnapshotFormat = 7;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -166,6 +168,12 @@ class CommandService final {
   // A promotion given by hand to a customer (created); a sales rep's only to their own customers
   // (refused before it is decided).
   void AssignPromotion(keel::AssignPromotion cmd, CommandMeta meta, Done done);
+
+  // The level keeper's (commands/level_keeper.h): records a customer's loyalty standing, with
+  // the customer_level promotions a new level earns (DecideRecordStanding); nothing when the
+  // customer holds it already. The answer's json is empty; its position is none when nothing
+  // was appended. kUnavailable while the promotions are (`earned`).
+  void RecordStanding(keel::RecordStanding cmd, CommandMeta meta, Done done);
 
   // Bulk ingestion of already validated records: customers are upserted by email (fields
   // absent from a record keep their values), orders are placed unless their external id was

@@ -99,6 +99,18 @@ void CustomerWriteModel::RepairEmailIndex() {
   }
 }
 
+Status CustomerWriteModel::ApplyStanding(const EventEnvelope& event) {
+  auto it = customers_.find(event.aggregate_id);
+  if (it == customers_.end()) {
+    return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
+  }
+  Customer next = it->second;
+  if (auto st = ApplyStandingEvent(next, event); !st) return st;
+  it->second.standing = next.standing;
+  it->second.standing_version = next.standing_version;
+  return {};
+}
+
 Status CustomerWriteModel::ApplyOrder(const OrderChange& change) {
   auto it = customers_.find(change.customer_id);
   if (it == customers_.end()) {

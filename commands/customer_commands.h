@@ -75,6 +75,8 @@ class CustomerWriteModel {
   // entry whose customer still holds the email stays (an imported log may give two customers
   // one email); every other email gets a holder. Called after every fold from the log.
   void RepairEmailIndex();
+  // Folds a CustomerLevelChanged or CustomerScoresChanged into its customer.
+  Status ApplyStanding(const EventEnvelope& event);
   // Folds an order event into its customer's stats; kDataLoss for an unknown customer, or for
   // stats the order would overflow (then unchanged).
   Status ApplyOrder(const OrderChange& change);

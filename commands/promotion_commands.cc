@@ -28,9 +28,10 @@ Status PromotionWriteModel::Apply(const EventEnvelope& event) {
   return {};
 }
 
-bool EarnedByOrders(const PromotionInput& definition) {
+bool EarnedAutomatically(const PromotionInput& definition) {
   return definition.is_active && (definition.condition.type == ConditionType::kFirstPurchase ||
-                                  definition.condition.type == ConditionType::kMinimumPurchase);
+                                  definition.condition.type == ConditionType::kMinimumPurchase ||
+                                  definition.condition.type == ConditionType::kCustomerLevel);
 }
 
 namespace {
@@ -38,16 +39,16 @@ namespace {
 // kFailedPrecondition when `id` defined as `input` would make one earnable promotion too many.
 Status CheckEarnableRoom(const PromotionWriteModel& model, const std::string& id,
                          const PromotionInput& input) {
-  if (!EarnedByOrders(input)) return {};
-  if (const Promotion* now = model.Find(id); now && EarnedByOrders(now->definition)) return {};
+  if (!EarnedAutomatically(input)) return {};
+  if (const Promotion* now = model.Find(id); now && EarnedAutomatically(now->definition)) return {};
   size_t earnable = 0;
-  for (const auto& [other, p] : model.all()) earnable += EarnedByOrders(p.definition) ? 1 : 0;
+  for (const auto& [other, p] : model.all()) earnable += EarnedAutomatically(p.definition) ? 1 : 0;
   if (earnable < kMaxEarnablePromotions) return {};
   std::string message = "At most ";
   message += std::to_string(kMaxEarnablePromotions);
   message +=
-      " active first_purchase and minimum_purchase promotions at once (each order is decided "
-      "against every one of them); deactivate one first";
+      " active first_purchase, minimum_purchase and customer_level promotions at once (each "
+      "order and each level change is decided against every one of them); deactivate one first";
   return Fail(Error::FailedPrecondition(std::move(message)));
 }
 

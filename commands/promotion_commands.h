@@ -29,12 +29,13 @@ class PromotionWriteModel final {
   std::map<std::string, Promotion, std::less<>> promotions_;
 };
 
-// At most this many promotions an order earns (active, first_purchase or minimum_purchase) at
-// once: every order is decided against each of them, and appends one assignment per promotion it
-// meets, in its one append.
+// At most this many promotions are earned automatically (active, first_purchase,
+// minimum_purchase or customer_level) at once: every order and every level change is decided
+// against each of them, and appends one assignment per promotion it meets, in its one append.
 inline constexpr size_t kMaxEarnablePromotions = 50;
-// Whether an order may earn it (active, first_purchase or minimum_purchase).
-bool EarnedByOrders(const PromotionInput& definition);
+// Whether an order or a level change may earn it (active, first_purchase, minimum_purchase or
+// customer_level).
+bool EarnedAutomatically(const PromotionInput& definition);
 
 // A new promotion `id`: PromotionCreated. kAlreadyExists for an id taken; kFailedPrecondition
 // when it would be earnable beyond kMaxEarnablePromotions.

@@ -83,14 +83,21 @@ TEST_F(PromotionCommandsTest, AtMostFiftyPromotionsAnOrderEarnsAreActiveAtOnce) 
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(model_.Find("one-too-many"), nullptr);
-  // Not earned by orders: no limit.
+  // A customer_level one is earned automatically too (at a level change): refused as well.
   PromotionInput level = Input();
   level.condition.type = ConditionType::kCustomerLevel;
-  ASSERT_TRUE(create("level", level));
+  auto level_over = create("level-over", level);
+  ASSERT_FALSE(level_over);
+  EXPECT_EQ(level_over.error().code, ErrorCode::kFailedPrecondition);
+  // Not earned automatically (referral): no limit.
+  PromotionInput referral = Input();
+  referral.condition.type = ConditionType::kReferral;
+  ASSERT_TRUE(create("level", referral));
   PromotionInput inactive = Input();
   inactive.is_active = false;
   ASSERT_TRUE(create("inactive", inactive));
-  // Activating one, or making the level one earnable, is refused; replacing an earnable one is not.
+  // Activating one, or making the referral one earnable, is refused; replacing an earnable one is
+  // not.
   auto activate = DecideReplacePromotion(model_, "inactive", Input(), std::nullopt, Meta(), ids_);
   ASSERT_FALSE(activate);
   EXPECT_EQ(activate.error().code, ErrorCode::kFailedPrecondition);

@@ -30,7 +30,7 @@ void PromotionService::Stream::Loaded(PromotionWriteModel& model, Millis) {
 void PromotionService::AcknowledgedChanged() {
   auto earned = std::make_shared<std::vector<Promotion>>();
   for (const auto& [id, promotion] : acknowledged_) {
-    if (EarnedByOrders(promotion.definition)) earned->push_back(promotion);
+    if (EarnedAutomatically(promotion.definition)) earned->push_back(promotion);
   }
   earned_at_order_ = std::move(earned);
 }

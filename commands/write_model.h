@@ -36,6 +36,7 @@ struct WriteModel {
       if (!assignment) return Fail(assignment.error());
       return assignments.Apply(*assignment);
     }
+    if (event.aggregate_type == kCustomerStandingAggregate) return customers.ApplyStanding(event);
     return customers.Apply(event);
   }
 

@@ -48,6 +48,11 @@ void CustomerWriteModel::Save(SnapshotWriter& out,
     out.OptionalSigned(c.stats.last_order_at);
     out.OptionalSigned(c.stats.last_activity);
     out.Signed(c.stats.revision);
+    out.Unsigned(c.standing.recency);
+    out.Unsigned(c.standing.frequency);
+    out.Unsigned(c.standing.monetary);
+    out.Unsigned(static_cast<uint64_t>(c.standing.level));
+    out.Signed(c.standing_version);
     // Whether the email index points here: an imported log may have given two customers one
     // email, and then the index holds the one that took it last.
     auto owner = email_owner_.find(c.email);
@@ -101,6 +106,15 @@ bool CustomerWriteModel::Restore(SnapshotReader& in, std::vector<const std::stri
     c.stats.last_order_at = in.OptionalSigned();
     c.stats.last_activity = in.OptionalSigned();
     c.stats.revision = in.Signed();
+    const uint64_t scores[] = {in.Unsigned(), in.Unsigned(), in.Unsigned()};
+    const uint64_t level = in.Unsigned();
+    c.standing_version = in.Signed();
+    for (uint64_t score : scores) {
+      if (score < 1 || score > 5) return false;
+    }
+    if (level >= kLoyaltyLevels || c.standing_version < 0) return false;
+    c.standing = LoyaltyStanding{static_cast<uint8_t>(scores[0]), static_cast<uint8_t>(scores[1]),
+                                 static_cast<uint8_t>(scores[2]), static_cast<LoyaltyLevel>(level)};
     const bool owns_email = in.Bool();
     if (in.bad() || c.version <= 0) return false;
     std::string key = c.id;

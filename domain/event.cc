@@ -85,6 +85,8 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kPromotionUpdated, 1},
     {kPromotionDeactivated, 1},
     {kPromotionAssigned, 1},
+    {kCustomerLevelChanged, 1},
+    {kCustomerScoresChanged, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -215,8 +215,7 @@ LoyaltyStanding StandingOf(const RfmScores& scores, LoyaltyLevel level) {
 }
 
 std::string_view StandingEventType(const LoyaltyStanding& before, const LoyaltyStanding& after) {
-  return !before.scored() || before.level != after.level ? kCustomerLevelChanged
-                                                         : kCustomerScoresChanged;
+  return before.level != after.level ? kCustomerLevelChanged : kCustomerScoresChanged;
 }
 
 std::string EncodeStandingChange(const LoyaltyStanding& before, const LoyaltyStanding& after) {
@@ -226,8 +225,7 @@ std::string EncodeStandingChange(const LoyaltyStanding& before, const LoyaltySta
   w.Key("recency").Int(after.recency);
   w.Key("frequency").Int(after.frequency);
   w.Key("monetary").Int(after.monetary);
-  w.Key("previousLevel");
-  before.scored() ? w.String(LoyaltyLevelName(before.level)) : w.Null();
+  w.Key("previousLevel").String(LoyaltyLevelName(before.level));
   w.EndObject();
   return w.Take();
 }
@@ -255,16 +253,11 @@ Result<LoyaltyStanding> DecodeStandingChange(const EventEnvelope& event) {
     if (doc->at_key(key).get(v) || v < 1 || v > 5) return bad();
     *score = static_cast<uint8_t>(v);
   }
-  std::optional<LoyaltyLevel> previous;
-  auto prev = doc->at_key("previousLevel");
-  if (prev.error()) return bad();
-  if (!prev.is_null()) {
-    std::string_view name;
-    if (prev.get(name)) return bad();
-    previous = ParseLoyaltyLevel(name);
-    if (!previous) return bad();
-  }
-  const bool level_changed = !previous || *previous != out.level;
+  std::string_view previous_name;
+  if (doc->at_key("previousLevel").get(previous_name)) return bad();
+  const auto previous = ParseLoyaltyLevel(previous_name);
+  if (!previous) return bad();
+  const bool level_changed = *previous != out.level;
   if (level_changed != (event.type == kCustomerLevelChanged)) {
     return Fail(Error::DataLoss(event.type + " that does not match its previous level"));
   }

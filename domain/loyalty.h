@@ -169,22 +169,24 @@ std::optional<LoyaltyLevel> ParseLoyaltyLevel(std::string_view name);
 // kCustomerStandingAggregate (its own version counter, so that the customer's version and
 // ETag do not move under a client's If-Match): CustomerLevelChanged when the level changes,
 // CustomerScoresChanged when only the scores do. Payload {level, recency, frequency, monetary,
-// previousLevel (null: never scored before)}.
+// previousLevel}.
 inline constexpr std::string_view kCustomerStandingAggregate = "customer_standing";
 inline constexpr std::string_view kCustomerLevelChanged = "CustomerLevelChanged";
 inline constexpr std::string_view kCustomerScoresChanged = "CustomerScoresChanged";
 
-// Packed small: the write model holds one per customer.
+// Packed small: the write model holds one per customer. A customer nothing was recorded for
+// stands where a customer without orders or spend scores: 1, 1, 1, Bronze (the least average a
+// setting may give Silver is 1.1), so that a million new customers need no event each.
 struct LoyaltyStanding {
-  uint8_t recency = 0, frequency = 0, monetary = 0;  // 1–5; all 0: never recorded
+  uint8_t recency = 1, frequency = 1, monetary = 1;  // 1–5
   LoyaltyLevel level = LoyaltyLevel::kBronze;
-  bool scored() const { return recency != 0; }
+  bool scored() const { return recency != 0; }  // always, for a valid standing
   bool operator==(const LoyaltyStanding&) const = default;
 };
 LoyaltyStanding StandingOf(const RfmScores& scores, LoyaltyLevel level);
 
-// The event that takes a customer from `before` to `after` (different, `after` scored):
-// CustomerLevelChanged or CustomerScoresChanged.
+// The event that takes a customer from `before` to `after` (different): CustomerLevelChanged or
+// CustomerScoresChanged.
 std::string_view StandingEventType(const LoyaltyStanding& before, const LoyaltyStanding& after);
 std::string EncodeStandingChange(const LoyaltyStanding& before, const LoyaltyStanding& after);
 // The standing an event records; kDataLoss for another aggregate or type, a payload without

@@ -283,3 +283,68 @@ TEST(LoyaltyDayTest, DaysAreUtcCalendarDays) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+EventEnvelope StandingEvent(std::string_view type, std::string payload) {
+  EventEnvelope e;
+  e.type = std::string(type);
+  e.aggregate_type = std::string(kCustomerStandingAggregate);
+  e.aggregate_id = "c1";
+  e.aggregate_version = 1;
+  e.payload = std::move(payload);
+  return e;
+}
+
+TEST(LoyaltyStandingTest, AChangeRoundTripsAndNamesItsKind) {
+  const LoyaltyStanding bronze;  // where a customer nothing was recorded for stands
+  EXPECT_EQ(bronze, (LoyaltyStanding{1, 1, 1, LoyaltyLevel::kBronze}));
+  const LoyaltyStanding gold{4, 4, 5, LoyaltyLevel::kGold};
+  const LoyaltyStanding gold2{5, 4, 4, LoyaltyLevel::kGold};
+  EXPECT_EQ(StandingEventType(bronze, gold), kCustomerLevelChanged);
+  EXPECT_EQ(StandingEventType(gold, gold2), kCustomerScoresChanged);
+  EXPECT_EQ(EncodeStandingChange(bronze, gold),
+            R"({"level":"Gold","recency":4,"frequency":4,"monetary":5,"previousLevel":"Bronze"})");
+  auto back = DecodeStandingChange(
+      StandingEvent(kCustomerLevelChanged, EncodeStandingChange(bronze, gold)));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, gold);
+  auto scores = DecodeStandingChange(
+      StandingEvent(kCustomerScoresChanged, EncodeStandingChange(gold, gold2)));
+  ASSERT_TRUE(scores) << scores.error().message;
+  EXPECT_EQ(*scores, gold2);
+  EXPECT_EQ(StandingOf({4, 4, 5}, LoyaltyLevel::kGold), gold);
+  EXPECT_EQ(ParseLoyaltyLevel("Platinum"), LoyaltyLevel::kPlatinum);
+  EXPECT_EQ(ParseLoyaltyLevel("gold"), std::nullopt);
+}
+
+TEST(LoyaltyStandingTest, ABadChangeIsDataLoss) {
+  const LoyaltyStanding gold{4, 4, 5, LoyaltyLevel::kGold};
+  // The type must say what the payload says: a level change with the same level is refused.
+  EXPECT_EQ(
+      DecodeStandingChange(StandingEvent(kCustomerLevelChanged, EncodeStandingChange(gold, gold)))
+          .error()
+          .code,
+      ErrorCode::kDataLoss);
+  EXPECT_FALSE(DecodeStandingChange(
+      StandingEvent(kCustomerScoresChanged, EncodeStandingChange(LoyaltyStanding{}, gold))));
+  for (const char* payload :
+       {R"({"level":"Gold","recency":0,"frequency":4,"monetary":5,"previousLevel":"Bronze"})",
+        R"({"level":"Gold","recency":4,"frequency":6,"monetary":5,"previousLevel":"Bronze"})",
+        R"({"level":"Gold","recency":4,"frequency":4,"previousLevel":"Bronze"})",
+        R"({"level":"Iron","recency":4,"frequency":4,"monetary":5,"previousLevel":"Bronze"})",
+        R"({"level":"Gold","recency":4,"frequency":4,"monetary":5,"previousLevel":null})",
+        R"({"level":"Gold","recency":4,"frequency":4,"monetary":5,"previousLevel":"Tin"})",
+        "not json"}) {
+    auto d = DecodeStandingChange(StandingEvent(kCustomerLevelChanged, payload));
+    ASSERT_FALSE(d) << payload;
+    EXPECT_EQ(d.error().code, ErrorCode::kDataLoss) << payload;
+  }
+  EventEnvelope other = StandingEvent(kCustomerLevelChanged, EncodeStandingChange({}, gold));
+  other.aggregate_type = "customer";
+  EXPECT_FALSE(DecodeStandingChange(other));
+}
+
+}  // namespace
+}  // namespace keel

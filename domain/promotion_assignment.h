@@ -29,11 +29,12 @@ inline constexpr std::string_view kPromotionAssignmentAggregate = "promotion_ass
 // rewardType, rewardValue, title}; the envelope's actor is who assigned it.
 inline constexpr std::string_view kPromotionAssigned = "PromotionAssigned";
 
-// Why an assignment was made: by hand through the API, or earned by an order that met the
-// promotion's condition (the condition's type).
+// Why an assignment was made: by hand through the API, or earned by an order or a level change
+// that met the promotion's condition (the condition's type).
 inline constexpr std::string_view kManualAssignment = "manual";
 inline constexpr std::string_view kFirstPurchaseAssignment = "first_purchase";
 inline constexpr std::string_view kMinimumPurchaseAssignment = "minimum_purchase";
+inline constexpr std::string_view kCustomerLevelAssignment = "customer_level";
 inline constexpr size_t kMaxAssignmentReasonLength = 50;
 
 enum class AssignmentStatus { kAvailable, kUsed, kExpired };

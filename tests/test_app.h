@@ -45,6 +45,9 @@ class TestApp {
     if (config_.data_dir == AppConfig{}.data_dir) config_.data_dir = dir_.path();
     config_.port = 0;
     config_.host = "127.0.0.1";
+    // The level keeper appends to the customers stream on its own: a test that wants it sets an
+    // interval other than the default, or runs its passes by hand (App::levels).
+    if (config_.level_interval_ms == AppConfig{}.level_interval_ms) config_.level_interval_ms = 0;
     WithTestAuth(config_);
     Start();
   }

@@ -19,8 +19,9 @@ namespace keel {
 Status CustomerHistoryProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                        StateView&, std::vector<StoreWrite>& writes) {
   std::string customer_id;
-  if (event.aggregate_type == kCustomerAggregate) {
-    customer_id = event.aggregate_id;
+  if (event.aggregate_type == kCustomerAggregate ||
+      event.aggregate_type == kCustomerStandingAggregate) {
+    customer_id = event.aggregate_id;  // its own events, and the level keeper's about it
   } else if (event.aggregate_type == kTransactionAggregate) {
     // A payment or refund is the customer's too: an entry under the customer it names.
     auto transaction = DecodeTransactionRecorded(event);

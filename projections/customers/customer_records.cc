@@ -7,16 +7,21 @@
 namespace keel {
 namespace {
 
+// Format 1: the figures alone. Format 2: followed by the recorded loyalty standing (recency,
+// frequency, monetary, level: a byte each) and its version, for a customer that has one.
 constexpr char kFiguresFormat = 1;
+constexpr char kFiguresWithStandingFormat = 2;
 constexpr size_t kFiguresFields = 10;
 constexpr size_t kFiguresBytes = 2 + 8 * kFiguresFields;
+constexpr size_t kStandingBytes = 4 + 8;
 
 }  // namespace
 
 std::string EncodeCustomerFigures(const Customer& c) {
   std::string out;
-  out.reserve(kFiguresBytes);
-  out.push_back(kFiguresFormat);
+  const bool standing = c.standing_version > 0;
+  out.reserve(kFiguresBytes + (standing ? kStandingBytes : 0));
+  out.push_back(standing ? kFiguresWithStandingFormat : kFiguresFormat);
   const std::optional<Millis>* times[] = {&c.last_visit, &c.stats.first_order_at,
                                           &c.stats.last_order_at, &c.stats.last_activity};
   char present = 0;
@@ -30,6 +35,13 @@ std::string EncodeCustomerFigures(const Customer& c) {
         c.stats.last_order_at.value_or(0), c.stats.last_activity.value_or(0), c.stats.revision}) {
     PutI64(out, v);
   }
+  if (standing) {
+    for (uint8_t b : {c.standing.recency, c.standing.frequency, c.standing.monetary,
+                      static_cast<uint8_t>(c.standing.level)}) {
+      out.push_back(static_cast<char>(b));
+    }
+    PutI64(out, c.standing_version);
+  }
   return out;
 }
 
@@ -39,7 +51,24 @@ Status DecodeCustomerFigures(std::string_view record, Customer& c) {
   const uint8_t present = in.Byte();
   int64_t v[kFiguresFields];
   for (int64_t& field : v) field = in.I64();
-  if (in.bad() || !in.done() || format != kFiguresFormat || (present & ~0x0fu) != 0) {
+  LoyaltyStanding standing;
+  int64_t standing_version = 0;
+  bool standing_ok = true;
+  if (format == kFiguresWithStandingFormat) {
+    standing.recency = in.Byte();
+    standing.frequency = in.Byte();
+    standing.monetary = in.Byte();
+    const uint8_t level = in.Byte();
+    standing_version = in.I64();
+    standing.level = static_cast<LoyaltyLevel>(level);
+    for (uint8_t score : {standing.recency, standing.frequency, standing.monetary}) {
+      standing_ok = standing_ok && score >= 1 && score <= 5;
+    }
+    standing_ok = standing_ok && level < kLoyaltyLevels && standing_version > 0;
+  }
+  if (in.bad() || !in.done() || !standing_ok ||
+      (format != kFiguresFormat && format != kFiguresWithStandingFormat) ||
+      (present & ~0x0fu) != 0) {
     return Fail(Error::DataLoss("Customer figures record of " + std::to_string(record.size()) +
                                 " bytes is unreadable"));
   }
@@ -56,6 +85,8 @@ Status DecodeCustomerFigures(std::string_view record, Customer& c) {
   c.stats.last_order_at = time(2, v[7]);
   c.stats.last_activity = time(3, v[8]);
   c.stats.revision = v[9];
+  c.standing = standing;
+  c.standing_version = standing_version;
   return {};
 }
 

@@ -78,3 +78,40 @@ TEST(CustomerJsonTest, ProfileAndFiguresMakeTheServedDocument) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// A customer with a recorded standing writes it after the figures (format 2); one without
+// writes the 82 bytes of before, and reads back standing where nothing recorded stands.
+TEST(CustomerJsonTest, TheRecordedStandingTravelsWithTheFigures) {
+  Customer c{.id = "id", .name = "N", .email = "e@x.io", .version = 1};
+  c.stats.order_count = 2;
+  Customer plain;
+  ASSERT_TRUE(DecodeCustomerFigures(EncodeCustomerFigures(c), plain));
+  EXPECT_EQ(plain.standing, LoyaltyStanding{});
+  EXPECT_EQ(plain.standing_version, 0);
+
+  c.standing = {4, 3, 5, LoyaltyLevel::kGold};
+  c.standing_version = 3;
+  const std::string figures = EncodeCustomerFigures(c);
+  EXPECT_EQ(figures.size(), 82u + 12u);
+  Customer decoded;
+  ASSERT_TRUE(DecodeCustomerFigures(figures, decoded));
+  EXPECT_EQ(decoded.standing, c.standing);
+  EXPECT_EQ(decoded.standing_version, 3);
+  EXPECT_EQ(decoded.stats, c.stats);
+
+  // A score out of range, a level unknown, a cut record: unreadable, never misread.
+  for (size_t at : {82u, 85u}) {
+    std::string bad = figures;
+    bad[at] = at == 85u ? 4 : 6;
+    Customer out;
+    EXPECT_FALSE(DecodeCustomerFigures(bad, out)) << at;
+  }
+  Customer out;
+  EXPECT_FALSE(DecodeCustomerFigures(figures.substr(0, figures.size() - 1), out));
+}
+
+}  // namespace
+}  // namespace keel

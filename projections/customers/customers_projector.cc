@@ -137,6 +137,25 @@ Status CustomersProjector::ApplyOrderEvent(const EventEnvelope& event,
   return {};
 }
 
+Status CustomersProjector::ApplyStandingChange(const EventEnvelope& event,
+                                               const EventPosition& position, StateView& view,
+                                               Cache& cache, std::vector<StoreWrite>& writes) {
+  auto customer = LoadCustomer(view, cache, event.aggregate_id);
+  if (!customer) return Fail(customer.error());
+  if (!*customer) {
+    return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
+  }
+  Customer& c = **customer;
+  Customer next = c;  // refused halfway, the remembered customer must not change
+  if (auto st = ApplyStandingEvent(next, event); !st) return st;
+  c = std::move(next);
+  writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
+  Changed(cache, c, position.offset);
+  cache.folded = &c;
+  cache.folded_at = position.offset;
+  return {};
+}
+
 Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                  StateView& view, std::vector<StoreWrite>& writes) {
   Cache& cache = CacheOf(position.partition);
@@ -145,6 +164,9 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
     return ApplyOrderEvent(event, position, view, cache, writes);
   }
   if (IsPartitionMarker(event)) return {};  // for the membership read model
+  if (event.aggregate_type == kCustomerStandingAggregate) {
+    return ApplyStandingChange(event, position, view, cache, writes);
+  }
   // Payments move no customer figure: the transactions read model has them.
   if (event.aggregate_type == kTransactionAggregate) return {};
   // Nor do the promotions a customer is given: the customer_promotions read model has them.

@@ -83,6 +83,9 @@ class CustomersProjector final : public Projector {
   Result<Customer*> LoadCustomer(StateView& view, Cache& cache, const std::string& id);
   Status ApplyOrderEvent(const EventEnvelope& event, const EventPosition& position, StateView& view,
                          Cache& cache, std::vector<StoreWrite>& writes);
+  // A CustomerLevelChanged or CustomerScoresChanged: the customer's figures record.
+  Status ApplyStandingChange(const EventEnvelope& event, const EventPosition& position,
+                             StateView& view, Cache& cache, std::vector<StoreWrite>& writes);
   void Changed(Cache& cache, const Customer& customer, int64_t offset);
 
   const std::unique_ptr<CustomerIndex> index_;

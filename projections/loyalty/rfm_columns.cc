@@ -18,7 +18,13 @@ RfmColumns::Row RfmColumns::RowOf(const Customer& c) {
       std::min<int64_t>(c.stats.order_count, std::numeric_limits<int32_t>::max()));
   row.spend_cents = TotalSpendingCents(c);
   row.active = c.is_active;
+  row.recorded = PackStanding(c.standing);
   return row;
+}
+
+uint16_t RfmColumns::PackStanding(const LoyaltyStanding& s) {
+  return static_cast<uint16_t>(s.recency | s.frequency << 3 | s.monetary << 6 |
+                               static_cast<unsigned>(s.level) << 9);
 }
 
 Status RfmColumns::Load(ReadStore& store) {
@@ -51,12 +57,16 @@ void RfmColumns::FinishLoad(const Status& scan) {
   orders_.clear();
   spend_cents_.clear();
   active_.clear();
+  recorded_.clear();
+  id_of_.clear();
   with_orders_ = 0;
   row_of_.reserve(rows.size());
   last_order_day_.reserve(rows.size());
   orders_.reserve(rows.size());
   spend_cents_.reserve(rows.size());
   active_.reserve(rows.size());
+  recorded_.reserve(rows.size());
+  id_of_.reserve(rows.size());
   for (const Row& row : rows) Upsert(row);
   for (const Row& row : pending_) Upsert(row);
   pending_.clear();
@@ -82,6 +92,8 @@ void RfmColumns::Upsert(const Row& row) {
     orders_.push_back(0);
     spend_cents_.push_back(0);
     active_.push_back(0);
+    recorded_.push_back(0);
+    id_of_.push_back(&it->first);
   } else if (active_[i] && orders_[i] > 0) {
     --with_orders_;
   }
@@ -89,6 +101,7 @@ void RfmColumns::Upsert(const Row& row) {
   orders_[i] = row.orders;
   spend_cents_[i] = row.spend_cents;
   active_[i] = row.active ? 1 : 0;
+  recorded_[i] = row.recorded;
   if (row.active && row.orders > 0) ++with_orders_;
 }
 
@@ -180,6 +193,28 @@ std::optional<RfmColumns::CustomerLoyalty> RfmColumns::Of(std::string_view id,
   return Score(it->second, t.cuts, settings.level_tenths);
 }
 
+RfmColumns::StandingChanges RfmColumns::ChangedStandings(const LoyaltySettings& settings,
+                                                         Millis now, size_t max) const {
+  std::shared_lock lock(mu_);
+  StandingChanges out;
+  const RfmCuts cuts = ThresholdsFor(settings, DayNumber(now)).cuts;
+  const size_t n = orders_.size();
+  out.customers = n;
+  for (size_t i = 0; i < n; ++i) {
+    const RfmScores scores{ScoreOf(last_order_day_[i], cuts.recency_day),
+                           ScoreOf(orders_[i], cuts.frequency),
+                           ScoreOf(spend_cents_[i], cuts.monetary)};
+    const LoyaltyStanding standing = StandingOf(scores, LevelOf(scores, settings.level_tenths));
+    if (PackStanding(standing) == recorded_[i]) continue;
+    if (out.changes.size() == max) {
+      out.more = true;
+      break;
+    }
+    out.changes.push_back({*id_of_[i], standing});
+  }
+  return out;
+}
+
 size_t RfmColumns::size() const {
   std::shared_lock lock(mu_);
   return orders_.size();
@@ -189,7 +224,8 @@ size_t RfmColumns::MemoryBytes() const {
   std::shared_lock lock(mu_);
   size_t bytes = last_order_day_.capacity() * sizeof(int32_t) +
                  orders_.capacity() * sizeof(int32_t) + spend_cents_.capacity() * sizeof(int64_t) +
-                 active_.capacity();
+                 active_.capacity() + recorded_.capacity() * sizeof(uint16_t) +
+                 id_of_.capacity() * sizeof(void*);
   for (const auto& [id, row] : row_of_) {
     if (id.capacity() > 15) bytes += id.capacity() + 1;
   }

@@ -1,8 +1,9 @@
 // RfmColumns: an in-memory, columnar copy of every customer's RFM inputs (issue 16), from which
 // loyalty levels are computed at read time: per customer the UTC day of the last order, the
 // orders not cancelled, the total spending in cents and whether it is active, each in an array
-// (about 60 bytes a customer with its id and the id → row map). Loaded and kept current as a
-// CustomerView (projections/customers/customer_view.h) by the customers projector.
+// (about 70 bytes a customer with its id, the id → row map and the recorded standing). Loaded and
+// kept current as a CustomerView (projections/customers/customer_view.h) by the customers
+// projector.
 //
 // Time: recency depends on `now`, which is the query's: a read may take the clock, a projection
 // may not (a replay must fold the same read model whatever day it runs), so nothing time-relative
@@ -89,6 +90,20 @@ class RfmColumns final : public CustomerView {
   std::optional<CustomerLoyalty> Of(std::string_view id, const LoyaltySettings& settings,
                                     Millis now) const;
 
+  // A customer whose standing under `settings` at `now` differs from the one recorded
+  // (Customer::standing, which the level keeper records: commands/level_keeper.h).
+  struct StandingChange {
+    std::string id;
+    LoyaltyStanding standing;
+  };
+  struct StandingChanges {
+    std::vector<StandingChange> changes;  // at most `max`, in row order
+    bool more = false;                    // there were more than `max`
+    size_t customers = 0;                 // rows compared
+  };
+  // Every customer is compared, active or not (a segment may select inactive ones).
+  StandingChanges ChangedStandings(const LoyaltySettings& settings, Millis now, size_t max) const;
+
   size_t size() const;         // rows: customers
   size_t MemoryBytes() const;  // about what the columns hold
   // How many times the quintile cut points were computed (a test sees the cache work).
@@ -101,7 +116,10 @@ class RfmColumns final : public CustomerView {
     int32_t orders;          // held at INT32_MAX
     int64_t spend_cents;
     bool active;
+    uint16_t recorded;  // PackStanding of the recorded standing
   };
+  // A standing in 11 bits: the three scores (3 bits each) and the level (2 bits).
+  static uint16_t PackStanding(const LoyaltyStanding& s);
   static constexpr int32_t kNoOrder = INT32_MIN;
   static Row RowOf(const Customer& c);
   void Upsert(const Row& row);  // mu_ held exclusively
@@ -122,6 +140,8 @@ class RfmColumns final : public CustomerView {
   std::vector<int32_t> orders_;
   std::vector<int64_t> spend_cents_;
   std::vector<uint8_t> active_;
+  std::vector<uint16_t> recorded_;
+  std::vector<const std::string*> id_of_;  // row → its key in row_of_ (nodes never move)
   int64_t with_orders_ = 0;  // guarded by mu_; active rows with orders: the quintile base
   uint64_t generation_ = 1;  // guarded by mu_; bumped by every change of the columns
 

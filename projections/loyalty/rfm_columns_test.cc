@@ -222,3 +222,47 @@ TEST(RfmColumnsTest, AFullRescoreOf100kCustomersIsQuick) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+TEST(RfmColumnsTest, ChangedStandingsAreThoseThatDifferFromTheRecordedOnes) {
+  RfmColumns view;
+  Customer gold = Make("gold", 12, 20, 600'000);  // 4 4 4, recorded already
+  gold.standing = {4, 4, 4, LoyaltyLevel::kGold};
+  gold.standing_version = 1;
+  LoadAll(view, {gold, Make("plat", 25, 1, 1'500'000), Make("none", 0, std::nullopt, 0),
+                 Make("silv", 6, 60, 150'000, /*active=*/false)});
+  const LoyaltySettings fixed;
+  auto changed = view.ChangedStandings(fixed, kNow, 10);
+  EXPECT_EQ(changed.customers, 4u);
+  EXPECT_FALSE(changed.more);
+  // "none" stands where nothing recorded stands (1 1 1 Bronze); an inactive customer is compared
+  // too.
+  ASSERT_EQ(changed.changes.size(), 2u);
+  EXPECT_EQ(changed.changes[0].id, "plat");
+  EXPECT_EQ(changed.changes[0].standing, (LoyaltyStanding{5, 5, 5, LoyaltyLevel::kPlatinum}));
+  EXPECT_EQ(changed.changes[1].id, "silv");
+  EXPECT_EQ(changed.changes[1].standing, (LoyaltyStanding{3, 3, 3, LoyaltyLevel::kSilver}));
+
+  auto capped = view.ChangedStandings(fixed, kNow, 1);
+  ASSERT_EQ(capped.changes.size(), 1u);
+  EXPECT_TRUE(capped.more);
+
+  // Recorded, they are no longer changes; time moves recency, and the change comes back.
+  Customer plat = Make("plat", 25, 1, 1'500'000);
+  plat.standing = {5, 5, 5, LoyaltyLevel::kPlatinum};
+  plat.standing_version = 1;
+  Customer silv = Make("silv", 6, 60, 150'000, false);
+  silv.standing = {3, 3, 3, LoyaltyLevel::kSilver};
+  silv.standing_version = 1;
+  view.Apply({plat, silv});
+  EXPECT_TRUE(view.ChangedStandings(fixed, kNow, 10).changes.empty());
+  auto later = view.ChangedStandings(fixed, kNow + 10 * kDay, 10);
+  ASSERT_EQ(later.changes.size(), 1u);  // plat: 11 days (4); gold: 30 days, silv: 70, unchanged
+  EXPECT_EQ(later.changes[0].id, "plat");
+  EXPECT_EQ(later.changes[0].standing, (LoyaltyStanding{4, 5, 5, LoyaltyLevel::kPlatinum}));
+}
+
+}  // namespace
+}  // namespace keel

@@ -1,0 +1,190 @@
+// The level keeper end to end (issue 16): the real App on port 0 over the embedded log and
+// RocksDB. Orders placed through the API move customers' levels; a keeper pass records each change
+// once as an event on the customers stream (served in the customer's history), gives the
+// customer_level promotions of the new level, and records nothing again on the next pass, after a
+// restart, or when the keeper runs on its own timer.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "commands/level_keeper.h"
+#include "domain/loyalty.h"
+#include "domain/time.h"
+#include "tests/work_fixture.h"
+
+namespace keel {
+namespace {
+
+constexpr Millis kDay = 86'400'000;
+
+class LevelKeeperApiTest : public WorkFixture {
+ protected:
+  std::string Customer(HttpClient& c, const std::string& name) {
+    auto r = c.Send("POST", "/api/v1/customers",
+                    R"({"name":")" + name + R"(","email":")" + name + R"(@levels.io"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    positions_.Remember(r.headers["x-keel-position"]);
+    return Json(r.body).Str("/data/id");
+  }
+  void Orders(const std::string& customer, int count, const std::string& amount, int days_ago) {
+    const std::string date = FormatIso8601(SystemClock().NowMillis() - days_ago * kDay);
+    for (int i = 0; i < count; ++i) {
+      auto r = admin_.Send("POST", "/api/v1/orders",
+                           R"({"customerId":")" + customer + R"(","orderAmount":)" + amount +
+                               R"(,"orderDate":")" + date + R"(","status":"Delivered"})");
+      ASSERT_EQ(r.status, 201) << r.body;
+      positions_.Remember(r.headers["x-keel-position"]);
+    }
+  }
+  std::string LevelPromotion(const std::string& level) {
+    auto r = admin_.Send("POST", "/api/v1/promotions",
+                         R"({"title":")" + level +
+                             R"( gift","rewardType":"PERCENTAGE","rewardValue":10,"condition":)"
+                             R"({"type":"customer_level","level":")" +
+                             level + R"("},"durationDays":30})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  }
+  // Waits until every command of the test is folded (the view the keeper reads included).
+  void AwaitFolded() {
+    auto r = admin_.Send("GET", AtPosition("/api/v1/customer-levels", positions_.Joined()));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  // The customer's history's event types, once it holds `at_least` events (five seconds at most).
+  std::vector<std::string> History(const std::string& customer, size_t at_least) {
+    std::vector<std::string> types;
+    for (int i = 0; i < 250; ++i) {
+      Json j(admin_.Send("GET", "/api/v1/customers/" + customer + "/events").body);
+      types.clear();
+      for (size_t k = 0; k < j.Size("/data"); ++k) {
+        types.push_back(j.Str(Numbered("/data/", static_cast<int64_t>(k), "/type")));
+      }
+      if (types.size() >= at_least) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return types;
+  }
+  // The customer's promotions (the answer's body) once there are `at_least` (five seconds at
+  // most).
+  std::string Promotions(const std::string& customer, size_t at_least) {
+    std::string body;
+    for (int i = 0; i < 250; ++i) {
+      body = admin_.Send("GET", "/api/v1/customers/" + customer + "/promotions").body;
+      if (Json(body).Size("/data") >= at_least) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return body;
+  }
+  // Keeper passes until one finds nothing (each after the view folded the last one's events).
+  LevelKeeper::Pass Settle() {
+    LevelKeeper::Pass pass;
+    for (int i = 0; i < 250; ++i) {
+      pass = app_.app().levels().RunOnce();
+      if (pass.ran && pass.found == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pass;
+  }
+
+  Positions positions_;
+};
+
+TEST_F(LevelKeeperApiTest, ALevelChangeIsRecordedOnceAndEarnsItsPromotion) {
+  const std::string gold_gift = LevelPromotion("Gold");
+  const std::string platinum_gift = LevelPromotion("Platinum");
+  const std::string gold = Customer(admin_, "gold");
+  Orders(gold, 11, "455", 20);  // 11 orders, 5,005.00, 20 days: 4 4 4, Gold
+  const std::string silver = Customer(admin_, "silver");
+  Orders(silver, 6, "200", 60);                       // 3 3 3, Silver
+  const std::string none = Customer(admin_, "none");  // 1 1 1, where nothing recorded stands
+  AwaitFolded();
+  const int64_t logged = LogSize(app_.app());
+
+  const LevelKeeper::Pass first = app_.app().levels().RunOnce();
+  ASSERT_TRUE(first.ran);
+  EXPECT_EQ(first.found, 2u);  // gold and silver; none, and the fixture's two, stand at 1 1 1
+  EXPECT_EQ(first.submitted, 2u);
+  EXPECT_EQ(first.appended, 2u);
+  EXPECT_EQ(first.failed, 0u);
+  // Two level changes and the one gift of Gold, in their decisions' appends.
+  EXPECT_EQ(LogSize(app_.app()), logged + 3);
+
+  const auto history = History(gold, 14);
+  ASSERT_EQ(history.size(), 14u);  // registered, 11 orders, the level change, the gift
+  EXPECT_EQ(history[12], kCustomerLevelChanged);
+  EXPECT_EQ(history[13], "PromotionAssigned");
+  Json held(Promotions(gold, 1));
+  ASSERT_EQ(held.Size("/data"), 1u) << held.Str("/message");
+  EXPECT_EQ(held.Str("/data/0/promotionId"), gold_gift);
+  EXPECT_EQ(held.Str("/data/0/reason"), "customer_level");
+  EXPECT_EQ(Json(Promotions(silver, 0)).Size("/data"), 0u);
+  EXPECT_EQ(Json(Promotions(none, 0)).Size("/data"), 0u);
+
+  // Once folded, nothing is left to record, and nothing more was appended.
+  EXPECT_EQ(Settle().found, 0u);
+  EXPECT_EQ(LogSize(app_.app()), logged + 3);
+
+  // More orders take gold to Platinum: one more change, one more gift; Gold's is kept.
+  Orders(gold, 9, "600", 2);  // 20 orders, 10,405.00, 2 days: 5 5 5
+  AwaitFolded();
+  const LevelKeeper::Pass up = app_.app().levels().RunOnce();
+  EXPECT_EQ(up.appended, 1u);
+  Json both(Promotions(gold, 2));
+  ASSERT_EQ(both.Size("/data"), 2u);
+  EXPECT_EQ(Settle().found, 0u);
+  (void)platinum_gift;
+
+  // After a restart the write model holds the standings (from the log or its snapshot): a pass
+  // records nothing again.
+  const int64_t before_restart = LogSize(app_.app());
+  app_.Restart();
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  const LevelKeeper::Pass after = Settle();
+  EXPECT_TRUE(after.ran);
+  EXPECT_EQ(after.appended, 0u);
+  EXPECT_EQ(LogSize(app_.app()), before_restart);
+}
+
+// A pass that runs before the view folded its predecessor's events sends nothing twice, and the
+// command side would refuse to record a change twice anyway.
+TEST_F(LevelKeeperApiTest, BackToBackPassesRecordEachChangeOnce) {
+  const std::string gold = Customer(admin_, "gold");
+  Orders(gold, 11, "455", 20);
+  AwaitFolded();
+  const int64_t logged = LogSize(app_.app());
+  int64_t appended = 0;
+  for (int i = 0; i < 20; ++i)
+    appended += static_cast<int64_t>(app_.app().levels().RunOnce().appended);
+  EXPECT_EQ(appended, 1);
+  EXPECT_EQ(LogSize(app_.app()), logged + 1);
+}
+
+// With an interval, the keeper runs on its own.
+TEST(LevelKeeperTimerTest, TheKeeperRecordsOnItsOwnTimer) {
+  AppConfig config;
+  config.level_interval_ms = 100;
+  TestApp app(config);
+  HttpClient admin(app.base(), app.token());
+  auto r = admin.Send("POST", "/api/v1/customers", R"({"name":"T","email":"t@levels.io"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = Json(r.body).Str("/data/id");
+  const std::string date = FormatIso8601(SystemClock().NowMillis() - kDay);
+  for (int i = 0; i < 20; ++i) {
+    auto o = admin.Send(
+        "POST", "/api/v1/orders",
+        R"({"customerId":")" + id + R"(","orderAmount":600,"orderDate":")" + date + R"("})");
+    ASSERT_EQ(o.status, 201) << o.body;
+  }
+  std::string last;
+  for (int i = 0; i < 500 && last != kCustomerLevelChanged; ++i) {
+    Json j(admin.Send("GET", "/api/v1/customers/" + id + "/events").body);
+    const size_t n = j.Size("/data");
+    if (n > 0) last = j.Str(Numbered("/data/", static_cast<int64_t>(n - 1), "/type"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(last, kCustomerLevelChanged);
+}
+
+}  // namespace
+}  // namespace keel
