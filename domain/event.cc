@@ -104,6 +104,9 @@ Status Upcast(EventEnvelope& e) {
       // v2 only added members (an item's product; seed 002's rule fields): nothing to lift.
     } else if (e.schema_version == 2 && e.type == kOrderPlaced) {
       // v3 only added members (the promotion an order redeemed): nothing to lift.
+    } else if (e.schema_version == 2 && (e.type == kSegmentDefined || e.type == kSegmentRedefined ||
+                                         e.type == kSegmentRulesPublished)) {
+      // v3 only added rule fields (the loyalty level and scores): nothing to lift.
     } else {
       return Fail(Error::DataLoss("No upcaster for " + e.type + " v" +
                                   std::to_string(e.schema_version)));

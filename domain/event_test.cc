@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "domain/customer.h"
+#include "domain/partition_markers.h"
+#include "domain/segment.h"
 
 namespace keel {
 namespace {
@@ -96,6 +98,28 @@ TEST(EventCodecTest, UpcastsCustomerRegisteredV1ToCurrent) {
   auto fields = DecodeCustomerFields(e->payload);
   ASSERT_TRUE(fields);
   EXPECT_EQ(*fields, WithDefaults({.name = "Ada", .email = "ada@x.io"}));
+}
+
+TEST(EventCodecTest, SegmentRulesOfEveryVersionReadAsCurrentAndLaterOnesAreNewer) {
+  // v1: the first rule fields; v2: seed 002's (status, tags, …); v3: the loyalty standing.
+  ASSERT_EQ(kSegmentRulesVersion, 3);
+  for (std::string_view type : {kSegmentDefined, kSegmentRedefined, kSegmentRulesPublished}) {
+    EXPECT_EQ(CurrentSchemaVersion(type), kSegmentRulesVersion) << type;
+    for (int version = 1; version <= 3; ++version) {
+      EventEnvelope e = Sample(std::string(type), R"({"x":1})");
+      e.schema_version = version;
+      auto back = DecodeEvent(EncodeEvent(e));
+      ASSERT_TRUE(back) << type << " v" << version << ": " << back.error().message;
+      EXPECT_EQ(back->schema_version, kSegmentRulesVersion);
+      EXPECT_EQ(back->payload, e.payload);  // nothing lifted
+      EXPECT_EQ(CheckSupport(*back), EventSupport::kSupported);
+    }
+    EventEnvelope later = Sample(std::string(type), R"({"x":1})");
+    later.schema_version = 4;
+    auto back = DecodeEvent(EncodeEvent(later));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(CheckSupport(*back), EventSupport::kNewerVersion) << type;
+  }
 }
 
 }  // namespace

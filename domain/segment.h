@@ -20,10 +20,12 @@ inline constexpr std::string_view kSegmentDefined = "SegmentDefined";
 // {name, description, rules}: a new version of the definition; membership follows the rules.
 inline constexpr std::string_view kSegmentRedefined = "SegmentRedefined";
 // SegmentDefined, SegmentRedefined and SegmentRulesPublished v2: the rules may use seed 002's
-// fields (status, customerType, birthDate, tags). Rules without them are still written as v1,
-// as before; rules with them as v2, so that a build before them skips the event as newer instead
-// of dead-lettering it. A v1 payload is a v2 one (nothing to lift).
-inline constexpr int kSegmentRulesVersion = 2;
+// fields (status, customerType, birthDate, tags); v3: also the loyalty standing (level and the
+// three RFM scores). Each definition is written at the least version its rules need
+// (RulesSchemaVersion: v1 without any of these fields, as before), so that a build before them
+// skips the event as newer instead of dead-lettering it or misreading the rules. A v1 payload
+// is a v2 one, and a v2 one a v3 one (nothing to lift).
+inline constexpr int kSegmentRulesVersion = 3;
 // {}: archived (DELETE); it keeps its history and leaves lists, and takes no more changes.
 inline constexpr std::string_view kSegmentArchived = "SegmentArchived";
 

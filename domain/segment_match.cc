@@ -199,7 +199,9 @@ bool SegmentMatcher::EvaluateCondition(const Condition& c, const Customer& custo
     }
     case RuleType::kMoney:
     case RuleType::kCount:
-    case RuleType::kTime: {
+    case RuleType::kTime:
+    case RuleType::kLevel:
+    case RuleType::kScore: {
       auto v = RuleNumberOf(c.field, customer, now);
       if (!v) return MatchesMissing(c.op, c.type);
       return EvaluateNumber(c, *v, now);
@@ -285,7 +287,10 @@ std::optional<Millis> SegmentMatcher::NextChange(const Customer& customer, Milli
 
 std::optional<Millis> SegmentMatcher::ConditionNextChange(const Condition& c,
                                                           const Customer& customer, Millis now) {
-  if (c.type != RuleType::kMoney && c.type != RuleType::kCount && c.type != RuleType::kTime) {
+  // Of the number types, only in_last_days / not_in_last_days (refused by the parser on a level
+  // or a score, but meant as EvaluateRules means them) and inactive_days move with time.
+  if (c.type != RuleType::kMoney && c.type != RuleType::kCount && c.type != RuleType::kTime &&
+      c.type != RuleType::kLevel && c.type != RuleType::kScore) {
     return std::nullopt;
   }
   if (c.field == RuleField::kInactiveDays) {

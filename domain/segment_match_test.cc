@@ -148,6 +148,11 @@ class RandomCases {
       c.stats.recorded_visits = Int(1, 3);
       c.stats.last_activity = TimeAround(now);
     }
+    if (Int(0, 2)) {  // scored by the level keeper; else never
+      c.standing = StandingOf(
+          {static_cast<int>(Int(1, 5)), static_cast<int>(Int(1, 5)), static_cast<int>(Int(1, 5))},
+          static_cast<LoyaltyLevel>(Int(0, kLoyaltyLevels - 1)));
+    }
     return c;
   }
 
@@ -173,6 +178,10 @@ class RandomCases {
         return Int(-100, 20'000);
       case RuleType::kCount:
         return Int(-1, 12);
+      case RuleType::kLevel:  // a rank, now and then past the levels
+        return Int(-1, kLoyaltyLevels);
+      case RuleType::kScore:
+        return Int(0, 6);
       default:
         return TimeAround(now);
     }
@@ -346,6 +355,34 @@ TEST(SegmentMatcherTest, MatchesWithoutTextConditionsDoesNotAllocate) {
   before = allocations.load();
   EXPECT_TRUE(names.Matches(c, now));
   EXPECT_EQ(allocations.load() - before, 1);
+}
+
+TEST(SegmentMatcherTest, LevelAndScoresMatchLikeTheEvaluatorAndNeverChangeWithTime) {
+  const Millis now = T("2026-03-01T00:00:00Z");
+  Customer unscored = MakeCustomer();
+  Customer silver = MakeCustomer();
+  silver.standing = StandingOf({4, 2, 3}, LoyaltyLevel::kSilver);
+  const RuleNode trees[] = {
+      Cond(RuleField::kLevel, RuleOp::kGe, {static_cast<int64_t>(LoyaltyLevel::kSilver)}),
+      Cond(RuleField::kLevel, RuleOp::kNe, {static_cast<int64_t>(LoyaltyLevel::kSilver)}),
+      Cond(RuleField::kLevel, RuleOp::kNotIn, {0, 2}),
+      Cond(RuleField::kLevel, RuleOp::kIsEmpty),
+      Cond(RuleField::kRecencyScore, RuleOp::kBetween, {4, 5}),
+      Cond(RuleField::kFrequencyScore, RuleOp::kIn, {1, 2}),
+      Cond(RuleField::kMonetaryScore, RuleOp::kLt, {3}),
+      Cond(RuleField::kMonetaryScore, RuleOp::kIsNotEmpty),
+  };
+  const bool silver_matches[] = {true, false, true, false, true, true, false, true};
+  const bool unscored_matches[] = {false, true, true, true, false, false, false, false};
+  for (size_t i = 0; i < std::size(trees); ++i) {
+    const SegmentMatcher matcher(trees[i]);
+    EXPECT_FALSE(matcher.depends_on_time()) << EncodeSegmentRules(trees[i]);
+    EXPECT_EQ(matcher.Matches(silver, now), silver_matches[i]) << EncodeSegmentRules(trees[i]);
+    EXPECT_EQ(matcher.Matches(unscored, now), unscored_matches[i]) << EncodeSegmentRules(trees[i]);
+    EXPECT_EQ(EvaluateRules(trees[i], silver, now), silver_matches[i]);
+    EXPECT_EQ(EvaluateRules(trees[i], unscored, now), unscored_matches[i]);
+    EXPECT_EQ(matcher.NextChange(silver, now), std::nullopt);
+  }
 }
 
 // --- NextChange ---

@@ -9,6 +9,7 @@
 
 #include "domain/json.h"
 #include "domain/json_input.h"
+#include "domain/loyalty.h"
 #include "domain/numbers.h"
 #include "domain/text.h"
 
@@ -23,6 +24,8 @@ constexpr int64_t kDayMillis = 86'400'000;
 constexpr int64_t kMaxDays = 36'500;
 constexpr size_t kMaxTextLength = 254;
 constexpr size_t kMaxListValues = 1000;
+constexpr int64_t kMinScore = 1;  // LoyaltyStanding's scores
+constexpr int64_t kMaxScore = 5;
 
 // In the order of RuleField: RuleFieldOf indexes it.
 constexpr RuleFieldInfo kFields[] = {
@@ -44,6 +47,10 @@ constexpr RuleFieldInfo kFields[] = {
     {"customerType", RuleField::kCustomerType, RuleType::kId, false},
     {"birthDate", RuleField::kBirthDate, RuleType::kTime, true},
     {"tags", RuleField::kTags, RuleType::kList, true},
+    {"level", RuleField::kLevel, RuleType::kLevel, true},
+    {"recencyScore", RuleField::kRecencyScore, RuleType::kScore, true},
+    {"frequencyScore", RuleField::kFrequencyScore, RuleType::kScore, true},
+    {"monetaryScore", RuleField::kMonetaryScore, RuleType::kScore, true},
 };
 
 struct Alias {
@@ -56,6 +63,7 @@ constexpr Alias kAliases[] = {
     {"total_spend", RuleField::kTotalSpending}, {"numVisits", RuleField::kVisits},
     {"visits_count", RuleField::kVisits},       {"lastVisitDate", RuleField::kLastVisit},
     {"last_active", RuleField::kLastVisit},     {"last_active_at", RuleField::kLastVisit},
+    {"loyaltyLevel", RuleField::kLevel},        {"customerLevel", RuleField::kLevel},
 };
 
 struct OpInfo {
@@ -89,7 +97,7 @@ static_assert([] {
   for (size_t i = 0; i < std::size(kOps); ++i) {
     if (static_cast<size_t>(kOps[i].op) != i) return false;
   }
-  return std::size(kFields) == static_cast<size_t>(RuleField::kTags) + 1 &&
+  return std::size(kFields) == static_cast<size_t>(RuleField::kMonetaryScore) + 1 &&
          std::size(kOps) == static_cast<size_t>(RuleOp::kIsNotEmpty) + 1;
 }());
 
@@ -117,6 +125,10 @@ std::string_view TypeLabel(RuleType type) {
       return "boolean";
     case RuleType::kList:
       return "tags";
+    case RuleType::kLevel:
+      return "level";
+    case RuleType::kScore:
+      return "score";
   }
   return "unknown";
 }
@@ -591,6 +603,10 @@ class RulesParser {
         return "boolean";
       case RuleType::kList:
         return "tag";
+      case RuleType::kLevel:
+        return "level";
+      case RuleType::kScore:
+        return "score";
     }
     return "";
   }
@@ -676,6 +692,26 @@ class RulesParser {
         if (v.type() != element_type::BOOL) return expected("true or false");
         out.flag = v.get_bool().value_unsafe();
         return true;
+      case RuleType::kLevel: {
+        if (v.type() != element_type::STRING) return expected("a level name");
+        auto level = ParseLoyaltyLevel(v.get_string().value_unsafe());
+        if (!level) {
+          Add(path, "Must be Bronze, Silver, Gold or Platinum");
+          return false;
+        }
+        out.numbers.push_back(static_cast<int64_t>(*level));
+        return true;
+      }
+      case RuleType::kScore: {
+        if (!number) return expected("a score (an integer 1 to 5)");
+        auto n = json::ToInt(v);
+        if (!n || *n < kMinScore || *n > kMaxScore) {
+          Add(path, "Must be an integer from 1 to 5");
+          return false;
+        }
+        out.numbers.push_back(*n);
+        return true;
+      }
     }
     return false;
   }
@@ -703,8 +739,20 @@ void WriteOperand(JsonWriter& w, RuleType type, const RuleCondition& c, size_t i
       }
       break;
     case RuleType::kCount:
+    case RuleType::kScore:
       if (i < c.numbers.size()) {
         w.Int(c.numbers[i]);
+        return;
+      }
+      break;
+    case RuleType::kLevel:
+      // A rank outside the levels (a tree not built by the parser) is written as a number.
+      if (i < c.numbers.size()) {
+        if (c.numbers[i] >= 0 && c.numbers[i] < kLoyaltyLevels) {
+          w.String(LoyaltyLevelName(static_cast<LoyaltyLevel>(c.numbers[i])));
+        } else {
+          w.Int(c.numbers[i]);
+        }
         return;
       }
       break;
@@ -927,7 +975,8 @@ const RuleFieldInfo& RuleFieldOf(RuleField field) { return kFields[static_cast<s
 
 int RulesSchemaVersion(const RuleNode& rules) {
   if (rules.kind == RuleNode::Kind::kCondition) {
-    return rules.condition.field >= RuleField::kStatus ? 2 : 1;
+    const RuleField field = rules.condition.field;
+    return field >= RuleField::kLevel ? 3 : field >= RuleField::kStatus ? 2 : 1;
   }
   int version = 1;
   for (const RuleNode& child : rules.children)
@@ -970,6 +1019,11 @@ bool RuleOpApplies(RuleOp op, RuleType type) {
       return op == RuleOp::kEq || op == RuleOp::kNe;
     case RuleType::kList:
       return op == RuleOp::kContains || op == RuleOp::kIsEmpty || op == RuleOp::kIsNotEmpty;
+    case RuleType::kLevel:
+    case RuleType::kScore:
+      return op == RuleOp::kGt || op == RuleOp::kGe || op == RuleOp::kLt || op == RuleOp::kLe ||
+             op == RuleOp::kEq || op == RuleOp::kNe || op == RuleOp::kIn || op == RuleOp::kNotIn ||
+             op == RuleOp::kBetween || op == RuleOp::kIsEmpty || op == RuleOp::kIsNotEmpty;
   }
   return false;
 }
@@ -1078,6 +1132,18 @@ std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& c, Millis n
       const auto& date = c.details.get().birth_date;
       return date ? BirthDateMillis(*date) : std::nullopt;
     }
+    case RuleField::kLevel:
+      if (!c.standing.scored()) return std::nullopt;
+      return static_cast<int64_t>(c.standing.level);
+    case RuleField::kRecencyScore:
+      if (!c.standing.scored()) return std::nullopt;
+      return c.standing.recency;
+    case RuleField::kFrequencyScore:
+      if (!c.standing.scored()) return std::nullopt;
+      return c.standing.frequency;
+    case RuleField::kMonetaryScore:
+      if (!c.standing.scored()) return std::nullopt;
+      return c.standing.monetary;
     default:
       return std::nullopt;
   }

@@ -11,7 +11,8 @@
 //   freely; `{"not": node}` negates a node.
 // A condition is `{field, op | operator, value}`. Field names are the canonical ones of
 // RuleFields() or the seeds' aliases (spend, totalSpend, total_spend → totalSpending; numVisits,
-// visits_count → visits; lastVisitDate, last_active, last_active_at → lastVisit).
+// visits_count → visits; lastVisitDate, last_active, last_active_at → lastVisit; loyaltyLevel,
+// customerLevel → level).
 //
 // Values, by the field's type:
 // - kMoney: a JSON number in currency units (at most two decimals), held in cents.
@@ -24,6 +25,9 @@
 // - kBool: true or false.
 // - kList (tags): a string, 1 to 254 characters, compared with each of the customer's tags
 //   case-insensitively (FoldCase).
+// - kLevel (level): a loyalty level's name exactly (Bronze, Silver, Gold, Platinum); held as its
+//   rank (LoyaltyLevel's value), so that the levels are ordered Bronze < Silver < Gold < Platinum.
+// - kScore (recencyScore, frequencyScore, monetaryScore): an integer 1 to 5.
 // `in` / `not_in` take an array of 1 to 1000 values of the field's type; `between` an array of
 // exactly two, low ≤ high, both ends included; `is_empty` / `is_not_empty` take no value (absent
 // or null).
@@ -36,6 +40,7 @@
 // - kBool: = !=
 // - kList: contains (one of the customer's tags equals the value) is_empty is_not_empty (no tags
 //   / some)
+// - kLevel, kScore: > >= < <= = != in not_in between is_empty is_not_empty
 // `==` is accepted for `=`.
 //
 // Meaning (EvaluateRules), at the instant `now`:
@@ -50,7 +55,12 @@
 //   lastVisit = LastVisit, lastOrderAt / firstOrderAt = stats.last_order_at / first_order_at,
 //   createdAt, name, email, phone, isActive, ownerId; and seed 002's: status and customerType
 //   (kId: their names, LEAD … CHURNED, PERSON or COMPANY, exactly; any other value is an error),
-//   birthDate (kTime: midnight UTC of the date; empty when unknown) and tags (kList).
+//   birthDate (kTime: midnight UTC of the date; empty when unknown) and tags (kList); and the
+//   recorded loyalty standing (Customer::standing, domain/loyalty.h): level (kLevel) and
+//   recencyScore, frequencyScore, monetaryScore (kScore), all empty while the customer was never
+//   scored. Like any missing value, an unscored customer matches only is_empty, != and not_in:
+//   `level != Gold` and `level not_in [Gold]` select them, `level < Gold` does not. The standing
+//   changes only by events, never with time alone.
 //
 // Limits: at most 200 conditions and groups nested at most 10 deep (a condition at the top is
 // at depth 0; each group or `not` around it adds one); an empty group is an error.
@@ -93,9 +103,13 @@ enum class RuleField : uint8_t {
   kCustomerType,
   kBirthDate,
   kTags,
+  kLevel,  // the recorded loyalty standing, from here on
+  kRecencyScore,
+  kFrequencyScore,
+  kMonetaryScore,
 };
 
-enum class RuleType : uint8_t { kMoney, kCount, kTime, kText, kId, kBool, kList };
+enum class RuleType : uint8_t { kMoney, kCount, kTime, kText, kId, kBool, kList, kLevel, kScore };
 
 enum class RuleOp : uint8_t {
   kGt,
@@ -134,8 +148,9 @@ bool RuleOpApplies(RuleOp op, RuleType type);
 struct RuleCondition {
   RuleField field = RuleField::kTotalSpending;
   RuleOp op = RuleOp::kEq;
-  // The operands of kMoney (cents), kCount, kTime (millis) fields, and the days of
-  // in_last_days / not_in_last_days: one, two for `between` (low, high), any for in / not_in.
+  // The operands of kMoney (cents), kCount, kTime (millis), kLevel (the rank) and kScore fields,
+  // and the days of in_last_days / not_in_last_days: one, two for `between` (low, high), any for
+  // in / not_in.
   std::vector<int64_t> numbers;
   // The operands of kText and kList (as given; evaluators fold them) and kId fields.
   std::vector<std::string> texts;
@@ -162,8 +177,9 @@ Result<RuleNode> ParseSegmentRules(simdjson::dom::element rules,
                                    std::optional<simdjson::dom::element> logical_operator);
 // The same from JSON text holding the rules alone (what EncodeSegmentRules wrote).
 Result<RuleNode> ParseSegmentRulesJson(std::string_view rules_json);
-// The schema version of an event carrying `rules`: 2 when a condition is on one of seed 002's
-// fields (RuleField::kStatus and after), else 1 (kSegmentRulesVersion in domain/segment.h).
+// The schema version of an event carrying `rules` (kSegmentRulesVersion in domain/segment.h): 3
+// when a condition is on the loyalty standing (RuleField::kLevel and after), else 2 when one is
+// on seed 002's other fields (RuleField::kStatus to kTags), else 1.
 int RulesSchemaVersion(const RuleNode& rules);
 
 // The canonical JSON of a tree, in the seed-001 shape with canonical field and operator names
@@ -174,15 +190,15 @@ std::string EncodeSegmentRules(const RuleNode& rules);
 // Conditions in the tree (what kMaxRuleConditions counts).
 int CountConditions(const RuleNode& rules);
 // Whether the tree's outcome for a customer can change with time alone (it has in_last_days,
-// not_in_last_days or inactive_days).
+// not_in_last_days or inactive_days; the level and the scores change only by events).
 bool DependsOnTime(const RuleNode& rules);
 
 // Unicode case folding (NFC, then simple + full case folding), for case-insensitive text
 // comparison. Valid UTF-8 in, valid UTF-8 out.
 std::string FoldCase(std::string_view text);
 
-// The figure `customer` has for a money, count or time field at `now`, as every evaluator reads
-// it; nullopt when it has none (or for a field of another type).
+// The figure `customer` has for a money, count, time, level (its rank) or score field at `now`,
+// as every evaluator reads it; nullopt when it has none (or for a field of another type).
 std::optional<int64_t> RuleNumberOf(RuleField field, const Customer& customer, Millis now);
 // A birthDate (YYYY-MM-DD) as the millis of its midnight UTC; nullopt for anything else.
 std::optional<Millis> BirthDateMillis(std::string_view date);

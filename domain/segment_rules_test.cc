@@ -167,12 +167,16 @@ TEST(SegmentRulesParseTest, AliasesNameTheCanonicalFields) {
       {"total_spend", RuleField::kTotalSpending}, {"numVisits", RuleField::kVisits},
       {"visits_count", RuleField::kVisits},       {"lastVisitDate", RuleField::kLastVisit},
       {"last_active", RuleField::kLastVisit},     {"last_active_at", RuleField::kLastVisit},
+      {"loyaltyLevel", RuleField::kLevel},        {"customerLevel", RuleField::kLevel},
   };
   for (auto [alias, field] : cases) {
     std::string body = R"({"rules":{"field":")";
     body += alias;
     body += R"(","op":"!=","value":)";
-    body += RuleFieldOf(field).type == RuleType::kTime ? R"("2026-01-01")" : "1";
+    const RuleType type = RuleFieldOf(field).type;
+    body += type == RuleType::kTime    ? R"("2026-01-01")"
+            : type == RuleType::kLevel ? R"("Gold")"
+                                       : "1";
     body += "}}";
     EXPECT_EQ(Parsed(body).condition.field, field) << alias;
   }
@@ -872,6 +876,10 @@ class RandomRules {
       } else if (info.type == RuleType::kList) {  // a tag looked for is read trimmed
         std::string tag(TrimSpace(Text()));
         c.texts.push_back(tag.empty() ? "t" : tag);
+      } else if (info.type == RuleType::kLevel) {  // a level's rank, written as its name
+        c.numbers.push_back(Int(0, kLoyaltyLevels - 1));
+      } else if (info.type == RuleType::kScore) {
+        c.numbers.push_back(Int(1, 5));
       } else if (text) {
         c.texts.push_back(Text());
       } else {
@@ -982,6 +990,267 @@ TEST(SegmentRulesSeed002Test, RefusesUnknownStatusesTypesAndOperators) {
       << Describe(bad.error());
 }
 
+// --- The loyalty standing ---
+
+constexpr RuleField kStandingFields[] = {RuleField::kLevel, RuleField::kRecencyScore,
+                                         RuleField::kFrequencyScore, RuleField::kMonetaryScore};
+
+// A customer the level keeper scored R, F, M at `level`.
+Customer Scored(int recency, int frequency, int monetary, LoyaltyLevel level) {
+  Customer c = MakeCustomer();
+  c.standing = StandingOf({recency, frequency, monetary}, level);
+  return c;
+}
+
+TEST(SegmentRulesLoyaltyTest, FieldsAreNullableLevelAndScores) {
+  EXPECT_EQ(RuleFieldOf(RuleField::kLevel).name, "level");
+  EXPECT_EQ(RuleFieldOf(RuleField::kLevel).type, RuleType::kLevel);
+  for (RuleField field : kStandingFields) {
+    EXPECT_TRUE(RuleFieldOf(field).may_be_empty) << RuleFieldOf(field).name;
+    if (field != RuleField::kLevel) {
+      EXPECT_EQ(RuleFieldOf(field).type, RuleType::kScore) << RuleFieldOf(field).name;
+    }
+  }
+  EXPECT_EQ(FindRuleField("recencyScore"), RuleField::kRecencyScore);
+  EXPECT_EQ(FindRuleField("frequencyScore"), RuleField::kFrequencyScore);
+  EXPECT_EQ(FindRuleField("monetaryScore"), RuleField::kMonetaryScore);
+  EXPECT_EQ(FindRuleField("loyaltyLevel"), RuleField::kLevel);
+  EXPECT_EQ(FindRuleField("customerLevel"), RuleField::kLevel);
+  EXPECT_EQ(FindRuleField("Level"), std::nullopt);
+}
+
+TEST(SegmentRulesLoyaltyTest, ParsesEveryOperatorOnEachField) {
+  struct Case {
+    std::string_view op, value;
+    RuleOp rule_op;
+    std::vector<int64_t> level_numbers, score_numbers;
+  };
+  const Case cases[] = {
+      {">", R"("Silver")", RuleOp::kGt, {1}, {}},
+      {">=", R"("Gold")", RuleOp::kGe, {2}, {}},
+      {"<", R"("Platinum")", RuleOp::kLt, {3}, {}},
+      {"<=", R"("Bronze")", RuleOp::kLe, {0}, {}},
+      {"=", R"("Gold")", RuleOp::kEq, {2}, {}},
+      {"==", R"("Gold")", RuleOp::kEq, {2}, {}},
+      {"!=", R"("Silver")", RuleOp::kNe, {1}, {}},
+      {"in", R"(["Gold","Platinum"])", RuleOp::kIn, {2, 3}, {}},
+      {"not_in", R"(["Bronze"])", RuleOp::kNotIn, {0}, {}},
+      {"between", R"(["Silver","Gold"])", RuleOp::kBetween, {1, 2}, {}},
+      {"is_empty", "", RuleOp::kIsEmpty, {}, {}},
+      {"is_not_empty", "null", RuleOp::kIsNotEmpty, {}, {}},
+  };
+  const std::pair<std::string_view, std::vector<int64_t>> score_values[] = {
+      {"4", {4}},   {"5", {5}},        {"1", {1}}, {"3.0", {3}},
+      {"2", {2}},   {"3", {3}},        {"1", {1}}, {"[1,5,3]", {1, 5, 3}},
+      {"[2]", {2}}, {"[2,4]", {2, 4}}, {"", {}},   {"null", {}}};
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& k = cases[i];
+    for (RuleField field : kStandingFields) {
+      const bool level = field == RuleField::kLevel;
+      std::string body = R"({"rules":{"field":")";
+      body += RuleFieldOf(field).name;
+      body += R"(","op":")";
+      body += k.op;
+      body += '"';
+      const std::string_view value = level ? k.value : score_values[i].first;
+      if (!value.empty()) {
+        body += R"(,"value":)";
+        body += value;
+      }
+      body += "}}";
+      const RuleNode tree = Parsed(body);
+      EXPECT_EQ(tree, Cond(field, k.rule_op, level ? k.level_numbers : score_values[i].second))
+          << body;
+      // Written back canonically (a level by its name) and read back equal.
+      const std::string json = EncodeSegmentRules(tree);
+      if (level && !k.level_numbers.empty()) {
+        std::string name = "\"";
+        name += LoyaltyLevelName(static_cast<LoyaltyLevel>(k.level_numbers.front()));
+        name += '"';
+        EXPECT_NE(json.find(name), std::string::npos) << json;
+      }
+      auto back = ParseSegmentRulesJson(json);
+      ASSERT_TRUE(back) << json;
+      EXPECT_EQ(*back, tree) << json;
+    }
+  }
+  EXPECT_EQ(EncodeSegmentRules(Parsed(R"({"rules":{"field":"customerLevel","op":"in",)"
+                                      R"("value":["Platinum","Bronze"]}})")),
+            R"({"field":"level","op":"in","value":["Platinum","Bronze"]})");
+}
+
+TEST(SegmentRulesLoyaltyTest, RefusesBadValuesAndOperatorsNamingThePath) {
+  auto errors_of = [](std::string_view rule) {
+    return Errors(R"({"rules":)" + std::string(rule) + "}");
+  };
+  const std::string levels = "Must be Bronze, Silver, Gold or Platinum";
+  const std::string scores = "Must be an integer from 1 to 5";
+  EXPECT_EQ(errors_of(R"({"field":"level","op":"=","value":"gold"})"),
+            (std::vector<FieldError>{{"rules.value", levels}}));
+  EXPECT_EQ(errors_of(R"({"field":"loyaltyLevel","op":"=","value":"Diamond"})"),
+            (std::vector<FieldError>{{"rules.value", levels}}));
+  EXPECT_EQ(errors_of(R"({"field":"level","op":">=","value":2})"),
+            (std::vector<FieldError>{{"rules.value", "Expected a level name, got number"}}));
+  EXPECT_EQ(errors_of(R"({"field":"level","op":"=","value":""})"),
+            (std::vector<FieldError>{{"rules.value", levels}}));
+  EXPECT_EQ(
+      errors_of(R"({"and":[{"field":"visits","op":">","value":1},)"
+                R"({"field":"level","op":"in","value":["Gold","GOLD",null]}]})"),
+      (std::vector<FieldError>{{"rules.and[1].value[1]", levels},
+                               {"rules.and[1].value[2]", "Expected a level name, got null"}}));
+  EXPECT_EQ(
+      errors_of(R"({"field":"level","op":"between","value":["Gold","Silver"]})"),
+      (std::vector<FieldError>{{"rules.value", "The low end must not be above the high end"}}));
+  EXPECT_EQ(
+      errors_of(R"({"field":"level","op":"in","value":[]})"),
+      (std::vector<FieldError>{{"rules.value", "Expected an array of 1 to 1000 level values"}}));
+  EXPECT_EQ(errors_of(R"({"field":"level","op":"is_empty","value":"Gold"})"),
+            (std::vector<FieldError>{{"rules.value", "is_empty takes no value"}}));
+  EXPECT_EQ(errors_of(R"({"field":"level","op":"="})"),
+            (std::vector<FieldError>{{"rules.value", "Is required"}}));
+
+  for (std::string_view field : {"recencyScore", "frequencyScore", "monetaryScore"}) {
+    auto rule = [&](std::string_view op, std::string_view value) {
+      std::string r = R"({"field":")";
+      r += field;
+      r += R"(","op":")";
+      r += op;
+      r += R"(","value":)";
+      r += value;
+      r += "}";
+      return errors_of(r);
+    };
+    EXPECT_EQ(rule(">", "0"), (std::vector<FieldError>{{"rules.value", scores}})) << field;
+    EXPECT_EQ(rule("=", "6"), (std::vector<FieldError>{{"rules.value", scores}})) << field;
+    EXPECT_EQ(rule("=", "-1"), (std::vector<FieldError>{{"rules.value", scores}})) << field;
+    EXPECT_EQ(rule("<", "2.5"), (std::vector<FieldError>{{"rules.value", scores}})) << field;
+    EXPECT_EQ(rule("<", "1e20"), (std::vector<FieldError>{{"rules.value", scores}})) << field;
+    EXPECT_EQ(rule("=", R"("3")"),
+              (std::vector<FieldError>{
+                  {"rules.value", "Expected a score (an integer 1 to 5), got string"}}))
+        << field;
+    EXPECT_EQ(rule("in", "[1,9,5]"), (std::vector<FieldError>{{"rules.value[1]", scores}}))
+        << field;
+    EXPECT_EQ(rule("between", "[0,3]"), (std::vector<FieldError>{{"rules.value[0]", scores}}))
+        << field;
+    EXPECT_EQ(
+        rule("between", "[4,2]"),
+        (std::vector<FieldError>{{"rules.value", "The low end must not be above the high end"}}))
+        << field;
+  }
+
+  // Operators of other types, with the ones the field takes.
+  auto op_error = [&](std::string_view rule) {
+    auto errors = errors_of(rule);
+    return errors.size() == 1 ? errors[0] : FieldError{"(not one error)", std::string(rule)};
+  };
+  EXPECT_EQ(op_error(R"({"field":"level","op":"contains","value":"Gold"})"),
+            (FieldError{"rules.op",
+                        "Operator \"contains\" does not apply to level (level); it takes >, >=, "
+                        "<, <=, =, !=, in, not_in, between, is_empty, is_not_empty"}));
+  EXPECT_EQ(op_error(R"({"field":"recencyScore","op":"in_last_days","value":3})"),
+            (FieldError{"rules.op",
+                        "Operator \"in_last_days\" does not apply to recencyScore (score); it "
+                        "takes >, >=, <, <=, =, !=, in, not_in, between, is_empty, is_not_empty"}));
+  EXPECT_EQ(op_error(R"({"field":"monetaryScore","op":"startsWith","value":"1"})").field,
+            "rules.op");
+  // A misspelt field is pointed to the closest.
+  EXPECT_EQ(
+      op_error(R"({"field":"recencyScor","op":">","value":3})"),
+      (FieldError{"rules.field", "Unknown field \"recencyScor\"; did you mean \"recencyScore\"?"}));
+}
+
+TEST(SegmentRulesLoyaltyTest, AnUnscoredCustomerMatchesOnlyTheNegativeOperators) {
+  const Customer c = MakeCustomer();  // never scored
+  ASSERT_FALSE(c.standing.scored());
+  const Millis now = T("2026-03-01T00:00:00Z");
+  for (RuleField field : kStandingFields) {
+    // Bronze is the default level of an unrecorded standing: it must not read as one.
+    const int64_t v = field == RuleField::kLevel ? 0 : 1;
+    auto is = [&](RuleOp op, std::vector<int64_t> numbers) {
+      return EvaluateRules(Cond(field, op, std::move(numbers)), c, now);
+    };
+    EXPECT_TRUE(is(RuleOp::kIsEmpty, {}));
+    EXPECT_TRUE(is(RuleOp::kNe, {v}));
+    EXPECT_TRUE(is(RuleOp::kNotIn, {v, 2, 3}));
+    EXPECT_FALSE(is(RuleOp::kIsNotEmpty, {}));
+    EXPECT_FALSE(is(RuleOp::kEq, {v}));
+    EXPECT_FALSE(is(RuleOp::kIn, {v, 1, 2, 3, 4, 5}));
+    EXPECT_FALSE(is(RuleOp::kGe, {v}));
+    EXPECT_FALSE(is(RuleOp::kGt, {-1}));
+    EXPECT_FALSE(is(RuleOp::kLe, {5}));
+    EXPECT_FALSE(is(RuleOp::kLt, {6}));
+    EXPECT_FALSE(is(RuleOp::kBetween, {v, 5}));
+    EXPECT_EQ(RuleNumberOf(field, c, now), std::nullopt);
+  }
+}
+
+TEST(SegmentRulesLoyaltyTest, ScoredCustomersCompareByLevelOrderAndScore) {
+  const Millis now = T("2026-03-01T00:00:00Z");
+  const Customer gold = Scored(5, 3, 4, LoyaltyLevel::kGold);
+  auto is = [&](const Customer& c, std::string_view rule) {
+    auto tree = ParseSegmentRulesJson(rule);
+    EXPECT_TRUE(tree) << rule;
+    return tree && EvaluateRules(*tree, c, now);
+  };
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":"=","value":"Gold"})"));
+  EXPECT_FALSE(is(gold, R"({"field":"level","op":"!=","value":"Gold"})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":">=","value":"Gold"})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":">","value":"Silver"})"));
+  EXPECT_FALSE(is(gold, R"({"field":"level","op":">","value":"Gold"})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":"<","value":"Platinum"})"));
+  EXPECT_FALSE(is(gold, R"({"field":"level","op":"<=","value":"Silver"})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":"between","value":["Silver","Platinum"]})"));
+  EXPECT_FALSE(is(gold, R"({"field":"level","op":"between","value":["Bronze","Silver"]})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":"in","value":["Platinum","Gold"]})"));
+  EXPECT_FALSE(is(gold, R"({"field":"level","op":"not_in","value":["Platinum","Gold"]})"));
+  EXPECT_TRUE(is(gold, R"({"field":"level","op":"is_not_empty"})"));
+  EXPECT_FALSE(is(gold, R"({"field":"customerLevel","op":"is_empty"})"));
+
+  EXPECT_TRUE(is(gold, R"({"field":"recencyScore","op":"=","value":5})"));
+  EXPECT_TRUE(is(gold, R"({"field":"frequencyScore","op":"<","value":4})"));
+  EXPECT_FALSE(is(gold, R"({"field":"frequencyScore","op":">","value":3})"));
+  EXPECT_TRUE(is(gold, R"({"field":"monetaryScore","op":"between","value":[4,5]})"));
+  EXPECT_TRUE(is(gold, R"({"field":"monetaryScore","op":"not_in","value":[1,2,3]})"));
+  EXPECT_TRUE(is(gold, R"({"field":"recencyScore","op":"is_not_empty"})"));
+  EXPECT_FALSE(is(gold, R"({"field":"frequencyScore","op":"is_empty"})"));
+  EXPECT_EQ(RuleNumberOf(RuleField::kLevel, gold, now), 2);
+  EXPECT_EQ(RuleNumberOf(RuleField::kRecencyScore, gold, now), 5);
+  EXPECT_EQ(RuleNumberOf(RuleField::kFrequencyScore, gold, now), 3);
+  EXPECT_EQ(RuleNumberOf(RuleField::kMonetaryScore, gold, now), 4);
+
+  // Bronze is a level like the others once scored.
+  const Customer bronze = Scored(1, 1, 2, LoyaltyLevel::kBronze);
+  EXPECT_TRUE(is(bronze, R"({"field":"level","op":"=","value":"Bronze"})"));
+  EXPECT_TRUE(is(bronze, R"({"field":"level","op":"<","value":"Silver"})"));
+  EXPECT_FALSE(is(bronze, R"({"field":"level","op":"is_empty"})"));
+  EXPECT_FALSE(is(MakeCustomer(), R"({"field":"level","op":"=","value":"Bronze"})"));
+
+  // A typical seed-002 audience: Gold and above who have not bought lately.
+  const std::string_view lapsed = R"({"and":[{"field":"level","op":">=","value":"Gold"},)"
+                                  R"({"field":"recencyScore","op":"<=","value":2}]})";
+  EXPECT_FALSE(is(gold, lapsed));
+  EXPECT_TRUE(is(Scored(2, 5, 5, LoyaltyLevel::kPlatinum), lapsed));
+  EXPECT_FALSE(is(Scored(2, 4, 4, LoyaltyLevel::kSilver), lapsed));
+  EXPECT_FALSE(is(MakeCustomer(), lapsed));
+}
+
+TEST(SegmentRulesLoyaltyTest, RulesOnTheStandingAreSchemaVersion3AndDoNotDependOnTime) {
+  EXPECT_EQ(RulesSchemaVersion(Parsed(kSeed000)), 1);
+  EXPECT_EQ(RulesSchemaVersion(Parsed(R"({"rules":{"field":"tags","op":"is_empty"}})")), 2);
+  const RuleNode level = Parsed(R"({"rules":{"field":"level","op":">=","value":"Gold"}})");
+  EXPECT_EQ(RulesSchemaVersion(level), 3);
+  for (RuleField field : kStandingFields) {
+    const RuleNode tree = Cond(field, RuleOp::kIsNotEmpty);
+    EXPECT_EQ(RulesSchemaVersion(tree), 3) << RuleFieldOf(field).name;
+    EXPECT_EQ(RulesSchemaVersion(Or({kA, Not(And({kB, tree}))})), 3) << RuleFieldOf(field).name;
+    EXPECT_EQ(RulesSchemaVersion(And({Cond(RuleField::kStatus, RuleOp::kIsEmpty), tree})), 3);
+    EXPECT_FALSE(DependsOnTime(Or({kA, Not(tree)}))) << RuleFieldOf(field).name;
+  }
+  EXPECT_FALSE(DependsOnTime(level));
+  EXPECT_TRUE(DependsOnTime(And({level, Cond(RuleField::kInactiveDays, RuleOp::kGt, {3})})));
+}
+
 // --- Case folding ---
 
 TEST(SegmentRulesFoldCaseTest, FoldsUnicodeCase) {
@@ -1004,11 +1273,17 @@ TEST(SegmentRulesTableTest, FieldsInCanonicalOrder) {
     EXPECT_EQ(&RuleFieldOf(f.field), &f);
     EXPECT_EQ(FindRuleField(f.name), f.field);
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string_view>{
-                "totalSpending", "averageOrderValue", "visits", "orderCount", "inactive_days",
-                "lastVisit", "lastOrderAt", "firstOrderAt", "createdAt", "name", "email", "phone",
-                "ownerId", "isActive", "status", "customerType", "birthDate", "tags"}));
+  EXPECT_EQ(names, (std::vector<std::string_view>{"totalSpending",  "averageOrderValue",
+                                                  "visits",         "orderCount",
+                                                  "inactive_days",  "lastVisit",
+                                                  "lastOrderAt",    "firstOrderAt",
+                                                  "createdAt",      "name",
+                                                  "email",          "phone",
+                                                  "ownerId",        "isActive",
+                                                  "status",         "customerType",
+                                                  "birthDate",      "tags",
+                                                  "level",          "recencyScore",
+                                                  "frequencyScore", "monetaryScore"}));
   EXPECT_EQ(FindRuleField("totalSpend"), RuleField::kTotalSpending);
   EXPECT_EQ(FindRuleField("TotalSpending"), std::nullopt);
   EXPECT_TRUE(RuleFieldOf(RuleField::kPhone).may_be_empty);
@@ -1029,6 +1304,12 @@ TEST(SegmentRulesTableTest, OperatorNamesAndTypes) {
   EXPECT_TRUE(RuleOpApplies(RuleOp::kEndsWith, RuleType::kText));
   EXPECT_FALSE(RuleOpApplies(RuleOp::kContains, RuleType::kId));
   EXPECT_FALSE(RuleOpApplies(RuleOp::kIn, RuleType::kBool));
+  EXPECT_TRUE(RuleOpApplies(RuleOp::kGe, RuleType::kLevel));
+  EXPECT_TRUE(RuleOpApplies(RuleOp::kIsEmpty, RuleType::kLevel));
+  EXPECT_FALSE(RuleOpApplies(RuleOp::kContains, RuleType::kLevel));
+  EXPECT_TRUE(RuleOpApplies(RuleOp::kBetween, RuleType::kScore));
+  EXPECT_TRUE(RuleOpApplies(RuleOp::kIsNotEmpty, RuleType::kScore));
+  EXPECT_FALSE(RuleOpApplies(RuleOp::kInLastDays, RuleType::kScore));
 }
 
 TEST(SegmentRulesTableTest, CountsConditionsAndSeesTime) {

@@ -1,6 +1,7 @@
 // Segments end to end over HTTP: the real server on port 0, the embedded log and RocksDB.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -210,6 +211,72 @@ TEST_F(SegmentApiTest, BadRulesAreRefusedWithThePathOfEachMistakeAndAppendNothin
   auto dup = Define(R"({"name":"TAKEN","rules":{"field":"visits","op":">","value":2}})");
   EXPECT_EQ(dup.status, 409) << dup.body;
   EXPECT_EQ(SegmentEvents(), before + 1);
+}
+
+// The loyalty standing (level, recencyScore, frequencyScore, monetaryScore): no event sets it
+// yet, so every customer is unscored and only the negative operators select them; a definition
+// on it is written as schema version 3 (others keep theirs) and a bad value is a 400 by path.
+TEST_F(SegmentApiTest, RulesOnTheLoyaltyStandingAreDefinedPreviewedAndValidated) {
+  Customer("Ada", "ada@x.io", 5000, 1);
+  Customer("Bob", "bob@x.io", 200, 7);
+  AwaitCustomers();
+  auto created =
+      Define(R"({"name":"Gold lapsed","rules":{"and":[{"field":"level","op":">=","value":"Gold"},)"
+             R"({"field":"recencyScore","op":"<=","value":2}]}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  Json c(created.body);
+  EXPECT_EQ(c.Int("/data/audienceSize"), 0);  // nobody scored yet
+  EXPECT_EQ(c.Str("/data/rules/and/0/field"), "level");
+  EXPECT_EQ(c.Str("/data/rules/and/0/value"), "Gold");
+  const std::string id = c.Str("/data/id");
+  auto got = GetSegment("/api/v1/segments/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Json(got.body).Int("/data/audienceSize"), 0);
+  auto members = GetSegment("/api/v1/segments/" + id + "/preview");
+  ASSERT_EQ(members.status, 200) << members.body;
+  Define(R"({"name":"Plain","rules":{"field":"visits","op":">","value":1}})");
+
+  // Written as v3; a definition without these fields keeps v1.
+  std::map<std::string, int64_t> versions;  // by segment name
+  ASSERT_TRUE(app_.app().log().ReadAll(std::string(kSegmentsTopic), [&](const LogRecord& r) {
+    Json e(r.value);
+    versions[e.Str("/payload/name")] = e.Int("/schema_version");
+  }));
+  EXPECT_EQ(versions["Gold lapsed"], 3);
+  EXPECT_EQ(versions["Plain"], 1);
+
+  auto count = [&](const std::string& rules) {
+    auto r = client_.Send("POST", "/api/v1/segments/preview", R"({"rules":)" + rules + "}");
+    EXPECT_EQ(r.status, 200) << rules << " " << r.body;
+    return Json(r.body).Int("/data/audienceSize");
+  };
+  EXPECT_EQ(count(R"({"field":"loyaltyLevel","op":"=","value":"Bronze"})"), 0);
+  EXPECT_EQ(count(R"({"field":"level","op":"is_empty"})"), 2);
+  EXPECT_EQ(count(R"({"field":"customerLevel","op":"!=","value":"Gold"})"), 2);
+  EXPECT_EQ(count(R"({"field":"monetaryScore","op":"between","value":[1,5]})"), 0);
+  EXPECT_EQ(count(R"({"field":"frequencyScore","op":"not_in","value":[1,2]})"), 2);
+  EXPECT_EQ(count(R"({"field":"recencyScore","op":"is_not_empty"})"), 0);
+
+  const int64_t before = SegmentEvents();
+  auto bad =
+      Define(R"({"name":"Bad","rules":{"and":[{"field":"level","op":"in","value":["Gold","gold"]},)"
+             R"({"field":"recencyScore","op":">","value":6},)"
+             R"({"field":"level","op":"contains","value":"Gold"}]}})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  std::set<std::string> fields;
+  Json j(bad.body);
+  for (size_t i = 0; i < j.Size("/errors"); ++i) {
+    fields.insert(j.Str(Numbered("/errors/", static_cast<int64_t>(i), "/field")));
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"rules.and[0].value[1]", "rules.and[1].value",
+                                           "rules.and[2].op"}))
+      << bad.body;
+  EXPECT_NE(bad.body.find("Bronze, Silver, Gold or Platinum"), std::string::npos) << bad.body;
+  EXPECT_EQ(SegmentEvents(), before);
+  auto preview = client_.Send("POST", "/api/v1/segments/preview",
+                              R"({"rules":{"field":"level","op":"=","value":"Diamond"}})");
+  ASSERT_EQ(preview.status, 400) << preview.body;
+  EXPECT_EQ(Json(preview.body).Str("/errors/0/field"), "rules.value");
 }
 
 TEST_F(SegmentApiTest, MembersArePagedAndACustomerListsItsSegments) {

@@ -30,6 +30,8 @@ constexpr int64_t kDayMillis = 86'400'000;
 constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
 // Texts handed to PaddedContains are followed by at least this many readable bytes.
 constexpr size_t kTextPadding = 64;
+// A level's code in its column: 1 + its rank (0: never scored).
+constexpr int kLevelCodeOffset = 1;
 
 // FoldCase into `out`, with ASCII text (most names, emails and phones) lowered directly: folding
 // leaves any other ASCII byte as it is, and a load folds three texts per customer.
@@ -387,6 +389,9 @@ struct Columns {
   std::vector<std::vector<uint32_t>> tag_lists;
   std::vector<std::string> tag_names;
   TextMap<uint32_t> tag_codes;
+  // The recorded loyalty standing, a byte each, 0 while never scored: the level as 1 + its rank
+  // (kLevelCodeOffset), the scores as they are (1–5; LoyaltyStanding holds all three or none).
+  std::vector<uint8_t> level, recency, frequency, monetary;
   std::vector<Word> is_active, has_phone, text_id;  // a bit per row
   // The ids: a canonical UUID (what Keel assigns) packed; any other id in text_ids.
   std::vector<Uuid> uuid;
@@ -501,6 +506,7 @@ struct Columns {
       customer_type.push_back(0);
       birth_date.push_back(kNoTime);
       tag_list.push_back(0);
+      for (auto* column : {&level, &recency, &frequency, &monetary}) column->push_back(0);
       if (row % 64 == 0) {
         is_active.push_back(0);
         has_phone.push_back(0);
@@ -527,6 +533,13 @@ struct Columns {
     customer_type[row] = static_cast<uint8_t>(c.customer_type);
     birth_date[row] = RuleNumberOf(RuleField::kBirthDate, c, 0).value_or(kNoTime);
     SetTags(row, c.details.get().tags);
+    const LoyaltyStanding& standing = c.standing;
+    const bool scored = standing.scored();
+    level[row] = scored ? static_cast<uint8_t>(kLevelCodeOffset + static_cast<int>(standing.level))
+                        : uint8_t{0};
+    recency[row] = scored ? standing.recency : uint8_t{0};
+    frequency[row] = scored ? standing.frequency : uint8_t{0};
+    monetary[row] = scored ? standing.monetary : uint8_t{0};
     SetBit(is_active, row, c.is_active);
     SetBit(has_phone, row, c.phone.has_value());
     return true;
@@ -546,6 +559,7 @@ struct Columns {
     customer_type.reserve(customers);
     birth_date.reserve(customers);
     tag_list.reserve(customers);
+    for (auto* column : {&level, &recency, &frequency, &monetary}) column->reserve(customers);
     uuid.reserve(customers);
     for (auto* bits : {&is_active, &has_phone, &text_id}) bits->reserve(customers / 64 + 1);
     for (TextColumn* column : {&name, &email, &phone}) column->Reserve(customers);
@@ -568,6 +582,7 @@ struct Columns {
     ShrinkIfLoose(customer_type);
     ShrinkIfLoose(birth_date);
     ShrinkIfLoose(tag_list);
+    for (auto* column : {&level, &recency, &frequency, &monetary}) ShrinkIfLoose(*column);
     ShrinkIfLoose(uuid);
     for (auto* bits : {&is_active, &has_phone, &text_id}) ShrinkIfLoose(*bits);
     for (TextColumn* column : {&name, &email, &phone}) column->ShrinkToFit();
@@ -587,6 +602,9 @@ struct Columns {
              CapacityBytes(tag_list) + CapacityBytes(tag_lists) + CapacityBytes(tag_names) +
              tag_codes.bucket_count() * sizeof(void*);
     for (const auto& codes : tag_lists) bytes += CapacityBytes(codes);
+    for (const auto* column : {&level, &recency, &frequency, &monetary}) {
+      bytes += CapacityBytes(*column);
+    }
     for (const std::string& tag : tag_names) bytes += 2 * tag.capacity() + sizeof(std::string) + 32;
     bytes += CapacityBytes(owner) + CapacityBytes(is_active) + CapacityBytes(has_phone) +
              CapacityBytes(text_id) + CapacityBytes(uuid) + CapacityBytes(slots) +
@@ -702,7 +720,7 @@ struct Plan {
     kActivitySet,    // the row's inactive days in set
     kBits,           // bits[row]
     kOwner,          // owner_match[owner code of row]
-    kCode,           // owner_match[codes[row]] (status, customerType)
+    kCode,           // owner_match[codes[row]] (status, customerType, level, the scores)
     kTags,           // owner_match[tag code] for any of the row's tags; negate for none
     kText,           // text_op on the row's folded text field
   };
@@ -892,6 +910,14 @@ class Planner {
         return Number(c, {c_.birth_date.data(), nullptr}, true);
       case RuleField::kTags:
         return Tags(c);
+      case RuleField::kLevel:
+        return Standing(c, c_.level.data(), kLevelCodeOffset);
+      case RuleField::kRecencyScore:
+        return Standing(c, c_.recency.data(), 0);
+      case RuleField::kFrequencyScore:
+        return Standing(c, c_.frequency.data(), 0);
+      case RuleField::kMonetaryScore:
+        return Standing(c, c_.monetary.data(), 0);
     }
     return Plan{};
   }
@@ -1080,6 +1106,58 @@ class Planner {
       p.owner_match.push_back(ExactTextMatches(c.op, name, c.texts) ? 1 : 0);
     }
     return p;
+  }
+
+  // A byte column of the loyalty standing, whose code is the value + `offset` (0: never scored):
+  // each of the 256 codes evaluated once, as a number (a level by its rank).
+  Plan Standing(const RuleCondition& c, const uint8_t* column, int offset) const {
+    Plan p;
+    p.kind = Plan::Kind::kCode;
+    p.cost = 2;
+    p.codes = column;
+    p.owner_match.resize(256);
+    p.owner_match[0] = c.op == RuleOp::kIsEmpty || c.op == RuleOp::kNe || c.op == RuleOp::kNotIn ||
+                       c.op == RuleOp::kNotInLastDays;
+    for (int code = 1; code < 256; ++code) {
+      p.owner_match[static_cast<size_t>(code)] = NumberMatches(c, code - offset) ? 1 : 0;
+    }
+    return p;
+  }
+
+  // Whether a value `v` the customer has meets a number condition (at now_).
+  bool NumberMatches(const RuleCondition& c, int64_t v) const {
+    const int64_t a = Operand(c, 0);
+    switch (c.op) {
+      case RuleOp::kGt:
+        return v > a;
+      case RuleOp::kGe:
+        return v >= a;
+      case RuleOp::kLt:
+        return v < a;
+      case RuleOp::kLe:
+        return v <= a;
+      case RuleOp::kEq:
+        return v == a;
+      case RuleOp::kNe:
+        return v != a;
+      case RuleOp::kBetween:
+        return a <= v && v <= Operand(c, 1);
+      case RuleOp::kIn:
+        return std::find(c.numbers.begin(), c.numbers.end(), v) != c.numbers.end();
+      case RuleOp::kNotIn:
+        return std::find(c.numbers.begin(), c.numbers.end(), v) == c.numbers.end();
+      case RuleOp::kInLastDays:
+      case RuleOp::kNotInLastDays: {
+        // At or after now − N days; computed wide, so that no operand overflows.
+        const bool within = static_cast<__int128>(v) >=
+                            static_cast<__int128>(now_) - static_cast<__int128>(a) * kDayMillis;
+        return within != (c.op == RuleOp::kNotInLastDays);
+      }
+      case RuleOp::kIsNotEmpty:
+        return true;
+      default:
+        return false;
+    }
   }
 
   // tags contains a value (folded), or has none / some.
