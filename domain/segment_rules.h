@@ -57,10 +57,11 @@
 //   (kId: their names, LEAD … CHURNED, PERSON or COMPANY, exactly; any other value is an error),
 //   birthDate (kTime: midnight UTC of the date; empty when unknown) and tags (kList); and the
 //   recorded loyalty standing (Customer::standing, domain/loyalty.h): level (kLevel) and
-//   recencyScore, frequencyScore, monetaryScore (kScore), all empty while the customer was never
-//   scored. Like any missing value, an unscored customer matches only is_empty, != and not_in:
-//   `level != Gold` and `level not_in [Gold]` select them, `level < Gold` does not. The standing
-//   changes only by events, never with time alone.
+//   recencyScore, frequencyScore, monetaryScore (kScore). Every customer has one: nothing
+//   recorded stands at Bronze, 1, 1, 1 (where a customer without orders scores), so `level =
+//   Bronze` selects such customers and is_empty nobody. (The evaluators still treat a standing
+//   that is not scored() as missing, matching only is_empty, != and not_in; no valid standing is
+//   so.) The standing changes only by events, never with time alone.
 //
 // Limits: at most 200 conditions and groups nested at most 10 deep (a condition at the top is
 // at depth 0; each group or `not` around it adds one); an empty group is an error.
