@@ -99,6 +99,15 @@ class WriteModelSnapshotTest : public ::testing::Test {
           ASSERT_TRUE(redeemed) << redeemed.error().message;
         }
       }
+      if (i % 3 == 2) {  // a recorded loyalty standing (the level keeper's command), once or twice
+        const LoyaltyStanding gold{4, 4, static_cast<uint8_t>(1 + i % 5), LoyaltyLevel::kGold};
+        auto recorded = Run([&](auto done) { commands.RecordStanding({id, gold}, Meta(), done); });
+        ASSERT_TRUE(recorded) << recorded.error().message;
+        if (i % 2 == 0) {
+          const LoyaltyStanding silver{3, 3, 3, LoyaltyLevel::kSilver};
+          ASSERT_TRUE(Run([&](auto done) { commands.RecordStanding({id, silver}, Meta(), done); }));
+        }
+      }
       if (i % 5 == 2) {
         ASSERT_TRUE(Run([&](auto done) { commands.Deactivate({.id = id}, Meta(), done); }));
       }
@@ -158,6 +167,20 @@ TEST_F(WriteModelSnapshotTest, AStartFromTheSnapshotHoldsWhatAWholeFoldHolds) {
   EXPECT_GT(report.events_folded, 0);
   EXPECT_LT(report.events_folded, before_tail / 3) << "only the tail is folded";
   EXPECT_TRUE(HoldsTheWholeLog(*restarted));
+  // The standings came through it: customer 2 was recorded Gold then Silver, 5 Gold only.
+  const auto standings = restarted->ReadWriteModel([](const WriteModel& m) {
+    std::vector<std::pair<LoyaltyStanding, int64_t>> out;
+    for (const char* email : {"renamed2@x.io", "c5@x.io", "c1@x.io"}) {
+      const Customer* c = m.customers.FindByEmail(email);
+      out.emplace_back(c ? c->standing : LoyaltyStanding{0, 0, 0}, c ? c->standing_version : -1);
+    }
+    return out;
+  });
+  EXPECT_EQ(standings[0],
+            std::make_pair(LoyaltyStanding{3, 3, 3, LoyaltyLevel::kSilver}, int64_t{2}));
+  EXPECT_EQ(standings[1],
+            std::make_pair(LoyaltyStanding{4, 4, 1, LoyaltyLevel::kGold}, int64_t{1}));
+  EXPECT_EQ(standings[2], std::make_pair(LoyaltyStanding{}, int64_t{0}));
   // And it decides on it: a taken email (renamed before the snapshot) is refused.
   auto taken = Run([&](auto done) {
     restarted->Register({.name = "Dup", .email = "renamed0@x.io"}, Meta(), done);
