@@ -58,12 +58,45 @@ Status RunLoyaltyBench(const LoyaltyBenchOptions& options) {
   // No interval between two computations of the cut points: the bench times each one.
   RfmColumns view{std::chrono::milliseconds(0)};
   auto start = std::chrono::steady_clock::now();
+  // Each customer's recorded standing is what the fixed ladders give at `now` (as after a keeper
+  // pass), but for one in a hundred, recorded one monetary score off: what the level keeper's
+  // next pass finds.
+  const LoyaltySettings defaults;
+  const RfmCuts cuts_now = FixedCuts(defaults, DayNumber(now));
   view.StartLoad(static_cast<size_t>(options.customers));
-  for (int64_t i = 0; i < options.customers; ++i) view.Loaded(Synthetic(i, rng, now));
+  for (int64_t i = 0; i < options.customers; ++i) {
+    Customer c = Synthetic(i, rng, now);
+    const RfmScores scores{
+        ScoreOf(c.stats.last_order_at ? DayNumber(*c.stats.last_order_at) : kNoOrderDay,
+                cuts_now.recency_day),
+        ScoreOf(c.stats.order_count, cuts_now.frequency),
+        ScoreOf(TotalSpendingCents(c), cuts_now.monetary)};
+    c.standing = StandingOf(scores, LevelOf(scores, defaults.level_tenths));
+    c.standing_version = 1;
+    if (i % 100 == 0) c.standing.monetary = static_cast<uint8_t>(c.standing.monetary % 5 + 1);
+    view.Loaded(c);
+  }
   view.FinishLoad({});
   std::printf("customers %lld\n", static_cast<long long>(options.customers));
   std::printf("load_ms %.0f\n", Ms(start));
   std::printf("view_mib %.1f\n", static_cast<double>(view.MemoryBytes()) / (1 << 20));
+
+  // The level keeper's scan: every customer's standing at `now` against the recorded one (1 %
+  // differ), and a day later (recency moves for some more).
+  for (const auto& [name, at] :
+       {std::pair{"keeper_scan", now}, std::pair{"keeper_scan_next_day", now + kDay}}) {
+    std::vector<double> ms;
+    size_t found = 0;
+    for (int r = 0; r < options.rounds; ++r) {
+      start = std::chrono::steady_clock::now();
+      found = view.ChangedStandings(defaults, at, static_cast<size_t>(options.customers))
+                  .changes.size();
+      ms.push_back(Ms(start));
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("%s_ms %.1f (min %.1f, max %.1f over %zu) changed %zu\n", name, ms[ms.size() / 2],
+                ms.front(), ms.back(), ms.size(), found);
+  }
 
   std::vector<uint8_t> levels;
   auto report = [&](const char* name, std::vector<double>& ms, const RfmColumns::Summary& summary) {

@@ -198,13 +198,20 @@ RfmColumns::StandingChanges RfmColumns::ChangedStandings(const LoyaltySettings& 
   std::shared_lock lock(mu_);
   StandingChanges out;
   const RfmCuts cuts = ThresholdsFor(settings, DayNumber(now)).cuts;
+  // The level of a sum of scores (3 to 15), computed once for the 13 sums.
+  std::array<LoyaltyLevel, 16> level_of_sum{};
+  for (int sum = 3; sum <= 15; ++sum) {
+    level_of_sum[static_cast<size_t>(sum)] = LevelOf({sum - 2, 1, 1}, settings.level_tenths);
+  }
   const size_t n = orders_.size();
   out.customers = n;
   for (size_t i = 0; i < n; ++i) {
     const RfmScores scores{ScoreOf(last_order_day_[i], cuts.recency_day),
                            ScoreOf(orders_[i], cuts.frequency),
                            ScoreOf(spend_cents_[i], cuts.monetary)};
-    const LoyaltyStanding standing = StandingOf(scores, LevelOf(scores, settings.level_tenths));
+    const LoyaltyStanding standing = StandingOf(
+        scores,
+        level_of_sum[static_cast<size_t>(scores.recency + scores.frequency + scores.monetary)]);
     if (PackStanding(standing) == recorded_[i]) continue;
     if (out.changes.size() == max) {
       out.more = true;
