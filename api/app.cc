@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -324,17 +326,38 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->promotions = std::make_unique<PromotionService>(*impl->log, impl->clock, *impl->ids);
   impl->loyalty = std::make_unique<LoyaltyService>(*impl->log, impl->clock, *impl->ids);
   // The level keeper compares the customers' standings in the RFM columns of the read model in
-  // force, under the settings that read model holds, with the ones recorded.
+  // force, under the settings that read model holds, with the ones recorded. Quintile cut points
+  // move with every customer's data, and a small move of one may change the scores of a whole
+  // tie group (hundreds of thousands of customers): so the keeper scores against the cut points
+  // it took at its first pass of each UTC day (and again when the settings change), and within
+  // a day a customer's standing changes only with the customer's own figures.
+  struct FrozenCuts {
+    int64_t day = std::numeric_limits<int64_t>::min();
+    LoyaltySettings settings;
+    RfmCuts cuts;
+  };
   impl->levels = std::make_unique<LevelKeeper>(
       *impl->commands, impl->clock,
-      [raw = impl.get()](Millis now, size_t max) -> std::optional<LevelKeeper::Found> {
+      [raw = impl.get(), frozen = std::make_shared<FrozenCuts>()](
+          Millis now, size_t max) -> std::optional<LevelKeeper::Found> {
         auto current = raw->read_models.Current();  // held while its columns are read
         if (!current) return std::nullopt;
         const RfmColumns* rfm = RfmColumnsOf(*current);
         if (!rfm || !rfm->ready()) return std::nullopt;
         auto state = QueryLoyaltySettings(*current->store);
         if (!state) return std::nullopt;
-        auto changed = rfm->ChangedStandings(state->settings, now, max);
+        const RfmCuts* cuts = nullptr;  // the fixed ladders at `now`
+        if (state->settings.mode == LoyaltyMode::kQuintile) {
+          // Called by the keeper's passes alone, one at a time.
+          const int64_t today = DayNumber(now);
+          if (frozen->day != today || !(frozen->settings == state->settings)) {
+            frozen->cuts = rfm->CutsFor(state->settings, now).cuts;
+            frozen->day = today;
+            frozen->settings = state->settings;
+          }
+          cuts = &frozen->cuts;
+        }
+        auto changed = rfm->ChangedStandings(state->settings, now, max, cuts);
         LevelKeeper::Found found;
         found.more = changed.more;
         found.changes.reserve(changed.changes.size());

@@ -104,11 +104,7 @@ Status CustomerWriteModel::ApplyStanding(const EventEnvelope& event) {
   if (it == customers_.end()) {
     return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
   }
-  Customer next = it->second;
-  if (auto st = ApplyStandingEvent(next, event); !st) return st;
-  it->second.standing = next.standing;
-  it->second.standing_version = next.standing_version;
-  return {};
+  return ApplyStandingEvent(it->second, event);  // all or nothing
 }
 
 Status CustomerWriteModel::ApplyOrder(const OrderChange& change) {

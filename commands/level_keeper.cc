@@ -1,6 +1,8 @@
 #include "commands/level_keeper.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <memory>
 
 #include "infra/log.h"
 
@@ -13,7 +15,9 @@ LevelKeeper::LevelKeeper(CommandService& customers, Clock& clock, Changes change
       options_(options),
       loop_(options.interval, [this] {
         const Pass pass = RunOnce();
-        if (pass.more) loop_.Wake();
+        // The rest at once, but only after a pass that made progress: passes whose commands
+        // fail (a full disk, a log down) wait for the interval, not spin.
+        if (pass.more && pass.failed == 0 && pass.appended + pass.unchanged > 0) loop_.Wake();
       }) {}
 
 LevelKeeper::~LevelKeeper() { Stop(); }
@@ -31,20 +35,24 @@ LevelKeeper::Pass LevelKeeper::RunOnce() {
   std::lock_guard pass_lock(pass_mu_);
   Pass pass;
   const Millis now = clock_.NowMillis();
-  // Room for the changes the last pass recorded, which the view may still show.
-  auto found = changes_(now, options_.max_per_pass + recorded_last_.size());
+  // Room for the changes the last pass recorded, which the view may still show (as many as a
+  // pass records at most: while the view lags further, the pass may find fewer new ones).
+  auto found =
+      changes_(now, options_.max_per_pass + std::min(recorded_last_.size(), options_.max_per_pass));
   if (!found) return pass;
   pass.ran = true;
   pass.found = found->changes.size();
   pass.more = found->more;
 
+  // Shared with the callbacks: a pass cut short by Stop may leave some still to come.
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
     size_t waiting = 0;
     size_t appended = 0, unchanged = 0, failed = 0;
     std::vector<std::string> failed_ids;
-  } w;
+  };
+  auto w = std::make_shared<Waiter>();
   std::unordered_map<std::string, LoyaltyStanding> recorded;
   CommandMeta meta;
   meta.now = now;
@@ -56,47 +64,57 @@ LevelKeeper::Pass LevelKeeper::RunOnce() {
       recorded.insert(*before);
       continue;
     }
-    if (pass.submitted == options_.max_per_pass) {
+    if (pass.submitted == options_.max_per_pass || loop_.stopping()) {
       pass.more = true;
       break;
     }
     ++pass.submitted;
     recorded.emplace(change.customer_id, change.standing);
     {
-      std::lock_guard lock(w.mu);
-      ++w.waiting;
+      std::lock_guard lock(w->mu);
+      ++w->waiting;
     }
     std::string id = change.customer_id;
     customers_.RecordStanding(RecordStanding{std::move(change.customer_id), change.standing}, meta,
-                              [&w, id = std::move(id)](Result<CommandOutcome> out) {
-                                std::lock_guard lock(w.mu);
+                              [w, id = std::move(id)](Result<CommandOutcome> out) {
+                                std::lock_guard lock(w->mu);
                                 if (!out) {
-                                  ++w.failed;
-                                  w.failed_ids.push_back(id);
+                                  ++w->failed;
+                                  w->failed_ids.push_back(id);
                                 } else if (out->position) {
-                                  ++w.appended;
+                                  ++w->appended;
                                 } else {
-                                  ++w.unchanged;
+                                  ++w->unchanged;
                                 }
-                                if (--w.waiting == 0) w.cv.notify_all();
+                                if (--w->waiting == 0) w->cv.notify_all();
                               });
   }
-  {
-    std::unique_lock lock(w.mu);
-    w.cv.wait(lock, [&w] { return w.waiting == 0; });
+  std::unique_lock lock(w->mu);
+  // Every answer, unless Stop is waiting and the log takes long (a Kafka produce may take
+  // minutes to time out): then what is unanswered is sent again by a later pass, and decided
+  // once.
+  while (!w->cv.wait_for(lock, std::chrono::seconds(1), [&w] { return w->waiting == 0; })) {
+    if (loop_.stopping()) {
+      pass.failed = w->waiting;
+      return pass;
+    }
   }
-  for (const std::string& id : w.failed_ids) recorded.erase(id);
+  for (const std::string& id : w->failed_ids) recorded.erase(id);
   recorded_last_ = std::move(recorded);
-  pass.appended = w.appended;
-  pass.unchanged = w.unchanged;
-  pass.failed = w.failed;
-  if (pass.submitted > 0) {
-    Log(w.failed > 0 ? LogLevel::kWarn : LogLevel::kInfo, "loyalty standings recorded",
+  pass.appended = w->appended;
+  pass.unchanged = w->unchanged;
+  pass.failed = w->failed;
+  lock.unlock();
+  // A line per pass that recorded something; failures once when they start (not every pass
+  // while the log is down).
+  if (pass.appended > 0 || (pass.failed > 0 && !failing_)) {
+    Log(pass.failed > 0 ? LogLevel::kWarn : LogLevel::kInfo, "loyalty standings recorded",
         {{"changed", std::to_string(pass.appended)},
          {"already_recorded", std::to_string(pass.unchanged)},
          {"failed", std::to_string(pass.failed)},
          {"more", pass.more ? "yes" : "no"}});
   }
+  failing_ = pass.failed > 0;
   {
     std::lock_guard lock(last_mu_);
     last_ = pass;

@@ -13,7 +13,10 @@
 // there were more, the next pass follows at once. The changes a pass recorded are not sent
 // again by the next while the view still shows them unrecorded (it lags the log by a batch).
 //
-// Passes run every `interval` and soon after Wake (a settings change).
+// Passes run every `interval` and soon after Wake; after a pass that left more and made progress,
+// the next at once. A pass whose commands fail leaves the rest to the next interval. Stop ends a
+// pass without waiting more than a second for answers still to come (their changes are sent
+// again later, and decided once).
 //
 // Thread-safety: Start/Stop from one thread; Wake, RunOnce and last from any (RunOnce is not
 // run twice at once: the thread's passes and a test's are serialised).
@@ -83,6 +86,7 @@ class LevelKeeper final {
   std::mutex pass_mu_;  // one pass at a time
   // Recorded by the last pass: customer → standing (guarded by pass_mu_).
   std::unordered_map<std::string, LoyaltyStanding> recorded_last_;
+  bool failing_ = false;  // guarded by pass_mu_: the last pass had failures
   mutable std::mutex last_mu_;
   Pass last_;  // guarded by last_mu_
   WakeLoop loop_;

@@ -1,5 +1,7 @@
 #include "commands/standing_commands.h"
 
+#include <limits>
+
 #include "domain/promotion_assignment.h"
 
 namespace keel {
@@ -19,6 +21,9 @@ Result<std::vector<EventEnvelope>> DecideRecordStanding(const CustomerWriteModel
   }
   std::vector<EventEnvelope> events;
   if (c->standing == after) return events;
+  if (c->standing_version == std::numeric_limits<int64_t>::max()) {
+    return Fail(Error::FailedPrecondition("Customer " + c->id + " has no standing version left"));
+  }
   const std::string_view type = StandingEventType(c->standing, after);
   events.push_back(NewEvent(kCustomerStandingAggregate, type, c->id, c->standing_version + 1,
                             EncodeStandingChange(c->standing, after), meta, ids));

@@ -591,10 +591,11 @@ Status ApplyStandingEvent(Customer& customer, const EventEnvelope& event) {
   if (customer.version == 0) {
     return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
   }
+  if (auto st = CheckNextVersion(event, customer.standing_version); !st) return st;
   auto standing = DecodeStandingChange(event);
   if (!standing) return Fail(standing.error());
   customer.standing = *standing;
-  customer.standing_version = std::max(customer.standing_version + 1, event.aggregate_version);
+  customer.standing_version = event.aggregate_version;
   return {};
 }
 

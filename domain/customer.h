@@ -242,7 +242,8 @@ Result<CustomerFields> DecodeCustomerFields(std::string_view payload);
 Status ApplyCustomerEvent(Customer& customer, const EventEnvelope& event);
 
 // Folds a CustomerLevelChanged or CustomerScoresChanged (aggregate kCustomerStandingAggregate)
-// into its customer; kDataLoss for a bad payload or a customer that does not exist.
+// into its customer; kDataLoss (the customer unchanged) for a bad payload, a version that does
+// not follow the customer's standing_version, or a customer that does not exist.
 Status ApplyStandingEvent(Customer& customer, const EventEnvelope& event);
 
 // Payload of CustomerVisitRecorded: {"visitedAt": "<ISO-8601>"}.

@@ -180,6 +180,38 @@ TEST_F(LevelKeeperApiTest, BackToBackPassesRecordEachChangeOnce) {
   EXPECT_EQ(LogSize(app_.app()), logged + 1);
 }
 
+// In quintile mode the keeper scores against the cut points it took at its first pass of the day:
+// a new customer's orders move the live quintiles (and so the scores served at read time) but
+// record a change for that customer alone, not for every customer whose tie group moved.
+TEST_F(LevelKeeperApiTest, QuintileCutPointsAreFrozenForTheDay) {
+  std::vector<std::string> ids;
+  for (int n = 1; n <= 5; ++n) {
+    ids.push_back(Customer(admin_, "q" + std::to_string(n)));
+    Orders(ids.back(), n, "100", 10);  // 1 to 5 orders: one per frequency quintile
+  }
+  auto quintile = admin_.Send("PUT", "/api/v1/customer-levels",
+                              R"({"mode":"quintile","quintileMinCustomers":2})");
+  ASSERT_EQ(quintile.status, 200) << quintile.body;
+  AwaitFolded();
+  auto settled = admin_.Send(
+      "GET", "/api/v1/customer-levels?settingsPosition=" + quintile.headers["x-keel-position"]);
+  ASSERT_EQ(settled.status, 200) << settled.body;
+  ASSERT_EQ(Json(settled.body).Str("/data/thresholds/source"), "quintile");
+  const LevelKeeper::Pass first = app_.app().levels().RunOnce();
+  EXPECT_EQ(first.appended, 5u);
+  EXPECT_EQ(Settle().found, 0u);
+
+  // Ten more customers with 9 orders each: the live frequency quintiles move for everyone.
+  for (int n = 0; n < 10; ++n) {
+    const std::string id = Customer(admin_, "big" + std::to_string(n));
+    Orders(id, 9, "100", 10);
+  }
+  AwaitFolded();
+  const LevelKeeper::Pass next = app_.app().levels().RunOnce();
+  EXPECT_EQ(next.appended, 10u);  // the ten new customers; the first five keep their standing
+  EXPECT_EQ(Settle().found, 0u);
+}
+
 // With an interval, the keeper runs on its own.
 TEST(LevelKeeperTimerTest, TheKeeperRecordsOnItsOwnTimer) {
   AppConfig config;

@@ -146,9 +146,7 @@ Status CustomersProjector::ApplyStandingChange(const EventEnvelope& event,
     return Fail(Error::DataLoss("Standing change of unknown customer " + event.aggregate_id));
   }
   Customer& c = **customer;
-  Customer next = c;  // refused halfway, the remembered customer must not change
-  if (auto st = ApplyStandingEvent(next, event); !st) return st;
-  c = std::move(next);
+  if (auto st = ApplyStandingEvent(c, event); !st) return st;  // all or nothing
   writes.push_back({kCustomerFiguresTable, c.id, EncodeCustomerFigures(c)});
   Changed(cache, c, position.offset);
   cache.folded = &c;

@@ -79,14 +79,20 @@ void RfmColumns::Apply(const std::vector<Customer>& changed) {
   if (loading_) {
     for (const Customer& c : changed) pending_.push_back(RowOf(c));
   } else if (ready_) {  // before any load, the store holds it and the load will read it
-    for (const Customer& c : changed) Upsert(RowOf(c));
-    ++generation_;
+    // Only a change of the RFM inputs makes the quintile cut points of another generation: a
+    // recorded standing alone does not.
+    bool inputs_changed = false;
+    for (const Customer& c : changed) inputs_changed |= Upsert(RowOf(c));
+    if (inputs_changed) ++generation_;
   }
 }
 
-void RfmColumns::Upsert(const Row& row) {
+bool RfmColumns::Upsert(const Row& row) {
   auto [it, inserted] = row_of_.try_emplace(row.id, static_cast<uint32_t>(orders_.size()));
   const size_t i = it->second;
+  const bool same_inputs = !inserted && last_order_day_[i] == row.last_order_day &&
+                           orders_[i] == row.orders && spend_cents_[i] == row.spend_cents &&
+                           active_[i] == (row.active ? 1 : 0);
   if (inserted) {
     last_order_day_.push_back(0);
     orders_.push_back(0);
@@ -103,6 +109,7 @@ void RfmColumns::Upsert(const Row& row) {
   active_[i] = row.active ? 1 : 0;
   recorded_[i] = row.recorded;
   if (row.active && row.orders > 0) ++with_orders_;
+  return !same_inputs;
 }
 
 RfmColumns::Thresholds RfmColumns::ThresholdsFor(const LoyaltySettings& settings,
@@ -193,11 +200,17 @@ std::optional<RfmColumns::CustomerLoyalty> RfmColumns::Of(std::string_view id,
   return Score(it->second, t.cuts, settings.level_tenths);
 }
 
+RfmColumns::Thresholds RfmColumns::CutsFor(const LoyaltySettings& settings, Millis now) const {
+  std::shared_lock lock(mu_);
+  return ThresholdsFor(settings, DayNumber(now));
+}
+
 RfmColumns::StandingChanges RfmColumns::ChangedStandings(const LoyaltySettings& settings,
-                                                         Millis now, size_t max) const {
+                                                         Millis now, size_t max,
+                                                         const RfmCuts* frozen) const {
   std::shared_lock lock(mu_);
   StandingChanges out;
-  const RfmCuts cuts = ThresholdsFor(settings, DayNumber(now)).cuts;
+  const RfmCuts cuts = frozen ? *frozen : ThresholdsFor(settings, DayNumber(now)).cuts;
   // The level of a sum of scores (3 to 15), computed once for the 13 sums.
   std::array<LoyaltyLevel, 16> level_of_sum{};
   for (int sum = 3; sum <= 15; ++sum) {

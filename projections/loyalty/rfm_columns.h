@@ -101,8 +101,13 @@ class RfmColumns final : public CustomerView {
     bool more = false;                    // there were more than `max`
     size_t customers = 0;                 // rows compared
   };
-  // Every customer is compared, active or not (a segment may select inactive ones).
-  StandingChanges ChangedStandings(const LoyaltySettings& settings, Millis now, size_t max) const;
+  // Every customer is compared, active or not (a segment may select inactive ones). `cuts`: the
+  // cut points to score against (the level keeper freezes the quintile ones for a day); none:
+  // those in force now.
+  StandingChanges ChangedStandings(const LoyaltySettings& settings, Millis now, size_t max,
+                                   const RfmCuts* cuts = nullptr) const;
+  // The cut points in force for `settings` at `now`, as Levels uses them.
+  Thresholds CutsFor(const LoyaltySettings& settings, Millis now) const;
 
   size_t size() const;         // rows: customers
   size_t MemoryBytes() const;  // about what the columns hold
@@ -122,7 +127,8 @@ class RfmColumns final : public CustomerView {
   static uint16_t PackStanding(const LoyaltyStanding& s);
   static constexpr int32_t kNoOrder = INT32_MIN;
   static Row RowOf(const Customer& c);
-  void Upsert(const Row& row);  // mu_ held exclusively
+  // mu_ held exclusively; whether the RFM inputs changed (or the row is new).
+  bool Upsert(const Row& row);
   // mu_ held (shared or alone).
   Thresholds ThresholdsFor(const LoyaltySettings& settings, int64_t today) const;
   CustomerLoyalty Score(size_t row, const RfmCuts& cuts,

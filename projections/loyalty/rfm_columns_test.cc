@@ -258,6 +258,31 @@ TEST(RfmColumnsTest, ChangedStandingsAreThoseThatDifferFromTheRecordedOnes) {
   silv.standing_version = 1;
   view.Apply({plat, silv});
   EXPECT_TRUE(view.ChangedStandings(fixed, kNow, 10).changes.empty());
+  // A recorded standing alone does not make the quintile cut points of another generation.
+  LoyaltySettings quintile;
+  quintile.mode = LoyaltyMode::kQuintile;
+  quintile.quintile_min_customers = 1;
+  RfmColumns cached{std::chrono::milliseconds(0)};
+  LoadAll(cached, {Make("a", 3, 5, 1000), Make("b", 5, 2, 9000)});
+  cached.Levels(quintile, kNow);
+  const int64_t computed = cached.quintile_computations();
+  Customer a = Make("a", 3, 5, 1000);
+  a.standing = {3, 1, 1, LoyaltyLevel::kBronze};
+  a.standing_version = 1;
+  cached.Apply({a});
+  cached.Levels(quintile, kNow);
+  EXPECT_EQ(cached.quintile_computations(), computed);
+  cached.Apply({Make("a", 4, 5, 1000)});  // an order: the inputs change
+  cached.Levels(quintile, kNow);
+  EXPECT_EQ(cached.quintile_computations(), computed + 1);
+  // Frozen cut points: the keeper's, whatever the live ones are.
+  const RfmCuts none_reached{{kUnreachableCut, kUnreachableCut, kUnreachableCut, kUnreachableCut},
+                             {kUnreachableCut, kUnreachableCut, kUnreachableCut, kUnreachableCut},
+                             {kUnreachableCut, kUnreachableCut, kUnreachableCut, kUnreachableCut}};
+  auto frozen = view.ChangedStandings(fixed, kNow, 10, &none_reached);
+  ASSERT_EQ(frozen.changes.size(), 3u);  // all but "none" now differ from 1 1 1 Bronze
+  EXPECT_EQ(frozen.changes[0].standing, LoyaltyStanding{});
+
   auto later = view.ChangedStandings(fixed, kNow + 10 * kDay, 10);
   ASSERT_EQ(later.changes.size(), 1u);  // plat: 11 days (4); gold: 30 days, silv: 70, unchanged
   EXPECT_EQ(later.changes[0].id, "plat");
