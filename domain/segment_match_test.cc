@@ -359,7 +359,10 @@ TEST(SegmentMatcherTest, MatchesWithoutTextConditionsDoesNotAllocate) {
 
 TEST(SegmentMatcherTest, LevelAndScoresMatchLikeTheEvaluatorAndNeverChangeWithTime) {
   const Millis now = T("2026-03-01T00:00:00Z");
+  // Not scored(): no standing a customer can hold (nothing recorded is Bronze, 1, 1, 1), but every
+  // evaluator treats it as missing, alike.
   Customer unscored = MakeCustomer();
+  unscored.standing = LoyaltyStanding{0, 0, 0};
   Customer silver = MakeCustomer();
   silver.standing = StandingOf({4, 2, 3}, LoyaltyLevel::kSilver);
   const RuleNode trees[] = {

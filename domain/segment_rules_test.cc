@@ -1161,11 +1161,14 @@ TEST(SegmentRulesLoyaltyTest, RefusesBadValuesAndOperatorsNamingThePath) {
 }
 
 TEST(SegmentRulesLoyaltyTest, AnUnscoredCustomerMatchesOnlyTheNegativeOperators) {
-  const Customer c = MakeCustomer();  // never scored
+  // Not scored(): no standing a customer can hold (nothing recorded is Bronze, 1, 1, 1), but the
+  // evaluators treat it as missing.
+  Customer c = MakeCustomer();
+  c.standing = LoyaltyStanding{0, 0, 0};
   ASSERT_FALSE(c.standing.scored());
   const Millis now = T("2026-03-01T00:00:00Z");
   for (RuleField field : kStandingFields) {
-    // Bronze is the default level of an unrecorded standing: it must not read as one.
+    // A standing that is not scored() must not read as Bronze (rank 0) or score 1.
     const int64_t v = field == RuleField::kLevel ? 0 : 1;
     auto is = [&](RuleOp op, std::vector<int64_t> numbers) {
       return EvaluateRules(Cond(field, op, std::move(numbers)), c, now);
@@ -1224,7 +1227,9 @@ TEST(SegmentRulesLoyaltyTest, ScoredCustomersCompareByLevelOrderAndScore) {
   EXPECT_TRUE(is(bronze, R"({"field":"level","op":"=","value":"Bronze"})"));
   EXPECT_TRUE(is(bronze, R"({"field":"level","op":"<","value":"Silver"})"));
   EXPECT_FALSE(is(bronze, R"({"field":"level","op":"is_empty"})"));
-  EXPECT_FALSE(is(MakeCustomer(), R"({"field":"level","op":"=","value":"Bronze"})"));
+  // Nothing recorded stands at Bronze, 1, 1, 1.
+  EXPECT_TRUE(is(MakeCustomer(), R"({"field":"level","op":"=","value":"Bronze"})"));
+  EXPECT_TRUE(is(MakeCustomer(), R"({"field":"recencyScore","op":"=","value":1})"));
 
   // A typical seed-002 audience: Gold and above who have not bought lately.
   const std::string_view lapsed = R"({"and":[{"field":"level","op":">=","value":"Gold"},)"

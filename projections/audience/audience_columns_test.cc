@@ -722,7 +722,10 @@ void Score(Customer& c, int recency, int frequency, int monetary, LoyaltyLevel l
 constexpr int64_t Rank(LoyaltyLevel level) { return static_cast<int64_t>(level); }
 
 TEST_F(AudienceColumnsTest, LevelsCompareByRankAndAnUnscoredCustomerOnlyMatchesNegatives) {
+  // Not scored(): no standing a customer can hold (nothing recorded is Bronze, 1, 1, 1), but every
+  // evaluator treats it as missing, alike.
   Customer unscored = Person("u", "U");
+  unscored.standing = LoyaltyStanding{0, 0, 0};
   Customer bronze = Person("b", "B");
   Score(bronze, 1, 1, 2, LoyaltyLevel::kBronze);
   Customer gold = Person("g", "G");
@@ -771,7 +774,7 @@ TEST_F(AudienceColumnsTest, LevelsCompareByRankAndAnUnscoredCustomerOnlyMatchesN
 TEST(AudienceColumnsLoyaltyTest, LevelAndScoresAgreeWithTheReferenceEvaluator) {
   std::mt19937_64 rng(15);
   auto refresh = [&](Customer& c) {
-    c.standing = {};
+    c.standing = LoyaltyStanding{0, 0, 0};  // not scored(): the evaluators' missing-value path
     if (rng() % 4 == 0) return;  // never scored
     c.standing = StandingOf({1 + static_cast<int>(rng() % 5), 1 + static_cast<int>(rng() % 5),
                              1 + static_cast<int>(rng() % 5)},
@@ -887,7 +890,7 @@ class RuleProperty {
     details.tags.clear();
     for (int i = static_cast<int>(Below(4)); i > 0; --i) details.tags.emplace_back(Pick(kTags));
     // The loyalty standing: a third never scored.
-    c.standing = {};
+    c.standing = LoyaltyStanding{0, 0, 0};  // not scored(): the evaluators' missing-value path
     if (!Chance(3)) {
       c.standing = StandingOf({1 + static_cast<int>(Below(5)), 1 + static_cast<int>(Below(5)),
                                1 + static_cast<int>(Below(5))},
