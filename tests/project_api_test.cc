@@ -146,6 +146,12 @@ TEST_F(ProjectApiTest, RepsSeeAndChangeOnlyTheirsAndTheirCustomers) {
   ASSERT_EQ(shared.status, 201) << shared.body;
   const std::string shared_id = Json(shared.body).Str("/data/id");
   ASSERT_EQ(AwaitTotal(*max_, "/api/v1/projects?limit=1", 3), 3);
+  // Whose customer a project is on is read from the customers read model: wait for the
+  // customers too (a project read waits for its own stream's positions only). Under a loaded
+  // sanitizer run the customers projection was seen behind.
+  ASSERT_EQ(max_->Send("GET", AtPosition("/api/v1/customers?limit=1", customer_positions_.Joined()))
+                .status,
+            200);
 
   auto on_theirs = ann_->Send("POST", "/api/v1/projects",
                               R"({"name":"X","customerId":")" + bob_customer_ + R"("})");
