@@ -7,6 +7,20 @@
 
 namespace keel {
 
+namespace {
+
+// The level of each sum of three scores (3 to 15; index it by the sum), computed once a scan
+// instead of once a customer: the level depends on the sum alone.
+std::array<LoyaltyLevel, 16> LevelsOfSums(const std::array<int64_t, 3>& level_tenths) {
+  std::array<LoyaltyLevel, 16> out{};
+  for (int sum = 3; sum <= 15; ++sum) {
+    out[static_cast<size_t>(sum)] = LevelOf({sum - 2, 1, 1}, level_tenths);
+  }
+  return out;
+}
+
+}  // namespace
+
 RfmColumns::Row RfmColumns::RowOf(const Customer& c) {
   Row row;
   row.id = c.id;
@@ -167,12 +181,7 @@ RfmColumns::Summary RfmColumns::Levels(const LoyaltySettings& settings, Millis n
   Summary summary;
   summary.thresholds = ThresholdsFor(settings, DayNumber(now));
   const RfmCuts& cuts = summary.thresholds.cuts;
-  // The level of a sum of scores (3 to 15), computed once for the 13 sums.
-  std::array<uint8_t, 16> level_of_sum{};
-  for (int sum = 3; sum <= 15; ++sum) {
-    level_of_sum[static_cast<size_t>(sum)] =
-        static_cast<uint8_t>(LevelOf({sum - 2, 1, 1}, settings.level_tenths));
-  }
+  const auto level_of_sum = LevelsOfSums(settings.level_tenths);
   const size_t n = orders_.size();
   if (levels) levels->resize(n);
   std::array<int64_t, kLoyaltyLevels> per_level{};
@@ -180,7 +189,7 @@ RfmColumns::Summary RfmColumns::Levels(const LoyaltySettings& settings, Millis n
   for (size_t i = 0; i < n; ++i) {
     const int sum = ScoreOf(last_order_day_[i], cuts.recency_day) +
                     ScoreOf(orders_[i], cuts.frequency) + ScoreOf(spend_cents_[i], cuts.monetary);
-    const uint8_t level = level_of_sum[static_cast<size_t>(sum)];
+    const auto level = static_cast<uint8_t>(level_of_sum[static_cast<size_t>(sum)]);
     if (levels) (*levels)[i] = level;
     per_level[level] += active_[i];
     customers += active_[i];
@@ -211,11 +220,7 @@ RfmColumns::StandingChanges RfmColumns::ChangedStandings(const LoyaltySettings& 
   std::shared_lock lock(mu_);
   StandingChanges out;
   const RfmCuts cuts = frozen ? *frozen : ThresholdsFor(settings, DayNumber(now)).cuts;
-  // The level of a sum of scores (3 to 15), computed once for the 13 sums.
-  std::array<LoyaltyLevel, 16> level_of_sum{};
-  for (int sum = 3; sum <= 15; ++sum) {
-    level_of_sum[static_cast<size_t>(sum)] = LevelOf({sum - 2, 1, 1}, settings.level_tenths);
-  }
+  const auto level_of_sum = LevelsOfSums(settings.level_tenths);
   const size_t n = orders_.size();
   out.customers = n;
   for (size_t i = 0; i < n; ++i) {
