@@ -24,7 +24,6 @@ LevelKeeper::~LevelKeeper() { Stop(); }
 
 void LevelKeeper::Start() { loop_.Start(); }
 void LevelKeeper::Stop() { loop_.Stop(); }
-void LevelKeeper::Wake() { loop_.Wake(); }
 
 LevelKeeper::Pass LevelKeeper::last() const {
   std::lock_guard lock(last_mu_);

@@ -13,12 +13,12 @@
 // there were more, the next pass follows at once. The changes a pass recorded are not sent
 // again by the next while the view still shows them unrecorded (it lags the log by a batch).
 //
-// Passes run every `interval` and soon after Wake; after a pass that left more and made progress,
-// the next at once. A pass whose commands fail leaves the rest to the next interval. Stop ends a
-// pass without waiting more than a second for answers still to come (their changes are sent
-// again later, and decided once).
+// Passes run every `interval`; after a pass that left more and made progress, the next at once
+// (a settings change is taken up at the next pass). A pass whose commands fail leaves the rest to
+// the next interval. Stop ends a pass without waiting more than a second for answers still to come
+// (their changes are sent again later, and decided once).
 //
-// Thread-safety: Start/Stop from one thread; Wake, RunOnce and last from any (RunOnce is not
+// Thread-safety: Start/Stop from one thread; RunOnce and last from any (RunOnce is not
 // run twice at once: the thread's passes and a test's are serialised).
 #pragma once
 
@@ -62,7 +62,6 @@ class LevelKeeper final {
 
   void Start();
   void Stop();
-  void Wake();
 
   struct Pass {
     bool ran = false;      // false: the changes could not be computed
