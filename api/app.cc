@@ -30,6 +30,7 @@
 #include "commands/product_service.h"
 #include "commands/project_service.h"
 #include "commands/promotion_service.h"
+#include "commands/referral_keeper.h"
 #include "commands/segment_service.h"
 #include "commands/task_clock.h"
 #include "commands/task_service.h"
@@ -110,6 +111,7 @@ struct App::Impl {
   std::unique_ptr<PromotionService> promotions;
   std::unique_ptr<LoyaltyService> loyalty;   // the loyalty levels' settings
   std::unique_ptr<LevelKeeper> levels;       // records changed loyalty standings as events
+  std::unique_ptr<ReferralKeeper> referrals;  // credits referrers for referred first orders
   // With a vendor URL only: the client, the dispatcher's view of it, the dispatcher.
   std::unique_ptr<vendor::VendorClient> vendor;
   std::unique_ptr<VendorSender> sender;
@@ -147,6 +149,7 @@ struct App::Impl {
     if (dispatcher) dispatcher->Stop();
     if (vendor) vendor->Stop();
     if (levels) levels->Stop();  // its pass in progress ends once its appends are answered
+    if (referrals) referrals->Stop();  // likewise; a referral not credited yet stays pending
     auto in_flight = [&] {
       return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
              (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
@@ -179,6 +182,7 @@ struct App::Impl {
     log.reset();
     levels.reset();
     commands.reset();
+    referrals.reset();  // after the commands, which may wake it
     launcher.reset();
     task_clock.reset();
     tasks.reset();
@@ -366,6 +370,9 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       },
       LevelKeeper::Options{.interval =
                                std::chrono::milliseconds(std::max(config.level_interval_ms, 100))});
+  impl->referrals =
+      std::make_unique<ReferralKeeper>(*impl->commands, impl->clock, ReferralKeeper::Options{});
+  impl->commands->OnReferralPending([keeper = impl->referrals.get()] { keeper->Wake(); });
   // A work log's task is looked up in the tasks stream, made below (after the users it checks
   // assignees against) and before the first command.
   impl->worklogs = std::make_unique<WorklogService>(
@@ -685,6 +692,7 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   impl->launcher->Start();
   impl->task_clock->Start();
   if (config.level_interval_ms > 0) impl->levels->Start();
+  impl->referrals->Start();
   if (impl->dispatcher) impl->dispatcher->Start();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
@@ -702,6 +710,7 @@ AuthService& App::auth() { return *impl_->auth; }
 EventLog& App::log() { return *impl_->log; }
 CommandService& App::commands() { return *impl_->commands; }
 LevelKeeper& App::levels() { return *impl_->levels; }
+ReferralKeeper& App::referrals() { return *impl_->referrals; }
 ReadStore& App::store() { return *impl_->read_models.Current()->store; }
 ProjectorRunner& App::customer_projection() {
   return *impl_->read_models.Current()->projections->RunnerOfTopic(kCustomersTopic);

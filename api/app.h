@@ -23,6 +23,7 @@ class HttpServer;
 class EventLog;
 class CommandService;
 class LevelKeeper;
+class ReferralKeeper;
 class ReadStore;
 class ProjectorRunner;
 
@@ -45,6 +46,8 @@ class App final {
   // The process manager that records loyalty standings (started when level_interval_ms > 0;
   // tests run its passes by hand).
   LevelKeeper& levels();
+  // The process manager that credits referrals (always started).
+  ReferralKeeper& referrals();
   ReadStore& store();
   ProjectorRunner& customer_projection();
 

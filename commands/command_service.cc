@@ -9,10 +9,14 @@ namespace keel {
 
 Status CommandService::Stream::Fold(WriteModel& state, const Decision& decision,
                                     const EventEnvelope& event) {
-  if (decision.placement && event.type == kOrderPlaced) {
-    return state.ApplyOrder(event, *decision.placement);
+  Status st = decision.placement && event.type == kOrderPlaced
+                  ? state.ApplyOrder(event, *decision.placement)
+                  : state.Apply(event);
+  if (st && event.type == kOrderPlaced && referral_pending && *referral_pending &&
+      state.assignments.FindPendingReferral(decision.key)) {
+    (*referral_pending)();
   }
-  return state.Apply(event);
+  return st;
 }
 
 Result<CommandOutcome> CommandService::Stream::AnswerFor(const WriteModel& state,
@@ -88,13 +92,14 @@ CommandService::CommandService(EventLog& log, Clock& clock, IdGenerator& ids,
       products_(std::move(products)),
       promotions_(std::move(promotions)),
       earned_(std::move(earned)),
-      runtime_(Stream{}, log, clock, duplicate_wait, snapshots) {}
+      runtime_(Stream{.referral_pending = &referral_pending_}, log, clock, duplicate_wait,
+               snapshots) {}
 
 Result<CommandOutcome> CommandService::AnswerOf(const WriteModel& state, Subject subject,
                                                 const std::string& id, bool created) {
   // The write model keeps no transactions: the decision renders the answer (answer_json).
   if (subject == Subject::kTransaction || subject == Subject::kAssignment ||
-      subject == Subject::kStanding) {
+      subject == Subject::kProcess) {
     return CommandOutcome{created, "", 1, std::nullopt};
   }
   if (subject == Subject::kOrder) {
@@ -284,24 +289,46 @@ void CommandService::AssignPromotion(keel::AssignPromotion cmd, CommandMeta meta
       std::move(done));
 }
 
+Result<std::shared_ptr<const std::vector<Promotion>>> CommandService::Earnable() const {
+  if (earned_) return earned_();
+  static const auto kNone = std::make_shared<const std::vector<Promotion>>();
+  return kNone;
+}
+
 void CommandService::RecordStanding(keel::RecordStanding cmd, CommandMeta meta, Done done) {
   Execute(
       std::move(meta),
       [this, cmd = std::move(cmd)](const WriteModel& state,
                                    const CommandMeta& m) -> Result<Decision> {
-        static const std::vector<Promotion> kNone;
-        std::shared_ptr<const std::vector<Promotion>> earnable;
-        if (earned_) {
-          auto listed = earned_();
-          if (!listed) return Fail(listed.error());
-          earnable = std::move(*listed);
-        }
-        auto events = DecideRecordStanding(state.customers, state.assignments,
-                                           earnable ? *earnable : kNone, cmd, m, ids_);
+        auto earnable = Earnable();
+        if (!earnable) return Fail(earnable.error());
+        auto events =
+            DecideRecordStanding(state.customers, state.assignments, **earnable, cmd, m, ids_);
         if (!events) return Fail(events.error());
-        return Decision{cmd.customer_id, std::move(*events), Subject::kStanding, cmd.customer_id};
+        return Decision{cmd.customer_id, std::move(*events), Subject::kProcess, cmd.customer_id};
       },
       std::move(done));
+}
+
+void CommandService::CreditReferral(std::string referred_id, CommandMeta meta, Done done) {
+  Execute(
+      std::move(meta),
+      [this, referred_id = std::move(referred_id)](const WriteModel& state,
+                                                   const CommandMeta& m) -> Result<Decision> {
+        auto earnable = Earnable();
+        if (!earnable) return Fail(earnable.error());
+        auto d = DecideCreditReferral(state.customers, state.assignments, **earnable, referred_id,
+                                      m, ids_);
+        // Under the referrer's key: where its promotions are redeemed.
+        std::string key = d.events.empty() ? referred_id : std::move(d.referrer_id);
+        return Decision{std::move(key), std::move(d.events), Subject::kProcess, referred_id};
+      },
+      std::move(done));
+}
+
+std::vector<std::string> CommandService::PendingReferrals(size_t max) const {
+  return runtime_.Read(
+      [max](const WriteModel& state) { return state.assignments.PendingReferrals(max); });
 }
 
 void CommandService::Execute(CommandMeta meta, const Decide& decide, Done done) {

@@ -75,7 +75,9 @@ class CommandService final {
   using Done = std::function<void(Result<CommandOutcome>)>;
 
  private:
-  enum class Subject { kCustomer, kOrder, kTransaction, kAssignment, kStanding };
+  // kProcess: a process manager's command (a standing, a referral's credit), answered with no
+  // JSON.
+  enum class Subject { kCustomer, kOrder, kTransaction, kAssignment, kProcess };
   // What a command decided: its events (maybe none), the stream key they go under, and what
   // to answer with once they are folded.
   struct Decision {
@@ -103,7 +105,11 @@ class CommandService final {
     // 5: the promotions assigned to customers (AssignmentWriteModel).
     // 6: an assignment's reward, and orders that redeem one (mark it used).
     // 7: each customer's recorded loyalty standing.
-    static constexpr uint64_t kSnapshotFormat = 7;
+    // 8: referrals pending and credited.
+    static constexpr uint64_t kSnapshotFormat = 8;
+    // Called (under the lock, must not block) when a folded order leaves a referral pending;
+    // CommandService's OnReferralPending.
+    const std::function<void()>* referral_pending = nullptr;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
     static bool HoldsState(const LogRecord& r);
     void SaveAnswer(SnapshotWriter& out, const CommandOutcome& answer);
@@ -175,6 +181,17 @@ class CommandService final {
   // was appended. kUnavailable while the promotions are (`earned`).
   void RecordStanding(keel::RecordStanding cmd, CommandMeta meta, Done done);
 
+  // The referral keeper's (commands/referral_keeper.h): credits the pending referral of
+  // `referred_id` (DecideCreditReferral), appended under the referrer's key; nothing when it is
+  // not pending. The answer's json is empty; its position is none when nothing was appended.
+  // kUnavailable while the promotions are (`earned`).
+  void CreditReferral(std::string referred_id, CommandMeta meta, Done done);
+  // Up to `max` referred customers whose referral awaits its credit (none while loading).
+  std::vector<std::string> PendingReferrals(size_t max) const;
+  // `wake` is called, under the stream's lock (it must not block nor call back), when a folded
+  // order leaves a referral pending. Set before the first command.
+  void OnReferralPending(std::function<void()> wake) { referral_pending_ = std::move(wake); }
+
   // Bulk ingestion of already validated records: customers are upserted by email (fields
   // absent from a record keep their values), orders are placed unless their external id was
   // seen. Returns once the chunk is decided (later commands see it); its appends complete in
@@ -193,6 +210,8 @@ class CommandService final {
   static Result<Decision> ForCustomer(const std::string& id,
                                       Result<std::vector<EventEnvelope>> events,
                                       bool created = false);
+  // The promotions that may be earned: none without `earned`; kUnavailable while they are.
+  Result<std::shared_ptr<const std::vector<Promotion>>> Earnable() const;
   // A placement, single or bulk; `render_answer`: the new order's JSON for the answer.
   Result<Decision> DecidePlacement(const WriteModel& state, const OrderInput& input,
                                    const CommandMeta& meta, bool render_answer);
@@ -217,6 +236,7 @@ class CommandService final {
   const ProductLookup products_;
   const PromotionLookup promotions_;
   const EarnedPromotionsLookup earned_;
+  std::function<void()> referral_pending_;  // before runtime_, whose Stream points to it
   Runtime runtime_;
 };
 

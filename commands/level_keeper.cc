@@ -1,9 +1,9 @@
 #include "commands/level_keeper.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <memory>
 
+#include "commands/answer_waiter.h"
 #include "infra/log.h"
 
 namespace keel {
@@ -43,15 +43,7 @@ LevelKeeper::Pass LevelKeeper::RunOnce() {
   pass.found = found->changes.size();
   pass.more = found->more;
 
-  // Shared with the callbacks: a pass cut short by Stop may leave some still to come.
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t waiting = 0;
-    size_t appended = 0, unchanged = 0, failed = 0;
-    std::vector<std::string> failed_ids;
-  };
-  auto w = std::make_shared<Waiter>();
+  auto w = std::make_shared<AnswerWaiter>();
   std::unordered_map<std::string, LoyaltyStanding> recorded;
   CommandMeta meta;
   meta.now = now;
@@ -69,41 +61,20 @@ LevelKeeper::Pass LevelKeeper::RunOnce() {
     }
     ++pass.submitted;
     recorded.emplace(change.customer_id, change.standing);
-    {
-      std::lock_guard lock(w->mu);
-      ++w->waiting;
-    }
-    std::string id = change.customer_id;
+    auto done = AnswerWaiter::Expect(w, change.customer_id);
     customers_.RecordStanding(RecordStanding{std::move(change.customer_id), change.standing}, meta,
-                              [w, id = std::move(id)](Result<CommandOutcome> out) {
-                                std::lock_guard lock(w->mu);
-                                if (!out) {
-                                  ++w->failed;
-                                  w->failed_ids.push_back(id);
-                                } else if (out->position) {
-                                  ++w->appended;
-                                } else {
-                                  ++w->unchanged;
-                                }
-                                if (--w->waiting == 0) w->cv.notify_all();
-                              });
+                              std::move(done));
   }
-  std::unique_lock lock(w->mu);
-  // Every answer, unless Stop is waiting and the log takes long (a Kafka produce may take
-  // minutes to time out): then what is unanswered is sent again by a later pass, and decided
-  // once.
-  while (!w->cv.wait_for(lock, std::chrono::seconds(1), [&w] { return w->waiting == 0; })) {
-    if (loop_.stopping()) {
-      pass.failed = w->waiting;
-      return pass;
-    }
+  const AnswerWaiter::Tally tally = w->Wait([this] { return loop_.stopping(); });
+  if (tally.waiting > 0) {
+    pass.failed = tally.waiting;
+    return pass;
   }
-  for (const std::string& id : w->failed_ids) recorded.erase(id);
+  for (const std::string& id : tally.failed_ids) recorded.erase(id);
   recorded_last_ = std::move(recorded);
-  pass.appended = w->appended;
-  pass.unchanged = w->unchanged;
-  pass.failed = w->failed;
-  lock.unlock();
+  pass.appended = tally.appended;
+  pass.unchanged = tally.unchanged;
+  pass.failed = tally.failed;
   // A line per pass that recorded something; failures once when they start (not every pass
   // while the log is down).
   if (pass.appended > 0 || (pass.failed > 0 && !failing_)) {

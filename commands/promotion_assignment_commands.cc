@@ -56,6 +56,36 @@ Status AssignmentWriteModel::Apply(const PromotionAssignment& a) {
   return {};
 }
 
+void AssignmentWriteModel::ReferralQualified(const std::string& referred_id,
+                                             PendingReferral pending) {
+  if (credited_referrals_.contains(referred_id)) return;
+  pending_referrals_.try_emplace(referred_id, std::move(pending));
+}
+
+Status AssignmentWriteModel::ApplyReferralCredit(const ReferralCredit& credit) {
+  if (!credited_referrals_.insert(credit.referred_id).second) {
+    return Fail(
+        Error::DataLoss("The referral of customer " + credit.referred_id + " was credited twice"));
+  }
+  pending_referrals_.erase(credit.referred_id);
+  return {};
+}
+
+const AssignmentWriteModel::PendingReferral* AssignmentWriteModel::FindPendingReferral(
+    std::string_view referred_id) const {
+  auto it = pending_referrals_.find(referred_id);
+  return it == pending_referrals_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> AssignmentWriteModel::PendingReferrals(size_t max) const {
+  std::vector<std::string> out;
+  for (auto it = pending_referrals_.begin(); it != pending_referrals_.end() && out.size() < max;
+       ++it) {
+    out.push_back(it->first);
+  }
+  return out;
+}
+
 Result<AssignmentDecision> DecideAssignPromotion(const CustomerWriteModel& customers,
                                                  const AssignmentWriteModel& assignments,
                                                  const Result<std::optional<Promotion>>& promotion,
@@ -159,6 +189,32 @@ std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& a
                               EncodePromotionAssigned(a), meta, ids));
   }
   return events;
+}
+
+ReferralCreditDecision DecideCreditReferral(const CustomerWriteModel& customers,
+                                            const AssignmentWriteModel& assignments,
+                                            const std::vector<Promotion>& earnable,
+                                            const std::string& referred_id, const CommandMeta& meta,
+                                            IdGenerator& ids) {
+  ReferralCreditDecision d;
+  const AssignmentWriteModel::PendingReferral* pending =
+      assignments.FindPendingReferral(referred_id);
+  if (!pending) return d;
+  d.referrer_id = pending->referrer_id;
+  d.events.push_back(NewEvent(
+      kCustomerReferralAggregate, kReferralCredited, referred_id, 1,
+      EncodeReferralCredited({pending->referrer_id, referred_id, pending->order_id}), meta, ids));
+  const Customer* referrer = customers.Find(pending->referrer_id);
+  if (!referrer || !referrer->is_active) return d;  // credited, with nothing to give
+  for (const Promotion& p : earnable) {
+    if (!p.is_active() || p.definition.condition.type != ConditionType::kReferral) continue;
+    if (assignments.OpenAssignment(referrer->id, p.id, meta.now)) continue;
+    PromotionAssignment a = NewAssignment(ids.NewId(), p, referrer->id,
+                                          std::string(kReferralAssignment), meta.now, meta.actor);
+    d.events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
+                                EncodePromotionAssigned(a), meta, ids));
+  }
+  return d;
 }
 
 }  // namespace keel

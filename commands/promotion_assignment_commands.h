@@ -5,11 +5,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "commands/command_meta.h"
@@ -63,16 +65,38 @@ class AssignmentWriteModel {
   // Folds an assignment; kDataLoss for an id assigned before.
   Status Apply(const PromotionAssignment& assignment);
 
+  // Referrals. A referred customer's first order qualifies their referrer (folded with the
+  // order); the credit is a later decision on the referrer's key (DecideCreditReferral). A load
+  // may fold the referrer's partition before the referred customer's, so either order folds to
+  // the same model: a referral credited is never pending again.
+  struct PendingReferral {
+    std::string referrer_id;
+    std::string order_id;  // the referred customer's first order
+
+    bool operator==(const PendingReferral&) const = default;
+  };
+  // `referred_id`'s first order qualifies `pending.referrer_id`, unless credited already.
+  void ReferralQualified(const std::string& referred_id, PendingReferral pending);
+  // Folds a ReferralCredited; kDataLoss for a referred customer credited before.
+  Status ApplyReferralCredit(const ReferralCredit& credit);
+  const PendingReferral* FindPendingReferral(std::string_view referred_id) const;
+  // Up to `max` referred customers whose referral awaits its credit, in id order.
+  std::vector<std::string> PendingReferrals(size_t max) const;
+
   // The snapshot form (write_model_snapshot.cc).
   void Save(SnapshotWriter& out) const;
   bool Restore(SnapshotReader& in);
   bool SameAs(const AssignmentWriteModel& other) const {
-    return by_id_ == other.by_id_ && by_customer_ == other.by_customer_;
+    return by_id_ == other.by_id_ && by_customer_ == other.by_customer_ &&
+           pending_referrals_ == other.pending_referrals_ &&
+           credited_referrals_ == other.credited_referrals_;
   }
 
  private:
   std::unordered_map<std::string, Entry> by_id_;
   std::unordered_map<std::string, std::vector<std::string>> by_customer_;  // ids, as folded
+  std::map<std::string, PendingReferral, std::less<>> pending_referrals_;  // by referred id
+  std::unordered_set<std::string> credited_referrals_;                     // referred ids
 };
 
 struct AssignmentDecision {
@@ -113,5 +137,21 @@ std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& a
                                                    const std::vector<Promotion>& earnable,
                                                    const Customer& customer, const Order& order,
                                                    const CommandMeta& meta, IdGenerator& ids);
+
+// The credit of `referred_id`'s referral (pending in `assignments`), appended under the
+// referrer's key (`referrer` gets it): nothing when it is not pending (credited already, by a
+// retry or a second keeper). Otherwise a ReferralCredited, then a PromotionAssigned (reason
+// "referral") for each active promotion of `earnable` whose condition is referral, when the
+// referrer is a known, active customer who does not hold an assignment of it that is neither
+// used nor expired at meta.now.
+struct ReferralCreditDecision {
+  std::string referrer_id;
+  std::vector<EventEnvelope> events;
+};
+ReferralCreditDecision DecideCreditReferral(const CustomerWriteModel& customers,
+                                            const AssignmentWriteModel& assignments,
+                                            const std::vector<Promotion>& earnable,
+                                            const std::string& referred_id, const CommandMeta& meta,
+                                            IdGenerator& ids);
 
 }  // namespace keel

@@ -29,7 +29,11 @@ class AssignmentCommandsTest : public ::testing::Test {
   CommandMeta Meta(Millis now = kNow) { return {.now = now, .actor = "tester"}; }
   void Fold(const Result<std::vector<EventEnvelope>>& events) {
     ASSERT_TRUE(events) << events.error().message;
-    for (const auto& e : *events) ASSERT_TRUE(state_.Apply(e));
+    for (const auto& e : *events) {
+      auto st = state_.Apply(e);
+      ASSERT_TRUE(st) << st.error().message;
+      folded_.push_back(e);
+    }
   }
   // Decides and, when decided, folds the assignment as the command service does.
   Result<AssignmentDecision> Assign(const std::string& customer, Millis now = kNow,
@@ -44,6 +48,7 @@ class AssignmentCommandsTest : public ::testing::Test {
   FixedClock clock_;
   UuidV7Generator ids_{clock_, 7};
   WriteModel state_;
+  std::vector<EventEnvelope> folded_;  // by Fold
   Promotion promotion_;
   int n_ = 0;
 };
@@ -246,6 +251,122 @@ TEST_F(AssignmentCommandsTest, AnOrderEarnsEachPromotionWhoseConditionItMeetsOnc
   ASSERT_TRUE(held);
   state_.assignments.MarkUsed(*held);
   EXPECT_EQ(earned(20'000).first, (std::vector<std::string>{"hundred:minimum_purchase"}));
+}
+
+class ReferralTest : public AssignmentCommandsTest {
+ protected:
+  void SetUp() override {
+    AssignmentCommandsTest::SetUp();
+    // c3 and c4 were referred by the referrer (ids look like ids); c2 by nobody.
+    Fold(DecideRegister(state_.customers, {referrer_, {.name = "Ref", .email = "ref@x.io"}}, Meta(),
+                        ids_));
+    for (const char* id : {"c3", "c4"}) {
+      CustomerFields fields{.name = std::string("R") + id, .email = std::string(id) + "@x.io"};
+      fields.referred_by = std::optional<std::string>(referrer_);
+      Fold(DecideRegister(state_.customers, {id, fields}, Meta(), ids_));
+    }
+  }
+  EventEnvelope Placed(const std::string& order_id, const std::string& customer,
+                       OrderStatus status = OrderStatus::kPending) {
+    Order o;
+    o.id = order_id;
+    o.customer_id = customer;
+    o.amount_cents = 1000;
+    o.order_date = kNow;
+    o.status = status;
+    return NewEvent(kOrderAggregate, kOrderPlaced, order_id, 1, EncodeOrderPlaced(o), Meta(), ids_);
+  }
+  // The decision's events as "type:promotion:customer:reason" (assignments) or "type:referred".
+  std::vector<std::string> Credit(const std::string& referred,
+                                  const std::vector<Promotion>& earnable, bool fold = true) {
+    auto d = DecideCreditReferral(state_.customers, state_.assignments, earnable, referred, Meta(),
+                                  ids_);
+    std::vector<std::string> out;
+    for (const EventEnvelope& e : d.events) {
+      if (e.type == kPromotionAssigned) {
+        auto a = DecodePromotionAssigned(e);
+        EXPECT_TRUE(a) << a.error().message;
+        if (a)
+          out.push_back(e.type + ":" + a->promotion_id + ":" + a->customer_id + ":" + a->reason);
+      } else {
+        auto c = DecodeReferralCredited(e);
+        EXPECT_TRUE(c) << c.error().message;
+        if (c) {
+          EXPECT_EQ(c->referrer_id, d.referrer_id);
+          out.push_back(e.type + ":" + c->referred_id + ":" + c->order_id);
+        }
+      }
+      if (fold) {
+        EXPECT_TRUE(state_.Apply(e));
+      }
+    }
+    return out;
+  }
+  const std::string referrer_ = ids_.NewId();
+  const std::vector<Promotion> earnable_ = {
+      Earnable("ref", ConditionType::kReferral),
+      Earnable("first", ConditionType::kFirstPurchase),
+      Earnable("off", ConditionType::kReferral, 0, /*active=*/false),
+  };
+};
+
+TEST_F(ReferralTest, AReferredFirstOrderLeavesTheReferralPendingUntilItIsCreditedOnce) {
+  EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
+  ASSERT_TRUE(state_.Apply(Placed("o1", "c3")));
+  ASSERT_TRUE(state_.Apply(Placed("o2", "c3")));  // not the first: nothing more
+  EXPECT_EQ(state_.assignments.PendingReferrals(10), std::vector<std::string>{"c3"});
+  const auto* pending = state_.assignments.FindPendingReferral("c3");
+  ASSERT_NE(pending, nullptr);
+  EXPECT_EQ(*pending, (AssignmentWriteModel::PendingReferral{referrer_, "o1"}));
+
+  // The referrer earns the active referral promotions (not the others), with the credit first.
+  EXPECT_EQ(Credit("c3", earnable_),
+            (std::vector<std::string>{"ReferralCredited:c3:o1",
+                                      "PromotionAssigned:ref:" + referrer_ + ":referral"}));
+  EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
+  EXPECT_TRUE(state_.assignments.OpenAssignment(referrer_, "ref", kNow));
+  // Credited once: a retry, or a second keeper, decides nothing.
+  EXPECT_TRUE(Credit("c3", earnable_).empty());
+  EXPECT_TRUE(Credit("c2", earnable_).empty());  // never pending
+
+  // A second referred customer's first order: credited, but the referrer holds "ref" unused.
+  ASSERT_TRUE(state_.Apply(Placed("o3", "c4")));
+  EXPECT_EQ(Credit("c4", earnable_), std::vector<std::string>{"ReferralCredited:c4:o3"});
+}
+
+TEST_F(ReferralTest, OnlyAReferredCustomersFirstOrderNotPlacedCancelledQualifies) {
+  ASSERT_TRUE(state_.Apply(Placed("o1", "c2")));  // nobody referred c2
+  ASSERT_TRUE(state_.Apply(Placed("o2", "c3", OrderStatus::kCancelled)));
+  ASSERT_TRUE(state_.Apply(Placed("o3", "c3")));  // c3's first order was o2
+  EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
+}
+
+TEST_F(ReferralTest, AnInactiveReferrerIsCreditedWithNothing) {
+  Fold(DecideDeactivate(state_.customers, {referrer_}, Meta(), ids_));
+  ASSERT_TRUE(state_.Apply(Placed("o1", "c3")));
+  EXPECT_EQ(Credit("c3", earnable_), std::vector<std::string>{"ReferralCredited:c3:o1"});
+  EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
+}
+
+TEST_F(ReferralTest, TheCreditFoldsBeforeOrAfterTheOrderToTheSameModel) {
+  // A load folds partition by partition: the referrer's (with the credit) may come first.
+  const EventEnvelope order = Placed("o1", "c3");
+  ASSERT_TRUE(state_.Apply(order));
+  auto d =
+      DecideCreditReferral(state_.customers, state_.assignments, earnable_, "c3", Meta(), ids_);
+  ASSERT_EQ(d.events.size(), 2u);
+  for (const EventEnvelope& e : d.events) ASSERT_TRUE(state_.Apply(e));
+
+  WriteModel credit_first;
+  for (const EventEnvelope& e : folded_) ASSERT_TRUE(credit_first.Apply(e));  // the customers
+  for (const EventEnvelope& e : d.events) ASSERT_TRUE(credit_first.Apply(e));
+  ASSERT_TRUE(credit_first.Apply(order));
+  EXPECT_TRUE(credit_first.assignments.PendingReferrals(10).empty());
+  EXPECT_TRUE(credit_first.SameAs(state_));
+  // A referral credited twice is not a log this model folds.
+  auto twice = state_.Apply(d.events[0]);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, ErrorCode::kDataLoss);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ Status PromotionWriteModel::Apply(const EventEnvelope& event) {
 bool EarnedAutomatically(const PromotionInput& definition) {
   return definition.is_active && (definition.condition.type == ConditionType::kFirstPurchase ||
                                   definition.condition.type == ConditionType::kMinimumPurchase ||
-                                  definition.condition.type == ConditionType::kCustomerLevel);
+                                  definition.condition.type == ConditionType::kCustomerLevel ||
+                                  definition.condition.type == ConditionType::kReferral);
 }
 
 namespace {
@@ -47,8 +48,9 @@ Status CheckEarnableRoom(const PromotionWriteModel& model, const std::string& id
   std::string message = "At most ";
   message += std::to_string(kMaxEarnablePromotions);
   message +=
-      " active first_purchase, minimum_purchase and customer_level promotions at once (each "
-      "order and each level change is decided against every one of them); deactivate one first";
+      " active first_purchase, minimum_purchase, customer_level and referral promotions at once "
+      "(each order, level change and referral is decided against every one of them); deactivate "
+      "one first";
   return Fail(Error::FailedPrecondition(std::move(message)));
 }
 

@@ -30,11 +30,12 @@ class PromotionWriteModel final {
 };
 
 // At most this many promotions are earned automatically (active, first_purchase,
-// minimum_purchase or customer_level) at once: every order and every level change is decided
-// against each of them, and appends one assignment per promotion it meets, in its one append.
+// minimum_purchase, customer_level or referral) at once: every order, level change and referral
+// is decided against each of them, and appends one assignment per promotion it meets, in its one
+// append.
 inline constexpr size_t kMaxEarnablePromotions = 50;
-// Whether an order or a level change may earn it (active, first_purchase, minimum_purchase or
-// customer_level).
+// Whether an order, a level change or a referral may earn it (active, first_purchase,
+// minimum_purchase, customer_level or referral).
 bool EarnedAutomatically(const PromotionInput& definition);
 
 // A new promotion `id`: PromotionCreated. kAlreadyExists for an id taken; kFailedPrecondition

@@ -83,25 +83,24 @@ TEST_F(PromotionCommandsTest, AtMostFiftyPromotionsAnOrderEarnsAreActiveAtOnce) 
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(model_.Find("one-too-many"), nullptr);
-  // A customer_level one is earned automatically too (at a level change): refused as well.
-  PromotionInput level = Input();
-  level.condition.type = ConditionType::kCustomerLevel;
-  auto level_over = create("level-over", level);
-  ASSERT_FALSE(level_over);
-  EXPECT_EQ(level_over.error().code, ErrorCode::kFailedPrecondition);
-  // Not earned automatically (referral): no limit.
-  PromotionInput referral = Input();
-  referral.condition.type = ConditionType::kReferral;
-  ASSERT_TRUE(create("level", referral));
+  // customer_level and referral ones are earned automatically too (at a level change, at a
+  // referred customer's first order): refused as well.
+  for (ConditionType type : {ConditionType::kCustomerLevel, ConditionType::kReferral}) {
+    PromotionInput earned = Input();
+    earned.condition.type = type;
+    auto over_too = create("over-too", earned);
+    ASSERT_FALSE(over_too);
+    EXPECT_EQ(over_too.error().code, ErrorCode::kFailedPrecondition);
+  }
+  // Not earned automatically (inactive): no limit.
   PromotionInput inactive = Input();
   inactive.is_active = false;
+  inactive.condition.type = ConditionType::kReferral;
   ASSERT_TRUE(create("inactive", inactive));
-  // Activating one, or making the referral one earnable, is refused; replacing an earnable one is
-  // not.
+  // Activating one is refused; replacing an earnable one is not.
   auto activate = DecideReplacePromotion(model_, "inactive", Input(), std::nullopt, Meta(), ids_);
   ASSERT_FALSE(activate);
   EXPECT_EQ(activate.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_FALSE(DecideReplacePromotion(model_, "level", Input(), std::nullopt, Meta(), ids_));
   EXPECT_TRUE(
       Fold(DecideReplacePromotion(model_, "pr0", Input("Renamed"), std::nullopt, Meta(), ids_)));
   // One deactivated makes room.

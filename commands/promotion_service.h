@@ -46,8 +46,8 @@ class PromotionService final {
   // log acknowledged left it (never a version still being appended). nullopt for an id the log
   // has no acknowledged promotion of.
   std::optional<Promotion> Find(const std::string& id) const;
-  // The acknowledged promotions that an order may earn (active, condition first_purchase or
-  // minimum_purchase), by id: what CommandService assigns automatically at order time. One
+  // The acknowledged promotions that may be earned (EarnedAutomatically), by id: what
+  // CommandService assigns automatically at order time, on a level change and on a referral. One
   // shared list, rebuilt when an acknowledged promotion changes, so that an order pays a lock
   // and a pointer copy for it.
   std::shared_ptr<const std::vector<Promotion>> EarnedAtOrder() const;

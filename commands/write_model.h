@@ -37,6 +37,11 @@ struct WriteModel {
       return assignments.Apply(*assignment);
     }
     if (event.aggregate_type == kCustomerStandingAggregate) return customers.ApplyStanding(event);
+    if (event.aggregate_type == kCustomerReferralAggregate) {
+      auto credit = DecodeReferralCredited(event);
+      if (!credit) return Fail(credit.error());
+      return assignments.ApplyReferralCredit(*credit);
+    }
     return customers.Apply(event);
   }
 
@@ -56,9 +61,18 @@ struct WriteModel {
       auto st = assignments.CheckRedeemable(change.promotion->assignment_id, customer->id);
       if (!st) return st;
     }
+    // A referred customer's first order (not placed Cancelled) qualifies their referrer.
+    std::optional<AssignmentWriteModel::PendingReferral> referral;
+    if (change.placed && change.status != OrderStatus::kCancelled &&
+        !customer->stats.first_order_at && customer->details.get().referred_by) {
+      referral = {*customer->details.get().referred_by, event.aggregate_id};
+    }
+    const std::string customer_id = customer->id;
     if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
     if (redeems) assignments.MarkUsed(change.promotion->assignment_id);
-    return customers.ApplyOrder(change);
+    if (auto st = customers.ApplyOrder(change); !st) return st;
+    if (referral) assignments.ReferralQualified(customer_id, std::move(*referral));
+    return {};
   }
 
   // The snapshot form (write_model_snapshot.cc); Save is false when the model is inconsistent

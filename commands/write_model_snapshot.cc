@@ -275,6 +275,14 @@ void AssignmentWriteModel::Save(SnapshotWriter& out) const {
       out.Signed(e.reward_value);
     }
   }
+  out.Unsigned(pending_referrals_.size());
+  for (const auto& [referred, pending] : pending_referrals_) {
+    out.Text(referred);
+    out.Text(pending.referrer_id);
+    out.Text(pending.order_id);
+  }
+  out.Unsigned(credited_referrals_.size());
+  for (const std::string& referred : credited_referrals_) out.Text(referred);
 }
 
 bool AssignmentWriteModel::Restore(SnapshotReader& in) {
@@ -298,6 +306,24 @@ bool AssignmentWriteModel::Restore(SnapshotReader& in) {
       e.reward_value = in.Signed();
       if (in.bad() || !by_id_.emplace(id, std::move(e)).second) return false;
       ids.push_back(std::move(id));
+    }
+  }
+  const uint64_t pending = in.Unsigned();
+  for (uint64_t i = 0; i < pending && !in.bad(); ++i) {
+    std::string referred(in.Text());
+    PendingReferral p;
+    p.referrer_id = std::string(in.Text());
+    p.order_id = std::string(in.Text());
+    if (in.bad() || !pending_referrals_.emplace(std::move(referred), std::move(p)).second) {
+      return false;
+    }
+  }
+  const uint64_t credited = in.Unsigned();
+  for (uint64_t i = 0; i < credited && !in.bad(); ++i) {
+    std::string referred(in.Text());
+    if (in.bad() || pending_referrals_.contains(referred) ||
+        !credited_referrals_.insert(std::move(referred)).second) {
+      return false;
     }
   }
   return !in.bad();

@@ -87,6 +87,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kPromotionAssigned, 1},
     {kCustomerLevelChanged, 1},
     {kCustomerScoresChanged, 1},
+    {kReferralCredited, 1},
 };
 
 // The one place where old schema versions become current ones. Each step lifts a payload by

@@ -174,6 +174,35 @@ Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event) 
   return a;
 }
 
+std::string EncodeReferralCredited(const ReferralCredit& credit) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("referrerId").String(credit.referrer_id);
+  w.Key("referredCustomerId").String(credit.referred_id);
+  w.Key("orderId").String(credit.order_id);
+  w.EndObject();
+  return w.Take();
+}
+
+Result<ReferralCredit> DecodeReferralCredited(const EventEnvelope& event) {
+  auto lost = [](std::string why) { return Error::DataLoss("ReferralCredited: " + why); };
+  if (event.aggregate_type != kCustomerReferralAggregate || event.type != kReferralCredited) {
+    return Fail(lost("event expected, got " + event.aggregate_type + ' ' + event.type));
+  }
+  if (event.aggregate_version != 1) return Fail(lost(event.aggregate_id + " credited twice"));
+  auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
+  if (!doc) return Fail(doc.error());
+  if (doc->type() != element_type::OBJECT) return Fail(lost("payload is not an object"));
+  auto referrer = Text(*doc, "referrerId");
+  auto referred = Text(*doc, "referredCustomerId");
+  auto order = Text(*doc, "orderId");
+  if (!referrer || !referred || !order) return Fail(lost("a field is missing"));
+  if (*referred != event.aggregate_id) {
+    return Fail(lost("referredCustomerId is not the aggregate's"));
+  }
+  return ReferralCredit{std::string(*referrer), std::string(*referred), std::string(*order)};
+}
+
 std::string AssignmentToJson(const PromotionAssignment& a, std::optional<Millis> status_at) {
   JsonWriter w;
   w.BeginObject();

@@ -35,6 +35,7 @@ inline constexpr std::string_view kManualAssignment = "manual";
 inline constexpr std::string_view kFirstPurchaseAssignment = "first_purchase";
 inline constexpr std::string_view kMinimumPurchaseAssignment = "minimum_purchase";
 inline constexpr std::string_view kCustomerLevelAssignment = "customer_level";
+inline constexpr std::string_view kReferralAssignment = "referral";
 inline constexpr size_t kMaxAssignmentReasonLength = 50;
 
 enum class AssignmentStatus { kAvailable, kUsed, kExpired };
@@ -74,6 +75,30 @@ std::string EncodePromotionAssigned(const PromotionAssignment& assignment);
 // The assignment an event records (its id must be the aggregate id; actor from the envelope);
 // kDataLoss when it is not a valid PromotionAssigned.
 Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event);
+
+// A referral credited (issue 16): the first order of a customer who was referred (referredBy)
+// qualifies the referrer for the referral promotions. The order is decided on the referred
+// customer's key; the referrer's promotions must be folded in the referrer's partition (an order
+// of the referrer redeems them there), so the credit is a second decision, appended under the
+// referrer's key: this event, then a PromotionAssigned (reason "referral") for each referral
+// promotion the referrer earned (maybe none). Aggregate "customer_referral", id the referred
+// customer, version 1: a referred customer credits their referrer once.
+// {referrerId, referredCustomerId, orderId}.
+inline constexpr std::string_view kCustomerReferralAggregate = "customer_referral";
+inline constexpr std::string_view kReferralCredited = "ReferralCredited";
+
+struct ReferralCredit {
+  std::string referrer_id;
+  std::string referred_id;  // the aggregate id
+  std::string order_id;     // the referred customer's first order
+
+  bool operator==(const ReferralCredit&) const = default;
+};
+
+std::string EncodeReferralCredited(const ReferralCredit& credit);
+// kDataLoss when the event is not a valid ReferralCredited (its referredCustomerId must be the
+// aggregate id, its version 1).
+Result<ReferralCredit> DecodeReferralCredited(const EventEnvelope& event);
 
 // As stored: {id, promotionId, customerId, title, rewardType, rewardValue, reason, assignedAt,
 // expiresAt, assignedBy, usedAt, orderId}; as served, with `status` at `status_at` added.

@@ -87,6 +87,37 @@ TEST(PromotionAssignmentTest, ABadEventIsDataLoss) {
   EXPECT_TRUE(refused(e));
 }
 
+TEST(PromotionAssignmentTest, AReferralCreditRoundTripsAndABadOneIsDataLoss) {
+  const ReferralCredit credit{"referrer", "referred", "o1"};
+  EventEnvelope e;
+  e.type = std::string(kReferralCredited);
+  e.aggregate_type = std::string(kCustomerReferralAggregate);
+  e.aggregate_id = "referred";
+  e.aggregate_version = 1;
+  e.payload = EncodeReferralCredited(credit);
+  EXPECT_EQ(e.payload,
+            R"({"referrerId":"referrer","referredCustomerId":"referred","orderId":"o1"})");
+  auto decoded = DecodeReferralCredited(e);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, credit);
+  auto refused = [](EventEnvelope bad) {
+    auto d = DecodeReferralCredited(bad);
+    return !d && d.error().code == ErrorCode::kDataLoss;
+  };
+  EventEnvelope bad = e;
+  bad.aggregate_id = "someone else";  // referredCustomerId is not the aggregate's
+  EXPECT_TRUE(refused(bad));
+  bad = e;
+  bad.aggregate_version = 2;  // a referred customer credits once
+  EXPECT_TRUE(refused(bad));
+  bad = e;
+  bad.payload = R"({"referrerId":"referrer","referredCustomerId":"referred"})";
+  EXPECT_TRUE(refused(bad));
+  bad = e;
+  bad.aggregate_type = std::string(kPromotionAssignmentAggregate);
+  EXPECT_TRUE(refused(bad));
+}
+
 TEST(PromotionAssignmentTest, TheInputNamesCustomerId) {
   auto ok = ParseAssignPromotionInput(R"({"customerId":" c1 "})");
   ASSERT_TRUE(ok);

@@ -67,11 +67,13 @@ class WriteModelSnapshotTest : public ::testing::Test {
   void Traffic(CommandService& commands, int from, int n) {
     for (int i = from; i < from + n; ++i) {
       const std::string email = "c" + std::to_string(i) + "@x.io";
-      auto created = Run([&](auto done) {
-        commands.Register({.name = "Customer " + std::to_string(i), .email = email}, Meta(), done);
-      });
+      CustomerFields fields{.name = "Customer " + std::to_string(i), .email = email};
+      const bool referred = i % 7 == 3 && !last_id_.empty();  // by the customer before
+      if (referred) fields.referred_by = std::optional<std::string>(last_id_);
+      auto created = Run([&](auto done) { commands.Register(fields, Meta(), done); });
       ASSERT_TRUE(created) << created.error().message;
       const std::string id = Id(*created);
+      last_id_ = id;
       if (i % 2 == 0) {
         UpdateCustomer update{.id = id};
         update.fields.phone = std::optional<std::string>("+1555" + std::to_string(i));
@@ -83,6 +85,11 @@ class WriteModelSnapshotTest : public ::testing::Test {
       if (i % 3 == 0) order.external_id = "ext-" + std::to_string(i);
       auto placed = Run([&](auto done) { commands.PlaceOrder(order, Meta(), done); });
       ASSERT_TRUE(placed) << placed.error().message;
+      if (referred && i % 14 == 3) {  // the referral credited; the others stay pending
+        auto credited = Run([&](auto done) { commands.CreditReferral(id, Meta(), done); });
+        ASSERT_TRUE(credited) << credited.error().message;
+        EXPECT_TRUE(credited->position);
+      }
       if (i % 4 == 1) {
         ChangeOrderStatus cancel{.id = Id(*placed), .to = OrderStatus::kCancelled};
         ASSERT_TRUE(Run([&](auto done) { commands.ChangeOrderStatus(cancel, Meta(), done); }));
@@ -142,6 +149,7 @@ class WriteModelSnapshotTest : public ::testing::Test {
     return answer->get_future();
   }
   std::string SnapshotFile() { return store_.PathOf("keel.customers"); }
+  std::string last_id_;  // the last customer Traffic registered
 
   TempDir dir_;
   SystemClock clock_;
@@ -167,6 +175,8 @@ TEST_F(WriteModelSnapshotTest, AStartFromTheSnapshotHoldsWhatAWholeFoldHolds) {
   EXPECT_GT(report.events_folded, 0);
   EXPECT_LT(report.events_folded, before_tail / 3) << "only the tail is folded";
   EXPECT_TRUE(HoldsTheWholeLog(*restarted));
+  // Referrals pending came through it (customers 10, 24 and 38; 3, 17, 31 and 45 credited).
+  EXPECT_EQ(restarted->PendingReferrals(10).size(), 3u);
   // The standings came through it: customer 2 was recorded Gold then Silver, 5 Gold only.
   const auto standings = restarted->ReadWriteModel([](const WriteModel& m) {
     std::vector<std::pair<LoyaltyStanding, int64_t>> out;

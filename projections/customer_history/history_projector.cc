@@ -32,6 +32,11 @@ Status CustomerHistoryProjector::Apply(const EventEnvelope& event, const EventPo
     auto assignment = DecodePromotionAssigned(event);
     if (!assignment) return Fail(assignment.error());
     customer_id = std::move(assignment->customer_id);
+  } else if (event.aggregate_type == kCustomerReferralAggregate) {
+    // And a referral credited to them (appended under their key, so in their partition).
+    auto credit = DecodeReferralCredited(event);
+    if (!credit) return Fail(credit.error());
+    customer_id = std::move(credit->referrer_id);
   } else {
     return {};
   }

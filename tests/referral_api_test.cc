@@ -1,0 +1,151 @@
+// Referral promotions end to end (issue 16): the real App on port 0 over the embedded log and
+// RocksDB. A referred customer's first order leaves the referral pending in the write model; the
+// referral keeper credits it under the referrer's key (ReferralCredited and the referral
+// promotions the referrer earned), once, across further orders, passes and restarts, and the
+// referrer can redeem what it earned (in the referrer's own partition).
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands/referral_keeper.h"
+#include "tests/work_fixture.h"
+
+namespace keel {
+namespace {
+
+class ReferralApiTest : public WorkFixture {
+ protected:
+  std::string Promotion(const std::string& condition) {
+    auto r = admin_.Send("POST", "/api/v1/promotions",
+                         R"({"title":")" + condition +
+                             R"(","rewardType":"PERCENTAGE","rewardValue":10,"condition":)"
+                             R"({"type":")" +
+                             condition + R"("},"durationDays":30})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  }
+  std::string Referred(const std::string& name, const std::string& referrer) {
+    auto r = admin_.Send("POST", "/api/v1/customers",
+                         R"({"name":")" + name + R"(","email":")" + name +
+                             R"(@ref.io","referredBy":")" + referrer + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).Str("/data/id");
+  }
+  HttpResult Order(const std::string& customer, const std::string& extra = "") {
+    auto r = admin_.Send("POST", "/api/v1/orders",
+                         R"({"customerId":")" + customer + R"(","orderAmount":50)" + extra + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    positions_.Remember(r.headers["x-keel-position"]);
+    return r;
+  }
+  // The customer's promotions as "promotionId:reason:status", once there are `at_least` (fifteen
+  // seconds at most: the keeper credits within about a second, slower under the sanitizers).
+  std::vector<std::string> Promotions(HttpClient& c, const std::string& customer, size_t at_least) {
+    std::vector<std::string> out;
+    for (int i = 0; i < 750; ++i) {
+      Json j(c.Send("GET", AtPosition("/api/v1/customers/" + customer + "/promotions",
+                                      positions_.Joined()))
+                 .body);
+      out.clear();
+      for (size_t k = 0; k < j.Size("/data"); ++k) {
+        const std::string at = Numbered("/data/", static_cast<int64_t>(k));
+        out.push_back(j.Str(at + "/promotionId") + ":" + j.Str(at + "/reason") + ":" +
+                      j.Str(at + "/status"));
+      }
+      if (out.size() >= at_least) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return out;
+  }
+  std::vector<std::string> History(HttpClient& c, const std::string& customer) {
+    Json j(c.Send("GET", "/api/v1/customers/" + customer + "/events").body);
+    std::vector<std::string> types;
+    for (size_t k = 0; k < j.Size("/data"); ++k) {
+      types.push_back(j.Str(Numbered("/data/", static_cast<int64_t>(k), "/type")));
+    }
+    return types;
+  }
+  size_t Pending() { return app_.app().commands().PendingReferrals(10).size(); }
+
+  Positions positions_;  // of the orders
+};
+
+TEST_F(ReferralApiTest, TheReferrerEarnsItsPromotionOnceOnTheReferredFirstOrderAndRedeemsIt) {
+  const std::string referral = Promotion("referral");
+  const std::string first = Promotion("first_purchase");
+  const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
+  const std::string ben = Referred("ben", ada);
+
+  Order(ben);
+  // The referred customer earns what their order earns (first_purchase), not the referral.
+  EXPECT_EQ(Promotions(admin_, ben, 1),
+            std::vector<std::string>{first + ":first_purchase:available"});
+  EXPECT_EQ(Promotions(admin_, ada, 1), std::vector<std::string>{referral + ":referral:available"});
+  EXPECT_EQ(Pending(), 0u);
+  // A second order is not the first: nothing more, whatever the keeper's passes.
+  Order(ben);
+  const ReferralKeeper::Pass pass = app_.app().referrals().RunOnce();
+  EXPECT_EQ(pass.found, 0u);
+  EXPECT_EQ(Promotions(admin_, ada, 0).size(), 1u);
+  // The credit is in the referrer's history, before the promotion it gave.
+  std::vector<std::string> history;
+  for (int i = 0; i < 250 && history.size() < 3; ++i) {
+    history = History(admin_, ada);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(history, (std::vector<std::string>{"CustomerRegistered", "ReferralCredited",
+                                               "PromotionAssigned"}));
+
+  // The referrer redeems it: its order is decided and folded in the referrer's partition.
+  Json promotions(admin_.Send("GET", "/api/v1/customers/" + ada + "/promotions").body);
+  const std::string assignment = promotions.Str("/data/0/id");
+  Order(ada, R"(,"promotionAssignmentId":")" + assignment + "\"");
+  // (Ada's own first order earns first_purchase; newest first.)
+  const std::vector<std::string> held = {first + ":first_purchase:available",
+                                         referral + ":referral:used"};
+  EXPECT_EQ(Promotions(admin_, ada, 2), held);
+
+  // After a restart: nothing pending, nothing credited again.
+  app_.Restart();
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  EXPECT_EQ(Pending(), 0u);
+  EXPECT_EQ(app_.app().referrals().RunOnce().credited, 0u);
+  EXPECT_EQ(Promotions(admin, ada, 0), held);
+}
+
+TEST_F(ReferralApiTest, AReferralLeftPendingByACrashIsCreditedAfterTheRestart) {
+  const std::string referral = Promotion("referral");
+  const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
+  const std::string ben = Referred("ben", ada);
+  // No keeper: as if the process died between the order and its credit.
+  app_.app().referrals().Stop();
+  Order(ben);
+  EXPECT_EQ(Pending(), 1u);
+  EXPECT_TRUE(Promotions(admin_, ada, 0).empty());
+
+  app_.Restart();  // the keeper's first pass credits what the log left pending
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  EXPECT_EQ(Promotions(admin, ada, 1), std::vector<std::string>{referral + ":referral:available"});
+  EXPECT_EQ(Pending(), 0u);
+}
+
+TEST_F(ReferralApiTest, AReferralWithNoActivePromotionIsCreditedWithNothing) {
+  const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
+  const std::string ben = Referred("ben", ada);
+  Order(ben);
+  for (int i = 0; i < 750 && Pending() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Pending(), 0u);  // credited (so never again), with no promotion to give
+  EXPECT_TRUE(Promotions(admin_, ada, 0).empty());
+  // A referral promotion defined afterwards is not given for the past referral.
+  Promotion("referral");
+  EXPECT_EQ(app_.app().referrals().RunOnce().found, 0u);
+  EXPECT_TRUE(Promotions(admin_, ada, 0).empty());
+}
+
+}  // namespace
+}  // namespace keel
