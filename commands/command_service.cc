@@ -12,8 +12,7 @@ Status CommandService::Stream::Fold(WriteModel& state, const Decision& decision,
   Status st = decision.placement && event.type == kOrderPlaced
                   ? state.ApplyOrder(event, *decision.placement)
                   : state.Apply(event);
-  if (st && event.type == kOrderPlaced && referral_pending && *referral_pending &&
-      state.assignments.FindPendingReferral(decision.key)) {
+  if (st && event.type == kReferralQualified && referral_pending && *referral_pending) {
     (*referral_pending)();
   }
   return st;
@@ -135,6 +134,10 @@ Result<CommandService::Decision> CommandService::DecidePlacement(const WriteMode
       auto earned =
           DecideEarnedAssignments(state.assignments, **earnable, *customer, *d->placed, meta, ids_);
       for (EventEnvelope& e : earned) d->events.push_back(std::move(e));
+      // And the referral it qualifies, credited to the referrer by the referral keeper.
+      if (auto q = DecideReferralQualified(**earnable, *customer, *d->placed, meta, ids_)) {
+        d->events.push_back(std::move(*q));
+      }
     }
   }
   // The write model keeps no items: a new order's answer is rendered from the decision.

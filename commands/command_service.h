@@ -107,7 +107,7 @@ class CommandService final {
     // 7: each customer's recorded loyalty standing.
     // 8: referrals pending and credited.
     static constexpr uint64_t kSnapshotFormat = 8;
-    // Called (under the lock, must not block) when a folded order leaves a referral pending;
+    // Called (under the lock, must not block) when a decided ReferralQualified is folded;
     // CommandService's OnReferralPending.
     const std::function<void()>* referral_pending = nullptr;
     // Partition markers (domain/partition_markers.h) are for the membership read model alone.
@@ -186,7 +186,8 @@ class CommandService final {
   // not pending. The answer's json is empty; its position is none when nothing was appended.
   // kUnavailable while the promotions are (`earned`).
   void CreditReferral(std::string referred_id, CommandMeta meta, Done done);
-  // Up to `max` referred customers whose referral awaits its credit (none while loading).
+  // Up to `max` referred customers whose referral awaits its credit (none before the first
+  // load; waits for a load or refold in progress).
   std::vector<std::string> PendingReferrals(size_t max) const;
   // `wake` is called, under the stream's lock (it must not block nor call back), when a folded
   // order leaves a referral pending. Set before the first command.

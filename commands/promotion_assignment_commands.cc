@@ -1,5 +1,7 @@
 #include "commands/promotion_assignment_commands.h"
 
+#include <algorithm>
+
 namespace keel {
 
 const AssignmentWriteModel::Entry* AssignmentWriteModel::Find(std::string_view id) const {
@@ -56,18 +58,22 @@ Status AssignmentWriteModel::Apply(const PromotionAssignment& a) {
   return {};
 }
 
-void AssignmentWriteModel::ReferralQualified(const std::string& referred_id,
-                                             PendingReferral pending) {
-  if (credited_referrals_.contains(referred_id)) return;
-  pending_referrals_.try_emplace(referred_id, std::move(pending));
-}
-
-Status AssignmentWriteModel::ApplyReferralCredit(const ReferralCredit& credit) {
-  if (!credited_referrals_.insert(credit.referred_id).second) {
-    return Fail(
-        Error::DataLoss("The referral of customer " + credit.referred_id + " was credited twice"));
+Status AssignmentWriteModel::ApplyReferral(const EventEnvelope& event) {
+  auto referral = DecodeReferral(event);
+  if (!referral) return Fail(referral.error());
+  std::string& referred = referral->referred_id;
+  if (event.type == kReferralQualified) {
+    if (credited_referrals_.contains(referred)) return {};  // its credit was folded first
+    PendingReferral pending{std::move(referral->referrer_id), std::move(referral->order_id)};
+    if (!pending_referrals_.try_emplace(referred, std::move(pending)).second) {
+      return Fail(Error::DataLoss("Customer " + referred + " qualified a referral twice"));
+    }
+    return {};
   }
-  pending_referrals_.erase(credit.referred_id);
+  if (!credited_referrals_.insert(referred).second) {
+    return Fail(Error::DataLoss("The referral of customer " + referred + " was credited twice"));
+  }
+  pending_referrals_.erase(referred);
   return {};
 }
 
@@ -191,6 +197,21 @@ std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& a
   return events;
 }
 
+std::optional<EventEnvelope> DecideReferralQualified(const std::vector<Promotion>& earnable,
+                                                     const Customer& customer, const Order& order,
+                                                     const CommandMeta& meta, IdGenerator& ids) {
+  const std::optional<std::string>& referrer = customer.details.get().referred_by;
+  if (!referrer || customer.stats.first_order_at || order.status == OrderStatus::kCancelled) {
+    return std::nullopt;
+  }
+  const bool offered = std::ranges::any_of(earnable, [](const Promotion& p) {
+    return p.is_active() && p.definition.condition.type == ConditionType::kReferral;
+  });
+  if (!offered) return std::nullopt;
+  return NewEvent(kCustomerReferralAggregate, kReferralQualified, customer.id, 1,
+                  EncodeReferral({*referrer, customer.id, order.id}), meta, ids);
+}
+
 ReferralCreditDecision DecideCreditReferral(const CustomerWriteModel& customers,
                                             const AssignmentWriteModel& assignments,
                                             const std::vector<Promotion>& earnable,
@@ -201,9 +222,9 @@ ReferralCreditDecision DecideCreditReferral(const CustomerWriteModel& customers,
       assignments.FindPendingReferral(referred_id);
   if (!pending) return d;
   d.referrer_id = pending->referrer_id;
-  d.events.push_back(NewEvent(
-      kCustomerReferralAggregate, kReferralCredited, referred_id, 1,
-      EncodeReferralCredited({pending->referrer_id, referred_id, pending->order_id}), meta, ids));
+  d.events.push_back(
+      NewEvent(kCustomerReferralAggregate, kReferralCredited, referred_id, 2,
+               EncodeReferral({pending->referrer_id, referred_id, pending->order_id}), meta, ids));
   const Customer* referrer = customers.Find(pending->referrer_id);
   if (!referrer || !referrer->is_active) return d;  // credited, with nothing to give
   for (const Promotion& p : earnable) {

@@ -65,20 +65,20 @@ class AssignmentWriteModel {
   // Folds an assignment; kDataLoss for an id assigned before.
   Status Apply(const PromotionAssignment& assignment);
 
-  // Referrals. A referred customer's first order qualifies their referrer (folded with the
-  // order); the credit is a later decision on the referrer's key (DecideCreditReferral). A load
-  // may fold the referrer's partition before the referred customer's, so either order folds to
-  // the same model: a referral credited is never pending again.
+  // Referrals. A referred customer's first order qualifies their referrer (ReferralQualified,
+  // appended with the order); the credit is a later decision on the referrer's key
+  // (DecideCreditReferral). A load may fold the referrer's partition before the referred
+  // customer's, so either order folds to the same model: a referral credited is never pending
+  // again.
   struct PendingReferral {
     std::string referrer_id;
     std::string order_id;  // the referred customer's first order
 
     bool operator==(const PendingReferral&) const = default;
   };
-  // `referred_id`'s first order qualifies `pending.referrer_id`, unless credited already.
-  void ReferralQualified(const std::string& referred_id, PendingReferral pending);
-  // Folds a ReferralCredited; kDataLoss for a referred customer credited before.
-  Status ApplyReferralCredit(const ReferralCredit& credit);
+  // Folds a ReferralQualified (pending, unless credited already) or a ReferralCredited;
+  // kDataLoss for a referred customer qualified or credited twice.
+  Status ApplyReferral(const EventEnvelope& event);
   const PendingReferral* FindPendingReferral(std::string_view referred_id) const;
   // Up to `max` referred customers whose referral awaits its credit, in id order.
   std::vector<std::string> PendingReferrals(size_t max) const;
@@ -137,6 +137,14 @@ std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& a
                                                    const std::vector<Promotion>& earnable,
                                                    const Customer& customer, const Order& order,
                                                    const CommandMeta& meta, IdGenerator& ids);
+
+// What order `order` (just decided, not folded yet) of `customer` (as before it) qualifies: a
+// ReferralQualified when it is the first order of a customer with a referrer (`referredBy`; the
+// same "first" as first_purchase), not placed Cancelled, while `earnable` holds an active
+// referral promotion; none otherwise. The credit follows (DecideCreditReferral).
+std::optional<EventEnvelope> DecideReferralQualified(const std::vector<Promotion>& earnable,
+                                                     const Customer& customer, const Order& order,
+                                                     const CommandMeta& meta, IdGenerator& ids);
 
 // The credit of `referred_id`'s referral (pending in `assignments`), appended under the
 // referrer's key (`referrer` gets it): nothing when it is not pending (credited already, by a

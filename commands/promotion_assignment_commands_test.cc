@@ -268,13 +268,32 @@ class ReferralTest : public AssignmentCommandsTest {
   }
   EventEnvelope Placed(const std::string& order_id, const std::string& customer,
                        OrderStatus status = OrderStatus::kPending) {
+    return NewEvent(kOrderAggregate, kOrderPlaced, order_id, 1,
+                    EncodeOrderPlaced(OrderOf(order_id, customer, status)), Meta(), ids_);
+  }
+  static Order OrderOf(const std::string& order_id, const std::string& customer,
+                       OrderStatus status) {
     Order o;
     o.id = order_id;
     o.customer_id = customer;
     o.amount_cents = 1000;
     o.order_date = kNow;
     o.status = status;
-    return NewEvent(kOrderAggregate, kOrderPlaced, order_id, 1, EncodeOrderPlaced(o), Meta(), ids_);
+    return o;
+  }
+  // An order decided as the command service does (with the referral it qualifies, if any) and
+  // folded: its events.
+  std::vector<EventEnvelope> Place(const std::string& order_id, const std::string& customer,
+                                   OrderStatus status = OrderStatus::kPending,
+                                   const std::vector<Promotion>* earnable = nullptr) {
+    std::vector<EventEnvelope> events{Placed(order_id, customer, status)};
+    if (auto q = DecideReferralQualified(earnable ? *earnable : earnable_,
+                                         *state_.customers.Find(customer),
+                                         OrderOf(order_id, customer, status), Meta(), ids_)) {
+      events.push_back(std::move(*q));
+    }
+    for (const EventEnvelope& e : events) EXPECT_TRUE(state_.Apply(e));
+    return events;
   }
   // The decision's events as "type:promotion:customer:reason" (assignments) or "type:referred".
   std::vector<std::string> Credit(const std::string& referred,
@@ -289,7 +308,7 @@ class ReferralTest : public AssignmentCommandsTest {
         if (a)
           out.push_back(e.type + ":" + a->promotion_id + ":" + a->customer_id + ":" + a->reason);
       } else {
-        auto c = DecodeReferralCredited(e);
+        auto c = DecodeReferral(e);
         EXPECT_TRUE(c) << c.error().message;
         if (c) {
           EXPECT_EQ(c->referrer_id, d.referrer_id);
@@ -312,8 +331,11 @@ class ReferralTest : public AssignmentCommandsTest {
 
 TEST_F(ReferralTest, AReferredFirstOrderLeavesTheReferralPendingUntilItIsCreditedOnce) {
   EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
-  ASSERT_TRUE(state_.Apply(Placed("o1", "c3")));
-  ASSERT_TRUE(state_.Apply(Placed("o2", "c3")));  // not the first: nothing more
+  const auto first = Place("o1", "c3");
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[1].type, kReferralQualified);
+  EXPECT_EQ(first[1].aggregate_id, "c3");
+  EXPECT_EQ(Place("o2", "c3").size(), 1u);  // not the first: nothing more
   EXPECT_EQ(state_.assignments.PendingReferrals(10), std::vector<std::string>{"c3"});
   const auto* pending = state_.assignments.FindPendingReferral("c3");
   ASSERT_NE(pending, nullptr);
@@ -330,43 +352,60 @@ TEST_F(ReferralTest, AReferredFirstOrderLeavesTheReferralPendingUntilItIsCredite
   EXPECT_TRUE(Credit("c2", earnable_).empty());  // never pending
 
   // A second referred customer's first order: credited, but the referrer holds "ref" unused.
-  ASSERT_TRUE(state_.Apply(Placed("o3", "c4")));
+  Place("o3", "c4");
   EXPECT_EQ(Credit("c4", earnable_), std::vector<std::string>{"ReferralCredited:c4:o3"});
 }
 
 TEST_F(ReferralTest, OnlyAReferredCustomersFirstOrderNotPlacedCancelledQualifies) {
-  ASSERT_TRUE(state_.Apply(Placed("o1", "c2")));  // nobody referred c2
-  ASSERT_TRUE(state_.Apply(Placed("o2", "c3", OrderStatus::kCancelled)));
-  ASSERT_TRUE(state_.Apply(Placed("o3", "c3")));  // c3's first order was o2
+  EXPECT_EQ(Place("o1", "c2").size(), 1u);  // nobody referred c2
+  EXPECT_EQ(Place("o2", "c3", OrderStatus::kCancelled).size(), 1u);
+  EXPECT_EQ(Place("o3", "c3").size(), 1u);  // c3's first order was o2
+  // No active referral promotion when the order is placed: nothing to qualify for.
+  const std::vector<Promotion> none = {Earnable("first", ConditionType::kFirstPurchase),
+                                       Earnable("off", ConditionType::kReferral, 0, false)};
+  EXPECT_EQ(Place("o4", "c4", OrderStatus::kPending, &none).size(), 1u);
+  EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
+}
+
+TEST_F(ReferralTest, OrdersFromALogBeforeReferralsQualifyNothing) {
+  // A log written before referrals has OrderPlaced alone: folding it leaves nothing to credit
+  // (no backfill of old referrals at the first start of this build).
+  ASSERT_TRUE(state_.Apply(Placed("o1", "c3")));
   EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
 }
 
 TEST_F(ReferralTest, AnInactiveReferrerIsCreditedWithNothing) {
+  Place("o1", "c3");
   Fold(DecideDeactivate(state_.customers, {referrer_}, Meta(), ids_));
-  ASSERT_TRUE(state_.Apply(Placed("o1", "c3")));
   EXPECT_EQ(Credit("c3", earnable_), std::vector<std::string>{"ReferralCredited:c3:o1"});
   EXPECT_TRUE(state_.assignments.PendingReferrals(10).empty());
 }
 
 TEST_F(ReferralTest, TheCreditFoldsBeforeOrAfterTheOrderToTheSameModel) {
   // A load folds partition by partition: the referrer's (with the credit) may come first.
-  const EventEnvelope order = Placed("o1", "c3");
-  ASSERT_TRUE(state_.Apply(order));
+  const std::vector<EventEnvelope> order = Place("o1", "c3");
   auto d =
       DecideCreditReferral(state_.customers, state_.assignments, earnable_, "c3", Meta(), ids_);
   ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[0].aggregate_version, 2);
   for (const EventEnvelope& e : d.events) ASSERT_TRUE(state_.Apply(e));
 
   WriteModel credit_first;
   for (const EventEnvelope& e : folded_) ASSERT_TRUE(credit_first.Apply(e));  // the customers
   for (const EventEnvelope& e : d.events) ASSERT_TRUE(credit_first.Apply(e));
-  ASSERT_TRUE(credit_first.Apply(order));
+  for (const EventEnvelope& e : order) ASSERT_TRUE(credit_first.Apply(e));
   EXPECT_TRUE(credit_first.assignments.PendingReferrals(10).empty());
   EXPECT_TRUE(credit_first.SameAs(state_));
-  // A referral credited twice is not a log this model folds.
+  // A referral credited twice, or qualified twice, is not a log this model folds.
   auto twice = state_.Apply(d.events[0]);
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, ErrorCode::kDataLoss);
+  WriteModel qualified_twice;
+  for (const EventEnvelope& e : folded_) ASSERT_TRUE(qualified_twice.Apply(e));
+  ASSERT_TRUE(qualified_twice.Apply(order[1]));
+  auto again = qualified_twice.Apply(order[1]);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kDataLoss);
 }
 
 }  // namespace

@@ -37,11 +37,7 @@ struct WriteModel {
       return assignments.Apply(*assignment);
     }
     if (event.aggregate_type == kCustomerStandingAggregate) return customers.ApplyStanding(event);
-    if (event.aggregate_type == kCustomerReferralAggregate) {
-      auto credit = DecodeReferralCredited(event);
-      if (!credit) return Fail(credit.error());
-      return assignments.ApplyReferralCredit(*credit);
-    }
+    if (event.aggregate_type == kCustomerReferralAggregate) return assignments.ApplyReferral(event);
     return customers.Apply(event);
   }
 
@@ -61,18 +57,9 @@ struct WriteModel {
       auto st = assignments.CheckRedeemable(change.promotion->assignment_id, customer->id);
       if (!st) return st;
     }
-    // A referred customer's first order (not placed Cancelled) qualifies their referrer.
-    std::optional<AssignmentWriteModel::PendingReferral> referral;
-    if (change.placed && change.status != OrderStatus::kCancelled &&
-        !customer->stats.first_order_at && customer->details.get().referred_by) {
-      referral = {*customer->details.get().referred_by, event.aggregate_id};
-    }
-    const std::string customer_id = customer->id;
     if (auto st = orders.Apply(event, change, &customer->id); !st) return st;
     if (redeems) assignments.MarkUsed(change.promotion->assignment_id);
-    if (auto st = customers.ApplyOrder(change); !st) return st;
-    if (referral) assignments.ReferralQualified(customer_id, std::move(*referral));
-    return {};
+    return customers.ApplyOrder(change);
   }
 
   // The snapshot form (write_model_snapshot.cc); Save is false when the model is inconsistent

@@ -87,6 +87,7 @@ constexpr EventTypeInfo kEventTypes[] = {
     {kPromotionAssigned, 1},
     {kCustomerLevelChanged, 1},
     {kCustomerScoresChanged, 1},
+    {kReferralQualified, 1},
     {kReferralCredited, 1},
 };
 

@@ -174,22 +174,27 @@ Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event) 
   return a;
 }
 
-std::string EncodeReferralCredited(const ReferralCredit& credit) {
+std::string EncodeReferral(const Referral& referral) {
   JsonWriter w;
   w.BeginObject();
-  w.Key("referrerId").String(credit.referrer_id);
-  w.Key("referredCustomerId").String(credit.referred_id);
-  w.Key("orderId").String(credit.order_id);
+  w.Key("referrerId").String(referral.referrer_id);
+  w.Key("referredCustomerId").String(referral.referred_id);
+  w.Key("orderId").String(referral.order_id);
   w.EndObject();
   return w.Take();
 }
 
-Result<ReferralCredit> DecodeReferralCredited(const EventEnvelope& event) {
-  auto lost = [](std::string why) { return Error::DataLoss("ReferralCredited: " + why); };
-  if (event.aggregate_type != kCustomerReferralAggregate || event.type != kReferralCredited) {
-    return Fail(lost("event expected, got " + event.aggregate_type + ' ' + event.type));
+Result<Referral> DecodeReferral(const EventEnvelope& event) {
+  auto lost = [](std::string why) { return Error::DataLoss("Referral event: " + why); };
+  const bool qualified = event.type == kReferralQualified;
+  if (event.aggregate_type != kCustomerReferralAggregate ||
+      (!qualified && event.type != kReferralCredited)) {
+    return Fail(lost("expected, got " + event.aggregate_type + ' ' + event.type));
   }
-  if (event.aggregate_version != 1) return Fail(lost(event.aggregate_id + " credited twice"));
+  if (event.aggregate_version != (qualified ? 1 : 2)) {
+    return Fail(lost(event.type + " of " + event.aggregate_id + " at version " +
+                     std::to_string(event.aggregate_version)));
+  }
   auto doc = json::Parse(event.payload, "Event payload", ErrorCode::kDataLoss);
   if (!doc) return Fail(doc.error());
   if (doc->type() != element_type::OBJECT) return Fail(lost("payload is not an object"));
@@ -200,7 +205,7 @@ Result<ReferralCredit> DecodeReferralCredited(const EventEnvelope& event) {
   if (*referred != event.aggregate_id) {
     return Fail(lost("referredCustomerId is not the aggregate's"));
   }
-  return ReferralCredit{std::string(*referrer), std::string(*referred), std::string(*order)};
+  return Referral{std::string(*referrer), std::string(*referred), std::string(*order)};
 }
 
 std::string AssignmentToJson(const PromotionAssignment& a, std::optional<Millis> status_at) {

@@ -76,29 +76,32 @@ std::string EncodePromotionAssigned(const PromotionAssignment& assignment);
 // kDataLoss when it is not a valid PromotionAssigned.
 Result<PromotionAssignment> DecodePromotionAssigned(const EventEnvelope& event);
 
-// A referral credited (issue 16): the first order of a customer who was referred (referredBy)
-// qualifies the referrer for the referral promotions. The order is decided on the referred
-// customer's key; the referrer's promotions must be folded in the referrer's partition (an order
-// of the referrer redeems them there), so the credit is a second decision, appended under the
-// referrer's key: this event, then a PromotionAssigned (reason "referral") for each referral
-// promotion the referrer earned (maybe none). Aggregate "customer_referral", id the referred
-// customer, version 1: a referred customer credits their referrer once.
-// {referrerId, referredCustomerId, orderId}.
+// Referrals (issue 16): the first order of a customer who was referred (referredBy) qualifies
+// the referrer for the referral promotions. Aggregate "customer_referral", id the referred
+// customer, two events with the same payload {referrerId, referredCustomerId, orderId}:
+// - ReferralQualified (version 1), decided with the order and appended with its OrderPlaced,
+//   under the referred customer's key;
+// - ReferralCredited (version 2), decided later and appended under the referrer's key (the
+//   referrer's promotions must be folded in the referrer's partition, where the referrer's
+//   orders redeem them), followed in the same append by a PromotionAssigned (reason "referral")
+//   for each referral promotion the referrer earned (maybe none).
+// The two land in different partitions, so a fold may meet them in either order.
 inline constexpr std::string_view kCustomerReferralAggregate = "customer_referral";
+inline constexpr std::string_view kReferralQualified = "ReferralQualified";
 inline constexpr std::string_view kReferralCredited = "ReferralCredited";
 
-struct ReferralCredit {
+struct Referral {
   std::string referrer_id;
   std::string referred_id;  // the aggregate id
   std::string order_id;     // the referred customer's first order
 
-  bool operator==(const ReferralCredit&) const = default;
+  bool operator==(const Referral&) const = default;
 };
 
-std::string EncodeReferralCredited(const ReferralCredit& credit);
-// kDataLoss when the event is not a valid ReferralCredited (its referredCustomerId must be the
-// aggregate id, its version 1).
-Result<ReferralCredit> DecodeReferralCredited(const EventEnvelope& event);
+std::string EncodeReferral(const Referral& referral);
+// The referral a ReferralQualified or ReferralCredited records; kDataLoss when the event is not
+// a valid one (its referredCustomerId must be the aggregate id, its version 1 or 2 by type).
+Result<Referral> DecodeReferral(const EventEnvelope& event);
 
 // As stored: {id, promotionId, customerId, title, rewardType, rewardValue, reason, assignedAt,
 // expiresAt, assignedBy, usedAt, orderId}; as served, with `status` at `status_at` added.

@@ -87,34 +87,47 @@ TEST(PromotionAssignmentTest, ABadEventIsDataLoss) {
   EXPECT_TRUE(refused(e));
 }
 
-TEST(PromotionAssignmentTest, AReferralCreditRoundTripsAndABadOneIsDataLoss) {
-  const ReferralCredit credit{"referrer", "referred", "o1"};
+TEST(PromotionAssignmentTest, AReferralRoundTripsAndABadOneIsDataLoss) {
+  const Referral referral{"referrer", "referred", "o1"};
   EventEnvelope e;
-  e.type = std::string(kReferralCredited);
+  e.type = std::string(kReferralQualified);
   e.aggregate_type = std::string(kCustomerReferralAggregate);
   e.aggregate_id = "referred";
   e.aggregate_version = 1;
-  e.payload = EncodeReferralCredited(credit);
+  e.payload = EncodeReferral(referral);
   EXPECT_EQ(e.payload,
             R"({"referrerId":"referrer","referredCustomerId":"referred","orderId":"o1"})");
-  auto decoded = DecodeReferralCredited(e);
+  auto decoded = DecodeReferral(e);
   ASSERT_TRUE(decoded) << decoded.error().message;
-  EXPECT_EQ(*decoded, credit);
+  EXPECT_EQ(*decoded, referral);
+  EventEnvelope credited = e;
+  credited.type = std::string(kReferralCredited);
+  credited.aggregate_version = 2;
+  auto decoded_credit = DecodeReferral(credited);
+  ASSERT_TRUE(decoded_credit) << decoded_credit.error().message;
+  EXPECT_EQ(*decoded_credit, referral);
+
   auto refused = [](EventEnvelope bad) {
-    auto d = DecodeReferralCredited(bad);
+    auto d = DecodeReferral(bad);
     return !d && d.error().code == ErrorCode::kDataLoss;
   };
   EventEnvelope bad = e;
   bad.aggregate_id = "someone else";  // referredCustomerId is not the aggregate's
   EXPECT_TRUE(refused(bad));
   bad = e;
-  bad.aggregate_version = 2;  // a referred customer credits once
+  bad.aggregate_version = 2;  // qualified is version 1, credited 2
+  EXPECT_TRUE(refused(bad));
+  bad = credited;
+  bad.aggregate_version = 1;
   EXPECT_TRUE(refused(bad));
   bad = e;
   bad.payload = R"({"referrerId":"referrer","referredCustomerId":"referred"})";
   EXPECT_TRUE(refused(bad));
   bad = e;
   bad.aggregate_type = std::string(kPromotionAssignmentAggregate);
+  EXPECT_TRUE(refused(bad));
+  bad = e;
+  bad.type = "ReferralForgotten";
   EXPECT_TRUE(refused(bad));
 }
 

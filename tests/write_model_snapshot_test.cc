@@ -45,6 +45,16 @@ class WriteModelSnapshotTest : public ::testing::Test {
           p.definition.duration_days = 30;
           p.version = 1;
           return std::optional<Promotion>(std::move(p));
+        },
+        [] {  // a referral promotion is active: a referred customer's first order qualifies
+          Promotion p;
+          p.id = "pr-referral";
+          p.definition.title = "Referral";
+          p.definition.reward_value = 500;
+          p.definition.condition.type = ConditionType::kReferral;
+          p.version = 1;
+          return Result<std::shared_ptr<const std::vector<Promotion>>>(
+              std::make_shared<const std::vector<Promotion>>(std::vector<Promotion>{p}));
         });
     auto st = service->Load();
     EXPECT_TRUE(st) << st.error().message;

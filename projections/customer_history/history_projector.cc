@@ -33,10 +33,12 @@ Status CustomerHistoryProjector::Apply(const EventEnvelope& event, const EventPo
     if (!assignment) return Fail(assignment.error());
     customer_id = std::move(assignment->customer_id);
   } else if (event.aggregate_type == kCustomerReferralAggregate) {
-    // And a referral credited to them (appended under their key, so in their partition).
-    auto credit = DecodeReferralCredited(event);
-    if (!credit) return Fail(credit.error());
-    customer_id = std::move(credit->referrer_id);
+    // And a referral: qualified, under the referred customer (appended with their order);
+    // credited, under the referrer (appended under the referrer's key, so in their partition).
+    auto referral = DecodeReferral(event);
+    if (!referral) return Fail(referral.error());
+    customer_id = event.type == kReferralQualified ? std::move(referral->referred_id)
+                                                   : std::move(referral->referrer_id);
   } else {
     return {};
   }

@@ -169,7 +169,7 @@ Status CustomersProjector::Apply(const EventEnvelope& event, const EventPosition
   if (event.aggregate_type == kTransactionAggregate) return {};
   // Nor do the promotions a customer is given: the customer_promotions read model has them.
   if (event.aggregate_type == kPromotionAssignmentAggregate) return {};
-  // A referral's credit moves none either (its promotions are the assignments after it).
+  // A referral qualified or credited moves none either (its promotions are assignments).
   if (event.aggregate_type == kCustomerReferralAggregate) return {};
   if (event.aggregate_type != kCustomerAggregate) {
     return Fail(Error::DataLoss("Event of aggregate type '" + event.aggregate_type +
