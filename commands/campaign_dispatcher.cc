@@ -224,6 +224,9 @@ Status CampaignDispatcher::RunOnce() {
       awaiting = true;  // until a pass finds it Sent
     }
     if (!st) {
+      // The record may have failed only on its way back (the log wrote it): the service's copy
+      // is then behind the log, and every retry from its cursor would be refused as Aborted.
+      campaigns_.Refresh(c.id);
       Retry& retry = retries_[c.id];
       const int64_t delay =
           std::min<int64_t>(options_.max_retry_delay.count(), options_.retry_delay.count()

@@ -60,6 +60,17 @@ std::optional<Campaign> CampaignService::Find(const std::string& id) const {
   return it->second;
 }
 
+void CampaignService::Refresh(const std::string& id) {
+  auto logged = runtime_.ReadAsLogged([&id](const CampaignWriteModel& model) {
+    const Campaign* c = model.Find(id);
+    return c ? std::optional<Campaign>(*c) : std::nullopt;
+  });
+  if (!logged || !*logged) return;
+  std::lock_guard lock(acknowledged_mu_);
+  Campaign& known = acknowledged_[id];
+  if (known.version < (*logged)->version) known = std::move(**logged);
+}
+
 void CampaignService::Run(
     std::string id, CommandMeta meta, Done done,
     std::function<Result<std::vector<EventEnvelope>>(const CampaignWriteModel&, const CommandMeta&)>

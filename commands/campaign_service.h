@@ -50,6 +50,12 @@ class CampaignService final {
   std::vector<Campaign> Campaigns() const;
   // One campaign as the log holds it; nullopt for an unknown id.
   std::optional<Campaign> Find(const std::string& id) const;
+  // Reads campaign `id` again from the write model into what Campaigns and Find give, if the
+  // model holds just what the log holds (CommandRuntime::ReadAsLogged; else nothing, try later).
+  // An append whose answer was lost (a timeout after the log wrote it) leaves them a version
+  // behind the log, and the next command of the campaign would be decided on the log's: the
+  // dispatcher calls it after a record fails, so that its next chunk starts at the log's cursor.
+  void Refresh(const std::string& id);
 
   void Create(CampaignInput input, CommandMeta meta, Done done);
   void Edit(std::string id, CampaignEdit edit, std::optional<int64_t> expected_version,

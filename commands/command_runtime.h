@@ -57,6 +57,7 @@
 #include <string_view>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -203,6 +204,18 @@ class CommandRuntime final {
   template <typename F>
   decltype(auto) Read(F&& f) const {
     std::shared_lock lock(mu_);
+    return std::forward<F>(f)(std::as_const(model_));
+  }
+
+  // f(const Model&) under the lock, exclusive, when the model holds exactly what the log holds:
+  // no append in flight (nor a request waiting for one), and a stale model folded from the log
+  // first. nullopt otherwise, or when that fold fails: the caller tries again later. For a
+  // process manager whose copy of the model missed a version whose answer was lost on its way.
+  template <typename F>
+  auto ReadAsLogged(F&& f) -> std::optional<std::decay_t<std::invoke_result_t<F, const Model&>>> {
+    std::unique_lock lock(mu_);
+    if (!loaded_ || in_flight_->load() > 0) return std::nullopt;
+    if (auto st = RefoldIfStale(); !st) return std::nullopt;
     return std::forward<F>(f)(std::as_const(model_));
   }
 

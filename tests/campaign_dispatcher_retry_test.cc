@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "commands/campaign_dispatcher.h"
 #include "commands/campaign_service.h"
@@ -63,55 +65,67 @@ class RecordingSender final : public MessageSender {
   int requests_ = 0;                  // guarded by mu_
 };
 
-TEST(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowingDelays) {
-  TempDir dir;
-  auto embedded = EmbeddedLog::Open({.dir = dir.path() + "/log", .partitions = 3});
-  ASSERT_TRUE(embedded) << embedded.error().message;
-  FaultyLog log(**embedded);
-  SteppedClock clock;
-  UuidV7Generator ids(clock, 3);
-  CampaignService campaigns(log, clock, ids, [](const std::string&) { return SegmentCheck{}; });
-  ASSERT_TRUE(campaigns.Load());
-  CommandMeta meta;
-  meta.actor = "test";
-  auto created = AwaitCampaignCommand([&](CampaignService::Done done) {
-    campaigns.Create({"Retry", "segment-1", "Hello {{name}}", std::nullopt, false}, meta,
-                     std::move(done));
-  });
-  ASSERT_TRUE(created) << created.error().message;
-  const std::string id = created->campaign.id;
-  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
-    campaigns.Launch(id, "manual", std::nullopt, meta, std::move(done));
-  }));
-  CampaignAudience audience;
-  audience.size = audience.queued = 4;
-  audience.positions = {0, 0, 0};
-  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
-    campaigns.FreezeAudience(id, audience, meta, std::move(done));
-  }));
+// A Running campaign of four recipients (c1…c4) with its audience frozen, on the real
+// CampaignService over the embedded log behind a FaultyLog, and a dispatcher of chunks of two.
+class CampaignDispatcherRetryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(embedded_) << embedded_.error().message;
+    ASSERT_TRUE(campaigns.Load());
+    CommandMeta meta;
+    meta.actor = "test";
+    auto created = AwaitCampaignCommand([&](CampaignService::Done done) {
+      campaigns.Create({"Retry", "segment-1", "Hello {{name}}", std::nullopt, false}, meta,
+                       std::move(done));
+    });
+    ASSERT_TRUE(created) << created.error().message;
+    id = created->campaign.id;
+    ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+      campaigns.Launch(id, "manual", std::nullopt, meta, std::move(done));
+    }));
+    CampaignAudience audience;
+    audience.size = audience.queued = 4;
+    audience.positions = {0, 0, 0};
+    ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+      campaigns.FreezeAudience(id, audience, meta, std::move(done));
+    }));
+  }
 
+  TempDir dir_;
+  Result<std::unique_ptr<EmbeddedLog>> embedded_ =
+      EmbeddedLog::Open({.dir = dir_.path() + "/log", .partitions = 3});
+  FaultyLog log{**embedded_};
+  SteppedClock clock;
+  UuidV7Generator ids{clock, 3};
+  CampaignService campaigns{log, clock, ids, [](const std::string&) { return SegmentCheck{}; }};
+  std::string id;
   RecordingSender sender;
-  CampaignDispatcher dispatcher(
-      campaigns, sender, clock, {.chunk_size = 2},
+  CampaignDispatcher dispatcher{
+      campaigns,
+      sender,
+      clock,
+      {.chunk_size = 2},
       [](const std::string& campaign, const std::string& after,
          size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
         std::vector<OutgoingCampaignMessage> out;
         for (std::string c : {"c1", "c2", "c3", "c4"}) {
           if (c > after && out.size() < limit) {
-            std::string id = campaign;
-            id += ':';
-            id += c;
+            std::string message_id = campaign;
+            message_id += ':';
+            message_id += c;
             std::string to = c;
             to += "@x.io";
-            out.push_back({std::move(id), c, "email", std::move(to), "Hello"});
+            out.push_back({std::move(message_id), c, "email", std::move(to), "Hello"});
           }
         }
         return out;
       },
-      [&](const std::string& campaign) -> Result<std::optional<Campaign>> {
+      [this](const std::string& campaign) -> Result<std::optional<Campaign>> {
         return campaigns.Find(campaign);
-      });
+      }};
+};
 
+TEST_F(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowingDelays) {
   log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
   // Healthy, a chunk's record is on its way while the next chunk is read and sent: the first
   // pass sends c1 and c2 and does not wait for their record; the second notices it failed, at
@@ -170,6 +184,87 @@ TEST(CampaignDispatcherRetryTest, AChunkThatCannotBeRecordedIsRetriedWithGrowing
   auto c = campaigns.Find(id);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->sent, 4) << "both chunks recorded";
+}
+
+// An answer lost on its way (a timeout after the log wrote the record): the service's copy of
+// the campaign is a version behind the log, so the retry from its cursor is refused (Aborted,
+// decided on the log's); the dispatcher then reads the campaign again and goes on from the log's
+// cursor, with no receipt needed to refresh it. Each chunk is recorded once.
+TEST_F(CampaignDispatcherRetryTest, ARecordWhoseAnswerWasLostIsNotSentForever) {
+  log.HoldAppends();
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1 and c2 sent; their record held
+  EXPECT_EQ(sender.requests(), 1);
+  log.ReleaseLosingAnswers(Error::Unavailable("Timed out waiting for the broker"));
+  // Within a few retries (each after its delay) the dispatcher is past c1 and c2, and c3 and c4
+  // are recorded; without the re-read it would send c1 and c2 again at every retry, forever.
+  for (int i = 0; i < 12 && campaigns.Find(id)->dispatch_cursor != "c4"; ++i) {
+    // (The clock is the test's, so retries follow at once: let the log's thread finish with the
+    // answer it lost first, as it has long done when a real retry delay runs out.)
+    while (campaigns.in_flight() > 0) std::this_thread::yield();
+    (void)dispatcher.RunOnce();
+    clock.Advance(30'000);
+  }
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dispatch_cursor, "c4");
+  EXPECT_EQ(c->sent, 4) << "each chunk recorded once";
+  // c1–c2 at most once more (the retry refused as Aborted); c3–c4 at most once ahead of the
+  // failure showing, then once recorded.
+  for (const char* r : {"c1", "c2", "c3", "c4"}) EXPECT_LE(sender.TimesSent(id + ":" + r), 2) << r;
+}
+
+// A campaign paused while its chunk's record is on its way: the record lands, nothing follows it,
+// and a resume goes on after it (no chunk sent twice).
+TEST_F(CampaignDispatcherRetryTest, APauseWhileARecordIsOnItsWayLetsItLandAndSendsNothingMore) {
+  log.HoldAppends();
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1 and c2 sent; their record held
+  CommandMeta meta;
+  meta.actor = "test";
+  auto paused = std::async(std::launch::async, [&] {
+    return AwaitCampaignCommand([&](CampaignService::Done done) {
+      campaigns.Move(id, CampaignState::kPaused, "", std::nullopt, meta, std::move(done));
+    });
+  });
+  while (log.held() < 2) std::this_thread::yield();
+  log.Release();  // the record, then the pause, land in that order
+  ASSERT_TRUE(paused.get());
+  ASSERT_TRUE(dispatcher.RunOnce());
+  ASSERT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 1) << "nothing sent while Paused";
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kPaused);
+  EXPECT_EQ(c->dispatch_cursor, "c2");
+  EXPECT_EQ(c->sent, 2);
+  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.Move(id, CampaignState::kRunning, "", std::nullopt, meta, std::move(done));
+  }));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(campaigns.Find(id)->sent, 4);
+  for (const char* r : {"c1", "c2", "c3", "c4"}) EXPECT_EQ(sender.TimesSent(id + ":" + r), 1) << r;
+}
+
+// The last chunk's record fails after it was sent: the campaign is not taken as fully
+// dispatched; the chunk is sent again (same ids) and recorded once the log takes appends.
+TEST_F(CampaignDispatcherRetryTest, TheLastChunksFailedRecordIsSentAgainNotSkipped) {
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2: recorded
+  log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
+  (void)dispatcher.RunOnce();  // c3, c4 sent; c1–c2's record awaited, theirs refused
+  for (int i = 0; i < 3; ++i) {
+    clock.Advance(30'000);
+    EXPECT_FALSE(dispatcher.RunOnce());
+  }
+  EXPECT_EQ(campaigns.Find(id)->dispatch_cursor, "c2");
+  log.PassAppends();
+  clock.Advance(30'000);
+  ASSERT_TRUE(dispatcher.RunOnce());
+  ASSERT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dispatch_cursor, "c4");
+  EXPECT_EQ(c->sent, 4);
+  EXPECT_EQ(sender.TimesSent(id + ":c1"), 1);
+  EXPECT_EQ(sender.TimesSent(id + ":c3"), 4) << "the first send and three retries, same ids";
 }
 
 }  // namespace
