@@ -209,8 +209,11 @@ Status CampaignDispatcher::RunOnce() {
       if (auto st = AwaitRecorded(c.id); !st && first) first = st;
       continue;
     }
-    if (auto it = retries_.find(c.id); it != retries_.end() && now < it->second.not_before) {
-      continue;
+    if (auto it = retries_.find(c.id); it != retries_.end()) {
+      if (now < it->second.not_before) continue;
+      // A retry: the campaign read again first (see below), now that the failed append has
+      // long been answered and no longer counts as in flight.
+      campaigns_.Refresh(c.id);
     }
     Status st;
     auto chunk = DispatchChunk(c);

@@ -66,9 +66,13 @@ void CampaignService::Refresh(const std::string& id) {
     return c ? std::optional<Campaign>(*c) : std::nullopt;
   });
   if (!logged || !*logged) return;
-  std::lock_guard lock(acknowledged_mu_);
-  Campaign& known = acknowledged_[id];
-  if (known.version < (*logged)->version) known = std::move(**logged);
+  {
+    std::lock_guard lock(acknowledged_mu_);
+    Campaign& known = acknowledged_[id];
+    if (known.version >= (*logged)->version) return;
+    known = std::move(**logged);
+  }
+  if (changed_) changed_();  // as after a command: the launcher and the dispatcher look again
 }
 
 void CampaignService::Run(

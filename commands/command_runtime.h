@@ -213,6 +213,8 @@ class CommandRuntime final {
   // process manager whose copy of the model missed a version whose answer was lost on its way.
   template <typename F>
   auto ReadAsLogged(F&& f) -> std::optional<std::decay_t<std::invoke_result_t<F, const Model&>>> {
+    // A kAfterAppend stream appends without counting it in flight.
+    static_assert(S::kVisibility == Visibility::kPipelined);
     std::unique_lock lock(mu_);
     if (!loaded_ || in_flight_->load() > 0) return std::nullopt;
     if (auto st = RefoldIfStale(); !st) return std::nullopt;

@@ -105,8 +105,9 @@ class CommandService final {
     // 5: the promotions assigned to customers (AssignmentWriteModel).
     // 6: an assignment's reward, and orders that redeem one (mark it used).
     // 7: each customer's recorded loyalty standing.
-    // 8: referrals pending and credited.
-    static constexpr uint64_t kSnapshotFormat = 8;
+    // 8: referrals pending and credited (a build never released); 9: pending only from
+    // ReferralQualified.
+    static constexpr uint64_t kSnapshotFormat = 9;
     // Called (under the lock, must not block) when a decided ReferralQualified is folded;
     // CommandService's OnReferralPending.
     const std::function<void()>* referral_pending = nullptr;

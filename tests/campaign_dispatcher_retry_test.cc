@@ -198,8 +198,9 @@ TEST_F(CampaignDispatcherRetryTest, ARecordWhoseAnswerWasLostIsNotSentForever) {
   // Within a few retries (each after its delay) the dispatcher is past c1 and c2, and c3 and c4
   // are recorded; without the re-read it would send c1 and c2 again at every retry, forever.
   for (int i = 0; i < 12 && campaigns.Find(id)->dispatch_cursor != "c4"; ++i) {
-    // (The clock is the test's, so retries follow at once: let the log's thread finish with the
-    // answer it lost first, as it has long done when a real retry delay runs out.)
+    // (The clock is the test's, so a retry follows at once: let the log's thread finish with the
+    // answer it lost first, as it has long done when a real retry delay runs out; the dispatcher
+    // reads the campaign again before each retry.)
     while (campaigns.in_flight() > 0) std::this_thread::yield();
     (void)dispatcher.RunOnce();
     clock.Advance(30'000);

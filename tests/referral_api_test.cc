@@ -35,9 +35,11 @@ class ReferralApiTest : public WorkFixture {
     EXPECT_EQ(r.status, 201) << r.body;
     return Json(r.body).Str("/data/id");
   }
-  HttpResult Order(const std::string& customer, const std::string& extra = "") {
-    auto r = admin_.Send("POST", "/api/v1/orders",
-                         R"({"customerId":")" + customer + R"(","orderAmount":50)" + extra + "}");
+  HttpResult Order(const std::string& customer, const std::string& extra = "",
+                   HttpClient* c = nullptr) {
+    auto r = (c ? *c : admin_)
+                 .Send("POST", "/api/v1/orders",
+                       R"({"customerId":")" + customer + R"(","orderAmount":50)" + extra + "}");
     EXPECT_EQ(r.status, 201) << r.body;
     positions_.Remember(r.headers["x-keel-position"]);
     return r;
@@ -120,27 +122,41 @@ TEST_F(ReferralApiTest, TheReferrerEarnsItsPromotionOnceOnTheReferredFirstOrderA
   EXPECT_EQ(Promotions(admin, ada, 0), held);
 }
 
-TEST_F(ReferralApiTest, AReferralLeftPendingByACrashIsCreditedAfterTheRestart) {
+TEST_F(ReferralApiTest, AReferralLeftPendingIsCreditedAfterARestartOrACrash) {
   const std::string referral = Promotion("referral");
   const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
+  const std::string dan = MakeCustomer(admin_, "Dan", "dan@ref.io");
   const std::string ben = Referred("ben", ada);
-  // No keeper: as if the process died between the order and its credit.
+  const std::string cat = Referred("cat", dan);
+  // No keeper: as if the process stopped between the order and its credit.
   app_.app().referrals().Stop();
   Order(ben);
   EXPECT_EQ(Pending(), 1u);
   EXPECT_TRUE(Promotions(admin_, ada, 0).empty());
 
-  // And no snapshot of the write model (a crash leaves none after the order): the restart folds
-  // the log, and the keeper's first pass credits what it left pending.
+  // A clean stop: the pending referral comes back with the write model's snapshot, and the
+  // keeper's first pass credits it.
+  app_.Restart();
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  EXPECT_TRUE(app_.app().commands().last_load().from_snapshot);
+  EXPECT_EQ(Promotions(admin, ada, 1), std::vector<std::string>{referral + ":referral:available"});
+
+  // A crash leaves no snapshot after the order: the start folds the log, and the pending
+  // referral comes back from its ReferralQualified.
+  app_.app().referrals().Stop();
+  Order(cat, "", &admin);
+  EXPECT_EQ(Pending(), 1u);
   app_.Stop();
   std::filesystem::remove_all(app_.config().data_dir + "/snapshots");
   app_.Start();
-  HttpClient admin(app_.base(), app_.token());
-  ASSERT_EQ(AwaitReady(admin).status, 200);
+  HttpClient again(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(again).status, 200);
   EXPECT_FALSE(app_.app().commands().last_load().from_snapshot);
-  EXPECT_EQ(Promotions(admin, ada, 1), std::vector<std::string>{referral + ":referral:available"});
+  EXPECT_EQ(Promotions(again, dan, 1), std::vector<std::string>{referral + ":referral:available"});
   EXPECT_EQ(Pending(), 0u);
-  EXPECT_EQ(std::ranges::count(History(admin, ben), "ReferralQualified"), 1);
+  EXPECT_EQ(Promotions(again, ada, 0).size(), 1u) << "ben's referral is not credited again";
+  EXPECT_EQ(std::ranges::count(History(again, cat), "ReferralQualified"), 1);
 }
 
 TEST_F(ReferralApiTest, AFirstOrderWhileNoReferralPromotionIsActiveQualifiesNothing) {
