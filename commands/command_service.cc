@@ -47,6 +47,9 @@ std::optional<CommandOutcome> CommandService::Stream::Remembered(const WriteMode
     return CommandOutcome{true, AssignmentToJson(*assignment, assignment->assigned_at), 1,
                           std::nullopt};
   }
+  // A referral an order qualified answers nothing either: the order, appended before it, does
+  // (a keyed retry of the order must get the order, not the customer).
+  if (event.aggregate_type == kCustomerReferralAggregate) return std::nullopt;
   const bool created = event.type == kCustomerRegistered || event.type == kOrderPlaced;
   auto outcome = AnswerOf(
       state, event.aggregate_type == kOrderAggregate ? Subject::kOrder : Subject::kCustomer,

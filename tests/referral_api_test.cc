@@ -159,6 +159,27 @@ TEST_F(ReferralApiTest, AReferralLeftPendingIsCreditedAfterARestartOrACrash) {
   EXPECT_EQ(std::ranges::count(History(again, cat), "ReferralQualified"), 1);
 }
 
+// The order's append ends with its ReferralQualified: a keyed retry of the order, after a start
+// that folded the log (no snapshot), still answers with the order.
+TEST_F(ReferralApiTest, AKeyedRetryOfAQualifyingOrderAnswersTheOrderAfterALogFold) {
+  Promotion("referral");
+  const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
+  const std::string ben = Referred("ben", ada);
+  const std::string body = R"({"customerId":")" + ben + R"(","orderAmount":50})";
+  auto first = admin_.Send("POST", "/api/v1/orders", body, {"Idempotency-Key: ben-first"});
+  ASSERT_EQ(first.status, 201) << first.body;
+  const std::string order = Json(first.body).Str("/data/id");
+  app_.Stop();
+  std::filesystem::remove_all(app_.config().data_dir + "/snapshots");
+  app_.Start();
+  HttpClient admin(app_.base(), app_.token());
+  ASSERT_EQ(AwaitReady(admin).status, 200);
+  auto again = admin.Send("POST", "/api/v1/orders", body, {"Idempotency-Key: ben-first"});
+  ASSERT_LT(again.status, 300) << again.body;
+  EXPECT_EQ(Json(again.body).Str("/data/id"), order) << again.body;
+  EXPECT_EQ(Json(again.body).Str("/data/customerId"), ben) << again.body;
+}
+
 TEST_F(ReferralApiTest, AFirstOrderWhileNoReferralPromotionIsActiveQualifiesNothing) {
   const std::string ada = MakeCustomer(admin_, "Ada", "ada@ref.io");
   const std::string ben = Referred("ben", ada);
