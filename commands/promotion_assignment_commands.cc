@@ -167,6 +167,17 @@ Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
   return p;
 }
 
+void EarnUnlessHeld(const AssignmentWriteModel& assignments, const Promotion& promotion,
+                    const std::string& customer_id, std::string_view reason,
+                    const CommandMeta& meta, IdGenerator& ids, std::vector<EventEnvelope>& events,
+                    std::string_view except) {
+  if (assignments.OpenAssignment(customer_id, promotion.id, meta.now, except)) return;
+  PromotionAssignment a =
+      NewAssignment(ids.NewId(), promotion, customer_id, std::string(reason), meta.now, meta.actor);
+  events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
+                            EncodePromotionAssigned(a), meta, ids));
+}
+
 std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& assignments,
                                                    const std::vector<Promotion>& earnable,
                                                    const Customer& customer, const Order& order,
@@ -188,11 +199,7 @@ std::vector<EventEnvelope> DecideEarnedAssignments(const AssignmentWriteModel& a
     }
     const std::string_view redeemed =
         order.promotion ? std::string_view(order.promotion->assignment_id) : std::string_view();
-    if (assignments.OpenAssignment(customer.id, p.id, meta.now, redeemed)) continue;
-    PromotionAssignment a =
-        NewAssignment(ids.NewId(), p, customer.id, std::string(reason), meta.now, meta.actor);
-    events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
-                              EncodePromotionAssigned(a), meta, ids));
+    EarnUnlessHeld(assignments, p, customer.id, reason, meta, ids, events, redeemed);
   }
   return events;
 }
@@ -229,11 +236,7 @@ ReferralCreditDecision DecideCreditReferral(const CustomerWriteModel& customers,
   if (!referrer || !referrer->is_active) return d;  // credited, with nothing to give
   for (const Promotion& p : earnable) {
     if (!p.is_active() || p.definition.condition.type != ConditionType::kReferral) continue;
-    if (assignments.OpenAssignment(referrer->id, p.id, meta.now)) continue;
-    PromotionAssignment a = NewAssignment(ids.NewId(), p, referrer->id,
-                                          std::string(kReferralAssignment), meta.now, meta.actor);
-    d.events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
-                                EncodePromotionAssigned(a), meta, ids));
+    EarnUnlessHeld(assignments, p, referrer->id, kReferralAssignment, meta, ids, d.events);
   }
   return d;
 }

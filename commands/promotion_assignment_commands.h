@@ -126,6 +126,15 @@ Result<OrderPromotion> DecideRedemption(const AssignmentWriteModel& assignments,
                                         std::string_view id, std::string_view customer_id,
                                         int64_t gross_cents, Millis now);
 
+// Appends to `events` the PromotionAssigned that gives `promotion` to `customer_id` for `reason`
+// at meta.now, unless the customer holds an assignment of it that is neither used nor expired
+// then (other than `except`, one an order being decided redeems). The id from `ids`. What every
+// earned assignment (by an order, a level change, a referral) is made by.
+void EarnUnlessHeld(const AssignmentWriteModel& assignments, const Promotion& promotion,
+                    const std::string& customer_id, std::string_view reason,
+                    const CommandMeta& meta, IdGenerator& ids, std::vector<EventEnvelope>& events,
+                    std::string_view except = {});
+
 // What order `order` (just decided, not folded yet) of `customer` (as before it) earns, in
 // the same decision: an assignment of each of `earnable` that is active and whose condition it
 // meets, first_purchase (the customer never placed an order before, cancelled ones included)

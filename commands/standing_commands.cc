@@ -34,11 +34,7 @@ Result<std::vector<EventEnvelope>> DecideRecordStanding(const CustomerWriteModel
         condition.level != after.level) {
       continue;
     }
-    if (assignments.OpenAssignment(c->id, p.id, meta.now)) continue;
-    PromotionAssignment a = NewAssignment(
-        ids.NewId(), p, c->id, std::string(kCustomerLevelAssignment), meta.now, meta.actor);
-    events.push_back(NewEvent(kPromotionAssignmentAggregate, kPromotionAssigned, a.id, 1,
-                              EncodePromotionAssigned(a), meta, ids));
+    EarnUnlessHeld(assignments, p, c->id, kCustomerLevelAssignment, meta, ids, events);
   }
   return events;
 }
