@@ -5,24 +5,41 @@
 namespace keel {
 
 const AssignmentWriteModel::Entry* AssignmentWriteModel::Find(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
+  auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> AssignmentWriteModel::OpenAssignment(std::string_view customer_id,
-                                                                std::string_view promotion_id,
-                                                                Millis now,
-                                                                std::string_view except) const {
-  auto ids = by_customer_.find(std::string(customer_id));
-  if (ids == by_customer_.end()) return std::nullopt;
-  for (const std::string& id : ids->second) {
-    const Entry& e = by_id_.at(id);
+std::optional<std::string_view> AssignmentWriteModel::OpenAssignment(
+    std::string_view customer_id, std::string_view promotion_id, Millis now,
+    std::string_view except) const {
+  auto held = by_customer_.find(customer_id);
+  if (held == by_customer_.end()) return std::nullopt;
+  for (const Held* h : held->second) {
+    const Entry& e = h->second;
     if (e.promotion_id == promotion_id && !e.used && !(e.expires_at && now >= *e.expires_at) &&
-        id != except) {
-      return id;
+        h->first != except) {
+      return std::string_view(h->first);
     }
   }
   return std::nullopt;
+}
+
+bool AssignmentWriteModel::SameAs(const AssignmentWriteModel& other) const {
+  if (by_id_ != other.by_id_ || by_customer_.size() != other.by_customer_.size() ||
+      pending_referrals_ != other.pending_referrals_ ||
+      credited_referrals_ != other.credited_referrals_) {
+    return false;
+  }
+  // The same ids in the same order (the nodes are each model's own).
+  for (const auto& [customer, held] : by_customer_) {
+    auto theirs = other.by_customer_.find(customer);
+    if (theirs == other.by_customer_.end() ||
+        !std::ranges::equal(held, theirs->second,
+                            [](const Held* a, const Held* b) { return a->first == b->first; })) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status AssignmentWriteModel::CheckRedeemable(std::string_view id,
@@ -44,17 +61,16 @@ Status AssignmentWriteModel::CheckRedeemable(std::string_view id,
 }
 
 void AssignmentWriteModel::MarkUsed(std::string_view id) {
-  auto it = by_id_.find(std::string(id));
+  auto it = by_id_.find(id);
   if (it != by_id_.end()) it->second.used = true;
 }
 
 Status AssignmentWriteModel::Apply(const PromotionAssignment& a) {
   Entry entry{a.customer_id,         a.promotion_id, a.expires_at,
               a.used_at.has_value(), a.reward_type,  a.reward_value};
-  if (!by_id_.emplace(a.id, std::move(entry)).second) {
-    return Fail(Error::DataLoss("Promotion assignment " + a.id + " was made twice"));
-  }
-  by_customer_[a.customer_id].push_back(a.id);
+  auto [node, made] = by_id_.emplace(a.id, std::move(entry));
+  if (!made) return Fail(Error::DataLoss("Promotion assignment " + a.id + " was made twice"));
+  by_customer_[a.customer_id].push_back(&*node);
   return {};
 }
 

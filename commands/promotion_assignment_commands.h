@@ -40,6 +40,13 @@ struct AssignPromotion {
 // thread-safe.
 class AssignmentWriteModel {
  public:
+  AssignmentWriteModel() = default;
+  // Not copyable: by_customer_ points into by_id_ (a move takes both along).
+  AssignmentWriteModel(const AssignmentWriteModel&) = delete;
+  AssignmentWriteModel& operator=(const AssignmentWriteModel&) = delete;
+  AssignmentWriteModel(AssignmentWriteModel&&) = default;
+  AssignmentWriteModel& operator=(AssignmentWriteModel&&) = default;
+
   struct Entry {
     std::string customer_id;
     std::string promotion_id;
@@ -58,10 +65,12 @@ class AssignmentWriteModel {
   // Marks it used (after CheckRedeemable).
   void MarkUsed(std::string_view id);
   // The id of the customer's assignment of `promotion_id` that is neither used nor expired at
-  // `now`, if any, other than `except` (one an order being decided redeems).
-  std::optional<std::string> OpenAssignment(std::string_view customer_id,
-                                            std::string_view promotion_id, Millis now,
-                                            std::string_view except = {}) const;
+  // `now`, if any, other than `except` (one an order being decided redeems); valid until the
+  // next fold. Every order asks it for each promotion it may earn: it reads the customer's
+  // entries in place, without a lookup by id or a copy.
+  std::optional<std::string_view> OpenAssignment(std::string_view customer_id,
+                                                 std::string_view promotion_id, Millis now,
+                                                 std::string_view except = {}) const;
   // Folds an assignment; kDataLoss for an id assigned before.
   Status Apply(const PromotionAssignment& assignment);
 
@@ -86,15 +95,17 @@ class AssignmentWriteModel {
   // The snapshot form (write_model_snapshot.cc).
   void Save(SnapshotWriter& out) const;
   bool Restore(SnapshotReader& in);
-  bool SameAs(const AssignmentWriteModel& other) const {
-    return by_id_ == other.by_id_ && by_customer_ == other.by_customer_ &&
-           pending_referrals_ == other.pending_referrals_ &&
-           credited_referrals_ == other.credited_referrals_;
-  }
+  bool SameAs(const AssignmentWriteModel& other) const;
 
  private:
-  std::unordered_map<std::string, Entry> by_id_;
-  std::unordered_map<std::string, std::vector<std::string>> by_customer_;  // ids, as folded
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Held = std::pair<const std::string, Entry>;  // a node of by_id_ (nodes never move)
+  std::unordered_map<std::string, Entry, TextHash, std::equal_to<>> by_id_;
+  // Each customer's, as folded.
+  std::unordered_map<std::string, std::vector<const Held*>, TextHash, std::equal_to<>> by_customer_;
   std::map<std::string, PendingReferral, std::less<>> pending_referrals_;  // by referred id
   std::unordered_set<std::string> credited_referrals_;                     // referred ids
 };

@@ -130,6 +130,38 @@ TEST_F(AssignmentCommandsTest, TheSnapshotFormRestoresTheSameModel) {
   EXPECT_FALSE(restored.Restore(again)) << "only into an empty model";
 }
 
+TEST_F(AssignmentCommandsTest, ACustomersEntriesSurviveTheModelGrowingAndMoving) {
+  // The per-customer lists point into the map by id: thousands of folds (rehashes) and a move
+  // must leave every one answering for its own assignment (the sanitizer build reads them).
+  AssignmentWriteModel model;
+  for (int i = 0; i < 3000; ++i) {
+    PromotionAssignment a;
+    a.id = "as-" + std::to_string(i);
+    a.customer_id = "c" + std::to_string(i % 7);
+    a.promotion_id = "p" + std::to_string(i);
+    a.reward_value = 100;
+    ASSERT_TRUE(model.Apply(a));
+  }
+  AssignmentWriteModel moved = std::move(model);
+  for (int i = 0; i < 3000; i += 97) {
+    auto open = moved.OpenAssignment("c" + std::to_string(i % 7), "p" + std::to_string(i), kNow);
+    ASSERT_TRUE(open) << i;
+    EXPECT_EQ(*open, "as-" + std::to_string(i));
+  }
+  moved.MarkUsed("as-97");
+  EXPECT_FALSE(moved.OpenAssignment("c6", "p97", kNow));
+  EXPECT_FALSE(moved.OpenAssignment("c5", "p97", kNow)) << "another customer's";
+  SnapshotWriter out;
+  moved.Save(out);
+  SnapshotReader in(out.bytes());
+  AssignmentWriteModel restored;
+  ASSERT_TRUE(restored.Restore(in));
+  EXPECT_TRUE(restored.SameAs(moved));
+  EXPECT_TRUE(moved.SameAs(restored));
+  restored.MarkUsed("as-0");
+  EXPECT_FALSE(restored.SameAs(moved));
+}
+
 TEST_F(AssignmentCommandsTest, ARedemptionTakesTheRewardTheAssignmentCarries) {
   promotion_.definition.reward_type = RewardType::kFixedAmount;
   promotion_.definition.reward_value = 2500;

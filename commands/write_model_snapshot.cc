@@ -262,12 +262,12 @@ bool PaymentWriteModel::Restore(SnapshotReader& in) {
 
 void AssignmentWriteModel::Save(SnapshotWriter& out) const {
   out.Unsigned(by_customer_.size());
-  for (const auto& [customer, ids] : by_customer_) {
+  for (const auto& [customer, held] : by_customer_) {
     out.Text(customer);
-    out.Unsigned(ids.size());
-    for (const std::string& id : ids) {
-      const Entry& e = by_id_.at(id);
-      out.Text(id);
+    out.Unsigned(held.size());
+    for (const Held* h : held) {
+      const Entry& e = h->second;
+      out.Text(h->first);
       out.Text(e.promotion_id);
       out.OptionalSigned(e.expires_at);
       out.Bool(e.used);
@@ -292,7 +292,7 @@ bool AssignmentWriteModel::Restore(SnapshotReader& in) {
     std::string customer(in.Text());
     const uint64_t count = in.Unsigned();
     if (in.bad() || count == 0 || by_customer_.contains(customer)) return false;
-    std::vector<std::string>& ids = by_customer_[customer];
+    std::vector<const Held*>& held = by_customer_[customer];
     for (uint64_t i = 0; i < count && !in.bad(); ++i) {
       std::string id(in.Text());
       Entry e;
@@ -304,8 +304,10 @@ bool AssignmentWriteModel::Restore(SnapshotReader& in) {
       if (type > static_cast<uint64_t>(RewardType::kFixedAmount)) return false;
       e.reward_type = static_cast<RewardType>(type);
       e.reward_value = in.Signed();
-      if (in.bad() || !by_id_.emplace(id, std::move(e)).second) return false;
-      ids.push_back(std::move(id));
+      if (in.bad()) return false;
+      auto [node, made] = by_id_.emplace(std::move(id), std::move(e));
+      if (!made) return false;
+      held.push_back(&*node);
     }
   }
   const uint64_t pending = in.Unsigned();
