@@ -102,7 +102,9 @@ class AssignmentWriteModel {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using Held = std::pair<const std::string, Entry>;  // a node of by_id_ (nodes never move)
+  // A node of by_id_. Nodes never move while nothing is erased, extracted or merged: anything
+  // that ever removes an assignment must remove its pointer from by_customer_ too.
+  using Held = std::pair<const std::string, Entry>;
   std::unordered_map<std::string, Entry, TextHash, std::equal_to<>> by_id_;
   // Each customer's, as folded.
   std::unordered_map<std::string, std::vector<const Held*>, TextHash, std::equal_to<>> by_customer_;

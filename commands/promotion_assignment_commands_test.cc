@@ -132,7 +132,8 @@ TEST_F(AssignmentCommandsTest, TheSnapshotFormRestoresTheSameModel) {
 
 TEST_F(AssignmentCommandsTest, ACustomersEntriesSurviveTheModelGrowingAndMoving) {
   // The per-customer lists point into the map by id: thousands of folds (rehashes) and a move
-  // must leave every one answering for its own assignment (the sanitizer build reads them).
+  // must leave every one answering for its own assignment. (The map's nodes never move, so this
+  // guards a later change of the containers; the sanitizer build reads every pointer.)
   AssignmentWriteModel model;
   for (int i = 0; i < 3000; ++i) {
     PromotionAssignment a;
@@ -156,10 +157,27 @@ TEST_F(AssignmentCommandsTest, ACustomersEntriesSurviveTheModelGrowingAndMoving)
   SnapshotReader in(out.bytes());
   AssignmentWriteModel restored;
   ASSERT_TRUE(restored.Restore(in));
+  EXPECT_TRUE(in.done());
   EXPECT_TRUE(restored.SameAs(moved));
   EXPECT_TRUE(moved.SameAs(restored));
   restored.MarkUsed("as-0");
   EXPECT_FALSE(restored.SameAs(moved));
+
+  // The same assignments of one customer folded in another order: not the same model (the
+  // order is what a snapshot restores), though the maps by id are equal.
+  PromotionAssignment first;
+  first.id = "x1";
+  first.customer_id = "c1";
+  first.promotion_id = "p1";
+  first.reward_value = 100;
+  PromotionAssignment second = first;
+  second.id = "x2";
+  AssignmentWriteModel one_two;
+  AssignmentWriteModel two_one;
+  ASSERT_TRUE(one_two.Apply(first) && one_two.Apply(second));
+  ASSERT_TRUE(two_one.Apply(second) && two_one.Apply(first));
+  EXPECT_FALSE(one_two.SameAs(two_one));
+  EXPECT_FALSE(two_one.SameAs(one_two));
 }
 
 TEST_F(AssignmentCommandsTest, ARedemptionTakesTheRewardTheAssignmentCarries) {
