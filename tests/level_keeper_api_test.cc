@@ -228,14 +228,19 @@ TEST(LevelKeeperTimerTest, TheKeeperRecordsOnItsOwnTimer) {
         R"({"customerId":")" + id + R"(","orderAmount":600,"orderDate":")" + date + R"("})");
     ASSERT_EQ(o.status, 201) << o.body;
   }
-  std::string last;
-  for (int i = 0; i < 500 && last != kCustomerLevelChanged; ++i) {
+  // A pass may run between two of the orders, so the last event can be a later score-only change
+  // (say frequency 4 to 5 within Platinum): look for a level change anywhere in the history.
+  bool level_changed = false;
+  for (int i = 0; i < 500 && !level_changed; ++i) {
     Json j(admin.Send("GET", "/api/v1/customers/" + id + "/events").body);
     const size_t n = j.Size("/data");
-    if (n > 0) last = j.Str(Numbered("/data/", static_cast<int64_t>(n - 1), "/type"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (size_t k = 0; k < n && !level_changed; ++k) {
+      level_changed =
+          j.Str(Numbered("/data/", static_cast<int64_t>(k), "/type")) == kCustomerLevelChanged;
+    }
+    if (!level_changed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_EQ(last, kCustomerLevelChanged);
+  EXPECT_TRUE(level_changed);
 }
 
 }  // namespace
