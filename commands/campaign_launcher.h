@@ -5,7 +5,8 @@
 //   frozen yet (MarkerPublisher::RequestAudience: once per campaign and process; a repeat after
 //   a restart changes nothing, since each partition resolves a campaign once);
 // - freezes the audience (CampaignService::FreezeAudience) once every partition has resolved
-//   it, as `audience_of` reads it from the read side.
+//   it, as `audience_of` reads it from the read side; or fails the campaign, with the reason,
+//   when `audience_of` answers kDataLoss (a partition could not resolve it).
 //
 // Thread-safety: Start/Stop from one thread; Changed and RunOnce from any (RunOnce is not
 // reentrant: tests call it with the thread stopped).
@@ -37,7 +38,8 @@ class CampaignLauncher final {
     // audience request, so a change applies to campaigns whose audience is asked for after it.
     int64_t frequency_cap = 0;
   };
-  // The campaign's audience once every partition has resolved it; nullopt until then.
+  // The campaign's audience once every partition has resolved it; nullopt until then;
+  // kDataLoss when it never will be (the launcher then fails the campaign with the message).
   using AudienceOf =
       std::function<Result<std::optional<CampaignAudience>>(const std::string& campaign_id)>;
 

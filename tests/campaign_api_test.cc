@@ -11,6 +11,7 @@
 #include "domain/time.h"
 #include "domain/topics.h"
 #include "infra/auth_crypto.h"
+#include "projections/campaign_audience/campaign_audience_projector.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -174,6 +175,32 @@ TEST_F(CampaignApiTest, CreateEditLaunchFreezesTheSegmentsAudienceWithRenderedMe
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(Json(list.body).Int("/meta/total"), 1);
   EXPECT_EQ(Json(list.body).Str("/data/0/id"), id);
+}
+
+// A partition that cannot resolve the audience (here a member's record in the read model is
+// damaged) fails the campaign with the reason, instead of leaving it Running with nobody queued;
+// nothing is dead-lettered.
+TEST_F(CampaignApiTest, AnAudienceThatCannotBeResolvedFailsTheCampaignWithTheReason) {
+  const std::string ada = Customer("Ada", "ada@x.io", 5000);
+  AwaitCustomers();
+  ASSERT_TRUE(app_.app().store().Write({{kCustomerMessageTimesTable, ada, "x"}}));
+  const std::string segment = Segment("Big spenders", 1000);
+  auto created = Create(R"({"name":"Spring","segmentId":")" + segment + R"(","message":"Hi"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json(created.body).Str("/data/id");
+  ASSERT_EQ(Command("/api/v1/campaigns/" + id + "/launch").status, 200);
+  std::string body;
+  for (int i = 0; i < 600; ++i) {  // 30 s at most: the launcher polls every second
+    body = client_.Send("GET", "/api/v1/campaigns/" + id).body;
+    if (Json(body).Str("/data/status") == "Failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Json failed(body);
+  ASSERT_EQ(failed.Str("/data/status"), "Failed") << body;
+  const std::string reason = failed.Str("/data/reason");
+  EXPECT_NE(reason.find("could not be resolved in partition"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("Customer message times record unreadable"), std::string::npos) << reason;
+  EXPECT_EQ(app_.app().customer_projection().counters().dead_lettered, 0);
 }
 
 TEST_F(CampaignApiTest, UnsubscribedCustomersAreExcludedUntilTheyResubscribe) {

@@ -4,6 +4,7 @@
 
 #include "domain/message_template.h"
 #include "domain/partition_markers.h"
+#include "infra/log.h"
 #include "projections/binary.h"
 #include "projections/counters.h"
 #include "projections/membership/membership_projector.h"
@@ -12,7 +13,7 @@ namespace keel {
 namespace {
 
 constexpr uint8_t kMessageFormat = 1;  // with the owner
-constexpr uint8_t kPartFormat = 1;
+constexpr uint8_t kPartFormat = 2;     // 2: with the failure (1: without, still read)
 
 std::string PartKey(std::string_view campaign, int32_t partition) {
   std::string key(campaign);
@@ -80,6 +81,7 @@ std::string EncodeAudiencePart(const AudiencePart& p) {
   PutI64(out, p.members);
   PutI64(out, p.queued);
   for (int64_t n : p.excluded) PutI64(out, n);
+  PutText(out, p.failure);
   return out;
 }
 
@@ -91,7 +93,8 @@ Result<AudiencePart> DecodeAudiencePart(std::string_view record) {
   p.members = in.I64();
   p.queued = in.I64();
   for (int64_t& n : p.excluded) n = in.I64();
-  if (format != kPartFormat || in.bad() || !in.done()) {
+  if (format == kPartFormat) p.failure = in.Text();
+  if ((format != 1 && format != kPartFormat) || in.bad() || !in.done()) {
     return Fail(Error::DataLoss("Campaign audience record unreadable"));
   }
   return p;
@@ -139,14 +142,37 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
   auto resolved = view.Get(kCampaignAudiencePartsTable, part_key);
   if (!resolved) return Fail(resolved.error());
   if (*resolved) return {};  // resolved here already
-  auto tmpl = MessageTemplate::Parse(request->message, "message", kMaxCampaignMessageLength);
+  AudiencePart part;
+  part.offset = position.offset;
+  const size_t mark = writes.size();
+  if (auto st = Resolve(event, position, *request, view, part, writes); !st) {
+    if (st.error().code != ErrorCode::kDataLoss) return st;  // the runner retries
+    // Damage no retry mends: the partition queues nothing and the campaign fails with the
+    // reason, rather than the request being dead-lettered and the campaign left waiting.
+    writes.resize(mark);
+    part = AudiencePart{};
+    part.offset = position.offset;
+    part.failure = st.error().message;
+    Log(LogLevel::kError, "campaign audience not resolved in this partition",
+        {{"campaign", request->campaign_id},
+         {"partition", std::to_string(position.partition)},
+         {"error", part.failure}});
+  }
+  writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});
+  return {};
+}
+
+Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const EventPosition& position,
+                                          const AudienceRequest& request, StateView& view,
+                                          AudiencePart& part, std::vector<StoreWrite>& writes) {
+  auto tmpl = MessageTemplate::Parse(request.message, "message", kMaxCampaignMessageLength);
   if (!tmpl) {
-    return Fail(Error::DataLoss("Campaign " + request->campaign_id +
+    return Fail(Error::DataLoss("Campaign " + request.campaign_id +
                                 " has a message this build refuses: " + tmpl.error().message));
   }
   // The partition's members of the segment, as the membership read model holds them here.
   std::vector<std::string> members;
-  const std::string prefix = request->segment_id + "/";
+  const std::string prefix = request.segment_id + "/";
   Status decode_failed;
   auto st = view.Scan(kSegmentMembersTable, prefix, prefix,
                       [&](std::string_view key, std::string_view value) {
@@ -162,8 +188,6 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
                       });
   if (!st) return st;
   if (!decode_failed) return decode_failed;
-  AudiencePart part;
-  part.offset = position.offset;
   for (const std::string& id : members) {
     auto customer = customers_.Load(view, position.partition, id);
     if (!customer) return Fail(customer.error());
@@ -190,8 +214,7 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
     }
     const Millis window_start = event.recorded_at - kFrequencyWindowMs;
     times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), window_start));
-    if (request->frequency_cap > 0 &&
-        static_cast<int64_t>(times.size()) >= request->frequency_cap) {
+    if (request.frequency_cap > 0 && static_cast<int64_t>(times.size()) >= request.frequency_cap) {
       ++part.excluded[static_cast<size_t>(Exclusion::kFrequencyCap)];
       continue;
     }
@@ -200,9 +223,9 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
       continue;
     }
     CampaignMessage m;
-    m.campaign_id = request->campaign_id;
+    m.campaign_id = request.campaign_id;
     m.customer_id = id;
-    m.channel = request->channel;
+    m.channel = request.channel;
     m.to = c.email;
     m.text = tmpl->Render(c);
     m.owner_id = c.owner_id.value_or("");
@@ -218,7 +241,6 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
     writes.push_back({kCustomerMessageTimesTable, id, EncodeQueuedTimes(times)});
     ++part.queued;
   }
-  writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});
   return {};
 }
 
@@ -238,6 +260,12 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                          if (part && digits.size() == 5) p = std::stoi(std::string(digits));
                          if (!part || p < 0 || p >= partitions) {
                            bad = Fail(Error::DataLoss("Campaign audience record unreadable"));
+                           return false;
+                         }
+                         if (!part->failure.empty()) {
+                           bad = Fail(
+                               Error::DataLoss("Its audience could not be resolved in partition " +
+                                               std::to_string(p) + ": " + part->failure));
                            return false;
                          }
                          ++seen;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "domain/partition_markers.h"
+#include "projections/binary.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/testing/map_state_view.h"
 
@@ -71,9 +72,20 @@ TEST(CampaignAudienceRecordsTest, RecordsRoundTripAndDamageIsRefused) {
   for (size_t cut = 0; cut < record.size(); ++cut) {
     EXPECT_FALSE(DecodeCampaignMessage(record.substr(0, cut))) << cut;
   }
-  AudiencePart part{7, 10, 8, {1, 1, 0, 0}};
+  AudiencePart part{7, 10, 8, {1, 1, 0, 0}, ""};
   EXPECT_EQ(DecodeAudiencePart(EncodeAudiencePart(part)).value(), part);
   EXPECT_FALSE(DecodeAudiencePart(EncodeAudiencePart(part) + "x"));
+  part.failure = "Customer record unreadable";
+  const std::string failed = EncodeAudiencePart(part);
+  EXPECT_EQ(DecodeAudiencePart(failed).value(), part);
+  for (size_t cut = 0; cut < failed.size(); ++cut) {
+    EXPECT_FALSE(DecodeAudiencePart(failed.substr(0, cut))) << cut;
+  }
+  // A part of the first format (no failure field) still reads, as resolved.
+  std::string first(1, '\1');
+  for (int64_t n : {7, 10, 8, 1, 1, 0, 0}) PutI64(first, n);
+  EXPECT_EQ(DecodeAudiencePart(first).value(), (AudiencePart{7, 10, 8, {1, 1, 0, 0}, ""}));
+  EXPECT_FALSE(DecodeAudiencePart(std::string(1, '\3') + failed.substr(1)));
 }
 
 TEST(CampaignAudienceProjectorTest, EachPartitionResolvesItsMembersOnceAtTheRequest) {
@@ -152,6 +164,39 @@ TEST(CampaignAudienceProjectorTest, TheFrequencyCapCountsTheMessagesOfTheLast24H
   EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c5/a"));
   ASSERT_TRUE(p.Request("c6", "Hi", 3, kAt + 25 * kHour + 1));
   EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c6/a"));
+}
+
+// A record the partition needs is damaged: the partition queues nothing and its part says why
+// (the campaign then fails with it); the other partition resolves as ever; a repeat changes
+// nothing. Nothing is dead-lettered: the request is answered.
+TEST(CampaignAudienceProjectorTest, APartitionThatCannotResolveSaysWhyAndQueuesNothing) {
+  Partitions p;
+  ASSERT_TRUE(p.Everywhere(MakeTestEvent(kSegmentRulesPublished, kMarkerAggregate, "s", 1,
+                                         EncodePublishedRules({"s", 1, kBig}), kAt)));
+  ASSERT_TRUE(p.Register(0, "a", "Ada", 500000));
+  ASSERT_TRUE(p.Register(0, "b", "Bea", 500000));
+  ASSERT_TRUE(p.Register(1, "c", "Cy", 500000));
+  p.view_.Commit({{kCustomerMessageTimesTable, "b", "x"}});  // not a whole number of times
+  ASSERT_TRUE(p.Request("c1", "Hi"));
+  auto part0 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000"));
+  ASSERT_TRUE(part0);
+  EXPECT_EQ(part0->failure, "Customer message times record unreadable");
+  EXPECT_EQ(part0->queued, 0);
+  EXPECT_EQ(part0->members, 0);
+  EXPECT_EQ(part0->offset, 3);
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/a"));  // written before b: dropped
+  EXPECT_FALSE(p.view_.At(kCustomerMessagesTable, "a/c1"));
+  EXPECT_FALSE(p.view_.At(kCustomerMessageTimesTable, "a"));
+  auto part1 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00001"));
+  EXPECT_EQ(*part1, (AudiencePart{2, 1, 1, {0, 0, 0, 0}, ""}));
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c1/c"));
+
+  p.view_.Commit({{kCustomerMessageTimesTable, "b", ""}});
+  ASSERT_TRUE(p.Request("c1", "Hi"));  // resolved (as failed) here already
+  EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000")), *part0);
+  ASSERT_TRUE(p.Request("c2", "Hi"));  // a new campaign resolves
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/a"));
+  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/b"));
 }
 
 TEST(PartitionMarkersTest, AnAudienceRequestCarriesItsFrequencyCap) {
