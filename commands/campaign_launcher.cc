@@ -70,9 +70,9 @@ Status CampaignLauncher::RunOnce() {
       requested_.insert(c.id);
     }
     auto audience = audience_of_(c.id);
-    if (!audience && audience.error().code == ErrorCode::kDataLoss) {
-      // A partition could not resolve it (or its record is damaged): no wait mends that, so the
-      // campaign fails with the reason rather than staying Running with nobody queued.
+    if (!audience && audience.error().code == ErrorCode::kFailedPrecondition) {
+      // A partition answered that it cannot resolve it: no wait mends that, so the campaign
+      // fails with the reason rather than staying Running with nobody queued.
       auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
         campaigns_.Move(c.id, CampaignState::kFailed, audience.error().message, std::nullopt,
                         SystemMeta("system:launcher"), std::move(done));

@@ -6,7 +6,7 @@
 //   a restart changes nothing, since each partition resolves a campaign once);
 // - freezes the audience (CampaignService::FreezeAudience) once every partition has resolved
 //   it, as `audience_of` reads it from the read side; or fails the campaign, with the reason,
-//   when `audience_of` answers kDataLoss (a partition could not resolve it).
+//   when `audience_of` answers kFailedPrecondition (a partition cannot resolve it).
 //
 // Thread-safety: Start/Stop from one thread; Changed and RunOnce from any (RunOnce is not
 // reentrant: tests call it with the thread stopped).
@@ -39,7 +39,8 @@ class CampaignLauncher final {
     int64_t frequency_cap = 0;
   };
   // The campaign's audience once every partition has resolved it; nullopt until then;
-  // kDataLoss when it never will be (the launcher then fails the campaign with the message).
+  // kFailedPrecondition when it never will be (the launcher then fails the campaign with the
+  // message); any other error is waited out.
   using AudienceOf =
       std::function<Result<std::optional<CampaignAudience>>(const std::string& campaign_id)>;
 

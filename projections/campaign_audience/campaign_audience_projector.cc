@@ -76,12 +76,13 @@ Result<CampaignMessage> DecodeCampaignMessage(std::string_view record) {
 
 std::string EncodeAudiencePart(const AudiencePart& p) {
   std::string out;
-  out += static_cast<char>(kPartFormat);
+  // A resolved part keeps the first format, which every build reads.
+  out += static_cast<char>(p.failure.empty() ? 1 : kPartFormat);
   PutI64(out, p.offset);
   PutI64(out, p.members);
   PutI64(out, p.queued);
   for (int64_t n : p.excluded) PutI64(out, n);
-  PutText(out, p.failure);
+  if (!p.failure.empty()) PutText(out, p.failure);
   return out;
 }
 
@@ -94,7 +95,8 @@ Result<AudiencePart> DecodeAudiencePart(std::string_view record) {
   p.queued = in.I64();
   for (int64_t& n : p.excluded) n = in.I64();
   if (format == kPartFormat) p.failure = in.Text();
-  if ((format != 1 && format != kPartFormat) || in.bad() || !in.done()) {
+  if ((format != 1 && format != kPartFormat) || (format == kPartFormat && p.failure.empty()) ||
+      in.bad() || !in.done()) {
     return Fail(Error::DataLoss("Campaign audience record unreadable"));
   }
   return p;
@@ -144,32 +146,32 @@ Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventP
   if (*resolved) return {};  // resolved here already
   AudiencePart part;
   part.offset = position.offset;
-  const size_t mark = writes.size();
-  if (auto st = Resolve(event, position, *request, view, part, writes); !st) {
-    if (st.error().code != ErrorCode::kDataLoss) return st;  // the runner retries
-    // Damage no retry mends: the partition queues nothing and the campaign fails with the
-    // reason, rather than the request being dead-lettered and the campaign left waiting.
-    writes.resize(mark);
-    part = AudiencePart{};
-    part.offset = position.offset;
-    part.failure = st.error().message;
+  auto tmpl = MessageTemplate::Parse(request->message, "message", kMaxCampaignMessageLength);
+  if (!tmpl) {
+    // The message is the log's, so this build refuses it at every replay: the partition answers
+    // the request with the reason, queuing nothing, and the launcher fails the campaign with it,
+    // rather than the request being dead-lettered and the campaign left waiting. (Damage to a
+    // read-model record is not the log's: it dead-letters the request, the campaign waits, and
+    // a rebuild resolves it.)
+    part.failure = "Its message is one this build refuses: " + tmpl.error().message;
+    for (const FieldError& f : tmpl.error().field_errors) {
+      part.failure += "; " + f.field + ": " + f.message;
+    }
     Log(LogLevel::kError, "campaign audience not resolved in this partition",
         {{"campaign", request->campaign_id},
          {"partition", std::to_string(position.partition)},
          {"error", part.failure}});
+  } else if (auto st = Resolve(event, position, *request, *tmpl, view, part, writes); !st) {
+    return st;
   }
   writes.push_back({kCampaignAudiencePartsTable, part_key, EncodeAudiencePart(part)});
   return {};
 }
 
 Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const EventPosition& position,
-                                          const AudienceRequest& request, StateView& view,
+                                          const AudienceRequest& request,
+                                          const MessageTemplate& tmpl, StateView& view,
                                           AudiencePart& part, std::vector<StoreWrite>& writes) {
-  auto tmpl = MessageTemplate::Parse(request.message, "message", kMaxCampaignMessageLength);
-  if (!tmpl) {
-    return Fail(Error::DataLoss("Campaign " + request.campaign_id +
-                                " has a message this build refuses: " + tmpl.error().message));
-  }
   // The partition's members of the segment, as the membership read model holds them here.
   std::vector<std::string> members;
   const std::string prefix = request.segment_id + "/";
@@ -227,7 +229,7 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
     m.customer_id = id;
     m.channel = request.channel;
     m.to = c.email;
-    m.text = tmpl->Render(c);
+    m.text = tmpl.Render(c);
     m.owner_id = c.owner_id.value_or("");
     m.partition = position.partition;
     m.offset = position.offset;
@@ -263,8 +265,8 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                            return false;
                          }
                          if (!part->failure.empty()) {
-                           bad = Fail(
-                               Error::DataLoss("Its audience could not be resolved in partition " +
+                           bad = Fail(Error::FailedPrecondition(
+                               "Its audience could not be resolved in partition " +
                                                std::to_string(p) + ": " + part->failure));
                            return false;
                          }

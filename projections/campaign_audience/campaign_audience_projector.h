@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "domain/campaign.h"
+#include "domain/message_template.h"
 #include "domain/partition_markers.h"
 #include "domain/topics.h"
 #include "projections/customers/customers_projector.h"
@@ -49,9 +50,9 @@ struct CampaignMessage {
   bool operator==(const CampaignMessage&) const = default;
 };
 
-// What one partition resolved for a campaign. A partition that could not resolve it (a record
-// it needed was unreadable, or the message is one this build refuses) queues nothing and says
-// why in `failure`, so the campaign fails with the reason instead of waiting for it forever.
+// What one partition resolved for a campaign. A partition that cannot resolve it, whatever the
+// read model holds (the message is one this build refuses), queues nothing and says why in
+// `failure`, so the campaign fails with the reason instead of waiting for it forever.
 struct AudiencePart {
   int64_t offset = 0;  // where the request sits in the partition
   int64_t members = 0;
@@ -83,15 +84,16 @@ class CampaignAudienceProjector final : public Projector {
  private:
   // The partition's part of the campaign, its messages (and their queue times) added to `writes`.
   Status Resolve(const EventEnvelope& event, const EventPosition& position,
-                 const AudienceRequest& request, StateView& view, AudiencePart& part,
-                 std::vector<StoreWrite>& writes);
+                 const AudienceRequest& request, const MessageTemplate& tmpl, StateView& view,
+                 AudiencePart& part, std::vector<StoreWrite>& writes);
 
   CustomersProjector& customers_;
 };
 
 // The campaign's audience once all `partitions` have resolved it (the sum of their parts, the
-// positions of its requests); nullopt until then; kDataLoss naming the partition and the reason
-// when one of them could not resolve it (or its part is unreadable).
+// positions of its requests); nullopt until then; kFailedPrecondition naming the partition and
+// the reason when one of them could not resolve it (AudiencePart::failure); kDataLoss when a part
+// is unreadable.
 Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                                                               std::string_view campaign_id,
                                                               int32_t partitions);

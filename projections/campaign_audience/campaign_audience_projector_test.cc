@@ -81,10 +81,16 @@ TEST(CampaignAudienceRecordsTest, RecordsRoundTripAndDamageIsRefused) {
   for (size_t cut = 0; cut < failed.size(); ++cut) {
     EXPECT_FALSE(DecodeAudiencePart(failed.substr(0, cut))) << cut;
   }
-  // A part of the first format (no failure field) still reads, as resolved.
+  // A resolved part is written in the first format (no failure field), which every build reads;
+  // the second format holds a failure, never an empty one.
   std::string first(1, '\1');
   for (int64_t n : {7, 10, 8, 1, 1, 0, 0}) PutI64(first, n);
+  EXPECT_EQ(EncodeAudiencePart({7, 10, 8, {1, 1, 0, 0}, ""}), first);
   EXPECT_EQ(DecodeAudiencePart(first).value(), (AudiencePart{7, 10, 8, {1, 1, 0, 0}, ""}));
+  std::string empty_failure(1, '\2');
+  empty_failure += first.substr(1);
+  PutText(empty_failure, "");
+  EXPECT_FALSE(DecodeAudiencePart(empty_failure));
   EXPECT_FALSE(DecodeAudiencePart(std::string(1, '\3') + failed.substr(1)));
 }
 
@@ -166,37 +172,36 @@ TEST(CampaignAudienceProjectorTest, TheFrequencyCapCountsTheMessagesOfTheLast24H
   EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c6/a"));
 }
 
-// A record the partition needs is damaged: the partition queues nothing and its part says why
-// (the campaign then fails with it); the other partition resolves as ever; a repeat changes
-// nothing. Nothing is dead-lettered: the request is answered.
-TEST(CampaignAudienceProjectorTest, APartitionThatCannotResolveSaysWhyAndQueuesNothing) {
+// A message this build refuses (the log's, so refused at every replay): each partition answers
+// the request with the reason and queues nothing, and nothing is dead-lettered; the launcher
+// fails the campaign with it. A damaged read-model record is not the log's: the request fails
+// (and is dead-lettered, to be resolved by a rebuild), writing no part.
+TEST(CampaignAudienceProjectorTest, ARefusedMessageIsAnsweredWithTheReasonAndDamageIsNot) {
   Partitions p;
   ASSERT_TRUE(p.Everywhere(MakeTestEvent(kSegmentRulesPublished, kMarkerAggregate, "s", 1,
                                          EncodePublishedRules({"s", 1, kBig}), kAt)));
   ASSERT_TRUE(p.Register(0, "a", "Ada", 500000));
-  ASSERT_TRUE(p.Register(0, "b", "Bea", 500000));
   ASSERT_TRUE(p.Register(1, "c", "Cy", 500000));
-  p.view_.Commit({{kCustomerMessageTimesTable, "b", "x"}});  // not a whole number of times
-  ASSERT_TRUE(p.Request("c1", "Hi"));
-  auto part0 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000"));
-  ASSERT_TRUE(part0);
-  EXPECT_EQ(part0->failure, "Customer message times record unreadable");
-  EXPECT_EQ(part0->queued, 0);
-  EXPECT_EQ(part0->members, 0);
-  EXPECT_EQ(part0->offset, 3);
-  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/a"));  // written before b: dropped
-  EXPECT_FALSE(p.view_.At(kCustomerMessagesTable, "a/c1"));
+  ASSERT_TRUE(p.Request("c1", "Hi {{nickname}}"));
+  for (const char* key : {"c1/00000", "c1/00001"}) {
+    auto part = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, key));
+    ASSERT_TRUE(part) << key;
+    EXPECT_NE(part->failure.find("this build refuses"), std::string::npos) << part->failure;
+    EXPECT_NE(part->failure.find("nickname"), std::string::npos) << part->failure;
+    EXPECT_EQ(part->queued, 0);
+    EXPECT_EQ(part->members, 0);
+  }
+  EXPECT_EQ(DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000"))->offset, 2);
+  EXPECT_FALSE(p.view_.At(kCampaignMessagesTable, "c1/a"));
   EXPECT_FALSE(p.view_.At(kCustomerMessageTimesTable, "a"));
-  auto part1 = DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00001"));
-  EXPECT_EQ(*part1, (AudiencePart{2, 1, 1, {0, 0, 0, 0}, ""}));
-  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c1/c"));
 
-  p.view_.Commit({{kCustomerMessageTimesTable, "b", ""}});
-  ASSERT_TRUE(p.Request("c1", "Hi"));  // resolved (as failed) here already
-  EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "c1/00000")), *part0);
-  ASSERT_TRUE(p.Request("c2", "Hi"));  // a new campaign resolves
-  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/a"));
-  EXPECT_TRUE(p.view_.At(kCampaignMessagesTable, "c2/b"));
+  p.view_.Commit({{kCustomerMessageTimesTable, "a", "x"}});  // not a whole number of times
+  auto damaged = p.Apply(0, MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, "c2", 1,
+                                          EncodeAudienceRequest({"c2", "s", "Hi", "email", 0}),
+                                          kAt + 5));
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().code, ErrorCode::kDataLoss);
+  EXPECT_FALSE(p.view_.At(kCampaignAudiencePartsTable, "c2/00000"));
 }
 
 TEST(PartitionMarkersTest, AnAudienceRequestCarriesItsFrequencyCap) {
