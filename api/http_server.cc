@@ -222,6 +222,7 @@ class KeelHandler final : public Http::Handler {
     auto& load = server_->load();
     load.connections.fetch_sub(1);
     auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
+    if (state) ReleaseLargeBody(*state);  // its body will not complete
     if (state && !state->address_bucket.empty()) {
       std::lock_guard lock(load.address_mu);
       auto it = load.per_address.find(state->address_bucket);
@@ -260,6 +261,12 @@ class KeelHandler final : public Http::Handler {
   }
 
   void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+    try {  // the body is in: the place it took among the route's large bodies is free again
+      if (auto state = std::static_pointer_cast<PeerState>(writer.peer()->tryGetData(kPeerState))) {
+        ReleaseLargeBody(*state);
+      }
+    } catch (const std::exception&) {  // no peer any more: its disconnection releases it
+    }
     // Pistache 0.0.5 answers "Connection: close" when the request has no Connection header,
     // which HTTP/1.1 clients read as the end of a persistent connection. Say what HTTP says.
     auto asked = request.headers().tryGet<Http::Header::Connection>();
@@ -331,7 +338,14 @@ class KeelHandler final : public Http::Handler {
     bool refused = false;         // an early answer went out: drop the connection's input
     bool admitted_large = false;  // the current request may send more than the default limit
     std::string address_bucket;   // counted in Load::per_address; empty: not counted
+    // The route's count of large bodies this connection's current request holds a place in.
+    std::shared_ptr<std::atomic<int64_t>> large_body;
   };
+
+  static void ReleaseLargeBody(PeerState& state) {
+    if (state.large_body) state.large_body->fetch_sub(1);
+    state.large_body.reset();
+  }
 
   // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
   std::string ClientAddress(const Http::Request& request, const std::string& peer) const {
@@ -355,15 +369,29 @@ class KeelHandler final : public Http::Handler {
       return Error::PayloadTooLarge("Request body exceeds " + std::to_string(limit) + " bytes");
     }
     if (!found || size <= server_->max_body_bytes() || state.admitted_large) return std::nullopt;
-    // Only a caller the route admits may send it more than the default limit.
+    // Only a caller the route admits, with headers its screen accepts, may send it more than
+    // the default limit, and only as many at once as the route allows.
+    HttpRequest req;
+    req.method = method;
+    req.path = request.resource();
+    req.params = std::move(params);
+    ReadHeadersFrom(request, req);
+    req.client_address = ClientAddress(request, peer.address().host());
     if (const auto& authorize = server_->options().authorize) {
-      HttpRequest req;
-      req.method = method;
-      req.path = request.resource();
-      req.params = std::move(params);
-      ReadHeadersFrom(request, req);
-      req.client_address = ClientAddress(request, peer.address().host());
       if (auto st = authorize(req, *route); !st) return st.error();
+    }
+    if (route->screen) {
+      if (auto st = route->screen(req); !st) return st.error();
+    }
+    if (route->max_large_bodies > 0) {
+      ReleaseLargeBody(state);  // a place left by an earlier request (none: it was released)
+      const int64_t now = route->large_bodies->fetch_add(1) + 1;
+      if (now > static_cast<int64_t>(route->max_large_bodies)) {
+        route->large_bodies->fetch_sub(1);
+        return Error::Unavailable("Too many large bodies are being received on " + route->pattern +
+                                  "; retry shortly");
+      }
+      state.large_body = route->large_bodies;
     }
     state.admitted_large = true;
     return std::nullopt;
@@ -407,7 +435,20 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler,
                           size_t max_body_bytes) {
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), max_body_bytes});
+  AddRoute(std::move(method), std::move(pattern), std::move(handler),
+           RouteLimits{.max_body_bytes = max_body_bytes});
+}
+
+void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler,
+                          RouteLimits limits) {
+  Route route;
+  route.method = std::move(method);
+  route.pattern = std::move(pattern);
+  route.handler = std::move(handler);
+  route.max_body_bytes = limits.max_body_bytes;
+  route.max_large_bodies = limits.max_large_bodies;
+  route.screen = std::move(limits.screen);
+  routes_.push_back(std::move(route));
 }
 
 HttpServer::Match HttpServer::Resolve(const std::string& method, const std::string& path,

@@ -58,12 +58,29 @@ class HttpResponder {
 };
 
 using HttpHandler = std::function<void(HttpRequest&, HttpResponder)>;
+// Judges a request on its headers alone (no body, no principal): OK, or the error to answer.
+using HeaderScreen = std::function<Status(const HttpRequest&)>;
+
+// What a route takes beyond the server's defaults.
+struct RouteLimits {
+  size_t max_body_bytes = 0;  // 0: the server's limit
+  // Bodies over the server's default limit that the route receives at once (0: no bound): one
+  // more is answered 503 on its headers, so that what the route may hold is bounded.
+  size_t max_large_bodies = 0;
+  // Called on the headers of a request whose body is over the server's default limit, after
+  // `authorize` and before the body is read; an error is answered at once and the body dropped.
+  HeaderScreen screen;
+};
 
 struct Route {
   std::string method;
   std::string pattern;  // "/api/v1/customers/:id"
   HttpHandler handler;
   size_t max_body_bytes = 0;  // 0: the server's limit
+  size_t max_large_bodies = 0;
+  HeaderScreen screen;
+  // Bodies over the default limit being received now (counted only with max_large_bodies).
+  std::shared_ptr<std::atomic<int64_t>> large_bodies = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 class HttpServer final {
@@ -108,6 +125,7 @@ class HttpServer final {
   // `max_body_bytes` raises (or lowers) the body limit for this route; 0 keeps the server's.
   void AddRoute(std::string method, std::string pattern, HttpHandler handler,
                 size_t max_body_bytes = 0);
+  void AddRoute(std::string method, std::string pattern, HttpHandler handler, RouteLimits limits);
   const std::vector<Route>& routes() const { return routes_; }
 
   // Binds and serves on background threads. Returns the bound port.

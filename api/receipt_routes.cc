@@ -41,6 +41,10 @@ constexpr size_t kMaxReceipts = 10'000;
 // route is public (the signature authenticates it), so what one caller can make the server
 // buffer before the check is kept small.
 constexpr size_t kMaxReceiptBodyBytes = 4 << 20;
+// Receipt bodies over the server's default limit (1 MiB) being received at once: with the
+// headers screened first (signed, fresh), what anonymous callers can make the server hold in
+// large receipt bodies is at most this many times kMaxReceiptBodyBytes.
+constexpr size_t kMaxLargeReceiptBodies = 4;
 constexpr size_t kMaxUnknownListed = 100;
 // One event holds at most this many receipts, and at most kReceiptBytesPerEvent of them as the
 // event's JSON could grow them (every byte of an id or reason escaped as \u00XX): far below a
@@ -322,7 +326,20 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
                                         });
         }
       },
-      kMaxReceiptBodyBytes);
+      RouteLimits{.max_body_bytes = kMaxReceiptBodyBytes,
+                  .max_large_bodies = kMaxLargeReceiptBodies,
+                  // A body over the default limit is taken only after signed, fresh headers (the
+                  // signature itself needs the body).
+                  .screen = [&ctx](const HttpRequest& req) -> Status {
+                    if (ctx.vendor_secret.empty()) {
+                      return Fail(Error::Unauthenticated(
+                          "Delivery receipts are not accepted: no vendor secret is set"));
+                    }
+                    return vendor::CheckSignatureHeaders(
+                        req.header(std::string(vendor::kTimestampHeader)).value_or(""),
+                        req.header(std::string(vendor::kSignatureHeader)).value_or(""),
+                        ctx.clock.NowMillis() / 1000);
+                  }});
 }
 
 }  // namespace keel

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include "domain/time.h"
+#include "infra/vendor/vendor_contract.h"
 #include "tests/test_app.h"
 
 namespace keel {
@@ -120,6 +122,76 @@ TEST(RequestCostTest, AnAnonymousLargeBodyIsRefusedOnItsHeadersAndNeverBuffered)
   EXPECT_LT(grown, kBound) << "the server kept bodies it had refused";
   HttpClient client(app.base());
   EXPECT_EQ(client.Send("GET", "/health").status, 200);
+}
+
+// The public receipts route takes bodies up to 4 MiB, signed with a secret it can only check
+// once the body is in. So a body over the default limit is taken only after headers that are
+// signed and fresh, and only four at once: an anonymous caller buys no more than that.
+TEST(RequestCostTest, ALargeReceiptBodyIsScreenedOnItsHeadersAndBoundedInNumber) {
+  constexpr char kSecret[] = "receipt-screen-secret-of-32-chars";
+  AppConfig config;
+  config.vendor_secret = kSecret;
+  TestApp app(config);
+  const int64_t now = SystemClock().NowMillis() / 1000;
+  const std::string body = R"({"receipts":[])" + std::string(2 << 20, ' ') + "}";
+  const std::string signature = vendor::SignPayload(kSecret, now, body);
+  auto headers = [&](std::string_view stamp, std::string_view sig) {
+    std::string h =
+        "POST /api/v1/delivery-receipts HTTP/1.1\r\nHost: keel\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n";
+    if (!stamp.empty())
+      h += std::string(vendor::kTimestampHeader) + ": " + std::string(stamp) + "\r\n";
+    if (!sig.empty()) h += std::string(vendor::kSignatureHeader) + ": " + std::string(sig) + "\r\n";
+    return h + "\r\n";
+  };
+  // Unsigned, stale, or with a signature of the wrong form: 401 before any of the body.
+  for (const auto& [stamp, sig] :
+       std::vector<std::pair<std::string, std::string>>{{"", ""},
+                                                        {std::to_string(now - 3600), signature},
+                                                        {std::to_string(now), "v1=not-hex"}}) {
+    RawConnection c(app.app().port());
+    ASSERT_TRUE(c.Send(headers(stamp, sig)));
+    const std::string answer = c.ReadResponse();
+    EXPECT_NE(answer.find(" 401 "), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << answer;
+  }
+  // Signed and fresh (the signature's value is checked once the body is in): four are taken at
+  // once, a fifth is answered 503 on its headers.
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawConnection>(app.app().port()));
+    ASSERT_TRUE(held.back()->Send(headers(std::to_string(now), signature)));
+    EXPECT_NE(held.back()->ReadResponse().find("100 Continue"), std::string::npos) << i;
+    ASSERT_TRUE(held.back()->Send(body.substr(0, 1000)));
+  }
+  {
+    RawConnection fifth(app.app().port());
+    ASSERT_TRUE(fifth.Send(headers(std::to_string(now), signature)));
+    const std::string answer = fifth.ReadResponse();
+    EXPECT_NE(answer.find(" 503 "), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << answer;
+  }
+  // One holder hangs up and another completes its body: two places are free again, and a whole
+  // signed request is answered.
+  held[0].reset();
+  ASSERT_TRUE(held[1]->Send(std::string_view(body).substr(1000)));
+  const std::string completed = held[1]->ReadResponse();
+  EXPECT_NE(completed.find(" 200 "), std::string::npos) << completed;
+  for (int i = 0; i < 2; ++i) {
+    std::string answer;
+    for (int attempt = 0; attempt < 100; ++attempt) {  // the hang-up is seen a moment later
+      auto c = std::make_unique<RawConnection>(app.app().port());
+      ASSERT_TRUE(c->Send(headers(std::to_string(now), signature)));
+      answer = c->ReadResponse();
+      if (answer.find("100 Continue") != std::string::npos) {
+        held.push_back(std::move(c));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_NE(answer.find("100 Continue"), std::string::npos) << i << ": " << answer;
+  }
 }
 
 TEST(RequestCostTest, AnAuthorizedIngestStillStreamsALargeBody) {

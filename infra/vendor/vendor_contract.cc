@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace keel::vendor {
 namespace {
@@ -35,24 +37,49 @@ std::string SignPayload(std::string_view secret, int64_t unix_seconds, std::stri
   return "v1=" + Hex(mac, sizeof mac);
 }
 
-Status VerifySignature(std::string_view secret, std::string_view timestamp_header,
-                       std::string_view signature_header, std::string_view body,
-                       int64_t now_unix_seconds) {
+namespace {
+
+// The timestamp header's seconds, or nullopt when it is not a plain decimal of at most 12 digits.
+std::optional<int64_t> ParseStamp(std::string_view header) {
+  int64_t stamp = 0;
+  auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), stamp);
+  if (ec != std::errc() || end != header.data() + header.size() || header.size() > 12) {
+    return std::nullopt;
+  }
+  return stamp;
+}
+
+}  // namespace
+
+Status CheckSignatureHeaders(std::string_view timestamp_header, std::string_view signature_header,
+                             int64_t now_unix_seconds) {
   if (timestamp_header.empty() || signature_header.empty()) {
     return Fail(Error::Unauthenticated("The receipt is not signed"));
   }
-  int64_t stamp = 0;
-  auto [end, ec] = std::from_chars(timestamp_header.data(),
-                                   timestamp_header.data() + timestamp_header.size(), stamp);
-  if (ec != std::errc() || end != timestamp_header.data() + timestamp_header.size() ||
-      timestamp_header.size() > 12) {
-    return Fail(Error::Unauthenticated("The receipt's timestamp is malformed"));
-  }
-  if (stamp < now_unix_seconds - kSignatureToleranceSeconds ||
-      stamp > now_unix_seconds + kSignatureToleranceSeconds) {
+  const auto stamp = ParseStamp(timestamp_header);
+  if (!stamp) return Fail(Error::Unauthenticated("The receipt's timestamp is malformed"));
+  if (*stamp < now_unix_seconds - kSignatureToleranceSeconds ||
+      *stamp > now_unix_seconds + kSignatureToleranceSeconds) {
     return Fail(Error::Unauthenticated("The receipt's timestamp is more than 5 minutes off"));
   }
-  const std::string expected = SignPayload(secret, stamp, body);
+  constexpr std::string_view kScheme = "v1=";
+  constexpr size_t kHexDigits = 2 * crypto_auth_hmacsha256_BYTES;
+  const bool shaped =
+      signature_header.size() == kScheme.size() + kHexDigits &&
+      signature_header.starts_with(kScheme) &&
+      std::all_of(signature_header.begin() + kScheme.size(), signature_header.end(),
+                  [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!shaped) return Fail(Error::Unauthenticated("The receipt's signature is malformed"));
+  return {};
+}
+
+Status VerifySignature(std::string_view secret, std::string_view timestamp_header,
+                       std::string_view signature_header, std::string_view body,
+                       int64_t now_unix_seconds) {
+  if (auto st = CheckSignatureHeaders(timestamp_header, signature_header, now_unix_seconds); !st) {
+    return st;
+  }
+  const std::string expected = SignPayload(secret, *ParseStamp(timestamp_header), body);
   if (signature_header.size() != expected.size() ||
       sodium_memcmp(signature_header.data(), expected.data(), expected.size()) != 0) {
     return Fail(Error::Unauthenticated("The receipt's signature does not match"));

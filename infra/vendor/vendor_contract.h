@@ -55,9 +55,15 @@ inline constexpr std::string_view kFailed = "FAILED";
 // "v1=" + hex HMAC-SHA256(secret, timestamp + "." + body).
 std::string SignPayload(std::string_view secret, int64_t unix_seconds, std::string_view body);
 
-// Checks a callback's headers against its raw body: kUnauthenticated when a header is missing
-// or malformed, the timestamp is more than kSignatureToleranceSeconds from `now_unix_seconds`,
-// or the signature does not match (compared in constant time).
+// Checks what a callback's headers say before its body is read: kUnauthenticated when a header
+// is missing or malformed (the signature must be "v1=" and 64 lowercase hex digits), or the
+// timestamp is more than kSignatureToleranceSeconds from `now_unix_seconds`. A receiver can so
+// refuse a stale or unsigned callback without taking its body.
+Status CheckSignatureHeaders(std::string_view timestamp_header, std::string_view signature_header,
+                             int64_t now_unix_seconds);
+
+// Checks a callback's headers against its raw body: what CheckSignatureHeaders checks, and that
+// the signature matches (compared in constant time); kUnauthenticated otherwise.
 Status VerifySignature(std::string_view secret, std::string_view timestamp_header,
                        std::string_view signature_header, std::string_view body,
                        int64_t now_unix_seconds);

@@ -35,6 +35,28 @@ TEST(VendorContractTest, VerifyRefusesStaleTamperedMissingAndWrongKey) {
   EXPECT_EQ(code(VerifySignature("s3cret", "1001", sig, body, 1000)), ErrorCode::kUnauthenticated);
 }
 
+// What can be judged before the body: presence, the timestamp's form and window, and the
+// signature's form (not its value).
+TEST(VendorContractTest, HeadersAreJudgedBeforeTheBody) {
+  const std::string sig = SignPayload("s3cret", 1000, "any body");
+  auto code = [](const Status& st) { return st ? std::optional<ErrorCode>() : st.error().code; };
+  EXPECT_TRUE(CheckSignatureHeaders("1000", sig, 1000));
+  EXPECT_TRUE(CheckSignatureHeaders("1000", SignPayload("other", 1000, ""), 1300));
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", sig, 1301)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("", sig, 1000)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", "", 1000)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("1e3", sig, 1000)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", sig.substr(1), 1000)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", sig + "0", 1000)), ErrorCode::kUnauthenticated);
+  std::string upper = sig;
+  upper.back() = 'A';
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", upper, 1000)), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(code(CheckSignatureHeaders("1000", "v2=" + sig.substr(3), 1000)),
+            ErrorCode::kUnauthenticated);
+  EXPECT_NE(CheckSignatureHeaders("1000", "v1=zz", 1000).error().message.find("malformed"),
+            std::string::npos);
+}
+
 TEST(VendorContractTest, MessageIds) {
   EXPECT_TRUE(ValidMessageId("c-0195:cust.01_x"));
   EXPECT_FALSE(ValidMessageId(""));
