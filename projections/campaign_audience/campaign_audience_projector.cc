@@ -267,7 +267,7 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                          if (!part->failure.empty()) {
                            bad = Fail(Error::FailedPrecondition(
                                "Its audience could not be resolved in partition " +
-                                               std::to_string(p) + ": " + part->failure));
+                               std::to_string(p) + ": " + part->failure));
                            return false;
                          }
                          ++seen;

@@ -196,9 +196,9 @@ TEST(CampaignAudienceProjectorTest, ARefusedMessageIsAnsweredWithTheReasonAndDam
   EXPECT_FALSE(p.view_.At(kCustomerMessageTimesTable, "a"));
 
   p.view_.Commit({{kCustomerMessageTimesTable, "a", "x"}});  // not a whole number of times
-  auto damaged = p.Apply(0, MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, "c2", 1,
-                                          EncodeAudienceRequest({"c2", "s", "Hi", "email", 0}),
-                                          kAt + 5));
+  auto damaged =
+      p.Apply(0, MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, "c2", 1,
+                               EncodeAudienceRequest({"c2", "s", "Hi", "email", 0}), kAt + 5));
   ASSERT_FALSE(damaged);
   EXPECT_EQ(damaged.error().code, ErrorCode::kDataLoss);
   EXPECT_FALSE(p.view_.At(kCampaignAudiencePartsTable, "c2/00000"));
