@@ -198,14 +198,15 @@ class KeelHandler final : public Http::Handler {
     PistacheOnConnection(this, peer);
     auto state = std::make_shared<PeerState>();
     peer->putData(kPeerState, state);
-    auto& load = server_->load();
+    state->load = server_->shared_load();
+    auto& load = *state->load;
     const auto& options = server_->options();
     const int64_t open = load.connections.fetch_add(1) + 1;
     const std::string host = peer->address().host();
     int64_t from_address = 0;
     if (options.max_connections_per_address > 0 && !options.trusted_proxies.Trusts(host)) {
-      state->address_bucket = AddressBucket(host);
       std::lock_guard lock(load.address_mu);
+      state->address_bucket = AddressBucket(host);
       from_address = ++load.per_address[state->address_bucket];
     }
     const bool too_many = open > static_cast<int64_t>(options.max_connections);
@@ -218,17 +219,10 @@ class KeelHandler final : public Http::Handler {
       ::shutdown(peer->fd(), SHUT_RDWR);  // the transport sees the hang-up and closes it
     }
   }
-  void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
-    auto& load = server_->load();
-    load.connections.fetch_sub(1);
-    auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
-    if (state) ReleaseLargeBody(*state);  // its body will not complete
-    if (state && !state->address_bucket.empty()) {
-      std::lock_guard lock(load.address_mu);
-      auto it = load.per_address.find(state->address_bucket);
-      if (it != load.per_address.end() && --it->second <= 0) load.per_address.erase(it);
-    }
-  }
+  // Nothing to do on a hang-up: the connection's counts and place are given back when its
+  // state goes with it (~PeerState), which also covers Pistache's timeouts, after which Pistache
+  // drops a connection without calling this.
+  void onDisconnection(const std::shared_ptr<Tcp::Peer>&) override {}
 
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
     auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerState));
@@ -239,11 +233,35 @@ class KeelHandler final : public Http::Handler {
     if (state->refused) return;  // answered already; the rest of the body is not kept
     auto parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
     const bool body_was_due = parser && InBody(*parser);
+    // Pistache keeps a request's raw bytes until it completes, up to its own cap (the largest
+    // route's limit). Counted here first, so that headers that never end, or a body's framing
+    // (padded chunk-size lines, one-byte chunks), cannot make it keep more than the request's
+    // own limit allows: headers of at most kMaxHeaderBytes, and a body's raw bytes at most twice
+    // its limit (the default one until it is admitted as large).
+    state->raw_bytes += len;
+    const uint64_t before = state->raw_bytes - len;
+    const uint64_t body_limit =
+        state->admitted_large ? state->large_limit : server_->max_body_bytes();
+    if ((!body_was_due && before > kMaxHeaderBytes) ||
+        state->raw_bytes > kMaxHeaderBytes + kInputBytes + 2 * body_limit) {
+      state->refused = true;
+      state->ReleaseLargeBody();
+      SendEarly(*peer, parser ? &parser->request : nullptr,
+                Error::PayloadTooLarge(
+                    body_was_due
+                        ? "Request body exceeds " + std::to_string(body_limit) + " bytes"
+                        : "Request headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"));
+      return;
+    }
     PistacheParseInput(this, buffer, len, peer);
     if (!parser) {
       parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
     }
-    if (!parser || !InBody(*parser)) return;
+    if (!parser || !InBody(*parser)) {
+      // The request completed, or Pistache refused it and reset its parser: no body is coming.
+      state->ReleaseLargeBody();
+      return;
+    }
     if (!body_was_due) state->admitted_large = false;  // this input began a new request's body
     const auto& request = parser->request;
     auto declared = request.headers().tryGet<Http::Header::ContentLength>();
@@ -251,7 +269,8 @@ class KeelHandler final : public Http::Handler {
     if (!body_was_due || size > server_->max_body_bytes()) {
       if (auto refusal = Screen(request, size, *peer, *state)) {
         state->refused = true;
-        SendEarly(*peer, request, *refusal);
+        state->ReleaseLargeBody();
+        SendEarly(*peer, &request, *refusal);
         return;
       }
     }
@@ -261,12 +280,21 @@ class KeelHandler final : public Http::Handler {
   }
 
   void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
-    try {  // the body is in: the place it took among the route's large bodies is free again
-      if (auto state = std::static_pointer_cast<PeerState>(writer.peer()->tryGetData(kPeerState))) {
-        ReleaseLargeBody(*state);
-      }
-    } catch (const std::exception&) {  // no peer any more: its disconnection releases it
+    // Once the handler has returned (the body is then the handler's to keep or drop), the
+    // place the request took among its route's large bodies is free again. Pistache calls this
+    // from the connection's own input, on its thread, so the state is there.
+    std::shared_ptr<PeerState> state;
+    try {
+      state = std::static_pointer_cast<PeerState>(writer.peer()->tryGetData(kPeerState));
+    } catch (const std::exception&) {  // no peer any more: its state has released it
     }
+    struct Release {
+      PeerState* state;
+      ~Release() {
+        if (state) state->ReleaseLargeBody();
+      }
+    } release{state.get()};
+    if (state) state->raw_bytes = 0;  // the next request's bytes are counted from here
     // Pistache 0.0.5 answers "Connection: close" when the request has no Connection header,
     // which HTTP/1.1 clients read as the end of a persistent connection. Say what HTTP says.
     auto asked = request.headers().tryGet<Http::Header::Connection>();
@@ -334,18 +362,37 @@ class KeelHandler final : public Http::Handler {
 
  private:
   static constexpr const char* kPeerState = "keel.peer";
+  static constexpr uint64_t kMaxHeaderBytes = 64 << 10;
+  static constexpr uint64_t kInputBytes = 64 << 10;  // more than Pistache reads at once
+  // One connection's state, in Pistache's peer: it goes when Pistache drops the connection,
+  // whichever way, and gives back what the connection was counted in.
   struct PeerState {
+    PeerState() = default;
+    PeerState(const PeerState&) = delete;
+    PeerState& operator=(const PeerState&) = delete;
+    ~PeerState() {
+      ReleaseLargeBody();
+      if (!load) return;
+      load->connections.fetch_sub(1);
+      if (address_bucket.empty()) return;
+      std::lock_guard lock(load->address_mu);
+      auto it = load->per_address.find(address_bucket);
+      if (it != load->per_address.end() && --it->second <= 0) load->per_address.erase(it);
+    }
+    void ReleaseLargeBody() {
+      if (large_body) large_body->fetch_sub(1);
+      large_body.reset();
+    }
+
     bool refused = false;         // an early answer went out: drop the connection's input
     bool admitted_large = false;  // the current request may send more than the default limit
-    std::string address_bucket;   // counted in Load::per_address; empty: not counted
+    uint64_t large_limit = 0;     // its route's limit, once admitted
+    uint64_t raw_bytes = 0;       // the current request's bytes so far, as they arrived
+    std::shared_ptr<HttpServer::Load> load;  // counted in its connections; null: not counted
+    std::string address_bucket;              // counted in Load::per_address; empty: not counted
     // The route's count of large bodies this connection's current request holds a place in.
     std::shared_ptr<std::atomic<int64_t>> large_body;
   };
-
-  static void ReleaseLargeBody(PeerState& state) {
-    if (state.large_body) state.large_body->fetch_sub(1);
-    state.large_body.reset();
-  }
 
   // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
   std::string ClientAddress(const Http::Request& request, const std::string& peer) const {
@@ -384,35 +431,39 @@ class KeelHandler final : public Http::Handler {
       if (auto st = route->screen(req); !st) return st.error();
     }
     if (route->max_large_bodies > 0) {
-      ReleaseLargeBody(state);  // a place left by an earlier request (none: it was released)
-      const int64_t now = route->large_bodies->fetch_add(1) + 1;
-      if (now > static_cast<int64_t>(route->max_large_bodies)) {
-        route->large_bodies->fetch_sub(1);
-        return Error::Unavailable("Too many large bodies are being received on " + route->pattern +
-                                  "; retry shortly");
-      }
+      state.ReleaseLargeBody();  // a place left by an earlier request (none: it was released)
+      auto& held = *route->large_bodies;
+      int64_t now = held.load();
+      do {
+        if (now >= static_cast<int64_t>(route->max_large_bodies)) {
+          return Error::Unavailable("Too many large bodies are being received on " +
+                                    route->pattern + "; retry shortly");
+        }
+      } while (!held.compare_exchange_weak(now, now + 1));
       state.large_body = route->large_bodies;
     }
     state.admitted_large = true;
+    state.large_limit = limit;
     return std::nullopt;
   }
 
   // Answers from the transport, before the body, and closes the connection after.
-  void SendEarly(Tcp::Peer& peer, const Http::Request& request, const Error& e) {
+  // `request`: as far as it was parsed (null: not at all).
+  void SendEarly(Tcp::Peer& peer, const Http::Request* request, const Error& e) {
     const int status = HttpStatusFor(e.code);
     const std::string body = ErrorBody(e);
     std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
                            Http::codeString(static_cast<Http::Code>(status)) +
-                           "\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                           "X-Request-Id: " +
-                           NewRequestId() + "\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\n\r\n" + body;
+                           "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+                           (status == 503 ? "Retry-After: 1\r\n" : "") +
+                           "X-Request-Id: " + NewRequestId() +
+                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (const auto& observe = server_->options().observer) {
       const Route* route = nullptr;
       std::map<std::string, std::string> params;
-      const std::string method = Http::methodString(request.method());
-      const bool found = server_->Resolve(method, request.resource(), &route, &params) ==
-                         HttpServer::Match::kFound;
+      const std::string method = request ? Http::methodString(request->method()) : "";
+      const bool found = request && server_->Resolve(method, request->resource(), &route,
+                                                     &params) == HttpServer::Match::kFound;
       observe(method, found ? route->pattern : "unmatched", status, 0.0);
     }
     const size_t length = response.size();
@@ -490,6 +541,9 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
                     .maxRequestSize(largest + 64 * 1024);
+    if (options_.pistache_timeout.count() > 0) {
+      opts.headerTimeout(options_.pistache_timeout).bodyTimeout(options_.pistache_timeout);
+    }
     // Pistache's header timeout (60 s) stays: Pistache 0.0.5 also applies it to a request
     // whose answer is still being prepared on another thread (a wait for a position, a
     // sign-in), so it must stay above the longest of those (KEEL_MAX_READ_WAIT_MS, 60 s).

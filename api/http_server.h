@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,10 @@ class HttpServer final {
     size_t max_connections_per_address = 256;
     // Whose X-Forwarded-For names the client; none: the header is ignored.
     TrustedProxies trusted_proxies;
+    // Pistache's header and body timeouts (0: Pistache's, 60 s). Pistache 0.0.5 also applies
+    // them to a request whose answer is still being prepared, so they must stay above the
+    // longest wait a handler may take (KEEL_MAX_READ_WAIT_MS); lowered only by tests.
+    std::chrono::milliseconds pistache_timeout{0};
   };
 
   // What the server holds now. Thread-safe counters.
@@ -115,7 +120,11 @@ class HttpServer final {
     std::unordered_map<std::string, int64_t>
         per_address;  // open connections; guarded by address_mu
   };
-  Load& load() const { return load_; }
+  Load& load() const { return *load_; }
+  // The same, shared with each connection's state, which gives its counts back when Pistache
+  // drops the connection, whichever way (a hang-up, or one of Pistache's own timeouts, which
+  // close a connection without telling the handler).
+  std::shared_ptr<Load> shared_load() const { return load_; }
 
   explicit HttpServer(Options options);
   ~HttpServer();  // Shutdown()s
@@ -143,7 +152,7 @@ class HttpServer final {
   struct Impl;
   Options options_;
   std::vector<Route> routes_;
-  mutable Load load_;
+  std::shared_ptr<Load> load_ = std::make_shared<Load>();
   std::unique_ptr<Impl> impl_;
 };
 

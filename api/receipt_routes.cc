@@ -41,9 +41,11 @@ constexpr size_t kMaxReceipts = 10'000;
 // route is public (the signature authenticates it), so what one caller can make the server
 // buffer before the check is kept small.
 constexpr size_t kMaxReceiptBodyBytes = 4 << 20;
-// Receipt bodies over the server's default limit (1 MiB) being received at once: with the
-// headers screened first (signed, fresh), what anonymous callers can make the server hold in
-// large receipt bodies is at most this many times kMaxReceiptBodyBytes.
+// Receipt bodies over the server's default limit (1 MiB) being received at once, so that what
+// anonymous callers can make the server hold in large receipt bodies is bounded (each is held
+// twice while it arrives: Pistache's raw copy and the decoded body). The headers are screened
+// first, but well-formed fresh headers prove nothing about the sender: anyone can take the
+// places (for at most Pistache's timeout), delaying large batches, never counting a receipt.
 constexpr size_t kMaxLargeReceiptBodies = 4;
 constexpr size_t kMaxUnknownListed = 100;
 // One event holds at most this many receipts, and at most kReceiptBytesPerEvent of them as the
@@ -328,8 +330,8 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
       },
       RouteLimits{.max_body_bytes = kMaxReceiptBodyBytes,
                   .max_large_bodies = kMaxLargeReceiptBodies,
-                  // A body over the default limit is taken only after signed, fresh headers (the
-                  // signature itself needs the body).
+                  // A body over the default limit is taken only after well-formed, fresh
+                  // signature headers (the signature itself is checked once the body is in).
                   .screen = [&ctx](const HttpRequest& req) -> Status {
                     if (ctx.vendor_secret.empty()) {
                       return Fail(Error::Unauthenticated(
