@@ -246,16 +246,23 @@ class KeelHandler final : public Http::Handler {
         state->raw_bytes > kMaxHeaderBytes + kInputBytes + 2 * body_limit) {
       state->refused = true;
       state->ReleaseLargeBody();
-      SendEarly(*peer, parser ? &parser->request : nullptr,
+      SendEarly(*peer, parser && body_was_due ? &parser->request : nullptr,
                 Error::PayloadTooLarge(
                     body_was_due
-                        ? "Request body exceeds " + std::to_string(body_limit) + " bytes"
+                        ? "Request body's raw bytes (its framing included) exceed " +
+                              std::to_string(2 * body_limit) + " bytes"
                         : "Request headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"));
+      if (parser) parser->reset();  // what it kept of the request is not needed any more
       return;
     }
+    const auto parser_since = parser ? parser->time() : std::chrono::steady_clock::time_point{};
     PistacheParseInput(this, buffer, len, peer);
     if (!parser) {
       parser = std::static_pointer_cast<Http::RequestParser>(peer->tryGetData(ParserData));
+    } else if (parser->time() != parser_since) {
+      // Pistache reset its parser (a request completed, or it refused one itself): the next
+      // request's bytes are counted from here.
+      state->raw_bytes = 0;
     }
     if (!parser || !InBody(*parser)) {
       // The request completed, or Pistache refused it and reset its parser: no body is coming.
@@ -271,6 +278,7 @@ class KeelHandler final : public Http::Handler {
         state->refused = true;
         state->ReleaseLargeBody();
         SendEarly(*peer, &request, *refusal);
+        parser->reset();  // what it kept of the request is not needed any more
         return;
       }
     }
@@ -308,8 +316,9 @@ class KeelHandler final : public Http::Handler {
     HttpResponder responder(impl);
     if (server_->load().in_flight.load(std::memory_order_relaxed) >
         static_cast<int64_t>(server_->options().max_in_flight)) {
-      return SendError(responder,
-                       Error::Unavailable("Too many requests in progress; retry shortly"));
+      return responder.Send(
+          503, ErrorBody(Error::Unavailable("Too many requests in progress; retry shortly")),
+          {{"Retry-After", "1"}});
     }
     try {
       HttpRequest req;
@@ -541,12 +550,16 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
                     .maxRequestSize(largest + 64 * 1024);
-    if (options_.pistache_timeout.count() > 0) {
-      opts.headerTimeout(options_.pistache_timeout).bodyTimeout(options_.pistache_timeout);
-    }
     // Pistache's header timeout (60 s) stays: Pistache 0.0.5 also applies it to a request
     // whose answer is still being prepared on another thread (a wait for a position, a
     // sign-in), so it must stay above the longest of those (KEEL_MAX_READ_WAIT_MS, 60 s).
+    // Its keep-alive timeout (300 s by default) governs every request after a connection's
+    // first answer, whatever step the request is at: the same bound, so that a stalled request
+    // holds what it holds for at most that long on any connection.
+    const std::chrono::milliseconds timeout = options_.pistache_timeout.count() > 0
+                                                  ? options_.pistache_timeout
+                                                  : std::chrono::milliseconds(60'000);
+    opts.headerTimeout(timeout).bodyTimeout(timeout).keepaliveTimeout(timeout);
     impl_->endpoint->init(opts);
     impl_->endpoint->setHandler(Http::make_handler<KeelHandler>(this));
     impl_->endpoint->serveThreaded();

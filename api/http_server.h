@@ -106,7 +106,7 @@ class HttpServer final {
     size_t max_connections_per_address = 256;
     // Whose X-Forwarded-For names the client; none: the header is ignored.
     TrustedProxies trusted_proxies;
-    // Pistache's header and body timeouts (0: Pistache's, 60 s). Pistache 0.0.5 also applies
+    // Pistache's header, body and keep-alive timeouts (0: 60 s). Pistache 0.0.5 also applies
     // them to a request whose answer is still being prepared, so they must stay above the
     // longest wait a handler may take (KEEL_MAX_READ_WAIT_MS); lowered only by tests.
     std::chrono::milliseconds pistache_timeout{0};
