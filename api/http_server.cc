@@ -244,16 +244,12 @@ class KeelHandler final : public Http::Handler {
         state->admitted_large ? state->large_limit : server_->max_body_bytes();
     if ((!body_was_due && before > kMaxHeaderBytes) ||
         state->raw_bytes > kMaxHeaderBytes + kInputBytes + 2 * body_limit) {
-      state->refused = true;
-      state->ReleaseLargeBody();
-      SendEarly(*peer, parser && body_was_due ? &parser->request : nullptr,
-                Error::PayloadTooLarge(
-                    body_was_due
-                        ? "Request body's raw bytes (its framing included) exceed " +
-                              std::to_string(2 * body_limit) + " bytes"
-                        : "Request headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"));
-      if (parser) parser->reset();  // what it kept of the request is not needed any more
-      return;
+      return Refuse(*peer, *state, parser.get(), body_was_due,
+                    Error::PayloadTooLarge(
+                        body_was_due ? "Request body's raw bytes (its framing included) exceed " +
+                                           std::to_string(2 * body_limit) + " bytes"
+                                     : "Request headers exceed " + std::to_string(kMaxHeaderBytes) +
+                                           " bytes"));
     }
     const auto parser_since = parser ? parser->time() : std::chrono::steady_clock::time_point{};
     PistacheParseInput(this, buffer, len, peer);
@@ -275,11 +271,7 @@ class KeelHandler final : public Http::Handler {
     const uint64_t size = declared ? declared->value() : request.body().size();
     if (!body_was_due || size > server_->max_body_bytes()) {
       if (auto refusal = Screen(request, size, *peer, *state)) {
-        state->refused = true;
-        state->ReleaseLargeBody();
-        SendEarly(*peer, &request, *refusal);
-        parser->reset();  // what it kept of the request is not needed any more
-        return;
+        return Refuse(*peer, *state, parser.get(), true, *refusal);
       }
     }
     if (body_was_due || !ExpectsContinue(*parser)) return;
@@ -354,7 +346,7 @@ class KeelHandler final : public Http::Handler {
           return SendError(responder, st.error());
         }
       }
-      const size_t limit = route->max_body_bytes ? route->max_body_bytes : server_->max_body_bytes();
+      const size_t limit = server_->BodyLimitOf(*route);
       if (request.body().size() > limit) {
         return SendError(responder, Error::PayloadTooLarge("Request body exceeds " +
                                                            std::to_string(limit) + " bytes"));
@@ -419,8 +411,7 @@ class KeelHandler final : public Http::Handler {
     std::map<std::string, std::string> params;
     const bool found =
         server_->Resolve(method, request.resource(), &route, &params) == HttpServer::Match::kFound;
-    const size_t limit =
-        found && route->max_body_bytes ? route->max_body_bytes : server_->max_body_bytes();
+    const size_t limit = found ? server_->BodyLimitOf(*route) : server_->max_body_bytes();
     if (size > limit) {
       return Error::PayloadTooLarge("Request body exceeds " + std::to_string(limit) + " bytes");
     }
@@ -436,15 +427,15 @@ class KeelHandler final : public Http::Handler {
     if (const auto& authorize = server_->options().authorize) {
       if (auto st = authorize(req, *route); !st) return st.error();
     }
-    if (route->screen) {
-      if (auto st = route->screen(req); !st) return st.error();
+    if (route->limits.screen) {
+      if (auto st = route->limits.screen(req); !st) return st.error();
     }
-    if (route->max_large_bodies > 0) {
+    if (const size_t places = route->limits.max_large_bodies; places > 0) {
       state.ReleaseLargeBody();  // a place left by an earlier request (none: it was released)
       auto& held = *route->large_bodies;
       int64_t now = held.load();
       do {
-        if (now >= static_cast<int64_t>(route->max_large_bodies)) {
+        if (now >= static_cast<int64_t>(places)) {
           return Error::Unavailable("Too many large bodies are being received on " +
                                     route->pattern + "; retry shortly");
         }
@@ -454,6 +445,17 @@ class KeelHandler final : public Http::Handler {
     state.admitted_large = true;
     state.large_limit = limit;
     return std::nullopt;
+  }
+
+  // Answers the connection's current request with `e` at once; the rest of its input is
+  // dropped, and what the parser kept of the request with it. `parsed`: whether the parser
+  // holds the request's headers (else the request is not named to the observer).
+  void Refuse(Tcp::Peer& peer, PeerState& state, Http::RequestParser* parser, bool parsed,
+              const Error& e) {
+    state.refused = true;
+    state.ReleaseLargeBody();
+    SendEarly(peer, parser && parsed ? &parser->request : nullptr, e);
+    if (parser) parser->reset();
   }
 
   // Answers from the transport, before the body, and closes the connection after.
@@ -501,14 +503,11 @@ void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler h
 
 void HttpServer::AddRoute(std::string method, std::string pattern, HttpHandler handler,
                           RouteLimits limits) {
-  Route route;
-  route.method = std::move(method);
-  route.pattern = std::move(pattern);
-  route.handler = std::move(handler);
-  route.max_body_bytes = limits.max_body_bytes;
-  route.max_large_bodies = limits.max_large_bodies;
-  route.screen = std::move(limits.screen);
-  routes_.push_back(std::move(route));
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), std::move(limits)});
+}
+
+size_t HttpServer::BodyLimitOf(const Route& route) const {
+  return route.limits.max_body_bytes ? route.limits.max_body_bytes : options_.max_body_bytes;
 }
 
 HttpServer::Match HttpServer::Resolve(const std::string& method, const std::string& path,
@@ -545,7 +544,7 @@ std::optional<uint16_t> HttpServer::Start(std::string* error) {
     // Pistache refuses larger requests itself (with a plain-text 413); leave room so that
     // Keel's own check answers in the envelope for anything a client plausibly sends.
     size_t largest = options_.max_body_bytes * 16;
-    for (const auto& r : routes_) largest = std::max(largest, r.max_body_bytes);
+    for (const auto& r : routes_) largest = std::max(largest, r.limits.max_body_bytes);
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)

@@ -77,9 +77,7 @@ struct Route {
   std::string method;
   std::string pattern;  // "/api/v1/customers/:id"
   HttpHandler handler;
-  size_t max_body_bytes = 0;  // 0: the server's limit
-  size_t max_large_bodies = 0;
-  HeaderScreen screen;
+  RouteLimits limits;
   // Bodies over the default limit being received now (counted only with max_large_bodies).
   std::shared_ptr<std::atomic<int64_t>> large_bodies = std::make_shared<std::atomic<int64_t>>(0);
 };
@@ -146,6 +144,8 @@ class HttpServer final {
   Match Resolve(const std::string& method, const std::string& path, const Route** route,
                 std::map<std::string, std::string>* params) const;
   size_t max_body_bytes() const { return options_.max_body_bytes; }
+  // The route's body limit: its own, or the server's.
+  size_t BodyLimitOf(const Route& route) const;
   const Options& options() const { return options_; }
 
  private:
