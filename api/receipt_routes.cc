@@ -180,6 +180,14 @@ struct Gathered {
   }
 };
 
+// Receipts are taken only when they can be verified (checked before their headers and again
+// before their body).
+Status SecretIsSet(const RouteContext& ctx) {
+  if (!ctx.vendor_secret.empty()) return {};
+  return Fail(
+      Error::Unauthenticated("Delivery receipts are not accepted: no vendor secret is set"));
+}
+
 }  // namespace
 
 void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
@@ -190,10 +198,7 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
           return SendError(r, Error::Unavailable("The server is shutting down; retry shortly"));
         }
         // The signature first: an unsigned body is not even parsed.
-        if (ctx.vendor_secret.empty()) {
-          return SendError(r, Error::Unauthenticated(
-                                  "Delivery receipts are not accepted: no vendor secret is set"));
-        }
+        if (auto st = SecretIsSet(ctx); !st) return SendError(r, st.error());
         const auto ts = req.header(std::string(vendor::kTimestampHeader));
         const auto sig = req.header(std::string(vendor::kSignatureHeader));
         if (auto st = vendor::VerifySignature(ctx.vendor_secret, ts.value_or(""), sig.value_or(""),
@@ -333,10 +338,7 @@ void AddReceiptRoutes(HttpServer& server, RouteContext& ctx) {
                   // A body over the default limit is taken only after well-formed, fresh
                   // signature headers (the signature itself is checked once the body is in).
                   .screen = [&ctx](const HttpRequest& req) -> Status {
-                    if (ctx.vendor_secret.empty()) {
-                      return Fail(Error::Unauthenticated(
-                          "Delivery receipts are not accepted: no vendor secret is set"));
-                    }
+                    if (auto st = SecretIsSet(ctx); !st) return st;
                     return vendor::CheckSignatureHeaders(
                         req.header(std::string(vendor::kTimestampHeader)).value_or(""),
                         req.header(std::string(vendor::kSignatureHeader)).value_or(""),

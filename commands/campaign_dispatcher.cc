@@ -70,6 +70,18 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   const std::string after =
       pending != recording_.end() ? pending->second.through : c.dispatch_cursor;
   auto messages = next_(c.id, after, options_.chunk_size);
+  if (!messages && messages.error().code == ErrorCode::kFailedPrecondition) {
+    // A partition answers that it cannot resolve the frozen audience (a rebuild under a build
+    // that refuses the campaign's message): no retry mends that, so the campaign fails with the
+    // reason, after the record of what the vendor already accepted.
+    if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
+    Log(LogLevel::kWarn, "campaign failed: its audience cannot be read",
+        {{"campaign", c.id}, {"reason", messages.error().message}});
+    if (auto st = FailCampaign(campaigns_, c.id, messages.error().message, SystemMeta()); !st) {
+      return Fail(st.error());
+    }
+    return true;  // the next pass finds it Failed
+  }
   if (!messages) return Fail(messages.error());
   if (messages->empty()) {
     if (pending == recording_.end()) return false;
@@ -173,11 +185,9 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     reason += *gave_up;
     Log(LogLevel::kWarn, "campaign failed: the vendor gave up",
         {{"campaign", c.id}, {"reason", reason}});
-    auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
-      campaigns_.Move(c.id, CampaignState::kFailed, reason, std::nullopt, SystemMeta(),
-                      std::move(done));
-    });
-    if (!out) return Fail(out.error());
+    if (auto st = FailCampaign(campaigns_, c.id, std::move(reason), SystemMeta()); !st) {
+      return Fail(st.error());
+    }
   }
   return true;
 }

@@ -13,6 +13,9 @@
 // - A message the sender gave up on (the retry budget spent, the vendor unreachable): the chunk
 //   is recorded with it as given up (what the vendor accepted in it is sent), then the campaign
 //   is Failed with the reason.
+// - A campaign whose frozen audience a partition answers it cannot resolve (`next` answers
+//   kFailedPrecondition: a rebuild under a build that refuses its message) is Failed with the
+//   reason, not retried forever.
 // - A campaign fully dispatched whose every queued recipient is terminal (delivered, failed or
 //   rejected, as `read` says from the campaigns read model) is completed (Sent).
 //
@@ -85,7 +88,8 @@ class CampaignDispatcher final {
     std::chrono::milliseconds max_retry_delay{30'000};
   };
   // The campaign's messages in customer-id order after the customer `after` (empty: from the
-  // first), at most `limit`.
+  // first), at most `limit`; kFailedPrecondition when it cannot be resolved (fails the
+  // campaign), any other error to be retried.
   using NextMessages = std::function<Result<std::vector<OutgoingCampaignMessage>>(
       const std::string& campaign_id, const std::string& after, size_t limit)>;
   // The campaign as the campaigns read model holds it (receipts counted); nullopt if unknown.
@@ -118,7 +122,7 @@ class CampaignDispatcher final {
   Stats stats() const;
 
  private:
-  // Sends one chunk and records it; false when there was nothing to send.
+  // Sends one chunk and records it, or fails the campaign; false when there was nothing to do.
   Result<bool> DispatchChunk(const Campaign& c);
   Status MaybeComplete(const Campaign& c);
   // Waits for the campaign's chunk record on its way, if any.

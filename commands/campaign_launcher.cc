@@ -54,13 +54,9 @@ Status CampaignLauncher::RunOnce() {
       // A segment archived since the launch has no audience to resolve: the campaign fails,
       // with the reason, instead of being sent to nobody.
       if (auto gone = campaigns_.CheckSegment(c.segment_id)) {
-        std::string reason = "Its segment could not be resolved: ";
-        reason += *gone;
-        auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
-          campaigns_.Move(c.id, CampaignState::kFailed, std::move(reason), std::nullopt,
-                          SystemMeta("system:launcher"), std::move(done));
-        });
-        note(out ? Status{} : Status(Fail(out.error())), "campaign not failed", c.id);
+        note(FailCampaign(campaigns_, c.id, "Its segment could not be resolved: " + *gone,
+                          SystemMeta("system:launcher")),
+             "campaign not failed", c.id);
         continue;
       }
       auto st = markers_.RequestAudience(
@@ -73,12 +69,10 @@ Status CampaignLauncher::RunOnce() {
     if (!audience && audience.error().code == ErrorCode::kFailedPrecondition) {
       // A partition answered that it cannot resolve it: no wait mends that, so the campaign
       // fails with the reason rather than staying Running with nobody queued.
-      auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
-        campaigns_.Move(c.id, CampaignState::kFailed, audience.error().message, std::nullopt,
-                        SystemMeta("system:launcher"), std::move(done));
-      });
-      note(out ? Status{} : Status(Fail(out.error())), "campaign not failed", c.id);
-      if (!out) awaiting = true;
+      auto st =
+          FailCampaign(campaigns_, c.id, audience.error().message, SystemMeta("system:launcher"));
+      note(st, "campaign not failed", c.id);
+      if (!st) awaiting = true;
       continue;
     }
     if (!audience) {

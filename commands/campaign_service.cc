@@ -184,4 +184,14 @@ Result<CampaignOutcome> AwaitCampaignCommand(
   return answered.get();
 }
 
+Status FailCampaign(CampaignService& campaigns, const std::string& id, std::string reason,
+                    CommandMeta meta) {
+  auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.Move(id, CampaignState::kFailed, std::move(reason), std::nullopt, std::move(meta),
+                   std::move(done));
+  });
+  if (!out) return Fail(out.error());
+  return {};
+}
+
 }  // namespace keel

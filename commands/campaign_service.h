@@ -114,5 +114,9 @@ class CampaignService final {
 // for its answer: for the process managers' threads, never an HTTP thread.
 Result<CampaignOutcome> AwaitCampaignCommand(
     const std::function<void(CampaignService::Done)>& command);
+// Moves the campaign to Failed with `reason` and waits for the answer (AwaitCampaignCommand):
+// how the process managers end a campaign that no wait would mend.
+Status FailCampaign(CampaignService& campaigns, const std::string& id, std::string reason,
+                    CommandMeta meta);
 
 }  // namespace keel

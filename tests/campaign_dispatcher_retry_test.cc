@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands/campaign_dispatcher.h"
@@ -100,13 +101,15 @@ class CampaignDispatcherRetryTest : public ::testing::Test {
   CampaignService campaigns{log, clock, ids, [](const std::string&) { return SegmentCheck{}; }};
   std::string id;
   RecordingSender sender;
+  std::optional<Error> page_refusal;  // what the page reader answers instead of a page
   CampaignDispatcher dispatcher{
       campaigns,
       sender,
       clock,
       {.chunk_size = 2},
-      [](const std::string& campaign, const std::string& after,
-         size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
+      [this](const std::string& campaign, const std::string& after,
+             size_t limit) -> Result<std::vector<OutgoingCampaignMessage>> {
+        if (page_refusal) return Fail(*page_refusal);
         std::vector<OutgoingCampaignMessage> out;
         for (std::string c : {"c1", "c2", "c3", "c4"}) {
           if (c > after && out.size() < limit) {
@@ -266,6 +269,31 @@ TEST_F(CampaignDispatcherRetryTest, TheLastChunksFailedRecordIsSentAgainNotSkipp
   EXPECT_EQ(c->sent, 4);
   EXPECT_EQ(sender.TimesSent(id + ":c1"), 1);
   EXPECT_EQ(sender.TimesSent(id + ":c3"), 4) << "the first send and three retries, same ids";
+}
+
+// The frozen audience turns out to be one a partition cannot resolve (the read model rebuilt by
+// a build that refuses the campaign's message): the campaign ends Failed with the reason, after
+// the record of what the vendor already accepted, instead of being retried forever; a mere
+// unavailable read model is retried.
+TEST_F(CampaignDispatcherRetryTest, AnAudienceThatCannotBeReadFailsTheCampaignWithTheReason) {
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record on its way
+  page_refusal = Error::Unavailable("The read model is rebuilding");
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(campaigns.Find(id)->state, CampaignState::kRunning);
+  clock.Advance(30'000);
+  const std::string reason =
+      "Its audience could not be resolved in partition 1: Its message is one this build refuses";
+  page_refusal = Error::FailedPrecondition(reason);
+  ASSERT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kFailed);
+  EXPECT_EQ(c->reason, reason);
+  EXPECT_EQ(c->dispatch_cursor, "c2") << "what the vendor accepted is recorded";
+  EXPECT_EQ(c->sent, 2);
+  clock.Advance(30'000);
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.requests(), 1) << "nothing more sent";
 }
 
 }  // namespace

@@ -49,9 +49,8 @@ std::optional<int64_t> ParseStamp(std::string_view header) {
   return stamp;
 }
 
-}  // namespace
-
-Status CheckSignatureHeaders(std::string_view timestamp_header, std::string_view signature_header,
+// What CheckSignatureHeaders checks; the timestamp's seconds when they pass.
+Result<int64_t> CheckedStamp(std::string_view timestamp_header, std::string_view signature_header,
                              int64_t now_unix_seconds) {
   if (timestamp_header.empty() || signature_header.empty()) {
     return Fail(Error::Unauthenticated("The receipt is not signed"));
@@ -70,16 +69,24 @@ Status CheckSignatureHeaders(std::string_view timestamp_header, std::string_view
       std::all_of(signature_header.begin() + kScheme.size(), signature_header.end(),
                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
   if (!shaped) return Fail(Error::Unauthenticated("The receipt's signature is malformed"));
+  return *stamp;
+}
+
+}  // namespace
+
+Status CheckSignatureHeaders(std::string_view timestamp_header, std::string_view signature_header,
+                             int64_t now_unix_seconds) {
+  auto stamp = CheckedStamp(timestamp_header, signature_header, now_unix_seconds);
+  if (!stamp) return Fail(stamp.error());
   return {};
 }
 
 Status VerifySignature(std::string_view secret, std::string_view timestamp_header,
                        std::string_view signature_header, std::string_view body,
                        int64_t now_unix_seconds) {
-  if (auto st = CheckSignatureHeaders(timestamp_header, signature_header, now_unix_seconds); !st) {
-    return st;
-  }
-  const std::string expected = SignPayload(secret, *ParseStamp(timestamp_header), body);
+  auto stamp = CheckedStamp(timestamp_header, signature_header, now_unix_seconds);
+  if (!stamp) return Fail(stamp.error());
+  const std::string expected = SignPayload(secret, *stamp, body);
   if (signature_header.size() != expected.size() ||
       sodium_memcmp(signature_header.data(), expected.data(), expected.size()) != 0) {
     return Fail(Error::Unauthenticated("The receipt's signature does not match"));
