@@ -59,9 +59,37 @@ Status CampaignDispatcher::AwaitRecorded(const std::string& campaign_id) {
   auto it = recording_.find(campaign_id);
   if (it == recording_.end()) return {};
   auto out = it->second.answered.get();
+  // A chunk whose record failed is sent again from the cursor; kept until then, in case its
+  // page can no longer be read (FailUnreadable records it instead).
+  if (!out) unrecorded_[campaign_id] = std::move(it->second.sent);
   recording_.erase(it);
   if (!out) return Fail(out.error());
   return {};
+}
+
+Result<bool> CampaignDispatcher::FailUnreadable(const Campaign& c, const std::string& reason) {
+  // What the vendor accepted is recorded first: the chunk on its way lands, and one whose record
+  // failed is recorded again (it cannot be sent again: its page cannot be read).
+  (void)AwaitRecorded(c.id);
+  if (auto lost = unrecorded_.find(c.id); lost != unrecorded_.end()) {
+    campaigns_.Refresh(c.id);
+    auto now = campaigns_.Find(c.id);
+    if (now && now->dispatch_cursor == lost->second.after) {
+      auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
+        campaigns_.RecordMessagesSent(c.id, lost->second, SystemMeta(), std::move(done));
+      });
+      if (!out) return Fail(out.error());  // kept for the next try
+    }
+    unrecorded_.erase(lost);
+  }
+  auto now = campaigns_.Find(c.id);
+  if (!now || now->state != CampaignState::kRunning || !now->audience) return true;
+  // Every message answered already: nothing is left to send, and its receipts complete it.
+  if (now->sent + now->rejected >= now->audience->queued) return false;
+  Log(LogLevel::kWarn, "campaign failed: its audience cannot be read",
+      {{"campaign", c.id}, {"reason", reason}});
+  if (auto st = FailCampaign(campaigns_, c.id, reason, SystemMeta()); !st) return Fail(st.error());
+  return true;  // the next pass finds it Failed
 }
 
 Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
@@ -72,17 +100,12 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   auto messages = next_(c.id, after, options_.chunk_size);
   if (!messages && messages.error().code == ErrorCode::kFailedPrecondition) {
     // A partition answers that it cannot resolve the frozen audience (a rebuild under a build
-    // that refuses the campaign's message): no retry mends that, so the campaign fails with the
-    // reason, after the record of what the vendor already accepted.
-    if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
-    Log(LogLevel::kWarn, "campaign failed: its audience cannot be read",
-        {{"campaign", c.id}, {"reason", messages.error().message}});
-    if (auto st = FailCampaign(campaigns_, c.id, messages.error().message, SystemMeta()); !st) {
-      return Fail(st.error());
-    }
-    return true;  // the next pass finds it Failed
+    // that refuses the campaign's message): no retry mends that.
+    return FailUnreadable(c, messages.error().message);
   }
   if (!messages) return Fail(messages.error());
+  // Read from the cursor again: a chunk whose record failed is in this page, to be sent again.
+  if (pending == recording_.end()) unrecorded_.erase(c.id);
   if (messages->empty()) {
     if (pending == recording_.end()) return false;
     // The last chunk's record first: the next pass sees the cursor moved and completes.
@@ -169,6 +192,7 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     PendingRecord& record = recording_[c.id];
     record.answered = promise->get_future();
     record.through = sent.through;
+    record.sent = sent;
     campaigns_.RecordMessagesSent(
         c.id, std::move(sent), SystemMeta(),
         [promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });

@@ -15,7 +15,8 @@
 //   is Failed with the reason.
 // - A campaign whose frozen audience a partition answers it cannot resolve (`next` answers
 //   kFailedPrecondition: a rebuild under a build that refuses its message) is Failed with the
-//   reason, not retried forever.
+//   reason, not retried forever, once what the vendor accepted is recorded; one whose every
+//   message was answered already is completed by its receipts instead.
 // - A campaign fully dispatched whose every queued recipient is terminal (delivered, failed or
 //   rejected, as `read` says from the campaigns read model) is completed (Sent).
 //
@@ -125,6 +126,10 @@ class CampaignDispatcher final {
   // Sends one chunk and records it, or fails the campaign; false when there was nothing to do.
   Result<bool> DispatchChunk(const Campaign& c);
   Status MaybeComplete(const Campaign& c);
+  // The campaign's audience cannot be resolved (`reason`): what the vendor accepted is recorded,
+  // then the campaign is Failed, unless every message was answered already (false: its receipts
+  // complete it).
+  Result<bool> FailUnreadable(const Campaign& c, const std::string& reason);
   // Waits for the campaign's chunk record on its way, if any.
   Status AwaitRecorded(const std::string& campaign_id);
   CommandMeta SystemMeta() const;
@@ -147,8 +152,12 @@ class CampaignDispatcher final {
   struct PendingRecord {
     std::future<Result<CampaignOutcome>> answered;
     std::string through;
+    MessagesSent sent;  // what it records
   };
   std::map<std::string, PendingRecord> recording_;
+  // A chunk the vendor answered whose record failed, by campaign id, until a page read from the
+  // cursor again holds it (it is sent again) or FailUnreadable records it. Only RunOnce touches it.
+  std::map<std::string, MessagesSent> unrecorded_;
 
   // After RunOnce: a Running campaign had nothing left to send and was not completed yet.
   std::atomic<bool> awaiting_receipts_{false};

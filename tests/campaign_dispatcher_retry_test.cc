@@ -272,19 +272,21 @@ TEST_F(CampaignDispatcherRetryTest, TheLastChunksFailedRecordIsSentAgainNotSkipp
 }
 
 // The frozen audience turns out to be one a partition cannot resolve (the read model rebuilt by
-// a build that refuses the campaign's message): the campaign ends Failed with the reason, after
-// the record of what the vendor already accepted, instead of being retried forever; a mere
-// unavailable read model is retried.
-TEST_F(CampaignDispatcherRetryTest, AnAudienceThatCannotBeReadFailsTheCampaignWithTheReason) {
-  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record on its way
-  page_refusal = Error::Unavailable("The read model is rebuilding");
-  EXPECT_FALSE(dispatcher.RunOnce());
-  EXPECT_EQ(campaigns.Find(id)->state, CampaignState::kRunning);
-  clock.Advance(30'000);
+// a build that refuses the campaign's message): the campaign ends Failed with the reason instead
+// of being retried forever, but only once the record of what the vendor accepted has landed.
+TEST_F(CampaignDispatcherRetryTest, AnAudienceThatCannotBeReadFailsTheCampaignAfterItsRecord) {
+  log.HoldNextAppend();
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record held
+  ASSERT_EQ(log.held(), 1u);
   const std::string reason =
       "Its audience could not be resolved in partition 1: Its message is one this build refuses";
   page_refusal = Error::FailedPrecondition(reason);
-  ASSERT_TRUE(dispatcher.RunOnce());
+  auto pass = std::async(std::launch::async, [&] { return dispatcher.RunOnce(); });
+  EXPECT_EQ(pass.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "the campaign is not failed before its record lands";
+  EXPECT_EQ(campaigns.Find(id)->state, CampaignState::kRunning);
+  log.Release();
+  ASSERT_TRUE(pass.get());
   auto c = campaigns.Find(id);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, CampaignState::kFailed);
@@ -294,6 +296,39 @@ TEST_F(CampaignDispatcherRetryTest, AnAudienceThatCannotBeReadFailsTheCampaignWi
   clock.Advance(30'000);
   EXPECT_TRUE(dispatcher.RunOnce());
   EXPECT_EQ(sender.requests(), 1) << "nothing more sent";
+}
+
+// The record of a chunk the vendor accepted fails, and then its page cannot be read (so it
+// cannot be sent again): it is recorded again before the campaign fails. A read model that is
+// merely unavailable meanwhile is retried.
+TEST_F(CampaignDispatcherRetryTest, AChunkWhoseRecordFailedIsRecordedBeforeAnUnreadableAudience) {
+  log.FailNextAppend(Error::Unavailable("The disk is full"));
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record refused
+  page_refusal = Error::Unavailable("The read model is rebuilding");
+  EXPECT_FALSE(dispatcher.RunOnce());
+  EXPECT_EQ(campaigns.Find(id)->state, CampaignState::kRunning);
+  clock.Advance(30'000);
+  page_refusal = Error::FailedPrecondition("Its audience could not be resolved in partition 0");
+  ASSERT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kFailed);
+  EXPECT_EQ(c->dispatch_cursor, "c2");
+  EXPECT_EQ(c->sent, 2);
+  EXPECT_EQ(sender.requests(), 1);
+}
+
+// A campaign whose every message the vendor answered has nothing left to send: an unreadable
+// audience does not fail it (its receipts complete it).
+TEST_F(CampaignDispatcherRetryTest, AFullyDispatchedCampaignIsNotFailedForAnUnreadableAudience) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(dispatcher.RunOnce());
+  ASSERT_EQ(campaigns.Find(id)->sent, 4);
+  page_refusal = Error::FailedPrecondition("Its audience could not be resolved in partition 0");
+  EXPECT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kRunning) << c->reason;
+  EXPECT_EQ(sender.requests(), 2);
 }
 
 }  // namespace

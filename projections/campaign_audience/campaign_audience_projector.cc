@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "domain/message_template.h"
+#include "domain/numbers.h"
 #include "domain/partition_markers.h"
 #include "infra/log.h"
 #include "projections/binary.h"
@@ -259,7 +260,8 @@ Result<std::optional<CampaignAudience>> QueryCampaignAudience(ReadStore& store,
                          auto part = DecodeAudiencePart(value);
                          int32_t p = -1;
                          const std::string_view digits = key.substr(prefix.size());
-                         if (part && digits.size() == 5) p = std::stoi(std::string(digits));
+                         const auto parsed = digits.size() == 5 ? ParseInt64(digits) : std::nullopt;
+                         if (parsed) p = static_cast<int32_t>(*parsed);
                          if (!part || p < 0 || p >= partitions) {
                            bad = Fail(Error::DataLoss("Campaign audience record unreadable"));
                            return false;

@@ -7,6 +7,7 @@
 #include "domain/partition_markers.h"
 #include "projections/binary.h"
 #include "projections/membership/membership_projector.h"
+#include "projections/testing/map_read_store.h"
 #include "projections/testing/map_state_view.h"
 
 namespace keel {
@@ -92,6 +93,27 @@ TEST(CampaignAudienceRecordsTest, RecordsRoundTripAndDamageIsRefused) {
   PutText(empty_failure, "");
   EXPECT_FALSE(DecodeAudiencePart(empty_failure));
   EXPECT_FALSE(DecodeAudiencePart(std::string(1, '\3') + failed.substr(1)));
+}
+
+// A part filed under a key whose partition is not five digits in range is damage (kDataLoss),
+// never an exception out of the query.
+TEST(CampaignAudienceRecordsTest, APartUnderADamagedKeyIsDataLoss) {
+  const std::string part = EncodeAudiencePart({.offset = 3, .members = 1, .queued = 1});
+  for (const char* key : {"c1/0000x", "c1/+0001", "c1/-0001", "c1/00002", "c1/1", "c1/"}) {
+    testing::MapReadStore store;
+    ASSERT_TRUE(store.Write({{kCampaignAudiencePartsTable, "c1/00000", part},
+                             {kCampaignAudiencePartsTable, key, part}}));
+    auto audience = QueryCampaignAudience(store, "c1", 2);
+    ASSERT_FALSE(audience) << key;
+    EXPECT_EQ(audience.error().code, ErrorCode::kDataLoss) << key;
+  }
+  testing::MapReadStore whole;
+  ASSERT_TRUE(whole.Write({{kCampaignAudiencePartsTable, "c1/00000", part},
+                           {kCampaignAudiencePartsTable, "c1/00001", part}}));
+  auto audience = QueryCampaignAudience(whole, "c1", 2);
+  ASSERT_TRUE(audience) << audience.error().message;
+  ASSERT_TRUE(*audience);
+  EXPECT_EQ((*audience)->queued, 2);
 }
 
 TEST(CampaignAudienceProjectorTest, EachPartitionResolvesItsMembersOnceAtTheRequest) {
