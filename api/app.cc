@@ -35,6 +35,7 @@
 #include "commands/task_clock.h"
 #include "commands/task_service.h"
 #include "commands/worklog_service.h"
+#include "commands/write_side.h"
 #include "domain/topics.h"
 #include "domain/user.h"
 #include "infra/auth_crypto.h"
@@ -132,6 +133,9 @@ struct App::Impl {
   bool stopped = false;
 
   std::unique_ptr<Rebuilder> rebuilder;  // the online rebuild (generations.h)
+  // The command streams and process managers above, as Start loads and starts them and Stop
+  // stops them.
+  WriteSide write_side;
 
   // Stops in order: also what a Start that fails half-way gets, since threads already run.
   void Stop() {
@@ -145,25 +149,9 @@ struct App::Impl {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     // A bulk job in progress stops after its current chunk and is answered (re-sending is safe).
     ingest.reset();
-    // A chunk in flight is abandoned unrecorded and re-sent with the same ids at the next start.
-    if (dispatcher) dispatcher->Stop();
-    if (vendor) vendor->Stop();
-    if (levels) levels->Stop();  // its pass in progress ends once its appends are answered
-    if (referrals) referrals->Stop();  // likewise; a referral not credited yet stays pending
-    auto in_flight = [&] {
-      return (commands ? commands->in_flight() : 0) + (segments ? segments->in_flight() : 0) +
-             (campaigns ? campaigns->in_flight() : 0) + (projects ? projects->in_flight() : 0) +
-             (tasks ? tasks->in_flight() : 0) + (worklogs ? worklogs->in_flight() : 0) +
-             (products ? products->in_flight() : 0) + (promotions ? promotions->in_flight() : 0) +
-             (loyalty ? loyalty->in_flight() : 0);
-    };
-    while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    // A launch whose audience is not frozen yet is taken up again at the next start.
-    if (launcher) launcher->Stop();
-    if (task_clock) task_clock->Stop();  // a recurrence not appended yet is at the next start
-    if (markers) markers->Stop();  // a segment changed now is published at the next start
+    // The process managers, and the commands in flight between their two waves (see where
+    // they are registered, in Start).
+    write_side.Stop(deadline);
     // Sign-ins and user commands in progress finish; those still queued are answered 503.
     if (sign_ins) sign_ins->Stop();
     if (user_commands) user_commands->Stop();
@@ -520,6 +508,38 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     impl->tasks->OnChange([task_clock = impl->task_clock.get()] { task_clock->Changed(); });
   }
 
+  // The write side, in the order it loads and starts (it stops in the reverse order).
+  using Wave = WriteSide::StopWave;
+  WriteSide& write_side = impl->write_side;
+  write_side.AddStream(*impl->commands);
+  write_side.AddStream(*impl->segments);
+  write_side.AddStream(*impl->campaigns);
+  write_side.AddStream(*impl->projects);
+  write_side.AddStream(*impl->tasks);
+  write_side.AddStream(*impl->worklogs);
+  write_side.AddStream(*impl->products);
+  write_side.AddStream(*impl->promotions);
+  write_side.AddStream(*impl->loyalty);
+  // Every segment published again, then ticks; a segment changed while it is stopped is
+  // published at the next start.
+  write_side.AddProcessManager(*impl->markers, Wave::kAfterCommands);
+  // A launch whose audience is not frozen yet is taken up again at the next start.
+  write_side.AddProcessManager(*impl->launcher, Wave::kAfterCommands);
+  // A recurrence not appended yet is appended at the next start.
+  write_side.AddProcessManager(*impl->task_clock, Wave::kAfterCommands);
+  if (config.level_interval_ms > 0) {
+    write_side.AddProcessManager(*impl->levels, Wave::kBeforeCommands);
+  }
+  // A referral not credited when it stops stays pending.
+  write_side.AddProcessManager(*impl->referrals, Wave::kBeforeCommands);
+  if (impl->dispatcher) {
+    // Stopped after the dispatcher, whose chunk in flight is abandoned unrecorded and re-sent
+    // with the same ids at the next start.
+    write_side.AddStoppable([vendor = impl->vendor.get()] { vendor->Stop(); },
+                            Wave::kBeforeCommands);
+    write_side.AddProcessManager(*impl->dispatcher, Wave::kBeforeCommands);
+  }
+
   impl->ingest = std::make_unique<IngestService>(
       *impl->commands, impl->clock, *impl->ids,
       IngestService::Options{.jobs_file = config.data_dir + "/ingest-jobs.ndjson"});
@@ -676,24 +696,11 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
     }
     Log(LogLevel::kInfo, "in-memory views loaded", {{"ms", since(started)}});
   });
-  auto loaded = impl->commands->Load();
-  if (loaded) loaded = impl->segments->Load();
-  if (loaded) loaded = impl->campaigns->Load();
-  if (loaded) loaded = impl->projects->Load();
-  if (loaded) loaded = impl->tasks->Load();
-  if (loaded) loaded = impl->worklogs->Load();
-  if (loaded) loaded = impl->products->Load();
-  if (loaded) loaded = impl->promotions->Load();
-  if (loaded) loaded = impl->loyalty->Load();
+  auto loaded = impl->write_side.LoadStreams();
   const std::string load_ms = since(started);
   views.join();
   if (!loaded) return Fail(loaded.error());
-  impl->markers->Start();  // every segment published again, then ticks
-  impl->launcher->Start();
-  impl->task_clock->Start();
-  if (config.level_interval_ms > 0) impl->levels->Start();
-  impl->referrals->Start();
-  if (impl->dispatcher) impl->dispatcher->Start();
+  impl->write_side.StartProcessManagers();
   impl->views_loaded = true;
   const auto report = impl->commands->last_load();
   Log(LogLevel::kInfo, "the command side has read the log",
