@@ -59,29 +59,70 @@ Status CampaignDispatcher::AwaitRecorded(const std::string& campaign_id) {
   auto it = recording_.find(campaign_id);
   if (it == recording_.end()) return {};
   auto out = it->second.answered.get();
-  // A chunk whose record failed is sent again from the cursor; kept until then, in case its
-  // page can no longer be read (FailUnreadable records it instead).
-  if (!out) unrecorded_[campaign_id] = std::move(it->second.sent);
+  if (!out) Keep(campaign_id, std::move(it->second.sent));
   recording_.erase(it);
   if (!out) return Fail(out.error());
   return {};
 }
 
-Result<bool> CampaignDispatcher::FailUnreadable(const Campaign& c, const std::string& reason) {
-  // What the vendor accepted is recorded first: the chunk on its way lands, and one whose record
-  // failed is recorded again (it cannot be sent again: its page cannot be read).
-  (void)AwaitRecorded(c.id);
-  if (auto lost = unrecorded_.find(c.id); lost != unrecorded_.end()) {
-    campaigns_.Refresh(c.id);
-    auto now = campaigns_.Find(c.id);
-    if (now && now->dispatch_cursor == lost->second.after) {
-      auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
-        campaigns_.RecordMessagesSent(c.id, lost->second, SystemMeta(), std::move(done));
-      });
-      if (!out) return Fail(out.error());  // kept for the next try
-    }
-    unrecorded_.erase(lost);
+void CampaignDispatcher::Keep(const std::string& campaign_id, MessagesSent sent) {
+  std::vector<MessagesSent>& kept = unrecorded_[campaign_id];
+  // A chunk sent again from the same cursor covers the same messages: one of them is enough
+  // (and the list stays as short as the distinct chunks however long the log refuses).
+  for (const MessagesSent& k : kept) {
+    if (k.after == sent.after && k.through == sent.through) return;
   }
+  kept.push_back(std::move(sent));
+}
+
+void CampaignDispatcher::DropRecorded(const std::string& campaign_id, const std::string& cursor) {
+  auto it = unrecorded_.find(campaign_id);
+  if (it == unrecorded_.end()) return;
+  // Customer ids order the messages: a chunk through the cursor or before it is recorded.
+  std::erase_if(it->second, [&](const MessagesSent& k) { return k.through <= cursor; });
+  if (it->second.empty()) unrecorded_.erase(it);
+}
+
+Status CampaignDispatcher::RecordKept(const std::string& campaign_id) {
+  if (!unrecorded_.contains(campaign_id)) return {};
+  campaigns_.Refresh(campaign_id);  // the cursor as the log has it
+  auto now = campaigns_.Find(campaign_id);
+  if (!now) {
+    unrecorded_.erase(campaign_id);
+    return {};
+  }
+  std::string cursor = now->dispatch_cursor;
+  DropRecorded(campaign_id, cursor);
+  auto it = unrecorded_.find(campaign_id);
+  if (it == unrecorded_.end()) return {};
+  // In cursor order, each chunk that starts where the cursor is.
+  std::vector<MessagesSent>& kept = it->second;
+  std::sort(kept.begin(), kept.end(),
+            [](const MessagesSent& a, const MessagesSent& b) { return a.after < b.after; });
+  for (const MessagesSent& k : kept) {
+    if (k.after != cursor) continue;
+    auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
+      campaigns_.RecordMessagesSent(campaign_id, k, SystemMeta(), std::move(done));
+    });
+    if (!out && out.error().code == ErrorCode::kFailedPrecondition) {
+      unrecorded_.erase(it);  // the campaign ended meanwhile: it takes no record any more
+      return {};
+    }
+    if (!out) return Fail(out.error());  // the rest kept for the next try
+    cursor = k.through;
+  }
+  DropRecorded(campaign_id, cursor);
+  return {};
+}
+
+Result<bool> CampaignDispatcher::FailUnreadable(const Campaign& c, const std::string& reason) {
+  // What the vendor accepted is recorded first: the chunk on its way lands, and those whose
+  // record failed are recorded again (they cannot be sent again: their page cannot be read).
+  if (auto st = AwaitRecorded(c.id); !st) {
+    Log(LogLevel::kWarn, "chunk record failed; recorded again before the campaign fails",
+        {{"campaign", c.id}, {"error", st.error().message}});
+  }
+  if (auto st = RecordKept(c.id); !st) return Fail(st.error());
   auto now = campaigns_.Find(c.id);
   if (!now || now->state != CampaignState::kRunning || !now->audience) return true;
   // Every message answered already: nothing is left to send, and its receipts complete it.
@@ -104,8 +145,6 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     return FailUnreadable(c, messages.error().message);
   }
   if (!messages) return Fail(messages.error());
-  // Read from the cursor again: a chunk whose record failed is in this page, to be sent again.
-  if (pending == recording_.end()) unrecorded_.erase(c.id);
   if (messages->empty()) {
     if (pending == recording_.end()) return false;
     // The last chunk's record first: the next pass sees the cursor moved and completes.
@@ -181,8 +220,12 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   // Chunks are recorded in order: the one before first. If its record failed, this chunk is not
-  // recorded either; both are sent again from the cursor (the vendor deduplicates them).
-  if (auto st = AwaitRecorded(c.id); !st) return Fail(st.error());
+  // recorded either; both are sent again from the cursor (the vendor deduplicates them), and
+  // both are kept meanwhile, in case their page can no longer be read.
+  if (auto st = AwaitRecorded(c.id); !st) {
+    Keep(c.id, std::move(sent));
+    return Fail(st.error());
+  }
   // After a failure the campaign's chunks are recorded one at a time again, so that a log that
   // refuses appends is handed one chunk per try.
   if (!gave_up && !retries_.contains(c.id)) {
@@ -192,17 +235,20 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     PendingRecord& record = recording_[c.id];
     record.answered = promise->get_future();
     record.through = sent.through;
-    record.sent = sent;
-    campaigns_.RecordMessagesSent(
-        c.id, std::move(sent), SystemMeta(),
-        [promise](Result<CampaignOutcome> out) { promise->set_value(std::move(out)); });
+    campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), [promise](Result<CampaignOutcome> out) {
+      promise->set_value(std::move(out));
+    });
+    record.sent = std::move(sent);
     return true;
   }
   {
     auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.RecordMessagesSent(c.id, sent, SystemMeta(), std::move(done));
     });
-    if (!out) return Fail(out.error());
+    if (!out) {
+      Keep(c.id, std::move(sent));
+      return Fail(out.error());
+    }
   }
   if (gave_up) {
     std::string reason = "The vendor did not accept the messages: ";
@@ -241,6 +287,10 @@ Status CampaignDispatcher::RunOnce() {
       retries_.erase(c.id);
       // Paused (or ended) with a chunk's record on its way: it lands, and nothing follows it.
       if (auto st = AwaitRecorded(c.id); !st && first) first = st;
+      // Cancelled with chunks whose record failed: recorded now (a Paused one keeps them for its
+      // resume, which sends them again); an ended campaign's are dropped, recorded or not.
+      if (c.state == CampaignState::kCancelled) (void)RecordKept(c.id);
+      if (c.state != CampaignState::kPaused) unrecorded_.erase(c.id);
       continue;
     }
     if (auto it = retries_.find(c.id); it != retries_.end()) {
@@ -278,6 +328,10 @@ Status CampaignDispatcher::RunOnce() {
       if (first) first = st;
     } else {
       retries_.erase(c.id);
+      // Chunks kept after a failed record are recorded by now if they were sent again.
+      if (unrecorded_.contains(c.id)) {
+        if (auto now = campaigns_.Find(c.id)) DropRecorded(c.id, now->dispatch_cursor);
+      }
     }
   }
   awaiting_receipts_.store(awaiting, std::memory_order_relaxed);

@@ -15,8 +15,9 @@
 //   is Failed with the reason.
 // - A campaign whose frozen audience a partition answers it cannot resolve (`next` answers
 //   kFailedPrecondition: a rebuild under a build that refuses its message) is Failed with the
-//   reason, not retried forever, once what the vendor accepted is recorded; one whose every
-//   message was answered already is completed by its receipts instead.
+//   reason, not retried forever, once what the vendor accepted is recorded (chunks whose record
+//   failed are kept in memory for that, and recorded again); one whose every message was
+//   answered already is completed by its receipts instead.
 // - A campaign fully dispatched whose every queued recipient is terminal (delivered, failed or
 //   rejected, as `read` says from the campaigns read model) is completed (Sent).
 //
@@ -128,8 +129,16 @@ class CampaignDispatcher final {
   Status MaybeComplete(const Campaign& c);
   // The campaign's audience cannot be resolved (`reason`): what the vendor accepted is recorded,
   // then the campaign is Failed, unless every message was answered already (false: its receipts
-  // complete it).
+  // complete it). What this process kept: a chunk answered before a restart whose record failed
+  // is not recorded (its receipts are still counted by the read model).
   Result<bool> FailUnreadable(const Campaign& c, const std::string& reason);
+  // Keeps a chunk whose record failed (once per range).
+  void Keep(const std::string& campaign_id, MessagesSent sent);
+  // Forgets the kept chunks through `cursor`.
+  void DropRecorded(const std::string& campaign_id, const std::string& cursor);
+  // Records the kept chunks that follow the campaign's cursor, in order; the first failure is
+  // returned (the rest kept). A campaign that takes no record any more drops them.
+  Status RecordKept(const std::string& campaign_id);
   // Waits for the campaign's chunk record on its way, if any.
   Status AwaitRecorded(const std::string& campaign_id);
   CommandMeta SystemMeta() const;
@@ -155,9 +164,10 @@ class CampaignDispatcher final {
     MessagesSent sent;  // what it records
   };
   std::map<std::string, PendingRecord> recording_;
-  // A chunk the vendor answered whose record failed, by campaign id, until a page read from the
-  // cursor again holds it (it is sent again) or FailUnreadable records it. Only RunOnce touches it.
-  std::map<std::string, MessagesSent> unrecorded_;
+  // Chunks the vendor answered whose record failed, by campaign id, until the cursor passes them
+  // (they were sent again and recorded) or RecordKept records them. Only RunOnce touches it.
+  // In memory only: a restart forgets them (see FailUnreadable).
+  std::map<std::string, std::vector<MessagesSent>> unrecorded_;
 
   // After RunOnce: a Running campaign had nothing left to send and was not completed yet.
   std::atomic<bool> awaiting_receipts_{false};

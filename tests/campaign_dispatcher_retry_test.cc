@@ -318,6 +318,34 @@ TEST_F(CampaignDispatcherRetryTest, AChunkWhoseRecordFailedIsRecordedBeforeAnUnr
   EXPECT_EQ(sender.requests(), 1);
 }
 
+// Two chunks answered while the first one's record was on its way, both records lost, and a
+// retry that sends the first again whose record fails too: both chunks are still kept, and
+// recorded in order once the audience cannot be read, which leaves nothing to send (the
+// campaign waits for its receipts instead of failing).
+TEST_F(CampaignDispatcherRetryTest, EveryChunkAnsweredIsKeptUntilRecordedThroughRetries) {
+  log.HoldNextAppend();
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record held
+  auto second = std::async(std::launch::async, [&] { return dispatcher.RunOnce(); });
+  while (sender.requests() < 2) std::this_thread::yield();  // c3, c4 sent meanwhile
+  log.ReleaseFailing(Error::Unavailable("The disk is full"));
+  EXPECT_FALSE(second.get());
+  log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
+  clock.Advance(30'000);
+  EXPECT_FALSE(dispatcher.RunOnce());  // c1, c2 sent again; their record refused again
+  EXPECT_EQ(sender.requests(), 3);
+  EXPECT_EQ(campaigns.Find(id)->sent, 0);
+  log.PassAppends();
+  page_refusal = Error::FailedPrecondition("Its audience could not be resolved in partition 0");
+  clock.Advance(60'000);
+  EXPECT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dispatch_cursor, "c4");
+  EXPECT_EQ(c->sent, 4);
+  EXPECT_EQ(c->state, CampaignState::kRunning) << c->reason;
+  EXPECT_EQ(sender.requests(), 3);
+}
+
 // A campaign whose every message the vendor answered has nothing left to send: an unreadable
 // audience does not fail it (its receipts complete it).
 TEST_F(CampaignDispatcherRetryTest, AFullyDispatchedCampaignIsNotFailedForAnUnreadableAudience) {
