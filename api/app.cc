@@ -404,6 +404,10 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
       auto client = vendor::VendorClient::Start(std::move(options));
       if (!client) return Fail(client.error());
       impl->vendor = std::move(*client);
+      // Stopped in the first wave, after the dispatcher (registered later, stopped sooner), and
+      // also when this start fails before the rest is registered.
+      impl->write_side.AddStoppable([vendor = impl->vendor.get()] { vendor->Stop(); },
+                                    WriteSide::StopWave::kBeforeCommands);
       impl->sender = std::make_unique<VendorSender>(*impl->vendor);
       impl->dispatcher = std::make_unique<CampaignDispatcher>(
           *impl->campaigns, *impl->sender, impl->clock,
@@ -532,13 +536,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   }
   // A referral not credited when it stops stays pending.
   write_side.AddProcessManager(*impl->referrals, Wave::kBeforeCommands);
-  if (impl->dispatcher) {
-    // Stopped after the dispatcher, whose chunk in flight is abandoned unrecorded and re-sent
-    // with the same ids at the next start.
-    write_side.AddStoppable([vendor = impl->vendor.get()] { vendor->Stop(); },
-                            Wave::kBeforeCommands);
-    write_side.AddProcessManager(*impl->dispatcher, Wave::kBeforeCommands);
-  }
+  // A chunk in flight is abandoned unrecorded and re-sent with the same ids at the next start.
+  if (impl->dispatcher) write_side.AddProcessManager(*impl->dispatcher, Wave::kBeforeCommands);
 
   impl->ingest = std::make_unique<IngestService>(
       *impl->commands, impl->clock, *impl->ids,
