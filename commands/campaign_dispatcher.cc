@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <tuple>
 #include <unordered_map>
 
 #include "infra/log.h"
@@ -19,6 +20,34 @@ struct ChunkAnswers {
   std::condition_variable answered;
   std::unordered_map<std::string, SendReport> by_id;  // guarded by mu
 };
+
+// Two answers to the same chunk (the same range, sent twice because the first one's record
+// failed), as one: a recipient the vendor answered in either (accepted or rejected) keeps that
+// answer, the first one first; only one it answered in neither stays given up. `sent` counts the
+// same either way (accepted + duplicates).
+MessagesSent Merge(const MessagesSent& first, const MessagesSent& again) {
+  MessagesSent merged = first;
+  if (first.gave_up.empty()) return merged;
+  auto in = [](const std::vector<MessagesSent::Rejection>& list, const std::string& customer) {
+    return std::ranges::any_of(
+        list, [&](const MessagesSent::Rejection& r) { return r.customer_id == customer; });
+  };
+  merged.gave_up.clear();
+  for (const auto& g : first.gave_up) {
+    if (in(again.gave_up, g.customer_id)) {
+      merged.gave_up.push_back(g);
+    } else if (auto r = std::ranges::find_if(again.rejected,
+                                             [&](const MessagesSent::Rejection& x) {
+                                               return x.customer_id == g.customer_id;
+                                             });
+               r != again.rejected.end()) {
+      merged.rejected.push_back(*r);
+    } else {
+      ++merged.accepted;  // accepted the second time
+    }
+  }
+  return merged;
+}
 
 }  // namespace
 
@@ -67,10 +96,13 @@ Status CampaignDispatcher::AwaitRecorded(const std::string& campaign_id) {
 
 void CampaignDispatcher::Keep(const std::string& campaign_id, MessagesSent sent) {
   std::vector<MessagesSent>& kept = unrecorded_[campaign_id];
-  // A chunk sent again from the same cursor covers the same messages: one of them is enough
+  // A chunk sent again from the same cursor covers the same messages: their answers are merged
   // (and the list stays as short as the distinct chunks however long the log refuses).
-  for (const MessagesSent& k : kept) {
-    if (k.after == sent.after && k.through == sent.through) return;
+  for (MessagesSent& k : kept) {
+    if (k.after == sent.after && k.through == sent.through) {
+      k = Merge(k, sent);
+      return;
+    }
   }
   kept.push_back(std::move(sent));
 }
@@ -97,22 +129,30 @@ Status CampaignDispatcher::RecordKept(const std::string& campaign_id) {
   if (it == unrecorded_.end()) return {};
   // In cursor order, each chunk that starts where the cursor is.
   std::vector<MessagesSent>& kept = it->second;
-  std::sort(kept.begin(), kept.end(),
-            [](const MessagesSent& a, const MessagesSent& b) { return a.after < b.after; });
+  std::sort(kept.begin(), kept.end(), [](const MessagesSent& a, const MessagesSent& b) {
+    return std::tie(a.after, a.through) < std::tie(b.after, b.through);
+  });
+  Status failed;
+  bool ended = false;
   for (const MessagesSent& k : kept) {
     if (k.after != cursor) continue;
     auto out = AwaitCampaignCommand([&](CampaignService::Done done) {
       campaigns_.RecordMessagesSent(campaign_id, k, SystemMeta(), std::move(done));
     });
-    if (!out && out.error().code == ErrorCode::kFailedPrecondition) {
-      unrecorded_.erase(it);  // the campaign ended meanwhile: it takes no record any more
-      return {};
+    // The campaign ended meanwhile (Failed or Sent): it takes no record any more.
+    ended = !out && out.error().code == ErrorCode::kFailedPrecondition;
+    if (!out) {
+      if (!ended) failed = Fail(out.error());  // the rest kept for the next try
+      break;
     }
-    if (!out) return Fail(out.error());  // the rest kept for the next try
     cursor = k.through;
   }
+  if (ended) {
+    unrecorded_.erase(it);
+    return {};
+  }
   DropRecorded(campaign_id, cursor);
-  return {};
+  return failed;
 }
 
 Result<bool> CampaignDispatcher::FailUnreadable(const Campaign& c, const std::string& reason) {
@@ -219,6 +259,16 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     stats_.gave_up += sent.gave_up.size();
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
+  // Sent again after a failed record: what the vendor accepted the first time stands (one given
+  // up now but accepted then does not fail the campaign).
+  if (auto kept = unrecorded_.find(c.id); kept != unrecorded_.end()) {
+    for (const MessagesSent& k : kept->second) {
+      if (k.after != sent.after || k.through != sent.through) continue;
+      sent = Merge(k, sent);
+      if (sent.gave_up.empty()) gave_up.reset();
+      break;
+    }
+  }
   // Chunks are recorded in order: the one before first. If its record failed, this chunk is not
   // recorded either; both are sent again from the cursor (the vendor deduplicates them), and
   // both are kept meanwhile, in case their page can no longer be read.
@@ -262,6 +312,20 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   return true;
 }
 
+void CampaignDispatcher::RetryLater(const std::string& campaign_id, const Status& failure) {
+  Retry& retry = retries_[campaign_id];
+  const int64_t delay =
+      std::min<int64_t>(options_.max_retry_delay.count(), options_.retry_delay.count()
+                                                              << std::min(retry.failures, 20));
+  ++retry.failures;
+  // From now, not the pass's start: the chunk may have waited minutes on the vendor.
+  retry.not_before = clock_.NowMillis() + delay;
+  Log(LogLevel::kWarn, "dispatch failed",
+      {{"campaign", campaign_id},
+       {"error", failure.error().message},
+       {"retry_in_ms", std::to_string(delay)}});
+}
+
 Status CampaignDispatcher::MaybeComplete(const Campaign& c) {
   auto read = read_(c.id);
   if (!read) return Fail(read.error());
@@ -284,12 +348,24 @@ Status CampaignDispatcher::RunOnce() {
   for (const Campaign& c : campaigns_.Campaigns()) {
     if (stopping()) break;
     if (c.state != CampaignState::kRunning || !c.audience) {
-      retries_.erase(c.id);
       // Paused (or ended) with a chunk's record on its way: it lands, and nothing follows it.
       if (auto st = AwaitRecorded(c.id); !st && first) first = st;
-      // Cancelled with chunks whose record failed: recorded now (a Paused one keeps them for its
-      // resume, which sends them again); an ended campaign's are dropped, recorded or not.
-      if (c.state == CampaignState::kCancelled) (void)RecordKept(c.id);
+      // Cancelled with chunks whose record failed: recorded now, retried like a chunk until they
+      // are (a Paused one keeps them for its resume, which sends them again; a Failed or Sent
+      // one takes no record).
+      if (c.state == CampaignState::kCancelled && unrecorded_.contains(c.id)) {
+        auto retry = retries_.find(c.id);
+        if (retry != retries_.end() && now < retry->second.not_before) continue;
+        if (auto st = RecordKept(c.id); !st) {
+          RetryLater(c.id, st);
+          if (first) first = st;
+        } else {
+          retries_.erase(c.id);
+          unrecorded_.erase(c.id);  // what follows its cursor is recorded; the rest never can be
+        }
+        continue;
+      }
+      retries_.erase(c.id);
       if (c.state != CampaignState::kPaused) unrecorded_.erase(c.id);
       continue;
     }
@@ -314,17 +390,7 @@ Status CampaignDispatcher::RunOnce() {
       // The record may have failed only on its way back (the log wrote it): the service's copy
       // is then behind the log, and every retry from its cursor would be refused as Aborted.
       campaigns_.Refresh(c.id);
-      Retry& retry = retries_[c.id];
-      const int64_t delay =
-          std::min<int64_t>(options_.max_retry_delay.count(), options_.retry_delay.count()
-                                                                  << std::min(retry.failures, 20));
-      ++retry.failures;
-      // From now, not the pass's start: the chunk may have waited minutes on the vendor.
-      retry.not_before = clock_.NowMillis() + delay;
-      Log(LogLevel::kWarn, "dispatch failed",
-          {{"campaign", c.id},
-           {"error", st.error().message},
-           {"retry_in_ms", std::to_string(delay)}});
+      RetryLater(c.id, st);
       if (first) first = st;
     } else {
       retries_.erase(c.id);

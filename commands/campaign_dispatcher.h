@@ -132,7 +132,9 @@ class CampaignDispatcher final {
   // complete it). What this process kept: a chunk answered before a restart whose record failed
   // is not recorded (its receipts are still counted by the read model).
   Result<bool> FailUnreadable(const Campaign& c, const std::string& reason);
-  // Keeps a chunk whose record failed (once per range).
+  // The campaign's next try waits (retry_delay, doubled at each further failure).
+  void RetryLater(const std::string& campaign_id, const Status& failure);
+  // Keeps a chunk whose record failed (once per range: a range sent again merges its answers).
   void Keep(const std::string& campaign_id, MessagesSent sent);
   // Forgets the kept chunks through `cursor`.
   void DropRecorded(const std::string& campaign_id, const std::string& cursor);

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "commands/campaign_dispatcher.h"
@@ -41,6 +42,10 @@ class RecordingSender final : public MessageSender {
     {
       std::lock_guard lock(mu_);
       for (const auto& m : messages) {
+        if (give_up_once.erase(m.id) > 0) {  // unreachable this once: not accepted
+          reports.push_back({m.id, SendAnswer::kGaveUp, false, "vendor unreachable"});
+          continue;
+        }
         const bool again = sends_[m.id]++ > 0;
         reports.push_back({m.id, SendAnswer::kAccepted, again, ""});
       }
@@ -59,6 +64,7 @@ class RecordingSender final : public MessageSender {
     return it == sends_.end() ? 0 : it->second;
   }
   std::function<void()> on_send;
+  std::set<std::string> give_up_once;  // ids given up at their next send (read under mu_)
 
  private:
   mutable std::mutex mu_;
@@ -326,7 +332,11 @@ TEST_F(CampaignDispatcherRetryTest, EveryChunkAnsweredIsKeptUntilRecordedThrough
   log.HoldNextAppend();
   ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record held
   auto second = std::async(std::launch::async, [&] { return dispatcher.RunOnce(); });
-  while (sender.requests() < 2) std::this_thread::yield();  // c3, c4 sent meanwhile
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sender.requests() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();  // c3, c4 sent meanwhile
+  }
+  EXPECT_EQ(sender.requests(), 2);  // (the held record is released either way)
   log.ReleaseFailing(Error::Unavailable("The disk is full"));
   EXPECT_FALSE(second.get());
   log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
@@ -344,6 +354,59 @@ TEST_F(CampaignDispatcherRetryTest, EveryChunkAnsweredIsKeptUntilRecordedThrough
   EXPECT_EQ(c->sent, 4);
   EXPECT_EQ(c->state, CampaignState::kRunning) << c->reason;
   EXPECT_EQ(sender.requests(), 3);
+}
+
+// The first send of a chunk gives one message up and its record fails; the second accepts it,
+// and its record fails too. Recorded once the audience cannot be read, the chunk has both
+// messages accepted: the campaign fails for its audience, not for the give-up that the second
+// send mended.
+TEST_F(CampaignDispatcherRetryTest, ASendAgainMendsWhatTheFirstGaveUpBeforeItIsRecorded) {
+  sender.give_up_once.insert(id + ":c2");  // before any send: no other thread reads it yet
+  log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
+  EXPECT_FALSE(dispatcher.RunOnce());  // c1 accepted, c2 given up; the record refused
+  EXPECT_EQ(campaigns.Find(id)->state, CampaignState::kRunning);
+  clock.Advance(30'000);
+  EXPECT_FALSE(dispatcher.RunOnce());  // both accepted the second time; the record refused
+  log.PassAppends();
+  const std::string reason = "Its audience could not be resolved in partition 0";
+  page_refusal = Error::FailedPrecondition(reason);
+  clock.Advance(60'000);
+  EXPECT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->sent, 2);
+  EXPECT_EQ(c->dispatch_cursor, "c2");
+  EXPECT_EQ(c->state, CampaignState::kFailed);
+  EXPECT_EQ(c->reason, reason);
+}
+
+// A chunk whose record failed, then the campaign cancelled: the chunk is recorded (a cancelled
+// campaign takes its sent messages' records), retried with the chunks' delays while the log
+// refuses.
+TEST_F(CampaignDispatcherRetryTest, ACancelledCampaignStillRecordsWhatTheVendorAccepted) {
+  log.FailNextAppend(Error::Unavailable("The disk is full"));
+  ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record refused
+  page_refusal = Error::Unavailable("The read model is rebuilding");
+  EXPECT_FALSE(dispatcher.RunOnce());  // the failure noticed (the chunk kept)
+  CommandMeta meta;
+  meta.actor = "test";
+  ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
+    campaigns.Move(id, CampaignState::kCancelled, "", std::nullopt, meta, std::move(done));
+  }));
+  log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
+  clock.Advance(30'000);
+  EXPECT_FALSE(dispatcher.RunOnce());  // refused again
+  EXPECT_TRUE(dispatcher.RunOnce());   // within its delay: not tried
+  log.PassAppends();
+  clock.Advance(60'000);
+  EXPECT_TRUE(dispatcher.RunOnce());
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kCancelled);
+  EXPECT_EQ(c->sent, 2);
+  EXPECT_EQ(c->dispatch_cursor, "c2");
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(campaigns.Find(id)->sent, 2) << "recorded once";
 }
 
 // A campaign whose every message the vendor answered has nothing left to send: an unreadable
