@@ -26,6 +26,11 @@ struct ChunkAnswers {
 // answer, the first one first; only one it answered in neither stays given up. `sent` counts the
 // same either way (accepted + duplicates).
 MessagesSent Merge(const MessagesSent& first, const MessagesSent& again) {
+  auto total = [](const MessagesSent& m) {
+    return m.accepted + m.duplicates + static_cast<int64_t>(m.rejected.size() + m.gave_up.size());
+  };
+  // Not the same recipients after all (the page read again differs): the later answers stand.
+  if (total(first) != total(again)) return again;
   MessagesSent merged = first;
   if (first.gave_up.empty()) return merged;
   auto in = [](const std::vector<MessagesSent::Rejection>& list, const std::string& customer) {
@@ -129,8 +134,9 @@ Status CampaignDispatcher::RecordKept(const std::string& campaign_id) {
   if (it == unrecorded_.end()) return {};
   // In cursor order, each chunk that starts where the cursor is.
   std::vector<MessagesSent>& kept = it->second;
+  // Of two that start at one place (a page read again that differs), the longer first.
   std::sort(kept.begin(), kept.end(), [](const MessagesSent& a, const MessagesSent& b) {
-    return std::tie(a.after, a.through) < std::tie(b.after, b.through);
+    return std::tie(a.after, b.through) < std::tie(b.after, a.through);
   });
   Status failed;
   bool ended = false;
@@ -258,7 +264,6 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
     stats_.rejected += sent.rejected.size();
     stats_.gave_up += sent.gave_up.size();
   }
-  if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   // Sent again after a failed record: what the vendor accepted the first time stands (one given
   // up now but accepted then does not fail the campaign).
   if (auto kept = unrecorded_.find(c.id); kept != unrecorded_.end()) {
@@ -269,6 +274,7 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
       break;
     }
   }
+  if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   // Chunks are recorded in order: the one before first. If its record failed, this chunk is not
   // recorded either; both are sent again from the cursor (the vendor deduplicates them), and
   // both are kept meanwhile, in case their page can no longer be read.

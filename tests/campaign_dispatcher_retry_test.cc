@@ -380,6 +380,29 @@ TEST_F(CampaignDispatcherRetryTest, ASendAgainMendsWhatTheFirstGaveUpBeforeItIsR
   EXPECT_EQ(c->reason, reason);
 }
 
+// The first send of a chunk gives c2 up (its record fails), the second gives c1 up and its
+// record lands: c1 was accepted the first time, c2 the second, so the record has both accepted
+// and the campaign goes on (a give-up the first answer mended does not fail it).
+TEST_F(CampaignDispatcherRetryTest, ASendAgainWhoseRecordLandsKeepsWhatTheFirstAccepted) {
+  sender.give_up_once.insert(id + ":c2");  // before any send: no other thread reads it yet
+  log.FailNextAppend(Error::Unavailable("The disk is full"));
+  EXPECT_FALSE(dispatcher.RunOnce());      // c1 accepted, c2 given up; the record refused
+  sender.give_up_once.insert(id + ":c1");  // no send in progress
+  clock.Advance(30'000);
+  EXPECT_TRUE(dispatcher.RunOnce());  // c1 given up, c2 accepted; the merged record lands
+  auto c = campaigns.Find(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CampaignState::kRunning) << c->reason;
+  EXPECT_EQ(c->sent, 2);
+  EXPECT_EQ(c->dispatch_cursor, "c2");
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(sender.TimesSent(id + ":c3"), 1) << "the next chunk follows";
+  // Its record is awaited (by the pass that finds nothing more to send) before the fixture
+  // goes: the service must outlive its appends.
+  EXPECT_TRUE(dispatcher.RunOnce());
+  EXPECT_EQ(campaigns.Find(id)->dispatch_cursor, "c4");
+}
+
 // A chunk whose record failed, then the campaign cancelled: the chunk is recorded (a cancelled
 // campaign takes its sent messages' records), retried with the chunks' delays while the log
 // refuses.
@@ -387,7 +410,7 @@ TEST_F(CampaignDispatcherRetryTest, ACancelledCampaignStillRecordsWhatTheVendorA
   log.FailNextAppend(Error::Unavailable("The disk is full"));
   ASSERT_TRUE(dispatcher.RunOnce());  // c1, c2 sent; their record refused
   page_refusal = Error::Unavailable("The read model is rebuilding");
-  EXPECT_FALSE(dispatcher.RunOnce());  // the failure noticed (the chunk kept)
+  EXPECT_FALSE(dispatcher.RunOnce());  // refused on the page; the record's answer not read yet
   CommandMeta meta;
   meta.actor = "test";
   ASSERT_TRUE(AwaitCampaignCommand([&](CampaignService::Done done) {
@@ -395,7 +418,7 @@ TEST_F(CampaignDispatcherRetryTest, ACancelledCampaignStillRecordsWhatTheVendorA
   }));
   log.FailAppendsAfter(0, Error::Unavailable("The disk is full"));
   clock.Advance(30'000);
-  EXPECT_FALSE(dispatcher.RunOnce());  // refused again
+  EXPECT_FALSE(dispatcher.RunOnce());  // the record's failure read (the chunk kept); refused again
   EXPECT_TRUE(dispatcher.RunOnce());   // within its delay: not tried
   log.PassAppends();
   clock.Advance(60'000);
