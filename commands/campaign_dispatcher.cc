@@ -33,20 +33,16 @@ MessagesSent Merge(const MessagesSent& first, const MessagesSent& again) {
   if (total(first) != total(again)) return again;
   MessagesSent merged = first;
   if (first.gave_up.empty()) return merged;
-  auto in = [](const std::vector<MessagesSent::Rejection>& list, const std::string& customer) {
-    return std::ranges::any_of(
-        list, [&](const MessagesSent::Rejection& r) { return r.customer_id == customer; });
+  auto find = [](const std::vector<MessagesSent::Rejection>& list, const std::string& customer) {
+    auto it = std::ranges::find(list, customer, &MessagesSent::Rejection::customer_id);
+    return it == list.end() ? nullptr : &*it;
   };
   merged.gave_up.clear();
   for (const auto& g : first.gave_up) {
-    if (in(again.gave_up, g.customer_id)) {
+    if (find(again.gave_up, g.customer_id)) {
       merged.gave_up.push_back(g);
-    } else if (auto r = std::ranges::find_if(again.rejected,
-                                             [&](const MessagesSent::Rejection& x) {
-                                               return x.customer_id == g.customer_id;
-                                             });
-               r != again.rejected.end()) {
-      merged.rejected.push_back(*r);
+    } else if (const auto* rejected = find(again.rejected, g.customer_id)) {
+      merged.rejected.push_back(*rejected);
     } else {
       ++merged.accepted;  // accepted the second time
     }
@@ -99,17 +95,24 @@ Status CampaignDispatcher::AwaitRecorded(const std::string& campaign_id) {
   return {};
 }
 
+MessagesSent* CampaignDispatcher::FindKept(const std::string& campaign_id,
+                                           const MessagesSent& chunk) {
+  auto it = unrecorded_.find(campaign_id);
+  if (it == unrecorded_.end()) return nullptr;
+  for (MessagesSent& k : it->second) {
+    if (k.after == chunk.after && k.through == chunk.through) return &k;
+  }
+  return nullptr;
+}
+
 void CampaignDispatcher::Keep(const std::string& campaign_id, MessagesSent sent) {
-  std::vector<MessagesSent>& kept = unrecorded_[campaign_id];
   // A chunk sent again from the same cursor covers the same messages: their answers are merged
   // (and the list stays as short as the distinct chunks however long the log refuses).
-  for (MessagesSent& k : kept) {
-    if (k.after == sent.after && k.through == sent.through) {
-      k = Merge(k, sent);
-      return;
-    }
+  if (MessagesSent* kept = FindKept(campaign_id, sent)) {
+    *kept = Merge(*kept, sent);
+    return;
   }
-  kept.push_back(std::move(sent));
+  unrecorded_[campaign_id].push_back(std::move(sent));
 }
 
 void CampaignDispatcher::DropRecorded(const std::string& campaign_id, const std::string& cursor) {
@@ -266,13 +269,9 @@ Result<bool> CampaignDispatcher::DispatchChunk(const Campaign& c) {
   }
   // Sent again after a failed record: what the vendor accepted the first time stands (one given
   // up now but accepted then does not fail the campaign).
-  if (auto kept = unrecorded_.find(c.id); kept != unrecorded_.end()) {
-    for (const MessagesSent& k : kept->second) {
-      if (k.after != sent.after || k.through != sent.through) continue;
-      sent = Merge(k, sent);
-      if (sent.gave_up.empty()) gave_up.reset();
-      break;
-    }
+  if (const MessagesSent* kept = FindKept(c.id, sent)) {
+    sent = Merge(*kept, sent);
+    if (sent.gave_up.empty()) gave_up.reset();
   }
   if (stopping() && gave_up) return true;  // "stopped": re-sent at the next start
   // Chunks are recorded in order: the one before first. If its record failed, this chunk is not

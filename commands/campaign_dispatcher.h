@@ -134,6 +134,8 @@ class CampaignDispatcher final {
   Result<bool> FailUnreadable(const Campaign& c, const std::string& reason);
   // The campaign's next try waits (retry_delay, doubled at each further failure).
   void RetryLater(const std::string& campaign_id, const Status& failure);
+  // The kept chunk of the same range as `chunk`, if any.
+  MessagesSent* FindKept(const std::string& campaign_id, const MessagesSent& chunk);
   // Keeps a chunk whose record failed (once per range: a range sent again merges its answers).
   void Keep(const std::string& campaign_id, MessagesSent sent);
   // Forgets the kept chunks through `cursor`.
