@@ -20,6 +20,7 @@
 #include "api/request_auth.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "commands/automation_keeper.h"
 #include "commands/campaign_dispatcher.h"
 #include "commands/campaign_launcher.h"
 #include "commands/campaign_service.h"
@@ -104,6 +105,7 @@ struct App::Impl {
   std::unique_ptr<MarkerPublisher> markers;  // clock ticks and segment rules, on the customers
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<CampaignLauncher> launcher;  // scheduled launches and audiences
+  std::unique_ptr<AutomationKeeper> automations;  // welcome, birthday, inactivity runs; or none
   std::unique_ptr<ProjectService> projects;
   std::unique_ptr<TaskService> tasks;     // validates projects through `projects`
   std::unique_ptr<TaskClock> task_clock;  // recurrences and reminders
@@ -172,6 +174,7 @@ struct App::Impl {
     commands.reset();
     referrals.reset();  // after the commands, which may wake it
     launcher.reset();
+    automations.reset();
     task_clock.reset();
     tasks.reset();
     dispatcher.reset();
@@ -199,6 +202,21 @@ App::~App() { Shutdown(); }
 
 namespace {
 
+// The automated messages configured (one per message set).
+std::vector<Automation> AutomationsOf(const AppConfig& config) {
+  std::vector<Automation> out;
+  if (!config.welcome_message.empty()) {
+    out.push_back({Occasion::kWelcome, config.welcome_message, config.welcome_max_age_days});
+  }
+  if (!config.birthday_message.empty()) {
+    out.push_back({Occasion::kBirthday, config.birthday_message, 0});
+  }
+  if (!config.inactivity_message.empty()) {
+    out.push_back({Occasion::kInactivity, config.inactivity_message, config.inactivity_days});
+  }
+  return out;
+}
+
 // What can be refused from the settings alone, before the data directory is locked and the log
 // opened: on Kafka opening the log takes the writer lease and fences the running writer, so a
 // deployment with a bad setting must not get that far.
@@ -210,6 +228,11 @@ Status CheckSettings(const AppConfig& config) {
     return Fail(
         Error::InvalidArgument("--level-interval-ms must be 0 (no level keeper) or at least 100"));
   }
+  if (config.automation_interval_ms != 0 && config.automation_interval_ms < 1000) {
+    return Fail(Error::InvalidArgument(
+        "--automation-interval-ms must be 0 (no automated messages) or at least 1000"));
+  }
+  if (auto st = AutomationKeeper::Check(AutomationsOf(config)); !st) return st;
   const AuthConfig& auth = config.auth;
   if (auth.jwt_secret.empty() && !auth.dev_mode) {
     return Fail(Error::InvalidArgument(
@@ -373,6 +396,19 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
             task->fields.customer_id, task->fields.project_id, task->fields.assigned_to});
       },
       [projects = impl->projects.get()](const std::string& id) { return projects->Find(id); });
+  if (auto automations = AutomationsOf(config);
+      !automations.empty() && config.automation_interval_ms > 0) {
+    impl->automations = std::make_unique<AutomationKeeper>(
+        *impl->campaigns, impl->clock,
+        AutomationKeeper::Options{
+            .interval = std::chrono::milliseconds(config.automation_interval_ms),
+            .automations = std::move(automations)},
+        [raw = impl.get()]() -> Result<bool> {
+          auto current = raw->read_models.Current();  // held while its store is read
+          if (!current) return Fail(Error::Unavailable("The read models are loading"));
+          return QueryWelcomesPending(*current->store, raw->log->PartitionCount());
+        });
+  }
   {
     Impl* raw = impl.get();
     impl->launcher = std::make_unique<CampaignLauncher>(
@@ -529,6 +565,8 @@ Result<std::unique_ptr<App>> App::Start(const AppConfig& config) {
   write_side.AddProcessManager(*impl->markers, Wave::kAfterCommands);
   // A launch whose audience is not frozen yet is taken up again at the next start.
   write_side.AddProcessManager(*impl->launcher, Wave::kAfterCommands);
+  // A run not launched when it stops is launched at the next start (its name says which).
+  if (impl->automations) write_side.AddProcessManager(*impl->automations, Wave::kAfterCommands);
   // A recurrence not appended yet is appended at the next start.
   write_side.AddProcessManager(*impl->task_clock, Wave::kAfterCommands);
   if (config.level_interval_ms > 0) {

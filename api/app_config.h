@@ -38,6 +38,15 @@ struct AppConfig {
   // Between two passes of the level keeper (commands/level_keeper.h), which records changed
   // loyalty standings as events; 0: none (no level events; tests run passes by hand).
   int level_interval_ms = 5000;
+  // Automated messages (commands/automation_keeper.h): each automation's message template
+  // (empty: that automation is off), the inactivity's N days, how old a pending welcome may grow
+  // before it is let go unsent, and the keeper's interval (a welcome run at most each).
+  std::string welcome_message;
+  std::string birthday_message;
+  std::string inactivity_message;
+  int inactivity_days = 60;
+  int welcome_max_age_days = 7;
+  int automation_interval_ms = 900'000;
   // The clock the tasks stream, its process manager (TaskClock: recurrences and reminders) and
   // the task routes (what is overdue) read; not owned, must outlive the App. Null: the
   // system's. Tests move it by days without touching the sessions' clock.

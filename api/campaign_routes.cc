@@ -38,6 +38,8 @@ std::string CampaignJson(const Campaign& c) {
   w.Key("segmentId").String(c.segment_id);
   w.Key("message").String(c.message);
   w.Key("channel").String(c.channel);
+  w.Key("occasion");
+  c.occasion == Occasion::kNone ? w.Null() : w.String(OccasionName(c.occasion));
   w.Key("status").String(CampaignStateName(c.state));
   OptionalTime(w, "scheduledAt", c.scheduled_at);
   OptionalTime(w, "launchedAt", c.launched_at);
@@ -382,7 +384,10 @@ void AddCampaignRoutes(HttpServer& server, RouteContext& ctx) {
           auto campaign = QueryCampaign(*rm.store, id);
           if (!campaign) return SendError(r, campaign.error());
           if (!*campaign) return SendError(r, Error::NotFound("Campaign " + id + " not found"));
-          auto segment = QuerySegment(*rm.store, (*campaign)->segment_id);
+          // An automated message's campaign has an occasion, not a segment.
+          Result<std::optional<Segment>> segment = std::optional<Segment>();
+          if (!(*campaign)->segment_id.empty())
+            segment = QuerySegment(*rm.store, (*campaign)->segment_id);
           if (!segment) return SendError(r, segment.error());
           // The communication log names customers: a caller sees those they may read (a sales
           // rep their own; without customers:read, none).

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "api/envelope.h"
+#include "domain/automation.h"
 #include "domain/text.h"
 #include "infra/log.h"
 
@@ -317,7 +318,9 @@ class KeelHandler final : public Http::Handler {
       req.method = Http::methodString(request.method());
       impl->method = req.method;
       auto given = request.headers().tryGetRaw("X-Request-Id");
-      req.request_id = given && !given->value().empty() && given->value().size() <= 128
+      // "ingest/…" is the bulk ingestion's causation (domain/automation.h), not a client's.
+      req.request_id = given && !given->value().empty() && given->value().size() <= 128 &&
+                               !given->value().starts_with(kIngestCausationPrefix)
                            ? given->value()
                            : NewRequestId();
       impl->request_id = req.request_id;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "domain/automation.h"
 #include "domain/json.h"
 #include "domain/json_input.h"
 #include "domain/order.h"
@@ -253,6 +254,9 @@ Result<IngestJobStatus> IngestService::Submit(IngestKind kind, std::string body,
   job->body = std::move(body);
   job->format = format;
   meta.idempotency_key.clear();  // re-sending is safe by email and orderId instead
+  // The job caused its events (and imported customers are not welcomed: NoteWelcome in
+  // projections/campaign_audience).
+  meta.causation_id = std::string(kIngestCausationPrefix) + job->status.id;
   job->meta = std::move(meta);
   job->done = std::move(done);
   job->check_customer = std::move(check_customer);

@@ -316,6 +316,37 @@ int main(int argc, char** argv) {
       ->envname("KEEL_LEVEL_INTERVAL_MS")
       ->check(CLI::Range(0, 86'400'000));
   serve
+      ->add_option("--welcome-message", serve_config.welcome_message,
+                   "The automated welcome message's template, sent once to each customer who "
+                   "becomes CUSTOMER (none: no welcomes)")
+      ->envname("KEEL_WELCOME_MESSAGE");
+  serve
+      ->add_option("--birthday-message", serve_config.birthday_message,
+                   "The automated birthday message's template, sent once a year on each "
+                   "customer's birthDate, UTC (none: no birthday messages)")
+      ->envname("KEEL_BIRTHDAY_MESSAGE");
+  serve
+      ->add_option("--inactivity-message", serve_config.inactivity_message,
+                   "The automated inactivity message's template, sent weekly to each customer "
+                   "without an order for --inactivity-days, once per such spell (none: none)")
+      ->envname("KEEL_INACTIVITY_MESSAGE");
+  serve
+      ->add_option("--inactivity-days", serve_config.inactivity_days,
+                   "Days without an order after which the inactivity message is due")
+      ->envname("KEEL_INACTIVITY_DAYS")
+      ->check(CLI::Range(1, 3660));
+  serve
+      ->add_option("--welcome-max-age-days", serve_config.welcome_max_age_days,
+                   "Days after which a welcome not yet sent is let go")
+      ->envname("KEEL_WELCOME_MAX_AGE_DAYS")
+      ->check(CLI::Range(1, 3660));
+  serve
+      ->add_option("--automation-interval-ms", serve_config.automation_interval_ms,
+                   "Milliseconds between two passes of the automation keeper, each a welcome "
+                   "run at most (0: no automated messages)")
+      ->envname("KEEL_AUTOMATION_INTERVAL_MS")
+      ->check(CLI::Range(0, 86'400'000));
+  serve
       ->add_option("--vendor-url", serve_config.vendor_url,
                    "The messaging vendor (http://host:port); none: launched campaigns wait, "
                    "every message pending")

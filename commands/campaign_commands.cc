@@ -68,8 +68,11 @@ Result<std::vector<EventEnvelope>> DecideCreateCampaign(const CampaignWriteModel
     Campaign draft;
     draft.segment_id = input.segment_id;
     draft.message = input.message;
-    events.push_back(NewEvent(kCampaignAggregate, kCampaignLaunched, id, 2,
-                              EncodeCampaignLaunched(draft, "manual"), meta, ids));
+    draft.occasion = input.occasion;
+    events.push_back(NewEvent(
+        kCampaignAggregate, kCampaignLaunched, id, 2,
+        EncodeCampaignLaunched(draft, input.occasion == Occasion::kNone ? "manual" : "automation"),
+        meta, ids));
   }
   return events;
 }

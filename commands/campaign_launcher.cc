@@ -53,14 +53,17 @@ Status CampaignLauncher::RunOnce() {
     if (!requested_.contains(c.id)) {
       // A segment archived since the launch has no audience to resolve: the campaign fails,
       // with the reason, instead of being sent to nobody.
-      if (auto gone = campaigns_.CheckSegment(c.segment_id)) {
+      auto gone =
+          c.occasion == Occasion::kNone ? campaigns_.CheckSegment(c.segment_id) : SegmentCheck();
+      if (gone) {
         note(FailCampaign(campaigns_, c.id, "Its segment could not be resolved: " + *gone,
                           SystemMeta("system:launcher")),
              "campaign not failed", c.id);
         continue;
       }
-      auto st = markers_.RequestAudience(
-          {c.id, c.segment_id, c.message, c.channel, options_.frequency_cap});
+      auto st = markers_.RequestAudience({c.id, c.segment_id, c.message, c.channel,
+                                          options_.frequency_cap, c.occasion, c.occasion_days,
+                                          c.occasion == Occasion::kNone ? 0 : c.created_at});
       note(st, "audience request not appended", c.id);
       if (!st) continue;
       requested_.insert(c.id);

@@ -118,6 +118,25 @@ Status ReadDefinition(const EventEnvelope& event, Campaign& c) {
   return {};
 }
 
+// Reads the occasion of an automated message's campaign from its creation (none: a segment's).
+Status ReadOccasion(const EventEnvelope& event, Campaign& c) {
+  auto obj = PayloadObject(event);
+  if (!obj) return Fail(obj.error());
+  auto v = obj->at_key("occasion");
+  if (v.error() == simdjson::NO_SUCH_FIELD) return {};
+  std::string_view name;
+  std::optional<Occasion> occasion;
+  if (!v.get(name)) occasion = ParseOccasion(name);
+  int64_t days = 0;
+  if (!occasion || *occasion == Occasion::kNone || obj->at_key("occasionDays").get(days) ||
+      days < 0) {
+    return Fail(Malformed(event));
+  }
+  c.occasion = *occasion;
+  c.occasion_days = days;
+  return {};
+}
+
 Result<CampaignAudience> ReadAudience(const EventEnvelope& event) {
   auto obj = PayloadObject(event);
   if (!obj) return Fail(obj.error());
@@ -286,6 +305,10 @@ std::string EncodeCampaignCreated(const CampaignInput& input) {
   w.Key("segmentId").String(input.segment_id);
   w.Key("message").String(input.message);
   w.Key("channel").String("email");
+  if (input.occasion != Occasion::kNone) {
+    w.Key("occasion").String(OccasionName(input.occasion));
+    w.Key("occasionDays").Int(input.occasion_days);
+  }
   w.EndObject();
   return w.Take();
 }
@@ -313,6 +336,7 @@ std::string EncodeCampaignLaunched(const Campaign& c, std::string_view trigger) 
   w.Key("segmentId").String(c.segment_id);
   w.Key("message").String(c.message);
   w.Key("channel").String(c.channel);
+  if (c.occasion != Occasion::kNone) w.Key("occasion").String(OccasionName(c.occasion));
   w.EndObject();
   return w.Take();
 }
@@ -467,6 +491,7 @@ Status ApplyCampaignEvent(Campaign& c, const EventEnvelope& event) {
       return Fail(Error::DataLoss("CampaignCreated for existing campaign " + event.aggregate_id));
     }
     if (auto st = ReadDefinition(event, c); !st) return st;
+    if (auto st = ReadOccasion(event, c); !st) return st;
     c.id = event.aggregate_id;
     c.state = CampaignState::kDraft;
     c.created_by = event.actor;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/automation.h"
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/time.h"
@@ -23,14 +24,14 @@
 namespace keel {
 
 inline constexpr std::string_view kCampaignAggregate = "campaign";
-// {name, segmentId, message, channel}: a new campaign, a Draft.
+// {name, segmentId, message, channel, occasion?, occasionDays?}: a new campaign, a Draft.
 inline constexpr std::string_view kCampaignCreated = "CampaignCreated";
 // {name, segmentId, message}: a Draft's new definition.
 inline constexpr std::string_view kCampaignEdited = "CampaignEdited";
 // {scheduledAt}: to be launched then (a Draft, or a Scheduled one moved).
 inline constexpr std::string_view kCampaignScheduled = "CampaignScheduled";
-// {trigger ("manual" | "schedule"), segmentId, message, channel}: Running; the audience is
-// resolved next.
+// {trigger ("manual" | "schedule"), segmentId, message, channel, occasion?}: Running; the
+// audience is resolved next.
 inline constexpr std::string_view kCampaignLaunched = "CampaignLaunched";
 // {audienceSize, queued, excluded {inactive, noAddress, unsubscribed, frequencyCap},
 //  positions [offset per partition of the customers stream]}.
@@ -87,6 +88,10 @@ struct Campaign {
   std::string segment_id;
   std::string message;  // the template's source (message_template.h)
   std::string channel = "email";
+  // An automated message's campaign (domain/automation.h): its audience is the occasion's, not a
+  // segment's (segment_id is empty). Set by the automation keeper alone, at creation.
+  Occasion occasion = Occasion::kNone;
+  int64_t occasion_days = 0;  // the inactivity's N; a welcome's oldest, in days
   CampaignState state = CampaignState::kDraft;
   std::optional<Millis> scheduled_at;
   std::optional<Millis> launched_at;
@@ -119,6 +124,9 @@ struct CampaignInput {
   std::string message;
   std::optional<Millis> scheduled_at;
   bool launch = false;
+  // Not from a request body: the automation keeper's (Campaign::occasion).
+  Occasion occasion = Occasion::kNone;
+  int64_t occasion_days = 0;
 };
 // A Draft's edit (PATCH): the fields present.
 struct CampaignEdit {

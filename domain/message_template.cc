@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "domain/json.h"
+#include "domain/loyalty.h"
 #include "domain/text.h"
 #include "domain/time.h"
 
@@ -23,12 +24,13 @@ enum class MessageTemplate::Field : uint8_t {
   kPhone,
   kTotalSpending,
   kLastOrderAt,
+  kLevel,
 };
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kFieldNames = {
-    "name", "firstName", "lastName", "email", "phone", "totalSpending", "lastOrderAt",
+constexpr std::array<std::string_view, 8> kFieldNames = {
+    "name", "firstName", "lastName", "email", "phone", "totalSpending", "lastOrderAt", "level",
 };
 
 constexpr std::string_view kSpace = " \t\r\n\f\v";
@@ -348,7 +350,7 @@ Result<MessageTemplate> MessageTemplate::Parse(std::string_view text, std::strin
 }
 
 std::string MessageTemplate::Render(const Customer& customer) const {
-  static_assert(kFieldNames.size() == static_cast<size_t>(Field::kLastOrderAt) + 1);
+  static_assert(kFieldNames.size() == static_cast<size_t>(Field::kLevel) + 1);
   // The values of the placeholders used, each computed once.
   std::array<std::string_view, kFieldNames.size()> values;
   std::string spending;
@@ -380,6 +382,9 @@ std::string MessageTemplate::Render(const Customer& customer) const {
           last_order = FormatIso8601(*customer.stats.last_order_at);
           value = std::string_view(last_order).substr(0, last_order.find('T'));
         }
+        break;
+      case Field::kLevel:
+        value = LoyaltyLevelName(customer.standing.level);
         break;
     }
   }

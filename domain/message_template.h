@@ -11,6 +11,7 @@
 //   {{phone}}          empty without a phone
 //   {{totalSpending}}  TotalSpendingCents in currency units with two decimals: "1234.50"
 //   {{lastOrderAt}}    the UTC date (YYYY-MM-DD) of stats.last_order_at; empty without orders
+//   {{level}}          the loyalty level the level keeper last recorded (Bronze … Platinum)
 // A placeholder may carry a default, used when its value is empty: {{firstName | "there"}}. The
 // default is a double-quoted literal in which \" and \\ stand for " and \; nothing else is
 // interpreted in it.

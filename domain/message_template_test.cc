@@ -315,7 +315,8 @@ TEST(MessageTemplateTest, UnclosedPlaceholder) {
 
 TEST(MessageTemplateTest, EmptyPlaceholder) {
   const std::string expected =
-      "; expected a name: name, firstName, lastName, email, phone, totalSpending or lastOrderAt";
+      "; expected a name: name, firstName, lastName, email, phone, totalSpending, lastOrderAt or "
+      "level";
   EXPECT_EQ(Errors("Hi {{}}"), One("Empty placeholder \"{{}}\" at character 4" + expected));
   EXPECT_EQ(Errors("{{ \t }}"), One("Empty placeholder \"{{}}\" at character 1" + expected));
   EXPECT_EQ(Errors("{{ | \"x\" }}"), One("Empty placeholder \"{{}}\" at character 1" + expected));
@@ -366,7 +367,7 @@ TEST(MessageTemplateTest, ReportsEveryProblemInOrder) {
                  "\"{{firstName}}\"?"},
                 {"message",
                  "Empty placeholder \"{{}}\" at character 17; expected a name: name, firstName, "
-                 "lastName, email, phone, totalSpending or lastOrderAt"},
+                 "lastName, email, phone, totalSpending, lastOrderAt or level"},
                 {"message",
                  "Malformed default of \"{{email}}\" at character 22: expected a double-quoted "
                  "text after \"|\""},
@@ -377,6 +378,13 @@ TEST(MessageTemplateTest, ReportsEveryProblemInOrder) {
                  "after \"|\""},
                 {"message", "Unclosed \"{{\" at character 51; a placeholder ends with \"}}\""},
             }));
+}
+
+TEST(MessageTemplateTest, LevelIsTheRecordedStanding) {
+  Customer c = Ada();
+  EXPECT_EQ(Render("You are {{level}}", c), "You are Bronze");  // nothing recorded yet
+  c.standing.level = LoyaltyLevel::kGold;
+  EXPECT_EQ(Render("You are {{ level }}.", c), "You are Gold.");
 }
 
 }  // namespace

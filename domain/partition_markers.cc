@@ -80,6 +80,11 @@ std::string EncodeAudienceRequest(const AudienceRequest& request) {
   w.Key("message").String(request.message);
   w.Key("channel").String(request.channel);
   if (request.frequency_cap > 0) w.Key("frequencyCap").Int(request.frequency_cap);
+  if (request.occasion != Occasion::kNone) {
+    w.Key("occasion").String(OccasionName(request.occasion));
+    w.Key("occasionDays").Int(request.occasion_days);
+    w.Key("occasionAt").Int(request.occasion_at);
+  }
   w.EndObject();
   return w.Take();
 }
@@ -90,7 +95,7 @@ Result<AudienceRequest> DecodeAudienceRequest(const EventEnvelope& event) {
   std::string_view campaign, segment, message, channel;
   if (doc->at_key("campaignId").get(campaign) || doc->at_key("segmentId").get(segment) ||
       doc->at_key("message").get(message) || doc->at_key("channel").get(channel) ||
-      campaign.empty() || segment.empty()) {
+      campaign.empty()) {
     return Fail(
         Error::DataLoss("CampaignAudienceRequested without campaignId, segmentId, "
                         "message or channel"));
@@ -101,8 +106,26 @@ Result<AudienceRequest> DecodeAudienceRequest(const EventEnvelope& event) {
       return Fail(Error::DataLoss("CampaignAudienceRequested with a bad frequencyCap"));
     }
   }
-  return AudienceRequest{std::string(campaign), std::string(segment), std::string(message),
-                         std::string(channel), cap};
+  AudienceRequest request{std::string(campaign), std::string(segment), std::string(message),
+                          std::string(channel), cap};
+  if (auto v = doc->at_key("occasion"); v.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view name;
+    std::optional<Occasion> occasion;
+    if (!v.get(name)) occasion = ParseOccasion(name);
+    int64_t days = 0;
+    int64_t at = 0;
+    if (!occasion || *occasion == Occasion::kNone || doc->at_key("occasionDays").get(days) ||
+        days < 0 || doc->at_key("occasionAt").get(at)) {
+      return Fail(Error::DataLoss("CampaignAudienceRequested with a bad occasion"));
+    }
+    request.occasion = *occasion;
+    request.occasion_days = days;
+    request.occasion_at = at;
+  }
+  if (request.segment_id.empty() && request.occasion == Occasion::kNone) {
+    return Fail(Error::DataLoss("CampaignAudienceRequested without a segmentId or an occasion"));
+  }
+  return request;
 }
 
 std::string KeyForPartition(int32_t partition, int32_t partition_count) {

@@ -9,10 +9,10 @@
 //   customers are members of the segment by these rules (its version `version`); null rules:
 //   archived, no member. A version at or below one already folded in a partition changes
 //   nothing, so a marker appended twice (a publisher retrying, two processes) is harmless.
-// - CampaignAudienceRequested {campaignId, segmentId, message, channel, frequencyCap?}: a campaign
-// was
-//   launched; the partition's members of the segment here are its audience (each gets the
-//   message rendered for them). Once per campaign and partition: a repeat changes nothing.
+// - CampaignAudienceRequested {campaignId, segmentId, message, channel, frequencyCap?, occasion?,
+//   occasionDays?, occasionAt?}: a campaign was launched; the partition's members of the segment
+//   here are its audience (each gets the message rendered for them). Once per campaign and
+//   partition: a repeat changes nothing.
 //
 // Markers are aggregate type "marker" (aggregate version always 1); the customer and order
 // folds pass over them. Pure.
@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/automation.h"
 #include "domain/error.h"
 #include "domain/event.h"
 #include "domain/time.h"
@@ -56,6 +57,16 @@ struct AudienceRequest {
   // one included (0: no cap): the setting in force when the launcher asked, so that a replay
   // resolves the same audience whatever the setting is then.
   int64_t frequency_cap = 0;
+  // An automated message's campaign (domain/automation.h): the audience is every customer of the
+  // partition due on this occasion at the request (a welcome: those who became CUSTOMER since
+  // the last welcome request, at most `occasion_days` days ago) and not yet sent it, in place of
+  // a segment's members (segment_id is then empty). `occasion_days`: the inactivity's N.
+  Occasion occasion = Occasion::kNone;
+  int64_t occasion_days = 0;
+  // The run's instant (its campaign's creation): the date a birthday falls on, where an
+  // inactivity spell and a welcome's age are counted to. Not the request's own time, which a
+  // launcher retrying after midnight would move to the next day.
+  Millis occasion_at = 0;
 
   bool operator==(const AudienceRequest&) const = default;
 };

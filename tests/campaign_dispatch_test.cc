@@ -15,6 +15,7 @@
 #include "infra/vendor/dummy_vendor.h"
 #include "infra/vendor/vendor_contract.h"
 #include "tests/test_app.h"
+#include "tests/test_vendor.h"
 
 namespace keel {
 namespace {
@@ -25,17 +26,9 @@ class CampaignDispatchTest : public ::testing::Test {
  protected:
   // Starts the vendor, calling back this server, and restarts the server with it.
   void StartVendor(double vendor_rate = 0, size_t chunk = 2000) {
-    app_.KeepPort();
-    vendor::DummyVendor::Options options;
-    options.secret = kSecret;
-    options.receipt_url = app_.base() + "/api/v1/delivery-receipts";
-    options.seed = 7;
-    auto vendor = vendor::DummyVendor::Start(options);
-    ASSERT_TRUE(vendor) << vendor.error().message;
-    vendor_ = std::move(*vendor);
+    vendor_ = StartVendorFor(app_, kSecret, 7);
+    ASSERT_TRUE(vendor_);
     AppConfig& config = app_.mutable_config();
-    config.vendor_url = "http://127.0.0.1:" + std::to_string(vendor_->port());
-    config.vendor_secret = kSecret;
     config.vendor_rate = vendor_rate;
     config.dispatch_chunk_size = chunk;
     app_.Restart();

@@ -360,6 +360,10 @@ TEST_F(CustomerApiTest, RequestIdsAreEchoedAndRecordedInTheEvents) {
   EXPECT_EQ(events.Str("/data/1/correlation_id"), "import-9");
   // Every answer carries one, errors included.
   EXPECT_EQ(client_.Send("GET", "/api/v1/nowhere").headers["x-request-id"].size(), 16u);
+  // "ingest/…" is the bulk ingestion's causation (no welcome): a client's is replaced.
+  auto spoofed = Post(R"({"name":"Spoof","email":"spoof@x.io"})", {"X-Request-Id: ingest/x"});
+  ASSERT_EQ(spoofed.status, 201);
+  EXPECT_EQ(spoofed.headers["x-request-id"].size(), 16u);
 }
 
 TEST_F(CustomerApiTest, HealthAndReady) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "domain/automation.h"
+#include "domain/customer.h"
 #include "domain/message_template.h"
 #include "domain/numbers.h"
 #include "domain/partition_markers.h"
@@ -132,12 +134,16 @@ std::string EncodeQueuedTimes(const std::vector<Millis>& times) {
 }  // namespace
 
 std::vector<std::string> CampaignAudienceProjector::tables() const {
-  return {std::string(kCampaignMessagesTable), std::string(kCustomerMessagesTable),
-          std::string(kCampaignAudiencePartsTable), std::string(kCustomerMessageTimesTable)};
+  return {std::string(kCampaignMessagesTable),      std::string(kCustomerMessagesTable),
+          std::string(kCampaignAudiencePartsTable), std::string(kCustomerMessageTimesTable),
+          std::string(kCustomerOccasionsTable),     std::string(kWelcomePendingTable)};
 }
 
 Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                         StateView& view, std::vector<StoreWrite>& writes) {
+  if (event.type == kCustomerRegistered || event.type == kCustomerStatusChanged) {
+    return NoteWelcome(event, position, view, writes);
+  }
   if (event.type != kCampaignAudienceRequested) return {};
   auto request = DecodeAudienceRequest(event);
   if (!request) return Fail(request.error());
@@ -173,30 +179,28 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
                                           const AudienceRequest& request,
                                           const MessageTemplate& tmpl, StateView& view,
                                           AudiencePart& part, std::vector<StoreWrite>& writes) {
-  // The partition's members of the segment, as the membership read model holds them here.
   std::vector<std::string> members;
-  const std::string prefix = request.segment_id + "/";
-  Status decode_failed;
-  auto st = view.Scan(kSegmentMembersTable, prefix, prefix,
-                      [&](std::string_view key, std::string_view value) {
-                        auto joined = DecodeJoin(value);
-                        if (!joined) {
-                          decode_failed = Fail(joined.error());
-                          return false;
-                        }
-                        if (joined->partition == position.partition) {
-                          members.emplace_back(key.substr(prefix.size()));
-                        }
-                        return true;
-                      });
-  if (!st) return st;
-  if (!decode_failed) return decode_failed;
-  for (const std::string& id : members) {
+  std::vector<Millis> became;  // a welcome's: when each member became CUSTOMER
+  if (auto st = Candidates(event, position, request, view, members, became, writes); !st) {
+    return st;
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::string& id = members[i];
     auto customer = customers_.Load(view, position.partition, id);
     if (!customer) return Fail(customer.error());
     if (!*customer) continue;  // a member the customers read model lacks: not possible
-    ++part.members;
     const Customer& c = **customer;
+    // An occasion's: only those due on it and not yet sent it count.
+    std::optional<std::string> occasion_key;
+    if (request.occasion != Occasion::kNone) {
+      occasion_key =
+          OccasionKeyFor(request.occasion, request.occasion_days, c, request.occasion_at);
+      if (!occasion_key) continue;
+      auto sent = view.Get(kCustomerOccasionsTable, PairKey(id, *occasion_key));
+      if (!sent) return Fail(sent.error());
+      if (*sent) continue;
+    }
+    ++part.members;
     if (!c.is_active) {
       ++part.excluded[static_cast<size_t>(Exclusion::kInactive)];
       continue;
@@ -219,6 +223,13 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
     times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), window_start));
     if (request.frequency_cap > 0 && static_cast<int64_t>(times.size()) >= request.frequency_cap) {
       ++part.excluded[static_cast<size_t>(Exclusion::kFrequencyCap)];
+      if (request.occasion == Occasion::kWelcome) {
+        // Not let go: put back (after its deletion), for a later run within its age.
+        std::string since;
+        PutI64(since, became[i]);
+        writes.push_back(
+            {kWelcomePendingTable, PartitionPart(position.partition) + "/" + id, std::move(since)});
+      }
       continue;
     }
     if (c.email.empty()) {
@@ -242,8 +253,99 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
     // than the last (two publishers' clocks) is kept in order all the same.
     times.insert(std::upper_bound(times.begin(), times.end(), m.queued_at), m.queued_at);
     writes.push_back({kCustomerMessageTimesTable, id, EncodeQueuedTimes(times)});
+    if (occasion_key) {
+      writes.push_back({kCustomerOccasionsTable, PairKey(id, *occasion_key), m.campaign_id});
+    }
     ++part.queued;
   }
+  return {};
+}
+
+Status CampaignAudienceProjector::Candidates(const EventEnvelope& event,
+                                             const EventPosition& position,
+                                             const AudienceRequest& request, StateView& view,
+                                             std::vector<std::string>& ids,
+                                             std::vector<Millis>& became,
+                                             std::vector<StoreWrite>& writes) {
+  const std::string pp = PartitionPart(position.partition);
+  if (request.occasion == Occasion::kWelcome) {
+    // The partition sends welcomes from its first welcome request on; those who became CUSTOMER
+    // since the last one are taken, and those who did so more than occasion_days ago let go.
+    auto armed = view.Get(kWelcomePendingTable, pp);
+    if (!armed) return Fail(armed.error());
+    if (!*armed) {
+      std::string since;
+      PutI64(since, event.recorded_at);
+      writes.push_back({kWelcomePendingTable, pp, std::move(since)});
+      return {};
+    }
+    int64_t span = 0;
+    Millis oldest = INT64_MIN;
+    if (!__builtin_mul_overflow(request.occasion_days, int64_t{86'400'000}, &span)) {
+      oldest = CheckedSub(request.occasion_at, span).value_or(INT64_MIN);
+    }
+    const std::string prefix = pp + "/";
+    Status bad;
+    auto st = view.Scan(kWelcomePendingTable, prefix, prefix,
+                        [&](std::string_view key, std::string_view value) {
+                          BinaryReader in(value);
+                          const Millis at = in.I64();
+                          if (in.bad() || !in.done()) {
+                            bad = Fail(Error::DataLoss("Pending welcome record unreadable"));
+                            return false;
+                          }
+                          writes.push_back({kWelcomePendingTable, std::string(key), std::nullopt});
+                          if (at >= oldest) {
+                            ids.emplace_back(key.substr(prefix.size()));
+                            became.push_back(at);
+                          }
+                          return true;
+                        });
+    if (!st) return st;
+    return bad;
+  }
+  if (request.occasion != Occasion::kNone) {
+    // Birthdays and inactivity: every customer of the partition is looked at.
+    const std::string prefix = pp + "/";
+    return view.Scan(kMembershipCustomersTable, prefix, prefix,
+                     [&](std::string_view key, std::string_view) {
+                       ids.emplace_back(key.substr(prefix.size()));
+                       return true;
+                     });
+  }
+  // The partition's members of the segment, as the membership read model holds them here.
+  const std::string prefix = request.segment_id + "/";
+  Status decode_failed;
+  auto st = view.Scan(kSegmentMembersTable, prefix, prefix,
+                      [&](std::string_view key, std::string_view value) {
+                        auto joined = DecodeJoin(value);
+                        if (!joined) {
+                          decode_failed = Fail(joined.error());
+                          return false;
+                        }
+                        if (joined->partition == position.partition) {
+                          ids.emplace_back(key.substr(prefix.size()));
+                        }
+                        return true;
+                      });
+  if (!st) return st;
+  return decode_failed;
+}
+
+Status CampaignAudienceProjector::NoteWelcome(const EventEnvelope& event,
+                                              const EventPosition& position, StateView& view,
+                                              std::vector<StoreWrite>& writes) {
+  // An imported customer (registered or made CUSTOMER by a bulk ingestion job) is not a new one.
+  if (event.causation_id.starts_with(kIngestCausationPrefix)) return {};
+  const Customer* customer = customers_.Folded(position.partition, position.offset);
+  if (!customer || customer->status != CustomerStatus::kCustomer) return {};
+  const std::string pp = PartitionPart(position.partition);
+  auto armed = view.Get(kWelcomePendingTable, pp);
+  if (!armed) return Fail(armed.error());
+  if (!*armed) return {};  // no welcome asked for here yet
+  std::string became;
+  PutI64(became, event.recorded_at);
+  writes.push_back({kWelcomePendingTable, pp + "/" + customer->id, std::move(became)});
   return {};
 }
 
@@ -334,6 +436,25 @@ Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
   auto m = DecodeCampaignMessage(**record);
   if (!m) return Fail(m.error());
   return std::optional<CampaignMessage>(std::move(*m));
+}
+
+Result<bool> QueryWelcomesPending(ReadStore& store, int32_t partitions) {
+  for (int32_t p = 0; p < partitions; ++p) {
+    const std::string pp = PartitionPart(p);
+    auto armed = store.Get(kWelcomePendingTable, pp);
+    if (!armed) return Fail(armed.error());
+    if (!*armed) return true;
+    bool any = false;
+    const std::string prefix = pp + "/";
+    auto st =
+        store.Scan(kWelcomePendingTable, prefix, prefix, [&](std::string_view, std::string_view) {
+          any = true;
+          return false;
+        });
+    if (!st) return Fail(st.error());
+    if (any) return true;
+  }
+  return false;
 }
 
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,

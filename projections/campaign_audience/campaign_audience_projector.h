@@ -7,6 +7,11 @@
 // is excluded and counted by reason (inactive; unsubscribed; over the request's frequency cap,
 // counting the messages queued for them in the 24 hours before the request; no address for the
 // channel). A partition resolves a campaign once: a repeated request changes nothing.
+// An automated message's request (AudienceRequest::occasion) takes, instead of a segment's
+// members, the customers of the partition due on its occasion (birthday, inactivity: all of
+// them are looked at; welcome: those recorded as having become CUSTOMER since the partition's
+// last welcome request) and not yet sent that occasion's message; each queued one is recorded
+// as sent it.
 //
 // Thread-safety: as every projector (partitions folded concurrently, each by one thread).
 #pragma once
@@ -33,6 +38,12 @@ inline constexpr std::string_view kCustomerMessagesTable = "customer_messages";
 inline constexpr std::string_view kCustomerMessageTimesTable = "customer_message_times";
 // campaign/partition (5 digits) → what the partition resolved (EncodeAudiencePart).
 inline constexpr std::string_view kCampaignAudiencePartsTable = "campaign_audience_parts";
+// customer/occasion key (domain/automation.h) → the campaign that queued it: each customer is
+// sent an automated message at most once per occasion.
+inline constexpr std::string_view kCustomerOccasionsTable = "customer_occasions";
+// partition (5 digits) → when the partition folded its first welcome request (PutI64); from then
+// on, partition/customer → when the customer became CUSTOMER (PutI64): the welcomes to send.
+inline constexpr std::string_view kWelcomePendingTable = "welcome_pending";
 
 // One recipient's message, as resolved at launch.
 struct CampaignMessage {
@@ -86,6 +97,15 @@ class CampaignAudienceProjector final : public Projector {
   Status Resolve(const EventEnvelope& event, const EventPosition& position,
                  const AudienceRequest& request, const MessageTemplate& tmpl, StateView& view,
                  AudiencePart& part, std::vector<StoreWrite>& writes);
+  // Who the request looks at in this partition: the segment's members, or an occasion's
+  // candidates (the welcomes pending are taken: their records deleted; `became` gets the
+  // instant each of `ids` became CUSTOMER, for the ones put back).
+  Status Candidates(const EventEnvelope& event, const EventPosition& position,
+                    const AudienceRequest& request, StateView& view, std::vector<std::string>& ids,
+                    std::vector<Millis>& became, std::vector<StoreWrite>& writes);
+  // Records a customer who just became CUSTOMER in a partition that sends welcomes.
+  Status NoteWelcome(const EventEnvelope& event, const EventPosition& position, StateView& view,
+                     std::vector<StoreWrite>& writes);
 
   CustomersProjector& customers_;
 };
@@ -113,6 +133,9 @@ Result<CampaignMessagePage> QueryCampaignMessages(ReadStore& store, std::string_
 Result<std::optional<CampaignMessage>> QueryCampaignMessage(ReadStore& store,
                                                             std::string_view campaign_id,
                                                             std::string_view customer_id);
+// Whether a welcome run has something to do: some partition has not folded a welcome request yet
+// (the first arms it) or has customers recorded as having become CUSTOMER since its last one.
+Result<bool> QueryWelcomesPending(ReadStore& store, int32_t partitions);
 // A customer's messages, newest campaign first (campaign ids are time-ordered).
 Result<std::vector<CampaignMessage>> QueryCustomerMessages(ReadStore& store,
                                                            std::string_view customer_id,

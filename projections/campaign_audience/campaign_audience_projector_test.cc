@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "domain/order.h"
 #include "domain/partition_markers.h"
 #include "projections/binary.h"
 #include "projections/membership/membership_projector.h"
@@ -56,6 +57,32 @@ class Partitions {
     return Everywhere(MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, campaign, 1,
                                     EncodeAudienceRequest({campaign, "s", message, "email", cap}),
                                     at));
+  }
+  // A customer with `fields` (defaults for the rest), registered at `at`.
+  Status RegisterWith(int32_t partition, const std::string& id, CustomerFields fields,
+                      Millis at = kAt) {
+    CustomerFields f = WithDefaults(std::move(fields));
+    if (!f.email || f.email->empty()) f.email = id + "@x.io";
+    return Apply(partition, MakeTestEvent(kCustomerRegistered, kCustomerAggregate, id, 1,
+                                          EncodeCustomerFields(f), at));
+  }
+  // The audience request of an occasion's run at `at`, appended at `recorded` (at by default).
+  Status Occasion(const std::string& campaign, keel::Occasion occasion, int64_t days, Millis at,
+                  const std::string& message = "Hi {{firstName}}",
+                  std::optional<Millis> recorded = std::nullopt) {
+    AudienceRequest r{campaign, "", message, "email", 0, occasion, days, at};
+    return Everywhere(MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, campaign, 1,
+                                    EncodeAudienceRequest(r), recorded.value_or(at)));
+  }
+  // The customers the campaign queued, in id order.
+  std::vector<std::string> Queued(const std::string& campaign) const {
+    std::vector<std::string> ids;
+    const std::string prefix = MapStateView::Key(kCampaignMessagesTable, campaign + "/");
+    for (auto it = view_.rows.lower_bound(prefix);
+         it != view_.rows.end() && it->first.starts_with(prefix); ++it) {
+      ids.push_back(it->first.substr(prefix.size()));
+    }
+    return ids;
   }
   MapStateView view_;
   int64_t offsets_[2] = {0, 0};
@@ -224,6 +251,183 @@ TEST(CampaignAudienceProjectorTest, ARefusedMessageIsAnsweredWithTheReasonAndDam
   ASSERT_FALSE(damaged);
   EXPECT_EQ(damaged.error().code, ErrorCode::kDataLoss);
   EXPECT_FALSE(p.view_.At(kCampaignAudiencePartsTable, "c2/00000"));
+}
+
+constexpr Millis kDay = 86'400'000;
+using Ids = std::vector<std::string>;
+
+// Birthdays: every customer of the partition whose birthDate is the request's UTC date, once a
+// year whatever the runs; a customer without a birthDate, or another day's, is not in it.
+TEST(CampaignAudienceOccasionTest, BirthdaysAreSentOncePerCustomerAndYear) {
+  Partitions p;
+  const Millis day = *ParseIso8601("2026-12-04T06:00:00Z");
+  ASSERT_TRUE(p.RegisterWith(
+      0, "a", {.name = "Ada Lovelace", .birth_date = std::optional<std::string>("1990-12-04")}));
+  ASSERT_TRUE(p.RegisterWith(
+      1, "b", {.name = "Bob", .birth_date = std::optional<std::string>("1985-12-04")}));
+  ASSERT_TRUE(p.RegisterWith(
+      1, "c", {.name = "Cy", .birth_date = std::optional<std::string>("1985-12-05")}));
+  ASSERT_TRUE(p.RegisterWith(0, "d", {.name = "Di"}));
+  ASSERT_TRUE(
+      p.Occasion("r1", Occasion::kBirthday, 0, day, "Happy birthday {{firstName}}, {{level}}"));
+  EXPECT_EQ(p.Queued("r1"), (Ids{"a", "b"}));
+  EXPECT_EQ(DecodeCampaignMessage(*p.view_.At(kCampaignMessagesTable, "r1/a"))->text,
+            "Happy birthday Ada, Bronze");
+  EXPECT_EQ(*DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "r1/00000")),
+            (AudiencePart{2, 1, 1, {0, 0, 0, 0}}));
+  EXPECT_TRUE(p.view_.At(kCustomerOccasionsTable, "a/birthday/2026"));
+  // A second run the same day (a second keeper, a retry) reaches no one again.
+  ASSERT_TRUE(p.Occasion("r2", Occasion::kBirthday, 0, day + 3600'000));
+  EXPECT_EQ(p.Queued("r2"), Ids{});
+  EXPECT_EQ(DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "r2/00000"))->members, 0);
+  // The next day, the next customer; a year on, the first again.
+  ASSERT_TRUE(p.Occasion("r3", Occasion::kBirthday, 0, day + kDay));
+  EXPECT_EQ(p.Queued("r3"), Ids{"c"});
+  ASSERT_TRUE(p.Occasion("r4", Occasion::kBirthday, 0, *ParseIso8601("2027-12-04T00:00:00Z")));
+  EXPECT_EQ(p.Queued("r4"), (Ids{"a", "b"}));
+}
+
+// A run is judged at its own instant, not at its request's: a run of 4 December whose request a
+// restarted launcher appends after midnight still reaches the birthdays of 4 December.
+TEST(CampaignAudienceOccasionTest, ARunIsJudgedAtItsOwnInstantNotItsRequests) {
+  Partitions p;
+  ASSERT_TRUE(p.RegisterWith(
+      0, "a", {.name = "Ada", .birth_date = std::optional<std::string>("1990-12-04")}));
+  ASSERT_TRUE(p.RegisterWith(
+      1, "c", {.name = "Cy", .birth_date = std::optional<std::string>("1985-12-05")}));
+  const Millis run = *ParseIso8601("2026-12-04T23:59:59Z");
+  ASSERT_TRUE(p.Occasion("r1", Occasion::kBirthday, 0, run, "Hi", run + 2000));
+  EXPECT_EQ(p.Queued("r1"), Ids{"a"});
+}
+
+// Inactivity: customers without an order for N days (from createdAt without one), once per
+// spell; an order ends the spell, and N days without another start the next.
+TEST(CampaignAudienceOccasionTest, InactivityIsSentOncePerSpell) {
+  Partitions p;
+  ASSERT_TRUE(p.RegisterWith(0, "a", {.name = "Ada"}));
+  ASSERT_TRUE(p.RegisterWith(1, "b", {.name = "Bob"}, kAt + 10 * kDay));
+  ASSERT_TRUE(p.Occasion("w1", Occasion::kInactivity, 60, kAt + 59 * kDay));
+  EXPECT_EQ(p.Queued("w1"), Ids{});
+  ASSERT_TRUE(p.Occasion("w2", Occasion::kInactivity, 60, kAt + 60 * kDay));
+  EXPECT_EQ(p.Queued("w2"), Ids{"a"});
+  ASSERT_TRUE(p.Occasion("w3", Occasion::kInactivity, 60, kAt + 70 * kDay));
+  EXPECT_EQ(p.Queued("w3"), Ids{"b"});  // a's spell was sent already
+  Order o;
+  o.customer_id = "a";
+  o.order_date = kAt + 71 * kDay;
+  o.amount_cents = 100;
+  ASSERT_TRUE(p.Apply(0, MakeTestEvent(kOrderPlaced, kOrderAggregate, "o1", 1, EncodeOrderPlaced(o),
+                                       kAt + 71 * kDay)));
+  ASSERT_TRUE(p.Occasion("w4", Occasion::kInactivity, 60, kAt + 130 * kDay));
+  EXPECT_EQ(p.Queued("w4"), Ids{});
+  ASSERT_TRUE(p.Occasion("w5", Occasion::kInactivity, 60, kAt + 131 * kDay));
+  EXPECT_EQ(p.Queued("w5"), Ids{"a"});
+}
+
+// Welcomes: a partition records who becomes CUSTOMER from its first welcome request on (so
+// switching them on sends nothing to the customers of before), each is welcomed once, and one
+// pending longer than the request's days is let go.
+TEST(CampaignAudienceOccasionTest, WelcomesGoOnceToThoseWhoBecameCustomers) {
+  Partitions p;
+  ASSERT_TRUE(p.RegisterWith(0, "old", {.name = "Old"}));
+  // What the keeper asks of the read side, over the welcome records folded so far.
+  auto pending = [&]() {
+    testing::MapReadStore s;
+    std::vector<StoreWrite> rows;
+    const std::string prefix = MapStateView::Key(kWelcomePendingTable, "");
+    for (auto it = p.view_.rows.lower_bound(prefix);
+         it != p.view_.rows.end() && it->first.starts_with(prefix); ++it) {
+      rows.push_back({kWelcomePendingTable, it->first.substr(prefix.size()), it->second});
+    }
+    EXPECT_TRUE(s.Write(rows));
+    return QueryWelcomesPending(s, 2).value();
+  };
+  EXPECT_TRUE(pending());  // no partition armed yet
+  ASSERT_TRUE(p.Occasion("v1", Occasion::kWelcome, 7, kAt + 1));
+  EXPECT_EQ(p.Queued("v1"), Ids{});
+  EXPECT_FALSE(pending());
+  ASSERT_TRUE(p.RegisterWith(0, "new", {.name = "New Customer"}, kAt + 2));
+  ASSERT_TRUE(
+      p.RegisterWith(1, "lead", {.name = "Lead", .status = CustomerStatus::kLead}, kAt + 2));
+  ASSERT_TRUE(p.RegisterWith(1, "late", {.name = "Late"}, kAt + 3));
+  // Imported by a bulk ingestion job: not a new customer.
+  auto imported = MakeTestEvent(
+      kCustomerRegistered, kCustomerAggregate, "imported", 1,
+      EncodeCustomerFields(WithDefaults({.name = "Imp", .email = "imp@x.io"})), kAt + 3);
+  imported.causation_id = "ingest/job-1";
+  ASSERT_TRUE(p.Apply(0, imported));
+  EXPECT_TRUE(pending());
+  ASSERT_TRUE(p.Occasion("v2", Occasion::kWelcome, 7, kAt + 4, "Welcome {{firstName}}"));
+  EXPECT_EQ(p.Queued("v2"), (Ids{"late", "new"}));
+  EXPECT_FALSE(pending());
+  // The lead becomes a customer: welcomed at the next run, and only once.
+  ASSERT_TRUE(p.Apply(
+      1, MakeTestEvent(kCustomerStatusChanged, kCustomerAggregate, "lead", 2,
+                       EncodeStatusChange({CustomerStatus::kLead, CustomerStatus::kCustomer}),
+                       kAt + 5)));
+  ASSERT_TRUE(p.Occasion("v3", Occasion::kWelcome, 7, kAt + 6));
+  EXPECT_EQ(p.Queued("v3"), Ids{"lead"});
+  // Churned and won back: a customer again, but welcomed already.
+  ASSERT_TRUE(p.Apply(
+      1, MakeTestEvent(kCustomerStatusChanged, kCustomerAggregate, "lead", 3,
+                       EncodeStatusChange({CustomerStatus::kCustomer, CustomerStatus::kChurned}),
+                       kAt + 7)));
+  ASSERT_TRUE(p.Apply(
+      1, MakeTestEvent(kCustomerStatusChanged, kCustomerAggregate, "lead", 4,
+                       EncodeStatusChange({CustomerStatus::kChurned, CustomerStatus::kCustomer}),
+                       kAt + 8)));
+  ASSERT_TRUE(p.Occasion("v4", Occasion::kWelcome, 7, kAt + 9));
+  EXPECT_EQ(p.Queued("v4"), Ids{});
+  // Pending for more than the request's days (the keeper stopped that long): let go.
+  ASSERT_TRUE(p.RegisterWith(0, "stale", {.name = "Stale"}, kAt + 10));
+  ASSERT_TRUE(p.Occasion("v5", Occasion::kWelcome, 7, kAt + 10 + 7 * kDay + 1));
+  EXPECT_EQ(p.Queued("v5"), Ids{});
+  EXPECT_FALSE(pending());
+}
+
+// A welcome the frequency cap holds back is not let go: a later run within its age sends it.
+TEST(CampaignAudienceOccasionTest, AWelcomeTheCapHoldsBackWaitsForALaterRun) {
+  Partitions p;
+  ASSERT_TRUE(p.Occasion("v1", Occasion::kWelcome, 7, kAt + 1));
+  const Millis day = *ParseIso8601("2026-12-04T06:00:00Z");
+  ASSERT_TRUE(p.RegisterWith(
+      0, "n", {.name = "Nia", .birth_date = std::optional<std::string>("1990-12-04")}, day));
+  ASSERT_TRUE(p.Occasion("b1", Occasion::kBirthday, 0, day + 1));
+  EXPECT_EQ(p.Queued("b1"), Ids{"n"});
+  auto capped = [&](const std::string& campaign, Millis at) {
+    AudienceRequest r{campaign, "", "Welcome", "email", 1, Occasion::kWelcome, 7, at};
+    return p.Everywhere(MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, campaign, 1,
+                                      EncodeAudienceRequest(r), at));
+  };
+  ASSERT_TRUE(capped("v2", day + 2));
+  EXPECT_EQ(p.Queued("v2"), Ids{});
+  EXPECT_EQ(DecodeAudiencePart(*p.view_.At(kCampaignAudiencePartsTable, "v2/00000"))
+                ->excluded[static_cast<size_t>(Exclusion::kFrequencyCap)],
+            1);
+  EXPECT_TRUE(p.view_.At(kWelcomePendingTable, "00000/n"));
+  ASSERT_TRUE(capped("v3", day + kDay + 3));
+  EXPECT_EQ(p.Queued("v3"), Ids{"n"});
+  EXPECT_FALSE(p.view_.At(kWelcomePendingTable, "00000/n"));
+}
+
+TEST(PartitionMarkersTest, AnAudienceRequestCarriesItsOccasion) {
+  AudienceRequest r{"c", "", "Hi", "email", 0, Occasion::kInactivity, 60, kAt - 5};
+  auto e = MakeTestEvent(kCampaignAudienceRequested, kMarkerAggregate, "c", 1,
+                         EncodeAudienceRequest(r), kAt);
+  EXPECT_EQ(DecodeAudienceRequest(e).value(), r);
+  // Neither a segment nor an occasion, or an unknown occasion: damage.
+  for (
+      const char* payload :
+      {R"({"campaignId":"c","segmentId":"","message":"Hi","channel":"email"})",
+       R"({"campaignId":"c","segmentId":"","message":"Hi","channel":"email","occasion":"xmas","occasionDays":0})",
+       R"({"campaignId":"c","segmentId":"","message":"Hi","channel":"email","occasion":"birthday"})",
+       R"({"campaignId":"c","segmentId":"","message":"Hi","channel":"email","occasion":"birthday","occasionDays":0})",
+       R"({"campaignId":"c","segmentId":"s","message":"Hi","channel":"email","occasion":"","occasionDays":0})"}) {
+    e.payload = payload;
+    auto decoded = DecodeAudienceRequest(e);
+    ASSERT_FALSE(decoded) << payload;
+    EXPECT_EQ(decoded.error().code, ErrorCode::kDataLoss) << payload;
+  }
 }
 
 TEST(PartitionMarkersTest, AnAudienceRequestCarriesItsFrequencyCap) {

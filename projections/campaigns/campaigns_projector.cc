@@ -10,6 +10,7 @@ namespace {
 // 1: without the dispatch and receipt counts (read as zero); 2: with them.
 constexpr uint8_t kRecordFormatV1 = 1;
 constexpr uint8_t kRecordFormat = 2;
+constexpr uint8_t kRecordFormatV3 = 3;  // 2 with the occasion, for an automated message's campaign
 constexpr uint8_t kStatusFormat = 1;
 constexpr std::string_view kStatusNames[] = {"PENDING", "SENT", "DELIVERED", "FAILED", "REJECTED"};
 
@@ -36,7 +37,9 @@ std::optional<Millis> ReadOptional(BinaryReader& in) {
 std::string EncodeCampaignRecord(const Campaign& c) {
   std::string out;
   out.reserve(256 + c.message.size());
-  out += static_cast<char>(kRecordFormat);
+  // An automated message's campaign in format 3; the others in 2, which builds before read.
+  const bool automated = c.occasion != Occasion::kNone;
+  out += static_cast<char>(automated ? kRecordFormatV3 : kRecordFormat);
   PutText(out, c.id);
   PutText(out, c.name);
   PutText(out, c.segment_id);
@@ -70,6 +73,10 @@ std::string EncodeCampaignRecord(const Campaign& c) {
     PutText(out, reason);
     PutI64(out, n);
   }
+  if (automated) {
+    out += static_cast<char>(c.occasion);
+    PutI64(out, c.occasion_days);
+  }
   return out;
 }
 
@@ -101,7 +108,7 @@ Result<Campaign> DecodeCampaignRecord(std::string_view record) {
   c.created_at = in.I64();
   c.updated_at = in.I64();
   c.version = in.I64();
-  if (format == kRecordFormat) {
+  if (format == kRecordFormat || format == kRecordFormatV3) {
     c.dispatch_cursor = in.Text();
     c.sent = in.I64();
     c.rejected = in.I64();
@@ -113,8 +120,16 @@ Result<Campaign> DecodeCampaignRecord(std::string_view record) {
       c.failed_by_reason[std::move(reason)] = in.I64();
     }
   }
-  if ((format != kRecordFormat && format != kRecordFormatV1) || in.bad() || !in.done() ||
-      state > static_cast<uint8_t>(CampaignState::kCancelled)) {
+  if (format == kRecordFormatV3) {
+    const uint8_t occasion = in.Byte();
+    c.occasion = static_cast<Occasion>(occasion);
+    c.occasion_days = in.I64();
+    if (occasion == 0 || occasion > static_cast<uint8_t>(Occasion::kInactivity)) {
+      return Fail(Error::DataLoss("Campaign record unreadable"));
+    }
+  }
+  if ((format != kRecordFormat && format != kRecordFormatV1 && format != kRecordFormatV3) ||
+      in.bad() || !in.done() || state > static_cast<uint8_t>(CampaignState::kCancelled)) {
     return Fail(Error::DataLoss("Campaign record unreadable"));
   }
   c.state = static_cast<CampaignState>(state);

@@ -43,6 +43,21 @@ TEST(CampaignRecordTest, RoundTripsEveryFieldAndRefusesDamage) {
   Campaign plain;
   plain.id = "c2";
   EXPECT_EQ(DecodeCampaignRecord(EncodeCampaignRecord(plain)).value(), plain);
+  EXPECT_EQ(EncodeCampaignRecord(plain)[0], '\2');  // as builds before occasions read it
+
+  // An automated message's campaign: format 3, with its occasion.
+  c.segment_id.clear();
+  c.occasion = Occasion::kInactivity;
+  c.occasion_days = 60;
+  const std::string automated = EncodeCampaignRecord(c);
+  EXPECT_EQ(automated[0], '\3');
+  EXPECT_EQ(DecodeCampaignRecord(automated).value(), c);
+  for (size_t cut = 0; cut < automated.size(); ++cut) {
+    EXPECT_FALSE(DecodeCampaignRecord(automated.substr(0, cut))) << cut;
+  }
+  std::string unknown = automated;
+  unknown[unknown.size() - 9] = '\7';  // no such occasion
+  EXPECT_FALSE(DecodeCampaignRecord(unknown));
 }
 
 TEST(CampaignsProjectorTest, ACampaignFollowsItsEventsAndABadOneIsRefused) {

@@ -1,0 +1,102 @@
+#include "domain/automation.h"
+
+#include <chrono>
+
+#include "domain/segment_rules.h"
+
+namespace keel {
+namespace {
+
+constexpr int64_t kDayMillis = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::chrono::year_month_day UtcDateOf(Millis at) {
+  return std::chrono::year_month_day{
+      std::chrono::sys_days{std::chrono::days{FloorDiv(at, kDayMillis)}}};
+}
+
+// The date part (YYYY-MM-DD) of an instant's ISO-8601 form.
+std::string DateText(Millis at) {
+  std::string text = FormatIso8601(at);
+  return text.substr(0, text.find('T'));
+}
+
+}  // namespace
+
+std::string_view OccasionName(Occasion occasion) {
+  switch (occasion) {
+    case Occasion::kNone:
+      return "";
+    case Occasion::kWelcome:
+      return "welcome";
+    case Occasion::kBirthday:
+      return "birthday";
+    case Occasion::kInactivity:
+      return "inactivity";
+  }
+  return "";
+}
+
+std::optional<Occasion> ParseOccasion(std::string_view name) {
+  for (Occasion o :
+       {Occasion::kNone, Occasion::kWelcome, Occasion::kBirthday, Occasion::kInactivity}) {
+    if (OccasionName(o) == name) return o;
+  }
+  return std::nullopt;
+}
+
+bool HasBirthdayOn(const Customer& customer, Millis at) {
+  const auto& birth = customer.details.get().birth_date;
+  if (!birth) return false;
+  auto born = BirthDateMillis(*birth);
+  if (!born) return false;
+  const auto b = UtcDateOf(*born);
+  const auto today = UtcDateOf(at);
+  if (b.month() == today.month() && b.day() == today.day()) return true;
+  // 29 February: on 28 February when the year has no 29th.
+  using std::chrono::February;
+  return b.month() == February && b.day() == std::chrono::day{29} && !today.year().is_leap() &&
+         today.month() == February && today.day() == std::chrono::day{28};
+}
+
+std::optional<std::string> OccasionKeyFor(Occasion occasion, int64_t days, const Customer& customer,
+                                          Millis at) {
+  switch (occasion) {
+    case Occasion::kNone:
+      return std::nullopt;
+    case Occasion::kWelcome:
+      if (customer.status != CustomerStatus::kCustomer) return std::nullopt;
+      return std::string("welcome");
+    case Occasion::kBirthday:
+      if (!HasBirthdayOn(customer, at)) return std::nullopt;
+      return "birthday/" + std::to_string(static_cast<int>(UtcDateOf(at).year()));
+    case Occasion::kInactivity: {
+      const Millis since = customer.stats.last_order_at.value_or(customer.created_at);
+      if (days < 1 || WholeDaysSince(since, at) < days) return std::nullopt;
+      return "inactivity/" + std::to_string(since);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string OccasionRunName(Occasion occasion, Millis at) {
+  switch (occasion) {
+    case Occasion::kWelcome: {
+      std::string t = FormatIso8601(at);  // YYYY-MM-DDTHH:MM:SS.mmmZ: to the second
+      return "Welcome messages " + t.substr(0, 19) + "Z";
+    }
+    case Occasion::kBirthday:
+      return "Birthday messages " + DateText(at);
+    case Occasion::kInactivity: {
+      const int64_t day = FloorDiv(at, kDayMillis);
+      const int64_t monday = day - ((day + 3) % 7 + 7) % 7;  // 1970-01-01 was a Thursday
+      return "Inactivity messages, week of " + DateText(monday * kDayMillis);
+    }
+    case Occasion::kNone:
+      break;
+  }
+  return "";
+}
+
+}  // namespace keel
