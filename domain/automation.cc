@@ -74,10 +74,15 @@ std::optional<std::string> OccasionKeyFor(Occasion occasion, int64_t days, const
     case Occasion::kInactivity: {
       const Millis since = customer.stats.last_order_at.value_or(customer.created_at);
       if (days < 1 || WholeDaysSince(since, at) < days) return std::nullopt;
-      return "inactivity/" + std::to_string(since);
+      return std::string("inactivity");
     }
   }
   return std::nullopt;
+}
+
+bool SentAgain(Occasion occasion, const Customer& customer, Millis sent_at) {
+  return occasion == Occasion::kInactivity && customer.stats.last_order_at &&
+         *customer.stats.last_order_at > sent_at;
 }
 
 std::string OccasionRunName(Occasion occasion, Millis at) {

@@ -8,8 +8,8 @@
 // - Birthday: a customer whose birthDate's month and day are the UTC date of the run (one born on
 //   29 February has it on 28 February in other years); once per customer and year.
 // - Inactivity: a customer with no order for at least N whole days (counted from the last order,
-//   or from createdAt without one); once per such spell: an order ends it, and N days without
-//   one start the next.
+//   or from createdAt without one); once per such spell: an order dated after the message ends
+//   it, and N days without one start the next (a back-dated or historical order does not).
 #pragma once
 
 #include <cstdint>
@@ -40,11 +40,16 @@ inline constexpr int64_t kDefaultWelcomeMaxAgeDays = 7;
 bool HasBirthdayOn(const Customer& customer, Millis at);
 
 // The key of the occasion on which `customer` is due at `at` (`days`: the inactivity's N), which
-// a customer is sent at most once: "welcome"; "birthday/2026"; "inactivity/" + the instant the
-// spell counts from. nullopt when the customer is not due. Welcome is due for every customer
-// whose status is CUSTOMER: who just became one is the caller's to know.
+// a customer is sent once (see SentAgain): "welcome"; "birthday/2026"; "inactivity". nullopt when
+// the customer is not due. Welcome is due for every customer whose status is CUSTOMER: who just
+// became one is the caller's to know.
 std::optional<std::string> OccasionKeyFor(Occasion occasion, int64_t days, const Customer& customer,
                                           Millis at);
+
+// Whether a customer due on `occasion` who was sent its message under the same key by the run at
+// `sent_at` is due it again: an inactivity message once an order dated after it ended that
+// spell; the others never.
+bool SentAgain(Occasion occasion, const Customer& customer, Millis sent_at);
 
 // The name of the campaign that sends `occasion`'s messages for the run at `at`, one per run:
 // "Welcome messages 2026-12-04T05:45:12Z", "Birthday messages 2026-12-04",

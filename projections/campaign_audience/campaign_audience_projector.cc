@@ -198,7 +198,12 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
       if (!occasion_key) continue;
       auto sent = view.Get(kCustomerOccasionsTable, PairKey(id, *occasion_key));
       if (!sent) return Fail(sent.error());
-      if (*sent) continue;
+      if (*sent) {
+        BinaryReader in(**sent);
+        const Millis sent_at = in.I64();
+        if (in.bad()) return Fail(Error::DataLoss("Customer occasion record unreadable"));
+        if (!SentAgain(request.occasion, c, sent_at)) continue;
+      }
     }
     ++part.members;
     if (!c.is_active) {
@@ -254,7 +259,10 @@ Status CampaignAudienceProjector::Resolve(const EventEnvelope& event, const Even
     times.insert(std::upper_bound(times.begin(), times.end(), m.queued_at), m.queued_at);
     writes.push_back({kCustomerMessageTimesTable, id, EncodeQueuedTimes(times)});
     if (occasion_key) {
-      writes.push_back({kCustomerOccasionsTable, PairKey(id, *occasion_key), m.campaign_id});
+      std::string sent;
+      PutI64(sent, request.occasion_at);
+      sent += m.campaign_id;
+      writes.push_back({kCustomerOccasionsTable, PairKey(id, *occasion_key), std::move(sent)});
     }
     ++part.queued;
   }

@@ -38,8 +38,9 @@ inline constexpr std::string_view kCustomerMessagesTable = "customer_messages";
 inline constexpr std::string_view kCustomerMessageTimesTable = "customer_message_times";
 // campaign/partition (5 digits) → what the partition resolved (EncodeAudiencePart).
 inline constexpr std::string_view kCampaignAudiencePartsTable = "campaign_audience_parts";
-// customer/occasion key (domain/automation.h) → the campaign that queued it: each customer is
-// sent an automated message at most once per occasion.
+// customer/occasion key (domain/automation.h) → the instant of the run that queued it (PutI64)
+// and that campaign's id: each customer is sent an automated message at most once per occasion
+// (per inactivity spell: SentAgain).
 inline constexpr std::string_view kCustomerOccasionsTable = "customer_occasions";
 // partition (5 digits) → when the partition folded its first welcome request (PutI64); from then
 // on, partition/customer → when the customer became CUSTOMER (PutI64): the welcomes to send.

@@ -312,6 +312,15 @@ TEST(CampaignAudienceOccasionTest, InactivityIsSentOncePerSpell) {
   EXPECT_EQ(p.Queued("w2"), Ids{"a"});
   ASSERT_TRUE(p.Occasion("w3", Occasion::kInactivity, 60, kAt + 70 * kDay));
   EXPECT_EQ(p.Queued("w3"), Ids{"b"});  // a's spell was sent already
+  // A historical order (dated before the message, even before createdAt) ends no spell.
+  Order old;
+  old.customer_id = "a";
+  old.order_date = kAt - 30 * kDay;
+  old.amount_cents = 100;
+  ASSERT_TRUE(p.Apply(0, MakeTestEvent(kOrderPlaced, kOrderAggregate, "o0", 1,
+                                       EncodeOrderPlaced(old), kAt + 70 * kDay)));
+  ASSERT_TRUE(p.Occasion("w3b", Occasion::kInactivity, 60, kAt + 77 * kDay));
+  EXPECT_EQ(p.Queued("w3b"), Ids{});
   Order o;
   o.customer_id = "a";
   o.order_date = kAt + 71 * kDay;
