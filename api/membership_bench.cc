@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <vector>
 
+#include "domain/automation.h"
 #include "domain/customer.h"
 #include "domain/ids.h"
 #include "domain/order.h"
@@ -15,6 +17,7 @@
 #include "domain/topics.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks_store.h"
+#include "projections/campaign_audience/campaign_audience_projector.h"
 #include "projections/membership/membership_projector.h"
 #include "projections/projection_set.h"
 
@@ -26,6 +29,16 @@ constexpr int32_t kPartitions = 8;
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// The process's resident set (kind "VmRSS") or its peak so far ("VmHWM"), in MiB.
+int64_t MemoryMiB(std::string_view kind) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with(kind)) return std::atoll(line.c_str() + kind.size() + 1) / 1024;
+  }
+  return 0;
 }
 
 class Appender {
@@ -127,6 +140,9 @@ Status RunMembershipBench(const MembershipBenchOptions& o) {
     // Last visits spread evenly over 400 days: a day moves a quarter of a percent of each
     // time-relative segment's customers across its threshold.
     f.last_visit = std::optional<Millis>(t0 - static_cast<Millis>(rng() % (400 * kDay)));
+    // Birthdays spread over the year: a day's run reaches about 1/365 of the customers.
+    f.birth_date = std::optional<std::string>(
+        FormatIso8601(static_cast<Millis>(rng() % (35 * 365)) * kDay).substr(0, 10));
     e.payload = EncodeCustomerFields(f);
     customers.push_back(e.aggregate_id);
     append.Add(e.aggregate_id, std::move(e));
@@ -185,8 +201,8 @@ Status RunMembershipBench(const MembershipBenchOptions& o) {
   // append until every partition has folded its tick.
   if (auto st = set.Start(); !st) return st;
   ProjectorRunner* runner = set.RunnerOfTopic(kCustomersTopic);
-  auto tick = [&](Millis when, const char* what) -> Result<double> {
-    EventEnvelope e = MakeMarker(kClockTicked, "bench", EncodeClockTicked(when), when, "");
+  // Seconds from appending `e` to every partition until every partition folded it.
+  auto everywhere = [&](EventEnvelope e) -> Result<double> {
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::pair<int32_t, int64_t>> positions;
     for (int32_t p = 0; p < kPartitions; ++p) {
@@ -197,18 +213,49 @@ Status RunMembershipBench(const MembershipBenchOptions& o) {
       positions.emplace_back(r->partition, r->last_offset);
     }
     for (auto [p, offset] : positions) {
-      if (!runner->WaitFor(p, offset, std::chrono::minutes(5))) {
-        return Fail(Error::Unavailable("The tick was not folded in time"));
+      if (!runner->WaitFor(p, offset, std::chrono::minutes(10))) {
+        return Fail(Error::Unavailable("A " + e.type + " was not folded in time"));
       }
     }
-    const double s = Seconds(started);
-    std::printf("%s: %.1f ms\n", what, s * 1000);
-    return s;
+    return Seconds(started);
+  };
+  auto tick = [&](Millis when, const char* what) -> Result<double> {
+    auto s = everywhere(MakeMarker(kClockTicked, "bench", EncodeClockTicked(when), when, ""));
+    if (!s) return Fail(s.error());
+    std::printf("%s: %.1f ms\n", what, *s * 1000);
+    return *s;
   };
   auto minute = tick(t0 + 60'000, "a tick one minute on");
   if (!minute) return Fail(minute.error());
   auto day = tick(t0 + kDay, "a tick one day on");
   if (!day) return Fail(day.error());
+
+  // Automated runs (domain/automation.h): a birthday run the day after (about 1/365 due), then
+  // an inactivity run 100 days on (60 days: every customer due, the first run over an idle
+  // base), timed like the ticks from the append of each partition's request until all folded.
+  auto run = [&](std::string campaign, Occasion occasion, int64_t days, Millis when,
+                 const char* what) -> Result<std::pair<double, int64_t>> {
+    AudienceRequest request{campaign, "", "Hi {{firstName}}", "email", 0, occasion, days, when};
+    const int64_t rss_before = MemoryMiB("VmRSS");
+    auto folded = everywhere(
+        MakeMarker(kCampaignAudienceRequested, campaign, EncodeAudienceRequest(request), when, ""));
+    if (!folded) return Fail(folded.error());
+    const double s = *folded;
+    auto audience = QueryCampaignAudience(**store, campaign, kPartitions);
+    if (!audience) return Fail(audience.error());
+    if (!*audience) return Fail(Error::Internal("The run's audience was not resolved"));
+    std::printf("%s: %.1f ms, %lld queued, RSS %lld MiB before, peak so far %lld MiB\n", what,
+                s * 1000, static_cast<long long>((*audience)->queued),
+                static_cast<long long>(rss_before), static_cast<long long>(MemoryMiB("VmHWM")));
+    std::fflush(stdout);
+    return std::pair{s, (*audience)->queued};
+  };
+  const int64_t peak_before_runs = MemoryMiB("VmHWM");
+  auto birthday = run("bench-birthday", Occasion::kBirthday, 0, t0 + kDay, "a birthday run");
+  if (!birthday) return Fail(birthday.error());
+  auto inactivity = run("bench-inactivity", Occasion::kInactivity, kDefaultInactivityDays,
+                        t0 + 100 * kDay, "an inactivity run, every customer due");
+  if (!inactivity) return Fail(inactivity.error());
 
   // Memberships that flipped at the day tick: history entries recorded at its time.
   int64_t flips = 0, members = 0;
@@ -236,6 +283,12 @@ Status RunMembershipBench(const MembershipBenchOptions& o) {
   std::printf("RESULT tick_day_flips %lld\n", static_cast<long long>(flips));
   std::printf("RESULT tick_day_flip_percent %.3f\n", 100.0 * static_cast<double>(flips) / pairs);
   std::printf("RESULT members %lld\n", static_cast<long long>(members));
+  std::printf("RESULT peak_before_runs_mib %lld\n", static_cast<long long>(peak_before_runs));
+  std::printf("RESULT peak_after_runs_mib %lld\n", static_cast<long long>(MemoryMiB("VmHWM")));
+  std::printf("RESULT birthday_ms %.1f\n", birthday->first * 1000);
+  std::printf("RESULT birthday_queued %lld\n", static_cast<long long>(birthday->second));
+  std::printf("RESULT inactivity_ms %.1f\n", inactivity->first * 1000);
+  std::printf("RESULT inactivity_queued %lld\n", static_cast<long long>(inactivity->second));
   return {};
 }
 

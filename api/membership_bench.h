@@ -4,7 +4,9 @@
 //   (the throughput ratio is the cost of evaluating every customer's segments at each event);
 // - publishing one segment's rules (every customer of every partition re-evaluated);
 // - clock ticks with `time_segments` time-relative segments: a minute later (almost nothing
-//   due) and a day later (about a quarter of a percent of memberships flip).
+//   due) and a day later (about a quarter of a percent of memberships flip);
+// - automated runs (domain/automation.h): a birthday run (about 1/365 of the customers due) and
+//   an inactivity run with every customer due (the first run over an idle base).
 #pragma once
 
 #include <cstdint>
