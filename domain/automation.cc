@@ -1,6 +1,7 @@
 #include "domain/automation.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "domain/segment_rules.h"
 
@@ -20,6 +21,14 @@ std::chrono::year_month_day UtcDateOf(Millis at) {
 std::string DateText(Millis at) {
   std::string text = FormatIso8601(at);
   return text.substr(0, text.find('T'));
+}
+
+// "MM-DD".
+std::string MonthDay(const std::chrono::year_month_day& date) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%02u-%02u", static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()));
+  return text;
 }
 
 }  // namespace
@@ -58,6 +67,24 @@ bool HasBirthdayOn(const Customer& customer, Millis at) {
   using std::chrono::February;
   return b.month() == February && b.day() == std::chrono::day{29} && !today.year().is_leap() &&
          today.month() == February && today.day() == std::chrono::day{28};
+}
+
+std::optional<std::string> BirthdayOf(const Customer& customer) {
+  const auto& birth = customer.details.get().birth_date;
+  if (!birth) return std::nullopt;
+  auto born = BirthDateMillis(*birth);
+  if (!born) return std::nullopt;
+  return MonthDay(UtcDateOf(*born));
+}
+
+std::vector<std::string> BirthdaysOn(Millis at) {
+  const auto today = UtcDateOf(at);
+  std::vector<std::string> days{MonthDay(today)};
+  using std::chrono::February;
+  if (today.month() == February && today.day() == std::chrono::day{28} && !today.year().is_leap()) {
+    days.push_back("02-29");
+  }
+  return days;
 }
 
 std::optional<std::string> OccasionKeyFor(Occasion occasion, int64_t days, const Customer& customer,

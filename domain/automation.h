@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/customer.h"
 #include "domain/time.h"
@@ -38,6 +39,13 @@ inline constexpr int64_t kDefaultWelcomeMaxAgeDays = 7;
 
 // Whether `customer` has a birthday on the UTC date of `at`.
 bool HasBirthdayOn(const Customer& customer, Millis at);
+// The month and day of `customer`'s birthDate ("12-04"), by which a birthday run finds them;
+// nullopt without one. The audience projection indexes it: a change here (or in BirthDateMillis)
+// needs that projection's format raised.
+std::optional<std::string> BirthdayOf(const Customer& customer);
+// The month-days (as BirthdayOf) of the customers with a birthday on the UTC date of `at`: that
+// date's, and on 28 February of a year without a 29th, "02-29" as well.
+std::vector<std::string> BirthdaysOn(Millis at);
 
 // The key of the occasion on which `customer` is due at `at` (`days`: the inactivity's N), which
 // a customer is sent once (see SentAgain): "welcome"; "birthday/2026"; "inactivity". nullopt when

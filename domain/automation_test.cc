@@ -44,6 +44,16 @@ TEST(AutomationTest, TheTwentyNinthOfFebruaryFallsOnTheTwentyEighthInOtherYears)
   EXPECT_FALSE(HasBirthdayOn(Born("2000-02-28"), T("2028-02-29T12:00:00Z")));
 }
 
+TEST(AutomationTest, BirthdaysAreFoundByMonthAndDay) {
+  EXPECT_EQ(BirthdayOf(Born("1990-12-04")), "12-04");
+  EXPECT_EQ(BirthdayOf(Born("2000-02-29")), "02-29");
+  EXPECT_EQ(BirthdayOf(Customer{}), std::nullopt);
+  EXPECT_EQ(BirthdaysOn(T("2026-12-04T23:59:59Z")), std::vector<std::string>{"12-04"});
+  EXPECT_EQ(BirthdaysOn(T("2027-02-28T00:00:00Z")), (std::vector<std::string>{"02-28", "02-29"}));
+  EXPECT_EQ(BirthdaysOn(T("2028-02-28T00:00:00Z")), std::vector<std::string>{"02-28"});
+  EXPECT_EQ(BirthdaysOn(T("2028-02-29T00:00:00Z")), std::vector<std::string>{"02-29"});
+}
+
 TEST(AutomationTest, InactivityIsOncePerSpellWithoutOrders) {
   Customer c = Born("1990-01-01");
   c.created_at = T("2026-01-01T00:00:00Z");

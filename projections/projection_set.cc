@@ -47,16 +47,6 @@ std::string ProjectionSet::GroupName(std::string_view topic) {
   return std::string(topic);
 }
 
-namespace {
-
-std::string PresenceKey(std::string_view read_model) {
-  std::string key = "readmodel/";
-  key += read_model;
-  return key;
-}
-
-}  // namespace
-
 Status ProjectionSet::MarkNewReadModels() {
   auto missing = MissingReadModels();
   if (!missing) return Fail(missing.error());
@@ -64,7 +54,8 @@ Status ProjectionSet::MarkNewReadModels() {
   for (const auto& projector : projectors_) {
     const std::string name(projector->name());
     if (std::find(missing->begin(), missing->end(), name) != missing->end()) continue;
-    marks.push_back({kProjectionMetaTable, PresenceKey(name), std::to_string(projector->format())});
+    marks.push_back(
+        {kProjectionMetaTable, ReadModelPresenceKey(name), std::to_string(projector->format())});
   }
   return store_.Write(marks);
 }
@@ -72,7 +63,7 @@ Status ProjectionSet::MarkNewReadModels() {
 Result<std::vector<std::string>> ProjectionSet::MissingReadModels() {
   std::vector<std::string> missing;
   for (const auto& projector : projectors_) {
-    auto present = store_.Get(kProjectionMetaTable, PresenceKey(projector->name()));
+    auto present = store_.Get(kProjectionMetaTable, ReadModelPresenceKey(projector->name()));
     if (!present) return Fail(present.error());
     if (*present && **present == std::to_string(projector->format())) continue;
     // Not marked, or marked by a build that wrote another format: missing if a group it belongs

@@ -88,4 +88,13 @@ inline constexpr std::string_view kCheckpointsTable = "checkpoints";
 inline constexpr std::string_view kDeadLettersTable = "dead_letters";
 inline constexpr std::string_view kProjectionMetaTable = "projection_meta";
 
+// The projection_meta key that holds the format (Projector::format) a read model's tables were
+// folded in, written before its first batch: a projector whose store holds an older format (the
+// live store while a rebuild for a new format runs) must not count on what the new one adds.
+inline std::string ReadModelPresenceKey(std::string_view read_model) {
+  std::string key = "readmodel/";
+  key += read_model;
+  return key;
+}
+
 }  // namespace keel

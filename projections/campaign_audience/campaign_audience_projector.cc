@@ -134,13 +134,21 @@ std::string EncodeQueuedTimes(const std::vector<Millis>& times) {
 }  // namespace
 
 std::vector<std::string> CampaignAudienceProjector::tables() const {
-  return {std::string(kCampaignMessagesTable),      std::string(kCustomerMessagesTable),
-          std::string(kCampaignAudiencePartsTable), std::string(kCustomerMessageTimesTable),
-          std::string(kCustomerOccasionsTable),     std::string(kWelcomePendingTable)};
+  return {std::string(kCampaignMessagesTable),
+          std::string(kCustomerMessagesTable),
+          std::string(kCampaignAudiencePartsTable),
+          std::string(kCustomerMessageTimesTable),
+          std::string(kCustomerOccasionsTable),
+          std::string(kWelcomePendingTable),
+          std::string(kBirthdaysTable),
+          std::string(kBirthdayOfTable)};
 }
 
 Status CampaignAudienceProjector::Apply(const EventEnvelope& event, const EventPosition& position,
                                         StateView& view, std::vector<StoreWrite>& writes) {
+  if (event.type == kCustomerRegistered || event.type == kCustomerUpdated) {
+    if (auto st = IndexBirthday(event, position, view, writes); !st) return st;
+  }
   if (event.type == kCustomerRegistered || event.type == kCustomerStatusChanged) {
     return NoteWelcome(event, position, view, writes);
   }
@@ -312,8 +320,28 @@ Status CampaignAudienceProjector::Candidates(const EventEnvelope& event,
     if (!st) return st;
     return bad;
   }
+  bool indexed = false;  // whether the store has the birthday index (format 3 on)
+  if (request.occasion == Occasion::kBirthday) {
+    auto mark = view.Get(kProjectionMetaTable, ReadModelPresenceKey(name()));
+    if (!mark) return Fail(mark.error());
+    indexed = *mark && **mark == std::to_string(format());
+  }
+  if (indexed) {
+    // Those whose birthDate has the run's month and day, by the index.
+    for (const std::string& day : BirthdaysOn(request.occasion_at)) {
+      const std::string prefix = pp + "/" + day + "/";
+      auto st =
+          view.Scan(kBirthdaysTable, prefix, prefix, [&](std::string_view key, std::string_view) {
+            ids.emplace_back(key.substr(prefix.size()));
+            return true;
+          });
+      if (!st) return st;
+    }
+    return {};
+  }
   if (request.occasion != Occasion::kNone) {
-    // Birthdays and inactivity: every customer of the partition is looked at.
+    // Inactivity, and birthdays in a store folded before the index (the live one while the
+    // rebuild that fills it runs): every customer of the partition is looked at.
     const std::string prefix = pp + "/";
     return view.Scan(kMembershipCustomersTable, prefix, prefix,
                      [&](std::string_view key, std::string_view) {
@@ -338,6 +366,33 @@ Status CampaignAudienceProjector::Candidates(const EventEnvelope& event,
                       });
   if (!st) return st;
   return decode_failed;
+}
+
+Status CampaignAudienceProjector::IndexBirthday(const EventEnvelope& event,
+                                                const EventPosition& position, StateView& view,
+                                                std::vector<StoreWrite>& writes) {
+  // An update carries the fields it changes: one without a birthDate moves no one (a string
+  // value that contains the name only costs the read below).
+  if (event.type == kCustomerUpdated && event.payload.find("\"birthDate\"") == std::string::npos) {
+    return {};
+  }
+  const Customer* customer = customers_.Folded(position.partition, position.offset);
+  if (!customer) return {};
+  const std::optional<std::string> day = BirthdayOf(*customer);
+  std::optional<std::string> before;
+  if (event.type != kCustomerRegistered) {  // a new customer is in no day yet
+    auto was = view.Get(kBirthdayOfTable, customer->id);
+    if (!was) return Fail(was.error());
+    before = std::move(*was);
+  }
+  if (before == day) return {};
+  const std::string pp = PartitionPart(position.partition);
+  if (before) {
+    writes.push_back({kBirthdaysTable, pp + "/" + *before + "/" + customer->id, std::nullopt});
+  }
+  if (day) writes.push_back({kBirthdaysTable, pp + "/" + *day + "/" + customer->id, ""});
+  writes.push_back({kBirthdayOfTable, customer->id, day});
+  return {};
 }
 
 Status CampaignAudienceProjector::NoteWelcome(const EventEnvelope& event,

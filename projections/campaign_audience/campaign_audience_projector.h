@@ -8,10 +8,10 @@
 // counting the messages queued for them in the 24 hours before the request; no address for the
 // channel). A partition resolves a campaign once: a repeated request changes nothing.
 // An automated message's request (AudienceRequest::occasion) takes, instead of a segment's
-// members, the customers of the partition due on its occasion (birthday, inactivity: all of
-// them are looked at; welcome: those recorded as having become CUSTOMER since the partition's
-// last welcome request) and not yet sent that occasion's message; each queued one is recorded
-// as sent it.
+// members, the customers of the partition due on its occasion (birthday: those the month-day
+// index holds under the run's date; inactivity: all of them are looked at; welcome: those
+// recorded as having become CUSTOMER since the partition's last welcome request) and not yet
+// sent that occasion's message; each queued one is recorded as sent it.
 //
 // Thread-safety: as every projector (partitions folded concurrently, each by one thread).
 #pragma once
@@ -45,6 +45,10 @@ inline constexpr std::string_view kCustomerOccasionsTable = "customer_occasions"
 // partition (5 digits) → when the partition folded its first welcome request (PutI64); from then
 // on, partition/customer → when the customer became CUSTOMER (PutI64): the welcomes to send.
 inline constexpr std::string_view kWelcomePendingTable = "welcome_pending";
+// partition/month-day (BirthdayOf, "12-04")/customer → "": whom a birthday run looks at; and
+// customer → their month-day, to move them when their birthDate changes.
+inline constexpr std::string_view kBirthdaysTable = "birthdays";
+inline constexpr std::string_view kBirthdayOfTable = "birthday_of";
 
 // One recipient's message, as resolved at launch.
 struct CampaignMessage {
@@ -86,7 +90,9 @@ class CampaignAudienceProjector final : public Projector {
   explicit CampaignAudienceProjector(CustomersProjector& customers) : customers_(customers) {}
 
   std::string_view name() const override { return "campaign_audience"; }
-  int format() const override { return 2; }  // 2: customer_message_times
+  // 2: customer_message_times; 3: the birthday index (a store of before is rebuilt, so that
+  // every customer is in it)
+  int format() const override { return 3; }
   std::vector<std::string_view> topics() const override { return {kCustomersTopic}; }
   std::vector<std::string> tables() const override;
   Status Apply(const EventEnvelope& event, const EventPosition& position, StateView& view,
@@ -104,6 +110,9 @@ class CampaignAudienceProjector final : public Projector {
   Status Candidates(const EventEnvelope& event, const EventPosition& position,
                     const AudienceRequest& request, StateView& view, std::vector<std::string>& ids,
                     std::vector<Millis>& became, std::vector<StoreWrite>& writes);
+  // Keeps the customer the event registered or updated under their birthday's month-day.
+  Status IndexBirthday(const EventEnvelope& event, const EventPosition& position, StateView& view,
+                       std::vector<StoreWrite>& writes);
   // Records a customer who just became CUSTOMER in a partition that sends welcomes.
   Status NoteWelcome(const EventEnvelope& event, const EventPosition& position, StateView& view,
                      std::vector<StoreWrite>& writes);

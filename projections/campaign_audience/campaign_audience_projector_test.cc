@@ -23,12 +23,22 @@ constexpr char kBig[] = R"({"field":"totalSpending","op":">","value":1000})";
 // Two partitions folded by hand through customers, membership and audiences, as the group runs.
 class Partitions {
  public:
-  Partitions() : membership_(customers_), audience_(customers_) {}
-  Status Apply(int32_t partition, const EventEnvelope& e) {
+  // A store marked with the audience projector's format, as a new one is before its first batch.
+  Partitions() : membership_(customers_), audience_(customers_) {
+    view_.Commit({{kProjectionMetaTable, ReadModelPresenceKey(audience_.name()),
+                   std::to_string(audience_.format())}});
+  }
+  // `audience_writes`: where to copy the audience projector's writes, when given.
+  Status Apply(int32_t partition, const EventEnvelope& e,
+               std::vector<StoreWrite>* audience_writes = nullptr) {
     std::vector<StoreWrite> writes;
     const EventPosition at{partition, offsets_[partition]++, ""};
     for (Projector* p : std::initializer_list<Projector*>{&customers_, &membership_, &audience_}) {
+      const size_t before = writes.size();
       if (auto st = p->Apply(e, at, view_, writes); !st) return st;
+      if (p == &audience_ && audience_writes) {
+        audience_writes->assign(writes.begin() + static_cast<std::ptrdiff_t>(before), writes.end());
+      }
     }
     view_.Commit(writes);
     return {};
@@ -285,6 +295,71 @@ TEST(CampaignAudienceOccasionTest, BirthdaysAreSentOncePerCustomerAndYear) {
   EXPECT_EQ(p.Queued("r3"), Ids{"c"});
   ASSERT_TRUE(p.Occasion("r4", Occasion::kBirthday, 0, *ParseIso8601("2027-12-04T00:00:00Z")));
   EXPECT_EQ(p.Queued("r4"), (Ids{"a", "b"}));
+}
+
+// A birthday run finds its customers by the month-day index, which follows a changed birthDate
+// (and finds 29 February's on 28 February of a year without it).
+TEST(CampaignAudienceOccasionTest, ABirthdayRunFollowsAChangedBirthDate) {
+  Partitions p;
+  ASSERT_TRUE(p.RegisterWith(
+      0, "a", {.name = "Ada", .birth_date = std::optional<std::string>("1990-12-04")}));
+  ASSERT_TRUE(p.RegisterWith(
+      1, "l", {.name = "Leap", .birth_date = std::optional<std::string>("2000-02-29")}));
+  EXPECT_TRUE(p.view_.At(kBirthdaysTable, "00000/12-04/a"));
+  CustomerFields moved;
+  moved.birth_date = std::optional<std::string>("1990-12-06");
+  ASSERT_TRUE(p.Apply(0, MakeTestEvent(kCustomerUpdated, kCustomerAggregate, "a", 2,
+                                       EncodeCustomerFields(moved), kAt + 1)));
+  EXPECT_FALSE(p.view_.At(kBirthdaysTable, "00000/12-04/a"));
+  EXPECT_TRUE(p.view_.At(kBirthdaysTable, "00000/12-06/a"));
+  ASSERT_TRUE(p.Occasion("r1", Occasion::kBirthday, 0, *ParseIso8601("2026-12-04T06:00:00Z")));
+  EXPECT_EQ(p.Queued("r1"), Ids{});
+  ASSERT_TRUE(p.Occasion("r2", Occasion::kBirthday, 0, *ParseIso8601("2026-12-06T06:00:00Z")));
+  EXPECT_EQ(p.Queued("r2"), Ids{"a"});
+  ASSERT_TRUE(p.Occasion("r3", Occasion::kBirthday, 0, *ParseIso8601("2027-02-28T06:00:00Z")));
+  EXPECT_EQ(p.Queued("r3"), Ids{"l"});
+  // A birthDate cleared leaves the index; a customer registered without one never enters it.
+  CustomerFields cleared;
+  cleared.birth_date = std::optional<std::string>();
+  ASSERT_TRUE(p.Apply(1, MakeTestEvent(kCustomerUpdated, kCustomerAggregate, "l", 2,
+                                       EncodeCustomerFields(cleared), kAt + 1)));
+  EXPECT_FALSE(p.view_.At(kBirthdaysTable, "00001/02-29/l"));
+  EXPECT_FALSE(p.view_.At(kBirthdayOfTable, "l"));
+  std::vector<StoreWrite> none;
+  ASSERT_TRUE(p.Apply(
+      1,
+      MakeTestEvent(kCustomerRegistered, kCustomerAggregate, "n/1", 1,
+                    EncodeCustomerFields(WithDefaults({.name = "No Date", .email = "n@x.io"})),
+                    kAt + 1),
+      &none));
+  for (const StoreWrite& w : none) EXPECT_NE(w.table, kBirthdayOfTable);
+  // An update that leaves the birthDate alone writes nothing to the index.
+  CustomerFields renamed;
+  renamed.name = "Ada L.";
+  auto e = MakeTestEvent(kCustomerUpdated, kCustomerAggregate, "a", 3,
+                         EncodeCustomerFields(renamed), kAt + 2);
+  std::vector<StoreWrite> writes;
+  ASSERT_TRUE(p.Apply(0, e, &writes));
+  for (const StoreWrite& w : writes) {
+    EXPECT_NE(w.table, kBirthdaysTable);
+    EXPECT_NE(w.table, kBirthdayOfTable);
+  }
+}
+
+// A store folded before the index (its mark an older format: the live store while the rebuild
+// that fills the index runs) looks at every customer instead; one with the mark uses the index.
+TEST(CampaignAudienceOccasionTest, ABirthdayRunLooksAtEveryoneUntilTheStoreHasTheIndex) {
+  Partitions p;
+  ASSERT_TRUE(p.RegisterWith(
+      0, "a", {.name = "Ada", .birth_date = std::optional<std::string>("1990-12-04")}));
+  // As an older build left it: no index rows.
+  p.view_.Commit(
+      {{kBirthdaysTable, "00000/12-04/a", std::nullopt}, {kBirthdayOfTable, "a", std::nullopt}});
+  ASSERT_TRUE(p.Occasion("r1", Occasion::kBirthday, 0, *ParseIso8601("2026-12-04T06:00:00Z")));
+  EXPECT_EQ(p.Queued("r1"), Ids{});  // the marked store trusts its index
+  p.view_.Commit({{kProjectionMetaTable, ReadModelPresenceKey("campaign_audience"), "2"}});
+  ASSERT_TRUE(p.Occasion("r2", Occasion::kBirthday, 0, *ParseIso8601("2026-12-04T07:00:00Z")));
+  EXPECT_EQ(p.Queued("r2"), Ids{"a"});
 }
 
 // A run is judged at its own instant, not at its request's: a run of 4 December whose request a
