@@ -53,9 +53,7 @@ Status CampaignLauncher::RunOnce() {
     if (!requested_.contains(c.id)) {
       // A segment archived since the launch has no audience to resolve: the campaign fails,
       // with the reason, instead of being sent to nobody.
-      auto gone =
-          c.occasion == Occasion::kNone ? campaigns_.CheckSegment(c.segment_id) : SegmentCheck();
-      if (gone) {
+      if (auto gone = campaigns_.CheckAudience(c.occasion, c.segment_id)) {
         note(FailCampaign(campaigns_, c.id, "Its segment could not be resolved: " + *gone,
                           SystemMeta("system:launcher")),
              "campaign not failed", c.id);

@@ -97,9 +97,7 @@ void CampaignService::Create(CampaignInput input, CommandMeta meta, Done done) {
                                        const CommandMeta& m) -> Result<Decision> {
         const std::string id = ids_.NewId();
         auto events = DecideCreateCampaign(
-            model, id, input,
-            input.occasion == Occasion::kNone ? segments_(input.segment_id) : SegmentCheck(), m,
-            ids_);
+            model, id, input, CheckAudience(input.occasion, input.segment_id), m, ids_);
         if (!events) return Fail(events.error());
         return Decision{id, std::move(*events), true};
       },
@@ -132,7 +130,7 @@ void CampaignService::Launch(std::string id, std::string trigger,
                                                                  const CommandMeta& m) {
         const Campaign* c = model.Find(id);
         SegmentCheck refusal;
-        if (c && c->occasion == Occasion::kNone) refusal = segments_(c->segment_id);
+        if (c) refusal = CheckAudience(c->occasion, c->segment_id);
         return DecideLaunchCampaign(model, id, trigger, refusal, expected_version, m, ids_);
       });
 }

@@ -69,8 +69,11 @@ class CampaignService final {
   void Move(std::string id, CampaignState to, std::string reason,
             std::optional<int64_t> expected_version, CommandMeta meta, Done done);
   void FreezeAudience(std::string id, CampaignAudience audience, CommandMeta meta, Done done);
-  // Why the segment `segment_id` cannot be targeted now (none: it can).
-  SegmentCheck CheckSegment(const std::string& segment_id) const { return segments_(segment_id); }
+  // Why a campaign's audience cannot be resolved now (none: it can): a segment's campaign needs
+  // its segment `segment_id` targetable; an automated message's (an occasion) needs none.
+  SegmentCheck CheckAudience(Occasion occasion, const std::string& segment_id) const {
+    return occasion == Occasion::kNone ? segments_(segment_id) : SegmentCheck();
+  }
   // The dispatcher's progress, its completion of a campaign, and the vendor's receipts.
   void RecordMessagesSent(std::string id, MessagesSent sent, CommandMeta meta, Done done);
   void Complete(std::string id, CommandMeta meta, Done done);

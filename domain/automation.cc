@@ -1,8 +1,10 @@
 #include "domain/automation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "domain/loyalty.h"
 #include "domain/segment_rules.h"
 
 namespace keel {
@@ -10,11 +12,8 @@ namespace {
 
 constexpr int64_t kDayMillis = 86'400'000;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 std::chrono::year_month_day UtcDateOf(Millis at) {
-  return std::chrono::year_month_day{
-      std::chrono::sys_days{std::chrono::days{FloorDiv(at, kDayMillis)}}};
+  return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{DayNumber(at)}}};
 }
 
 // The date part (YYYY-MM-DD) of an instant's ISO-8601 form.
@@ -56,17 +55,10 @@ std::optional<Occasion> ParseOccasion(std::string_view name) {
 }
 
 bool HasBirthdayOn(const Customer& customer, Millis at) {
-  const auto& birth = customer.details.get().birth_date;
-  if (!birth) return false;
-  auto born = BirthDateMillis(*birth);
-  if (!born) return false;
-  const auto b = UtcDateOf(*born);
-  const auto today = UtcDateOf(at);
-  if (b.month() == today.month() && b.day() == today.day()) return true;
-  // 29 February: on 28 February when the year has no 29th.
-  using std::chrono::February;
-  return b.month() == February && b.day() == std::chrono::day{29} && !today.year().is_leap() &&
-         today.month() == February && today.day() == std::chrono::day{28};
+  const auto day = BirthdayOf(customer);
+  if (!day) return false;
+  const auto days = BirthdaysOn(at);
+  return std::find(days.begin(), days.end(), *day) != days.end();
 }
 
 std::optional<std::string> BirthdayOf(const Customer& customer) {
@@ -121,7 +113,7 @@ std::string OccasionRunName(Occasion occasion, Millis at) {
     case Occasion::kBirthday:
       return "Birthday messages " + DateText(at);
     case Occasion::kInactivity: {
-      const int64_t day = FloorDiv(at, kDayMillis);
+      const int64_t day = DayNumber(at);
       const int64_t monday = day - ((day + 3) % 7 + 7) % 7;  // 1970-01-01 was a Thursday
       return "Inactivity messages, week of " + DateText(monday * kDayMillis);
     }
